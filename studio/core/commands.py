@@ -1,0 +1,487 @@
+"""Every mutation of a space, as a typed, JSON-serialisable command.
+
+A command is a frozen dataclass with a protocol ``kind`` (``asset:create``…). The
+space core (``studio.core.space``) applies it with an actor; nothing else writes.
+Commands marked ``internal`` are applied only by the studio itself (finishing an
+import or a job), never by a person or a peer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from studio.core.errors import ValidationError
+
+
+class MediaKindName(StrEnum):
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+class Rating(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    NONE = "none"
+
+
+class Command:
+    """Base of all commands. Subclasses get their ``kind`` from ``@command`` and are frozen dataclasses."""
+
+    kind: ClassVar[str] = ""
+    internal: ClassVar[bool] = False
+
+
+_REGISTRY: dict[str, type[Command]] = {}
+C = TypeVar("C", bound=type[Command])
+
+
+def command(name: str, *, internal: bool = False) -> typing.Callable[[C], C]:
+    def register(cls: C) -> C:
+        cls.kind = name
+        cls.internal = internal
+        if name in _REGISTRY:
+            raise RuntimeError(f"duplicate command {name}")
+        _REGISTRY[name] = cls
+        return cls
+
+    return register
+
+
+def command_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def command_class(name: str) -> type[Command]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValidationError(f"unknown command {name!r}") from None
+
+
+# --------------------------------------------------------------------------- assets
+
+
+@command("asset:create")
+@dataclass(frozen=True, slots=True)
+class CreateAsset(Command):
+    name: str
+    media_kind: MediaKindName
+    type: str = ""
+    tags: tuple[str, ...] = ()
+    parent_asset_id: str | None = None
+    x: float = 0.0
+    y: float = 0.0
+    asset_id: str | None = None
+
+
+@command("asset:update")
+@dataclass(frozen=True, slots=True)
+class UpdateAsset(Command):
+    """Changes only the fields that are given (``None`` leaves a field as it is)."""
+
+    asset_id: str
+    name: str | None = None
+    type: str | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@command("asset:delete")
+@dataclass(frozen=True, slots=True)
+class DeleteAsset(Command):
+    asset_id: str
+
+
+@command("asset:restore")
+@dataclass(frozen=True, slots=True)
+class RestoreAsset(Command):
+    asset_id: str
+
+
+@command("asset:set-active")
+@dataclass(frozen=True, slots=True)
+class SetActiveVariant(Command):
+    asset_id: str
+    variant_id: str
+
+
+@command("asset:reparent")
+@dataclass(frozen=True, slots=True)
+class ReparentAsset(Command):
+    """``parent_asset_id=None`` takes the asset back out to the top level."""
+
+    asset_id: str
+    parent_asset_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    asset_id: str
+    x: float
+    y: float
+
+
+@command("asset:move")
+@dataclass(frozen=True, slots=True)
+class MoveAssets(Command):
+    positions: tuple[Position, ...]
+
+
+# --------------------------------------------------------------------------- variants
+
+
+@command("variant:star")
+@dataclass(frozen=True, slots=True)
+class StarVariant(Command):
+    variant_id: str
+    starred: bool = True
+
+
+@command("variant:rate")
+@dataclass(frozen=True, slots=True)
+class RateVariant(Command):
+    variant_id: str
+    rating: Rating
+
+
+@command("variant:delete")
+@dataclass(frozen=True, slots=True)
+class DeleteVariant(Command):
+    variant_id: str
+
+
+@command("variant:restore")
+@dataclass(frozen=True, slots=True)
+class RestoreVariant(Command):
+    variant_id: str
+
+
+@command("variant:fork")
+@dataclass(frozen=True, slots=True)
+class ForkVariant(Command):
+    """Copy a variant into a new asset (no provider call); lineage ``forked``."""
+
+    variant_id: str
+    name: str | None = None
+    type: str | None = None
+    x: float | None = None
+    y: float | None = None
+    asset_id: str | None = None
+    new_variant_id: str | None = None
+
+
+@command("variant:upload")
+@dataclass(frozen=True, slots=True)
+class BeginUpload(Command):
+    """Start an import: an ``uploading`` variant, in a new asset unless ``asset_id`` is
+    given. The media arrive later with ``variant:complete``."""
+
+    media_kind: MediaKindName
+    original_name: str
+    asset_id: str | None = None
+    name: str = ""
+    type: str = ""
+    tags: tuple[str, ...] = ()
+    x: float = 0.0
+    y: float = 0.0
+    new_asset_id: str | None = None
+    variant_id: str | None = None
+
+
+@command("variant:complete", internal=True)
+@dataclass(frozen=True, slots=True)
+class CompleteVariant(Command):
+    """Attach whole media files to a variant (paths relative to the space media dir)."""
+
+    variant_id: str
+    media_path: str
+    mime: str
+    size_bytes: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    thumb_path: str | None = None
+    poster_path: str | None = None
+    provider_metadata: Mapping[str, Any] = field(default_factory=dict)
+    generation_provenance: Mapping[str, Any] = field(default_factory=dict)
+
+
+@command("variant:fail", internal=True)
+@dataclass(frozen=True, slots=True)
+class FailVariant(Command):
+    variant_id: str
+    error_code: str
+    error_message: str
+
+
+# --------------------------------------------------------------------------- lineage
+
+
+@command("lineage:sever")
+@dataclass(frozen=True, slots=True)
+class SeverLineage(Command):
+    """Hide a provenance edge. Lineage is never edited or removed."""
+
+    lineage_id: str
+
+
+@command("lineage:restore")
+@dataclass(frozen=True, slots=True)
+class RestoreLineage(Command):
+    lineage_id: str
+
+
+# --------------------------------------------------------------------------- collections
+
+
+@command("collection:create")
+@dataclass(frozen=True, slots=True)
+class CreateCollection(Command):
+    name: str
+    collection_id: str | None = None
+
+
+@command("collection:update")
+@dataclass(frozen=True, slots=True)
+class UpdateCollection(Command):
+    collection_id: str
+    name: str
+
+
+@command("collection:delete")
+@dataclass(frozen=True, slots=True)
+class DeleteCollection(Command):
+    collection_id: str
+
+
+@command("collection:restore")
+@dataclass(frozen=True, slots=True)
+class RestoreCollection(Command):
+    collection_id: str
+
+
+@command("collection:item-add")
+@dataclass(frozen=True, slots=True)
+class AddCollectionItem(Command):
+    """Add an asset or one exact variant (give exactly one) at ``position`` (default: end)."""
+
+    collection_id: str
+    asset_id: str | None = None
+    variant_id: str | None = None
+    position: int | None = None
+    note: str = ""
+    item_id: str | None = None
+
+
+@command("collection:item-update")
+@dataclass(frozen=True, slots=True)
+class UpdateCollectionItem(Command):
+    item_id: str
+    note: str
+
+
+@command("collection:item-remove")
+@dataclass(frozen=True, slots=True)
+class RemoveCollectionItem(Command):
+    item_id: str
+
+
+@command("collection:reorder")
+@dataclass(frozen=True, slots=True)
+class ReorderCollection(Command):
+    """The collection's item ids in their new order (all of them)."""
+
+    collection_id: str
+    item_ids: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- frames
+
+
+@command("frame:create")
+@dataclass(frozen=True, slots=True)
+class CreateFrame(Command):
+    title: str
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str = ""
+    frame_id: str | None = None
+
+
+@command("frame:update")
+@dataclass(frozen=True, slots=True)
+class UpdateFrame(Command):
+    frame_id: str
+    title: str | None = None
+    x: float | None = None
+    y: float | None = None
+    width: float | None = None
+    height: float | None = None
+    color: str | None = None
+
+
+@command("frame:delete")
+@dataclass(frozen=True, slots=True)
+class DeleteFrame(Command):
+    frame_id: str
+
+
+@command("frame:restore")
+@dataclass(frozen=True, slots=True)
+class RestoreFrame(Command):
+    frame_id: str
+
+
+# --------------------------------------------------------------------------- style presets
+
+
+@command("style:create")
+@dataclass(frozen=True, slots=True)
+class CreateStylePreset(Command):
+    name: str
+    prompt: str = ""
+    collection_id: str | None = None
+    enabled: bool = True
+    is_default: bool = False
+    style_id: str | None = None
+
+
+@command("style:update")
+@dataclass(frozen=True, slots=True)
+class UpdateStylePreset(Command):
+    """``collection_id=""`` detaches the reference collection."""
+
+    style_id: str
+    name: str | None = None
+    prompt: str | None = None
+    collection_id: str | None = None
+    enabled: bool | None = None
+    is_default: bool | None = None
+
+
+@command("style:delete")
+@dataclass(frozen=True, slots=True)
+class DeleteStylePreset(Command):
+    style_id: str
+
+
+@command("style:restore")
+@dataclass(frozen=True, slots=True)
+class RestoreStylePreset(Command):
+    style_id: str
+
+
+# --------------------------------------------------------------------------- JSON codec
+
+
+def command_to_json(cmd: Command) -> dict[str, Any]:
+    out: dict[str, Any] = {"command": cmd.kind}
+    for f in dataclasses.fields(cmd):  # type: ignore[arg-type]
+        out[f.name] = _to_json(getattr(cmd, f.name))
+    return out
+
+
+def _to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    return value
+
+
+def command_from_json(obj: Any) -> Command:
+    """Parse ``{"command": "asset:create", ...fields}``; raise ValidationError on any fault."""
+    if not isinstance(obj, Mapping):
+        raise ValidationError("a command must be a JSON object")
+    name = obj.get("command")
+    if not isinstance(name, str):
+        raise ValidationError('a command needs a "command" name, e.g. "asset:create"')
+    cls = command_class(name)
+    body = {k: v for k, v in obj.items() if k != "command"}
+    result = _decode_dataclass(cls, body, name)
+    assert isinstance(result, Command)
+    return result
+
+
+def _decode_dataclass(cls: type, body: Mapping[str, Any], where: str) -> Any:
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(body) - set(fields)
+    if unknown:
+        raise ValidationError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
+    for fname, f in fields.items():
+        if fname in body:
+            kwargs[fname] = _convert(body[fname], hints[fname], f"{where}.{fname}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValidationError(f"{where}: missing field {fname!r}")
+    return cls(**kwargs)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if value is None:
+            if len(args) < len(get_args(hint)):
+                return None
+            raise ValidationError(f"{where} may not be null")
+        return _convert(value, args[0], where)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValidationError(f"{where} must be a list")
+        (item_hint, _ellipsis) = get_args(hint)
+        return tuple(_convert(v, item_hint, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is not None and issubclass(origin, Mapping):
+        if not isinstance(value, Mapping):
+            raise ValidationError(f"{where} must be an object")
+        return dict(value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            raise ValidationError(f"{where} must be an object")
+        return _decode_dataclass(hint, value, where)
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        try:
+            return hint(value)
+        except ValueError:
+            choices = ", ".join(m.value for m in hint)
+            raise ValidationError(f"{where} must be one of: {choices}") from None
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValidationError(f"{where} must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{where} must be a whole number")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(f"{where} must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValidationError(f"{where} must be a string")
+        return value
+    raise ValidationError(f"{where}: unsupported field type")  # pragma: no cover

@@ -1,0 +1,185 @@
+"""Handlers for ``asset:*`` commands."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from studio.core import commands as c
+from studio.core.errors import InvalidStateError, ValidationError
+from studio.core.handlers.common import (
+    asset_slug,
+    clean_tags,
+    clean_text,
+    coordinate,
+    fresh_id,
+    update_row,
+)
+from studio.core.tx import Tx
+from studio.store.records import dump_tags, parse_tags, row_json
+
+Inverse = tuple[c.Command, ...]
+
+
+def insert_asset(
+    tx: Tx,
+    *,
+    name: str,
+    media_kind: str,
+    type_: str,
+    tags: tuple[str, ...],
+    parent_asset_id: str | None,
+    x: float,
+    y: float,
+    asset_id: str | None,
+) -> str:
+    """Insert a live asset row (validated) and emit ``asset:created`` later via caller."""
+    name = clean_text(name, "asset name")
+    type_ = clean_text(type_, "asset type", max_len=64, required=False)
+    if parent_asset_id is not None:
+        tx.asset(parent_asset_id)
+    aid = fresh_id(tx, "assets", asset_id)
+    tx.conn.execute(
+        "INSERT INTO assets (id, slug, name, type, media_kind, tags, parent_asset_id, x, y, "
+        "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            aid,
+            asset_slug(tx, name),
+            name,
+            type_,
+            media_kind,
+            dump_tags(clean_tags(tags)),
+            parent_asset_id,
+            coordinate(x, "x"),
+            coordinate(y, "y"),
+            tx.actor.id,
+            tx.now,
+            tx.now,
+        ),
+    )
+    return aid
+
+
+def create_asset(tx: Tx, cmd: c.CreateAsset) -> Inverse:
+    aid = insert_asset(
+        tx,
+        name=cmd.name,
+        media_kind=cmd.media_kind.value,
+        type_=cmd.type,
+        tags=cmd.tags,
+        parent_asset_id=cmd.parent_asset_id,
+        x=cmd.x,
+        y=cmd.y,
+        asset_id=cmd.asset_id,
+    )
+    tx.created["asset_id"] = aid
+    tx.emit_asset("asset:created", aid)
+    return (c.DeleteAsset(aid),)
+
+
+def update_asset(tx: Tx, cmd: c.UpdateAsset) -> Inverse:
+    row = tx.asset(cmd.asset_id)
+    sets: dict[str, object] = {}
+    old = c.UpdateAsset(cmd.asset_id)
+    if cmd.name is not None:
+        sets["name"] = clean_text(cmd.name, "asset name")
+        old = dataclasses.replace(old, name=row["name"])
+    if cmd.type is not None:
+        sets["type"] = clean_text(cmd.type, "asset type", max_len=64, required=False)
+        old = dataclasses.replace(old, type=row["type"])
+    if cmd.tags is not None:
+        sets["tags"] = dump_tags(clean_tags(cmd.tags))
+        old = dataclasses.replace(old, tags=parse_tags(row["tags"]))
+    if not sets:
+        raise ValidationError("asset:update needs a name, type or tags to change")
+    update_row(tx, "assets", cmd.asset_id, sets)
+    tx.emit_asset("asset:updated", cmd.asset_id)
+    return (old,)
+
+
+def delete_asset(tx: Tx, cmd: c.DeleteAsset) -> Inverse:
+    row = tx.asset(cmd.asset_id, live=False)
+    if row["deleted_at"] is not None:
+        raise InvalidStateError(f"the asset {row['name']!r} is already deleted")
+    update_row(tx, "assets", cmd.asset_id, {"deleted_at": tx.now})
+    tx.emit("asset:deleted", {"id": cmd.asset_id})
+    return (c.RestoreAsset(cmd.asset_id),)
+
+
+def restore_asset(tx: Tx, cmd: c.RestoreAsset) -> Inverse:
+    row = tx.asset(cmd.asset_id, live=False)
+    if row["deleted_at"] is None:
+        raise InvalidStateError(f"the asset {row['name']!r} is not deleted")
+    update_row(tx, "assets", cmd.asset_id, {"deleted_at": None})
+    data = row_json(tx.asset_row(cmd.asset_id))
+    ids = [
+        r[0]
+        for r in tx.conn.execute(
+            "SELECT id FROM variants WHERE asset_id = ? AND deleted_at IS NULL", (cmd.asset_id,)
+        )
+    ]
+    data["variants"] = [row_json(tx.variant_row(v)) for v in ids]
+    tx.emit("asset:restored", data)
+    return (c.DeleteAsset(cmd.asset_id),)
+
+
+def set_active_variant(tx: Tx, cmd: c.SetActiveVariant) -> Inverse:
+    row = tx.asset(cmd.asset_id)
+    variant = tx.variant(cmd.variant_id)
+    if variant["asset_id"] != cmd.asset_id:
+        raise ValidationError(f"the variant {cmd.variant_id} belongs to another asset")
+    old = row["active_variant_id"]
+    if old == cmd.variant_id:
+        raise InvalidStateError("that variant is already the active one")
+    update_row(tx, "assets", cmd.asset_id, {"active_variant_id": cmd.variant_id})
+    tx.emit_asset("asset:updated", cmd.asset_id)
+    if old is None:  # only ever the case for an asset that had no variant yet
+        return ()
+    return (c.SetActiveVariant(cmd.asset_id, old),)
+
+
+def reparent_asset(tx: Tx, cmd: c.ReparentAsset) -> Inverse:
+    row = tx.asset(cmd.asset_id)
+    parent = cmd.parent_asset_id
+    if parent is not None:
+        target = tx.asset(parent)
+        if parent == cmd.asset_id:
+            raise ValidationError("an asset can't be its own parent")
+        cursor: str | None = target["parent_asset_id"]
+        seen = {parent}
+        while cursor is not None and cursor not in seen:
+            if cursor == cmd.asset_id:
+                raise ValidationError(
+                    f"{row['name']!r} can't go inside {target['name']!r}: "
+                    f"{target['name']!r} is already inside it"
+                )
+            seen.add(cursor)
+            cursor = tx.scalar("SELECT parent_asset_id FROM assets WHERE id = ?", (cursor,))
+    if row["parent_asset_id"] == parent:
+        raise InvalidStateError("the asset already has that parent")
+    update_row(tx, "assets", cmd.asset_id, {"parent_asset_id": parent})
+    tx.emit_asset("asset:updated", cmd.asset_id)
+    return (c.ReparentAsset(cmd.asset_id, row["parent_asset_id"]),)
+
+
+def move_assets(tx: Tx, cmd: c.MoveAssets) -> Inverse:
+    if not cmd.positions:
+        raise ValidationError("asset:move needs at least one position")
+    ids = [p.asset_id for p in cmd.positions]
+    if len(set(ids)) != len(ids):
+        raise ValidationError("asset:move lists an asset twice")
+    old: list[c.Position] = []
+    for p in cmd.positions:
+        row = tx.asset(p.asset_id)
+        old.append(c.Position(p.asset_id, row["x"], row["y"]))
+    tx.conn.executemany(
+        "UPDATE assets SET x = ?, y = ?, updated_at = ? WHERE id = ?",
+        [
+            (coordinate(p.x, "x"), coordinate(p.y, "y"), tx.now, p.asset_id)
+            for p in cmd.positions
+        ],
+    )
+    tx.emit(
+        "asset:moved",
+        {"positions": [{"asset_id": p.asset_id, "x": p.x, "y": p.y} for p in cmd.positions]},
+    )
+    return (c.MoveAssets(tuple(old)),)

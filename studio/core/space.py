@@ -1,0 +1,358 @@
+"""A space: one SQLite file and its media folder, changed only through :meth:`Space.apply`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
+from studio.core.actor import Actor
+from studio.core.commands import Command, command_to_json
+from studio.core.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+    StudioError,
+)
+from studio.core.events import Event, EventBus, Subscriber
+from studio.core.handlers import HANDLERS
+from studio.core.tx import Tx
+from studio.store import records as r
+from studio.store.db import Database, SchemaError, connect, migrate
+from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one command did: its change-log position, events, and how to undo it."""
+
+    seq: int
+    command: Command
+    events: tuple[Event, ...]
+    inverse: tuple[Command, ...]
+    created: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The live (not deleted) state the canvas needs, as of change ``seq``.
+
+    ``lineage`` holds only links whose both ends are live; severed ones are included
+    with ``severed_at`` set so views can choose to hide them.
+    """
+
+    seq: int
+    assets: list[r.AssetRow]
+    variants: list[r.VariantRow]
+    lineage: list[r.LineageRow]
+    collections: list[r.CollectionRow]
+    collection_items: list[r.CollectionItemRow]
+    frames: list[r.FrameRow]
+    styles: list[r.StylePresetRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    seq: int
+    at: int
+    actor_id: str
+    actor_name: str
+    actor_role: str
+    command: str
+    payload: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+SNAPSHOT_ASSETS_SQL = f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE deleted_at IS NULL"
+SNAPSHOT_VARIANTS_SQL = (
+    f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
+    "FROM variants v JOIN assets a ON a.id = v.asset_id "
+    "WHERE v.deleted_at IS NULL AND a.deleted_at IS NULL"
+)
+
+
+class Space:
+    """One open space. Thread-safe: one connection, serialised by the database lock."""
+
+    def __init__(
+        self,
+        db: Database,
+        media_dir: Path,
+        *,
+        space_id: str,
+        slug: str,
+        clock: Clock = system_clock,
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self._db = db
+        self.media_dir = media_dir
+        self.id = space_id
+        self.slug = slug
+        self._clock = clock
+        self._ids: IdGenerator = ids or TimeSortedIds(clock)
+        self._bus = EventBus()
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        media_dir: Path,
+        *,
+        space_id: str,
+        slug: str,
+        clock: Clock = system_clock,
+        ids: IdGenerator | None = None,
+    ) -> Space:
+        try:
+            conn = connect(path)
+            migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID, clock_ms=clock())
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"could not open the space file {path.name}: {exc}") from exc
+        except SchemaError as exc:
+            raise StorageError(f"could not open the space file {path.name}: {exc}") from exc
+        stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if not stored:
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [("space_id", space_id), ("slug", slug)],
+            )
+        elif stored.get("space_id") != space_id:
+            conn.close()
+            raise StorageError(f"the file {path.name} belongs to another space")
+        media_dir.mkdir(parents=True, exist_ok=True)
+        return cls(Database(conn), media_dir, space_id=space_id, slug=slug, clock=clock, ids=ids)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Space:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def new_id(self) -> str:
+        return self._ids()
+
+    # ------------------------------------------------------------------ the door
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Receive every event after its command commits. Returns an unsubscribe."""
+        return self._bus.subscribe(fn)
+
+    def apply(self, cmd: Command, actor: Actor) -> Applied:
+        """Validate, check the role, write in one transaction, log, publish."""
+        handler = HANDLERS.get(type(cmd))
+        if handler is None:
+            raise NotFoundError(f"no handler for {type(cmd).__name__}")
+        if not actor.role.can_edit:
+            raise PermissionDeniedError(f"{actor.name} can only view this space")
+        if cmd.internal and not actor.is_system:
+            raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
+        with self._db.lock:
+            tx = Tx(
+                conn=self._db.conn,
+                actor=actor,
+                now=self._clock(),
+                new_id=self._ids,
+                media_dir=self.media_dir,
+            )
+            try:
+                with self._db.write():
+                    inverse = handler(tx, cmd)
+                    seq = self._log(tx, cmd)
+            except BaseException as exc:
+                for hook in tx.rollback_hooks:
+                    try:
+                        hook()
+                    except Exception:
+                        log.exception("rollback hook failed")
+                if isinstance(exc, StudioError):
+                    raise
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise ConflictError(f"{cmd.kind} conflicts with the space: {exc}") from exc
+                if isinstance(exc, sqlite3.Error | OSError):
+                    raise StorageError(f"could not write the space: {exc}") from exc
+                raise
+            events = tuple(Event(e.type, e.data, seq) for e in tx.events)
+            self._bus.publish(list(events))
+        return Applied(seq, cmd, events, inverse, dict(tx.created))
+
+    def _log(self, tx: Tx, cmd: Command) -> int:
+        cur = tx.conn.execute(
+            "INSERT INTO changes (at, actor_id, actor_name, actor_role, command, payload, events) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                tx.now,
+                tx.actor.id,
+                tx.actor.name,
+                tx.actor.role.value,
+                cmd.kind,
+                json.dumps(command_to_json(cmd), ensure_ascii=False),
+                json.dumps([{"type": e.type, "data": e.data} for e in tx.events]),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    # ------------------------------------------------------------------ reading
+    def snapshot(self) -> Snapshot:
+        """Everything the canvas needs, read in one consistent transaction."""
+        parse = r.parse_tags
+        make_asset = r.AssetRow._make
+        with self._db.read() as conn:
+            conn.execute("BEGIN")
+            try:
+                seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+                assets = [
+                    make_asset((*row[:5], parse(row[5]), *row[6:]))
+                    for row in conn.execute(SNAPSHOT_ASSETS_SQL)
+                ]
+                variants = list(map(r.VariantRow._make, conn.execute(SNAPSHOT_VARIANTS_SQL)))
+                lineage = list(
+                    map(
+                        r.LineageRow._make,
+                        conn.execute(
+                            f"SELECT {_prefixed('l', r.LINEAGE_COLUMNS)} FROM lineage l "
+                            "JOIN variants p ON p.id = l.parent_variant_id "
+                            "JOIN assets pa ON pa.id = p.asset_id "
+                            "JOIN variants ch ON ch.id = l.child_variant_id "
+                            "JOIN assets ca ON ca.id = ch.asset_id "
+                            "WHERE p.deleted_at IS NULL AND pa.deleted_at IS NULL "
+                            "AND ch.deleted_at IS NULL AND ca.deleted_at IS NULL"
+                        ),
+                    )
+                )
+                collections = list(
+                    map(
+                        r.CollectionRow._make,
+                        conn.execute(
+                            f"SELECT {r.COLLECTION_COLUMNS} FROM collections "
+                            "WHERE deleted_at IS NULL ORDER BY position"
+                        ),
+                    )
+                )
+                items = list(
+                    map(
+                        r.CollectionItemRow._make,
+                        conn.execute(
+                            f"SELECT {r.COLLECTION_ITEM_COLUMNS} FROM collection_items "
+                            "ORDER BY collection_id, position"
+                        ),
+                    )
+                )
+                frames = list(
+                    map(
+                        r.FrameRow._make,
+                        conn.execute(f"SELECT {r.FRAME_COLUMNS} FROM frames WHERE deleted_at IS NULL"),
+                    )
+                )
+                styles = list(
+                    map(
+                        r.StylePresetRow._make,
+                        conn.execute(
+                            f"SELECT {r.STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
+                        ),
+                    )
+                )
+            finally:
+                conn.execute("COMMIT")
+        return Snapshot(seq, assets, variants, lineage, collections, items, frames, styles)
+
+    def asset(self, asset_id: str) -> r.AssetRow:
+        with self._db.read() as conn:
+            raw = conn.execute(
+                f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE id = ? AND deleted_at IS NULL",
+                (asset_id,),
+            ).fetchone()
+        if raw is None:
+            raise NotFoundError(f"there is no asset {asset_id}")
+        return r.AssetRow(*raw[:5], r.parse_tags(raw[5]), *raw[6:])
+
+    def variants_of(self, asset_id: str) -> list[r.VariantRow]:
+        with self._db.read() as conn:
+            return list(
+                map(
+                    r.VariantRow._make,
+                    conn.execute(
+                        f"SELECT {r.VARIANT_COLUMNS} FROM variants "
+                        "WHERE asset_id = ? AND deleted_at IS NULL ORDER BY created_at, id",
+                        (asset_id,),
+                    ),
+                )
+            )
+
+    def variant_detail(self, variant_id: str) -> r.VariantDetail:
+        """One variant with its recipe, provenance and provider metadata (parsed lazily)."""
+        with self._db.read() as conn:
+            raw = conn.execute(
+                f"SELECT {r.VARIANT_COLUMNS}, size_bytes, sha256, original_name, recipe, "
+                "generation_provenance, provider_metadata, created_by, deleted_at "
+                "FROM variants WHERE id = ?",
+                (variant_id,),
+            ).fetchone()
+        if raw is None:
+            raise NotFoundError(f"there is no variant {variant_id}")
+        n = len(r.VariantRow._fields)
+        size, sha, original, recipe, prov, meta, by, deleted = raw[n:]
+        return r.VariantDetail(
+            r.VariantRow._make(raw[:n]),
+            size,
+            sha,
+            original,
+            json.loads(recipe),
+            json.loads(prov),
+            json.loads(meta),
+            by,
+            deleted,
+        )
+
+    def lineage_of(self, variant_id: str) -> list[r.LineageRow]:
+        """Links into and out of a variant (severed ones included, flagged)."""
+        with self._db.read() as conn:
+            return list(
+                map(
+                    r.LineageRow._make,
+                    conn.execute(
+                        f"SELECT {r.LINEAGE_COLUMNS} FROM lineage "
+                        "WHERE parent_variant_id = ? OR child_variant_id = ? ORDER BY created_at",
+                        (variant_id, variant_id),
+                    ),
+                )
+            )
+
+    def last_seq(self) -> int:
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
+
+    def changes(self, since: int = 0, limit: int | None = None) -> Iterator[Change]:
+        """The change log after ``since``, oldest first."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT seq, at, actor_id, actor_name, actor_role, command, payload, events "
+                "FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                (since, -1 if limit is None else limit),
+            ).fetchall()
+        for seq, at, aid, aname, arole, command, payload, events in rows:
+            yield Change(seq, at, aid, aname, arole, command, json.loads(payload), json.loads(events))
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read-only SQL for reports and tests (never for writing)."""
+        with self._db.read() as conn:
+            return conn.execute(sql, args).fetchall()

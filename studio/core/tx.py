@@ -1,0 +1,101 @@
+"""The context a command handler works in: one open write transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio.core.actor import Actor
+from studio.core.errors import NotFoundError
+from studio.core.events import Event
+from studio.store import records as r
+
+
+@dataclass
+class Tx:
+    conn: sqlite3.Connection
+    actor: Actor
+    now: int
+    new_id: Callable[[], str]
+    media_dir: Path
+    events: list[Event] = field(default_factory=list)
+    created: dict[str, str] = field(default_factory=dict)
+    rollback_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    # ----------------------------------------------------------------- reading
+    def one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        cur = self.conn.cursor()
+        cur.row_factory = sqlite3.Row
+        row: sqlite3.Row | None = cur.execute(sql, args).fetchone()
+        return row
+
+    def all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        cur = self.conn.cursor()
+        cur.row_factory = sqlite3.Row
+        return cur.execute(sql, args).fetchall()
+
+    def scalar(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        row = self.conn.execute(sql, args).fetchone()
+        return None if row is None else row[0]
+
+    def asset(self, asset_id: str, *, live: bool = True) -> sqlite3.Row:
+        row = self.one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+        if row is None or (live and row["deleted_at"] is not None):
+            raise NotFoundError(f"there is no asset {asset_id}")
+        return row
+
+    def variant(self, variant_id: str, *, live: bool = True) -> sqlite3.Row:
+        row = self.one(
+            "SELECT v.*, a.deleted_at AS asset_deleted_at, a.slug AS asset_slug, "
+            "a.active_variant_id AS asset_active_variant_id "
+            "FROM variants v JOIN assets a ON a.id = v.asset_id WHERE v.id = ?",
+            (variant_id,),
+        )
+        if row is None or (
+            live and (row["deleted_at"] is not None or row["asset_deleted_at"] is not None)
+        ):
+            raise NotFoundError(f"there is no variant {variant_id}")
+        return row
+
+    def row(self, table: str, key: str, what: str, *, live: bool = True) -> sqlite3.Row:
+        row = self.one(f"SELECT * FROM {table} WHERE id = ?", (key,))
+        if row is None or (live and row["deleted_at"] is not None):
+            raise NotFoundError(f"there is no {what} {key}")
+        return row
+
+    def exists(self, table: str, key: str) -> bool:
+        return self.scalar(f"SELECT 1 FROM {table} WHERE id = ?", (key,)) is not None
+
+    # ----------------------------------------------------------------- events
+    def emit(self, type_: str, data: dict[str, Any]) -> None:
+        self.events.append(Event(type_, data))
+
+    def asset_row(self, asset_id: str) -> r.AssetRow:
+        raw = self.conn.execute(
+            f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE id = ?", (asset_id,)
+        ).fetchone()
+        return r.AssetRow(*raw[:5], r.parse_tags(raw[5]), *raw[6:])
+
+    def variant_row(self, variant_id: str) -> r.VariantRow:
+        raw = self.conn.execute(
+            f"SELECT {r.VARIANT_COLUMNS} FROM variants WHERE id = ?", (variant_id,)
+        ).fetchone()
+        return r.VariantRow._make(raw)
+
+    def emit_asset(self, type_: str, asset_id: str) -> None:
+        self.emit(type_, r.row_json(self.asset_row(asset_id)))
+
+    def emit_variant(self, type_: str, variant_id: str) -> None:
+        self.emit(type_, r.row_json(self.variant_row(variant_id)))
+
+    def emit_lineage(self, type_: str, lineage_id: str) -> None:
+        raw = self.conn.execute(
+            f"SELECT {r.LINEAGE_COLUMNS} FROM lineage WHERE id = ?", (lineage_id,)
+        ).fetchone()
+        self.emit(type_, r.row_json(r.LineageRow._make(raw)))
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        self.rollback_hooks.append(hook)

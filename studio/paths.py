@@ -1,0 +1,55 @@
+"""Where Forge Studio keeps its files (see DESIGN.md, "Files on disk")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+APP_NAME = "forge-studio"
+
+
+def default_home() -> Path:
+    env = os.environ.get("STUDIO_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class StudioPaths:
+    """The data root and the fixed layout below it."""
+
+    home: Path
+
+    @property
+    def library_db(self) -> Path:
+        return self.home / "library.db"
+
+    @property
+    def spaces_dir(self) -> Path:
+        return self.home / "spaces"
+
+    @property
+    def media_root(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def trash_dir(self) -> Path:
+        return self.home / "trash"
+
+    def space_db(self, space_slug: str) -> Path:
+        return self.spaces_dir / f"{space_slug}.db"
+
+    def space_media(self, space_slug: str) -> Path:
+        return self.media_root / space_slug
+
+    def ensure(self) -> None:
+        for d in (self.home, self.spaces_dir, self.media_root, self.exports_dir):
+            d.mkdir(parents=True, exist_ok=True)

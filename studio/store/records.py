@@ -1,0 +1,146 @@
+"""Read models of a space: the rows the canvas and views need, as NamedTuples.
+
+NamedTuples (not dataclasses) because opening a space builds tens of thousands of them
+and ``tuple.__new__`` is the cheapest immutable record Python has. Heavy JSON columns
+(recipe, provenance, provider metadata) are not here: they load on demand.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+
+class AssetRow(NamedTuple):
+    id: str
+    slug: str
+    name: str
+    type: str
+    media_kind: str
+    tags: tuple[str, ...]
+    parent_asset_id: str | None
+    x: float
+    y: float
+    active_variant_id: str | None
+    created_at: int
+
+
+ASSET_COLUMNS = (
+    "id, slug, name, type, media_kind, tags, parent_asset_id, x, y, active_variant_id, created_at"
+)
+
+
+class VariantRow(NamedTuple):
+    id: str
+    asset_id: str
+    status: str
+    error_code: str | None
+    error_message: str | None
+    media_path: str | None
+    thumb_path: str | None
+    poster_path: str | None
+    mime: str | None
+    width: int | None
+    height: int | None
+    duration_ms: int | None
+    starred: int
+    rating: str | None
+    created_at: int
+
+
+VARIANT_COLUMNS = (
+    "id, asset_id, status, error_code, error_message, media_path, thumb_path, poster_path, "
+    "mime, width, height, duration_ms, starred, rating, created_at"
+)
+
+
+class LineageRow(NamedTuple):
+    id: str
+    parent_variant_id: str
+    child_variant_id: str
+    relation: str
+    created_at: int
+    severed_at: int | None
+
+
+LINEAGE_COLUMNS = "id, parent_variant_id, child_variant_id, relation, created_at, severed_at"
+
+
+class CollectionRow(NamedTuple):
+    id: str
+    name: str
+    position: int
+    created_at: int
+
+
+COLLECTION_COLUMNS = "id, name, position, created_at"
+
+
+class CollectionItemRow(NamedTuple):
+    id: str
+    collection_id: str
+    asset_id: str | None
+    variant_id: str | None
+    position: int
+    note: str
+
+
+COLLECTION_ITEM_COLUMNS = "id, collection_id, asset_id, variant_id, position, note"
+
+
+class FrameRow(NamedTuple):
+    id: str
+    title: str
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+
+
+FRAME_COLUMNS = "id, title, x, y, width, height, color"
+
+
+class StylePresetRow(NamedTuple):
+    id: str
+    name: str
+    prompt: str
+    collection_id: str | None
+    enabled: int
+    is_default: int
+
+
+STYLE_COLUMNS = "id, name, prompt, collection_id, enabled, is_default"
+
+
+class VariantDetail(NamedTuple):
+    """Everything about one variant, including the JSON columns the canvas skips."""
+
+    row: VariantRow
+    size_bytes: int | None
+    sha256: str | None
+    original_name: str | None
+    recipe: dict[str, Any]
+    generation_provenance: dict[str, Any]
+    provider_metadata: dict[str, Any]
+    created_by: str
+    deleted_at: int | None
+
+
+def parse_tags(raw: str) -> tuple[str, ...]:
+    if raw == "[]":
+        return ()
+    value = json.loads(raw)
+    return tuple(str(t) for t in value) if isinstance(value, list) else ()
+
+
+def dump_tags(tags: tuple[str, ...]) -> str:
+    return json.dumps(list(tags), ensure_ascii=False)
+
+
+def row_json(row: NamedTuple) -> dict[str, Any]:
+    out = row._asdict()
+    for k, v in out.items():
+        if isinstance(v, tuple):
+            out[k] = list(v)
+    return out

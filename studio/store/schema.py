@@ -1,0 +1,213 @@
+"""The space file's schema as ordered, named migrations.
+
+Each migration runs in its own transaction and is recorded in ``schema_migrations``;
+``PRAGMA user_version`` always equals the number of the last one applied. Never edit a
+migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SPACE_APPLICATION_ID = 0x46535350  # "FSSP"
+LIBRARY_APPLICATION_ID = 0x46534C42  # "FSLB"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+SPACE_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "assets, variants, lineage and the change log",
+        """
+        CREATE TABLE assets (
+            id TEXT PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL DEFAULT '',
+            media_kind TEXT NOT NULL CHECK (media_kind IN ('image', 'audio', 'video')),
+            tags TEXT NOT NULL DEFAULT '[]',
+            parent_asset_id TEXT REFERENCES assets(id),
+            x REAL NOT NULL DEFAULT 0,
+            y REAL NOT NULL DEFAULT 0,
+            active_variant_id TEXT,
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            deleted_at INTEGER
+        );
+        CREATE TABLE variants (
+            id TEXT PRIMARY KEY,
+            asset_id TEXT NOT NULL REFERENCES assets(id),
+            status TEXT NOT NULL CHECK (status IN
+                ('uploading', 'pending', 'processing', 'completed', 'failed')),
+            error_code TEXT,
+            error_message TEXT,
+            media_path TEXT,
+            mime TEXT,
+            size_bytes INTEGER,
+            width INTEGER,
+            height INTEGER,
+            duration_ms INTEGER,
+            sha256 TEXT,
+            thumb_path TEXT,
+            poster_path TEXT,
+            original_name TEXT,
+            recipe TEXT NOT NULL DEFAULT '{}',
+            generation_provenance TEXT NOT NULL DEFAULT '{}',
+            provider_metadata TEXT NOT NULL DEFAULT '{}',
+            starred INTEGER NOT NULL DEFAULT 0,
+            rating TEXT CHECK (rating IN ('approved', 'rejected')),
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            deleted_at INTEGER
+        );
+        CREATE TABLE lineage (
+            id TEXT PRIMARY KEY,
+            parent_variant_id TEXT NOT NULL REFERENCES variants(id),
+            child_variant_id TEXT NOT NULL REFERENCES variants(id),
+            relation TEXT NOT NULL CHECK (relation IN ('derived', 'refined', 'forked')),
+            created_at INTEGER NOT NULL,
+            severed_at INTEGER,
+            UNIQUE (parent_variant_id, child_variant_id, relation)
+        );
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            actor_id TEXT NOT NULL,
+            actor_name TEXT NOT NULL,
+            actor_role TEXT NOT NULL,
+            command TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            events TEXT NOT NULL
+        );
+        CREATE INDEX variants_by_asset ON variants(asset_id);
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
+    Migration(
+        2,
+        "collections, frames and style presets",
+        """
+        CREATE TABLE collections (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            deleted_at INTEGER
+        );
+        CREATE TABLE collection_items (
+            id TEXT PRIMARY KEY,
+            collection_id TEXT NOT NULL REFERENCES collections(id),
+            asset_id TEXT REFERENCES assets(id),
+            variant_id TEXT REFERENCES variants(id),
+            position INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            CHECK ((asset_id IS NULL) <> (variant_id IS NULL))
+        );
+        CREATE INDEX collection_items_by_collection
+            ON collection_items(collection_id, position);
+        CREATE TABLE frames (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            x REAL NOT NULL,
+            y REAL NOT NULL,
+            width REAL NOT NULL CHECK (width > 0),
+            height REAL NOT NULL CHECK (height > 0),
+            color TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            deleted_at INTEGER
+        );
+        CREATE TABLE style_presets (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            prompt TEXT NOT NULL DEFAULT '',
+            collection_id TEXT REFERENCES collections(id),
+            enabled INTEGER NOT NULL DEFAULT 1,
+            is_default INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            deleted_at INTEGER
+        );
+        """,
+    ),
+    Migration(
+        3,
+        "durable jobs and lineage indexes",
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            variant_id TEXT NOT NULL REFERENCES variants(id),
+            provider TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN
+                ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+            priority INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            lease_owner TEXT,
+            lease_expires_at INTEGER,
+            not_before INTEGER NOT NULL DEFAULT 0,
+            idempotency_key TEXT UNIQUE,
+            progress REAL,
+            error_code TEXT,
+            error_message TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER
+        );
+        CREATE INDEX jobs_ready ON jobs(status, priority DESC, not_before, created_at);
+        CREATE INDEX jobs_by_variant ON jobs(variant_id);
+        CREATE INDEX lineage_by_child ON lineage(child_variant_id);
+        CREATE INDEX lineage_by_parent ON lineage(parent_variant_id);
+        CREATE INDEX assets_by_parent ON assets(parent_asset_id);
+        """,
+    ),
+)
+
+
+LIBRARY_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "spaces index and settings",
+        """
+        CREATE TABLE spaces (
+            id TEXT PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            file TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_opened_at INTEGER
+        );
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE usage_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            space_id TEXT,
+            job_id TEXT,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL DEFAULT '',
+            operation TEXT NOT NULL DEFAULT '',
+            units REAL NOT NULL DEFAULT 0,
+            unit TEXT NOT NULL DEFAULT '',
+            cost_usd REAL NOT NULL DEFAULT 0
+        );
+        CREATE INDEX usage_by_space ON usage_events(space_id, at);
+        """,
+    ),
+)
