@@ -93,9 +93,7 @@ def unreadable(exc: OSError, path: Path) -> MediaError:
 def open_media(path: Path) -> BinaryIO:
     """Open for reading, turning every OS failure into MediaError('unreadable')."""
     try:
-        if path.is_dir():
-            raise IsADirectoryError(path)
-        return open(path, "rb")  # noqa: SIM115 - the caller owns the handle
+        return open(path, "rb")
     except OSError as exc:
         raise unreadable(exc, path) from exc
 

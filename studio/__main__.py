@@ -1,0 +1,3 @@
+from studio.cli.main import run
+
+run()

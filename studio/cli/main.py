@@ -1,0 +1,373 @@
+"""``studio``: the command line. No arguments opens the desktop app.
+
+Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UserError(Exception):
+    """A one-line problem to report with exit code 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="studio",
+        description="Forge Studio: a local AI asset studio. Run with no arguments to open the app.",
+    )
+    p.add_argument("--home", type=Path, help="data folder (default: $STUDIO_HOME or the user data dir)")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    space = sub.add_parser("space", help="create, list, rename and delete spaces")
+    ss = space.add_subparsers(dest="space_cmd", metavar="ACTION", required=True)
+    x = ss.add_parser("create", help="create a space and print its slug")
+    x.add_argument("name")
+    x.add_argument("--json", action="store_true")
+    x = ss.add_parser("list", help="list spaces")
+    x.add_argument("--json", action="store_true")
+    x = ss.add_parser("rename", help="rename a space (its slug stays)")
+    x.add_argument("space")
+    x.add_argument("name")
+    x = ss.add_parser("delete", help="move a space to the trash folder")
+    x.add_argument("space")
+    x.add_argument("--yes", action="store_true", help="confirm")
+
+    x = sub.add_parser("import", help="import image, audio and video files")
+    x.add_argument("space")
+    x.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    x.add_argument("--type", default="", help="asset type for new assets (character, sfx…)")
+    x.add_argument("--into", metavar="ASSET_ID", help="add the files as variants of this asset")
+    x.add_argument("--max-size", metavar="SIZE", help="largest file accepted, e.g. 500M, 2G")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("assets", help="list a space's assets")
+    x.add_argument("space")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("show", help="show an asset with its variants, or one variant")
+    x.add_argument("space")
+    x.add_argument("id")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("apply", help="apply any command given as JSON ('-' reads stdin)")
+    x.add_argument("space")
+    x.add_argument("command_json", metavar="COMMAND_JSON")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("log", help="the change log")
+    x.add_argument("space")
+    x.add_argument("--since", type=int, default=0, metavar="SEQ")
+    x.add_argument("--follow", action="store_true", help="keep printing new changes")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("check", help="verify the database and every media file")
+    x.add_argument("space")
+    x.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.cmd is None:
+        return _launch_app(args)
+    from studio.core.errors import StudioError
+    from studio.media import MediaError
+
+    try:
+        return _COMMANDS[args.cmd](args)
+    except (StudioError, MediaError, UserError) as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _launch_app(args: argparse.Namespace) -> int:
+    try:
+        from studio.ui.app import run
+    except ImportError as exc:
+        print(f"studio: the desktop app is not available here ({exc})", file=sys.stderr)
+        return EXIT_ERROR
+    return run(home=args.home)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _studio(args: argparse.Namespace) -> Any:
+    from studio.core.studio import Studio
+
+    return Studio(args.home)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _parse_size(text: str) -> int:
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1] if t and t[-1] in units else ""
+    number = t[: -1] if unit else t
+    try:
+        value = float(number)
+    except ValueError:
+        raise UserError(f"{text!r} is not a size like 500M or 2G") from None
+    if value <= 0:
+        raise UserError("the size limit must be more than 0")
+    return int(value * units[unit])
+
+
+def _table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _when(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    import datetime
+
+    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------------------- spaces
+
+
+def _cmd_space(args: argparse.Namespace) -> int:
+    with _studio(args) as studio:
+        if args.space_cmd == "create":
+            entry = studio.create_space(args.name)
+            if args.json:
+                _print_json(entry._asdict())
+            else:
+                print(entry.slug)
+        elif args.space_cmd == "list":
+            entries = studio.spaces()
+            if args.json:
+                _print_json([e._asdict() for e in entries])
+            elif entries:
+                _table(
+                    [[e.slug, e.name, e.id, _when(e.created_at), _when(e.last_opened_at)] for e in entries],
+                    ["SLUG", "NAME", "ID", "CREATED", "LAST OPENED"],
+                )
+        elif args.space_cmd == "rename":
+            entry = studio.rename_space(args.space, args.name)
+            print(f"renamed {entry.slug} to {entry.name!r}")
+        elif args.space_cmd == "delete":
+            if not args.yes:
+                raise UserError("deleting a space needs --yes")
+            trash = studio.delete_space(args.space)
+            print(f"moved to {trash}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- import
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from studio.core.actor import Actor
+    from studio.core.imports import import_files, recover_interrupted
+    from studio.media import MediaLimits
+
+    limits = MediaLimits(max_bytes=_parse_size(args.max_size)) if args.max_size else MediaLimits()
+    with _studio(args) as studio, studio.open_space(args.space) as space:
+        recover_interrupted(space)
+        report = import_files(
+            space, args.paths, Actor.local_owner(), into=args.into, type_=args.type, limits=limits
+        )
+    for refused in report.refused:
+        print(f"studio: {refused.line()}", file=sys.stderr)
+    if args.json:
+        _print_json(
+            {
+                "imported": [
+                    {"path": str(i.path), "asset_id": i.asset_id, "variant_id": i.variant_id}
+                    for i in report.imported
+                ],
+                "refused": [{"path": str(r.path), "reason": r.reason} for r in report.refused],
+            }
+        )
+    else:
+        for i in report.imported:
+            print(f"{i.path}: asset {i.asset_id} variant {i.variant_id}")
+    return EXIT_ERROR if report.refused else EXIT_OK
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _cmd_assets(args: argparse.Namespace) -> int:
+    from studio.store.records import row_json
+
+    with _studio(args) as studio, studio.open_space(args.space) as space:
+        snap = space.snapshot()
+    counts: dict[str, int] = {}
+    status: dict[str, str] = {}
+    for v in snap.variants:
+        counts[v.asset_id] = counts.get(v.asset_id, 0) + 1
+        status[v.id] = v.status
+    if args.json:
+        _print_json(
+            [dict(row_json(a), variant_count=counts.get(a.id, 0)) for a in snap.assets]
+        )
+        return EXIT_OK
+    _table(
+        [
+            [
+                a.id,
+                a.name,
+                a.media_kind,
+                a.type or "-",
+                str(counts.get(a.id, 0)),
+                status.get(a.active_variant_id or "", "-"),
+                ",".join(a.tags) or "-",
+            ]
+            for a in snap.assets
+        ],
+        ["ID", "NAME", "KIND", "TYPE", "VARIANTS", "ACTIVE", "TAGS"],
+    )
+    return EXIT_OK
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from studio.core.errors import NotFoundError
+    from studio.store.records import row_json
+
+    with _studio(args) as studio, studio.open_space(args.space) as space:
+        try:
+            asset = space.asset(args.id)
+        except NotFoundError:
+            asset = None
+        if asset is not None:
+            out: dict[str, Any] = row_json(asset)
+            out["variants"] = [row_json(v) for v in space.variants_of(asset.id)]
+        else:
+            detail = space.variant_detail(args.id)
+            out = row_json(detail.row)
+            out.update(
+                size_bytes=detail.size_bytes,
+                sha256=detail.sha256,
+                original_name=detail.original_name,
+                recipe=detail.recipe,
+                generation_provenance=detail.generation_provenance,
+                provider_metadata=detail.provider_metadata,
+                created_by=detail.created_by,
+                deleted=detail.deleted_at is not None,
+                lineage=[row_json(link) for link in space.lineage_of(args.id)],
+                media_file=str(space.media_dir / detail.row.media_path)
+                if detail.row.media_path
+                else None,
+            )
+    if args.json:
+        _print_json(out)
+    else:
+        for key, value in out.items():
+            if key == "variants":
+                print("variants:")
+                for v in value:
+                    print(f"  {v['id']}  {v['status']:<10} {v['mime'] or ''}  "
+                          f"{'*' if v['starred'] else ' '} {v['rating'] or ''}")
+            elif isinstance(value, dict | list):
+                print(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+            else:
+                print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from studio.core.actor import Actor
+    from studio.core.commands import command_from_json, command_to_json
+
+    text = sys.stdin.read() if args.command_json == "-" else args.command_json
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"COMMAND_JSON is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    cmd = command_from_json(obj)
+    with _studio(args) as studio, studio.open_space(args.space) as space:
+        applied = space.apply(cmd, Actor.local_owner())
+    if args.json:
+        _print_json(
+            {
+                "seq": applied.seq,
+                "created": dict(applied.created),
+                "events": [e.to_json() for e in applied.events],
+                "inverse": [command_to_json(c) for c in applied.inverse],
+            }
+        )
+    else:
+        print(f"applied {cmd.kind} as change {applied.seq}")
+        for key, value in applied.created.items():
+            print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _cmd_log(args: argparse.Namespace) -> int:
+    import time
+
+    with _studio(args) as studio, studio.open_space(args.space) as space:
+        since = args.since
+        while True:
+            for ch in space.changes(since):
+                since = ch.seq
+                if args.json:
+                    print(json.dumps(
+                        {"seq": ch.seq, "at": ch.at, "actor": ch.actor_name, "role": ch.actor_role,
+                         "command": ch.payload, "events": ch.events},
+                        ensure_ascii=False,
+                    ))
+                else:
+                    kinds = ", ".join(sorted({e["type"] for e in ch.events}))
+                    print(f"{ch.seq:>6}  {_when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}")
+            sys.stdout.flush()
+            if not args.follow:
+                return EXIT_OK
+            time.sleep(0.2)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from studio.core.check import check_space
+
+    with _studio(args) as studio, studio.open_space(args.space) as space:
+        report = check_space(space)
+    if args.json:
+        _print_json(
+            {"ok": report.ok, "problems": report.problems, "warnings": report.warnings,
+             "files_checked": report.files_checked, "variants_checked": report.variants_checked}
+        )
+    else:
+        for line in report.problems:
+            print(f"problem: {line}")
+        for line in report.warnings:
+            print(f"warning: {line}")
+        verdict = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+        print(f"{verdict}: {report.variants_checked} variants, {report.files_checked} files checked")
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "space": _cmd_space,
+    "import": _cmd_import,
+    "assets": _cmd_assets,
+    "show": _cmd_show,
+    "apply": _cmd_apply,
+    "log": _cmd_log,
+    "check": _cmd_check,
+}
+
+
+def run() -> NoReturn:  # pragma: no cover - console entry for `python -m studio`
+    sys.exit(main())

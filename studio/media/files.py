@@ -1,0 +1,96 @@
+"""Crash-safe file writing and hashing.
+
+Every write goes to a temporary file next to its destination, is flushed and
+fsync'd, then atomically renamed over the destination, and the directory is
+fsync'd so the rename itself survives a power cut. A failure at any point
+removes the temporary file and leaves the destination as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["atomic_copy", "atomic_write_bytes", "atomic_writer", "fsync_dir", "sha256_file"]
+
+CHUNK = 1024 * 1024
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry to disk; a no-op where the OS can't do that."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return  # e.g. Windows cannot open directories
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on directories
+    finally:
+        os.close(fd)
+
+
+def _temp_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_writer(dest: Path, *, sync_dir: bool = True) -> Iterator[BinaryIO]:
+    """Yield a binary file whose content replaces ``dest`` atomically on success.
+
+    Parent directories are created. The temporary file is created with the
+    process umask (like a normal file), not 0600. On an exception inside the
+    block the temporary file is removed and ``dest`` is untouched.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(dest)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if sync_dir:
+        fsync_dir(dest.parent)
+
+
+def atomic_write_bytes(dest: Path, data: bytes) -> str:
+    """Write ``data`` to ``dest`` atomically; return its SHA-256 (hex)."""
+    with atomic_writer(dest) as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_copy(src: Path, dest: Path) -> tuple[int, str]:
+    """Copy ``src`` to ``dest`` atomically; return ``(size, sha256_hex)`` of what was written.
+
+    The hash is computed from the bytes as they are copied, so it describes the
+    new file even if ``src`` changes meanwhile. Errors (``OSError``: unreadable
+    source, disk full…) propagate unchanged after cleanup.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(src, "rb") as fin, atomic_writer(dest) as fout:
+        while n := fin.readinto(buf):
+            digest.update(view[:n])
+            fout.write(view[:n])
+            size += n
+    return size, digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -1,0 +1,186 @@
+"""Pillow for untrusted images: format-restricted, bomb-guarded opening and thumbnails."""
+
+from __future__ import annotations
+
+import io
+import struct
+import threading
+import warnings
+from typing import TYPE_CHECKING, BinaryIO
+
+from studio.media.kinds import MediaError, human_count
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFile
+
+__all__ = ["PIL_FORMATS", "exif_orientation", "make_thumbnail", "open_image", "oriented_size"]
+
+PIL_FORMATS: dict[str, str] = {
+    "png": "PNG",
+    "jpg": "JPEG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tiff": "TIFF",
+}
+
+# Pillow signals a damaged file with any of these.
+PIL_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+    KeyError,
+    struct.error,
+    MemoryError,
+)
+
+# warnings.catch_warnings() swaps a process-wide filter list; serialise our own
+# users of it. The section only parses a header, so contention is negligible.
+_OPEN_LOCK = threading.Lock()
+
+
+def bomb_error(width: int, height: int, max_pixels: int) -> MediaError:
+    return MediaError(
+        "bomb",
+        f"the image is {width}\u00d7{height} pixels, "  # the multiplication sign
+        f"over the {human_count(max_pixels)} pixel safety limit",
+    )
+
+
+def open_image(f: BinaryIO, ext: str, max_pixels: int) -> ImageFile.ImageFile:
+    """Open (header only) with the one Pillow plugin ``ext`` names; enforce ``max_pixels``.
+
+    Pillow's own guard reads the global ``Image.MAX_IMAGE_PIXELS``; we never change
+    that global. Its warning is turned into an error for the duration of the open,
+    and both warning and error are answered with our per-call limit: the header is
+    re-read without the guard (still no pixel decoding) to learn the size, and the
+    image is refused or accepted by ``max_pixels`` alone.
+    """
+    from PIL import Image
+
+    fmt = PIL_FORMATS[ext]
+    try:
+        with _OPEN_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                im = Image.open(f, formats=[fmt])
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+                factory, _accept = Image.OPEN[fmt]
+                f.seek(0)
+                im = factory(f, "")
+    except PIL_ERRORS as exc:
+        raise MediaError("corrupt", "the image is truncated or corrupt") from exc
+    width, height = im.size
+    if width * height > max_pixels:
+        im.close()
+        raise bomb_error(width, height, max_pixels)
+    if width < 1 or height < 1:
+        im.close()
+        raise MediaError("corrupt", "the image is truncated or corrupt")
+    return im
+
+
+def exif_orientation(im: Image.Image, ext: str, png_exif: bytes | None = None) -> int:
+    """EXIF orientation 1..8 (1 when absent), read without decoding pixels."""
+    from PIL import Image
+
+    try:
+        if ext == "png":
+            if not png_exif:
+                return 1
+            exif = Image.Exif()
+            exif.load(png_exif)
+        elif ext in ("jpg", "webp", "tiff"):
+            exif = im.getexif()
+        else:
+            return 1
+        value = exif.get(0x0112, 1)
+    except PIL_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    width, height = size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _transpose(im: Image.Image, orientation: int) -> Image.Image:
+    from PIL import Image
+
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation)
+    return im.transpose(method) if method is not None else im
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (
+        im.mode == "P" and "transparency" in im.info
+    )
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """Modes that resize badly or not at all (palette, 1-bit, 16/32-bit, float) -> 8-bit."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return im
+    if mode in ("P", "PA"):
+        return im.convert("RGBA" if _has_alpha(im) else "RGB")
+    if mode == "1":
+        return im.convert("L")
+    if mode.startswith("I") or mode == "F":
+        import numpy as np
+        from PIL import Image
+
+        arr = np.asarray(im)
+        if mode.startswith("I;16"):
+            out = (arr.astype(np.uint32) >> 8).astype(np.uint8)
+        else:
+            lo, hi = float(arr.min()), float(arr.max())
+            scale = 255.0 / (hi - lo) if hi > lo else 0.0
+            out = ((arr.astype(np.float64) - lo) * scale).clip(0, 255).astype(np.uint8)
+        return Image.fromarray(out, "L")
+    return im.convert("RGBA" if _has_alpha(im) else "RGB")
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """Apply an embedded ICC profile (Adobe RGB, CMYK print profiles…) into sRGB."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return im
+    from PIL import ImageCms
+
+    out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        converted = ImageCms.profileToProfile(im, src, dst, outputMode=out_mode)
+    except (ImageCms.PyCMSError, *PIL_ERRORS):  # type: ignore[misc]
+        return im
+    return converted if converted is not None else im
+
+
+def make_thumbnail(im: ImageFile.ImageFile, box: int, orientation: int) -> Image.Image:
+    """Fit within ``box`` x ``box`` (never upscale), upright, as RGB or RGBA.
+
+    ``im`` must be freshly opened and not loaded: ``thumbnail()`` then lets the
+    JPEG decoder scale down by 2/4/8 while decoding (draft mode), which is most
+    of the speed of a JPEG thumbnail.
+    """
+    if im.format != "JPEG":
+        im = _to_8bit(im)  # type: ignore[assignment]  # loads; no draft to lose
+    im.thumbnail((box, box))
+    out: Image.Image = _to_srgb(im)
+    if out.mode not in ("RGB", "RGBA"):
+        out = out.convert("RGBA" if _has_alpha(out) else "RGB")
+    return _transpose(out, orientation)

@@ -1,0 +1,253 @@
+"""probe(): what a file is, and proof that it really is that."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from studio.media.images import PIL_ERRORS, exif_orientation, open_image, oriented_size
+from studio.media.kinds import (
+    ACCEPTED_FORMATS_TEXT,
+    DEFAULT_LIMITS,
+    MIME_BY_EXT,
+    MediaError,
+    MediaInfo,
+    MediaKind,
+    MediaLimits,
+    human_bytes,
+    human_duration,
+)
+from studio.media.sniff import open_media, read_isobmff, sniff, unreadable
+from studio.media.structure import (
+    check_jpeg,
+    check_png,
+    gif_duration_ms,
+    mapped,
+    webp_duration_ms,
+    webp_is_truncated,
+)
+
+if TYPE_CHECKING:
+    import av.container
+    from av.audio.frame import AudioFrame
+    from av.audio.stream import AudioStream
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
+
+__all__ = ["probe"]
+
+_ISO_FAMILY = ("mp4", "mov", "m4a")
+_MAX_PACKETS_FOR_FIRST_FRAME = 600
+
+
+def probe(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
+    """Identify ``path`` by content and check that it decodes.
+
+    Order: size limit (stat) -> sniff -> header (dimensions, duration) -> limits
+    -> decode evidence. Images: complete-file structure checks for PNG/JPEG
+    (chunk CRCs, markers to EOI) and a first-frame decode for the others; the
+    full JPEG/PNG pixel decode is left to ``render_previews``. Audio: the first
+    audio frame decodes. Video: a video stream exists and its first frame decodes.
+
+    Raises MediaError with code empty / too_large / unsupported / corrupt / bomb /
+    unreadable.
+    """
+    size = _checked_size(path, limits)
+    kind, _mime, ext = sniff(path)
+    if kind is MediaKind.IMAGE:
+        return _probe_image(path, ext, size, limits)
+    return _probe_av(path, kind, ext, size, limits)
+
+
+def _checked_size(path: Path, limits: MediaLimits) -> int:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise unreadable(exc, path) from exc
+    if os.path.isdir(path):
+        raise unreadable(IsADirectoryError(str(path)), path)
+    size = st.st_size
+    if size == 0:
+        raise MediaError("empty", "the file is empty")
+    if size > limits.max_bytes:
+        raise MediaError(
+            "too_large",
+            f"the file is {human_bytes(size)}, over the {human_bytes(limits.max_bytes)} "
+            "import limit",
+        )
+    return size
+
+
+def _check_duration(what: str, duration_ms: int | None, limits: MediaLimits) -> None:
+    if duration_ms is not None and duration_ms > limits.max_duration_ms:
+        raise MediaError(
+            "too_large",
+            f"the {what} is {human_duration(duration_ms)} long, "
+            f"over the {human_duration(limits.max_duration_ms)} limit",
+        )
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _probe_image(path: Path, ext: str, size: int, limits: MediaLimits) -> MediaInfo:
+    duration: int | None = None
+    with open_media(path) as f:
+        im = open_image(f, ext, limits.max_pixels)
+        try:
+            png_exif: bytes | None = None
+            if ext == "png":
+                facts = check_png(f)
+                duration, png_exif = facts.duration_ms, facts.exif
+            elif ext == "jpg":
+                check_jpeg(f)
+            else:
+                if ext == "webp" and webp_is_truncated(f, size):
+                    raise MediaError("corrupt", "the image is truncated or corrupt")
+                if ext in ("gif", "webp"):
+                    with mapped(f) as data:
+                        duration = (gif_duration_ms if ext == "gif" else webp_duration_ms)(data)
+                try:
+                    im.load()  # first frame only
+                except PIL_ERRORS as exc:
+                    raise MediaError("corrupt", "the image is truncated or corrupt") from exc
+            width, height = oriented_size(im.size, exif_orientation(im, ext, png_exif))
+        except OSError as exc:
+            raise unreadable(exc, path) from exc
+        finally:
+            im.close()
+    _check_duration("animation", duration, limits)
+    return MediaInfo(MediaKind.IMAGE, MIME_BY_EXT[ext], ext, size, width, height, duration)
+
+
+# --------------------------------------------------------------------------- audio / video
+
+
+def open_container(path: Path, what: str) -> av.container.InputContainer:
+    import av
+
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise MediaError("corrupt", f"the {what} is truncated or corrupt") from exc
+    except OSError as exc:
+        raise unreadable(exc, path) from exc
+
+
+def picture_streams(container: av.container.InputContainer) -> list[VideoStream]:
+    """Real video streams: cover art (an attached picture) does not count."""
+    import av
+
+    return [
+        s
+        for s in container.streams.video
+        if not (s.disposition & av.stream.Disposition.attached_pic)
+    ]
+
+
+def _probe_av(
+    path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLimits
+) -> MediaInfo:
+    what = "video" if kind is MediaKind.VIDEO else "audio"
+    if ext in _ISO_FAMILY:
+        with open_media(path) as f:
+            if read_isobmff(f).truncated:
+                raise MediaError("corrupt", f"the {what} is truncated or corrupt")
+    container = open_container(path, what)
+    with container:
+        videos = picture_streams(container)
+        audios = list(container.streams.audio)
+        if ext in _ISO_FAMILY:  # the streams, not the brand, settle MP4 vs M4A
+            if videos:
+                kind, ext = MediaKind.VIDEO, ("mov" if ext == "mov" else "mp4")
+            elif audios:
+                kind, ext = MediaKind.AUDIO, "m4a"
+        if kind is MediaKind.VIDEO:
+            if not videos:
+                label = {"webm": "an audio-only WebM file", "m4a": "an M4A file"}
+                what_it_is = label.get(ext, f"an {ext.upper()} file")
+                raise MediaError(
+                    "unsupported",
+                    f"it is {what_it_is} with no video stream, which we can't import "
+                    f"(we take {ACCEPTED_FORMATS_TEXT})",
+                )
+            frame = _first_frame(container, videos[0], "video")
+            assert isinstance(frame, av.VideoFrame)
+            width, height = oriented_size((frame.width, frame.height), _rotation(frame))
+            duration = _duration_ms(container, videos[0])
+            _check_duration("video", duration, limits)
+            return MediaInfo(kind, MIME_BY_EXT[ext], ext, size, width, height, duration)
+        if not audios:
+            raise MediaError("corrupt", "the audio file has no audio stream we can find")
+        _first_frame(container, audios[0], "audio")
+        duration = _duration_ms(container, audios[0])
+    if duration is None:
+        duration = _mutagen_duration_ms(path, ext)
+    _check_duration("audio", duration, limits)
+    return MediaInfo(kind, MIME_BY_EXT[ext], ext, size, None, None, duration)
+
+
+def _rotation(frame: VideoFrame) -> int:
+    """6 (EXIF 'rotate 90') when the display matrix turns the picture sideways, else 1."""
+    try:
+        angle = int(frame.rotation or 0)
+    except (AttributeError, TypeError, ValueError):
+        angle = 0
+    return 6 if angle % 180 else 1
+
+
+def _first_frame(
+    container: av.container.InputContainer, stream: VideoStream | AudioStream, what: str
+) -> VideoFrame | AudioFrame:
+    """Decode until the first frame of ``stream``; raise MediaError if none comes."""
+    import av
+
+    ctx = stream.codec_context
+    if ctx is None:
+        raise MediaError("unsupported", f"the {what} uses a codec we can't decode")
+    try:
+        for n, packet in enumerate(container.demux(stream)):
+            for frame in packet.decode():
+                return frame
+            if n >= _MAX_PACKETS_FOR_FIRST_FRAME:
+                break
+        for frame in stream.decode(None):  # flush: a short file may hold one delayed frame
+            return frame
+    except av.FFmpegError as exc:
+        raise MediaError("corrupt", f"the {what} is truncated or corrupt") from exc
+    raise MediaError("corrupt", f"the {what} is truncated or corrupt (nothing decodes)")
+
+
+def _duration_ms(
+    container: av.container.InputContainer, stream: VideoStream | AudioStream
+) -> int | None:
+    if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+        return round(float(stream.duration * stream.time_base) * 1000)
+    if container.duration is not None and container.duration > 0:
+        return round(container.duration / 1000)  # AV_TIME_BASE is microseconds
+    return None
+
+
+_MUTAGEN_READERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "wav": (("mutagen.wave", "WAVE"),),
+    "mp3": (("mutagen.mp3", "MP3"),),
+    "flac": (("mutagen.flac", "FLAC"),),
+    "m4a": (("mutagen.mp4", "MP4"),),
+    "ogg": (("mutagen.oggvorbis", "OggVorbis"), ("mutagen.oggopus", "OggOpus")),
+}
+
+
+def _mutagen_duration_ms(path: Path, ext: str) -> int | None:
+    """Fallback when FFmpeg can't tell the length (headerless or streamed files)."""
+    import importlib
+
+    for module, name in _MUTAGEN_READERS.get(ext, ()):
+        try:
+            reader = getattr(importlib.import_module(module), name)
+            length = float(reader(path).info.length)
+        except Exception:  # mutagen raises many types; a fallback must never fail the probe
+            continue
+        if length > 0:
+            return round(length * 1000)
+    return None

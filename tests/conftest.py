@@ -1,0 +1,103 @@
+"""Shared fixtures. Qt tests need the offscreen platform, set before any Qt import."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from studio.clock import CountingIds  # noqa: E402
+from studio.core import commands as c  # noqa: E402
+from studio.core.actor import Actor, Role  # noqa: E402
+from studio.core.space import Space  # noqa: E402
+from studio.core.studio import Studio  # noqa: E402
+
+
+class FakeClock:
+    """Milliseconds that move only when told (one tick per read keeps order visible)."""
+
+    def __init__(self, start: int = 1_790_000_000_000) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        self.now += 1
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def studio(tmp_path: Path, clock: FakeClock) -> Iterator[Studio]:
+    with Studio(tmp_path / "home", clock=clock, ids=CountingIds()) as s:
+        yield s
+
+
+@pytest.fixture
+def space(studio: Studio) -> Iterator[Space]:
+    entry = studio.create_space("Test Space")
+    with studio.open_space(entry.slug) as sp:
+        yield sp
+
+
+OWNER = Actor("u-owner", "Olive", Role.OWNER)
+EDITOR = Actor("u-editor", "Eddie", Role.EDITOR)
+VIEWER = Actor("u-viewer", "Vera", Role.VIEWER)
+
+
+@pytest.fixture
+def owner() -> Actor:
+    return OWNER
+
+
+@dataclass(frozen=True)
+class Made:
+    asset_id: str
+    variant_id: str
+
+
+def add_asset(space: Space, name: str = "Hero", kind: str = "image", **kw: object) -> str:
+    applied = space.apply(c.CreateAsset(name=name, media_kind=c.MediaKindName(kind), **kw), OWNER)  # type: ignore[arg-type]
+    return applied.created["asset_id"]
+
+
+def add_variant(
+    space: Space, asset_id: str | None = None, *, name: str = "Hero", kind: str = "image",
+    payload: bytes = b"not really a png, but whole",
+) -> Made:
+    """A completed variant with a small media file, bypassing the probe (core tests)."""
+    begun = space.apply(
+        c.BeginUpload(
+            media_kind=c.MediaKindName(kind), original_name=f"{name}.bin", asset_id=asset_id, name=name
+        ),
+        OWNER,
+    )
+    aid, vid = begun.created["asset_id"], begun.created["variant_id"]
+    slug = space.asset(aid).slug
+    rel = f"{slug}/{vid}/original.bin"
+    (space.media_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    (space.media_dir / rel).write_bytes(payload)
+    space.apply(
+        c.CompleteVariant(
+            variant_id=vid,
+            media_path=rel,
+            mime="application/octet-stream",
+            size_bytes=len(payload),
+            sha256=hashlib.sha256(payload).hexdigest(),
+            width=64,
+            height=64,
+        ),
+        Actor.system(),
+    )
+    return Made(aid, vid)
