@@ -170,17 +170,29 @@ def _to_srgb(im: Image.Image) -> Image.Image:
     return converted if converted is not None else im
 
 
-def make_thumbnail(im: ImageFile.ImageFile, box: int, orientation: int) -> Image.Image:
+def make_thumbnail(im: ImageFile.ImageFile, box: int) -> Image.Image:
     """Fit within ``box`` x ``box`` (never upscale), upright, as RGB or RGBA.
 
     ``im`` must be freshly opened and not loaded: ``thumbnail()`` then lets the
     JPEG decoder scale down by 2/4/8 while decoding (draft mode), which is most
-    of the speed of a JPEG thumbnail.
+    of the speed of a JPEG thumbnail. Nothing here may call ``load()`` first.
     """
+    work: Image.Image = im
     if im.format != "JPEG":
-        im = _to_8bit(im)  # type: ignore[assignment]  # loads; no draft to lose
-    im.thumbnail((box, box))
-    out: Image.Image = _to_srgb(im)
+        work = _to_8bit(im)  # may load; there is no draft mode to lose
+    work.thumbnail((box, box))
+    orientation = _loaded_orientation(im)  # pixels are loaded now: EXIF is at hand
+    out = _to_srgb(work)
     if out.mode not in ("RGB", "RGBA"):
         out = out.convert("RGBA" if _has_alpha(out) else "RGB")
     return _transpose(out, orientation)
+
+
+def _loaded_orientation(im: Image.Image) -> int:
+    if im.format not in ("JPEG", "PNG", "WEBP", "TIFF"):
+        return 1
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except PIL_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from studio.media.images import PIL_ERRORS, exif_orientation, open_image, oriented_size
 from studio.media.kinds import (
@@ -30,7 +30,6 @@ from studio.media.structure import (
 
 if TYPE_CHECKING:
     import av.container
-    from av.audio.frame import AudioFrame
     from av.audio.stream import AudioStream
     from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
@@ -146,9 +145,7 @@ def picture_streams(container: av.container.InputContainer) -> list[VideoStream]
     ]
 
 
-def _probe_av(
-    path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLimits
-) -> MediaInfo:
+def _probe_av(path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLimits) -> MediaInfo:
     what = "video" if kind is MediaKind.VIDEO else "audio"
     if ext in _ISO_FAMILY:
         with open_media(path) as f:
@@ -172,8 +169,7 @@ def _probe_av(
                     f"it is {what_it_is} with no video stream, which we can't import "
                     f"(we take {ACCEPTED_FORMATS_TEXT})",
                 )
-            frame = _first_frame(container, videos[0], "video")
-            assert isinstance(frame, av.VideoFrame)
+            frame = cast("VideoFrame", _first_frame(container, videos[0], "video"))
             width, height = oriented_size((frame.width, frame.height), _rotation(frame))
             duration = _duration_ms(container, videos[0])
             _check_duration("video", duration, limits)
@@ -199,7 +195,7 @@ def _rotation(frame: VideoFrame) -> int:
 
 def _first_frame(
     container: av.container.InputContainer, stream: VideoStream | AudioStream, what: str
-) -> VideoFrame | AudioFrame:
+) -> object:
     """Decode until the first frame of ``stream``; raise MediaError if none comes."""
     import av
 

@@ -126,12 +126,12 @@ def _statements(sql: str) -> list[str]:
     """Split a migration script into statements (``executescript`` would auto-commit)."""
     out: list[str] = []
     buf = ""
-    for line in sql.splitlines(keepends=True):
-        buf += line
+    for part in sql.split(";"):
+        buf += part + ";"
         if sqlite3.complete_statement(buf):
-            if buf.strip():
+            if buf.strip(" \n\t;"):
                 out.append(buf.strip())
             buf = ""
-    if buf.strip():
+    if buf.strip(" \n\t;"):
         out.append(buf.strip())
     return out
