@@ -173,8 +173,13 @@ class _ImportFailed(StudioError):
 
 def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_MS) -> int:
     """Fail uploads a crash left half-done, and sweep old staging folders. Returns the
-    number of variants marked failed."""
-    cutoff = space.clock() - older_than_ms
+    number of variants marked failed.
+
+    When no other process has the space open, every ``uploading`` variant is orphaned;
+    otherwise only those untouched for ``older_than_ms`` are taken as such."""
+    alone = space.alone()
+    now = space.clock()
+    cutoff = now + 1 if alone else now - older_than_ms
     stuck = space.query(
         "SELECT id FROM variants WHERE status = 'uploading' AND deleted_at IS NULL "
         "AND updated_at < ?",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ class Space:
         self._clock = clock
         self._ids: IdGenerator = ids or TimeSortedIds(clock)
         self._bus = EventBus()
+        self._presence = _Presence(Path(f"{db.path}.lock") if db.path else None)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -133,10 +135,16 @@ class Space:
             conn.close()
             raise StorageError(f"the file {path.name} belongs to another space")
         media_dir.mkdir(parents=True, exist_ok=True)
-        return cls(Database(conn), media_dir, space_id=space_id, slug=slug, clock=clock, ids=ids)
+        return cls(Database(conn, path), media_dir, space_id=space_id, slug=slug, clock=clock, ids=ids)
 
     def close(self) -> None:
         self._db.close()
+        self._presence.release()
+
+    def alone(self) -> bool | None:
+        """True when no other process has this space open (so half-done work found in
+        the file is orphaned); None where that can't be known."""
+        return self._presence.alone()
 
     def __enter__(self) -> Space:
         return self
@@ -214,62 +222,47 @@ class Space:
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
         """Everything the canvas needs, read in one consistent transaction."""
-        parse = r.parse_tags
-        make_asset = r.AssetRow._make
         with self._db.read() as conn:
             conn.execute("BEGIN")
             try:
                 seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
-                assets = [
-                    make_asset((*row[:5], parse(row[5]), *row[6:]))
-                    for row in conn.execute(SNAPSHOT_ASSETS_SQL)
-                ]
-                variants = list(map(r.VariantRow._make, conn.execute(SNAPSHOT_VARIANTS_SQL)))
-                lineage = list(
-                    map(
-                        r.LineageRow._make,
-                        conn.execute(
-                            f"SELECT {_prefixed('l', r.LINEAGE_COLUMNS)} FROM lineage l "
-                            "JOIN variants p ON p.id = l.parent_variant_id "
-                            "JOIN assets pa ON pa.id = p.asset_id "
-                            "JOIN variants ch ON ch.id = l.child_variant_id "
-                            "JOIN assets ca ON ca.id = ch.asset_id "
-                            "WHERE p.deleted_at IS NULL AND pa.deleted_at IS NULL "
-                            "AND ch.deleted_at IS NULL AND ca.deleted_at IS NULL"
-                        ),
-                    )
+                assets = r.rows_of(r.AssetRow, conn.execute(SNAPSHOT_ASSETS_SQL))
+                variants = r.rows_of(r.VariantRow, conn.execute(SNAPSHOT_VARIANTS_SQL))
+                lineage = r.rows_of(
+                    r.LineageRow,
+                    conn.execute(
+                        f"SELECT {_prefixed('l', r.LINEAGE_COLUMNS)} FROM lineage l "
+                        "JOIN variants p ON p.id = l.parent_variant_id "
+                        "JOIN assets pa ON pa.id = p.asset_id "
+                        "JOIN variants ch ON ch.id = l.child_variant_id "
+                        "JOIN assets ca ON ca.id = ch.asset_id "
+                        "WHERE p.deleted_at IS NULL AND pa.deleted_at IS NULL "
+                        "AND ch.deleted_at IS NULL AND ca.deleted_at IS NULL"
+                    ),
                 )
-                collections = list(
-                    map(
-                        r.CollectionRow._make,
-                        conn.execute(
-                            f"SELECT {r.COLLECTION_COLUMNS} FROM collections "
-                            "WHERE deleted_at IS NULL ORDER BY position"
-                        ),
-                    )
+                collections = r.rows_of(
+                    r.CollectionRow,
+                    conn.execute(
+                        f"SELECT {r.COLLECTION_COLUMNS} FROM collections "
+                        "WHERE deleted_at IS NULL ORDER BY position"
+                    ),
                 )
-                items = list(
-                    map(
-                        r.CollectionItemRow._make,
-                        conn.execute(
-                            f"SELECT {r.COLLECTION_ITEM_COLUMNS} FROM collection_items "
-                            "ORDER BY collection_id, position"
-                        ),
-                    )
+                items = r.rows_of(
+                    r.CollectionItemRow,
+                    conn.execute(
+                        f"SELECT {r.COLLECTION_ITEM_COLUMNS} FROM collection_items "
+                        "ORDER BY collection_id, position"
+                    ),
                 )
-                frames = list(
-                    map(
-                        r.FrameRow._make,
-                        conn.execute(f"SELECT {r.FRAME_COLUMNS} FROM frames WHERE deleted_at IS NULL"),
-                    )
+                frames = r.rows_of(
+                    r.FrameRow,
+                    conn.execute(f"SELECT {r.FRAME_COLUMNS} FROM frames WHERE deleted_at IS NULL"),
                 )
-                styles = list(
-                    map(
-                        r.StylePresetRow._make,
-                        conn.execute(
-                            f"SELECT {r.STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
-                        ),
-                    )
+                styles = r.rows_of(
+                    r.StylePresetRow,
+                    conn.execute(
+                        f"SELECT {r.STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
+                    ),
                 )
             finally:
                 conn.execute("COMMIT")
@@ -283,19 +276,17 @@ class Space:
             ).fetchone()
         if raw is None:
             raise NotFoundError(f"there is no asset {asset_id}")
-        return r.AssetRow(*raw[:5], r.parse_tags(raw[5]), *raw[6:])
+        return r.AssetRow._make(raw)
 
     def variants_of(self, asset_id: str) -> list[r.VariantRow]:
         with self._db.read() as conn:
-            return list(
-                map(
-                    r.VariantRow._make,
-                    conn.execute(
-                        f"SELECT {r.VARIANT_COLUMNS} FROM variants "
-                        "WHERE asset_id = ? AND deleted_at IS NULL ORDER BY created_at, id",
-                        (asset_id,),
-                    ),
-                )
+            return r.rows_of(
+                r.VariantRow,
+                conn.execute(
+                    f"SELECT {r.VARIANT_COLUMNS} FROM variants "
+                    "WHERE asset_id = ? AND deleted_at IS NULL ORDER BY created_at, id",
+                    (asset_id,),
+                ),
             )
 
     def variant_detail(self, variant_id: str) -> r.VariantDetail:
@@ -326,15 +317,13 @@ class Space:
     def lineage_of(self, variant_id: str) -> list[r.LineageRow]:
         """Links into and out of a variant (severed ones included, flagged)."""
         with self._db.read() as conn:
-            return list(
-                map(
-                    r.LineageRow._make,
-                    conn.execute(
-                        f"SELECT {r.LINEAGE_COLUMNS} FROM lineage "
-                        "WHERE parent_variant_id = ? OR child_variant_id = ? ORDER BY created_at",
-                        (variant_id, variant_id),
-                    ),
-                )
+            return r.rows_of(
+                r.LineageRow,
+                conn.execute(
+                    f"SELECT {r.LINEAGE_COLUMNS} FROM lineage "
+                    "WHERE parent_variant_id = ? OR child_variant_id = ? ORDER BY created_at",
+                    (variant_id, variant_id),
+                ),
             )
 
     def last_seq(self) -> int:
@@ -350,9 +339,47 @@ class Space:
                 (since, -1 if limit is None else limit),
             ).fetchall()
         for seq, at, aid, aname, arole, command, payload, events in rows:
-            yield Change(seq, at, aid, aname, arole, command, json.loads(payload), json.loads(events))
+            yield Change(
+                seq, at, aid, aname, arole, command, json.loads(payload), json.loads(events)
+            )
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL for reports and tests (never for writing)."""
         with self._db.read() as conn:
             return conn.execute(sql, args).fetchall()
+
+
+class _Presence:
+    """A shared ``flock`` held while the space is open. A process that can briefly turn
+    it exclusive knows it is the only one with the space open."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        if path is None:
+            return
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+        except OSError:
+            self._fd = None
+
+    def alone(self) -> bool | None:
+        if self._fd is None:
+            return None
+        import fcntl
+
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None

@@ -77,7 +77,7 @@ class Tx:
         raw = self.conn.execute(
             f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE id = ?", (asset_id,)
         ).fetchone()
-        return r.AssetRow(*raw[:5], r.parse_tags(raw[5]), *raw[6:])
+        return r.AssetRow._make(raw)
 
     def variant_row(self, variant_id: str) -> r.VariantRow:
         raw = self.conn.execute(

@@ -181,6 +181,7 @@ def make_thumbnail(im: ImageFile.ImageFile, box: int) -> Image.Image:
     if im.format != "JPEG":
         work = _to_8bit(im)  # may load; there is no draft mode to lose
     work.thumbnail((box, box))
+    work.load()  # a small image skips thumbnail(); read it before the file closes
     orientation = _loaded_orientation(im)  # pixels are loaded now: EXIF is at hand
     out = _to_srgb(work)
     if out.mode not in ("RGB", "RGBA"):

@@ -139,6 +139,8 @@ def human_bytes(n: int) -> str:
 
 def human_count(n: int) -> str:
     """``89 million``, ``1.5 million``, ``40,000``."""
+    if n >= 10_000_000:
+        return f"{round(n / 1_000_000)} million"
     if n >= 1_000_000:
         text = f"{n / 1_000_000:.1f}".removesuffix(".0")
         return f"{text} million"

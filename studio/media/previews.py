@@ -87,15 +87,15 @@ def _image_thumbnail(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.
     with open_media(path) as f:
         im = open_image(f, info.ext, limits.max_pixels)
         try:
-            return make_thumbnail(im, THUMB_BOX)
-        except MediaError:
-            raise
+            thumb = make_thumbnail(im, THUMB_BOX)
         except PIL_ERRORS as exc:
+            im.close()
             if isinstance(exc, OSError) and getattr(exc, "errno", None):
                 raise unreadable(exc, path) from exc
             raise MediaError("corrupt", "the image is truncated or corrupt") from exc
-        finally:
+        if thumb is not im:
             im.close()
+        return thumb
 
 
 # --------------------------------------------------------------------------- video

@@ -174,10 +174,11 @@ def render_waveform(peaks: Peaks, size: tuple[int, int] = WAVE_SIZE) -> Image.Im
     gain = 0.92 / max(peak, 0.05)  # quiet files are enlarged, silence stays flat
     mid = (height - 1) / 2
     half = mid * gain
-    top = np.floor(mid - np.clip(maxs, -1, 1) * half)
-    bottom = np.ceil(mid - np.clip(mins, -1, 1) * half)
-    rms_top = np.floor(mid - np.minimum(rms, 1) * half)
-    rms_bottom = np.ceil(mid + np.minimum(rms, 1) * half)
+    # FFmpeg's stereo->mono downmix can exceed 1.0; the gain brings the peak to 0.92.
+    top = np.floor(mid - maxs * half)
+    bottom = np.ceil(mid - mins * half)
+    rms_top = np.floor(mid - rms * half)
+    rms_bottom = np.ceil(mid + rms * half)
     ys = np.arange(height, dtype=np.float64)[:, None]
 
     canvas = np.empty((height, width, 3), np.uint8)

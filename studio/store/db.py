@@ -37,8 +37,9 @@ class Database:
     process waits on ``busy_timeout`` instead of failing half-way through.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self.conn = conn
+        self.path = path
         self.lock = threading.RLock()
         self._depth = 0
 

@@ -8,7 +8,11 @@ and ``tuple.__new__`` is the cheapest immutable record Python has. Heavy JSON co
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
+
+T = TypeVar("T", bound=tuple[Any, ...])
 
 
 class AssetRow(NamedTuple):
@@ -17,12 +21,17 @@ class AssetRow(NamedTuple):
     name: str
     type: str
     media_kind: str
-    tags: tuple[str, ...]
+    tags_json: str
     parent_asset_id: str | None
     x: float
     y: float
     active_variant_id: str | None
     created_at: int
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Parsed on access: most canvas work never needs the tags."""
+        return parse_tags(self.tags_json)
 
 
 ASSET_COLUMNS = (
@@ -139,8 +148,18 @@ def dump_tags(tags: tuple[str, ...]) -> str:
 
 
 def row_json(row: NamedTuple) -> dict[str, Any]:
+    """The JSON form of a record, as events and ``--json`` output carry it."""
     out = row._asdict()
+    if "tags_json" in out:
+        out = {("tags" if k == "tags_json" else k): v for k, v in out.items()}
+        out["tags"] = list(parse_tags(row.tags_json))  # type: ignore[attr-defined]
     for k, v in out.items():
         if isinstance(v, tuple):
             out[k] = list(v)
     return out
+
+
+def rows_of(cls: type[T], cursor: Iterable[tuple[Any, ...]]) -> list[T]:
+    """Build records straight from a cursor: ``tuple.__new__`` through ``partial`` keeps
+    the loop in C (``_make`` would run a Python frame per row)."""
+    return list(map(partial(tuple.__new__, cls), cursor))  # type: ignore[arg-type]

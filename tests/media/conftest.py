@@ -259,6 +259,7 @@ def encode_video(
     size: tuple[int, int] = (320, 240),
     seconds: float = VIDEO_SECONDS,
     pix_fmt: str = "yuv420p",
+    rotation: int = 0,
     **vopts: str,
 ) -> None:
     width, height = size
@@ -268,6 +269,8 @@ def encode_video(
         vs.width, vs.height, vs.pix_fmt = width, height, pix_fmt
         if vopts:
             vs.codec_context.options = dict(vopts)
+        if rotation:
+            vs.set_display_rotation(rotation)  # counterclockwise, like a phone held sideways
         astream = None
         if acodec:
             astream = out.add_stream(acodec, rate=48000, layout="stereo")
@@ -307,6 +310,10 @@ def make_video(root: Path) -> dict[str, Sample]:
         p = root / "big.mp4"
         encode_video(p, "mp4", h264, None, size=(2560, 1440), seconds=0.4, preset="ultrafast")
         out["mp4_big"] = Sample(p, "video", "video/mp4", "mp4", 2560, 1440, 400)
+
+        p = root / "portrait.mp4"
+        encode_video(p, "mp4", h264, None, size=(320, 180), seconds=0.6, rotation=90)
+        out["mp4_rotated"] = Sample(p, "video", "video/mp4", "mp4", 180, 320, 600)
 
     vp9 = first_encoder("libvpx-vp9")
     if vp9:

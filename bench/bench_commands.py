@@ -1,0 +1,69 @@
+"""Latency of one command through the door (validate, write, change log, events, commit).
+
+Target (issue 2): median under 1 ms. Baseline: a bare sqlite3 UPDATE + COMMIT on the same file.
+Run: .venv/bin/python bench/bench_commands.py [--n 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._util import median_ms, timed  # noqa: E402
+from studio.core import commands as c  # noqa: E402
+from studio.core.actor import Actor  # noqa: E402
+from studio.core.space import Space  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000)
+    args = ap.parse_args()
+    me = Actor.local_owner()
+    with tempfile.TemporaryDirectory() as tmp:
+        space = Space.open(Path(tmp) / "b.db", Path(tmp) / "m", space_id="b", slug="b")
+        ids = [
+            space.apply(c.CreateAsset(f"A{i}", c.MediaKindName.IMAGE), me).created["asset_id"]
+            for i in range(200)
+        ]
+        events: list[object] = []
+        space.subscribe(events.append)
+        conn = space._db.conn  # the same connection, for the raw baseline
+        counter = iter(range(10**9))
+
+        def raw() -> None:
+            i = next(counter)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE assets SET x = ?, y = ? WHERE id = ?", (i, i, ids[i % 200]))
+            conn.execute("COMMIT")
+
+        def move() -> None:
+            i = next(counter)
+            space.apply(c.MoveAssets((c.Position(ids[i % 200], i, i),)), me)
+
+        def rename() -> None:
+            i = next(counter)
+            space.apply(c.UpdateAsset(ids[i % 200], name=f"Asset {i}"), me)
+
+        def create() -> None:
+            space.apply(c.CreateAsset(f"N{next(counter)}", c.MediaKindName.AUDIO), me)
+
+        results = {}
+        for name, fn in (("raw update", raw), ("asset:move", move), ("asset:update", rename),
+                         ("asset:create", create)):
+            timed(fn, 50)
+            results[name] = median_ms(timed(fn, args.n))
+        space.close()
+    base = results["raw update"]
+    for name, ms in results.items():
+        print(f"command {name:<13} median {ms * 1000:7.0f} us  ({ms / base:.1f}x raw)")
+    worst = max(v for k, v in results.items() if k != "raw update")
+    print(f"slowest command median {worst:.3f} ms (target < 1 ms)")
+
+
+if __name__ == "__main__":
+    main()

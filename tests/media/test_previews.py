@@ -1,0 +1,132 @@
+"""render_previews(): thumbnails, posters and waveforms that really decode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.media import MediaKind, Previews, probe, render_previews
+from studio.media.previews import POSTER_BOX, THUMB_BOX
+from tests.media.conftest import VIDEO_FPS, VIDEO_SECONDS, Sample
+from tests.media.test_probe import AUDIO_SAMPLES, IMAGE_SAMPLES, VIDEO_SAMPLES, get
+
+
+def expected_fit(width: int, height: int, box: int) -> tuple[int, int]:
+    scale = min(1.0, box / max(width, height))
+    return round(width * scale), round(height * scale)
+
+
+def render(sample: Sample, out: Path) -> Previews:
+    return render_previews(sample.path, probe(sample.path), out)
+
+
+def open_webp(path: Path) -> Image.Image:
+    im = Image.open(path)
+    assert im.format == "WEBP"
+    im.load()
+    return im
+
+
+@pytest.mark.parametrize("name", IMAGE_SAMPLES)
+def test_image_thumbnail_fits_512_keeps_aspect_never_upscales(
+    samples: dict[str, Sample], tmp_path: Path, name: str
+) -> None:
+    sample = get(samples, name)
+    previews = render(sample, tmp_path / "out")
+    assert previews.poster is None
+    assert previews.thumb == tmp_path / "out" / "thumb.webp"
+    thumb = open_webp(previews.thumb)
+    assert sample.width is not None and sample.height is not None
+    want = expected_fit(sample.width, sample.height, THUMB_BOX)
+    assert abs(thumb.width - want[0]) <= 1 and abs(thumb.height - want[1]) <= 1
+
+
+def test_transparency_is_kept(samples: dict[str, Sample], tmp_path: Path) -> None:
+    for name in ("png", "webp", "gif_transparent"):
+        thumb = open_webp(render(samples[name], tmp_path / name).thumb or Path())
+        assert thumb.mode == "RGBA", name
+        alpha = np.asarray(thumb.getchannel("A"))
+        assert alpha.min() < 64 and alpha.max() > 192, name
+
+
+def test_exif_orientation_is_applied(samples: dict[str, Sample], tmp_path: Path) -> None:
+    thumb = open_webp(render(samples["jpeg_exif_rotated"], tmp_path).thumb or Path())
+    assert thumb.size == (300, 400)  # stored 400x300, displayed upright
+
+
+def test_cmyk_and_16bit_sources_become_sane_rgb(samples: dict[str, Sample], tmp_path: Path) -> None:
+    cmyk = open_webp(render(samples["jpeg_cmyk"], tmp_path / "c").thumb or Path())
+    assert cmyk.mode == "RGB"
+    deep = open_webp(render(samples["tiff_16bit"], tmp_path / "d").thumb or Path())
+    arr = np.asarray(deep.convert("L"), dtype=np.int32)
+    assert arr[:10].mean() < 40 and arr[-10:].mean() > 200  # a gradient, not all white
+
+
+@pytest.mark.parametrize("name", VIDEO_SAMPLES)
+def test_video_poster_and_thumbnail(samples: dict[str, Sample], tmp_path: Path, name: str) -> None:
+    sample = get(samples, name)
+    previews = render(sample, tmp_path / "out")
+    assert previews.poster == tmp_path / "out" / "poster.webp"
+    poster = open_webp(previews.poster)
+    thumb = open_webp(previews.thumb or Path())
+    assert sample.width is not None and sample.height is not None
+    assert poster.size == expected_fit(sample.width, sample.height, POSTER_BOX)
+    want = expected_fit(sample.width, sample.height, THUMB_BOX)
+    assert abs(thumb.width - want[0]) <= 1 and abs(thumb.height - want[1]) <= 1
+
+
+def test_poster_is_taken_about_ten_percent_in(samples: dict[str, Sample], tmp_path: Path) -> None:
+    """The fixture writes frame i with blue = i * 255 / (n - 1)."""
+    sample = get(samples, "mp4")
+    poster = open_webp(render(sample, tmp_path).poster or Path())
+    n = int(VIDEO_SECONDS * VIDEO_FPS)
+    frame_index = round(0.1 * (n - 1))
+    blue = np.asarray(poster)[:, :, 2].astype(np.float64)
+    # Sample a corner away from the moving white block.
+    assert abs(blue[-20:, -20:].mean() - frame_index * 255 / (n - 1)) < 12
+
+
+def test_rotated_video_poster_is_upright(samples: dict[str, Sample], tmp_path: Path) -> None:
+    sample = get(samples, "mp4_rotated")
+    poster = open_webp(render(sample, tmp_path).poster or Path())
+    assert poster.size == (180, 320)
+
+
+@pytest.mark.parametrize("name", AUDIO_SAMPLES)
+def test_audio_waveform_picture(samples: dict[str, Sample], tmp_path: Path, name: str) -> None:
+    sample = get(samples, name)
+    previews = render(sample, tmp_path / "out")
+    assert previews.poster is None
+    wave = open_webp(previews.thumb or Path())
+    assert wave.size == (512, 256)
+    arr = np.asarray(wave.convert("L"), dtype=np.int32)
+    background = int(np.median(arr[:10, :]))
+    assert background < 50  # dark
+    # The tone swells in the middle: the middle columns are taller than the edges.
+    lit = (np.abs(arr - background) > 40).sum(axis=0)
+    assert lit[240:272].mean() > 1.5 * lit[:16].mean()
+    assert lit[240:272].mean() > 150
+
+
+def test_outputs_are_replaced_atomically_without_leftovers(
+    samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(samples["jpeg"], out)
+    first = (out / "thumb.webp").read_bytes()
+    render(samples["png"], out)  # a second render replaces the file
+    assert (out / "thumb.webp").read_bytes() != first
+    assert sorted(p.name for p in out.iterdir()) == ["thumb.webp"]
+
+
+def test_render_previews_creates_nested_out_dir(samples: dict[str, Sample], tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "c"
+    previews = render(samples["bmp"], out)
+    assert previews.thumb is not None and previews.thumb.parent == out
+
+
+def test_media_kind_is_a_str_enum() -> None:
+    assert MediaKind.IMAGE == "image" and str(MediaKind.VIDEO) == "video"
