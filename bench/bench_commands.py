@@ -13,10 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._util import median_ms, timed  # noqa: E402
-from studio.core import commands as c  # noqa: E402
-from studio.core.actor import Actor  # noqa: E402
-from studio.core.space import Space  # noqa: E402
+from bench._util import median_ms, timed
+from studio.core import commands as c
+from studio.core.actor import Actor
+from studio.core.space import Space
 
 
 def main() -> None:
@@ -53,8 +53,12 @@ def main() -> None:
             space.apply(c.CreateAsset(f"N{next(counter)}", c.MediaKindName.AUDIO), me)
 
         results = {}
-        for name, fn in (("raw update", raw), ("asset:move", move), ("asset:update", rename),
-                         ("asset:create", create)):
+        for name, fn in (
+            ("raw update", raw),
+            ("asset:move", move),
+            ("asset:update", rename),
+            ("asset:create", create),
+        ):
             timed(fn, 50)
             results[name] = median_ms(timed(fn, args.n))
         space.close()

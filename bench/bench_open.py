@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._util import median_ms, timed  # noqa: E402
-from studio.core.space import SNAPSHOT_ASSETS_SQL, SNAPSHOT_VARIANTS_SQL, Space  # noqa: E402
+from bench._util import median_ms, timed
+from studio.core.space import SNAPSHOT_ASSETS_SQL, SNAPSHOT_VARIANTS_SQL, Space
 
 TYPES = ("character", "item", "scene", "sfx", "music", "speech")
 
@@ -31,24 +31,61 @@ def populate(space_path: Path, media: Path, assets: int, per_asset: int) -> None
     for i in range(assets):
         aid = f"a{i:07d}"
         tags = json.dumps(["hero", "blue"]) if i % 3 == 0 else "[]"
-        arows.append((aid, f"asset-{i}", f"Asset {i}", TYPES[i % 6], "image", tags,
-                      None if i % 10 else None, (i % 100) * 280.0, (i // 100) * 280.0,
-                      f"v{i:07d}-0", 1, 1))
+        arows.append(
+            (
+                aid,
+                f"asset-{i}",
+                f"Asset {i}",
+                TYPES[i % 6],
+                "image",
+                tags,
+                None,
+                (i % 100) * 280.0,
+                (i // 100) * 280.0,
+                f"v{i:07d}-0",
+                1,
+                1,
+            )
+        )
         for k in range(per_asset):
-            recipe = json.dumps({"operation": "generate", "prompt": f"a {TYPES[i % 6]} number {i}",
-                                 "provider": "local", "model": "local-image",
-                                 "params": {"seed": rnd.randrange(1 << 30), "size": "1K"}})
-            vrows.append((f"v{i:07d}-{k}", aid, "completed",
-                          f"asset-{i}/v{i:07d}-{k}/original.png",
-                          f"asset-{i}/v{i:07d}-{k}/thumb.webp", "image/png", 1024, 1024,
-                          rnd.randrange(1 << 20), "ab" * 32, recipe, k == 1, 1, 1))
+            recipe = json.dumps(
+                {
+                    "operation": "generate",
+                    "prompt": f"a {TYPES[i % 6]} number {i}",
+                    "provider": "local",
+                    "model": "local-image",
+                    "params": {"seed": rnd.randrange(1 << 30), "size": "1K"},
+                }
+            )
+            vrows.append(
+                (
+                    f"v{i:07d}-{k}",
+                    aid,
+                    "completed",
+                    f"asset-{i}/v{i:07d}-{k}/original.png",
+                    f"asset-{i}/v{i:07d}-{k}/thumb.webp",
+                    "image/png",
+                    1024,
+                    1024,
+                    rnd.randrange(1 << 20),
+                    "ab" * 32,
+                    recipe,
+                    k == 1,
+                    1,
+                    1,
+                )
+            )
     conn.executemany(
         "INSERT INTO assets (id, slug, name, type, media_kind, tags, parent_asset_id, x, y, "
-        "active_variant_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arows)
+        "active_variant_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        arows,
+    )
     conn.executemany(
         "INSERT INTO variants (id, asset_id, status, media_path, thumb_path, mime, width, height, "
         "size_bytes, sha256, recipe, starred, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", vrows)
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        vrows,
+    )
     conn.execute("COMMIT")
     conn.close()
 
@@ -80,9 +117,11 @@ def main() -> None:
         raw_ms = median_ms(timed(raw, args.repeat))
         ours_ms = median_ms(timed(ours, args.repeat))
     n_var = args.assets * args.variants_per_asset
-    print(f"open space {args.assets:,} assets / {n_var:,} variants: "
-          f"raw sqlite3 {raw_ms:.1f} ms  ours {ours_ms:.1f} ms  ratio {ours_ms / raw_ms:.2f} "
-          f"(target <= 1.5)")
+    print(
+        f"open space {args.assets:,} assets / {n_var:,} variants: "
+        f"raw sqlite3 {raw_ms:.1f} ms  ours {ours_ms:.1f} ms  ratio {ours_ms / raw_ms:.2f} "
+        f"(target <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -130,7 +130,9 @@ class Capabilities:
             f"(it has {', '.join(m.id for m in self.models)})",
         )
 
-    def default_model(self, media_kind: str, audio_type: AudioType | None = None) -> ModelSpec | None:
+    def default_model(
+        self, media_kind: str, audio_type: AudioType | None = None
+    ) -> ModelSpec | None:
         for m in self.models:
             if m.media_kind == media_kind and (audio_type is None or audio_type in m.audio_types):
                 return m
@@ -286,8 +288,12 @@ def _check_param(spec: ParamSpec, value: Any) -> None:
         ok = isinstance(value, str)
     check(ok, f"{spec.name} must be a {spec.kind}")
     if spec.kind in ("int", "float"):
-        check(spec.minimum is None or value >= spec.minimum, f"{spec.name} must be ≥ {spec.minimum:g}")
-        check(spec.maximum is None or value <= spec.maximum, f"{spec.name} must be ≤ {spec.maximum:g}")
+        check(
+            spec.minimum is None or value >= spec.minimum, f"{spec.name} must be ≥ {spec.minimum:g}"
+        )
+        check(
+            spec.maximum is None or value <= spec.maximum, f"{spec.name} must be ≤ {spec.maximum:g}"
+        )
 
 
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
@@ -298,10 +304,7 @@ def aspect_dimensions(aspect_ratio: str, long_side: int, multiple: int = 2) -> t
     down to ``multiple`` (video encoders want even sizes)."""
     w_s, h_s = aspect_ratio.split(":")
     w, h = float(w_s), float(h_s)
-    if w >= h:
-        width, height = long_side, long_side * h / w
-    else:
-        width, height = long_side * w / h, long_side
+    width, height = (long_side, long_side * h / w) if w >= h else (long_side * w / h, long_side)
     return (
         max(multiple, int(width) // multiple * multiple),
         max(multiple, int(height) // multiple * multiple),

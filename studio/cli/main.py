@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="studio",
         description="Forge Studio: a local AI asset studio. Run with no arguments to open the app.",
     )
-    p.add_argument("--home", type=Path, help="data folder (default: $STUDIO_HOME or the user data dir)")
+    p.add_argument(
+        "--home", type=Path, help="data folder (default: $STUDIO_HOME or the user data dir)"
+    )
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     space = sub.add_parser("space", help="create, list, rename and delete spaces")
@@ -119,7 +121,7 @@ def _parse_size(text: str) -> int:
     units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     unit = t[-1] if t and t[-1] in units else ""
-    number = t[: -1] if unit else t
+    number = t[:-1] if unit else t
     try:
         value = float(number)
     except ValueError:
@@ -160,7 +162,10 @@ def _cmd_space(args: argparse.Namespace) -> int:
                 _print_json([e._asdict() for e in entries])
             elif entries:
                 _table(
-                    [[e.slug, e.name, e.id, _when(e.created_at), _when(e.last_opened_at)] for e in entries],
+                    [
+                        [e.slug, e.name, e.id, _when(e.created_at), _when(e.last_opened_at)]
+                        for e in entries
+                    ],
                     ["SLUG", "NAME", "ID", "CREATED", "LAST OPENED"],
                 )
         elif args.space_cmd == "rename":
@@ -220,9 +225,7 @@ def _cmd_assets(args: argparse.Namespace) -> int:
         counts[v.asset_id] = counts.get(v.asset_id, 0) + 1
         status[v.id] = v.status
     if args.json:
-        _print_json(
-            [dict(row_json(a), variant_count=counts.get(a.id, 0)) for a in snap.assets]
-        )
+        _print_json([dict(row_json(a), variant_count=counts.get(a.id, 0)) for a in snap.assets])
         return EXIT_OK
     _table(
         [
@@ -278,8 +281,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
             if key == "variants":
                 print("variants:")
                 for v in value:
-                    print(f"  {v['id']}  {v['status']:<10} {v['mime'] or ''}  "
-                          f"{'*' if v['starred'] else ' '} {v['rating'] or ''}")
+                    print(
+                        f"  {v['id']}  {v['status']:<10} {v['mime'] or ''}  "
+                        f"{'*' if v['starred'] else ' '} {v['rating'] or ''}"
+                    )
             elif isinstance(value, dict | list):
                 print(f"{key}: {json.dumps(value, ensure_ascii=False)}")
             else:
@@ -295,7 +300,9 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"COMMAND_JSON is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        raise UserError(
+            f"COMMAND_JSON is not valid JSON: {exc.msg} at position {exc.pos}"
+        ) from None
     cmd = command_from_json(obj)
     with _studio(args) as studio, studio.open_space(args.space) as space:
         applied = space.apply(cmd, Actor.local_owner())
@@ -324,14 +331,24 @@ def _cmd_log(args: argparse.Namespace) -> int:
             for ch in space.changes(since):
                 since = ch.seq
                 if args.json:
-                    print(json.dumps(
-                        {"seq": ch.seq, "at": ch.at, "actor": ch.actor_name, "role": ch.actor_role,
-                         "command": ch.payload, "events": ch.events},
-                        ensure_ascii=False,
-                    ))
+                    print(
+                        json.dumps(
+                            {
+                                "seq": ch.seq,
+                                "at": ch.at,
+                                "actor": ch.actor_name,
+                                "role": ch.actor_role,
+                                "command": ch.payload,
+                                "events": ch.events,
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
                 else:
                     kinds = ", ".join(sorted({e["type"] for e in ch.events}))
-                    print(f"{ch.seq:>6}  {_when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}")
+                    print(
+                        f"{ch.seq:>6}  {_when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}"
+                    )
             sys.stdout.flush()
             if not args.follow:
                 return EXIT_OK
@@ -345,8 +362,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         report = check_space(space)
     if args.json:
         _print_json(
-            {"ok": report.ok, "problems": report.problems, "warnings": report.warnings,
-             "files_checked": report.files_checked, "variants_checked": report.variants_checked}
+            {
+                "ok": report.ok,
+                "problems": report.problems,
+                "warnings": report.warnings,
+                "files_checked": report.files_checked,
+                "variants_checked": report.variants_checked,
+            }
         )
     else:
         for line in report.problems:
@@ -354,7 +376,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         for line in report.warnings:
             print(f"warning: {line}")
         verdict = "ok" if report.ok else f"{len(report.problems)} problem(s)"
-        print(f"{verdict}: {report.variants_checked} variants, {report.files_checked} files checked")
+        print(
+            f"{verdict}: {report.variants_checked} variants, {report.files_checked} files checked"
+        )
     return EXIT_OK if report.ok else EXIT_ERROR
 
 

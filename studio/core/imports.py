@@ -78,8 +78,18 @@ def import_files(
     for path in paths:
         stage = staging_root / space.new_id()
         try:
-            result = _import_one(space, Path(path), stage, actor, into, type_, origin, limits,
-                                 len(imported), len(paths))
+            result = _import_one(
+                space,
+                Path(path),
+                stage,
+                actor,
+                into,
+                type_,
+                origin,
+                limits,
+                len(imported),
+                len(paths),
+            )
         except (MediaError, StudioError) as exc:
             refused.append(Refused(Path(path), _reason(exc)))
         else:
@@ -189,7 +199,9 @@ def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_
     for (vid,) in stuck:
         try:
             space.apply(
-                c.FailVariant(vid, "IMPORT_INTERRUPTED", "the import was interrupted; import the file again"),
+                c.FailVariant(
+                    vid, "IMPORT_INTERRUPTED", "the import was interrupted; import the file again"
+                ),
                 Actor.system(),
             )
             n += 1

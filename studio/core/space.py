@@ -135,7 +135,9 @@ class Space:
             conn.close()
             raise StorageError(f"the file {path.name} belongs to another space")
         media_dir.mkdir(parents=True, exist_ok=True)
-        return cls(Database(conn, path), media_dir, space_id=space_id, slug=slug, clock=clock, ids=ids)
+        return cls(
+            Database(conn, path), media_dir, space_id=space_id, slug=slug, clock=clock, ids=ids
+        )
 
     def close(self) -> None:
         self._db.close()

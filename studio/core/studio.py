@@ -31,7 +31,9 @@ class Studio:
             self.paths.ensure()
             self.library = Library(self.paths.library_db, now_ms=clock())
         except (OSError, sqlite3.Error, SchemaError) as exc:
-            raise StorageError(f"could not open the studio folder {self.paths.home}: {exc}") from exc
+            raise StorageError(
+                f"could not open the studio folder {self.paths.home}: {exc}"
+            ) from exc
 
     def close(self) -> None:
         self.library.close()
@@ -56,9 +58,11 @@ class Studio:
         name = clean_text(name, "space name")
         slug = unique_slug(
             slugify(name, fallback="space"),
-            lambda s: self.library.slug_taken(s)
-            or self.paths.space_db(s).exists()
-            or self.paths.space_media(s).exists(),
+            lambda s: (
+                self.library.slug_taken(s)
+                or self.paths.space_db(s).exists()
+                or self.paths.space_media(s).exists()
+            ),
         )
         entry = SpaceEntry(
             id=self.ids(),

@@ -64,6 +64,7 @@ def open_image(f: BinaryIO, ext: str, max_pixels: int) -> ImageFile.ImageFile:
     fmt = PIL_FORMATS[ext]
     try:
         with _OPEN_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and the like
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
                 im = Image.open(f, formats=[fmt])

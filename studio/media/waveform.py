@@ -74,6 +74,10 @@ class _Accumulator:
         import numpy as np
 
         parts = ([self.stats] if self.stats is not None else []) + self.chunks
+        if not parts:
+            empty = np.zeros(0, np.float64)
+            self.stats = (empty, empty, empty, empty)
+            return
         mins, maxs, sqs, counts = (
             np.concatenate([np.asarray(p[i], np.float64) for p in parts]) for i in range(4)
         )

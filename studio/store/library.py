@@ -56,7 +56,9 @@ class Library:
 
     def slug_taken(self, slug: str) -> bool:
         with self._db.read() as conn:
-            return conn.execute("SELECT 1 FROM spaces WHERE slug = ?", (slug,)).fetchone() is not None
+            return (
+                conn.execute("SELECT 1 FROM spaces WHERE slug = ?", (slug,)).fetchone() is not None
+            )
 
     def add(self, entry: SpaceEntry) -> None:
         with self._db.write() as conn:

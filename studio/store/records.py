@@ -162,4 +162,4 @@ def row_json(row: NamedTuple) -> dict[str, Any]:
 def rows_of(cls: type[T], cursor: Iterable[tuple[Any, ...]]) -> list[T]:
     """Build records straight from a cursor: ``tuple.__new__`` through ``partial`` keeps
     the loop in C (``_make`` would run a Python frame per row)."""
-    return list(map(partial(tuple.__new__, cls), cursor))  # type: ignore[arg-type]
+    return list(map(partial(tuple.__new__, cls), cursor))

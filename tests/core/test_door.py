@@ -32,7 +32,7 @@ def test_viewers_can_change_nothing(space: Space, label: str) -> None:
 def test_editors_can_apply_every_user_command(space: Space, label: str) -> None:
     world = build(space)
     applied = space.apply(SCENARIOS[label](world), EDITOR)
-    change = list(space.changes(applied.seq - 1))[0]
+    change = next(iter(space.changes(applied.seq - 1)))
     assert (change.actor_id, change.actor_role) == ("u-editor", "editor")
 
 

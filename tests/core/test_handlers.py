@@ -14,47 +14,171 @@ from tests.conftest import OWNER, add_asset, add_variant
 from tests.core.test_inverse import World, build
 
 ERRORS: dict[str, tuple[Callable[[World], c.Command], ErrorCode, str]] = {
-    "empty name": (lambda w: c.CreateAsset("   ", c.MediaKindName.IMAGE), ErrorCode.VALIDATION_ERROR, "can't be empty"),
-    "long name": (lambda w: c.CreateAsset("x" * 201, c.MediaKindName.IMAGE), ErrorCode.VALIDATION_ERROR, "limit is 200"),
-    "long tag": (lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, tags=("t" * 65,)), ErrorCode.VALIDATION_ERROR, "longer than 64"),
-    "missing parent": (lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, parent_asset_id="nope"), ErrorCode.NOT_FOUND, "no asset nope"),
-    "taken id": (lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, asset_id=w.a), ErrorCode.CONFLICT, "already taken"),
-    "bad id": (lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, asset_id="../etc"), ErrorCode.VALIDATION_ERROR, "ids are"),
+    "empty name": (
+        lambda w: c.CreateAsset("   ", c.MediaKindName.IMAGE),
+        ErrorCode.VALIDATION_ERROR,
+        "can't be empty",
+    ),
+    "long name": (
+        lambda w: c.CreateAsset("x" * 201, c.MediaKindName.IMAGE),
+        ErrorCode.VALIDATION_ERROR,
+        "limit is 200",
+    ),
+    "long tag": (
+        lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, tags=("t" * 65,)),
+        ErrorCode.VALIDATION_ERROR,
+        "longer than 64",
+    ),
+    "missing parent": (
+        lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, parent_asset_id="nope"),
+        ErrorCode.NOT_FOUND,
+        "no asset nope",
+    ),
+    "taken id": (
+        lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, asset_id=w.a),
+        ErrorCode.CONFLICT,
+        "already taken",
+    ),
+    "bad id": (
+        lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, asset_id="../etc"),
+        ErrorCode.VALIDATION_ERROR,
+        "ids are",
+    ),
     "update nothing": (lambda w: c.UpdateAsset(w.a), ErrorCode.VALIDATION_ERROR, "needs a name"),
     "update missing": (lambda w: c.UpdateAsset("nope", name="x"), ErrorCode.NOT_FOUND, "no asset"),
-    "delete twice": (lambda w: c.DeleteAsset(w.fork_asset), ErrorCode.INVALID_STATE, "already deleted"),
+    "delete twice": (
+        lambda w: c.DeleteAsset(w.fork_asset),
+        ErrorCode.INVALID_STATE,
+        "already deleted",
+    ),
     "restore live": (lambda w: c.RestoreAsset(w.a), ErrorCode.INVALID_STATE, "not deleted"),
-    "active foreign": (lambda w: c.SetActiveVariant(w.a, w.b1), ErrorCode.VALIDATION_ERROR, "another asset"),
-    "active same": (lambda w: c.SetActiveVariant(w.a, w.a1), ErrorCode.INVALID_STATE, "already the active"),
-    "reparent self": (lambda w: c.ReparentAsset(w.a, w.a), ErrorCode.VALIDATION_ERROR, "its own parent"),
-    "reparent cycle": (lambda w: c.ReparentAsset(w.a, w.b), ErrorCode.VALIDATION_ERROR, "already inside it"),
-    "reparent same": (lambda w: c.ReparentAsset(w.b, w.a), ErrorCode.INVALID_STATE, "already has that parent"),
+    "active foreign": (
+        lambda w: c.SetActiveVariant(w.a, w.b1),
+        ErrorCode.VALIDATION_ERROR,
+        "another asset",
+    ),
+    "active same": (
+        lambda w: c.SetActiveVariant(w.a, w.a1),
+        ErrorCode.INVALID_STATE,
+        "already the active",
+    ),
+    "reparent self": (
+        lambda w: c.ReparentAsset(w.a, w.a),
+        ErrorCode.VALIDATION_ERROR,
+        "its own parent",
+    ),
+    "reparent cycle": (
+        lambda w: c.ReparentAsset(w.a, w.b),
+        ErrorCode.VALIDATION_ERROR,
+        "already inside it",
+    ),
+    "reparent same": (
+        lambda w: c.ReparentAsset(w.b, w.a),
+        ErrorCode.INVALID_STATE,
+        "already has that parent",
+    ),
     "move empty": (lambda w: c.MoveAssets(()), ErrorCode.VALIDATION_ERROR, "at least one"),
-    "move twice": (lambda w: c.MoveAssets((c.Position(w.a, 0, 0), c.Position(w.a, 1, 1))), ErrorCode.VALIDATION_ERROR, "twice"),
-    "move inf": (lambda w: c.MoveAssets((c.Position(w.a, float("inf"), 0),)), ErrorCode.VALIDATION_ERROR, "finite"),
-    "star twice": (lambda w: c.StarVariant(w.a1, starred=False), ErrorCode.INVALID_STATE, "already unstarred"),
-    "rate same": (lambda w: c.RateVariant(w.a1, c.Rating.NONE), ErrorCode.INVALID_STATE, "already rated"),
+    "move twice": (
+        lambda w: c.MoveAssets((c.Position(w.a, 0, 0), c.Position(w.a, 1, 1))),
+        ErrorCode.VALIDATION_ERROR,
+        "twice",
+    ),
+    "move inf": (
+        lambda w: c.MoveAssets((c.Position(w.a, float("inf"), 0),)),
+        ErrorCode.VALIDATION_ERROR,
+        "finite",
+    ),
+    "star twice": (
+        lambda w: c.StarVariant(w.a1, starred=False),
+        ErrorCode.INVALID_STATE,
+        "already unstarred",
+    ),
+    "rate same": (
+        lambda w: c.RateVariant(w.a1, c.Rating.NONE),
+        ErrorCode.INVALID_STATE,
+        "already rated",
+    ),
     "delete active": (lambda w: c.DeleteVariant(w.a1), ErrorCode.INVALID_STATE, "active variant"),
     "delete last": (lambda w: c.DeleteVariant(w.b1), ErrorCode.INVALID_STATE, "active variant"),
-    "restore live variant": (lambda w: c.RestoreVariant(w.a2), ErrorCode.INVALID_STATE, "not deleted"),
-    "restore under deleted asset": (lambda w: c.RestoreVariant(w.fork_variant), ErrorCode.INVALID_STATE, "restore the asset first"),
+    "restore live variant": (
+        lambda w: c.RestoreVariant(w.a2),
+        ErrorCode.INVALID_STATE,
+        "not deleted",
+    ),
+    "restore under deleted asset": (
+        lambda w: c.RestoreVariant(w.fork_variant),
+        ErrorCode.INVALID_STATE,
+        "restore the asset first",
+    ),
     "fork missing": (lambda w: c.ForkVariant("nope"), ErrorCode.NOT_FOUND, "no variant"),
-    "upload into other kind": (lambda w: c.BeginUpload(c.MediaKindName.AUDIO, "a.wav", asset_id=w.a), ErrorCode.VALIDATION_ERROR, "image asset"),
+    "upload into other kind": (
+        lambda w: c.BeginUpload(c.MediaKindName.AUDIO, "a.wav", asset_id=w.a),
+        ErrorCode.VALIDATION_ERROR,
+        "image asset",
+    ),
     "sever missing": (lambda w: c.SeverLineage("nope"), ErrorCode.NOT_FOUND, "no lineage"),
-    "restore unsevered": (lambda w: c.RestoreLineage(w.lineage), ErrorCode.INVALID_STATE, "not severed"),
+    "restore unsevered": (
+        lambda w: c.RestoreLineage(w.lineage),
+        ErrorCode.INVALID_STATE,
+        "not severed",
+    ),
     "collection no name": (lambda w: c.CreateCollection(""), ErrorCode.VALIDATION_ERROR, "empty"),
-    "item both": (lambda w: c.AddCollectionItem(w.coll, asset_id=w.a, variant_id=w.a1), ErrorCode.VALIDATION_ERROR, "give one"),
+    "item both": (
+        lambda w: c.AddCollectionItem(w.coll, asset_id=w.a, variant_id=w.a1),
+        ErrorCode.VALIDATION_ERROR,
+        "give one",
+    ),
     "item neither": (lambda w: c.AddCollectionItem(w.coll), ErrorCode.VALIDATION_ERROR, "give one"),
-    "item duplicate": (lambda w: c.AddCollectionItem(w.coll, asset_id=w.a), ErrorCode.CONFLICT, "already in"),
-    "item position": (lambda w: c.AddCollectionItem(w.coll, asset_id=w.b, position=9), ErrorCode.VALIDATION_ERROR, "between 0 and 2"),
-    "item deleted asset": (lambda w: c.AddCollectionItem(w.coll, asset_id=w.fork_asset), ErrorCode.NOT_FOUND, "no asset"),
-    "item missing": (lambda w: c.RemoveCollectionItem("nope"), ErrorCode.NOT_FOUND, "no collection item"),
-    "reorder partial": (lambda w: c.ReorderCollection(w.coll, (w.item_a,)), ErrorCode.VALIDATION_ERROR, "exactly once"),
-    "frame zero": (lambda w: c.CreateFrame("f", 0, 0, 0, 10), ErrorCode.VALIDATION_ERROR, "more than 0"),
-    "frame colour": (lambda w: c.CreateFrame("f", 0, 0, 10, 10, color="red"), ErrorCode.VALIDATION_ERROR, "colour"),
-    "frame update nothing": (lambda w: c.UpdateFrame(w.frame), ErrorCode.VALIDATION_ERROR, "something"),
-    "style missing collection": (lambda w: c.CreateStylePreset("s", collection_id="nope"), ErrorCode.NOT_FOUND, "no collection"),
-    "style delete twice": (lambda w: c.DeleteStylePreset("nope"), ErrorCode.NOT_FOUND, "no style preset"),
+    "item duplicate": (
+        lambda w: c.AddCollectionItem(w.coll, asset_id=w.a),
+        ErrorCode.CONFLICT,
+        "already in",
+    ),
+    "item position": (
+        lambda w: c.AddCollectionItem(w.coll, asset_id=w.b, position=9),
+        ErrorCode.VALIDATION_ERROR,
+        "between 0 and 2",
+    ),
+    "item deleted asset": (
+        lambda w: c.AddCollectionItem(w.coll, asset_id=w.fork_asset),
+        ErrorCode.NOT_FOUND,
+        "no asset",
+    ),
+    "item missing": (
+        lambda w: c.RemoveCollectionItem("nope"),
+        ErrorCode.NOT_FOUND,
+        "no collection item",
+    ),
+    "reorder partial": (
+        lambda w: c.ReorderCollection(w.coll, (w.item_a,)),
+        ErrorCode.VALIDATION_ERROR,
+        "exactly once",
+    ),
+    "frame zero": (
+        lambda w: c.CreateFrame("f", 0, 0, 0, 10),
+        ErrorCode.VALIDATION_ERROR,
+        "more than 0",
+    ),
+    "frame colour": (
+        lambda w: c.CreateFrame("f", 0, 0, 10, 10, color="red"),
+        ErrorCode.VALIDATION_ERROR,
+        "colour",
+    ),
+    "frame update nothing": (
+        lambda w: c.UpdateFrame(w.frame),
+        ErrorCode.VALIDATION_ERROR,
+        "something",
+    ),
+    "style missing collection": (
+        lambda w: c.CreateStylePreset("s", collection_id="nope"),
+        ErrorCode.NOT_FOUND,
+        "no collection",
+    ),
+    "style delete twice": (
+        lambda w: c.DeleteStylePreset("nope"),
+        ErrorCode.NOT_FOUND,
+        "no style preset",
+    ),
 }
 
 
@@ -112,8 +236,15 @@ def test_fork_copies_media_and_records_lineage(space: Space) -> None:
     assert space.asset(aid).active_variant_id == vid
     (link,) = space.lineage_of(vid)
     assert (link.parent_variant_id, link.child_variant_id, link.relation) == (
-        made.variant_id, vid, "forked")
-    assert [e.type for e in applied.events] == ["asset:created", "variant:created", "lineage:created"]
+        made.variant_id,
+        vid,
+        "forked",
+    )
+    assert [e.type for e in applied.events] == [
+        "asset:created",
+        "variant:created",
+        "lineage:created",
+    ]
 
 
 def test_upload_then_complete_or_fail(space: Space) -> None:
@@ -123,14 +254,20 @@ def test_upload_then_complete_or_fail(space: Space) -> None:
     assert space.asset(begun.created["asset_id"]).name == "boom"
     space.apply(c.FailVariant(vid, "STORAGE_ERROR", "disk full"), Actor.system())
     row = space.variant_detail(vid).row
-    assert (row.status, row.error_code, row.error_message) == ("failed", "STORAGE_ERROR", "disk full")
+    assert (row.status, row.error_code, row.error_message) == (
+        "failed",
+        "STORAGE_ERROR",
+        "disk full",
+    )
     with pytest.raises(StudioError, match="already failed"):
         space.apply(c.FailVariant(vid, "X", "again"), Actor.system())
 
 
 def test_a_deleted_variant_never_completes(space: Space) -> None:
     made = add_variant(space)
-    begun = space.apply(c.BeginUpload(c.MediaKindName.IMAGE, "b.png", asset_id=made.asset_id), OWNER)
+    begun = space.apply(
+        c.BeginUpload(c.MediaKindName.IMAGE, "b.png", asset_id=made.asset_id), OWNER
+    )
     vid = begun.created["variant_id"]
     space.apply(c.DeleteVariant(vid), OWNER)
     (space.media_dir / "f.bin").write_bytes(b"x")
@@ -151,7 +288,9 @@ def test_complete_refuses_a_missing_file(space: Space) -> None:
 def test_collection_positions_stay_dense(space: Space) -> None:
     coll = space.apply(c.CreateCollection("Cast"), OWNER).created["collection_id"]
     ids = [add_asset(space, f"A{i}") for i in range(4)]
-    items = [space.apply(c.AddCollectionItem(coll, asset_id=a), OWNER).created["item_id"] for a in ids]
+    items = [
+        space.apply(c.AddCollectionItem(coll, asset_id=a), OWNER).created["item_id"] for a in ids
+    ]
     space.apply(c.RemoveCollectionItem(items[1]), OWNER)
     space.apply(c.AddCollectionItem(coll, asset_id=ids[1], position=0), OWNER)
     rows = [i for i in space.snapshot().collection_items if i.collection_id == coll]

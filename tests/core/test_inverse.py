@@ -11,7 +11,7 @@ import pytest
 
 from studio.core import commands as c
 from studio.core.space import Snapshot, Space
-from tests.conftest import OWNER, add_asset, add_variant
+from tests.conftest import OWNER, add_variant
 
 
 @dataclass
@@ -48,15 +48,28 @@ def build(space: Space) -> World:
     ).created["style_id"]
     style2 = space.apply(c.CreateStylePreset("Neon", prompt="neon glow"), OWNER).created["style_id"]
     return World(
-        a.asset_id, a.variant_id, a2.variant_id, b.asset_id, b.variant_id,
-        fork.created["asset_id"], fork.created["variant_id"], fork.created["lineage_id"],
-        coll, item_a, item_b1, frame, style, style2,
+        a.asset_id,
+        a.variant_id,
+        a2.variant_id,
+        b.asset_id,
+        b.variant_id,
+        fork.created["asset_id"],
+        fork.created["variant_id"],
+        fork.created["lineage_id"],
+        coll,
+        item_a,
+        item_b1,
+        frame,
+        style,
+        style2,
     )
 
 
 SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "asset:create": lambda w: c.CreateAsset("Villain", c.MediaKindName.AUDIO, tags=("x",)),
-    "asset:create child": lambda w: c.CreateAsset("Cape", c.MediaKindName.IMAGE, parent_asset_id=w.a),
+    "asset:create child": lambda w: c.CreateAsset(
+        "Cape", c.MediaKindName.IMAGE, parent_asset_id=w.a
+    ),
     "asset:update": lambda w: c.UpdateAsset(w.a, name="Heroine", type="character", tags=("lead",)),
     "asset:update name only": lambda w: c.UpdateAsset(w.b, name="Blade"),
     "asset:delete": lambda w: c.DeleteAsset(w.a),
@@ -121,7 +134,13 @@ def test_command_then_inverse_restores_the_space(space: Space, label: str) -> No
 
 def test_every_user_command_and_its_restore_pair_is_covered() -> None:
     covered = {label.split(" ")[0] for label in SCENARIOS}
-    restores = {"asset:restore", "variant:restore", "lineage:restore", "collection:restore",
-                "frame:restore", "style:restore"}  # reached as inverses of the deletes above
+    restores = {
+        "asset:restore",
+        "variant:restore",
+        "lineage:restore",
+        "collection:restore",
+        "frame:restore",
+        "style:restore",
+    }  # reached as inverses of the deletes above
     internal = {name for name in c.command_names() if c.command_class(name).internal}
     assert set(c.command_names()) - internal - restores == covered

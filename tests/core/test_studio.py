@@ -34,7 +34,7 @@ def test_list_orders_by_last_opened(studio: Studio) -> None:
     studio.create_space("One")
     studio.create_space("Two")
     studio.open_space("one").close()
-    assert [e.slug for e in studio.spaces()][0] == "one"
+    assert next(e.slug for e in studio.spaces()) == "one"
     assert studio.resolve("one").last_opened_at is not None
 
 

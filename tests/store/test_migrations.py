@@ -9,7 +9,7 @@ import pytest
 
 from studio.core.errors import StorageError
 from studio.core.space import Space
-from studio.store.db import SchemaError, connect, migrate, schema_version
+from studio.store.db import connect, migrate, schema_version
 from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
 
 LATEST = SPACE_MIGRATIONS[-1].version
@@ -85,7 +85,10 @@ def test_a_failing_migration_rolls_back_whole(tmp_path: Path) -> None:
     from studio.store.schema import Migration
 
     conn = connect(tmp_path / "s.db")
-    broken = (*SPACE_MIGRATIONS[:1], Migration(2, "broken", "CREATE TABLE ok_table (x); SELEC nonsense;"))
+    broken = (
+        *SPACE_MIGRATIONS[:1],
+        Migration(2, "broken", "CREATE TABLE ok_table (x); SELEC nonsense;"),
+    )
     with pytest.raises(sqlite3.OperationalError):
         migrate(conn, broken, SPACE_APPLICATION_ID)
     assert schema_version(conn) == 1

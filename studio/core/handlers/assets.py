@@ -173,10 +173,7 @@ def move_assets(tx: Tx, cmd: c.MoveAssets) -> Inverse:
         old.append(c.Position(p.asset_id, row["x"], row["y"]))
     tx.conn.executemany(
         "UPDATE assets SET x = ?, y = ?, updated_at = ? WHERE id = ?",
-        [
-            (coordinate(p.x, "x"), coordinate(p.y, "y"), tx.now, p.asset_id)
-            for p in cmd.positions
-        ],
+        [(coordinate(p.x, "x"), coordinate(p.y, "y"), tx.now, p.asset_id) for p in cmd.positions],
     )
     tx.emit(
         "asset:moved",

@@ -39,7 +39,9 @@ def create_collection(tx: Tx, cmd: c.CreateCollection) -> Inverse:
 
 def update_collection(tx: Tx, cmd: c.UpdateCollection) -> Inverse:
     row = tx.row("collections", cmd.collection_id, "collection")
-    update_row(tx, "collections", cmd.collection_id, {"name": clean_text(cmd.name, "collection name")})
+    update_row(
+        tx, "collections", cmd.collection_id, {"name": clean_text(cmd.name, "collection name")}
+    )
     _emit_collection(tx, "collection:updated", cmd.collection_id)
     return (c.UpdateCollection(cmd.collection_id, row["name"]),)
 
@@ -267,7 +269,16 @@ def create_style(tx: Tx, cmd: c.CreateStylePreset) -> Inverse:
     tx.conn.execute(
         "INSERT INTO style_presets (id, name, prompt, collection_id, enabled, is_default, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (sid, name, prompt, cmd.collection_id, int(cmd.enabled), int(cmd.is_default), tx.now, tx.now),
+        (
+            sid,
+            name,
+            prompt,
+            cmd.collection_id,
+            int(cmd.enabled),
+            int(cmd.is_default),
+            tx.now,
+            tx.now,
+        ),
     )
     tx.created["style_id"] = sid
     _emit_style(tx, "style:created", sid)

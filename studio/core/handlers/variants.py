@@ -29,7 +29,9 @@ FORK_OFFSET = 280.0
 def star_variant(tx: Tx, cmd: c.StarVariant) -> Inverse:
     row = tx.variant(cmd.variant_id)
     if bool(row["starred"]) == cmd.starred:
-        raise InvalidStateError("the variant is already " + ("starred" if cmd.starred else "unstarred"))
+        raise InvalidStateError(
+            "the variant is already " + ("starred" if cmd.starred else "unstarred")
+        )
     update_row(tx, "variants", cmd.variant_id, {"starred": int(cmd.starred)})
     tx.emit_variant("variant:updated", cmd.variant_id)
     return (c.StarVariant(cmd.variant_id, not cmd.starred),)
@@ -224,7 +226,8 @@ def complete_variant(tx: Tx, cmd: c.CompleteVariant) -> Inverse:
     tx.emit_variant("variant:updated", cmd.variant_id)
     if row["asset_active_variant_id"] is None:
         tx.conn.execute(
-            "UPDATE assets SET active_variant_id = ? WHERE id = ?", (cmd.variant_id, row["asset_id"])
+            "UPDATE assets SET active_variant_id = ? WHERE id = ?",
+            (cmd.variant_id, row["asset_id"]),
         )
         tx.emit_asset("asset:updated", row["asset_id"])
     return ()
@@ -294,4 +297,3 @@ def _lineage(tx: Tx, lineage_id: str) -> sqlite3.Row:
     if row is None:
         raise NotFoundError(f"there is no lineage link {lineage_id}")
     return row
-
