@@ -12,11 +12,13 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from studio.clock import CountingIds  # noqa: E402
-from studio.core import commands as c  # noqa: E402
-from studio.core.actor import Actor, Role  # noqa: E402
-from studio.core.space import Space  # noqa: E402
-from studio.core.studio import Studio  # noqa: E402
+from studio.clock import CountingIds
+from studio.core import commands as c
+from studio.core.actor import Actor, Role
+from studio.core.space import Space
+from studio.core.studio import Studio
+from workers.registry import ProviderRegistry
+from workers.testing import ScriptedProvider
 
 
 class FakeClock:
@@ -39,8 +41,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def studio(tmp_path: Path, clock: FakeClock) -> Iterator[Studio]:
-    with Studio(tmp_path / "home", clock=clock, ids=CountingIds()) as s:
+def provider() -> ScriptedProvider:
+    return ScriptedProvider("scripted")
+
+
+@pytest.fixture
+def studio(tmp_path: Path, clock: FakeClock, provider: ScriptedProvider) -> Iterator[Studio]:
+    registry = ProviderRegistry([provider])
+    with Studio(tmp_path / "home", clock=clock, ids=CountingIds(), providers=registry) as s:
         yield s
 
 
@@ -73,13 +81,20 @@ def add_asset(space: Space, name: str = "Hero", kind: str = "image", **kw: objec
 
 
 def add_variant(
-    space: Space, asset_id: str | None = None, *, name: str = "Hero", kind: str = "image",
+    space: Space,
+    asset_id: str | None = None,
+    *,
+    name: str = "Hero",
+    kind: str = "image",
     payload: bytes = b"not really a png, but whole",
 ) -> Made:
     """A completed variant with a small media file, bypassing the probe (core tests)."""
     begun = space.apply(
         c.BeginUpload(
-            media_kind=c.MediaKindName(kind), original_name=f"{name}.bin", asset_id=asset_id, name=name
+            media_kind=c.MediaKindName(kind),
+            original_name=f"{name}.bin",
+            asset_id=asset_id,
+            name=name,
         ),
         OWNER,
     )

@@ -111,6 +111,10 @@ class ModelSpec:
     default_duration_s: float | None = None
     audio_types: tuple[AudioType, ...] = ()
     params: tuple[ParamSpec, ...] = ()
+    reference_kinds: tuple[str, ...] = ()  # media kinds accepted as references; () = own kind
+
+    def accepts_reference(self, media_kind: str) -> bool:
+        return media_kind in (self.reference_kinds or (self.media_kind,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +248,11 @@ def validate_common(caps: Capabilities, request: GenerationRequest) -> ModelSpec
         n <= model.max_references,
         f"{model.label} takes at most {model.max_references} reference(s); {n} given",
     )
+    for ref in request.references:
+        check(
+            model.accepts_reference(ref.media_kind),
+            f"{model.label} can't take {ref.media_kind} as a reference",
+        )
     if request.size is not None:
         check(
             request.size in model.sizes,

@@ -380,6 +380,156 @@ class RestoreStylePreset(Command):
     style_id: str
 
 
+# --------------------------------------------------------------------------- generation
+
+
+class BatchMode(StrEnum):
+    EXPLORE = "explore"  # one asset, N variants
+    SET = "set"  # N assets, one variant each
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """How to generate: provider and model (default: the best available), the model's
+    settings, the seed (default: random, recorded), and the style preset to use
+    (default: the space's default preset, unless ``no_style``)."""
+
+    provider: str | None = None
+    model: str | None = None
+    size: str | None = None
+    aspect_ratio: str | None = None
+    duration_s: float | None = None
+    seed: int | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    style_id: str | None = None
+    no_style: bool = False
+    priority: int = 0
+
+
+@command("generate:request")
+@dataclass(frozen=True, slots=True)
+class RequestGeneration(Command):
+    """A new asset from a prompt (generate) or from references and a prompt (derive)."""
+
+    prompt: str
+    media_kind: MediaKindName
+    type: str = ""
+    name: str | None = None
+    references: tuple[str, ...] = ()
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    x: float = 0.0
+    y: float = 0.0
+    request_id: str | None = None
+
+
+@command("refine:request")
+@dataclass(frozen=True, slots=True)
+class RequestRefine(Command):
+    """A new variant of an existing asset; references default to its active variant."""
+
+    asset_id: str
+    prompt: str
+    references: tuple[str, ...] = ()
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    request_id: str | None = None
+
+
+@command("batch:request")
+@dataclass(frozen=True, slots=True)
+class RequestBatch(Command):
+    """``explore``: one asset with ``count`` variants (a new asset, or refinements of
+    ``asset_id``); ``set``: ``count`` new assets with one variant each."""
+
+    prompt: str
+    media_kind: MediaKindName
+    count: int
+    mode: BatchMode = BatchMode.EXPLORE
+    type: str = ""
+    name: str | None = None
+    asset_id: str | None = None
+    references: tuple[str, ...] = ()
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    x: float = 0.0
+    y: float = 0.0
+    request_id: str | None = None
+
+
+@command("variant:retry")
+@dataclass(frozen=True, slots=True)
+class RetryVariant(Command):
+    """A failed variant goes back to pending with its stored recipe, and a new job."""
+
+    variant_id: str
+
+
+@command("variant:regenerate")
+@dataclass(frozen=True, slots=True)
+class RegenerateVariant(Command):
+    """A new variant of the same asset from a completed variant's recipe (new seed
+    unless ``keep_seed``)."""
+
+    variant_id: str
+    keep_seed: bool = False
+
+
+@command("job:cancel")
+@dataclass(frozen=True, slots=True)
+class CancelJob(Command):
+    """Stop a queued or running job; its variant fails with this code and message."""
+
+    job_id: str
+    error_code: str = "CANCELLED"
+    error_message: str = "cancelled"
+
+
+@command("queue:pause")
+@dataclass(frozen=True, slots=True)
+class PauseQueue(Command):
+    pass
+
+
+@command("queue:resume")
+@dataclass(frozen=True, slots=True)
+class ResumeQueue(Command):
+    pass
+
+
+@command("job:start", internal=True)
+@dataclass(frozen=True, slots=True)
+class StartJob(Command):
+    job_id: str
+    worker_id: str
+    lease_ms: int
+
+
+@command("job:complete", internal=True)
+@dataclass(frozen=True, slots=True)
+class CompleteJob(Command):
+    job_id: str
+    result: CompleteVariant
+
+
+@command("job:fail", internal=True)
+@dataclass(frozen=True, slots=True)
+class FailJob(Command):
+    """``retry_at`` (ms) puts the job back in the queue until then; without it the job
+    and its variant fail for good."""
+
+    job_id: str
+    error_code: str
+    error_message: str
+    retry_at: int | None = None
+
+
+@command("job:requeue", internal=True)
+@dataclass(frozen=True, slots=True)
+class RequeueJob(Command):
+    """A running job whose worker died goes back to the queue."""
+
+    job_id: str
+    reason: str
+
+
 # --------------------------------------------------------------------------- JSON codec
 
 

@@ -27,6 +27,7 @@ from studio.core.tx import Tx
 from studio.store import records as r
 from studio.store.db import Database, SchemaError, connect, migrate
 from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+from workers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Snapshot:
     collection_items: list[r.CollectionItemRow]
     frames: list[r.FrameRow]
     styles: list[r.StylePresetRow]
+    queue_paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +98,10 @@ class Space:
         slug: str,
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
         self._db = db
+        self.providers = providers
         self.media_dir = media_dir
         self.id = space_id
         self.slug = slug
@@ -117,6 +121,7 @@ class Space:
         slug: str,
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> Space:
         try:
             conn = connect(path)
@@ -136,7 +141,13 @@ class Space:
             raise StorageError(f"the file {path.name} belongs to another space")
         media_dir.mkdir(parents=True, exist_ok=True)
         return cls(
-            Database(conn, path), media_dir, space_id=space_id, slug=slug, clock=clock, ids=ids
+            Database(conn, path),
+            media_dir,
+            space_id=space_id,
+            slug=slug,
+            clock=clock,
+            ids=ids,
+            providers=providers,
         )
 
     def close(self) -> None:
@@ -182,6 +193,7 @@ class Space:
                 now=self._clock(),
                 new_id=self._ids,
                 media_dir=self.media_dir,
+                providers=self.providers,
             )
             try:
                 with self._db.write():
@@ -203,6 +215,21 @@ class Space:
             events = tuple(Event(e.type, e.data, seq) for e in tx.events)
             self._bus.publish(list(events))
         return Applied(seq, cmd, events, inverse, dict(tx.created))
+
+    def publish_transient(self, event: Event) -> None:
+        """Publish an event that changes nothing stored (``job:progress``): not logged,
+        no seq."""
+        self._bus.publish([event])
+
+    def renew_leases(self, job_ids: list[str], worker_id: str, until_ms: int) -> None:
+        """Extend the leases of running jobs this worker holds. Bookkeeping only: no
+        command, no change-log entry, no event."""
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE jobs SET lease_expires_at = ? "
+                "WHERE id = ? AND lease_owner = ? AND status = 'running'",
+                [(until_ms, jid, worker_id) for jid in job_ids],
+            )
 
     def _log(self, tx: Tx, cmd: Command) -> int:
         cur = tx.conn.execute(
@@ -266,9 +293,12 @@ class Space:
                         f"SELECT {r.STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
                     ),
                 )
+                paused = conn.execute("SELECT 1 FROM meta WHERE key = 'queue_paused'").fetchone()
             finally:
                 conn.execute("COMMIT")
-        return Snapshot(seq, assets, variants, lineage, collections, items, frames, styles)
+        return Snapshot(
+            seq, assets, variants, lineage, collections, items, frames, styles, paused is not None
+        )
 
     def asset(self, asset_id: str) -> r.AssetRow:
         with self._db.read() as conn:
@@ -325,6 +355,19 @@ class Space:
                     f"SELECT {r.LINEAGE_COLUMNS} FROM lineage "
                     "WHERE parent_variant_id = ? OR child_variant_id = ? ORDER BY created_at",
                     (variant_id, variant_id),
+                ),
+            )
+
+    def jobs(self, *, active_only: bool = False, limit: int = 500) -> list[r.JobRow]:
+        """Jobs, newest first (``active_only``: queued and running)."""
+        where = "WHERE status IN ('queued', 'running')" if active_only else ""
+        with self._db.read() as conn:
+            return r.rows_of(
+                r.JobRow,
+                conn.execute(
+                    f"SELECT {r.JOB_COLUMNS} FROM jobs {where} "
+                    "ORDER BY created_at DESC, id DESC LIMIT ?",
+                    (limit,),
                 ),
             )
 

@@ -14,6 +14,7 @@ from studio.core.space import Space
 from studio.paths import StudioPaths, default_home
 from studio.store.db import SchemaError
 from studio.store.library import Library, SpaceEntry
+from workers.registry import ProviderRegistry
 
 
 class Studio:
@@ -23,8 +24,10 @@ class Studio:
         *,
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
         self.paths = StudioPaths(home if home is not None else default_home())
+        self._providers = providers
         self.clock = clock
         self.ids: IdGenerator = ids or TimeSortedIds(clock)
         try:
@@ -108,6 +111,15 @@ class Studio:
         self.library.remove(entry.id)
         return dest
 
+    @property
+    def providers(self) -> ProviderRegistry:
+        """The generation providers (built on first use: ``local`` plus keyed cloud ones)."""
+        if self._providers is None:
+            from workers.registry import default_registry
+
+            self._providers = default_registry()
+        return self._providers
+
     def open_space(self, ref: str) -> Space:
         entry = self.resolve(ref)
         space = Space.open(
@@ -117,6 +129,7 @@ class Studio:
             slug=entry.slug,
             clock=self.clock,
             ids=self.ids,
+            providers=self.providers,
         )
         self.library.touch(entry.id, self.clock())
         return space

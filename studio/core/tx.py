@@ -12,6 +12,7 @@ from studio.core.actor import Actor
 from studio.core.errors import NotFoundError
 from studio.core.events import Event
 from studio.store import records as r
+from workers.registry import ProviderRegistry
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Tx:
     now: int
     new_id: Callable[[], str]
     media_dir: Path
+    providers: ProviderRegistry | None = None
     events: list[Event] = field(default_factory=list)
     created: dict[str, str] = field(default_factory=dict)
     rollback_hooks: list[Callable[[], None]] = field(default_factory=list)
@@ -70,8 +72,12 @@ class Tx:
         return self.scalar(f"SELECT 1 FROM {table} WHERE id = ?", (key,)) is not None
 
     # ----------------------------------------------------------------- events
-    def emit(self, type_: str, data: dict[str, Any]) -> None:
-        self.events.append(Event(type_, data))
+    def emit(self, type_: str, data: dict[str, Any], *, at: int | None = None) -> None:
+        event = Event(type_, data)
+        if at is None:
+            self.events.append(event)
+        else:
+            self.events.insert(at, event)
 
     def asset_row(self, asset_id: str) -> r.AssetRow:
         raw = self.conn.execute(
@@ -85,8 +91,8 @@ class Tx:
         ).fetchone()
         return r.VariantRow._make(raw)
 
-    def emit_asset(self, type_: str, asset_id: str) -> None:
-        self.emit(type_, r.row_json(self.asset_row(asset_id)))
+    def emit_asset(self, type_: str, asset_id: str, *, at: int | None = None) -> None:
+        self.emit(type_, r.row_json(self.asset_row(asset_id)), at=at)
 
     def emit_variant(self, type_: str, variant_id: str) -> None:
         self.emit(type_, r.row_json(self.variant_row(variant_id)))
@@ -96,6 +102,30 @@ class Tx:
             f"SELECT {r.LINEAGE_COLUMNS} FROM lineage WHERE id = ?", (lineage_id,)
         ).fetchone()
         self.emit(type_, r.row_json(r.LineageRow._make(raw)))
+
+    def emit_job(self, type_: str, job_id: str) -> None:
+        raw = self.conn.execute(f"SELECT {r.JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        self.emit(type_, r.row_json(r.JobRow._make(raw)))
+
+    def job(self, job_id: str) -> sqlite3.Row:
+        row = self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            raise NotFoundError(f"there is no job {job_id}")
+        return row
+
+    def meta(self, key: str) -> str | None:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
         self.rollback_hooks.append(hook)

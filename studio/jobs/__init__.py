@@ -1,0 +1,1 @@
+"""Durable background jobs: the scheduler, executors, retry policy and recovery (no Qt)."""

@@ -6,6 +6,7 @@ import io
 import struct
 import threading
 import warnings
+import zlib
 from typing import TYPE_CHECKING, BinaryIO
 
 from studio.media.kinds import MediaError, human_count
@@ -34,6 +35,7 @@ PIL_ERRORS: tuple[type[BaseException], ...] = (
     TypeError,
     KeyError,
     struct.error,
+    zlib.error,
     MemoryError,
 )
 

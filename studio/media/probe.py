@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import errno
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -64,8 +65,10 @@ def _checked_size(path: Path, limits: MediaLimits) -> int:
         st = path.stat()
     except OSError as exc:
         raise unreadable(exc, path) from exc
-    if os.path.isdir(path):
-        raise unreadable(IsADirectoryError(str(path)), path)
+    if stat.S_ISDIR(st.st_mode):
+        raise unreadable(IsADirectoryError(errno.EISDIR, "Is a directory", str(path)), path)
+    if not stat.S_ISREG(st.st_mode):
+        raise MediaError("unreadable", "it is not a regular file (a device, pipe or socket)")
     size = st.st_size
     if size == 0:
         raise MediaError("empty", "the file is empty")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +36,22 @@ _ISO_NOT_OURS = {
     b"avis": "an AVIF image sequence",
     b"crx ": "a Canon RAW photo",
     b"jp2 ": "a JPEG 2000 image",
-    b"3gp4": "a 3GP phone video",
-    b"3gp5": "a 3GP phone video",
-    b"3gp6": "a 3GP phone video",
-    b"3g2a": "a 3GP phone video",
 }
 _ISO_TOP_LEVEL = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"}
+# Boxes that may legitimately sit at the top level; an overflowing box of another
+# type is trailing junk, not truncation.
+_ISO_KNOWN_TOP = _ISO_TOP_LEVEL | {
+    b"moof",
+    b"mfra",
+    b"udta",
+    b"meta",
+    b"sidx",
+    b"styp",
+    b"emsg",
+    b"pdin",
+    b"prft",
+    b"ssix",
+}
 
 # Things people drop by mistake, for a helpful message.
 _NOT_MEDIA: tuple[tuple[bytes, str], ...] = (
@@ -91,8 +103,13 @@ def unreadable(exc: OSError, path: Path) -> MediaError:
 
 
 def open_media(path: Path) -> BinaryIO:
-    """Open for reading, turning every OS failure into MediaError('unreadable')."""
+    """Open a regular file for reading; every OS failure becomes MediaError('unreadable')."""
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):  # a FIFO would block, a device would never end
+            raise MediaError("unreadable", "it is not a regular file (a device, pipe or socket)")
         return open(path, "rb")
     except OSError as exc:
         raise unreadable(exc, path) from exc
@@ -322,11 +339,13 @@ def read_isobmff(f: BinaryIO, max_moov: int = 64 * 1024**2) -> IsoBmff:
         elif size == 0:
             size = end - pos
         if size < hdr:
-            info.truncated = True  # nonsense size: treat as damage
+            info.truncated = kind in _ISO_KNOWN_TOP  # nonsense size: damage, or junk
             break
         info.boxes += 1
         if pos + size > end:
-            info.truncated = True
+            info.truncated = kind in _ISO_KNOWN_TOP
+            if not info.truncated:
+                break
         if kind == b"ftyp":
             f.seek(pos + hdr)
             body = f.read(min(size - hdr, 256))

@@ -122,6 +122,29 @@ class StylePresetRow(NamedTuple):
 STYLE_COLUMNS = "id, name, prompt, collection_id, enabled, is_default"
 
 
+class JobRow(NamedTuple):
+    id: str
+    variant_id: str
+    provider: str
+    status: str
+    priority: int
+    attempts: int
+    max_attempts: int
+    not_before: int
+    progress: float | None
+    error_code: str | None
+    error_message: str | None
+    created_at: int
+    started_at: int | None
+    finished_at: int | None
+
+
+JOB_COLUMNS = (
+    "id, variant_id, provider, status, priority, attempts, max_attempts, not_before, progress, "
+    "error_code, error_message, created_at, started_at, finished_at"
+)
+
+
 class VariantDetail(NamedTuple):
     """Everything about one variant, including the JSON columns the canvas skips."""
 

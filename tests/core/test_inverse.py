@@ -11,7 +11,10 @@ import pytest
 
 from studio.core import commands as c
 from studio.core.space import Snapshot, Space
+from studio.jobs.executor import InlineExecutor
+from studio.jobs.scheduler import Scheduler
 from tests.conftest import OWNER, add_variant
+from workers.base import ErrorKind, ProviderError
 
 
 @dataclass
@@ -30,6 +33,10 @@ class World:
     frame: str
     style: str
     style2: str
+    gen_asset: str = ""
+    gen_done: str = ""
+    gen_failed: str = ""
+    queued_job: str = ""
 
 
 def build(space: Space) -> World:
@@ -47,21 +54,26 @@ def build(space: Space) -> World:
         c.CreateStylePreset("Ink", prompt="ink wash", collection_id=coll, is_default=True), OWNER
     ).created["style_id"]
     style2 = space.apply(c.CreateStylePreset("Neon", prompt="neon glow"), OWNER).created["style_id"]
+    no_style = c.GenerationOptions(no_style=True)
+    done = space.apply(c.RequestGeneration("a red kite", c.MediaKindName.IMAGE, options=no_style), OWNER)
+    scheduler = Scheduler(space, InlineExecutor())
+    scheduler.pump()
+    failed = space.apply(
+        c.RequestRefine(done.created["asset_id"], "make it blue", options=no_style), OWNER
+    )
+    scripted = space.providers.get("scripted")  # type: ignore[union-attr]
+    scripted.script.append(ProviderError(ErrorKind.SAFETY_BLOCKED, "blocked: kites"))  # type: ignore[attr-defined]
+    scheduler.pump()
+    scheduler.close()
+    queued = space.apply(
+        c.RequestGeneration("a green kite", c.MediaKindName.IMAGE, options=no_style), OWNER
+    )
     return World(
-        a.asset_id,
-        a.variant_id,
-        a2.variant_id,
-        b.asset_id,
-        b.variant_id,
-        fork.created["asset_id"],
-        fork.created["variant_id"],
-        fork.created["lineage_id"],
-        coll,
-        item_a,
-        item_b1,
-        frame,
-        style,
-        style2,
+        a.asset_id, a.variant_id, a2.variant_id, b.asset_id, b.variant_id,
+        fork.created["asset_id"], fork.created["variant_id"], fork.created["lineage_id"],
+        coll, item_a, item_b1, frame, style, style2,
+        done.created["asset_id"], done.created["variant_id"], failed.created["variant_id"],
+        queued.created["job_id"],
     )
 
 
@@ -98,6 +110,16 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "style:update": lambda w: c.UpdateStylePreset(w.style, prompt="dry brush", collection_id=""),
     "style:update default": lambda w: c.UpdateStylePreset(w.style2, is_default=True, enabled=False),
     "style:delete": lambda w: c.DeleteStylePreset(w.style),
+    "generate:request": lambda w: c.RequestGeneration("a blue whale", c.MediaKindName.IMAGE),
+    "generate:request derive": lambda w: c.RequestGeneration("combine", c.MediaKindName.IMAGE, references=(w.a1, w.b1)),
+    "refine:request": lambda w: c.RequestRefine(w.a, "brighter"),
+    "batch:request explore": lambda w: c.RequestBatch("owls", c.MediaKindName.IMAGE, 3),
+    "batch:request set": lambda w: c.RequestBatch("owls", c.MediaKindName.IMAGE, 2, c.BatchMode.SET),
+    "batch:request into": lambda w: c.RequestBatch("owls", c.MediaKindName.IMAGE, 2, asset_id=w.gen_asset),
+    "variant:retry": lambda w: c.RetryVariant(w.gen_failed),
+    "variant:regenerate": lambda w: c.RegenerateVariant(w.gen_done),
+    "job:cancel": lambda w: c.CancelJob(w.queued_job),
+    "queue:pause": lambda w: c.PauseQueue(),
 }
 
 

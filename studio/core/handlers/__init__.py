@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.core import commands as c
-from studio.core.handlers import assets, organize, variants
+from studio.core.handlers import assets, generate, organize, variants
 from studio.core.tx import Tx
 
 Handler = Callable[[Tx, Any], tuple[c.Command, ...]]
@@ -45,4 +45,16 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.UpdateStylePreset: organize.update_style,
     c.DeleteStylePreset: organize.delete_style,
     c.RestoreStylePreset: organize.restore_style,
+    c.RequestGeneration: generate.request_generation,
+    c.RequestRefine: generate.request_refine,
+    c.RequestBatch: generate.request_batch,
+    c.RetryVariant: generate.retry_variant,
+    c.RegenerateVariant: generate.regenerate_variant,
+    c.CancelJob: generate.cancel_job,
+    c.PauseQueue: generate.pause_queue,
+    c.ResumeQueue: generate.resume_queue,
+    c.StartJob: generate.start_job,
+    c.CompleteJob: generate.complete_job,
+    c.FailJob: generate.fail_job,
+    c.RequeueJob: generate.requeue_job,
 }

@@ -199,6 +199,12 @@ def begin_upload(tx: Tx, cmd: c.BeginUpload) -> Inverse:
 
 def complete_variant(tx: Tx, cmd: c.CompleteVariant) -> Inverse:
     row = _unfinished(tx, cmd.variant_id, "completed")
+    apply_completion(tx, cmd, row)
+    return ()
+
+
+def apply_completion(tx: Tx, cmd: c.CompleteVariant, row: sqlite3.Row) -> None:
+    """Point an unfinished variant at its whole media files and mark it completed."""
     for rel in (cmd.media_path, cmd.thumb_path, cmd.poster_path):
         if rel is not None and not (tx.media_dir / rel).is_file():
             raise InvalidStateError(f"the media file {rel} is missing")
@@ -230,7 +236,6 @@ def complete_variant(tx: Tx, cmd: c.CompleteVariant) -> Inverse:
             (cmd.variant_id, row["asset_id"]),
         )
         tx.emit_asset("asset:updated", row["asset_id"])
-    return ()
 
 
 def fail_variant(tx: Tx, cmd: c.FailVariant) -> Inverse:

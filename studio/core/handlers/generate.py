@@ -1,0 +1,559 @@
+"""Handlers for generation requests, retries, cancellation, the queue, and the job
+transitions the scheduler applies (``job:*``, internal)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from studio.core import commands as c
+from studio.core.errors import (
+    ConflictError,
+    InvalidStateError,
+    NotFoundError,
+    ValidationError,
+)
+from studio.core.forge import ForgeOp, Recipe, StyleChoice, audio_type_for, inject_style
+from studio.core.handlers.assets import insert_asset
+from studio.core.handlers.common import MAX_PROMPT, clean_text, update_row
+from studio.core.handlers.variants import (
+    UNFINISHED,
+    apply_completion,
+    insert_lineage,
+)
+from studio.core.tx import Tx
+from workers.base import GenerationRequest, Operation, ProviderError, SourceMedia
+
+Inverse = tuple[c.Command, ...]
+
+MAX_BATCH = 16
+DEFAULT_MAX_ATTEMPTS = 3
+PAUSED_KEY = "queue_paused"
+RELATION = {ForgeOp.DERIVE: "derived", ForgeOp.REFINE: "refined"}
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A validated recipe template; each placeholder gets its own seed."""
+
+    recipe: Recipe
+    relation: str | None
+
+
+def _seed_for(variant_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(variant_id.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def _sources(tx: Tx, ids: tuple[str, ...]) -> list[SourceMedia]:
+    if len(set(ids)) != len(ids):
+        raise ValidationError("the same reference is given twice")
+    out = []
+    for vid in ids:
+        row = tx.variant(vid)
+        if row["status"] != "completed" or not row["media_path"]:
+            raise InvalidStateError(f"the reference {vid} is not finished yet")
+        kind = tx.scalar("SELECT media_kind FROM assets WHERE id = ?", (row["asset_id"],))
+        out.append(
+            SourceMedia(
+                variant_id=vid,
+                path=tx.media_dir / row["media_path"],
+                mime=row["mime"] or "",
+                media_kind=kind,
+                width=row["width"],
+                height=row["height"],
+                duration_ms=row["duration_ms"],
+            )
+        )
+    return out
+
+
+def _style(tx: Tx, options: c.GenerationOptions) -> StyleChoice | None:
+    if options.no_style:
+        return None
+    if options.style_id is not None:
+        row = tx.row("style_presets", options.style_id, "style preset")
+    else:
+        row = tx.one(
+            "SELECT * FROM style_presets WHERE is_default = 1 AND enabled = 1 "
+            "AND deleted_at IS NULL"
+        )
+        if row is None:
+            return None
+    refs: list[str] = []
+    if row["collection_id"]:
+        for item in tx.all(
+            "SELECT i.variant_id, a.active_variant_id FROM collection_items i "
+            "LEFT JOIN assets a ON a.id = i.asset_id AND a.deleted_at IS NULL "
+            "WHERE i.collection_id = ? ORDER BY i.position",
+            (row["collection_id"],),
+        ):
+            vid = item["variant_id"] or item["active_variant_id"]
+            if vid and tx.scalar(
+                "SELECT 1 FROM variants WHERE id = ? AND status = 'completed' "
+                "AND deleted_at IS NULL",
+                (vid,),
+            ):
+                refs.append(vid)
+    return StyleChoice(row["id"], row["name"], row["prompt"], tuple(refs))
+
+
+def plan(
+    tx: Tx,
+    *,
+    op: ForgeOp,
+    prompt: str,
+    media_kind: str,
+    asset_type: str,
+    references: tuple[str, ...],
+    options: c.GenerationOptions,
+) -> Plan:
+    """Check everything a generation needs, before anything is written."""
+    if tx.providers is None:
+        raise InvalidStateError("this space was opened without generation providers")
+    prompt = clean_text(prompt, "prompt", max_len=MAX_PROMPT)
+    audio_type = audio_type_for(asset_type) if media_kind == "audio" else None
+    try:
+        if options.provider is not None:
+            provider = tx.providers.get(options.provider)
+            model_id = options.model
+            if model_id is None:
+                spec = provider.capabilities().default_model(media_kind, audio_type)
+                if spec is None:
+                    raise ValidationError(f"{provider.name} can't make {media_kind}")
+                model_id = spec.id
+        else:
+            provider, model_id = tx.providers.default_for(media_kind, audio_type)
+            model_id = options.model or model_id
+        caps = provider.capabilities()
+        model = caps.model(model_id)
+        sources = _sources(tx, references)
+        style = _style(tx, options)
+        style_ok = None
+        if style is not None:
+            # style references must be usable by this model
+            usable = tuple(
+                s.variant_id
+                for s in _sources(tx, style.reference_ids)
+                if model.accepts_reference(s.media_kind)
+            )
+            style_ok = StyleChoice(style.id, style.name, style.prompt, usable)
+        injected = inject_style(prompt, references, style_ok, model.max_references)
+        sent = {s.variant_id: s for s in sources}
+        for s in _sources(tx, injected.style_references_sent):
+            sent[s.variant_id] = s
+        # style references turn a plain generate into a derive at the provider
+        sent_op = op
+        if op is ForgeOp.GENERATE and injected.references_sent:
+            sent_op = ForgeOp.DERIVE
+        request = GenerationRequest(
+            operation=Operation(sent_op.value),
+            media_kind=media_kind,
+            prompt=injected.prompt_sent,
+            model=model.id,
+            audio_type=audio_type,
+            size=options.size,
+            aspect_ratio=options.aspect_ratio,
+            duration_s=options.duration_s,
+            seed=options.seed or 0,
+            params=dict(options.params),
+            references=tuple(sent[v] for v in injected.references_sent),
+        )
+        provider.validate(request)
+    except ProviderError as exc:
+        raise ValidationError(exc.message) from None
+    recipe = Recipe(
+        operation=op.value,
+        prompt=prompt,
+        prompt_sent=injected.prompt_sent,
+        provider=provider.name,
+        model=model.id,
+        media_kind=media_kind,
+        audio_type=None if audio_type is None else audio_type.value,
+        size=options.size,
+        aspect_ratio=options.aspect_ratio,
+        duration_s=options.duration_s,
+        seed=options.seed if options.seed is not None else -1,
+        params=dict(options.params),
+        source_variant_ids=references,
+        references_sent=injected.references_sent,
+        style=None
+        if style_ok is None
+        else {
+            "id": style_ok.id,
+            "name": style_ok.name,
+            "prompt": style_ok.prompt,
+            "references": list(injected.style_references_sent),
+        },
+    )
+    return Plan(recipe, RELATION.get(op))
+
+
+def _placeholder(
+    tx: Tx,
+    asset_id: str,
+    p: Plan,
+    *,
+    priority: int,
+    idempotency_key: str | None,
+    batch: dict[str, object] | None = None,
+) -> tuple[str, str]:
+    """Insert a pending variant with its recipe, lineage and job. Returns (variant, job)."""
+    vid = tx.new_id()
+    recipe = p.recipe.to_json()
+    if recipe["seed"] < 0:
+        recipe["seed"] = _seed_for(vid)
+    recipe["batch"] = batch
+    tx.conn.execute(
+        "INSERT INTO variants (id, asset_id, status, recipe, created_by, created_at, updated_at) "
+        "VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+        (vid, asset_id, json.dumps(recipe), tx.actor.id, tx.now, tx.now),
+    )
+    tx.emit_variant("variant:created", vid)
+    if p.relation is not None:
+        for src in p.recipe.source_variant_ids:
+            tx.emit_lineage("lineage:created", insert_lineage(tx, src, vid, p.relation))
+    jid = insert_job(tx, vid, p.recipe.provider, priority, idempotency_key)
+    return vid, jid
+
+
+def insert_job(tx: Tx, vid: str, provider: str, priority: int, key: str | None) -> str:
+    if key is not None and tx.scalar("SELECT 1 FROM jobs WHERE idempotency_key = ?", (key,)):
+        raise ConflictError("this request was already accepted")
+    jid = tx.new_id()
+    tx.conn.execute(
+        "INSERT INTO jobs (id, variant_id, provider, status, priority, max_attempts, not_before, "
+        "idempotency_key, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+        (jid, vid, provider, priority, DEFAULT_MAX_ATTEMPTS, tx.now, key, tx.now, tx.now),
+    )
+    tx.emit_job("job:created", jid)
+    return jid
+
+
+def _key(request_id: str | None, index: int) -> str | None:
+    return None if request_id is None else f"{request_id}:{index}"
+
+
+def _new_asset(tx: Tx, name: str | None, prompt: str, kind: str, type_: str, x: float, y: float) -> str:
+    default = " ".join(prompt.split()[:6]) or "Untitled"
+    aid = insert_asset(
+        tx,
+        name=(name or default)[:200],
+        media_kind=kind,
+        type_=type_,
+        tags=(),
+        parent_asset_id=None,
+        x=x,
+        y=y,
+        asset_id=None,
+    )
+    return aid
+
+
+def _activate(tx: Tx, aid: str, vid: str) -> None:
+    tx.conn.execute("UPDATE assets SET active_variant_id = ? WHERE id = ?", (vid, aid))
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def request_generation(tx: Tx, cmd: c.RequestGeneration) -> Inverse:
+    op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
+    p = plan(
+        tx,
+        op=op,
+        prompt=cmd.prompt,
+        media_kind=cmd.media_kind.value,
+        asset_type=cmd.type,
+        references=cmd.references,
+        options=cmd.options,
+    )
+    aid = _new_asset(tx, cmd.name, cmd.prompt, cmd.media_kind.value, cmd.type, cmd.x, cmd.y)
+    first_event = len(tx.events)
+    vid, jid = _placeholder(
+        tx, aid, p, priority=cmd.options.priority, idempotency_key=_key(cmd.request_id, 0)
+    )
+    _activate(tx, aid, vid)
+    tx.emit_asset("asset:created", aid, at=first_event)
+    tx.created.update(asset_id=aid, variant_id=vid, job_id=jid)
+    return (c.DeleteAsset(aid),)
+
+
+def _refine_refs(tx: Tx, asset: sqlite3.Row, refs: tuple[str, ...]) -> tuple[str, ...]:
+    if refs:
+        return refs
+    active = asset["active_variant_id"]
+    if active is None:
+        raise InvalidStateError(f"{asset['name']!r} has no variant to refine")
+    return (active,)
+
+
+def request_refine(tx: Tx, cmd: c.RequestRefine) -> Inverse:
+    asset = tx.asset(cmd.asset_id)
+    refs = _refine_refs(tx, asset, cmd.references)
+    p = plan(
+        tx,
+        op=ForgeOp.REFINE,
+        prompt=cmd.prompt,
+        media_kind=asset["media_kind"],
+        asset_type=asset["type"],
+        references=refs,
+        options=cmd.options,
+    )
+    vid, jid = _placeholder(
+        tx, cmd.asset_id, p, priority=cmd.options.priority, idempotency_key=_key(cmd.request_id, 0)
+    )
+    tx.created.update(asset_id=cmd.asset_id, variant_id=vid, job_id=jid)
+    return (c.DeleteVariant(vid),)
+
+
+def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
+    if not 1 <= cmd.count <= MAX_BATCH:
+        raise ValidationError(f"a batch makes 1 to {MAX_BATCH} results")
+    if cmd.asset_id is not None and cmd.mode is not c.BatchMode.EXPLORE:
+        raise ValidationError("only an explore batch can add variants to an existing asset")
+    opts = cmd.options
+    if cmd.asset_id is not None:
+        asset = tx.asset(cmd.asset_id)
+        refs = _refine_refs(tx, asset, cmd.references)
+        op, kind, type_ = ForgeOp.REFINE, asset["media_kind"], asset["type"]
+    else:
+        refs = cmd.references
+        op = ForgeOp.DERIVE if refs else ForgeOp.GENERATE
+        kind, type_ = cmd.media_kind.value, cmd.type
+    p = plan(tx, op=op, prompt=cmd.prompt, media_kind=kind, asset_type=type_, references=refs, options=opts)
+    inverse: list[c.Command] = []
+    variant_ids, job_ids, asset_ids = [], [], []
+    first_event = len(tx.events)
+    shared_asset = cmd.asset_id
+    if shared_asset is None and cmd.mode is c.BatchMode.EXPLORE:
+        shared_asset = _new_asset(tx, cmd.name, cmd.prompt, kind, type_, cmd.x, cmd.y)
+        asset_ids.append(shared_asset)
+    for i in range(cmd.count):
+        batch = {"mode": cmd.mode.value, "index": i, "count": cmd.count}
+        seeded = p
+        if opts.seed is not None:
+            seeded = Plan(_with_seed(p.recipe, opts.seed + i), p.relation)
+        if cmd.mode is c.BatchMode.SET:
+            from studio.core.imports import grid_position
+
+            x, y = grid_position(i, cmd.count, (cmd.x, cmd.y))
+            name = f"{cmd.name} {i + 1}" if cmd.name else None
+            aid = _new_asset(tx, name, cmd.prompt, kind, type_, x, y)
+            asset_ids.append(aid)
+        else:
+            assert shared_asset is not None
+            aid = shared_asset
+        vid, jid = _placeholder(
+            tx, aid, seeded, priority=opts.priority, idempotency_key=_key(cmd.request_id, i), batch=batch
+        )
+        if cmd.mode is c.BatchMode.SET or (cmd.asset_id is None and i == 0):
+            _activate(tx, aid, vid)
+        variant_ids.append(vid)
+        job_ids.append(jid)
+        if cmd.asset_id is not None:
+            inverse.append(c.DeleteVariant(vid))
+    for n, aid in enumerate(asset_ids):  # assets are announced before their variants
+        tx.emit_asset("asset:created", aid, at=first_event + n)
+        inverse.append(c.DeleteAsset(aid))
+    tx.created.update(
+        variant_ids=",".join(variant_ids), job_ids=",".join(job_ids), asset_ids=",".join(asset_ids)
+    )
+    return tuple(inverse)
+
+
+def _with_seed(recipe: Recipe, seed: int) -> Recipe:
+    import dataclasses
+
+    return dataclasses.replace(recipe, seed=seed)
+
+
+def retry_variant(tx: Tx, cmd: c.RetryVariant) -> Inverse:
+    row = tx.variant(cmd.variant_id)
+    if row["status"] != "failed":
+        raise InvalidStateError(f"only a failed variant can be retried; this one is {row['status']}")
+    recipe = json.loads(row["recipe"])
+    if recipe.get("operation") not in ("generate", "derive", "refine"):
+        raise InvalidStateError("this variant was imported: import the file again instead")
+    old_code, old_message = row["error_code"], row["error_message"]
+    update_row(tx, "variants", cmd.variant_id, {"status": "pending", "error_code": None, "error_message": None})
+    jid = insert_job(tx, cmd.variant_id, recipe["provider"], 0, None)
+    tx.emit_variant("variant:updated", cmd.variant_id)
+    tx.created["job_id"] = jid
+    return (c.CancelJob(jid, old_code or "FAILED", old_message or "failed"),)
+
+
+def regenerate_variant(tx: Tx, cmd: c.RegenerateVariant) -> Inverse:
+    row = tx.variant(cmd.variant_id)
+    if row["status"] != "completed":
+        raise InvalidStateError("only a completed variant can be regenerated (retry a failed one)")
+    recipe = Recipe.from_json(json.loads(row["recipe"]))
+    if not recipe.is_generation:
+        raise InvalidStateError("this variant was not generated, so it has no recipe to rerun")
+    for src in recipe.references_sent:
+        tx.variant(src)  # every reference must still be there
+    if tx.providers is not None:
+        try:
+            tx.providers.get(recipe.provider)
+        except ProviderError as exc:
+            raise ValidationError(exc.message) from None
+    fresh = recipe if cmd.keep_seed else _with_seed(recipe, -1)
+    p = Plan(fresh, RELATION.get(ForgeOp(recipe.operation)))
+    vid, jid = _placeholder(tx, row["asset_id"], p, priority=0, idempotency_key=None, batch=None)
+    tx.created.update(variant_id=vid, job_id=jid)
+    return (c.DeleteVariant(vid),)
+
+
+def cancel_job(tx: Tx, cmd: c.CancelJob) -> Inverse:
+    job = tx.job(cmd.job_id)
+    if job["status"] not in ("queued", "running"):
+        raise InvalidStateError(f"the job is already {job['status']}")
+    _finish_job(tx, job, "cancelled", cmd.error_code, cmd.error_message)
+    _fail_variant(tx, job["variant_id"], cmd.error_code, cmd.error_message)
+    return (c.RetryVariant(job["variant_id"]),)
+
+
+def pause_queue(tx: Tx, cmd: c.PauseQueue) -> Inverse:
+    if tx.meta(PAUSED_KEY):
+        raise InvalidStateError("the queue is already paused")
+    tx.set_meta(PAUSED_KEY, "1")
+    tx.emit("queue:paused", {})
+    return (c.ResumeQueue(),)
+
+
+def resume_queue(tx: Tx, cmd: c.ResumeQueue) -> Inverse:
+    if not tx.meta(PAUSED_KEY):
+        raise InvalidStateError("the queue is not paused")
+    tx.set_meta(PAUSED_KEY, None)
+    tx.emit("queue:resumed", {})
+    return (c.PauseQueue(),)
+
+
+# --------------------------------------------------------------------------- job transitions
+
+
+def start_job(tx: Tx, cmd: c.StartJob) -> Inverse:
+    job = tx.job(cmd.job_id)
+    if job["status"] != "queued":
+        raise InvalidStateError(f"the job is {job['status']}, not queued")
+    variant = tx.variant(job["variant_id"])
+    if variant["status"] != "pending":
+        raise InvalidStateError(f"the variant is {variant['status']}, not pending")
+    update_row(
+        tx,
+        "jobs",
+        cmd.job_id,
+        {
+            "status": "running",
+            "attempts": job["attempts"] + 1,
+            "lease_owner": cmd.worker_id,
+            "lease_expires_at": tx.now + cmd.lease_ms,
+            "started_at": job["started_at"] or tx.now,
+            "progress": 0.0,
+        },
+    )
+    update_row(tx, "variants", job["variant_id"], {"status": "processing"})
+    tx.emit_job("job:updated", cmd.job_id)
+    tx.emit_variant("variant:updated", job["variant_id"])
+    return ()
+
+
+def complete_job(tx: Tx, cmd: c.CompleteJob) -> Inverse:
+    job = _running(tx, cmd.job_id)
+    if cmd.result.variant_id != job["variant_id"]:
+        raise ValidationError("the result is for another variant")
+    variant = tx.variant(job["variant_id"], live=False)
+    if variant["deleted_at"] is not None or variant["asset_deleted_at"] is not None:
+        _finish_job(tx, job, "cancelled", "CANCELLED", "the variant was deleted while generating")
+        _fail_variant(tx, job["variant_id"], "CANCELLED", "deleted while it was generating")
+        tx.created["outcome"] = "discarded"
+        return ()
+    _finish_job(tx, job, "succeeded", None, None)
+    apply_completion(tx, cmd.result, variant)
+    tx.created["outcome"] = "completed"
+    return ()
+
+
+def fail_job(tx: Tx, cmd: c.FailJob) -> Inverse:
+    job = _running(tx, cmd.job_id)
+    code = clean_text(cmd.error_code, "error code", max_len=64)
+    message = clean_text(cmd.error_message, "error message", max_len=2000)
+    if cmd.retry_at is not None and job["attempts"] < job["max_attempts"]:
+        update_row(
+            tx,
+            "jobs",
+            cmd.job_id,
+            {
+                "status": "queued",
+                "not_before": cmd.retry_at,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "error_code": code,
+                "error_message": message,
+            },
+        )
+        update_row(tx, "variants", job["variant_id"], {"status": "pending"})
+        tx.emit_job("job:updated", cmd.job_id)
+        tx.emit_variant("variant:updated", job["variant_id"])
+        return ()
+    _finish_job(tx, job, "failed", code, message)
+    _fail_variant(tx, job["variant_id"], code, message)
+    return ()
+
+
+def requeue_job(tx: Tx, cmd: c.RequeueJob) -> Inverse:
+    job = _running(tx, cmd.job_id)
+    if job["attempts"] >= job["max_attempts"]:
+        message = f"{cmd.reason} ({job['attempts']} times); retry it when ready"
+        _finish_job(tx, job, "failed", "INTERRUPTED", message)
+        _fail_variant(tx, job["variant_id"], "INTERRUPTED", message)
+        return ()
+    update_row(
+        tx,
+        "jobs",
+        cmd.job_id,
+        {"status": "queued", "lease_owner": None, "lease_expires_at": None, "progress": None},
+    )
+    update_row(tx, "variants", job["variant_id"], {"status": "pending"})
+    tx.emit_job("job:updated", cmd.job_id)
+    tx.emit_variant("variant:updated", job["variant_id"])
+    return ()
+
+
+def _running(tx: Tx, job_id: str) -> sqlite3.Row:
+    job = tx.job(job_id)
+    if job["status"] != "running":
+        raise InvalidStateError(f"the job is {job['status']}, not running")
+    return job
+
+
+def _finish_job(tx: Tx, job: sqlite3.Row, status: str, code: str | None, message: str | None) -> None:
+    update_row(
+        tx,
+        "jobs",
+        job["id"],
+        {
+            "status": status,
+            "finished_at": tx.now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "error_code": code,
+            "error_message": message,
+            "progress": 1.0 if status == "succeeded" else job["progress"],
+        },
+    )
+    tx.emit_job("job:updated", job["id"])
+
+
+def _fail_variant(tx: Tx, vid: str, code: str, message: str) -> None:
+    row = tx.one("SELECT status FROM variants WHERE id = ?", (vid,))
+    if row is None:
+        raise NotFoundError(f"there is no variant {vid}")
+    if row["status"] in UNFINISHED:
+        update_row(tx, "variants", vid, {"status": "failed", "error_code": code, "error_message": message})
+        tx.emit_variant("variant:updated", vid)
+

@@ -1,0 +1,50 @@
+"""Where job bodies run. One tiny interface, two headless implementations here; the
+desktop app adds a QThreadPool one in ``studio/ui``."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Executor(Protocol):
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` soon, on some worker thread. ``fn`` handles its own errors."""
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+class ThreadExecutor:
+    """A ``concurrent.futures.ThreadPoolExecutor`` behind the interface."""
+
+    def __init__(self, max_workers: int = 8) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="studio-job"
+        )
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        future = self._pool.submit(fn)
+        future.add_done_callback(_log_failure)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+class InlineExecutor:
+    """Runs each body at once on the calling thread: deterministic tests."""
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        fn()
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+def _log_failure(future: concurrent.futures.Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("job body crashed", exc_info=exc)

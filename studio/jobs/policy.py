@@ -1,0 +1,54 @@
+"""Retry backoff and per-provider limits: pure, with injected time and randomness."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    base_s: float = 2.0
+    cap_s: float = 300.0
+
+
+def retry_delay_s(
+    attempt: int, policy: RetryPolicy, rng: random.Random, retry_after_s: float | None = None
+) -> float:
+    """Exponential backoff with full jitter; never sooner than the provider's Retry-After."""
+    ceiling = min(policy.cap_s, policy.base_s * (2 ** max(0, attempt - 1)))
+    delay = rng.uniform(0.0, ceiling)
+    if retry_after_s is not None:
+        delay = max(delay, retry_after_s)
+    return delay
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLimits:
+    """At most ``concurrency`` jobs at once; at most ``per_minute`` starts in any 60 s."""
+
+    concurrency: int = 2
+    per_minute: int | None = None
+
+
+class RateWindow:
+    """Sliding 60 s window of job starts for one provider."""
+
+    def __init__(self, per_minute: int | None) -> None:
+        self.per_minute = per_minute
+        self._starts: deque[int] = deque()
+
+    def next_allowed(self, now_ms: int) -> int:
+        """The earliest time (ms) another start is allowed; ``now_ms`` if at once."""
+        if self.per_minute is None:
+            return now_ms
+        while self._starts and self._starts[0] <= now_ms - 60_000:
+            self._starts.popleft()
+        if len(self._starts) < self.per_minute:
+            return now_ms
+        return self._starts[0] + 60_000
+
+    def record(self, now_ms: int) -> None:
+        if self.per_minute is not None:
+            self._starts.append(now_ms)
