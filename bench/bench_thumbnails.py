@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageChops
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -32,19 +32,28 @@ from studio.media import probe, render_previews  # noqa: E402
 
 
 def make_photo(path: Path, size: int, seed: int) -> None:
-    """Gradients, soft shapes and sensor-like noise: compresses like a real photo."""
+    """Smooth gradients and waves plus sensor-like noise: compresses like a real photo.
+
+    The smooth part is computed small and upscaled, the noise comes from random
+    bytes through a lookup table: ~0.7 s per 4096² image instead of ~4 s in numpy.
+    """
     rng = np.random.default_rng(seed)
-    y, x = np.ogrid[0:size, 0:size]
-    fx, fy = x / size, y / size
+    small = 256
+    y, x = np.ogrid[0:small, 0:small]
+    fx, fy = x / small, y / small
     phase = rng.uniform(0, 6.28, 3)
-    channels = []
-    for c in range(3):
-        base = 90 + 80 * fx * (c + 1) / 3 + 60 * fy * (3 - c) / 3
-        waves = 25 * np.sin(6.28 * (fx * (c + 2) + fy * 1.5) + phase[c])
-        channels.append(base + waves)
-    rgb = np.stack(np.broadcast_arrays(*channels), axis=-1)
-    rgb += rng.normal(0, 10, (size, size, 3))
-    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB").save(path, quality=90)
+    channels = [
+        90
+        + 80 * fx * (c + 1) / 3
+        + 60 * fy * (3 - c) / 3
+        + 25 * np.sin(6.28 * (fx * (c + 2) + fy * 1.5) + phase[c])
+        for c in range(3)
+    ]
+    rgb = np.clip(np.stack(np.broadcast_arrays(*channels), axis=-1), 0, 255).astype(np.uint8)
+    base = Image.fromarray(rgb, "RGB").resize((size, size), Image.Resampling.BICUBIC)
+    lut = [128 + (v - 128) // 6 for v in range(256)] * 3  # noise of about ±21 around 128
+    noise = Image.frombytes("RGB", (size, size), rng.bytes(size * size * 3)).point(lut)
+    ImageChops.add(base, noise, 1.0, -128).save(path, quality=90)
 
 
 def raw_baseline(src: Path, out_dir: Path) -> None:

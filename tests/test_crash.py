@@ -75,7 +75,10 @@ def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[P
     for run in range(runs):
         proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(home), str(run), *map(str, media_files)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         # let it get going (the interpreter starts in ~0.3 s), then kill it mid-burst
@@ -110,7 +113,9 @@ def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[P
     assert committed_variants, "no import finished before a kill"
     proc = subprocess.run(
         [sys.executable, "-m", "studio", "--home", str(home), "check", "crash"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("ok:"), proc.stdout  # no warnings left either

@@ -29,7 +29,9 @@ def test_no_qt_import_outside_ui() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in QT_MODULES]
+            offenders += [
+                f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in QT_MODULES
+            ]
     assert offenders == []
 
 
@@ -54,7 +56,10 @@ sys.exit(main(['--home', sys.argv[1], 'space', 'list']))
 def test_headless_packages_import_and_run_with_qt_blocked(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", BLOCKER.format(blocked=set(QT_MODULES)), str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
 

@@ -159,7 +159,7 @@ def make_images(root: Path) -> dict[str, Sample]:
 
 def tone(seconds: float, rate: int, channels: int) -> np.ndarray:
     """A 440 Hz tone with a slow swell, shape (channels, samples), float32 in [-1, 1]."""
-    t = np.arange(int(round(seconds * rate)), dtype=np.float64) / rate
+    t = np.arange(round(seconds * rate), dtype=np.float64) / rate
     env = 0.2 + 0.7 * np.abs(np.sin(math.pi * t / seconds))
     mono = env * np.sin(2 * math.pi * 440 * t)
     return np.stack([mono * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)

@@ -35,15 +35,15 @@ def png_bytes(width: int, height: int) -> bytes:
     """A valid 1-bit greyscale PNG of any size, all zero, compressed to almost nothing."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     row = b"\x00" * (1 + (width + 7) // 8)
     comp = zlib.compressobj(9)
     idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 # --------------------------------------------------------------------------- files
@@ -83,6 +83,16 @@ def test_permission_denied_is_unreadable(
         assert_error(probe_error(p), "unreadable", "permission")
     finally:
         p.chmod(0o644)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_a_pipe_is_unreadable_and_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    assert_error(probe_error(fifo), "unreadable", "not a regular file")
+    with pytest.raises(MediaError) as info:
+        sniff(fifo)
+    assert info.value.code == "unreadable"
 
 
 def test_over_the_size_limit_is_too_large(samples: dict[str, Sample]) -> None:
@@ -204,6 +214,17 @@ def test_truncated_mp4_is_corrupt(
         assert_error(probe_error(p), "corrupt", "the video is truncated or corrupt")
 
 
+def test_trailing_junk_after_an_mp4_is_tolerated(
+    samples: dict[str, Sample], copy_as: Callable[[Path, str], Path]
+) -> None:
+    sample = samples.get("mp4")
+    if sample is None:
+        pytest.skip("no h264 encoder")
+    p = copy_as(sample.path, "junk.mp4")
+    p.write_bytes(sample.path.read_bytes() + b"JUNKJUNK and some more trailing bytes")
+    assert probe(p).ext == "mp4"
+
+
 def test_video_garbage_after_header_is_corrupt(tmp_path: Path) -> None:
     p = tmp_path / "fake.mp4"
     p.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + os.urandom(4000))
@@ -243,9 +264,7 @@ def test_limits_above_pillows_default_are_honoured(tmp_path: Path) -> None:
     assert (info.width, info.height) == (20000, 20000)
 
 
-def test_render_previews_applies_limits_too(
-    samples: dict[str, Sample], tmp_path: Path
-) -> None:
+def test_render_previews_applies_limits_too(samples: dict[str, Sample], tmp_path: Path) -> None:
     info = probe(samples["png"].path)
     with pytest.raises(MediaError) as err:
         render_previews(samples["png"].path, info, tmp_path, limits=MediaLimits(max_pixels=100))

@@ -68,7 +68,9 @@ def test_failure_after_writing_removes_temp_and_keeps_old_dest(
     assert leftovers(tmp_path) == []
 
 
-def test_failure_while_reading_source_midway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_while_reading_source_midway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = tmp_path / "src"
     src.write_bytes(b"y" * (files_mod.CHUNK * 2))
     dest = tmp_path / "dest"

@@ -30,7 +30,16 @@ IMAGE_SAMPLES = [
     "tiff",
     "tiff_16bit",
 ]
-AUDIO_SAMPLES = ["wav", "wav_mono", "mp3", "flac", "ogg_vorbis", "ogg_opus", "m4a", "mp4_audio_only"]
+AUDIO_SAMPLES = [
+    "wav",
+    "wav_mono",
+    "mp3",
+    "flac",
+    "ogg_vorbis",
+    "ogg_opus",
+    "m4a",
+    "mp4_audio_only",
+]
 VIDEO_SAMPLES = ["mp4", "mov", "mp4_big", "mp4_rotated", "webm_vp9", "webm_vp8"]
 ALL_SAMPLES = IMAGE_SAMPLES + AUDIO_SAMPLES + VIDEO_SAMPLES
 

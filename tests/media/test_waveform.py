@@ -53,3 +53,4 @@ def test_few_samples_stretch_across_all_columns() -> None:
     peaks = feed(_Accumulator(bucket=1, limit=100), np.array([0.5, -0.5, 0.25], np.float32))
     mins, maxs, _ = peaks.columns(512)
     assert len(maxs) == 512 and maxs.max() == np.float32(0.5)
+    assert mins.min() == np.float32(-0.5)
