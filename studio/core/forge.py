@@ -158,7 +158,3 @@ class Recipe:
             style=obj.get("style"),
             batch=obj.get("batch"),
         )
-
-    @property
-    def is_generation(self) -> bool:
-        return self.operation in (ForgeOp.GENERATE, ForgeOp.DERIVE, ForgeOp.REFINE)

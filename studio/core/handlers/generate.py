@@ -391,9 +391,10 @@ def regenerate_variant(tx: Tx, cmd: c.RegenerateVariant) -> Inverse:
     row = tx.variant(cmd.variant_id)
     if row["status"] != "completed":
         raise InvalidStateError("only a completed variant can be regenerated (retry a failed one)")
-    recipe = Recipe.from_json(json.loads(row["recipe"]))
-    if not recipe.is_generation:
+    raw = json.loads(row["recipe"])
+    if raw.get("operation") not in ("generate", "derive", "refine"):
         raise InvalidStateError("this variant was not generated, so it has no recipe to rerun")
+    recipe = Recipe.from_json(raw)
     for src in recipe.references_sent:
         tx.variant(src)  # every reference must still be there
     if tx.providers is not None:
