@@ -1,0 +1,196 @@
+"""Importing real media files, and every kind of bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from studio.core import commands as c
+from studio.core.actor import Actor
+from studio.core.events import Event
+from studio.core.imports import import_files, recover_interrupted
+from studio.core.space import Space
+from studio.media import MediaLimits
+from tests.conftest import OWNER
+from tests.media.conftest import Sample, make_audio, make_images, make_video
+
+ME = OWNER
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sample]:
+    root = tmp_path_factory.mktemp("import-media")
+    return {**make_images(root), **make_audio(root), **make_video(root)}
+
+
+KINDS = ["png", "jpeg", "webp", "gif", "bmp", "tiff", "wav", "mp3", "flac", "ogg_vorbis", "m4a",
+         "mp4", "mov", "webm_vp9"]
+
+
+def test_every_accepted_format_imports_with_probe_data_and_previews(
+    space: Space, samples: dict[str, Sample]
+) -> None:
+    paths = [samples[k].path for k in KINDS]
+    report = import_files(space, paths, ME, type_="ref")
+    assert report.refused == ()
+    assert len(report.imported) == len(KINDS)
+    for key, item in zip(KINDS, report.imported, strict=True):
+        sample = samples[key]
+        asset = space.asset(item.asset_id)
+        detail = space.variant_detail(item.variant_id)
+        row = detail.row
+        assert asset.media_kind == sample.kind and asset.type == "ref"
+        assert asset.name == sample.path.stem and asset.active_variant_id == item.variant_id
+        assert row.status == "completed" and row.mime == sample.mime
+        assert (row.width, row.height) == (sample.width, sample.height)
+        if sample.duration_ms is not None and sample.kind != "image":
+            assert row.duration_ms is not None and abs(row.duration_ms - sample.duration_ms) < 80
+        original = space.media_dir / (row.media_path or "")
+        assert original.name == f"original.{sample.ext}"
+        assert original.parent.name == item.variant_id and original.parent.parent.name == asset.slug
+        assert detail.sha256 == hashlib.sha256(sample.path.read_bytes()).hexdigest()
+        assert detail.size_bytes == sample.path.stat().st_size
+        assert detail.original_name == sample.path.name
+        with Image.open(space.media_dir / (row.thumb_path or "")) as thumb:
+            assert thumb.format == "WEBP" and max(thumb.size) <= 512
+        if sample.kind == "video":
+            assert row.poster_path is not None and row.poster_path.endswith("poster.webp")
+        else:
+            assert row.poster_path is None
+
+
+def test_content_decides_the_kind_not_the_extension(space: Space, samples: dict[str, Sample], tmp_path: Path) -> None:
+    liar = tmp_path / "song.png"
+    liar.write_bytes(samples["wav"].path.read_bytes())
+    (item,) = import_files(space, [liar], ME).imported
+    detail = space.variant_detail(item.variant_id)
+    assert detail.row.mime == "audio/wav" and detail.row.media_path.endswith("original.wav")  # type: ignore[union-attr]
+    assert space.asset(item.asset_id).media_kind == "audio"
+    assert detail.original_name == "song.png"  # kept as metadata only
+
+
+def test_import_into_an_existing_asset(space: Space, samples: dict[str, Sample]) -> None:
+    (first,) = import_files(space, [samples["png"].path], ME).imported
+    report = import_files(space, [samples["jpeg"].path, samples["wav"].path], ME, into=first.asset_id)
+    assert len(report.imported) == 1
+    assert "is audio, but" in report.refused[0].reason and "image asset" in report.refused[0].reason
+    variants = space.variants_of(first.asset_id)
+    assert len(variants) == 2
+    assert space.asset(first.asset_id).active_variant_id == first.variant_id
+    assert report.undo == (c.DeleteVariant(report.imported[0].variant_id),)
+
+
+def test_multi_file_import_lays_out_a_grid(space: Space, samples: dict[str, Sample]) -> None:
+    report = import_files(space, [samples[k].path for k in ("png", "jpeg", "gif", "bmp")], ME, origin=(100, 50))
+    spots = sorted((space.asset(i.asset_id).x, space.asset(i.asset_id).y) for i in report.imported)
+    assert spots == [(100, 50), (100, 330), (380, 50), (380, 330)]
+
+
+def test_events_show_uploading_then_completed(space: Space, samples: dict[str, Sample]) -> None:
+    seen: list[Event] = []
+    space.subscribe(seen.append)
+    import_files(space, [samples["png"].path], ME)
+    assert [e.type for e in seen] == ["asset:created", "variant:created", "variant:updated"]
+    assert seen[1].data["status"] == "uploading" and seen[2].data["status"] == "completed"
+
+
+def _bomb(path: Path) -> Path:
+    Image.new("1", (20_000, 20_000)).save(path)  # 400 Mpx, compresses to ~50 KB
+    return path
+
+
+def test_bad_inputs_are_refused_one_line_each_and_the_rest_go_in(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("these are my notes, not a picture\n" * 20)
+    data = samples["png_big"].path.read_bytes()
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(data[: len(data) // 2])
+    jdata = samples["jpeg"].path.read_bytes()
+    cut_jpeg = tmp_path / "cut.jpg"
+    cut_jpeg.write_bytes(jdata[: len(jdata) // 3])
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 200)
+    missing = tmp_path / "nowhere.png"
+    a_dir = tmp_path / "folder.png"
+    a_dir.mkdir()
+    bomb = _bomb(tmp_path / "bomb.png")
+    good = [samples["png"].path, samples["wav"].path]
+    bad = [empty, text, truncated, cut_jpeg, pdf, missing, a_dir, bomb]
+    files_before = sorted(space.media_dir.rglob("*"))
+
+    report = import_files(space, [good[0], *bad, good[1]], ME)
+
+    assert [i.path for i in report.imported] == good
+    reasons = {r.path.name: r.reason for r in report.refused}
+    assert set(reasons) == {p.name for p in bad}
+    assert "empty" in reasons["empty.png"]
+    assert "text" in reasons["notes.png"]
+    assert "truncated" in reasons["cut.png"] or "corrupt" in reasons["cut.png"]
+    assert "truncated" in reasons["cut.jpg"] or "corrupt" in reasons["cut.jpg"]
+    assert "pdf" in reasons["doc.pdf"].lower()
+    assert "million pixel" in reasons["bomb.png"]
+    for r in report.refused:
+        assert "\n" not in r.line() and r.line().startswith(str(r.path))
+    # a refused file leaves no row and no file behind
+    assert len(space.snapshot().assets) == 2
+    new_files = set(space.media_dir.rglob("*")) - set(files_before)
+    assert not any(".staging" in str(p.relative_to(space.media_dir)) and p.is_file() for p in new_files)
+
+
+def test_size_limit_is_configurable(space: Space, samples: dict[str, Sample]) -> None:
+    report = import_files(space, [samples["png_big"].path, samples["png_tiny"].path], ME,
+                          limits=MediaLimits(max_bytes=10_000))
+    assert len(report.imported) == 1
+    assert "over the" in report.refused[0].reason and "limit" in report.refused[0].reason
+
+
+def test_a_copy_failure_marks_the_variant_failed(space: Space, samples: dict[str, Sample],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import studio.core.imports as imports
+
+    def broken_copy(src: Path, dest: Path) -> tuple[int, str]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(imports, "atomic_copy", broken_copy)
+    report = import_files(space, [samples["png"].path], ME)
+    assert report.imported == ()
+    assert "No space left on device" in report.refused[0].reason
+    (variant,) = space.snapshot().variants
+    assert (variant.status, variant.error_code) == ("failed", "STORAGE_ERROR")
+
+
+def test_viewer_cannot_import(space: Space, samples: dict[str, Sample]) -> None:
+    from tests.conftest import VIEWER
+
+    report = import_files(space, [samples["png"].path], VIEWER)
+    assert report.imported == () and "can only view" in report.refused[0].reason
+    assert space.snapshot().assets == []
+
+
+def test_interrupted_uploads_are_failed_when_alone(space: Space, studio) -> None:  # type: ignore[no-untyped-def]
+    begun = space.apply(c.BeginUpload(c.MediaKindName.IMAGE, "x.png"), ME)
+    other = studio.open_space(space.slug)
+    try:
+        assert recover_interrupted(other) == 0  # another holder: could still be copying
+    finally:
+        other.close()
+    assert recover_interrupted(space) == 1  # alone: it is orphaned
+    row = space.variant_detail(begun.created["variant_id"]).row
+    assert (row.status, row.error_code) == ("failed", "IMPORT_INTERRUPTED")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read anything")
+def test_unreadable_file(space: Space, samples: dict[str, Sample], tmp_path: Path) -> None:
+    p = tmp_path / "secret.png"
+    p.write_bytes(samples["png"].path.read_bytes())
+    p.chmod(0)
+    report = import_files(space, [p], Actor.local_owner())
+    assert "permission" in report.refused[0].reason.lower() or "read" in report.refused[0].reason
