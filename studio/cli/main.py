@@ -12,11 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class UserError(Exception):
-    """A one-line problem to report with exit code 1."""
+from studio.cli import queue
+from studio.cli.common import EXIT_ERROR, EXIT_OK, UserError, print_json, studio_from, table, when
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     x = sub.add_parser("check", help="verify the database and every media file")
     x.add_argument("space")
     x.add_argument("--json", action="store_true")
+    queue.add_parsers(sub)
     return p
 
 
@@ -107,16 +105,6 @@ def _launch_app(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _studio(args: argparse.Namespace) -> Any:
-    from studio.core.studio import Studio
-
-    return Studio(args.home)
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-
 def _parse_size(text: str) -> int:
     units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
     t = text.strip().upper().removesuffix("B").removesuffix("I")
@@ -131,39 +119,26 @@ def _parse_size(text: str) -> int:
     return int(value * units[unit])
 
 
-def _table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-
-
-def _when(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    import datetime
-
-    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
-
 
 # ---------------------------------------------------------------------------- spaces
 
 
 def _cmd_space(args: argparse.Namespace) -> int:
-    with _studio(args) as studio:
+    with studio_from(args) as studio:
         if args.space_cmd == "create":
             entry = studio.create_space(args.name)
             if args.json:
-                _print_json(entry._asdict())
+                print_json(entry._asdict())
             else:
                 print(entry.slug)
         elif args.space_cmd == "list":
             entries = studio.spaces()
             if args.json:
-                _print_json([e._asdict() for e in entries])
+                print_json([e._asdict() for e in entries])
             elif entries:
-                _table(
+                table(
                     [
-                        [e.slug, e.name, e.id, _when(e.created_at), _when(e.last_opened_at)]
+                        [e.slug, e.name, e.id, when(e.created_at), when(e.last_opened_at)]
                         for e in entries
                     ],
                     ["SLUG", "NAME", "ID", "CREATED", "LAST OPENED"],
@@ -188,7 +163,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from studio.media import MediaLimits
 
     limits = MediaLimits(max_bytes=_parse_size(args.max_size)) if args.max_size else MediaLimits()
-    with _studio(args) as studio, studio.open_space(args.space) as space:
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
         recover_interrupted(space)
         report = import_files(
             space, args.paths, Actor.local_owner(), into=args.into, type_=args.type, limits=limits
@@ -196,7 +171,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     for refused in report.refused:
         print(f"studio: {refused.line()}", file=sys.stderr)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "imported": [
                     {"path": str(i.path), "asset_id": i.asset_id, "variant_id": i.variant_id}
@@ -217,7 +192,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_assets(args: argparse.Namespace) -> int:
     from studio.store.records import row_json
 
-    with _studio(args) as studio, studio.open_space(args.space) as space:
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
         snap = space.snapshot()
     counts: dict[str, int] = {}
     status: dict[str, str] = {}
@@ -225,9 +200,9 @@ def _cmd_assets(args: argparse.Namespace) -> int:
         counts[v.asset_id] = counts.get(v.asset_id, 0) + 1
         status[v.id] = v.status
     if args.json:
-        _print_json([dict(row_json(a), variant_count=counts.get(a.id, 0)) for a in snap.assets])
+        print_json([dict(row_json(a), variant_count=counts.get(a.id, 0)) for a in snap.assets])
         return EXIT_OK
-    _table(
+    table(
         [
             [
                 a.id,
@@ -249,7 +224,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from studio.core.errors import NotFoundError
     from studio.store.records import row_json
 
-    with _studio(args) as studio, studio.open_space(args.space) as space:
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
         try:
             asset = space.asset(args.id)
         except NotFoundError:
@@ -275,7 +250,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                 else None,
             )
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         for key, value in out.items():
             if key == "variants":
@@ -304,10 +279,10 @@ def _cmd_apply(args: argparse.Namespace) -> int:
             f"COMMAND_JSON is not valid JSON: {exc.msg} at position {exc.pos}"
         ) from None
     cmd = command_from_json(obj)
-    with _studio(args) as studio, studio.open_space(args.space) as space:
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
         applied = space.apply(cmd, Actor.local_owner())
     if args.json:
-        _print_json(
+        print_json(
             {
                 "seq": applied.seq,
                 "created": dict(applied.created),
@@ -325,7 +300,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 def _cmd_log(args: argparse.Namespace) -> int:
     import time
 
-    with _studio(args) as studio, studio.open_space(args.space) as space:
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
         since = args.since
         while True:
             for ch in space.changes(since):
@@ -347,7 +322,7 @@ def _cmd_log(args: argparse.Namespace) -> int:
                 else:
                     kinds = ", ".join(sorted({e["type"] for e in ch.events}))
                     print(
-                        f"{ch.seq:>6}  {_when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}"
+                        f"{ch.seq:>6}  {when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}"
                     )
             sys.stdout.flush()
             if not args.follow:
@@ -358,10 +333,10 @@ def _cmd_log(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from studio.core.check import check_space
 
-    with _studio(args) as studio, studio.open_space(args.space) as space:
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
         report = check_space(space)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "ok": report.ok,
                 "problems": report.problems,
@@ -390,6 +365,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "apply": _cmd_apply,
     "log": _cmd_log,
     "check": _cmd_check,
+    **queue.COMMANDS,
 }
 
 

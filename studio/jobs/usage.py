@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from studio.store.records import UsageEvent
 
-@dataclass(frozen=True, slots=True)
-class UsageEvent:
-    at: int
-    space_id: str
-    job_id: str
-    provider: str
-    model: str
-    operation: str
-    units: float
-    unit: str
-    cost_usd: float
+__all__ = ["UsageEvent", "UsageSink"]
 
 
 class UsageSink(Protocol):

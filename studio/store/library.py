@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from studio.store.db import Database, connect, migrate
+from studio.store.records import UsageEvent
 from studio.store.schema import LIBRARY_APPLICATION_ID, LIBRARY_MIGRATIONS
 
 
@@ -20,6 +21,15 @@ class SpaceEntry(NamedTuple):
 
 
 SPACE_COLUMNS = "id, slug, name, file, created_at, last_opened_at"
+
+
+class UsageTotal(NamedTuple):
+    provider: str
+    model: str
+    unit: str
+    jobs: int
+    units: float
+    cost_usd: float
 
 
 class Library:
@@ -81,6 +91,14 @@ class Library:
             row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return default if row is None else str(row[0])
 
+    def settings(self) -> list[tuple[str, str]]:
+        with self._db.read() as conn:
+            return [(str(k), str(v)) for k, v in conn.execute("SELECT key, value FROM settings ORDER BY key")]
+
+    def delete_setting(self, key: str) -> None:
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+
     def set_setting(self, key: str, value: str) -> None:
         with self._db.write() as conn:
             conn.execute(
@@ -89,7 +107,41 @@ class Library:
                 (key, value),
             )
 
+    def record_usage(self, event: UsageEvent) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO usage_events (at, space_id, job_id, provider, model, operation, "
+                "units, unit, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.at,
+                    event.space_id,
+                    event.job_id,
+                    event.provider,
+                    event.model,
+                    event.operation,
+                    event.units,
+                    event.unit,
+                    event.cost_usd,
+                ),
+            )
+
+    def usage_totals(self, space_id: str | None = None) -> list[UsageTotal]:
+        """Totals per provider, model and unit (of one space, or all)."""
+        where, args = ("WHERE space_id = ?", (space_id,)) if space_id else ("", ())
+        with self._db.read() as conn:
+            return list(
+                map(
+                    UsageTotal._make,
+                    conn.execute(
+                        "SELECT provider, model, unit, COUNT(*), SUM(units), SUM(cost_usd) "
+                        f"FROM usage_events {where} GROUP BY provider, model, unit "
+                        "ORDER BY provider, model",
+                        args,
+                    ),
+                )
+            )
+
     @property
     def connection(self) -> sqlite3.Connection:
-        """For the usage ledger (next issue) and tests."""
+        """For tests."""
         return self._db.conn

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -143,6 +144,21 @@ JOB_COLUMNS = (
     "id, variant_id, provider, status, priority, attempts, max_attempts, not_before, progress, "
     "error_code, error_message, created_at, started_at, finished_at"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    """What one job used, for ``library.db``'s usage ledger."""
+
+    at: int
+    space_id: str
+    job_id: str
+    provider: str
+    model: str
+    operation: str
+    units: float
+    unit: str
+    cost_usd: float
 
 
 class VariantDetail(NamedTuple):

@@ -1,0 +1,303 @@
+"""CLI commands for generation and the job queue: generate, jobs, retry, cancel, worker,
+usage, settings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from studio.cli.common import EXIT_ERROR, EXIT_OK, UserError, print_json, studio_from, table
+
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+def add_parsers(sub: Any) -> None:
+    x = sub.add_parser("generate", help="generate new media (prints the placeholder ids at once)")
+    x.add_argument("space")
+    x.add_argument("prompt")
+    x.add_argument("--kind", choices=("image", "audio", "video"), default="image")
+    x.add_argument("--type", default="", help="asset type; for audio: sfx, music, speech, dialogue")
+    x.add_argument("--name", help="asset name (default: from the prompt)")
+    x.add_argument("--provider", help="provider (default: the best available; offline: local)")
+    x.add_argument("--model")
+    x.add_argument("--aspect", metavar="W:H", help="aspect ratio, e.g. 16:9")
+    x.add_argument("--size", help="size as the model names it, e.g. 1K or 720p")
+    x.add_argument("--duration", type=float, metavar="SECONDS")
+    x.add_argument("--seed", type=int)
+    x.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a model parameter (JSON value), repeatable")
+    x.add_argument("--ref", action="append", default=[], metavar="VARIANT_ID",
+                   help="a reference variant (derive; with --into: refine), repeatable")
+    x.add_argument("--into", metavar="ASSET_ID", help="refine this asset (a new variant)")
+    x.add_argument("--count", type=int, default=1)
+    x.add_argument("--mode", choices=("explore", "set"), default="explore")
+    style = x.add_mutually_exclusive_group()
+    style.add_argument("--style", metavar="PRESET_ID", help="style preset to use")
+    style.add_argument("--no-style", action="store_true", help="don't use the default style")
+    x.add_argument("--wait", action="store_true", help="run the queue until these jobs end")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("jobs", help="the job queue")
+    x.add_argument("space")
+    x.add_argument("--all", action="store_true", help="include finished jobs")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("retry", help="retry a failed variant with its stored recipe")
+    x.add_argument("space")
+    x.add_argument("variant_id")
+
+    x = sub.add_parser("cancel", help="cancel a queued or running job")
+    x.add_argument("space")
+    x.add_argument("job_id")
+
+    x = sub.add_parser("worker", help="run the job queue headless")
+    x.add_argument("space")
+    x.add_argument("--until-idle", action="store_true", help="stop when nothing is left to do")
+
+    x = sub.add_parser("usage", help="what generation has used, per provider and model")
+    x.add_argument("space", nargs="?")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("settings", help="show or change a setting (e.g. jobs.local.concurrency)")
+    x.add_argument("key", nargs="?")
+    x.add_argument("value", nargs="?")
+    x.add_argument("--unset", action="store_true")
+
+
+def _params(items: Iterable[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--param {item!r} must look like KEY=VALUE")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from studio.core import commands as c
+    from studio.core.actor import Actor
+
+    options = c.GenerationOptions(
+        provider=args.provider,
+        model=args.model,
+        size=args.size,
+        aspect_ratio=args.aspect,
+        duration_s=args.duration,
+        seed=args.seed,
+        params=_params(args.param),
+        style_id=args.style,
+        no_style=args.no_style,
+    )
+    kind = c.MediaKindName(args.kind)
+    refs = tuple(args.ref)
+    cmd: c.Command
+    if args.count > 1 or args.mode == "set":
+        cmd = c.RequestBatch(
+            args.prompt, kind, args.count, c.BatchMode(args.mode), type=args.type,
+            name=args.name, asset_id=args.into, references=refs, options=options,
+        )
+    elif args.into:
+        cmd = c.RequestRefine(args.into, args.prompt, references=refs, options=options)
+    else:
+        cmd = c.RequestGeneration(
+            args.prompt, kind, type=args.type, name=args.name, references=refs, options=options
+        )
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        applied = space.apply(cmd, Actor.local_owner())
+        created = dict(applied.created)
+        jobs = (created.get("job_ids") or created.get("job_id") or "").split(",")
+        variants = (created.get("variant_ids") or created.get("variant_id") or "").split(",")
+        out: dict[str, Any] = {
+            "asset_ids": (created.get("asset_ids") or created.get("asset_id") or "").split(","),
+            "variant_ids": variants,
+            "job_ids": jobs,
+        }
+        if not args.json:
+            for vid, jid in zip(variants, jobs, strict=True):
+                print(f"variant {vid} job {jid} queued")
+            sys.stdout.flush()
+        failed = 0
+        if args.wait:
+            failed = _run(studio, space, set(jobs))
+            out["variants"] = [
+                {"id": v, "status": space.variant_detail(v).row.status,
+                 "error": space.variant_detail(v).row.error_message}
+                for v in variants
+            ]
+        if args.json:
+            print_json(out)
+        elif args.wait:
+            for v in out["variants"]:
+                extra = f": {v['error']}" if v["error"] else ""
+                print(f"variant {v['id']} {v['status']}{extra}")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
+    """Run the queue until ``wanted`` jobs end (None: until idle). Returns how many failed."""
+    from studio.core.imports import recover_interrupted
+    from studio.jobs.config import scheduler_config
+    from studio.jobs.executor import ThreadExecutor
+    from studio.jobs.recovery import recover_jobs
+    from studio.jobs.scheduler import Scheduler
+
+    recover_jobs(space)
+    recover_interrupted(space)
+    config = scheduler_config(studio.library, space.providers.names())
+    executor = ThreadExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
+    sched = Scheduler(space, executor, config=config, usage=studio.library)
+    bar = _Progress(sys.stderr.isatty())
+    try:
+        while True:
+            wake = sched.pump()
+            jobs = {j.id: j for j in space.jobs(limit=100_000)}
+            mine = [j for jid, j in jobs.items() if wanted is None or jid in wanted]
+            bar.show(mine)
+            if wanted is not None and all(j.status in FINAL for j in mine):
+                break
+            if wanted is None and sched.pending() == 0:
+                break
+            time.sleep(0.1 if wake is None else min(0.1, wake / 1000))
+    finally:
+        executor.shutdown(wait=True)
+        sched.close()
+        bar.done()
+    return sum(1 for j in mine if j.status != "succeeded")
+
+
+class _Progress:
+    """A one-line bar on a terminal; plain lines per finished job otherwise."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.reported: set[str] = set()
+
+    def show(self, jobs: list[Any]) -> None:
+        if self.tty:
+            total = len(jobs) or 1
+            done = sum(1 for j in jobs if j.status in FINAL)
+            running = [j for j in jobs if j.status == "running"]
+            frac = (done + sum((j.progress or 0) for j in running)) / total
+            bar = "#" * int(frac * 30)
+            failed = sum(1 for j in jobs if j.status in ("failed", "cancelled"))
+            sys.stderr.write(
+                f"\r[{bar:<30}] {done}/{total} done, {len(running)} running"
+                + (f", {failed} failed" if failed else "")
+            )
+            sys.stderr.flush()
+            return
+        for j in jobs:
+            if j.status in FINAL and j.id not in self.reported:
+                self.reported.add(j.id)
+                extra = f" ({j.error_code}: {j.error_message})" if j.error_code and j.status != "succeeded" else ""
+                print(f"job {j.id} {j.status}{extra}", file=sys.stderr)
+
+    def done(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from studio.jobs.scheduler import READY_SQL
+    from studio.store.records import row_json
+
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        jobs = space.jobs(active_only=not args.all)
+        order = [row[0] for row in space.query(READY_SQL)]
+        paused = space.snapshot().queue_paused
+    position = {jid: i + 1 for i, jid in enumerate(order)}
+    if args.json:
+        print_json({"paused": paused, "jobs": [dict(row_json(j), position=position.get(j.id)) for j in jobs]})
+        return EXIT_OK
+    if paused:
+        print("the queue is paused (studio apply SPACE '{\"command\": \"queue:resume\"}')")
+    table(
+        [[str(position.get(j.id, "-")), j.id, j.status, j.provider, j.variant_id, f"{j.attempts}/{j.max_attempts}",
+          f"{int((j.progress or 0) * 100)}%", f"{j.error_code}: {j.error_message}" if j.error_code else ""]
+         for j in jobs],
+        ["POS", "JOB", "STATUS", "PROVIDER", "VARIANT", "TRIES", "PROGRESS", "LAST ERROR"],
+    )
+    return EXIT_OK
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from studio.core import commands as c
+    from studio.core.actor import Actor
+
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        applied = space.apply(c.RetryVariant(args.variant_id), Actor.local_owner())
+    print(f"variant {args.variant_id} queued again as job {applied.created['job_id']}")
+    return EXIT_OK
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from studio.core import commands as c
+    from studio.core.actor import Actor
+
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        space.apply(c.CancelJob(args.job_id), Actor.local_owner())
+    print(f"job {args.job_id} cancelled")
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        if args.until_idle:
+            failed = _run(studio, space, None)
+            return EXIT_ERROR if failed else EXIT_OK
+        print("running the queue; Ctrl-C stops", file=sys.stderr)
+        while True:
+            _run(studio, space, None)
+            time.sleep(1.0)
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    with studio_from(args) as studio:
+        space_id = studio.resolve(args.space).id if args.space else None
+        totals = studio.library.usage_totals(space_id)
+    if args.json:
+        print_json([t._asdict() for t in totals])
+        return EXIT_OK
+    table(
+        [[t.provider, t.model, str(t.jobs), f"{t.units:g} {t.unit}".strip(), f"${t.cost_usd:.4f}"] for t in totals],
+        ["PROVIDER", "MODEL", "JOBS", "UNITS", "EST. COST"],
+    )
+    print(f"total estimated cost: ${sum(t.cost_usd for t in totals):.4f}")
+    return EXIT_OK
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    with studio_from(args) as studio:
+        lib = studio.library
+        if args.key is None:
+            for key, value in lib.settings():
+                print(f"{key} = {value}")
+        elif args.unset:
+            lib.delete_setting(args.key)
+        elif args.value is None:
+            value = lib.setting(args.key)
+            if value is None:
+                raise UserError(f"{args.key} is not set")
+            print(value)
+        else:
+            lib.set_setting(args.key, args.value)
+    return EXIT_OK
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "jobs": cmd_jobs,
+    "retry": cmd_retry,
+    "cancel": cmd_cancel,
+    "worker": cmd_worker,
+    "usage": cmd_usage,
+    "settings": cmd_settings,
+}
