@@ -333,13 +333,24 @@ class BasicContext:
         import threading
 
         self._temp_dir = temp_dir
+        self._made = False
         self._on_progress = on_progress
         self._cancel: threading.Event = cancel_event or threading.Event()
 
     @property
     def temp_dir(self) -> Path:
-        self._temp_dir.mkdir(parents=True, exist_ok=True)
+        """Created on first use (most providers return bytes and never need it)."""
+        if not self._made:
+            self._temp_dir.mkdir(parents=True, exist_ok=True)
+            self._made = True
         return self._temp_dir
+
+    def cleanup(self) -> None:
+        if self._made:
+            import shutil
+
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._made = False
 
     def progress(self, fraction: float, message: str = "") -> None:
         if self._on_progress is not None:

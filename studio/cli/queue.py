@@ -163,7 +163,7 @@ def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
             bar.show(mine)
             if wanted is not None and all(j.status in FINAL for j in mine):
                 break
-            if wanted is None and sched.pending() == 0:
+            if wanted is None and not sched.has_work():
                 break
             time.sleep(0.1 if wake is None else min(0.1, wake / 1000))
     finally:

@@ -17,6 +17,10 @@ from studio.store.library import Library, SpaceEntry
 from workers.registry import ProviderRegistry
 
 
+LOCAL_LATENCY_KEY = "providers.local.latency_s"
+"""Simulated latency of the offline provider, so a demo shows jobs at work."""
+
+
 class Studio:
     def __init__(
         self,
@@ -117,7 +121,8 @@ class Studio:
         if self._providers is None:
             from workers.registry import default_registry
 
-            self._providers = default_registry()
+            latency = self.library.setting(LOCAL_LATENCY_KEY)
+            self._providers = default_registry(local_latency_s=float(latency) if latency else 0.0)
         return self._providers
 
     def open_space(self, ref: str) -> Space:

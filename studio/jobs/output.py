@@ -27,13 +27,13 @@ def store_output(
     provider's media are not what was asked for."""
     rel_dir = PurePosixPath(asset_slug) / variant_id
     dest_dir = media_dir / rel_dir
-    dest_dir.mkdir(parents=True, exist_ok=True)
     ext = output.ext.lower().lstrip(".") or "bin"
     original = dest_dir / f"original.{ext}"
     if output.data is not None:
         sha = atomic_write_bytes(original, output.data)
         size = len(output.data)
     elif output.path is not None:
+        dest_dir.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(output.path, original)
             fsync_dir(dest_dir)
@@ -60,7 +60,7 @@ def store_output(
         fixed = dest_dir / f"original.{info.ext}"
         os.replace(original, fixed)
         original = fixed
-    fsync_dir(dest_dir)
+        fsync_dir(dest_dir)
     return CompleteVariant(
         variant_id=variant_id,
         media_path=str(rel_dir / original.name),

@@ -66,14 +66,24 @@ class _Ready:
     media_kind: str
 
 
-READY_SQL = """
-SELECT j.id, j.variant_id, j.provider, j.not_before, j.attempts, v.recipe, a.slug, a.media_kind
+_READY_FROM = """
 FROM jobs j
 JOIN variants v ON v.id = j.variant_id
 JOIN assets a ON a.id = v.asset_id
 WHERE j.status = 'queued' AND v.deleted_at IS NULL AND a.deleted_at IS NULL
-ORDER BY j.priority DESC, j.not_before, j.created_at, j.id
 """
+_READY_COLUMNS = (
+    "SELECT j.id, j.variant_id, j.provider, j.not_before, j.attempts, v.recipe, a.slug, a.media_kind"
+)
+_ORDER = " ORDER BY j.priority DESC, j.not_before, j.created_at, j.id"
+
+READY_SQL = f"{_READY_COLUMNS} {_READY_FROM} {_ORDER}"
+"""Every runnable queued job in queue order (positions)."""
+
+_STARTABLE_SQL = f"{_READY_COLUMNS} {_READY_FROM} AND j.provider = ? AND j.not_before <= ? {_ORDER} LIMIT ?"
+_PROVIDERS_SQL = "SELECT DISTINCT provider FROM jobs WHERE status = 'queued'"
+_NEXT_SQL = f"SELECT j.provider, MIN(j.not_before) {_READY_FROM} AND j.not_before > ? GROUP BY j.provider"
+_ANY_SQL = f"SELECT EXISTS (SELECT 1 {_READY_FROM})"
 
 
 class Scheduler:
@@ -104,6 +114,7 @@ class Scheduler:
         self._per_provider: dict[str, int] = {}
         self._windows: dict[str, RateWindow] = {}
         self._last_renew = 0
+        self._finished = 0  # bodies ended; lets a waiter see endings it did not wait for
         self._unsubscribe = space.subscribe(self._on_event)
 
     def close(self) -> None:
@@ -125,20 +136,28 @@ class Scheduler:
         if self.paused():
             return None
         wake: int | None = None
-        for ready in self._ready():
-            at = max(ready.not_before, self._window(ready.provider).next_allowed(now))
-            if at > now:
-                wake = at - now if wake is None else min(wake, at - now)
-                continue
-            with self._lock:
-                limit = self.config.for_provider(ready.provider).concurrency
-                if self._per_provider.get(ready.provider, 0) >= limit:
-                    continue
-            self._start(ready, now)
-        return wake
 
-    def _ready(self) -> list[_Ready]:
-        return [_Ready(*row) for row in self.space.query(READY_SQL)]
+        def later(at: int) -> None:
+            nonlocal wake
+            wake = at - now if wake is None else min(wake, at - now)
+
+        for (provider,) in self.space.query(_PROVIDERS_SQL):
+            with self._lock:
+                free = self.config.for_provider(provider).concurrency - self._per_provider.get(
+                    provider, 0
+                )
+            if free <= 0:
+                continue
+            window = self._window(provider)
+            for row in self.space.query(_STARTABLE_SQL, (provider, now, free)):
+                allowed = window.next_allowed(now)
+                if allowed > now:
+                    later(allowed)
+                    break
+                self._start(_Ready(*row), now)
+        for _provider, at in self.space.query(_NEXT_SQL, (now,)):
+            later(at)
+        return wake
 
     def _window(self, provider: str) -> RateWindow:
         if provider not in self._windows:
@@ -234,10 +253,11 @@ class Scheduler:
             log.exception("job %s crashed", ready.job_id)
             self._commit_failure(ready.job_id, "INTERNAL", f"internal error: {exc}", None)
         finally:
-            shutil.rmtree(ctx.temp_dir, ignore_errors=True)
+            ctx.cleanup()
             with self._lock:
                 self._running.pop(ready.job_id, None)
                 self._per_provider[ready.provider] -= 1
+                self._finished += 1
                 self._idle.notify_all()
 
     def _provider_failed(
@@ -305,9 +325,9 @@ class Scheduler:
             if ctx is not None:
                 ctx.cancel()
 
-    def pending(self) -> int:
-        """Jobs this scheduler could still run (queued with a live variant) or is running."""
-        return len(self._ready()) + self.busy()
+    def has_work(self) -> bool:
+        """Is any job running here, or queued with a live variant?"""
+        return self.busy() > 0 or bool(self.space.query(_ANY_SQL)[0][0])
 
     def run_until_idle(
         self,
@@ -321,10 +341,12 @@ class Scheduler:
 
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
+            with self._lock:
+                seen = self._finished
             wake = self.pump()
             if on_tick is not None:
                 on_tick()
-            if self.pending() == 0 or (self.paused() and self.busy() == 0):
+            if not self.has_work() or (self.busy() == 0 and self.paused()):
                 return True
             if stop is not None and stop.is_set():
                 return False
@@ -335,8 +357,9 @@ class Scheduler:
                     return False
                 wait = min(wait, left)
             with self._lock:
-                self._idle.wait(wait)
+                if self._finished == seen:  # nothing ended since the pump: sleep
+                    self._idle.wait(wait)
 
     def positions(self) -> dict[str, int]:
         """Queue position (1 = next) of every queued job with a live variant."""
-        return {r.job_id: i + 1 for i, r in enumerate(self._ready())}
+        return {row[0]: i + 1 for i, row in enumerate(self.space.query(READY_SQL))}
