@@ -119,7 +119,6 @@ def _parse_size(text: str) -> int:
     return int(value * units[unit])
 
 
-
 # ---------------------------------------------------------------------------- spaces
 
 

@@ -28,10 +28,20 @@ def add_parsers(sub: Any) -> None:
     x.add_argument("--size", help="size as the model names it, e.g. 1K or 720p")
     x.add_argument("--duration", type=float, metavar="SECONDS")
     x.add_argument("--seed", type=int)
-    x.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="a model parameter (JSON value), repeatable")
-    x.add_argument("--ref", action="append", default=[], metavar="VARIANT_ID",
-                   help="a reference variant (derive; with --into: refine), repeatable")
+    x.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model parameter (JSON value), repeatable",
+    )
+    x.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        metavar="VARIANT_ID",
+        help="a reference variant (derive; with --into: refine), repeatable",
+    )
     x.add_argument("--into", metavar="ASSET_ID", help="refine this asset (a new variant)")
     x.add_argument("--count", type=int, default=1)
     x.add_argument("--mode", choices=("explore", "set"), default="explore")
@@ -101,8 +111,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     cmd: c.Command
     if args.count > 1 or args.mode == "set":
         cmd = c.RequestBatch(
-            args.prompt, kind, args.count, c.BatchMode(args.mode), type=args.type,
-            name=args.name, asset_id=args.into, references=refs, options=options,
+            args.prompt,
+            kind,
+            args.count,
+            c.BatchMode(args.mode),
+            type=args.type,
+            name=args.name,
+            asset_id=args.into,
+            references=refs,
+            options=options,
         )
     elif args.into:
         cmd = c.RequestRefine(args.into, args.prompt, references=refs, options=options)
@@ -128,8 +145,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if args.wait:
             failed = _run(studio, space, set(jobs))
             out["variants"] = [
-                {"id": v, "status": space.variant_detail(v).row.status,
-                 "error": space.variant_detail(v).row.error_message}
+                {
+                    "id": v,
+                    "status": space.variant_detail(v).row.status,
+                    "error": space.variant_detail(v).row.error_message,
+                }
                 for v in variants
             ]
         if args.json:
@@ -197,7 +217,11 @@ class _Progress:
         for j in jobs:
             if j.status in FINAL and j.id not in self.reported:
                 self.reported.add(j.id)
-                extra = f" ({j.error_code}: {j.error_message})" if j.error_code and j.status != "succeeded" else ""
+                extra = (
+                    f" ({j.error_code}: {j.error_message})"
+                    if j.error_code and j.status != "succeeded"
+                    else ""
+                )
                 print(f"job {j.id} {j.status}{extra}", file=sys.stderr)
 
     def done(self) -> None:
@@ -215,14 +239,29 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         paused = space.snapshot().queue_paused
     position = {jid: i + 1 for i, jid in enumerate(order)}
     if args.json:
-        print_json({"paused": paused, "jobs": [dict(row_json(j), position=position.get(j.id)) for j in jobs]})
+        print_json(
+            {
+                "paused": paused,
+                "jobs": [dict(row_json(j), position=position.get(j.id)) for j in jobs],
+            }
+        )
         return EXIT_OK
     if paused:
-        print("the queue is paused (studio apply SPACE '{\"command\": \"queue:resume\"}')")
+        print('the queue is paused (studio apply SPACE \'{"command": "queue:resume"}\')')
     table(
-        [[str(position.get(j.id, "-")), j.id, j.status, j.provider, j.variant_id, f"{j.attempts}/{j.max_attempts}",
-          f"{int((j.progress or 0) * 100)}%", f"{j.error_code}: {j.error_message}" if j.error_code else ""]
-         for j in jobs],
+        [
+            [
+                str(position.get(j.id, "-")),
+                j.id,
+                j.status,
+                j.provider,
+                j.variant_id,
+                f"{j.attempts}/{j.max_attempts}",
+                f"{int((j.progress or 0) * 100)}%",
+                f"{j.error_code}: {j.error_message}" if j.error_code else "",
+            ]
+            for j in jobs
+        ],
         ["POS", "JOB", "STATUS", "PROVIDER", "VARIANT", "TRIES", "PROGRESS", "LAST ERROR"],
     )
     return EXIT_OK
@@ -267,7 +306,16 @@ def cmd_usage(args: argparse.Namespace) -> int:
         print_json([t._asdict() for t in totals])
         return EXIT_OK
     table(
-        [[t.provider, t.model, str(t.jobs), f"{t.units:g} {t.unit}".strip(), f"${t.cost_usd:.4f}"] for t in totals],
+        [
+            [
+                t.provider,
+                t.model,
+                str(t.jobs),
+                f"{t.units:g} {t.unit}".strip(),
+                f"${t.cost_usd:.4f}",
+            ]
+            for t in totals
+        ],
         ["PROVIDER", "MODEL", "JOBS", "UNITS", "EST. COST"],
     )
     print(f"total estimated cost: ${sum(t.cost_usd for t in totals):.4f}")

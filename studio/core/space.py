@@ -27,6 +27,7 @@ from studio.core.tx import Tx
 from studio.store import records as r
 from studio.store.db import Database, SchemaError, connect, migrate
 from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+from workers.base import CostEstimate
 from workers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,27 @@ class Space:
             events = tuple(Event(e.type, e.data, seq) for e in tx.events)
             self._bus.publish(list(events))
         return Applied(seq, cmd, events, inverse, dict(tx.created))
+
+    def estimate(self, cmd: Command) -> CostEstimate:
+        """The estimated cost of a generation request, validated exactly as :meth:`apply`
+        would, without writing anything."""
+        from studio.core.handlers.generate import estimate
+
+        with self._db.lock:
+            conn = self._db.conn
+            conn.execute("BEGIN")
+            try:
+                tx = Tx(
+                    conn=conn,
+                    actor=Actor.system(),
+                    now=self._clock(),
+                    new_id=self._ids,
+                    media_dir=self.media_dir,
+                    providers=self.providers,
+                )
+                return estimate(tx, cmd)
+            finally:
+                conn.execute("ROLLBACK")
 
     def publish_transient(self, event: Event) -> None:
         """Publish an event that changes nothing stored (``job:progress``): not logged,

@@ -16,7 +16,6 @@ from studio.store.db import SchemaError
 from studio.store.library import Library, SpaceEntry
 from workers.registry import ProviderRegistry
 
-
 LOCAL_LATENCY_KEY = "providers.local.latency_s"
 """Simulated latency of the offline provider, so a demo shows jobs at work."""
 

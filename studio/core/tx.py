@@ -104,7 +104,9 @@ class Tx:
         self.emit(type_, r.row_json(r.LineageRow._make(raw)))
 
     def emit_job(self, type_: str, job_id: str) -> None:
-        raw = self.conn.execute(f"SELECT {r.JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        raw = self.conn.execute(
+            f"SELECT {r.JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
+        ).fetchone()
         self.emit(type_, r.row_json(r.JobRow._make(raw)))
 
     def job(self, job_id: str) -> sqlite3.Row:

@@ -52,7 +52,9 @@ def store_output(
         previews = render_previews(original, info, dest_dir)
     except MediaError as exc:
         shutil.rmtree(dest_dir, ignore_errors=True)
-        raise ProviderError(ErrorKind.MALFORMED, f"the provider's media are unusable: {exc.message}") from exc
+        raise ProviderError(
+            ErrorKind.MALFORMED, f"the provider's media are unusable: {exc.message}"
+        ) from exc
     except ProviderError:
         shutil.rmtree(dest_dir, ignore_errors=True)
         raise

@@ -46,9 +46,9 @@ SYSTEM = Actor.system()
 @dataclass(frozen=True, slots=True)
 class SchedulerConfig:
     limits: Mapping[str, ProviderLimits] = field(default_factory=dict)
-    default_limits: ProviderLimits = ProviderLimits(concurrency=2)
+    default_limits: ProviderLimits = field(default_factory=ProviderLimits)
     lease_ms: int = 5 * 60_000
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def for_provider(self, name: str) -> ProviderLimits:
         return self.limits.get(name, self.default_limits)
@@ -72,17 +72,19 @@ JOIN variants v ON v.id = j.variant_id
 JOIN assets a ON a.id = v.asset_id
 WHERE j.status = 'queued' AND v.deleted_at IS NULL AND a.deleted_at IS NULL
 """
-_READY_COLUMNS = (
-    "SELECT j.id, j.variant_id, j.provider, j.not_before, j.attempts, v.recipe, a.slug, a.media_kind"
-)
+_READY_COLUMNS = "SELECT j.id, j.variant_id, j.provider, j.not_before, j.attempts, v.recipe, a.slug, a.media_kind"
 _ORDER = " ORDER BY j.priority DESC, j.not_before, j.created_at, j.id"
 
 READY_SQL = f"{_READY_COLUMNS} {_READY_FROM} {_ORDER}"
 """Every runnable queued job in queue order (positions)."""
 
-_STARTABLE_SQL = f"{_READY_COLUMNS} {_READY_FROM} AND j.provider = ? AND j.not_before <= ? {_ORDER} LIMIT ?"
+_STARTABLE_SQL = (
+    f"{_READY_COLUMNS} {_READY_FROM} AND j.provider = ? AND j.not_before <= ? {_ORDER} LIMIT ?"
+)
 _PROVIDERS_SQL = "SELECT DISTINCT provider FROM jobs WHERE status = 'queued'"
-_NEXT_SQL = f"SELECT j.provider, MIN(j.not_before) {_READY_FROM} AND j.not_before > ? GROUP BY j.provider"
+_NEXT_SQL = (
+    f"SELECT j.provider, MIN(j.not_before) {_READY_FROM} AND j.not_before > ? GROUP BY j.provider"
+)
 _ANY_SQL = f"SELECT EXISTS (SELECT 1 {_READY_FROM})"
 
 
@@ -242,10 +244,14 @@ class Scheduler:
             try:
                 applied = self.space.apply(c.CompleteJob(ready.job_id, result), SYSTEM)
             except StudioError:  # cancelled while storing: the files must go
-                shutil.rmtree(self.space.media_dir / ready.asset_slug / ready.variant_id, ignore_errors=True)
+                shutil.rmtree(
+                    self.space.media_dir / ready.asset_slug / ready.variant_id, ignore_errors=True
+                )
                 return
             if applied.created.get("outcome") == "discarded":
-                shutil.rmtree(self.space.media_dir / ready.asset_slug / ready.variant_id, ignore_errors=True)
+                shutil.rmtree(
+                    self.space.media_dir / ready.asset_slug / ready.variant_id, ignore_errors=True
+                )
             self._record_usage(ready, provider, request, output.units, output.unit)
         except ProviderError as exc:
             self._provider_failed(ready, provider, request, exc)
@@ -304,7 +310,12 @@ class Scheduler:
         self.space.publish_transient(
             Event(
                 "job:progress",
-                {"job_id": job_id, "variant_id": variant_id, "progress": fraction, "message": message},
+                {
+                    "job_id": job_id,
+                    "variant_id": variant_id,
+                    "progress": fraction,
+                    "message": message,
+                },
             )
         )
 

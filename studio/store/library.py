@@ -93,7 +93,10 @@ class Library:
 
     def settings(self) -> list[tuple[str, str]]:
         with self._db.read() as conn:
-            return [(str(k), str(v)) for k, v in conn.execute("SELECT key, value FROM settings ORDER BY key")]
+            return [
+                (str(k), str(v))
+                for k, v in conn.execute("SELECT key, value FROM settings ORDER BY key")
+            ]
 
     def delete_setting(self, key: str) -> None:
         with self._db.write() as conn:

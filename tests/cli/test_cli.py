@@ -57,12 +57,18 @@ def test_space_lifecycle(cli: Cli) -> None:
 
 def test_apply_show_log(cli: Cli) -> None:
     cli("space", "create", "S")
-    made = cli.json("apply", "s", '{"command": "asset:create", "name": "Hero", "media_kind": "image", "tags": ["lead"]}')
+    made = cli.json(
+        "apply",
+        "s",
+        '{"command": "asset:create", "name": "Hero", "media_kind": "image", "tags": ["lead"]}',
+    )
     assert isinstance(made, dict)
     aid = made["created"]["asset_id"]
     assert made["inverse"] == [{"command": "asset:delete", "asset_id": aid}]
     assert made["events"][0]["type"] == "asset:created"
-    code, out, _ = cli("apply", "s", json.dumps({"command": "asset:update", "asset_id": aid, "name": "Heroine"}))
+    code, out, _ = cli(
+        "apply", "s", json.dumps({"command": "asset:update", "asset_id": aid, "name": "Heroine"})
+    )
     assert code == 0 and "as change 2" in out
     shown = cli.json("show", "s", aid)
     assert isinstance(shown, dict)
@@ -83,7 +89,10 @@ def test_apply_show_log(cli: Cli) -> None:
         ("{not json", "not valid JSON"),
         ('{"command": "asset:fly"}', "unknown command 'asset:fly'"),
         ('{"command": "asset:delete", "asset_id": "nope"}', "there is no asset nope"),
-        ('{"command": "variant:complete", "variant_id": "v", "media_path": "m", "mime": "x", "size_bytes": 1, "sha256": "0"}', "applied by Forge Studio itself"),
+        (
+            '{"command": "variant:complete", "variant_id": "v", "media_path": "m", "mime": "x", "size_bytes": 1, "sha256": "0"}',
+            "applied by Forge Studio itself",
+        ),
     ],
 )
 def test_apply_errors_are_one_line(cli: Cli, payload: str, message: str) -> None:
@@ -97,7 +106,13 @@ def test_apply_reads_stdin(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     cli("space", "create", "S")
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"command": "frame:create", "title": "F", "x": 0, "y": 0, "width": 5, "height": 5}'))
+    monkeypatch.setattr(
+        sys,
+        "stdin",
+        io.StringIO(
+            '{"command": "frame:create", "title": "F", "x": 0, "y": 0, "width": 5, "height": 5}'
+        ),
+    )
     code, out, _ = cli("apply", "s", "-")
     assert code == 0 and "frame_id" in out
 
@@ -130,7 +145,9 @@ def test_check_reports_a_tampered_file(cli: Cli) -> None:
 
 
 def test_help_runs_as_a_console_script() -> None:
-    proc = subprocess.run([sys.executable, "-m", "studio", "--help"], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "studio", "--help"], capture_output=True, text=True, cwd=ROOT
+    )
     assert proc.returncode == 0 and "space" in proc.stdout and "import" in proc.stdout
 
 

@@ -27,8 +27,22 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sample]:
     return {**make_images(root), **make_audio(root), **make_video(root)}
 
 
-KINDS = ["png", "jpeg", "webp", "gif", "bmp", "tiff", "wav", "mp3", "flac", "ogg_vorbis", "m4a",
-         "mp4", "mov", "webm_vp9"]
+KINDS = [
+    "png",
+    "jpeg",
+    "webp",
+    "gif",
+    "bmp",
+    "tiff",
+    "wav",
+    "mp3",
+    "flac",
+    "ogg_vorbis",
+    "m4a",
+    "mp4",
+    "mov",
+    "webm_vp9",
+]
 
 
 def test_every_accepted_format_imports_with_probe_data_and_previews(
@@ -63,7 +77,9 @@ def test_every_accepted_format_imports_with_probe_data_and_previews(
             assert row.poster_path is None
 
 
-def test_content_decides_the_kind_not_the_extension(space: Space, samples: dict[str, Sample], tmp_path: Path) -> None:
+def test_content_decides_the_kind_not_the_extension(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
     liar = tmp_path / "song.png"
     liar.write_bytes(samples["wav"].path.read_bytes())
     (item,) = import_files(space, [liar], ME).imported
@@ -75,7 +91,9 @@ def test_content_decides_the_kind_not_the_extension(space: Space, samples: dict[
 
 def test_import_into_an_existing_asset(space: Space, samples: dict[str, Sample]) -> None:
     (first,) = import_files(space, [samples["png"].path], ME).imported
-    report = import_files(space, [samples["jpeg"].path, samples["wav"].path], ME, into=first.asset_id)
+    report = import_files(
+        space, [samples["jpeg"].path, samples["wav"].path], ME, into=first.asset_id
+    )
     assert len(report.imported) == 1
     assert "is audio, but" in report.refused[0].reason and "image asset" in report.refused[0].reason
     variants = space.variants_of(first.asset_id)
@@ -85,7 +103,9 @@ def test_import_into_an_existing_asset(space: Space, samples: dict[str, Sample])
 
 
 def test_multi_file_import_lays_out_a_grid(space: Space, samples: dict[str, Sample]) -> None:
-    report = import_files(space, [samples[k].path for k in ("png", "jpeg", "gif", "bmp")], ME, origin=(100, 50))
+    report = import_files(
+        space, [samples[k].path for k in ("png", "jpeg", "gif", "bmp")], ME, origin=(100, 50)
+    )
     spots = sorted((space.asset(i.asset_id).x, space.asset(i.asset_id).y) for i in report.imported)
     assert spots == [(100, 50), (100, 330), (380, 50), (380, 330)]
 
@@ -142,18 +162,25 @@ def test_bad_inputs_are_refused_one_line_each_and_the_rest_go_in(
     # a refused file leaves no row and no file behind
     assert len(space.snapshot().assets) == 2
     new_files = set(space.media_dir.rglob("*")) - set(files_before)
-    assert not any(".staging" in str(p.relative_to(space.media_dir)) and p.is_file() for p in new_files)
+    assert not any(
+        ".staging" in str(p.relative_to(space.media_dir)) and p.is_file() for p in new_files
+    )
 
 
 def test_size_limit_is_configurable(space: Space, samples: dict[str, Sample]) -> None:
-    report = import_files(space, [samples["png_big"].path, samples["png_tiny"].path], ME,
-                          limits=MediaLimits(max_bytes=10_000))
+    report = import_files(
+        space,
+        [samples["png_big"].path, samples["png_tiny"].path],
+        ME,
+        limits=MediaLimits(max_bytes=10_000),
+    )
     assert len(report.imported) == 1
     assert "over the" in report.refused[0].reason and "limit" in report.refused[0].reason
 
 
-def test_a_copy_failure_marks_the_variant_failed(space: Space, samples: dict[str, Sample],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_copy_failure_marks_the_variant_failed(
+    space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import studio.core.imports as imports
 
     def broken_copy(src: Path, dest: Path) -> tuple[int, str]:

@@ -55,7 +55,9 @@ def build(space: Space) -> World:
     ).created["style_id"]
     style2 = space.apply(c.CreateStylePreset("Neon", prompt="neon glow"), OWNER).created["style_id"]
     no_style = c.GenerationOptions(no_style=True)
-    done = space.apply(c.RequestGeneration("a red kite", c.MediaKindName.IMAGE, options=no_style), OWNER)
+    done = space.apply(
+        c.RequestGeneration("a red kite", c.MediaKindName.IMAGE, options=no_style), OWNER
+    )
     scheduler = Scheduler(space, InlineExecutor())
     scheduler.pump()
     failed = space.apply(
@@ -69,10 +71,23 @@ def build(space: Space) -> World:
         c.RequestGeneration("a green kite", c.MediaKindName.IMAGE, options=no_style), OWNER
     )
     return World(
-        a.asset_id, a.variant_id, a2.variant_id, b.asset_id, b.variant_id,
-        fork.created["asset_id"], fork.created["variant_id"], fork.created["lineage_id"],
-        coll, item_a, item_b1, frame, style, style2,
-        done.created["asset_id"], done.created["variant_id"], failed.created["variant_id"],
+        a.asset_id,
+        a.variant_id,
+        a2.variant_id,
+        b.asset_id,
+        b.variant_id,
+        fork.created["asset_id"],
+        fork.created["variant_id"],
+        fork.created["lineage_id"],
+        coll,
+        item_a,
+        item_b1,
+        frame,
+        style,
+        style2,
+        done.created["asset_id"],
+        done.created["variant_id"],
+        failed.created["variant_id"],
         queued.created["job_id"],
     )
 
@@ -111,11 +126,17 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "style:update default": lambda w: c.UpdateStylePreset(w.style2, is_default=True, enabled=False),
     "style:delete": lambda w: c.DeleteStylePreset(w.style),
     "generate:request": lambda w: c.RequestGeneration("a blue whale", c.MediaKindName.IMAGE),
-    "generate:request derive": lambda w: c.RequestGeneration("combine", c.MediaKindName.IMAGE, references=(w.a1, w.b1)),
+    "generate:request derive": lambda w: c.RequestGeneration(
+        "combine", c.MediaKindName.IMAGE, references=(w.a1, w.b1)
+    ),
     "refine:request": lambda w: c.RequestRefine(w.a, "brighter"),
     "batch:request explore": lambda w: c.RequestBatch("owls", c.MediaKindName.IMAGE, 3),
-    "batch:request set": lambda w: c.RequestBatch("owls", c.MediaKindName.IMAGE, 2, c.BatchMode.SET),
-    "batch:request into": lambda w: c.RequestBatch("owls", c.MediaKindName.IMAGE, 2, asset_id=w.gen_asset),
+    "batch:request set": lambda w: c.RequestBatch(
+        "owls", c.MediaKindName.IMAGE, 2, c.BatchMode.SET
+    ),
+    "batch:request into": lambda w: c.RequestBatch(
+        "owls", c.MediaKindName.IMAGE, 2, asset_id=w.gen_asset
+    ),
     "variant:retry": lambda w: c.RetryVariant(w.gen_failed),
     "variant:regenerate": lambda w: c.RegenerateVariant(w.gen_done),
     "job:cancel": lambda w: c.CancelJob(w.queued_job),

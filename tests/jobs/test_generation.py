@@ -26,7 +26,9 @@ def run_all(space: Space) -> None:
     scheduler.close()
 
 
-def test_generate_creates_placeholder_then_completes(space: Space, provider: ScriptedProvider) -> None:
+def test_generate_creates_placeholder_then_completes(
+    space: Space, provider: ScriptedProvider
+) -> None:
     events: list[Event] = []
     space.subscribe(events.append)
     applied = space.apply(
@@ -35,7 +37,11 @@ def test_generate_creates_placeholder_then_completes(space: Space, provider: Scr
     aid, vid, jid = (applied.created[k] for k in ("asset_id", "variant_id", "job_id"))
     assert [e.type for e in applied.events] == ["asset:created", "variant:created", "job:created"]
     asset = space.asset(aid)
-    assert (asset.name, asset.type, asset.active_variant_id) == ("a red kite over hills", "scene", vid)
+    assert (asset.name, asset.type, asset.active_variant_id) == (
+        "a red kite over hills",
+        "scene",
+        vid,
+    )
     detail = space.variant_detail(vid)
     assert detail.row.status == "pending"
     assert detail.recipe["operation"] == "generate"
@@ -64,13 +70,17 @@ def test_generate_creates_placeholder_then_completes(space: Space, provider: Scr
 def test_derive_links_every_source(space: Space, provider: ScriptedProvider) -> None:
     a, b = add_variant(space, name="A"), add_variant(space, name="B")
     applied = space.apply(
-        c.RequestGeneration("merge them", IMAGE, references=(a.variant_id, b.variant_id), options=PLAIN),
+        c.RequestGeneration(
+            "merge them", IMAGE, references=(a.variant_id, b.variant_id), options=PLAIN
+        ),
         OWNER,
     )
     vid = applied.created["variant_id"]
     links = space.lineage_of(vid)
     assert {(link.parent_variant_id, link.relation) for link in links} == {
-        (a.variant_id, "derived"), (b.variant_id, "derived")}
+        (a.variant_id, "derived"),
+        (b.variant_id, "derived"),
+    }
     assert [e.type for e in applied.events].count("lineage:created") == 2
     assert space.variant_detail(vid).recipe["operation"] == "derive"
     run_all(space)
@@ -90,13 +100,17 @@ def test_refine_defaults_to_the_active_variant(space: Space) -> None:
 
 def test_batch_explore_and_set(space: Space, provider: ScriptedProvider) -> None:
     explore = space.apply(c.RequestBatch("owls", IMAGE, 3, options=PLAIN), OWNER)
-    set_ = space.apply(c.RequestBatch("owls", IMAGE, 2, c.BatchMode.SET, name="Owl", options=PLAIN), OWNER)
+    set_ = space.apply(
+        c.RequestBatch("owls", IMAGE, 2, c.BatchMode.SET, name="Owl", options=PLAIN), OWNER
+    )
     ex_assets = explore.created["asset_ids"].split(",")
     assert len(ex_assets) == 1 and len(explore.created["variant_ids"].split(",")) == 3
     assert len(space.variants_of(ex_assets[0])) == 3
     set_assets = set_.created["asset_ids"].split(",")
     assert [space.asset(a).name for a in set_assets] == ["Owl 1", "Owl 2"]
-    seeds = [space.variant_detail(v).recipe["seed"] for v in explore.created["variant_ids"].split(",")]
+    seeds = [
+        space.variant_detail(v).recipe["seed"] for v in explore.created["variant_ids"].split(",")
+    ]
     assert seeds == [7, 8, 9]
     batch = space.variant_detail(explore.created["variant_ids"].split(",")[2]).recipe["batch"]
     assert batch == {"mode": "explore", "index": 2, "count": 3}
@@ -105,25 +119,64 @@ def test_batch_explore_and_set(space: Space, provider: ScriptedProvider) -> None
 
 
 def test_random_seeds_are_recorded(space: Space) -> None:
-    applied = space.apply(c.RequestBatch("owls", IMAGE, 2, options=c.GenerationOptions(no_style=True)), OWNER)
-    seeds = {space.variant_detail(v).recipe["seed"] for v in applied.created["variant_ids"].split(",")}
+    applied = space.apply(
+        c.RequestBatch("owls", IMAGE, 2, options=c.GenerationOptions(no_style=True)), OWNER
+    )
+    seeds = {
+        space.variant_detail(v).recipe["seed"] for v in applied.created["variant_ids"].split(",")
+    }
     assert len(seeds) == 2 and all(isinstance(s, int) and s >= 0 for s in seeds)
 
 
 VALIDATION = {
     "empty prompt": (lambda w: c.RequestGeneration("  ", IMAGE), "prompt can't be empty"),
-    "unknown provider": (lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(provider="dalle")), "no provider 'dalle'"),
-    "unknown model": (lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(model="nope")), "no model 'nope'"),
-    "wrong kind": (lambda w: c.RequestGeneration("x", c.MediaKindName.AUDIO, options=c.GenerationOptions(provider="scripted")), "can't make audio"),
-    "too many refs": (lambda w: c.RequestGeneration("x", IMAGE, references=w), "at most 4 reference"),
-    "bad aspect": (lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(aspect_ratio="5:1")), "aspect ratio '5:1'"),
-    "bad size": (lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(size="huge")), "size 'huge'"),
-    "no duration": (lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(duration_s=3)), "no duration"),
-    "unknown param": (lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(params={"steps": 3})), "no parameter 'steps'"),
-    "duplicate ref": (lambda w: c.RequestGeneration("x", IMAGE, references=(w[0], w[0])), "given twice"),
-    "missing ref": (lambda w: c.RequestGeneration("x", IMAGE, references=("nope",)), "no variant nope"),
+    "unknown provider": (
+        lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(provider="dalle")),
+        "no provider 'dalle'",
+    ),
+    "unknown model": (
+        lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(model="nope")),
+        "no model 'nope'",
+    ),
+    "wrong kind": (
+        lambda w: c.RequestGeneration(
+            "x", c.MediaKindName.AUDIO, options=c.GenerationOptions(provider="scripted")
+        ),
+        "can't make audio",
+    ),
+    "too many refs": (
+        lambda w: c.RequestGeneration("x", IMAGE, references=w),
+        "at most 4 reference",
+    ),
+    "bad aspect": (
+        lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(aspect_ratio="5:1")),
+        "aspect ratio '5:1'",
+    ),
+    "bad size": (
+        lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(size="huge")),
+        "size 'huge'",
+    ),
+    "no duration": (
+        lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(duration_s=3)),
+        "no duration",
+    ),
+    "unknown param": (
+        lambda w: c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(params={"steps": 3})),
+        "no parameter 'steps'",
+    ),
+    "duplicate ref": (
+        lambda w: c.RequestGeneration("x", IMAGE, references=(w[0], w[0])),
+        "given twice",
+    ),
+    "missing ref": (
+        lambda w: c.RequestGeneration("x", IMAGE, references=("nope",)),
+        "no variant nope",
+    ),
     "batch too big": (lambda w: c.RequestBatch("x", IMAGE, 99), "1 to 16"),
-    "set into asset": (lambda w: c.RequestBatch("x", IMAGE, 2, c.BatchMode.SET, asset_id="a"), "only an explore"),
+    "set into asset": (
+        lambda w: c.RequestBatch("x", IMAGE, 2, c.BatchMode.SET, asset_id="a"),
+        "only an explore",
+    ),
 }
 
 
@@ -140,17 +193,29 @@ def test_rejected_requests_write_nothing(space: Space, label: str) -> None:
 
 
 def test_refine_kind_must_match_the_asset(space: Space) -> None:
-    audio = space.apply(c.CreateAsset("Boom", c.MediaKindName.AUDIO, type="sfx"), OWNER).created["asset_id"]
+    audio = space.apply(c.CreateAsset("Boom", c.MediaKindName.AUDIO, type="sfx"), OWNER).created[
+        "asset_id"
+    ]
     with pytest.raises(StudioError) as err:
         space.apply(c.RequestRefine(audio, "louder"), OWNER)
     assert err.value.code is ErrorCode.INVALID_STATE and "no variant to refine" in err.value.message
     img = add_variant(space)
     with pytest.raises(StudioError, match="can't make audio"):
-        space.apply(c.RequestRefine(audio, "louder", references=(img.variant_id,), options=c.GenerationOptions(provider="scripted")), OWNER)
+        space.apply(
+            c.RequestRefine(
+                audio,
+                "louder",
+                references=(img.variant_id,),
+                options=c.GenerationOptions(provider="scripted"),
+            ),
+            OWNER,
+        )
 
 
 def test_pending_reference_is_refused(space: Space) -> None:
-    pending = space.apply(c.RequestGeneration("x", IMAGE, options=PLAIN), OWNER).created["variant_id"]
+    pending = space.apply(c.RequestGeneration("x", IMAGE, options=PLAIN), OWNER).created[
+        "variant_id"
+    ]
     with pytest.raises(StudioError, match="not finished yet"):
         space.apply(c.RequestGeneration("y", IMAGE, references=(pending,)), OWNER)
 
@@ -169,11 +234,14 @@ def test_style_preset_is_injected_and_recorded(space: Space, provider: ScriptedP
     for r in refs:
         space.apply(c.AddCollectionItem(coll, asset_id=r.asset_id), OWNER)
     style = space.apply(
-        c.CreateStylePreset("Ink", prompt="ink wash, muted", collection_id=coll, is_default=True), OWNER
+        c.CreateStylePreset("Ink", prompt="ink wash, muted", collection_id=coll, is_default=True),
+        OWNER,
     ).created["style_id"]
     user_ref = add_variant(space, name="Mine")
     vid = space.apply(
-        c.RequestGeneration("a fox", IMAGE, references=(user_ref.variant_id,), options=c.GenerationOptions(seed=1)),
+        c.RequestGeneration(
+            "a fox", IMAGE, references=(user_ref.variant_id,), options=c.GenerationOptions(seed=1)
+        ),
         OWNER,
     ).created["variant_id"]
     recipe = space.variant_detail(vid).recipe
@@ -181,22 +249,37 @@ def test_style_preset_is_injected_and_recorded(space: Space, provider: ScriptedP
     assert recipe["prompt_sent"] == "ink wash, muted. a fox"
     # budget 4: three style refs fit before the user's one
     assert recipe["references_sent"] == [r.variant_id for r in refs] + [user_ref.variant_id]
-    assert recipe["style"]["id"] == style and recipe["style"]["references"] == [r.variant_id for r in refs]
+    assert recipe["style"]["id"] == style and recipe["style"]["references"] == [
+        r.variant_id for r in refs
+    ]
     assert recipe["source_variant_ids"] == [user_ref.variant_id]
     assert {link.parent_variant_id for link in space.lineage_of(vid)} == {user_ref.variant_id}
 
     two_user_refs = tuple(add_variant(space, name=f"U{i}").variant_id for i in range(3))
-    vid2 = space.apply(c.RequestGeneration("a fox", IMAGE, references=two_user_refs), OWNER).created["variant_id"]
-    assert space.variant_detail(vid2).recipe["references_sent"] == [refs[0].variant_id, *two_user_refs]
+    vid2 = space.apply(
+        c.RequestGeneration("a fox", IMAGE, references=two_user_refs), OWNER
+    ).created["variant_id"]
+    assert space.variant_detail(vid2).recipe["references_sent"] == [
+        refs[0].variant_id,
+        *two_user_refs,
+    ]
 
-    plain = space.apply(c.RequestGeneration("a fox", IMAGE, options=c.GenerationOptions(no_style=True)), OWNER)
+    plain = space.apply(
+        c.RequestGeneration("a fox", IMAGE, options=c.GenerationOptions(no_style=True)), OWNER
+    )
     assert space.variant_detail(plain.created["variant_id"]).recipe["style"] is None
 
     space.apply(c.UpdateStylePreset(style, enabled=False), OWNER)
     off = space.apply(c.RequestGeneration("a fox", IMAGE), OWNER)
     assert space.variant_detail(off.created["variant_id"]).recipe["style"] is None
-    chosen = space.apply(c.RequestGeneration("a fox", IMAGE, options=c.GenerationOptions(style_id=style)), OWNER)
-    assert space.variant_detail(chosen.created["variant_id"]).recipe["prompt_sent"].startswith("ink wash")
+    chosen = space.apply(
+        c.RequestGeneration("a fox", IMAGE, options=c.GenerationOptions(style_id=style)), OWNER
+    )
+    assert (
+        space.variant_detail(chosen.created["variant_id"])
+        .recipe["prompt_sent"]
+        .startswith("ink wash")
+    )
     run_all(space)
     sent = provider.requests[0]
     assert sent.prompt == "ink wash, muted. a fox" and len(sent.references) == 4
@@ -206,10 +289,16 @@ def test_retry_regenerate_and_cancel(space: Space, provider: ScriptedProvider) -
     from workers.base import ErrorKind, ProviderError
 
     provider.script.append(ProviderError(ErrorKind.SAFETY_BLOCKED, "blocked: kites"))
-    vid = space.apply(c.RequestGeneration("a kite", IMAGE, options=PLAIN), OWNER).created["variant_id"]
+    vid = space.apply(c.RequestGeneration("a kite", IMAGE, options=PLAIN), OWNER).created[
+        "variant_id"
+    ]
     run_all(space)
     row = space.variant_detail(vid).row
-    assert (row.status, row.error_code, row.error_message) == ("failed", "SAFETY_BLOCKED", "blocked: kites")
+    assert (row.status, row.error_code, row.error_message) == (
+        "failed",
+        "SAFETY_BLOCKED",
+        "blocked: kites",
+    )
     with pytest.raises(StudioError, match="only a failed"):
         space.apply(c.RetryVariant(add_variant(space).variant_id), OWNER)
     retried = space.apply(c.RetryVariant(vid), OWNER)
@@ -241,5 +330,25 @@ def test_retry_regenerate_and_cancel(space: Space, provider: ScriptedProvider) -
 def test_recipe_is_plain_json(space: Space) -> None:
     vid = space.apply(c.RequestGeneration("x", IMAGE, options=PLAIN), OWNER).created["variant_id"]
     raw = space.query("SELECT recipe FROM variants WHERE id = ?", (vid,))[0][0]
-    assert set(json.loads(raw)) >= {"operation", "prompt", "provider", "model", "seed", "params",
-                                    "source_variant_ids", "references_sent", "style"}
+    assert set(json.loads(raw)) >= {
+        "operation",
+        "prompt",
+        "provider",
+        "model",
+        "seed",
+        "params",
+        "source_variant_ids",
+        "references_sent",
+        "style",
+    }
+
+
+def test_estimate_plans_without_writing(space: Space) -> None:
+    seq = space.last_seq()
+    one = space.estimate(c.RequestGeneration("x", IMAGE, options=PLAIN))
+    many = space.estimate(c.RequestBatch("x", IMAGE, 4, options=PLAIN))
+    assert (one.usd, one.unit) == (0.01, "image")
+    assert many.usd == pytest.approx(0.04) and many.units == 4
+    with pytest.raises(StudioError, match="aspect ratio"):
+        space.estimate(c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(aspect_ratio="9:1")))
+    assert space.last_seq() == seq and space.snapshot().assets == []

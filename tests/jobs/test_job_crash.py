@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def worker(home: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "studio", "--home", str(home), "worker", "jobs", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
@@ -35,9 +38,20 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
         s.library.set_setting("jobs.local.concurrency", "3")
         with s.open_space("jobs") as space:
             opts = c.GenerationOptions(no_style=True, size="512")
-            applied = space.apply(c.RequestBatch("a lighthouse", c.MediaKindName.IMAGE, 8, options=opts), OWNER)
-            space.apply(c.RequestBatch("waves", c.MediaKindName.AUDIO, 3, c.BatchMode.SET, type="sfx",
-                                       options=c.GenerationOptions(no_style=True, duration_s=1.0)), OWNER)
+            applied = space.apply(
+                c.RequestBatch("a lighthouse", c.MediaKindName.IMAGE, 8, options=opts), OWNER
+            )
+            space.apply(
+                c.RequestBatch(
+                    "waves",
+                    c.MediaKindName.AUDIO,
+                    3,
+                    c.BatchMode.SET,
+                    type="sfx",
+                    options=c.GenerationOptions(no_style=True, duration_s=1.0),
+                ),
+                OWNER,
+            )
             expected = len(space.snapshot().variants)
             assert expected == 11 and applied.created["job_ids"]
     rnd = random.Random(99)
@@ -51,7 +65,7 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
         proc.communicate(timeout=30)
     assert kills >= 6
     proc = worker(home, "--until-idle")
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     with Studio(home) as s, s.open_space("jobs") as space:
         jobs = space.jobs(limit=10_000)
         assert {j.status for j in jobs} <= {"succeeded", "failed"}, err

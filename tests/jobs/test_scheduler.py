@@ -27,8 +27,14 @@ PLAIN = c.GenerationOptions(no_style=True)
 
 def request(space: Space, n: int = 1) -> list[str]:
     if n == 1:
-        return [space.apply(c.RequestGeneration("x", IMAGE, options=PLAIN), OWNER).created["job_id"]]
-    return space.apply(c.RequestBatch("x", IMAGE, n, options=PLAIN), OWNER).created["job_ids"].split(",")
+        return [
+            space.apply(c.RequestGeneration("x", IMAGE, options=PLAIN), OWNER).created["job_id"]
+        ]
+    return (
+        space.apply(c.RequestBatch("x", IMAGE, n, options=PLAIN), OWNER)
+        .created["job_ids"]
+        .split(",")
+    )
 
 
 def job(space: Space, jid: str):  # type: ignore[no-untyped-def]
@@ -40,7 +46,7 @@ def test_full_jitter_backoff_is_bounded_and_honours_retry_after() -> None:
     policy = RetryPolicy(base_s=2, cap_s=60)
     for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (6, 60), (20, 60)]:
         delays = [retry_delay_s(attempt, policy, rng) for _ in range(200)]
-        assert 0 <= min(delays) and max(delays) <= ceiling
+        assert min(delays) >= 0 and max(delays) <= ceiling
         assert max(delays) > ceiling * 0.8  # full jitter spreads over the range
     assert all(retry_delay_s(1, policy, rng, retry_after_s=30) >= 30 for _ in range(50))
 
@@ -66,14 +72,21 @@ class Usage:
 def test_transient_errors_retry_with_retry_after_and_injected_clock(
     space: Space, provider: ScriptedProvider, clock: FakeClock
 ) -> None:
-    provider.script.extend([
-        ProviderError(ErrorKind.RATE_LIMITED, "429 slow down", retry_after=30),
-        ProviderError(ErrorKind.TRANSIENT, "503 try later"),
-    ])
+    provider.script.extend(
+        [
+            ProviderError(ErrorKind.RATE_LIMITED, "429 slow down", retry_after=30),
+            ProviderError(ErrorKind.TRANSIENT, "503 try later"),
+        ]
+    )
     (jid,) = request(space)
     usage = Usage()
-    sched = Scheduler(space, InlineExecutor(), usage=usage, rng=random.Random(1),
-                      config=SchedulerConfig(retry=RetryPolicy(base_s=2, cap_s=60)))
+    sched = Scheduler(
+        space,
+        InlineExecutor(),
+        usage=usage,
+        rng=random.Random(1),
+        config=SchedulerConfig(retry=RetryPolicy(base_s=2, cap_s=60)),
+    )
     t0 = clock.now
     sched.pump()  # attempt 1: rate limited
     row = job(space, jid)
@@ -93,9 +106,19 @@ def test_transient_errors_retry_with_retry_after_and_injected_clock(
     assert [(u.provider, u.units, u.cost_usd) for u in usage.events] == [("scripted", 1.0, 0.01)]
 
 
-@pytest.mark.parametrize("kind", [ErrorKind.AUTH, ErrorKind.QUOTA, ErrorKind.SAFETY_BLOCKED,
-                                  ErrorKind.INVALID_REQUEST, ErrorKind.MALFORMED])
-def test_permanent_errors_are_not_retried(space: Space, provider: ScriptedProvider, kind: ErrorKind) -> None:
+@pytest.mark.parametrize(
+    "kind",
+    [
+        ErrorKind.AUTH,
+        ErrorKind.QUOTA,
+        ErrorKind.SAFETY_BLOCKED,
+        ErrorKind.INVALID_REQUEST,
+        ErrorKind.MALFORMED,
+    ],
+)
+def test_permanent_errors_are_not_retried(
+    space: Space, provider: ScriptedProvider, kind: ErrorKind
+) -> None:
     provider.script.append(ProviderError(kind, f"the provider said: {kind.value}"))
     (jid,) = request(space)
     usage = Usage()
@@ -108,7 +131,9 @@ def test_permanent_errors_are_not_retried(space: Space, provider: ScriptedProvid
     assert usage.events[0].units == 0 and usage.events[0].cost_usd == 0
 
 
-def test_retries_stop_at_max_attempts(space: Space, provider: ScriptedProvider, clock: FakeClock) -> None:
+def test_retries_stop_at_max_attempts(
+    space: Space, provider: ScriptedProvider, clock: FakeClock
+) -> None:
     provider.script.extend([ProviderError(ErrorKind.PROVIDER_DOWN, "down")] * 5)
     (jid,) = request(space)
     sched = Scheduler(space, InlineExecutor())
@@ -126,8 +151,12 @@ def test_concurrency_limit_per_provider(studio: Studio) -> None:
     with studio.open_space("conc") as space:
         jobs = request(space, 6)
         executor = ThreadExecutor(8)
-        sched = Scheduler(space, executor, clock=lambda: time.time_ns() // 1_000_000,
-                          config=SchedulerConfig(limits={"scripted": ProviderLimits(concurrency=2)}))
+        sched = Scheduler(
+            space,
+            executor,
+            clock=lambda: time.time_ns() // 1_000_000,
+            config=SchedulerConfig(limits={"scripted": ProviderLimits(concurrency=2)}),
+        )
         assert sched.run_until_idle(timeout_s=20)
         executor.shutdown()
         assert slow.max_concurrent == 2
@@ -136,8 +165,11 @@ def test_concurrency_limit_per_provider(studio: Studio) -> None:
 
 def test_rate_limit_per_minute(space: Space, provider: ScriptedProvider, clock: FakeClock) -> None:
     jobs = request(space, 3)
-    sched = Scheduler(space, InlineExecutor(),
-                      config=SchedulerConfig(limits={"scripted": ProviderLimits(4, per_minute=2)}))
+    sched = Scheduler(
+        space,
+        InlineExecutor(),
+        config=SchedulerConfig(limits={"scripted": ProviderLimits(4, per_minute=2)}),
+    )
     wait = sched.pump()
     assert [job(space, j).status for j in jobs].count("succeeded") == 2
     assert wait is not None and 59_000 < wait <= 60_000
@@ -159,8 +191,12 @@ def test_pause_and_resume(space: Space) -> None:
 
 def test_priority_and_queue_positions(space: Space) -> None:
     low = request(space)[0]
-    high = space.apply(c.RequestGeneration("urgent", IMAGE, options=c.GenerationOptions(
-        no_style=True, priority=5)), OWNER).created["job_id"]
+    high = space.apply(
+        c.RequestGeneration(
+            "urgent", IMAGE, options=c.GenerationOptions(no_style=True, priority=5)
+        ),
+        OWNER,
+    ).created["job_id"]
     sched = Scheduler(space, InlineExecutor())
     assert sched.positions() == {high: 1, low: 2}
 
@@ -185,7 +221,11 @@ def test_cancel_a_running_job_never_completes(studio: Studio) -> None:
         row = job(space, jid)
         assert row.status == "cancelled"
         variant = space.variant_detail(row.variant_id).row
-        assert (variant.status, variant.error_code, variant.media_path) == ("failed", "CANCELLED", None)
+        assert (variant.status, variant.error_code, variant.media_path) == (
+            "failed",
+            "CANCELLED",
+            None,
+        )
 
 
 def test_deleting_a_variant_mid_run_discards_the_result(studio: Studio) -> None:
@@ -208,7 +248,9 @@ def test_deleting_a_variant_mid_run_discards_the_result(studio: Studio) -> None:
         assert row.status == "cancelled"
         detail = space.variant_detail(applied.created["variant_id"])
         assert detail.row.status == "failed" and detail.row.media_path is None
-        slug = space.query("SELECT slug FROM assets WHERE id = ?", (applied.created["asset_id"],))[0][0]
+        slug = space.query("SELECT slug FROM assets WHERE id = ?", (applied.created["asset_id"],))[
+            0
+        ][0]
         assert not (space.media_dir / slug / applied.created["variant_id"]).exists()
 
 
@@ -225,7 +267,10 @@ def test_queued_jobs_of_deleted_assets_wait_until_restored(space: Space) -> None
 
 def test_expired_leases_are_requeued(space: Space, clock: FakeClock, studio: Studio) -> None:
     (jid,) = request(space)
-    space.apply(c.StartJob(jid, "dead-worker", 1_000), __import__("studio.core.actor", fromlist=["Actor"]).Actor.system())
+    space.apply(
+        c.StartJob(jid, "dead-worker", 1_000),
+        __import__("studio.core.actor", fromlist=["Actor"]).Actor.system(),
+    )
     other = studio.open_space(space.slug)  # a second holder: "alone" is false, leases decide
     try:
         assert recover_jobs(other) == 0  # lease still valid
@@ -249,7 +294,9 @@ def test_progress_events_reach_subscribers(space: Space) -> None:
     assert progress and progress[-1].data["progress"] == 1.0 and progress[-1].seq == 0
 
 
-def test_malformed_media_from_a_provider_fails_cleanly(space: Space, provider: ScriptedProvider) -> None:
+def test_malformed_media_from_a_provider_fails_cleanly(
+    space: Space, provider: ScriptedProvider
+) -> None:
     from workers.base import GenerationOutput
 
     def bad_run(request, context):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from studio.core import commands as c
@@ -24,7 +25,13 @@ from studio.core.handlers.variants import (
     insert_lineage,
 )
 from studio.core.tx import Tx
-from workers.base import GenerationRequest, Operation, ProviderError, SourceMedia
+from workers.base import (
+    CostEstimate,
+    GenerationRequest,
+    Operation,
+    ProviderError,
+    SourceMedia,
+)
 
 Inverse = tuple[c.Command, ...]
 
@@ -43,6 +50,7 @@ class Plan:
 
     recipe: Recipe
     relation: str | None
+    cost: CostEstimate | None = None
 
 
 def _seed_for(variant_id: str) -> int:
@@ -75,6 +83,7 @@ def _sources(tx: Tx, ids: tuple[str, ...]) -> list[SourceMedia]:
 def _style(tx: Tx, options: c.GenerationOptions) -> StyleChoice | None:
     if options.no_style:
         return None
+    row: sqlite3.Row | None
     if options.style_id is not None:
         row = tx.row("style_presets", options.style_id, "style preset")
     else:
@@ -164,6 +173,7 @@ def plan(
             references=tuple(sent[v] for v in injected.references_sent),
         )
         provider.validate(request)
+        cost = provider.estimate_cost(request)
     except ProviderError as exc:
         raise ValidationError(exc.message) from None
     recipe = Recipe(
@@ -190,7 +200,69 @@ def plan(
             "references": list(injected.style_references_sent),
         },
     )
-    return Plan(recipe, RELATION.get(op))
+    return Plan(recipe, RELATION.get(op), cost)
+
+
+def estimate(tx: Tx, cmd: c.Command) -> CostEstimate:
+    """What a generation request would cost, planned exactly as applying it would
+    (validation included), without writing anything."""
+    if isinstance(cmd, c.RequestGeneration):
+        op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
+        p = plan(
+            tx,
+            op=op,
+            prompt=cmd.prompt,
+            media_kind=cmd.media_kind.value,
+            asset_type=cmd.type,
+            references=cmd.references,
+            options=cmd.options,
+        )
+        count = 1
+    elif isinstance(cmd, c.RequestRefine):
+        asset = tx.asset(cmd.asset_id)
+        p = plan(
+            tx,
+            op=ForgeOp.REFINE,
+            prompt=cmd.prompt,
+            media_kind=asset["media_kind"],
+            asset_type=asset["type"],
+            references=_refine_refs(tx, asset, cmd.references),
+            options=cmd.options,
+        )
+        count = 1
+    elif isinstance(cmd, c.RequestBatch):
+        if cmd.asset_id is not None:
+            asset = tx.asset(cmd.asset_id)
+            p = plan(
+                tx,
+                op=ForgeOp.REFINE,
+                prompt=cmd.prompt,
+                media_kind=asset["media_kind"],
+                asset_type=asset["type"],
+                references=_refine_refs(tx, asset, cmd.references),
+                options=cmd.options,
+            )
+        else:
+            op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
+            p = plan(
+                tx,
+                op=op,
+                prompt=cmd.prompt,
+                media_kind=cmd.media_kind.value,
+                asset_type=cmd.type,
+                references=cmd.references,
+                options=cmd.options,
+            )
+        count = cmd.count
+    else:
+        raise ValidationError(f"{cmd.kind} is not a generation request")
+    assert p.cost is not None
+    return CostEstimate(
+        usd=p.cost.usd * count,
+        units=p.cost.units * count,
+        unit=p.cost.unit,
+        note=p.cost.note,
+    )
 
 
 def _placeholder(
@@ -200,7 +272,7 @@ def _placeholder(
     *,
     priority: int,
     idempotency_key: str | None,
-    batch: dict[str, object] | None = None,
+    batch: Mapping[str, object] | None = None,
 ) -> tuple[str, str]:
     """Insert a pending variant with its recipe, lineage and job. Returns (variant, job)."""
     vid = tx.new_id()
@@ -238,7 +310,9 @@ def _key(request_id: str | None, index: int) -> str | None:
     return None if request_id is None else f"{request_id}:{index}"
 
 
-def _new_asset(tx: Tx, name: str | None, prompt: str, kind: str, type_: str, x: float, y: float) -> str:
+def _new_asset(
+    tx: Tx, name: str | None, prompt: str, kind: str, type_: str, x: float, y: float
+) -> str:
     default = " ".join(prompt.split()[:6]) or "Untitled"
     aid = insert_asset(
         tx,
@@ -325,7 +399,15 @@ def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
         refs = cmd.references
         op = ForgeOp.DERIVE if refs else ForgeOp.GENERATE
         kind, type_ = cmd.media_kind.value, cmd.type
-    p = plan(tx, op=op, prompt=cmd.prompt, media_kind=kind, asset_type=type_, references=refs, options=opts)
+    p = plan(
+        tx,
+        op=op,
+        prompt=cmd.prompt,
+        media_kind=kind,
+        asset_type=type_,
+        references=refs,
+        options=opts,
+    )
     inverse: list[c.Command] = []
     variant_ids, job_ids, asset_ids = [], [], []
     first_event = len(tx.events)
@@ -349,7 +431,12 @@ def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
             assert shared_asset is not None
             aid = shared_asset
         vid, jid = _placeholder(
-            tx, aid, seeded, priority=opts.priority, idempotency_key=_key(cmd.request_id, i), batch=batch
+            tx,
+            aid,
+            seeded,
+            priority=opts.priority,
+            idempotency_key=_key(cmd.request_id, i),
+            batch=batch,
         )
         if cmd.mode is c.BatchMode.SET or (cmd.asset_id is None and i == 0):
             _activate(tx, aid, vid)
@@ -375,12 +462,19 @@ def _with_seed(recipe: Recipe, seed: int) -> Recipe:
 def retry_variant(tx: Tx, cmd: c.RetryVariant) -> Inverse:
     row = tx.variant(cmd.variant_id)
     if row["status"] != "failed":
-        raise InvalidStateError(f"only a failed variant can be retried; this one is {row['status']}")
+        raise InvalidStateError(
+            f"only a failed variant can be retried; this one is {row['status']}"
+        )
     recipe = json.loads(row["recipe"])
     if recipe.get("operation") not in ("generate", "derive", "refine"):
         raise InvalidStateError("this variant was imported: import the file again instead")
     old_code, old_message = row["error_code"], row["error_message"]
-    update_row(tx, "variants", cmd.variant_id, {"status": "pending", "error_code": None, "error_message": None})
+    update_row(
+        tx,
+        "variants",
+        cmd.variant_id,
+        {"status": "pending", "error_code": None, "error_message": None},
+    )
     jid = insert_job(tx, cmd.variant_id, recipe["provider"], 0, None)
     tx.emit_variant("variant:updated", cmd.variant_id)
     tx.created["job_id"] = jid
@@ -532,7 +626,9 @@ def _running(tx: Tx, job_id: str) -> sqlite3.Row:
     return job
 
 
-def _finish_job(tx: Tx, job: sqlite3.Row, status: str, code: str | None, message: str | None) -> None:
+def _finish_job(
+    tx: Tx, job: sqlite3.Row, status: str, code: str | None, message: str | None
+) -> None:
     update_row(
         tx,
         "jobs",
@@ -555,6 +651,7 @@ def _fail_variant(tx: Tx, vid: str, code: str, message: str) -> None:
     if row is None:
         raise NotFoundError(f"there is no variant {vid}")
     if row["status"] in UNFINISHED:
-        update_row(tx, "variants", vid, {"status": "failed", "error_code": code, "error_message": message})
+        update_row(
+            tx, "variants", vid, {"status": "failed", "error_code": code, "error_message": message}
+        )
         tx.emit_variant("variant:updated", vid)
-
