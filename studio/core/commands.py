@@ -524,10 +524,12 @@ class FailJob(Command):
 @command("job:requeue", internal=True)
 @dataclass(frozen=True, slots=True)
 class RequeueJob(Command):
-    """A running job whose worker died goes back to the queue."""
+    """A running job goes back to the queue: its worker died (the attempt counts), or
+    the app is closing and stopped it (``count_attempt=False``)."""
 
     job_id: str
     reason: str
+    count_attempt: bool = True
 
 
 # --------------------------------------------------------------------------- JSON codec

@@ -393,6 +393,10 @@ class Space:
                 ),
             )
 
+    def queue_paused(self) -> bool:
+        with self._db.read() as conn:
+            return conn.execute("SELECT 1 FROM meta WHERE key = 'queue_paused'").fetchone() is not None
+
     def last_seq(self) -> int:
         with self._db.read() as conn:
             return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])

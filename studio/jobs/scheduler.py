@@ -122,6 +122,19 @@ class Scheduler:
     def close(self) -> None:
         self._unsubscribe()
 
+    def stop(self, reason: str = "the app was closed") -> int:
+        """Put every job running here back in the queue (the attempt does not count) and
+        tell its body to stop. Returns how many were stopped."""
+        with self._lock:
+            running = dict(self._running)
+        for job_id, ctx in running.items():
+            try:
+                self.space.apply(c.RequeueJob(job_id, reason, count_attempt=False), SYSTEM)
+            except StudioError:
+                pass
+            ctx.cancel()
+        return len(running)
+
     # ------------------------------------------------------------------ claiming
     def paused(self) -> bool:
         return bool(self.space.query("SELECT 1 FROM meta WHERE key = ?", (PAUSED_KEY,)))

@@ -308,3 +308,21 @@ def test_malformed_media_from_a_provider_fails_cleanly(
     row = job(space, jid)
     assert row.status == "failed" and row.error_code == "MALFORMED"
     assert "unusable" in (row.error_message or "")
+
+
+def test_stop_requeues_running_jobs_without_counting_the_attempt(studio: Studio) -> None:
+    slow = ScriptedProvider("scripted", latency_s=5)
+    studio._providers.add(slow)  # type: ignore[union-attr]
+    studio.create_space("Stop")
+    with studio.open_space("stop") as space:
+        (jid,) = request(space)
+        executor = ThreadExecutor(2)
+        sched = Scheduler(space, executor)
+        sched.pump()
+        while not slow.requests:
+            time.sleep(0.01)
+        assert sched.stop() == 1
+        executor.shutdown(wait=True)
+        row = job(space, jid)
+        assert (row.status, row.attempts) == ("queued", 0)
+        assert space.variant_detail(row.variant_id).row.status == "pending"

@@ -142,6 +142,12 @@ def test_default_durations_per_type(tmp_path: Path) -> None:
     assert abs(decode(long)[0].shape[0] - long.units * SR) <= TOL
 
 
+@pytest.mark.parametrize("text", ["...?!", "日本語のテキスト", "42"])
+def test_speech_of_any_text_is_audible(tmp_path: Path, text: str) -> None:
+    x, _ = decode(run(tmp_path, text, audio_type=AudioType.SPEECH))
+    assert x.shape[0] >= 0.5 * SR - TOL and np.sqrt((x**2).mean()) > 0.02
+
+
 def test_music_default_is_fifteen_seconds(tmp_path: Path) -> None:
     out = run(tmp_path, "calm ambient", audio_type=AudioType.MUSIC)
     x, ch = decode(out)
@@ -276,3 +282,35 @@ def test_unreadable_audio_reference(tmp_path: Path) -> None:
     with pytest.raises(ProviderError) as err:
         run(tmp_path, "echo", Operation.REFINE, references=(ref,))
     assert err.value.kind is ErrorKind.INVALID_REQUEST and "x.mp3" in err.value.message
+
+
+def test_refine_takes_the_soundtrack_of_a_video(tmp_path: Path) -> None:
+    clip = LocalProvider().run(
+        GenerationRequest(
+            operation=Operation.GENERATE,
+            media_kind="video",
+            prompt="tune",
+            model="local-video",
+            duration_s=1.0,
+        ),
+        BasicContext(tmp_path / "video"),
+    )
+    assert clip.path is not None
+    ref = SourceMedia("clip", clip.path, "video/mp4", "video")
+    out = run(tmp_path, "echo", Operation.REFINE, references=(ref,), audio_type=AudioType.MUSIC)
+    x, ch = decode(out)
+    assert ch == 2 and x.shape[0] > SR and np.sqrt((x**2).mean()) > 0.02
+    silent = LocalProvider().run(
+        GenerationRequest(operation=Operation.GENERATE, media_kind="video", prompt="tune", model="local-video",
+                          duration_s=1.0, params={"audio": False}),
+        BasicContext(tmp_path / "video"),
+    )  # fmt: skip
+    assert silent.path is not None
+    with pytest.raises(ProviderError) as err:
+        run(
+            tmp_path,
+            "echo",
+            Operation.REFINE,
+            references=(SourceMedia("s", silent.path, "video/mp4", "video"),),
+        )
+    assert err.value.kind is ErrorKind.INVALID_REQUEST and "no audio" in err.value.message

@@ -44,6 +44,8 @@ def test_words_and_stems() -> None:
     assert words("A Neon-lit 8-bit CITY!") == ["a", "neon-lit", "8-bit", "city"]
     assert "star" in stems("stars")
     assert "berry" in stems("berries")
+    assert "sun" in stems("sun-lit") and "lit" in stems("sun-lit")
+    assert lookup({"neon": "neon"}, "a neon-lit street") == ["neon"]
 
 
 def test_lookup_keeps_prompt_order_and_phrases() -> None:

@@ -135,10 +135,30 @@ def test_estimate_cost_is_free_in_natural_units() -> None:
     assert p.estimate_cost(request("audio", op=Operation.REFINE, references=with_ref)).units == 3.2
 
 
-def test_progress_rises_to_done(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "req",
+    [
+        request(size="512"),
+        request("image", Operation.REFINE, prompt="blur", references=()),
+        request("audio", audio_type=AudioType.MUSIC, duration_s=1.0),
+        request("audio", audio_type=AudioType.SPEECH, prompt="Hello, world. " * 20),
+        request("audio", audio_type=AudioType.DIALOGUE, prompt="A: hi\nB: hello\nA: bye"),
+        request("video", duration_s=1.0),
+    ],
+    ids=["image", "refine", "music", "speech", "dialogue", "video"],
+)
+def test_progress_rises_to_done(tmp_path: Path, req: GenerationRequest) -> None:
+    if req.operation is Operation.REFINE:
+        from PIL import Image
+
+        Image.new("RGB", (40, 30), (200, 40, 40)).save(tmp_path / "src.png")
+        src = SourceMedia("s", tmp_path / "src.png", "image/png", "image")
+        req = GenerationRequest(
+            **{**{f: getattr(req, f) for f in req.__slots__}, "references": (src,)}
+        )
     seen: list[tuple[float, str]] = []
     ctx = BasicContext(tmp_path, on_progress=lambda f, m: seen.append((f, m)))
-    LocalProvider().run(request(size="512"), ctx)
+    LocalProvider().run(req, ctx)
     fractions = [f for f, _ in seen]
     assert len(seen) >= 4 and fractions == sorted(fractions)
     assert fractions[-1] == 1.0 and all(m for _, m in seen)

@@ -602,7 +602,7 @@ def fail_job(tx: Tx, cmd: c.FailJob) -> Inverse:
 
 def requeue_job(tx: Tx, cmd: c.RequeueJob) -> Inverse:
     job = _running(tx, cmd.job_id)
-    if job["attempts"] >= job["max_attempts"]:
+    if cmd.count_attempt and job["attempts"] >= job["max_attempts"]:
         message = f"{cmd.reason} ({job['attempts']} times); retry it when ready"
         _finish_job(tx, job, "failed", "INTERRUPTED", message)
         _fail_variant(tx, job["variant_id"], "INTERRUPTED", message)
@@ -611,7 +611,13 @@ def requeue_job(tx: Tx, cmd: c.RequeueJob) -> Inverse:
         tx,
         "jobs",
         cmd.job_id,
-        {"status": "queued", "lease_owner": None, "lease_expires_at": None, "progress": None},
+        {
+            "status": "queued",
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "progress": None,
+            "attempts": job["attempts"] if cmd.count_attempt else max(0, job["attempts"] - 1),
+        },
     )
     update_row(tx, "variants", job["variant_id"], {"status": "pending"})
     tx.emit_job("job:updated", cmd.job_id)

@@ -1,0 +1,50 @@
+"""Starting the desktop app."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from studio.core.actor import Actor
+from studio.core.errors import StudioError
+from studio.core.studio import Studio
+from studio.core.welcome import create_welcome_space, needs_welcome
+
+
+def build_window(home: Path | None = None) -> object:
+    """Create the Studio and the main window (QApplication must exist)."""
+    from studio.ui.main_window import LAST_SPACE_KEY, MainWindow
+    from studio.ui.theme import apply_theme
+
+    apply_theme()
+    studio = Studio(home)
+    actor = Actor.local_owner()
+    window = MainWindow(studio, actor)
+    first = None
+    if needs_welcome(studio):
+        first = create_welcome_space(studio, actor).id
+        window.spaces.refresh()
+    last = first or studio.library.setting(LAST_SPACE_KEY)
+    spaces = studio.spaces()
+    if last is None or not any(e.id == last for e in spaces):
+        last = spaces[0].id if spaces else None
+    if last is not None:
+        window.open_space(last)
+    return window
+
+
+def run(home: Path | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Forge Studio")
+    app.setOrganizationName("Forge Studio")
+    try:
+        window = build_window(home)
+    except StudioError as exc:
+        QMessageBox.critical(None, "Forge Studio", exc.message)
+        return 1
+    window.show()  # type: ignore[attr-defined]
+    return int(app.exec())

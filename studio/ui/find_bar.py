@@ -1,0 +1,81 @@
+"""Filter and find on the canvas (Ctrl+F)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
+
+
+class FindBar(QWidget):
+    """Emits ``changed`` with the criteria; the window applies them to the canvas."""
+
+    changed = Signal(dict)
+    step = Signal(int)  # +1 next, -1 previous
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("findBar")
+        self.text = QLineEdit(placeholderText="Find by name, type, tag or prompt…")
+        self.text.setClearButtonEnabled(True)
+        self.kind = QComboBox()
+        self.kind.addItems(["All kinds", "image", "audio", "video"])
+        self.starred = QCheckBox("Starred")
+        self.count = QLabel("")
+        prev_b = QToolButton(text="↑", toolTip="Previous match (Shift+Enter)")
+        next_b = QToolButton(text="↓", toolTip="Next match (Enter)")
+        close_b = QToolButton(text="✕", toolTip="Close (Esc)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        for w in (self.text, self.kind, self.starred, self.count, prev_b, next_b, close_b):
+            layout.addWidget(w)
+        layout.setStretch(0, 1)
+        self.text.textChanged.connect(self._emit)
+        self.kind.currentIndexChanged.connect(self._emit)
+        self.starred.toggled.connect(self._emit)
+        self.text.returnPressed.connect(lambda: self.step.emit(1))
+        prev_b.clicked.connect(lambda: self.step.emit(-1))
+        next_b.clicked.connect(lambda: self.step.emit(1))
+        close_b.clicked.connect(self.close_bar)
+
+    def criteria(self) -> dict[str, object]:
+        kind = self.kind.currentText()
+        return {
+            "text": self.text.text().strip(),
+            "media_kind": None if kind == "All kinds" else kind,
+            "starred": self.starred.isChecked(),
+        }
+
+    def _emit(self) -> None:
+        self.changed.emit(self.criteria())
+
+    def open_bar(self) -> None:
+        self.show()
+        self.text.setFocus()
+        self.text.selectAll()
+
+    def close_bar(self) -> None:
+        self.hide()
+        self.text.clear()
+        self.kind.setCurrentIndex(0)
+        self.starred.setChecked(False)
+        self.closed.emit()
+
+    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        from PySide6.QtCore import Qt
+
+        if event.key() == Qt.Key.Key_Escape:
+            self.close_bar()
+            return
+        super().keyPressEvent(event)
+
+    def set_count(self, current: int, total: int) -> None:
+        self.count.setText("no matches" if total == 0 else f"{current} of {total}")

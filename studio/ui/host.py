@@ -1,0 +1,36 @@
+"""What the canvas (and other views) may ask of the window that hosts them.
+
+Views never touch the database or apply commands themselves: they ask the host, which
+applies commands through the undo stack (one undoable step per call), reports errors
+in words, and runs imports off the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from studio.core.commands import Command
+from studio.core.space import Space
+
+
+class CanvasHost(Protocol):
+    @property
+    def space(self) -> Space | None: ...
+
+    def run(self, cmds: Sequence[Command], text: str) -> bool:
+        """Apply ``cmds`` as one undoable step named ``text``. False (and an error shown
+        to the user) if it was refused; then nothing changed."""
+
+    def import_paths(
+        self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None
+    ) -> None:
+        """Import files at a canvas position (a grid for several), off the UI thread;
+        refused files are reported in one non-modal message, the rest go in."""
+
+    def open_details(self, asset_id: str) -> None:
+        """Show the asset in the inspector / details view."""
+
+    def show_error(self, message: str) -> None:
+        """A non-modal message to the user."""

@@ -1,0 +1,372 @@
+"""The main window: spaces on the left, the canvas in the middle, the inspector on the
+right; menus, shortcuts, status bar. It is the canvas's host: every user action goes
+through its undo stack as core commands."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QObject, QRunnable, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core import commands as c
+from studio.core.actor import Actor
+from studio.core.commands import Command
+from studio.core.errors import StudioError
+from studio.core.events import Event
+from studio.core.imports import ImportReport, import_files
+from studio.core.space import Space
+from studio.core.studio import Studio
+from studio.ui.canvas import CanvasScene, CanvasView
+from studio.ui.find_bar import FindBar
+from studio.ui.generate_dialog import GenerateDialog
+from studio.ui.inspector import InspectorWidget
+from studio.ui.session import SpaceSession
+from studio.ui.spaces_panel import SpacesPanel
+from studio.ui.undo import AppliedStep, push
+
+log = logging.getLogger(__name__)
+
+GEOMETRY_KEY = "ui.window.geometry"
+STATE_KEY = "ui.window.state"
+LAST_SPACE_KEY = "ui.last_space"
+
+
+class _ImportJob(QObject, QRunnable):
+    done = Signal(object, object)  # ImportReport, origin
+
+    def __init__(self, space: Space, actor: Actor, paths: list[Path], at: tuple[float, float],
+                 into: str | None) -> None:
+        QObject.__init__(self)
+        QRunnable.__init__(self)
+        self.setAutoDelete(False)
+        self.args = (space, paths, actor, into, at)
+
+    def run(self) -> None:
+        space, paths, actor, into, at = self.args
+        report = import_files(space, paths, actor, into=into, origin=at)
+        self.done.emit(report, at)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, studio: Studio, actor: Actor | None = None) -> None:
+        super().__init__()
+        self.studio = studio
+        self.actor = actor or Actor.local_owner()
+        self.session: SpaceSession | None = None
+        self.undo_stack = QUndoStack(self)
+        self._imports: list[_ImportJob] = []
+        self.setWindowTitle("Forge Studio")
+        self.resize(1400, 900)
+
+        self.scene = CanvasScene(self)
+        self.view = CanvasView(self.scene, self)
+        self.find_bar = FindBar()
+        self.find_bar.hide()
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.find_bar)
+        layout.addWidget(self.view, 1)
+        self.setCentralWidget(centre)
+
+        self.spaces = SpacesPanel(studio)
+        self.spaces.open_requested.connect(self.open_space)
+        self.spaces.deleted.connect(self._space_deleted)
+        self.spaces.renamed.connect(lambda _sid: self._update_title())
+        self.spaces_dock = self._dock("Spaces", "spacesDock", self.spaces,
+                                      Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector = InspectorWidget()
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.queue_label = QLabel()
+        self.provider_label = QLabel()
+        self.statusBar().addPermanentWidget(self.queue_label)
+        self.statusBar().addPermanentWidget(self.provider_label)
+        self._status_timer = QTimer(self, singleShot=True, interval=150)
+        self._status_timer.timeout.connect(self._update_status)
+
+        self.view.selection_changed.connect(self._selection_changed)
+        self.find_bar.changed.connect(self._find_changed)
+        self.find_bar.step.connect(self._find_step)
+        self.find_bar.closed.connect(lambda: self.scene.set_filter(None))
+        self._match = 0
+        self._build_menus()
+        self._restore_window()
+        self.spaces.refresh()
+        self._update_status()
+
+    # ------------------------------------------------------------------ layout
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+
+        def act(menu, text, slot, shortcut=None, name=None):  # type: ignore[no-untyped-def]
+            a = QAction(text, self)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            if name:
+                a.setObjectName(name)
+            menu.addAction(a)
+            return a
+
+        file = bar.addMenu("&File")
+        act(file, "&New space…", self.spaces.create_space, QKeySequence.StandardKey.New, "newSpace")
+        act(file, "&Import…", self.import_dialog, "Ctrl+I", "import")
+        file.addSeparator()
+        act(file, "&Preferences…", self.preferences, QKeySequence.StandardKey.Preferences)
+        act(file, "Open data &folder", self.open_data_folder)
+        file.addSeparator()
+        act(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        act(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete, "delete")
+        act(edit, "Select &all", self.view.select_all, QKeySequence.StandardKey.SelectAll)
+        act(edit, "&Find…", self.find_bar.open_bar, QKeySequence.StandardKey.Find, "find")
+        act(edit, "New &frame around selection", self.frame_selection, "Ctrl+Shift+F")
+
+        view = bar.addMenu("&View")
+        act(view, "&Fit all", self.view.fit_all, "F")
+        act(view, "Zoom &in", self.view.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        act(view, "Zoom &out", self.view.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        view.addSeparator()
+        view.addAction(self.spaces_dock.toggleViewAction())
+        view.addAction(self.inspector_dock.toggleViewAction())
+
+        gen = bar.addMenu("&Generate")
+        act(gen, "&Generate…", self.generate_dialog, "Ctrl+G", "generate")
+        act(gen, "&Pause queue", lambda: self.run([c.PauseQueue()], "Pause queue"))
+        act(gen, "&Resume queue", lambda: self.run([c.ResumeQueue()], "Resume queue"))
+
+        help_ = bar.addMenu("&Help")
+        act(help_, "&About Forge Studio", self.about)
+
+    # ------------------------------------------------------------------ spaces
+    @property
+    def space(self) -> Space | None:
+        return None if self.session is None else self.session.space
+
+    def open_space(self, space_id: str) -> None:
+        if self.session is not None and self.session.space.id == space_id:
+            return
+        self.close_space()
+        try:
+            space = self.studio.open_space(space_id)
+        except StudioError as exc:
+            self.show_error(exc.message)
+            return
+        self.session = SpaceSession(self.studio, space, self)
+        self.session.event.connect(self._on_event)
+        snapshot = space.snapshot()
+        self.scene.load(space, snapshot)
+        state = self.studio.library.setting(f"ui.view.{space.id}")
+        if state:
+            self.view.restore_view_state(json.loads(state))
+        else:
+            QTimer.singleShot(0, self.view.fit_all)
+        self.studio.library.set_setting(LAST_SPACE_KEY, space.id)
+        self.spaces.set_count(space.id, len(snapshot.assets))
+        self.spaces.refresh(space.id)
+        self.inspector.show_asset(None, None)
+        self._update_title()
+        self._update_status()
+
+    def close_space(self) -> None:
+        if self.session is None:
+            return
+        space = self.session.space
+        self.studio.library.set_setting(f"ui.view.{space.id}", json.dumps(self.view.view_state()))
+        self.undo_stack.clear()
+        self.scene.clear_space()
+        self.inspector.show_asset(None, None)
+        self.session.close()
+        self.session = None
+        self._update_title()
+
+    def _space_deleted(self, space_id: str) -> None:
+        if self.session is not None and self.session.space.id == space_id:
+            self.close_space()
+
+    def _update_title(self) -> None:
+        if self.session is None:
+            self.setWindowTitle("Forge Studio")
+            return
+        entry = self.studio.resolve(self.session.space.id)
+        self.setWindowTitle(f"{entry.name} — Forge Studio")
+
+    # ------------------------------------------------------------------ host
+    def run(self, cmds: Sequence[Command], text: str) -> bool:
+        space = self.space
+        if space is None:
+            self.show_error("Open a space first.")
+            return False
+        return push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error) is not None
+
+    def import_paths(self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None) -> None:
+        space = self.space
+        if space is None:
+            self.show_error("Open a space first.")
+            return
+        job = _ImportJob(space, self.actor, [Path(p) for p in paths], at, into)
+        job.done.connect(self._import_done)
+        self._imports.append(job)
+        self.statusBar().showMessage(f"Importing {len(paths)} file(s)…")
+        QThreadPool.globalInstance().start(job)
+
+    def _import_done(self, report: ImportReport, _at: object) -> None:
+        self._imports = [j for j in self._imports if j is not self.sender()]
+        space = self.space
+        if report.imported and space is not None:
+            n = len(report.imported)
+            self.undo_stack.push(AppliedStep(space, self.actor, report.undo,
+                                             f"Import {n} file{'s' if n != 1 else ''}", self.show_error))
+        self.statusBar().showMessage(f"Imported {len(report.imported)} file(s)", 4000)
+        if report.refused:
+            lines = "\n".join(r.line() for r in report.refused)
+            self.show_error(f"{len(report.refused)} file(s) were not imported:\n{lines}")
+
+    def open_details(self, asset_id: str) -> None:
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+        self.inspector.show_asset(self.space, asset_id)
+
+    def show_error(self, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Forge Studio", message, parent=self)
+        box.setObjectName("errorMessage")
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        self.statusBar().showMessage(message.splitlines()[0], 8000)
+
+    # ------------------------------------------------------------------ actions
+    def import_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Import files", str(Path.home()),
+                                                "Media (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff "
+                                                "*.wav *.mp3 *.flac *.ogg *.m4a *.mp4 *.mov *.webm);;All files (*)")
+        if files:
+            self.import_paths([Path(f) for f in files], self.view.visible_center())
+
+    def generate_dialog(self) -> None:
+        if self.space is None:
+            self.show_error("Open a space first.")
+            return
+        dialog = GenerateDialog(self)
+        if dialog.exec():
+            x, y = self.view.visible_center()
+            cmd = dialog.command(x, y)
+            if cmd is not None:
+                self.run([cmd], "Generate")
+
+    def delete_selection(self) -> None:
+        ids = self.view.selected_asset_ids()
+        if ids:
+            self.run([c.DeleteAsset(a) for a in ids], f"Delete {len(ids)} asset(s)")
+
+    def frame_selection(self) -> None:
+        self.view.create_frame_around_selection("Frame")
+
+    def preferences(self) -> None:
+        from studio.ui.preferences import PreferencesDialog
+
+        PreferencesDialog(self.studio, self).exec()
+
+    def open_data_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.studio.paths.home)))
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About Forge Studio",
+                          "Forge Studio — a local AI asset studio.\n"
+                          f"Data folder: {self.studio.paths.home}")
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: Event) -> None:
+        self.scene.apply_event(event)
+        if event.type.startswith(("job:", "queue:", "variant:")):
+            self._status_timer.start()
+        if event.type.startswith(("asset:", "variant:")) and event.type != "asset:moved":
+            self.inspector.refresh()
+        if event.type in ("asset:created", "asset:deleted", "asset:restored") and self.space:
+            self.spaces.set_count(self.space.id, self.scene.asset_count())
+
+    def _selection_changed(self, ids: list[str]) -> None:
+        self.inspector.show_asset(self.space, ids[0] if len(ids) == 1 else None, len(ids))
+
+    def _find_changed(self, criteria: dict[str, object]) -> None:
+        total = self.scene.set_filter(criteria if any(criteria.values()) else None)
+        self._match = 0
+        self.find_bar.set_count(1 if total else 0, total)
+        if total:
+            self.view.focus_match(0)
+
+    def _find_step(self, delta: int) -> None:
+        total = len(self.scene.matches())
+        if not total:
+            return
+        self._match = (self._match + delta) % total
+        self.view.focus_match(self._match)
+        self.find_bar.set_count(self._match + 1, total)
+
+    def _update_status(self) -> None:
+        counts = self.session.job_counts() if self.session else {}
+        parts = []
+        if counts.get("running"):
+            parts.append(f"{counts['running']} running")
+        if counts.get("queued"):
+            parts.append(f"{counts['queued']} queued")
+        if counts.get("failed"):
+            parts.append(f"{counts['failed']} failed today")
+        paused = self.space is not None and self.space.queue_paused()
+        self.queue_label.setText(("Queue paused · " if paused else "") + ("Jobs: " + ", ".join(parts) if parts else "Queue idle"))
+        names = [n for n in self.studio.providers.names() if n != "local"]
+        self.provider_label.setText(
+            "Providers: local (offline)" + (f" · online: {', '.join(names)}" if names else "")
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def _restore_window(self) -> None:
+        geo = self.studio.library.setting(GEOMETRY_KEY)
+        state = self.studio.library.setting(STATE_KEY)
+        if geo:
+            self.restoreGeometry(QByteArray(base64.b64decode(geo)))
+        if state:
+            self.restoreState(QByteArray(base64.b64decode(state)))
+
+    def save_window(self) -> None:
+        lib = self.studio.library
+        lib.set_setting(GEOMETRY_KEY, base64.b64encode(bytes(self.saveGeometry().data())).decode())
+        lib.set_setting(STATE_KEY, base64.b64encode(bytes(self.saveState().data())).decode())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_window()
+        self.close_space()
+        QThreadPool.globalInstance().waitForDone(5000)
+        super().closeEvent(event)

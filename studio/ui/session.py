@@ -1,0 +1,79 @@
+"""One open space in the app: its event bridge, job executor and scheduler."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.core.events import Event
+from studio.core.imports import recover_interrupted
+from studio.core.space import Space
+from studio.core.studio import Studio
+from studio.jobs.config import scheduler_config
+from studio.jobs.recovery import recover_jobs
+from studio.jobs.scheduler import Scheduler
+from studio.ui.bridge import EventBridge
+from studio.ui.executor import QtExecutor
+
+log = logging.getLogger(__name__)
+
+PUMP_MS = 250
+
+
+class SpaceSession(QObject):
+    """Owns the per-space machinery. ``event`` re-emits core events on the main thread."""
+
+    event = Signal(object)
+
+    def __init__(self, studio: Studio, space: Space, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.studio = studio
+        self.space = space
+        recover_jobs(space)
+        recover_interrupted(space)
+        self.bridge = EventBridge(self)
+        self.bridge.event.connect(self._on_event)
+        self.bridge.attach(space)
+        config = scheduler_config(studio.library, space.providers.names() if space.providers else [])
+        self.executor = QtExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
+        self.scheduler = Scheduler(space, self.executor, config=config, usage=studio.library)
+        self._timer = QTimer(self)
+        self._timer.setInterval(PUMP_MS)
+        self._timer.timeout.connect(self.pump)
+        self._timer.start()
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(0)
+        self._soon.timeout.connect(self.pump)
+
+    def pump(self) -> None:
+        try:
+            wake = self.scheduler.pump()
+        except Exception:  # never let a scheduler fault take the window down
+            log.exception("scheduler pump failed")
+            return
+        if wake is not None and wake < PUMP_MS:
+            self._soon.start(max(0, wake))
+
+    def _on_event(self, event: Event) -> None:
+        if event.type in ("job:created", "job:updated", "queue:resumed", "asset:restored"):
+            self._soon.start()
+        self.event.emit(event)
+
+    def job_counts(self) -> dict[str, int]:
+        rows = self.space.query(
+            "SELECT status, COUNT(*) FROM jobs WHERE status IN ('queued', 'running') "
+            "OR (status = 'failed' AND finished_at > ?) GROUP BY status",
+            (self.space.clock() - 24 * 3600 * 1000,),
+        )
+        return {str(status): int(n) for status, n in rows}
+
+    def close(self) -> None:
+        self._timer.stop()
+        self._soon.stop()
+        self.scheduler.stop()
+        self.executor.shutdown(wait=True)
+        self.scheduler.close()
+        self.bridge.detach()
+        self.space.close()

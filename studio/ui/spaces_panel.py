@@ -1,0 +1,163 @@
+"""The spaces sidebar: list, search, create, rename, delete."""
+
+from __future__ import annotations
+
+import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.errors import StudioError
+from studio.core.studio import Studio
+from studio.store.library import SpaceEntry
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _ago(ms: int | None) -> str:
+    if not ms:
+        return "never opened"
+    when = datetime.datetime.fromtimestamp(ms / 1000)
+    delta = datetime.datetime.now() - when
+    if delta.days >= 1:
+        return when.strftime("%d %b %Y")
+    if delta.seconds >= 3600:
+        return f"{delta.seconds // 3600} h ago"
+    if delta.seconds >= 60:
+        return f"{delta.seconds // 60} min ago"
+    return "just now"
+
+
+class SpacesPanel(QWidget):
+    open_requested = Signal(str)  # space id
+    deleted = Signal(str)  # space id
+    renamed = Signal(str)  # space id
+
+    def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.studio = studio
+        self.search = QLineEdit(placeholderText="Search spaces")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._apply_filter)
+        self.list = QListWidget()
+        self.list.setObjectName("spacesList")
+        self.list.itemActivated.connect(self._activated)
+        self.list.itemClicked.connect(self._activated)
+        buttons = QHBoxLayout()
+        for text, tip, slot in (
+            ("+", "New space (Ctrl+N)", self.create_space),
+            ("✎", "Rename space", self.rename_current),
+            ("🗑", "Delete space", self.delete_current),
+        ):
+            b = QToolButton(text=text, toolTip=tip)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        self._counts: dict[str, int] = {}
+
+    def set_count(self, space_id: str, count: int) -> None:
+        self._counts[space_id] = count
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ID_ROLE) == space_id:
+                self._label(item, self._entry(space_id))
+
+    def _entry(self, space_id: str) -> SpaceEntry | None:
+        return next((e for e in self.studio.spaces() if e.id == space_id), None)
+
+    def _label(self, item: QListWidgetItem, entry: SpaceEntry | None) -> None:
+        if entry is None:
+            return
+        count = self._counts.get(entry.id)
+        assets = "" if count is None else f"{count} asset{'s' if count != 1 else ''} · "
+        item.setText(f"{entry.name}\n{assets}{_ago(entry.last_opened_at)}")
+        item.setToolTip(f"{entry.name} ({entry.slug})")
+
+    def refresh(self, select_id: str | None = None) -> None:
+        self.list.clear()
+        for entry in sorted(self.studio.spaces(), key=lambda e: e.name.lower()):
+            item = QListWidgetItem()
+            item.setData(ID_ROLE, entry.id)
+            self._label(item, entry)
+            self.list.addItem(item)
+            if entry.id == select_id:
+                self.list.setCurrentItem(item)
+        self._apply_filter(self.search.text())
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(needle) and needle not in item.text().lower())
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.open_requested.emit(item.data(ID_ROLE))
+
+    def current_id(self) -> str | None:
+        item = self.list.currentItem()
+        return None if item is None else str(item.data(ID_ROLE))
+
+    def create_space(self) -> None:
+        name, ok = QInputDialog.getText(self, "New space", "Name:", text="Untitled space")
+        if not ok:
+            return
+        try:
+            entry = self.studio.create_space(name)
+        except StudioError as exc:
+            QMessageBox.warning(self, "New space", exc.message)
+            return
+        self.refresh(entry.id)
+        self.open_requested.emit(entry.id)
+
+    def rename_current(self) -> None:
+        sid = self.current_id()
+        entry = self._entry(sid) if sid else None
+        if entry is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename space", "Name:", text=entry.name)
+        if not ok:
+            return
+        try:
+            self.studio.rename_space(entry.id, name)
+        except StudioError as exc:
+            QMessageBox.warning(self, "Rename space", exc.message)
+            return
+        self.refresh(entry.id)
+        self.renamed.emit(entry.id)
+
+    def delete_current(self) -> None:
+        sid = self.current_id()
+        entry = self._entry(sid) if sid else None
+        if entry is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete space",
+            f"Delete “{entry.name}”?\n\nIts file and media move to the trash folder in "
+            f"{self.studio.paths.trash_dir}, where they can be recovered by hand.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.deleted.emit(entry.id)  # the window closes it first
+        try:
+            self.studio.delete_space(entry.id)
+        except (StudioError, OSError) as exc:
+            QMessageBox.warning(self, "Delete space", str(exc))
+        self.refresh()
