@@ -16,21 +16,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.core import commands as c  # noqa: E402
-from studio.core.actor import Actor  # noqa: E402
-from studio.core.space import Space  # noqa: E402
-from studio.jobs.executor import InlineExecutor, ThreadExecutor  # noqa: E402
-from studio.jobs.policy import ProviderLimits  # noqa: E402
-from studio.jobs.scheduler import Scheduler, SchedulerConfig  # noqa: E402
-from workers.registry import ProviderRegistry  # noqa: E402
-from workers.testing import ScriptedProvider  # noqa: E402
+import itertools
+
+from studio.core import commands as c
+from studio.core.actor import Actor
+from studio.core.space import Space
+from studio.jobs.executor import InlineExecutor, ThreadExecutor
+from studio.jobs.policy import ProviderLimits
+from studio.jobs.scheduler import Scheduler, SchedulerConfig
+from workers.registry import ProviderRegistry
+from workers.testing import ScriptedProvider
 
 ME = Actor.local_owner()
 
 
 def make_space(tmp: Path, provider: ScriptedProvider, jobs: int) -> Space:
-    space = Space.open(tmp / "b.db", tmp / "m", space_id="b", slug="b",
-                       providers=ProviderRegistry([provider]))
+    space = Space.open(
+        tmp / "b.db", tmp / "m", space_id="b", slug="b", providers=ProviderRegistry([provider])
+    )
     opts = c.GenerationOptions(no_style=True)
     done = 0
     while done < jobs:
@@ -45,8 +48,11 @@ def throughput(jobs: int, latency: float, conc: int) -> tuple[float, float]:
         provider = ScriptedProvider("scripted", latency_s=latency)
         space = make_space(Path(tmp), provider, jobs)
         executor = ThreadExecutor(conc)
-        sched = Scheduler(space, executor, config=SchedulerConfig(
-            limits={"scripted": ProviderLimits(concurrency=conc)}))
+        sched = Scheduler(
+            space,
+            executor,
+            config=SchedulerConfig(limits={"scripted": ProviderLimits(concurrency=conc)}),
+        )
         t0 = time.perf_counter()
         assert sched.run_until_idle(timeout_s=600)
         elapsed = time.perf_counter() - t0
@@ -76,13 +82,18 @@ def overhead(jobs: int) -> tuple[list[float], list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         provider = ScriptedProvider("scripted")
         space = make_space(Path(tmp), provider, jobs)
-        sched = Scheduler(space, InlineExecutor(), config=SchedulerConfig(
-            limits={"scripted": ProviderLimits(concurrency=1)}))
+        sched = Scheduler(
+            space,
+            InlineExecutor(),
+            config=SchedulerConfig(limits={"scripted": ProviderLimits(concurrency=1)}),
+        )
         stamps: list[float] = []
         space.subscribe(
-            lambda e: stamps.append(time.perf_counter())
-            if e.type == "job:updated" and e.data["status"] == "succeeded"
-            else None
+            lambda e: (
+                stamps.append(time.perf_counter())
+                if e.type == "job:updated" and e.data["status"] == "succeeded"
+                else None
+            )
         )
         t0 = time.perf_counter()
         while sched.has_work():  # the inline executor runs each job inside pump()
@@ -90,7 +101,7 @@ def overhead(jobs: int) -> tuple[list[float], list[float]]:
         stamps.insert(0, t0)
         space.close()
         sched_mod.store_output = real_store
-        return [b - a for a, b in zip(stamps, stamps[1:], strict=False)], storing
+        return [b - a for a, b in itertools.pairwise(stamps)], storing
 
 
 def main() -> None:
@@ -101,15 +112,19 @@ def main() -> None:
     args = ap.parse_args()
     ideal = args.concurrency / args.latency
     rate, seen = throughput(args.jobs, args.latency, args.concurrency)
-    print(f"throughput {args.jobs} jobs, L={args.latency * 1000:.0f} ms, C={args.concurrency}: "
-          f"{rate:.1f} jobs/s vs ideal C/L {ideal:.1f} -> {rate / ideal:.2f} (target >= 0.9); "
-          f"peak concurrency {seen}")
+    print(
+        f"throughput {args.jobs} jobs, L={args.latency * 1000:.0f} ms, C={args.concurrency}: "
+        f"{rate:.1f} jobs/s vs ideal C/L {ideal:.1f} -> {rate / ideal:.2f} (target >= 0.9); "
+        f"peak concurrency {seen}"
+    )
     times, storing = overhead(min(args.jobs, 300))
     sched_only = [t - s for t, s in zip(times, storing, strict=False)]
-    print(f"per job at latency 0: total median {statistics.median(times) * 1000:.2f} ms = "
-          f"storing media {statistics.median(storing) * 1000:.2f} ms (two fsync'd files, probe, "
-          f"thumbnail) + scheduler {statistics.median(sched_only) * 1000:.2f} ms "
-          f"(claim, dispatch, commit; target < 2 ms)")
+    print(
+        f"per job at latency 0: total median {statistics.median(times) * 1000:.2f} ms = "
+        f"storing media {statistics.median(storing) * 1000:.2f} ms (two fsync'd files, probe, "
+        f"thumbnail) + scheduler {statistics.median(sched_only) * 1000:.2f} ms "
+        f"(claim, dispatch, commit; target < 2 ms)"
+    )
 
 
 if __name__ == "__main__":

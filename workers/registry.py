@@ -40,9 +40,7 @@ class ProviderRegistry:
             model = p.capabilities().default_model(media_kind, audio_type)
             if model is not None:
                 return p, model.id
-        raise ProviderError(
-            ErrorKind.INVALID_REQUEST, f"no provider can make {media_kind} here"
-        )
+        raise ProviderError(ErrorKind.INVALID_REQUEST, f"no provider can make {media_kind} here")
 
 
 def default_registry(*, local_latency_s: float = 0.0) -> ProviderRegistry:
