@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import wave
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,7 @@ def bands(x: np.ndarray) -> np.ndarray:
     mag = np.abs(np.fft.rfft(x.mean(axis=1))) ** 2
     f = np.fft.rfftfreq(x.shape[0], 1 / SR)
     edges = np.geomspace(40, 16_000, 13)
-    e = np.array(
-        [mag[(f >= lo) & (f < hi)].sum() for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    )
+    e = np.array([mag[(f >= lo) & (f < hi)].sum() for lo, hi in itertools.pairwise(edges)])
     return e / e.sum()
 
 

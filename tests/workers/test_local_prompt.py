@@ -139,7 +139,8 @@ def test_grid_shape_fits_all_tiles() -> None:
     for n in range(1, 15):
         for aspect in (1.0, 16 / 9, 9 / 16):
             cols, rows = grid_shape(n, aspect, 1.0)
-            assert cols * rows >= n and (cols - 1) * rows < n or rows == 1
+            assert cols * rows >= n  # every tile has a cell
+            assert (rows - 1) * cols < n  # and no row is empty
     assert grid_shape(4, 1.0, 1.0) == (2, 2)
     assert grid_shape(3, 3.0, 1.0) == (3, 1)
 
