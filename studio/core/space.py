@@ -395,7 +395,9 @@ class Space:
 
     def queue_paused(self) -> bool:
         with self._db.read() as conn:
-            return conn.execute("SELECT 1 FROM meta WHERE key = 'queue_paused'").fetchone() is not None
+            return (
+                conn.execute("SELECT 1 FROM meta WHERE key = 'queue_paused'").fetchone() is not None
+            )
 
     def last_seq(self) -> int:
         with self._db.read() as conn:

@@ -118,10 +118,20 @@ class Studio:
     def providers(self) -> ProviderRegistry:
         """The generation providers (built on first use: ``local`` plus keyed cloud ones)."""
         if self._providers is None:
-            from workers.registry import default_registry
+            from studio.keys import KeyStore
+            from workers.registry import CLOUD_PROVIDERS, default_registry
 
             latency = self.library.setting(LOCAL_LATENCY_KEY)
-            self._providers = default_registry(local_latency_s=float(latency) if latency else 0.0)
+            base_urls = {
+                name: url
+                for name in CLOUD_PROVIDERS
+                if (url := self.library.setting(f"providers.{name}.base_url"))
+            }
+            self._providers = default_registry(
+                local_latency_s=float(latency) if latency else 0.0,
+                keys=KeyStore(),
+                base_urls=base_urls,
+            )
         return self._providers
 
     def open_space(self, ref: str) -> Space:

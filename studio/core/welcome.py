@@ -16,18 +16,60 @@ _VIDEO = c.MediaKindName.VIDEO
 
 # (prompt, kind, type, name, x, y, options)
 _STARTERS: tuple[tuple[str, c.MediaKindName, str, str, float, float, c.GenerationOptions], ...] = (
-    ("a friendly robot character, portrait, teal and orange", _IMAGE, "character", "Robot", 40, 80,
-     c.GenerationOptions(size="512")),
-    ("a cozy cabin in a snowy forest at night", _IMAGE, "scene", "Cabin", 320, 80,
-     c.GenerationOptions(size="512", aspect_ratio="4:3")),
-    ("a golden key, item icon", _IMAGE, "item", "Golden key", 600, 80,
-     c.GenerationOptions(size="512")),
-    ("a wooden door creaking open", _AUDIO, "sfx", "Door creak", 40, 360,
-     c.GenerationOptions(duration_s=2.0)),
-    ("upbeat chiptune adventure theme", _AUDIO, "music", "Theme", 320, 360,
-     c.GenerationOptions(duration_s=8.0)),
-    ("a paper boat drifting on a calm river at sunset", _VIDEO, "animation", "Paper boat", 600, 360,
-     c.GenerationOptions(duration_s=3.0)),
+    (
+        "a friendly robot character, portrait, teal and orange",
+        _IMAGE,
+        "character",
+        "Robot",
+        40,
+        80,
+        c.GenerationOptions(size="512"),
+    ),
+    (
+        "a cozy cabin in a snowy forest at night",
+        _IMAGE,
+        "scene",
+        "Cabin",
+        320,
+        80,
+        c.GenerationOptions(size="512", aspect_ratio="4:3"),
+    ),
+    (
+        "a golden key, item icon",
+        _IMAGE,
+        "item",
+        "Golden key",
+        600,
+        80,
+        c.GenerationOptions(size="512"),
+    ),
+    (
+        "a wooden door creaking open",
+        _AUDIO,
+        "sfx",
+        "Door creak",
+        40,
+        360,
+        c.GenerationOptions(duration_s=2.0),
+    ),
+    (
+        "upbeat chiptune adventure theme",
+        _AUDIO,
+        "music",
+        "Theme",
+        320,
+        360,
+        c.GenerationOptions(duration_s=8.0),
+    ),
+    (
+        "a paper boat drifting on a calm river at sunset",
+        _VIDEO,
+        "animation",
+        "Paper boat",
+        600,
+        360,
+        c.GenerationOptions(duration_s=3.0),
+    ),
 )
 
 
@@ -42,12 +84,15 @@ def create_welcome_space(studio: Studio, actor: Actor) -> SpaceEntry:
 
 
 def fill_welcome(space: Space, actor: Actor) -> None:
-    space.apply(c.CreateFrame("Start here: drop files, generate, drag to arrange", 0, 0, 900, 620,
-                              color="#3a7bd5"), actor)
+    space.apply(
+        c.CreateFrame(
+            "Start here: drop files, generate, drag to arrange", 0, 0, 900, 620, color="#3a7bd5"
+        ),
+        actor,
+    )
     for prompt, kind, type_, name, x, y, opts in _STARTERS:
         space.apply(
-            c.RequestGeneration(prompt, kind, type=type_, name=name, x=x, y=y,
-                                options=opts),
+            c.RequestGeneration(prompt, kind, type=type_, name=name, x=x, y=y, options=opts),
             actor,
         )
 

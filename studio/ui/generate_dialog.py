@@ -52,9 +52,11 @@ class GenerateDialog(QDialog):
 
     def _kind_changed(self, kind: str) -> None:
         self.type.clear()
-        items = {"image": ("character", "item", "scene", "prop"),
-                 "audio": AUDIO_TYPES,
-                 "video": ("animation", "clip")}[kind]
+        items = {
+            "image": ("character", "item", "scene", "prop"),
+            "audio": AUDIO_TYPES,
+            "video": ("animation", "clip"),
+        }[kind]
         self.type.addItems(list(items))
 
     def command(self, x: float, y: float) -> c.Command | None:
@@ -65,6 +67,14 @@ class GenerateDialog(QDialog):
         name = self.name.text().strip() or None
         type_ = self.type.currentText().strip()
         if self.count.value() > 1:
-            return c.RequestBatch(prompt, kind, self.count.value(), c.BatchMode(self.mode.currentText()),
-                                  type=type_, name=name, x=x, y=y)
+            return c.RequestBatch(
+                prompt,
+                kind,
+                self.count.value(),
+                c.BatchMode(self.mode.currentText()),
+                type=type_,
+                name=name,
+                x=x,
+                y=y,
+            )
         return c.RequestGeneration(prompt, kind, type=type_, name=name, x=x, y=y)

@@ -85,8 +85,12 @@ class InspectorWidget(QWidget):
             pix = QPixmap(str(space.media_dir / thumb))
             if not pix.isNull():
                 self.preview.setPixmap(
-                    pix.scaled(260, 260, Qt.AspectRatioMode.KeepAspectRatio,
-                               Qt.TransformationMode.SmoothTransformation)
+                    pix.scaled(
+                        260,
+                        260,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
                 )
                 return
         self.preview.clear()

@@ -48,8 +48,14 @@ LAST_SPACE_KEY = "ui.last_space"
 class _ImportJob(QObject, QRunnable):
     done = Signal(object, object)  # ImportReport, origin
 
-    def __init__(self, space: Space, actor: Actor, paths: list[Path], at: tuple[float, float],
-                 into: str | None) -> None:
+    def __init__(
+        self,
+        space: Space,
+        actor: Actor,
+        paths: list[Path],
+        at: tuple[float, float],
+        into: str | None,
+    ) -> None:
         QObject.__init__(self)
         QRunnable.__init__(self)
         self.setAutoDelete(False)
@@ -88,11 +94,13 @@ class MainWindow(QMainWindow):
         self.spaces.open_requested.connect(self.open_space)
         self.spaces.deleted.connect(self._space_deleted)
         self.spaces.renamed.connect(lambda _sid: self._update_title())
-        self.spaces_dock = self._dock("Spaces", "spacesDock", self.spaces,
-                                      Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.spaces_dock = self._dock(
+            "Spaces", "spacesDock", self.spaces, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.inspector = InspectorWidget()
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inspector_dock = self._dock(
+            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
 
         self.queue_label = QLabel()
         self.provider_label = QLabel()
@@ -229,9 +237,13 @@ class MainWindow(QMainWindow):
         if space is None:
             self.show_error("Open a space first.")
             return False
-        return push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error) is not None
+        return (
+            push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error) is not None
+        )
 
-    def import_paths(self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None) -> None:
+    def import_paths(
+        self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None
+    ) -> None:
         space = self.space
         if space is None:
             self.show_error("Open a space first.")
@@ -247,8 +259,15 @@ class MainWindow(QMainWindow):
         space = self.space
         if report.imported and space is not None:
             n = len(report.imported)
-            self.undo_stack.push(AppliedStep(space, self.actor, report.undo,
-                                             f"Import {n} file{'s' if n != 1 else ''}", self.show_error))
+            self.undo_stack.push(
+                AppliedStep(
+                    space,
+                    self.actor,
+                    report.undo,
+                    f"Import {n} file{'s' if n != 1 else ''}",
+                    self.show_error,
+                )
+            )
         self.statusBar().showMessage(f"Imported {len(report.imported)} file(s)", 4000)
         if report.refused:
             lines = "\n".join(r.line() for r in report.refused)
@@ -269,9 +288,13 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ actions
     def import_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Import files", str(Path.home()),
-                                                "Media (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff "
-                                                "*.wav *.mp3 *.flac *.ogg *.m4a *.mp4 *.mov *.webm);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Import files",
+            str(Path.home()),
+            "Media (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff "
+            "*.wav *.mp3 *.flac *.ogg *.m4a *.mp4 *.mov *.webm);;All files (*)",
+        )
         if files:
             self.import_paths([Path(f) for f in files], self.view.visible_center())
 
@@ -303,9 +326,11 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.studio.paths.home)))
 
     def about(self) -> None:
-        QMessageBox.about(self, "About Forge Studio",
-                          "Forge Studio — a local AI asset studio.\n"
-                          f"Data folder: {self.studio.paths.home}")
+        QMessageBox.about(
+            self,
+            "About Forge Studio",
+            f"Forge Studio — a local AI asset studio.\nData folder: {self.studio.paths.home}",
+        )
 
     # ------------------------------------------------------------------ events
     def _on_event(self, event: Event) -> None:
@@ -345,7 +370,10 @@ class MainWindow(QMainWindow):
         if counts.get("failed"):
             parts.append(f"{counts['failed']} failed today")
         paused = self.space is not None and self.space.queue_paused()
-        self.queue_label.setText(("Queue paused · " if paused else "") + ("Jobs: " + ", ".join(parts) if parts else "Queue idle"))
+        self.queue_label.setText(
+            ("Queue paused · " if paused else "")
+            + ("Jobs: " + ", ".join(parts) if parts else "Queue idle")
+        )
         names = [n for n in self.studio.providers.names() if n != "local"]
         self.provider_label.setText(
             "Providers: local (offline)" + (f" · online: {', '.join(names)}" if names else "")

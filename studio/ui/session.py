@@ -35,7 +35,9 @@ class SpaceSession(QObject):
         self.bridge = EventBridge(self)
         self.bridge.event.connect(self._on_event)
         self.bridge.attach(space)
-        config = scheduler_config(studio.library, space.providers.names() if space.providers else [])
+        config = scheduler_config(
+            studio.library, space.providers.names() if space.providers else []
+        )
         self.executor = QtExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
         self.scheduler = Scheduler(space, self.executor, config=config, usage=studio.library)
         self._timer = QTimer(self)

@@ -93,8 +93,9 @@ class AppliedStep(QUndoCommand):
     """A step whose work is already done (an import that ran in the background): the
     first redo does nothing; undo applies ``inverse``."""
 
-    def __init__(self, space: Space, actor: Actor, inverse: Sequence[Command], text: str,
-                 on_error: ErrorSink) -> None:
+    def __init__(
+        self, space: Space, actor: Actor, inverse: Sequence[Command], text: str, on_error: ErrorSink
+    ) -> None:
         super().__init__(text)
         self._inner = CoreCommand(space, actor, [], text, on_error)
         self._inner._backward = list(inverse)

@@ -350,5 +350,7 @@ def test_estimate_plans_without_writing(space: Space) -> None:
     assert (one.usd, one.unit) == (0.01, "image")
     assert many.usd == pytest.approx(0.04) and many.units == 4
     with pytest.raises(StudioError, match="aspect ratio"):
-        space.estimate(c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(aspect_ratio="9:1")))
+        space.estimate(
+            c.RequestGeneration("x", IMAGE, options=c.GenerationOptions(aspect_ratio="9:1"))
+        )
     assert space.last_seq() == seq and space.snapshot().assets == []

@@ -15,7 +15,9 @@ def test_push_undo_redo(space: Space, qapp) -> None:  # type: ignore[no-untyped-
     stack = QUndoStack()
     errors: list[str] = []
     a = add_asset(space, "Hero")
-    step = push(stack, space, OWNER, [c.MoveAssets((c.Position(a, 50, 60),))], "Move", errors.append)
+    step = push(
+        stack, space, OWNER, [c.MoveAssets((c.Position(a, 50, 60),))], "Move", errors.append
+    )
     assert step is not None and stack.count() == 1
     assert (space.asset(a).x, space.asset(a).y) == (50, 60)
     stack.undo()
