@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
-from workers.base import AudioType, ErrorKind, Provider, ProviderError
+from workers.base import AudioType, Capabilities, ErrorKind, Provider, ProviderError
+
+# The cloud providers in registration order (after ``local``): module, class.
+CLOUD_PROVIDERS: Mapping[str, tuple[str, str]] = {
+    "gemini": ("workers.gemini", "GeminiProvider"),
+    "veo": ("workers.veo", "VeoProvider"),
+    "elevenlabs": ("workers.elevenlabs", "ElevenLabsProvider"),
+    "lyria": ("workers.lyria", "LyriaProvider"),
+}
+
+
+class KeySource(Protocol):
+    """Where API keys come from (``studio.keys.KeyStore``); never logged."""
+
+    def get(self, provider: str) -> str | None: ...
 
 
 class ProviderRegistry:
@@ -43,8 +59,35 @@ class ProviderRegistry:
         raise ProviderError(ErrorKind.INVALID_REQUEST, f"no provider can make {media_kind} here")
 
 
-def default_registry(*, local_latency_s: float = 0.0) -> ProviderRegistry:
-    """The built-in providers (the offline ``local`` one; cloud ones join when keyed)."""
+def cloud_capabilities(name: str) -> Capabilities:
+    """A cloud provider's capabilities without a key (and without importing its SDK)."""
+    module, _cls = CLOUD_PROVIDERS[name]
+    caps: Capabilities = importlib.import_module(module).CAPABILITIES
+    return caps
+
+
+def cloud_provider(name: str, api_key: str, base_url: str | None = None) -> Provider:
+    """A keyed cloud provider (its SDK is imported on its first run)."""
+    module, cls = CLOUD_PROVIDERS[name]
+    provider: Provider = getattr(importlib.import_module(module), cls)(api_key, base_url=base_url)
+    return provider
+
+
+def default_registry(
+    *,
+    local_latency_s: float = 0.0,
+    keys: KeySource | None = None,
+    base_urls: Mapping[str, str] | None = None,
+) -> ProviderRegistry:
+    """The built-in providers: the offline ``local`` one first, then each cloud provider
+    whose key ``keys`` has (gemini, veo, elevenlabs, lyria), at its base URL when one is
+    configured."""
     from workers.local import LocalProvider
 
-    return ProviderRegistry([LocalProvider(latency_s=local_latency_s)])
+    providers: list[Provider] = [LocalProvider(latency_s=local_latency_s)]
+    if keys is not None:
+        for name in CLOUD_PROVIDERS:
+            key = keys.get(name)
+            if key:
+                providers.append(cloud_provider(name, key, (base_urls or {}).get(name)))
+    return ProviderRegistry(providers)

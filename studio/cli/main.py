@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from studio.cli import queue
+from studio.cli import providers, queue
 from studio.cli.common import EXIT_ERROR, EXIT_OK, UserError, print_json, studio_from, table, when
 
 
@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("space")
     x.add_argument("--json", action="store_true")
     queue.add_parsers(sub)
+    providers.add_parsers(sub)
     return p
 
 
@@ -365,6 +366,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "log": _cmd_log,
     "check": _cmd_check,
     **queue.COMMANDS,
+    **providers.COMMANDS,
 }
 
 

@@ -49,6 +49,9 @@ def add_parsers(sub: Any) -> None:
     style.add_argument("--style", metavar="PRESET_ID", help="style preset to use")
     style.add_argument("--no-style", action="store_true", help="don't use the default style")
     x.add_argument("--wait", action="store_true", help="run the queue until these jobs end")
+    x.add_argument(
+        "--estimate", action="store_true", help="print the estimated cost and queue nothing"
+    )
     x.add_argument("--json", action="store_true")
 
     x = sub.add_parser("jobs", help="the job queue")
@@ -128,6 +131,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
             args.prompt, kind, type=args.type, name=args.name, references=refs, options=options
         )
     with studio_from(args) as studio, studio.open_space(args.space) as space:
+        if args.estimate:
+            est = space.estimate(cmd)
+            if args.json:
+                print_json({"usd": est.usd, "units": est.units, "unit": est.unit, "note": est.note})
+            else:
+                print(f"estimated cost: ${est.usd:.4f} ({est.units:g} {est.unit}, {est.note})")
+            return EXIT_OK
         applied = space.apply(cmd, Actor.local_owner())
         created = dict(applied.created)
         jobs = (created.get("job_ids") or created.get("job_id") or "").split(",")
