@@ -185,11 +185,16 @@ def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
     executor = ThreadExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
     sched = Scheduler(space, executor, config=config, usage=studio.library)
     bar = _Progress(sys.stderr.isatty())
+    ended_before = {j.id for j in space.jobs(limit=100_000) if j.status in FINAL}
     try:
         while True:
             wake = sched.pump()
             jobs = {j.id: j for j in space.jobs(limit=100_000)}
-            mine = [j for jid, j in jobs.items() if wanted is None or jid in wanted]
+            mine = [
+                j
+                for jid, j in jobs.items()
+                if (jid in wanted if wanted is not None else jid not in ended_before)
+            ]
             bar.show(mine)
             if wanted is not None and all(j.status in FINAL for j in mine):
                 break
