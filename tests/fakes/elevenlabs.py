@@ -1,0 +1,84 @@
+"""A fake ElevenLabs API: ``/v1/sound-generation``, ``/v1/text-to-speech/{voice_id}``,
+``/v1/text-to-dialogue`` and ``/v1/music``. Key in ``xi-api-key``, ``output_format`` as a
+query parameter, MP3 bytes back; errors as ``{"detail": {"status", "message"}}``."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from tests.fakes import FakeServer, Recorded, Reply, json_reply, media
+
+_SPEECH = re.compile(r"^/v1/text-to-speech/([^/]+)$")
+ROUTES = {
+    "/v1/sound-generation": "sfx",
+    "/v1/text-to-dialogue": "dialogue",
+    "/v1/music": "music",
+}
+
+
+def el_error(status: int, word: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    return json_reply({"detail": {"status": word, "message": message}}, status, headers)
+
+
+def rate_limited(retry_after: str | None = "3") -> Reply:
+    return el_error(
+        429,
+        "too_many_concurrent_requests",
+        "Too many concurrent requests for your plan.",
+        {"retry-after": retry_after} if retry_after else None,
+    )
+
+
+def quota_exceeded() -> Reply:
+    return el_error(
+        401,
+        "quota_exceeded",
+        "This request exceeds your quota of 10000. You have 12 credits remaining.",
+    )
+
+
+def bad_prompt() -> Reply:
+    return el_error(400, "bad_prompt", "The prompt names a copyrighted artist.")
+
+
+class ElevenLabsFake(FakeServer):
+    def __init__(self, api_key: str) -> None:
+        super().__init__(api_key)
+        self._ids = itertools.count(1)
+
+    def route(self, method: str, path: str) -> str | None:
+        if method != "POST":
+            return None
+        if _SPEECH.match(path):
+            return "speech"
+        return ROUTES.get(path)
+
+    def check_auth(self, req: Recorded) -> Reply | None:
+        if req.headers.get("xi-api-key") == self.api_key:
+            return None
+        return el_error(401, "invalid_api_key", "Invalid API key")
+
+    def default(self, req: Recorded) -> Reply:
+        body = req.json
+        if req.route == "sfx":
+            seconds = float(body.get("duration_seconds") or 2.0)
+            chars = 0
+        elif req.route == "music":
+            seconds = float(body.get("music_length_ms") or 30_000) / 1000
+            chars = 0
+        elif req.route == "speech":
+            chars = len(body["text"])
+            seconds = min(10.0, max(0.5, chars / 15))
+        else:
+            chars = sum(len(i["text"]) for i in body["inputs"])
+            seconds = min(10.0, max(0.5, chars / 15))
+        return Reply(
+            200,
+            media.mp3(round(seconds, 3)),
+            {
+                "content-type": "audio/mpeg",
+                "request-id": f"req-{next(self._ids)}",
+                "character-cost": str(chars),
+            },
+        )

@@ -1,0 +1,300 @@
+"""What every cloud provider shares: the keyed base class, key redaction (in messages and
+in the HTTP libraries' log records), transport-error mapping, ``Retry-After`` and
+reference-image preparation.
+
+Nothing here imports an SDK; each provider imports its own on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import io
+import logging
+import re
+import threading
+import time
+import traceback
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from workers.base import (
+    Capabilities,
+    CostEstimate,
+    ErrorKind,
+    GenerationOutput,
+    GenerationRequest,
+    Operation,
+    ProviderError,
+    RunContext,
+    SourceMedia,
+    check,
+    validate_common,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_PROMPT = 20_000
+REDACTED = "[redacted]"
+# Loggers of the libraries that see requests: their records are redacted as they are made.
+_LOGGER_PREFIXES = ("httpx", "httpx2", "httpcore", "google", "google_genai", "elevenlabs")
+# Things shaped like API keys even when they are not ours (Google, ElevenLabs, Anthropic).
+_KEY_SHAPES = re.compile(r"AIza[0-9A-Za-z_\-]{30,}|sk_[0-9a-f]{40,}|sk-ant-[0-9A-Za-z_\-]{20,}")
+
+
+class _Secrets:
+    """The keys in use in this process, and a log-record factory that removes them
+    from the records of the HTTP and SDK loggers (whenever those loggers are made)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._installed = False
+
+    def add(self, secret: str) -> None:
+        if len(secret) >= 8:  # shorter strings would redact ordinary words
+            with self._lock:
+                self._values.add(secret)
+        self.install()
+
+    def values(self) -> list[str]:
+        with self._lock:
+            return sorted(self._values, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.values():
+            text = text.replace(secret, REDACTED)
+        return _KEY_SHAPES.sub(REDACTED, text)
+
+    def install(self) -> None:
+        """Wrap the log-record factory once: a filter on a logger sees only records
+        made on that very logger, a factory sees every record, children included."""
+        with self._lock:
+            if self._installed:
+                return
+            self._installed = True
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            if record.name.startswith(_LOGGER_PREFIXES):
+                self._clean(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+
+    def _clean(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is the logging module's business
+            return
+        clean = self.redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = self.redact(text)
+
+
+SECRETS = _Secrets()
+
+
+def redact(text: str) -> str:
+    """``text`` without any key this process uses (or anything shaped like one)."""
+    return SECRETS.redact(text)
+
+
+def error(kind: ErrorKind, message: str, retry_after: float | None = None) -> ProviderError:
+    return ProviderError(kind, redact(message).strip() or kind.value, retry_after=retry_after)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _class_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def transport_error(exc: BaseException, provider: str) -> ProviderError | None:
+    """Timeouts and connection failures of httpx (or its fork httpx2): the request may
+    not have reached the provider. Matched by class name so either library works."""
+    names = _class_names(exc)
+    if names & {"TimeoutException", "APITimeoutError", "TimeoutError"}:
+        return error(ErrorKind.TRANSIENT, f"{provider} did not answer in time ({exc or 'timeout'})")
+    if names & {"ConnectError", "NetworkError", "TransportError", "APIConnectionError"}:
+        return error(ErrorKind.PROVIDER_DOWN, f"could not reach {provider} ({exc})")
+    return None
+
+
+def unexpected(exc: BaseException, provider: str) -> ProviderError:
+    """An exception no mapping knows: most often an answer the SDK could not parse."""
+    tb = "".join(traceback.format_exception(exc))
+    log.debug("%s: unexpected %s\n%s", provider, type(exc).__name__, redact(tb))
+    if isinstance(exc, ValueError | KeyError | TypeError | AttributeError | IndexError):
+        return error(ErrorKind.MALFORMED, f"{provider}'s answer could not be read ({exc})")
+    return error(ErrorKind.PROVIDER_DOWN, f"{provider} failed: {type(exc).__name__}: {exc}")
+
+
+# ------------------------------------------------------------------ references
+
+INLINE_IMAGE_MIMES = ("image/png", "image/jpeg", "image/webp")
+MAX_INLINE_IMAGE_BYTES = 7 * 1024 * 1024
+MAX_INLINE_SIDE = 3072
+
+
+def image_payload(ref: SourceMedia) -> tuple[bytes, str]:
+    """A reference image as bytes a provider takes inline: PNG, JPEG or WebP as they
+    are; other formats, and very large files, re-encoded (PNG, or JPEG when large)."""
+    data = ref.path.read_bytes()
+    if ref.mime in INLINE_IMAGE_MIMES and len(data) <= MAX_INLINE_IMAGE_BYTES:
+        return data, ref.mime
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        frame = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+    if max(frame.size) > MAX_INLINE_SIDE:
+        frame.thumbnail((MAX_INLINE_SIDE, MAX_INLINE_SIDE))
+    out = io.BytesIO()
+    frame.save(out, "PNG", optimize=False)
+    if out.tell() <= MAX_INLINE_IMAGE_BYTES:
+        return out.getvalue(), "image/png"
+    out = io.BytesIO()
+    frame.convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue(), "image/jpeg"
+
+
+EXT_BY_MIME = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/ogg": "ogg",
+    "video/mp4": "mp4",
+}
+
+
+def ext_for(mime: str | None, default: str) -> str:
+    return EXT_BY_MIME.get((mime or "").split(";")[0].strip().lower(), default)
+
+
+def redact_tree(value: Any) -> Any:
+    """``value`` (JSON-like) with every string redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v) for v in value]
+    return value
+
+
+def drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+# ------------------------------------------------------------------ the base class
+
+
+class CloudProvider:
+    """A provider called with an API key over HTTPS (or a configured base URL).
+
+    Subclasses set ``name`` and ``CAPS``, and implement :meth:`_call` and
+    :meth:`_map_error`. :meth:`run` validates, calls, and turns every failure into a
+    :class:`ProviderError` whose message never holds the key.
+    """
+
+    name: ClassVar[str] = ""
+    CAPS: ClassVar[Capabilities]
+    DEFAULT_TIMEOUT_S: ClassVar[float] = 120.0
+
+    def __init__(
+        self, api_key: str, *, base_url: str | None = None, timeout_s: float | None = None
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise ValueError(f"{self.name} needs an API key")
+        self._api_key = api_key.strip()
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout_s = float(timeout_s or self.DEFAULT_TIMEOUT_S)
+        self._client_lock = threading.Lock()
+        self._client_obj: Any = None
+        SECRETS.add(self._api_key)
+
+    def __repr__(self) -> str:  # never the key
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def capabilities(self) -> Capabilities:
+        return self.CAPS
+
+    def validate(self, request: GenerationRequest) -> None:
+        validate_common(self.CAPS, request)
+        check(bool(request.prompt.strip()), "a prompt is needed")
+        check(len(request.prompt) <= MAX_PROMPT, f"the prompt is over {MAX_PROMPT} characters")
+        if request.operation is not Operation.GENERATE:
+            check(
+                len(request.references) >= 1,
+                f"{request.operation.value} needs at least one reference",
+            )
+        self._validate(request)
+
+    def _validate(self, request: GenerationRequest) -> None:
+        """Model-specific checks beyond :func:`validate_common`."""
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        """The SDK client, built once (SDK imported here, not at module import)."""
+        with self._client_lock:
+            if self._client_obj is None:
+                self._client_obj = self._make_client()
+            return self._client_obj
+
+    def _make_client(self) -> Any:
+        raise NotImplementedError
+
+    def run(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
+        self.validate(request)
+        context.check_cancelled()
+        try:
+            output = self._call(request, context)
+        except ProviderError as exc:
+            if exc.kind is ErrorKind.CANCELLED:
+                raise
+            raise error(exc.kind, exc.message, exc.retry_after) from None
+        except Exception as exc:
+            mapped = self._map_error(exc) or transport_error(exc, self.name)
+            raise (mapped or unexpected(exc, self.name)) from None
+        return dataclasses.replace(
+            output,
+            provider_metadata=redact_tree(dict(output.provider_metadata)),
+            provenance=redact_tree(dict(output.provenance)),
+        )
+
+    def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
+        raise NotImplementedError
+
+    def _map_error(self, exc: Exception) -> ProviderError | None:
+        raise NotImplementedError
+
+
+def first(items: Iterable[Any]) -> Any:
+    for item in items:
+        return item
+    return None

@@ -1,0 +1,367 @@
+"""ElevenLabs audio (``elevenlabs``): sound effects, speech, dialogue and music — the
+default cloud path for every kind of audio asset.
+
+Wire (key in the ``xi-api-key`` header, ``output_format`` a query parameter, MP3 back):
+``POST /v1/sound-generation`` (sfx), ``POST /v1/text-to-speech/{voice_id}`` (speech),
+``POST /v1/text-to-dialogue`` (dialogue), ``POST /v1/music`` (music).
+
+Dialogue prompts are ``Name: what they say`` lines (labels may also follow a sentence's
+end on one line, since the door keeps prompts on one line). Speakers get voices from the ``voices`` parameter
+(``"Ada=voiceId, Bo=voiceId"``) or, failing that, from a list of premade voices in
+order of appearance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from workers import prices
+from workers.base import (
+    AudioType,
+    Capabilities,
+    CostEstimate,
+    ErrorKind,
+    GenerationOutput,
+    GenerationRequest,
+    ModelSpec,
+    Operation,
+    ParamSpec,
+    ProviderError,
+    RunContext,
+    check,
+)
+from workers.cloud import CloudProvider, drop_none, error, parse_retry_after
+
+OUTPUT_FORMAT = "mp3_44100_128"
+DEFAULT_VOICE = "JBFqnCBsd6RMkjVDRZzb"  # "George", a premade voice
+DIALOGUE_VOICES = (
+    "JBFqnCBsd6RMkjVDRZzb",
+    "21m00Tcm4TlvDq8ikWAM",
+    "EXAVITQu4vr4xnSDxMaL",
+    "TX3LPaxmHKxFdv7VOQHJ",
+    "pNInz6obpgDQGcFmaJgB",
+    "AZnzlk1XvdvUeBnXmlld",
+    "MF3mGyEYCl7XYWbV9V6O",
+    "ErXwobaYiN019PkySvjV",
+    "VR6AewLTigWG4xSOukaG",
+    "yoZ06aMxZJJ28mfd3POQ",
+)
+MAX_SPEAKERS = len(DIALOGUE_VOICES)
+MAX_SEED = 4_294_967_295
+TEXT_LIMITS = {"eleven_multilingual_v2": 10_000, "eleven_v3": 5_000, "eleven_flash_v2_5": 40_000}
+MUSIC_DEFAULT_S = 30.0
+GEN = (Operation.GENERATE,)
+
+VOICE = ParamSpec("voice_id", "str", DEFAULT_VOICE, help="ElevenLabs voice id")
+VOICES = ParamSpec("voices", "str", "", help='Dialogue voices: "Name=voiceId, Name=voiceId"')
+
+SFX_MODEL = ModelSpec(
+    id="eleven_text_to_sound_v2",
+    label="ElevenLabs sound effects v2",
+    media_kind="audio",
+    operations=GEN,
+    min_duration_s=0.5,
+    max_duration_s=30.0,
+    audio_types=(AudioType.SFX,),
+    params=(
+        ParamSpec("prompt_influence", "float", 0.3, minimum=0.0, maximum=1.0),
+        ParamSpec("loop", "bool", False, help="Make a seamless loop"),
+    ),
+)
+SPEECH_MODEL = ModelSpec(
+    id="eleven_multilingual_v2",
+    label="ElevenLabs Multilingual v2 (speech)",
+    media_kind="audio",
+    operations=GEN,
+    audio_types=(AudioType.SPEECH,),
+    params=(VOICE,),
+)
+V3_MODEL = ModelSpec(
+    id="eleven_v3",
+    label="ElevenLabs v3 (speech, dialogue)",
+    media_kind="audio",
+    operations=GEN,
+    audio_types=(AudioType.SPEECH, AudioType.DIALOGUE),
+    params=(VOICE, VOICES),
+)
+FLASH_MODEL = ModelSpec(
+    id="eleven_flash_v2_5",
+    label="ElevenLabs Flash v2.5 (speech)",
+    media_kind="audio",
+    operations=GEN,
+    audio_types=(AudioType.SPEECH,),
+    params=(VOICE,),
+)
+MUSIC_MODEL = ModelSpec(
+    id="music_v1",
+    label="Eleven Music v1",
+    media_kind="audio",
+    operations=GEN,
+    min_duration_s=3.0,
+    max_duration_s=600.0,
+    default_duration_s=MUSIC_DEFAULT_S,
+    audio_types=(AudioType.MUSIC,),
+    params=(ParamSpec("force_instrumental", "bool", False, help="No vocals"),),
+)
+CAPABILITIES = Capabilities(
+    provider="elevenlabs",
+    label="ElevenLabs (sound effects, speech, dialogue, music)",
+    models=(SFX_MODEL, SPEECH_MODEL, V3_MODEL, FLASH_MODEL, MUSIC_MODEL),
+    needs_key=True,
+)
+
+_NAME = r"[^\W\d_][\w'’\-]*\.?"
+_SPEAKER = re.compile(rf"(?:^\s*|(?<=[.!?…])\s+)({_NAME}(?: {_NAME}){{0,2}})\s*:\s+", re.MULTILINE)
+_QUOTA_WORDS = ("quota", "credit", "payment", "billing", "subscription")
+_SAFETY_WORDS = ("moderation", "policy", "safety", "prohibited", "bad_prompt", "copyright")
+
+
+def dialogue_lines(text: str) -> list[tuple[str, str]]:
+    """(speaker, text) pairs from ``Name: words`` labels. The door keeps prompts on one
+    line, so a label counts at the start, after a line break, or after a sentence's end
+    (``…that? Bo: Hear what?``); words before the first label are "Speaker 1"'s."""
+    out: list[tuple[str, str]] = []
+    labels = list(_SPEAKER.finditer(text))
+    head = text[: labels[0].start() if labels else len(text)]
+    if " ".join(head.split()):
+        out.append(("Speaker 1", " ".join(head.split())))
+    for i, m in enumerate(labels):
+        end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
+        words = " ".join(text[m.end() : end].split())
+        if words:
+            out.append((m.group(1).strip(), words))
+    return out
+
+
+def parse_voices(spec: str) -> dict[str, str]:
+    """``"Ada=abc, Bo=def"`` → {"Ada": "abc", "Bo": "def"}."""
+    voices: dict[str, str] = {}
+    for item in re.split(r"[,;\n]", spec):
+        if not item.strip():
+            continue
+        name, sep, voice = item.partition("=")
+        check(
+            bool(sep and name.strip() and voice.strip()),
+            f"voices: {item.strip()!r} is not Name=voiceId",
+        )
+        voices[name.strip()] = voice.strip()
+    return voices
+
+
+def cast_voices(lines: list[tuple[str, str]], spec: str) -> dict[str, str]:
+    """Each speaker's voice: the ones asked for, then premade voices not yet used."""
+    chosen = parse_voices(spec)
+    spare = [v for v in DIALOGUE_VOICES if v not in chosen.values()]
+    cast: dict[str, str] = {}
+    for speaker, _ in lines:
+        if speaker not in cast:
+            cast[speaker] = chosen.get(speaker) or (spare.pop(0) if spare else DEFAULT_VOICE)
+    return cast
+
+
+class ElevenLabsProvider(CloudProvider):
+    """Audio from ElevenLabs (see the module docstring)."""
+
+    name = "elevenlabs"
+    CAPS = CAPABILITIES
+    DEFAULT_TIMEOUT_S = 300.0  # music can take minutes
+
+    def _kind(self, request: GenerationRequest) -> AudioType:
+        if request.audio_type is not None:
+            return request.audio_type
+        return self.CAPS.model(request.model).audio_types[0]
+
+    def _validate(self, request: GenerationRequest) -> None:
+        kind = self._kind(request)
+        check(0 <= request.seed <= MAX_SEED, f"the seed must be between 0 and {MAX_SEED}")
+        limit = TEXT_LIMITS.get(request.model)
+        if kind is AudioType.DIALOGUE:
+            lines = dialogue_lines(request.prompt)
+            check(bool(lines), "a dialogue needs at least one line")
+            cast = cast_voices(lines, str(request.params.get("voices") or ""))
+            check(len(cast) <= MAX_SPEAKERS, f"a dialogue takes at most {MAX_SPEAKERS} speakers")
+            limit = TEXT_LIMITS["eleven_v3"]
+        if limit is not None:
+            check(len(request.prompt) <= limit, f"{request.model} takes at most {limit} characters")
+        if kind is AudioType.SPEECH:
+            check(
+                bool(str(request.params.get("voice_id", DEFAULT_VOICE)).strip()),
+                "voice_id is empty",
+            )
+
+    def _music_seconds(self, request: GenerationRequest) -> float:
+        return float(request.duration_s or MUSIC_DEFAULT_S)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        kind = self._kind(request)
+        if kind is AudioType.MUSIC:
+            units = self._music_seconds(request)
+        elif kind is AudioType.SFX:
+            units = 1.0
+        else:
+            units = float(len(request.prompt))
+        return prices.estimate(self.name, request.model, units)
+
+    def _make_client(self) -> Any:
+        from elevenlabs import ElevenLabs
+
+        return ElevenLabs(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout_s)
+
+    def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
+        kind = self._kind(request)
+        client = self.client()
+        sent, call = self._plan(client, kind, request)
+        context.check_cancelled()
+        context.progress(0.1, "Waiting for ElevenLabs")
+        with call() as response:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            chunks = []
+            for chunk in response.data:
+                chunks.append(chunk)
+                context.check_cancelled()
+        data = b"".join(chunks)
+        content_type = headers.get("content-type", "")
+        if not data or "json" in content_type or "text/" in content_type:
+            raise error(
+                ErrorKind.MALFORMED,
+                f"elevenlabs answered {content_type or 'nothing'} instead of audio "
+                f"({data[:200].decode('utf-8', 'replace')})",
+            )
+        context.progress(1.0, "Done")
+        units = 1.0 if kind is AudioType.SFX else float(len(request.prompt))
+        unit = "generation" if kind is AudioType.SFX else "character"
+        if kind is AudioType.MUSIC:
+            units, unit = self._music_seconds(request), "second"
+        came_back = drop_none(
+            {
+                "request_id": headers.get("request-id"),
+                "character_cost": headers.get("character-cost"),
+                "song_id": headers.get("song-id"),
+                "content_type": content_type or None,
+            }
+        )
+        return GenerationOutput(
+            mime="audio/mpeg",
+            ext="mp3",
+            data=data,
+            provider_metadata=came_back,
+            provenance=drop_none(
+                {
+                    "provider": self.name,
+                    "model": request.model,
+                    "request_id": headers.get("request-id"),
+                    "request": sent,
+                }
+            ),
+            units=units,
+            unit=unit,
+        )
+
+    def _plan(
+        self, client: Any, kind: AudioType, request: GenerationRequest
+    ) -> tuple[dict[str, Any], Callable[[], Any]]:
+        """What will be sent (for the provenance) and the call that sends it."""
+        options: Any = {"max_retries": 0}  # the job scheduler owns retries
+        params = request.params
+        if kind is AudioType.SFX:
+            body: dict[str, Any] = drop_none(
+                {
+                    "text": request.prompt,
+                    "model_id": request.model,
+                    "duration_seconds": request.duration_s,
+                    "prompt_influence": float(params.get("prompt_influence", 0.3)),
+                    "loop": bool(params.get("loop", False)),
+                }
+            )
+            endpoint, raw = "/v1/sound-generation", client.text_to_sound_effects.with_raw_response
+            sent = {"endpoint": endpoint, **body}
+            return _sent(sent), lambda: raw.convert(
+                **body, output_format=OUTPUT_FORMAT, request_options=options
+            )
+        if kind is AudioType.SPEECH:
+            voice = str(params.get("voice_id") or DEFAULT_VOICE).strip()
+            body = {"text": request.prompt, "model_id": request.model, "seed": request.seed}
+            raw = client.text_to_speech.with_raw_response
+            sent = {"endpoint": f"/v1/text-to-speech/{voice}", "voice_id": voice, **body}
+            return _sent(sent), lambda: raw.convert(
+                voice, **body, output_format=OUTPUT_FORMAT, request_options=options
+            )
+        if kind is AudioType.DIALOGUE:
+            lines = dialogue_lines(request.prompt)
+            cast = cast_voices(lines, str(params.get("voices") or ""))
+            inputs = [{"text": text, "voice_id": cast[who]} for who, text in lines]
+            body = {"inputs": inputs, "model_id": request.model, "seed": request.seed}
+            raw = client.text_to_dialogue.with_raw_response
+            sent = {"endpoint": "/v1/text-to-dialogue", "voices": cast, **body}
+            return _sent(sent), lambda: raw.convert(
+                **body, output_format=OUTPUT_FORMAT, request_options=options
+            )
+        body = {
+            "prompt": request.prompt,
+            "model_id": request.model,
+            "music_length_ms": int(self._music_seconds(request) * 1000),
+            "force_instrumental": bool(params.get("force_instrumental", False)),
+        }
+        raw = client.music.with_raw_response
+        sent = {"endpoint": "/v1/music", **body}
+        return _sent(sent), lambda: raw.compose(
+            **body, output_format=OUTPUT_FORMAT, request_options=options
+        )
+
+    def _map_error(self, exc: Exception) -> ProviderError | None:
+        from elevenlabs.core.api_error import ApiError
+
+        if not isinstance(exc, ApiError):
+            return None
+        return map_api_error(exc.status_code, exc.body, exc.headers or {})
+
+
+def _sent(sent: dict[str, Any]) -> dict[str, Any]:
+    sent = dict(sent, output_format=OUTPUT_FORMAT)
+    sent.pop("text", None)  # the prompt is in the recipe already
+    sent.pop("prompt", None)
+    if "inputs" in sent:
+        sent["lines"] = len(sent.pop("inputs"))
+    return sent
+
+
+def _detail(body: Any) -> tuple[str, str]:
+    """(status word, message) from ElevenLabs' error body."""
+    detail = body.get("detail", body) if isinstance(body, Mapping) else body
+    if isinstance(detail, Mapping):
+        return str(detail.get("status") or detail.get("code") or ""), str(
+            detail.get("message") or detail.get("msg") or ""
+        )
+    if isinstance(detail, list):  # request validation: [{"loc": [...], "msg": ...}]
+        msgs = [
+            f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg', '')}"
+            for d in detail
+            if isinstance(d, Mapping)
+        ]
+        return "validation_error", "; ".join(msgs)
+    return "", str(detail or "")[:500]
+
+
+def map_api_error(status: int | None, body: Any, headers: Mapping[str, str]) -> ProviderError:
+    code = int(status or 0)
+    word, message = _detail(body)
+    text = f"elevenlabs: {message or word or 'error'} ({code}{' ' + word if word else ''})"
+    lowered = f"{word} {message}".lower()
+    if code == 402 or any(w in word.lower() for w in _QUOTA_WORDS):
+        return error(ErrorKind.QUOTA, text)
+    if code in (401, 403):
+        return error(ErrorKind.AUTH, text)
+    if code == 429:
+        retry = parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
+        if retry is None and any(w in lowered for w in _QUOTA_WORDS):
+            return error(ErrorKind.QUOTA, text)
+        return error(ErrorKind.RATE_LIMITED, text, retry)
+    if code == 408:
+        return error(ErrorKind.TRANSIENT, text)
+    if code >= 500:
+        return error(ErrorKind.PROVIDER_DOWN, text)
+    if any(w in lowered for w in _SAFETY_WORDS):
+        return error(ErrorKind.SAFETY_BLOCKED, text)
+    return error(ErrorKind.INVALID_REQUEST, text)

@@ -1,0 +1,170 @@
+"""The Google providers' shared parts (gemini, veo, lyria): building a ``google-genai``
+client, and mapping its errors — and Google's error JSON — onto the taxonomy.
+
+The SDK is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from workers.base import ErrorKind, ProviderError
+from workers.cloud import error, parse_retry_after
+
+API_VERSION = "v1beta"
+
+_SAFETY = re.compile(
+    r"\bsafety\b|\bblocked\b|prohibited|responsible ai|usage guidelines|content polic",
+    re.IGNORECASE,
+)
+_QUOTA = re.compile(r"quota|billing|credits?|plan\b", re.IGNORECASE)
+_BAD_KEY = re.compile(r"api[ _]?key", re.IGNORECASE)
+# google.rpc.Code → the HTTP status Google pairs it with (operation errors carry rpc codes).
+RPC_TO_HTTP = {1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 400, 10: 409}
+RPC_TO_HTTP.update({11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401})
+
+
+def make_client(api_key: str, base_url: str | None, timeout_s: float) -> Any:
+    """A ``google.genai.Client`` for the Gemini Developer API: key in the
+    ``x-goog-api-key`` header, the given base URL (a gateway, or a test fake), one
+    attempt per call (the job scheduler owns retries) and a timeout per request."""
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(
+        api_version=API_VERSION,
+        timeout=max(1, int(timeout_s * 1000)),
+        retry_options=types.HttpRetryOptions(attempts=1),
+    )
+    if base_url:
+        options.base_url = base_url.rstrip("/") + "/"
+    # vertexai=False: GOOGLE_GENAI_USE_VERTEXAI in the environment must not switch APIs.
+    return genai.Client(vertexai=False, api_key=api_key, http_options=options)
+
+
+def _error_body(details: Any) -> Mapping[str, Any]:
+    if isinstance(details, Mapping):
+        inner = details.get("error", details)
+        return inner if isinstance(inner, Mapping) else {}
+    return {}
+
+
+def _detail_items(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    items = body.get("details")
+    return [d for d in items if isinstance(d, Mapping)] if isinstance(items, list) else []
+
+
+def _retry_delay(items: list[Mapping[str, Any]]) -> float | None:
+    """``google.rpc.RetryInfo.retryDelay`` such as ``"7s"`` or ``"0.250s"``."""
+    for item in items:
+        delay = item.get("retryDelay")
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return max(0.0, float(delay[:-1]))
+            except ValueError:
+                return None
+    return None
+
+
+def _daily_quota(items: list[Mapping[str, Any]]) -> bool:
+    for item in items:
+        for violation in item.get("violations") or ():
+            if isinstance(violation, Mapping) and "PerDay" in str(violation.get("quotaId", "")):
+                return True
+    return False
+
+
+def _reasons(items: list[Mapping[str, Any]]) -> set[str]:
+    return {str(item["reason"]) for item in items if item.get("reason")}
+
+
+def from_status(
+    provider: str,
+    code: int | None,
+    status: str | None,
+    message: str | None,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProviderError:
+    """A Google error (HTTP status, ``status`` word, message, JSON) as a ProviderError."""
+    body = _error_body(details)
+    items = _detail_items(body)
+    code = int(code or body.get("code") or 0)
+    status = status or body.get("status")
+    message = message or body.get("message") or ""
+    words = f"{provider}: {message}" if message else f"{provider}: {status or code}"
+    head = f"{code} {status}".strip() if status else str(code)
+    text = f"{words} ({head})" if code else words
+    header = None
+    if headers is not None:
+        header = headers.get("retry-after") or headers.get("Retry-After")
+    retry_after = parse_retry_after(header)
+    if retry_after is None:
+        retry_after = _retry_delay(items)
+    bad_key = "API_KEY_INVALID" in _reasons(items) or (
+        code == 400 and _BAD_KEY.search(message) is not None and "valid" in message.lower()
+    )
+    if code in (401, 403) or bad_key:
+        return error(ErrorKind.AUTH, text)
+    if code == 429 or status == "RESOURCE_EXHAUSTED":
+        if _daily_quota(items):
+            return error(ErrorKind.QUOTA, text)
+        if retry_after is not None:
+            return error(ErrorKind.RATE_LIMITED, text, retry_after)
+        if _QUOTA.search(message):
+            return error(ErrorKind.QUOTA, text)
+        return error(ErrorKind.RATE_LIMITED, text)
+    if code in (408, 499):
+        return error(ErrorKind.TRANSIENT, text)
+    if code >= 500:
+        return error(ErrorKind.PROVIDER_DOWN, text, retry_after)
+    if _SAFETY.search(message):
+        return error(ErrorKind.SAFETY_BLOCKED, text)
+    return error(ErrorKind.INVALID_REQUEST, text)
+
+
+def _headers(response: Any) -> Mapping[str, str] | None:
+    headers = getattr(response, "headers", None)
+    return headers if isinstance(headers, Mapping) or hasattr(headers, "get") else None
+
+
+def map_google_error(exc: BaseException, provider: str) -> ProviderError | None:
+    """Errors of ``google-genai`` (its classic API and its Interactions client)."""
+    from google.genai import errors as genai_errors
+
+    if isinstance(exc, genai_errors.APIError):
+        return from_status(
+            provider, exc.code, exc.status, exc.message, exc.details, _headers(exc.response)
+        )
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "APIResponseValidationError" in names or "UnknownApiResponseError" in names:
+        return error(ErrorKind.MALFORMED, f"{provider}'s answer could not be read ({exc})")
+    if "APIStatusError" in names:  # the Interactions client (google.genai._gaos)
+        body = getattr(exc, "body", None)
+        if isinstance(body, str | bytes):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                body = {"message": body if isinstance(body, str) else body.decode(errors="replace")}
+        inner = _error_body(body)
+        return from_status(
+            provider,
+            getattr(exc, "status_code", None),
+            inner.get("status"),
+            inner.get("message") or str(getattr(exc, "message", "") or ""),
+            body,
+            _headers(getattr(exc, "response", None)),
+        )
+    if isinstance(exc, json.JSONDecodeError) or "ValidationError" in names:
+        return error(ErrorKind.MALFORMED, f"{provider}'s answer is not valid JSON ({exc})")
+    return None
+
+
+def operation_error(provider: str, err: Mapping[str, Any]) -> ProviderError:
+    """A long-running operation's ``error`` (a ``google.rpc.Status``)."""
+    rpc = err.get("code")
+    http = RPC_TO_HTTP.get(int(rpc), 500) if isinstance(rpc, int) else 500
+    return from_status(provider, http, None, str(err.get("message") or ""), {"error": err})
