@@ -203,65 +203,41 @@ def plan(
     return Plan(recipe, RELATION.get(op), cost)
 
 
+def plan_request(tx: Tx, cmd: c.Command) -> tuple[Plan, int]:
+    """The validated plan of a generation request and how many placeholders it makes."""
+    if isinstance(cmd, c.RequestBatch):
+        if not 1 <= cmd.count <= MAX_BATCH:
+            raise ValidationError(f"a batch makes 1 to {MAX_BATCH} results")
+        if cmd.asset_id is not None and cmd.mode is not c.BatchMode.EXPLORE:
+            raise ValidationError("only an explore batch can add variants to an existing asset")
+    if isinstance(cmd, c.RequestRefine | c.RequestBatch) and cmd.asset_id is not None:
+        asset = tx.asset(cmd.asset_id)
+        op, kind, type_ = ForgeOp.REFINE, asset["media_kind"], asset["type"]
+        refs = _refine_refs(tx, asset, cmd.references)
+    elif isinstance(cmd, c.RequestGeneration | c.RequestBatch):
+        op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
+        kind, type_, refs = cmd.media_kind.value, cmd.type, cmd.references
+    else:
+        raise ValidationError(f"{cmd.kind} is not a generation request")
+    p = plan(
+        tx,
+        op=op,
+        prompt=cmd.prompt,
+        media_kind=kind,
+        asset_type=type_,
+        references=refs,
+        options=cmd.options,
+    )
+    return p, cmd.count if isinstance(cmd, c.RequestBatch) else 1
+
+
 def estimate(tx: Tx, cmd: c.Command) -> CostEstimate:
     """What a generation request would cost, planned exactly as applying it would
     (validation included), without writing anything."""
-    if isinstance(cmd, c.RequestGeneration):
-        op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
-        p = plan(
-            tx,
-            op=op,
-            prompt=cmd.prompt,
-            media_kind=cmd.media_kind.value,
-            asset_type=cmd.type,
-            references=cmd.references,
-            options=cmd.options,
-        )
-        count = 1
-    elif isinstance(cmd, c.RequestRefine):
-        asset = tx.asset(cmd.asset_id)
-        p = plan(
-            tx,
-            op=ForgeOp.REFINE,
-            prompt=cmd.prompt,
-            media_kind=asset["media_kind"],
-            asset_type=asset["type"],
-            references=_refine_refs(tx, asset, cmd.references),
-            options=cmd.options,
-        )
-        count = 1
-    elif isinstance(cmd, c.RequestBatch):
-        if cmd.asset_id is not None:
-            asset = tx.asset(cmd.asset_id)
-            p = plan(
-                tx,
-                op=ForgeOp.REFINE,
-                prompt=cmd.prompt,
-                media_kind=asset["media_kind"],
-                asset_type=asset["type"],
-                references=_refine_refs(tx, asset, cmd.references),
-                options=cmd.options,
-            )
-        else:
-            op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
-            p = plan(
-                tx,
-                op=op,
-                prompt=cmd.prompt,
-                media_kind=cmd.media_kind.value,
-                asset_type=cmd.type,
-                references=cmd.references,
-                options=cmd.options,
-            )
-        count = cmd.count
-    else:
-        raise ValidationError(f"{cmd.kind} is not a generation request")
+    p, count = plan_request(tx, cmd)
     assert p.cost is not None
     return CostEstimate(
-        usd=p.cost.usd * count,
-        units=p.cost.units * count,
-        unit=p.cost.unit,
-        note=p.cost.note,
+        usd=p.cost.usd * count, units=p.cost.units * count, unit=p.cost.unit, note=p.cost.note
     )
 
 
@@ -336,16 +312,7 @@ def _activate(tx: Tx, aid: str, vid: str) -> None:
 
 
 def request_generation(tx: Tx, cmd: c.RequestGeneration) -> Inverse:
-    op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
-    p = plan(
-        tx,
-        op=op,
-        prompt=cmd.prompt,
-        media_kind=cmd.media_kind.value,
-        asset_type=cmd.type,
-        references=cmd.references,
-        options=cmd.options,
-    )
+    p, _ = plan_request(tx, cmd)
     aid = _new_asset(tx, cmd.name, cmd.prompt, cmd.media_kind.value, cmd.type, cmd.x, cmd.y)
     first_event = len(tx.events)
     vid, jid = _placeholder(
@@ -367,17 +334,7 @@ def _refine_refs(tx: Tx, asset: sqlite3.Row, refs: tuple[str, ...]) -> tuple[str
 
 
 def request_refine(tx: Tx, cmd: c.RequestRefine) -> Inverse:
-    asset = tx.asset(cmd.asset_id)
-    refs = _refine_refs(tx, asset, cmd.references)
-    p = plan(
-        tx,
-        op=ForgeOp.REFINE,
-        prompt=cmd.prompt,
-        media_kind=asset["media_kind"],
-        asset_type=asset["type"],
-        references=refs,
-        options=cmd.options,
-    )
+    p, _ = plan_request(tx, cmd)
     vid, jid = _placeholder(
         tx, cmd.asset_id, p, priority=cmd.options.priority, idempotency_key=_key(cmd.request_id, 0)
     )
@@ -386,28 +343,9 @@ def request_refine(tx: Tx, cmd: c.RequestRefine) -> Inverse:
 
 
 def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
-    if not 1 <= cmd.count <= MAX_BATCH:
-        raise ValidationError(f"a batch makes 1 to {MAX_BATCH} results")
-    if cmd.asset_id is not None and cmd.mode is not c.BatchMode.EXPLORE:
-        raise ValidationError("only an explore batch can add variants to an existing asset")
+    p, _ = plan_request(tx, cmd)
     opts = cmd.options
-    if cmd.asset_id is not None:
-        asset = tx.asset(cmd.asset_id)
-        refs = _refine_refs(tx, asset, cmd.references)
-        op, kind, type_ = ForgeOp.REFINE, asset["media_kind"], asset["type"]
-    else:
-        refs = cmd.references
-        op = ForgeOp.DERIVE if refs else ForgeOp.GENERATE
-        kind, type_ = cmd.media_kind.value, cmd.type
-    p = plan(
-        tx,
-        op=op,
-        prompt=cmd.prompt,
-        media_kind=kind,
-        asset_type=type_,
-        references=refs,
-        options=opts,
-    )
+    kind, type_ = p.recipe.media_kind, cmd.type
     inverse: list[c.Command] = []
     variant_ids, job_ids, asset_ids = [], [], []
     first_event = len(tx.events)
