@@ -5,8 +5,10 @@ through its undo stack as core commands."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,9 +30,10 @@ from studio.core.commands import Command
 from studio.core.errors import StudioError
 from studio.core.events import Event
 from studio.core.imports import ImportReport, import_files
-from studio.core.space import Space
+from studio.core.space import Snapshot, Space
 from studio.core.studio import Studio
 from studio.ui.canvas import CanvasScene, CanvasView
+from studio.ui.canvas.filtering import parse_query
 from studio.ui.find_bar import FindBar
 from studio.ui.generate_dialog import GenerateDialog
 from studio.ui.inspector import InspectorWidget
@@ -45,8 +48,30 @@ STATE_KEY = "ui.window.state"
 LAST_SPACE_KEY = "ui.last_space"
 
 
-class _ImportJob(QObject, QRunnable):
-    done = Signal(object, object)  # ImportReport, origin
+class _SpaceJob(QObject, QRunnable):
+    """Background work on an open space; the window waits for it before closing it."""
+
+    done = Signal(object, object)
+
+    def __init__(self, space: Space) -> None:
+        QObject.__init__(self)
+        QRunnable.__init__(self)
+        self.setAutoDelete(False)
+        self.space = space
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.work()
+        finally:
+            self.finished.set()
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+
+class _ImportJob(_SpaceJob):
+    """Emits ``done(ImportReport, origin)``."""
 
     def __init__(
         self,
@@ -56,15 +81,35 @@ class _ImportJob(QObject, QRunnable):
         at: tuple[float, float],
         into: str | None,
     ) -> None:
-        QObject.__init__(self)
-        QRunnable.__init__(self)
-        self.setAutoDelete(False)
-        self.args = (space, paths, actor, into, at)
+        super().__init__(space)
+        self.args = (paths, actor, into, at)
 
-    def run(self) -> None:
-        space, paths, actor, into, at = self.args
-        report = import_files(space, paths, actor, into=into, origin=at)
-        self.done.emit(report, at)
+    def work(self) -> None:
+        paths, actor, into, at = self.args
+        self.done.emit(import_files(self.space, paths, actor, into=into, origin=at), at)
+
+
+class _SnapshotJob(_SpaceJob):
+    """Emits ``done(Space, Snapshot)``."""
+
+    def work(self) -> None:
+        self.done.emit(self.space, self.space.snapshot())
+
+
+def prompts_of(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:
+    """Prompts (or original file names) of many variants, a few queries in all."""
+    out: dict[str, str] = {}
+    ids = list(variant_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for vid, prompt in space.query(
+            "SELECT id, COALESCE(json_extract(recipe, '$.prompt'), "
+            f"json_extract(recipe, '$.original_name'), '') FROM variants WHERE id IN ({marks})",
+            tuple(chunk),
+        ):
+            out[str(vid)] = str(prompt or "")
+    return out
 
 
 class MainWindow(QMainWindow):
@@ -74,11 +119,13 @@ class MainWindow(QMainWindow):
         self.actor = actor or Actor.local_owner()
         self.session: SpaceSession | None = None
         self.undo_stack = QUndoStack(self)
-        self._imports: list[_ImportJob] = []
+        self._jobs: list[_SpaceJob] = []
+        self._held: list[Event] | None = None
+        self._fit_when_loaded = False
         self.setWindowTitle("Forge Studio")
         self.resize(1400, 900)
 
-        self.scene = CanvasScene(self)
+        self.scene = CanvasScene(parent=self)
         self.view = CanvasView(self.scene, self)
         self.find_bar = FindBar()
         self.find_bar.hide()
@@ -112,7 +159,7 @@ class MainWindow(QMainWindow):
         self.view.selection_changed.connect(self._selection_changed)
         self.find_bar.changed.connect(self._find_changed)
         self.find_bar.step.connect(self._find_step)
-        self.find_bar.closed.connect(lambda: self.scene.set_filter(None))
+        self.find_bar.closed.connect(self.scene.clear_filter)
         self._match = 0
         self._build_menus()
         self._restore_window()
@@ -158,7 +205,7 @@ class MainWindow(QMainWindow):
         edit.addAction(redo)
         edit.addSeparator()
         act(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete, "delete")
-        act(edit, "Select &all", self.view.select_all, QKeySequence.StandardKey.SelectAll)
+        act(edit, "Select &all", self.scene.select_all, QKeySequence.StandardKey.SelectAll)
         act(edit, "&Find…", self.find_bar.open_bar, QKeySequence.StandardKey.Find, "find")
         act(edit, "New &frame around selection", self.frame_selection, "Ctrl+Shift+F")
 
@@ -193,28 +240,55 @@ class MainWindow(QMainWindow):
             self.show_error(exc.message)
             return
         self.session = SpaceSession(self.studio, space, self)
+        self._held = []  # events that arrive while the snapshot is read
         self.session.event.connect(self._on_event)
-        snapshot = space.snapshot()
-        self.scene.load(space, snapshot)
         state = self.studio.library.setting(f"ui.view.{space.id}")
+        self._fit_when_loaded = not state
         if state:
-            self.view.restore_view_state(json.loads(state))
-        else:
-            QTimer.singleShot(0, self.view.fit_all)
+            view_state = json.loads(state)
+            self.view.restore_view_state(view_state)
+            # again once the layout has settled and the viewport has its real size
+            QTimer.singleShot(0, lambda: self.view.restore_view_state(view_state))
+        job = _SnapshotJob(space)
+        job.done.connect(self._snapshot_ready)
+        self._jobs.append(job)
+        QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
         self.studio.library.set_setting(LAST_SPACE_KEY, space.id)
-        self.spaces.set_count(space.id, len(snapshot.assets))
         self.spaces.refresh(space.id)
         self.inspector.show_asset(None, None)
         self._update_title()
         self._update_status()
 
+    def _snapshot_ready(self, space: Space, snapshot: Snapshot) -> None:
+        self._jobs = [j for j in self._jobs if j is not self.sender()]
+        if self.space is not space:
+            return  # another space was opened meanwhile
+        self.scene.set_prompt_source(lambda ids: prompts_of(space, ids))
+        self.scene.load(space, snapshot, focus=self.view.visible_scene_rect())
+        held, self._held = self._held, None
+        for event in held or []:
+            self.scene.apply_event(event)  # the scene skips what the snapshot has
+        if self._fit_when_loaded:
+            QTimer.singleShot(0, self.view.fit_all)
+            self.scene.loaded.connect(self._fit_once)
+
+    def _fit_once(self) -> None:
+        self.scene.loaded.disconnect(self._fit_once)
+        if self._fit_when_loaded:
+            self._fit_when_loaded = False
+            self.view.fit_all()
+
     def close_space(self) -> None:
         if self.session is None:
             return
         space = self.session.space
+        for job in self._jobs:  # imports and snapshots still reading this space
+            job.finished.wait(60)
+        self._jobs.clear()
         self.studio.library.set_setting(f"ui.view.{space.id}", json.dumps(self.view.view_state()))
         self.undo_stack.clear()
-        self.scene.clear_space()
+        self._held = None
+        self.scene.clear_canvas()
         self.inspector.show_asset(None, None)
         self.session.close()
         self.session = None
@@ -250,14 +324,16 @@ class MainWindow(QMainWindow):
             return
         job = _ImportJob(space, self.actor, [Path(p) for p in paths], at, into)
         job.done.connect(self._import_done)
-        self._imports.append(job)
+        self._jobs.append(job)
         self.statusBar().showMessage(f"Importing {len(paths)} file(s)…")
         QThreadPool.globalInstance().start(job)
 
     def _import_done(self, report: ImportReport, _at: object) -> None:
-        self._imports = [j for j in self._imports if j is not self.sender()]
+        job = self.sender()
+        self._jobs = [j for j in self._jobs if j is not job]
         space = self.space
-        if report.imported and space is not None:
+        same_space = isinstance(job, _SpaceJob) and job.space is space
+        if report.imported and space is not None and same_space:
             n = len(report.imported)
             self.undo_stack.push(
                 AppliedStep(
@@ -296,7 +372,7 @@ class MainWindow(QMainWindow):
             "*.wav *.mp3 *.flac *.ogg *.m4a *.mp4 *.mov *.webm);;All files (*)",
         )
         if files:
-            self.import_paths([Path(f) for f in files], self.view.visible_center())
+            self.import_paths([Path(f) for f in files], self._centre())
 
     def generate_dialog(self) -> None:
         if self.space is None:
@@ -304,15 +380,17 @@ class MainWindow(QMainWindow):
             return
         dialog = GenerateDialog(self)
         if dialog.exec():
-            x, y = self.view.visible_center()
+            x, y = self._centre()
             cmd = dialog.command(x, y)
             if cmd is not None:
                 self.run([cmd], "Generate")
 
     def delete_selection(self) -> None:
-        ids = self.view.selected_asset_ids()
-        if ids:
-            self.run([c.DeleteAsset(a) for a in ids], f"Delete {len(ids)} asset(s)")
+        self.view.delete_selection()
+
+    def _centre(self) -> tuple[float, float]:
+        p = self.view.center()
+        return p.x(), p.y()
 
     def frame_selection(self) -> None:
         self.view.create_frame_around_selection("Frame")
@@ -334,33 +412,46 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ events
     def _on_event(self, event: Event) -> None:
-        self.scene.apply_event(event)
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            self.scene.apply_event(event)
         if event.type.startswith(("job:", "queue:", "variant:")):
             self._status_timer.start()
         if event.type.startswith(("asset:", "variant:")) and event.type != "asset:moved":
             self.inspector.refresh()
-        if event.type in ("asset:created", "asset:deleted", "asset:restored") and self.space:
-            self.spaces.set_count(self.space.id, self.scene.asset_count())
+        if event.type in ("asset:created", "asset:deleted", "asset:restored"):
+            self._status_timer.start()
 
     def _selection_changed(self, ids: list[str]) -> None:
         self.inspector.show_asset(self.space, ids[0] if len(ids) == 1 else None, len(ids))
 
     def _find_changed(self, criteria: dict[str, object]) -> None:
-        total = self.scene.set_filter(criteria if any(criteria.values()) else None)
+        query = parse_query(str(criteria.get("text") or ""))
+        kind = criteria.get("media_kind")
+        query = dataclasses.replace(
+            query,
+            media_kinds=query.media_kinds | {str(kind)} if kind else query.media_kinds,
+            starred=True if criteria.get("starred") else query.starred,
+        )
+        total = self.scene.set_filter(None if query.empty else query)
         self._match = 0
         self.find_bar.set_count(1 if total else 0, total)
         if total:
-            self.view.focus_match(0)
+            self.scene.focus_match(0)
 
     def _find_step(self, delta: int) -> None:
         total = len(self.scene.matches())
         if not total:
             return
         self._match = (self._match + delta) % total
-        self.view.focus_match(self._match)
+        self.scene.focus_match(self._match)
         self.find_bar.set_count(self._match + 1, total)
 
     def _update_status(self) -> None:
+        if self.space is not None:
+            n = self.space.query("SELECT COUNT(*) FROM assets WHERE deleted_at IS NULL")[0][0]
+            self.spaces.set_count(self.space.id, int(n))
         counts = self.session.job_counts() if self.session else {}
         parts = []
         if counts.get("running"):
@@ -397,4 +488,5 @@ class MainWindow(QMainWindow):
         self.save_window()
         self.close_space()
         QThreadPool.globalInstance().waitForDone(5000)
+        self.scene.thumbs.close()
         super().closeEvent(event)

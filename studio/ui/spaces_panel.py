@@ -55,11 +55,16 @@ class SpacesPanel(QWidget):
         self.list.itemClicked.connect(self._activated)
         buttons = QHBoxLayout()
         for text, tip, slot in (
-            ("+", "New space (Ctrl+N)", self.create_space),
-            ("✎", "Rename space", self.rename_current),
-            ("🗑", "Delete space", self.delete_current),
+            ("New", "New space (Ctrl+N)", self.create_space),
+            ("Rename", "Rename the selected space", self.rename_current),
+            (
+                "Delete",
+                "Delete the selected space (moves it to the trash folder)",
+                self.delete_current,
+            ),
         ):
             b = QToolButton(text=text, toolTip=tip)
+            b.setAutoRaise(True)
             b.clicked.connect(slot)
             buttons.addWidget(b)
         buttons.addStretch(1)

@@ -18,8 +18,18 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 def test_generate_wait_json(cli: Cli) -> None:
-    out = cli.json("generate", "gen", "a red balloon", "--size", "512", "--aspect", "16:9",
-                   "--seed", "4", "--wait")
+    out = cli.json(
+        "generate",
+        "gen",
+        "a red balloon",
+        "--size",
+        "512",
+        "--aspect",
+        "16:9",
+        "--seed",
+        "4",
+        "--wait",
+    )
     assert isinstance(out, dict)
     (vid,) = out["variant_ids"]
     assert out["variants"] == [{"id": vid, "status": "completed", "error": None}]
@@ -32,12 +42,25 @@ def test_generate_wait_json(cli: Cli) -> None:
 
 
 def test_generate_then_worker_jobs_and_usage(cli: Cli) -> None:
-    code, out, _ = cli("generate", "gen", "rain on a tin roof", "--kind", "audio", "--type", "sfx",
-                       "--duration", "1", "--count", "2")
+    code, out, _ = cli(
+        "generate",
+        "gen",
+        "rain on a tin roof",
+        "--kind",
+        "audio",
+        "--type",
+        "sfx",
+        "--duration",
+        "1",
+        "--count",
+        "2",
+    )
     assert code == 0 and out.count("queued") == 2
     jobs = cli.json("jobs", "gen")
     assert isinstance(jobs, dict)
-    assert [j["position"] for j in jobs["jobs"]] == [2, 1] or [j["position"] for j in jobs["jobs"]] == [1, 2]
+    assert [j["position"] for j in jobs["jobs"]] == [2, 1] or [
+        j["position"] for j in jobs["jobs"]
+    ] == [1, 2]
     code, out, err = cli("worker", "gen", "--until-idle")
     assert code == 0, err
     done = cli.json("jobs", "gen", "--all")
@@ -65,7 +88,11 @@ def test_cancel_and_retry(cli: Cli) -> None:
     code, _, err = cli("cancel", "gen", job)
     assert code == 1 and "already cancelled" in err
     shown = cli.json("show", "gen", vid)
-    assert isinstance(shown, dict) and shown["status"] == "failed" and shown["error_code"] == "CANCELLED"
+    assert (
+        isinstance(shown, dict)
+        and shown["status"] == "failed"
+        and shown["error_code"] == "CANCELLED"
+    )
     code, text, _ = cli("retry", "gen", vid)
     assert code == 0 and "queued again" in text
     assert cli("worker", "gen", "--until-idle")[0] == 0
@@ -87,8 +114,17 @@ def test_a_failed_generation_exits_1(cli: Cli) -> None:
     # refining an image asset into a video kind is impossible: made to fail at validation
     made = cli.json("generate", "gen", "a fox", "--size", "512", "--wait")
     assert isinstance(made, dict)
-    code, _, err = cli("generate", "gen", "make it move", "--into", made["asset_ids"][0],
-                       "--provider", "local", "--model", "local-video")
+    code, _, err = cli(
+        "generate",
+        "gen",
+        "make it move",
+        "--into",
+        made["asset_ids"][0],
+        "--provider",
+        "local",
+        "--model",
+        "local-video",
+    )
     assert code == 1 and "makes video, not image" in err
     out = json.loads(cli("log", "gen", "--json")[1].splitlines()[-1])
     assert out["command"]["command"] != "refine:request"

@@ -1,0 +1,398 @@
+"""AssetCardItem: one asset on the canvas, a view of its store rows (never the model).
+
+The card shows the asset's *active* variant: its thumbnail (image thumb, video
+poster/thumb, audio waveform thumb), name, media-kind glyph, variant count and star,
+and the live status: ``uploading`` a spinner, ``pending``/``processing`` a progress
+bar (indeterminate until the job reports progress), ``failed`` a red border and mark
+with the error as tooltip. When another variant of the asset is being made, a thin
+bar runs along the footer.
+
+Star rule: a filled star when the active variant is starred, an outlined star when
+only another variant is.
+
+``paint()`` allocates little: texts are ``QStaticText`` built once per name, colours
+and paths come from :func:`theme`, and the pixmap's target rectangle is cached per
+pixmap. At SIMPLE level of detail (zoomed out) no text is drawn and the 64 px tier is
+used; at FAR level the card draws nothing at all (``ItemHasNoContents``) and the
+scene's overview item paints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QImage, QPainter, QPixmap, QStaticText
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from studio.store.records import AssetRow, VariantRow
+from studio.ui.canvas.geometry import (
+    CARD_H,
+    CARD_W,
+    FOOTER_H,
+    TIER_FULL,
+    TIER_LOW,
+    TIER_TINY,
+    Lod,
+    Rect,
+    fit_inside,
+)
+from studio.ui.canvas.model import BUSY, NO_FACTS, STAR_ACTIVE, STAR_NONE, CardFacts, thumb_rel
+from studio.ui.canvas.theme import Theme, theme
+
+if TYPE_CHECKING:
+    from studio.ui.canvas.thumbs import Key, ThumbnailCache
+
+_NO_FIT: tuple[QPixmap | None, int, int, int, int] = (None, 0, 0, 0, 0)
+
+_FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+
+
+@dataclass(slots=True)
+class CanvasContext:
+    """What every card reads while painting; one per scene."""
+
+    thumbs: ThumbnailCache
+    media_dir: str = ""
+    lod: Lod = Lod.FULL
+    scale: float = 1.0
+    phase: int = 0  # animation tick for spinners and indeterminate bars
+    drop_target: str | None = None  # asset id highlighted as a drop target
+    theme: Theme = field(default_factory=theme)
+    _insets: dict[float, QRectF] = field(default_factory=dict)
+    _insets_scale: float = 0.0
+
+    def outline_rect(self, pen_width: float) -> QRectF:
+        """The card rectangle inset by half a cosmetic pen at the current zoom, so
+        outlines stay inside the card (made once per zoom level and width)."""
+        if self._insets_scale != self.scale:
+            self._insets.clear()
+            self._insets_scale = self.scale
+        r = self._insets.get(pen_width)
+        if r is None:
+            d = pen_width / 2 / max(self.scale, 0.01)
+            r = self._insets[pen_width] = QRectF(d, d, CARD_W - 2 * d, CARD_H - 2 * d)
+        return r
+
+
+class AssetCardItem(QGraphicsRectItem):
+    """A ``QGraphicsRectItem`` only so that ``boundingRect``/``shape`` stay in C++:
+    Qt asks for them twice per card per frame, and a Python override costs ~6 ms per
+    10k cards (measured). The rectangle's own pen and brush are never drawn."""
+
+    def __init__(self, ctx: CanvasContext, asset: AssetRow, facts: CardFacts) -> None:
+        super().__init__(0.0, 0.0, CARD_W, CARD_H)
+        self._ctx = ctx
+        self.asset = asset
+        self.facts = facts
+        self.px = asset.x  # where the card is drawn (differs from the row while dragged)
+        self.py = asset.y
+        self.dragging = False
+        self.match = 0  # 0: no filter, 1: matches, -1: dimmed
+        self.progress: tuple[float | None, str] | None = None  # of the shown busy variant
+        self.thumb: str | None = None
+        self.far_keys: tuple[Key, Key] | None = None  # (low, tiny) cache keys
+        self.far_mark = False  # the overview must draw a status mark
+        self.far_fit: tuple[QPixmap | None, int, int, int, int] = _NO_FIT  # overview cache
+        self._name: QStaticText | None = None
+        self._count: QStaticText | None = None
+        self._fit: tuple[int, QRectF, QRectF] | None = None
+        self._thumb_for(facts)
+        self.setFlags(_FLAGS)
+        self.setPos(asset.x, asset.y)
+        self.nocontents = False  # True: the overview paints this card (FAR zoom)
+        if ctx.lod is Lod.FAR:
+            self.set_nocontents(True)
+
+    # ------------------------------------------------------------------ model
+    @property
+    def asset_id(self) -> str:
+        return self.asset.id
+
+    @property
+    def status(self) -> str:
+        a = self.facts.active
+        return a.status if a is not None else "empty"
+
+    @property
+    def animated(self) -> bool:
+        """Needs animation ticks: a spinner, or a bar with no progress yet."""
+        if self.status == "uploading":
+            return True
+        shown = self.shown_busy()
+        return shown is not None and (self.progress is None or self.progress[0] is None)
+
+    def shown_busy(self) -> VariantRow | None:
+        a = self.facts.active
+        if a is not None and a.status in BUSY:
+            return a
+        return self.facts.busy
+
+    def scene_rect(self) -> Rect:
+        """Where the card is drawn, in scene coordinates."""
+        return Rect(self.px, self.py, CARD_W, CARD_H)
+
+    def set_rows(self, asset: AssetRow, facts: CardFacts) -> None:
+        """New rows for this card (it does not move: the scene decides that)."""
+        a, f = self.asset, self.facts
+        if (asset.name, facts.count, facts.star) != (a.name, f.count, f.star):
+            self._name = self._count = None
+        self.asset = asset
+        self.facts = facts
+        self._thumb_for(facts)
+        self.update()
+
+    def set_progress(self, progress: Mapping[str, tuple[float | None, str]]) -> None:
+        """Pick this card's progress (of the variant it shows as busy) from the
+        space-wide ``variant id -> (fraction or None, message)`` map."""
+        shown = self.shown_busy()
+        self.progress = progress.get(shown.id) if shown is not None else None
+
+    def set_tip(self, parent_name: str | None) -> None:
+        """Tooltip: the error of a failed active variant, else the parent's name."""
+        a, row = self.facts.active, self.asset
+        if a is not None and a.status == "failed":
+            tip = f"{row.name} failed: {a.error_message or a.error_code or 'unknown error'}"
+        elif parent_name is not None and row.parent_asset_id:
+            tip = f"{row.name} — inside {parent_name}"
+        else:
+            tip = ""
+        if tip or self.toolTip():
+            self.setToolTip(tip)
+
+    def _thumb_for(self, facts: CardFacts) -> None:
+        rel = thumb_rel(facts.active, self.asset.media_kind)
+        thumb = f"{self._ctx.media_dir}/{rel}" if rel else None
+        if thumb != self.thumb:
+            self.thumb = thumb
+            self.far_keys = ((thumb, TIER_LOW), (thumb, TIER_TINY)) if thumb else None
+            self.far_fit = _NO_FIT
+        a = facts.active
+        self.far_mark = facts.busy is not None or (a is not None and a.status != "completed")
+
+    def set_nocontents(self, on: bool) -> None:
+        if on != self.nocontents:
+            self.nocontents = on
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, on)
+
+    def move_to(self, x: float, y: float) -> None:
+        if (x, y) != (self.px, self.py):
+            self.px, self.py = x, y
+            self.setPos(x, y)
+
+    # ------------------------------------------------------------------ painting
+    def paint(
+        self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        ctx = self._ctx
+        t = ctx.theme
+        if self.match < 0:
+            p.setOpacity(0.25)
+        if ctx.lod is Lod.FULL:
+            self._paint_full(p, ctx, t)
+        else:
+            self._paint_simple(p, ctx, t)
+
+    def _draw_thumb(self, p: QPainter, pm: QPixmap) -> None:
+        key = pm.cacheKey()
+        fit = self._fit
+        if fit is None or fit[0] != key:
+            r = fit_inside(pm.width(), pm.height(), Rect(0, 0, CARD_W, CARD_H))
+            fit = self._fit = (key, QRectF(r.x, r.y, r.w, r.h), QRectF(pm.rect()))
+        p.drawPixmap(fit[1], pm, fit[2])
+
+    def _paint_simple(self, p: QPainter, ctx: CanvasContext, t: Theme) -> None:
+        pm = ctx.thumbs.get(self.thumb, TIER_LOW) if self.thumb else None
+        if pm is None:
+            p.fillRect(t.card_rect, t.kind.get(self.asset.media_kind, t.card))
+        else:
+            p.fillRect(t.card_rect, t.card)
+            self._draw_thumb(p, pm)
+        status = self.status
+        if status == "failed":
+            p.fillRect(QRectF(0, CARD_H - 48, CARD_W, 48), t.failed)
+        elif self.shown_busy() is not None:
+            self._paint_bar(p, t, QRectF(0, CARD_H - 40, CARD_W, 40))
+        self._paint_outline(p, ctx, t)
+
+    def _paint_full(self, p: QPainter, ctx: CanvasContext, t: Theme) -> None:
+        p.fillRect(t.card_rect, t.card)
+        pm = ctx.thumbs.best(self.thumb, TIER_FULL) if self.thumb else None
+        if pm is not None:
+            self._draw_thumb(p, pm)
+        else:
+            self._paint_placeholder(p, t)
+        self._paint_status(p, t)
+        self._paint_footer(p, t)
+        if self.asset.parent_asset_id:
+            p.fillRect(QRectF(6, 6, 20, 20), t.footer)
+            p.translate(11, 11)
+            p.fillPath(t.link_path, t.text)
+            p.translate(-11, -11)
+        if ctx.drop_target == self.asset.id:
+            p.fillRect(t.card_rect, t.accent_fill)
+        self._paint_outline(p, ctx, t)
+
+    def _paint_placeholder(self, p: QPainter, t: Theme) -> None:
+        colour = t.kind.get(self.asset.media_kind, t.card)
+        p.fillRect(QRectF(0, 0, CARD_W, CARD_H - FOOTER_H), colour.darker(160))
+        glyph = t.glyphs.get(self.asset.media_kind)
+        if glyph is not None and self.status != "uploading":  # (a spinner goes there)
+            p.save()
+            p.translate(CARD_W / 2 - 24, (CARD_H - FOOTER_H) / 2 - 24)
+            p.scale(4, 4)
+            p.fillPath(glyph, t.kind_light.get(self.asset.media_kind, t.text_dim))
+            p.restore()
+
+    def _paint_status(self, p: QPainter, t: Theme) -> None:
+        status = self.status
+        bar_y = CARD_H - FOOTER_H
+        if status == "failed":
+            p.setPen(t.no_pen)
+            p.setBrush(t.failed)
+            p.drawEllipse(QRectF(CARD_W - 30, 8, 22, 22))
+            p.setPen(t.text)
+            p.setFont(t.badge_font)
+            p.drawText(QRectF(CARD_W - 30, 8, 22, 22), Qt.AlignmentFlag.AlignCenter, "!")
+            a = self.facts.active
+            if a is not None and self.thumb is None:  # nothing to show: say why
+                p.setFont(t.small_font)
+                p.setPen(t.failed.lighter(130))
+                box = QRectF(10, bar_y - 46, CARD_W - 20, 40)
+                flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+                text = f"Failed: {a.error_message or a.error_code or 'unknown error'}"
+                p.drawText(box, int(flags) | int(Qt.TextFlag.TextWordWrap), text)
+            return
+        busy = self.shown_busy()
+        if busy is None:
+            return
+        active_busy = busy is self.facts.active
+        if active_busy:
+            label = self._busy_label(busy)
+            p.setFont(t.small_font)
+            p.setPen(t.text)
+            box = QRectF(8, bar_y - 40, CARD_W - 16, 18)
+            p.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+            if busy.status == "uploading":
+                self._paint_spinner(p, t)
+            self._paint_bar(p, t, QRectF(8, bar_y - 16, CARD_W - 16, 6))
+        else:  # another variant is being made: a bar along the footer's top edge
+            self._paint_bar(p, t, QRectF(0, bar_y - 4, CARD_W, 4))
+
+    def _busy_label(self, v: VariantRow) -> str:
+        if v.status == "uploading":
+            return "Importing…"
+        if v.status == "pending":
+            return "Queued"
+        if self.progress is not None and self.progress[0] is not None:
+            msg = self.progress[1]
+            pct = f"{round(self.progress[0] * 100)}%"
+            return f"{msg} · {pct}" if msg else f"Generating · {pct}"
+        return "Generating…"
+
+    def _paint_bar(self, p: QPainter, t: Theme, r: QRectF) -> None:
+        p.fillRect(r, t.busy_track)
+        frac = self.progress[0] if self.progress is not None else None
+        if frac is not None:
+            p.fillRect(
+                QRectF(r.x(), r.y(), r.width() * max(0.0, min(1.0, frac)), r.height()), t.busy
+            )
+            return
+        seg = r.width() * 0.3  # indeterminate: a segment sweeping along the track
+        pos = (self._ctx.phase % 20) / 20 * (r.width() + seg) - seg
+        x0, x1 = max(r.x(), r.x() + pos), min(r.right(), r.x() + pos + seg)
+        if x1 > x0:
+            p.fillRect(QRectF(x0, r.y(), x1 - x0, r.height()), t.busy)
+
+    def _paint_spinner(self, p: QPainter, t: Theme) -> None:
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(t.spinner_pen)
+        start = -(self._ctx.phase * 30 % 360) * 16
+        p.drawArc(QRectF(CARD_W / 2 - 18, (CARD_H - FOOTER_H) / 2 - 18, 36, 36), start, 100 * 16)
+        p.restore()
+
+    def _paint_footer(self, p: QPainter, t: Theme) -> None:
+        fr = t.footer_rect
+        p.fillRect(fr, t.footer)
+        glyph = t.glyphs.get(self.asset.media_kind)
+        top = fr.y()
+        if glyph is not None:
+            p.translate(8, top + 9)
+            p.fillPath(glyph, t.text_dim)
+            p.translate(-8, -(top + 9))
+        if self._name is None:
+            self._layout_texts(t)
+        assert self._name is not None and self._count is not None
+        p.setFont(t.name_font)
+        p.setPen(t.text)
+        p.drawStaticText(QPointF(26, top + 7), self._name)
+        right = CARD_W - 8
+        if self.facts.count > 1:
+            p.setFont(t.small_font)
+            p.setPen(t.text_dim)
+            w = self._count.size().width()
+            right -= w
+            p.drawStaticText(QPointF(right, top + 8), self._count)
+            right -= 6
+        if self.facts.star != STAR_NONE:
+            p.save()
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.translate(right - 8, top + FOOTER_H / 2)
+            if self.facts.star == STAR_ACTIVE:
+                p.fillPath(t.star_path, t.star)
+            else:
+                p.strokePath(t.star_path, t.star_outline)
+            p.restore()
+
+    def _layout_texts(self, t: Theme) -> None:
+        count = QStaticText(f"×{self.facts.count}" if self.facts.count > 1 else "")
+        count.setTextFormat(Qt.TextFormat.PlainText)
+        count.prepare(font=t.small_font)
+        reserve = 34 + (count.size().width() + 6 if self.facts.count > 1 else 0)
+        reserve += 20 if self.facts.star != STAR_NONE else 0
+        elided = t.name_metrics.elidedText(
+            self.asset.name, Qt.TextElideMode.ElideRight, CARD_W - reserve
+        )
+        name = QStaticText(elided)
+        name.setTextFormat(Qt.TextFormat.PlainText)
+        name.prepare(font=t.name_font)
+        self._name, self._count = name, count
+
+    def _paint_outline(self, p: QPainter, ctx: CanvasContext, t: Theme) -> None:
+        if self.isSelected():
+            pen = t.accent_pen
+        elif self.match > 0:
+            pen = t.match_pen
+        elif self.status == "failed":
+            pen = t.failed_pen
+        elif ctx.lod is Lod.FULL:
+            pen = t.card_border
+        else:
+            return
+        p.setPen(pen)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(ctx.outline_rect(pen.widthF()))
+
+
+def warm_up(ctx: CanvasContext) -> None:
+    """Paint a throw-away card once per level of detail so the first real frame does
+    not pay for lazy set-up (fonts, text layout, wrappers: ~30-50 ms once)."""
+    row = AssetRow("warm-up", "warm-up", "Warm up", "", "image", "[]", None, 0.0, 0.0, None, 0)
+    card = AssetCardItem(ctx, row, NO_FACTS)
+    image = QImage(64, 64, QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(image)
+    option = QStyleOptionGraphicsItem()
+    lod = ctx.lod
+    for level in (Lod.FULL, Lod.SIMPLE):
+        ctx.lod = level
+        card.paint(painter, option, None)
+    ctx.lod = lod
+    painter.end()

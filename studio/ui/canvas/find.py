@@ -1,0 +1,122 @@
+"""CanvasFinder: the scene's find/filter state — which cards match, in what order.
+
+Matching cards are highlighted, the others dimmed (``card.match`` = 1 / -1; 0 when no
+filter is on). Prompt texts are not in the canvas rows: they are fetched once, on the
+first text search, from the host's prompt source or else one ``space.variant_detail``
+per variant, then cached (a variant's recipe never changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from studio.core.errors import StudioError
+from studio.store.records import AssetRow
+from studio.ui.canvas.filtering import CanvasFilter, asset_matches, parse_query, reading_order
+
+if TYPE_CHECKING:
+    from studio.ui.canvas.card import AssetCardItem
+    from studio.ui.canvas.scene import CanvasScene
+
+Predicate = Callable[[AssetRow], bool]
+PromptSource = Callable[[Sequence[str]], Mapping[str, str]]  # variant ids -> prompt
+Criteria = CanvasFilter | Predicate | str | None
+
+
+class CanvasFinder:
+    def __init__(self, scene: CanvasScene) -> None:
+        self._scene = scene
+        self.filter: CanvasFilter | Predicate | None = None
+        self._matches: list[str] = []
+        self._dirty = False
+        self.current: str | None = None
+        self._prompts: dict[str, str] = {}
+        self.prompt_source: PromptSource | None = None
+
+    def reset(self) -> None:
+        self.filter = None
+        self._matches = []
+        self._dirty = False
+        self.current = None
+        self._prompts.clear()
+
+    @property
+    def active(self) -> bool:
+        return self.filter is not None
+
+    def set(self, criteria: Criteria, cards: Iterable[AssetCardItem]) -> None:
+        if isinstance(criteria, str):
+            criteria = parse_query(criteria)
+        if criteria is None or (isinstance(criteria, CanvasFilter) and criteria.empty):
+            self.filter = None
+            self._matches, self._dirty, self.current = [], False, None
+            for card in cards:
+                card.match = 0
+            return
+        self.filter = criteria
+        self.current = None
+        if isinstance(criteria, CanvasFilter) and criteria.needs_prompts:
+            self._load_all_prompts()
+        for card in cards:
+            self.test(card)
+        self._dirty = True
+
+    def test(self, card: AssetCardItem) -> bool:
+        """Re-match one card; True if its state changed."""
+        f = self.filter
+        if f is None:
+            new = 0
+        else:
+            a = card.asset
+            if isinstance(f, CanvasFilter):
+                starred = self._scene.model.starred(a.id)
+                ok = asset_matches(f, a, starred, lambda: self._prompts_of(a.id))
+            else:
+                ok = bool(f(a))
+            new = 1 if ok else -1
+        if new == card.match:
+            return False
+        card.match = new
+        self._dirty = True
+        return True
+
+    def moved(self) -> None:
+        """A card moved or left: the reading order may change."""
+        if self.filter is not None:
+            self._dirty = True
+
+    def matches(self, cards: Iterable[AssetCardItem]) -> list[str]:
+        if self._dirty:
+            self._matches = reading_order((c.asset.id, c.px, c.py) for c in cards if c.match > 0)
+            self._dirty = False
+        return list(self._matches)
+
+    # ------------------------------------------------------------------ prompts
+    def _prompts_of(self, aid: str) -> list[str]:
+        vids = list(self._scene.model.by_asset.get(aid, ()))
+        missing = [v for v in vids if v not in self._prompts]
+        if missing:
+            self._prompts.update(self._fetch(missing))
+        return [self._prompts.get(v, "") for v in vids]
+
+    def _load_all_prompts(self) -> None:
+        missing = [v for v in self._scene.model.variants if v not in self._prompts]
+        if missing:
+            self._prompts.update(self._fetch(missing))
+
+    def _fetch(self, vids: Sequence[str]) -> dict[str, str]:
+        got: dict[str, str] = {}
+        if self.prompt_source is not None:
+            got.update(self.prompt_source(vids))
+        else:
+            space = self._scene.space
+            for vid in vids if space is not None else ():
+                try:
+                    recipe = space.variant_detail(vid).recipe  # type: ignore[union-attr]
+                except StudioError:
+                    continue
+                got[vid] = str(recipe.get("prompt") or "")
+        for vid in vids:
+            got.setdefault(vid, "")
+        return got

@@ -1,0 +1,106 @@
+"""SceneLoader: builds a snapshot's cards and frames without freezing the UI.
+
+Steps (each small; ``Batches`` runs them in time-boxed batches): index the variant
+rows, index the asset rows (splitting those inside the focus rectangle from the rest)
+and size the scene, make the frames, apply the events that arrived meanwhile, then
+build the cards, focus first.
+
+Python's cyclic GC is paused while building — a gen-2 pass over tens of thousands of
+item wrappers takes ~40 ms, measured — and the built objects are then frozen
+(``gc.freeze()``) so later gen-2 passes skip them; ``stop()`` / the scene's
+``clear_canvas()`` unfreeze.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF
+
+from studio.core.space import Snapshot
+from studio.ui.canvas.batches import Batches
+from studio.ui.canvas.geometry import CARD_H, CARD_W, Rect
+
+if TYPE_CHECKING:
+    from studio.ui.canvas.scene import CanvasScene
+
+
+class SceneLoader:
+    def __init__(self, scene: CanvasScene, budget_s: float, on_batch: Callable[[], None]) -> None:
+        self._scene = scene
+        self._batches = Batches(budget_s, scene)
+        self._batches.sliced.connect(on_batch)
+        self._gc_was_enabled = False
+        self._frozen = False
+
+    @property
+    def running(self) -> bool:
+        return self._batches.running
+
+    def start(self, snap: Snapshot, focus: QRectF | None, done: Callable[[], None]) -> None:
+        self.stop()
+        self._batches.budget_s = self._scene.BATCH_S
+        self._gc_was_enabled = gc.isenabled()
+        gc.disable()
+
+        def finished() -> None:
+            gc.freeze()  # the cards live as long as the space is open
+            self._frozen = True
+            if self._gc_was_enabled:
+                gc.enable()
+            done()
+
+        self._batches.start(self._steps(snap, focus), finished)
+
+    def finish(self, timeout_s: float) -> bool:
+        return self._batches.finish(timeout_s)
+
+    def stop(self) -> None:
+        if self._batches.running and self._gc_was_enabled:
+            gc.enable()
+        self._batches.stop()
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
+
+    def _steps(self, snap: Snapshot, focus: QRectF | None) -> Iterator[None]:
+        scene = self._scene
+        m = scene.model
+        for i in range(0, len(snap.variants), 2048):
+            for v in snap.variants[i : i + 2048]:
+                m.add_variant(v)
+            yield
+        f = focus if focus is not None else QRectF()
+        fx0, fy0, fx1, fy1 = f.left() - CARD_W, f.top() - CARD_H, f.right(), f.bottom()
+        first: list[str] = []
+        rest: list[str] = []
+        x0 = y0 = math.inf
+        x1 = y1 = -math.inf
+        for i in range(0, len(snap.assets), 2048):
+            for a in snap.assets[i : i + 2048]:
+                m.add_asset(a)
+                x, y = a.x, a.y
+                x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+                (first if fx0 <= x <= fx1 and fy0 <= y <= fy1 else rest).append(a.id)
+            yield
+        for fr in snap.frames:
+            m.frames[fr.id] = fr
+            x0, y0 = min(x0, fr.x), min(y0, fr.y)
+            x1, y1 = max(x1, fr.x + fr.width), max(y1, fr.y + fr.height)
+        if x0 <= x1:
+            scene.fit_bounds(Rect(x0, y0, x1 - x0 + CARD_W, y1 - y0 + CARD_H))
+        for fid in list(m.frames):
+            scene.sync_frame(fid)
+        scene.release_pending_events()
+        yield
+        cards = scene.card_map()
+        sync = scene.sync_card
+        for ids in (first, rest):
+            for i in range(0, len(ids), 32):
+                for aid in ids[i : i + 32]:
+                    if aid not in cards:
+                        sync(aid)
+                yield

@@ -1,0 +1,109 @@
+"""Context menus of the canvas: on a card, on a frame, on the empty canvas.
+
+Each entry calls ``CanvasActions`` (one undoable step through the host). A card's
+menu acts on the whole selection where that makes sense (delete, take out, frame).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QMenu
+
+from studio.ui.canvas.card import AssetCardItem
+from studio.ui.canvas.frame_item import FrameItem
+
+if TYPE_CHECKING:
+    from studio.ui.canvas.view import CanvasView
+
+
+def menu_for(view: CanvasView, scene_pos: QPointF) -> QMenu | None:
+    hit = view.canvas_scene.top_item_at(scene_pos)
+    if isinstance(hit, AssetCardItem):
+        return card_menu(view, hit)
+    if hit is not None:
+        return frame_menu(view, hit[0])
+    return canvas_menu(view, scene_pos)
+
+
+def _targets(view: CanvasView, card: AssetCardItem) -> list[str]:
+    """The selection if the card is part of it, else just the card."""
+    ids = view.canvas_scene.selected_ids()
+    return ids if card.asset.id in ids else [card.asset.id]
+
+
+def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
+    a = view.actions
+    aid = card.asset.id
+    ids = _targets(view, card)
+    menu = QMenu(view)
+    menu.addAction("Open details", lambda: a.open_details(aid))
+    menu.addSeparator()
+    menu.addAction("Rename…", lambda: a.rename(aid))
+    menu.addAction("Change type…", lambda: a.change_type(aid))
+    active = card.facts.active
+    star = menu.addAction(
+        "Unstar active variant" if active is not None and active.starred else "Star active variant",
+        lambda: a.toggle_star(aid),
+    )
+    star.setEnabled(active is not None)
+    fork = menu.addAction("Fork", lambda: a.fork(aid))
+    fork.setEnabled(active is not None and active.status == "completed")
+    rows = [view.canvas_scene.asset_row(i) for i in ids]
+    children = [r.id for r in rows if r is not None and r.parent_asset_id]
+    if children:
+        parent = view.canvas_scene.asset_row(rows[0].parent_asset_id or "") if rows[0] else None
+        label = (
+            f"Take out of “{parent.name}”"
+            if len(children) == 1 and parent is not None
+            else f"Take {len(children)} out of their parents"
+        )
+        menu.addAction(label, lambda: a.take_out(children))
+    menu.addSeparator()
+    menu.addAction(
+        "Frame around selection…" if len(ids) > 1 else "Frame around…",
+        lambda: _frame_around(view, ids),
+    )
+    menu.addSeparator()
+    menu.addAction(
+        "Delete" if len(ids) == 1 else f"Delete {len(ids)} assets", lambda: a.delete(ids)
+    )
+    return menu
+
+
+def _frame_around(view: CanvasView, ids: list[str]) -> None:
+    title = view.actions.ask_text("New frame", "Title:", "Frame")
+    if title is not None:
+        view.actions.create_frame_around(ids, title.strip() or "Frame")
+
+
+def frame_menu(view: CanvasView, frame: FrameItem) -> QMenu:
+    a = view.actions
+    fid = frame.frame_id
+    menu = QMenu(view)
+    menu.addAction("Rename frame…", lambda: a.rename_frame(fid))
+    menu.addAction(
+        "Select contents",
+        lambda: view.canvas_scene.select(
+            [c.asset.id for c in view.canvas_scene.cards_inside_frame(frame)]
+        ),
+    )
+    menu.addSeparator()
+    menu.addAction("Delete frame", lambda: a.delete_frame(fid))
+    return menu
+
+
+def canvas_menu(view: CanvasView, scene_pos: QPointF) -> QMenu:
+    a = view.actions
+    x, y = scene_pos.x(), scene_pos.y()
+    menu = QMenu(view)
+    menu.addAction("Import here…", lambda: a.import_here(x, y))
+    menu.addAction("Paste image", lambda: a.paste(x, y))
+    menu.addAction("New frame", lambda: a.create_frame_at(x, y))
+    selected = view.canvas_scene.selected_ids()
+    if selected:
+        menu.addAction("Frame around selection…", lambda: _frame_around(view, selected))
+    menu.addSeparator()
+    menu.addAction("Fit all", view.fit_all)
+    return menu

@@ -1,0 +1,380 @@
+"""CanvasView: the window onto a CanvasScene — zoom, pan, selection, gestures, drops.
+
+Navigation: the wheel zooms around the pointer (a trackpad's two-finger scroll pans;
+with Ctrl it zooms; pinch zooms); middle-drag or Space+drag pans; **F** fits
+everything; **+** / **-** zoom; **0** is 1:1. Selection: click, Ctrl+click to toggle,
+drag on the empty canvas for a rubber band (Ctrl adds), Ctrl+A for all, Esc to clear.
+Delete removes the selected assets, the arrow keys nudge them (Shift: further). Card
+gestures (move, put inside, take out, drag out) are described in ``drag``; a
+double-click opens an asset's details, or renames a frame by its title. Files dropped
+from other applications are imported where they land — onto a card, as new variants of
+that asset. Every change goes to the host as commands: one gesture, one undo step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QCursor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QNativeGestureEvent,
+    QPainter,
+    QPen,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QFileDialog, QGraphicsView, QInputDialog, QWidget
+
+from studio.ui.canvas import menus
+from studio.ui.canvas.actions import CanvasActions
+from studio.ui.canvas.card import AssetCardItem
+from studio.ui.canvas.drag import DragController
+from studio.ui.canvas.geometry import (
+    BUTTON_STEP,
+    GRID,
+    LOD_SIMPLE_BELOW,
+    STEP,
+    Rect,
+    clamp_scale,
+    fit_scale,
+    wheel_factor,
+    zoom_center,
+)
+from studio.ui.canvas.scene import CanvasScene
+from studio.ui.canvas.theme import theme
+from studio.ui.canvas.transfer import FileTransfer
+from studio.ui.host import CanvasHost
+
+_ARROWS = {
+    Qt.Key.Key_Left: (-1, 0),
+    Qt.Key.Key_Right: (1, 0),
+    Qt.Key.Key_Up: (0, -1),
+    Qt.Key.Key_Down: (0, 1),
+}
+
+
+class CanvasView(QGraphicsView):
+    selection_changed = Signal(list)  # [asset id] (the scene's signal, forwarded)
+    zoom_changed = Signal(float)
+
+    def __init__(
+        self, scene: CanvasScene, host: CanvasHost | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(scene, parent)
+        self.canvas_scene = scene
+        self.host = host
+        self.actions = CanvasActions(scene, host, self._ask_text, self._ask_files)
+        self.drag = DragController(self)
+        self.transfer = FileTransfer(self)
+        self.space_held = False
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemBoundingRect)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+        scene.selection_changed.connect(self.selection_changed)
+        scene.cleared.connect(self.drag.forget)
+        scene.sceneRectChanged.connect(lambda _r: self._update_scroll_rect())
+        self.set_scale(1.0)
+
+    # ------------------------------------------------------------------ coordinates
+    def to_scene(self, p: QPointF) -> QPointF:
+        """A viewport point in scene coordinates (sub-pixel exact)."""
+        inv, _ok = self.viewportTransform().inverted()
+        return inv.map(QPointF(p))
+
+    def current_scale(self) -> float:
+        return self.transform().m11()
+
+    def center(self) -> QPointF:
+        vp = self.viewport()
+        return self.to_scene(QPointF(vp.width() / 2, vp.height() / 2))
+
+    def visible_scene_rect(self) -> QRectF:
+        vp = self.viewport()
+        return QRectF(self.to_scene(QPointF(0, 0)), self.to_scene(QPointF(vp.width(), vp.height())))
+
+    def center_on(self, x: float, y: float) -> None:
+        self._update_scroll_rect(QPointF(x, y))
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() - round(dx))
+        v.setValue(v.value() - round(dy))
+
+    def _update_scroll_rect(self, center: QPointF | None = None) -> None:
+        """Room to scroll: the scene's bounds (and the wanted centre, which may be
+        outside them while a space loads) plus a viewport on every side, so any point
+        can be centred at any zoom."""
+        s = self.current_scale()
+        vp = self.viewport()
+        mw, mh = vp.width() / s + 64, vp.height() / s + 64
+        c = center if center is not None else self.center()
+        rect = self.canvas_scene.sceneRect().united(QRectF(c.x() - 1, c.y() - 1, 2, 2))
+        self.setSceneRect(rect.adjusted(-mw, -mh, mw, mh))
+        self.centerOn(c)
+
+    # ------------------------------------------------------------------ zoom
+    def set_scale(self, scale: float, anchor: QPointF | None = None) -> None:
+        """Zoom to ``scale``, keeping the scene point under ``anchor`` (a viewport
+        position; default: the centre) where it is."""
+        new = clamp_scale(scale)
+        old = self.current_scale()
+        c = self.center()
+        a = self.to_scene(anchor) if anchor is not None else c
+        cx, cy = zoom_center((c.x(), c.y()), (a.x(), a.y()), old, new)
+        self.setTransform(QTransform.fromScale(new, new))
+        self._update_scroll_rect(QPointF(cx, cy))
+        self.canvas_scene.set_view_scale(new)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, new >= LOD_SIMPLE_BELOW)
+        if new != old:
+            self.zoom_changed.emit(new)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_scale(self.current_scale() * factor, anchor)
+
+    def zoom_in(self) -> None:
+        self.zoom_by(BUTTON_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom_by(1 / BUTTON_STEP)
+
+    def zoom_reset(self) -> None:
+        self.set_scale(1.0)
+
+    def fit_all(self) -> None:
+        """Show every card and frame (at most 1:1)."""
+        r = self.canvas_scene.content_rect()
+        if r.isEmpty():
+            self.set_scale(1.0)
+            self.center_on(0, 0)
+            return
+        vp = self.viewport()
+        s = fit_scale(Rect(r.x(), r.y(), r.width(), r.height()), vp.width(), vp.height())
+        self.set_scale(s)
+        self._update_scroll_rect(r.center())
+
+    def focus_rect(self, rect: QRectF) -> None:
+        """Centre on ``rect``, zooming in to at least 1:2 if it is tiny on screen."""
+        if self.current_scale() < 0.5:
+            self.set_scale(0.5)
+        self._update_scroll_rect(rect.center())
+
+    def view_state(self) -> dict[str, Any]:
+        c = self.center()
+        return {"zoom": self.current_scale(), "center": [c.x(), c.y()]}
+
+    def restore_view_state(self, state: Mapping[str, Any]) -> None:
+        try:
+            zoom = float(state.get("zoom", 1.0))
+            cx, cy = (float(v) for v in state.get("center", (0.0, 0.0)))
+        except (TypeError, ValueError):
+            return
+        if not all(math.isfinite(v) for v in (zoom, cx, cy)) or zoom <= 0:
+            return
+        self.set_scale(zoom)
+        self._update_scroll_rect(QPointF(cx, cy))
+
+    # ------------------------------------------------------------------ whole-selection actions
+    def create_frame_around_selection(self, title: str = "Frame") -> bool:
+        return self.actions.create_frame_around(self.canvas_scene.selected_ids(), title)
+
+    def delete_selection(self) -> bool:
+        return self.actions.delete(self.canvas_scene.selected_ids())
+
+    def nudge_selection(self, dx: float, dy: float) -> bool:
+        cards = self.canvas_scene.selected_cards()
+        return self.actions.move({c.asset.id: (c.px + dx, c.py + dy) for c in cards})
+
+    def start_external_drag(self, ids: list[str]) -> bool:
+        """Drag the cards' original files out to another application."""
+        return self.transfer.export(ids)
+
+    # ------------------------------------------------------------------ dialogs (replaceable)
+    def _ask_text(self, title: str, label: str, default: str) -> str | None:
+        text, ok = QInputDialog.getText(self, title, label, text=default)
+        return text if ok else None
+
+    def _ask_files(self, title: str) -> list[Path]:
+        names, _filter = QFileDialog.getOpenFileNames(self, title)
+        return [Path(n) for n in names]
+
+    # ------------------------------------------------------------------ input
+    def wheelEvent(self, e: QWheelEvent) -> None:
+        ctrl = bool(e.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if e.phase() != Qt.ScrollPhase.NoScrollPhase and not ctrl:  # a trackpad: pan
+            d = e.pixelDelta() if not e.pixelDelta().isNull() else e.angleDelta() / 4
+            self.pan_by(d.x(), d.y())
+        else:
+            delta = e.angleDelta().y() or e.angleDelta().x()
+            if delta:
+                self.zoom_by(wheel_factor(delta), e.position())
+        e.accept()
+
+    def viewportEvent(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.NativeGesture:
+            g: QNativeGestureEvent = e  # type: ignore[assignment]
+            if g.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+                self.zoom_by(1.0 + g.value(), g.position())
+                return True
+        if e.type() == QEvent.Type.Gesture:
+            pinch = e.gesture(Qt.GestureType.PinchGesture)  # type: ignore[attr-defined]
+            if pinch is not None:
+                anchor = self.viewport().mapFromGlobal(pinch.centerPoint().toPoint())
+                self.zoom_by(pinch.scaleFactor(), QPointF(anchor))
+                return True
+        return super().viewportEvent(e)
+
+    def mousePressEvent(self, e: QMouseEvent) -> None:
+        if e.button() == Qt.MouseButton.RightButton:
+            card = self.canvas_scene.card_at(self.to_scene(e.position()))
+            if card is not None and not card.isSelected():
+                self.canvas_scene.select([card.asset.id])
+            e.accept()
+            return
+        if self.drag.press(e):
+            e.accept()
+            return
+        super().mousePressEvent(e)
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
+        if not self.drag.move(e):
+            super().mouseMoveEvent(e)
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:
+        if not self.drag.release(e):
+            super().mouseReleaseEvent(e)
+
+    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:
+        hit = self.canvas_scene.top_item_at(self.to_scene(e.position()))
+        if isinstance(hit, AssetCardItem):
+            self.actions.open_details(hit.asset.id)
+        elif hit is not None and hit[1] == "title":
+            self.actions.rename_frame(hit[0].frame_id)
+        else:
+            super().mouseDoubleClickEvent(e)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        key, mods = e.key(), e.modifiers()
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        if key == Qt.Key.Key_Space:
+            if not e.isAutoRepeat():
+                self.space_held = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if key == Qt.Key.Key_Escape:
+            if self.drag.active:
+                self.drag.cancel()
+            else:
+                self.canvas_scene.clearSelection()
+        elif key == Qt.Key.Key_F and not ctrl:
+            self.fit_all()
+        elif key == Qt.Key.Key_A and ctrl:
+            self.canvas_scene.select_all()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selection()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_out()
+        elif key == Qt.Key.Key_0:
+            self.zoom_reset()
+        elif key in _ARROWS and not self.drag.active:
+            step = STEP if mods & Qt.KeyboardModifier.ShiftModifier else GRID
+            dx, dy = _ARROWS[Qt.Key(key)]
+            self.nudge_selection(dx * step, dy * step)
+        else:
+            super().keyPressEvent(e)
+
+    def keyReleaseEvent(self, e: QKeyEvent) -> None:
+        if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
+            self.space_held = False
+            if not self.drag.active:
+                self.viewport().setCursor(self.idle_cursor())
+            return
+        super().keyReleaseEvent(e)
+
+    def focusOutEvent(self, e: Any) -> None:
+        self.space_held = False
+        super().focusOutEvent(e)
+
+    def idle_cursor(self) -> QCursor:
+        return QCursor(
+            Qt.CursorShape.OpenHandCursor if self.space_held else Qt.CursorShape.ArrowCursor
+        )
+
+    def contextMenuEvent(self, e: QContextMenuEvent) -> None:
+        menu = menus.menu_for(self, self.to_scene(QPointF(e.pos())))
+        if menu is not None:
+            menu.exec(e.globalPos())
+            menu.deleteLater()
+
+    # ------------------------------------------------------------------ files from outside
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        self.transfer.enter(e)
+
+    def dragMoveEvent(self, e: QDragMoveEvent) -> None:
+        self.transfer.move(e)
+
+    def dragLeaveEvent(self, e: Any) -> None:
+        self.transfer.leave()
+        e.accept()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        self.transfer.drop(e)
+
+    # ------------------------------------------------------------------ painting
+    def resizeEvent(self, e: Any) -> None:
+        c = self.center()
+        super().resizeEvent(e)
+        self._update_scroll_rect(c)
+
+    def drawBackground(self, p: QPainter, rect: QRectF) -> None:
+        t = theme()
+        p.fillRect(rect, t.canvas)
+        if self.current_scale() >= 0.45:
+            p.fillRect(rect, t.dot_brush)
+
+    def drawForeground(self, p: QPainter, rect: QRectF) -> None:
+        gx, gy = self.drag.guides
+        if gx is not None or gy is not None:
+            pen = QPen(theme().accent, 1, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            if gx is not None:
+                p.drawLine(QPointF(gx, rect.top()), QPointF(gx, rect.bottom()))
+            if gy is not None:
+                p.drawLine(QPointF(rect.left(), gy), QPointF(rect.right(), gy))
+        if self.drag.hint:
+            p.save()
+            p.resetTransform()
+            r = self.hint_rect(self.drag.hint, self.drag.hint_at)
+            t = theme()
+            p.fillRect(r, t.accent)
+            p.setPen(t.text)
+            p.setFont(t.small_font)
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.drag.hint)
+            p.restore()
+
+    def hint_rect(self, text: str, at: QPointF) -> QRect:
+        if not text:
+            return QRect()
+        w = int(theme().name_metrics.horizontalAdvance(text)) + 20
+        return QRect(int(at.x()) + 16, int(at.y()) + 18, w, 24)
