@@ -34,3 +34,19 @@ class CanvasHost(Protocol):
 
     def show_error(self, message: str) -> None:
         """A non-modal message to the user."""
+
+
+class StudioHost(CanvasHost, Protocol):
+    """The window as the forge tray, details, jobs panel and preferences see it."""
+
+    def add_to_tray(self, variant_ids: Sequence[str]) -> None:
+        """Put these exact variants into the forge tray's reference slots."""
+
+    def use_recipe(self, variant_id: str) -> None:
+        """Fill the forge tray from this variant's stored recipe."""
+
+    def show_asset(self, asset_id: str) -> None:
+        """Select the asset on the canvas, centre on it, and show its details."""
+
+    def open_preferences(self, page: str = "") -> None:
+        """Open the preferences (``page``: e.g. "keys" to land on the provider keys)."""

@@ -21,6 +21,7 @@ from PySide6.QtGui import QGuiApplication
 from studio.core import commands as c
 from studio.ui.canvas.geometry import CARD_H, CARD_W, STEP, Rect, frame_around, free_spot
 from studio.ui.host import CanvasHost
+from studio.ui.mime import put_variants
 
 if TYPE_CHECKING:
     from studio.ui.canvas.scene import CanvasScene
@@ -247,9 +248,20 @@ class CanvasActions:
         return out
 
     def external_mime(self, ids: Sequence[str]) -> QMimeData | None:
+        """File URLs for other applications, plus the variant ids for our own widgets
+        (the forge tray takes cards dragged onto it)."""
         paths = self.external_paths(ids)
         if not paths:
             return None
         data = QMimeData()
         data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        space = self.scene.space
+        if space is not None:
+            variants = []
+            for aid in ids:
+                card = self.scene.card(aid)
+                v = card.facts.active if card is not None else None
+                if v is not None and v.status == "completed":
+                    variants.append(v.id)
+            put_variants(data, space.id, variants)
         return data
