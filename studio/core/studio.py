@@ -134,6 +134,11 @@ class Studio:
             )
         return self._providers
 
+    def reload_providers(self) -> None:
+        """Rebuild the registry on next use (after keys or provider settings changed);
+        spaces opened afterwards get the new one."""
+        self._providers = None
+
     def open_space(self, ref: str) -> Space:
         entry = self.resolve(ref)
         space = Space.open(
