@@ -1,0 +1,428 @@
+"""The jobs panel: the queue with positions and progress, recent outcomes in words,
+and cancel / retry / pause.
+
+It reads the space only on a refresh, which events schedule through one ~150 ms
+single-shot timer (a burst of events costs one read); progress events move a row's bar
+directly. Every change goes through ``host.run`` (one undoable step).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core import commands as c
+from studio.core.errors import StudioError
+from studio.core.events import Event
+from studio.core.space import Space
+from studio.jobs.scheduler import READY_SQL
+from studio.store.records import JobRow
+from studio.ui.host import StudioHost
+from studio.ui.jobs.advice import Action, advise
+from studio.ui.jobs.model import (
+    UNKNOWN,
+    Column,
+    JobLine,
+    JobsModel,
+    ProgressDelegate,
+    What,
+    arrange,
+)
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS = 150
+TICK_MS = 1000
+_REFRESH_ON = ("job:created", "job:updated", "queue:paused", "queue:resumed")
+
+
+class JobsPanel(QWidget):
+    counts_changed = Signal(dict)  # {"queued": n, "running": n, "failed": n}
+
+    def __init__(self, host: StudioHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("jobsPanel")
+        self.host = host
+        self.space: Space | None = None
+        self.model = JobsModel()
+        self._what: dict[str, What] = {}  # job id -> what it makes (never changes)
+        self._live: dict[str, float] = {}  # job id -> last progress event
+        self._hidden: set[str] = set()  # finished jobs cleared from the view
+        self._counts: dict[str, int] | None = None
+
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._tick_timer = QTimer(self, interval=TICK_MS)
+        self._tick_timer.timeout.connect(self._tick)
+
+        self.pause_button = self._tool("Pause queue", "Start no new jobs until resumed")
+        self.pause_button.setCheckable(True)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button = self._tool("Cancel", "Cancel the selected queued or running jobs")
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.retry_button = self._tool("Retry", "Retry the selected failed or cancelled jobs")
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.show_button = self._tool("Show asset", "Show the selected job's asset on the canvas")
+        self.show_button.clicked.connect(self.show_selected)
+        self.clear_button = self._tool(
+            "Clear finished", "Hide finished jobs from this list (nothing is deleted)"
+        )
+        self.clear_button.clicked.connect(self.clear_finished)
+        self.summary = QLabel()
+        self.summary.setObjectName("jobsSummary")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for b in (self.pause_button, self.cancel_button, self.retry_button, self.show_button):
+            bar.addWidget(b)
+        bar.addWidget(self.clear_button)
+        bar.addStretch(1)
+        bar.addWidget(self.summary)
+
+        self.view = QTableView()
+        self.view.setObjectName("jobsTable")
+        self.view.setModel(self.model)
+        self.view.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.view))
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.setShowGrid(False)
+        self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(28)
+        header = self.view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in (
+            (Column.POSITION, 34),
+            (Column.PROVIDER, 76),
+            (Column.STATUS, 76),
+            (Column.PROGRESS, 100),
+            (Column.ELAPSED, 56),
+            (Column.TRIES, 44),
+            (Column.ACTION, 120),
+        ):
+            self.view.setColumnWidth(col, width)
+        header.setSectionResizeMode(Column.PROBLEM, QHeaderView.ResizeMode.Stretch)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.doubleClicked.connect(lambda _i: self.show_selected())
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+
+        self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.empty.setObjectName("jobsEmpty")
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: #7d8594; padding: 16px;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.empty)
+
+        self.setStyleSheet(  # the app theme sets no disabled colours
+            "QToolButton:disabled { color: #5d6470; }"
+            " QToolButton:checked { background: #4a3a1c; color: #f3d9a4; border-radius: 3px; }"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 6)
+        layout.setSpacing(4)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+        self.set_space(None)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # "What" takes 40% of what the fixed columns leave (150..320 px), "Problem" the rest
+        fixed = sum(
+            self.view.columnWidth(col) for col in Column if col not in (Column.WHAT, Column.PROBLEM)
+        )
+        spare = event.size().width() - fixed - 30  # margins, frame, scroll bar
+        self.view.setColumnWidth(Column.WHAT, max(150, min(320, int(spare * 0.4))))
+
+    def _tool(self, text: str, tip: str) -> QToolButton:
+        b = QToolButton(text=text, toolTip=tip)
+        b.setAutoRaise(True)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        return b
+
+    # ------------------------------------------------------------------ wiring
+    def set_space(self, space: Space | None) -> None:
+        self.space = space
+        self._what.clear()
+        self._live.clear()
+        self._hidden.clear()
+        self._refresh_timer.stop()
+        self.refresh()
+
+    def apply_event(self, event: Event) -> None:
+        """Schedule a refresh for job, queue and variant changes (coalesced); move a
+        progress bar at once."""
+        kind = event.type
+        if kind == "job:progress":
+            job_id = str(event.data.get("job_id", ""))
+            fraction = float(event.data.get("progress") or 0.0)
+            self._live[job_id] = fraction
+            self.model.set_progress(job_id, fraction)
+            return
+        if kind.startswith("asset:"):  # a rename shows in "What"
+            asset_id = event.data.get("id")
+            for job_id in [j for j, w in self._what.items() if w.asset_id == asset_id]:
+                del self._what[job_id]
+            self.schedule_refresh()
+        elif kind in _REFRESH_ON or kind.startswith("variant:"):
+            self.schedule_refresh()
+
+    def schedule_refresh(self) -> None:
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    # ------------------------------------------------------------------ reading
+    def refresh(self) -> None:
+        """Read the jobs now and redraw (keeps the selection)."""
+        self._refresh_timer.stop()
+        space = self.space
+        selected = {line.job.id for line in self.selected_lines()}
+        if space is None:
+            self.model.set_lines([], 0, False)
+            self._show_state(False)
+            self._emit_counts({"queued": 0, "running": 0, "failed": 0})
+            return
+        now = space.clock()
+        try:
+            paused = space.queue_paused()
+            active = space.jobs(active_only=True, limit=100_000)
+            recent = space.jobs(limit=len(active) + 300)
+            ready = [str(row[0]) for row in space.query(READY_SQL)]
+        except (StudioError, sqlite3.Error) as exc:  # closed under us; the next space comes
+            log.warning("jobs panel: could not read the jobs (%s)", exc)
+            return
+        names = set(space.providers.names()) if space.providers is not None else None
+        lines: list[JobLine] = []
+        for job, position in arrange(active, recent, ready, now, self._hidden):
+            available = names is None or job.provider in names
+            progress = self._live.get(job.id) if job.status == "running" else None
+            lines.append(
+                JobLine(
+                    job,
+                    position,
+                    self._what_of(space, job),
+                    advise(job, now, provider_available=available),
+                    progress,
+                )
+            )
+        active_ids = {j.id for j in active}
+        self._live = {k: v for k, v in self._live.items() if k in active_ids}
+        self.model.set_lines(lines, now, paused)
+        self._add_action_buttons()
+        self._restore_selection(selected)
+        self._show_state(paused)
+        running = sum(1 for line in lines if line.job.status == "running")
+        if running and not self._tick_timer.isActive():
+            self._tick_timer.start()
+        elif not running:
+            self._tick_timer.stop()
+        self._emit_counts(
+            {
+                "queued": sum(1 for line in lines if line.job.status == "queued"),
+                "running": running,
+                "failed": sum(1 for line in lines if line.job.status == "failed"),
+            }
+        )
+
+    def _what_of(self, space: Space, job: JobRow) -> What:
+        what = self._what.get(job.id)
+        if what is None:
+            try:
+                detail = space.variant_detail(job.variant_id)
+            except StudioError:
+                return UNKNOWN
+            asset_id = detail.row.asset_id
+            prompt = str(detail.recipe.get("prompt") or "")
+            try:
+                name = space.asset(asset_id).name
+            except StudioError:
+                name = "(deleted asset)"
+            what = self._what[job.id] = What(asset_id, name, prompt)
+        return what
+
+    def _emit_counts(self, counts: dict[str, int]) -> None:
+        if counts != self._counts:
+            self._counts = counts
+            self.counts_changed.emit(dict(counts))
+
+    def _show_state(self, paused: bool) -> None:
+        has_space = self.space is not None
+        self.pause_button.setEnabled(has_space)
+        self.pause_button.setChecked(paused)
+        self.pause_button.setText("Resume queue" if paused else "Pause queue")
+        self.pause_button.setToolTip(
+            "Let queued jobs start again" if paused else "Start no new jobs until resumed"
+        )
+        self.clear_button.setEnabled(any(not line.active for line in self.model.lines))
+        counts = {"running": 0, "queued": 0, "failed": 0}
+        for line in self.model.lines:
+            if line.job.status in counts:
+                counts[line.job.status] += 1
+        parts = [f"{n} {word}" for word, n in counts.items() if n]
+        if paused:
+            parts.insert(0, "Queue paused")
+        self.summary.setText(" · ".join(parts))
+        self.summary.setStyleSheet("color: #e0b45a;" if paused else "color: #9aa3b2;")
+        if not has_space:
+            self.empty.setText("Open a space to see its jobs.")
+        else:
+            self.empty.setText(
+                "No jobs. Generations you start appear here while they wait and run."
+            )
+        self.stack.setCurrentWidget(self.view if self.model.lines else self.empty)
+        self._update_buttons()
+
+    def _add_action_buttons(self) -> None:
+        for row, line in enumerate(self.model.lines):
+            if line.advice is None or line.advice.action is Action.NONE:
+                continue
+            button = QPushButton(line.advice.button)
+            button.setObjectName(f"jobAction-{line.job.id}")
+            button.setToolTip(line.advice.full)
+            button.clicked.connect(lambda _=False, jid=line.job.id: self.act(jid))
+            holder = QWidget()
+            box = QHBoxLayout(holder)
+            box.setContentsMargins(4, 1, 4, 1)
+            box.addWidget(button)
+            self.view.setIndexWidget(self.model.index(row, Column.ACTION), holder)
+
+    def action_button(self, job_id: str) -> QPushButton | None:
+        """The advice button on a job's row (None when it has none)."""
+        row = self.model.row_of(job_id)
+        if row is None:
+            return None
+        holder = self.view.indexWidget(self.model.index(row, Column.ACTION))
+        return None if holder is None else holder.findChild(QPushButton)
+
+    def _restore_selection(self, job_ids: set[str]) -> None:
+        selection = self.view.selectionModel()
+        for job_id in job_ids:
+            row = self.model.row_of(job_id)
+            if row is not None:
+                selection.select(
+                    self.model.index(row, 0),
+                    selection.SelectionFlag.Select | selection.SelectionFlag.Rows,
+                )
+
+    def _tick(self) -> None:
+        if self.space is None:
+            self._tick_timer.stop()
+            return
+        self.model.tick(self.space.clock())
+
+    # ------------------------------------------------------------------ selection
+    def selected_lines(self) -> list[JobLine]:
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        return [self.model.lines[r] for r in rows if r < len(self.model.lines)]
+
+    def select_job(self, job_id: str) -> bool:
+        row = self.model.row_of(job_id)
+        if row is None:
+            return False
+        self.view.selectRow(row)
+        return True
+
+    def _update_buttons(self) -> None:
+        lines = self.selected_lines()
+        self.cancel_button.setEnabled(any(line.active for line in lines))
+        self.retry_button.setEnabled(any(_retryable(line) for line in lines))
+        self.show_button.setEnabled(any(line.what.asset_id for line in lines))
+
+    # ------------------------------------------------------------------ actions
+    def _run(self, cmds: Sequence[c.Command], text: str) -> bool:
+        if not cmds:
+            return False
+        ok = self.host.run(cmds, text)
+        self.schedule_refresh()  # events will also ask; one read either way
+        return ok
+
+    def cancel_selected(self) -> bool:
+        ids = [line.job.id for line in self.selected_lines() if line.active]
+        return self._run(
+            [c.CancelJob(jid) for jid in ids], "Cancel job" if len(ids) == 1 else "Cancel jobs"
+        )
+
+    def retry_selected(self) -> bool:
+        vids = [line.job.variant_id for line in self.selected_lines() if _retryable(line)]
+        return self._run(
+            [c.RetryVariant(v) for v in vids], "Retry job" if len(vids) == 1 else "Retry jobs"
+        )
+
+    def show_selected(self) -> None:
+        for line in self.selected_lines()[:1]:
+            if line.what.asset_id:
+                self.host.show_asset(line.what.asset_id)
+
+    def toggle_pause(self) -> bool:
+        if self.space is None:
+            return False
+        paused = self.space.queue_paused()
+        cmd: c.Command = c.ResumeQueue() if paused else c.PauseQueue()
+        ok = self._run([cmd], "Resume queue" if paused else "Pause queue")
+        self._show_state(self.space.queue_paused())
+        return ok
+
+    def clear_finished(self) -> None:
+        self._hidden.update(line.job.id for line in self.model.lines if not line.active)
+        self.refresh()
+
+    def act(self, job_id: str) -> None:
+        """Do what a row's advice button offers."""
+        row = self.model.row_of(job_id)
+        if row is None:
+            return
+        line = self.model.lines[row]
+        action = line.advice.action if line.advice else Action.NONE
+        if action is Action.ADD_KEY:
+            self.host.open_preferences("keys")
+        elif action is Action.EDIT_PROMPT and line.what.asset_id:
+            self.host.show_asset(line.what.asset_id)
+        elif action is Action.RETRY:
+            self._run([c.RetryVariant(line.job.variant_id)], "Retry job")
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index: QModelIndex = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        if index.row() not in {i.row() for i in self.view.selectionModel().selectedRows()}:
+            self.view.selectRow(index.row())
+        lines = self.selected_lines()
+        menu = QMenu(self)
+        if any(line.active for line in lines):
+            menu.addAction("Cancel", self.cancel_selected)
+        if any(_retryable(line) for line in lines):
+            menu.addAction("Retry", self.retry_selected)
+        if lines and lines[0].what.asset_id:
+            menu.addAction("Show asset", self.show_selected)
+        first = lines[0] if lines else None
+        if first and first.advice and first.advice.action in (Action.ADD_KEY, Action.EDIT_PROMPT):
+            menu.addAction(first.advice.button, lambda: self.act(first.job.id))
+        if not menu.isEmpty():
+            menu.exec(self.view.viewport().mapToGlobal(pos))
+
+
+def _retryable(line: JobLine) -> bool:
+    return line.job.status in ("failed", "cancelled") and (
+        line.advice is None or line.advice.action is not Action.NONE
+    )
