@@ -31,8 +31,8 @@ class GenerateDialog(QDialog):
         self.type.setEditable(True)
         self.name = QLineEdit(placeholderText="(from the prompt)")
         self.count = QSpinBox(minimum=1, maximum=16, value=1)
-        self.mode = QComboBox()
-        self.mode.addItems(["explore", "set"])
+        self.batch = QComboBox()
+        self.batch.addItems(["explore", "set"])
         self.kind.currentTextChanged.connect(self._kind_changed)
         self._kind_changed("image")
         form = QFormLayout(self)
@@ -41,7 +41,7 @@ class GenerateDialog(QDialog):
         form.addRow("Type", self.type)
         form.addRow("Name", self.name)
         form.addRow("Count", self.count)
-        form.addRow("Batch mode", self.mode)
+        form.addRow("Batch mode", self.batch)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -59,7 +59,12 @@ class GenerateDialog(QDialog):
         }[kind]
         self.type.addItems(list(items))
 
-    def command(self, x: float, y: float) -> c.Command | None:
+    def mode(self) -> str:
+        """The preferences' media mode: image, video, or the audio type."""
+        kind = self.kind.currentText()
+        return self.type.currentText().strip() if kind == "audio" else kind
+
+    def command(self, x: float, y: float, provider: str | None = None) -> c.Command | None:
         prompt = self.prompt.toPlainText().strip()
         if not prompt:
             return None

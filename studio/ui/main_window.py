@@ -37,6 +37,8 @@ from studio.ui.canvas.filtering import parse_query
 from studio.ui.find_bar import FindBar
 from studio.ui.generate_dialog import GenerateDialog
 from studio.ui.inspector import InspectorWidget
+from studio.ui.jobs_panel import JobsPanel
+from studio.ui.preferences import PreferencesDialog
 from studio.ui.session import SpaceSession
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.undo import AppliedStep, push
@@ -148,6 +150,14 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock(
             "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.jobs_panel = JobsPanel(self)
+        self.jobs_dock = self._dock(
+            "Jobs", "jobsDock", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
+        self.inspector_dock.raise_()
+        self.jobs_panel.counts_changed.connect(self._counts_changed)
+        self._counts: dict[str, int] = {}
 
         self.queue_label = QLabel()
         self.provider_label = QLabel()
@@ -216,6 +226,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.spaces_dock.toggleViewAction())
         view.addAction(self.inspector_dock.toggleViewAction())
+        view.addAction(self.jobs_dock.toggleViewAction())
 
         gen = bar.addMenu("&Generate")
         act(gen, "&Generate…", self.generate_dialog, "Ctrl+G", "generate")
@@ -253,6 +264,7 @@ class MainWindow(QMainWindow):
         job.done.connect(self._snapshot_ready)
         self._jobs.append(job)
         QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
+        self.jobs_panel.set_space(space)
         self.studio.library.set_setting(LAST_SPACE_KEY, space.id)
         self.spaces.refresh(space.id)
         self.inspector.show_asset(None, None)
@@ -287,6 +299,7 @@ class MainWindow(QMainWindow):
         self._jobs.clear()
         self.studio.library.set_setting(f"ui.view.{space.id}", json.dumps(self.view.view_state()))
         self.undo_stack.clear()
+        self.jobs_panel.set_space(None)
         self._held = None
         self.scene.clear_canvas()
         self.inspector.show_asset(None, None)
@@ -381,7 +394,10 @@ class MainWindow(QMainWindow):
         dialog = GenerateDialog(self)
         if dialog.exec():
             x, y = self._centre()
-            cmd = dialog.command(x, y)
+            preferred = self.studio.library.setting(f"providers.default.{dialog.mode()}")
+            if preferred not in self.studio.providers.names():
+                preferred = None
+            cmd = dialog.command(x, y, preferred)
             if cmd is not None:
                 self.run([cmd], "Generate")
 
@@ -396,9 +412,21 @@ class MainWindow(QMainWindow):
         self.view.create_frame_around_selection("Frame")
 
     def preferences(self) -> None:
-        from studio.ui.preferences import PreferencesDialog
+        self.open_preferences()
 
-        PreferencesDialog(self.studio, self).exec()
+    def open_preferences(self, page: str = "") -> None:
+        dialog = PreferencesDialog(self.studio, self, page)
+        dialog.providers_changed.connect(self._providers_changed)
+        dialog.exec()
+
+    def _providers_changed(self) -> None:
+        """Keys or provider settings changed: rebuild the registry and reopen the space."""
+        self.studio.reload_providers()
+        if self.session is not None:
+            sid = self.session.space.id
+            self.close_space()
+            self.open_space(sid)
+        self._update_status()
 
     def open_data_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.studio.paths.home)))
@@ -412,6 +440,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ events
     def _on_event(self, event: Event) -> None:
+        self.jobs_panel.apply_event(event)
         if self._held is not None:
             self._held.append(event)
         else:
@@ -448,23 +477,25 @@ class MainWindow(QMainWindow):
         self.scene.focus_match(self._match)
         self.find_bar.set_count(self._match + 1, total)
 
+    def _counts_changed(self, counts: dict[str, int]) -> None:
+        self._counts = dict(counts)
+        self._update_status()
+
     def _update_status(self) -> None:
         if self.space is not None:
             n = self.space.query("SELECT COUNT(*) FROM assets WHERE deleted_at IS NULL")[0][0]
             self.spaces.set_count(self.space.id, int(n))
-        counts = self.session.job_counts() if self.session else {}
+        counts = self._counts if self.session else {}
         parts = []
         if counts.get("running"):
             parts.append(f"{counts['running']} running")
         if counts.get("queued"):
             parts.append(f"{counts['queued']} queued")
         if counts.get("failed"):
-            parts.append(f"{counts['failed']} failed today")
+            parts.append(f"{counts['failed']} failed")
         paused = self.space is not None and self.space.queue_paused()
-        self.queue_label.setText(
-            ("Queue paused · " if paused else "")
-            + ("Jobs: " + ", ".join(parts) if parts else "Queue idle")
-        )
+        text = "Jobs: " + ", ".join(parts) if parts else "Queue idle"
+        self.queue_label.setText(("Queue paused · " if paused else "") + text)
         names = [n for n in self.studio.providers.names() if n != "local"]
         self.provider_label.setText(
             "Providers: local (offline)" + (f" · online: {', '.join(names)}" if names else "")

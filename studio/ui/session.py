@@ -63,14 +63,6 @@ class SpaceSession(QObject):
             self._soon.start()
         self.event.emit(event)
 
-    def job_counts(self) -> dict[str, int]:
-        rows = self.space.query(
-            "SELECT status, COUNT(*) FROM jobs WHERE status IN ('queued', 'running') "
-            "OR (status = 'failed' AND finished_at > ?) GROUP BY status",
-            (self.space.clock() - 24 * 3600 * 1000,),
-        )
-        return {str(status): int(n) for status, n in rows}
-
     def close(self) -> None:
         self._timer.stop()
         self._soon.stop()
