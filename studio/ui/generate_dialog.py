@@ -71,15 +71,18 @@ class GenerateDialog(QDialog):
         kind = c.MediaKindName(self.kind.currentText())
         name = self.name.text().strip() or None
         type_ = self.type.currentText().strip()
+        options = c.GenerationOptions(provider=provider)
         if self.count.value() > 1:
+            mode = c.BatchMode(self.batch.currentText())
             return c.RequestBatch(
                 prompt,
                 kind,
                 self.count.value(),
-                c.BatchMode(self.mode.currentText()),
+                mode,
                 type=type_,
                 name=name,
                 x=x,
                 y=y,
+                options=options,
             )
-        return c.RequestGeneration(prompt, kind, type=type_, name=name, x=x, y=y)
+        return c.RequestGeneration(prompt, kind, type=type_, name=name, x=x, y=y, options=options)
