@@ -35,12 +35,12 @@ from studio.core.studio import Studio
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.canvas.filtering import parse_query
 from studio.ui.find_bar import FindBar
-from studio.ui.generate_dialog import GenerateDialog
 from studio.ui.inspector import InspectorWidget
 from studio.ui.jobs_panel import JobsPanel
 from studio.ui.preferences import PreferencesDialog
 from studio.ui.session import SpaceSession
 from studio.ui.spaces_panel import SpacesPanel
+from studio.ui.tray import ForgeTray
 from studio.ui.undo import AppliedStep, push
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,10 @@ class MainWindow(QMainWindow):
             "Jobs", "jobsDock", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
+        self.tray = self._make_tray()
+        self.tray_dock = self._dock(
+            "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         self.inspector_dock.raise_()
         self.jobs_panel.counts_changed.connect(self._counts_changed)
         self._counts: dict[str, int] = {}
@@ -227,9 +231,11 @@ class MainWindow(QMainWindow):
         view.addAction(self.spaces_dock.toggleViewAction())
         view.addAction(self.inspector_dock.toggleViewAction())
         view.addAction(self.jobs_dock.toggleViewAction())
+        view.addAction(self.tray_dock.toggleViewAction())
 
         gen = bar.addMenu("&Generate")
-        act(gen, "&Generate…", self.generate_dialog, "Ctrl+G", "generate")
+        act(gen, "&Write a prompt", self.focus_tray, "Ctrl+G", "focusTray")
+        act(gen, "&Generate", self.generate, "Ctrl+Return", "generate")
         act(gen, "&Pause queue", lambda: self.run([c.PauseQueue()], "Pause queue"))
         act(gen, "&Resume queue", lambda: self.run([c.ResumeQueue()], "Resume queue"))
 
@@ -265,6 +271,7 @@ class MainWindow(QMainWindow):
         self._jobs.append(job)
         QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
         self.jobs_panel.set_space(space)
+        self.tray.set_space(space)
         self.studio.library.set_setting(LAST_SPACE_KEY, space.id)
         self.spaces.refresh(space.id)
         self.inspector.show_asset(None, None)
@@ -300,6 +307,7 @@ class MainWindow(QMainWindow):
         self.studio.library.set_setting(f"ui.view.{space.id}", json.dumps(self.view.view_state()))
         self.undo_stack.clear()
         self.jobs_panel.set_space(None)
+        self.tray.set_space(None)
         self._held = None
         self.scene.clear_canvas()
         self.inspector.show_asset(None, None)
@@ -367,6 +375,22 @@ class MainWindow(QMainWindow):
         self.inspector_dock.raise_()
         self.inspector.show_asset(self.space, asset_id)
 
+    def add_to_tray(self, variant_ids: Sequence[str]) -> None:
+        self.tray_dock.show()
+        self.tray.add_references(list(variant_ids))
+
+    def use_recipe(self, variant_id: str) -> None:
+        self.tray_dock.show()
+        self.tray.fill_from_recipe(variant_id)
+        self.tray.prompt.setFocus()
+
+    def show_asset(self, asset_id: str) -> None:
+        card = self.scene.card(asset_id)
+        if card is not None:
+            self.scene.select([asset_id])
+            self.view.focus_rect(card.sceneBoundingRect())
+        self.open_details(asset_id)
+
     def show_error(self, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "Forge Studio", message, parent=self)
         box.setObjectName("errorMessage")
@@ -387,19 +411,21 @@ class MainWindow(QMainWindow):
         if files:
             self.import_paths([Path(f) for f in files], self._centre())
 
-    def generate_dialog(self) -> None:
+    def focus_tray(self) -> None:
+        self.tray_dock.show()
+        self.tray_dock.raise_()
+        self.tray.prompt.setFocus()
+
+    def generate(self) -> None:
         if self.space is None:
             self.show_error("Open a space first.")
             return
-        dialog = GenerateDialog(self)
-        if dialog.exec():
-            x, y = self._centre()
-            preferred = self.studio.library.setting(f"providers.default.{dialog.mode()}")
-            if preferred not in self.studio.providers.names():
-                preferred = None
-            cmd = dialog.command(x, y, preferred)
-            if cmd is not None:
-                self.run([cmd], "Generate")
+        self.tray.generate()
+
+    def _make_tray(self) -> ForgeTray:
+        tray = ForgeTray(self, self.studio)
+        tray.placement = self._centre
+        return tray
 
     def delete_selection(self) -> None:
         self.view.delete_selection()
@@ -422,6 +448,10 @@ class MainWindow(QMainWindow):
     def _providers_changed(self) -> None:
         """Keys or provider settings changed: rebuild the registry and reopen the space."""
         self.studio.reload_providers()
+        old_tray, self.tray = self.tray, self._make_tray()  # its options list the providers
+        old_tray.set_space(None)
+        self.tray_dock.setWidget(self.tray)
+        old_tray.deleteLater()
         if self.session is not None:
             sid = self.session.space.id
             self.close_space()
@@ -441,6 +471,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ events
     def _on_event(self, event: Event) -> None:
         self.jobs_panel.apply_event(event)
+        self.tray.apply_event(event)
         if self._held is not None:
             self._held.append(event)
         else:

@@ -166,8 +166,9 @@ def test_view_state_and_geometry_persist(tmp_path: Path, qtbot) -> None:  # type
     qtbot.addWidget(w)
     w.show()
     w.open_space(entry.id)
-    w.resize(700, 500)  # within the offscreen screen, or restoreGeometry clamps it
+    w.resize(700, 500)  # small: restoreGeometry clamps to the (small) offscreen screen
     qtbot.wait(50)
+    size = (w.width(), w.height())  # the docks' minimum sizes may have won
     w.view.set_scale(2.0)
     w.view.center_on(500, 400)
     w.close()
@@ -178,7 +179,7 @@ def test_view_state_and_geometry_persist(tmp_path: Path, qtbot) -> None:  # type
     qtbot.wait(50)
     assert abs(w2.view.current_scale() - 2.0) < 1e-6
     assert abs(w2.view.center().x() - 500) < 2 and abs(w2.view.center().y() - 400) < 2
-    assert (w2.width(), w2.height()) == (700, 500)
+    assert (w2.width(), w2.height()) == size
     w2.close()
     studio.close()
 
@@ -203,3 +204,29 @@ def test_main_window_renders_to_png(window: MainWindow, tmp_path: Path, qtbot) -
     with Image.open(out) as im:
         colours = im.convert("RGB").getcolors(maxcolors=1 << 24) or []
         assert im.size[0] >= 1000 and len(colours) > 50
+
+
+def test_tray_generate_and_use_recipe_through_the_window(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QAction
+
+    entry = window.studio.create_space("Tray")
+    window.open_space(entry.id)
+    qtbot.waitUntil(lambda: window.space is not None and window.tray.isEnabled())
+    window.tray.prompt.setPlainText("a paper kite over green hills")
+    generate = window.findChild(QAction, "generate")
+    assert generate is not None and generate.shortcut().toString() == "Ctrl+Return"
+    generate.trigger()
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 1, timeout=5_000)
+    card = window.scene.cards()[0]
+    qtbot.waitUntil(
+        lambda: card.facts.active is not None and card.facts.active.status == "completed",
+        timeout=30_000,
+    )
+    vid = card.facts.active.id  # type: ignore[union-attr]
+    window.tray.prompt.clear()
+    window.use_recipe(vid)
+    assert window.tray.prompt.toPlainText() == "a paper kite over green hills"
+    window.add_to_tray([vid])
+    assert vid in window.tray.references()
+    window.show_asset(card.asset.id)
+    assert window.scene.selected_ids() == [card.asset.id]

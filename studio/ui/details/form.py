@@ -1,0 +1,211 @@
+"""The asset's name, type and tags, edited inline: each commits on Enter or when focus
+leaves (type also when picked from the list) as one undoable ``UpdateAsset`` step.
+Also a small collapsible section used by the details views."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLineEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core import commands as c
+from studio.core.errors import StudioError
+from studio.store.records import AssetRow
+from studio.ui.host import StudioHost
+
+TYPES = (
+    "character",
+    "item",
+    "prop",
+    "scene",
+    "background",
+    "ui",
+    "sfx",
+    "music",
+    "speech",
+    "dialogue",
+    "animation",
+    "clip",
+)
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """``"hero, , Knight,hero"`` → ``("hero", "knight")``: trimmed, lower case, no blanks,
+    no repeats (as the core stores them)."""
+    seen: dict[str, None] = {}
+    for part in text.split(","):
+        tag = " ".join(part.split()).lower()
+        if tag:
+            seen.setdefault(tag, None)
+    return tuple(seen)
+
+
+class _LineEdit(QLineEdit):
+    """Escape puts back the stored value."""
+
+    reverted = Signal()
+
+    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.key() == Qt.Key.Key_Escape:
+            self.reverted.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class AssetForm(QWidget):
+    def __init__(self, host: StudioHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.asset: AssetRow | None = None
+        self.name = _LineEdit()
+        self.name.setPlaceholderText("Name")
+        self.name.setToolTip("Rename (Enter to apply, Esc to cancel)")
+        self.type = QComboBox()
+        self.type.setEditable(True)
+        self.type.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.type.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.type.setToolTip("What the asset is (free text)")
+        self.tags = _LineEdit()
+        self.tags.setPlaceholderText("tags, comma separated")
+        self.tags.setToolTip("Comma-separated tags (Enter to apply)")
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setVerticalSpacing(4)
+        form.addRow("Name", self.name)
+        form.addRow("Type", self.type)
+        form.addRow("Tags", self.tags)
+        self.name.editingFinished.connect(self.commit_name)
+        self.name.reverted.connect(self._revert)
+        self.tags.editingFinished.connect(self.commit_tags)
+        self.tags.reverted.connect(self._revert)
+        line = self.type.lineEdit()
+        assert line is not None
+        line.editingFinished.connect(self.commit_type)
+        self.type.activated.connect(lambda _i: self.commit_type())
+
+    def set_asset(self, asset: AssetRow | None) -> None:
+        """Show ``asset``'s values (the field being typed in keeps its text unless the
+        stored value changed under it)."""
+        old = self.asset
+        self.asset = asset
+        self.setEnabled(asset is not None)
+        if asset is None:
+            for w in (self.name, self.tags):
+                w.clear()
+            self.type.setEditText("")
+            return
+        same = old is not None and old.id == asset.id
+        if not (same and self.name.hasFocus() and old.name == asset.name):
+            self.name.setText(asset.name)
+            self.name.setCursorPosition(0)
+        if not (same and self.tags.hasFocus() and old.tags_json == asset.tags_json):
+            self.tags.setText(", ".join(asset.tags))
+        blocker = self.type.blockSignals(True)
+        try:
+            self.type.clear()
+            kinds = list(TYPES)
+            if asset.type and asset.type not in kinds:
+                kinds.insert(0, asset.type)
+            self.type.addItems(kinds)
+            self.type.setEditText(asset.type)
+        finally:
+            self.type.blockSignals(blocker)
+
+    def _revert(self) -> None:
+        self.set_asset(self.asset)
+
+    def commit_name(self) -> bool:
+        a = self.asset
+        text = " ".join(self.name.text().split())
+        if a is None or text == a.name:
+            return False
+        if not text:
+            self.name.setText(a.name)
+            self.host.show_error("An asset needs a name.")
+            return False
+        ok = self.host.run([c.UpdateAsset(a.id, name=text)], f"Rename to {text!r}")
+        if not ok:
+            self.name.setText(a.name)
+        self._reload()
+        return ok
+
+    def commit_type(self) -> bool:
+        a = self.asset
+        text = self.type.currentText().strip()
+        if a is None or text == a.type:
+            return False
+        ok = self.host.run([c.UpdateAsset(a.id, type=text)], "Change type")
+        if not ok:
+            self.type.setEditText(a.type)
+        self._reload()
+        return ok
+
+    def commit_tags(self) -> bool:
+        a = self.asset
+        if a is None:
+            return False
+        tags = parse_tags(self.tags.text())
+        if tags == a.tags:
+            self.tags.setText(", ".join(a.tags))
+            return False
+        ok = self.host.run([c.UpdateAsset(a.id, tags=tags)], "Edit tags")
+        if not ok:
+            self.tags.setText(", ".join(a.tags))
+        self._reload()
+        return ok
+
+    def _reload(self) -> None:
+        """Re-read the asset after a commit (events may arrive later, or never here)."""
+        space, a = self.host.space, self.asset
+        if space is None or a is None:
+            return
+        try:
+            self.set_asset(space.asset(a.id))
+        except StudioError:
+            pass
+
+
+class Section(QWidget):
+    """A titled section whose body folds away (the title is a toggle button)."""
+
+    toggled = Signal(bool)
+
+    def __init__(self, title: str, body: QWidget, *, open_: bool = True) -> None:
+        super().__init__()
+        self.body = body
+        self.header = QToolButton()
+        self.header.setText(title)
+        self.header.setCheckable(True)
+        self.header.setChecked(open_)
+        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.header.setStyleSheet(
+            "QToolButton { border: none; border-bottom: 1px solid #333842; font-weight: 600;"
+            " padding: 4px 2px; text-align: left; }"
+        )
+        self.header.toggled.connect(self._toggle)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.header)
+        layout.addWidget(body)
+        self._toggle(open_)
+
+    def is_open(self) -> bool:
+        return self.header.isChecked()
+
+    def set_open(self, value: bool) -> None:
+        self.header.setChecked(value)
+
+    def _toggle(self, value: bool) -> None:
+        self.header.setArrowType(Qt.ArrowType.DownArrow if value else Qt.ArrowType.RightArrow)
+        self.body.setVisible(value)
+        self.toggled.emit(value)
