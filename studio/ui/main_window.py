@@ -34,8 +34,8 @@ from studio.core.space import Snapshot, Space
 from studio.core.studio import Studio
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.canvas.filtering import parse_query
+from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar
-from studio.ui.inspector import InspectorWidget
 from studio.ui.jobs_panel import JobsPanel
 from studio.ui.preferences import PreferencesDialog
 from studio.ui.session import SpaceSession
@@ -146,9 +146,9 @@ class MainWindow(QMainWindow):
         self.spaces_dock = self._dock(
             "Spaces", "spacesDock", self.spaces, Qt.DockWidgetArea.LeftDockWidgetArea
         )
-        self.inspector = InspectorWidget()
+        self.inspector = AssetDetailsWidget(self)
         self.inspector_dock = self._dock(
-            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+            "Details", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.jobs_panel = JobsPanel(self)
         self.jobs_dock = self._dock(
@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
 
         view = bar.addMenu("&View")
         act(view, "&Fit all", self.view.fit_all, "F")
+        act(view, "Open asset &details", self.inspector.open_full_view, "Ctrl+D", "fullView")
         act(view, "Zoom &in", self.view.zoom_in, QKeySequence.StandardKey.ZoomIn)
         act(view, "Zoom &out", self.view.zoom_out, QKeySequence.StandardKey.ZoomOut)
         view.addSeparator()
@@ -272,9 +273,10 @@ class MainWindow(QMainWindow):
         QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
         self.jobs_panel.set_space(space)
         self.tray.set_space(space)
+        self.inspector.set_space(space)
         self.studio.library.set_setting(LAST_SPACE_KEY, space.id)
         self.spaces.refresh(space.id)
-        self.inspector.show_asset(None, None)
+        self.inspector.show_asset(None)
         self._update_title()
         self._update_status()
 
@@ -308,9 +310,10 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.jobs_panel.set_space(None)
         self.tray.set_space(None)
+        self.inspector.set_space(None)
         self._held = None
         self.scene.clear_canvas()
-        self.inspector.show_asset(None, None)
+        self.inspector.show_asset(None)
         self.session.close()
         self.session = None
         self._update_title()
@@ -373,7 +376,7 @@ class MainWindow(QMainWindow):
     def open_details(self, asset_id: str) -> None:
         self.inspector_dock.show()
         self.inspector_dock.raise_()
-        self.inspector.show_asset(self.space, asset_id)
+        self.inspector.show_asset(asset_id)
 
     def add_to_tray(self, variant_ids: Sequence[str]) -> None:
         self.tray_dock.show()
@@ -472,19 +475,18 @@ class MainWindow(QMainWindow):
     def _on_event(self, event: Event) -> None:
         self.jobs_panel.apply_event(event)
         self.tray.apply_event(event)
+        self.inspector.apply_event(event)
         if self._held is not None:
             self._held.append(event)
         else:
             self.scene.apply_event(event)
         if event.type.startswith(("job:", "queue:", "variant:")):
             self._status_timer.start()
-        if event.type.startswith(("asset:", "variant:")) and event.type != "asset:moved":
-            self.inspector.refresh()
         if event.type in ("asset:created", "asset:deleted", "asset:restored"):
             self._status_timer.start()
 
     def _selection_changed(self, ids: list[str]) -> None:
-        self.inspector.show_asset(self.space, ids[0] if len(ids) == 1 else None, len(ids))
+        self.inspector.show_asset(ids[0] if len(ids) == 1 else None, len(ids))
 
     def _find_changed(self, criteria: dict[str, object]) -> None:
         query = parse_query(str(criteria.get("text") or ""))

@@ -14,7 +14,14 @@ from pathlib import Path, PurePosixPath
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core import commands as c
 from studio.core.space import Space
@@ -274,14 +281,22 @@ class ActionBar(QWidget):
     )
     TOGGLE_COLOURS = {"star": "#f2c14e", "approve": "#4cc38a", "reject": "#e06c6c"}
 
-    def __init__(self, actions: VariantActions, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, actions: VariantActions, parent: QWidget | None = None, *, two_rows: bool = False
+    ) -> None:
         super().__init__(parent)
         self.actions_ = actions
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        row = first = QHBoxLayout()
+        second = QHBoxLayout() if two_rows else first
+        for r in (first, second):
+            r.setSpacing(2)
         self.buttons: dict[str, QToolButton] = {}
         for key, text, tip in self.BUTTONS:
+            if key == "retry":
+                row = second
             b = QToolButton()
             b.setText(text)
             b.setToolTip(tip)
@@ -294,14 +309,19 @@ class ActionBar(QWidget):
             b.clicked.connect(lambda _=False, k=key: self._clicked(k))
             row.addWidget(b)
             self.buttons[key] = b
-        row.addStretch(1)
+        first.addStretch(1)
+        if second is not first:
+            second.addStretch(1)
         self.more = QToolButton()
         self.more.setText("⋯")
         self.more.setToolTip("All actions for the selected variants")
         self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.more.setMenu(QMenu(self.more))
         self.more.menu().aboutToShow.connect(self._fill_menu)
-        row.addWidget(self.more)
+        first.addWidget(self.more)
+        rows.addLayout(first)
+        if second is not first:
+            rows.addLayout(second)
         self.refresh()
 
     def _lit(self) -> dict[str, bool]:

@@ -25,6 +25,7 @@ from studio.ui.details import playback
 from studio.ui.details.image_viewer import ImagePane
 from studio.ui.details.media import (
     NOTE_STYLE,
+    QUIET_NOTE_STYLE,
     ScaledPicture,
     WaveformWidget,
     load_picture,
@@ -144,7 +145,10 @@ class CompareWidget(QWidget):
             self.note.hide()
             return
         assert media_dir is not None
-        cols = len(rows) if len(rows) <= 3 else (2 if len(rows) == 4 else 3)
+        if all(media_kind_of(r, kind) == "audio" for r in rows):
+            cols = 1  # waveforms stacked: one time axis, easy to compare by eye
+        else:
+            cols = len(rows) if len(rows) <= 3 else (2 if len(rows) == 4 else 3)
         for i, row in enumerate(rows):
             caption = (captions or {}).get(row.id, f"#{i + 1}")
             pane = ComparePane(media_dir, row, kind, caption)
@@ -184,12 +188,15 @@ class CompareWidget(QWidget):
         silent = playback.sound_problem() if players else None
         if problems:
             self.note.setText(playback.NOTE_PREFIX + "; ".join(problems))
+            self.note.setStyleSheet(NOTE_STYLE)
         elif silent:
             self.note.setText(f"Note: {silent}.")
+            self.note.setStyleSheet(QUIET_NOTE_STYLE)
         self.note.setVisible(bool(problems or silent))
 
     def _player_failed(self, reason: str) -> None:
         self.note.setText(playback.NOTE_PREFIX + reason)
+        self.note.setStyleSheet(NOTE_STYLE)
         self.note.show()
 
     def _mirror(self, source: ComparePane, scale: float, fx: float, fy: float) -> None:

@@ -103,10 +103,14 @@ class AssetForm(QWidget):
             self.type.setEditText("")
             return
         same = old is not None and old.id == asset.id
-        if not (same and self.name.hasFocus() and old.name == asset.name):
+        typing_name = same and self.name.hasFocus() and old is not None and old.name == asset.name
+        if not typing_name:
             self.name.setText(asset.name)
             self.name.setCursorPosition(0)
-        if not (same and self.tags.hasFocus() and old.tags_json == asset.tags_json):
+        typing_tags = (
+            same and self.tags.hasFocus() and old is not None and old.tags_json == asset.tags_json
+        )
+        if not typing_tags:
             self.tags.setText(", ".join(asset.tags))
         blocker = self.type.blockSignals(True)
         try:

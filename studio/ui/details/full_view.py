@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.events import Event
+from studio.store.records import VariantRow
 from studio.ui.details.compare import CompareWidget
 from studio.ui.details.lineage import LineageView
 from studio.ui.details.thumbs import load_thumb
@@ -100,9 +101,9 @@ class AssetDetailsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.tabs)
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._space_key)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._space_key)
 
-        self._compared: list[object] | None = None
+        self._compared: list[VariantRow] | None = None
         self._lineage_for: str | None = None
         self.core.load(asset_id, variant_id)
         self._refresh_titles()

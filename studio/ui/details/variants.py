@@ -67,11 +67,11 @@ class TileState:
 
 class VariantGrid(QListWidget):
     """Signals: ``current_changed(variant_id)`` when the current tile changes,
-    ``activated(variant_id)`` on double-click, ``menu_requested(QPoint global)`` on
+    ``tile_opened(variant_id)`` on double-click, ``menu_requested(QPoint global)`` on
     right-click (the owner builds the menu for :meth:`selected_variants`)."""
 
     current_changed = _Signal(str)
-    activated = _Signal(str)
+    tile_opened = _Signal(str)
     menu_requested = _Signal(object)
 
     def __init__(self, parent: QWidget | None = None, *, max_rows: int = 3) -> None:
@@ -102,7 +102,7 @@ class VariantGrid(QListWidget):
         self._order: list[str] = []
         self._pixmaps: dict[str, QPixmap | None] = {}
         self.currentItemChanged.connect(self._on_current)
-        self.itemDoubleClicked.connect(lambda item: self.activated.emit(item.data(ROW_ROLE).id))
+        self.itemDoubleClicked.connect(lambda item: self.tile_opened.emit(item.data(ROW_ROLE).id))
 
     # ------------------------------------------------------------------ content
     def set_variants(

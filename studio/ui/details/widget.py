@@ -69,13 +69,13 @@ class DetailsCore(QWidget):
         self.rows: list[VariantRow] = []
         self.preview = MediaPreview(compact=compact)
         self.grid = VariantGrid(max_rows=3 if compact else 0)
-        self.actions = VariantActions(host, self)
-        self.action_bar = ActionBar(self.actions)
+        self.variant_actions = VariantActions(host, self)
+        self.action_bar = ActionBar(self.variant_actions, two_rows=compact)
         self.recipe = RecipePanel(host)
         self.grid.current_changed.connect(self._on_current)
         self.grid.itemSelectionChanged.connect(self._sync_actions)
         self.grid.menu_requested.connect(self._menu)
-        self.actions.compare_requested.connect(self.compare_requested)
+        self.variant_actions.compare_requested.connect(self.compare_requested)
 
     # ------------------------------------------------------------------ state
     def current_asset(self) -> str | None:
@@ -137,16 +137,16 @@ class DetailsCore(QWidget):
     def _sync_actions(self) -> None:
         ids = [r.id for r in self.rows]
         ops = recipe_operations(self.space, ids) if self.space is not None else {}
-        self.actions.set_context(
+        self.variant_actions.set_context(
             self.asset, self.rows, self.grid.selected_variants(), self.grid.current_variant(), ops
         )
         self.action_bar.refresh()
 
     def _menu(self, global_pos: QPoint) -> None:
         self._sync_actions()
-        if self.actions.current is None:
+        if self.variant_actions.current is None:
             return
-        menu = self.actions.build_menu(self)
+        menu = self.variant_actions.build_menu(self)
         menu.exec(global_pos)
         menu.deleteLater()
 
@@ -196,6 +196,7 @@ class AssetDetailsWidget(QWidget):
         self.form = AssetForm(host)
         self.title = QLabel("")
         self.title.setObjectName("inspectorTitle")
+        self.title.setWordWrap(True)
         self.kind_label = QLabel("")
         self.kind_label.setStyleSheet("color: #9aa3b2;")
         self.full_button = QPushButton("Open full view")
@@ -204,7 +205,7 @@ class AssetDetailsWidget(QWidget):
         )
         self.full_button.clicked.connect(lambda: self.open_full_view())
         self.core.preview.activated.connect(lambda: self.open_full_view())
-        self.core.grid.activated.connect(lambda _vid: self.open_full_view())
+        self.core.grid.tile_opened.connect(lambda _vid: self.open_full_view())
         self.core.variant_selected.connect(self.variant_selected)
         self.core.compare_requested.connect(self._compare)
         self.lineage = LineageView()
@@ -234,17 +235,17 @@ class AssetDetailsWidget(QWidget):
         col.addWidget(self.recipe_section)
         col.addWidget(self.lineage_section)
         col.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(body)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(body)
         self.empty = QLabel("Nothing selected")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: #7d8594; font-size: 14px;")
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty)
-        self.pages.addWidget(self.scroll)
+        self.pages.addWidget(self.scroll_area)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.pages)
@@ -270,7 +271,7 @@ class AssetDetailsWidget(QWidget):
             self.lineage.clear_graph()
             self._lineage_for = None
             return
-        self.pages.setCurrentWidget(self.scroll)
+        self.pages.setCurrentWidget(self.scroll_area)
         self._show_asset_fields()
 
     def apply_event(self, event: Event) -> None:
