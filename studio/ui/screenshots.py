@@ -33,17 +33,31 @@ def main(out_dir: str = "docs") -> int:
             ("a knight in silver armour, portrait", "character", 960, 80),
             ("a treasure chest full of gold coins", "item", 1240, 80),
         ):
-            space.apply(c.RequestGeneration(prompt, c.MediaKindName.IMAGE, type=type_, x=x, y=y,
-                                            options=small), me)
+            space.apply(
+                c.RequestGeneration(
+                    prompt, c.MediaKindName.IMAGE, type=type_, x=x, y=y, options=small
+                ),
+                me,
+            )
         _settle(app, w)
         by_name = {card.asset.name: card for card in w.scene.cards()}
         robot, key = by_name["Robot"], by_name["Golden key"]
-        refined = space.apply(c.RequestRefine(robot.asset.id, "make it glow, neon", options=small), me)
+        refined = space.apply(
+            c.RequestRefine(robot.asset.id, "make it glow, neon", options=small), me
+        )
         derived = space.apply(
-            c.RequestGeneration("a robot holding a golden key", c.MediaKindName.IMAGE,
-                                type="character", name="Robot with key", x=1240, y=360,
-                                references=(robot.asset.active_variant_id, key.asset.active_variant_id),
-                                options=small), me)
+            c.RequestGeneration(
+                "a robot holding a golden key",
+                c.MediaKindName.IMAGE,
+                type="character",
+                name="Robot with key",
+                x=1240,
+                y=360,
+                references=(robot.asset.active_variant_id, key.asset.active_variant_id),
+                options=small,
+            ),
+            me,
+        )
         _settle(app, w)
         space.apply(c.ForkVariant(derived.created["variant_id"], x=1520, y=360), me)
         _settle(app, w)
@@ -72,9 +86,13 @@ def main(out_dir: str = "docs") -> int:
         w.grab().save(str(out / "forge-tray.png"))
 
         space.apply(c.PauseQueue(), me)
-        jobs = [space.apply(c.RequestGeneration(p, c.MediaKindName.IMAGE, x=40 + 280 * i, y=700,
-                                                options=small), me).created["job_id"]
-                for i, p in enumerate(["a fox in the snow", "a desert temple", "a rainy street"])]
+        jobs = [
+            space.apply(
+                c.RequestGeneration(p, c.MediaKindName.IMAGE, x=40 + 280 * i, y=700, options=small),
+                me,
+            ).created["job_id"]
+            for i, p in enumerate(["a fox in the snow", "a desert temple", "a rainy street"])
+        ]
         space.apply(c.CancelJob(jobs[1]), me)
         w.jobs_dock.show()
         w.jobs_dock.raise_()
