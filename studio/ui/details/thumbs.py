@@ -10,22 +10,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtGui import QPixmap
+
+from studio.ui.images import read_image
 
 _CACHE: OrderedDict[tuple[str, int, int], QPixmap] = OrderedDict()
 _CACHE_MAX = 400
-
-
-def read_image(path: Path, box: int | None = None) -> QImage:
-    """Decode ``path`` (EXIF orientation applied), scaled to fit ``box`` if given."""
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if box is not None and size.isValid() and max(size.width(), size.height()) > box:
-        scaled = size.scaled(QSize(box, box), Qt.AspectRatioMode.KeepAspectRatio)
-        reader.setScaledSize(scaled)
-    return reader.read()
 
 
 def load_thumb(media_dir: object, rel: str | None, box: int) -> QPixmap | None:

@@ -18,7 +18,6 @@ from PySide6.QtGui import (
     QDropEvent,
     QFont,
     QHelpEvent,
-    QImageReader,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui.images import read_image
 from studio.ui.mime import get_variants, put_variants
 from studio.ui.tray.state import SlotRef
 
@@ -48,14 +48,7 @@ KIND_GLYPHS = {"image": "\u25a7", "audio": "\u266a", "video": "\u25b6"}
 
 def load_thumb(path: Path, side: int = SLOT) -> QPixmap | None:
     """A square, centre-cropped thumbnail (small files: fine on the UI thread)."""
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and size.width() > 0 and size.height() > 0:
-        scale = side * 2 / min(size.width(), size.height())  # 2x for high-dpi screens
-        if scale < 1:
-            reader.setScaledSize(size * scale)
-    image = reader.read()
+    image = read_image(path, side * 2, cover=True)  # 2x for high-dpi screens
     if image.isNull():
         return None
     s = min(image.width(), image.height())
