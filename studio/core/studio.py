@@ -112,6 +112,7 @@ class Studio:
         if media.exists():
             shutil.move(str(media), str(dest / "media"))
         self.library.remove(entry.id)
+        self.library.forget_space(entry.id)
         return dest
 
     @property

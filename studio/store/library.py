@@ -102,6 +102,11 @@ class Library:
         with self._db.write() as conn:
             conn.execute("DELETE FROM settings WHERE key = ?", (key,))
 
+    def forget_space(self, space_id: str) -> None:
+        """Drop per-space settings (``….<space_id>``: view state, tray options…)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM settings WHERE key LIKE ?", (f"%.{space_id}",))
+
     def set_setting(self, key: str, value: str) -> None:
         with self._db.write() as conn:
             conn.execute(

@@ -49,7 +49,11 @@ def test_delete_moves_file_and_media_to_trash(studio: Studio) -> None:
     entry = studio.create_space("Doomed")
     with studio.open_space("doomed") as sp:
         add_variant(sp)
+    studio.library.set_setting(f"ui.view.{entry.id}", "{}")
+    studio.library.set_setting("jobs.local.concurrency", "3")
     trash = studio.delete_space("doomed")
+    assert studio.library.setting(f"ui.view.{entry.id}") is None
+    assert studio.library.setting("jobs.local.concurrency") == "3"
     assert (trash / "doomed.db").is_file()
     assert any((trash / "media").rglob("original.bin"))
     assert not (studio.paths.home / entry.file).exists()
