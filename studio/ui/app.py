@@ -41,6 +41,11 @@ def run(home: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Forge Studio")
     app.setOrganizationName("Forge Studio")
+    icon = Path(__file__).resolve().parents[2] / "resources" / "forge-studio.svg"
+    if icon.is_file():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     try:
         window = build_window(home)
     except StudioError as exc:
