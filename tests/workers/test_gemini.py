@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,12 +37,6 @@ from workers.base import BasicContext, ErrorKind, GenerationRequest, Operation, 
 from workers.gemini import GeminiProvider
 
 PRO, FLASH = "gemini-3-pro-image-preview", "gemini-2.5-flash-image"
-
-
-@pytest.fixture
-def google() -> Iterator[GoogleFake]:
-    with GoogleFake(GOOGLE_KEY) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +42,6 @@ from workers.lyria import LyriaProvider
 from workers.registry import ProviderRegistry
 
 CLIP, PRO = "lyria-3-clip-preview", "lyria-3-pro-preview"
-
-
-@pytest.fixture
-def google() -> Iterator[GoogleFake]:
-    with GoogleFake(GOOGLE_KEY) as fake:
-        yield fake
 
 
 @pytest.fixture

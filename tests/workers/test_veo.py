@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,6 @@ from workers.base import BasicContext, ErrorKind, GenerationRequest, Operation, 
 from workers.veo import VeoProvider
 
 STANDARD, FAST = "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview"
-
-
-@pytest.fixture
-def google() -> Iterator[GoogleFake]:
-    with GoogleFake(GOOGLE_KEY) as fake:
-        yield fake
 
 
 @pytest.fixture
