@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable
@@ -18,3 +19,23 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
+
+
+ASSET_INSERT = (
+    "INSERT INTO assets (id, slug, name, type, media_kind, tags, parent_asset_id, x, y, "
+    "active_variant_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+VARIANT_INSERT = (
+    "INSERT INTO variants (id, asset_id, status, media_path, thumb_path, mime, width, height, "
+    "size_bytes, sha256, recipe, starred, created_at, updated_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def insert_rows(
+    conn: sqlite3.Connection, assets: list[tuple[object, ...]], variants: list[tuple[object, ...]]
+) -> None:
+    """Bulk-load benchmark rows straight into a migrated space file, in one transaction."""
+    conn.executemany(ASSET_INSERT, assets)
+    conn.executemany(VARIANT_INSERT, variants)
+    conn.execute("COMMIT")

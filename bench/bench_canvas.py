@@ -29,6 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from bench._util import insert_rows
+
 VIEW_W, VIEW_H = 1600, 1000
 
 
@@ -93,18 +95,7 @@ def populate(space_path: Path, media: Path, thumbs: Path, n: int, per_asset: int
                  f"thumbs/{i:06d}.webp", "image/png", 1024, 1024, 1000, "ab" * 32,
                  json.dumps({"operation": "generate", "prompt": f"asset {i}"}), int(k == 1), 1, 1)
             )  # fmt: skip
-    conn.executemany(
-        "INSERT INTO assets (id, slug, name, type, media_kind, tags, parent_asset_id, x, y, "
-        "active_variant_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        arows,
-    )
-    conn.executemany(
-        "INSERT INTO variants (id, asset_id, status, media_path, thumb_path, mime, width, height, "
-        "size_bytes, sha256, recipe, starred, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        vrows,
-    )
-    conn.execute("COMMIT")
+    insert_rows(conn, arows, vrows)
     conn.close()
 
 

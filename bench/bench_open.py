@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._util import median_ms, timed
+from bench._util import insert_rows, median_ms, timed
 from studio.core.space import SNAPSHOT_ASSETS_SQL, SNAPSHOT_VARIANTS_SQL, Space
 
 TYPES = ("character", "item", "scene", "sfx", "music", "speech")
@@ -75,18 +75,7 @@ def populate(space_path: Path, media: Path, assets: int, per_asset: int) -> None
                     1,
                 )
             )
-    conn.executemany(
-        "INSERT INTO assets (id, slug, name, type, media_kind, tags, parent_asset_id, x, y, "
-        "active_variant_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        arows,
-    )
-    conn.executemany(
-        "INSERT INTO variants (id, asset_id, status, media_path, thumb_path, mime, width, height, "
-        "size_bytes, sha256, recipe, starred, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        vrows,
-    )
-    conn.execute("COMMIT")
+    insert_rows(conn, arows, vrows)
     conn.close()
 
 
