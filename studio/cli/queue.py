@@ -172,7 +172,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
-    """Run the queue until ``wanted`` jobs end (None: until idle). Returns how many failed."""
+    """Run the queue until ``wanted`` jobs end (None: until idle). Returns how many failed.
+    Raises StorageError when job outcomes can't be recorded (a full disk, a space deleted
+    meanwhile) rather than wait forever for them."""
     from studio.core.imports import recover_interrupted
     from studio.jobs.config import scheduler_config
     from studio.jobs.executor import ThreadExecutor
@@ -189,6 +191,7 @@ def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
     try:
         while True:
             wake = sched.pump()
+            sched.raise_problem()  # the queue's books can't be written: stop, say why
             jobs = {j.id: j for j in space.jobs(limit=100_000)}
             mine = [
                 j

@@ -497,16 +497,28 @@ class ResumeQueue(Command):
 @command("job:start", internal=True)
 @dataclass(frozen=True, slots=True)
 class StartJob(Command):
+    """Claim a queued job for ``worker_id`` (a holder id). With ``limit``, refused while
+    that many jobs of the same provider run under live owners (any process)."""
+
     job_id: str
     worker_id: str
     lease_ms: int
+    limit: int | None = None
 
 
 @command("job:complete", internal=True)
 @dataclass(frozen=True, slots=True)
 class CompleteJob(Command):
+    """``worker_id``/``attempt``: refused unless the job is still that run's (not
+    re-queued or taken over meanwhile). ``staged``: the folder (relative to the media
+    folder, under ``.staging/``) holding the result's files, moved to the variant's
+    folder as part of this command."""
+
     job_id: str
     result: CompleteVariant
+    worker_id: str | None = None
+    attempt: int | None = None
+    staged: str | None = None
 
 
 @command("job:fail", internal=True)
@@ -519,6 +531,8 @@ class FailJob(Command):
     error_code: str
     error_message: str
     retry_at: int | None = None
+    worker_id: str | None = None
+    attempt: int | None = None
 
 
 @command("job:requeue", internal=True)
@@ -530,6 +544,8 @@ class RequeueJob(Command):
     job_id: str
     reason: str
     count_attempt: bool = True
+    owner: str | None = None
+    """Refused unless the job's lease owner is still this ("" for none)."""
 
 
 # --------------------------------------------------------------------------- JSON codec

@@ -47,5 +47,9 @@ class ConflictError(StudioError):
     code = ErrorCode.CONFLICT
 
 
+class LimitReachedError(ConflictError):
+    """Not now: a limit (e.g. a provider's concurrent jobs) is reached; try later."""
+
+
 class StorageError(StudioError):
     code = ErrorCode.STORAGE_ERROR

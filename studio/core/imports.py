@@ -74,7 +74,7 @@ def import_files(
     limits = limits or MediaLimits()
     imported: list[Imported] = []
     refused: list[Refused] = []
-    staging_root = space.media_dir / STAGING
+    staging_root = space.staging_dir()  # this holder's own: recovery leaves it alone
     for path in paths:
         stage = staging_root / space.new_id()
         try:
@@ -182,21 +182,27 @@ class _ImportFailed(StudioError):
 
 
 def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_MS) -> int:
-    """Fail uploads a crash left half-done, and sweep old staging folders. Returns the
-    number of variants marked failed.
+    """Fail uploads whose importing process died, and remove staging folders of dead
+    holders. Returns the number of variants marked failed.
 
-    When no other process has the space open, every ``uploading`` variant is orphaned;
-    otherwise only those untouched for ``older_than_ms`` are taken as such."""
+    Ownership decides, never a guess: an ``uploading`` variant records the holder that
+    began it (``upload_owner``) and is failed only once that holder is dead; each
+    holder stages under ``.staging/<holder-id>/``, removed only once it is dead. Rows
+    and folders from before owners were recorded are taken as orphaned when no other
+    holder is alive, or when untouched for ``older_than_ms``. Where liveness can't be
+    known (no ``flock``), age alone decides."""
     alone = space.alone()
     now = space.clock()
     cutoff = now + 1 if alone else now - older_than_ms
-    stuck = space.query(
-        "SELECT id FROM variants WHERE status = 'uploading' AND deleted_at IS NULL "
-        "AND updated_at < ?",
-        (cutoff,),
-    )
     n = 0
-    for (vid,) in stuck:
+    for vid, owner, updated_at in space.query(
+        "SELECT id, upload_owner, updated_at FROM variants "
+        "WHERE status = 'uploading' AND deleted_at IS NULL"
+    ):
+        alive = space.holder_alive(owner) if owner is not None else None
+        orphaned = (alive is False) or (alive is None and updated_at < cutoff)
+        if not orphaned:
+            continue
         try:
             space.apply(
                 c.FailVariant(
@@ -207,12 +213,22 @@ def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_
             n += 1
         except StudioError:
             pass
-    staging = space.media_dir / STAGING
-    if staging.is_dir():
-        for child in staging.iterdir():
-            try:
-                if child.stat().st_mtime * 1000 < cutoff:
-                    shutil.rmtree(child, ignore_errors=True)
-            except OSError:
-                pass
+    _sweep_staging(space, cutoff)
     return n
+
+
+def _sweep_staging(space: Space, cutoff_ms: int) -> None:
+    from studio.core.holders import is_holder_id
+
+    staging = space.media_dir / STAGING
+    if not staging.is_dir():
+        return
+    for child in staging.iterdir():
+        try:
+            if is_holder_id(child.name):
+                if space.holder_alive(child.name) is False:
+                    shutil.rmtree(child, ignore_errors=True)
+            elif child.stat().st_mtime * 1000 < cutoff_ms:
+                shutil.rmtree(child, ignore_errors=True)  # from before holders
+        except OSError:
+            pass

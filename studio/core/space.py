@@ -23,6 +23,7 @@ from studio.core.errors import (
 )
 from studio.core.events import Event, EventBus, Subscriber
 from studio.core.handlers import HANDLERS
+from studio.core.holders import Holders
 from studio.core.tx import Tx
 from studio.store import records as r
 from studio.store.db import Database, SchemaError, connect, migrate
@@ -31,6 +32,9 @@ from workers.base import CostEstimate
 from workers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
+
+STAGING = ".staging"
+"""Work in progress under the media folder: ``.staging/<holder-id>/…``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,8 @@ class Space:
         self._clock = clock
         self._ids: IdGenerator = ids or TimeSortedIds(clock)
         self._bus = EventBus()
-        self._presence = _Presence(Path(f"{db.path}.lock") if db.path else None)
+        self._holders = Holders(Path(f"{db.path}.holders") if db.path else None)
+        self._identity = _identity(db.path)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -153,12 +158,54 @@ class Space:
 
     def close(self) -> None:
         self._db.close()
-        self._presence.release()
+        self._holders.release()
+
+    # ------------------------------------------------------------------ ownership
+    @property
+    def holder_id(self) -> str:
+        """This open space's holder id: the owner recorded on work it starts (a job's
+        lease, an upload, its staging folder). See :mod:`studio.core.holders`."""
+        return self._holders.id
+
+    def holder_alive(self, holder: str | None) -> bool | None:
+        """Is ``holder`` (a recorded owner) a live holder of this space? None when that
+        can't be known on this system."""
+        return self._holders.alive(holder)
 
     def alone(self) -> bool | None:
-        """True when no other process has this space open (so half-done work found in
-        the file is orphaned); None where that can't be known."""
-        return self._presence.alone()
+        """True when no other holder has this space open; None where that can't be
+        known. Checking never weakens this holder's own lock."""
+        return self._holders.alone()
+
+    def staging_dir(self) -> Path:
+        """This holder's own staging folder, ``<media>/.staging/<holder-id>/``, created
+        on demand. Only this holder writes or deletes in it; recovery removes it only
+        once the holder is dead. The media folder itself is never created here: a
+        space deleted while open stays deleted (raises StorageError)."""
+        self.ensure_present()
+        path = self.media_dir / STAGING / self.holder_id
+        try:
+            (self.media_dir / STAGING).mkdir(exist_ok=True)
+            path.mkdir(exist_ok=True)
+        except FileNotFoundError:
+            raise self._gone_error() from None
+        except OSError as exc:
+            raise StorageError(f"could not make a staging folder: {exc.strerror or exc}") from exc
+        return path
+
+    def gone(self) -> bool:
+        """Was the space file deleted or moved away (e.g. to the trash) since it was
+        opened here?"""
+        if self._identity is None:
+            return False
+        return _identity(self._db.path) != self._identity
+
+    def ensure_present(self) -> None:
+        if self.gone():
+            raise self._gone_error()
+
+    def _gone_error(self) -> StorageError:
+        return StorageError(f"the space {self.slug} was deleted or moved while it was open")
 
     def __enter__(self) -> Space:
         return self
@@ -188,6 +235,7 @@ class Space:
         if cmd.internal and not actor.is_system:
             raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
         with self._db.lock:
+            self.ensure_present()  # never write into a space that went to the trash
             tx = Tx(
                 conn=self._db.conn,
                 actor=actor,
@@ -195,6 +243,7 @@ class Space:
                 new_id=self._ids,
                 media_dir=self.media_dir,
                 providers=self.providers,
+                holders=self._holders,
             )
             try:
                 with self._db.write():
@@ -246,6 +295,7 @@ class Space:
     def renew_leases(self, job_ids: list[str], worker_id: str, until_ms: int) -> None:
         """Extend the leases of running jobs this worker holds. Bookkeeping only: no
         command, no change-log entry, no event."""
+        self.ensure_present()
         with self._db.write() as conn:
             conn.executemany(
                 "UPDATE jobs SET lease_expires_at = ? "
@@ -422,37 +472,12 @@ class Space:
             return conn.execute(sql, args).fetchall()
 
 
-class _Presence:
-    """A shared ``flock`` held while the space is open. A process that can briefly turn
-    it exclusive knows it is the only one with the space open."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._fd: int | None = None
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            return
-        if path is None:
-            return
-        try:
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(self._fd, fcntl.LOCK_SH)
-        except OSError:
-            self._fd = None
-
-    def alone(self) -> bool | None:
-        if self._fd is None:
-            return None
-        import fcntl
-
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        fcntl.flock(self._fd, fcntl.LOCK_SH)
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the lock
-            self._fd = None
+def _identity(path: Path | None) -> tuple[int, int] | None:
+    """(device, inode) of the space file; None if it is not there (or in memory)."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_dev, st.st_ino)

@@ -11,6 +11,7 @@ from typing import Any
 from studio.core.actor import Actor
 from studio.core.errors import NotFoundError
 from studio.core.events import Event
+from studio.core.holders import Holders
 from studio.store import records as r
 from workers.registry import ProviderRegistry
 
@@ -23,9 +24,22 @@ class Tx:
     new_id: Callable[[], str]
     media_dir: Path
     providers: ProviderRegistry | None = None
+    holders: Holders | None = None
     events: list[Event] = field(default_factory=list)
     created: dict[str, str] = field(default_factory=dict)
     rollback_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    # ----------------------------------------------------------------- ownership
+    @property
+    def holder(self) -> str | None:
+        """The holder id of the process applying this command (see ``holders``)."""
+        return None if self.holders is None else self.holders.id
+
+    def holder_alive(self, holder: str | None) -> bool | None:
+        """Is ``holder`` alive? None when that can't be known."""
+        if self.holders is None:
+            return None
+        return self.holders.alive(holder)
 
     # ----------------------------------------------------------------- reading
     def one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:

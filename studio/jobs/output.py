@@ -1,16 +1,15 @@
-"""Turning a provider's output into whole media files beside the variant."""
+"""Turning a provider's output into whole media files in the job's staging folder."""
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 from pathlib import Path, PurePosixPath
 
 from studio.core.commands import CompleteVariant
 from studio.media import (
     MediaError,
     atomic_copy,
-    atomic_write_bytes,
     fsync_dir,
     probe,
     render_previews,
@@ -19,27 +18,36 @@ from studio.media import (
 from workers.base import ErrorKind, GenerationOutput, ProviderError
 
 
+def _write_new(path: Path, data: bytes) -> str:
+    """Create ``path`` (its folder must exist) with ``data``, fsynced; its SHA-256."""
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    fsync_dir(path.parent)
+    return hashlib.sha256(data).hexdigest()
+
+
 def store_output(
-    media_dir: Path, asset_slug: str, variant_id: str, expected_kind: str, output: GenerationOutput
+    dest_dir: Path, rel_dir: PurePosixPath, expected_kind: str, output: GenerationOutput
 ) -> CompleteVariant:
-    """Write the original (temp → fsync → rename), probe it, render previews; return the
-    command that points the variant at them. Raises ProviderError(MALFORMED) when the
-    provider's media are not what was asked for."""
-    rel_dir = PurePosixPath(asset_slug) / variant_id
-    dest_dir = media_dir / rel_dir
-    ext = output.ext.lower().lstrip(".") or "bin"
+    """Write the original into ``dest_dir`` (an existing folder: the job's staging
+    folder; it is never created here, so a deleted space is not recreated), fsync it,
+    probe it, render previews; return the command that points the variant at them as
+    ``rel_dir/<name>`` (where ``job:complete`` moves the folder). Raises
+    ProviderError(MALFORMED) when the provider's media are not what was asked for."""
+    ext = "".join(ch for ch in output.ext.lower() if ch.isascii() and ch.isalnum())[:10] or "bin"
     original = dest_dir / f"original.{ext}"
     if output.data is not None:
-        sha = atomic_write_bytes(original, output.data)
+        sha = _write_new(original, output.data)
         size = len(output.data)
     elif output.path is not None:
-        dest_dir.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(output.path, original)
-            fsync_dir(dest_dir)
             size, sha = original.stat().st_size, sha256_file(original)
         except OSError:
             size, sha = atomic_copy(output.path, original)
+        fsync_dir(dest_dir)
     else:
         raise ProviderError(ErrorKind.MALFORMED, "the provider returned no media")
     try:
@@ -50,21 +58,17 @@ def store_output(
                 f"the provider returned {info.kind.value}, but {expected_kind} was asked for",
             )
         previews = render_previews(original, info, dest_dir)
-    except MediaError as exc:
-        shutil.rmtree(dest_dir, ignore_errors=True)
+    except MediaError as exc:  # the scheduler removes the staging folder
         raise ProviderError(
             ErrorKind.MALFORMED, f"the provider's media are unusable: {exc.message}"
         ) from exc
-    except ProviderError:
-        shutil.rmtree(dest_dir, ignore_errors=True)
-        raise
     if info.ext != ext:  # the content decides the name, not the provider's claim
         fixed = dest_dir / f"original.{info.ext}"
         os.replace(original, fixed)
         original = fixed
         fsync_dir(dest_dir)
     return CompleteVariant(
-        variant_id=variant_id,
+        variant_id=rel_dir.name,
         media_path=str(rel_dir / original.name),
         mime=info.mime,
         size_bytes=size,

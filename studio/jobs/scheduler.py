@@ -12,21 +12,24 @@ import logging
 import random
 import shutil
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from studio.clock import Clock
 from studio.core import commands as c
 from studio.core.actor import Actor
-from studio.core.errors import StudioError
+from studio.core.errors import LimitReachedError, StorageError, StudioError
 from studio.core.events import Event
 from studio.core.forge import Recipe
-from studio.core.handlers.generate import PAUSED_KEY
-from studio.core.space import Space
+from studio.core.handlers.generate import PAUSED_KEY, normalize_error
+from studio.core.space import Applied, Space
 from studio.jobs.executor import Executor
 from studio.jobs.output import store_output
 from studio.jobs.policy import ProviderLimits, RateWindow, RetryPolicy, retry_delay_s
+from studio.jobs.recovery import recover_jobs
 from studio.jobs.usage import UsageEvent, UsageSink
 from workers.base import (
     AudioType,
@@ -41,6 +44,9 @@ from workers.base import (
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system()
+
+WRITE_RETRIES_S = (0.05, 0.2, 0.5)
+"""Pauses between tries of a job's bookkeeping write that failed on storage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,31 @@ class _Ready:
     recipe: str
     asset_slug: str
     media_kind: str
+
+
+class _JobContext(BasicContext):
+    """A run's context whose files live in the run's own staging folder
+    (``.staging/<holder-id>/job-<id>-<attempt>/``): ``tmp/`` for the provider, ``out/``
+    for the result. Nothing here creates the media folder: a space deleted meanwhile
+    stays deleted. Cleaning up removes the whole folder, and only it."""
+
+    def __init__(self, stage: Path, **kw: Any) -> None:
+        super().__init__(stage / "tmp", **kw)
+        self.stage = stage
+
+    @property
+    def temp_dir(self) -> Path:
+        path = self.stage / "tmp"
+        path.mkdir(exist_ok=True)  # the stage exists; never its parents
+        return path
+
+    def out_dir(self) -> Path:
+        path = self.stage / "out"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.stage, ignore_errors=True)
 
 
 _READY_FROM = """
@@ -96,7 +127,7 @@ class Scheduler:
         *,
         config: SchedulerConfig | None = None,
         usage: UsageSink | None = None,
-        worker_id: str = "local",
+        worker_id: str | None = None,
         rng: random.Random | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -107,12 +138,15 @@ class Scheduler:
         self.executor = executor
         self.config = config or SchedulerConfig()
         self.usage = usage
-        self.worker_id = worker_id
+        # the owner recorded on jobs claimed here: this holder (alive while it runs)
+        self.worker_id = worker_id or space.holder_id
         self._rng = rng or random.Random()
         self._clock: Clock = clock or space.clock
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._running: dict[str, BasicContext] = {}  # job id -> its context
+        self._running: dict[str, _JobContext] = {}  # job id -> its context
+        self._unrecorded: dict[str, c.FailJob] = {}  # outcomes to write when possible
+        self._problem: str | None = None
         self._per_provider: dict[str, int] = {}
         self._windows: dict[str, RateWindow] = {}
         self._last_renew = 0
@@ -129,7 +163,10 @@ class Scheduler:
             running = dict(self._running)
         for job_id, ctx in running.items():
             try:
-                self.space.apply(c.RequeueJob(job_id, reason, count_attempt=False), SYSTEM)
+                self.space.apply(
+                    c.RequeueJob(job_id, reason, count_attempt=False, owner=self.worker_id),
+                    SYSTEM,
+                )
             except StudioError:
                 pass
             ctx.cancel()
@@ -147,6 +184,10 @@ class Scheduler:
         """Start what may start now. Returns ms until a queued job may become startable
         (None when nothing is waiting on time)."""
         now = self._clock()
+        if self.space.gone():
+            self._space_gone()
+            return None
+        self._retry_unrecorded()
         self._renew_leases(now)
         if self.paused():
             return None
@@ -169,7 +210,8 @@ class Scheduler:
                 if allowed > now:
                     later(allowed)
                     break
-                self._start(_Ready(*row), now)
+                if not self._start(_Ready(*row), now):
+                    break  # at the provider's limit (other processes' jobs count): not now
         for _provider, at in self.space.query(_NEXT_SQL, (now,)):
             later(at)
         return wake
@@ -179,33 +221,60 @@ class Scheduler:
             self._windows[provider] = RateWindow(self.config.for_provider(provider).per_minute)
         return self._windows[provider]
 
-    def _start(self, ready: _Ready, now: int) -> None:
+    def _start(self, ready: _Ready, now: int) -> bool:
+        """Claim and start one job. False when the provider is at its limit."""
         try:
             provider = self.providers.get(ready.provider)
             request = self._request(ready)
         except (ProviderError, StudioError, KeyError, ValueError) as exc:
             message = getattr(exc, "message", None) or f"the stored recipe is unusable ({exc})"
-            self._claim(ready)  # so it can fail through the normal path
-            self._commit_failure(ready.job_id, "INVALID_REQUEST", message, None)
-            return
-        if not self._claim(ready):
-            return
+            attempt = self._claim(ready)  # so it can fail through the normal path
+            if attempt is None:
+                return True
+            if attempt < 0:
+                return False
+            self._commit_failure(ready.job_id, attempt, "INVALID_REQUEST", message, None)
+            return True
+        attempt = self._claim(ready)
+        if attempt is None:
+            return True
+        if attempt < 0:
+            return False
         self._window(ready.provider).record(now)
-        ctx = BasicContext(
-            self.space.media_dir / ".staging" / f"job-{ready.job_id}-{ready.attempts + 1}",
+        try:
+            stage = self.space.staging_dir() / f"job-{ready.job_id}-{attempt}"
+            stage.mkdir(exist_ok=True)
+        except (StudioError, OSError) as exc:
+            reason = exc.message if isinstance(exc, StudioError) else str(exc)
+            self._commit_failure(
+                ready.job_id, attempt, "STORAGE_ERROR", f"could not stage the job: {reason}", None
+            )
+            return True
+        ctx = _JobContext(
+            stage,
             on_progress=lambda f, m, j=ready.job_id, v=ready.variant_id: self._progress(j, v, f, m),
         )
         with self._lock:
             self._running[ready.job_id] = ctx
             self._per_provider[ready.provider] = self._per_provider.get(ready.provider, 0) + 1
-        self.executor.submit(lambda: self._run(ready, provider, request, ctx))
-
-    def _claim(self, ready: _Ready) -> bool:
-        try:
-            self.space.apply(c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms), SYSTEM)
-        except StudioError:
-            return False  # cancelled or claimed meanwhile
+        self.executor.submit(lambda: self._run(ready, attempt, provider, request, ctx))
         return True
+
+    def _claim(self, ready: _Ready) -> int | None:
+        """This run's attempt number once the job is claimed here; None when it is not
+        to run here (claimed, cancelled or ended meanwhile, or the claim could not be
+        written); -1 when the provider is at its limit across processes."""
+        limit = self.config.for_provider(ready.provider).concurrency
+        cmd = c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms, limit=limit)
+        try:
+            applied = self._write(cmd, f"start job {ready.job_id}")
+        except LimitReachedError:
+            return -1
+        except StudioError:
+            return None
+        if applied is None or applied.created.get("outcome") != "started":
+            return None
+        return int(applied.created["attempt"])
 
     def _request(self, ready: _Ready) -> GenerationRequest:
         recipe = Recipe.from_json(json.loads(ready.recipe))
@@ -245,32 +314,43 @@ class Scheduler:
 
     # ------------------------------------------------------------------ running (worker thread)
     def _run(
-        self, ready: _Ready, provider: Provider, request: GenerationRequest, ctx: BasicContext
+        self,
+        ready: _Ready,
+        attempt: int,
+        provider: Provider,
+        request: GenerationRequest,
+        ctx: _JobContext,
     ) -> None:
         try:
             ctx.check_cancelled()
             output = provider.run(request, ctx)
             ctx.check_cancelled()
+            out = ctx.out_dir()
             result = store_output(
-                self.space.media_dir, ready.asset_slug, ready.variant_id, ready.media_kind, output
+                out, PurePosixPath(ready.asset_slug) / ready.variant_id, ready.media_kind, output
             )
+            staged = out.relative_to(self.space.media_dir).as_posix()
+            cmd = c.CompleteJob(ready.job_id, result, self.worker_id, attempt, staged)
             try:
-                applied = self.space.apply(c.CompleteJob(ready.job_id, result), SYSTEM)
-            except StudioError:  # cancelled while storing: the files must go
-                shutil.rmtree(
-                    self.space.media_dir / ready.asset_slug / ready.variant_id, ignore_errors=True
+                applied = self._write(cmd, f"complete job {ready.job_id}")
+            except StudioError as exc:  # cancelled, deleted or taken over meanwhile
+                log.info("job %s: result not used (%s)", ready.job_id, exc)
+                return  # our own staging folder goes below; nobody else's files
+            if applied is None:  # the result could not be saved: fail it retryably
+                self._commit_failure(
+                    ready.job_id,
+                    attempt,
+                    "STORAGE_ERROR",
+                    f"could not save the result: {self._problem}",
+                    self._retry_at(attempt, None),
                 )
                 return
-            if applied.created.get("outcome") == "discarded":
-                shutil.rmtree(
-                    self.space.media_dir / ready.asset_slug / ready.variant_id, ignore_errors=True
-                )
             self._record_usage(ready, provider, request, output.units, output.unit)
         except ProviderError as exc:
-            self._provider_failed(ready, provider, request, exc)
+            self._provider_failed(ready, attempt, provider, request, exc)
         except Exception as exc:  # a bug in a provider must not kill the scheduler
             log.exception("job %s crashed", ready.job_id)
-            self._commit_failure(ready.job_id, "INTERNAL", f"internal error: {exc}", None)
+            self._commit_failure(ready.job_id, attempt, "INTERNAL", f"internal error: {exc}", None)
         finally:
             ctx.cleanup()
             with self._lock:
@@ -279,25 +359,109 @@ class Scheduler:
                 self._finished += 1
                 self._idle.notify_all()
 
+    def _retry_at(self, attempt: int, retry_after: float | None) -> int:
+        delay = retry_delay_s(attempt, self.config.retry, self._rng, retry_after)
+        return self._clock() + int(delay * 1000)
+
     def _provider_failed(
-        self, ready: _Ready, provider: Provider, request: GenerationRequest, exc: ProviderError
+        self,
+        ready: _Ready,
+        attempt: int,
+        provider: Provider,
+        request: GenerationRequest,
+        exc: ProviderError,
     ) -> None:
         if exc.kind is ErrorKind.CANCELLED:
             return  # job:cancel already wrote the outcome
-        retry_at = None
-        attempt = ready.attempts + 1
-        if exc.retryable:
-            delay = retry_delay_s(attempt, self.config.retry, self._rng, exc.retry_after)
-            retry_at = self._clock() + int(delay * 1000)
-        self._commit_failure(ready.job_id, exc.kind.value.upper(), exc.message, retry_at)
+        retry_at = self._retry_at(attempt, exc.retry_after) if exc.retryable else None
+        self._commit_failure(ready.job_id, attempt, exc.kind.value.upper(), exc.message, retry_at)
         if retry_at is None:
             self._record_usage(ready, provider, request, 0.0, "")
 
-    def _commit_failure(self, job_id: str, code: str, message: str, retry_at: int | None) -> None:
+    def _commit_failure(
+        self, job_id: str, attempt: int, code: str, message: str, retry_at: int | None
+    ) -> None:
+        """Record a run's failure. Every path ends here, so nothing may stop it: the
+        texts are normalised (never refused), storage errors are retried, and what
+        still can't be written is kept and tried again on every pump, with
+        :meth:`problem` set so waiters stop instead of waiting forever."""
+        code, message = normalize_error(code, message)
+        cmd = c.FailJob(job_id, code, message, retry_at, self.worker_id, attempt)
         try:
-            self.space.apply(c.FailJob(job_id, code, message or code.lower(), retry_at), SYSTEM)
-        except StudioError as exc:
+            applied = self._write(cmd, f"record the failure of job {job_id}")
+        except StudioError as exc:  # no longer this run's job: nothing to record
             log.info("job %s: failure not recorded (%s)", job_id, exc)
+            return
+        if applied is None:
+            with self._lock:
+                self._unrecorded[job_id] = cmd
+
+    def _write(self, cmd: c.Command, what: str) -> Applied | None:
+        """Apply a bookkeeping command, retrying storage errors a few times. Returns
+        None when it could not be written (and sets :meth:`problem`); raises the
+        StudioError of a refusal (the job changed meanwhile)."""
+        error: Exception | None = None
+        for pause in (*WRITE_RETRIES_S, None):
+            try:
+                applied = self.space.apply(cmd, SYSTEM)
+            except StorageError as exc:
+                error = exc
+            except StudioError:
+                raise
+            except Exception as exc:  # not a storage error, but it must not escape either
+                log.exception("could not %s", what)
+                error = exc
+                break
+            else:
+                with self._lock:
+                    if not self._unrecorded:
+                        self._problem = None
+                return applied
+            if pause is None or self.space.gone():
+                break
+            time.sleep(pause)
+        message = getattr(error, "message", None) or str(error)
+        log.error("could not %s: %s", what, message)
+        with self._lock:
+            self._problem = f"could not {what}: {message}"
+        return None
+
+    def _retry_unrecorded(self) -> None:
+        with self._lock:
+            pending = list(self._unrecorded.items())
+        for job_id, cmd in pending:
+            try:
+                self.space.apply(cmd, SYSTEM)
+            except StorageError:
+                continue
+            except StudioError:
+                pass  # the job changed meanwhile: nothing left to record
+            except Exception:
+                log.exception("could not record the failure of job %s", job_id)
+                continue
+            with self._lock:
+                self._unrecorded.pop(job_id, None)
+                if not self._unrecorded:
+                    self._problem = None
+
+    def _space_gone(self) -> None:
+        with self._lock:
+            self._problem = f"the space {self.space.slug} was deleted or moved while it was open"
+            running = list(self._running.values())
+        for ctx in running:
+            ctx.cancel()
+
+    def problem(self) -> str | None:
+        """Why this scheduler can't keep the queue's books (the space is full, read-only
+        or was deleted): jobs may stay unfinished, so waiters must stop and say so."""
+        with self._lock:
+            return self._problem
+
+    def raise_problem(self) -> None:
+        """Raise the :meth:`problem`, if any, as a StorageError (one sentence)."""
+        problem = self.problem()
+        if problem is not None:
+            raise StorageError(problem)
 
     def _record_usage(
         self, ready: _Ready, provider: Provider, request: GenerationRequest, units: float, unit: str
@@ -339,8 +503,12 @@ class Scheduler:
         self._last_renew = now
         with self._lock:
             running = list(self._running)
-        if running:
-            self.space.renew_leases(running, self.worker_id, now + self.config.lease_ms)
+        try:
+            if running:
+                self.space.renew_leases(running, self.worker_id, now + self.config.lease_ms)
+            recover_jobs(self.space)  # jobs of workers that died meanwhile
+        except StudioError as exc:
+            log.warning("could not renew leases: %s", exc.message)
 
     def _on_event(self, event: Event) -> None:
         if event.type == "job:updated" and event.data.get("status") == "cancelled":
@@ -360,9 +528,9 @@ class Scheduler:
         on_tick: Callable[[], Any] | None = None,
         stop: threading.Event | None = None,
     ) -> bool:
-        """Pump until no job is queued or running. Returns False on timeout or stop."""
-        import time
-
+        """Pump until no job is queued or running. Returns False on timeout or stop.
+        Raises StorageError when the queue's bookkeeping can't be written (see
+        :meth:`problem`) instead of waiting forever."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             with self._lock:
@@ -370,6 +538,7 @@ class Scheduler:
             wake = self.pump()
             if on_tick is not None:
                 on_tick()
+            self.raise_problem()
             if not self.has_work() or (self.busy() == 0 and self.paused()):
                 return True
             if stop is not None and stop.is_set():

@@ -175,6 +175,13 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX assets_by_parent ON assets(parent_asset_id);
         """,
     ),
+    Migration(
+        4,
+        "who owns an upload in progress",
+        """
+        ALTER TABLE variants ADD COLUMN upload_owner TEXT;
+        """,
+    ),
 )
 
 

@@ -202,14 +202,18 @@ def test_viewer_cannot_import(space: Space, samples: dict[str, Sample]) -> None:
     assert space.snapshot().assets == []
 
 
-def test_interrupted_uploads_are_failed_when_alone(space: Space, studio) -> None:  # type: ignore[no-untyped-def]
-    begun = space.apply(c.BeginUpload(c.MediaKindName.IMAGE, "x.png"), ME)
-    other = studio.open_space(space.slug)
+def test_interrupted_uploads_are_failed_once_their_importer_is_dead(space: Space, studio) -> None:  # type: ignore[no-untyped-def]
+    importer = studio.open_space(space.slug)
+    begun = importer.apply(c.BeginUpload(c.MediaKindName.IMAGE, "x.png"), ME)
+    stage = importer.staging_dir() / "copying"
+    stage.mkdir()
     try:
-        assert recover_interrupted(other) == 0  # another holder: could still be copying
+        assert recover_interrupted(space) == 0  # its importer is alive: still copying
+        assert stage.is_dir()
     finally:
-        other.close()
-    assert recover_interrupted(space) == 1  # alone: it is orphaned
+        importer.close()
+    assert recover_interrupted(space) == 1  # its importer is gone: orphaned
+    assert not stage.exists()
     row = space.variant_detail(begun.created["variant_id"]).row
     assert (row.status, row.error_code) == ("failed", "IMPORT_INTERRUPTED")
 

@@ -9,12 +9,13 @@ import time
 import pytest
 
 from studio.core import commands as c
+from studio.core.actor import Actor
 from studio.core.events import Event
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.executor import InlineExecutor, ThreadExecutor
 from studio.jobs.policy import ProviderLimits, RateWindow, RetryPolicy, retry_delay_s
-from studio.jobs.recovery import recover_jobs
+from studio.jobs.recovery import STUCK_AFTER_MS, recover_jobs
 from studio.jobs.scheduler import Scheduler, SchedulerConfig
 from studio.jobs.usage import UsageEvent
 from tests.conftest import OWNER, FakeClock
@@ -265,24 +266,30 @@ def test_queued_jobs_of_deleted_assets_wait_until_restored(space: Space) -> None
     assert job(space, applied.created["job_id"]).status == "succeeded"
 
 
-def test_expired_leases_are_requeued(space: Space, clock: FakeClock, studio: Studio) -> None:
-    (jid,) = request(space)
-    space.apply(
-        c.StartJob(jid, "dead-worker", 1_000),
-        __import__("studio.core.actor", fromlist=["Actor"]).Actor.system(),
-    )
-    other = studio.open_space(space.slug)  # a second holder: "alone" is false, leases decide
+def test_recovery_requeues_only_jobs_whose_owner_is_dead(
+    space: Space, clock: FakeClock, studio: Studio
+) -> None:
+    live, dead, legacy = request(space, 3)
+    gone = studio.open_space(space.slug)
+    space.apply(c.StartJob(live, space.holder_id, 1_000), Actor.system())
+    space.apply(c.StartJob(dead, gone.holder_id, 1_000), Actor.system())
+    space.apply(c.StartJob(legacy, "local", 1_000), Actor.system())  # not a holder id
+    gone.close()  # its holder is dead now
+    other = studio.open_space(space.slug)
     try:
-        assert recover_jobs(other) == 0  # lease still valid
-        clock.advance(2_000)
+        assert recover_jobs(other) == 2  # at once: no lease wait for the dead
+        assert {job(space, j).status for j in (dead, legacy)} == {"queued"}
+        clock.advance(2_000)  # the live owner's lease expired, but it is alive
+        assert recover_jobs(other) == 0 and job(space, live).status == "running"
+        clock.advance(STUCK_AFTER_MS)  # expired long ago: stuck
         assert recover_jobs(other) == 1
     finally:
         other.close()
-    row = job(space, jid)
+    row = job(space, live)
     assert row.status == "queued" and row.attempts == 1
     assert space.variant_detail(row.variant_id).row.status == "pending"
-    Scheduler(space, InlineExecutor()).pump()
-    assert job(space, jid).status == "succeeded"
+    assert Scheduler(space, InlineExecutor()).run_until_idle(timeout_s=5)
+    assert {job(space, j).status for j in (live, dead, legacy)} == {"succeeded"}
 
 
 def test_progress_events_reach_subscribers(space: Space) -> None:

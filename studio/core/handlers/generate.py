@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import shutil
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from studio.core import commands as c
 from studio.core.errors import (
     ConflictError,
     InvalidStateError,
+    LimitReachedError,
     NotFoundError,
     ValidationError,
 )
@@ -25,6 +30,7 @@ from studio.core.handlers.variants import (
     insert_lineage,
 )
 from studio.core.tx import Tx
+from studio.media.files import fsync_dir
 from workers.base import (
     CostEstimate,
     GenerationRequest,
@@ -38,6 +44,7 @@ Inverse = tuple[c.Command, ...]
 MAX_BATCH = 16
 DEFAULT_MAX_ATTEMPTS = 3
 PAUSED_KEY = "queue_paused"
+STAGING = ".staging"
 RELATION = {ForgeOp.DERIVE: "derived", ForgeOp.REFINE: "refined"}
 
 
@@ -475,14 +482,21 @@ def start_job(tx: Tx, cmd: c.StartJob) -> Inverse:
         raise InvalidStateError(f"the job is {job['status']}, not queued")
     variant = tx.variant(job["variant_id"])
     if variant["status"] != "pending":
-        raise InvalidStateError(f"the variant is {variant['status']}, not pending")
+        # it can never run: end it now rather than refuse it forever (a waiter would spin)
+        message = f"its variant is already {variant['status']}"
+        _finish_job(tx, job, "cancelled", "STALE", message)
+        tx.created["outcome"] = "ended"
+        return ()
+    if cmd.limit is not None:
+        _check_limit(tx, job["provider"], cmd.limit)
+    attempt = job["attempts"] + 1
     update_row(
         tx,
         "jobs",
         cmd.job_id,
         {
             "status": "running",
-            "attempts": job["attempts"] + 1,
+            "attempts": attempt,
             "lease_owner": cmd.worker_id,
             "lease_expires_at": tx.now + cmd.lease_ms,
             "started_at": job["started_at"] or tx.now,
@@ -492,11 +506,30 @@ def start_job(tx: Tx, cmd: c.StartJob) -> Inverse:
     update_row(tx, "variants", job["variant_id"], {"status": "processing"})
     tx.emit_job("job:updated", cmd.job_id)
     tx.emit_variant("variant:updated", job["variant_id"])
+    tx.created.update(outcome="started", attempt=str(attempt))
     return ()
 
 
+def _check_limit(tx: Tx, provider: str, limit: int) -> None:
+    """At most ``limit`` jobs of ``provider`` run at once across every process on this
+    space: count running jobs whose owner is alive (or, where that can't be known,
+    whose lease is current). Runs inside the claim's write transaction, so two
+    processes can't both take the last slot."""
+    running = 0
+    for row in tx.all(
+        "SELECT lease_owner, lease_expires_at FROM jobs WHERE status = 'running' AND provider = ?",
+        (provider,),
+    ):
+        alive = tx.holder_alive(row["lease_owner"])
+        if alive is None:
+            alive = row["lease_expires_at"] is not None and row["lease_expires_at"] >= tx.now
+        running += bool(alive)
+    if running >= max(1, limit):
+        raise LimitReachedError(f"{provider} already runs {running} jobs (the limit is {limit})")
+
+
 def complete_job(tx: Tx, cmd: c.CompleteJob) -> Inverse:
-    job = _running(tx, cmd.job_id)
+    job = _owned(tx, cmd.job_id, cmd.worker_id, cmd.attempt)
     if cmd.result.variant_id != job["variant_id"]:
         raise ValidationError("the result is for another variant")
     variant = tx.variant(job["variant_id"], live=False)
@@ -505,16 +538,48 @@ def complete_job(tx: Tx, cmd: c.CompleteJob) -> Inverse:
         _fail_variant(tx, job["variant_id"], "CANCELLED", "deleted while it was generating")
         tx.created["outcome"] = "discarded"
         return ()
+    if cmd.staged is not None:
+        _move_staged(tx, cmd, variant)
     _finish_job(tx, job, "succeeded", None, None)
     apply_completion(tx, cmd.result, variant)
     tx.created["outcome"] = "completed"
     return ()
 
 
+def _move_staged(tx: Tx, cmd: c.CompleteJob, variant: sqlite3.Row) -> None:
+    """Move the staged result folder to ``<asset-slug>/<variant-id>/`` as part of this
+    transaction (moved back if it does not commit).
+
+    A folder already there is debris of an attempt that crashed between this move and
+    its commit: no committed row can point into it (the variant is unfinished and the
+    folder is the variant's own), so it goes first."""
+    staged = PurePosixPath(cmd.staged or "")
+    if staged.is_absolute() or ".." in staged.parts or staged.parts[:1] != (STAGING,):
+        raise ValidationError("the staged result must be in the staging folder")
+    rel = PurePosixPath(variant["asset_slug"]) / variant["id"]
+    for path in (cmd.result.media_path, cmd.result.thumb_path, cmd.result.poster_path):
+        if path is not None and PurePosixPath(path).parent != rel:
+            raise ValidationError("the result's files must be in the variant's folder")
+    src = tx.media_dir / staged
+    dest = tx.media_dir / rel
+    asset_dir = dest.parent
+    asset_dir.mkdir(exist_ok=True)  # never the media folder itself (a deleted space)
+    if dest.exists():
+        debris = src.with_name(f"{src.name}.debris")
+        os.replace(dest, debris)
+        shutil.rmtree(debris, ignore_errors=True)
+    os.replace(src, dest)
+
+    def move_back() -> None:
+        os.replace(dest, src)
+
+    tx.rollback_hooks.append(move_back)
+    fsync_dir(asset_dir)
+
+
 def fail_job(tx: Tx, cmd: c.FailJob) -> Inverse:
-    job = _running(tx, cmd.job_id)
-    code = clean_text(cmd.error_code, "error code", max_len=64)
-    message = clean_text(cmd.error_message, "error message", max_len=2000)
+    job = _owned(tx, cmd.job_id, cmd.worker_id, cmd.attempt)
+    code, message = normalize_error(cmd.error_code, cmd.error_message)
     if cmd.retry_at is not None and job["attempts"] < job["max_attempts"]:
         update_row(
             tx,
@@ -540,8 +605,11 @@ def fail_job(tx: Tx, cmd: c.FailJob) -> Inverse:
 
 def requeue_job(tx: Tx, cmd: c.RequeueJob) -> Inverse:
     job = _running(tx, cmd.job_id)
+    if cmd.owner is not None and (job["lease_owner"] or "") != cmd.owner:
+        raise InvalidStateError("the job was taken over by another worker meanwhile")
     if cmd.count_attempt and job["attempts"] >= job["max_attempts"]:
-        message = f"{cmd.reason} ({job['attempts']} times); retry it when ready"
+        _, reason = normalize_error("INTERRUPTED", cmd.reason)
+        message = f"{reason} ({job['attempts']} times); retry it when ready"
         _finish_job(tx, job, "failed", "INTERRUPTED", message)
         _fail_variant(tx, job["variant_id"], "INTERRUPTED", message)
         return ()
@@ -568,6 +636,41 @@ def _running(tx: Tx, job_id: str) -> sqlite3.Row:
     if job["status"] != "running":
         raise InvalidStateError(f"the job is {job['status']}, not running")
     return job
+
+
+def _owned(tx: Tx, job_id: str, worker_id: str | None, attempt: int | None) -> sqlite3.Row:
+    """The running job, if it is still the given run's (same owner, same attempt)."""
+    job = _running(tx, job_id)
+    if (worker_id is not None and job["lease_owner"] != worker_id) or (
+        attempt is not None and job["attempts"] != attempt
+    ):
+        raise InvalidStateError("this run lost the job: it was re-queued or taken over")
+    return job
+
+
+MAX_ERROR_CODE = 64
+MAX_ERROR_MESSAGE = 2000
+
+
+def normalize_error(code: str, message: str) -> tuple[str, str]:
+    """An error code and message that can always be stored: the code in ``A-Z0-9_``
+    (``FAILED`` if nothing is left), the message valid UTF-8 on one line, both cut to
+    their limits. Failures come from providers and the OS, so nothing here is refused:
+    a failure that can't be recorded would leave its job running forever."""
+    clean_code = re.sub(r"[^A-Z0-9_]+", "_", _utf8(code).upper()).strip("_")
+    clean_code = clean_code[:MAX_ERROR_CODE] or "FAILED"
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in _utf8(message)).split())
+    if len(text) > MAX_ERROR_MESSAGE:
+        text = text[: MAX_ERROR_MESSAGE - 1].rstrip() + "…"
+    return clean_code, text or clean_code.lower()
+
+
+def _utf8(text: object, limit: int = 4 * MAX_ERROR_MESSAGE) -> str:
+    """The start of ``text`` as a str that encodes as UTF-8 (lone surrogates become
+    ``?``)."""
+    if not isinstance(text, str):
+        text = str(text)
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 def _finish_job(

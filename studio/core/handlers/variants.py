@@ -184,10 +184,10 @@ def begin_upload(tx: Tx, cmd: c.BeginUpload) -> Inverse:
         new_asset = True
     vid = fresh_id(tx, "variants", cmd.variant_id)
     recipe = {"operation": "import", "original_name": original}
-    tx.conn.execute(
+    tx.conn.execute(  # upload_owner: recovery fails the upload only once it is dead
         "INSERT INTO variants (id, asset_id, status, original_name, recipe, created_by, "
-        "created_at, updated_at) VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?)",
-        (vid, aid, original, json.dumps(recipe), tx.actor.id, tx.now, tx.now),
+        "created_at, updated_at, upload_owner) VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?)",
+        (vid, aid, original, json.dumps(recipe), tx.actor.id, tx.now, tx.now, tx.holder),
     )
     if new_asset:
         tx.conn.execute("UPDATE assets SET active_variant_id = ? WHERE id = ?", (vid, aid))
