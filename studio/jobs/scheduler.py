@@ -348,6 +348,14 @@ class Scheduler:
             self._record_usage(ready, provider, request, output.units, output.unit)
         except ProviderError as exc:
             self._provider_failed(ready, attempt, provider, request, exc)
+        except OSError as exc:  # writing the result: a full disk, a deleted space…
+            self._commit_failure(
+                ready.job_id,
+                attempt,
+                "STORAGE_ERROR",
+                f"could not write the result: {exc.strerror or exc}",
+                self._retry_at(attempt, None),
+            )
         except Exception as exc:  # a bug in a provider must not kill the scheduler
             log.exception("job %s crashed", ready.job_id)
             self._commit_failure(ready.job_id, attempt, "INTERNAL", f"internal error: {exc}", None)
