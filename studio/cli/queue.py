@@ -208,7 +208,8 @@ def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
         executor.shutdown(wait=True)
         sched.close()
         bar.done()
-    return sum(1 for j in mine if j.status != "succeeded")
+    # jobs still running elsewhere (another worker's) are not failures
+    return sum(1 for j in mine if j.status in ("failed", "cancelled"))
 
 
 class _Progress:

@@ -104,7 +104,7 @@ class Studio:
         dest = self.paths.trash_dir / f"{entry.slug}-{stamp}"
         dest.mkdir(parents=True, exist_ok=False)
         db = self.paths.home / entry.file
-        for suffix in ("", "-wal", "-shm", ".lock"):
+        for suffix in ("", "-wal", "-shm", ".lock", ".holders"):
             src = Path(f"{db}{suffix}")
             if src.exists():
                 os.replace(src, dest / src.name)

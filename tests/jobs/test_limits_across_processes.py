@@ -1,0 +1,124 @@
+"""Per-provider limits hold across processes, and a space deleted while a worker runs
+stays deleted."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from studio.core import commands as c
+from studio.core.errors import StorageError
+from studio.core.studio import LOCAL_LATENCY_KEY, Studio
+from studio.jobs.executor import ThreadExecutor
+from studio.jobs.scheduler import Scheduler
+from tests.conftest import OWNER
+from workers.base import GenerationOutput, GenerationRequest, RunContext
+from workers.testing import ScriptedProvider
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAIN = c.GenerationOptions(no_style=True)
+
+
+def _max_overlap(intervals: list[tuple[int, int]]) -> int:
+    edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    now = best = 0
+    for _, step in edges:  # an end at the same ms as a start comes first (-1 < 1)
+        now += step
+        best = max(best, now)
+    return best
+
+
+def test_two_workers_keep_a_concurrency_limit_of_one(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    jobs = 6
+    with Studio(home) as s:
+        s.create_space("Two")
+        s.library.set_setting(LOCAL_LATENCY_KEY, "0.25")
+        s.library.set_setting("jobs.local.concurrency", "1")
+        with s.open_space("two") as space:
+            space.apply(
+                c.RequestBatch(
+                    "a lighthouse",
+                    c.MediaKindName.IMAGE,
+                    jobs,
+                    options=c.GenerationOptions(no_style=True, size="512"),
+                ),
+                OWNER,
+            )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "studio", "--home", str(home), "worker", "two", "--until-idle"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        for _ in range(2)
+    ]
+    errors = [w.communicate(timeout=120)[1] for w in workers]
+    with Studio(home) as s, s.open_space("two") as space:
+        rows = space.jobs(limit=100)
+        assert [(j.status, j.attempts) for j in rows] == [("succeeded", 1)] * jobs
+        spans = [(j.started_at, j.finished_at) for j in rows]
+    assert all(a is not None and b is not None for a, b in spans)
+    # a claim's timestamp is taken just before it waits for the write lock, so it may
+    # precede the end of the job it waited for by a few ms: forgive 100 ms (a run
+    # takes over 250 ms, so a real overlap still shows)
+    assert _max_overlap([(a, b - 100) for a, b in spans]) == 1  # type: ignore[operator]
+    assert [w.returncode for w in workers] == [0, 0], errors
+
+
+class GatedProvider(ScriptedProvider):
+    def __init__(self) -> None:
+        super().__init__("scripted")
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
+        self.entered.set()
+        self.release.wait(10)
+        return super().run(request, context)
+
+
+def test_a_space_deleted_while_a_job_runs_stays_deleted(studio: Studio) -> None:
+    gated = GatedProvider()
+    studio._providers.add(gated)  # type: ignore[union-attr]
+    studio.create_space("Gone")
+    space = studio.open_space("gone")
+    executor = ThreadExecutor(2)
+    try:
+        applied = space.apply(c.RequestGeneration("x", c.MediaKindName.IMAGE, options=PLAIN), OWNER)
+        sched = Scheduler(space, executor)
+        sched.pump()
+        assert gated.entered.wait(5)
+        trash = studio.delete_space("gone")
+        gated.release.set()
+        with pytest.raises(StorageError, match="deleted"):
+            sched.run_until_idle(timeout_s=10)
+        executor.shutdown()
+        assert not space.media_dir.exists()  # not recreated by the job
+        assert not (studio.paths.home / "spaces" / "gone.db").exists()
+        assert not (studio.paths.home / "spaces" / "gone.db.holders").exists()
+        with pytest.raises(StorageError, match="deleted"):
+            space.apply(c.CreateAsset("late", c.MediaKindName.IMAGE), OWNER)
+    finally:
+        gated.release.set()
+        space.close()
+    conn = sqlite3.connect(trash / "gone.db")
+    try:
+        status = conn.execute(
+            "SELECT status FROM jobs WHERE id = ?", (applied.created["job_id"],)
+        ).fetchone()[0]
+        assets = conn.execute("SELECT COUNT(*) FROM assets").fetchone()[0]
+    finally:
+        conn.close()
+    assert status == "running"  # nothing finished into the trash
+    assert assets == 1
+    assert not list((trash / "media").rglob("original.*"))
