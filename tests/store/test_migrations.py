@@ -36,6 +36,10 @@ SEED = {
         "INSERT INTO jobs (id, variant_id, provider, status, created_at, updated_at)"
         " VALUES ('j1', 'v1', 'local', 'failed', 1, 1)",
     ],
+    4: [
+        "INSERT INTO variants (id, asset_id, status, created_at, updated_at, recipe, upload_owner)"
+        " VALUES ('v4', 'a1', 'uploading', 1, 1, '{}', 'holder-1-0123456789ab')",
+    ],
 }
 
 
