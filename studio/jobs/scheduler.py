@@ -272,6 +272,11 @@ class Scheduler:
             return -1
         except StudioError:
             return None
+        except Exception as exc:  # a bug: the job stays queued; waiters must hear of it
+            log.exception("could not start job %s", ready.job_id)
+            with self._lock:
+                self._problem = f"could not start job {ready.job_id}: {exc}"
+            return None
         if applied is None or applied.created.get("outcome") != "started":
             return None
         return int(applied.created["attempt"])
@@ -400,6 +405,11 @@ class Scheduler:
         except StudioError as exc:  # no longer this run's job: nothing to record
             log.info("job %s: failure not recorded (%s)", job_id, exc)
             return
+        except Exception as exc:  # a bug: keep it, say so, never leave waiters hanging
+            log.exception("could not record the failure of job %s", job_id)
+            with self._lock:
+                self._problem = f"could not record the failure of job {job_id}: {exc}"
+            applied = None
         if applied is None:
             with self._lock:
                 self._unrecorded[job_id] = cmd
@@ -407,19 +417,13 @@ class Scheduler:
     def _write(self, cmd: c.Command, what: str) -> Applied | None:
         """Apply a bookkeeping command, retrying storage errors a few times. Returns
         None when it could not be written (and sets :meth:`problem`); raises the
-        StudioError of a refusal (the job changed meanwhile)."""
+        StudioError of a refusal (the job changed meanwhile) and anything unexpected."""
         error: Exception | None = None
         for pause in (*WRITE_RETRIES_S, None):
             try:
                 applied = self.space.apply(cmd, SYSTEM)
             except StorageError as exc:
                 error = exc
-            except StudioError:
-                raise
-            except Exception as exc:  # not a storage error, but it must not escape either
-                log.exception("could not %s", what)
-                error = exc
-                break
             else:
                 with self._lock:
                     if not self._unrecorded:

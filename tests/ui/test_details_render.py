@@ -71,7 +71,7 @@ def test_render_details(qtbot, local_space: Space, media: dict[str, Path]) -> No
         c.CancelJob(failed["job_id"], "SAFETY_BLOCKED", "The provider blocked this prompt"), OWNER
     )
     busy = space.apply(c.RegenerateVariant(rv), OWNER).created
-    space.apply(c.StartJob(busy["job_id"], "render", 600_000), SYSTEM)
+    space.apply(c.StartJob(busy["job_id"], space.holder_id, 600_000), SYSTEM)  # a live owner
     horse = space.apply(
         c.RequestGeneration("a white horse", c.MediaKindName.IMAGE, options=opts(5)), OWNER
     ).created
