@@ -573,7 +573,7 @@ def _move_staged(tx: Tx, cmd: c.CompleteJob, variant: sqlite3.Row) -> None:
     def move_back() -> None:
         os.replace(dest, src)
 
-    tx.rollback_hooks.append(move_back)
+    tx.on_rollback(move_back)
     fsync_dir(asset_dir)
 
 
