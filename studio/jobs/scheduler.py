@@ -45,6 +45,9 @@ from workers.base import (
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system()
 
+RECOVER_EVERY_MS = 5_000
+"""How often a running scheduler re-queues the jobs of workers that died."""
+
 WRITE_RETRIES_S = (0.05, 0.2, 0.5)
 """Pauses between tries of a job's bookkeeping write that failed on storage."""
 
@@ -150,6 +153,7 @@ class Scheduler:
         self._per_provider: dict[str, int] = {}
         self._windows: dict[str, RateWindow] = {}
         self._last_renew = 0
+        self._last_recover = 0
         self._finished = 0  # bodies ended; lets a waiter see endings it did not wait for
         self._unsubscribe = space.subscribe(self._on_event)
 
@@ -189,6 +193,7 @@ class Scheduler:
             return None
         self._retry_unrecorded()
         self._renew_leases(now)
+        self._recover(now)
         if self.paused():
             return None
         wake: int | None = None
@@ -515,12 +520,19 @@ class Scheduler:
         self._last_renew = now
         with self._lock:
             running = list(self._running)
-        try:
-            if running:
+        if running:
+            try:
                 self.space.renew_leases(running, self.worker_id, now + self.config.lease_ms)
-            recover_jobs(self.space)  # jobs of workers that died meanwhile
-        except StudioError as exc:
-            log.warning("could not renew leases: %s", exc.message)
+            except StudioError as exc:
+                log.warning("could not renew leases: %s", exc.message)
+
+    def _recover(self, now: int) -> None:
+        """Take back the jobs of workers that died meanwhile (their owner's lock is
+        free), every few seconds: cheap (one query, one lock probe per owner)."""
+        if self._last_recover and now - self._last_recover < RECOVER_EVERY_MS:
+            return
+        self._last_recover = now
+        recover_jobs(self.space)
 
     def _on_event(self, event: Event) -> None:
         if event.type == "job:updated" and event.data.get("status") == "cancelled":

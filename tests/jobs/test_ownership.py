@@ -13,8 +13,8 @@ from studio.core.check import check_space
 from studio.core.studio import Studio
 from studio.jobs.executor import ThreadExecutor
 from studio.jobs.recovery import recover_jobs
-from studio.jobs.scheduler import Scheduler
-from tests.conftest import OWNER
+from studio.jobs.scheduler import RECOVER_EVERY_MS, Scheduler
+from tests.conftest import OWNER, FakeClock
 from workers.base import GenerationOutput, GenerationRequest, RunContext
 from workers.testing import ScriptedProvider
 
@@ -156,3 +156,37 @@ def test_a_dead_workers_job_is_taken_over_while_another_runs(studio: Studio) -> 
         assert time.monotonic() - t0 < 5
         (job,) = space.jobs()
         assert (job.status, job.attempts) == ("succeeded", 2)
+
+
+def test_a_busy_worker_takes_over_the_jobs_of_one_that_died(
+    studio: Studio, clock: FakeClock
+) -> None:
+    gated = GatedProvider()
+    studio._providers.add(gated)  # type: ignore[union-attr]
+    studio.create_space("Busy")
+    space = studio.open_space("busy")
+    executor = ThreadExecutor(4)
+    try:
+        mine, theirs = (
+            space.apply(c.RequestBatch("x", c.MediaKindName.IMAGE, 2, options=PLAIN), OWNER)
+            .created["job_ids"]
+            .split(",")
+        )
+        other = studio.open_space("busy")
+        other.apply(c.StartJob(theirs, other.holder_id, 10 * 60_000), Actor.system())
+        sched = Scheduler(space, executor)
+        sched.pump()  # runs its own job; the other worker's is left alone
+        assert gated.entered.acquire(timeout=5)
+        assert {j.id: j.status for j in space.jobs()} == {mine: "running", theirs: "running"}
+        other.close()  # the other worker dies, its lease still far from expiring
+        clock.advance(RECOVER_EVERY_MS)
+        sched.pump()  # still busy, it notices and takes the job over
+        assert gated.entered.acquire(timeout=5)
+        gated.release.set()
+        assert sched.run_until_idle(timeout_s=10)
+        executor.shutdown()
+        jobs = {j.id: (j.status, j.attempts) for j in space.jobs()}
+        assert jobs == {mine: ("succeeded", 1), theirs: ("succeeded", 2)}
+    finally:
+        gated.release.set()
+        space.close()
