@@ -25,7 +25,8 @@ from studio.core.errors import LimitReachedError, StorageError, StudioError
 from studio.core.events import Event
 from studio.core.forge import Recipe
 from studio.core.handlers.generate import PAUSED_KEY, normalize_error
-from studio.core.space import Applied, Space
+from studio.core.space import Space
+from studio.jobs.books import Books
 from studio.jobs.executor import Executor
 from studio.jobs.output import store_output
 from studio.jobs.policy import ProviderLimits, RateWindow, RetryPolicy, retry_delay_s
@@ -47,9 +48,6 @@ SYSTEM = Actor.system()
 
 RECOVER_EVERY_MS = 5_000
 """How often a running scheduler re-queues the jobs of workers that died."""
-
-WRITE_RETRIES_S = (0.05, 0.2, 0.5)
-"""Pauses between tries of a job's bookkeeping write that failed on storage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +146,7 @@ class Scheduler:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._running: dict[str, _JobContext] = {}  # job id -> its context
-        self._unrecorded: dict[str, c.FailJob] = {}  # outcomes to write when possible
-        self._problem: str | None = None
+        self._books = Books(space)  # claim/complete/fail writes that must not be lost
         self._per_provider: dict[str, int] = {}
         self._windows: dict[str, RateWindow] = {}
         self._last_renew = 0
@@ -191,7 +188,7 @@ class Scheduler:
         if self.space.gone():
             self._space_gone()
             return None
-        self._retry_unrecorded()
+        self._books.retry()
         self._renew_leases(now)
         self._recover(now)
         if self.paused():
@@ -272,15 +269,14 @@ class Scheduler:
         limit = self.config.for_provider(ready.provider).concurrency
         cmd = c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms, limit=limit)
         try:
-            applied = self._write(cmd, f"start job {ready.job_id}")
+            applied = self._books.write(cmd, f"start job {ready.job_id}")
         except LimitReachedError:
             return -1
         except StudioError:
             return None
         except Exception as exc:  # a bug: the job stays queued; waiters must hear of it
             log.exception("could not start job %s", ready.job_id)
-            with self._lock:
-                self._problem = f"could not start job {ready.job_id}: {exc}"
+            self._books.report(f"could not start job {ready.job_id}: {exc}")
             return None
         if applied is None or applied.created.get("outcome") != "started":
             return None
@@ -342,7 +338,7 @@ class Scheduler:
             staged = out.relative_to(self.space.media_dir).as_posix()
             cmd = c.CompleteJob(ready.job_id, result, self.worker_id, attempt, staged)
             try:
-                applied = self._write(cmd, f"complete job {ready.job_id}")
+                applied = self._books.write(cmd, f"complete job {ready.job_id}")
             except StudioError as exc:  # cancelled, deleted or taken over meanwhile
                 log.info("job %s: result not used (%s)", ready.job_id, exc)
                 return  # our own staging folder goes below; nobody else's files
@@ -351,7 +347,7 @@ class Scheduler:
                     ready.job_id,
                     attempt,
                     "STORAGE_ERROR",
-                    f"could not save the result: {self._problem}",
+                    f"could not save the result: {self._books.problem}",
                     self._retry_at(attempt, None),
                 )
                 return
@@ -404,66 +400,11 @@ class Scheduler:
         still can't be written is kept and tried again on every pump, with
         :meth:`problem` set so waiters stop instead of waiting forever."""
         code, message = normalize_error(code, message)
-        cmd = c.FailJob(job_id, code, message, retry_at, self.worker_id, attempt)
-        try:
-            applied = self._write(cmd, f"record the failure of job {job_id}")
-        except StudioError as exc:  # no longer this run's job: nothing to record
-            log.info("job %s: failure not recorded (%s)", job_id, exc)
-            return
-        except Exception as exc:  # a bug: keep it, say so, never leave waiters hanging
-            log.exception("could not record the failure of job %s", job_id)
-            with self._lock:
-                self._problem = f"could not record the failure of job {job_id}: {exc}"
-            applied = None
-        if applied is None:
-            with self._lock:
-                self._unrecorded[job_id] = cmd
-
-    def _write(self, cmd: c.Command, what: str) -> Applied | None:
-        """Apply a bookkeeping command, retrying storage errors a few times. Returns
-        None when it could not be written (and sets :meth:`problem`); raises the
-        StudioError of a refusal (the job changed meanwhile) and anything unexpected."""
-        error: Exception | None = None
-        for pause in (*WRITE_RETRIES_S, None):
-            try:
-                applied = self.space.apply(cmd, SYSTEM)
-            except StorageError as exc:
-                error = exc
-            else:
-                with self._lock:
-                    if not self._unrecorded:
-                        self._problem = None
-                return applied
-            if pause is None or self.space.gone():
-                break
-            time.sleep(pause)
-        message = getattr(error, "message", None) or str(error)
-        log.error("could not %s: %s", what, message)
-        with self._lock:
-            self._problem = f"could not {what}: {message}"
-        return None
-
-    def _retry_unrecorded(self) -> None:
-        with self._lock:
-            pending = list(self._unrecorded.items())
-        for job_id, cmd in pending:
-            try:
-                self.space.apply(cmd, SYSTEM)
-            except StorageError:
-                continue
-            except StudioError:
-                pass  # the job changed meanwhile: nothing left to record
-            except Exception:
-                log.exception("could not record the failure of job %s", job_id)
-                continue
-            with self._lock:
-                self._unrecorded.pop(job_id, None)
-                if not self._unrecorded:
-                    self._problem = None
+        self._books.fail(c.FailJob(job_id, code, message, retry_at, self.worker_id, attempt))
 
     def _space_gone(self) -> None:
+        self._books.report(f"the space {self.space.slug} was deleted or moved while it was open")
         with self._lock:
-            self._problem = f"the space {self.space.slug} was deleted or moved while it was open"
             running = list(self._running.values())
         for ctx in running:
             ctx.cancel()
@@ -471,8 +412,7 @@ class Scheduler:
     def problem(self) -> str | None:
         """Why this scheduler can't keep the queue's books (the space is full, read-only
         or was deleted): jobs may stay unfinished, so waiters must stop and say so."""
-        with self._lock:
-            return self._problem
+        return self._books.problem
 
     def raise_problem(self) -> None:
         """Raise the :meth:`problem`, if any, as a StorageError (one sentence)."""
