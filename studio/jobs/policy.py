@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -11,16 +12,20 @@ from dataclasses import dataclass
 class RetryPolicy:
     base_s: float = 2.0
     cap_s: float = 300.0
+    max_retry_after_s: float = 3600.0
+    """A provider's Retry-After is honoured up to this; a longer (or absurd) one is cut
+    to it, so a retried job still ends within a bounded time."""
 
 
 def retry_delay_s(
     attempt: int, policy: RetryPolicy, rng: random.Random, retry_after_s: float | None = None
 ) -> float:
-    """Exponential backoff with full jitter; never sooner than the provider's Retry-After."""
-    ceiling = min(policy.cap_s, policy.base_s * (2 ** max(0, attempt - 1)))
+    """Exponential backoff with full jitter; never sooner than the provider's Retry-After
+    (when it is a finite, non-negative number; at most ``max_retry_after_s``)."""
+    ceiling = min(policy.cap_s, policy.base_s * (2 ** max(0, min(attempt, 64) - 1)))
     delay = rng.uniform(0.0, ceiling)
-    if retry_after_s is not None:
-        delay = max(delay, retry_after_s)
+    if retry_after_s is not None and math.isfinite(retry_after_s) and retry_after_s > 0:
+        delay = max(delay, min(retry_after_s, policy.max_retry_after_s))
     return delay
 
 

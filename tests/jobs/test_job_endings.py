@@ -24,7 +24,7 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
-from tests.conftest import OWNER
+from tests.conftest import OWNER, FakeClock
 from workers.base import ErrorKind, GenerationOutput, GenerationRequest, ProviderError, RunContext
 from workers.testing import ScriptedProvider
 
@@ -208,3 +208,21 @@ def test_worker_until_idle_ends_when_the_disk_is_full(tmp_path: Path) -> None:
         assert job(space, jid).status in ("queued", "running")
         assert Scheduler(space, InlineExecutor()).run_until_idle(timeout_s=10)
         assert job(space, jid).status == "succeeded"
+
+
+@pytest.mark.parametrize("retry_after", [float("inf"), 1e12, float("nan"), -5.0])
+def test_an_absurd_retry_after_still_ends_in_bounded_time(
+    space: Space, provider: ScriptedProvider, clock: FakeClock, retry_after: float
+) -> None:
+    provider.script.append(
+        ProviderError(ErrorKind.RATE_LIMITED, "slow down", retry_after=retry_after)
+    )
+    jid = request(space)
+    sched = Scheduler(space, InlineExecutor())
+    sched.pump()
+    row = job(space, jid)
+    assert (row.status, row.error_code) == ("queued", "RATE_LIMITED")
+    assert row.not_before <= clock.now + 3600 * 1000  # honoured up to an hour, no more
+    clock.advance(3600 * 1000 + 1)
+    assert sched.run_until_idle(timeout_s=5)
+    assert job(space, jid).status == "succeeded"
