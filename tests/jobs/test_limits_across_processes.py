@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,69 @@ def test_a_space_deleted_while_a_job_runs_stays_deleted(studio: Studio) -> None:
     assert status == "running"  # nothing finished into the trash
     assert assets == 1
     assert not list((trash / "media").rglob("original.*"))
+
+
+def test_deleting_a_space_stops_a_worker_in_another_process(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Studio(home) as s:
+        s.create_space("Doomed")
+        s.library.set_setting(LOCAL_LATENCY_KEY, "1.0")
+        s.library.set_setting("jobs.local.concurrency", "1")
+        with s.open_space("doomed") as space:
+            space.apply(c.RequestBatch("x", c.MediaKindName.IMAGE, 3, options=PLAIN), OWNER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "studio", "--home", str(home), "worker", "doomed"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        running = False
+        while not running and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.1)
+            with Studio(home) as s, s.open_space("doomed") as space:
+                running = any(j.status == "running" for j in space.jobs())
+        assert running, "the worker never started a job"
+        deleted_at = time.time_ns() // 1_000_000
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "studio",
+                "--home",
+                str(home),
+                "space",
+                "delete",
+                "doomed",
+                "--yes",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+        )
+        _out, err = worker.communicate(timeout=30)  # it stops by itself
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    assert worker.returncode != 0
+    assert err.strip().splitlines()[-1] == (
+        "studio: the space doomed was deleted or moved while it was open"
+    ), err
+    assert not (home / "media" / "doomed").exists()  # not recreated by the job
+    assert not (home / "spaces" / "doomed.db").exists()
+    (trash,) = (home / "trash").iterdir()
+    conn = sqlite3.connect(trash / "doomed.db")
+    try:
+        late = conn.execute(
+            "SELECT COUNT(*) FROM jobs WHERE finished_at >= ?", (deleted_at,)
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    assert late == 0  # nothing finished into the trash
