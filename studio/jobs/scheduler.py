@@ -56,6 +56,10 @@ class SchedulerConfig:
     default_limits: ProviderLimits = field(default_factory=ProviderLimits)
     lease_ms: int = 5 * 60_000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    run_timeout_ms: int = 30 * 60_000
+    """A run still going after this is abandoned: told to stop, and its job failed as
+    TIMEOUT (retried while attempts remain), so a hung provider can't hold a job (or a
+    waiter) for ever. Whatever the abandoned run returns later is refused."""
 
     def for_provider(self, name: str) -> ProviderLimits:
         return self.limits.get(name, self.default_limits)
@@ -79,9 +83,12 @@ class _JobContext(BasicContext):
     for the result. Nothing here creates the media folder: a space deleted meanwhile
     stays deleted. Cleaning up removes the whole folder, and only it."""
 
-    def __init__(self, stage: Path, **kw: Any) -> None:
+    def __init__(self, stage: Path, ready: _Ready, attempt: int, started: int, **kw: Any) -> None:
         super().__init__(stage / "tmp", **kw)
         self.stage = stage
+        self.ready = ready
+        self.attempt = attempt
+        self.started = started
 
     @property
     def temp_dir(self) -> Path:
@@ -189,6 +196,7 @@ class Scheduler:
             self._space_gone()
             return None
         self._books.retry()
+        self._abandon_overdue(now)
         self._renew_leases(now)
         self._recover(now)
         if self.paused():
@@ -254,6 +262,9 @@ class Scheduler:
             return True
         ctx = _JobContext(
             stage,
+            ready,
+            attempt,
+            now,
             on_progress=lambda f, m, j=ready.job_id, v=ready.variant_id: self._progress(j, v, f, m),
         )
         with self._lock:
@@ -367,11 +378,37 @@ class Scheduler:
             self._commit_failure(ready.job_id, attempt, "INTERNAL", f"internal error: {exc}", None)
         finally:
             ctx.cleanup()
-            with self._lock:
-                self._running.pop(ready.job_id, None)
-                self._per_provider[ready.provider] -= 1
-                self._finished += 1
-                self._idle.notify_all()
+            self._forget(ctx)
+
+    def _forget(self, ctx: _JobContext) -> None:
+        """This run no longer counts as running here (it ended, or was abandoned)."""
+        with self._lock:
+            if self._running.get(ctx.ready.job_id) is not ctx:
+                return  # abandoned earlier
+            del self._running[ctx.ready.job_id]
+            self._per_provider[ctx.ready.provider] -= 1
+            self._finished += 1
+            self._idle.notify_all()
+
+    def _abandon_overdue(self, now: int) -> None:
+        with self._lock:
+            overdue = [
+                ctx
+                for ctx in self._running.values()
+                if now - ctx.started > self.config.run_timeout_ms
+            ]
+        for ctx in overdue:
+            log.warning("job %s: the provider did not finish in time", ctx.ready.job_id)
+            ctx.cancel()
+            self._forget(ctx)
+            minutes = max(1, self.config.run_timeout_ms // 60_000)
+            self._commit_failure(
+                ctx.ready.job_id,
+                ctx.attempt,
+                "TIMEOUT",
+                f"the provider did not finish within {minutes} minutes",
+                self._retry_at(ctx.attempt, None),
+            )
 
     def _retry_at(self, attempt: int, retry_after: float | None) -> int:
         delay = retry_delay_s(attempt, self.config.retry, self._rng, retry_after)

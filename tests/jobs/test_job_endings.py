@@ -226,3 +226,42 @@ def test_an_absurd_retry_after_still_ends_in_bounded_time(
     clock.advance(3600 * 1000 + 1)
     assert sched.run_until_idle(timeout_s=5)
     assert job(space, jid).status == "succeeded"
+
+
+def test_a_hung_provider_is_abandoned_and_its_late_result_refused(
+    space: Space, provider: ScriptedProvider, clock: FakeClock
+) -> None:
+    from studio.jobs.executor import ThreadExecutor
+    from studio.jobs.scheduler import SchedulerConfig
+
+    entered, release = threading.Event(), threading.Event()
+    real_run = provider.run
+
+    def hang(request: GenerationRequest, context: RunContext) -> GenerationOutput:
+        entered.set()
+        release.wait(10)  # deaf to cancellation
+        return real_run(request, context)
+
+    provider.run = hang  # type: ignore[method-assign]
+    jid = request(space)
+    executor = ThreadExecutor(2)
+    sched = Scheduler(space, executor, config=SchedulerConfig(run_timeout_ms=60_000))
+    try:
+        sched.pump()
+        assert entered.wait(5)
+        clock.advance(61_000)
+        sched.pump()  # overdue: abandoned, the job fails (retryably) as TIMEOUT
+        row = job(space, jid)
+        assert (row.status, row.error_code) == ("queued", "TIMEOUT") and sched.busy() == 0
+        provider.run = real_run  # type: ignore[method-assign]
+        release.set()  # the hung run returns late: its result must not be used
+        time.sleep(0.3)
+        assert job(space, jid).status == "queued"
+        clock.advance(10 * 60_000)
+        assert sched.run_until_idle(timeout_s=10)
+    finally:
+        release.set()
+        executor.shutdown()
+    row = job(space, jid)
+    assert (row.status, row.attempts) == ("succeeded", 2)
+    assert not any((space.media_dir / ".staging").rglob("original.*"))
