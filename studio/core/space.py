@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -157,8 +158,12 @@ class Space:
         )
 
     def close(self) -> None:
-        self._db.close()
-        self._holders.release()
+        try:
+            self._db.close()
+        finally:
+            with contextlib.suppress(OSError):  # tidy: only if empty (nothing left running)
+                (self.media_dir / STAGING / self.holder_id).rmdir()
+            self._holders.release()
 
     # ------------------------------------------------------------------ ownership
     @property
