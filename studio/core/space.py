@@ -116,6 +116,7 @@ class Space:
         self._bus = EventBus()
         self._holders = Holders(Path(f"{db.path}.holders") if db.path else None)
         self._identity = _identity(db.path)
+        self._staging_made = False
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -189,9 +190,12 @@ class Space:
         space deleted while open stays deleted (raises StorageError)."""
         self.ensure_present()
         path = self.media_dir / STAGING / self.holder_id
+        if self._staging_made:
+            return path
         try:
             (self.media_dir / STAGING).mkdir(exist_ok=True)
             path.mkdir(exist_ok=True)
+            self._staging_made = True
         except FileNotFoundError:
             raise self._gone_error() from None
         except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import shutil
 import threading
@@ -78,31 +79,37 @@ class _Ready:
 
 
 class _JobContext(BasicContext):
-    """A run's context whose files live in the run's own staging folder
-    (``.staging/<holder-id>/job-<id>-<attempt>/``): ``tmp/`` for the provider, ``out/``
-    for the result. Nothing here creates the media folder: a space deleted meanwhile
-    stays deleted. Cleaning up removes the whole folder, and only it."""
+    """A run's context whose files live in the run's own staging folders: the result in
+    ``.staging/<holder-id>/job-<id>-<attempt>/`` (moved whole into place by
+    ``job:complete``) and the provider's scratch files in ``….tmp/`` beside it, made on
+    first use. Nothing here creates the media folder: a space deleted meanwhile stays
+    deleted. Cleaning up removes these two folders, and only them."""
 
     def __init__(self, stage: Path, ready: _Ready, attempt: int, started: int, **kw: Any) -> None:
-        super().__init__(stage / "tmp", **kw)
+        super().__init__(stage.with_name(f"{stage.name}.tmp"), **kw)
         self.stage = stage
         self.ready = ready
         self.attempt = attempt
         self.started = started
+        self._scratch: Path | None = None
 
     @property
     def temp_dir(self) -> Path:
-        path = self.stage / "tmp"
-        path.mkdir(exist_ok=True)  # the stage exists; never its parents
-        return path
+        if self._scratch is None:
+            scratch = self.stage.with_name(f"{self.stage.name}.tmp")
+            scratch.mkdir(exist_ok=True)  # beside the stage; never its parents
+            self._scratch = scratch
+        return self._scratch
 
     def out_dir(self) -> Path:
-        path = self.stage / "out"
-        path.mkdir(exist_ok=True)
-        return path
+        return self.stage
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+        if os.path.lexists(self.stage):  # gone when job:complete moved it into place
+            shutil.rmtree(self.stage, ignore_errors=True)
 
 
 _READY_FROM = """
@@ -253,7 +260,7 @@ class Scheduler:
         self._window(ready.provider).record(now)
         try:
             stage = self.space.staging_dir() / f"job-{ready.job_id}-{attempt}"
-            stage.mkdir(exist_ok=True)
+            stage.mkdir()  # a fresh attempt: never there before; never its parents
         except (StudioError, OSError) as exc:
             reason = exc.message if isinstance(exc, StudioError) else str(exc)
             self._commit_failure(
