@@ -357,9 +357,13 @@ class Scheduler:
             cmd = c.CompleteJob(ready.job_id, result, self.worker_id, attempt, staged)
             try:
                 applied = self._books.write(cmd, f"complete job {ready.job_id}")
-            except StudioError as exc:  # cancelled, deleted or taken over meanwhile
+            except StudioError as exc:
+                # refused: if the job is still this run's (the result could not be
+                # placed), it fails; if not (cancelled, taken over), the failure is
+                # refused too. Either way only our own staging folder goes, below.
                 log.info("job %s: result not used (%s)", ready.job_id, exc)
-                return  # our own staging folder goes below; nobody else's files
+                self._commit_failure(ready.job_id, attempt, exc.code.value, exc.message, None)
+                return
             if applied is None:  # the result could not be saved: fail it retryably
                 self._commit_failure(
                     ready.job_id,

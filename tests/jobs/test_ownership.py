@@ -3,6 +3,7 @@ on work whose owner is dead, and a losing run never deletes the winner's files."
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -190,3 +191,41 @@ def test_a_busy_worker_takes_over_the_jobs_of_one_that_died(
     finally:
         gated.release.set()
         space.close()
+
+
+def test_debris_of_a_crashed_completion_is_replaced_but_never_a_rows_files(
+    studio: Studio,
+) -> None:
+    studio.create_space("Debris")
+    with studio.open_space("debris") as space:
+        applied = space.apply(c.RequestBatch("x", c.MediaKindName.IMAGE, 2, options=PLAIN), OWNER)
+        first, second = applied.created["variant_ids"].split(",")
+        aid = applied.created["asset_ids"]
+        slug = space.asset(aid).slug
+        # a run that crashed between moving its folder into place and its commit
+        debris = space.media_dir / slug / first
+        debris.mkdir(parents=True)
+        (debris / "original.png").write_bytes(b"half of an old attempt")
+        # a committed row of another variant points into the second one's folder
+        taken = space.media_dir / slug / second
+        taken.mkdir()
+        (taken / "original.png").write_bytes(b"committed")
+        upload = space.apply(c.BeginUpload(c.MediaKindName.IMAGE, "a.png", asset_id=aid), OWNER)
+        space.apply(
+            c.CompleteVariant(
+                upload.created["variant_id"],
+                f"{slug}/{second}/original.png",
+                "image/png",
+                9,
+                hashlib.sha256(b"committed").hexdigest(),
+            ),
+            Actor.system(),
+        )
+        assert Scheduler(space, ThreadExecutor(2)).run_until_idle(timeout_s=10)
+        row = space.variant_detail(first).row
+        assert row.status == "completed" and row.media_path is not None
+        assert (space.media_dir / row.media_path).read_bytes() != b"half of an old attempt"
+        refused = space.variant_detail(second).row
+        assert refused.status == "failed" and "another variant" in (refused.error_message or "")
+        assert (taken / "original.png").read_bytes() == b"committed"
+        assert check_space(space).ok

@@ -538,6 +538,10 @@ def complete_job(tx: Tx, cmd: c.CompleteJob) -> Inverse:
         _fail_variant(tx, job["variant_id"], "CANCELLED", "deleted while it was generating")
         tx.created["outcome"] = "discarded"
         return ()
+    if variant["status"] != "processing":  # finished some other way meanwhile: keep that
+        _finish_job(tx, job, "cancelled", "STALE", f"its variant is already {variant['status']}")
+        tx.created["outcome"] = "discarded"
+        return ()
     if cmd.staged is not None:
         _move_staged(tx, cmd, variant)
     _finish_job(tx, job, "succeeded", None, None)
@@ -565,6 +569,14 @@ def _move_staged(tx: Tx, cmd: c.CompleteJob, variant: sqlite3.Row) -> None:
     asset_dir = dest.parent
     asset_dir.mkdir(exist_ok=True)  # never the media folder itself (a deleted space)
     if dest.exists():
+        prefix = f"{rel.as_posix()}/"
+        n = len(prefix)
+        if tx.scalar(
+            "SELECT 1 FROM variants WHERE substr(media_path, 1, ?) = ? "
+            "OR substr(thumb_path, 1, ?) = ? OR substr(poster_path, 1, ?) = ? LIMIT 1",
+            (n, prefix, n, prefix, n, prefix),
+        ):  # never delete what a row (even a deleted, restorable one) points into
+            raise ConflictError(f"the folder {rel} already holds another variant's files")
         debris = src.with_name(f"{src.name}.debris")
         os.replace(dest, debris)
         shutil.rmtree(debris, ignore_errors=True)
