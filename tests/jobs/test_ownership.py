@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from studio.core import commands as c
 from studio.core.actor import Actor
@@ -20,6 +24,7 @@ from workers.base import GenerationOutput, GenerationRequest, RunContext
 from workers.testing import ScriptedProvider
 
 PLAIN = c.GenerationOptions(no_style=True)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_asking_whether_alone_never_drops_the_askers_lock(studio: Studio) -> None:
@@ -41,25 +46,44 @@ def test_asking_whether_alone_never_drops_the_askers_lock(studio: Studio) -> Non
         first.close()
 
 
-def test_a_crashed_holder_is_dead_and_its_lock_file_goes(studio: Studio) -> None:
-    studio.create_space("Dead")
-    survivor = studio.open_space("dead")
-    crashed = studio.open_space("dead")
-    holders = survivor.media_dir.parent.parent / "spaces" / "dead.db.holders"
-    assert sorted(p.name for p in holders.iterdir()) == sorted(
-        [survivor.holder_id, crashed.holder_id]
+HOLD = r"""
+import sys, time
+from pathlib import Path
+from studio.core.studio import Studio
+space = Studio(Path(sys.argv[1])).open_space("dead")
+print(space.holder_id, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_holder_is_dead_and_its_lock_file_goes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Studio(home) as s:
+        s.create_space("Dead")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(home)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert survivor.holder_alive(crashed.holder_id) is True
-    # a crash: the lock goes with the process, the file stays behind
-    crashed._db.close()
-    fd = crashed._holders._fd
-    assert fd is not None
-    os.close(fd)
-    crashed._holders._fd = None
-    assert survivor.holder_alive(crashed.holder_id) is False
-    assert [p.name for p in holders.iterdir()] == [survivor.holder_id]
-    assert survivor.alone() is True
-    survivor.close()
+    try:
+        assert proc.stdout is not None
+        holder = proc.stdout.readline().strip()
+        with Studio(home) as s, s.open_space("dead") as survivor:
+            holders = home / "spaces" / "dead.db.holders"
+            assert sorted(p.name for p in holders.iterdir()) == sorted([survivor.holder_id, holder])
+            assert survivor.holder_alive(holder) is True
+            assert survivor.alone() is False
+            proc.send_signal(signal.SIGKILL)  # the lock goes with the process; the file stays
+            proc.wait(timeout=10)
+            assert survivor.holder_alive(holder) is False
+            assert [p.name for p in holders.iterdir()] == [survivor.holder_id]  # cleaned up
+            assert survivor.alone() is True
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 class GatedProvider(ScriptedProvider):
