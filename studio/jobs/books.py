@@ -19,6 +19,10 @@ SYSTEM = Actor.system()
 WRITE_RETRIES_S = (0.05, 0.2, 0.5)
 """Pauses between tries of a bookkeeping write that failed on storage."""
 
+CLAIM_RETRIES_S = (0.05,)
+"""A claim that can't be written leaves its job queued (nothing is lost), and claims
+run on the pumping thread (the app's main thread): retry it only briefly."""
+
 
 class Books:
     def __init__(self, space: Space) -> None:
@@ -38,12 +42,14 @@ class Books:
         with self._lock:
             self._problem = problem
 
-    def write(self, cmd: c.Command, what: str) -> Applied | None:
-        """Apply ``cmd``, retrying storage errors a few times. Returns None when it could
-        not be written (and reports the problem); raises the StudioError of a refusal
-        (the job changed meanwhile) and anything unexpected."""
+    def write(
+        self, cmd: c.Command, what: str, pauses: tuple[float, ...] = WRITE_RETRIES_S
+    ) -> Applied | None:
+        """Apply ``cmd``, retrying storage errors after each of ``pauses``. Returns None
+        when it could not be written (and reports the problem); raises the StudioError
+        of a refusal (the job changed meanwhile) and anything unexpected."""
         error: StorageError | None = None
-        for pause in (*WRITE_RETRIES_S, None):
+        for pause in (*pauses, None):
             try:
                 applied = self.space.apply(cmd, SYSTEM)
             except StorageError as exc:

@@ -27,7 +27,7 @@ from studio.core.events import Event
 from studio.core.forge import Recipe
 from studio.core.handlers.generate import PAUSED_KEY, normalize_error
 from studio.core.space import Space
-from studio.jobs.books import Books
+from studio.jobs.books import CLAIM_RETRIES_S, Books
 from studio.jobs.executor import Executor
 from studio.jobs.output import store_output
 from studio.jobs.policy import ProviderLimits, RateWindow, RetryPolicy, retry_delay_s
@@ -287,7 +287,7 @@ class Scheduler:
         limit = self.config.for_provider(ready.provider).concurrency
         cmd = c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms, limit=limit)
         try:
-            applied = self._books.write(cmd, f"start job {ready.job_id}")
+            applied = self._books.write(cmd, f"start job {ready.job_id}", CLAIM_RETRIES_S)
         except LimitReachedError:
             return -1
         except StudioError:
