@@ -153,7 +153,10 @@ class Scheduler:
         self.executor = executor
         self.config = config or SchedulerConfig()
         self.usage = usage
-        # the owner recorded on jobs claimed here: this holder (alive while it runs)
+        # the owner recorded on jobs claimed here: this holder, alive while it runs (any
+        # other name would look dead, and its jobs would be taken from under it)
+        if worker_id is not None and space.holder_alive(worker_id) is not True:
+            raise ValueError(f"{worker_id!r} is not a live holder of this space")
         self.worker_id = worker_id or space.holder_id
         self._rng = rng or random.Random()
         self._clock: Clock = clock or space.clock
