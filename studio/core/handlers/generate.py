@@ -555,8 +555,9 @@ def _move_staged(tx: Tx, cmd: c.CompleteJob, variant: sqlite3.Row) -> None:
     transaction (moved back if it does not commit).
 
     A folder already there is debris of an attempt that crashed between this move and
-    its commit: no committed row can point into it (the variant is unfinished and the
-    folder is the variant's own), so it goes first."""
+    its commit (the variant is unfinished and the folder is its own), so it goes first
+    once the store confirms that no row, live or deleted, points into it; otherwise the
+    completion is refused and nothing is deleted."""
     staged = PurePosixPath(cmd.staged or "")
     if staged.is_absolute() or ".." in staged.parts or staged.parts[:1] != (STAGING,):
         raise ValidationError("the staged result must be in the staging folder")
