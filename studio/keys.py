@@ -14,6 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Literal
 
+from workers.redaction import redact, register
+
 log = logging.getLogger(__name__)
 
 SERVICE = "forge-studio"
@@ -103,9 +105,11 @@ class KeyStore:
     def _lookup(self, name: str) -> tuple[str | None, Source | None]:
         value = self._keyring_get(name)
         if value:
+            register(value)  # every key this process holds is redacted everywhere
             return value, "keyring"
         env_value = (self._env.get(ENV_VARS[name]) or "").strip()
         if env_value:
+            register(env_value)
             if self._unusable is not None and self._announce and not _warned.is_set():
                 _warned.set()
                 log.warning("%s", self.warning)
@@ -125,9 +129,7 @@ class KeyStore:
         return value.strip() if value else None
 
     def _mark_unusable(self, exc: BaseException, secret: str | None = None) -> None:
-        reason = _reason(exc)
-        if secret:
-            reason = reason.replace(secret, "[redacted]")
+        reason = redact(_reason(exc), (secret,) if secret else ())
         with self._lock:
             self._unusable = reason
 
@@ -139,6 +141,7 @@ class KeyStore:
             raise KeyStoreError("the key is empty")
         if len(key) > MAX_KEY_LENGTH or any(c.isspace() for c in key):
             raise KeyStoreError("that does not look like an API key (spaces or too long)")
+        register(key)
         import keyring
 
         try:

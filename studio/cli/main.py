@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from workers.redaction import install, redact
+
+    install(excepthook=True)  # no key in any log line, warning or traceback
     args = _parser().parse_args(argv)
     if args.cmd is None:
         return _launch_app(args)
@@ -86,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.cmd](args)
     except (StudioError, MediaError, UserError) as exc:
-        print(f"studio: {exc}", file=sys.stderr)
+        print(f"studio: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -38,6 +38,7 @@ from workers.base import (
     ProviderError,
     SourceMedia,
 )
+from workers.redaction import redact
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system()
@@ -294,6 +295,7 @@ class Scheduler:
             self._record_usage(ready, provider, request, 0.0, "")
 
     def _commit_failure(self, job_id: str, code: str, message: str, retry_at: int | None) -> None:
+        message = redact(message)  # provider errors come redacted; the others too, first
         try:
             self.space.apply(c.FailJob(job_id, code, message or code.lower(), retry_at), SYSTEM)
         except StudioError as exc:
