@@ -92,16 +92,21 @@ class _Pattern:
     def spans(self, folded: str) -> list[tuple[int, int]]:
         """Where in ``folded`` runs of at least MIN_FRAGMENT characters of the form are."""
         form, out = self.form, []
+        done: dict[int, tuple[int, int]] = {}  # diagonal (p - q) → the run found on it
         for gram, starts in self.grams.items():
             p = folded.find(gram)
             while p >= 0:
                 for q in starts:
+                    seen = done.get(p - q)
+                    if seen is not None and seen[0] <= p < seen[1]:
+                        continue  # part of a run already found
                     lo, hi = p, p + _GRAM
                     qlo, qhi = q, q + _GRAM
                     while lo > 0 and qlo > 0 and folded[lo - 1] == form[qlo - 1]:
                         lo, qlo = lo - 1, qlo - 1
                     while hi < len(folded) and qhi < len(form) and folded[hi] == form[qhi]:
                         hi, qhi = hi + 1, qhi + 1
+                    done[p - q] = (lo, hi)
                     if hi - lo >= MIN_FRAGMENT:
                         out.append((lo, hi))
                 p = folded.find(gram, p + 1)

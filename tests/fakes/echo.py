@@ -11,6 +11,7 @@ returns a :class:`~tests.fakes.Reply` to script on a route of :class:`GoogleFake
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 import string
 from urllib.parse import quote
@@ -241,13 +242,14 @@ def eleven_audio(key: str) -> Reply:
 # ------------------------------------------------------------------ finding leaks
 
 
-def fragments(key: str, size: int = 8) -> set[str]:
+@functools.lru_cache(maxsize=64)
+def fragments(key: str, size: int = 8) -> frozenset[str]:
     """Every ``size``-character piece of the key (and of its URL-encoded form): any
     longer piece holds one of these."""
     out: set[str] = set()
     for form in {key, quote(key, safe="")}:
         out |= {form[i : i + size] for i in range(len(form) - size + 1)}
-    return out
+    return frozenset(out)
 
 
 def leaks(text: str | bytes, key: str) -> list[str]:
