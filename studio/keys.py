@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import Literal
 
-from workers.redaction import redact, register
+from workers.redaction import MIN_SECRET, redact, register
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,8 @@ class KeyStore:
             raise KeyStoreError("the key is empty")
         if len(key) > MAX_KEY_LENGTH or any(c.isspace() for c in key):
             raise KeyStoreError("that does not look like an API key (spaces or too long)")
+        if len(key) < MIN_SECRET:  # a shorter one could not be told from ordinary words
+            raise KeyStoreError(f"that is too short for an API key (under {MIN_SECRET} characters)")
         register(key)
         import keyring
 

@@ -210,6 +210,7 @@ class CloudProvider:
             raise (mapped or unexpected(exc, self.name)) from None
         return dataclasses.replace(
             output,
+            mime=redact(output.mime),  # the gateway's claim; the stored mime is probed
             provider_metadata=redact_tree(dict(output.provider_metadata)),
             provenance=redact_tree(dict(output.provenance)),
         )

@@ -262,6 +262,8 @@ def install(*, excepthook: bool = False) -> None:
         _install_warnings()
         if excepthook and not getattr(sys.excepthook, _MARK, False):
             sys.excepthook = _marked(_redacting_excepthook(sys.excepthook))
+        if excepthook and not getattr(threading.excepthook, _MARK, False):
+            threading.excepthook = _marked(_redacting_thread_hook(threading.excepthook))
 
 
 def _marked(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -360,7 +362,27 @@ def _redacting_excepthook(previous: Callable[..., Any]) -> Callable[..., Any]:
             previous(exc_type, exc, tb)
             return
         text = "".join(traceback.format_exception(exc_type, exc, tb))
-        sys.stderr.write(redact(text))
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            sys.stderr.write(redact(text))
+            sys.stderr.flush()
+
+    return hook
+
+
+def _redacting_thread_hook(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """Python's own report of an exception that ended a thread, redacted. A hook some
+    harness installed (a test runner's) is left to do its own reporting."""
+
+    def hook(args: Any) -> None:
+        if previous is not threading.__excepthook__ or args.exc_type is SystemExit:
+            previous(args)
+            return
+        name = args.thread.name if args.thread is not None else threading.get_ident()
+        text = "".join(
+            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        )
+        if sys.stderr is not None:
+            sys.stderr.write(redact(f"Exception in thread {name}:\n{text}"))
+            sys.stderr.flush()
 
     return hook

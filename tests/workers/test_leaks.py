@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -197,6 +198,24 @@ def test_an_uncaught_traceback_is_redacted(
         sys.excepthook(type(exc), exc, exc.__traceback__)
     err = capsys.readouterr().err
     assert "ValueError: gateway answered [redacted]" in err and _leaks(err, key) == []
+
+
+def test_a_thread_ended_by_an_exception_is_reported_redacted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = SHAPES["custom"]
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+    install(excepthook=True)
+
+    def body() -> None:
+        raise RuntimeError(f"sdk thread saw {key}")
+
+    thread = threading.Thread(target=body, name="sdk-worker")
+    thread.start()
+    thread.join(10)
+    err = capsys.readouterr().err
+    assert "Exception in thread sdk-worker" in err and "saw [redacted]" in err
+    assert _leaks(err, key) == []
 
 
 # ------------------------------------------------------------------ through the scheduler
