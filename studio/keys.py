@@ -129,7 +129,7 @@ class KeyStore:
         return value.strip() if value else None
 
     def _mark_unusable(self, exc: BaseException, secret: str | None = None) -> None:
-        reason = redact(_reason(exc), (secret,) if secret else ())
+        reason = _reason(exc, (secret,) if secret else ())
         with self._lock:
             self._unusable = reason
 
@@ -171,13 +171,13 @@ class KeyStore:
         return True
 
 
-def _reason(exc: BaseException) -> str:
-    """A short reason for a keyring failure: one line, one sentence. (Backends'
-    messages don't carry the value; ``set`` redacts it anyway.)"""
+def _reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """A short reason for a keyring failure: one line, one sentence, every key redacted
+    *before* it is cut (backends' messages shouldn't carry the value; some might)."""
     from keyring.errors import NoKeyringError
 
     if isinstance(exc, NoKeyringError):
         return "no keyring backend here (no Secret Service, Keychain or Credential Locker)"
-    text = " ".join(str(exc).split()).split(". ")[0]
+    text = redact(" ".join(str(exc).split()), secrets).split(". ")[0]
     text = text if len(text) <= 120 else text[:117] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

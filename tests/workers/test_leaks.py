@@ -218,6 +218,30 @@ def test_a_thread_ended_by_an_exception_is_reported_redacted(
     assert _leaks(err, key) == []
 
 
+def test_a_keyring_error_quoting_the_key_is_redacted_before_it_is_cut() -> None:
+    """The key store cuts a backend's reason to 120 characters: after redacting."""
+    from keyring.errors import KeyringError
+
+    from studio.keys import KeyStore, KeyStoreError
+    from tests.workers.cloud_helpers import MemoryKeyring, using_keyring
+
+    class Echoing(MemoryKeyring):
+        offset = 0
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise KeyringError(e.padded(password, self.offset, 300))
+
+    backend = Echoing()
+    for shape in ("gemini", "anthropic", "eleven-hex"):
+        key = SHAPES[shape]
+        for offset in range(60, 125):
+            backend.offset = offset
+            with using_keyring(backend), pytest.raises(KeyStoreError) as info:
+                KeyStore(env={}).set("gemini", key)
+            assert "KeyringError" in str(info.value)
+            assert _leaks(str(info.value), key) == [], (shape, offset)
+
+
 # ------------------------------------------------------------------ through the scheduler
 
 
