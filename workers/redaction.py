@@ -333,6 +333,18 @@ def _install_warnings() -> None:
             warn_explicit(_clean_warning(message), *args, **kw)
 
         warnings.warn_explicit = _marked(redacting_warn_explicit)
+    # Every warning shown or recorded — those raised in C (pydantic-core) included —
+    # passes through warnings._showwarnmsg, which catch_warnings leaves in place.
+    show_msg = getattr(warnings, "_showwarnmsg", None)
+    if show_msg is not None and not getattr(show_msg, _MARK, False):
+
+        def redacting_showwarnmsg(msg: Any) -> None:
+            msg.message = _clean_warning(msg.message)
+            if msg.line:
+                msg.line = redact(msg.line)
+            show_msg(msg)
+
+        setattr(warnings, "_showwarnmsg", _marked(redacting_showwarnmsg))  # noqa: B010
     show = warnings.showwarning
     if not getattr(show, _MARK, False):
 

@@ -9,6 +9,7 @@ scheduler, and the CLI runs in a subprocess.
 
 from __future__ import annotations
 
+import _warnings
 import io
 import logging
 import os
@@ -183,6 +184,10 @@ def test_warnings_are_redacted_when_made_recorded_and_shown() -> None:
     assert all(_leaks(str(w.message), key) == [] for w in caught)
     assert str(caught[0].message) == f"{REDACTED} is not a valid FinishReason"
     assert caught[0].filename == __file__  # the caller, not the redacting wrapper
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warnings.warn(f"from C: {key}", UserWarning)  # as pydantic-core warns
+    assert [str(w.message) for w in caught] == [f"from C: {REDACTED}"]
     # shown on stderr: see test_the_cli_prints_and_stores_no_key (a real process)
 
 
