@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from workers.redaction import clip
+from workers.redaction import clip, redact
 
 
 class Operation(StrEnum):
@@ -362,7 +362,7 @@ class BasicContext:
 
     def progress(self, fraction: float, message: str = "") -> None:
         if self._on_progress is not None:
-            self._on_progress(min(1.0, max(0.0, fraction)), message)
+            self._on_progress(min(1.0, max(0.0, fraction)), redact(message) if message else "")
 
     def cancel(self) -> None:
         self._cancel.set()

@@ -29,7 +29,7 @@ from tests.fakes import echo as e
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.google import GoogleFake
 from tests.workers.cloud_helpers import QUICK, generate, options
-from workers.base import MAX_ERROR_MESSAGE, ErrorKind, ProviderError
+from workers.base import MAX_ERROR_MESSAGE, BasicContext, ErrorKind, ProviderError
 from workers.elevenlabs import ElevenLabsProvider, map_api_error
 from workers.gemini import GeminiProvider
 from workers.google_common import from_status
@@ -221,6 +221,16 @@ def test_a_thread_ended_by_an_exception_is_reported_redacted(
     err = capsys.readouterr().err
     assert "Exception in thread sdk-worker" in err and "saw [redacted]" in err
     assert _leaks(err, key) == []
+
+
+def test_progress_messages_and_provider_errors_made_anywhere_are_redacted(tmp_path: Path) -> None:
+    key = SHAPES["eleven-sk"]
+    seen: list[str] = []
+    ctx = BasicContext(tmp_path / "ctx", on_progress=lambda f, m: seen.append(m))
+    ctx.progress(0.5, f"gateway status: {key}")
+    assert seen == [f"gateway status: {REDACTED}"]
+    err = ProviderError(ErrorKind.AUTH, f"refused\n  {key[:20]}\n  {key[20:]}")
+    assert err.message == f"refused {REDACTED}" and str(err) == err.message
 
 
 def test_a_keyring_error_quoting_the_key_is_redacted_before_it_is_cut() -> None:
