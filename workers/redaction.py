@@ -57,7 +57,7 @@ def _fold(text: str) -> str:
 
 def _forms(secret: str) -> set[str]:
     """The ways a secret may be written: as is, URL-encoded, JSON-escaped, hex and
-    base64 (at each of the three byte alignments, edges trimmed), all folded."""
+    base64 (at each of the three byte alignments, edges trimmed)."""
     raw = secret.encode("utf-8", "surrogatepass")
     forms = {
         secret,
@@ -72,25 +72,36 @@ def _forms(secret: str) -> set[str]:
         chunk = chunk[: len(chunk) - len(chunk) % 3]
         for encoded in (base64.b64encode(chunk), base64.urlsafe_b64encode(chunk)):
             forms.add(encoded.decode("ascii"))
-    return {f for f in (_fold(form) for form in forms) if len(f) >= MIN_FRAGMENT}
+    return {f for f in forms if len(f) >= MIN_FRAGMENT and len(_fold(f)) >= _GRAM}
 
 
 class _Pattern:
-    """One folded form of a secret, indexed by its aligned grams."""
+    """One form of a secret, folded, indexed by its grams: every gram when the form
+    holds separator characters of its own, else every aligned one (any run of
+    2 * _GRAM - 1 characters holds an aligned gram)."""
 
-    __slots__ = ("form", "grams")
+    __slots__ = ("form", "grams", "hi", "lo")
 
-    def __init__(self, form: str) -> None:
-        self.form = form
+    def __init__(self, raw: str) -> None:
+        keep = [i for i, ch in enumerate(raw) if ch not in _SEPARATORS]
+        form = self.form = _fold(raw)
+        n = len(form)
+        # where each folded character lies in the raw form, widened over the form's own
+        # separators: a piece's length is counted in the form's raw characters
+        self.lo = [keep[k - 1] + 1 if k else 0 for k in range(n)]
+        self.hi = [keep[k + 1] if k + 1 < n else len(raw) for k in range(n)]
+        stride = _GRAM if n == len(raw) else 1
         grams: dict[str, list[int]] = {}
-        for q in range(0, len(form) - _GRAM + 1, _GRAM):
+        for q in range(0, n - _GRAM + 1, stride):
             grams.setdefault(form[q : q + _GRAM], []).append(q)
-        last = len(form) - _GRAM  # the tail, when the length is not a multiple
-        grams.setdefault(form[last:], []).append(last)
+        last = n - _GRAM  # the tail, when the length is not a multiple
+        if last not in grams.get(form[last:], ()):
+            grams.setdefault(form[last:], []).append(last)
         self.grams = grams
 
     def spans(self, folded: str) -> list[tuple[int, int]]:
-        """Where in ``folded`` runs of at least MIN_FRAGMENT characters of the form are."""
+        """Where in ``folded`` runs of the form are that stand for at least MIN_FRAGMENT
+        characters of it."""
         form, out = self.form, []
         done: dict[int, tuple[int, int]] = {}  # diagonal (p - q) → the run found on it
         for gram, starts in self.grams.items():
@@ -107,7 +118,7 @@ class _Pattern:
                     while hi < len(folded) and qhi < len(form) and folded[hi] == form[qhi]:
                         hi, qhi = hi + 1, qhi + 1
                     done[p - q] = (lo, hi)
-                    if hi - lo >= MIN_FRAGMENT:
+                    if self.hi[qhi - 1] - self.lo[qlo] >= MIN_FRAGMENT:
                         out.append((lo, hi))
                 p = folded.find(gram, p + 1)
         return out

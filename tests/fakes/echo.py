@@ -35,6 +35,8 @@ def key_shapes(seed: str = "") -> dict[str, str]:
         "anthropic": "sk-ant-api03-" + pick(_ALNUM + "-_", 93) + "AA",  # 108 characters
         "custom": "Pa$s/" + pick(_ALNUM, 5) + "+K=",  # 13, with URL-special characters
         "custom-short": pick(_ALNUM, 8),  # the shortest key a user may set
+        # quotes, commas and backslashes: characters a formatter also puts inside keys
+        "custom-punct": "Q," + pick(_ALNUM, 3) + '"\\' + pick(_ALNUM, 3) + "'`~",
     }
 
 
