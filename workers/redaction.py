@@ -208,10 +208,7 @@ def _remove(text: str, patterns: list[_Pattern]) -> str:
         patterns = [p for p in patterns if any(g in folded for g in p.grams)]
     if not patterns:
         return text
-    index = [i for i, ch in enumerate(text) if ch not in _SEPARATORS]
-    if len(index) != len(folded):  # cannot happen (fold is 1:1); be safe anyway
-        folded = "".join(text[i] for i in index).lower()
-        index = index[: len(folded)]
+    index = [i for i, ch in enumerate(text) if ch not in _SEPARATORS]  # folded → text
     spans = sorted(s for p in patterns for s in p.spans(folded))
     if not spans:
         return text
