@@ -77,14 +77,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from workers.redaction import install, redact
-
-    install(excepthook=True)  # no key in any log line, warning or traceback
     args = _parser().parse_args(argv)
     if args.cmd is None:
         return _launch_app(args)
     from studio.core.errors import StudioError
     from studio.media import MediaError
+    from workers.redaction import install, redact
+
+    install(excepthook=True)  # no key in any log line, warning or traceback
 
     try:
         return _COMMANDS[args.cmd](args)
