@@ -263,7 +263,7 @@ _install_lock = threading.Lock()
 
 def install(*, excepthook: bool = False) -> None:
     """Redact every log record (any logger), every warning and — with ``excepthook`` —
-    uncaught tracebacks. Idempotent; safe to call again after something (a test
+    the tracebacks Python prints itself (uncaught, in a thread, unraisable). Idempotent; safe to call again after something (a test
     harness's ``catch_warnings``) restored the hooks it saved."""
     with _install_lock:
         _install_logging()
@@ -272,6 +272,8 @@ def install(*, excepthook: bool = False) -> None:
             sys.excepthook = _marked(_redacting_excepthook(sys.excepthook))
         if excepthook and not getattr(threading.excepthook, _MARK, False):
             threading.excepthook = _marked(_redacting_thread_hook(threading.excepthook))
+        if excepthook and not getattr(sys.unraisablehook, _MARK, False):
+            sys.unraisablehook = _marked(_redacting_unraisable_hook(sys.unraisablehook))
 
 
 def _marked(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -403,6 +405,27 @@ def _redacting_thread_hook(previous: Callable[..., Any]) -> Callable[..., Any]:
         )
         if sys.stderr is not None:
             sys.stderr.write(redact(f"Exception in thread {name}:\n{text}"))
+            sys.stderr.flush()
+
+    return hook
+
+
+def _redacting_unraisable_hook(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """Python's report of an exception it could not raise (in ``__del__``, a
+    finaliser…), redacted; a harness's own hook is left alone."""
+
+    def hook(unraisable: Any) -> None:
+        if previous is not sys.__unraisablehook__ or unraisable.exc_value is None:
+            previous(unraisable)
+            return
+        what = unraisable.err_msg or "Exception ignored in"
+        text = "".join(
+            traceback.format_exception(
+                unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback
+            )
+        )
+        if sys.stderr is not None:
+            sys.stderr.write(redact(f"{what}: {unraisable.object!r}\n{text}"))
             sys.stderr.flush()
 
     return hook

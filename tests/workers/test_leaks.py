@@ -205,6 +205,22 @@ def test_an_uncaught_traceback_is_redacted(
     assert "ValueError: gateway answered [redacted]" in err and _leaks(err, key) == []
 
 
+def test_an_exception_python_could_not_raise_is_reported_redacted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = SHAPES["gemini"]
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    install(excepthook=True)
+
+    class Session:
+        def __del__(self) -> None:
+            raise RuntimeError(f"closing the session for {key}")
+
+    Session()  # dropped at once: __del__ raises where nobody can catch it
+    err = capsys.readouterr().err
+    assert "closing the session for [redacted]" in err and _leaks(err, key) == []
+
+
 def test_a_thread_ended_by_an_exception_is_reported_redacted(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
