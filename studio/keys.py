@@ -14,6 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Literal
 
+from workers.redaction import MIN_SECRET, redact, register
+
 log = logging.getLogger(__name__)
 
 SERVICE = "forge-studio"
@@ -103,9 +105,11 @@ class KeyStore:
     def _lookup(self, name: str) -> tuple[str | None, Source | None]:
         value = self._keyring_get(name)
         if value:
+            register(value)  # every key this process holds is redacted everywhere
             return value, "keyring"
         env_value = (self._env.get(ENV_VARS[name]) or "").strip()
         if env_value:
+            register(env_value)
             if self._unusable is not None and self._announce and not _warned.is_set():
                 _warned.set()
                 log.warning("%s", self.warning)
@@ -125,9 +129,7 @@ class KeyStore:
         return value.strip() if value else None
 
     def _mark_unusable(self, exc: BaseException, secret: str | None = None) -> None:
-        reason = _reason(exc)
-        if secret:
-            reason = reason.replace(secret, "[redacted]")
+        reason = _reason(exc, (secret,) if secret else ())
         with self._lock:
             self._unusable = reason
 
@@ -139,6 +141,9 @@ class KeyStore:
             raise KeyStoreError("the key is empty")
         if len(key) > MAX_KEY_LENGTH or any(c.isspace() for c in key):
             raise KeyStoreError("that does not look like an API key (spaces or too long)")
+        if len(key) < MIN_SECRET:  # a shorter one could not be told from ordinary words
+            raise KeyStoreError(f"that is too short for an API key (under {MIN_SECRET} characters)")
+        register(key)
         import keyring
 
         try:
@@ -166,13 +171,13 @@ class KeyStore:
         return True
 
 
-def _reason(exc: BaseException) -> str:
-    """A short reason for a keyring failure: one line, one sentence. (Backends'
-    messages don't carry the value; ``set`` redacts it anyway.)"""
+def _reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """A short reason for a keyring failure: one line, one sentence, every key redacted
+    *before* it is cut (backends' messages shouldn't carry the value; some might)."""
     from keyring.errors import NoKeyringError
 
     if isinstance(exc, NoKeyringError):
         return "no keyring backend here (no Secret Service, Keychain or Credential Locker)"
-    text = " ".join(str(exc).split()).split(". ")[0]
+    text = redact(" ".join(str(exc).split()), secrets).split(". ")[0]
     text = text if len(text) <= 120 else text[:117] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from workers.redaction import clip, redact
+
 
 class Operation(StrEnum):
     GENERATE = "generate"
@@ -57,10 +59,16 @@ ERROR_WORDS: Mapping[ErrorKind, str] = {
 }
 
 
+MAX_ERROR_MESSAGE = 1000  # characters, after redaction (a job's error text holds 2000)
+
+
 class ProviderError(Exception):
-    """A generation failed. ``message`` keeps the provider's own words where there are any."""
+    """A generation failed. ``message`` keeps the provider's own words where there are any,
+    with every key (and fragment of one) redacted first and the length bounded after —
+    wherever the error is made, so no caller can store or print a key from it."""
 
     def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None) -> None:
+        message = clip(" ".join(str(message).split()), MAX_ERROR_MESSAGE) or kind.value
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -354,7 +362,7 @@ class BasicContext:
 
     def progress(self, fraction: float, message: str = "") -> None:
         if self._on_progress is not None:
-            self._on_progress(min(1.0, max(0.0, fraction)), message)
+            self._on_progress(min(1.0, max(0.0, fraction)), redact(message) if message else "")
 
     def cancel(self) -> None:
         self._cancel.set()

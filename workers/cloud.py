@@ -1,5 +1,5 @@
-"""What every cloud provider shares: the keyed base class, key redaction (in messages and
-in the HTTP libraries' log records), transport-error mapping, ``Retry-After`` and
+"""What every cloud provider shares: the keyed base class (which registers its key for
+redaction, :mod:`workers.redaction`), transport-error mapping, ``Retry-After`` and
 reference-image preparation.
 
 Nothing here imports an SDK; each provider imports its own on first use.
@@ -11,7 +11,6 @@ import dataclasses
 import email.utils
 import io
 import logging
-import re
 import threading
 import time
 import traceback
@@ -31,81 +30,20 @@ from workers.base import (
     check,
     validate_common,
 )
+from workers.redaction import REDACTED as REDACTED  # re-exported for callers
+from workers.redaction import SECRETS as SECRETS
+from workers.redaction import redact as redact
+from workers.redaction import redact_tree as redact_tree
+from workers.redaction import register
 
 log = logging.getLogger(__name__)
 
 MAX_PROMPT = 20_000
-REDACTED = "[redacted]"
-# Loggers of the libraries that see requests: their records are redacted as they are made.
-_LOGGER_PREFIXES = ("httpx", "httpx2", "httpcore", "google", "google_genai", "elevenlabs")
-# Things shaped like API keys even when they are not ours (Google, ElevenLabs, Anthropic).
-_KEY_SHAPES = re.compile(r"AIza[0-9A-Za-z_\-]{30,}|sk_[0-9a-f]{40,}|sk-ant-[0-9A-Za-z_\-]{20,}")
-
-
-class _Secrets:
-    """The keys in use in this process, and a log-record factory that removes them
-    from the records of the HTTP and SDK loggers (whenever those loggers are made)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: set[str] = set()
-        self._installed = False
-
-    def add(self, secret: str) -> None:
-        if len(secret) >= 8:  # shorter strings would redact ordinary words
-            with self._lock:
-                self._values.add(secret)
-        self.install()
-
-    def values(self) -> list[str]:
-        with self._lock:
-            return sorted(self._values, key=len, reverse=True)
-
-    def redact(self, text: str) -> str:
-        for secret in self.values():
-            text = text.replace(secret, REDACTED)
-        return _KEY_SHAPES.sub(REDACTED, text)
-
-    def install(self) -> None:
-        """Wrap the log-record factory once: a filter on a logger sees only records
-        made on that very logger, a factory sees every record, children included."""
-        with self._lock:
-            if self._installed:
-                return
-            self._installed = True
-        previous = logging.getLogRecordFactory()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            if record.name.startswith(_LOGGER_PREFIXES):
-                self._clean(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-
-    def _clean(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is the logging module's business
-            return
-        clean = self.redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None:
-            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            record.exc_text = self.redact(text)
-
-
-SECRETS = _Secrets()
-
-
-def redact(text: str) -> str:
-    """``text`` without any key this process uses (or anything shaped like one)."""
-    return SECRETS.redact(text)
 
 
 def error(kind: ErrorKind, message: str, retry_after: float | None = None) -> ProviderError:
-    return ProviderError(kind, redact(message).strip() or kind.value, retry_after=retry_after)
+    """A ProviderError (its constructor redacts the message, then bounds its length)."""
+    return ProviderError(kind, message, retry_after=retry_after)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -194,17 +132,6 @@ def ext_for(mime: str | None, default: str) -> str:
     return EXT_BY_MIME.get((mime or "").split(";")[0].strip().lower(), default)
 
 
-def redact_tree(value: Any) -> Any:
-    """``value`` (JSON-like) with every string redacted."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_tree(v) for v in value]
-    return value
-
-
 def drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None}
 
@@ -234,7 +161,7 @@ class CloudProvider:
         self.timeout_s = float(timeout_s or self.DEFAULT_TIMEOUT_S)
         self._client_lock = threading.Lock()
         self._client_obj: Any = None
-        SECRETS.add(self._api_key)
+        register(self._api_key)
 
     def __repr__(self) -> str:  # never the key
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -283,6 +210,7 @@ class CloudProvider:
             raise (mapped or unexpected(exc, self.name)) from None
         return dataclasses.replace(
             output,
+            mime=redact(output.mime),  # the gateway's claim; the stored mime is probed
             provider_metadata=redact_tree(dict(output.provider_metadata)),
             provenance=redact_tree(dict(output.provenance)),
         )

@@ -53,6 +53,8 @@ MAX_SEED = 4_294_967_295
 TEXT_LIMITS = {"eleven_multilingual_v2": 10_000, "eleven_v3": 5_000, "eleven_flash_v2_5": 40_000}
 MUSIC_DEFAULT_S = 30.0
 GEN = (Operation.GENERATE,)
+# How much of a non-audio answer to quote: redacted whole, then cut by ProviderError.
+MAX_ECHO = 64 * 1024
 
 VOICE = ParamSpec("voice_id", "str", DEFAULT_VOICE, help="ElevenLabs voice id")
 VOICES = ParamSpec("voices", "str", "", help='Dialogue voices: "Name=voiceId, Name=voiceId"')
@@ -227,7 +229,7 @@ class ElevenLabsProvider(CloudProvider):
             raise error(
                 ErrorKind.MALFORMED,
                 f"elevenlabs answered {content_type or 'nothing'} instead of audio "
-                f"({data[:200].decode('utf-8', 'replace')})",
+                f"({data[:MAX_ECHO].decode('utf-8', 'replace')})",
             )
         context.progress(1.0, "Done")
         units = 1.0 if kind is AudioType.SFX else float(len(request.prompt))
@@ -341,7 +343,7 @@ def _detail(body: Any) -> tuple[str, str]:
             if isinstance(d, Mapping)
         ]
         return "validation_error", "; ".join(msgs)
-    return "", str(detail or "")[:500]
+    return "", str(detail or "")  # ProviderError redacts, then bounds the length
 
 
 def map_api_error(status: int | None, body: Any, headers: Mapping[str, str]) -> ProviderError:

@@ -82,11 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _launch_app(args)
     from studio.core.errors import StudioError
     from studio.media import MediaError
+    from workers.redaction import install, redact
+
+    install(excepthook=True)  # no key in any log line, warning or traceback
 
     try:
         return _COMMANDS[args.cmd](args)
     except (StudioError, MediaError, UserError) as exc:
-        print(f"studio: {exc}", file=sys.stderr)
+        print(f"studio: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

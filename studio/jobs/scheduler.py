@@ -43,6 +43,7 @@ from workers.base import (
     ProviderError,
     SourceMedia,
 )
+from workers.redaction import redact
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system()
@@ -450,7 +451,7 @@ class Scheduler:
         texts are normalised (never refused), storage errors are retried, and what
         still can't be written is kept and tried again on every pump, with
         :meth:`problem` set so waiters stop instead of waiting forever."""
-        code, message = normalize_error(code, message)
+        code, message = normalize_error(code, redact(message))
         self._books.fail(c.FailJob(job_id, code, message, retry_at, self.worker_id, attempt))
 
     def _space_gone(self) -> None:

@@ -35,6 +35,9 @@ def build_window(home: Path | None = None) -> object:
 
 
 def run(home: Path | None = None) -> int:
+    from workers.redaction import install
+
+    install(excepthook=True)  # no key in any log line, warning or traceback
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from PySide6.QtWidgets import QApplication, QMessageBox
 

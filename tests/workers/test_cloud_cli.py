@@ -80,7 +80,7 @@ def test_keys_set_list_delete(cli: Cli, memory: MemoryKeyring) -> None:
 
 
 def test_keys_without_a_keyring(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ELEVENLABS_API_KEY", "sk_from_the_environment_0000")
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "sk_5e1f0c9a7b3d2e8f4a6c1b0d9e7f3a2c")
     with using_keyring(LockedKeyring()):
         code, _, err = cli("keys", "set", "gemini", stdin=GOOGLE_KEY + "\n")
         assert code == 1 and "GEMINI_API_KEY" in err and GOOGLE_KEY not in err

@@ -56,7 +56,7 @@ def test_keys_live_in_the_keyring(memory: MemoryKeyring) -> None:
 
 
 def test_the_keyring_wins_over_the_environment(memory: MemoryKeyring) -> None:
-    store = KeyStore(env={"GEMINI_API_KEY": "AIzaFromTheEnvironment0000000000000"})
+    store = KeyStore(env={"GEMINI_API_KEY": "AIzaQ7vX2kLr9TzW4mNc8bYp3HdJ6fGs1uE0"})
     assert store.source("gemini") == "env"  # nothing in the keyring yet
     store.set("gemini", GOOGLE_KEY)
     assert (store.get("gemini"), store.source("gemini")) == (GOOGLE_KEY, "keyring")
@@ -98,6 +98,7 @@ def test_storing_without_a_keyring_says_what_to_do(locked: LockedKeyring) -> Non
     [
         ("gemini", "   ", "empty"),
         ("gemini", "two words", "does not look like"),
+        ("gemini", "abc1234", "too short"),
         ("dalle", GOOGLE_KEY, "no key for 'dalle'"),
     ],
 )
