@@ -69,7 +69,12 @@ def _checked_size(path: Path, limits: MediaLimits) -> int:
         raise unreadable(IsADirectoryError(errno.EISDIR, "Is a directory", str(path)), path)
     if not stat.S_ISREG(st.st_mode):
         raise MediaError("unreadable", "it is not a regular file (a device, pipe or socket)")
-    size = st.st_size
+    check_size(st.st_size, limits)
+    return st.st_size
+
+
+def check_size(size: int, limits: MediaLimits) -> None:
+    """Refuse an empty file or one over ``limits.max_bytes``."""
     if size == 0:
         raise MediaError("empty", "the file is empty")
     if size > limits.max_bytes:
@@ -78,7 +83,6 @@ def _checked_size(path: Path, limits: MediaLimits) -> int:
             f"the file is {human_bytes(size)}, over the {human_bytes(limits.max_bytes)} "
             "import limit",
         )
-    return size
 
 
 def _check_duration(what: str, duration_ms: int | None, limits: MediaLimits) -> None:

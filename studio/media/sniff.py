@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import struct
@@ -19,7 +20,7 @@ from studio.media.kinds import (
     MediaKind,
 )
 
-__all__ = ["IsoBmff", "open_media", "read_isobmff", "sniff"]
+__all__ = ["IsoBmff", "open_media", "read_isobmff", "sniff", "sniff_file"]
 
 _HEAD = 4096
 _ISO_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
@@ -102,17 +103,35 @@ def unreadable(exc: OSError, path: Path) -> MediaError:
     return MediaError("unreadable", msg)
 
 
-def open_media(path: Path) -> BinaryIO:
-    """Open a regular file for reading; every OS failure becomes MediaError('unreadable')."""
+def open_media(path: Path) -> io.BufferedReader:
+    """Open a regular file for reading; every OS failure becomes MediaError('unreadable').
+
+    The file is opened once, without blocking (a FIFO would otherwise wait for a
+    writer forever), and the *opened* descriptor is checked to be a regular file, so
+    a path swapped for a pipe or device after an earlier look is refused, not read.
+    A symlink the user chose is followed; what it points at must be a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
     try:
-        mode = path.stat().st_mode
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise unreadable(exc, path) from exc
+    try:
+        mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
         if not stat.S_ISREG(mode):  # a FIFO would block, a device would never end
             raise MediaError("unreadable", "it is not a regular file (a device, pipe or socket)")
-        return open(path, "rb")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
     except OSError as exc:
+        os.close(fd)
         raise unreadable(exc, path) from exc
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def sniff(path: Path) -> tuple[MediaKind, str, str]:
@@ -122,13 +141,19 @@ def sniff(path: Path) -> tuple[MediaKind, str, str]:
     ``unsupported`` (with what the file looks like, when we can tell).
     """
     with open_media(path) as f:
-        try:
-            head = f.read(_HEAD)
-            if not head:
-                raise MediaError("empty", "the file is empty")
-            ext = _sniff_open_file(f, head)
-        except OSError as exc:
-            raise unreadable(exc, path) from exc
+        return sniff_file(f, path)
+
+
+def sniff_file(f: BinaryIO, path: Path) -> tuple[MediaKind, str, str]:
+    """:func:`sniff` on an open file (read from its start; ``path`` only names it)."""
+    try:
+        f.seek(0)
+        head = f.read(_HEAD)
+        if not head:
+            raise MediaError("empty", "the file is empty")
+        ext = _sniff_open_file(f, head)
+    except OSError as exc:
+        raise unreadable(exc, path) from exc
     return _kind_of(ext), MIME_BY_EXT[ext], ext
 
 

@@ -178,20 +178,39 @@ def test_size_limit_is_configurable(space: Space, samples: dict[str, Sample]) ->
     assert "over the" in report.refused[0].reason and "limit" in report.refused[0].reason
 
 
-def test_a_copy_failure_marks_the_variant_failed(
+def test_a_failure_placing_the_file_marks_the_variant_failed(
     space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import studio.core.imports as imports
 
-    def broken_copy(src: Path, dest: Path) -> tuple[int, str]:
+    def broken_place(src: Path, dest: Path) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(imports, "atomic_copy", broken_copy)
+    monkeypatch.setattr(imports, "place_file", broken_place)
     report = import_files(space, [samples["png"].path], ME)
     assert report.imported == ()
     assert "No space left on device" in report.refused[0].reason
     (variant,) = space.snapshot().variants
     assert (variant.status, variant.error_code) == ("failed", "STORAGE_ERROR")
+
+
+def test_a_failure_staging_the_copy_refuses_without_a_row(
+    space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.media.files as files
+
+    real_fsync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    report = import_files(space, [samples["png"].path], ME)
+    monkeypatch.setattr(files.os, "fsync", real_fsync)
+    assert report.imported == ()
+    assert "No space left on device" in report.refused[0].reason
+    assert space.snapshot().variants == []
+    assert not any(p.is_file() for p in space.media_dir.rglob("*"))
 
 
 def test_viewer_cannot_import(space: Space, samples: dict[str, Sample]) -> None:
