@@ -12,7 +12,7 @@ from PIL import Image
 from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.events import Event
-from studio.core.imports import import_files, recover_interrupted
+from studio.core.imports import ImportReport, import_files, recover_interrupted
 from studio.core.space import Space
 from studio.media import MediaLimits
 from tests.conftest import OWNER
@@ -240,3 +240,158 @@ def test_unreadable_file(space: Space, samples: dict[str, Sample], tmp_path: Pat
     p.chmod(0)
     report = import_files(space, [p], Actor.local_owner())
     assert "permission" in report.refused[0].reason.lower() or "read" in report.refused[0].reason
+
+
+# --------------------------------------------------------------------------- the source is read once
+
+
+def _run_bounded(fn, seconds: float = 20.0):  # type: ignore[no-untyped-def]
+    """Run ``fn`` in a thread; fail (instead of hanging the suite) if it does not finish."""
+    import threading
+
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # re-raised below, in the test's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    return t, box
+
+
+def test_a_fifo_swapped_in_after_probing_neither_blocks_nor_is_read(
+    space: Space, samples: dict[str, Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.core.imports as imports
+
+    src = tmp_path / "swap.png"
+    original = samples["png"].path.read_bytes()
+    src.write_bytes(original)
+    fifo = tmp_path / "pipe"
+    real_probe = imports.probe
+
+    def probe_then_swap(path: Path, limits: MediaLimits):  # type: ignore[no-untyped-def]
+        info = real_probe(path, limits)
+        os.mkfifo(fifo)
+        os.replace(fifo, src)  # the user's path is now a pipe nobody writes to
+        return info
+
+    monkeypatch.setattr(imports, "probe", probe_then_swap)
+    thread, box = _run_bounded(lambda: import_files(space, [src], ME))
+    if thread.is_alive():  # unblock the reader stuck on the pipe, then fail
+        fd = os.open(src, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        thread.join(10)
+        pytest.fail("the import blocked on a FIFO swapped in after probing")
+    assert "error" not in box, box.get("error")
+    report = box["result"]
+    assert isinstance(report, imports.ImportReport)
+    (item,) = report.imported
+    detail = space.variant_detail(item.variant_id)
+    stored = (space.media_dir / (detail.row.media_path or "")).read_bytes()
+    assert stored == original
+    assert detail.sha256 == hashlib.sha256(original).hexdigest()
+
+
+def test_a_file_replaced_after_probing_stores_the_probed_bytes(
+    space: Space, samples: dict[str, Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.core.imports as imports
+
+    src = tmp_path / "moving.png"
+    probed = samples["png"].path.read_bytes()
+    src.write_bytes(probed)
+    other = samples["wav"].path.read_bytes()  # a different file, even of another kind
+    real_probe = imports.probe
+
+    def probe_then_replace(path: Path, limits: MediaLimits):  # type: ignore[no-untyped-def]
+        info = real_probe(path, limits)
+        swap = tmp_path / "other.tmp"
+        swap.write_bytes(other)
+        os.replace(swap, src)
+        return info
+
+    monkeypatch.setattr(imports, "probe", probe_then_replace)
+    (item,) = import_files(space, [src], ME).imported
+    detail = space.variant_detail(item.variant_id)
+    stored = (space.media_dir / (detail.row.media_path or "")).read_bytes()
+    assert stored == probed and detail.row.mime == "image/png"
+    assert detail.sha256 == hashlib.sha256(probed).hexdigest()
+    assert detail.size_bytes == len(probed)
+
+
+def test_a_fifo_or_a_device_is_refused_without_blocking(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    paths = [fifo, Path("/dev/zero"), samples["png"].path]
+    thread, box = _run_bounded(lambda: import_files(space, paths, ME))
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+        pytest.fail("the import blocked on a FIFO")
+    report = box["result"]
+    assert isinstance(report, ImportReport)
+    assert [i.path for i in report.imported] == [samples["png"].path]
+    assert [r.path for r in report.refused] == paths[:2]
+    assert all("not a regular file" in r.reason for r in report.refused)
+
+
+def test_a_symlink_the_user_chose_is_followed(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    link = tmp_path / "link.png"
+    link.symlink_to(samples["png"].path)
+    (item,) = import_files(space, [link], ME).imported
+    detail = space.variant_detail(item.variant_id)
+    assert detail.sha256 == hashlib.sha256(samples["png"].path.read_bytes()).hexdigest()
+    assert detail.original_name == "link.png"
+
+
+# --------------------------------------------------------------------------- names
+
+
+def test_file_names_that_are_not_utf8_import_with_printable_names(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    raw = os.fsencode(tmp_path) + b"/caf\xe9 \xff\xfe shot.png"  # Latin-1 bytes, not UTF-8
+    with open(raw, "wb") as f:
+        f.write(samples["png"].path.read_bytes())
+    path = Path(os.fsdecode(raw))  # holds lone surrogates \udce9 \udcff \udcfe
+    bad = Path(os.fsdecode(os.fsencode(tmp_path) + b"/\xff\xff.png"))
+    bad.write_bytes(b"not an image at all\n" * 10)
+
+    report = import_files(space, [path, bad], ME)
+
+    (item,) = report.imported
+    detail = space.variant_detail(item.variant_id)
+    name = space.asset(item.asset_id).name
+    for text in (name, detail.original_name, report.refused[0].line()):
+        assert text.encode("utf-8")  # no lone surrogate survives
+        assert all(ch.isprintable() for ch in text)
+    assert detail.original_name == "caf\ufffd \ufffd\ufffd shot.png"
+    assert name == "caf\ufffd \ufffd\ufffd shot"
+    assert report.refused[0].path == bad  # the real path is kept for the caller
+
+
+@pytest.mark.parametrize("length", [201, 205, 230, 255])
+def test_long_file_names_import_with_a_cut_asset_name(
+    space: Space, samples: dict[str, Sample], tmp_path: Path, length: int
+) -> None:
+    stem = ("very long name " * 20)[: length - 4].replace(" ", "_")
+    path = tmp_path / f"{stem}.png"
+    assert len(path.name) == length
+    path.write_bytes(samples["png"].path.read_bytes())
+    (item,) = import_files(space, [path], ME).imported
+    asset = space.asset(item.asset_id)
+    if len(stem) <= 200:
+        assert asset.name == stem
+    else:
+        assert len(asset.name) == 200 and asset.name.endswith("\u2026")
+        assert stem.startswith(asset.name[:-1])
+    assert space.variant_detail(item.variant_id).original_name == path.name  # kept whole
