@@ -272,15 +272,15 @@ def test_a_fifo_swapped_in_after_probing_neither_blocks_nor_is_read(
     original = samples["png"].path.read_bytes()
     src.write_bytes(original)
     fifo = tmp_path / "pipe"
-    real_probe = imports.probe
+    real_previews = imports.render_previews
 
-    def probe_then_swap(path: Path, limits: MediaLimits):  # type: ignore[no-untyped-def]
-        info = real_probe(path, limits)
+    def previews_then_swap(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_previews(*args, **kwargs)  # probed and previewed: only the copy is left
         os.mkfifo(fifo)
         os.replace(fifo, src)  # the user's path is now a pipe nobody writes to
-        return info
+        return out
 
-    monkeypatch.setattr(imports, "probe", probe_then_swap)
+    monkeypatch.setattr(imports, "render_previews", previews_then_swap)
     thread, box = _run_bounded(lambda: import_files(space, [src], ME))
     if thread.is_alive():  # unblock the reader stuck on the pipe, then fail
         fd = os.open(src, os.O_WRONLY | os.O_NONBLOCK)
@@ -306,16 +306,16 @@ def test_a_file_replaced_after_probing_stores_the_probed_bytes(
     probed = samples["png"].path.read_bytes()
     src.write_bytes(probed)
     other = samples["wav"].path.read_bytes()  # a different file, even of another kind
-    real_probe = imports.probe
+    real_previews = imports.render_previews
 
-    def probe_then_replace(path: Path, limits: MediaLimits):  # type: ignore[no-untyped-def]
-        info = real_probe(path, limits)
+    def previews_then_replace(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_previews(*args, **kwargs)  # probed and previewed: only the copy is left
         swap = tmp_path / "other.tmp"
         swap.write_bytes(other)
         os.replace(swap, src)
-        return info
+        return out
 
-    monkeypatch.setattr(imports, "probe", probe_then_replace)
+    monkeypatch.setattr(imports, "render_previews", previews_then_replace)
     (item,) = import_files(space, [src], ME).imported
     detail = space.variant_detail(item.variant_id)
     stored = (space.media_dir / (detail.row.media_path or "")).read_bytes()
