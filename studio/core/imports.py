@@ -201,6 +201,7 @@ def _import_one(
             space.apply(c.FailVariant(vid, "STORAGE_ERROR", reason), Actor.system())
         except StudioError:
             pass  # deleted meanwhile: nothing to mark
+        shutil.rmtree(dest, ignore_errors=True)  # the variant's own folder: no row uses it
         raise _ImportFailed(reason) from exc
     return Imported(path, aid, vid, begun.inverse)
 

@@ -210,7 +210,7 @@ def test_a_failure_staging_the_copy_refuses_without_a_row(
     assert report.imported == ()
     assert "No space left on device" in report.refused[0].reason
     assert space.snapshot().variants == []
-    assert not any(p.is_file() for p in space.media_dir.rglob("*"))
+    assert not any(p.is_file() and p.name != ".swept" for p in space.media_dir.rglob("*"))
 
 
 def test_viewer_cannot_import(space: Space, samples: dict[str, Sample]) -> None:
