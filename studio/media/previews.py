@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.media.files import atomic_writer, fsync_dir
-from studio.media.images import PIL_ERRORS, make_thumbnail, open_image
+from studio.media.images import PIL_ERRORS, decoding, make_thumbnail, open_image
 from studio.media.kinds import (
     DEFAULT_LIMITS,
     MediaError,
@@ -85,9 +85,13 @@ def _save_webp(im: Image.Image, dest: Path, quality: int) -> Path:
 
 def _image_thumbnail(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.Image:
     with open_media(path) as f:
-        im = open_image(f, info.ext, limits.max_pixels)
+        im = open_image(f, info.ext, limits.max_pixels, limits.max_decoded_bytes)
         try:
-            thumb = make_thumbnail(im, THUMB_BOX)
+            with decoding(im.size):
+                thumb = make_thumbnail(im, THUMB_BOX)
+        except MediaError:
+            im.close()
+            raise
         except PIL_ERRORS as exc:
             im.close()
             if isinstance(exc, OSError) and getattr(exc, "errno", None):

@@ -7,7 +7,13 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from studio.media.images import PIL_ERRORS, exif_orientation, open_image, oriented_size
+from studio.media.images import (
+    PIL_ERRORS,
+    decoding,
+    exif_orientation,
+    open_image,
+    oriented_size,
+)
 from studio.media.kinds import (
     ACCEPTED_FORMATS_TEXT,
     DEFAULT_LIMITS,
@@ -20,14 +26,7 @@ from studio.media.kinds import (
     human_duration,
 )
 from studio.media.sniff import open_media, read_isobmff, sniff, unreadable
-from studio.media.structure import (
-    check_jpeg,
-    check_png,
-    gif_duration_ms,
-    mapped,
-    webp_duration_ms,
-    webp_is_truncated,
-)
+from studio.media.structure import check_image
 
 if TYPE_CHECKING:
     import av.container
@@ -98,33 +97,33 @@ def _check_duration(what: str, duration_ms: int | None, limits: MediaLimits) -> 
 
 
 def _probe_image(path: Path, ext: str, size: int, limits: MediaLimits) -> MediaInfo:
-    duration: int | None = None
     with open_media(path) as f:
-        im = open_image(f, ext, limits.max_pixels)
         try:
-            png_exif: bytes | None = None
-            if ext == "png":
-                facts = check_png(f)
-                duration, png_exif = facts.duration_ms, facts.exif
-            elif ext == "jpg":
-                check_jpeg(f)
-            else:
-                if ext == "webp" and webp_is_truncated(f, size):
-                    raise MediaError("corrupt", "the image is truncated or corrupt")
-                if ext in ("gif", "webp"):
-                    with mapped(f) as data:
-                        duration = (gif_duration_ms if ext == "gif" else webp_duration_ms)(data)
+            # Structure first: Pillow reads metadata whole when it opens a file, so
+            # metadata, frame and canvas bounds must hold before it does.
+            facts = check_image(
+                f, ext, size, max_pixels=limits.max_pixels, max_frames=limits.max_frames
+            )
+            f.seek(0)
+        except OSError as exc:
+            raise unreadable(exc, path) from exc
+        im = open_image(f, ext, limits.max_pixels, limits.max_decoded_bytes)
+        try:
+            if ext not in ("png", "jpg"):  # their full decode is left to render_previews
                 try:
-                    im.load()  # first frame only
+                    with decoding(im.size):
+                        im.load()  # first frame only
                 except PIL_ERRORS as exc:
+                    if isinstance(exc, OSError) and getattr(exc, "errno", None):
+                        raise unreadable(exc, path) from exc
                     raise MediaError("corrupt", "the image is truncated or corrupt") from exc
-            width, height = oriented_size(im.size, exif_orientation(im, ext, png_exif))
+            width, height = oriented_size(im.size, exif_orientation(im, ext, facts.exif))
         except OSError as exc:
             raise unreadable(exc, path) from exc
         finally:
             im.close()
-    _check_duration("animation", duration, limits)
-    return MediaInfo(MediaKind.IMAGE, MIME_BY_EXT[ext], ext, size, width, height, duration)
+    _check_duration("animation", facts.duration_ms, limits)
+    return MediaInfo(MediaKind.IMAGE, MIME_BY_EXT[ext], ext, size, width, height, facts.duration_ms)
 
 
 # --------------------------------------------------------------------------- audio / video
