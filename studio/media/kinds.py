@@ -99,6 +99,14 @@ class MediaLimits:
     max_duration_ms: int = 6 * 60 * 60 * 1000
     max_frames: int = 20_000
     max_decoded_bytes: int = 1024**3
+    # A video decoder holds several pictures at once (reference frames, threads):
+    # 8K (8192x4320) is the largest any video codec level we decode defines.
+    max_video_pixels: int = 8192 * 4320
+
+    @property
+    def video_pixels(self) -> int:
+        """The pixel limit of one video picture."""
+        return min(self.max_pixels, self.max_video_pixels)
 
 
 DEFAULT_LIMITS = MediaLimits()

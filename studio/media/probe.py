@@ -23,6 +23,7 @@ from studio.media.kinds import (
     MediaKind,
     MediaLimits,
     human_bytes,
+    human_count,
     human_duration,
 )
 from studio.media.sniff import open_media, read_isobmff, sniff, unreadable
@@ -129,15 +130,56 @@ def _probe_image(path: Path, ext: str, size: int, limits: MediaLimits) -> MediaI
 # --------------------------------------------------------------------------- audio / video
 
 
-def open_container(path: Path, what: str) -> av.container.InputContainer:
+def open_container(
+    path: Path, what: str, max_pixels: int = DEFAULT_LIMITS.video_pixels
+) -> av.container.InputContainer:
+    """Open with FFmpeg. Its stream probing may decode a picture (a video frame, cover
+    art in an audio file): its decoders refuse any picture over ``max_pixels`` then
+    (the stream's size stays unknown: 0x0) instead of allocating it."""
     import av
 
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        return av.open(
+            str(path),
+            mode="r",
+            metadata_errors="ignore",
+            options={"max_pixels": str(max_pixels)},
+        )
     except av.FFmpegError as exc:
         raise MediaError("corrupt", f"the {what} is truncated or corrupt") from exc
     except OSError as exc:
         raise unreadable(exc, path) from exc
+
+
+def video_bomb(width: int, height: int, max_pixels: int) -> MediaError:
+    if width * height:
+        return MediaError(
+            "bomb",
+            f"the video is {width}\u00d7{height} pixels, "
+            f"over the {human_count(max_pixels)} pixel safety limit",
+        )
+    return MediaError(
+        "bomb",
+        "the video's picture size can't be read: it is damaged or over the "
+        f"{human_count(max_pixels)} pixel safety limit",
+    )
+
+
+def guard_video_stream(stream: VideoStream, max_pixels: int) -> None:
+    """Refuse a stream whose pictures are over ``max_pixels`` before decoding any, and
+    make its decoder refuse a later picture that grows past it."""
+    ctx = stream.codec_context
+    if ctx is None:
+        raise MediaError("unsupported", "the video uses a codec we can't decode")
+    width, height = ctx.width or 0, ctx.height or 0
+    if not width * height or width * height > max_pixels:
+        raise video_bomb(width, height, max_pixels)
+    ctx.options = {**ctx.options, "max_pixels": str(max_pixels)}
+
+
+def check_video_frame(frame: VideoFrame, max_pixels: int) -> None:
+    if frame.width * frame.height > max_pixels:
+        raise video_bomb(frame.width, frame.height, max_pixels)
 
 
 def picture_streams(container: av.container.InputContainer) -> list[VideoStream]:
@@ -157,7 +199,7 @@ def _probe_av(path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLim
         with open_media(path) as f:
             if read_isobmff(f).truncated:
                 raise MediaError("corrupt", f"the {what} is truncated or corrupt")
-    container = open_container(path, what)
+    container = open_container(path, what, limits.video_pixels)
     with container:
         videos = picture_streams(container)
         audios = list(container.streams.audio)
@@ -175,7 +217,9 @@ def _probe_av(path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLim
                     f"it is {what_it_is} with no video stream, which we can't import "
                     f"(we take {ACCEPTED_FORMATS_TEXT})",
                 )
+            guard_video_stream(videos[0], limits.video_pixels)
             frame = cast("VideoFrame", _first_frame(container, videos[0], "video"))
+            check_video_frame(frame, limits.video_pixels)
             width, height = oriented_size((frame.width, frame.height), _rotation(frame))
             duration = _duration_ms(container, videos[0])
             _check_duration("video", duration, limits)
