@@ -255,8 +255,8 @@ def make_thumbnail(im: ImageFile.ImageFile, box: int) -> Image.Image:
     if im.mode.startswith("I") or im.mode == "F":
         # 16/32-bit and float pixels: shrink in their own mode, then map the few left
         # to 8 bits (mapping the full image first costs ~5x its size in float64).
-        im.thumbnail((box, box))
-        im.load()
+        im.thumbnail((box, box), reducing_gap=None if im.mode.startswith("I;16") else 2.0)
+        im.load()  # Pillow can't reduce() 16-bit modes: those are resampled in one go
         work = _to_8bit(im)
     else:
         if im.format != "JPEG":

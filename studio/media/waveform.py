@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,6 +118,7 @@ class Peaks:
     maxs: npt.NDArray[np.float64]
     sqs: npt.NDArray[np.float64]
     counts: npt.NDArray[np.float64]
+    rate: int = 0  # samples per second the counts are in (0: unknown)
 
     def columns(
         self, n: int
@@ -204,7 +206,7 @@ def waveform_peaks(
             raise corrupt from exc
         if acc.empty():
             raise corrupt
-    return acc.finish()
+    return dataclasses.replace(acc.finish(), rate=rate)
 
 
 class _MonoStream:

@@ -1,0 +1,250 @@
+"""Every decoder path is bounded: pixels of every frame and canvas, frames, metadata,
+duration and memory. Hostile files are generated here, never committed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.media import MediaError, MediaLimits, probe, render_previews
+from studio.media.waveform import waveform_peaks
+from tests.media.conftest import Sample, encode_audio, first_encoder
+from tests.media.hostile import (
+    apng,
+    flat_jpeg,
+    gif,
+    jpeg_with_scans,
+    jpeg_with_segments,
+    mjpeg_mov,
+    png_chunk,
+    png_with_chunks,
+    tiff_with_tag,
+    webp_with_chunk,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+MiB = 1024**2
+
+
+def refused(path: Path, limits: MediaLimits | None = None) -> MediaError:
+    """probe + render_previews must refuse ``path`` with a MediaError (and nothing else)."""
+    limits = limits or MediaLimits()
+    with pytest.raises(MediaError) as err, warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning may escape either
+        info = probe(path, limits)
+        render_previews(path, info, path.parent / "out", limits=limits)
+    assert "\n" not in err.value.message
+    return err.value
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def peak_rss_mb(code: str) -> tuple[int, str]:
+    """Run ``code`` in a fresh interpreter; its peak RSS growth (MiB) and its stdout."""
+    script = (
+        textwrap.dedent(
+            f"""
+        import resource, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import av, numpy, PIL.Image  # the libraries' own footprint is not the file's
+        from studio.media import probe, render_previews, MediaError, MediaLimits
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        """
+        )
+        + textwrap.dedent(code)
+        + textwrap.dedent(
+            """
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print("RSS", (peak - base) // 1024)
+        """
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    rss = int(proc.stdout.rsplit("RSS", 1)[1])
+    return rss, proc.stdout
+
+
+# --------------------------------------------------------------------------- animated / paletted
+
+
+def test_a_gif_frame_bigger_than_its_screen_is_a_bomb_not_a_crash(tmp_path: Path) -> None:
+    # Pillow grows the canvas to hold the frame and raises its own bomb error while
+    # re-reading the header in our fallback path
+    p = write(tmp_path, "huge.gif", gif((100, 100), [(0, 0, 30000, 30000)]))
+    err = refused(p)
+    assert err.code == "bomb" and "30000×30000" in err.message
+
+
+def test_a_later_gif_frame_that_grows_the_canvas_counts(tmp_path: Path) -> None:
+    p = write(tmp_path, "grow.gif", gif((100, 100), [(0, 0, 100, 100), (500, 500, 500, 500)]))
+    assert probe(p).width == 100  # fine under the default limit
+    err = refused(p, MediaLimits(max_pixels=200_000))
+    assert err.code == "bomb" and "1000×1000" in err.message
+
+
+def test_apng_frames_must_lie_inside_the_canvas(tmp_path: Path) -> None:
+    ok = write(tmp_path, "ok.png", apng((64, 48), [(64, 48, 0, 0), (32, 32, 8, 8)]))
+    assert probe(ok).duration_ms == 200
+    bad = write(tmp_path, "bad.png", apng((64, 48), [(64, 48, 0, 0), (30000, 30000, 0, 0)]))
+    assert refused(bad).code == "corrupt"
+
+
+def test_frame_counts_are_bounded(tmp_path: Path, samples: dict[str, Sample]) -> None:
+    three = MediaLimits(max_frames=3)
+    for key in ("gif_animated", "webp_animated"):  # 4 frames each
+        assert probe(samples[key].path).duration_ms  # fine by default
+        err = refused(samples[key].path, three)
+        assert err.code == "bomb" and "more than 3 frames" in err.message
+    p = write(tmp_path, "many.png", apng((8, 8), [(8, 8, 0, 0)] * 4))
+    assert refused(p, three).code == "bomb"
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("exif.png", lambda: png_with_chunks(8, 8, png_chunk(b"eXIf", bytes(17 * MiB)))),
+        ("private.png", lambda: png_with_chunks(8, 8, png_chunk(b"prIv", bytes(17 * MiB)))),
+        (
+            "text.png",
+            lambda: png_with_chunks(8, 8, *[png_chunk(b"tEXt", b"k\0" + bytes(9 * MiB))] * 8),
+        ),
+        ("comment.gif", lambda: gif((8, 8), [(0, 0, 8, 8)], comment=17 * MiB)),
+        ("exif.webp", lambda: webp_with_chunk(b"EXIF", 17 * MiB)),
+        ("app1.jpg", lambda: jpeg_with_segments(0xE1, 1030)),  # 1030 x 64 KiB
+    ],
+)
+def test_huge_metadata_is_refused_before_pillow_reads_it(tmp_path: Path, name: str, make) -> None:  # type: ignore[no-untyped-def]
+    err = refused(write(tmp_path, name, make()))
+    assert err.code == "bomb" and "metadata" in err.message
+
+
+def test_huge_tiff_tags_are_refused(tmp_path: Path) -> None:
+    assert probe(tiff_with_tag(tmp_path / "ok.tiff", 270, 1000)).width == 16
+    err = refused(tiff_with_tag(tmp_path / "tag.tiff", 270, 17 * MiB))
+    assert err.code == "bomb" and "metadata" in err.message
+
+
+def test_normal_metadata_still_imports(tmp_path: Path) -> None:
+    for name, data in (
+        ("ok.png", png_with_chunks(8, 8, png_chunk(b"tEXt", b"prompt\0" + b"a cat " * 50_000))),
+        ("ok.webp", webp_with_chunk(b"XMP ", 200_000)),
+        ("ok.jpg", jpeg_with_segments(0xE2, 20)),
+        ("ok.gif", gif((8, 8), [(0, 0, 8, 8)], comment=5000)),
+    ):
+        p = write(tmp_path, name, data)
+        info = probe(p)
+        render_previews(p, info, tmp_path / name.replace(".", "_"))
+
+
+def test_a_jpeg_with_thousands_of_scans_is_refused(tmp_path: Path) -> None:
+    assert probe(write(tmp_path, "few.jpg", jpeg_with_scans(3))).width == 16
+    err = refused(write(tmp_path, "scans.jpg", jpeg_with_scans(600)))
+    assert err.code == "bomb" and "scans" in err.message
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_decoded_memory_is_bounded_by_the_mode(tmp_path: Path) -> None:
+    p = tmp_path / "float.tiff"
+    Image.fromarray(np.ones((100, 200), np.float32), "F").save(p)
+    assert probe(p).width == 200
+    err = refused(p, MediaLimits(max_decoded_bytes=100 * 200 * 4 - 1))
+    assert err.code == "bomb" and "memory" in err.message
+
+
+@pytest.mark.parametrize("dtype, mode", [(np.float32, "F"), (np.uint16, "I;16")])
+def test_deep_tiff_previews_take_little_more_than_the_picture(
+    tmp_path: Path, dtype: type, mode: str
+) -> None:
+    side = 3000
+    p = tmp_path / f"deep-{mode.replace(';', '')}.tiff"
+    rng = np.random.default_rng(7)
+    Image.fromarray((rng.random((side, side)) * 60000).astype(dtype)).save(p)
+    rss, out = peak_rss_mb(
+        f"""
+        p = __import__("pathlib").Path({str(p)!r})
+        info = probe(p)
+        render_previews(p, info, p.parent / "out")
+        print("OK", info.width)
+        """
+    )
+    decoded = side * side * np.dtype(dtype).itemsize // MiB  # 34 MiB float, 17 MiB 16-bit
+    assert "OK 3000" in out
+    # mapping the whole picture to 8 bits in float64 took ~6x the picture (before: 230+ MiB)
+    assert rss < 2.5 * decoded + 40, (rss, decoded)
+
+
+# --------------------------------------------------------------------------- video
+
+
+def test_a_16000_square_mjpeg_is_refused_before_a_picture_is_decoded(tmp_path: Path) -> None:
+    p = mjpeg_mov(tmp_path / "bomb.mov", flat_jpeg(16000, 16000), 16000, 16000)
+    assert p.stat().st_size < 20 * MiB  # 256 million pixels for ~6 MB
+    rss, out = peak_rss_mb(
+        f"""
+        p = __import__("pathlib").Path({str(p)!r})
+        try:
+            info = probe(p)
+            render_previews(p, info, p.parent / "out")
+            print("ACCEPTED")
+        except MediaError as exc:
+            print("REFUSED", exc.code)
+        """
+    )
+    assert "REFUSED bomb" in out
+    assert rss < 150, rss  # before: 3.4 GiB
+
+
+def test_a_video_under_the_limit_still_imports_and_the_limit_is_ours(
+    tmp_path: Path, samples: dict[str, Sample]
+) -> None:
+    p = mjpeg_mov(tmp_path / "ok.mov", flat_jpeg(640, 480), 640, 480)
+    info = probe(p)
+    assert (info.width, info.height) == (640, 480)
+    render_previews(p, info, tmp_path / "out")
+    err = refused(samples["mp4"].path, MediaLimits(max_pixels=320 * 240 - 1))
+    assert err.code == "bomb" and "pixel safety limit" in err.message
+
+
+# --------------------------------------------------------------------------- audio
+
+
+@pytest.mark.skipif(first_encoder("libmp3lame", "mp3") is None, reason="no MP3 encoder")
+def test_glued_mp3s_that_change_rate_and_layout_draw_a_whole_waveform(tmp_path: Path) -> None:
+    enc = first_encoder("libmp3lame", "mp3")
+    assert enc is not None
+    a, b = tmp_path / "a.mp3", tmp_path / "b.mp3"
+    encode_audio(a, "mp3", enc, 1.0, rate=44100)
+    encode_audio(b, "mp3", enc, 1.0, rate=22050)
+    glued = write(tmp_path, "glued.mp3", a.read_bytes() + b.read_bytes() + a.read_bytes())
+    info = probe(glued)
+    previews = render_previews(glued, info, tmp_path / "out")
+    assert previews.thumb is not None and previews.thumb.is_file()
+    peaks = waveform_peaks(glued, info.duration_ms)
+    seconds = peaks.counts.sum() / peaks.rate  # every part is resampled to one rate
+    assert 2.7 < seconds < 3.3, seconds
+
+
+def test_audio_is_decoded_for_at_most_the_duration_limit(samples: dict[str, Sample]) -> None:
+    path = samples["wav"].path  # 2 s at 44.1 kHz
+    whole = waveform_peaks(path, 2000).counts.sum()
+    capped = waveform_peaks(path, 2000, max_ms=500).counts.sum()
+    assert abs(whole - 88200) < 2000 and capped == 500 * 44100 // 1000
