@@ -111,11 +111,12 @@ def import_files(
 
 
 UNEXPECTED = "the file could not be imported because of an unexpected error"
+NO_MEMORY = "the file needs more memory to decode than we have"
 
 
 def unexpected_reason(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
-        return "the file needs more memory to decode than we allow"
+        return NO_MEMORY
     if isinstance(exc, OSError):
         return f"{UNEXPECTED} ({printable_name(exc.strerror or type(exc).__name__)})"
     return f"{UNEXPECTED} ({type(exc).__name__})"

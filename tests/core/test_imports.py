@@ -395,3 +395,32 @@ def test_long_file_names_import_with_a_cut_asset_name(
         assert len(asset.name) == 200 and asset.name.endswith("\u2026")
         assert stem.startswith(asset.name[:-1])
     assert space.variant_detail(item.variant_id).original_name == path.name  # kept whole
+
+
+def test_an_unexpected_error_in_one_file_costs_that_file_only(
+    space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A decoder bug (any exception, not only the ones we expect) becomes one Refused line."""
+    import studio.core.imports as imports
+
+    cursed = tmp_path / "cursed.png"
+    cursed.write_bytes(samples["png"].path.read_bytes())
+    real_previews = imports.render_previews
+
+    def flaky(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(
+            cursed.read_bytes()
+        ).hexdigest() and not getattr(flaky, "done", False):
+            flaky.done = True  # type: ignore[attr-defined]
+            raise RuntimeError("a bug deep inside a decoder")
+        return real_previews(path, *args, **kwargs)
+
+    monkeypatch.setattr(imports, "render_previews", flaky)
+    report = import_files(space, [samples["jpeg"].path, cursed, samples["wav"].path], ME)
+    assert [i.path for i in report.imported] == [samples["jpeg"].path, samples["wav"].path]
+    (bad,) = report.refused
+    assert bad.path == cursed
+    assert (
+        bad.reason == "the file could not be imported because of an unexpected error (RuntimeError)"
+    )
+    assert len(space.snapshot().assets) == 2  # nothing of the cursed file stayed
