@@ -27,7 +27,7 @@ from studio.media.kinds import (
     human_duration,
 )
 from studio.media.sniff import open_media, read_isobmff, sniff, unreadable
-from studio.media.structure import check_image
+from studio.media.structure import META_TOTAL_MAX, check_image
 
 if TYPE_CHECKING:
     import av.container
@@ -197,8 +197,15 @@ def _probe_av(path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLim
     what = "video" if kind is MediaKind.VIDEO else "audio"
     if ext in _ISO_FAMILY:
         with open_media(path) as f:
-            if read_isobmff(f).truncated:
-                raise MediaError("corrupt", f"the {what} is truncated or corrupt")
+            iso = read_isobmff(f)
+        if iso.truncated:
+            raise MediaError("corrupt", f"the {what} is truncated or corrupt")
+        if iso.meta_bytes > META_TOTAL_MAX:  # sample tables FFmpeg turns into an index
+            raise MediaError(
+                "bomb",
+                f"the {what} file's index (moov/moof boxes) is over the "
+                f"{META_TOTAL_MAX // 1024**2} MiB safety limit",
+            )
     container = open_container(path, what, limits.video_pixels)
     with container:
         videos = picture_streams(container)

@@ -19,6 +19,7 @@ from studio.media.kinds import (
     MediaError,
     MediaKind,
 )
+from studio.media.structure import META_TOTAL_MAX
 
 __all__ = ["IsoBmff", "open_media", "read_isobmff", "sniff", "sniff_file"]
 
@@ -288,6 +289,12 @@ def _sniff_id3_or_mp3(f: BinaryIO, head: bytes) -> str:
         offset += 10 + size + (10 if buf[5] & 0x10 else 0)
         f.seek(offset)
         buf = f.read(_HEAD)
+    if offset > META_TOTAL_MAX:  # FFmpeg reads tags (cover art…) whole into memory
+        raise MediaError(
+            "bomb",
+            f"the file carries {offset // 1024**2} MiB of tags, over the "
+            f"{META_TOTAL_MAX // 1024**2} MiB safety limit",
+        )
     # Some taggers pad with zeros after the tag.
     stripped = buf.lstrip(b"\x00")
     if stripped.startswith(b"fLaC"):
@@ -345,6 +352,7 @@ class IsoBmff:
     has_moov: bool = False
     truncated: bool = False
     boxes: int = 0
+    meta_bytes: int = 0  # moov, moof and other non-media boxes: what demuxers index
 
 
 def read_isobmff(f: BinaryIO, max_moov: int = 64 * 1024**2) -> IsoBmff:
@@ -367,6 +375,8 @@ def read_isobmff(f: BinaryIO, max_moov: int = 64 * 1024**2) -> IsoBmff:
             info.truncated = kind in _ISO_KNOWN_TOP  # nonsense size: damage, or junk
             break
         info.boxes += 1
+        if kind not in (b"mdat", b"free", b"skip", b"wide"):
+            info.meta_bytes += size
         if pos + size > end:
             info.truncated = kind in _ISO_KNOWN_TOP
             if not info.truncated:

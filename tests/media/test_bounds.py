@@ -3,6 +3,7 @@ duration and memory. Hostile files are generated here, never committed."""
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 import textwrap
@@ -254,3 +255,29 @@ def test_audio_is_decoded_for_at_most_the_duration_limit(samples: dict[str, Samp
     whole = waveform_peaks(path, 2000).counts.sum()
     capped = waveform_peaks(path, 2000, max_ms=500).counts.sum()
     assert abs(whole - 88200) < 2000 and capped == 500 * 44100 // 1000
+
+
+# --------------------------------------------------------------------------- container metadata
+
+
+@pytest.mark.skipif(first_encoder("libmp3lame", "mp3") is None, reason="no MP3 encoder")
+def test_an_mp3_with_a_huge_tag_is_refused(tmp_path: Path) -> None:
+    enc = first_encoder("libmp3lame", "mp3")
+    assert enc is not None
+    song = tmp_path / "song.mp3"
+    encode_audio(song, "mp3", enc, 0.3, rate=22050)
+
+    def id3(size: int) -> bytes:  # an ID3v2.3 tag of ``size`` bytes of padding
+        syncsafe = bytes((size >> s) & 0x7F for s in (21, 14, 7, 0))
+        return b"ID3\x03\x00\x00" + syncsafe + bytes(size)
+
+    assert probe(write(tmp_path, "ok.mp3", id3(100_000) + song.read_bytes())).kind == "audio"
+    err = refused(write(tmp_path, "tagged.mp3", id3(65 * MiB) + song.read_bytes()))
+    assert err.code == "bomb" and "tags" in err.message
+
+
+def test_an_mp4_with_a_huge_index_is_refused(tmp_path: Path, samples: dict[str, Sample]) -> None:
+    clip = samples["mp4"].path.read_bytes()
+    box = struct.pack(">I4s", 8 + 65 * MiB, b"udta") + bytes(65 * MiB)
+    err = refused(write(tmp_path, "fat.mp4", clip + box))
+    assert err.code == "bomb" and "moov" in err.message
