@@ -40,14 +40,23 @@ class Imported:
     variant_id: str
     undo: tuple[c.Command, ...]
 
+    @property
+    def display_path(self) -> str:
+        """The path as printable text (file names may hold bytes that are not UTF-8)."""
+        return printable_name(self.path)
+
 
 @dataclass(frozen=True, slots=True)
 class Refused:
     path: Path
     reason: str
 
+    @property
+    def display_path(self) -> str:
+        return printable_name(self.path)
+
     def line(self) -> str:
-        return f"{printable_name(self.path)}: {self.reason}"
+        return f"{self.display_path}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

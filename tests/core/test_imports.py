@@ -424,3 +424,30 @@ def test_an_unexpected_error_in_one_file_costs_that_file_only(
         bad.reason == "the file could not be imported because of an unexpected error (RuntimeError)"
     )
     assert len(space.snapshot().assets) == 2  # nothing of the cursed file stayed
+
+
+def test_the_cli_prints_non_utf8_file_names_as_text(
+    tmp_path: Path, samples: dict[str, Sample]
+) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    raw = os.fsencode(tmp_path) + b"/\xff\xfeshot.png"
+    with open(raw, "wb") as f:
+        f.write(samples["png"].path.read_bytes())
+    env = dict(os.environ, PYTHONPATH=str(root), LC_ALL="C.UTF-8")
+    env.pop("PYTHONIOENCODING", None)
+    home = str(tmp_path / "home")
+
+    def studio(*args: str | bytes) -> subprocess.CompletedProcess[bytes]:
+        cmd = [sys.executable, "-m", "studio", "--home", home, *args]
+        return subprocess.run(cmd, env=env, capture_output=True, timeout=60, cwd=root)
+
+    assert studio("space", "create", "S").returncode == 0
+    proc = studio("import", "s", raw)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert "\ufffd\ufffdshot.png: asset" in proc.stdout.decode("utf-8")
+    proc = studio("import", "s", raw, "--json")
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert "\ufffd\ufffdshot.png" in proc.stdout.decode("utf-8")
