@@ -375,8 +375,8 @@ def read_isobmff(f: BinaryIO, max_moov: int = 64 * 1024**2) -> IsoBmff:
             info.truncated = kind in _ISO_KNOWN_TOP  # nonsense size: damage, or junk
             break
         info.boxes += 1
-        if kind not in (b"mdat", b"free", b"skip", b"wide"):
-            info.meta_bytes += size
+        if kind in _ISO_KNOWN_TOP and kind not in (b"mdat", b"free", b"skip", b"wide"):
+            info.meta_bytes += min(size, end - pos)
         if pos + size > end:
             info.truncated = kind in _ISO_KNOWN_TOP
             if not info.truncated:
