@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from studio.media.containers import check_container
 from studio.media.images import (
     PIL_ERRORS,
     decoding,
@@ -206,6 +207,12 @@ def _probe_av(path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLim
                 f"the {what} file's index (moov/moof boxes) is over the "
                 f"{META_TOTAL_MAX // 1024**2} MiB safety limit",
             )
+    if ext in ("flac", "wav", "webm"):
+        with open_media(path) as f:
+            try:
+                check_container(f, ext, size, what)
+            except OSError as exc:
+                raise unreadable(exc, path) from exc
     container = open_container(path, what, limits.video_pixels)
     with container:
         videos = picture_streams(container)

@@ -146,3 +146,51 @@ def mjpeg_mov(path: Path, jpeg: bytes, width: int, height: int, frames: int = 2)
             packet.time_base = Fraction(1, 25)
             out.mux(packet)
     return path
+
+
+def _ebml(ident: bytes, body: bytes) -> bytes:
+    return ident + b"\x01" + len(body).to_bytes(7, "big") + body
+
+
+def webm_with_attachment(webm: bytes, size: int) -> bytes:
+    """``webm`` with an Attachments element of ``size`` bytes at the start of its Segment
+    (the Segment's 8-byte size grown to match; seek offsets are left as they were)."""
+    attached = _ebml(
+        b"\x61\xa7",  # AttachedFile
+        _ebml(b"\x46\x6e", b"cover.bin")  # FileName
+        + _ebml(b"\x46\x60", b"application/octet-stream")  # FileMimeType
+        + _ebml(b"\x46\xae", b"\x01")  # FileUID
+        + _ebml(b"\x46\x5c", bytes(size)),  # FileData
+    )
+    element = _ebml(b"\x19\x41\xa4\x69", attached)  # Attachments
+    seg = webm.find(b"\x18\x53\x80\x67")
+    assert seg > 0 and webm[seg + 4] == 0x01, "expected an 8-byte Segment size"
+    old = int.from_bytes(webm[seg + 5 : seg + 12], "big")
+    body = seg + 12
+    grown = b"\x01" + (old + len(element)).to_bytes(7, "big")
+    return webm[: seg + 4] + grown + element + webm[body:]
+
+
+def flac_with_pictures(flac: bytes, count: int, size: int = 15 * 1024**2) -> bytes:
+    """``flac`` with ``count`` PICTURE metadata blocks of ``size`` bytes after STREAMINFO."""
+    assert flac[:4] == b"fLaC" and flac[4] & 0x7F == 0  # STREAMINFO first
+    info_len = int.from_bytes(flac[5:8], "big")
+    streaminfo = bytes([flac[4] & 0x7F]) + flac[5 : 8 + info_len]
+    rest = flac[8 + info_len :]
+    was_last = flac[4] & 0x80
+    blocks = b""
+    for i in range(count):
+        last = was_last and i == count - 1
+        blocks += bytes([0x86 if last else 0x06]) + size.to_bytes(3, "big") + bytes(size)
+    if was_last:
+        return b"fLaC" + streaminfo + blocks + rest
+    return b"fLaC" + streaminfo + blocks + rest
+
+
+def wav_with_chunk(wav: bytes, kind: bytes, size: int) -> bytes:
+    """``wav`` with a ``kind`` chunk of ``size`` bytes before its data chunk."""
+    body = wav[12:]
+    chunk = kind + struct.pack("<I", size) + bytes(size) + (b"\x00" if size & 1 else b"")
+    data_at = body.find(b"data")
+    out = body[:data_at] + chunk + body[data_at:]
+    return b"RIFF" + struct.pack("<I", 4 + len(out)) + b"WAVE" + out

@@ -19,6 +19,7 @@ from studio.media.waveform import waveform_peaks
 from tests.media.conftest import Sample, encode_audio, first_encoder
 from tests.media.hostile import (
     apng,
+    flac_with_pictures,
     flat_jpeg,
     gif,
     jpeg_with_scans,
@@ -27,6 +28,8 @@ from tests.media.hostile import (
     png_chunk,
     png_with_chunks,
     tiff_with_tag,
+    wav_with_chunk,
+    webm_with_attachment,
     webp_with_chunk,
 )
 
@@ -281,3 +284,20 @@ def test_an_mp4_with_a_huge_index_is_refused(tmp_path: Path, samples: dict[str, 
     box = struct.pack(">I4s", 8 + 65 * MiB, b"udta") + bytes(65 * MiB)
     err = refused(write(tmp_path, "fat.mp4", clip + box))
     assert err.code == "bomb" and "moov" in err.message
+
+
+def test_container_metadata_is_bounded(tmp_path: Path, samples: dict[str, Sample]) -> None:
+    """Matroska attachments (FFmpeg reads them whole, more than once), FLAC pictures and
+    WAV side chunks: a little is fine, more than 64 MiB is refused before FFmpeg opens."""
+    cases = [
+        ("wav", lambda d, n: wav_with_chunk(d, b"id3 ", n)),
+        ("flac", lambda d, n: flac_with_pictures(d, -(-n // (15 * MiB)), min(n, 15 * MiB))),
+    ]
+    if "webm_vp9" in samples:
+        cases.append(("webm_vp9", webm_with_attachment))
+    for key, make in cases:
+        data = samples[key].path.read_bytes()
+        small = write(tmp_path, f"small-{key}", make(data, 100_000))
+        assert probe(small).duration_ms
+        err = refused(write(tmp_path, f"big-{key}", make(data, 70 * MiB)))
+        assert err.code == "bomb" and "metadata" in err.message, key
