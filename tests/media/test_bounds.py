@@ -301,3 +301,20 @@ def test_container_metadata_is_bounded(tmp_path: Path, samples: dict[str, Sample
         assert probe(small).duration_ms
         err = refused(write(tmp_path, f"big-{key}", make(data, 70 * MiB)))
         assert err.code == "bomb" and "metadata" in err.message, key
+
+
+def test_a_limit_above_pillows_own_lets_no_bomb_warning_escape_while_decoding(
+    tmp_path: Path,
+) -> None:
+    """Pillow checks its global limit again while decoding TIFF tiles; with our limit
+    raised above it, that check must neither warn (escape) nor stop the decode."""
+    p = tmp_path / "big.tiff"
+    Image.new("1", (9500, 9500), 1).save(p, compression="group4")  # 90 Mpx, ~10 KB
+    assert p.stat().st_size < 1 * MiB
+    limits = MediaLimits(max_pixels=100_000_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = probe(p, limits)
+        previews = render_previews(p, info, tmp_path / "out", limits=limits)
+    assert (info.width, info.height) == (9500, 9500) and previews.thumb is not None
+    assert refused(p).code == "bomb"  # and the default limit still refuses it
