@@ -24,6 +24,7 @@ from studio.media.structure import META_TOTAL_MAX
 __all__ = ["IsoBmff", "open_media", "read_isobmff", "sniff", "sniff_file"]
 
 _HEAD = 4096
+_MAX_ID3_TAGS = 64
 _ISO_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
 _ISO_MOV_BRANDS = {b"qt  "}
 _ISO_NOT_OURS = {
@@ -284,7 +285,15 @@ def _is_mpeg_audio(buf: bytes, pos: int) -> bool:
 def _sniff_id3_or_mp3(f: BinaryIO, head: bytes) -> str:
     offset = 0
     buf = head
+    tags = 0
     while buf.startswith(b"ID3") and len(buf) >= 10:
+        tags += 1
+        if tags > _MAX_ID3_TAGS or offset > META_TOTAL_MAX:
+            raise MediaError(
+                "bomb",
+                f"the file carries more than {_MAX_ID3_TAGS} tags or "
+                f"{META_TOTAL_MAX // 1024**2} MiB of tags, over the safety limit",
+            )
         size = (buf[6] << 21) | (buf[7] << 14) | (buf[8] << 7) | buf[9]
         offset += 10 + size + (10 if buf[5] & 0x10 else 0)
         f.seek(offset)

@@ -43,6 +43,9 @@ META_TOTAL_MAX = 64 * 1024**2
 JPEG_MAX_SCANS = 512  # a progressive JPEG has ~10; every scan is a pass over the image
 WEBP_MAX_BYTES = 512 * 1024**2  # Pillow hands libwebp the whole file in memory
 TIFF_MAX_TAGS = 4096
+# Walks are bounded in steps too: a file of millions of empty chunks or one-byte
+# sub-blocks must not keep a pure-Python loop busy for minutes.
+MAX_STRUCTURE_STEPS = 2_000_000
 
 Buffer: TypeAlias = "bytes | mmap.mmap"
 
@@ -88,6 +91,22 @@ def _canvas_bomb(width: int, height: int, max_pixels: int) -> MediaError:
         f"the image is {width}\u00d7{height} pixels, "
         f"over the {human_count(max_pixels)} pixel safety limit",
     )
+
+
+class _Steps:
+    """Counts the steps of a structure walk; too many is a bomb."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def step(self, n: int = 1) -> None:
+        self.n += n
+        if self.n > MAX_STRUCTURE_STEPS:
+            raise MediaError(
+                "bomb",
+                f"the image is split into more than {MAX_STRUCTURE_STEPS:,} pieces, "
+                "over the safety limit",
+            )
 
 
 class _Meta:
@@ -167,7 +186,9 @@ def check_png(
     first = True
     canvas = (0, 0)
     meta = _Meta()
+    steps = _Steps()
     while True:
+        steps.step()
         header = f.read(8)
         if len(header) < 8:
             raise _corrupt()
@@ -234,7 +255,9 @@ def _walk_jpeg(data: Buffer) -> None:
     seen_sof = seen_sos = False
     meta = _Meta()
     scans = 0
+    steps = _Steps()
     while True:
+        steps.step()
         if pos + 2 > end:
             raise _corrupt()
         if data[pos] != 0xFF or data[pos + 1] in (0x00, 0xFF):
@@ -302,7 +325,9 @@ def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> i
     delay = 0
     end = len(data)
     meta = _Meta()
+    steps = _Steps()
     while pos < end:
+        steps.step()
         block = data[pos]
         if block == 0x3B:  # trailer
             break
@@ -310,7 +335,7 @@ def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> i
             label = data[pos + 1]
             if label == 0xF9 and pos + 8 <= end:
                 delay = struct.unpack_from("<H", data, pos + 4)[0]
-            pos, nbytes = _skip_sub_blocks(data, pos + 2)
+            pos, nbytes = _skip_sub_blocks(data, pos + 2, steps)
             if label in _GIF_META_LABELS:
                 meta.add(nbytes)
         elif block == 0x2C and pos + 10 <= end:  # image descriptor
@@ -322,7 +347,7 @@ def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> i
             pos += 10
             if lflags & 0x80:
                 pos += 3 << ((lflags & 7) + 1)
-            pos, _n = _skip_sub_blocks(data, pos + 1)  # +1: LZW minimum code size
+            pos, _n = _skip_sub_blocks(data, pos + 1, steps)  # +1: LZW minimum code size
             frames += 1
             if max_frames is not None and frames > max_frames:
                 raise _too_many_frames(frames, max_frames)
@@ -333,16 +358,22 @@ def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> i
     return total if frames > 1 else None
 
 
-def _skip_sub_blocks(data: Buffer, pos: int) -> tuple[int, int]:
+def _skip_sub_blocks(data: Buffer, pos: int, steps: _Steps | None = None) -> tuple[int, int]:
     """Position after a run of data sub-blocks, and the bytes they held."""
     end = len(data)
     nbytes = 0
+    count = 0
     while pos < end:
         n = data[pos]
         pos += 1 + n
         nbytes += n
+        count += 1
         if n == 0:
             break
+        if steps is not None and count & 0xFFF == 0:
+            steps.step(0x1000)
+    if steps is not None:
+        steps.step(count & 0xFFF)
     return pos, nbytes
 
 
@@ -362,7 +393,9 @@ def _webp_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> 
     total = 0
     end = len(data)
     meta = _Meta()
+    steps = _Steps()
     while pos + 8 <= end:
+        steps.step()
         ctype = data[pos : pos + 4]
         (size,) = struct.unpack_from("<I", data, pos + 4)
         if ctype in _WEBP_META:

@@ -318,3 +318,25 @@ def test_a_limit_above_pillows_own_lets_no_bomb_warning_escape_while_decoding(
         previews = render_previews(p, info, tmp_path / "out", limits=limits)
     assert (info.width, info.height) == (9500, 9500) and previews.thumb is not None
     assert refused(p).code == "bomb"  # and the default limit still refuses it
+
+
+def test_structure_walks_are_bounded_in_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Millions of empty chunks or one-byte sub-blocks: refused after a bounded walk
+    (2 million steps by default, ~3 s at worst; 20,000 here to keep the test short)."""
+    from studio.media import structure
+
+    monkeypatch.setattr(structure, "MAX_STRUCTURE_STEPS", 20_000)
+    empty = png_chunk(b"prIv", b"")
+    ok = write(tmp_path, "ok.png", png_with_chunks(8, 8, empty * 1000))
+    assert probe(ok).width == 8
+    many = write(tmp_path, "many.png", png_with_chunks(8, 8, empty * 30_000))
+    err = refused(many)
+    assert err.code == "bomb" and "pieces" in err.message
+    still = gif((8, 8), [(0, 0, 8, 8)])
+    subs = write(tmp_path, "subs.gif", still[:-1] + b"\x21\xfe" + b"\x01x" * 30_000 + b"\x00;")
+    assert refused(subs).code == "bomb"
+    jpeg = flat_jpeg(16, 16)
+    segs = write(tmp_path, "segs.jpg", jpeg[:2] + b"\xff\xfe\x00\x02" * 30_000 + jpeg[2:])
+    assert refused(segs).code == "bomb"
