@@ -451,3 +451,26 @@ def test_the_cli_prints_non_utf8_file_names_as_text(
     proc = studio("import", "s", raw, "--json")
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
     assert "\ufffd\ufffdshot.png" in proc.stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "file_name, asset_name",
+    [
+        ("hero.png", "hero"),
+        ("lone \ud800 surrogate.png", "lone \ufffd surrogate"),  # not from surrogateescape
+        (os.fsdecode(b"caf\xe9.png"), "caf\ufffd"),
+        ("tab\tand\nnewline\x1b[31m.png", "tab and newline\ufffd[31m"),
+        (".png", ".png"),
+        ("   .gif", "Imported"),
+        ("x" * 300 + ".png", "x" * 199 + "\u2026"),
+    ],
+)
+def test_asset_names_derived_from_file_names_are_printable_and_short(
+    file_name: str, asset_name: str
+) -> None:
+    from studio.core.handlers.assets import derived_asset_name
+    from studio.media.names import printable_name
+
+    assert derived_asset_name(file_name) == asset_name
+    assert printable_name(file_name).encode("utf-8")
+    assert len(printable_name(file_name)) == len(file_name)
