@@ -183,6 +183,7 @@ def run(count: int, seed: int, work: Path) -> dict[str, object]:
     log.setLevel(logging.DEBUG)
     imported = refused = 0
     unexpected: list[dict[str, str]] = []
+    bad_reasons: list[str] = []
     bomb_warnings = 0
     per_format: dict[str, int] = {}
     started = time.monotonic()
@@ -215,6 +216,8 @@ def run(count: int, seed: int, work: Path) -> dict[str, object]:
                 imported += len(report.imported)
                 refused += len(report.refused)
                 for r in report.refused:
+                    if "\n" in r.line() or not r.reason or not r.reason[0].islower():
+                        bad_reasons.append(r.reason)
                     if r.reason.startswith(UNEXPECTED) or r.reason == NO_MEMORY:
                         unexpected.append(
                             {"file": r.path.name, "mutation": what[r.path], "reason": r.reason}
@@ -229,6 +232,7 @@ def run(count: int, seed: int, work: Path) -> dict[str, object]:
         "imported": imported,
         "refused": refused,
         "unexpected": unexpected,
+        "bad_reasons": bad_reasons[:5],
         "tracebacks": catcher.records[:5],
         "bomb_warnings": bomb_warnings,
         "seconds": round(time.monotonic() - started, 1),

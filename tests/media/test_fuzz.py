@@ -40,6 +40,7 @@ def check(result: dict[str, object], count: int, max_rss_mb: int) -> None:
     assert result["imported"] + result["refused"] == count  # type: ignore[operator]
     assert result["unexpected"] == [], (result["unexpected"], result["tracebacks"])
     assert result["bomb_warnings"] == 0
+    assert result["bad_reasons"] == []  # one readable sentence each
     formats = result["formats"]
     assert isinstance(formats, dict) and len(formats) >= 14  # every accepted format
     assert result["imported"] and result["refused"]  # mutations both survive and break
