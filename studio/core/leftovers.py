@@ -17,7 +17,9 @@ another process (which keeps writing, and whose variants are still ``uploading``
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sqlite3
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ __all__ = [
     "sweep_leftovers",
     "sweep_leftovers_at_open",
 ]
+
+log = logging.getLogger(__name__)
 
 SAFE_AGE_MS = 60 * 60 * 1000  # an hour without a write: nobody is finishing this file
 SWEEP_EVERY_MS = 6 * 60 * 60 * 1000  # at open, walk the media folder at most this often
@@ -93,7 +97,11 @@ def sweep_leftovers_at_open(
         last = None
     if last is not None and 0 <= now - last < every_ms:
         return []
-    removed = sweep_leftovers(space, older_than_ms=older_than_ms)
+    try:
+        removed = sweep_leftovers(space, older_than_ms=older_than_ms)
+    except (OSError, sqlite3.Error):  # opening the space matters more than tidying it
+        log.warning("could not sweep leftovers in %s", space.media_dir, exc_info=True)
+        return []
     try:
         marker.touch()
         os.utime(marker, ns=(now * 1_000_000, now * 1_000_000))
