@@ -19,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
