@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeAlias
 
-from studio.media.kinds import MediaError
+from studio.media.kinds import MediaError, human_bytes
 
 __all__ = [
     "META_CHUNK_MAX",
@@ -186,6 +186,7 @@ def check_png(
     first = True
     canvas = (0, 0)
     meta = _Meta()
+    text_memory = 0
     steps = _Steps()
     while True:
         steps.step()
@@ -199,7 +200,7 @@ def check_png(
         if ctype not in _PNG_PIXEL_CHUNKS:
             meta.add(length)
         crc = zlib.crc32(ctype)
-        keep = ctype in (b"fcTL", b"eXIf", b"acTL", b"IHDR")
+        keep = ctype in (b"fcTL", b"eXIf", b"acTL", b"IHDR", b"zTXt", b"iTXt")
         kept: list[bytes] = []
         remaining = length
         while remaining:
@@ -232,9 +233,44 @@ def check_png(
                 raise _too_many_frames(frames, max_frames)
         elif ctype == b"eXIf":
             exif = body
+        elif ctype in (b"zTXt", b"iTXt"):
+            text_memory += _png_text_size(ctype, body)
+            if text_memory > META_TOTAL_MAX:
+                raise _too_much_metadata()
         elif ctype == b"IEND":
             break
     return PngFacts(duration if frames > 1 else None, exif)
+
+
+def _png_text_size(ctype: bytes, body: bytes) -> int:
+    """Unpacked size of a compressed text chunk, refused (clearly) past the limit that
+    Pillow's PNG reader enforces with an error of its own."""
+    from PIL import PngImagePlugin
+
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    key_end = body.find(b"\0")
+    if key_end < 0:
+        return 0
+    if ctype == b"iTXt":
+        if body[key_end + 1 : key_end + 2] != b"\1":
+            return len(body)  # stored uncompressed
+        rest = body[key_end + 3 :]
+        for _ in range(2):  # language tag, translated keyword
+            rest = rest[rest.find(b"\0") + 1 :]
+        packed = rest
+    else:
+        packed = body[key_end + 2 :]
+    try:
+        unpacked = len(zlib.decompressobj().decompress(packed, limit + 1))
+    except zlib.error:
+        return 0  # Pillow skips damaged text
+    if unpacked > limit:
+        raise MediaError(
+            "bomb",
+            f"the image has a compressed text chunk that unpacks to more than "
+            f"{human_bytes(limit)}, over the safety limit",
+        )
+    return unpacked
 
 
 # A marker that ends entropy-coded data: FF followed by anything but a stuffed

@@ -340,3 +340,18 @@ def test_structure_walks_are_bounded_in_steps(
     jpeg = flat_jpeg(16, 16)
     segs = write(tmp_path, "segs.jpg", jpeg[:2] + b"\xff\xfe\x00\x02" * 30_000 + jpeg[2:])
     assert refused(segs).code == "bomb"
+
+
+def test_compressed_png_text_is_bounded_when_unpacked_with_a_clear_reason(
+    tmp_path: Path,
+) -> None:
+    import zlib
+
+    small = zlib.compress(b'{"workflow": 1}' * 1000)
+    ok = write(tmp_path, "ok.png", png_with_chunks(8, 8, png_chunk(b"zTXt", b"wf\0\0" + small)))
+    assert probe(ok).width == 8
+    bomb = zlib.compress(bytes(50 * MiB), 9)  # 50 KB that unpack to 50 MiB
+    for kind, body in ((b"zTXt", b"wf\0\0" + bomb), (b"iTXt", b"wf\0\1\0en\0\0" + bomb)):
+        p = write(tmp_path, "text.png", png_with_chunks(8, 8, png_chunk(kind, body)))
+        err = refused(p)
+        assert err.code == "bomb" and "compressed text" in err.message, kind
