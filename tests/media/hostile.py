@@ -182,8 +182,6 @@ def flac_with_pictures(flac: bytes, count: int, size: int = 15 * 1024**2) -> byt
     for i in range(count):
         last = was_last and i == count - 1
         blocks += bytes([0x86 if last else 0x06]) + size.to_bytes(3, "big") + bytes(size)
-    if was_last:
-        return b"fLaC" + streaminfo + blocks + rest
     return b"fLaC" + streaminfo + blocks + rest
 
 
