@@ -201,18 +201,21 @@ def _import_one(
             ),
             Actor.system(),
         )
-    except (OSError, StudioError) as exc:
-        reason = (
-            f"could not copy the file: {exc.strerror or exc}"
-            if isinstance(exc, OSError)
-            else exc.message
-        )
+    except Exception as exc:  # the row exists: it must not stay 'uploading'
+        if isinstance(exc, OSError):
+            code, reason = "STORAGE_ERROR", f"could not copy the file: {exc.strerror or exc}"
+        elif isinstance(exc, StudioError):
+            code, reason = "STORAGE_ERROR", exc.message
+        else:
+            code, reason = "IMPORT_FAILED", unexpected_reason(exc)
         try:
-            space.apply(c.FailVariant(vid, "STORAGE_ERROR", reason), Actor.system())
+            space.apply(c.FailVariant(vid, code, reason), Actor.system())
         except StudioError:
             pass  # deleted meanwhile: nothing to mark
         shutil.rmtree(dest, ignore_errors=True)  # the variant's own folder: no row uses it
-        raise _ImportFailed(reason) from exc
+        if isinstance(exc, (OSError, StudioError)):
+            raise _ImportFailed(reason) from exc
+        raise  # import_files reports it as unexpected, with its traceback in the log
     return Imported(path, aid, vid, begun.inverse)
 
 

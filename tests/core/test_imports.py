@@ -474,3 +474,20 @@ def test_asset_names_derived_from_file_names_are_printable_and_short(
     assert derived_asset_name(file_name) == asset_name
     assert printable_name(file_name).encode("utf-8")
     assert len(printable_name(file_name)) == len(file_name)
+
+
+def test_an_unexpected_error_after_the_row_exists_fails_the_variant(
+    space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.core.imports as imports
+
+    def buggy_place(src: Path, dest: Path) -> None:
+        raise RuntimeError("a bug while placing the file")
+
+    monkeypatch.setattr(imports, "place_file", buggy_place)
+    report = import_files(space, [samples["png"].path, samples["wav"].path], ME)
+    assert report.imported == () and len(report.refused) == 2
+    assert all("unexpected error (RuntimeError)" in r.reason for r in report.refused)
+    variants = space.snapshot().variants
+    assert [(v.status, v.error_code) for v in variants] == [("failed", "IMPORT_FAILED")] * 2
+    assert not [p for p in space.media_dir.rglob("original.*")]  # nothing left behind
