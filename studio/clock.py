@@ -65,10 +65,23 @@ def slugify(text: str, fallback: str = "item", max_len: int = 48) -> str:
 
 
 def unique_slug(base: str, taken: Callable[[str], bool]) -> str:
-    """``base``, else ``base-2``, ``base-3`` … — the first that ``taken`` rejects."""
+    """``base``, else ``base-N`` for an ``N >= 2`` that ``taken`` rejects.
+
+    Suffixes are handed out in order (``base-2``, ``base-3`` …), so the taken ones
+    form a run from 2: a galloping then binary search finds the end of that run in
+    O(log n) calls of ``taken`` instead of n. Whatever the taken set looks like
+    (gaps from names that already ended in ``-N``), the answer is one ``taken``
+    said is free; with no gaps it is the smallest free one.
+    """
     if not taken(base):
         return base
-    n = 2
-    while taken(f"{base}-{n}"):
-        n += 1
-    return f"{base}-{n}"
+    lo, hi = 1, 2  # invariant: lo == 1 or base-lo is taken; base-hi is to be tried
+    while taken(f"{base}-{hi}"):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:  # base-hi is free; find the first free one after base-lo
+        mid = (lo + hi) // 2
+        if taken(f"{base}-{mid}"):
+            lo = mid
+        else:
+            hi = mid
+    return f"{base}-{hi}"

@@ -177,15 +177,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print_json(
             {
                 "imported": [
-                    {"path": str(i.path), "asset_id": i.asset_id, "variant_id": i.variant_id}
+                    {"path": i.display_path, "asset_id": i.asset_id, "variant_id": i.variant_id}
                     for i in report.imported
                 ],
-                "refused": [{"path": str(r.path), "reason": r.reason} for r in report.refused],
+                "refused": [{"path": r.display_path, "reason": r.reason} for r in report.refused],
             }
         )
     else:
         for i in report.imported:
-            print(f"{i.path}: asset {i.asset_id} variant {i.variant_id}")
+            print(f"{i.display_path}: asset {i.asset_id} variant {i.variant_id}")
     return EXIT_ERROR if report.refused else EXIT_OK
 
 

@@ -52,4 +52,8 @@ def check_space(space: Space, *, verify_hashes: bool = True) -> CheckReport:
                     report.problems.append(f"variant {vid}: {rel} does not match its sha256")
         if status in ("uploading", "processing"):
             report.warnings.append(f"variant {vid} is still {status}")
+    from studio.core.leftovers import find_leftovers
+
+    for left in find_leftovers(space):  # swept at the next open
+        report.warnings.append(f"leftover {left.line(space.media_dir)}")
     return report

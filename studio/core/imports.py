@@ -1,14 +1,16 @@
 """Importing files from disk into a space.
 
-Per file: probe and render previews into a staging folder (nothing is written to the
-space yet, so a refused file leaves no row), then ``variant:upload`` creates the
-``uploading`` variant, the original is copied temp → fsync → rename next to its
-previews, and ``variant:complete`` points the row at the whole files. A failure after
+Per file: the source is opened once and copied (hashed as it goes) into a staging
+folder, and that copy is probed and its previews rendered there (nothing is written to
+the space yet, so a refused file leaves no row); then ``variant:upload`` creates the
+``uploading`` variant, the staged original and previews are renamed into place, and
+``variant:complete`` points the row at the whole files. A failure after
 the row exists turns the variant ``failed`` with the reason.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -20,7 +22,11 @@ from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.errors import StudioError
 from studio.core.space import Space
-from studio.media import MediaError, MediaLimits, atomic_copy, fsync_dir, probe, render_previews
+from studio.media import MediaError, MediaLimits, fsync_dir, probe, render_previews
+from studio.media.names import printable_name
+from studio.media.source import stage_source
+
+log = logging.getLogger(__name__)
 
 GRID_STEP = 280.0
 STAGING = ".staging"
@@ -34,14 +40,23 @@ class Imported:
     variant_id: str
     undo: tuple[c.Command, ...]
 
+    @property
+    def display_path(self) -> str:
+        """The path as printable text (file names may hold bytes that are not UTF-8)."""
+        return printable_name(self.path)
+
 
 @dataclass(frozen=True, slots=True)
 class Refused:
     path: Path
     reason: str
 
+    @property
+    def display_path(self) -> str:
+        return printable_name(self.path)
+
     def line(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return f"{self.display_path}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +86,8 @@ def import_files(
     origin: tuple[float, float] = (0.0, 0.0),
     limits: MediaLimits | None = None,
 ) -> ImportReport:
+    """Import each file; one that can't be imported becomes a ``Refused`` line with one
+    clear sentence, and never stops the others."""
     limits = limits or MediaLimits()
     imported: list[Imported] = []
     refused: list[Refused] = []
@@ -92,11 +109,26 @@ def import_files(
             )
         except (MediaError, StudioError) as exc:
             refused.append(Refused(Path(path), _reason(exc)))
+        except Exception as exc:  # a bug in a decoder must cost one file, not the batch
+            log.debug("importing %r failed unexpectedly", path, exc_info=True)
+            refused.append(Refused(Path(path), unexpected_reason(exc)))
         else:
             imported.append(result)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     return ImportReport(tuple(imported), tuple(refused))
+
+
+UNEXPECTED = "the file could not be imported because of an unexpected error"
+NO_MEMORY = "the file needs more memory to decode than we have"
+
+
+def unexpected_reason(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return NO_MEMORY
+    if isinstance(exc, OSError):
+        return f"{UNEXPECTED} ({printable_name(exc.strerror or type(exc).__name__)})"
+    return f"{UNEXPECTED} ({type(exc).__name__})"
 
 
 def _reason(exc: Exception) -> str:
@@ -119,13 +151,19 @@ def _import_one(
     index: int,
     count: int,
 ) -> Imported:
-    info = probe(path, limits)
-    previews = render_previews(path, info, stage)
+    # Everything below reads our private copy, taken from one open descriptor: what
+    # is probed is exactly what is stored and hashed.
+    try:
+        staged = stage_source(path, stage, limits)
+    except OSError as exc:  # writing the staging copy failed (disk full…)
+        raise _ImportFailed(f"could not copy the file: {exc.strerror or exc}") from exc
+    info = probe(staged.path, limits)
+    previews = render_previews(staged.path, info, stage, limits=limits)
     x, y = grid_position(index, count, origin)
     begun = space.apply(
         c.BeginUpload(
             media_kind=c.MediaKindName(info.kind.value),
-            original_name=path.name,
+            original_name=printable_name(path.name),
             asset_id=into,
             type=type_,
             x=x,
@@ -139,13 +177,13 @@ def _import_one(
     dest = space.media_dir / rel_dir
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        size, sha = atomic_copy(path, dest / f"original.{info.ext}")
+        place_file(staged.path, dest / f"original.{info.ext}")
         rel_thumb = rel_poster = None
         if previews.thumb is not None:
-            os.replace(previews.thumb, dest / "thumb.webp")
+            place_file(previews.thumb, dest / "thumb.webp")
             rel_thumb = str(rel_dir / "thumb.webp")
         if previews.poster is not None:
-            os.replace(previews.poster, dest / "poster.webp")
+            place_file(previews.poster, dest / "poster.webp")
             rel_poster = str(rel_dir / "poster.webp")
         fsync_dir(dest)
         space.apply(
@@ -153,8 +191,8 @@ def _import_one(
                 variant_id=vid,
                 media_path=str(rel_dir / f"original.{info.ext}"),
                 mime=info.mime,
-                size_bytes=size,
-                sha256=sha,
+                size_bytes=staged.size_bytes,
+                sha256=staged.sha256,
                 width=info.width,
                 height=info.height,
                 duration_ms=info.duration_ms,
@@ -163,18 +201,27 @@ def _import_one(
             ),
             Actor.system(),
         )
-    except (OSError, StudioError) as exc:
-        reason = (
-            f"could not copy the file: {exc.strerror or exc}"
-            if isinstance(exc, OSError)
-            else exc.message
-        )
+    except Exception as exc:  # the row exists: it must not stay 'uploading'
+        if isinstance(exc, OSError):
+            code, reason = "STORAGE_ERROR", f"could not copy the file: {exc.strerror or exc}"
+        elif isinstance(exc, StudioError):
+            code, reason = "STORAGE_ERROR", exc.message
+        else:
+            code, reason = "IMPORT_FAILED", unexpected_reason(exc)
         try:
-            space.apply(c.FailVariant(vid, "STORAGE_ERROR", reason), Actor.system())
+            space.apply(c.FailVariant(vid, code, reason), Actor.system())
         except StudioError:
             pass  # deleted meanwhile: nothing to mark
-        raise _ImportFailed(reason) from exc
+        shutil.rmtree(dest, ignore_errors=True)  # the variant's own folder: no row uses it
+        if isinstance(exc, (OSError, StudioError)):
+            raise _ImportFailed(reason) from exc
+        raise  # import_files reports it as unexpected, with its traceback in the log
     return Imported(path, aid, vid, begun.inverse)
+
+
+def place_file(src: Path, dest: Path) -> None:
+    """Move a whole, fsync'd staging file to its final place (same file system)."""
+    os.replace(src, dest)
 
 
 class _ImportFailed(StudioError):

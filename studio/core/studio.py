@@ -152,4 +152,7 @@ class Studio:
             providers=self.providers,
         )
         self.library.touch(entry.id, self.clock())
+        from studio.core.leftovers import sweep_leftovers_at_open
+
+        sweep_leftovers_at_open(space)  # what killed imports and jobs left behind
         return space

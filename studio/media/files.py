@@ -14,9 +14,17 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-__all__ = ["atomic_copy", "atomic_write_bytes", "atomic_writer", "fsync_dir", "sha256_file"]
+__all__ = [
+    "CopyLimitExceeded",
+    "atomic_copy",
+    "atomic_copy_from",
+    "atomic_write_bytes",
+    "atomic_writer",
+    "fsync_dir",
+    "sha256_file",
+]
 
 CHUNK = 1024 * 1024
 
@@ -79,15 +87,35 @@ def atomic_copy(src: Path, dest: Path) -> tuple[int, str]:
     new file even if ``src`` changes meanwhile. Errors (``OSError``: unreadable
     source, disk full…) propagate unchanged after cleanup.
     """
+    with open(src, "rb") as fin:
+        return atomic_copy_from(fin, dest)
+
+
+class CopyLimitExceeded(Exception):
+    """The source held more than ``max_bytes`` (it grew while we copied)."""
+
+
+class Readable(Protocol):
+    def readinto(self, buf: bytearray, /) -> int | None: ...
+
+
+def atomic_copy_from(fin: Readable, dest: Path, *, max_bytes: int | None = None) -> tuple[int, str]:
+    """Copy the rest of the open file ``fin`` to ``dest`` atomically; ``(size, sha256_hex)``.
+
+    With ``max_bytes``, a source that turns out longer raises CopyLimitExceeded and
+    leaves no ``dest`` (only that many bytes plus one chunk are ever read).
+    """
     digest = hashlib.sha256()
     size = 0
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    with open(src, "rb") as fin, atomic_writer(dest) as fout:
+    with atomic_writer(dest) as fout:
         while n := fin.readinto(buf):
+            size += n
+            if max_bytes is not None and size > max_bytes:
+                raise CopyLimitExceeded(size)
             digest.update(view[:n])
             fout.write(view[:n])
-            size += n
     return size, digest.hexdigest()
 
 

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import threading
 import warnings
 import zlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
-from studio.media.kinds import MediaError, human_count
+from studio.media.kinds import MediaError, human_bytes, human_count
 
 if TYPE_CHECKING:
     from PIL import Image, ImageFile
 
-__all__ = ["PIL_FORMATS", "exif_orientation", "make_thumbnail", "open_image", "oriented_size"]
+__all__ = [
+    "PIL_FORMATS",
+    "decoded_bytes",
+    "decoding",
+    "exif_orientation",
+    "make_thumbnail",
+    "open_image",
+    "oriented_size",
+]
 
 PIL_FORMATS: dict[str, str] = {
     "png": "PNG",
@@ -52,28 +62,38 @@ def bomb_error(width: int, height: int, max_pixels: int) -> MediaError:
     )
 
 
-def open_image(f: BinaryIO, ext: str, max_pixels: int) -> ImageFile.ImageFile:
-    """Open (header only) with the one Pillow plugin ``ext`` names; enforce ``max_pixels``.
+def open_image(
+    f: BinaryIO, ext: str, max_pixels: int, max_decoded_bytes: int | None = None
+) -> ImageFile.ImageFile:
+    """Open (header only) with the one Pillow plugin ``ext`` names; enforce ``max_pixels``
+    and, if given, the memory a full decode would take (``max_decoded_bytes``).
 
     Pillow's own guard reads the global ``Image.MAX_IMAGE_PIXELS``; we never change
     that global. Its warning is turned into an error for the duration of the open,
     and both warning and error are answered with our per-call limit: the header is
     re-read without the guard (still no pixel decoding) to learn the size, and the
-    image is refused or accepted by ``max_pixels`` alone.
+    image is refused or accepted by ``max_pixels`` alone. Pillow raising its guard
+    again in that second read (a GIF frame that grows the canvas, say) is a bomb.
     """
     from PIL import Image
 
     fmt = PIL_FORMATS[ext]
+    bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning)
     try:
         with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and the like
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
                 im = Image.open(f, formats=[fmt])
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            except bombs:
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 factory, _accept = Image.OPEN[fmt]
                 f.seek(0)
                 im = factory(f, "")
+    except bombs as exc:
+        raise MediaError(
+            "bomb", f"the image is larger than the {human_count(max_pixels)} pixel safety limit"
+        ) from exc
     except PIL_ERRORS as exc:
         raise MediaError("corrupt", "the image is truncated or corrupt") from exc
     width, height = im.size
@@ -83,7 +103,58 @@ def open_image(f: BinaryIO, ext: str, max_pixels: int) -> ImageFile.ImageFile:
     if width < 1 or height < 1:
         im.close()
         raise MediaError("corrupt", "the image is truncated or corrupt")
+    need = decoded_bytes(im.mode, width * height)
+    if max_decoded_bytes is not None and need > max_decoded_bytes:
+        im.close()
+        raise MediaError(
+            "bomb",
+            f"the image would take {human_bytes(need)} of memory to decode, over the "
+            f"{human_bytes(max_decoded_bytes)} safety limit",
+        )
     return im
+
+
+def decoded_bytes(mode: str, pixels: int) -> int:
+    """Peak memory of decoding an image of ``mode`` and making it RGB(A) for a preview.
+
+    Pillow keeps 1 byte per pixel for 1/L/P, 2 for I;16, 4 for everything else
+    (3-band images are padded to 4); a palette image is converted whole to RGB(A).
+    """
+    if mode in ("1", "L"):
+        per = 1
+    elif mode in ("P", "PA"):
+        per = 1 + 4
+    elif mode.startswith("I;16"):
+        per = 2
+    else:
+        per = 4
+    return pixels * per
+
+
+@contextlib.contextmanager
+def decoding(size: tuple[int, int]) -> Iterator[None]:
+    """Wrap pixel decoding (``load``, ``thumbnail``…) of an image already opened with
+    :func:`open_image` (which applied our limits).
+
+    Pillow checks its global limit again in some decode paths (TIFF tiles, GIF
+    disposal). Under it, nothing more is needed; over it (a caller raised our
+    limit), its warning is silenced under the lock. An error it raises becomes
+    MediaError 'bomb', never an exception that escapes the importer.
+    """
+    from PIL import Image
+
+    big = Image.MAX_IMAGE_PIXELS is not None and size[0] * size[1] > Image.MAX_IMAGE_PIXELS
+    try:
+        if big:
+            with _OPEN_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                yield
+        else:
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError(
+            "bomb", "the image grows past the pixel safety limit while it decodes"
+        ) from exc
 
 
 def exif_orientation(im: Image.Image, ext: str, png_exif: bytes | None = None) -> int:
@@ -181,10 +252,17 @@ def make_thumbnail(im: ImageFile.ImageFile, box: int) -> Image.Image:
     of the speed of a JPEG thumbnail. Nothing here may call ``load()`` first.
     """
     work: Image.Image = im
-    if im.format != "JPEG":
-        work = _to_8bit(im)  # may load; there is no draft mode to lose
-    work.thumbnail((box, box))
-    work.load()  # a small image skips thumbnail(); read it before the file closes
+    if im.mode.startswith("I") or im.mode == "F":
+        # 16/32-bit and float pixels: shrink in their own mode, then map the few left
+        # to 8 bits (mapping the full image first costs ~5x its size in float64).
+        im.thumbnail((box, box), reducing_gap=None if im.mode.startswith("I;16") else 2.0)
+        im.load()  # Pillow can't reduce() 16-bit modes: those are resampled in one go
+        work = _to_8bit(im)
+    else:
+        if im.format != "JPEG":
+            work = _to_8bit(im)  # may load; there is no draft mode to lose
+        work.thumbnail((box, box))
+        work.load()  # a small image skips thumbnail(); read it before the file closes
     orientation = _loaded_orientation(im)  # pixels are loaded now: EXIF is at hand
     out = _to_srgb(work)
     if out.mode not in ("RGB", "RGBA"):

@@ -89,9 +89,24 @@ class MediaError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class MediaLimits:
+    """What one file may cost us. Every decoder path is held to these: pixels of any
+    image, frame, canvas or video picture; frames of an animation; playing time of
+    audio, video and animations (also the most audio decoded for a waveform); and
+    the memory a full image decode takes."""
+
     max_bytes: int = 2 * 1024**3
     max_pixels: int = 89_478_485  # Pillow's default MAX_IMAGE_PIXELS
     max_duration_ms: int = 6 * 60 * 60 * 1000
+    max_frames: int = 20_000
+    max_decoded_bytes: int = 1024**3
+    # A video decoder holds several pictures at once (reference frames, threads):
+    # 8K (8192x4320) is the largest any video codec level we decode defines.
+    max_video_pixels: int = 8192 * 4320
+
+    @property
+    def video_pixels(self) -> int:
+        """The pixel limit of one video picture."""
+        return min(self.max_pixels, self.max_video_pixels)
 
 
 DEFAULT_LIMITS = MediaLimits()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.media.files import atomic_writer, fsync_dir
-from studio.media.images import PIL_ERRORS, make_thumbnail, open_image
+from studio.media.images import PIL_ERRORS, decoding, make_thumbnail, open_image
 from studio.media.kinds import (
     DEFAULT_LIMITS,
     MediaError,
@@ -59,7 +59,7 @@ def render_previews(
         return Previews(thumb=thumb_path, poster=None)
 
     if info.kind is MediaKind.VIDEO:
-        poster = _video_poster(path, info)
+        poster = _video_poster(path, info, limits)
         thumb = poster.copy()
         thumb.thumbnail((THUMB_BOX, THUMB_BOX))
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,8 @@ def render_previews(
 
     from studio.media.waveform import render_waveform, waveform_peaks
 
-    picture = render_waveform(waveform_peaks(path, info.duration_ms))
+    peaks = waveform_peaks(path, info.duration_ms, max_ms=limits.max_duration_ms)
+    picture = render_waveform(peaks)
     out_dir.mkdir(parents=True, exist_ok=True)
     thumb_path = _save_webp(picture, out_dir / THUMB_NAME, THUMB_QUALITY)
     fsync_dir(out_dir)
@@ -85,9 +86,13 @@ def _save_webp(im: Image.Image, dest: Path, quality: int) -> Path:
 
 def _image_thumbnail(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.Image:
     with open_media(path) as f:
-        im = open_image(f, info.ext, limits.max_pixels)
+        im = open_image(f, info.ext, limits.max_pixels, limits.max_decoded_bytes)
         try:
-            thumb = make_thumbnail(im, THUMB_BOX)
+            with decoding(im.size):
+                thumb = make_thumbnail(im, THUMB_BOX)
+        except MediaError:
+            im.close()
+            raise
         except PIL_ERRORS as exc:
             im.close()
             if isinstance(exc, OSError) and getattr(exc, "errno", None):
@@ -101,23 +106,28 @@ def _image_thumbnail(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.
 # --------------------------------------------------------------------------- video
 
 
-def _video_poster(path: Path, info: MediaInfo) -> Image.Image:
+def _video_poster(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.Image:
     import av
 
     from studio.media.probe import open_container
 
     corrupt = MediaError("corrupt", "the video is truncated or corrupt")
+    max_pixels = limits.video_pixels
     frame: VideoFrame | None = None
     try:
         if info.duration_ms and info.duration_ms >= 500:
-            with open_container(path, "video") as container:
-                frame = _frame_near(container, POSTER_AT * info.duration_ms / 1000)
+            with open_container(path, "video", max_pixels) as container:
+                frame = _frame_near(container, POSTER_AT * info.duration_ms / 1000, max_pixels)
         if frame is None:  # short clip, or seeking failed: the first frame will do
-            with open_container(path, "video") as container:
-                frame = _frame_near(container, None)
+            with open_container(path, "video", max_pixels) as container:
+                frame = _frame_near(container, None, max_pixels)
         if frame is None:
             raise corrupt
-        image = frame.to_image()
+        # Scale in FFmpeg, straight from the decoded picture to the poster size.
+        scale = min(1.0, POSTER_BOX / max(frame.width, frame.height, 1))
+        image = frame.to_image(
+            width=max(1, round(frame.width * scale)), height=max(1, round(frame.height * scale))
+        )
     except av.FFmpegError as exc:
         raise corrupt from exc
     image = _rotate(image, frame)
@@ -125,16 +135,19 @@ def _video_poster(path: Path, info: MediaInfo) -> Image.Image:
     return image
 
 
-def _frame_near(container: av.container.InputContainer, seconds: float | None) -> VideoFrame | None:
+def _frame_near(
+    container: av.container.InputContainer, seconds: float | None, max_pixels: int
+) -> VideoFrame | None:
     """The first frame at or after ``seconds`` (None: the very first frame)."""
     import av
 
-    from studio.media.probe import picture_streams
+    from studio.media.probe import check_video_frame, guard_video_stream, picture_streams
 
     streams = picture_streams(container)
     if not streams:
         return None
     stream: VideoStream = streams[0]
+    guard_video_stream(stream, max_pixels)
     stream.thread_type = "AUTO"
     start = (
         float(stream.start_time * stream.time_base)
@@ -151,12 +164,14 @@ def _frame_near(container: av.container.InputContainer, seconds: float | None) -
     last: VideoFrame | None = None
     for n, packet in enumerate(container.demux(stream)):
         for frame in packet.decode():
+            check_video_frame(frame, max_pixels)
             last = frame
             if target is None or frame.time is None or frame.time >= target - 1e-3:
                 return frame
         if n > _MAX_FRAMES_TO_TARGET and last is not None:
             return last
     for frame in stream.decode(None):
+        check_video_frame(frame, max_pixels)
         return frame
     return last
 

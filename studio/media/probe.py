@@ -7,7 +7,14 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from studio.media.images import PIL_ERRORS, exif_orientation, open_image, oriented_size
+from studio.media.containers import check_container
+from studio.media.images import (
+    PIL_ERRORS,
+    decoding,
+    exif_orientation,
+    open_image,
+    oriented_size,
+)
 from studio.media.kinds import (
     ACCEPTED_FORMATS_TEXT,
     DEFAULT_LIMITS,
@@ -17,17 +24,11 @@ from studio.media.kinds import (
     MediaKind,
     MediaLimits,
     human_bytes,
+    human_count,
     human_duration,
 )
 from studio.media.sniff import open_media, read_isobmff, sniff, unreadable
-from studio.media.structure import (
-    check_jpeg,
-    check_png,
-    gif_duration_ms,
-    mapped,
-    webp_duration_ms,
-    webp_is_truncated,
-)
+from studio.media.structure import META_TOTAL_MAX, check_image
 
 if TYPE_CHECKING:
     import av.container
@@ -69,7 +70,12 @@ def _checked_size(path: Path, limits: MediaLimits) -> int:
         raise unreadable(IsADirectoryError(errno.EISDIR, "Is a directory", str(path)), path)
     if not stat.S_ISREG(st.st_mode):
         raise MediaError("unreadable", "it is not a regular file (a device, pipe or socket)")
-    size = st.st_size
+    check_size(st.st_size, limits)
+    return st.st_size
+
+
+def check_size(size: int, limits: MediaLimits) -> None:
+    """Refuse an empty file or one over ``limits.max_bytes``."""
     if size == 0:
         raise MediaError("empty", "the file is empty")
     if size > limits.max_bytes:
@@ -78,7 +84,6 @@ def _checked_size(path: Path, limits: MediaLimits) -> int:
             f"the file is {human_bytes(size)}, over the {human_bytes(limits.max_bytes)} "
             "import limit",
         )
-    return size
 
 
 def _check_duration(what: str, duration_ms: int | None, limits: MediaLimits) -> None:
@@ -94,47 +99,88 @@ def _check_duration(what: str, duration_ms: int | None, limits: MediaLimits) -> 
 
 
 def _probe_image(path: Path, ext: str, size: int, limits: MediaLimits) -> MediaInfo:
-    duration: int | None = None
     with open_media(path) as f:
-        im = open_image(f, ext, limits.max_pixels)
         try:
-            png_exif: bytes | None = None
-            if ext == "png":
-                facts = check_png(f)
-                duration, png_exif = facts.duration_ms, facts.exif
-            elif ext == "jpg":
-                check_jpeg(f)
-            else:
-                if ext == "webp" and webp_is_truncated(f, size):
-                    raise MediaError("corrupt", "the image is truncated or corrupt")
-                if ext in ("gif", "webp"):
-                    with mapped(f) as data:
-                        duration = (gif_duration_ms if ext == "gif" else webp_duration_ms)(data)
+            # Structure first: Pillow reads metadata whole when it opens a file, so
+            # metadata, frame and canvas bounds must hold before it does.
+            facts = check_image(
+                f, ext, size, max_pixels=limits.max_pixels, max_frames=limits.max_frames
+            )
+            f.seek(0)
+        except OSError as exc:
+            raise unreadable(exc, path) from exc
+        im = open_image(f, ext, limits.max_pixels, limits.max_decoded_bytes)
+        try:
+            if ext not in ("png", "jpg"):  # their full decode is left to render_previews
                 try:
-                    im.load()  # first frame only
+                    with decoding(im.size):
+                        im.load()  # first frame only
                 except PIL_ERRORS as exc:
+                    if isinstance(exc, OSError) and getattr(exc, "errno", None):
+                        raise unreadable(exc, path) from exc
                     raise MediaError("corrupt", "the image is truncated or corrupt") from exc
-            width, height = oriented_size(im.size, exif_orientation(im, ext, png_exif))
+            width, height = oriented_size(im.size, exif_orientation(im, ext, facts.exif))
         except OSError as exc:
             raise unreadable(exc, path) from exc
         finally:
             im.close()
-    _check_duration("animation", duration, limits)
-    return MediaInfo(MediaKind.IMAGE, MIME_BY_EXT[ext], ext, size, width, height, duration)
+    _check_duration("animation", facts.duration_ms, limits)
+    return MediaInfo(MediaKind.IMAGE, MIME_BY_EXT[ext], ext, size, width, height, facts.duration_ms)
 
 
 # --------------------------------------------------------------------------- audio / video
 
 
-def open_container(path: Path, what: str) -> av.container.InputContainer:
+def open_container(
+    path: Path, what: str, max_pixels: int = DEFAULT_LIMITS.video_pixels
+) -> av.container.InputContainer:
+    """Open with FFmpeg. Its stream probing may decode a picture (a video frame, cover
+    art in an audio file): its decoders refuse any picture over ``max_pixels`` then
+    (the stream's size stays unknown: 0x0) instead of allocating it."""
     import av
 
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        return av.open(
+            str(path),
+            mode="r",
+            metadata_errors="ignore",
+            options={"max_pixels": str(max_pixels)},
+        )
     except av.FFmpegError as exc:
         raise MediaError("corrupt", f"the {what} is truncated or corrupt") from exc
     except OSError as exc:
         raise unreadable(exc, path) from exc
+
+
+def video_bomb(width: int, height: int, max_pixels: int) -> MediaError:
+    if width * height:
+        return MediaError(
+            "bomb",
+            f"the video is {width}\u00d7{height} pixels, "
+            f"over the {human_count(max_pixels)} pixel safety limit",
+        )
+    return MediaError(
+        "bomb",
+        "the video's picture size can't be read: it is damaged or over the "
+        f"{human_count(max_pixels)} pixel safety limit",
+    )
+
+
+def guard_video_stream(stream: VideoStream, max_pixels: int) -> None:
+    """Refuse a stream whose pictures are over ``max_pixels`` before decoding any, and
+    make its decoder refuse a later picture that grows past it."""
+    ctx = stream.codec_context
+    if ctx is None:
+        raise MediaError("unsupported", "the video uses a codec we can't decode")
+    width, height = ctx.width or 0, ctx.height or 0
+    if not width * height or width * height > max_pixels:
+        raise video_bomb(width, height, max_pixels)
+    ctx.options = {**ctx.options, "max_pixels": str(max_pixels)}
+
+
+def check_video_frame(frame: VideoFrame, max_pixels: int) -> None:
+    if frame.width * frame.height > max_pixels:
+        raise video_bomb(frame.width, frame.height, max_pixels)
 
 
 def picture_streams(container: av.container.InputContainer) -> list[VideoStream]:
@@ -152,9 +198,22 @@ def _probe_av(path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLim
     what = "video" if kind is MediaKind.VIDEO else "audio"
     if ext in _ISO_FAMILY:
         with open_media(path) as f:
-            if read_isobmff(f).truncated:
-                raise MediaError("corrupt", f"the {what} is truncated or corrupt")
-    container = open_container(path, what)
+            iso = read_isobmff(f)
+        if iso.truncated:
+            raise MediaError("corrupt", f"the {what} is truncated or corrupt")
+        if iso.meta_bytes > META_TOTAL_MAX:  # sample tables FFmpeg turns into an index
+            raise MediaError(
+                "bomb",
+                f"the {what} file's index (moov/moof boxes) is over the "
+                f"{META_TOTAL_MAX // 1024**2} MiB safety limit",
+            )
+    if ext in ("flac", "wav", "webm"):
+        with open_media(path) as f:
+            try:
+                check_container(f, ext, size, what)
+            except OSError as exc:
+                raise unreadable(exc, path) from exc
+    container = open_container(path, what, limits.video_pixels)
     with container:
         videos = picture_streams(container)
         audios = list(container.streams.audio)
@@ -172,7 +231,9 @@ def _probe_av(path: Path, kind: MediaKind, ext: str, size: int, limits: MediaLim
                     f"it is {what_it_is} with no video stream, which we can't import "
                     f"(we take {ACCEPTED_FORMATS_TEXT})",
                 )
+            guard_video_stream(videos[0], limits.video_pixels)
             frame = cast("VideoFrame", _first_frame(container, videos[0], "video"))
+            check_video_frame(frame, limits.video_pixels)
             width, height = oriented_size((frame.width, frame.height), _rotation(frame))
             duration = _duration_ms(container, videos[0])
             _check_duration("video", duration, limits)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import struct
@@ -18,10 +19,12 @@ from studio.media.kinds import (
     MediaError,
     MediaKind,
 )
+from studio.media.structure import META_TOTAL_MAX
 
-__all__ = ["IsoBmff", "open_media", "read_isobmff", "sniff"]
+__all__ = ["IsoBmff", "open_media", "read_isobmff", "sniff", "sniff_file"]
 
 _HEAD = 4096
+_MAX_ID3_TAGS = 64
 _ISO_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
 _ISO_MOV_BRANDS = {b"qt  "}
 _ISO_NOT_OURS = {
@@ -102,17 +105,35 @@ def unreadable(exc: OSError, path: Path) -> MediaError:
     return MediaError("unreadable", msg)
 
 
-def open_media(path: Path) -> BinaryIO:
-    """Open a regular file for reading; every OS failure becomes MediaError('unreadable')."""
+def open_media(path: Path) -> io.BufferedReader:
+    """Open a regular file for reading; every OS failure becomes MediaError('unreadable').
+
+    The file is opened once, without blocking (a FIFO would otherwise wait for a
+    writer forever), and the *opened* descriptor is checked to be a regular file, so
+    a path swapped for a pipe or device after an earlier look is refused, not read.
+    A symlink the user chose is followed; what it points at must be a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
     try:
-        mode = path.stat().st_mode
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise unreadable(exc, path) from exc
+    try:
+        mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
         if not stat.S_ISREG(mode):  # a FIFO would block, a device would never end
             raise MediaError("unreadable", "it is not a regular file (a device, pipe or socket)")
-        return open(path, "rb")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
     except OSError as exc:
+        os.close(fd)
         raise unreadable(exc, path) from exc
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def sniff(path: Path) -> tuple[MediaKind, str, str]:
@@ -122,13 +143,19 @@ def sniff(path: Path) -> tuple[MediaKind, str, str]:
     ``unsupported`` (with what the file looks like, when we can tell).
     """
     with open_media(path) as f:
-        try:
-            head = f.read(_HEAD)
-            if not head:
-                raise MediaError("empty", "the file is empty")
-            ext = _sniff_open_file(f, head)
-        except OSError as exc:
-            raise unreadable(exc, path) from exc
+        return sniff_file(f, path)
+
+
+def sniff_file(f: BinaryIO, path: Path) -> tuple[MediaKind, str, str]:
+    """:func:`sniff` on an open file (read from its start; ``path`` only names it)."""
+    try:
+        f.seek(0)
+        head = f.read(_HEAD)
+        if not head:
+            raise MediaError("empty", "the file is empty")
+        ext = _sniff_open_file(f, head)
+    except OSError as exc:
+        raise unreadable(exc, path) from exc
     return _kind_of(ext), MIME_BY_EXT[ext], ext
 
 
@@ -258,11 +285,25 @@ def _is_mpeg_audio(buf: bytes, pos: int) -> bool:
 def _sniff_id3_or_mp3(f: BinaryIO, head: bytes) -> str:
     offset = 0
     buf = head
+    tags = 0
     while buf.startswith(b"ID3") and len(buf) >= 10:
+        tags += 1
+        if tags > _MAX_ID3_TAGS or offset > META_TOTAL_MAX:
+            raise MediaError(
+                "bomb",
+                f"the file carries more than {_MAX_ID3_TAGS} tags or "
+                f"{META_TOTAL_MAX // 1024**2} MiB of tags, over the safety limit",
+            )
         size = (buf[6] << 21) | (buf[7] << 14) | (buf[8] << 7) | buf[9]
         offset += 10 + size + (10 if buf[5] & 0x10 else 0)
         f.seek(offset)
         buf = f.read(_HEAD)
+    if offset > META_TOTAL_MAX:  # FFmpeg reads tags (cover art…) whole into memory
+        raise MediaError(
+            "bomb",
+            f"the file carries {offset // 1024**2} MiB of tags, over the "
+            f"{META_TOTAL_MAX // 1024**2} MiB safety limit",
+        )
     # Some taggers pad with zeros after the tag.
     stripped = buf.lstrip(b"\x00")
     if stripped.startswith(b"fLaC"):
@@ -320,6 +361,7 @@ class IsoBmff:
     has_moov: bool = False
     truncated: bool = False
     boxes: int = 0
+    meta_bytes: int = 0  # moov, moof and other non-media boxes: what demuxers index
 
 
 def read_isobmff(f: BinaryIO, max_moov: int = 64 * 1024**2) -> IsoBmff:
@@ -342,6 +384,8 @@ def read_isobmff(f: BinaryIO, max_moov: int = 64 * 1024**2) -> IsoBmff:
             info.truncated = kind in _ISO_KNOWN_TOP  # nonsense size: damage, or junk
             break
         info.boxes += 1
+        if kind in _ISO_KNOWN_TOP and kind not in (b"mdat", b"free", b"skip", b"wide"):
+            info.meta_bytes += min(size, end - pos)
         if pos + size > end:
             info.truncated = kind in _ISO_KNOWN_TOP
             if not info.truncated:

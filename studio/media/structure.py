@@ -18,10 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeAlias
 
-from studio.media.kinds import MediaError
+from studio.media.kinds import MediaError, human_bytes
 
 __all__ = [
+    "META_CHUNK_MAX",
+    "META_TOTAL_MAX",
+    "ImageFacts",
     "PngFacts",
+    "check_image",
     "check_jpeg",
     "check_png",
     "gif_duration_ms",
@@ -31,6 +35,17 @@ __all__ = [
 ]
 
 _READ = 1024 * 1024
+# Metadata (PNG ancillary chunks, JPEG APPn/COM segments, GIF extensions before the
+# first frame, WebP EXIF/XMP/ICCP, TIFF tag values) is read whole into memory by
+# Pillow: one piece may be this large, and all of them together this large.
+META_CHUNK_MAX = 16 * 1024**2
+META_TOTAL_MAX = 64 * 1024**2
+JPEG_MAX_SCANS = 512  # a progressive JPEG has ~10; every scan is a pass over the image
+WEBP_MAX_BYTES = 512 * 1024**2  # Pillow hands libwebp the whole file in memory
+TIFF_MAX_TAGS = 4096
+# Walks are bounded in steps too: a file of millions of empty chunks or one-byte
+# sub-blocks must not keep a pure-Python loop busy for minutes.
+MAX_STRUCTURE_STEPS = 2_000_000
 
 Buffer: TypeAlias = "bytes | mmap.mmap"
 
@@ -54,20 +69,127 @@ def _corrupt(what: str = "image") -> MediaError:
     return MediaError("corrupt", f"the {what} is truncated or corrupt")
 
 
+def _too_much_metadata() -> MediaError:
+    return MediaError(
+        "bomb",
+        f"the image carries more than {META_CHUNK_MAX // 1024**2} MiB of metadata in one "
+        f"piece or {META_TOTAL_MAX // 1024**2} MiB in all, over the safety limit",
+    )
+
+
+def _too_many_frames(frames: int, max_frames: int) -> MediaError:
+    return MediaError(
+        "bomb", f"the animation has more than {max_frames:,} frames, over the safety limit"
+    )
+
+
+def _canvas_bomb(width: int, height: int, max_pixels: int) -> MediaError:
+    from studio.media.kinds import human_count
+
+    return MediaError(
+        "bomb",
+        f"the image is {width}\u00d7{height} pixels, "
+        f"over the {human_count(max_pixels)} pixel safety limit",
+    )
+
+
+class _Steps:
+    """Counts the steps of a structure walk; too many is a bomb."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def step(self, n: int = 1) -> None:
+        self.n += n
+        if self.n > MAX_STRUCTURE_STEPS:
+            raise MediaError(
+                "bomb",
+                f"the image is split into more than {MAX_STRUCTURE_STEPS:,} pieces, "
+                "over the safety limit",
+            )
+
+
+class _Meta:
+    """Running total of metadata bytes."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, n: int) -> None:
+        self.total += n
+        if n > META_CHUNK_MAX or self.total > META_TOTAL_MAX:
+            raise _too_much_metadata()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What the structure walk learnt: animation length and the PNG eXIf chunk."""
+
+    duration_ms: int | None
+    exif: bytes | None
+
+
+def check_image(
+    f: BinaryIO, ext: str, size: int, *, max_pixels: int, max_frames: int
+) -> ImageFacts:
+    """Walk the file's structure before Pillow parses it (no pixel decoding).
+
+    Refuses (MediaError) what is cut short, metadata past the limits, more frames
+    than ``max_frames``, and frames or canvases larger than ``max_pixels``: every
+    frame of an animation, not only the first that Pillow looks at.
+    """
+    if ext == "png":
+        png = check_png(f, max_pixels=max_pixels, max_frames=max_frames)
+        return ImageFacts(png.duration_ms, png.exif)
+    if ext == "jpg":
+        check_jpeg(f)
+        return ImageFacts(None, None)
+    if ext == "webp":
+        if size > WEBP_MAX_BYTES:
+            raise MediaError(
+                "too_large",
+                f"the WebP file is over the {WEBP_MAX_BYTES // 1024**2} MiB we decode",
+            )
+        if webp_is_truncated(f, size):
+            raise _corrupt()
+        with mapped(f) as data:
+            return ImageFacts(_webp_walk(data, max_pixels, max_frames), None)
+    if ext == "gif":
+        with mapped(f) as data:
+            return ImageFacts(_gif_walk(data, max_pixels, max_frames), None)
+    if ext == "tiff":
+        check_tiff(f, size)
+    return ImageFacts(None, None)
+
+
 @dataclass(frozen=True, slots=True)
 class PngFacts:
     duration_ms: int | None  # set for animated PNG (APNG) with more than one frame
     exif: bytes | None  # the eXIf chunk, if any
 
 
-def check_png(f: BinaryIO) -> PngFacts:
-    """Walk every chunk, checking lengths and CRCs, up to IEND."""
+_PNG_PIXEL_CHUNKS = (b"IDAT", b"fdAT")
+
+
+def check_png(
+    f: BinaryIO, *, max_pixels: int | None = None, max_frames: int | None = None
+) -> PngFacts:
+    """Walk every chunk, checking lengths and CRCs, up to IEND.
+
+    Metadata chunks are bounded (META_CHUNK_MAX / META_TOTAL_MAX); every APNG frame
+    (fcTL) must lie inside the canvas, and there may be at most ``max_frames``.
+    """
     f.seek(8)
     frames = 0
     duration = 0
     exif: bytes | None = None
     first = True
+    canvas = (0, 0)
+    meta = _Meta()
+    text_memory = 0
+    steps = _Steps()
     while True:
+        steps.step()
         header = f.read(8)
         if len(header) < 8:
             raise _corrupt()
@@ -75,9 +197,11 @@ def check_png(f: BinaryIO) -> PngFacts:
         if length > 0x7FFFFFFF or not ctype.isalpha() or (first and ctype != b"IHDR"):
             raise _corrupt()
         first = False
+        if ctype not in _PNG_PIXEL_CHUNKS:
+            meta.add(length)
         crc = zlib.crc32(ctype)
-        keep = ctype in (b"fcTL", b"eXIf", b"acTL")
-        kept = b""
+        keep = ctype in (b"fcTL", b"eXIf", b"acTL", b"IHDR", b"zTXt", b"iTXt")
+        kept: list[bytes] = []
         remaining = length
         while remaining:
             block = f.read(min(remaining, _READ))
@@ -85,7 +209,7 @@ def check_png(f: BinaryIO) -> PngFacts:
                 raise _corrupt()
             crc = zlib.crc32(block, crc)
             if keep:
-                kept += block
+                kept.append(block)
             remaining -= len(block)
         stored = f.read(4)
         if len(stored) < 4:
@@ -93,15 +217,60 @@ def check_png(f: BinaryIO) -> PngFacts:
         critical = not (ctype[0] & 0x20)
         if critical and struct.unpack(">I", stored)[0] != crc:
             raise _corrupt()
-        if ctype == b"fcTL" and len(kept) >= 26:
-            num, den = struct.unpack_from(">HH", kept, 20)
+        body = b"".join(kept)
+        if ctype == b"IHDR" and len(body) >= 8:
+            canvas = struct.unpack_from(">II", body)
+            if max_pixels is not None and canvas[0] * canvas[1] > max_pixels:
+                raise _canvas_bomb(canvas[0], canvas[1], max_pixels)
+        elif ctype == b"fcTL" and len(body) >= 26:
+            width, height, x, y = struct.unpack_from(">IIII", body, 4)
+            if x + width > canvas[0] or y + height > canvas[1]:
+                raise _corrupt()  # APNG frames must lie inside the canvas
+            num, den = struct.unpack_from(">HH", body, 20)
             duration += round(1000 * num / (den or 100))
             frames += 1
+            if max_frames is not None and frames > max_frames:
+                raise _too_many_frames(frames, max_frames)
         elif ctype == b"eXIf":
-            exif = kept
+            exif = body
+        elif ctype in (b"zTXt", b"iTXt"):
+            text_memory += _png_text_size(ctype, body)
+            if text_memory > META_TOTAL_MAX:
+                raise _too_much_metadata()
         elif ctype == b"IEND":
             break
     return PngFacts(duration if frames > 1 else None, exif)
+
+
+def _png_text_size(ctype: bytes, body: bytes) -> int:
+    """Unpacked size of a compressed text chunk, refused (clearly) past the limit that
+    Pillow's PNG reader enforces with an error of its own."""
+    from PIL import PngImagePlugin
+
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    key_end = body.find(b"\0")
+    if key_end < 0:
+        return 0
+    if ctype == b"iTXt":
+        if body[key_end + 1 : key_end + 2] != b"\1":
+            return len(body)  # stored uncompressed
+        rest = body[key_end + 3 :]
+        for _ in range(2):  # language tag, translated keyword
+            rest = rest[rest.find(b"\0") + 1 :]
+        packed = rest
+    else:
+        packed = body[key_end + 2 :]
+    try:
+        unpacked = len(zlib.decompressobj().decompress(packed, limit + 1))
+    except zlib.error:
+        return 0  # Pillow skips damaged text
+    if unpacked > limit:
+        raise MediaError(
+            "bomb",
+            f"the image has a compressed text chunk that unpacks to more than "
+            f"{human_bytes(limit)}, over the safety limit",
+        )
+    return unpacked
 
 
 # A marker that ends entropy-coded data: FF followed by anything but a stuffed
@@ -120,7 +289,11 @@ def _walk_jpeg(data: Buffer) -> None:
     end = len(data)
     pos = 2
     seen_sof = seen_sos = False
+    meta = _Meta()
+    scans = 0
+    steps = _Steps()
     while True:
+        steps.step()
         if pos + 2 > end:
             raise _corrupt()
         if data[pos] != 0xFF or data[pos + 1] in (0x00, 0xFF):
@@ -145,9 +318,17 @@ def _walk_jpeg(data: Buffer) -> None:
             raise _corrupt()
         if marker in _SOF:
             seen_sof = True
+        elif 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn, COM: kept by Pillow
+            meta.add(length)
         pos += 2 + length
         if marker == 0xDA:  # SOS: entropy-coded data follows until the next marker
             seen_sos = True
+            scans += 1
+            if scans > JPEG_MAX_SCANS:
+                raise MediaError(
+                    "bomb",
+                    f"the JPEG has more than {JPEG_MAX_SCANS} scans, over the safety limit",
+                )
             m = _JPEG_MARKER.search(data, pos)
             if m is None:
                 raise _corrupt()
@@ -159,8 +340,18 @@ def gif_duration_ms(data: Buffer) -> int | None:
 
     Delays of 0 or 1 centisecond play as 100 ms in browsers; we count them so.
     """
+    return _gif_walk(data, None, None)
+
+
+_GIF_META_LABELS = (0x01, 0xFE, 0xFF)  # plain text, comment, application
+
+
+def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> int | None:
+    """Walk every block: frame delays, and the canvas every frame needs (Pillow grows
+    the canvas to hold a frame that sticks out of the logical screen)."""
     if len(data) < 13:
         return None
+    width, height = struct.unpack_from("<HH", data, 6)
     pos = 13
     flags = data[10]
     if flags & 0x80:
@@ -169,7 +360,10 @@ def gif_duration_ms(data: Buffer) -> int | None:
     total = 0
     delay = 0
     end = len(data)
+    meta = _Meta()
+    steps = _Steps()
     while pos < end:
+        steps.step()
         block = data[pos]
         if block == 0x3B:  # trailer
             break
@@ -177,14 +371,22 @@ def gif_duration_ms(data: Buffer) -> int | None:
             label = data[pos + 1]
             if label == 0xF9 and pos + 8 <= end:
                 delay = struct.unpack_from("<H", data, pos + 4)[0]
-            pos = _skip_sub_blocks(data, pos + 2)
+            pos, nbytes = _skip_sub_blocks(data, pos + 2, steps)
+            if label in _GIF_META_LABELS:
+                meta.add(nbytes)
         elif block == 0x2C and pos + 10 <= end:  # image descriptor
+            x, y, w, h = struct.unpack_from("<HHHH", data, pos + 1)
+            width, height = max(width, x + w), max(height, y + h)
+            if max_pixels is not None and width * height > max_pixels:
+                raise _canvas_bomb(width, height, max_pixels)
             lflags = data[pos + 9]
             pos += 10
             if lflags & 0x80:
                 pos += 3 << ((lflags & 7) + 1)
-            pos = _skip_sub_blocks(data, pos + 1)  # +1: LZW minimum code size
+            pos, _n = _skip_sub_blocks(data, pos + 1, steps)  # +1: LZW minimum code size
             frames += 1
+            if max_frames is not None and frames > max_frames:
+                raise _too_many_frames(frames, max_frames)
             total += 100 if delay <= 1 else delay * 10
             delay = 0
         else:
@@ -192,32 +394,106 @@ def gif_duration_ms(data: Buffer) -> int | None:
     return total if frames > 1 else None
 
 
-def _skip_sub_blocks(data: Buffer, pos: int) -> int:
+def _skip_sub_blocks(data: Buffer, pos: int, steps: _Steps | None = None) -> tuple[int, int]:
+    """Position after a run of data sub-blocks, and the bytes they held."""
     end = len(data)
+    nbytes = 0
+    count = 0
     while pos < end:
         n = data[pos]
         pos += 1 + n
+        nbytes += n
+        count += 1
         if n == 0:
             break
-    return pos
+        if steps is not None and count & 0xFFF == 0:
+            steps.step(0x1000)
+    if steps is not None:
+        steps.step(count & 0xFFF)
+    return pos, nbytes
 
 
 def webp_duration_ms(data: Buffer) -> int | None:
     """Sum of ANMF frame durations of an animated WebP (None for a still one)."""
+    return _webp_walk(data, None, None)
+
+
+_WEBP_META = (b"EXIF", b"XMP ", b"ICCP")
+
+
+def _webp_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> int | None:
     if len(data) < 12:
         return None
     pos = 12
     frames = 0
     total = 0
     end = len(data)
+    meta = _Meta()
+    steps = _Steps()
     while pos + 8 <= end:
+        steps.step()
         ctype = data[pos : pos + 4]
         (size,) = struct.unpack_from("<I", data, pos + 4)
-        if ctype == b"ANMF" and pos + 8 + 16 <= end:
+        if ctype in _WEBP_META:
+            meta.add(size)
+        elif ctype == b"VP8X" and pos + 8 + 10 <= end and max_pixels is not None:
+            w = 1 + int.from_bytes(data[pos + 12 : pos + 15], "little")
+            h = 1 + int.from_bytes(data[pos + 15 : pos + 18], "little")
+            if w * h > max_pixels:
+                raise _canvas_bomb(w, h, max_pixels)
+        elif ctype == b"ANMF" and pos + 8 + 16 <= end:
             total += int.from_bytes(data[pos + 8 + 12 : pos + 8 + 15], "little")
             frames += 1
+            if max_frames is not None and frames > max_frames:
+                raise _too_many_frames(frames, max_frames)
         pos += 8 + size + (size & 1)
     return total if frames > 1 else None
+
+
+# --------------------------------------------------------------------------- TIFF
+
+_TIFF_TYPE_SIZES = {
+    1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8,
+    11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8,
+}  # fmt: skip
+
+
+def check_tiff(f: BinaryIO, size: int) -> None:
+    """Bound the first directory (the one Pillow reads whole): its tag count and the
+    bytes its tag values take."""
+    f.seek(0)
+    head = f.read(16)
+    if len(head) < 8:
+        raise _corrupt()
+    order = "<" if head[:2] == b"II" else ">"
+    (magic,) = struct.unpack_from(order + "H", head, 2)
+    big = magic == 43
+    if big:
+        if len(head) < 16:
+            raise _corrupt()
+        (offset,) = struct.unpack_from(order + "Q", head, 8)
+        count_fmt, entry_size, inline = "Q", 20, 8
+        entry_fmt = order + "HHQ"
+    else:
+        (offset,) = struct.unpack_from(order + "I", head, 4)
+        count_fmt, entry_size, inline = "H", 12, 4
+        entry_fmt = order + "HHI"
+    if offset >= size:
+        raise _corrupt()
+    f.seek(offset)
+    raw = f.read(struct.calcsize(count_fmt))
+    if len(raw) < struct.calcsize(count_fmt):
+        raise _corrupt()
+    (count,) = struct.unpack(order + count_fmt, raw)
+    if count > TIFF_MAX_TAGS:
+        raise MediaError("bomb", f"the TIFF has more than {TIFF_MAX_TAGS:,} tags in one directory")
+    entries = f.read(count * entry_size)
+    meta = _Meta()
+    for i in range(len(entries) // entry_size):
+        _tag, typ, n = struct.unpack_from(entry_fmt, entries, i * entry_size)
+        nbytes = n * _TIFF_TYPE_SIZES.get(typ, 0)
+        if nbytes > inline:
+            meta.add(nbytes)
 
 
 def webp_is_truncated(f: BinaryIO, file_size: int) -> bool:

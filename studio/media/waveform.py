@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studio.media.kinds import MediaError
+from studio.media.kinds import DEFAULT_LIMITS, MediaError
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    from av.audio.frame import AudioFrame
+    from av.audio.resampler import AudioResampler
     from PIL import Image
 
 __all__ = ["WAVE_SIZE", "Peaks", "render_waveform", "waveform_peaks"]
@@ -23,6 +26,7 @@ AXIS_COLOUR = (58, 62, 72)
 
 # Fine buckets kept per column, so a wrong duration estimate still draws well.
 _FINE_PER_COLUMN = 8
+_MAX_BAD_PACKETS = 64  # damaged packets skipped before a file counts as corrupt
 
 
 @dataclass(slots=True)
@@ -91,6 +95,9 @@ class _Accumulator:
             self.bucket *= 2
         self.stats = (mins, maxs, sqs, counts)
 
+    def empty(self) -> bool:
+        return not self.pending_len and not self.chunks and self.stats is None
+
     def finish(self) -> Peaks:
         import numpy as np
 
@@ -111,6 +118,7 @@ class Peaks:
     maxs: npt.NDArray[np.float64]
     sqs: npt.NDArray[np.float64]
     counts: npt.NDArray[np.float64]
+    rate: int = 0  # samples per second the counts are in (0: unknown)
 
     def columns(
         self, n: int
@@ -139,10 +147,21 @@ class Peaks:
         return mins, maxs, rms
 
 
-def waveform_peaks(path: Path, expected_ms: int | None, columns: int = WAVE_SIZE[0]) -> Peaks:
-    """Decode the first audio stream of ``path`` into bucketed peaks."""
+def waveform_peaks(
+    path: Path,
+    expected_ms: int | None,
+    columns: int = WAVE_SIZE[0],
+    *,
+    max_ms: int = DEFAULT_LIMITS.max_duration_ms,
+) -> Peaks:
+    """Decode the first audio stream of ``path`` into bucketed peaks.
+
+    Every frame is resampled to one fixed format (mono float at the stream's first
+    rate), also when the stream changes rate, layout or sample format midway (MP3s
+    glued together): the resampler is flushed and rebuilt for the new input. At
+    most ``max_ms`` of audio is decoded, whatever the headers claim.
+    """
     import av
-    import numpy as np
 
     from studio.media.probe import open_container
 
@@ -152,19 +171,74 @@ def waveform_peaks(path: Path, expected_ms: int | None, columns: int = WAVE_SIZE
             raise MediaError("corrupt", "the audio file has no audio stream we can find")
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate or 44100
-        expected = (expected_ms or 0) * rate // 1000
+        if not 1 <= rate <= 768_000:
+            raise MediaError("corrupt", "the audio is truncated or corrupt")
+        expected = min(expected_ms or 0, max_ms) * rate // 1000
         bucket = max(1, expected // (columns * _FINE_PER_COLUMN)) if expected else 1024
         acc = _Accumulator(bucket, limit=columns * _FINE_PER_COLUMN * 2)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        budget = max_ms * rate // 1000  # output samples, all at ``rate``
+        mono = _MonoStream(rate)
+        corrupt = MediaError("corrupt", "the audio is truncated or corrupt")
+        bad = good = 0
         try:
-            for frame in container.decode(stream):
-                for mono in resampler.resample(frame):
-                    acc.add(mono.to_ndarray().reshape(-1).astype(np.float32, copy=False))
-            for mono in resampler.resample(None):
-                acc.add(mono.to_ndarray().reshape(-1).astype(np.float32, copy=False))
-        except av.FFmpegError as exc:
-            raise MediaError("corrupt", "the audio is truncated or corrupt") from exc
-    return acc.finish()
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.InvalidDataError:
+                    # A damaged packet, or the seam where two files were glued: skip
+                    # it like players do, unless damage is all there is.
+                    bad += 1
+                    if bad > _MAX_BAD_PACKETS and bad > good:
+                        raise corrupt from None
+                    continue
+                good += 1
+                for frame in frames:
+                    for chunk in mono.feed(frame):
+                        budget -= len(chunk)
+                        acc.add(chunk if budget >= 0 else chunk[: len(chunk) + budget])
+                if budget <= 0:
+                    break
+            else:
+                for chunk in mono.feed(None):
+                    budget -= len(chunk)
+                    acc.add(chunk if budget >= 0 else chunk[: len(chunk) + budget])
+        except (av.FFmpegError, ValueError) as exc:
+            raise corrupt from exc
+        if acc.empty():
+            raise corrupt
+    return dataclasses.replace(acc.finish(), rate=rate)
+
+
+class _MonoStream:
+    """Frames of any format in, mono float32 at one rate out."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._resampler: AudioResampler | None = None
+        self._input: tuple[str, str, int] | None = None
+
+    def feed(self, frame: AudioFrame | None) -> list[npt.NDArray[np.float32]]:
+        import av
+        import numpy as np
+
+        out: list[npt.NDArray[np.float32]] = []
+        if frame is not None:
+            shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+            if shape != self._input:
+                out += self._drain()  # the stream changed format: finish the old input
+                self._input = shape
+                self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
+        resampler = self._resampler
+        if resampler is None:
+            return out
+        for piece in resampler.resample(frame):
+            out.append(piece.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+        if frame is None:
+            self._resampler = None
+        return out
+
+    def _drain(self) -> list[npt.NDArray[np.float32]]:
+        return self.feed(None) if self._resampler is not None else []
 
 
 def render_waveform(peaks: Peaks, size: tuple[int, int] = WAVE_SIZE) -> Image.Image:

@@ -12,7 +12,7 @@ from PIL import Image
 from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.events import Event
-from studio.core.imports import import_files, recover_interrupted
+from studio.core.imports import ImportReport, import_files, recover_interrupted
 from studio.core.space import Space
 from studio.media import MediaLimits
 from tests.conftest import OWNER
@@ -178,20 +178,39 @@ def test_size_limit_is_configurable(space: Space, samples: dict[str, Sample]) ->
     assert "over the" in report.refused[0].reason and "limit" in report.refused[0].reason
 
 
-def test_a_copy_failure_marks_the_variant_failed(
+def test_a_failure_placing_the_file_marks_the_variant_failed(
     space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import studio.core.imports as imports
 
-    def broken_copy(src: Path, dest: Path) -> tuple[int, str]:
+    def broken_place(src: Path, dest: Path) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(imports, "atomic_copy", broken_copy)
+    monkeypatch.setattr(imports, "place_file", broken_place)
     report = import_files(space, [samples["png"].path], ME)
     assert report.imported == ()
     assert "No space left on device" in report.refused[0].reason
     (variant,) = space.snapshot().variants
     assert (variant.status, variant.error_code) == ("failed", "STORAGE_ERROR")
+
+
+def test_a_failure_staging_the_copy_refuses_without_a_row(
+    space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.media.files as files
+
+    real_fsync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    report = import_files(space, [samples["png"].path], ME)
+    monkeypatch.setattr(files.os, "fsync", real_fsync)
+    assert report.imported == ()
+    assert "No space left on device" in report.refused[0].reason
+    assert space.snapshot().variants == []
+    assert not any(p.is_file() and p.name != ".swept" for p in space.media_dir.rglob("*"))
 
 
 def test_viewer_cannot_import(space: Space, samples: dict[str, Sample]) -> None:
@@ -225,3 +244,254 @@ def test_unreadable_file(space: Space, samples: dict[str, Sample], tmp_path: Pat
     p.chmod(0)
     report = import_files(space, [p], Actor.local_owner())
     assert "permission" in report.refused[0].reason.lower() or "read" in report.refused[0].reason
+
+
+# --------------------------------------------------------------------------- the source is read once
+
+
+def _run_bounded(fn, seconds: float = 20.0):  # type: ignore[no-untyped-def]
+    """Run ``fn`` in a thread; fail (instead of hanging the suite) if it does not finish."""
+    import threading
+
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # re-raised below, in the test's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    return t, box
+
+
+def test_a_fifo_swapped_in_after_probing_neither_blocks_nor_is_read(
+    space: Space, samples: dict[str, Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.core.imports as imports
+
+    src = tmp_path / "swap.png"
+    original = samples["png"].path.read_bytes()
+    src.write_bytes(original)
+    fifo = tmp_path / "pipe"
+    real_previews = imports.render_previews
+
+    def previews_then_swap(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_previews(*args, **kwargs)  # probed and previewed: only the copy is left
+        os.mkfifo(fifo)
+        os.replace(fifo, src)  # the user's path is now a pipe nobody writes to
+        return out
+
+    monkeypatch.setattr(imports, "render_previews", previews_then_swap)
+    thread, box = _run_bounded(lambda: import_files(space, [src], ME))
+    if thread.is_alive():  # unblock the reader stuck on the pipe, then fail
+        fd = os.open(src, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        thread.join(10)
+        pytest.fail("the import blocked on a FIFO swapped in after probing")
+    assert "error" not in box, box.get("error")
+    report = box["result"]
+    assert isinstance(report, imports.ImportReport)
+    (item,) = report.imported
+    detail = space.variant_detail(item.variant_id)
+    stored = (space.media_dir / (detail.row.media_path or "")).read_bytes()
+    assert stored == original
+    assert detail.sha256 == hashlib.sha256(original).hexdigest()
+
+
+def test_a_file_replaced_after_probing_stores_the_probed_bytes(
+    space: Space, samples: dict[str, Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.core.imports as imports
+
+    src = tmp_path / "moving.png"
+    probed = samples["png"].path.read_bytes()
+    src.write_bytes(probed)
+    other = samples["wav"].path.read_bytes()  # a different file, even of another kind
+    real_previews = imports.render_previews
+
+    def previews_then_replace(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_previews(*args, **kwargs)  # probed and previewed: only the copy is left
+        swap = tmp_path / "other.tmp"
+        swap.write_bytes(other)
+        os.replace(swap, src)
+        return out
+
+    monkeypatch.setattr(imports, "render_previews", previews_then_replace)
+    (item,) = import_files(space, [src], ME).imported
+    detail = space.variant_detail(item.variant_id)
+    stored = (space.media_dir / (detail.row.media_path or "")).read_bytes()
+    assert stored == probed and detail.row.mime == "image/png"
+    assert detail.sha256 == hashlib.sha256(probed).hexdigest()
+    assert detail.size_bytes == len(probed)
+
+
+def test_a_fifo_or_a_device_is_refused_without_blocking(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    paths = [fifo, Path("/dev/zero"), samples["png"].path]
+    thread, box = _run_bounded(lambda: import_files(space, paths, ME))
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+        pytest.fail("the import blocked on a FIFO")
+    report = box["result"]
+    assert isinstance(report, ImportReport)
+    assert [i.path for i in report.imported] == [samples["png"].path]
+    assert [r.path for r in report.refused] == paths[:2]
+    assert all("not a regular file" in r.reason for r in report.refused)
+
+
+def test_a_symlink_the_user_chose_is_followed(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    link = tmp_path / "link.png"
+    link.symlink_to(samples["png"].path)
+    (item,) = import_files(space, [link], ME).imported
+    detail = space.variant_detail(item.variant_id)
+    assert detail.sha256 == hashlib.sha256(samples["png"].path.read_bytes()).hexdigest()
+    assert detail.original_name == "link.png"
+
+
+# --------------------------------------------------------------------------- names
+
+
+def test_file_names_that_are_not_utf8_import_with_printable_names(
+    space: Space, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    raw = os.fsencode(tmp_path) + b"/caf\xe9 \xff\xfe shot.png"  # Latin-1 bytes, not UTF-8
+    with open(raw, "wb") as f:
+        f.write(samples["png"].path.read_bytes())
+    path = Path(os.fsdecode(raw))  # holds lone surrogates \udce9 \udcff \udcfe
+    bad = Path(os.fsdecode(os.fsencode(tmp_path) + b"/\xff\xff.png"))
+    bad.write_bytes(b"not an image at all\n" * 10)
+
+    report = import_files(space, [path, bad], ME)
+
+    (item,) = report.imported
+    detail = space.variant_detail(item.variant_id)
+    name = space.asset(item.asset_id).name
+    for text in (name, detail.original_name, report.refused[0].line()):
+        assert text.encode("utf-8")  # no lone surrogate survives
+        assert all(ch.isprintable() for ch in text)
+    assert detail.original_name == "caf\ufffd \ufffd\ufffd shot.png"
+    assert name == "caf\ufffd \ufffd\ufffd shot"
+    assert report.refused[0].path == bad  # the real path is kept for the caller
+
+
+@pytest.mark.parametrize("length", [201, 205, 230, 255])
+def test_long_file_names_import_with_a_cut_asset_name(
+    space: Space, samples: dict[str, Sample], tmp_path: Path, length: int
+) -> None:
+    stem = ("very long name " * 20)[: length - 4].replace(" ", "_")
+    path = tmp_path / f"{stem}.png"
+    assert len(path.name) == length
+    path.write_bytes(samples["png"].path.read_bytes())
+    (item,) = import_files(space, [path], ME).imported
+    asset = space.asset(item.asset_id)
+    if len(stem) <= 200:
+        assert asset.name == stem
+    else:
+        assert len(asset.name) == 200 and asset.name.endswith("\u2026")
+        assert stem.startswith(asset.name[:-1])
+    assert space.variant_detail(item.variant_id).original_name == path.name  # kept whole
+
+
+def test_an_unexpected_error_in_one_file_costs_that_file_only(
+    space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A decoder bug (any exception, not only the ones we expect) becomes one Refused line."""
+    import studio.core.imports as imports
+
+    cursed = tmp_path / "cursed.png"
+    cursed.write_bytes(samples["png"].path.read_bytes())
+    real_previews = imports.render_previews
+
+    def flaky(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(
+            cursed.read_bytes()
+        ).hexdigest() and not getattr(flaky, "done", False):
+            flaky.done = True  # type: ignore[attr-defined]
+            raise RuntimeError("a bug deep inside a decoder")
+        return real_previews(path, *args, **kwargs)
+
+    monkeypatch.setattr(imports, "render_previews", flaky)
+    report = import_files(space, [samples["jpeg"].path, cursed, samples["wav"].path], ME)
+    assert [i.path for i in report.imported] == [samples["jpeg"].path, samples["wav"].path]
+    (bad,) = report.refused
+    assert bad.path == cursed
+    assert (
+        bad.reason == "the file could not be imported because of an unexpected error (RuntimeError)"
+    )
+    assert len(space.snapshot().assets) == 2  # nothing of the cursed file stayed
+
+
+def test_the_cli_prints_non_utf8_file_names_as_text(
+    tmp_path: Path, samples: dict[str, Sample]
+) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    raw = os.fsencode(tmp_path) + b"/\xff\xfeshot.png"
+    with open(raw, "wb") as f:
+        f.write(samples["png"].path.read_bytes())
+    env = dict(os.environ, PYTHONPATH=str(root), LC_ALL="C.UTF-8")
+    env.pop("PYTHONIOENCODING", None)
+    home = str(tmp_path / "home")
+
+    def studio(*args: str | bytes) -> subprocess.CompletedProcess[bytes]:
+        cmd = [sys.executable, "-m", "studio", "--home", home, *args]
+        return subprocess.run(cmd, env=env, capture_output=True, timeout=60, cwd=root)
+
+    assert studio("space", "create", "S").returncode == 0
+    proc = studio("import", "s", raw)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert "\ufffd\ufffdshot.png: asset" in proc.stdout.decode("utf-8")
+    proc = studio("import", "s", raw, "--json")
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert "\ufffd\ufffdshot.png" in proc.stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "file_name, asset_name",
+    [
+        ("hero.png", "hero"),
+        ("lone \ud800 surrogate.png", "lone \ufffd surrogate"),  # not from surrogateescape
+        (os.fsdecode(b"caf\xe9.png"), "caf\ufffd"),
+        ("tab\tand\nnewline\x1b[31m.png", "tab and newline\ufffd[31m"),
+        (".png", ".png"),
+        ("   .gif", "Imported"),
+        ("x" * 300 + ".png", "x" * 199 + "\u2026"),
+    ],
+)
+def test_asset_names_derived_from_file_names_are_printable_and_short(
+    file_name: str, asset_name: str
+) -> None:
+    from studio.core.handlers.assets import derived_asset_name
+    from studio.media.names import printable_name
+
+    assert derived_asset_name(file_name) == asset_name
+    assert printable_name(file_name).encode("utf-8")
+    assert len(printable_name(file_name)) == len(file_name)
+
+
+def test_an_unexpected_error_after_the_row_exists_fails_the_variant(
+    space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.core.imports as imports
+
+    def buggy_place(src: Path, dest: Path) -> None:
+        raise RuntimeError("a bug while placing the file")
+
+    monkeypatch.setattr(imports, "place_file", buggy_place)
+    report = import_files(space, [samples["png"].path, samples["wav"].path], ME)
+    assert report.imported == () and len(report.refused) == 2
+    assert all("unexpected error (RuntimeError)" in r.reason for r in report.refused)
+    variants = space.snapshot().variants
+    assert [(v.status, v.error_code) for v in variants] == [("failed", "IMPORT_FAILED")] * 2
+    assert not [p for p in space.media_dir.rglob("original.*")]  # nothing left behind

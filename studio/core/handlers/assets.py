@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import PurePath
 
 from studio.core import commands as c
 from studio.core.errors import InvalidStateError, ValidationError
 from studio.core.handlers.common import (
+    MAX_NAME,
     asset_slug,
     clean_tags,
     clean_text,
@@ -15,9 +17,20 @@ from studio.core.handlers.common import (
     update_row,
 )
 from studio.core.tx import Tx
+from studio.media.names import printable_name
 from studio.store.records import dump_tags, parse_tags, row_json
 
 Inverse = tuple[c.Command, ...]
+
+
+def derived_asset_name(original_name: str, fallback: str = "Imported") -> str:
+    """The name a new asset gets from a file name: its stem, printable, one line, and
+    cut (with an ellipsis) to the asset-name limit; the full name stays metadata."""
+    stem = PurePath(printable_name(original_name)).stem
+    text = " ".join(stem.split()) or fallback
+    if len(text) > MAX_NAME:
+        text = text[: MAX_NAME - 1].rstrip() + "\u2026"
+    return text
 
 
 def insert_asset(

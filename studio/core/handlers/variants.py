@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import sqlite3
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from studio.core import commands as c
 from studio.core.errors import (
@@ -15,7 +15,7 @@ from studio.core.errors import (
     StorageError,
     ValidationError,
 )
-from studio.core.handlers.assets import insert_asset
+from studio.core.handlers.assets import derived_asset_name, insert_asset
 from studio.core.handlers.common import clean_text, fresh_id, update_row
 from studio.core.tx import Tx
 from studio.store.records import parse_tags
@@ -172,7 +172,7 @@ def begin_upload(tx: Tx, cmd: c.BeginUpload) -> Inverse:
     else:
         aid = insert_asset(
             tx,
-            name=cmd.name or Path(original).stem or "Imported",
+            name=cmd.name or derived_asset_name(original),
             media_kind=cmd.media_kind.value,
             type_=cmd.type,
             tags=cmd.tags,
