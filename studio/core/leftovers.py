@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.holders import is_holder_id
 from studio.core.space import Space
 
 __all__ = [
@@ -132,7 +133,10 @@ def _leftovers(space: Space, older_than_ms: int) -> Iterator[Leftover]:
     for top in _scan(media):
         if top.name == STAGING and top.is_dir(follow_symlinks=False):
             for stage in _scan(Path(top.path)):
-                if old(stage) and _newest_ms(Path(stage.path)) < cutoff:
+                if is_holder_id(stage.name):  # a process's own staging: only once it is dead
+                    if space.holder_alive(stage.name) is False:
+                        yield Leftover(Path(stage.path), "work of a process that died (staging)")
+                elif old(stage) and _newest_ms(Path(stage.path)) < cutoff:
                     yield Leftover(Path(stage.path), "an import that never finished (staging)")
             continue
         if not top.is_dir(follow_symlinks=False):
