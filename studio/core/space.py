@@ -13,7 +13,7 @@ from typing import Any
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
 from studio.core.actor import Actor
-from studio.core.commands import Command, command_to_json
+from studio.core.commands import Command, command_to_json, validate_command
 from studio.core.errors import (
     ConflictError,
     NotFoundError,
@@ -23,6 +23,7 @@ from studio.core.errors import (
 )
 from studio.core.events import Event, EventBus, Subscriber
 from studio.core.handlers import HANDLERS
+from studio.core.limits import shown
 from studio.core.tx import Tx
 from studio.store import records as r
 from studio.store.db import Database, SchemaError, connect, migrate
@@ -184,9 +185,10 @@ class Space:
         if handler is None:
             raise NotFoundError(f"no handler for {type(cmd).__name__}")
         if not actor.role.can_edit:
-            raise PermissionDeniedError(f"{actor.name} can only view this space")
+            raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
         if cmd.internal and not actor.is_system:
             raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
+        validate_command(cmd)  # every field within limits before the write lock is taken
         with self._db.lock:
             tx = Tx(
                 conn=self._db.conn,

@@ -24,6 +24,7 @@ from studio.core.handlers.variants import (
     apply_completion,
     insert_lineage,
 )
+from studio.core.limits import MAX_ERROR_CODE, MAX_ERROR_MESSAGE
 from studio.core.tx import Tx
 from workers.base import (
     CostEstimate,
@@ -442,11 +443,13 @@ def regenerate_variant(tx: Tx, cmd: c.RegenerateVariant) -> Inverse:
 
 
 def cancel_job(tx: Tx, cmd: c.CancelJob) -> Inverse:
+    code = clean_text(cmd.error_code, "error code", max_len=MAX_ERROR_CODE)
+    message = clean_text(cmd.error_message, "error message", max_len=MAX_ERROR_MESSAGE)
     job = tx.job(cmd.job_id)
     if job["status"] not in ("queued", "running"):
         raise InvalidStateError(f"the job is already {job['status']}")
-    _finish_job(tx, job, "cancelled", cmd.error_code, cmd.error_message)
-    _fail_variant(tx, job["variant_id"], cmd.error_code, cmd.error_message)
+    _finish_job(tx, job, "cancelled", code, message)
+    _fail_variant(tx, job["variant_id"], code, message)
     return (c.RetryVariant(job["variant_id"]),)
 
 
