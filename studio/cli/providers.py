@@ -116,6 +116,7 @@ def _model_json(model: Any, provider: str) -> dict[str, Any]:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
+    from studio.core import settings
     from studio.keys import KEY_FOR
     from workers import prices
     from workers.local import CAPABILITIES as LOCAL
@@ -123,9 +124,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
     store = _store()
     with studio_from(args) as studio:
-        base_urls = {
-            name: studio.library.setting(f"providers.{name}.base_url") for name in CLOUD_PROVIDERS
-        }
+        base_urls = {name: settings.base_url(studio.library, name) for name in CLOUD_PROVIDERS}
     entries: list[dict[str, Any]] = [
         {"name": "local", "label": LOCAL.label, "configured": True, "key": None, "caps": LOCAL}
     ]

@@ -351,20 +351,40 @@ def cmd_usage(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
+    """List, read, change (checked) or unset a setting; bad stored values are shown as
+    such (the studio uses the default in their place)."""
+    from studio.core import settings
+
     with studio_from(args) as studio:
         lib = studio.library
         if args.key is None:
             for key, value in lib.settings():
-                print(f"{key} = {value}")
+                try:
+                    why = settings.problem(key, value)
+                except settings.SettingError:
+                    why = "is not a known setting"
+                note = f"  (ignored: it {why})" if why else ""
+                print(f"{key} = {value}{note}")
         elif args.unset:
+            if args.value is not None:
+                raise UserError("--unset takes no value")
+            if lib.setting(args.key) is None:
+                settings.spec_for(args.key)
             lib.delete_setting(args.key)
         elif args.value is None:
             value = lib.setting(args.key)
             if value is None:
+                settings.spec_for(args.key)
                 raise UserError(f"{args.key} is not set")
+            why = settings.problem(args.key, value)
+            if why:
+                print(
+                    f"studio: warning: {args.key} is ignored: it {why}; the default is used",
+                    file=sys.stderr,
+                )
             print(value)
         else:
-            lib.set_setting(args.key, args.value)
+            settings.put(lib, args.key, args.value)
     return EXIT_OK
 
 
