@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -95,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.cmd is None:
         return _launch_app(args)
+    _log_warnings()
     from studio.core.errors import StudioError
     from studio.media import MediaError
 
@@ -108,6 +110,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+class _StderrLines(logging.Handler):
+    """Warnings (a bad stored setting…) as ``studio: …`` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"studio: {record.getMessage()}", file=sys.stderr)
+
+
+def _log_warnings() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, _StderrLines) for h in root.handlers):
+        root.addHandler(_StderrLines(logging.WARNING))
 
 
 def _launch_app(args: argparse.Namespace) -> int:

@@ -113,7 +113,7 @@ def check_json_value(value: Any, what: str) -> Any:
         elif isinstance(item, int):
             out = check_int(item, what)
         elif isinstance(item, float):
-            out = check_float(item, what)
+            out = check_float(item, what, math.inf)
         elif isinstance(item, str):
             out = check_text(item, what, MAX_JSON_STRING)
         elif isinstance(item, Mapping):

@@ -265,7 +265,7 @@ def _report(key: str, raw: str, why: str, default: Any) -> None:
         if (key, raw) in _REPORTED:
             return
         _REPORTED.add((key, raw))
-    used = "no value" if default is None else repr(default)
+    used = "the default" if default is None else f"the default ({default!r})"
     log.warning(
         "the setting %s is ignored: it %s, but holds %r; using %s "
         "(fix it with `studio settings %s VALUE` or `--unset`)",
