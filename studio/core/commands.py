@@ -669,5 +669,6 @@ def _convert(value: Any, hint: Any, where: str, fname: str) -> Any:
             raise ValidationError(f"{where} must be a string")
         if limits.is_id_field(fname) or fname in _ID_LISTS:
             return limits.check_id(value, where)
-        return limits.check_text(value, where, limits.TEXT_LIMITS.get(fname, limits.MAX_TEXT))
+        most = limits.TEXT_LIMITS.get(fname, limits.MAX_TEXT)
+        return limits.check_text(value, where, most, slack=limits.RAW_SLACK)
     raise ValidationError(f"{where}: unsupported field type")  # pragma: no cover

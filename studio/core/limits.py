@@ -48,16 +48,19 @@ MAX_COORDINATE = 1e9
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_JSON_NODES = 20_000
-MAX_JSON_STRING = 100_000
+MAX_JSON_STRING = 256 * 1024
 
 _ID = re.compile(r"[A-Za-z0-9_.:-]*")
 NOT_TEXT = "holds bytes that are not valid UTF-8 text (or a lone surrogate)"
 
 
-def check_text(value: str, what: str, max_len: int = MAX_TEXT, *, nul_ok: bool = False) -> str:
-    """``value`` if it is at most ``max_len`` characters of real text (no lone surrogates,
-    no NUL); else a ValidationError naming ``what``."""
-    if len(value) > max_len:
+def check_text(
+    value: str, what: str, max_len: int = MAX_TEXT, *, nul_ok: bool = False, slack: int = 1
+) -> str:
+    """``value`` if it is real text (no lone surrogates, no NUL) of at most ``max_len``
+    characters (``slack`` times that as it arrives, before whitespace folds away); else a
+    ValidationError naming ``what``."""
+    if len(value) > max_len * slack:
         raise ValidationError(f"{what} is {len(value)} characters long; the limit is {max_len}")
     if not value.isascii():
         try:
@@ -133,6 +136,11 @@ def check_json_value(value: Any, what: str) -> Any:
         parent[slot] = out
     return root[0]
 
+
+RAW_SLACK = 4
+"""Text as it arrives may be this many times its limit: whitespace folds away, and the
+handler checks the folded text against the exact limit (with a message that names the
+field). Beyond that the codec refuses the raw text."""
 
 TEXT_LIMITS: dict[str, int] = {
     "name": MAX_NAME,

@@ -224,6 +224,7 @@ class Space:
         would, without writing anything."""
         from studio.core.handlers.generate import estimate
 
+        validate_command(cmd)
         with self._db.lock:
             conn = self._db.conn
             conn.execute("BEGIN")

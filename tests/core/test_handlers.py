@@ -27,7 +27,7 @@ ERRORS: dict[str, tuple[Callable[[World], c.Command], ErrorCode, str]] = {
     "long tag": (
         lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, tags=("t" * 65,)),
         ErrorCode.VALIDATION_ERROR,
-        "the limit is 64",
+        "longer than 64",
     ),
     "missing parent": (
         lambda w: c.CreateAsset("a", c.MediaKindName.IMAGE, parent_asset_id="nope"),

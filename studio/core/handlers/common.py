@@ -16,6 +16,7 @@ from studio.core.limits import (
     MAX_PATH,
     MAX_PROMPT,
     MAX_TAGS,
+    RAW_SLACK,
     check_text,
     shown,
 )
@@ -26,7 +27,7 @@ __all__ = ["MAX_NAME", "MAX_NOTE", "MAX_PROMPT", "MAX_TAG", "MAX_TAGS"]
 
 
 def clean_text(value: str, what: str, *, max_len: int = MAX_NAME, required: bool = True) -> str:
-    check_text(value, f"the {what}", 4 * max_len)  # room for whitespace that folds away
+    check_text(value, f"the {what}", max_len, slack=RAW_SLACK)  # whitespace folds away
     text = " ".join(value.split())
     if required and not text:
         raise ValidationError(f"the {what} can't be empty")
@@ -43,7 +44,7 @@ def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
         raise ValidationError(f"an asset can have at most {MAX_TAGS} tags; {len(tags)} were given")
     out: dict[str, None] = {}
     for tag in tags:
-        check_text(tag, "a tag", 4 * MAX_TAG)
+        check_text(tag, "a tag", MAX_TAG, slack=RAW_SLACK)
         t = " ".join(tag.split()).lower()
         if not t:
             continue
