@@ -89,6 +89,7 @@ CASES: dict[str, tuple[tuple[str | bytes, ...], bytes, str]] = {
         "nested",
     ),
     "NaN param": (("generate", "s", "p", "--param", "k=NaN"), b"", "NaN"),
+    "undecodable key on stdin": (("keys", "set", "gemini"), b"AIza\xff\xfe-key\n", "UTF-8"),
     "undecodable setting": (("settings", b"jobs.\xff.concurrency", "2"), b"", "UTF-8"),
 }
 
