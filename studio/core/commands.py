@@ -574,13 +574,15 @@ def command_from_json(obj: Any) -> Command:
     return result
 
 
-def validate_command(cmd: Command) -> None:
+def validate_command(cmd: Command) -> dict[str, Any]:
     """Check a command built in code exactly as :func:`command_from_json` checks one
-    that arrives as JSON."""
+    that arrives as JSON; return its JSON form."""
     if not isinstance(cmd, Command) or not dataclasses.is_dataclass(cmd):
         raise ValidationError(f"{type(cmd).__name__} is not a command")
     try:
-        command_from_json(command_to_json(cmd))
+        payload = command_to_json(cmd)
+        command_from_json(payload)
+        return payload
     except RecursionError:
         raise ValidationError(
             f"{cmd.kind} is nested deeper than {limits.MAX_JSON_DEPTH} levels"

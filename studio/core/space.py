@@ -13,7 +13,7 @@ from typing import Any
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
 from studio.core.actor import Actor
-from studio.core.commands import Command, command_to_json, validate_command
+from studio.core.commands import Command, validate_command
 from studio.core.errors import (
     ConflictError,
     NotFoundError,
@@ -188,7 +188,7 @@ class Space:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
         if cmd.internal and not actor.is_system:
             raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
-        validate_command(cmd)  # every field within limits before the write lock is taken
+        payload = validate_command(cmd)  # every field within limits before the write lock
         with self._db.lock:
             tx = Tx(
                 conn=self._db.conn,
@@ -201,7 +201,7 @@ class Space:
             try:
                 with self._db.write():
                     inverse = handler(tx, cmd)
-                    seq = self._log(tx, cmd)
+                    seq = self._log(tx, cmd, payload)
             except BaseException as exc:
                 for hook in tx.rollback_hooks:
                     try:
@@ -256,7 +256,7 @@ class Space:
                 [(until_ms, jid, worker_id) for jid in job_ids],
             )
 
-    def _log(self, tx: Tx, cmd: Command) -> int:
+    def _log(self, tx: Tx, cmd: Command, payload: dict[str, Any]) -> int:
         cur = tx.conn.execute(
             "INSERT INTO changes (at, actor_id, actor_name, actor_role, command, payload, events) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -266,7 +266,7 @@ class Space:
                 tx.actor.name,
                 tx.actor.role.value,
                 cmd.kind,
-                json.dumps(command_to_json(cmd), ensure_ascii=False),
+                json.dumps(payload, ensure_ascii=False),
                 json.dumps([{"type": e.type, "data": e.data} for e in tx.events]),
             ),
         )
