@@ -148,6 +148,9 @@ def test_namesakes_and_big_moves_cost_a_few_queries_not_one_each(space: Space) -
         lambda a: c.BeginUpload(IMAGE, SURROGATE + ".png"),
         lambda a: c.RequestGeneration(SURROGATE, IMAGE, options=PLAIN),
         lambda a: c.DeleteAsset(SURROGATE),
+        lambda a: c.DeleteAsset("../../" + a),
+        lambda a: c.DeleteAsset(a + "x" * 64),
+        lambda a: c.RequestGeneration("p", IMAGE, references=("a b",), options=PLAIN),
     ],
 )
 def test_text_that_is_not_text_is_refused(space: Space, make: Callable[[str], c.Command]) -> None:
