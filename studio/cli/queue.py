@@ -359,10 +359,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
         lib = studio.library
         if args.key is None:
             for key, value in lib.settings():
-                try:
-                    why = settings.problem(key, value)
-                except settings.SettingError:
-                    why = "is not a known setting"
+                why = settings.problem(key, value)
                 note = f"  (ignored: it {why})" if why else ""
                 print(f"{key} = {value}{note}")
         elif args.unset:

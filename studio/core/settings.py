@@ -250,6 +250,9 @@ def problem(key: str, raw: str) -> str | None:
     """Why a stored ``raw`` value of ``key`` is not used, or None if it is fine."""
     try:
         spec, _m = spec_for(key)
+    except SettingError:
+        return "is not a known setting"
+    try:
         spec.parse(raw)
     except SettingError as exc:
         return exc.message
