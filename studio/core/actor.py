@@ -49,6 +49,9 @@ class Actor:
             user = getpass.getuser()
         except (OSError, KeyError):
             user = "me"
+        # the login name comes from the environment as bytes: keep it real, bounded text
+        user = user.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        user = "".join(ch for ch in user if ch.isprintable())[:64] or "me"
         return cls(f"local:{user}", user, Role.OWNER)
 
     def __copy__(self) -> Actor:

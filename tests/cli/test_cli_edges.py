@@ -106,6 +106,15 @@ def test_hostile_cli_input_gets_one_line(home: Path, label: str) -> None:
     assert last_seq(home) == before
 
 
+def test_an_undecodable_login_name_still_applies(home: Path) -> None:
+    made = {"command": "frame:create", "title": "F", "x": 0, "y": 0, "width": 1, "height": 1}
+    code, _out, err = run(home, "apply", "s", json.dumps(made), LOGNAME="bob\udcff", USER="")
+    assert code == 0 and "Traceback" not in err, err
+    with Studio(home) as studio, studio.open_space("s") as space:
+        last = next(iter(space.changes(space.last_seq() - 1)))
+    assert last.actor_name == "bob\ufffd"
+
+
 def test_user_text_prints_on_any_terminal(home: Path) -> None:
     made = {"command": "asset:create", "name": "Café ☕ 猫", "media_kind": "image"}
     code, _, err = run(home, "apply", "s", json.dumps(made))
