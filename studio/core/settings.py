@@ -69,7 +69,8 @@ class Spec:
 
     def dump(self, value: Any) -> str:
         if isinstance(value, float):
-            return repr(value)
+            short = f"{value:g}"
+            return short if float(short) == value else repr(value)
         return str(value)
 
 
