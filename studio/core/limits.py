@@ -119,6 +119,10 @@ def check_json_value(value: Any, what: str) -> Any:
             out = check_float(item, what, math.inf)
         elif isinstance(item, str):
             out = check_text(item, what, MAX_JSON_STRING)
+        elif isinstance(item, Mapping | list | tuple) and nodes + len(stack) + len(item) > (
+            MAX_JSON_NODES
+        ):
+            raise ValidationError(f"{what} holds more than {MAX_JSON_NODES} values")
         elif isinstance(item, Mapping):
             out = {}
             for k, v in item.items():
