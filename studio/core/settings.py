@@ -234,6 +234,17 @@ def put(store: SettingsStore, key: str, value: str | None) -> None:
     store.set_setting(key, check(key, value))
 
 
+def remember(store: SettingsStore, key: str, value: str) -> bool:
+    """:func:`put` for state the app keeps for itself (window layout, view, tray): a value
+    that fails its check is logged and not stored, never raised into the UI."""
+    try:
+        put(store, key, value)
+    except SettingError as exc:
+        log.warning("not remembering %s: %s", key, exc.message)
+        return False
+    return True
+
+
 def get(store: SettingsStore, key: str) -> Any:
     """The typed value of ``key``, or its default when unset or stored bad (reported once)."""
     spec, m = spec_for(key)

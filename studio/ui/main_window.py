@@ -275,7 +275,7 @@ class MainWindow(QMainWindow):
         self.jobs_panel.set_space(space)
         self.tray.set_space(space)
         self.inspector.set_space(space)
-        settings.put(self.studio.library, LAST_SPACE_KEY, space.id)
+        settings.remember(self.studio.library, LAST_SPACE_KEY, space.id)
         self.spaces.refresh(space.id)
         self.inspector.show_asset(None)
         self._update_title()
@@ -307,7 +307,9 @@ class MainWindow(QMainWindow):
         for job in self._jobs:  # imports and snapshots still reading this space
             job.finished.wait(60)
         self._jobs.clear()
-        settings.put(self.studio.library, f"ui.view.{space.id}", json.dumps(self.view.view_state()))
+        settings.remember(
+            self.studio.library, f"ui.view.{space.id}", json.dumps(self.view.view_state())
+        )
         self.undo_stack.clear()
         self.jobs_panel.set_space(None)
         self.tray.set_space(None)
@@ -547,8 +549,8 @@ class MainWindow(QMainWindow):
     def save_window(self) -> None:
         lib = self.studio.library
         geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode()
-        settings.put(lib, GEOMETRY_KEY, geometry)
-        settings.put(lib, STATE_KEY, base64.b64encode(bytes(self.saveState().data())).decode())
+        settings.remember(lib, GEOMETRY_KEY, geometry)
+        settings.remember(lib, STATE_KEY, base64.b64encode(bytes(self.saveState().data())).decode())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()

@@ -323,7 +323,9 @@ class ForgeTray(QWidget):
             return
         text = self._memory.to_json()
         if text != self._saved:
-            settings.put(self._studio.library, SETTING_KEY.format(space_id=self._space.id), text)
+            settings.remember(
+                self._studio.library, SETTING_KEY.format(space_id=self._space.id), text
+            )
             self._saved = text
 
     # ------------------------------------------------------------------ estimate
