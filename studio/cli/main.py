@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_text_args(args)
         return _COMMANDS[args.cmd](args)
     except (StudioError, MediaError, UserError) as exc:
-        print(f"studio: {exc}", file=sys.stderr)
+        print(f"studio: {shown(str(exc), 2000)}", file=sys.stderr)  # always one line
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
@@ -116,7 +116,7 @@ class _StderrLines(logging.Handler):
     """Warnings (a bad stored setting…) as ``studio: …`` lines on the current stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"studio: {record.getMessage()}", file=sys.stderr)
+        print(f"studio: {shown(record.getMessage(), 2000)}", file=sys.stderr)
 
 
 def _log_warnings() -> None:
