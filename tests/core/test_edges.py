@@ -349,3 +349,17 @@ def test_stored_media_paths_stay_inside_the_media_folder(
     assert isinstance(err, ValidationError)
     space.apply(_complete(vid, "ok/a.png"), Actor.system())
     assert space.variant_detail(vid).row.media_path == "ok/a.png"
+
+
+def test_a_tampered_stored_path_is_never_sent_to_a_provider(space: Space) -> None:
+    import sqlite3
+
+    made = add_variant(space)
+    assert space._db.path is not None
+    raw = sqlite3.connect(space._db.path)
+    raw.execute("UPDATE variants SET media_path = '/etc/passwd' WHERE id = ?", (made.variant_id,))
+    raw.commit()
+    raw.close()
+    cmd = c.RequestRefine(made.asset_id, "brighter", options=PLAIN)
+    err = refused(space, cmd)
+    assert isinstance(err, ValidationError) and "inside the space" in err.message

@@ -18,7 +18,7 @@ from studio.core.errors import (
 )
 from studio.core.forge import ForgeOp, Recipe, StyleChoice, audio_type_for, inject_style
 from studio.core.handlers.assets import insert_asset
-from studio.core.handlers.common import MAX_PROMPT, clean_text, update_row
+from studio.core.handlers.common import MAX_PROMPT, clean_text, media_file, update_row
 from studio.core.handlers.variants import (
     UNFINISHED,
     apply_completion,
@@ -67,6 +67,7 @@ def _sources(tx: Tx, ids: tuple[str, ...]) -> list[SourceMedia]:
         if row["status"] != "completed" or not row["media_path"]:
             raise InvalidStateError(f"the reference {vid} is not finished yet")
         kind = tx.scalar("SELECT media_kind FROM assets WHERE id = ?", (row["asset_id"],))
+        media_file(tx.media_dir, row["media_path"])  # a tampered row can't send other files
         out.append(
             SourceMedia(
                 variant_id=vid,
