@@ -188,15 +188,17 @@ SPECS: tuple[Spec, ...] = (
         _whole(1, 10_000),
         "a whole number from 1 to 10000 (unset it for no limit)",
     ),
-    _spec(LOCAL_LATENCY, _number(0.0, 60.0), "seconds from 0 to 60", lambda m: 0.0),
-    _spec("providers.<name>.base_url", _url, "an http:// or https:// URL"),
+    _spec(LOCAL_LATENCY, _number(0.0, 60.0), "a number of seconds from 0 to 60", lambda m: 0.0),
+    _spec(
+        "providers.<name>.base_url", _url, "an http:// or https:// URL with a host (no password)"
+    ),
     _spec("providers.default.<mode>", _provider, "a provider name such as local or gemini"),
     _spec(WELCOME_DONE, _flag, "0 or 1"),
     _spec(LAST_SPACE, _space_id, "a space id"),
-    _spec(WINDOW_GEOMETRY, _base64, "base64 text (the app stores it)"),
-    _spec(WINDOW_STATE, _base64, "base64 text (the app stores it)"),
-    _spec("ui.view.<space_id>", _json_object, "a JSON object (the app stores it)"),
-    _spec("ui.tray.<space_id>", _json_object, "a JSON object (the app stores it)"),
+    _spec(WINDOW_GEOMETRY, _base64, "base64 text (the app writes it)"),
+    _spec(WINDOW_STATE, _base64, "base64 text (the app writes it)"),
+    _spec("ui.view.<space_id>", _json_object, "a JSON object (the app writes it)"),
+    _spec("ui.tray.<space_id>", _json_object, "a JSON object (the app writes it)"),
 )
 
 
@@ -220,8 +222,8 @@ def check(key: str, value: str) -> str:
     check_text(value, f"the value of {key}", MAX_VALUE)
     try:
         typed = spec.parse(value)
-    except SettingError as exc:
-        raise SettingError(f"{key} {exc.message}; {shown(value)!r} is not") from None
+    except SettingError:
+        raise SettingError(f"{key} must be {spec.allowed}; {shown(value)!r} is not") from None
     return spec.dump(typed)
 
 
@@ -253,8 +255,8 @@ def get(store: SettingsStore, key: str) -> Any:
         return spec.default(m)
     try:
         return spec.parse(raw)
-    except SettingError as exc:
-        _report(key, raw, exc.message, spec.default(m))
+    except SettingError:
+        _report(key, raw, f"must be {spec.allowed}", spec.default(m))
         return spec.default(m)
 
 
@@ -266,8 +268,8 @@ def problem(key: str, raw: str) -> str | None:
         return "is not a known setting"
     try:
         spec.parse(raw)
-    except SettingError as exc:
-        return exc.message
+    except SettingError:
+        return f"must be {spec.allowed}"
     return None
 
 
