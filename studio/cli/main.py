@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -112,17 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-class _StderrLines(logging.Handler):
-    """Warnings (a bad stored setting…) as ``studio: …`` lines on the current stderr."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        print(f"studio: {shown(record.getMessage(), 2000)}", file=sys.stderr)
-
-
 def _log_warnings() -> None:
+    """Warnings (a bad stored setting…) as one ``studio: …`` line each on stderr."""
+    import logging
+
+    class StderrLines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            print(f"studio: {shown(record.getMessage(), 2000)}", file=sys.stderr)
+
     root = logging.getLogger()
-    if not any(isinstance(h, _StderrLines) for h in root.handlers):
-        root.addHandler(_StderrLines(logging.WARNING))
+    if not any(type(h).__name__ == "StderrLines" for h in root.handlers):
+        root.addHandler(StderrLines(logging.WARNING))
 
 
 def _launch_app(args: argparse.Namespace) -> int:
