@@ -152,5 +152,9 @@ def test_random_hostile_commands_end_in_studio_errors(space: Space) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(5))
-def test_random_hostile_commands_long(space: Space, seed: int) -> None:
+def test_random_hostile_commands_long(
+    space: Space, seed: int, request: pytest.FixtureRequest
+) -> None:
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip("the long fuzz runs with -m slow")
     fuzz(space, 5000, seed=seed)
