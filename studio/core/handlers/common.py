@@ -93,24 +93,10 @@ def fresh_id(tx: Tx, table: str, given: str | None) -> str:
 
 
 def asset_slug(tx: Tx, name: str) -> str:
-    """The name's slug, else ``slug-N`` one past the highest N in use. A few indexed
-    queries however many assets share the name (probing ``-2``, ``-3``… cost one query
-    per namesake, under the write lock)."""
-    base = slugify(name, fallback="asset")
-
-    def taken(slug: str) -> bool:
-        return tx.scalar("SELECT 1 FROM assets WHERE slug = ?", (slug,)) is not None
-
-    if not taken(base):
-        return base
-    prefix = f"{base}-"
-    top = tx.scalar(
-        "SELECT MAX(CAST(substr(slug, ?) AS INTEGER)) FROM assets "
-        "WHERE slug > ? AND slug < ? AND length(slug) <= ? "
-        "AND substr(slug, ?) NOT GLOB '*[^0-9]*'",
-        (len(prefix) + 1, prefix, f"{base}.", len(prefix) + 9, len(prefix) + 1),
+    return unique_slug(
+        slugify(name, fallback="asset"),
+        lambda s: tx.scalar("SELECT 1 FROM assets WHERE slug = ?", (s,)) is not None,
     )
-    return unique_slug(f"{base}-{max(2, (top or 1) + 1)}", taken)
 
 
 def update_row(tx: Tx, table: str, key: str, sets: dict[str, object]) -> None:
