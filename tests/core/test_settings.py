@@ -159,3 +159,10 @@ class _Empty:
 
     def delete_setting(self, key: str) -> None:
         raise AssertionError
+
+
+def test_typed_readers_never_raise_for_names_outside_the_patterns(lib: Studio) -> None:
+    assert settings.concurrency(lib.library, "Odd Name") == 2
+    assert settings.per_minute(lib.library, "Odd Name") is None
+    assert settings.default_provider(lib.library, "smell") is None
+    assert settings.base_url(lib.library, "UPPER") is None
