@@ -297,7 +297,7 @@ def _report(key: str, raw: str, why: str, default: Any) -> None:
 # --------------------------------------------------------------------------- typed readers
 
 
-def _get_or(store: SettingsStore, key: str, fallback: Any) -> Any:
+def get_or(store: SettingsStore, key: str, fallback: Any) -> Any:
     """:func:`get`, or ``fallback`` for a key outside every pattern (a provider or mode
     name the settings don't know): reading never raises."""
     try:
@@ -307,14 +307,12 @@ def _get_or(store: SettingsStore, key: str, fallback: Any) -> Any:
 
 
 def concurrency(store: SettingsStore, provider: str) -> int:
-    value: int = _get_or(
-        store, f"jobs.{provider}.concurrency", DEFAULT_CONCURRENCY.get(provider, 2)
-    )
+    value: int = get_or(store, f"jobs.{provider}.concurrency", DEFAULT_CONCURRENCY.get(provider, 2))
     return value
 
 
 def per_minute(store: SettingsStore, provider: str) -> int | None:
-    value: int | None = _get_or(store, f"jobs.{provider}.per_minute", None)
+    value: int | None = get_or(store, f"jobs.{provider}.per_minute", None)
     return value
 
 
@@ -324,10 +322,10 @@ def local_latency_s(store: SettingsStore) -> float:
 
 
 def base_url(store: SettingsStore, provider: str) -> str | None:
-    value: str | None = _get_or(store, f"providers.{provider}.base_url", None)
+    value: str | None = get_or(store, f"providers.{provider}.base_url", None)
     return value
 
 
 def default_provider(store: SettingsStore, mode: str) -> str | None:
-    value: str | None = _get_or(store, f"providers.default.{mode}", None)
+    value: str | None = get_or(store, f"providers.default.{mode}", None)
     return value

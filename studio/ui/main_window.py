@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         self.session = SpaceSession(self.studio, space, self)
         self._held = []  # events that arrive while the snapshot is read
         self.session.event.connect(self._on_event)
-        state = settings.get(self.studio.library, f"ui.view.{space.id}")
+        state = settings.get_or(self.studio.library, f"ui.view.{space.id}", None)
         self._fit_when_loaded = not state
         if state:
             view_state = json.loads(state)
@@ -539,8 +539,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ persistence
     def _restore_window(self) -> None:
-        geo = settings.get(self.studio.library, GEOMETRY_KEY)
-        state = settings.get(self.studio.library, STATE_KEY)
+        geo = settings.get_or(self.studio.library, GEOMETRY_KEY, None)
+        state = settings.get_or(self.studio.library, STATE_KEY, None)
         if geo:
             self.restoreGeometry(QByteArray(base64.b64decode(geo)))
         if state:

@@ -126,7 +126,9 @@ class ForgeTray(QWidget):
             if space is None:
                 self._memory, self._saved = TrayMemory(), None
             else:
-                self._saved = settings.get(self._studio.library, SETTING_KEY.format(space_id=sid))
+                self._saved = settings.get_or(
+                    self._studio.library, SETTING_KEY.format(space_id=sid), None
+                )
                 self._memory = TrayMemory.from_json(self._saved)
             self._restore(self._memory)
         finally:
