@@ -23,7 +23,7 @@ from studio.core import commands as c
 from studio.core.actor import Actor, Role
 from studio.core.errors import PermissionDeniedError, StudioError, ValidationError
 from studio.core.jsontext import parse_json
-from studio.core.limits import MAX_JSON_DEPTH, MAX_TAGS
+from studio.core.limits import MAX_JSON_DEPTH, MAX_POSITIONS, MAX_TAGS
 from studio.core.space import Space
 from tests.conftest import OWNER, add_asset, add_variant
 
@@ -220,6 +220,20 @@ def test_values_within_the_limits_still_work(space: Space) -> None:
     params = {"k": deep_list(MAX_JSON_DEPTH - 6), "n": 2**62, "f": 1e300, "s": "é" * 1000}
     cmd = c.RequestGeneration("café ☕", IMAGE, options=c.GenerationOptions(params=params))
     assert c.command_from_json(parse_json(bytes_of(cmd), "x")) == cmd
+
+
+def test_the_largest_move_allowed_fits_in_the_json_limits() -> None:
+    import json
+
+    positions = [{"asset_id": f"a{i}", "x": 1.5, "y": -2} for i in range(MAX_POSITIONS)]
+    text = json.dumps({"command": "asset:move", "positions": positions})
+    cmd = c.command_from_json(parse_json(text, "the command"))
+    assert isinstance(cmd, c.MoveAssets) and len(cmd.positions) == MAX_POSITIONS
+    positions.append({"asset_id": "one-more", "x": 0, "y": 0})
+    with pytest.raises(ValidationError, match="limit is 10000"):
+        c.command_from_json(
+            parse_json(json.dumps({"command": "asset:move", "positions": positions}))
+        )
 
 
 def bytes_of(cmd: c.Command) -> bytes:
