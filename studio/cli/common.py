@@ -4,13 +4,105 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import math
+import re
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 class UserError(Exception):
     """A one-line problem to report with exit code 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line (exit 2) instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        from studio.core.limits import shown
+
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {shown(message, 300)} (see --help)\n")
+
+
+def safe_streams() -> None:
+    """Never die printing user text: characters the terminal can't show (or lone
+    surrogates from undecodable argv bytes) are written as escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a closed or odd stream
+                pass
+
+
+def check_text_args(args: argparse.Namespace) -> None:
+    """Every text argument must be real text (no undecodable bytes, no NUL) of bounded
+    length; file paths are ``Path`` objects and stay as they are."""
+    from studio.core.limits import MAX_JSON_BYTES, check_text
+
+    for name, value in vars(args).items():
+        what = f"the {name.replace('_', ' ')} argument"
+        if isinstance(value, str):
+            check_text(value, what, MAX_JSON_BYTES)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    check_text(item, what, MAX_JSON_BYTES)
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]{1,20}")
+
+
+def whole_number(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``lo`` to ``hi``."""
+
+    def convert(text: str) -> int:
+        t = text.strip().replace("_", "")
+        if not _WHOLE.fullmatch(t):
+            raise argparse.ArgumentTypeError(f"{_quote(text)} is not a whole number")
+        value = int(t)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is not between {lo} and {hi}")
+        return value
+
+    return convert
+
+
+def number(lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``lo`` to ``hi``."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text) if len(text) <= 40 else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{_quote(text)} is not a finite number")
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value:g} is not between {lo:g} and {hi:g}")
+        return value
+
+    return convert
+
+
+def _quote(text: str) -> str:
+    from studio.core.limits import shown
+
+    return repr(shown(text, 24))
+
+
+def read_stdin(limit: int) -> str | bytes:
+    """At most ``limit + 1`` bytes of stdin, undecoded (so invalid UTF-8 gets a clear
+    error from the reader instead of a UnicodeDecodeError here)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read(limit + 1)
+        return data
+    text: str = sys.stdin.read(limit + 1)  # a text stream handed in by a caller
+    return text
 
 
 def studio_from(args: argparse.Namespace) -> Any:

@@ -13,11 +13,25 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from studio.cli import providers, queue
-from studio.cli.common import EXIT_ERROR, EXIT_OK, UserError, print_json, studio_from, table, when
+from studio.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Parser,
+    UserError,
+    check_text_args,
+    print_json,
+    read_stdin,
+    safe_streams,
+    studio_from,
+    table,
+    when,
+    whole_number,
+)
+from studio.core.limits import shown
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="studio",
         description="Forge Studio: a local AI asset studio. Run with no arguments to open the app.",
     )
@@ -64,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("log", help="the change log")
     x.add_argument("space")
-    x.add_argument("--since", type=int, default=0, metavar="SEQ")
+    x.add_argument("--since", type=whole_number(0, 2**63 - 1), default=0, metavar="SEQ")
     x.add_argument("--follow", action="store_true", help="keep printing new changes")
     x.add_argument("--json", action="store_true")
 
@@ -77,9 +91,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    safe_streams()
     args = _parser().parse_args(argv)
     if args.cmd is None:
         return _launch_app(args)
+    _log_warnings()
     from studio.core.errors import StudioError
     from studio.media import MediaError
     from workers.redaction import install, redact
@@ -87,14 +103,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     install(excepthook=True)  # no key in any log line, warning or traceback
 
     try:
+        check_text_args(args)
         return _COMMANDS[args.cmd](args)
     except (StudioError, MediaError, UserError) as exc:
-        print(f"studio: {redact(str(exc))}", file=sys.stderr)
+        print(f"studio: {shown(redact(str(exc)), 2000)}", file=sys.stderr)  # one line
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _log_warnings() -> None:
+    """Warnings (a bad stored setting…) as one ``studio: …`` line each on stderr."""
+    import logging
+
+    class StderrLines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            print(f"studio: {shown(record.getMessage(), 2000)}", file=sys.stderr)
+
+    root = logging.getLogger()
+    if not any(type(h).__name__ == "StderrLines" for h in root.handlers):
+        root.addHandler(StderrLines(logging.WARNING))
 
 
 def _launch_app(args: argparse.Namespace) -> int:
@@ -110,17 +140,24 @@ def _launch_app(args: argparse.Namespace) -> int:
 
 
 def _parse_size(text: str) -> int:
+    import math
+
     units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     unit = t[-1] if t and t[-1] in units else ""
     number = t[:-1] if unit else t
     try:
-        value = float(number)
+        value = float(number) if len(number) <= 40 else math.nan
     except ValueError:
-        raise UserError(f"{text!r} is not a size like 500M or 2G") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise UserError(f"{shown(text, 24)!r} is not a size like 500M or 2G")
     if value <= 0:
         raise UserError("the size limit must be more than 0")
-    return int(value * units[unit])
+    size = value * units[unit]
+    if size >= 2**63:
+        raise UserError(f"{shown(text, 24)!r} is larger than any file can be")
+    return max(1, int(size))
 
 
 # ---------------------------------------------------------------------------- spaces
@@ -273,15 +310,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_apply(args: argparse.Namespace) -> int:
     from studio.core.actor import Actor
     from studio.core.commands import command_from_json, command_to_json
+    from studio.core.jsontext import parse_json
+    from studio.core.limits import MAX_JSON_BYTES
 
-    text = sys.stdin.read() if args.command_json == "-" else args.command_json
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"COMMAND_JSON is not valid JSON: {exc.msg} at position {exc.pos}"
-        ) from None
-    cmd = command_from_json(obj)
+    data = read_stdin(MAX_JSON_BYTES) if args.command_json == "-" else args.command_json
+    cmd = command_from_json(parse_json(data, "COMMAND_JSON"))
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         applied = space.apply(cmd, Actor.local_owner())
     if args.json:

@@ -38,9 +38,23 @@ def _warn(store: Any) -> None:
 
 
 def _read_key(name: str) -> str:
+    """The key from a hidden prompt, or one line of stdin (strict ASCII-compatible UTF-8:
+    an undecodable key gets a clear error, never a traceback that could echo it)."""
+    from studio.core.limits import check_text
+
     if sys.stdin.isatty():
-        return getpass.getpass(f"{name} API key (input hidden): ")
-    return sys.stdin.readline()
+        key = getpass.getpass(f"{name} API key (input hidden): ")
+    else:
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:
+            key = sys.stdin.readline(4096)
+        else:
+            raw: bytes = buffer.readline(4096)
+            try:
+                key = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UserError(f"the {name} key on stdin is not valid UTF-8 text") from None
+    return check_text(key, f"the {name} key", 4096)  # the message never holds the key
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -116,6 +130,7 @@ def _model_json(model: Any, provider: str) -> dict[str, Any]:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
+    from studio.core import settings
     from studio.keys import KEY_FOR
     from workers import prices
     from workers.local import CAPABILITIES as LOCAL
@@ -123,9 +138,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
     store = _store()
     with studio_from(args) as studio:
-        base_urls = {
-            name: studio.library.setting(f"providers.{name}.base_url") for name in CLOUD_PROVIDERS
-        }
+        base_urls = {name: settings.base_url(studio.library, name) for name in CLOUD_PROVIDERS}
     entries: list[dict[str, Any]] = [
         {"name": "local", "label": LOCAL.label, "configured": True, "key": None, "caps": LOCAL}
     ]

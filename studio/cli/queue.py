@@ -4,13 +4,21 @@ usage, settings."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from studio.cli.common import EXIT_ERROR, EXIT_OK, UserError, print_json, studio_from, table
+from studio.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    UserError,
+    number,
+    print_json,
+    studio_from,
+    table,
+    whole_number,
+)
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -26,8 +34,8 @@ def add_parsers(sub: Any) -> None:
     x.add_argument("--model")
     x.add_argument("--aspect", metavar="W:H", help="aspect ratio, e.g. 16:9")
     x.add_argument("--size", help="size as the model names it, e.g. 1K or 720p")
-    x.add_argument("--duration", type=float, metavar="SECONDS")
-    x.add_argument("--seed", type=int)
+    x.add_argument("--duration", type=number(0.0, 86_400.0), metavar="SECONDS")
+    x.add_argument("--seed", type=whole_number(0, 2**63 - 1))
     x.add_argument(
         "--param",
         action="append",
@@ -43,7 +51,7 @@ def add_parsers(sub: Any) -> None:
         help="a reference variant (derive; with --into: refine), repeatable",
     )
     x.add_argument("--into", metavar="ASSET_ID", help="refine this asset (a new variant)")
-    x.add_argument("--count", type=int, default=1)
+    x.add_argument("--count", type=whole_number(1, 1000), default=1)
     x.add_argument("--mode", choices=("explore", "set"), default="explore")
     style = x.add_mutually_exclusive_group()
     style.add_argument("--style", metavar="PRESET_ID", help="style preset to use")
@@ -82,14 +90,19 @@ def add_parsers(sub: Any) -> None:
 
 
 def _params(items: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a VALUE that is JSON is read as JSON (within the limits),
+    any other VALUE is a string."""
+    from studio.core.jsontext import JsonSyntaxError, parse_json
+    from studio.core.limits import shown
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise UserError(f"--param {item!r} must look like KEY=VALUE")
+            raise UserError(f"--param {shown(item)!r} must look like KEY=VALUE")
         try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
+            out[key] = parse_json(raw, f"--param {shown(key)}")
+        except JsonSyntaxError:
             out[key] = raw
     return out
 
@@ -342,20 +355,37 @@ def cmd_usage(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
+    """List, read, change (checked) or unset a setting; bad stored values are shown as
+    such (the studio uses the default in their place)."""
+    from studio.core import settings
+
     with studio_from(args) as studio:
         lib = studio.library
         if args.key is None:
             for key, value in lib.settings():
-                print(f"{key} = {value}")
+                why = settings.problem(key, value)
+                note = f"  (ignored: it {why})" if why else ""
+                print(f"{key} = {value}{note}")
         elif args.unset:
+            if args.value is not None:
+                raise UserError("--unset takes no value")
+            if lib.setting(args.key) is None:
+                settings.spec_for(args.key)
             lib.delete_setting(args.key)
         elif args.value is None:
             value = lib.setting(args.key)
             if value is None:
+                settings.spec_for(args.key)
                 raise UserError(f"{args.key} is not set")
+            why = settings.problem(args.key, value)
+            if why:
+                print(
+                    f"studio: warning: {args.key} is ignored: it {why}; the default is used",
+                    file=sys.stderr,
+                )
             print(value)
         else:
-            lib.set_setting(args.key, args.value)
+            settings.put(lib, args.key, args.value)
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from studio.core import limits
 from studio.core.errors import ValidationError
 
 
@@ -559,6 +560,10 @@ def command_to_json(cmd: Command) -> dict[str, Any]:
 
 
 def _to_json(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return value.value
+    if value is None or type(value) in (str, int, float, bool):
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, StrEnum):
@@ -571,29 +576,50 @@ def _to_json(value: Any) -> Any:
 
 
 def command_from_json(obj: Any) -> Command:
-    """Parse ``{"command": "asset:create", ...fields}``; raise ValidationError on any fault."""
+    """Parse ``{"command": "asset:create", ...fields}``; raise ValidationError on any fault.
+
+    Every field is checked here (type, length, range, finite numbers, real text, ids,
+    JSON depth and size: :mod:`studio.core.limits`), so handlers only see valid values."""
     if not isinstance(obj, Mapping):
         raise ValidationError("a command must be a JSON object")
     name = obj.get("command")
     if not isinstance(name, str):
         raise ValidationError('a command needs a "command" name, e.g. "asset:create"')
-    cls = command_class(name)
+    if name not in _REGISTRY:
+        raise ValidationError(f"unknown command {limits.shown(name)!r}")
+    cls = _REGISTRY[name]
     body = {k: v for k, v in obj.items() if k != "command"}
     result = _decode_dataclass(cls, body, name)
     assert isinstance(result, Command)
     return result
 
 
+def validate_command(cmd: Command) -> dict[str, Any]:
+    """Check a command built in code exactly as :func:`command_from_json` checks one
+    that arrives as JSON; return its JSON form."""
+    if not isinstance(cmd, Command) or not dataclasses.is_dataclass(cmd):
+        raise ValidationError(f"{type(cmd).__name__} is not a command")
+    try:
+        payload = command_to_json(cmd)
+        command_from_json(payload)
+        return payload
+    except RecursionError:
+        raise ValidationError(
+            f"{cmd.kind} is nested deeper than {limits.MAX_JSON_DEPTH} levels"
+        ) from None
+
+
 def _decode_dataclass(cls: type, body: Mapping[str, Any], where: str) -> Any:
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(body) - set(fields)
+    unknown = [k for k in body if k not in fields]
     if unknown:
-        raise ValidationError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        named = ", ".join(sorted(limits.shown(str(k)) for k in unknown[:5]))
+        raise ValidationError(f"{where}: unknown field(s) {named}")
     kwargs: dict[str, Any] = {}
     for fname, f in fields.items():
         if fname in body:
-            kwargs[fname] = _convert(body[fname], hints[fname], f"{where}.{fname}")
+            kwargs[fname] = _convert(body[fname], hints[fname], f"{where}.{fname}", fname)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ValidationError(f"{where}: missing field {fname!r}")
     return cls(**kwargs)
@@ -608,7 +634,10 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def _convert(value: Any, hint: Any, where: str) -> Any:
+_ID_LISTS = frozenset({"references"})
+
+
+def _convert(value: Any, hint: Any, where: str, fname: str) -> Any:
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(hint) if a is not type(None)]
@@ -616,26 +645,31 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             if len(args) < len(get_args(hint)):
                 return None
             raise ValidationError(f"{where} may not be null")
-        return _convert(value, args[0], where)
+        return _convert(value, args[0], where, fname)
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ValidationError(f"{where} must be a list")
+        most = limits.LIST_LIMITS.get(fname, limits.MAX_LIST)
+        if len(value) > most:
+            raise ValidationError(f"{where} has {len(value)} items; the limit is {most}")
         (item_hint, _ellipsis) = get_args(hint)
-        return tuple(_convert(v, item_hint, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(_convert(v, item_hint, f"{where}[{i}]", fname) for i, v in enumerate(value))
     if origin is not None and issubclass(origin, Mapping):
         if not isinstance(value, Mapping):
             raise ValidationError(f"{where} must be an object")
-        return dict(value)
+        return limits.check_json_value(value, where)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             raise ValidationError(f"{where} must be an object")
         return _decode_dataclass(hint, value, where)
     if isinstance(hint, type) and issubclass(hint, StrEnum):
-        try:
-            return hint(value)
-        except ValueError:
-            choices = ", ".join(m.value for m in hint)
-            raise ValidationError(f"{where} must be one of: {choices}") from None
+        if isinstance(value, str):
+            try:
+                return hint(value)
+            except ValueError:
+                pass
+        choices = ", ".join(m.value for m in hint)
+        raise ValidationError(f"{where} must be one of: {choices}")
     if hint is bool:
         if not isinstance(value, bool):
             raise ValidationError(f"{where} must be true or false")
@@ -643,13 +677,20 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"{where} must be a whole number")
-        return value
+        lo, hi = limits.INT_RANGES.get(fname, (limits.MIN_INT, limits.MAX_INT))
+        return limits.check_int(value, where, lo, hi)
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError(f"{where} must be a number")
-        return float(value)
+        if isinstance(value, int) and not limits.MIN_INT <= value <= limits.MAX_INT:
+            raise ValidationError(f"{where} must be a finite number")
+        bound = limits.FLOAT_LIMITS.get(fname, limits.MAX_ABS_FLOAT)
+        return limits.check_float(float(value), where, bound)
     if hint is str:
         if not isinstance(value, str):
             raise ValidationError(f"{where} must be a string")
-        return value
+        if limits.is_id_field(fname) or fname in _ID_LISTS:
+            return limits.check_id(value, where)
+        most = limits.TEXT_LIMITS.get(fname, limits.MAX_TEXT)
+        return limits.check_text(value, where, most, slack=limits.RAW_SLACK)
     raise ValidationError(f"{where}: unsupported field type")  # pragma: no cover

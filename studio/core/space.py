@@ -14,7 +14,7 @@ from typing import Any
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
 from studio.core.actor import Actor
-from studio.core.commands import Command, command_to_json
+from studio.core.commands import Command, validate_command
 from studio.core.errors import (
     ConflictError,
     NotFoundError,
@@ -25,6 +25,7 @@ from studio.core.errors import (
 from studio.core.events import Event, EventBus, Subscriber
 from studio.core.handlers import HANDLERS
 from studio.core.holders import Holders
+from studio.core.limits import shown
 from studio.core.tx import Tx
 from studio.store import records as r
 from studio.store.db import Database, SchemaError, connect, migrate
@@ -240,9 +241,10 @@ class Space:
         if handler is None:
             raise NotFoundError(f"no handler for {type(cmd).__name__}")
         if not actor.role.can_edit:
-            raise PermissionDeniedError(f"{actor.name} can only view this space")
+            raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
         if cmd.internal and not actor.is_system:
             raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
+        payload = validate_command(cmd)  # every field within limits before the write lock
         with self._db.lock:
             self.ensure_present()  # never write into a space that went to the trash
             tx = Tx(
@@ -257,7 +259,7 @@ class Space:
             try:
                 with self._db.write():
                     inverse = handler(tx, cmd)
-                    seq = self._log(tx, cmd)
+                    seq = self._log(tx, cmd, payload)
             except BaseException as exc:
                 for hook in tx.rollback_hooks:
                     try:
@@ -280,6 +282,7 @@ class Space:
         would, without writing anything."""
         from studio.core.handlers.generate import estimate
 
+        validate_command(cmd)
         with self._db.lock:
             conn = self._db.conn
             conn.execute("BEGIN")
@@ -312,7 +315,7 @@ class Space:
                 [(until_ms, jid, worker_id) for jid in job_ids],
             )
 
-    def _log(self, tx: Tx, cmd: Command) -> int:
+    def _log(self, tx: Tx, cmd: Command, payload: dict[str, Any]) -> int:
         cur = tx.conn.execute(
             "INSERT INTO changes (at, actor_id, actor_name, actor_role, command, payload, events) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -322,7 +325,7 @@ class Space:
                 tx.actor.name,
                 tx.actor.role.value,
                 cmd.kind,
-                json.dumps(command_to_json(cmd), ensure_ascii=False),
+                json.dumps(payload, ensure_ascii=False),
                 json.dumps([{"type": e.type, "data": e.data} for e in tx.events]),
             ),
         )

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, slugify, system_clock, unique_slug
+from studio.core import settings
 from studio.core.errors import NotFoundError, StorageError
 from studio.core.handlers.common import clean_text
 from studio.core.space import Space
@@ -16,7 +17,7 @@ from studio.store.db import SchemaError
 from studio.store.library import Library, SpaceEntry
 from workers.registry import ProviderRegistry
 
-LOCAL_LATENCY_KEY = "providers.local.latency_s"
+LOCAL_LATENCY_KEY = settings.LOCAL_LATENCY
 """Simulated latency of the offline provider, so a demo shows jobs at work."""
 
 
@@ -122,14 +123,13 @@ class Studio:
             from studio.keys import KeyStore
             from workers.registry import CLOUD_PROVIDERS, default_registry
 
-            latency = self.library.setting(LOCAL_LATENCY_KEY)
             base_urls = {
                 name: url
                 for name in CLOUD_PROVIDERS
-                if (url := self.library.setting(f"providers.{name}.base_url"))
+                if (url := settings.base_url(self.library, name))
             }
             self._providers = default_registry(
-                local_latency_s=float(latency) if latency else 0.0,
+                local_latency_s=settings.local_latency_s(self.library),
                 keys=KeyStore(),
                 base_urls=base_urls,
             )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from studio.core import commands as c
+from studio.core import settings
 from studio.core.actor import Actor
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
 
-WELCOME_DONE_KEY = "welcome.created"
+WELCOME_DONE_KEY = settings.WELCOME_DONE
 
 _IMAGE = c.MediaKindName.IMAGE
 _AUDIO = c.MediaKindName.AUDIO
@@ -79,7 +80,7 @@ def create_welcome_space(studio: Studio, actor: Actor) -> SpaceEntry:
     entry = studio.create_space("Welcome")
     with studio.open_space(entry.slug) as space:
         fill_welcome(space, actor)
-    studio.library.set_setting(WELCOME_DONE_KEY, "1")
+    settings.put(studio.library, WELCOME_DONE_KEY, "1")
     return entry
 
 

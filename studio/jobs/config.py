@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from studio.core import settings
+from studio.core.settings import DEFAULT_CONCURRENCY
 from studio.jobs.policy import ProviderLimits
 from studio.jobs.scheduler import SchedulerConfig
 from studio.store.library import Library
 
-DEFAULT_CONCURRENCY = {"local": 2, "gemini": 2, "veo": 1, "elevenlabs": 2, "lyria": 1}
+__all__ = ["DEFAULT_CONCURRENCY", "scheduler_config"]
 
 
 def scheduler_config(library: Library, providers: list[str]) -> SchedulerConfig:
-    """Per-provider limits: ``jobs.<provider>.concurrency`` and ``jobs.<provider>.per_minute``."""
-    limits = {}
-    for name in providers:
-        conc = library.setting(f"jobs.{name}.concurrency")
-        rate = library.setting(f"jobs.{name}.per_minute")
-        limits[name] = ProviderLimits(
-            concurrency=max(1, int(conc)) if conc else DEFAULT_CONCURRENCY.get(name, 2),
-            per_minute=int(rate) if rate else None,
+    """Per-provider limits: ``jobs.<provider>.concurrency`` and ``jobs.<provider>.per_minute``
+    (checked settings: a bad stored value is reported and the default used)."""
+    limits = {
+        name: ProviderLimits(
+            concurrency=settings.concurrency(library, name),
+            per_minute=settings.per_minute(library, name),
         )
+        for name in providers
+    }
     return SchedulerConfig(limits=limits)

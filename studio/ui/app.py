@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from studio.core import settings
 from studio.core.actor import Actor
 from studio.core.errors import StudioError
 from studio.core.studio import Studio
@@ -25,7 +26,7 @@ def build_window(home: Path | None = None) -> object:
     if needs_welcome(studio):
         first = create_welcome_space(studio, actor).id
         window.spaces.refresh()
-    last = first or studio.library.setting(LAST_SPACE_KEY)
+    last = first or settings.get_or(studio.library, LAST_SPACE_KEY, None)
     spaces = studio.spaces()
     if last is None or not any(e.id == last for e in spaces):
         last = spaces[0].id if spaces else None

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import commands as c
+from studio.core import settings
 from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.errors import StudioError
@@ -45,9 +46,9 @@ from studio.ui.undo import AppliedStep, push
 
 log = logging.getLogger(__name__)
 
-GEOMETRY_KEY = "ui.window.geometry"
-STATE_KEY = "ui.window.state"
-LAST_SPACE_KEY = "ui.last_space"
+GEOMETRY_KEY = settings.WINDOW_GEOMETRY
+STATE_KEY = settings.WINDOW_STATE
+LAST_SPACE_KEY = settings.LAST_SPACE
 
 
 class _SpaceJob(QObject, QRunnable):
@@ -260,7 +261,7 @@ class MainWindow(QMainWindow):
         self.session = SpaceSession(self.studio, space, self)
         self._held = []  # events that arrive while the snapshot is read
         self.session.event.connect(self._on_event)
-        state = self.studio.library.setting(f"ui.view.{space.id}")
+        state = settings.get_or(self.studio.library, f"ui.view.{space.id}", None)
         self._fit_when_loaded = not state
         if state:
             view_state = json.loads(state)
@@ -274,7 +275,7 @@ class MainWindow(QMainWindow):
         self.jobs_panel.set_space(space)
         self.tray.set_space(space)
         self.inspector.set_space(space)
-        self.studio.library.set_setting(LAST_SPACE_KEY, space.id)
+        settings.remember(self.studio.library, LAST_SPACE_KEY, space.id)
         self.spaces.refresh(space.id)
         self.inspector.show_asset(None)
         self._update_title()
@@ -306,7 +307,9 @@ class MainWindow(QMainWindow):
         for job in self._jobs:  # imports and snapshots still reading this space
             job.finished.wait(60)
         self._jobs.clear()
-        self.studio.library.set_setting(f"ui.view.{space.id}", json.dumps(self.view.view_state()))
+        settings.remember(
+            self.studio.library, f"ui.view.{space.id}", json.dumps(self.view.view_state())
+        )
         self.undo_stack.clear()
         self.jobs_panel.set_space(None)
         self.tray.set_space(None)
@@ -536,8 +539,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ persistence
     def _restore_window(self) -> None:
-        geo = self.studio.library.setting(GEOMETRY_KEY)
-        state = self.studio.library.setting(STATE_KEY)
+        geo = settings.get_or(self.studio.library, GEOMETRY_KEY, None)
+        state = settings.get_or(self.studio.library, STATE_KEY, None)
         if geo:
             self.restoreGeometry(QByteArray(base64.b64decode(geo)))
         if state:
@@ -545,8 +548,9 @@ class MainWindow(QMainWindow):
 
     def save_window(self) -> None:
         lib = self.studio.library
-        lib.set_setting(GEOMETRY_KEY, base64.b64encode(bytes(self.saveGeometry().data())).decode())
-        lib.set_setting(STATE_KEY, base64.b64encode(bytes(self.saveState().data())).decode())
+        geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode()
+        settings.remember(lib, GEOMETRY_KEY, geometry)
+        settings.remember(lib, STATE_KEY, base64.b64encode(bytes(self.saveState().data())).decode())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()

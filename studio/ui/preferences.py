@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import settings
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
 from studio.jobs.config import DEFAULT_CONCURRENCY
 from studio.keys import ENV_VARS, KEY_NAMES, KeyStore, KeyStoreError, Source
@@ -172,7 +173,7 @@ class PreferencesDialog(QDialog):
         self.latency = QDoubleSpinBox(minimum=0.0, maximum=60.0, singleStep=0.5, suffix=" s")
         self.latency.setObjectName("localLatency")
         self.latency.setSpecialValueText("none")
-        self.latency.setValue(float(self.studio.library.setting(LOCAL_LATENCY_KEY) or 0))
+        self.latency.setValue(settings.local_latency_s(self.studio.library))
         self.latency.setToolTip(
             "Make each offline generation take this long, to show jobs at work in a demo"
         )
@@ -198,7 +199,7 @@ class PreferencesDialog(QDialog):
             for info in self.providers:
                 if info.can(mode):
                     combo.addItem(info.title, info.name)
-            current = lib.setting(DEFAULT_PROVIDER_KEY.format(mode=mode)) or ""
+            current = settings.default_provider(lib, mode) or ""
             if current and combo.findData(current) < 0:
                 combo.addItem(f"{current} (not available)", current)
             combo.setCurrentIndex(max(0, combo.findData(current)))
@@ -220,7 +221,7 @@ class PreferencesDialog(QDialog):
             rate = QSpinBox(minimum=0, maximum=600)
             rate.setObjectName(f"perMinute-{info.name}")
             rate.setSpecialValueText("unlimited")
-            rate.setValue(int(lib.setting(f"jobs.{info.name}.per_minute") or 0))
+            rate.setValue(min(600, settings.per_minute(lib, info.name) or 0))
             rate.setToolTip("Start at most this many jobs a minute (0: no limit)")
             self.concurrency[info.name], self.per_minute[info.name] = conc, rate
             grid.addWidget(QLabel(info.title), row, 0)
@@ -232,8 +233,7 @@ class PreferencesDialog(QDialog):
         return page
 
     def _concurrency(self, name: str) -> int:
-        value = self.studio.library.setting(f"jobs.{name}.concurrency")
-        return max(1, int(value)) if value else DEFAULT_CONCURRENCY.get(name, 2)
+        return min(16, settings.concurrency(self.studio.library, name))
 
     # ------------------------------------------------------------------ keys
     def _keys_page(self) -> QWidget:
@@ -370,10 +370,7 @@ class PreferencesDialog(QDialog):
         lib = self.studio.library
         if lib.setting(key) == value:
             return
-        if value is None:
-            lib.delete_setting(key)
-        else:
-            lib.set_setting(key, value)
+        settings.put(lib, key, value)  # the same checks as `studio settings`
         self._settings_changed = True
 
     def done(self, result: int) -> None:

@@ -227,6 +227,33 @@ def test_a_stale_default_is_kept_and_shown(qtbot, studio: Studio, use_keyring) -
     assert studio.library.setting("providers.default.video") == "gone"
 
 
+def test_bad_stored_settings_open_with_defaults_and_save_valid_values(
+    qtbot, studio: Studio, use_keyring
+) -> None:  # type: ignore[no-untyped-def]
+    use_keyring(MemoryKeyring())
+    conn = studio.library.connection
+    conn.executemany(  # straight into library.db, past the checks (a hand edit)
+        "INSERT INTO settings(key, value) VALUES (?, ?)",
+        [
+            (LOCAL_LATENCY_KEY, "abc"),
+            ("jobs.scripted.concurrency", "-3"),
+            ("jobs.gemini.per_minute", "lots"),
+            ("providers.default.image", "Not A Provider!"),
+        ],
+    )
+    conn.commit()
+    dialog = open_dialog(qtbot, studio, "providers")
+    assert dialog.latency.value() == 0
+    assert dialog.concurrency["scripted"].value() == 2
+    assert dialog.per_minute["gemini"].text() == "unlimited"
+    assert dialog.defaults["image"].currentData() == ""
+    dialog.latency.setValue(2.5)
+    dialog.save()
+    assert studio.library.setting(LOCAL_LATENCY_KEY) == "2.5"
+    for key in ("jobs.scripted.concurrency", "jobs.gemini.per_minute", "providers.default.image"):
+        assert studio.library.setting(key) is None, key  # the bad values are cleared
+
+
 def test_data_folder_is_shown_and_opens(qtbot, studio: Studio, use_keyring) -> None:  # type: ignore[no-untyped-def]
     use_keyring(MemoryKeyring())
     dialog = open_dialog(qtbot, studio)

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import PurePath
 
 from studio.core import commands as c
-from studio.core.errors import InvalidStateError, ValidationError
+from studio.core.errors import InvalidStateError, NotFoundError, ValidationError
 from studio.core.handlers.common import (
     MAX_NAME,
     asset_slug,
@@ -180,14 +180,21 @@ def move_assets(tx: Tx, cmd: c.MoveAssets) -> Inverse:
     ids = [p.asset_id for p in cmd.positions]
     if len(set(ids)) != len(ids):
         raise ValidationError("asset:move lists an asset twice")
+    new = [(coordinate(p.x, "x"), coordinate(p.y, "y"), tx.now, p.asset_id) for p in cmd.positions]
+    found: dict[str, tuple[float, float]] = {}
+    for i in range(0, len(ids), 500):  # a few queries, not one per asset
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for aid, x, y in tx.conn.execute(
+            f"SELECT id, x, y FROM assets WHERE deleted_at IS NULL AND id IN ({marks})", chunk
+        ):
+            found[aid] = (x, y)
     old: list[c.Position] = []
-    for p in cmd.positions:
-        row = tx.asset(p.asset_id)
-        old.append(c.Position(p.asset_id, row["x"], row["y"]))
-    tx.conn.executemany(
-        "UPDATE assets SET x = ?, y = ?, updated_at = ? WHERE id = ?",
-        [(coordinate(p.x, "x"), coordinate(p.y, "y"), tx.now, p.asset_id) for p in cmd.positions],
-    )
+    for aid in ids:
+        if aid not in found:
+            raise NotFoundError(f"there is no asset {aid}")
+        old.append(c.Position(aid, *found[aid]))
+    tx.conn.executemany("UPDATE assets SET x = ?, y = ?, updated_at = ? WHERE id = ?", new)
     tx.emit(
         "asset:moved",
         {"positions": [{"asset_id": p.asset_id, "x": p.x, "y": p.y} for p in cmd.positions]},

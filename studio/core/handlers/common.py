@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
 from studio.clock import slugify, unique_slug
 from studio.core.errors import ConflictError, ValidationError
+from studio.core.limits import (
+    MAX_COORDINATE,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_PATH,
+    MAX_PROMPT,
+    MAX_TAGS,
+    RAW_SLACK,
+    check_text,
+    shown,
+)
+from studio.core.limits import MAX_TAG_LEN as MAX_TAG
 from studio.core.tx import Tx
 
-MAX_NAME = 200
-MAX_TAG = 64
-MAX_TAGS = 64
-MAX_NOTE = 4000
-MAX_PROMPT = 20_000
+__all__ = ["MAX_NAME", "MAX_NOTE", "MAX_PROMPT", "MAX_TAG", "MAX_TAGS"]
 
 
 def clean_text(value: str, what: str, *, max_len: int = MAX_NAME, required: bool = True) -> str:
+    check_text(value, f"the {what}", max_len, slack=RAW_SLACK)  # whitespace folds away
     text = " ".join(value.split())
     if required and not text:
         raise ValidationError(f"the {what} can't be empty")
@@ -26,24 +37,49 @@ def clean_text(value: str, what: str, *, max_len: int = MAX_NAME, required: bool
 
 
 def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
-    out: list[str] = []
+    """Tags folded to lower case with single spaces, empty ones dropped, duplicates
+    removed keeping the first (linear: a dict, never a list scan), at most MAX_TAGS."""
+    tags = tuple(tags)
+    if len(tags) > MAX_TAGS:
+        raise ValidationError(f"an asset can have at most {MAX_TAGS} tags; {len(tags)} were given")
+    out: dict[str, None] = {}
     for tag in tags:
+        check_text(tag, "a tag", MAX_TAG, slack=RAW_SLACK)
         t = " ".join(tag.split()).lower()
         if not t:
             continue
         if len(t) > MAX_TAG:
-            raise ValidationError(f"the tag {t[:20]!r}… is longer than {MAX_TAG} characters")
-        if t not in out:
-            out.append(t)
-    if len(out) > MAX_TAGS:
-        raise ValidationError(f"an asset can have at most {MAX_TAGS} tags")
+            raise ValidationError(f"the tag {shown(t, 20)!r} is longer than {MAX_TAG} characters")
+        out[t] = None
     return tuple(out)
 
 
 def coordinate(value: float, what: str) -> float:
-    if not math.isfinite(value) or abs(value) > 1e9:
+    if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
         raise ValidationError(f"{what} must be a finite number")
     return float(value)
+
+
+def media_file(media_dir: Path, rel: str) -> Path:
+    """The file a stored media path names, refused unless it is a plain relative POSIX
+    path (no absolute path, ``..``, backslash or NUL) that resolves — symlinks followed —
+    inside ``media_dir``."""
+    check_text(rel, "a media path", MAX_PATH)
+    parts = PurePosixPath(rel).parts
+    if (
+        not rel
+        or rel.startswith("/")
+        or "\\" in rel
+        or ":" in rel.split("/", 1)[0]
+        or any(p in ("..", ".") for p in rel.split("/"))
+        or not parts
+    ):
+        raise ValidationError(f"the media path {shown(rel)!r} is not a path inside the space")
+    root = Path(os.path.realpath(media_dir))
+    target = Path(os.path.realpath(media_dir / rel))
+    if target == root or not target.is_relative_to(root):
+        raise ValidationError(f"the media path {shown(rel)!r} leads outside the space's media")
+    return target
 
 
 def fresh_id(tx: Tx, table: str, given: str | None) -> str:

@@ -23,12 +23,13 @@ from studio.core.errors import (
 )
 from studio.core.forge import ForgeOp, Recipe, StyleChoice, audio_type_for, inject_style
 from studio.core.handlers.assets import insert_asset
-from studio.core.handlers.common import MAX_PROMPT, clean_text, update_row
+from studio.core.handlers.common import MAX_PROMPT, clean_text, media_file, update_row
 from studio.core.handlers.variants import (
     UNFINISHED,
     apply_completion,
     insert_lineage,
 )
+from studio.core.limits import MAX_ERROR_CODE, MAX_ERROR_MESSAGE
 from studio.core.tx import Tx
 from studio.media.files import fsync_dir
 from workers.base import (
@@ -73,6 +74,7 @@ def _sources(tx: Tx, ids: tuple[str, ...]) -> list[SourceMedia]:
         if row["status"] != "completed" or not row["media_path"]:
             raise InvalidStateError(f"the reference {vid} is not finished yet")
         kind = tx.scalar("SELECT media_kind FROM assets WHERE id = ?", (row["asset_id"],))
+        media_file(tx.media_dir, row["media_path"])  # a tampered row can't send other files
         out.append(
             SourceMedia(
                 variant_id=vid,
@@ -449,11 +451,13 @@ def regenerate_variant(tx: Tx, cmd: c.RegenerateVariant) -> Inverse:
 
 
 def cancel_job(tx: Tx, cmd: c.CancelJob) -> Inverse:
+    code = clean_text(cmd.error_code, "error code", max_len=MAX_ERROR_CODE)
+    message = clean_text(cmd.error_message, "error message", max_len=MAX_ERROR_MESSAGE)
     job = tx.job(cmd.job_id)
     if job["status"] not in ("queued", "running"):
         raise InvalidStateError(f"the job is already {job['status']}")
-    _finish_job(tx, job, "cancelled", cmd.error_code, cmd.error_message)
-    _fail_variant(tx, job["variant_id"], cmd.error_code, cmd.error_message)
+    _finish_job(tx, job, "cancelled", code, message)
+    _fail_variant(tx, job["variant_id"], code, message)
     return (c.RetryVariant(job["variant_id"]),)
 
 
@@ -660,9 +664,6 @@ def _owned(tx: Tx, job_id: str, worker_id: str | None, attempt: int | None) -> s
         raise InvalidStateError("this run lost the job: it was re-queued or taken over")
     return job
 
-
-MAX_ERROR_CODE = 64
-MAX_ERROR_MESSAGE = 2000
 
 
 def normalize_error(code: str, message: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from studio.core.errors import (
     ValidationError,
 )
 from studio.core.handlers.assets import derived_asset_name, insert_asset
-from studio.core.handlers.common import clean_text, fresh_id, update_row
+from studio.core.handlers.common import clean_text, fresh_id, media_file, update_row
 from studio.core.tx import Tx
 from studio.store.records import parse_tags
 
@@ -139,7 +139,7 @@ def fork_variant(tx: Tx, cmd: c.ForkVariant) -> Inverse:
 def _share_file(tx: Tx, rel_src: str, rel_dir: PurePosixPath) -> str:
     """Give the new variant its own path to the (immutable) media: a hard link where the
     file system allows, else a copy."""
-    src = tx.media_dir / rel_src
+    src = media_file(tx.media_dir, rel_src)
     rel_dest = rel_dir / PurePosixPath(rel_src).name
     dest = tx.media_dir / rel_dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -206,7 +206,7 @@ def complete_variant(tx: Tx, cmd: c.CompleteVariant) -> Inverse:
 def apply_completion(tx: Tx, cmd: c.CompleteVariant, row: sqlite3.Row) -> None:
     """Point an unfinished variant at its whole media files and mark it completed."""
     for rel in (cmd.media_path, cmd.thumb_path, cmd.poster_path):
-        if rel is not None and not (tx.media_dir / rel).is_file():
+        if rel is not None and not media_file(tx.media_dir, rel).is_file():
             raise InvalidStateError(f"the media file {rel} is missing")
     update_row(
         tx,

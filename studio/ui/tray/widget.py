@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from studio.core import settings
 from studio.core.commands import Command
 from studio.core.errors import StudioError
 from studio.core.events import Event
@@ -125,7 +126,9 @@ class ForgeTray(QWidget):
             if space is None:
                 self._memory, self._saved = TrayMemory(), None
             else:
-                self._saved = self._studio.library.setting(SETTING_KEY.format(space_id=sid))
+                self._saved = settings.get_or(
+                    self._studio.library, SETTING_KEY.format(space_id=sid), None
+                )
                 self._memory = TrayMemory.from_json(self._saved)
             self._restore(self._memory)
         finally:
@@ -151,7 +154,7 @@ class ForgeTray(QWidget):
         return [r.StylePresetRow._make(row) for row in self._space.query(sql)]
 
     def _preferred(self, mode: str) -> str | None:
-        return self._studio.library.setting(DEFAULT_PROVIDER_KEY.format(mode=mode))
+        return settings.default_provider(self._studio.library, mode)
 
     # ------------------------------------------------------------------ contents
     def add_references(self, variant_ids: Sequence[str], at: int | None = None) -> None:
@@ -322,7 +325,9 @@ class ForgeTray(QWidget):
             return
         text = self._memory.to_json()
         if text != self._saved:
-            self._studio.library.set_setting(SETTING_KEY.format(space_id=self._space.id), text)
+            settings.remember(
+                self._studio.library, SETTING_KEY.format(space_id=self._space.id), text
+            )
             self._saved = text
 
     # ------------------------------------------------------------------ estimate
