@@ -665,7 +665,6 @@ def _owned(tx: Tx, job_id: str, worker_id: str | None, attempt: int | None) -> s
     return job
 
 
-
 def normalize_error(code: str, message: str) -> tuple[str, str]:
     """An error code and message that can always be stored: the code in ``A-Z0-9_``
     (``FAILED`` if nothing is left), the message valid UTF-8 on one line, both cut to
