@@ -140,3 +140,25 @@ def test_a_killed_import_leaves_nothing_after_recovery_and_a_sweep(
         sweep_leftovers(sp)
         assert not originals[0].exists()
         assert not list((sp.media_dir / ".staging").rglob("*.*"))
+
+
+def test_a_live_process_staging_folder_is_never_swept_however_old(
+    studio: Studio, space: Space, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Each open space stages under ``.staging/<holder-id>/``: while that holder lives, its
+    folder is work in progress, even after hours without a write (an idle app)."""
+    other = studio.open_space(space.slug)  # a second live holder of the same space
+    try:
+        mine = other.staging_dir()
+        busy = mine / "half-import" / "source.png"
+        busy.parent.mkdir(parents=True)
+        busy.write_bytes(b"being staged")
+        clock.now = real_now_ms() + 5 * HOUR
+        assert find_leftovers(space) == []
+        sweep_leftovers(space)
+        assert busy.exists()
+    finally:
+        other.close()
+    assert mine.exists()  # closing removes an empty folder only; this one holds work
+    found = {left.path for left in find_leftovers(space)}
+    assert mine in found  # its holder is gone now: its staging is debris
