@@ -134,7 +134,8 @@ def _leftovers(space: Space, older_than_ms: int) -> Iterator[Leftover]:
         if top.name == STAGING and top.is_dir(follow_symlinks=False):
             for stage in _scan(Path(top.path)):
                 if is_holder_id(stage.name):  # a process's own staging: only once it is dead
-                    if space.holder_alive(stage.name) is False:
+                    dead = space.holder_alive(stage.name) is False
+                    if dead and any(True for _ in _walk_files(Path(stage.path))):
                         yield Leftover(Path(stage.path), "work of a process that died (staging)")
                 elif old(stage) and _newest_ms(Path(stage.path)) < cutoff:
                     yield Leftover(Path(stage.path), "an import that never finished (staging)")
