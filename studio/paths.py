@@ -9,9 +9,27 @@ from pathlib import Path
 APP_NAME = "forge-studio"
 
 
+def home_path(text: str | None) -> Path | None:
+    """The data folder a user named (``--home``), or None for the default. An empty or
+    blank name is refused: it would silently mean the working directory."""
+    if text is None:
+        return None
+    if not text.strip():
+        from studio.core.errors import ValidationError
+
+        raise ValidationError("--home is empty: give the path of a data folder")
+    return Path(text).expanduser()
+
+
 def default_home() -> Path:
     env = os.environ.get("STUDIO_HOME")
-    if env:
+    if env is not None:
+        if not env.strip():
+            from studio.core.errors import ValidationError
+
+            raise ValidationError(
+                "STUDIO_HOME is set but empty: unset it or give the path of a data folder"
+            )
         return Path(env).expanduser()
     import platformdirs
 

@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Forge Studio: a local AI asset studio. Run with no arguments to open the app.",
     )
     p.add_argument(
-        "--home", type=Path, help="data folder (default: $STUDIO_HOME or the user data dir)"
+        "--home", metavar="HOME", help="data folder (default: $STUDIO_HOME or the user data dir)"
     )
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
@@ -78,9 +78,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from studio.core.errors import StudioError
+    from studio.paths import home_path
+
+    try:
+        args.home = home_path(args.home)
+    except StudioError as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.cmd is None:
         return _launch_app(args)
-    from studio.core.errors import StudioError
     from studio.media import MediaError
 
     try:

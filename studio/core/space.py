@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -25,7 +26,16 @@ from studio.core.events import Event, EventBus, Subscriber
 from studio.core.handlers import HANDLERS
 from studio.core.tx import Tx
 from studio.store import records as r
-from studio.store.db import Database, SchemaError, connect, migrate
+from studio.store.db import (
+    DB_FAULTS,
+    Database,
+    SchemaError,
+    check_version,
+    connect,
+    connect_existing,
+    migrate,
+    verify_schema,
+)
 from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
 from workers.base import CostEstimate
 from workers.registry import ProviderRegistry
@@ -124,25 +134,63 @@ class Space:
         ids: IdGenerator | None = None,
         providers: ProviderRegistry | None = None,
     ) -> Space:
+        """Open an existing space file. Never creates one (only :meth:`create` does):
+        a missing, empty, foreign, damaged or other space's file is refused with one
+        clear :class:`StorageError` and left byte for byte as it was."""
+        _check_media_dir(media_dir)
+        conn: sqlite3.Connection | None = None
         try:
-            conn = connect(path)
+            conn = connect_existing(path, SPACE_APPLICATION_ID)
+            version = check_version(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID)
+            if version == 0:
+                raise SchemaError("it was never set up as a space")
+            verify_schema(conn, SPACE_MIGRATIONS[:version])
+            stored = _meta_space_id(conn)
+            if stored != space_id:
+                raise SchemaError("it belongs to another space")
             migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID, clock_ms=clock())
-        except sqlite3.DatabaseError as exc:
+        except (SchemaError, *DB_FAULTS) as exc:
+            if conn is not None:
+                conn.close()
+            raise StorageError(
+                f"could not open the space file {path.name}: {_reason(exc)}"
+            ) from exc
+        except OSError as exc:
+            if conn is not None:
+                conn.close()
             raise StorageError(f"could not open the space file {path.name}: {exc}") from exc
-        except SchemaError as exc:
-            raise StorageError(f"could not open the space file {path.name}: {exc}") from exc
-        stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if not stored:
-            conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?)",
-                [("space_id", space_id), ("slug", slug)],
-            )
-        elif stored.get("space_id") != space_id:
+        try:
+            media_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
             conn.close()
-            raise StorageError(f"the file {path.name} belongs to another space")
-        media_dir.mkdir(parents=True, exist_ok=True)
+            raise StorageError(f"could not open the media folder {media_dir}: {exc}") from exc
         return cls(
             Database(conn, path),
+            media_dir,
+            space_id=space_id,
+            slug=slug,
+            clock=clock,
+            ids=ids,
+            providers=providers,
+        )
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        media_dir: Path,
+        *,
+        space_id: str,
+        slug: str,
+        clock: Clock = system_clock,
+        ids: IdGenerator | None = None,
+        providers: ProviderRegistry | None = None,
+    ) -> Space:
+        """Create a new space file at ``path`` (which must not exist yet) and open it."""
+        _check_media_dir(media_dir)
+        init_space_file(path, space_id=space_id, slug=slug, clock_ms=clock())
+        return cls.open(
+            path,
             media_dir,
             space_id=space_id,
             slug=slug,
@@ -420,6 +468,69 @@ class Space:
         """Read-only SQL for reports and tests (never for writing)."""
         with self._db.read() as conn:
             return conn.execute(sql, args).fetchall()
+
+
+def init_space_file(path: Path, *, space_id: str, slug: str, clock_ms: int) -> None:
+    """Write a new, fully set-up space file at ``path``, which must not exist. The file
+    is complete on disk (checkpointed, fsynced) when this returns; on failure nothing is
+    left at ``path``."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise StorageError(f"the space file {path.name} already exists") from None
+    except OSError as exc:
+        raise StorageError(f"could not create the space file {path.name}: {exc}") from exc
+    os.close(fd)
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = connect(path, mode="rw")
+        migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID, clock_ms=clock_ms)
+        with Database(conn).write() as tx:
+            tx.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [("space_id", space_id), ("slug", slug)],
+            )
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        conn = None
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except (SchemaError, OSError, *DB_FAULTS) as exc:
+        if conn is not None:
+            conn.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise StorageError(f"could not create the space file {path.name}: {_reason(exc)}") from exc
+
+
+def _check_media_dir(media_dir: Path) -> None:
+    if media_dir.exists() and not media_dir.is_dir():
+        raise StorageError(
+            f"{media_dir} should be the space's media folder but is a file; "
+            "move it away and try again"
+        )
+
+
+def _meta_space_id(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'space_id'").fetchone()
+    return None if row is None else str(row[0])
+
+
+def _reason(exc: BaseException) -> str:
+    """One readable line for a low-level fault (SQLite's message can be garbled bytes)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "the file is damaged (its schema is not readable)"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "disk is full" in text or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG):
+        return "the disk is full"
+    if isinstance(exc, sqlite3.DatabaseError) and "malformed" in text:
+        return f"the file is damaged ({text})"
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return "the space is busy (another Forge Studio is writing it); try again in a moment"
+    return text
 
 
 class _Presence:

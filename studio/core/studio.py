@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import shutil
-import sqlite3
 from pathlib import Path
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, slugify, system_clock, unique_slug
-from studio.core.errors import NotFoundError, StorageError
+from studio.core.errors import ConflictError, NotFoundError, StorageError
 from studio.core.handlers.common import clean_text
-from studio.core.space import Space
+from studio.core.space import Space, init_space_file
+from studio.media.files import fsync_dir
 from studio.paths import StudioPaths, default_home
-from studio.store.db import SchemaError
 from studio.store.library import Library, SpaceEntry
 from workers.registry import ProviderRegistry
 
 LOCAL_LATENCY_KEY = "providers.local.latency_s"
 """Simulated latency of the offline provider, so a demo shows jobs at work."""
+
+MAX_CREATE_ATTEMPTS = 20
+"""Slugs tried when other processes keep taking the next free one (a race, not a loop)."""
+
+log = logging.getLogger(__name__)
 
 
 class Studio:
@@ -35,11 +41,11 @@ class Studio:
         self.ids: IdGenerator = ids or TimeSortedIds(clock)
         try:
             self.paths.ensure()
-            self.library = Library(self.paths.library_db, now_ms=clock())
-        except (OSError, sqlite3.Error, SchemaError) as exc:
+        except OSError as exc:
             raise StorageError(
                 f"could not open the studio folder {self.paths.home}: {exc}"
             ) from exc
+        self.library = Library(self.paths.library_db, now_ms=clock())
 
     def close(self) -> None:
         self.library.close()
@@ -61,34 +67,62 @@ class Studio:
         return entry
 
     def create_space(self, name: str) -> SpaceEntry:
+        """Create a space: its file is written whole under a temporary name, then linked
+        to ``spaces/<slug>.db`` (which fails if the name is taken, so two processes never
+        share a slug) and registered. On any failure nothing is left behind."""
         name = clean_text(name, "space name")
-        slug = unique_slug(
-            slugify(name, fallback="space"),
-            lambda s: (
-                self.library.slug_taken(s)
-                or self.paths.space_db(s).exists()
-                or self.paths.space_media(s).exists()
-            ),
+        base = slugify(name, fallback="space")
+        space_id = self.ids()
+        for _ in range(MAX_CREATE_ATTEMPTS):
+            slug = unique_slug(base, self._slug_taken)
+            entry = SpaceEntry(
+                id=space_id,
+                slug=slug,
+                name=name,
+                file=str(self.paths.space_db(slug).relative_to(self.paths.home)),
+                created_at=self.clock(),
+                last_opened_at=None,
+            )
+            if self._create_as(entry):
+                return entry
+        raise ConflictError(f"could not find a free file name for the space {name!r}; try again")
+
+    def _slug_taken(self, slug: str) -> bool:
+        return (
+            self.library.slug_taken(slug)
+            or os.path.lexists(self.paths.space_db(slug))
+            or os.path.lexists(self.paths.space_media(slug))
         )
-        entry = SpaceEntry(
-            id=self.ids(),
-            slug=slug,
-            name=name,
-            file=str(self.paths.space_db(slug).relative_to(self.paths.home)),
-            created_at=self.clock(),
-            last_opened_at=None,
-        )
-        space = Space.open(
-            self.paths.space_db(slug),
-            self.paths.space_media(slug),
-            space_id=entry.id,
-            slug=slug,
-            clock=self.clock,
-            ids=self.ids,
-        )
-        space.close()
-        self.library.add(entry)
-        return entry
+
+    def _create_as(self, entry: SpaceEntry) -> bool:
+        """Try to create ``entry``; False when another process took its slug first."""
+        final = self.paths.home / entry.file
+        media = self.paths.space_media(entry.slug)
+        tmp = self.paths.spaces_dir / f".{entry.slug}.{secrets.token_hex(6)}.creating"
+        try:
+            init_space_file(tmp, space_id=entry.id, slug=entry.slug, clock_ms=entry.created_at)
+            try:
+                if not _publish(tmp, final):
+                    return False
+            finally:
+                tmp.unlink(missing_ok=True)
+            try:
+                media.mkdir(parents=True, exist_ok=False)
+            except FileExistsError:
+                final.unlink(missing_ok=True)
+                return False
+            try:
+                self.library.add(entry)
+            except ConflictError:
+                _discard(final, media)
+                return False
+            except BaseException:
+                _discard(final, media)
+                raise
+            fsync_dir(self.paths.spaces_dir)
+            return True
+        except OSError as exc:
+            raise StorageError(f"could not create the space {entry.name!r}: {exc}") from exc
 
     def rename_space(self, ref: str, name: str) -> SpaceEntry:
         entry = self.resolve(ref)
@@ -151,5 +185,40 @@ class Studio:
             ids=self.ids,
             providers=self.providers,
         )
-        self.library.touch(entry.id, self.clock())
+        try:
+            self.library.touch(entry.id, self.clock())
+        except StorageError as exc:  # only "last opened" is lost: reading still works
+            log.warning("could not record that %s was opened: %s", entry.slug, exc)
         return space
+
+
+def _publish(tmp: Path, final: Path) -> bool:
+    """Give the whole file at ``tmp`` the name ``final`` unless that name exists (atomic:
+    of two processes racing for one name, exactly one wins). False if it was taken."""
+    try:
+        os.link(tmp, final)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: reserve the name, then replace
+        try:
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        os.close(fd)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            final.unlink(missing_ok=True)
+            raise
+        return True
+
+
+def _discard(db: Path, media: Path) -> None:
+    """Undo a half-done create (the file was never listed, so nobody has it open)."""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    try:
+        media.rmdir()
+    except OSError:
+        pass
