@@ -27,13 +27,13 @@ from studio.core.handlers import HANDLERS
 from studio.core.tx import Tx
 from studio.store import records as r
 from studio.store.db import (
-    DB_FAULTS,
     Database,
     SchemaError,
     check_version,
     connect,
     connect_existing,
     migrate,
+    use_wal,
     verify_schema,
 )
 from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
@@ -148,17 +148,14 @@ class Space:
             stored = _meta_space_id(conn)
             if stored != space_id:
                 raise SchemaError("it belongs to another space")
+            use_wal(conn)
             migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID, clock_ms=clock())
-        except (SchemaError, *DB_FAULTS) as exc:
+        except _FILE_FAULTS as exc:
             if conn is not None:
                 conn.close()
             raise StorageError(
                 f"could not open the space file {path.name}: {_reason(exc)}"
             ) from exc
-        except OSError as exc:
-            if conn is not None:
-                conn.close()
-            raise StorageError(f"could not open the space file {path.name}: {exc}") from exc
         try:
             media_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -470,16 +467,23 @@ class Space:
             return conn.execute(sql, args).fetchall()
 
 
-def init_space_file(path: Path, *, space_id: str, slug: str, clock_ms: int) -> None:
+_FILE_FAULTS = (SchemaError, OSError, sqlite3.Error, UnicodeDecodeError)
+"""What a missing, foreign, damaged, busy or full file can raise while we open it."""
+
+
+def init_space_file(
+    path: Path, *, space_id: str, slug: str, clock_ms: int, label: str | None = None
+) -> None:
     """Write a new, fully set-up space file at ``path``, which must not exist. The file
     is complete on disk (checkpointed, fsynced) when this returns; on failure nothing is
-    left at ``path``."""
+    left at ``path``. ``label`` names the file in messages (default: its name)."""
+    label = label or f"the space file {path.name}"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        raise StorageError(f"the space file {path.name} already exists") from None
+        raise StorageError(f"{label} already exists") from None
     except OSError as exc:
-        raise StorageError(f"could not create the space file {path.name}: {exc}") from exc
+        raise StorageError(f"could not create {label}: {_reason(exc)}") from exc
     os.close(fd)
     conn: sqlite3.Connection | None = None
     try:
@@ -498,12 +502,12 @@ def init_space_file(path: Path, *, space_id: str, slug: str, clock_ms: int) -> N
             os.fsync(fd)
         finally:
             os.close(fd)
-    except (SchemaError, OSError, *DB_FAULTS) as exc:
+    except _FILE_FAULTS as exc:
         if conn is not None:
             conn.close()
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        raise StorageError(f"could not create the space file {path.name}: {_reason(exc)}") from exc
+        raise StorageError(f"could not create {label}: {_reason(exc)}") from exc
 
 
 def _check_media_dir(media_dir: Path) -> None:
@@ -526,6 +530,8 @@ def _reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "disk is full" in text or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG):
         return "the disk is full"
+    if "disk I/O error" in text:
+        return "the disk refused a read or write (disk I/O error: is it full or failing?)"
     if isinstance(exc, sqlite3.DatabaseError) and "malformed" in text:
         return f"the file is damaged ({text})"
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):

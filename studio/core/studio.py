@@ -100,7 +100,13 @@ class Studio:
         media = self.paths.space_media(entry.slug)
         tmp = self.paths.spaces_dir / f".{entry.slug}.{secrets.token_hex(6)}.creating"
         try:
-            init_space_file(tmp, space_id=entry.id, slug=entry.slug, clock_ms=entry.created_at)
+            init_space_file(
+                tmp,
+                space_id=entry.id,
+                slug=entry.slug,
+                clock_ms=entry.created_at,
+                label=f"the space {entry.name!r}",
+            )
             try:
                 if not _publish(tmp, final):
                     return False

@@ -20,7 +20,7 @@ HEADER_SIZE = 100
 
 # Every SQLite error a damaged or unusable file can raise while we talk to it. A garbled
 # schema can make SQLite's own error message invalid UTF-8, hence UnicodeDecodeError.
-DB_FAULTS: tuple[type[Exception], ...] = (sqlite3.Error, UnicodeDecodeError)
+DB_FAULTS = (sqlite3.Error, UnicodeDecodeError)
 
 
 class SchemaError(Exception):
@@ -32,10 +32,11 @@ def file_uri(path: Path, mode: str) -> str:
     return f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode={mode}"
 
 
-def connect(path: Path | str, *, mode: str = "rwc") -> sqlite3.Connection:
+def connect(path: Path | str, *, mode: str = "rwc", wal: bool = True) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, NORMAL sync.
 
-    ``mode="rw"`` opens only a file that already exists (SQLite never creates one).
+    ``mode="rw"`` opens only a file that already exists (SQLite never creates one);
+    ``wal=False`` leaves the journal mode alone (switching it writes the header).
     """
     if str(path) == ":memory:":
         target, uri = ":memory:", False
@@ -50,7 +51,7 @@ def connect(path: Path | str, *, mode: str = "rwc") -> sqlite3.Connection:
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if str(path) != ":memory:" and mode != "ro":
+        if wal and str(path) != ":memory:" and mode != "ro":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -93,10 +94,11 @@ def connect_existing(path: Path, application_id: int) -> sqlite3.Connection:
     """Open a file that must already be ours (see :func:`check_header`); never creates one.
 
     Raises :class:`SchemaError` for a file that is not ours (left as it was) and
-    ``sqlite3.Error``/``UnicodeDecodeError`` for one SQLite cannot read.
+    ``sqlite3.Error``/``UnicodeDecodeError`` for one SQLite cannot read. The journal mode
+    is not touched: call :func:`use_wal` once the caller has accepted the file.
     """
     check_header(path, application_id)
-    conn = connect(path, mode="rw")
+    conn = connect(path, mode="rw", wal=False)
     try:
         stamped = int(conn.execute("PRAGMA application_id").fetchone()[0])
         if stamped != application_id:
@@ -105,6 +107,10 @@ def connect_existing(path: Path, application_id: int) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode = WAL")
 
 
 def verify_schema(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:

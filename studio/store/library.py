@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +11,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from studio.core.errors import ConflictError, StorageError
-from studio.store.db import DB_FAULTS, Database, SchemaError, connect, migrate, verify_schema
+from studio.store.db import (
+    DB_FAULTS,
+    Database,
+    SchemaError,
+    connect,
+    file_uri,
+    migrate,
+    verify_schema,
+)
 from studio.store.records import UsageEvent
 from studio.store.schema import LIBRARY_APPLICATION_ID, LIBRARY_MIGRATIONS
 
@@ -50,14 +59,50 @@ def library_fault(exc: BaseException, path: Path) -> StorageError:
         return StorageError(BUSY_MESSAGE)
     if "disk is full" in text or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG):
         return StorageError(f"the disk is full: could not write {path}")
+    if "disk I/O error" in text:
+        return StorageError(
+            f"could not read or write {path} (disk I/O error: is the disk full or failing?)"
+        )
     if "readonly" in text or "read-only" in text:
         return StorageError(f"{path} is read-only: could not write it")
     return StorageError(f"could not use the library {path}: {text}")
 
 
+def _read_only_fallback(path: Path, exc: BaseException) -> sqlite3.Connection | None:
+    """When a full or failing disk stops SQLite from making its WAL index, a library whose
+    log is empty (checkpointed at the last close) can still be read as an immutable file,
+    so listing and reading keep working. None where that would not be exact."""
+    text = str(exc)
+    if not ("disk I/O error" in text or "disk is full" in text or "readonly" in text):
+        return None
+    try:
+        if os.path.getsize(f"{path}-wal") > 0:
+            return None
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        conn = sqlite3.connect(
+            file_uri(path, "ro") + "&immutable=1", uri=True, check_same_thread=False
+        )
+        conn.isolation_level = None
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    except DB_FAULTS:
+        return None
+    if app_id != LIBRARY_APPLICATION_ID or version != LIBRARY_MIGRATIONS[-1].version:
+        conn.close()
+        return None
+    return conn
+
+
 class Library:
     """Every method raises :class:`StorageError` (one sentence) for a storage fault:
     a busy, full, read-only or damaged ``library.db``."""
+
+    read_only_reason: str | None = None
+    """Why the library could only be opened for reading (a full or failing disk)."""
 
     def __init__(self, path: Path, *, now_ms: int = 0) -> None:
         self.path = path
@@ -75,7 +120,11 @@ class Library:
         except DB_FAULTS as exc:
             if conn is not None:
                 conn.close()
-            raise library_fault(exc, path) from exc
+            fault = library_fault(exc, path)
+            conn = _read_only_fallback(path, exc)
+            if conn is None:
+                raise fault from exc
+            self.read_only_reason = fault.message
         self._db = Database(conn)
 
     def close(self) -> None:
@@ -91,6 +140,8 @@ class Library:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only_reason is not None:
+            raise StorageError(self.read_only_reason)
         try:
             with self._db.write() as conn:
                 yield conn

@@ -1,0 +1,124 @@
+"""Storage faults seen from the command line: one clear line, exit 1, data left alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(home: Path | str, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["--home", str(home), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_an_empty_home_is_refused_not_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for home in ("", "   "):
+        code, out, err = run(home, "space", "create", "X", capsys=capsys)
+        assert (code, out) == (1, "")
+        assert err == "studio: --home is empty: give the path of a data folder\n"
+    monkeypatch.setenv("STUDIO_HOME", "")
+    assert main(["space", "list"]) == 1
+    _, err = capsys.readouterr()
+    assert err.startswith("studio: STUDIO_HOME is set but empty") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "foreign"])
+def test_a_damaged_space_file_fails_every_command_and_stays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    home = tmp_path / "home"
+    assert run(home, "space", "create", "Art", capsys=capsys)[0] == 0
+    db = home / "spaces" / "art.db"
+    if damage == "delete":
+        db.unlink()
+    elif damage == "truncate":
+        db.write_bytes(b"")
+    else:
+        db.unlink()
+        import sqlite3
+
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.commit()
+        conn.close()
+    before = db.read_bytes() if db.exists() else None
+    for cmd in (["assets", "art"], ["check", "art"], ["log", "art"]):
+        code, out, err = run(home, *cmd, capsys=capsys)
+        assert code == 1, (cmd, out)
+        assert err.startswith("studio: could not open the space file art.db: ")
+        assert err.count("\n") == 1
+    assert (db.read_bytes() if db.exists() else None) == before
+
+
+def test_a_file_where_the_media_folder_should_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    run(home, "space", "create", "Art", capsys=capsys)
+    media = home / "media" / "art"
+    media.rmdir()
+    media.write_text("oops")
+    code, _, err = run(home, "assets", "art", capsys=capsys)
+    assert code == 1 and "is a file" in err and err.count("\n") == 1
+    assert media.read_text() == "oops"
+
+
+FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from studio.cli.main import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _full_disk(limit: int, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(limit), "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("limit", [0, 40_000])
+def test_a_full_disk(tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: int) -> None:
+    """0: nothing can be written at all; 40 kB: the library opens, its writes fail."""
+    home = tmp_path / "home"
+    run(home, "space", "create", "Art", capsys=capsys)
+    before = sorted(p.name for p in (home / "spaces").iterdir())
+    listed = _full_disk(limit, home, "space", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [s["slug"] for s in json.loads(listed.stdout)] == ["art"]
+    made = _full_disk(limit, home, "space", "create", "More")
+    assert made.returncode == 1
+    assert made.stderr.startswith("studio: ") and made.stderr.count("\n") == 1
+    assert "Traceback" not in made.stderr
+    assert sorted(p.name for p in (home / "spaces").iterdir()) == before
+    assert sorted(p.name for p in (home / "media").iterdir()) == ["art"]
+    for cmd in (["assets", "art"], ["check", "art"]):
+        read = _full_disk(limit, home, *cmd)
+        assert "Traceback" not in read.stderr
+        if read.returncode:
+            assert read.stderr.startswith("studio: could not open the space file art.db")
+            assert read.stderr.count("\n") == 1
+        else:
+            assert limit > 0
