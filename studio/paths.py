@@ -62,6 +62,13 @@ class StudioPaths:
     def trash_dir(self) -> Path:
         return self.home / "trash"
 
+    @property
+    def backups_dir(self) -> Path:
+        return self.home / "backups"
+
+    def space_backups(self, space_slug: str) -> Path:
+        return self.backups_dir / space_slug
+
     def space_db(self, space_slug: str) -> Path:
         return self.spaces_dir / f"{space_slug}.db"
 

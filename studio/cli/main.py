@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     x = ss.add_parser("delete", help="move a space to the trash folder")
     x.add_argument("space")
     x.add_argument("--yes", action="store_true", help="confirm")
+    x = ss.add_parser("restore", help="list a space's automatic backups, or bring one back")
+    x.add_argument("space")
+    x.add_argument("--list", action="store_true", help="list the backups, newest first")
+    x.add_argument("--from", dest="from_name", metavar="NAME", help="the backup (default: newest)")
+    x.add_argument("--json", action="store_true")
 
     x = sub.add_parser("import", help="import image, audio and video files")
     x.add_argument("space")
@@ -158,7 +163,44 @@ def _cmd_space(args: argparse.Namespace) -> int:
                 raise UserError("deleting a space needs --yes")
             trash = studio.delete_space(args.space)
             print(f"moved to {trash}")
+        elif args.space_cmd == "restore":
+            _space_restore(studio, args)
     return EXIT_OK
+
+
+def _space_restore(studio: Any, args: argparse.Namespace) -> None:
+    if args.list:
+        if args.from_name:
+            raise UserError("--list and --from do not go together")
+        backups = studio.backups(args.space)
+        if args.json:
+            print_json(
+                [
+                    {"name": b.name, "at": b.at_ms, "seq": b.seq, "size_bytes": b.size_bytes}
+                    for b in backups
+                ]
+            )
+        elif backups:
+            table(
+                [[b.name, when(b.at_ms), str(b.seq), str(b.size_bytes)] for b in backups],
+                ["NAME", "TAKEN", "CHANGES", "BYTES"],
+            )
+        else:
+            print(f"no backups of {args.space} yet")
+        return
+    used, aside = studio.restore_space(args.space, args.from_name)
+    if args.json:
+        print_json(
+            {
+                "restored": used.name,
+                "seq": used.seq,
+                "previous_file": str(aside) if aside is not None else None,
+            }
+        )
+    else:
+        print(f"restored {args.space} from {used.name} (change {used.seq})")
+        if aside is not None:
+            print(f"the previous file is kept at {aside}")
 
 
 # ---------------------------------------------------------------------------- import

@@ -6,14 +6,18 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, slugify, system_clock, unique_slug
 from studio.core.errors import ConflictError, NotFoundError, StorageError
+from studio.core.events import Event
 from studio.core.handlers.common import clean_text
 from studio.core.space import Space, init_space_file
 from studio.media.files import fsync_dir
 from studio.paths import StudioPaths, default_home
+from studio.store.backup import BackupError, BackupInfo, RollingBackups, list_backups, verify_backup
 from studio.store.library import Library, SpaceEntry
 from workers.registry import ProviderRegistry
 
@@ -46,8 +50,11 @@ class Studio:
                 f"could not open the studio folder {self.paths.home}: {exc}"
             ) from exc
         self.library = Library(self.paths.library_db, now_ms=clock())
+        self._backups: dict[str, RollingBackups] = {}
 
     def close(self) -> None:
+        for keeper in self._backups.values():
+            keeper.join()
         self.library.close()
 
     def __enter__(self) -> Studio:
@@ -151,6 +158,12 @@ class Studio:
         media = self.paths.space_media(entry.slug)
         if media.exists():
             shutil.move(str(media), str(dest / "media"))
+        keeper = self._backups.pop(entry.id, None)
+        if keeper is not None:
+            keeper.join()
+        backups = self.paths.space_backups(entry.slug)
+        if backups.exists():
+            shutil.move(str(backups), str(dest / "backups"))
         self.library.remove(entry.id)
         self.library.forget_space(entry.id)
         return dest
@@ -195,7 +208,119 @@ class Studio:
             self.library.touch(entry.id, self.clock())
         except StorageError as exc:  # only "last opened" is lost: reading still works
             log.warning("could not record that %s was opened: %s", entry.slug, exc)
+        keeper = self._backups.get(entry.id)
+        if keeper is None:
+            keeper = self._backups[entry.id] = RollingBackups(
+                self.paths.home / entry.file,
+                self.paths.space_backups(entry.slug),
+                space_id=entry.id,
+                clock=self.clock,
+            )
+        keeper.at_open(space.last_seq())
+
+        def after_commit(event: Event) -> None:
+            if event.seq:
+                keeper.after_commit(event.seq)
+
+        space.subscribe(after_commit)
         return space
+
+    # ------------------------------------------------------------------ backups
+    def backups(self, ref: str) -> list[BackupInfo]:
+        """A space's rolling backups, newest first."""
+        entry = self.resolve(ref)
+        try:
+            return list_backups(self.paths.space_backups(entry.slug))
+        except BackupError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def restore_space(self, ref: str, name: str | None = None) -> tuple[BackupInfo, Path | None]:
+        """Bring back a backup (the newest, or the one called ``name``). The backup is
+        verified first; the current file is moved aside into the backup folder (never
+        deleted). Refused while another Forge Studio has the space open. Returns the
+        backup used and where the replaced file went (None if there was none)."""
+        entry = self.resolve(ref)
+        available = self.backups(ref)
+        if not available:
+            raise NotFoundError(f"the space {entry.slug!r} has no backups yet")
+        if name is None:
+            chosen = available[0]
+        else:
+            found = [b for b in available if name in (b.name, b.name.removesuffix(".db"))]
+            if not found:
+                raise NotFoundError(
+                    f"there is no backup {name!r} of {entry.slug!r} "
+                    f"(see `studio space restore {entry.slug} --list`)"
+                )
+            chosen = found[0]
+        try:
+            verify_backup(chosen.path, entry.id)
+        except BackupError as exc:
+            raise StorageError(f"cannot restore: {exc}") from exc
+        keeper = self._backups.get(entry.id)
+        if keeper is not None:
+            keeper.join()
+        db = self.paths.home / entry.file
+        with _exclusive(Path(f"{db}.lock"), entry.slug):
+            return chosen, self._swap_in(chosen, db)
+
+    def _swap_in(self, chosen: BackupInfo, db: Path) -> Path | None:
+        folder = chosen.path.parent
+        tmp = db.with_name(f".{db.stem}.{secrets.token_hex(6)}.restoring")
+        aside: Path | None = None
+        try:
+            shutil.copyfile(chosen.path, tmp)
+            _fsync_file(tmp)
+            if os.path.lexists(db):
+                aside = folder / f"replaced-{_stamp(self.clock())}-{db.name}"
+                for suffix in ("-wal", "-shm", ""):  # the log first: never a file without it
+                    src = Path(f"{db}{suffix}")
+                    if os.path.lexists(src):
+                        os.replace(src, Path(f"{aside}{suffix}"))
+            os.replace(tmp, db)
+            fsync_dir(db.parent)
+            fsync_dir(folder)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            where = f"; the previous file is at {aside}" if aside is not None else ""
+            raise StorageError(f"could not restore the backup: {exc}{where}") from exc
+        return aside
+
+
+def _stamp(ms: int) -> str:
+    import datetime
+
+    stamp = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    return f"{stamp:%Y%m%dT%H%M%S}{ms % 1000:03d}Z"
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _exclusive(lock_path: Path, slug: str) -> Iterator[None]:
+    """Hold the space's presence lock exclusively: no other process has it open."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: nothing to ask
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConflictError(
+                f"the space {slug!r} is open in another Forge Studio; close it there first"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _publish(tmp: Path, final: Path) -> bool:
