@@ -208,6 +208,8 @@ class RollingBackups:
     def at_open(self, seq: int) -> bool:
         """Start a backup if the space changed since the newest one. True if started."""
         if seq == self._last_seq or (self._last_seq is None and seq == 0):
+            if self._last_at is None:
+                self._last_at = self._clock()  # the interval counts from here
             return False
         return self._start()
 
