@@ -384,6 +384,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         report = check_space(space)
+        report.warnings += [f"{path} belongs to no listed space" for path in studio.unlisted()]
     if args.json:
         print_json(
             {

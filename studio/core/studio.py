@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,9 @@ LOCAL_LATENCY_KEY = "providers.local.latency_s"
 
 MAX_CREATE_ATTEMPTS = 20
 """Slugs tried when other processes keep taking the next free one (a race, not a loop)."""
+
+STALE_TEMP_S = 60 * 60
+"""A hidden ``.creating``/``.restoring`` file older than this belongs to a dead process."""
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,7 @@ class Studio:
         name = clean_text(name, "space name")
         base = slugify(name, fallback="space")
         space_id = self.ids()
+        self._clear_stale_temporaries()
         for _ in range(MAX_CREATE_ATTEMPTS):
             slug = unique_slug(base, self._slug_taken)
             entry = SpaceEntry(
@@ -142,6 +147,45 @@ class Studio:
         name = clean_text(name, "space name")
         self.library.rename(entry.id, name)
         return entry._replace(name=name)
+
+    def unlisted(self) -> list[str]:
+        """Space files and media folders under the data folder that no listed space owns
+        (left by a crash, a lost library row or a hand-made copy), relative to home."""
+        listed = self.spaces()
+        files = {Path(e.file).name for e in listed}
+        slugs = {e.slug for e in listed}
+        out: list[str] = []
+        for folder, keep, want_dir in (
+            (self.paths.spaces_dir, files, False),
+            (self.paths.media_root, slugs, True),
+        ):
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                if e.name.startswith("."):
+                    continue
+                if (want_dir and e.name not in keep) or (
+                    not want_dir and e.name.endswith(".db") and e.name not in keep
+                ):
+                    out.append(f"{folder.name}/{e.name}")
+        return out
+
+    def _clear_stale_temporaries(self) -> None:
+        """Remove what a create or restore that died long ago left under a hidden name."""
+        now = time.time()
+        try:
+            entries = list(os.scandir(self.paths.spaces_dir))
+        except OSError:
+            return
+        for e in entries:
+            if e.name.startswith(".") and e.name.endswith((".creating", ".restoring")):
+                try:
+                    if now - e.stat().st_mtime > STALE_TEMP_S:
+                        os.unlink(e.path)
+                except OSError:
+                    pass
 
     def delete_space(self, ref: str) -> Path:
         """Move the space file and its media to ``trash/`` (recoverable by hand); return

@@ -186,3 +186,17 @@ def test_check_space_reports_a_missing_media_folder(studio: Studio) -> None:
         report = check_space(sp)
     assert not report.ok
     assert any(p.startswith("media folder") for p in report.problems)
+
+
+def test_files_and_folders_of_no_listed_space_are_warned_about(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _setup(home)
+    (home / "spaces" / "ghost.db").write_bytes(b"left by a crash")
+    (home / "media" / "ghost").mkdir()
+    code, report = _check(home, capsys)
+    assert code == 0 and report["problems"] == []
+    assert report["warnings"] == [
+        "spaces/ghost.db belongs to no listed space",
+        "media/ghost belongs to no listed space",
+    ]

@@ -235,3 +235,16 @@ def test_a_library_held_by_another_process(tmp_path: Path, monkeypatch: pytest.M
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_create_clears_temporaries_of_dead_creates_only(studio: Studio) -> None:
+    import os
+
+    old = studio.paths.spaces_dir / ".dead.0123.creating"
+    old.write_bytes(b"half")
+    os.utime(old, (0, 0))
+    young = studio.paths.spaces_dir / ".busy.4567.creating"
+    young.write_bytes(b"another process is writing this right now")
+    studio.create_space("Fresh")
+    assert not old.exists()
+    assert young.exists()
