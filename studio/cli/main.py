@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -99,6 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.cmd](args)
     except (StudioError, MediaError, UserError) as exc:
         print(f"studio: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        # a space or library damaged outside Forge Studio, found while reading it
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        print(
+            f"studio: a data file could not be read, it may be damaged ({reason}); "
+            "see `studio check SPACE` and `studio space restore SPACE`",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

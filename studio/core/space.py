@@ -406,9 +406,9 @@ class Space:
             size,
             sha,
             original,
-            json.loads(recipe),
-            json.loads(prov),
-            json.loads(meta),
+            _json_column(recipe, f"variant {variant_id} recipe"),
+            _json_column(prov, f"variant {variant_id} generation_provenance"),
+            _json_column(meta, f"variant {variant_id} provider_metadata"),
             by,
             deleted,
         )
@@ -458,7 +458,14 @@ class Space:
             ).fetchall()
         for seq, at, aid, aname, arole, command, payload, events in rows:
             yield Change(
-                seq, at, aid, aname, arole, command, json.loads(payload), json.loads(events)
+                seq,
+                at,
+                aid,
+                aname,
+                arole,
+                command,
+                _json_column(payload, f"change {seq} payload"),
+                _json_column(events, f"change {seq} events"),
             )
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -508,6 +515,16 @@ def init_space_file(
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise StorageError(f"could not create {label}: {_reason(exc)}") from exc
+
+
+def _json_column(text: str, where: str) -> Any:
+    """A JSON column, or one clear error when an outside fault damaged it."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise StorageError(
+            f"the space file is damaged: {where} is not valid JSON (see `studio check`)"
+        ) from None
 
 
 def _check_media_dir(media_dir: Path) -> None:
