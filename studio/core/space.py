@@ -32,6 +32,7 @@ from studio.store.db import (
     check_version,
     connect,
     connect_existing,
+    file_uri,
     migrate,
     use_wal,
     verify_schema,
@@ -139,6 +140,7 @@ class Space:
         clear :class:`StorageError` and left byte for byte as it was."""
         _check_media_dir(media_dir)
         conn: sqlite3.Connection | None = None
+        read_only: str | None = None
         try:
             conn = connect_existing(path, SPACE_APPLICATION_ID)
             version = check_version(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID)
@@ -153,16 +155,22 @@ class Space:
         except _FILE_FAULTS as exc:
             if conn is not None:
                 conn.close()
-            raise StorageError(
-                f"could not open the space file {path.name}: {_reason(exc)}"
-            ) from exc
+            conn = _read_only_fallback(path, space_id, exc)
+            if conn is None:
+                raise StorageError(
+                    f"could not open the space file {path.name}: {_reason(exc)}"
+                ) from exc
+            read_only = f"the space {slug} can only be read for now: {_reason(exc)}"
+            log.warning("%s", read_only)
         try:
             media_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             conn.close()
             raise StorageError(f"could not open the media folder {media_dir}: {exc}") from exc
+        db = Database(conn, path)
+        db.read_only_reason = read_only
         return cls(
-            Database(conn, path),
+            db,
             media_dir,
             space_id=space_id,
             slug=slug,
@@ -515,6 +523,42 @@ def init_space_file(
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise StorageError(f"could not create {label}: {_reason(exc)}") from exc
+
+
+def _read_only_fallback(path: Path, space_id: str, exc: BaseException) -> sqlite3.Connection | None:
+    """When a full, failing or read-only disk stops SQLite from making its WAL index, a
+    whole space file whose log is empty can still be read (as an immutable file), so
+    listing, showing and checking keep working. None where that would not be exact."""
+    text = str(exc)
+    disk = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EROFS)
+    if not (disk or "disk I/O error" in text or "disk is full" in text or "readonly" in text):
+        return None
+    try:
+        if os.path.getsize(f"{path}-wal") > 0:
+            return None  # committed changes live only in the log
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = sqlite3.connect(
+            file_uri(path, "ro") + "&immutable=1",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        version = check_version(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID)
+        if version != SPACE_MIGRATIONS[-1].version:
+            raise SchemaError("needs an upgrade")
+        verify_schema(conn, SPACE_MIGRATIONS)
+        if _meta_space_id(conn) != space_id:
+            raise SchemaError("it belongs to another space")
+    except _FILE_FAULTS:
+        if conn is not None:
+            conn.close()
+        return None
+    return conn
 
 
 def _json_column(text: str, where: str) -> Any:

@@ -155,9 +155,15 @@ class Database:
         self.path = path
         self.lock = threading.RLock()
         self._depth = 0
+        self.read_only_reason: str | None = None
+        """Set when the file could only be opened for reading (e.g. a full disk)."""
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only_reason is not None:
+            from studio.core.errors import StorageError
+
+            raise StorageError(self.read_only_reason)
         with self.lock:
             if self._depth:  # nested: joins the outer transaction
                 self._depth += 1
