@@ -77,4 +77,6 @@ class StudioPaths:
 
     def ensure(self) -> None:
         for d in (self.home, self.spaces_dir, self.media_root, self.exports_dir):
+            if d.exists() and not d.is_dir():
+                raise NotADirectoryError(f"{d} is a file where a folder should be")
             d.mkdir(parents=True, exist_ok=True)

@@ -248,3 +248,15 @@ def test_create_clears_temporaries_of_dead_creates_only(studio: Studio) -> None:
     studio.create_space("Fresh")
     assert not old.exists()
     assert young.exists()
+
+
+@pytest.mark.parametrize("which", ["spaces", "media"])
+def test_a_file_where_a_studio_folder_should_be(tmp_path: Path, which: str) -> None:
+    home = tmp_path / "home"
+    Studio(home).close()
+    folder = home / which
+    folder.rmdir()
+    folder.write_text("in the way")
+    with pytest.raises(StorageError, match=f"{which} is a file where a folder should be"):
+        Studio(home)
+    assert folder.read_text() == "in the way"
