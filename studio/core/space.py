@@ -565,7 +565,7 @@ def _json_column(text: str, where: str) -> Any:
     """A JSON column, or one clear error when an outside fault damaged it."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: NULL where damage removed the text
         raise StorageError(
             f"the space file is damaged: {where} is not valid JSON (see `studio check`)"
         ) from None

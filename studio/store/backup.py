@@ -87,7 +87,8 @@ def verify_backup(path: Path, space_id: str) -> int:
     try:
         check = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(5)")]
         if check != ["ok"]:
-            raise BackupError(f"{path.name} is damaged ({check[0]})")
+            lines = [ln for ln in "\n".join(check).splitlines() if not ln.startswith("***")]
+            raise BackupError(f"{path.name} is damaged ({(lines or check)[0][:160]})")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if not 0 < version <= SPACE_MIGRATIONS[-1].version:
             raise BackupError(f"{path.name} has an unknown schema version {version}")
@@ -140,7 +141,11 @@ def make_backup(
                 dst.close()
         finally:
             src.close()
-        seq = verify_backup(tmp, space_id)
+        try:
+            seq = verify_backup(tmp, space_id)
+        except BackupError as exc:
+            reason = str(exc).removeprefix(tmp.name).strip()
+            raise BackupError(f"{source.name} was not backed up: the copy {reason}") from exc
         _fsync(tmp)
         final = folder / backup_name(now_ms, seq)
         os.replace(tmp, final)

@@ -127,3 +127,50 @@ def test_a_full_disk(tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: 
         last = wrote.stderr.strip().splitlines()[-1]
         assert last.startswith("studio: the space art can only be read for now")
         assert db.read_bytes() == before
+
+
+def _garble_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str], rounds: int) -> set[str]:
+    """Overwrite random bytes of a space file (past the header) and run every reading
+    command: each ends in output or in one ``studio:`` line, never a traceback."""
+    import random
+    import shutil
+
+    home = tmp_path / "home"
+    run(home, "space", "create", "Art", capsys=capsys)
+    for i in range(3):
+        cmd = json.dumps({"command": "asset:create", "name": f"Hero {i}", "media_kind": "image"})
+        run(home, "apply", "art", cmd, capsys=capsys)
+    run(home, "assets", "art", capsys=capsys)  # close: checkpointed into the main file
+    db = home / "spaces" / "art.db"
+    pristine = db.read_bytes()
+    rnd = random.Random(rounds)
+    seen: set[str] = set()
+    for _ in range(rounds):
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(home / "backups", ignore_errors=True)
+        data = bytearray(pristine)
+        for _ in range(rnd.randint(1, 12)):
+            data[rnd.randrange(100, len(data))] = rnd.randrange(256)
+        db.write_bytes(bytes(data))
+        for cmd in (["assets", "art"], ["log", "art"], ["check", "art"]):
+            code, _, err = run(home, *cmd, capsys=capsys)
+            assert code in (0, 1), (cmd, err)
+            for line in err.splitlines():
+                assert line.startswith(("studio: ", "could not record", "backup failed")), line
+            if code == 1 and err:
+                seen.add(cmd[0])
+    return seen
+
+
+def test_random_damage_never_ends_in_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _garble_runs(tmp_path, capsys, 12)  # some damage is found
+
+
+@pytest.mark.slow
+def test_random_damage_never_ends_in_a_traceback_long(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _garble_runs(tmp_path, capsys, 100)
