@@ -174,3 +174,29 @@ def test_random_damage_never_ends_in_a_traceback_long(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _garble_runs(tmp_path, capsys, 100)
+
+
+def test_rows_damaged_outside_the_app_are_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    home = tmp_path / "home"
+    run(home, "space", "create", "Art", capsys=capsys)
+    cmd = json.dumps({"command": "asset:create", "name": "Hero", "media_kind": "image"})
+    assert run(home, "apply", "art", cmd, capsys=capsys)[0] == 0
+    conn = sqlite3.connect(home / "spaces" / "art.db", isolation_level=None)
+    conn.execute("UPDATE changes SET payload = '{\"command\": ' WHERE seq = 1")
+    conn.close()
+    code, _, err = run(home, "log", "art", capsys=capsys)
+    assert code == 1
+    assert err == (
+        "studio: the space file is damaged: change 1 payload is not valid JSON "
+        "(see `studio check`)\n"
+    )
+    conn = sqlite3.connect(home / "spaces" / "art.db", isolation_level=None)
+    conn.execute("UPDATE assets SET name = CAST(X'48FF65' AS TEXT)")
+    conn.close()
+    code, _, err = run(home, "assets", "art", capsys=capsys)
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("studio: a data file could not be read, it may be damaged")
