@@ -200,3 +200,30 @@ def test_files_and_folders_of_no_listed_space_are_warned_about(
         "spaces/ghost.db belongs to no listed space",
         "media/ghost belongs to no listed space",
     ]
+
+
+def test_recovery_leaves_nothing_for_check_to_report(studio: Studio) -> None:
+    """An import killed after writing its file (or half of it) but before the row named
+    it: recovery fails the variant and clears its folder, and the check is clean."""
+    from studio.core import commands as c
+    from studio.core.imports import recover_interrupted
+    from tests.conftest import OWNER
+
+    studio.create_space("Crash")
+    with studio.open_space("crash") as sp:
+        keep = add_variant(sp, name="Whole")
+        for n in range(2):
+            begun = sp.apply(
+                c.BeginUpload(c.MediaKindName.IMAGE, original_name=f"p{n}.png", name=f"P{n}"),
+                OWNER,
+            )
+            vid = begun.created["variant_id"]
+            folder = sp.media_dir / sp.asset(begun.created["asset_id"]).slug / vid
+            folder.mkdir(parents=True)
+            (folder / f".original.png.{n:012x}.tmp").write_bytes(b"half")
+            if n:
+                (folder / "original.png").write_bytes(b"whole, never recorded")
+        assert recover_interrupted(sp) == 2
+        report = check_space(sp)
+        assert (report.problems, report.warnings) == ([], [])
+        assert sp.variant_detail(keep.variant_id).row.status == "completed"
