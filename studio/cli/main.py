@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     if args.cmd is None:
         return _launch_app(args)
+    import sqlite3
+
     from studio.media import MediaError
 
     try:
