@@ -78,8 +78,25 @@ def check_header(path: Path, application_id: int) -> None:
     if len(header) < HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
         raise SchemaError("it is not a SQLite database")
     stamped = int.from_bytes(header[68:72], "big")
-    if stamped != application_id and not _wal_has_frames(path):
+    if stamped != application_id and not (
+        _wal_has_frames(path) and _stamp_in_log(path) == application_id
+    ):
         raise SchemaError("this file is not a Forge Studio file")
+
+
+def _stamp_in_log(path: Path) -> int | None:
+    """The application id as the write-ahead log has it, read on a read-only connection
+    (which, unlike a writer, never checkpoints the log into the file when it closes)."""
+    try:
+        conn = sqlite3.connect(file_uri(path, "ro"), uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return int(conn.execute("PRAGMA application_id").fetchone()[0])
+    except DB_FAULTS:
+        return None
+    finally:
+        conn.close()
 
 
 def _wal_has_frames(path: Path) -> bool:

@@ -176,3 +176,24 @@ def test_space_open_never_creates(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="missing"):
         Space.open(tmp_path / "s.db", tmp_path / "m", space_id="s", slug="s")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_foreign_file_with_a_live_log_is_not_checkpointed_into(tmp_path: Path) -> None:
+    """A foreign WAL database left with frames in its log (its program was killed)."""
+    import shutil
+
+    src = tmp_path / "src"
+    src.mkdir()
+    conn = sqlite3.connect(src / "x.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("CREATE TABLE t (a)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    snap = tmp_path / "s.db"  # a copy taken while the writer is alive: log not merged
+    shutil.copy(src / "x.db", snap)
+    shutil.copy(src / "x.db-wal", f"{snap}-wal")
+    conn.close()
+    before = (_digest(snap), _digest(Path(f"{snap}-wal")))
+    with pytest.raises(StorageError, match="not a Forge Studio file"):
+        Space.open(snap, tmp_path / "m", space_id="s", slug="s")
+    assert (_digest(snap), _digest(Path(f"{snap}-wal"))) == before
