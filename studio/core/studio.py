@@ -15,7 +15,8 @@ from studio.clock import Clock, IdGenerator, TimeSortedIds, slugify, system_cloc
 from studio.core.errors import ConflictError, NotFoundError, StorageError
 from studio.core.events import Event
 from studio.core.handlers.common import clean_text
-from studio.core.space import Space, init_space_file
+from studio.core.space import Space
+from studio.core.space_file import init_space_file
 from studio.media.files import fsync_dir
 from studio.paths import StudioPaths, default_home
 from studio.store.backup import BackupError, BackupInfo, RollingBackups, list_backups, verify_backup
