@@ -103,7 +103,7 @@ def test_a_failed_create_leaves_nothing_behind(
 def test_a_failed_file_init_leaves_nothing_behind(
     studio: Studio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import studio.core.space as space_mod
+    import studio.core.space_file as space_mod
 
     def broken(*_a: object, **_k: object) -> int:
         raise sqlite3.OperationalError("database or disk is full")
