@@ -260,3 +260,35 @@ def test_a_file_where_a_studio_folder_should_be(tmp_path: Path, which: str) -> N
     with pytest.raises(StorageError, match=f"{which} is a file where a folder should be"):
         Studio(home)
     assert folder.read_text() == "in the way"
+
+
+def test_a_space_file_held_by_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    import studio.store.db as db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    home = tmp_path / "home"
+    with Studio(home) as studio:
+        studio.create_space("Held")
+    hold = HOLD_LOCK.replace(
+        "INSERT INTO settings(key, value) VALUES ('held', 'yes')",
+        "INSERT INTO meta(key, value) VALUES ('held', 'yes')",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", hold, str(home / "spaces" / "held.db"), "exclusive-mode"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        with Studio(home) as studio, pytest.raises(StorageError, match="the space is busy"):
+            studio.open_space("held")
+    finally:
+        proc.kill()
+        proc.wait()
+    with Studio(home) as studio:
+        studio.open_space("held").close()  # the other process is gone: it opens again
