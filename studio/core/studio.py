@@ -125,23 +125,26 @@ class Studio:
                     return False
             finally:
                 tmp.unlink(missing_ok=True)
-            try:
-                media.mkdir(parents=True, exist_ok=False)
-            except FileExistsError:
-                final.unlink(missing_ok=True)
-                return False
-            try:
-                self.library.add(entry)
-            except ConflictError:
-                _discard(final, media)
-                return False
-            except BaseException:
-                _discard(final, media)
-                raise
-            fsync_dir(self.paths.spaces_dir)
-            return True
         except OSError as exc:
             raise StorageError(f"could not create the space {entry.name!r}: {exc}") from exc
+        try:
+            media.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            final.unlink(missing_ok=True)
+            return False
+        except OSError as exc:
+            final.unlink(missing_ok=True)
+            raise StorageError(f"could not create the space {entry.name!r}: {exc}") from exc
+        try:
+            self.library.add(entry)
+        except ConflictError:
+            _discard(final, media)
+            return False
+        except BaseException:
+            _discard(final, media)
+            raise
+        fsync_dir(self.paths.spaces_dir)
+        return True
 
     def rename_space(self, ref: str, name: str) -> SpaceEntry:
         entry = self.resolve(ref)
