@@ -32,6 +32,9 @@ KEEP_GENERATIONS = 5
 STALE_TEMP_S = 15 * 60
 """A temporary file older than this is from a backup that died; removed when pruning."""
 JOIN_TIMEOUT_S = 120.0
+AT_OPEN_DELAY_S = 3.0
+"""The backup at open waits this long (or until the studio closes, whichever is first)
+so that the space's first load does not compete with it for the disk and the CPU."""
 
 _NAME = re.compile(r"^(\d{8}T\d{6})(\d{3})Z-seq(\d+)\.db$")
 
@@ -123,15 +126,35 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def pin(source: Path) -> sqlite3.Connection:
+    """A read connection holding a snapshot of ``source`` as it is now: a later
+    :func:`make_backup` through it copies that moment, whatever is committed meanwhile."""
+    conn = sqlite3.connect(file_uri(source, "ro"), uri=True, check_same_thread=False)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def make_backup(
-    source: Path, folder: Path, *, space_id: str, now_ms: int, keep: int = KEEP_GENERATIONS
+    source: Path,
+    folder: Path,
+    *,
+    space_id: str,
+    now_ms: int,
+    keep: int = KEEP_GENERATIONS,
+    pinned: sqlite3.Connection | None = None,
 ) -> BackupInfo:
-    """Copy the space file ``source`` into ``folder`` as a new generation (whole or not
-    at all), then drop generations beyond ``keep``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Copy the space file ``source`` (as ``pinned`` sees it, if given; it is closed)
+    into ``folder`` as a new generation (whole or not at all), then drop generations
+    beyond ``keep``."""
     tmp = folder / f".{secrets.token_hex(8)}.tmp"
     try:
-        src = sqlite3.connect(file_uri(source, "ro"), uri=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        src = pinned or sqlite3.connect(file_uri(source, "ro"), uri=True)
         try:
             dst = sqlite3.connect(tmp)
             try:
@@ -159,6 +182,9 @@ def make_backup(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        if pinned is not None:
+            pinned.close()
     prune(folder, keep)
     return BackupInfo(final.name, final, now_ms, seq, final.stat().st_size)
 
@@ -200,6 +226,7 @@ class RollingBackups:
         self._keep = keep
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._go = threading.Event()
         self._last_at: int | None = None
         self._last_seq: int | None = None
         self.last_error: str | None = None
@@ -216,7 +243,15 @@ class RollingBackups:
             if self._last_at is None:
                 self._last_at = self._clock()  # the interval counts from here
             return False
-        return self._start()
+        try:
+            pinned = pin(self.source)
+        except DB_FAULTS as exc:
+            log.warning("backup at open skipped: %s", exc)
+            return False
+        if not self._start(AT_OPEN_DELAY_S, pinned):
+            pinned.close()
+            return False
+        return True
 
     def after_commit(self, seq: int) -> bool:
         """Start a backup if changes are waiting and the interval has passed."""
@@ -224,23 +259,36 @@ class RollingBackups:
             return False
         if self._last_at is not None and self._clock() - self._last_at < self._interval:
             return False
-        return self._start()
+        return self._start(0.0, None)
 
-    def _start(self) -> bool:
+    def _start(self, delay_s: float, pinned: sqlite3.Connection | None) -> bool:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return False
             self._last_at = self._clock()  # also throttles retries after a failure
+            self._go = threading.Event()
             self._thread = threading.Thread(
-                target=self._run, args=(self._last_at,), name="space-backup", daemon=True
+                target=self._run,
+                args=(self._last_at, delay_s, self._go, pinned),
+                name="space-backup",
+                daemon=True,
             )
             self._thread.start()
         return True
 
-    def _run(self, now_ms: int) -> None:
+    def _run(
+        self, now_ms: int, delay_s: float, go: threading.Event, pinned: sqlite3.Connection | None
+    ) -> None:
+        if delay_s > 0:
+            go.wait(delay_s)
         try:
             info = make_backup(
-                self.source, self.folder, space_id=self.space_id, now_ms=now_ms, keep=self._keep
+                self.source,
+                self.folder,
+                space_id=self.space_id,
+                now_ms=now_ms,
+                keep=self._keep,
+                pinned=pinned,
             )
         except BackupError as exc:
             self.last_error = str(exc)
@@ -251,9 +299,28 @@ class RollingBackups:
         else:
             self.last_error = None
             self._last_seq = info.seq
+        if pinned is not None:
+            _merge_log(self.source)
 
     def join(self, timeout: float = JOIN_TIMEOUT_S) -> None:
+        """Run a waiting backup now and wait for it to finish."""
         with self._lock:
-            thread = self._thread
+            thread, go = self._thread, self._go
+        go.set()
         if thread is not None:
             thread.join(timeout)
+
+
+def _merge_log(source: Path) -> None:
+    """While a snapshot was pinned, the space's writer could not fold its log back into
+    the file when it closed; do it now (a no-op while the space is still open)."""
+    try:
+        conn = sqlite3.connect(file_uri(source, "rw"), uri=True, timeout=0.1)
+    except sqlite3.Error:
+        return  # the file was moved away meanwhile (deleted space)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except DB_FAULTS:
+        pass
+    finally:
+        conn.close()
