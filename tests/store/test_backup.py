@@ -278,3 +278,22 @@ def test_a_backup_that_hits_a_full_disk_leaves_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr  # reading works; the backup failed quietly
     assert "Traceback" not in proc.stderr
     assert _files(folder) == before  # no half backup, no temporary file
+
+
+def test_the_backup_at_open_is_the_space_as_it_was_opened(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Studio(home) as studio:
+        studio.create_space("Art")
+        with studio.open_space("art") as sp:
+            add_asset(sp, "One")
+    with Studio(home) as studio:
+        with studio.open_space("art") as sp:  # changed since the (absent) newest backup
+            add_asset(sp, "Two")  # committed before the delayed copy runs
+            add_asset(sp, "Three")
+    (backup,) = list_backups(home / "backups" / "art")
+    assert backup.seq == 1
+    db = home / "spaces" / "art.db"
+    wal = Path(f"{db}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # the log was folded back
+    with Studio(home) as studio:
+        assert _names(studio, "art") == ["One", "Three", "Two"]
