@@ -286,10 +286,9 @@ def test_the_backup_at_open_is_the_space_as_it_was_opened(tmp_path: Path) -> Non
         studio.create_space("Art")
         with studio.open_space("art") as sp:
             add_asset(sp, "One")
-    with Studio(home) as studio:
-        with studio.open_space("art") as sp:  # changed since the (absent) newest backup
-            add_asset(sp, "Two")  # committed before the delayed copy runs
-            add_asset(sp, "Three")
+    with Studio(home) as studio, studio.open_space("art") as sp:  # changed: backed up
+        add_asset(sp, "Two")  # committed before the delayed copy runs
+        add_asset(sp, "Three")
     (backup,) = list_backups(home / "backups" / "art")
     assert backup.seq == 1
     db = home / "spaces" / "art.db"
