@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from studio.core.space import Space
 from studio.media import sha256_file
+from studio.store.db import DB_FAULTS
+
+T = TypeVar("T")
 
 JSON_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "assets": ("id", ("tags",)),
@@ -51,14 +55,33 @@ class CheckReport:
 
 def check_space(space: Space, *, verify_hashes: bool = True) -> CheckReport:
     report = CheckReport()
-    integrity = [_text(row[0]) for row in space.query("PRAGMA integrity_check")]
-    if integrity != ["ok"]:
+
+    def phase(what: str, fn: Callable[[], T]) -> T | None:
+        """Run one part of the check; a file too damaged for it is itself a problem."""
+        try:
+            return fn()
+        except DB_FAULTS as exc:
+            report.problems.append(f"database: could not check {what} ({_first(exc)})")
+            return None
+
+    integrity = phase(
+        "integrity",
+        lambda: [
+            _text(row[0])
+            for row in space.query(
+                "SELECT CAST(integrity_check AS BLOB) FROM pragma_integrity_check"
+            )
+        ],
+    )
+    if integrity is not None and integrity != ["ok"]:
         report.problems += [f"database: {line}" for line in integrity]
-    for table, rowid, parent, _fk in space.query("PRAGMA foreign_key_check"):
+    keys = phase("references", lambda: space.query("PRAGMA foreign_key_check"))
+    for table, rowid, parent, _fk in keys or []:
         report.problems.append(f"database: {table} row {rowid} points at a missing {parent} row")
-    _check_json(space, report)
-    referenced, busy_dirs, live_dirs = _check_variants(space, report, verify_hashes)
-    _check_media_tree(space, report, referenced, busy_dirs, live_dirs)
+    phase("JSON columns", lambda: _check_json(space, report))
+    found = phase("variants", lambda: _check_variants(space, report, verify_hashes))
+    if found is not None:
+        _check_media_tree(space, report, *found)
     return report
 
 

@@ -309,8 +309,11 @@ class Studio:
         if keeper is not None:
             keeper.join()
         db = self.paths.home / entry.file
-        with _exclusive(Path(f"{db}.lock"), entry.slug):
-            return chosen, self._swap_in(chosen, db)
+        try:
+            with _exclusive(Path(f"{db}.lock"), entry.slug):
+                return chosen, self._swap_in(chosen, db)
+        except OSError as exc:  # the lock file itself is unusable
+            raise StorageError(f"could not restore {entry.slug!r}: {exc}") from exc
 
     def _swap_in(self, chosen: BackupInfo, db: Path) -> Path | None:
         folder = chosen.path.parent

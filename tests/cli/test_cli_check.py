@@ -227,3 +227,27 @@ def test_recovery_leaves_nothing_for_check_to_report(studio: Studio) -> None:
         report = check_space(sp)
         assert (report.problems, report.warnings) == ([], [])
         assert sp.variant_detail(keep.variant_id).row.status == "completed"
+
+
+def test_a_damaged_data_page_is_a_problem_not_a_crash(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Studio(home) as studio:
+        studio.create_space("Art")
+        with studio.open_space("art") as sp:
+            for i in range(60):
+                add_variant(sp, name=f"Hero number {i:03d}")
+    db = home / "spaces" / "art.db"
+    data = bytearray(db.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    at = data.index(b"Hero number 030")
+    page = at - at % page_size
+    for off in range(page + 3, page + 8):  # cell count and content offset of that page
+        data[off] = 0xFF
+    db.write_bytes(bytes(data))
+    code = main(["--home", str(home), "check", "art"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in err
+    problems = [line for line in out.splitlines() if line.startswith("problem: database")]
+    assert problems, out + err
