@@ -310,7 +310,7 @@ class Studio:
             keeper.join()
         db = self.paths.home / entry.file
         try:
-            with _exclusive(Path(f"{db}.lock"), entry.slug):
+            with _exclusive(db, entry.slug):
                 return chosen, self._swap_in(chosen, db)
         except OSError as exc:  # the lock file itself is unusable
             raise StorageError(f"could not restore {entry.slug!r}: {exc}") from exc
@@ -354,21 +354,35 @@ def _fsync_file(path: Path) -> None:
 
 
 @contextmanager
-def _exclusive(lock_path: Path, slug: str) -> Iterator[None]:
-    """Hold the space's presence lock exclusively: no other process has it open."""
+def _exclusive(db: Path, slug: str) -> Iterator[None]:
+    """Make sure no process has the space open, and keep it so while the file is
+    swapped: the presence lock ``<file>.lock`` is held exclusively, and no holder lock
+    under ``<file>.holders/`` may be alive (each is held exclusively by its opener)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: nothing to ask
         yield
         return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    busy = ConflictError(
+        f"the space {slug!r} is open in another Forge Studio; close it there first"
+    )
+    fd = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise ConflictError(
-                f"the space {slug!r} is open in another Forge Studio; close it there first"
-            ) from None
+            raise busy from None
+        holders = Path(f"{db}.holders")
+        for entry in sorted(holders.iterdir()) if holders.is_dir() else []:
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            hfd = os.open(entry, os.O_RDONLY)
+            try:
+                fcntl.flock(hfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise busy from None
+            finally:
+                os.close(hfd)  # (closing drops the probe's own lock at once)
         yield
     finally:
         os.close(fd)

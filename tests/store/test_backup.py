@@ -296,3 +296,22 @@ def test_the_backup_at_open_is_the_space_as_it_was_opened(tmp_path: Path) -> Non
     assert not wal.exists() or wal.stat().st_size == 0  # the log was folded back
     with Studio(home) as studio:
         assert _names(studio, "art") == ["One", "Three", "Two"]
+
+
+def test_restore_refuses_while_a_holder_lock_is_alive(studio: Studio) -> None:
+    """Processes may also announce themselves as ``<file>.holders/<id>`` locks."""
+    import fcntl
+
+    _changed(studio)
+    holders = Path(f"{studio.paths.space_db('art')}.holders")
+    holders.mkdir()
+    (holders / "holder-1-dead00000000").write_bytes(b"")  # nobody holds it: dead
+    fd = os.open(holders / "holder-2-0123456789ab", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ConflictError, match="open in another"):
+            studio.restore_space("art")
+    finally:
+        os.close(fd)
+    studio.restore_space("art")  # only dead holders left
+    assert _names(studio, "art") == ["One"]
