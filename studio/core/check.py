@@ -38,6 +38,8 @@ MAX_MEDIA_ENTRIES = 2_000_000
 TEMP_SUFFIXES = (".tmp", ".part", ".creating")
 IGNORED_DIRS = frozenset({".staging"})
 """Owned by the import pipeline, which cleans it up itself."""
+# Hidden files at the top of the media folder are Forge Studio's own bookkeeping (e.g.
+# a sweep marker); only temporary files among them are reported.
 BUSY_STATUSES = frozenset({"uploading", "pending", "processing"})
 
 
@@ -236,4 +238,6 @@ def _walk(root: Path) -> Iterator[tuple[str, bool]]:
         for d in dirnames:
             yield str(base / d), True
         for f in sorted(filenames):
+            if top and f.startswith(".") and not f.endswith(TEMP_SUFFIXES):
+                continue
             yield str(base / f), False
