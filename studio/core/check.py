@@ -116,11 +116,12 @@ def _first(exc: BaseException) -> str:
 
 def _check_variants(
     space: Space, report: CheckReport, verify_hashes: bool
-) -> tuple[set[str], set[str], set[str]]:
+) -> tuple[set[str], set[str], set[str], set[str]]:
     """Check every file a variant points at. Returns the referenced paths, the folders of
-    variants still being filled, and the folders of every variant row."""
+    variants still being filled, of failed variants, and of every variant row."""
     referenced: set[str] = set()
     busy_dirs: set[str] = set()
+    failed_dirs: set[str] = set()
     live_dirs: set[str] = set()
     rows = space.query(
         "SELECT CAST(v.id AS BLOB), v.status, CAST(v.media_path AS BLOB), "
@@ -147,6 +148,8 @@ def _check_variants(
             live_dirs.add(folder)
             if status in BUSY_STATUSES:
                 busy_dirs.add(folder)
+            elif status == "failed":
+                failed_dirs.add(folder)
         if status == "completed" and not media:
             report.problems.append(f"variant {vid}: completed but has no media file")
         for rel in (media, thumb, poster):
@@ -172,7 +175,7 @@ def _check_variants(
                     report.problems.append(f"variant {vid}: preview {rel} {reason}")
         if status in ("uploading", "processing"):
             report.warnings.append(f"variant {vid} is still {status}")
-    return referenced, busy_dirs, live_dirs
+    return referenced, busy_dirs, failed_dirs, live_dirs
 
 
 def preview_fault(path: Path) -> str | None:
@@ -199,6 +202,7 @@ def _check_media_tree(
     report: CheckReport,
     referenced: set[str],
     busy_dirs: set[str],
+    failed_dirs: set[str],
     live_dirs: set[str],
 ) -> None:
     """Files and folders under the media folder that no row points to."""
@@ -223,8 +227,11 @@ def _check_media_tree(
                 report.problems.append(f"media: folder {rel} has no asset or variant row")
         elif path.name.endswith(TEMP_SUFFIXES):
             report.warnings.append(f"media: leftover temporary file {rel}")
-        elif rel not in referenced and str(path.parent) not in busy_dirs:
-            # (a variant still being filled writes its files before its row names them)
+        elif rel in referenced or str(path.parent) in busy_dirs:
+            continue  # (a variant still being filled writes files before its row names them)
+        elif str(path.parent) in failed_dirs:  # debris of a write that never completed
+            report.warnings.append(f"media: {rel} is left over from a failed variant")
+        else:
             report.problems.append(f"media: orphan file {rel} (no variant points to it)")
 
 

@@ -251,3 +251,25 @@ def test_a_damaged_data_page_is_a_problem_not_a_crash(
     assert "Traceback" not in err
     problems = [line for line in out.splitlines() if line.startswith("problem: database")]
     assert problems, out + err
+
+
+def test_debris_in_a_failed_variants_folder_is_a_warning(studio: Studio) -> None:
+    from studio.core import commands as c
+    from studio.core.actor import Actor
+    from tests.conftest import OWNER
+
+    studio.create_space("Debris")
+    with studio.open_space("debris") as sp:
+        begun = sp.apply(
+            c.BeginUpload(c.MediaKindName.IMAGE, original_name="p.png", name="P"), OWNER
+        )
+        vid = begun.created["variant_id"]
+        slug = sp.asset(begun.created["asset_id"]).slug
+        (sp.media_dir / slug / vid).mkdir(parents=True)
+        (sp.media_dir / slug / vid / "original.png").write_bytes(b"never recorded")
+        sp.apply(c.FailVariant(vid, "IMPORT_INTERRUPTED", "interrupted"), Actor.system())
+        report = check_space(sp)
+    assert report.problems == []
+    assert report.warnings == [
+        f"media: {slug}/{vid}/original.png is left over from a failed variant"
+    ]
