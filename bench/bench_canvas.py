@@ -75,7 +75,7 @@ def ensure_thumbs(folder: Path, n: int) -> float:
 def populate(space_path: Path, media: Path, thumbs: Path, n: int, per_asset: int) -> None:
     from studio.core.space import Space
 
-    Space.open(space_path, media, space_id="bench", slug="bench").close()
+    Space.create(space_path, media, space_id="bench", slug="bench").close()
     (media / "thumbs").symlink_to(thumbs, target_is_directory=True)
     cols = math.ceil(math.sqrt(n))
     conn = sqlite3.connect(space_path)

@@ -25,7 +25,7 @@ def main() -> None:
     args = ap.parse_args()
     me = Actor.local_owner()
     with tempfile.TemporaryDirectory() as tmp:
-        space = Space.open(Path(tmp) / "b.db", Path(tmp) / "m", space_id="b", slug="b")
+        space = Space.create(Path(tmp) / "b.db", Path(tmp) / "m", space_id="b", slug="b")
         ids = [
             space.apply(c.CreateAsset(f"A{i}", c.MediaKindName.IMAGE), me).created["asset_id"]
             for i in range(200)

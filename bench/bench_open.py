@@ -23,7 +23,7 @@ TYPES = ("character", "item", "scene", "sfx", "music", "speech")
 
 
 def populate(space_path: Path, media: Path, assets: int, per_asset: int) -> None:
-    Space.open(space_path, media, space_id="bench", slug="bench").close()
+    Space.create(space_path, media, space_id="bench", slug="bench").close()
     rnd = random.Random(7)
     conn = sqlite3.connect(space_path)
     conn.execute("BEGIN")

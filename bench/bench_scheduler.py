@@ -31,7 +31,7 @@ ME = Actor.local_owner()
 
 
 def make_space(tmp: Path, provider: ScriptedProvider, jobs: int) -> Space:
-    space = Space.open(
+    space = Space.create(
         tmp / "b.db", tmp / "m", space_id="b", slug="b", providers=ProviderRegistry([provider])
     )
     opts = c.GenerationOptions(no_style=True)

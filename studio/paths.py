@@ -9,9 +9,27 @@ from pathlib import Path
 APP_NAME = "forge-studio"
 
 
+def home_path(text: str | None) -> Path | None:
+    """The data folder a user named (``--home``), or None for the default. An empty or
+    blank name is refused: it would silently mean the working directory."""
+    if text is None:
+        return None
+    if not text.strip():
+        from studio.core.errors import ValidationError
+
+        raise ValidationError("--home is empty: give the path of a data folder")
+    return Path(text).expanduser()
+
+
 def default_home() -> Path:
     env = os.environ.get("STUDIO_HOME")
-    if env:
+    if env is not None:
+        if not env.strip():
+            from studio.core.errors import ValidationError
+
+            raise ValidationError(
+                "STUDIO_HOME is set but empty: unset it or give the path of a data folder"
+            )
         return Path(env).expanduser()
     import platformdirs
 
@@ -44,6 +62,13 @@ class StudioPaths:
     def trash_dir(self) -> Path:
         return self.home / "trash"
 
+    @property
+    def backups_dir(self) -> Path:
+        return self.home / "backups"
+
+    def space_backups(self, space_slug: str) -> Path:
+        return self.backups_dir / space_slug
+
     def space_db(self, space_slug: str) -> Path:
         return self.spaces_dir / f"{space_slug}.db"
 
@@ -52,4 +77,6 @@ class StudioPaths:
 
     def ensure(self) -> None:
         for d in (self.home, self.spaces_dir, self.media_root, self.exports_dir):
+            if d.exists() and not d.is_dir():
+                raise NotADirectoryError(f"{d} is a file where a folder should be")
             d.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Forge Studio: a local AI asset studio. Run with no arguments to open the app.",
     )
     p.add_argument(
-        "--home", type=Path, help="data folder (default: $STUDIO_HOME or the user data dir)"
+        "--home", metavar="HOME", help="data folder (default: $STUDIO_HOME or the user data dir)"
     )
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     x = ss.add_parser("delete", help="move a space to the trash folder")
     x.add_argument("space")
     x.add_argument("--yes", action="store_true", help="confirm")
+    x = ss.add_parser("restore", help="list a space's automatic backups, or bring one back")
+    x.add_argument("space")
+    x.add_argument("--list", action="store_true", help="list the backups, newest first")
+    x.add_argument("--from", dest="from_name", metavar="NAME", help="the backup (default: newest)")
+    x.add_argument("--json", action="store_true")
 
     x = sub.add_parser("import", help="import image, audio and video files")
     x.add_argument("space")
@@ -93,10 +98,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     safe_streams()
     args = _parser().parse_args(argv)
+    from studio.core.errors import StudioError
+    from studio.paths import home_path
+
+    try:
+        args.home = home_path(args.home)
+    except StudioError as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.cmd is None:
         return _launch_app(args)
     _log_warnings()
-    from studio.core.errors import StudioError
+    import sqlite3
+
     from studio.media import MediaError
     from workers.redaction import install, redact
 
@@ -107,6 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.cmd](args)
     except (StudioError, MediaError, UserError) as exc:
         print(f"studio: {shown(redact(str(exc)), 2000)}", file=sys.stderr)  # one line
+        return EXIT_ERROR
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        # a space or library damaged outside Forge Studio, found while reading it
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        print(
+            f"studio: a data file could not be read, it may be damaged ({reason}); "
+            "see `studio check SPACE` and `studio space restore SPACE`",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
@@ -191,7 +214,44 @@ def _cmd_space(args: argparse.Namespace) -> int:
                 raise UserError("deleting a space needs --yes")
             trash = studio.delete_space(args.space)
             print(f"moved to {trash}")
+        elif args.space_cmd == "restore":
+            _space_restore(studio, args)
     return EXIT_OK
+
+
+def _space_restore(studio: Any, args: argparse.Namespace) -> None:
+    if args.list:
+        if args.from_name:
+            raise UserError("--list and --from do not go together")
+        backups = studio.backups(args.space)
+        if args.json:
+            print_json(
+                [
+                    {"name": b.name, "at": b.at_ms, "seq": b.seq, "size_bytes": b.size_bytes}
+                    for b in backups
+                ]
+            )
+        elif backups:
+            table(
+                [[b.name, when(b.at_ms), str(b.seq), str(b.size_bytes)] for b in backups],
+                ["NAME", "TAKEN", "CHANGES", "BYTES"],
+            )
+        else:
+            print(f"no backups of {args.space} yet")
+        return
+    used, aside = studio.restore_space(args.space, args.from_name)
+    if args.json:
+        print_json(
+            {
+                "restored": used.name,
+                "seq": used.seq,
+                "previous_file": str(aside) if aside is not None else None,
+            }
+        )
+    else:
+        print(f"restored {args.space} from {used.name} (change {used.seq})")
+        if aside is not None:
+            print(f"the previous file is kept at {aside}")
 
 
 # ---------------------------------------------------------------------------- import
@@ -371,6 +431,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         report = check_space(space)
+        report.warnings += [f"{path} belongs to no listed space" for path in studio.unlisted()]
     if args.json:
         print_json(
             {

@@ -260,6 +260,7 @@ def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_
             n += 1
         except StudioError:
             pass
+        _remove_temporaries(space, vid)
     _sweep_staging(space, cutoff)
     return n
 
@@ -279,3 +280,25 @@ def _sweep_staging(space: Space, cutoff_ms: int) -> None:
                 shutil.rmtree(child, ignore_errors=True)  # from before holders
         except OSError:
             pass
+
+
+def _remove_temporaries(space: Space, variant_id: str) -> None:
+    """Delete what an interrupted import left in its variant's folder (a half-written
+    temporary, or a whole copy no row points at): ``studio check`` reports it otherwise."""
+    rows = space.query(
+        "SELECT a.slug, v.media_path, v.thumb_path, v.poster_path "
+        "FROM variants v JOIN assets a ON a.id = v.asset_id WHERE v.id = ?",
+        (variant_id,),
+    )
+    if not rows:
+        return
+    slug, *paths = rows[0]
+    folder = space.media_dir / slug / variant_id
+    try:
+        if not any(paths):  # nothing points into the folder: all of it is debris
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+    except OSError:
+        pass

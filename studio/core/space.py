@@ -26,10 +26,10 @@ from studio.core.events import Event, EventBus, Subscriber
 from studio.core.handlers import HANDLERS
 from studio.core.holders import Holders
 from studio.core.limits import shown
+from studio.core.space_file import check_media_dir, init_space_file, open_space_file
 from studio.core.tx import Tx
 from studio.store import records as r
-from studio.store.db import Database, SchemaError, connect, migrate
-from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+from studio.store.db import Database
 from workers.base import CostEstimate
 from workers.registry import ProviderRegistry
 
@@ -132,25 +132,37 @@ class Space:
         ids: IdGenerator | None = None,
         providers: ProviderRegistry | None = None,
     ) -> Space:
-        try:
-            conn = connect(path)
-            migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID, clock_ms=clock())
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"could not open the space file {path.name}: {exc}") from exc
-        except SchemaError as exc:
-            raise StorageError(f"could not open the space file {path.name}: {exc}") from exc
-        stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if not stored:
-            conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?)",
-                [("space_id", space_id), ("slug", slug)],
-            )
-        elif stored.get("space_id") != space_id:
-            conn.close()
-            raise StorageError(f"the file {path.name} belongs to another space")
-        media_dir.mkdir(parents=True, exist_ok=True)
+        """Open an existing space file. Never creates one (only :meth:`create` does):
+        a missing, empty, foreign, damaged or other space's file is refused with one
+        clear :class:`StorageError` and left byte for byte as it was."""
+        db = open_space_file(path, media_dir, space_id=space_id, slug=slug, clock_ms=clock())
         return cls(
-            Database(conn, path),
+            db,
+            media_dir,
+            space_id=space_id,
+            slug=slug,
+            clock=clock,
+            ids=ids,
+            providers=providers,
+        )
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        media_dir: Path,
+        *,
+        space_id: str,
+        slug: str,
+        clock: Clock = system_clock,
+        ids: IdGenerator | None = None,
+        providers: ProviderRegistry | None = None,
+    ) -> Space:
+        """Create a new space file at ``path`` (which must not exist yet) and open it."""
+        check_media_dir(media_dir)
+        init_space_file(path, space_id=space_id, slug=slug, clock_ms=clock())
+        return cls.open(
+            path,
             media_dir,
             space_id=space_id,
             slug=slug,
@@ -423,9 +435,9 @@ class Space:
             size,
             sha,
             original,
-            json.loads(recipe),
-            json.loads(prov),
-            json.loads(meta),
+            _json_column(recipe, f"variant {variant_id} recipe"),
+            _json_column(prov, f"variant {variant_id} generation_provenance"),
+            _json_column(meta, f"variant {variant_id} provider_metadata"),
             by,
             deleted,
         )
@@ -475,7 +487,14 @@ class Space:
             ).fetchall()
         for seq, at, aid, aname, arole, command, payload, events in rows:
             yield Change(
-                seq, at, aid, aname, arole, command, json.loads(payload), json.loads(events)
+                seq,
+                at,
+                aid,
+                aname,
+                arole,
+                command,
+                _json_column(payload, f"change {seq} payload"),
+                _json_column(events, f"change {seq} events"),
             )
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -493,3 +512,13 @@ def _identity(path: Path | None) -> tuple[int, int] | None:
     except OSError:
         return (-1, -1)
     return (st.st_dev, st.st_ino)
+
+
+def _json_column(text: str, where: str) -> Any:
+    """A JSON column, or one clear error when an outside fault damaged it."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):  # TypeError: NULL where damage removed the text
+        raise StorageError(
+            f"the space file is damaged: {where} is not valid JSON (see `studio check`)"
+        ) from None

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import shutil
-import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, slugify, system_clock, unique_slug
 from studio.core import settings
-from studio.core.errors import NotFoundError, StorageError
+from studio.core.errors import ConflictError, NotFoundError, StorageError
+from studio.core.events import Event
 from studio.core.handlers.common import clean_text
+from studio.core.leftovers import sweep_leftovers_at_open
 from studio.core.space import Space
+from studio.core.space_file import init_space_file
+from studio.media.files import fsync_dir
 from studio.paths import StudioPaths, default_home
-from studio.store.db import SchemaError
+from studio.store.backup import BackupError, BackupInfo, RollingBackups, list_backups, verify_backup
 from studio.store.library import Library, SpaceEntry
 from workers.registry import ProviderRegistry
 
 LOCAL_LATENCY_KEY = settings.LOCAL_LATENCY
 """Simulated latency of the offline provider, so a demo shows jobs at work."""
+
+MAX_CREATE_ATTEMPTS = 20
+"""Slugs tried when other processes keep taking the next free one (a race, not a loop)."""
+
+STALE_TEMP_S = 60 * 60
+"""A hidden ``.creating``/``.restoring`` file older than this belongs to a dead process."""
+
+log = logging.getLogger(__name__)
 
 
 class Studio:
@@ -36,13 +52,16 @@ class Studio:
         self.ids: IdGenerator = ids or TimeSortedIds(clock)
         try:
             self.paths.ensure()
-            self.library = Library(self.paths.library_db, now_ms=clock())
-        except (OSError, sqlite3.Error, SchemaError) as exc:
+        except OSError as exc:
             raise StorageError(
                 f"could not open the studio folder {self.paths.home}: {exc}"
             ) from exc
+        self.library = Library(self.paths.library_db, now_ms=clock())
+        self._backups: dict[str, RollingBackups] = {}
 
     def close(self) -> None:
+        for keeper in self._backups.values():
+            keeper.join()
         self.library.close()
 
     def __enter__(self) -> Studio:
@@ -62,40 +81,117 @@ class Studio:
         return entry
 
     def create_space(self, name: str) -> SpaceEntry:
+        """Create a space: its file is written whole under a temporary name, then linked
+        to ``spaces/<slug>.db`` (which fails if the name is taken, so two processes never
+        share a slug) and registered. On any failure nothing is left behind."""
         name = clean_text(name, "space name")
-        slug = unique_slug(
-            slugify(name, fallback="space"),
-            lambda s: (
-                self.library.slug_taken(s)
-                or self.paths.space_db(s).exists()
-                or self.paths.space_media(s).exists()
-            ),
+        base = slugify(name, fallback="space")
+        space_id = self.ids()
+        self._clear_stale_temporaries()
+        for _ in range(MAX_CREATE_ATTEMPTS):
+            slug = unique_slug(base, self._slug_taken)
+            entry = SpaceEntry(
+                id=space_id,
+                slug=slug,
+                name=name,
+                file=str(self.paths.space_db(slug).relative_to(self.paths.home)),
+                created_at=self.clock(),
+                last_opened_at=None,
+            )
+            if self._create_as(entry):
+                return entry
+        raise ConflictError(f"could not find a free file name for the space {name!r}; try again")
+
+    def _slug_taken(self, slug: str) -> bool:
+        return (
+            self.library.slug_taken(slug)
+            or os.path.lexists(self.paths.space_db(slug))
+            or os.path.lexists(self.paths.space_media(slug))
         )
-        entry = SpaceEntry(
-            id=self.ids(),
-            slug=slug,
-            name=name,
-            file=str(self.paths.space_db(slug).relative_to(self.paths.home)),
-            created_at=self.clock(),
-            last_opened_at=None,
-        )
-        space = Space.open(
-            self.paths.space_db(slug),
-            self.paths.space_media(slug),
-            space_id=entry.id,
-            slug=slug,
-            clock=self.clock,
-            ids=self.ids,
-        )
-        space.close()
-        self.library.add(entry)
-        return entry
+
+    def _create_as(self, entry: SpaceEntry) -> bool:
+        """Try to create ``entry``; False when another process took its slug first."""
+        final = self.paths.home / entry.file
+        media = self.paths.space_media(entry.slug)
+        tmp = self.paths.spaces_dir / f".{entry.slug}.{secrets.token_hex(6)}.creating"
+        try:
+            init_space_file(
+                tmp,
+                space_id=entry.id,
+                slug=entry.slug,
+                clock_ms=entry.created_at,
+                label=f"the space {entry.name!r}",
+            )
+            try:
+                if not _publish(tmp, final):
+                    return False
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"could not create the space {entry.name!r}: {exc}") from exc
+        try:
+            media.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            final.unlink(missing_ok=True)
+            return False
+        except OSError as exc:
+            final.unlink(missing_ok=True)
+            raise StorageError(f"could not create the space {entry.name!r}: {exc}") from exc
+        try:
+            self.library.add(entry)
+        except ConflictError:
+            _discard(final, media)
+            return False
+        except BaseException:
+            _discard(final, media)
+            raise
+        fsync_dir(self.paths.spaces_dir)
+        return True
 
     def rename_space(self, ref: str, name: str) -> SpaceEntry:
         entry = self.resolve(ref)
         name = clean_text(name, "space name")
         self.library.rename(entry.id, name)
         return entry._replace(name=name)
+
+    def unlisted(self) -> list[str]:
+        """Space files and media folders under the data folder that no listed space owns
+        (left by a crash, a lost library row or a hand-made copy), relative to home."""
+        listed = self.spaces()
+        files = {Path(e.file).name for e in listed}
+        slugs = {e.slug for e in listed}
+        out: list[str] = []
+        for folder, keep, want_dir in (
+            (self.paths.spaces_dir, files, False),
+            (self.paths.media_root, slugs, True),
+        ):
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                if e.name.startswith("."):
+                    continue
+                if (want_dir and e.name not in keep) or (
+                    not want_dir and e.name.endswith(".db") and e.name not in keep
+                ):
+                    out.append(f"{folder.name}/{e.name}")
+        return out
+
+    def _clear_stale_temporaries(self) -> None:
+        """Remove what a create or restore that died long ago left under a hidden name."""
+        now = time.time()
+        try:
+            entries = list(os.scandir(self.paths.spaces_dir))
+        except OSError:
+            return
+        for e in entries:
+            if e.name.startswith(".") and e.name.endswith((".creating", ".restoring")):
+                try:
+                    if now - e.stat().st_mtime > STALE_TEMP_S:
+                        os.unlink(e.path)
+                except OSError:
+                    pass
 
     def delete_space(self, ref: str) -> Path:
         """Move the space file and its media to ``trash/`` (recoverable by hand); return
@@ -112,6 +208,12 @@ class Studio:
         media = self.paths.space_media(entry.slug)
         if media.exists():
             shutil.move(str(media), str(dest / "media"))
+        keeper = self._backups.pop(entry.id, None)
+        if keeper is not None:
+            keeper.join()
+        backups = self.paths.space_backups(entry.slug)
+        if backups.exists():
+            shutil.move(str(backups), str(dest / "backups"))
         self.library.remove(entry.id)
         self.library.forget_space(entry.id)
         return dest
@@ -151,8 +253,170 @@ class Studio:
             ids=self.ids,
             providers=self.providers,
         )
-        self.library.touch(entry.id, self.clock())
-        from studio.core.leftovers import sweep_leftovers_at_open
+        try:
+            self.library.touch(entry.id, self.clock())
+        except StorageError as exc:  # only "last opened" is lost: reading still works
+            log.warning("could not record that %s was opened: %s", entry.slug, exc)
+        keeper = self._backups.get(entry.id)
+        if keeper is None:
+            keeper = self._backups[entry.id] = RollingBackups(
+                self.paths.home / entry.file,
+                self.paths.space_backups(entry.slug),
+                space_id=entry.id,
+                clock=self.clock,
+            )
+        keeper.at_open(space.last_seq())
 
+        def after_commit(event: Event) -> None:
+            if event.seq:
+                keeper.after_commit(event.seq)
+
+        space.subscribe(after_commit)
         sweep_leftovers_at_open(space)  # what killed imports and jobs left behind
         return space
+
+    # ------------------------------------------------------------------ backups
+    def backups(self, ref: str) -> list[BackupInfo]:
+        """A space's rolling backups, newest first."""
+        entry = self.resolve(ref)
+        try:
+            return list_backups(self.paths.space_backups(entry.slug))
+        except BackupError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def restore_space(self, ref: str, name: str | None = None) -> tuple[BackupInfo, Path | None]:
+        """Bring back a backup (the newest, or the one called ``name``). The backup is
+        verified first; the current file is moved aside into the backup folder (never
+        deleted). Refused while another Forge Studio has the space open. Returns the
+        backup used and where the replaced file went (None if there was none)."""
+        entry = self.resolve(ref)
+        available = self.backups(ref)
+        if not available:
+            raise NotFoundError(f"the space {entry.slug!r} has no backups yet")
+        if name is None:
+            chosen = available[0]
+        else:
+            found = [b for b in available if name in (b.name, b.name.removesuffix(".db"))]
+            if not found:
+                raise NotFoundError(
+                    f"there is no backup {name!r} of {entry.slug!r} "
+                    f"(see `studio space restore {entry.slug} --list`)"
+                )
+            chosen = found[0]
+        try:
+            verify_backup(chosen.path, entry.id)
+        except BackupError as exc:
+            raise StorageError(f"cannot restore: {exc}") from exc
+        keeper = self._backups.get(entry.id)
+        if keeper is not None:
+            keeper.join()
+        db = self.paths.home / entry.file
+        try:
+            with _exclusive(db, entry.slug):
+                return chosen, self._swap_in(chosen, db)
+        except OSError as exc:  # the lock file itself is unusable
+            raise StorageError(f"could not restore {entry.slug!r}: {exc}") from exc
+
+    def _swap_in(self, chosen: BackupInfo, db: Path) -> Path | None:
+        folder = chosen.path.parent
+        tmp = db.with_name(f".{db.stem}.{secrets.token_hex(6)}.restoring")
+        aside: Path | None = None
+        try:
+            shutil.copyfile(chosen.path, tmp)
+            _fsync_file(tmp)
+            if os.path.lexists(db):
+                aside = folder / f"replaced-{_stamp(self.clock())}-{db.name}"
+                for suffix in ("-wal", "-shm", ""):  # the log first: never a file without it
+                    src = Path(f"{db}{suffix}")
+                    if os.path.lexists(src):
+                        os.replace(src, Path(f"{aside}{suffix}"))
+            os.replace(tmp, db)
+            fsync_dir(db.parent)
+            fsync_dir(folder)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            where = f"; the previous file is at {aside}" if aside is not None else ""
+            raise StorageError(f"could not restore the backup: {exc}{where}") from exc
+        return aside
+
+
+def _stamp(ms: int) -> str:
+    import datetime
+
+    stamp = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    return f"{stamp:%Y%m%dT%H%M%S}{ms % 1000:03d}Z"
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _exclusive(db: Path, slug: str) -> Iterator[None]:
+    """Make sure no process has the space open, and keep it so while the file is
+    swapped: the presence lock ``<file>.lock`` is held exclusively, and no holder lock
+    under ``<file>.holders/`` may be alive (each is held exclusively by its opener)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: nothing to ask
+        yield
+        return
+    busy = ConflictError(
+        f"the space {slug!r} is open in another Forge Studio; close it there first"
+    )
+    fd = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise busy from None
+        holders = Path(f"{db}.holders")
+        for entry in sorted(holders.iterdir()) if holders.is_dir() else []:
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            hfd = os.open(entry, os.O_RDONLY)
+            try:
+                fcntl.flock(hfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise busy from None
+            finally:
+                os.close(hfd)  # (closing drops the probe's own lock at once)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, final: Path) -> bool:
+    """Give the whole file at ``tmp`` the name ``final`` unless that name exists (atomic:
+    of two processes racing for one name, exactly one wins). False if it was taken."""
+    try:
+        os.link(tmp, final)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: reserve the name, then replace
+        try:
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        os.close(fd)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            final.unlink(missing_ok=True)
+            raise
+        return True
+
+
+def _discard(db: Path, media: Path) -> None:
+    """Undo a half-done create (the file was never listed, so nobody has it open)."""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    try:
+        media.rmdir()
+    except OSError:
+        pass

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
+import stat
 import threading
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,23 +15,149 @@ from pathlib import Path
 from studio.store.schema import Migration
 
 BUSY_TIMEOUT_MS = 5_000
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HEADER_SIZE = 100
+
+# Every SQLite error a damaged or unusable file can raise while we talk to it. A garbled
+# schema can make SQLite's own error message invalid UTF-8, hence UnicodeDecodeError.
+DB_FAULTS = (sqlite3.Error, UnicodeDecodeError)
 
 
 class SchemaError(Exception):
     """The file is not ours, or was written by a newer Forge Studio."""
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL, NORMAL sync."""
+def file_uri(path: Path, mode: str) -> str:
+    """A SQLite URI for ``path`` (``mode``: ro, rw or rwc); quoting keeps ``?``/``#`` in names."""
+    return f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode={mode}"
+
+
+def connect(path: Path | str, *, mode: str = "rwc", wal: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, NORMAL sync.
+
+    ``mode="rw"`` opens only a file that already exists (SQLite never creates one);
+    ``wal=False`` leaves the journal mode alone (switching it writes the header).
+    """
+    if str(path) == ":memory:":
+        target, uri = ":memory:", False
+    else:
+        target, uri = file_uri(Path(path), mode), True
     conn = sqlite3.connect(
-        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        target,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        uri=uri,
     )
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if wal and str(path) != ":memory:" and mode != "ro":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def check_header(path: Path, application_id: int) -> None:
+    """Refuse, without writing a byte, a path that is not an existing SQLite file stamped
+    with ``application_id``: missing, not a regular file, empty, another format, or
+    another program's database."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SchemaError("the file is missing") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SchemaError("it is not a regular file")
+    if st.st_size == 0:
+        raise SchemaError("the file is empty (0 bytes)")
+    with open(path, "rb") as f:
+        header = f.read(HEADER_SIZE)
+    if len(header) < HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        raise SchemaError("it is not a SQLite database")
+    stamped = int.from_bytes(header[68:72], "big")
+    if stamped != application_id and not (
+        _wal_has_frames(path) and _stamp_in_log(path) == application_id
+    ):
+        raise SchemaError("this file is not a Forge Studio file")
+
+
+def _stamp_in_log(path: Path) -> int | None:
+    """The application id as the write-ahead log has it, read on a read-only connection
+    (which, unlike a writer, never checkpoints the log into the file when it closes)."""
+    try:
+        conn = sqlite3.connect(file_uri(path, "ro"), uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return int(conn.execute("PRAGMA application_id").fetchone()[0])
+    except DB_FAULTS:
+        return None
+    finally:
+        conn.close()
+
+
+def _wal_has_frames(path: Path) -> bool:
+    """A file whose header changes still sit in its write-ahead log (never checkpointed)."""
+    try:
+        return os.path.getsize(f"{path}-wal") > 32
+    except OSError:
+        return False
+
+
+def connect_existing(path: Path, application_id: int) -> sqlite3.Connection:
+    """Open a file that must already be ours (see :func:`check_header`); never creates one.
+
+    Raises :class:`SchemaError` for a file that is not ours (left as it was) and
+    ``sqlite3.Error``/``UnicodeDecodeError`` for one SQLite cannot read. The journal mode
+    is not touched: call :func:`use_wal` once the caller has accepted the file.
+    """
+    check_header(path, application_id)
+    conn = connect(path, mode="rw", wal=False)
+    try:
+        stamped = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        if stamped != application_id:
+            raise SchemaError("this file is not a Forge Studio file")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode = WAL")
+
+
+def verify_schema(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+    """Refuse a file whose tables and indexes differ from what ``migrations`` build
+    (garbled schema bytes, a table altered by hand): compared byte for byte, so text that
+    is not valid UTF-8 is caught here rather than by a later query."""
+    expected = _reference_schema(tuple(migrations))
+    found = dict(conn.execute(_SCHEMA_SQL).fetchall())
+    for name, sql in expected.items():
+        label = name.decode()
+        if name not in found:
+            raise SchemaError(f"its schema is damaged (no {label!r})")
+        if found[name] != sql:
+            raise SchemaError(f"its schema is damaged ({label!r} differs)")
+
+
+_SCHEMA_SQL = (
+    "SELECT CAST(name AS BLOB), CAST(sql AS BLOB) FROM sqlite_master "
+    "WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_stat%'"
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _reference_schema(migrations: tuple[Migration, ...]) -> dict[bytes, bytes | None]:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn, migrations, 1)
+        return dict(conn.execute(_SCHEMA_SQL).fetchall())
+    finally:
+        conn.close()
 
 
 class Database:
@@ -42,9 +172,15 @@ class Database:
         self.path = path
         self.lock = threading.RLock()
         self._depth = 0
+        self.read_only_reason: str | None = None
+        """Set when the file could only be opened for reading (e.g. a full disk)."""
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only_reason is not None:
+            from studio.core.errors import StorageError
+
+            raise StorageError(self.read_only_reason)
         with self.lock:
             if self._depth:  # nested: joins the outer transaction
                 self._depth += 1
@@ -57,12 +193,21 @@ class Database:
             self._depth = 1
             try:
                 yield self.conn
+                self.conn.execute("COMMIT")
             except BaseException:
-                self._depth = 0
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._depth = 0
-            self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _rollback(self) -> None:
+        """End a failed transaction without hiding why it failed (SQLite may already have
+        rolled back by itself, e.g. on a full disk)."""
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -86,22 +231,22 @@ def migrate(
     target: int | None = None,
     clock_ms: int = 0,
 ) -> int:
-    """Bring ``conn`` up to ``target`` (default: the newest migration). Returns the version."""
-    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-    current = schema_version(conn)
-    if app_id not in (0, application_id) or (app_id == 0 and current != 0):
-        raise SchemaError("this file is not a Forge Studio file")
+    """Bring ``conn`` up to ``target`` (default: the newest migration). Returns the version.
+
+    Safe against another process migrating the same file at the same moment: each step
+    re-reads the version inside its write transaction.
+    """
+    current = check_version(conn, migrations, application_id)
     newest = migrations[-1].version if target is None else target
-    if current > migrations[-1].version:
-        raise SchemaError(
-            f"this file was written by a newer Forge Studio (schema {current}, "
-            f"this version knows up to {migrations[-1].version})"
-        )
     for m in migrations:
         if m.version <= current or m.version > newest:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            current = check_version(conn, migrations, application_id)
+            if m.version <= current:  # another process got there first
+                conn.execute("COMMIT")
+                continue
             if m.version == 1:
                 conn.execute(f"PRAGMA application_id = {application_id}")
                 conn.execute(
@@ -116,10 +261,26 @@ def migrate(
             )
             conn.execute(f"PRAGMA user_version = {m.version}")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         current = m.version
+    return current
+
+
+def check_version(
+    conn: sqlite3.Connection, migrations: Sequence[Migration], application_id: int
+) -> int:
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    current = schema_version(conn)
+    if app_id not in (0, application_id) or (app_id == 0 and current != 0):
+        raise SchemaError("this file is not a Forge Studio file")
+    if current > migrations[-1].version:
+        raise SchemaError(
+            f"this file was written by a newer Forge Studio (schema {current}, "
+            f"this version knows up to {migrations[-1].version})"
+        )
     return current
 
 

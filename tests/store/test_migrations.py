@@ -129,6 +129,6 @@ def test_refuses_garbage_instead_of_a_database(tmp_path: Path) -> None:
 
 
 def test_refuses_another_spaces_file(tmp_path: Path) -> None:
-    Space.open(tmp_path / "s.db", tmp_path / "m", space_id="one", slug="s").close()
+    Space.create(tmp_path / "s.db", tmp_path / "m", space_id="one", slug="s").close()
     with pytest.raises(StorageError, match="belongs to another space"):
         Space.open(tmp_path / "s.db", tmp_path / "m", space_id="two", slug="s")
