@@ -212,8 +212,9 @@ def test_recovery_leaves_nothing_for_check_to_report(studio: Studio) -> None:
     studio.create_space("Crash")
     with studio.open_space("crash") as sp:
         keep = add_variant(sp, name="Whole")
+        importer = studio.open_space("crash")  # another holder, which then goes away
         for n in range(2):
-            begun = sp.apply(
+            begun = importer.apply(
                 c.BeginUpload(c.MediaKindName.IMAGE, original_name=f"p{n}.png", name=f"P{n}"),
                 OWNER,
             )
@@ -223,6 +224,8 @@ def test_recovery_leaves_nothing_for_check_to_report(studio: Studio) -> None:
             (folder / f".original.png.{n:012x}.tmp").write_bytes(b"half")
             if n:
                 (folder / "original.png").write_bytes(b"whole, never recorded")
+        assert recover_interrupted(sp) == 0  # its owner is alive: not interrupted
+        importer.close()
         assert recover_interrupted(sp) == 2
         report = check_space(sp)
         assert (report.problems, report.warnings) == ([], [])

@@ -304,7 +304,7 @@ def test_restore_refuses_while_a_holder_lock_is_alive(studio: Studio) -> None:
 
     _changed(studio)
     holders = Path(f"{studio.paths.space_db('art')}.holders")
-    holders.mkdir()
+    holders.mkdir(exist_ok=True)  # (this process's own holder lock may be there)
     (holders / "holder-1-dead00000000").write_bytes(b"")  # nobody holds it: dead
     fd = os.open(holders / "holder-2-0123456789ab", os.O_RDWR | os.O_CREAT, 0o644)
     try:
