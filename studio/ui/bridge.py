@@ -1,7 +1,7 @@
 """Core events to Qt signals, on the main thread.
 
 The core publishes events on whatever thread committed the command (a job's worker
-thread, the main thread). ``EventBridge.event`` is emitted from there; Qt queues it to
+thread, the main thread). ``EventBridge.core_event`` is emitted from there; Qt queues it to
 the bridge's (main) thread, so slots connected to it always run on the main thread.
 """
 
@@ -16,7 +16,7 @@ from studio.core.space import Space
 
 
 class EventBridge(QObject):
-    event = Signal(object)  # studio.core.events.Event
+    core_event = Signal(object)  # studio.core.events.Event
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -32,4 +32,4 @@ class EventBridge(QObject):
             self._unsubscribe = None
 
     def _publish(self, event: Event) -> None:
-        self.event.emit(event)
+        self.core_event.emit(event)

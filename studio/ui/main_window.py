@@ -260,7 +260,7 @@ class MainWindow(QMainWindow):
             return
         self.session = SpaceSession(self.studio, space, self)
         self._held = []  # events that arrive while the snapshot is read
-        self.session.event.connect(self._on_event)
+        self.session.core_event.connect(self._on_event)
         state = settings.get_or(self.studio.library, f"ui.view.{space.id}", None)
         self._fit_when_loaded = not state
         if state:

@@ -22,9 +22,9 @@ PUMP_MS = 250
 
 
 class SpaceSession(QObject):
-    """Owns the per-space machinery. ``event`` re-emits core events on the main thread."""
+    """Owns the per-space machinery. ``core_event`` re-emits core events on the main thread."""
 
-    event = Signal(object)
+    core_event = Signal(object)
 
     def __init__(self, studio: Studio, space: Space, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,7 +33,7 @@ class SpaceSession(QObject):
         recover_jobs(space)
         recover_interrupted(space)
         self.bridge = EventBridge(self)
-        self.bridge.event.connect(self._on_event)
+        self.bridge.core_event.connect(self._on_event)
         self.bridge.attach(space)
         config = scheduler_config(
             studio.library, space.providers.names() if space.providers else []
@@ -61,7 +61,7 @@ class SpaceSession(QObject):
     def _on_event(self, event: Event) -> None:
         if event.type in ("job:created", "job:updated", "queue:resumed", "asset:restored"):
             self._soon.start()
-        self.event.emit(event)
+        self.core_event.emit(event)
 
     def close(self) -> None:
         self._timer.stop()

@@ -175,7 +175,7 @@ def test_dragging_out_of_the_window_exports_the_files(space: Space, qtbot) -> No
     drag(cv.view, cv.vp(100, 100), QPoint(-50, 200))
     assert started == [[made.asset_id]] and cv.host.runs == []
     assert cv.scene.card(made.asset_id).px == 0  # type: ignore[union-attr]
-    mime = cv.view.actions.external_mime([made.asset_id])
+    mime = cv.view.canvas_actions.external_mime([made.asset_id])
     assert mime is not None
     (url,) = mime.urls()
     assert url.toLocalFile().endswith("original.png") and Path(url.toLocalFile()).is_file()
@@ -210,14 +210,14 @@ def test_frame_resize_rename_delete(space: Space, qtbot) -> None:  # type: ignor
     drag(cv.view, cv.vp(395, 295), cv.vp(595, 395))
     row = space.snapshot().frames[0]
     assert (row.width, row.height) == (600, 400)
-    cv.view.actions.ask_text = lambda title, label, default: "Renamed"
+    cv.view.canvas_actions.ask_text = lambda title, label, default: "Renamed"
     item = cv.scene.frame(fid)
     assert item is not None
     title = item.title_rect().center()
     mouse(cv.view, QEvent.Type.MouseButtonDblClick, cv.vp(title.x(), title.y()))  # renames
     mouse(cv.view, QEvent.Type.MouseButtonRelease, cv.vp(title.x(), title.y()))
     assert space.snapshot().frames[0].title == "Renamed"
-    assert cv.view.actions.delete_frame(fid)
+    assert cv.view.canvas_actions.delete_frame(fid)
     assert space.snapshot().frames == [] and cv.scene.frame(fid) is None
     cv.host.stack.undo()
     assert cv.scene.frame(fid) is not None
@@ -287,7 +287,7 @@ def test_context_menu_actions(space: Space, qtbot) -> None:  # type: ignore[no-u
     cv = make_canvas(space, qtbot)
     card = cv.scene.card(made.asset_id)
     assert card is not None
-    cv.view.actions.ask_text = lambda title, label, default: (
+    cv.view.canvas_actions.ask_text = lambda title, label, default: (
         "Heroine" if "Rename" in title else "character"
     )
     menu = menus.card_menu(cv.view, card)
@@ -340,7 +340,7 @@ def test_canvas_menu_new_frame_import_and_paste(space: Space, qtbot, tmp_path: P
     trigger("New frame")
     (frame,) = space.snapshot().frames
     assert (frame.x, frame.y) == (640, 480)
-    cv.view.actions.ask_files = lambda title: [tmp_path / "a.png"]
+    cv.view.canvas_actions.ask_files = lambda title: [tmp_path / "a.png"]
     trigger("Import here…")
     assert cv.host.imports[-1] == ([tmp_path / "a.png"], (640.0, 480.0), None)
     image = QImage(40, 30, QImage.Format.Format_RGB32)

@@ -158,7 +158,7 @@ class DragController:
         self.set_hint(self._cards_hint(target, e), e.position())
         if not self.view.viewport().rect().contains(e.position().toPoint()):
             ids = [c.asset.id for c in self.cards]
-            if self.view.actions.external_paths(ids):
+            if self.view.canvas_actions.external_paths(ids):
                 self.cancel()
                 self.view.start_external_drag(ids)
 
@@ -223,7 +223,7 @@ class DragController:
         return True
 
     def _drop_cards(self, shift: bool) -> None:
-        scene, actions = self.scene, self.view.actions
+        scene, actions = self.scene, self.view.canvas_actions
         target = scene.ctx.drop_target
         scene.set_drop_target(None)
         ids = [c.asset.id for c in self.cards]
@@ -247,7 +247,7 @@ class DragController:
         ids = [c.asset.id for c in self.cards]
         _lift(self.cards, False)
         r, fs = frame.rect(), self.frame_start
-        actions = self.view.actions
+        actions = self.view.canvas_actions
         if mode == "frame":
             if (r.x, r.y) == (fs.x, fs.y):
                 return

@@ -34,7 +34,7 @@ def _targets(view: CanvasView, card: AssetCardItem) -> list[str]:
 
 
 def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
-    a = view.actions
+    a = view.canvas_actions
     aid = card.asset.id
     ids = _targets(view, card)
     menu = QMenu(view)
@@ -73,13 +73,13 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
 
 
 def _frame_around(view: CanvasView, ids: list[str]) -> None:
-    title = view.actions.ask_text("New frame", "Title:", "Frame")
+    title = view.canvas_actions.ask_text("New frame", "Title:", "Frame")
     if title is not None:
-        view.actions.create_frame_around(ids, title.strip() or "Frame")
+        view.canvas_actions.create_frame_around(ids, title.strip() or "Frame")
 
 
 def frame_menu(view: CanvasView, frame: FrameItem) -> QMenu:
-    a = view.actions
+    a = view.canvas_actions
     fid = frame.frame_id
     menu = QMenu(view)
     menu.addAction("Rename frame…", lambda: a.rename_frame(fid))
@@ -95,7 +95,7 @@ def frame_menu(view: CanvasView, frame: FrameItem) -> QMenu:
 
 
 def canvas_menu(view: CanvasView, scene_pos: QPointF) -> QMenu:
-    a = view.actions
+    a = view.canvas_actions
     x, y = scene_pos.x(), scene_pos.y()
     menu = QMenu(view)
     menu.addAction("Import here…", lambda: a.import_here(x, y))

@@ -64,14 +64,14 @@ class FileTransfer:
         sp = view.to_scene(e.position())
         card = view.canvas_scene.card_at(sp)
         into = card.asset.id if card is not None else None
-        view.actions.import_files(paths, sp.x(), sp.y(), into=into)
+        view.canvas_actions.import_files(paths, sp.x(), sp.y(), into=into)
         e.setDropAction(Qt.DropAction.CopyAction)
         e.accept()
 
     def export(self, ids: list[str]) -> bool:
         """Drag the cards' original files out (blocks in ``QDrag.exec`` until dropped)."""
         view = self.view
-        mime = view.actions.external_mime(ids)
+        mime = view.canvas_actions.external_mime(ids)
         if mime is None:
             return False
         drag = QDrag(view)

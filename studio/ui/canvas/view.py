@@ -73,7 +73,7 @@ class CanvasView(QGraphicsView):
         super().__init__(scene, parent)
         self.canvas_scene = scene
         self.host = host
-        self.actions = CanvasActions(scene, host, self._ask_text, self._ask_files)
+        self.canvas_actions = CanvasActions(scene, host, self._ask_text, self._ask_files)
         self.drag = DragController(self)
         self.transfer = FileTransfer(self)
         self.space_held = False
@@ -194,14 +194,14 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ whole-selection actions
     def create_frame_around_selection(self, title: str = "Frame") -> bool:
-        return self.actions.create_frame_around(self.canvas_scene.selected_ids(), title)
+        return self.canvas_actions.create_frame_around(self.canvas_scene.selected_ids(), title)
 
     def delete_selection(self) -> bool:
-        return self.actions.delete(self.canvas_scene.selected_ids())
+        return self.canvas_actions.delete(self.canvas_scene.selected_ids())
 
     def nudge_selection(self, dx: float, dy: float) -> bool:
         cards = self.canvas_scene.selected_cards()
-        return self.actions.move({c.asset.id: (c.px + dx, c.py + dy) for c in cards})
+        return self.canvas_actions.move({c.asset.id: (c.px + dx, c.py + dy) for c in cards})
 
     def start_external_drag(self, ids: list[str]) -> bool:
         """Drag the cards' original files out to another application."""
@@ -265,9 +265,9 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:
         hit = self.canvas_scene.top_item_at(self.to_scene(e.position()))
         if isinstance(hit, AssetCardItem):
-            self.actions.open_details(hit.asset.id)
+            self.canvas_actions.open_details(hit.asset.id)
         elif hit is not None and hit[1] == "title":
-            self.actions.rename_frame(hit[0].frame_id)
+            self.canvas_actions.rename_frame(hit[0].frame_id)
         else:
             super().mouseDoubleClickEvent(e)
 

@@ -285,7 +285,7 @@ class ActionBar(QWidget):
         self, actions: VariantActions, parent: QWidget | None = None, *, two_rows: bool = False
     ) -> None:
         super().__init__(parent)
-        self.actions_ = actions
+        self.variant_actions = actions
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(2)
@@ -325,7 +325,7 @@ class ActionBar(QWidget):
         self.refresh()
 
     def _lit(self) -> dict[str, bool]:
-        chosen = self.actions_.chosen
+        chosen = self.variant_actions.chosen
         return {
             "star": bool(chosen) and all(r.starred for r in chosen),
             "approve": bool(chosen) and all(r.rating == "approved" for r in chosen),
@@ -334,7 +334,7 @@ class ActionBar(QWidget):
 
     def _clicked(self, key: str) -> None:
         lit = self._lit()
-        a = self.actions_
+        a = self.variant_actions
         if key == "star":
             a.star(not lit["star"])
         elif key in ("approve", "reject"):
@@ -347,12 +347,12 @@ class ActionBar(QWidget):
     def _fill_menu(self) -> None:
         menu = self.more.menu()
         menu.clear()
-        self.actions_.fill_menu(menu)
+        self.variant_actions.fill_menu(menu)
 
     def refresh(self) -> None:
-        ok = self.actions_.available()
+        ok = self.variant_actions.available()
         lit = self._lit()
-        chosen = bool(self.actions_.chosen)
+        chosen = bool(self.variant_actions.chosen)
         for key, b in self.buttons.items():
             if key in lit:
                 b.setVisible(True)
@@ -361,4 +361,4 @@ class ActionBar(QWidget):
             else:
                 b.setVisible(ok.get(key, False) or key == "set_active")
                 b.setEnabled(ok.get(key, False))
-        self.more.setEnabled(self.actions_.current is not None)
+        self.more.setEnabled(self.variant_actions.current is not None)
