@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.core import settings
 from studio.core.actor import Actor
@@ -12,8 +13,11 @@ from studio.core.errors import StudioError
 from studio.core.studio import Studio
 from studio.core.welcome import create_welcome_space, needs_welcome
 
+if TYPE_CHECKING:  # Qt is loaded only when the app starts, not when the CLI imports this
+    from studio.ui.main_window import MainWindow
 
-def build_window(home: Path | None = None) -> object:
+
+def build_window(home: Path | None = None) -> MainWindow:
     """Create the Studio and the main window (QApplication must exist)."""
     from studio.ui.main_window import LAST_SPACE_KEY, MainWindow
     from studio.ui.theme import apply_theme
@@ -49,11 +53,11 @@ def run(home: Path | None = None) -> int:
     if icon.is_file():
         from PySide6.QtGui import QIcon
 
-        app.setWindowIcon(QIcon(str(icon)))
+        QApplication.setWindowIcon(QIcon(str(icon)))  # static: instance() is typed as the core app
     try:
         window = build_window(home)
     except StudioError as exc:
         QMessageBox.critical(None, "Forge Studio", exc.message)
         return 1
-    window.show()  # type: ignore[attr-defined]
+    window.show()
     return int(app.exec())

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QToolButton,
     QWidget,
 )
+
+from studio.ui.widgets import tool_button
 
 
 class FindBar(QWidget):
@@ -30,9 +32,9 @@ class FindBar(QWidget):
         self.kind.addItems(["All kinds", "image", "audio", "video"])
         self.starred = QCheckBox("Starred")
         self.count = QLabel("")
-        prev_b = QToolButton(text="↑", toolTip="Previous match (Shift+Enter)")
-        next_b = QToolButton(text="↓", toolTip="Next match (Enter)")
-        close_b = QToolButton(text="✕", toolTip="Close (Esc)")
+        prev_b = tool_button("↑", "Previous match (Shift+Enter)")
+        next_b = tool_button("↓", "Next match (Enter)")
+        close_b = tool_button("✕", "Close (Esc)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         for w in (self.text, self.kind, self.starred, self.count, prev_b, next_b, close_b):
@@ -69,9 +71,7 @@ class FindBar(QWidget):
         self.starred.setChecked(False)
         self.closed.emit()
 
-    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        from PySide6.QtCore import Qt
-
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.close_bar()
             return

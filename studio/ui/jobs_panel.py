@@ -45,6 +45,7 @@ from studio.ui.jobs.model import (
     What,
     arrange,
 )
+from studio.ui.widgets import tool_button
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class JobsPanel(QWidget):
         self.view.setColumnWidth(Column.WHAT, max(150, min(320, int(spare * 0.4))))
 
     def _tool(self, text: str, tip: str) -> QToolButton:
-        b = QToolButton(text=text, toolTip=tip)
+        b = tool_button(text, tip)
         b.setAutoRaise(True)
         b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         return b

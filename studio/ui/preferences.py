@@ -34,6 +34,7 @@ from studio.core import settings
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
 from studio.jobs.config import DEFAULT_CONCURRENCY
 from studio.keys import ENV_VARS, KEY_NAMES, KeyStore, KeyStoreError, Source
+from studio.ui.widgets import named
 from workers.base import AudioType, Capabilities
 from workers.registry import CLOUD_PROVIDERS, ProviderRegistry, cloud_capabilities
 
@@ -256,15 +257,15 @@ class PreferencesDialog(QDialog):
             box = QGroupBox(title)
             grid = QGridLayout(box)
             about = _hint(what)
-            status = QLabel(objectName=f"keyStatus-{name}")
-            edit = QLineEdit(objectName=f"keyEdit-{name}")
+            status = named(QLabel(), f"keyStatus-{name}")
+            edit = named(QLineEdit(), f"keyEdit-{name}")
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             edit.setPlaceholderText("Paste a new key")
             edit.setClearButtonEnabled(True)
-            set_b = QPushButton("Set", objectName=f"keySet-{name}")
-            remove_b = QPushButton("Remove", objectName=f"keyRemove-{name}")
+            set_b = named(QPushButton("Set"), f"keySet-{name}")
+            remove_b = named(QPushButton("Remove"), f"keyRemove-{name}")
             remove_b.setToolTip("Remove the key from the system keyring")
-            message = QLabel(objectName=f"keyMessage-{name}", wordWrap=True)
+            message = named(QLabel(wordWrap=True), f"keyMessage-{name}")
             edit.textChanged.connect(lambda _t, n=name: self._update_key_buttons(n))
             edit.returnPressed.connect(lambda n=name: self.set_key(n))
             set_b.clicked.connect(lambda _=False, n=name: self.set_key(n))

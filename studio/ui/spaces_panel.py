@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 from studio.core.errors import StudioError
 from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
+from studio.ui.widgets import tool_button
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -63,7 +63,7 @@ class SpacesPanel(QWidget):
                 self.delete_current,
             ),
         ):
-            b = QToolButton(text=text, toolTip=tip)
+            b = tool_button(text, tip)
             b.setAutoRaise(True)
             b.clicked.connect(slot)
             buttons.addWidget(b)

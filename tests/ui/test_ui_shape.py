@@ -65,8 +65,7 @@ def _assigned_names(node: ast.ClassDef) -> set[str]:
             targets = [sub.target]
         for t in targets:
             if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name):
-                if t.value.id == "self":
-                    names.add(t.attr)
+                names |= {t.attr} if t.value.id == "self" else set()
     return names
 
 

@@ -231,7 +231,7 @@ class CanvasActions:
             return False
         folder = Path(tempfile.mkdtemp(prefix="forge-paste-"))
         path = folder / "Pasted image.png"
-        if not image.save(str(path), "PNG"):
+        if not image.save(str(path)):  # PNG, from the suffix
             if self.host is not None:
                 self.host.show_error("Could not save the pasted image to a temporary file.")
             return False

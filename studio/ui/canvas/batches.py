@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -71,12 +72,12 @@ class Graveyard(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._dead: list[dict[object, object]] = []
+        self._dead: list[dict[Any, Any]] = []
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._slice)
 
-    def bury(self, *containers: dict[object, object]) -> None:
+    def bury(self, *containers: dict[Any, Any]) -> None:
         self._dead += [c for c in containers if c]
         if self._dead:
             self._timer.start()

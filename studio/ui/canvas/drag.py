@@ -41,6 +41,7 @@ from studio.ui.canvas.geometry import (
 )
 
 if TYPE_CHECKING:
+    from studio.ui.canvas.scene import CanvasScene
     from studio.ui.canvas.view import CanvasView
 
 LEFT = Qt.MouseButton.LeftButton
@@ -64,7 +65,7 @@ class DragController:
         self.hint_at = QPointF()
 
     @property
-    def scene(self):  # type: ignore[no-untyped-def]
+    def scene(self) -> CanvasScene:
         return self.view.canvas_scene
 
     @property

@@ -109,11 +109,10 @@ class CanvasFinder:
         got: dict[str, str] = {}
         if self.prompt_source is not None:
             got.update(self.prompt_source(vids))
-        else:
-            space = self._scene.space
-            for vid in vids if space is not None else ():
+        elif (space := self._scene.space) is not None:
+            for vid in vids:
                 try:
-                    recipe = space.variant_detail(vid).recipe  # type: ignore[union-attr]
+                    recipe = space.variant_detail(vid).recipe
                 except StudioError:
                     continue
                 got[vid] = str(recipe.get("prompt") or "")

@@ -90,7 +90,7 @@ def asset_from_json(d: Mapping[str, Any]) -> AssetRow:
 
 
 def variant_from_json(d: Mapping[str, Any]) -> VariantRow:
-    v = VariantRow(*(d.get(f) for f in VariantRow._fields))
+    v = VariantRow._make(d.get(f) for f in VariantRow._fields)
     return v._replace(starred=int(v.starred or 0), created_at=int(v.created_at or 0))
 
 
@@ -176,14 +176,14 @@ class CanvasModel:
         d = ev.data
         kind = ev.type
         if kind in ("asset:created", "asset:updated", "asset:restored"):
-            row = asset_from_json(d)
-            old = self.assets.get(row.id)
-            self.add_asset(row)
+            made = asset_from_json(d)
+            old = self.assets.get(made.id)
+            self.add_asset(made)
             for raw in d.get("variants") or ():
                 self.add_variant(variant_from_json(raw))
-            ch.assets.add(row.id)
-            if old is not None and old.name != row.name:
-                ch.renamed.add(row.id)
+            ch.assets.add(made.id)
+            if old is not None and old.name != made.name:
+                ch.renamed.add(made.id)
         elif kind == "asset:deleted":
             aid = str(d["id"])
             if self.assets.pop(aid, None) is not None:
@@ -199,12 +199,12 @@ class CanvasModel:
                     self.assets[aid] = row._replace(x=float(p["x"]), y=float(p["y"]))
                     ch.moved.add(aid)
         elif kind in ("variant:created", "variant:updated", "variant:restored"):
-            v = variant_from_json(d)
-            self.add_variant(v)
-            if v.status not in BUSY:
-                self.progress.pop(v.id, None)
-            if v.asset_id in self.assets:
-                ch.assets.add(v.asset_id)
+            got = variant_from_json(d)
+            self.add_variant(got)
+            if got.status not in BUSY:
+                self.progress.pop(got.id, None)
+            if got.asset_id in self.assets:
+                ch.assets.add(got.asset_id)
         elif kind == "variant:deleted":
             vid = str(d["id"])
             v = self.variants.pop(vid, None)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -48,8 +48,8 @@ class CanvasScene(SceneSync, QGraphicsScene):
 
     BATCH_S = 0.008  # UI-thread time per loading / level-of-detail batch
 
-    def __init__(self, thumbs: ThumbnailCache | None = None, parent: object = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+    def __init__(self, thumbs: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.thumbs = thumbs if thumbs is not None else ThumbnailCache(parent=self)
         self.ctx = CanvasContext(self.thumbs)
         self.model = CanvasModel()

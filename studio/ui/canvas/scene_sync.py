@@ -6,7 +6,7 @@ it uses the scene's state, declared below."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, QTimer, Signal
 
@@ -46,7 +46,7 @@ class SceneSync:
         def addItem(self, item: object) -> None: ...
         def removeItem(self, item: object) -> None: ...
         def sceneRect(self) -> QRectF: ...
-        def setSceneRect(self, rect: QRectF) -> None: ...
+        def setSceneRect(self, *rect: Any) -> None: ...  # QRectF | QRect, or x, y, w, h
         def _on_selection(self) -> None: ...
 
     # ------------------------------------------------------------------ events

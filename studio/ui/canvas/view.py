@@ -33,7 +33,14 @@ from PySide6.QtGui import (
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFileDialog, QGraphicsView, QInputDialog, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGestureEvent,
+    QGraphicsView,
+    QInputDialog,
+    QPinchGesture,
+    QWidget,
+)
 
 from studio.ui.canvas import menus
 from studio.ui.canvas.actions import CanvasActions
@@ -229,14 +236,14 @@ class CanvasView(QGraphicsView):
         e.accept()
 
     def viewportEvent(self, e: QEvent) -> bool:
-        if e.type() == QEvent.Type.NativeGesture:
-            g: QNativeGestureEvent = e  # type: ignore[assignment]
+        if isinstance(e, QNativeGestureEvent):  # PySide6 hands over the subclass
+            g = e
             if g.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
                 self.zoom_by(1.0 + g.value(), g.position())
                 return True
-        if e.type() == QEvent.Type.Gesture:
-            pinch = e.gesture(Qt.GestureType.PinchGesture)  # type: ignore[attr-defined]
-            if pinch is not None:
+        if isinstance(e, QGestureEvent):
+            pinch = e.gesture(Qt.GestureType.PinchGesture)
+            if isinstance(pinch, QPinchGesture):
                 anchor = self.viewport().mapFromGlobal(pinch.centerPoint().toPoint())
                 self.zoom_by(pinch.scaleFactor(), QPointF(anchor))
                 return True
@@ -346,13 +353,13 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(e)
         self._update_scroll_rect(c)
 
-    def drawBackground(self, p: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, p: QPainter, rect: QRectF | QRect) -> None:
         t = theme()
         p.fillRect(rect, t.canvas)
         if self.current_scale() >= 0.45:
             p.fillRect(rect, t.dot_brush)
 
-    def drawForeground(self, p: QPainter, rect: QRectF) -> None:
+    def drawForeground(self, p: QPainter, rect: QRectF | QRect) -> None:
         gx, gy = self.drag.guides
         if gx is not None or gy is not None:
             pen = QPen(theme().accent, 1, Qt.PenStyle.DashLine)

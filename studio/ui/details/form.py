@@ -5,6 +5,7 @@ Also a small collapsible section used by the details views."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -52,7 +53,7 @@ class _LineEdit(QLineEdit):
 
     reverted = Signal()
 
-    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.reverted.emit()
             event.accept()

@@ -263,12 +263,12 @@ class VariantDelegate(QStyledItemDelegate):
         if row is None or row.id not in self.grid.rows:
             return
         t = self.grid.tile(row.id)
-        cell: QRect = option.rect  # type: ignore[attr-defined]
+        cell: QRect = option.rect
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         tile = QRect(cell.x() + PAD, cell.y() + PAD, TILE + 4, TILE + 4)
         thumb = tile.adjusted(2, 2, -2, -2)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor("#2f3a4d" if selected else "#262a33"))
         p.drawRoundedRect(cell.adjusted(1, 1, -1, -1), 6, 6)

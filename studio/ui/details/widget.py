@@ -14,6 +14,7 @@ Signals:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
@@ -38,6 +39,9 @@ from studio.ui.details.media import MediaPreview
 from studio.ui.details.recipe import RecipePanel
 from studio.ui.details.variants import VariantGrid
 from studio.ui.host import StudioHost
+
+if TYPE_CHECKING:  # full_view builds on DetailsCore, so it imports this module
+    from studio.ui.details.full_view import AssetDetailsDialog
 
 VARIANT_EVENTS = ("variant:created", "variant:updated", "variant:restored", "variant:deleted")
 
@@ -251,7 +255,7 @@ class AssetDetailsWidget(QWidget):
         outer.addWidget(self.pages)
         self._lineage_for: str | None = None
         self._lineage_dirty = True
-        self.dialogs: list[QWidget] = []
+        self.dialogs: list[AssetDetailsDialog] = []
 
     # ------------------------------------------------------------------ API
     def set_space(self, space: Space | None) -> None:
@@ -276,7 +280,7 @@ class AssetDetailsWidget(QWidget):
 
     def apply_event(self, event: Event) -> None:
         for dialog in list(self.dialogs):
-            dialog.apply_event(event)  # type: ignore[attr-defined]
+            dialog.apply_event(event)
         outcome = self.core.handle_event(event)
         if outcome == "gone":
             self.show_asset(None)
@@ -316,7 +320,7 @@ class AssetDetailsWidget(QWidget):
         return dialog
 
     # ------------------------------------------------------------------ internals
-    def _forget(self, dialog: QWidget) -> None:
+    def _forget(self, dialog: AssetDetailsDialog) -> None:
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
         dialog.deleteLater()

@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QMimeData,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QDrag,
@@ -256,7 +267,7 @@ class SlotsStrip(QWidget):
             drag.setPixmap(pm.scaled(40, 40))
         drag.exec(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction)
 
-    def event(self, e: object) -> bool:
+    def event(self, e: QEvent) -> bool:
         if isinstance(e, QHelpEvent):
             i = self.index_at(e.pos())
             if i is not None:
@@ -268,7 +279,7 @@ class SlotsStrip(QWidget):
             else:
                 QToolTip.hideText()
             return True
-        return super().event(e)  # type: ignore[arg-type]
+        return super().event(e)
 
     # ------------------------------------------------------------------ dropping
     def _own_index(self, data: QMimeData | None) -> int | None:
