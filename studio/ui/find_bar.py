@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import dataclasses
+
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -13,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui.canvas.filtering import parse_query
+from studio.ui.canvas.scene import CanvasScene
 from studio.ui.widgets import tool_button
 
 
@@ -79,3 +83,38 @@ class FindBar(QWidget):
 
     def set_count(self, current: int, total: int) -> None:
         self.count.setText("no matches" if total == 0 else f"{current} of {total}")
+
+
+class FindController(QObject):
+    """Applies the find bar's criteria to the canvas and steps through the matches."""
+
+    def __init__(self, bar: FindBar, scene: CanvasScene, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bar = bar
+        self.scene = scene
+        self._match = 0
+        bar.changed.connect(self._find_changed)
+        bar.step.connect(self._find_step)
+        bar.closed.connect(scene.clear_filter)
+
+    def _find_changed(self, criteria: dict[str, object]) -> None:
+        query = parse_query(str(criteria.get("text") or ""))
+        kind = criteria.get("media_kind")
+        query = dataclasses.replace(
+            query,
+            media_kinds=query.media_kinds | {str(kind)} if kind else query.media_kinds,
+            starred=True if criteria.get("starred") else query.starred,
+        )
+        total = self.scene.set_filter(None if query.empty else query)
+        self._match = 0
+        self.bar.set_count(1 if total else 0, total)
+        if total:
+            self.scene.focus_match(0)
+
+    def _find_step(self, delta: int) -> None:
+        total = len(self.scene.matches())
+        if not total:
+            return
+        self._match = (self._match + delta) % total
+        self.scene.focus_match(self._match)
+        self.bar.set_count(self._match + 1, total)

@@ -1,0 +1,71 @@
+"""Importing files into the open space: off the UI thread, one undo step per import,
+refused files reported in one message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtWidgets import QFileDialog
+
+from studio.core.imports import ImportReport
+from studio.ui.space_jobs import ImportJob, SpaceJob
+from studio.ui.undo import AppliedStep
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+MEDIA_FILTER = (
+    "Media (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff "
+    "*.wav *.mp3 *.flac *.ogg *.m4a *.mp4 *.mov *.webm);;All files (*)"
+)
+
+
+class ImportController(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.win = window
+
+    def import_paths(
+        self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None
+    ) -> None:
+        w = self.win
+        space = w.space
+        if space is None:
+            w.show_error("Open a space first.")
+            return
+        job = ImportJob(space, w.actor, [Path(p) for p in paths], at, into)
+        job.done.connect(self._import_done)
+        w.space_control.jobs.append(job)
+        w.statusBar().showMessage(f"Importing {len(paths)} file(s)…")
+        QThreadPool.globalInstance().start(job)
+
+    def _import_done(self, report: ImportReport, _at: object) -> None:
+        w = self.win
+        job = self.sender()
+        w.space_control.jobs = [j for j in w.space_control.jobs if j is not job]
+        space = w.space
+        same_space = isinstance(job, SpaceJob) and job.space is space
+        if report.imported and space is not None and same_space:
+            n = len(report.imported)
+            w.undo_stack.push(
+                AppliedStep(
+                    space,
+                    w.actor,
+                    report.undo,
+                    f"Import {n} file{'s' if n != 1 else ''}",
+                    w.show_error,
+                )
+            )
+        w.statusBar().showMessage(f"Imported {len(report.imported)} file(s)", 4000)
+        if report.refused:
+            lines = "\n".join(r.line() for r in report.refused)
+            w.show_error(f"{len(report.refused)} file(s) were not imported:\n{lines}")
+
+    def import_dialog(self) -> None:
+        w = self.win
+        files, _ = QFileDialog.getOpenFileNames(w, "Import files", str(Path.home()), MEDIA_FILTER)
+        if files:
+            self.import_paths([Path(f) for f in files], w.centre())

@@ -1,0 +1,133 @@
+"""Which space the window shows: opening one (its session, a snapshot read off the UI
+thread, the saved view), following its events, and closing it again."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer
+
+from studio.core import settings
+from studio.core.errors import StudioError
+from studio.core.events import Event
+from studio.core.space import Snapshot, Space
+from studio.ui.session import SpaceSession
+from studio.ui.space_jobs import SnapshotJob, SpaceJob, prompts_of
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+LAST_SPACE_KEY = settings.LAST_SPACE
+
+
+class SpaceController(QObject):
+    """Owns the open ``SpaceSession`` and the background jobs reading its space."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.win = window
+        self.session: SpaceSession | None = None
+        self.jobs: list[SpaceJob] = []
+        self._held: list[Event] | None = None
+        self._fit_when_loaded = False
+
+    @property
+    def space(self) -> Space | None:
+        return None if self.session is None else self.session.space
+
+    def open_space(self, space_id: str) -> None:
+        w = self.win
+        if self.session is not None and self.session.space.id == space_id:
+            return
+        self.close_space()
+        try:
+            space = w.studio.open_space(space_id)
+        except StudioError as exc:
+            w.show_error(exc.message)
+            return
+        self.session = SpaceSession(w.studio, space, w)
+        self._held = []  # events that arrive while the snapshot is read
+        self.session.core_event.connect(self._on_event)
+        state = settings.get_or(w.studio.library, f"ui.view.{space.id}", None)
+        self._fit_when_loaded = not state
+        if state:
+            view_state = json.loads(state)
+            w.view.restore_view_state(view_state)
+            # again once the layout has settled and the viewport has its real size
+            QTimer.singleShot(0, lambda: w.view.restore_view_state(view_state))
+        job = SnapshotJob(space)
+        job.done.connect(self._snapshot_ready)
+        self.jobs.append(job)
+        QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
+        w.jobs_panel.set_space(space)
+        w.tray.set_space(space)
+        w.inspector.set_space(space)
+        settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
+        w.spaces.refresh(space.id)
+        w.inspector.show_asset(None)
+        self.update_title()
+        w.status_control.update_status()
+
+    def _snapshot_ready(self, space: Space, snapshot: Snapshot) -> None:
+        w = self.win
+        self.jobs = [j for j in self.jobs if j is not self.sender()]
+        if self.space is not space:
+            return  # another space was opened meanwhile
+        w.scene.set_prompt_source(lambda ids: prompts_of(space, ids))
+        w.scene.load(space, snapshot, focus=w.view.visible_scene_rect())
+        held, self._held = self._held, None
+        for event in held or []:
+            w.scene.apply_event(event)  # the scene skips what the snapshot has
+        if self._fit_when_loaded:
+            QTimer.singleShot(0, w.view.fit_all)
+            w.scene.loaded.connect(self._fit_once)
+
+    def _fit_once(self) -> None:
+        self.win.scene.loaded.disconnect(self._fit_once)
+        if self._fit_when_loaded:
+            self._fit_when_loaded = False
+            self.win.view.fit_all()
+
+    def close_space(self) -> None:
+        w = self.win
+        if self.session is None:
+            return
+        space = self.session.space
+        for job in self.jobs:  # imports and snapshots still reading this space
+            job.finished.wait(60)
+        self.jobs.clear()
+        settings.remember(w.studio.library, f"ui.view.{space.id}", json.dumps(w.view.view_state()))
+        w.undo_stack.clear()
+        w.jobs_panel.set_space(None)
+        w.tray.set_space(None)
+        w.inspector.set_space(None)
+        self._held = None
+        w.scene.clear_canvas()
+        w.inspector.show_asset(None)
+        self.session.close()
+        self.session = None
+        self.update_title()
+
+    def space_deleted(self, space_id: str) -> None:
+        if self.session is not None and self.session.space.id == space_id:
+            self.close_space()
+
+    def update_title(self) -> None:
+        w = self.win
+        if self.session is None:
+            w.setWindowTitle("Forge Studio")
+            return
+        entry = w.studio.resolve(self.session.space.id)
+        w.setWindowTitle(f"{entry.name} — Forge Studio")
+
+    def _on_event(self, event: Event) -> None:
+        w = self.win
+        w.jobs_panel.apply_event(event)
+        w.tray.apply_event(event)
+        w.inspector.apply_event(event)
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            w.scene.apply_event(event)
+        w.status_control.follow(event)

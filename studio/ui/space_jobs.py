@@ -1,0 +1,78 @@
+"""Background work on an open space (imports, snapshots), run on Qt's thread pool; the
+window waits for it before closing the space."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+from studio.core.actor import Actor
+from studio.core.imports import import_files
+from studio.core.space import Space
+
+
+class SpaceJob(QObject, QRunnable):
+    """Background work on an open space; the window waits for it before closing it."""
+
+    done = Signal(object, object)
+
+    def __init__(self, space: Space) -> None:
+        QObject.__init__(self)
+        QRunnable.__init__(self)
+        self.setAutoDelete(False)
+        self.space = space
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.work()
+        finally:
+            self.finished.set()
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+
+class ImportJob(SpaceJob):
+    """Emits ``done(ImportReport, origin)``."""
+
+    def __init__(
+        self,
+        space: Space,
+        actor: Actor,
+        paths: list[Path],
+        at: tuple[float, float],
+        into: str | None,
+    ) -> None:
+        super().__init__(space)
+        self.args = (paths, actor, into, at)
+
+    def work(self) -> None:
+        paths, actor, into, at = self.args
+        self.done.emit(import_files(self.space, paths, actor, into=into, origin=at), at)
+
+
+class SnapshotJob(SpaceJob):
+    """Emits ``done(Space, Snapshot)``."""
+
+    def work(self) -> None:
+        self.done.emit(self.space, self.space.snapshot())
+
+
+def prompts_of(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:
+    """Prompts (or original file names) of many variants, a few queries in all."""
+    out: dict[str, str] = {}
+    ids = list(variant_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for vid, prompt in space.query(
+            "SELECT id, COALESCE(json_extract(recipe, '$.prompt'), "
+            f"json_extract(recipe, '$.original_name'), '') FROM variants WHERE id IN ({marks})",
+            tuple(chunk),
+        ):
+            out[str(vid)] = str(prompt or "")
+    return out

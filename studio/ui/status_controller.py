@@ -1,0 +1,59 @@
+"""The status bar's permanent part: the queue (running / queued / failed, paused) and
+the providers online; refreshed a moment after the events that change them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel
+
+from studio.core.events import Event
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+
+class StatusController(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.win = window
+        self._counts: dict[str, int] = {}
+        self.queue_label = QLabel()
+        self.provider_label = QLabel()
+        window.statusBar().addPermanentWidget(self.queue_label)
+        window.statusBar().addPermanentWidget(self.provider_label)
+        self._status_timer = QTimer(self, singleShot=True, interval=150)
+        self._status_timer.timeout.connect(self.update_status)
+
+    def follow(self, event: Event) -> None:
+        if event.type.startswith(("job:", "queue:", "variant:")):
+            self._status_timer.start()
+        if event.type in ("asset:created", "asset:deleted", "asset:restored"):
+            self._status_timer.start()
+
+    def counts_changed(self, counts: dict[str, int]) -> None:
+        self._counts = dict(counts)
+        self.update_status()
+
+    def update_status(self) -> None:
+        w = self.win
+        space = w.space
+        if space is not None:
+            n = space.query("SELECT COUNT(*) FROM assets WHERE deleted_at IS NULL")[0][0]
+            w.spaces.set_count(space.id, int(n))
+        counts = self._counts if w.session else {}
+        parts = []
+        if counts.get("running"):
+            parts.append(f"{counts['running']} running")
+        if counts.get("queued"):
+            parts.append(f"{counts['queued']} queued")
+        if counts.get("failed"):
+            parts.append(f"{counts['failed']} failed")
+        paused = space is not None and space.queue_paused()
+        text = "Jobs: " + ", ".join(parts) if parts else "Queue idle"
+        self.queue_label.setText(("Queue paused · " if paused else "") + text)
+        names = [n for n in w.studio.providers.names() if n != "local"]
+        self.provider_label.setText(
+            "Providers: local (offline)" + (f" · online: {', '.join(names)}" if names else "")
+        )

@@ -1,0 +1,116 @@
+"""The main window's menu bar and the small actions only the menus trigger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from studio.core import commands as c
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+
+class WindowMenus(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.win = window
+
+    def build(self) -> None:
+        w = self.win
+        bar = w.menuBar()
+
+        def act(
+            menu: QMenu,
+            text: str,
+            slot: Callable[[], object],
+            shortcut: QKeySequence.StandardKey | str | None = None,
+            name: str | None = None,
+        ) -> QAction:
+            a = QAction(text, w)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            if name:
+                a.setObjectName(name)
+            menu.addAction(a)
+            return a
+
+        file = bar.addMenu("&File")
+        act(file, "&New space…", w.spaces.create_space, QKeySequence.StandardKey.New, "newSpace")
+        act(file, "&Import…", w.import_control.import_dialog, "Ctrl+I", "import")
+        file.addSeparator()
+        act(file, "&Preferences…", self.preferences, QKeySequence.StandardKey.Preferences)
+        act(file, "Open data &folder", self.open_data_folder)
+        file.addSeparator()
+        act(file, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        undo = w.undo_stack.createUndoAction(w, "&Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = w.undo_stack.createRedoAction(w, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        act(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete, "delete")
+        act(edit, "Select &all", w.scene.select_all, QKeySequence.StandardKey.SelectAll)
+        act(edit, "&Find…", w.find_bar.open_bar, QKeySequence.StandardKey.Find, "find")
+        act(edit, "New &frame around selection", self.frame_selection, "Ctrl+Shift+F")
+
+        view = bar.addMenu("&View")
+        act(view, "&Fit all", w.view.fit_all, "F")
+        act(view, "Open asset &details", w.inspector.open_full_view, "Ctrl+D", "fullView")
+        act(view, "Zoom &in", w.view.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        act(view, "Zoom &out", w.view.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        view.addSeparator()
+        view.addAction(w.spaces_dock.toggleViewAction())
+        view.addAction(w.inspector_dock.toggleViewAction())
+        view.addAction(w.jobs_dock.toggleViewAction())
+        view.addAction(w.tray_dock.toggleViewAction())
+
+        gen = bar.addMenu("&Generate")
+        act(gen, "&Write a prompt", self.focus_tray, "Ctrl+G", "focusTray")
+        act(gen, "&Generate", self.generate, "Ctrl+Return", "generate")
+        act(gen, "&Pause queue", lambda: w.run([c.PauseQueue()], "Pause queue"))
+        act(gen, "&Resume queue", lambda: w.run([c.ResumeQueue()], "Resume queue"))
+
+        help_ = bar.addMenu("&Help")
+        act(help_, "&About Forge Studio", self.about)
+
+    def focus_tray(self) -> None:
+        w = self.win
+        w.tray_dock.show()
+        w.tray_dock.raise_()
+        w.tray.prompt.setFocus()
+
+    def generate(self) -> None:
+        w = self.win
+        if w.space is None:
+            w.show_error("Open a space first.")
+            return
+        w.tray.generate()
+
+    def delete_selection(self) -> None:
+        self.win.view.delete_selection()
+
+    def frame_selection(self) -> None:
+        self.win.view.create_frame_around_selection("Frame")
+
+    def preferences(self) -> None:
+        self.win.open_preferences()
+
+    def open_data_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.win.studio.paths.home)))
+
+    def about(self) -> None:
+        w = self.win
+        QMessageBox.about(
+            w,
+            "About Forge Studio",
+            f"Forge Studio — a local AI asset studio.\nData folder: {w.studio.paths.home}",
+        )
