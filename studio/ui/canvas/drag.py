@@ -39,6 +39,7 @@ from studio.ui.canvas.geometry import (
     snap_move,
     snap_to_grid,
 )
+from studio.ui.canvas.painting import hint_rect
 
 if TYPE_CHECKING:
     from studio.ui.canvas.scene import CanvasScene
@@ -75,7 +76,7 @@ class DragController:
     # ------------------------------------------------------------------ press
     def press(self, e: QMouseEvent) -> bool:
         pos = e.position()
-        if e.button() == MIDDLE or (e.button() == LEFT and self.view.space_held):
+        if e.button() == MIDDLE or (e.button() == LEFT and self.view.keys.space_held):
             self.mode = "pan"
             self.last_view = pos
             self.view.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -211,7 +212,7 @@ class DragController:
         self.set_hint("", QPointF())
         self.guides = (None, None)
         if mode == "pan":
-            self.view.viewport().setCursor(self.view.idle_cursor())
+            self.view.viewport().setCursor(self.view.keys.idle_cursor())
         elif mode == "press-card" and self.card is not None:
             if not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 self.scene.select([self.card.asset.id])
@@ -270,7 +271,7 @@ class DragController:
         if self.frame is not None:
             scene.snap_back_frame(self.frame.frame_id)
         if self.mode == "pan":
-            self.view.viewport().setCursor(self.view.idle_cursor())
+            self.view.viewport().setCursor(self.view.keys.idle_cursor())
         self.set_hint("", QPointF())
         self.mode = None
         self._reset()
@@ -290,10 +291,10 @@ class DragController:
 
     def set_hint(self, text: str, at: QPointF) -> None:
         if text != self.hint or (text and at != self.hint_at):
-            old = self.view.hint_rect(self.hint, self.hint_at)
+            old = hint_rect(self.hint, self.hint_at)
             self.hint, self.hint_at = text, QPointF(at)
             self.view.viewport().update(old)
-            self.view.viewport().update(self.view.hint_rect(text, at))
+            self.view.viewport().update(hint_rect(text, at))
 
 
 def _lift(cards: list[AssetCardItem], on: bool) -> None:

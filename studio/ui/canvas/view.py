@@ -21,7 +21,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
-    QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -29,7 +28,6 @@ from PySide6.QtGui import (
     QMouseEvent,
     QNativeGestureEvent,
     QPainter,
-    QPen,
     QTransform,
     QWheelEvent,
 )
@@ -42,32 +40,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.canvas import menus
+from studio.ui.canvas import menus, painting
 from studio.ui.canvas.actions import CanvasActions
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.drag import DragController
 from studio.ui.canvas.geometry import (
     BUTTON_STEP,
-    GRID,
     LOD_SIMPLE_BELOW,
-    STEP,
     Rect,
     clamp_scale,
     fit_scale,
     wheel_factor,
     zoom_center,
 )
+from studio.ui.canvas.keys import CanvasKeys
 from studio.ui.canvas.scene import CanvasScene
-from studio.ui.canvas.theme import theme
 from studio.ui.canvas.transfer import FileTransfer
 from studio.ui.host import CanvasHost
-
-_ARROWS = {
-    Qt.Key.Key_Left: (-1, 0),
-    Qt.Key.Key_Right: (1, 0),
-    Qt.Key.Key_Up: (0, -1),
-    Qt.Key.Key_Down: (0, 1),
-}
 
 
 class CanvasView(QGraphicsView):
@@ -83,7 +72,7 @@ class CanvasView(QGraphicsView):
         self.canvas_actions = CanvasActions(scene, host, self._ask_text, self._ask_files)
         self.drag = DragController(self)
         self.transfer = FileTransfer(self)
-        self.space_held = False
+        self.keys = CanvasKeys(self)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
@@ -206,10 +195,6 @@ class CanvasView(QGraphicsView):
     def delete_selection(self) -> bool:
         return self.canvas_actions.delete(self.canvas_scene.selected_ids())
 
-    def nudge_selection(self, dx: float, dy: float) -> bool:
-        cards = self.canvas_scene.selected_cards()
-        return self.canvas_actions.move({c.asset.id: (c.px + dx, c.py + dy) for c in cards})
-
     def start_external_drag(self, ids: list[str]) -> bool:
         """Drag the cards' original files out to another application."""
         return self.transfer.export(ids)
@@ -279,53 +264,16 @@ class CanvasView(QGraphicsView):
             super().mouseDoubleClickEvent(e)
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
-        key, mods = e.key(), e.modifiers()
-        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
-        if key == Qt.Key.Key_Space:
-            if not e.isAutoRepeat():
-                self.space_held = True
-                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-            return
-        if key == Qt.Key.Key_Escape:
-            if self.drag.active:
-                self.drag.cancel()
-            else:
-                self.canvas_scene.clearSelection()
-        elif key == Qt.Key.Key_F and not ctrl:
-            self.fit_all()
-        elif key == Qt.Key.Key_A and ctrl:
-            self.canvas_scene.select_all()
-        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.delete_selection()
-        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.zoom_in()
-        elif key == Qt.Key.Key_Minus:
-            self.zoom_out()
-        elif key == Qt.Key.Key_0:
-            self.zoom_reset()
-        elif key in _ARROWS and not self.drag.active:
-            step = STEP if mods & Qt.KeyboardModifier.ShiftModifier else GRID
-            dx, dy = _ARROWS[Qt.Key(key)]
-            self.nudge_selection(dx * step, dy * step)
-        else:
+        if not self.keys.press(e):
             super().keyPressEvent(e)
 
     def keyReleaseEvent(self, e: QKeyEvent) -> None:
-        if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
-            self.space_held = False
-            if not self.drag.active:
-                self.viewport().setCursor(self.idle_cursor())
-            return
-        super().keyReleaseEvent(e)
+        if not self.keys.release(e):
+            super().keyReleaseEvent(e)
 
     def focusOutEvent(self, e: Any) -> None:
-        self.space_held = False
+        self.keys.focus_out()
         super().focusOutEvent(e)
-
-    def idle_cursor(self) -> QCursor:
-        return QCursor(
-            Qt.CursorShape.OpenHandCursor if self.space_held else Qt.CursorShape.ArrowCursor
-        )
 
     def contextMenuEvent(self, e: QContextMenuEvent) -> None:
         menu = menus.menu_for(self, self.to_scene(QPointF(e.pos())))
@@ -354,34 +302,7 @@ class CanvasView(QGraphicsView):
         self._update_scroll_rect(c)
 
     def drawBackground(self, p: QPainter, rect: QRectF | QRect) -> None:
-        t = theme()
-        p.fillRect(rect, t.canvas)
-        if self.current_scale() >= 0.45:
-            p.fillRect(rect, t.dot_brush)
+        painting.draw_background(self, p, rect)
 
     def drawForeground(self, p: QPainter, rect: QRectF | QRect) -> None:
-        gx, gy = self.drag.guides
-        if gx is not None or gy is not None:
-            pen = QPen(theme().accent, 1, Qt.PenStyle.DashLine)
-            pen.setCosmetic(True)
-            p.setPen(pen)
-            if gx is not None:
-                p.drawLine(QPointF(gx, rect.top()), QPointF(gx, rect.bottom()))
-            if gy is not None:
-                p.drawLine(QPointF(rect.left(), gy), QPointF(rect.right(), gy))
-        if self.drag.hint:
-            p.save()
-            p.resetTransform()
-            r = self.hint_rect(self.drag.hint, self.drag.hint_at)
-            t = theme()
-            p.fillRect(r, t.accent)
-            p.setPen(t.text)
-            p.setFont(t.small_font)
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.drag.hint)
-            p.restore()
-
-    def hint_rect(self, text: str, at: QPointF) -> QRect:
-        if not text:
-            return QRect()
-        w = int(theme().name_metrics.horizontalAdvance(text)) + 20
-        return QRect(int(at.x()) + 16, int(at.y()) + 18, w, 24)
+        painting.draw_foreground(self, p, rect)
