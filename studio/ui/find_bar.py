@@ -95,7 +95,7 @@ class FindController(QObject):
         self._match = 0
         bar.changed.connect(self._find_changed)
         bar.step.connect(self._find_step)
-        bar.closed.connect(scene.clear_filter)
+        bar.closed.connect(scene.finder.clear_filter)
 
     def _find_changed(self, criteria: dict[str, object]) -> None:
         query = parse_query(str(criteria.get("text") or ""))
@@ -105,16 +105,16 @@ class FindController(QObject):
             media_kinds=query.media_kinds | {str(kind)} if kind else query.media_kinds,
             starred=True if criteria.get("starred") else query.starred,
         )
-        total = self.scene.set_filter(None if query.empty else query)
+        total = self.scene.finder.set_filter(None if query.empty else query)
         self._match = 0
         self.bar.set_count(1 if total else 0, total)
         if total:
-            self.scene.focus_match(0)
+            self.scene.finder.focus_match(0)
 
     def _find_step(self, delta: int) -> None:
-        total = len(self.scene.matches())
+        total = len(self.scene.finder.matches())
         if not total:
             return
         self._match = (self._match + delta) % total
-        self.scene.focus_match(self._match)
+        self.scene.finder.focus_match(self._match)
         self.bar.set_count(self._match + 1, total)

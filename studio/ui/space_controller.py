@@ -74,7 +74,7 @@ class SpaceController(QObject):
         self.jobs = [j for j in self.jobs if j is not self.sender()]
         if self.space is not space:
             return  # another space was opened meanwhile
-        w.scene.set_prompt_source(lambda ids: prompts_of(space, ids))
+        w.scene.finder.prompt_source = lambda ids: prompts_of(space, ids)
         w.scene.load(space, snapshot, focus=w.view.visible_scene_rect())
         held, self._held = self._held, None
         for event in held or []:

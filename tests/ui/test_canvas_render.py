@@ -157,7 +157,7 @@ def test_render_the_canvas_to_png(space: Space, qtbot, tmp_path: Path) -> None: 
     cv.view.center_on(760, 700)
     settle(cv.view)
     render(cv.view, OUT / "canvas-simple.png")
-    cv.scene.find("castle")
+    cv.scene.finder.find("castle")
     cv.view.fit_all()
     cv.scene.settle_lod()
     settle(cv.view)

@@ -206,27 +206,27 @@ def test_find_and_filter_highlight_and_count(space: Space, qtbot) -> None:  # ty
     cv = make_canvas(space, qtbot)
     scene = cv.scene
     with qtbot.waitSignal(scene.matches_changed) as sig:
-        n = scene.find("tag:blue")
+        n = scene.finder.find("tag:blue")
     assert n == 2 and sig.args == [2]
-    assert [scene.card(a).asset.name for a in scene.matches()] == ["Sword", "Hero knight"]  # type: ignore[union-attr]
+    assert [scene.card(a).asset.name for a in scene.finder.matches()] == ["Sword", "Hero knight"]  # type: ignore[union-attr]
     assert scene.card(hero).match == 1  # type: ignore[union-attr]
     assert scene.card(kite).match == -1  # type: ignore[union-attr]
-    assert scene.find("kind:audio") == 1
-    assert scene.find("type:character knight") == 1
-    assert scene.find("kite hills") == 1  # from the prompt, fetched lazily
-    assert scene.matches() == [kite]
-    assert scene.set_filter(lambda row: row.name.startswith("S")) == 1
-    scene.clear_filter()
+    assert scene.finder.find("kind:audio") == 1
+    assert scene.finder.find("type:character knight") == 1
+    assert scene.finder.find("kite hills") == 1  # from the prompt, fetched lazily
+    assert scene.finder.matches() == [kite]
+    assert scene.finder.set_filter(lambda row: row.name.startswith("S")) == 1
+    scene.finder.clear_filter()
     assert all(card.match == 0 for card in scene.cards())
-    assert scene.find("nothing-like-this") == 0 and scene.focus_match(0) is None
+    assert scene.finder.find("nothing-like-this") == 0 and scene.finder.focus_match(0) is None
 
 
 def test_focus_match_centres_the_view(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]
     add_asset(space, "Near", x=0, y=0)
     far = add_asset(space, "Far away", x=5000, y=3000)
     cv = make_canvas(space, qtbot)
-    assert cv.scene.find("far") == 1
-    assert cv.scene.focus_match(0) == far
+    assert cv.scene.finder.find("far") == 1
+    assert cv.scene.finder.focus_match(0) == far
     centre = cv.view.center()
     assert abs(centre.x() - 5128) < 2 and abs(centre.y() - 3128) < 2
 
@@ -234,11 +234,11 @@ def test_focus_match_centres_the_view(space: Space, qtbot) -> None:  # type: ign
 def test_starred_filter_and_new_cards_are_matched(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]
     made = add_variant(space, name="Hero")
     cv = make_canvas(space, qtbot)
-    assert cv.scene.find("is:starred") == 0
+    assert cv.scene.finder.find("is:starred") == 0
     space.apply(c.StarVariant(made.variant_id), OWNER)
-    assert cv.scene.matches() == [made.asset_id]
+    assert cv.scene.finder.matches() == [made.asset_id]
     add_asset(space, "Unstarred")
-    assert len(cv.scene.matches()) == 1
+    assert len(cv.scene.finder.matches()) == 1
 
 
 def test_far_zoom_hands_cards_to_the_overview(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -154,9 +154,9 @@ def test_find_and_filter(window: MainWindow, qtbot) -> None:  # type: ignore[no-
     qtbot.waitUntil(lambda: window.find_bar.count.text() == "no matches")
     window.find_bar.text.clear()
     qtbot.waitUntil(lambda: window.find_bar.count.text() == "1 of 1")
-    assert [space.asset(a).name for a in window.scene.matches()] == ["Boom"]
+    assert [space.asset(a).name for a in window.scene.finder.matches()] == ["Boom"]
     window.find_bar.close_bar()
-    assert window.scene.matches() == [] or len(window.scene.matches()) == 3
+    assert window.scene.finder.matches() == [] or len(window.scene.finder.matches()) == 3
 
 
 def test_view_state_and_geometry_persist(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]

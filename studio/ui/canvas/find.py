@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QRectF
+
 from studio.core.errors import StudioError
 from studio.store.records import AssetRow
 from studio.ui.canvas.filtering import CanvasFilter, asset_matches, parse_query, reading_order
+from studio.ui.canvas.geometry import CARD_H, CARD_W
 
 if TYPE_CHECKING:
     from studio.ui.canvas.card import AssetCardItem
@@ -32,6 +35,9 @@ class CanvasFinder:
         self._dirty = False
         self.current: str | None = None
         self._prompts: dict[str, str] = {}
+        # how to get variants' prompt texts for text search: ``source(variant_ids) ->
+        # {variant_id: prompt}`` (default: ``space.variant_detail`` per variant, on the
+        # first text search only)
         self.prompt_source: PromptSource | None = None
 
     def reset(self) -> None:
@@ -45,7 +51,7 @@ class CanvasFinder:
     def active(self) -> bool:
         return self.filter is not None
 
-    def set(self, criteria: Criteria, cards: Iterable[AssetCardItem]) -> None:
+    def _set(self, criteria: Criteria, cards: Iterable[AssetCardItem]) -> None:
         if isinstance(criteria, str):
             criteria = parse_query(criteria)
         if criteria is None or (isinstance(criteria, CanvasFilter) and criteria.empty):
@@ -86,11 +92,46 @@ class CanvasFinder:
         if self.filter is not None:
             self._dirty = True
 
-    def matches(self, cards: Iterable[AssetCardItem]) -> list[str]:
+    def _ordered(self, cards: Iterable[AssetCardItem]) -> list[str]:
         if self._dirty:
             self._matches = reading_order((c.asset.id, c.px, c.py) for c in cards if c.match > 0)
             self._dirty = False
         return list(self._matches)
+
+    # ------------------------------------------------------------------ the scene's find / filter
+    def set_filter(self, criteria: Criteria) -> int:
+        """Highlight the cards that match, dim the others; returns the match count.
+        ``criteria``: a ``CanvasFilter``, a query string (see ``filtering``), a
+        predicate on the asset row, or None / empty to clear."""
+        scene = self._scene
+        self._set(criteria, scene.card_map().values())
+        scene.update()
+        n = len(self.matches())
+        scene.matches_changed.emit(n)
+        return n
+
+    def find(self, text: str) -> int:
+        return self.set_filter(text)
+
+    def clear_filter(self) -> None:
+        self.set_filter(None)
+
+    def matches(self) -> list[str]:
+        """Matching asset ids in reading order (top to bottom, left to right)."""
+        return self._ordered(self._scene.card_map().values())
+
+    def focus_match(self, index: int) -> str | None:
+        """Centre the views on the ``index``-th match (wrapping around); its id."""
+        ids = self.matches()
+        if not ids:
+            return None
+        aid = self.current = ids[index % len(ids)]
+        card = self._scene.card_map()[aid]
+        rect = QRectF(card.px, card.py, CARD_W, CARD_H)
+        for view in self._scene.views():
+            focus = getattr(view, "focus_rect", None)
+            focus(rect) if callable(focus) else view.centerOn(rect.center())
+        return aid
 
     # ------------------------------------------------------------------ prompts
     def _prompts_of(self, aid: str) -> list[str]:

@@ -29,7 +29,7 @@ from studio.core.space import Snapshot, Space
 from studio.store.records import AssetRow
 from studio.ui.canvas.batches import Graveyard
 from studio.ui.canvas.card import AssetCardItem, CanvasContext, warm_up
-from studio.ui.canvas.find import CanvasFinder, Criteria, PromptSource
+from studio.ui.canvas.find import CanvasFinder
 from studio.ui.canvas.frame_item import FrameItem
 from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, union
 from studio.ui.canvas.loading import SceneLoader
@@ -237,46 +237,6 @@ class CanvasScene(SceneSync, QGraphicsScene):
         if self.ctx.lod is Lod.FAR or self._lod.running:
             self._overview.update()
         self.selection_changed.emit([c.asset.id for c in self._selected])
-
-    # ------------------------------------------------------------------ find / filter
-    def set_prompt_source(self, source: PromptSource | None) -> None:
-        """How to get variants' prompt texts for text search: ``source(variant_ids)
-        -> {variant_id: prompt}`` (default: ``space.variant_detail`` per variant, on the
-        first text search only)."""
-        self.finder.prompt_source = source
-
-    def set_filter(self, criteria: Criteria) -> int:
-        """Highlight the cards that match, dim the others; returns the match count.
-        ``criteria``: a ``CanvasFilter``, a query string (see ``filtering``), a
-        predicate on the asset row, or None / empty to clear."""
-        self.finder.set(criteria, self._cards.values())
-        self.update()
-        n = len(self.matches())
-        self.matches_changed.emit(n)
-        return n
-
-    def find(self, text: str) -> int:
-        return self.set_filter(text)
-
-    def clear_filter(self) -> None:
-        self.set_filter(None)
-
-    def matches(self) -> list[str]:
-        """Matching asset ids in reading order (top to bottom, left to right)."""
-        return self.finder.matches(self._cards.values())
-
-    def focus_match(self, index: int) -> str | None:
-        """Centre the views on the ``index``-th match (wrapping around); its id."""
-        ids = self.matches()
-        if not ids:
-            return None
-        aid = self.finder.current = ids[index % len(ids)]
-        card = self._cards[aid]
-        rect = QRectF(card.px, card.py, CARD_W, CARD_H)
-        for view in self.views():
-            focus = getattr(view, "focus_rect", None)
-            focus(rect) if callable(focus) else view.centerOn(rect.center())
-        return aid
 
     # ------------------------------------------------------------------ level of detail
     @property
