@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QThreadPool
 from PySide6.QtWidgets import QFileDialog
@@ -26,7 +26,12 @@ MEDIA_FILTER = (
 class ImportController(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.win = window
+
+    @property
+    def win(self) -> MainWindow:
+        """The parent (not kept in an attribute: no reference cycle, so a dropped
+        MainWindow is freed at once and its timers die with it)."""
+        return cast("MainWindow", self.parent())
 
     def import_paths(
         self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None

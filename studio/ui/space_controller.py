@@ -4,7 +4,7 @@ thread, the saved view), following its events, and closing it again."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer
 
@@ -26,11 +26,16 @@ class SpaceController(QObject):
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.win = window
         self.session: SpaceSession | None = None
         self.jobs: list[SpaceJob] = []
         self._held: list[Event] | None = None
         self._fit_when_loaded = False
+
+    @property
+    def win(self) -> MainWindow:
+        """The parent (not kept in an attribute: no reference cycle, so a dropped
+        MainWindow is freed at once and its timers die with it)."""
+        return cast("MainWindow", self.parent())
 
     @property
     def space(self) -> Space | None:

@@ -3,7 +3,7 @@ the providers online; refreshed a moment after the events that change them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 class StatusController(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.win = window
         self._counts: dict[str, int] = {}
         self.queue_label = QLabel()
         self.provider_label = QLabel()
@@ -25,6 +24,12 @@ class StatusController(QObject):
         window.statusBar().addPermanentWidget(self.provider_label)
         self._status_timer = QTimer(self, singleShot=True, interval=150)
         self._status_timer.timeout.connect(self.update_status)
+
+    @property
+    def win(self) -> MainWindow:
+        """The parent (not kept in an attribute: no reference cycle, so a dropped
+        MainWindow is freed at once and its timers die with it)."""
+        return cast("MainWindow", self.parent())
 
     def follow(self, event: Event) -> None:
         if event.type.startswith(("job:", "queue:", "variant:")):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 class WindowMenus(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.win = window
+
+    @property
+    def win(self) -> MainWindow:
+        """The parent (not kept in an attribute: no reference cycle, so a dropped
+        MainWindow is freed at once and its timers die with it)."""
+        return cast("MainWindow", self.parent())
 
     def build(self) -> None:
         w = self.win

@@ -242,7 +242,7 @@ def test_generate_derive_refine_fork_and_batches(rig: Rig) -> None:
     tray.prompt.clear()
     tray.options.count.setValue(1)
     assert tray.operation.text() == "Will fork the reference into a new asset"
-    tray.refresh_estimate()
+    tray.estimator.refresh()
     assert tray.estimate.text() == "free (copy)"
     assert tray.generate()
     fork = sent[-1]
@@ -377,14 +377,14 @@ def test_provider_list_default_and_priced_estimate(rig: Rig, qtbot) -> None:  # 
 def test_estimate_free_and_refusals_disable_generate(rig: Rig) -> None:
     tray = rig.tray
     tray.prompt.setPlainText("a castle")
-    tray.refresh_estimate()
+    tray.estimator.refresh()
     assert tray.estimate.text() == "free (offline)" and tray.generate_button.isEnabled()
 
     tray.prompt.setPlainText("x" * 20_001)  # only the core knows this limit
-    tray.refresh_estimate()
+    tray.estimator.refresh()
     assert "limit is 20000" in tray.estimate.text()
     assert tray.estimate.property("tone") == "warn" and not tray.generate_button.isEnabled()
-    assert tray.estimate_error() is not None
+    assert tray.estimator.error is not None
 
     ids = [rig.image(p)[1] for p in ("one", "two", "three")]
     tray.prompt.setPlainText("animate them")
@@ -515,7 +515,7 @@ def test_render_the_tray(rig: Rig) -> None:
         )
         tray.show_options(True)
         tray.resize(1280, tray.sizeHint().height())
-        tray.refresh_estimate()
+        tray.estimator.refresh()
         QApplication.processEvents()
         out = Path("/tmp/forge_tray.png")
         assert tray.grab().save(str(out)) and out.stat().st_size > 0

@@ -11,6 +11,7 @@ from studio.core.errors import InvalidStateError, NotFoundError, StudioError
 from studio.core.events import Event
 from studio.core.forge import audio_type_for
 from studio.core.space import Space
+from studio.store.records import STYLE_COLUMNS, StylePresetRow
 from studio.ui.tray.state import (
     MODES,
     STYLE_DEFAULT,
@@ -19,6 +20,14 @@ from studio.ui.tray.state import (
     ModeSettings,
     SlotRef,
 )
+
+
+def style_presets(space: Space | None) -> list[StylePresetRow]:
+    """The space's live style presets (none without a space)."""
+    if space is None:
+        return []
+    sql = f"SELECT {STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
+    return [StylePresetRow._make(row) for row in space.query(sql)]
 
 
 def slot_for(space: Space, variant_id: str) -> SlotRef | None:

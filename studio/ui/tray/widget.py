@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
@@ -15,13 +15,12 @@ from studio.core import settings
 from studio.core.commands import Command
 from studio.core.errors import StudioError
 from studio.core.events import Event
-from studio.core.forge import ForgeOp
 from studio.core.space import Space
 from studio.core.studio import Studio
-from studio.store import records as r
 from studio.ui.host import StudioHost
 from studio.ui.tray import lookup
 from studio.ui.tray.bar import STYLE, TrayBar, retone
+from studio.ui.tray.estimator import TrayEstimator
 from studio.ui.tray.options import OptionsPanel
 from studio.ui.tray.state import (
     STYLE_DEFAULT,
@@ -33,7 +32,6 @@ from studio.ui.tray.state import (
     Verdict,
     add_slots,
     build_command,
-    format_estimate,
     judge,
     mode_for_asset,
     move_slot,
@@ -42,7 +40,6 @@ from studio.ui.tray.state import (
 
 log = logging.getLogger(__name__)
 
-ESTIMATE_DELAY_MS = 250
 SETTING_KEY = "ui.tray.{space_id}"
 DEFAULT_PROVIDER_KEY = "providers.default.{mode}"
 
@@ -65,12 +62,8 @@ class ForgeTray(QWidget):
         self._memory = TrayMemory()
         self._saved: str | None = None
         self._quiet = 0
-        self._estimate_error: str | None = None
         self.placement: Callable[[], tuple[float, float]] | None = None
-        self._estimate_timer = QTimer(self)
-        self._estimate_timer.setSingleShot(True)
-        self._estimate_timer.setInterval(ESTIMATE_DELAY_MS)
-        self._estimate_timer.timeout.connect(self.refresh_estimate)
+        self.estimator = TrayEstimator(self)
         self._build()
         self.set_space(None)
 
@@ -115,7 +108,7 @@ class ForgeTray(QWidget):
     # ------------------------------------------------------------------ the space
     def set_space(self, space: Space | None) -> None:
         """Show ``space``: its remembered options, an empty tray, a new-asset destination."""
-        self._estimate_timer.stop()
+        self.estimator.timer.stop()
         self._space = space
         self._slots, self._dest = (), None
         sid = space.id if space is not None else ""
@@ -141,20 +134,18 @@ class ForgeTray(QWidget):
         self.mode.setCurrentIndex(max(0, self.mode.findData(memory.mode)))
         self.image_type.setCurrentText(memory.image_type)
         self.image_type.setVisible(memory.mode == "image")
-        self.options.set_styles(self._styles(), memory.style)
+        self.options.set_styles(lookup.style_presets(self._space), memory.style)
         self.options.set_batch(memory.count, memory.batch_mode)
         self.options.set_mode(
             memory.mode, memory.settings(memory.mode), self._preferred(memory.mode)
         )
 
-    def _styles(self) -> list[r.StylePresetRow]:
-        if self._space is None:
-            return []
-        sql = f"SELECT {r.STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
-        return [r.StylePresetRow._make(row) for row in self._space.query(sql)]
-
     def _preferred(self, mode: str) -> str | None:
         return settings.default_provider(self._studio.library, mode)
+
+    @property
+    def space(self) -> Space | None:
+        return self._space
 
     # ------------------------------------------------------------------ contents
     def add_references(self, variant_ids: Sequence[str], at: int | None = None) -> None:
@@ -289,17 +280,17 @@ class ForgeTray(QWidget):
             seen.setdefault(s.asset_id, s.asset_name)
         self.destination.set_choices(list(seen.items()))
         self.summary.setText(self.options.summary())
-        self._estimate_error = None
+        self.estimator.error = None
         self.estimate.clear()
         retone(self.estimate, "")
-        verdict = self._show_verdict()
+        verdict = self.show_verdict()
         self._remember()
         if verdict.ok:
-            self._estimate_timer.start()
+            self.estimator.timer.start()
         else:
-            self._estimate_timer.stop()
+            self.estimator.timer.stop()
 
-    def _show_verdict(self) -> Verdict:
+    def show_verdict(self) -> Verdict:
         if self._space is None:
             self.operation.setText("Open a space to forge")
             retone(self.operation, "hint")
@@ -308,7 +299,7 @@ class ForgeTray(QWidget):
         v = self.verdict()
         self.operation.setText(v.message)
         retone(self.operation, "" if v.ok else "hint" if v.hint else "warn")
-        self.generate_button.setEnabled(v.ok and self._estimate_error is None)
+        self.generate_button.setEnabled(v.ok and self.estimator.error is None)
         return v
 
     def _remember(self) -> None:
@@ -329,37 +320,6 @@ class ForgeTray(QWidget):
                 self._studio.library, SETTING_KEY.format(space_id=self._space.id), text
             )
             self._saved = text
-
-    # ------------------------------------------------------------------ estimate
-    def refresh_estimate(self) -> None:
-        """Estimate the request now (the tray does it ~250 ms after each change)."""
-        self._estimate_timer.stop()
-        v = self._show_verdict()
-        if self._space is None or not v.ok:
-            self.estimate.clear()
-            return
-        if v.op is ForgeOp.FORK:
-            self.estimate.setText("free (copy)")
-            self.estimate.setToolTip("Forking copies the variant: no provider call")
-            return
-        try:
-            cmd = build_command(self.state(), self.options.model_spec(), (0.0, 0.0))
-            est = self._space.estimate(cmd)
-        except (StudioError, ValueError) as exc:
-            self._estimate_error = exc.message if isinstance(exc, StudioError) else str(exc)
-            message = self._estimate_error
-            self.estimate.setText(message[:1].upper() + message[1:])
-            self.estimate.setToolTip(self._estimate_error)
-            retone(self.estimate, "warn")
-            self.estimate.setWordWrap(True)
-            self.generate_button.setEnabled(False)
-            return
-        self.estimate.setText(format_estimate(est, self.options.settings().provider))
-        self.estimate.setToolTip(est.note)
-        retone(self.estimate, "")
-
-    def estimate_error(self) -> str | None:
-        return self._estimate_error
 
     # ------------------------------------------------------------------ running
     def generate(self) -> bool:
@@ -388,7 +348,7 @@ class ForgeTray(QWidget):
         except StudioError as exc:
             self._host.show_error(exc.message)
             return
-        styles = self._styles()
+        styles = lookup.style_presets(self._space)
         style = filled.style
         if style not in (STYLE_DEFAULT, STYLE_NONE) and not any(s.id == style for s in styles):
             style = STYLE_DEFAULT
@@ -421,7 +381,7 @@ class ForgeTray(QWidget):
         if self._space is None:
             return
         if event.type.startswith("style:"):
-            self.options.set_styles(self._styles())
+            self.options.set_styles(lookup.style_presets(self._space))
             self._changed()
             return
         slots, dest = lookup.follow_event(event, self._slots, self._dest)
