@@ -9,6 +9,7 @@ import pytest
 from studio.core import commands as c
 from studio.core.events import Event
 from studio.core.forge import MAX_REFERENCE_SLOTS, ForgeOp
+from studio.ui.tray.command import build_command, format_estimate, undo_text
 from studio.ui.tray.lookup import follow_event, mode_from_recipe, style_from_recipe
 from studio.ui.tray.state import (
     STYLE_NONE,
@@ -19,12 +20,9 @@ from studio.ui.tray.state import (
     TrayState,
     add_slots,
     asset_type_for,
-    build_command,
-    format_estimate,
     judge,
     mode_for_asset,
     move_slot,
-    undo_text,
 )
 from workers.base import CostEstimate, ModelSpec, Operation
 from workers.local import AUDIO_MODEL, IMAGE_MODEL, VIDEO_MODEL

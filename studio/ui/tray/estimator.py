@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QTimer
 from studio.core.errors import StudioError
 from studio.core.forge import ForgeOp
 from studio.ui.tray.bar import retone
-from studio.ui.tray.state import build_command, format_estimate
+from studio.ui.tray.command import build_command, format_estimate
 
 if TYPE_CHECKING:
     from studio.ui.tray.widget import ForgeTray

@@ -13,13 +13,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
 )
 
 from studio.store.records import StylePresetRow
+from studio.ui.tray.fields import Field, fit_combo, param_label
 from studio.ui.tray.state import (
     EXPLORE,
     MAX_COUNT,
@@ -34,35 +34,6 @@ from workers.registry import ProviderRegistry
 
 DURATION_STEP = 0.5
 INT_LIMIT = 2_000_000_000
-
-
-def param_label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
-
-
-def _combo(name: str = "") -> QComboBox:
-    """A combo that follows its items' width (they change with the model)."""
-    combo = QComboBox()
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-    if name:
-        combo.setObjectName(name)
-    return combo
-
-
-class _Field(QWidget):
-    """A small caption and its input, shown or hidden together."""
-
-    def __init__(self, caption: str, editor: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
-        if caption:
-            label = QLabel(caption)
-            label.setObjectName("trayCaption")
-            lay.addWidget(label)
-        lay.addWidget(editor)
-        self.editor = editor
 
 
 class OptionsPanel(QWidget):
@@ -81,10 +52,10 @@ class OptionsPanel(QWidget):
         self._wanted = ModeSettings()
         self._param_editors: dict[str, QWidget] = {}
 
-        self.provider = _combo("trayProvider")
-        self.model = _combo("trayModel")
-        self.size_combo = _combo("traySize")
-        self.aspect_combo = _combo("trayAspect")
+        self.provider = fit_combo("trayProvider")
+        self.model = fit_combo("trayModel")
+        self.size_combo = fit_combo("traySize")
+        self.aspect_combo = fit_combo("trayAspect")
         self.duration = QDoubleSpinBox()
         self.duration.setDecimals(1)
         self.duration.setSingleStep(DURATION_STEP)
@@ -105,9 +76,9 @@ class OptionsPanel(QWidget):
         self.batch.setItemData(1, "N new assets, one variant each", Qt.ItemDataRole.ToolTipRole)
         self.batch.setToolTip("Explore: one asset with N variants · Set: N new assets")
 
-        self.f_size = _Field("Size", self.size_combo)
-        self.f_aspect = _Field("Aspect", self.aspect_combo)
-        self.f_duration = _Field("Duration", self.duration)
+        self.f_size = Field("Size", self.size_combo)
+        self.f_aspect = Field("Aspect", self.aspect_combo)
+        self.f_duration = Field("Duration", self.duration)
         self.params = QWidget()
         self._params_lay = QHBoxLayout(self.params)
         self._params_lay.setContentsMargins(0, 0, 0, 0)
@@ -117,14 +88,14 @@ class OptionsPanel(QWidget):
         lay.setContentsMargins(8, 4, 8, 6)
         lay.setSpacing(12)
         for w in (
-            _Field("Provider", self.provider),
-            _Field("Model", self.model),
+            Field("Provider", self.provider),
+            Field("Model", self.model),
             self.f_size,
             self.f_aspect,
             self.f_duration,
             self.params,
-            _Field("Style", self.style_combo),
-            _Field("Batch", self.count),
+            Field("Style", self.style_combo),
+            Field("Batch", self.count),
             self.batch,
         ):
             lay.addWidget(w)
@@ -258,12 +229,12 @@ class OptionsPanel(QWidget):
             editor.setToolTip(spec.help or param_label(spec.name))
             self._param_editors[spec.name] = editor
             caption = "" if spec.kind == "bool" else param_label(spec.name)
-            self._params_lay.addWidget(_Field(caption, editor))
+            self._params_lay.addWidget(Field(caption, editor))
         self.params.setVisible(bool(specs))
 
     def _param_editor(self, spec: ParamSpec, value: Any) -> QWidget:
         if spec.kind == "choice":
-            combo = _combo()
+            combo = fit_combo()
             combo.addItems(list(spec.choices))
             combo.setCurrentIndex(max(0, combo.findText(str(value))))
             combo.currentIndexChanged.connect(self._emit)

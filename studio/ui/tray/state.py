@@ -1,6 +1,6 @@
 """The forge tray's state, as plain data (no Qt): what is in the tray, which operation
-that means, whether it can run (and why not), the core command it becomes, and the
-options the tray remembers per space.
+that means, whether it can run (and why not), and the options the tray remembers per
+space (the core command it becomes is in ``command``).
 
 The widgets in this package only collect input into a :class:`TrayState`; every rule
 lives here so it is unit-tested without a display.
@@ -15,7 +15,7 @@ from typing import Any
 
 from studio.core import commands as c
 from studio.core.forge import MAX_REFERENCE_SLOTS, ForgeOp, audio_type_for, decide_operation
-from workers.base import AudioType, Capabilities, CostEstimate, ModelSpec, Operation
+from workers.base import AudioType, Capabilities, ModelSpec, Operation
 
 MODES = ("image", "video", "speech", "dialogue", "music", "sfx")
 MODE_LABELS: Mapping[str, str] = {
@@ -265,7 +265,7 @@ class Verdict:
         return self.op is not None
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return f"\u201c{name}\u201d"
 
 
@@ -281,7 +281,7 @@ def operation_label(op: ForgeOp, state: TrayState) -> str:
     if op is ForgeOp.REFINE:
         assert state.destination is not None
         what = "new variant" if count == 1 else f"{count} new variants"
-        return f"Will refine {_quote(state.destination.name)} ({what})"
+        return f"Will refine {quote(state.destination.name)} ({what})"
     if count == 1:
         target = f"a new {noun} asset"
     elif state.batch_mode == SET:
@@ -305,7 +305,7 @@ def judge(state: TrayState, model: ModelSpec | None) -> Verdict:
         return Verdict(None, text[:1].upper() + text[1:], hint=n == 0 and not has_prompt)
     for s in state.slots:
         if s.status != "completed":
-            return Verdict(None, f"{_quote(s.asset_name)} is not finished yet: wait or remove it")
+            return Verdict(None, f"{quote(s.asset_name)} is not finished yet: wait or remove it")
     if op is ForgeOp.FORK:
         return Verdict(op, operation_label(op, state))
     noun = MODE_NOUNS.get(state.mode, state.mode)
@@ -317,13 +317,13 @@ def judge(state: TrayState, model: ModelSpec | None) -> Verdict:
             article = "an" if what[:1] in "aeiou" else "a"
             return Verdict(
                 None,
-                f"{_quote(dest.name)} is {article} {what} asset: switch the mode to "
+                f"{quote(dest.name)} is {article} {what} asset: switch the mode to "
                 f"{MODE_LABELS.get(want, want)}",
             )
         if state.count > 1 and state.batch_mode == SET:
             return Verdict(
                 None,
-                f"A set batch makes new assets: use Explore to add variants to {_quote(dest.name)}",
+                f"A set batch makes new assets: use Explore to add variants to {quote(dest.name)}",
             )
     if model is None:
         return Verdict(None, f"No provider here can make {noun}: add a key in Preferences")
@@ -338,89 +338,6 @@ def judge(state: TrayState, model: ModelSpec | None) -> Verdict:
     for s in state.slots:
         if not model.accepts_reference(s.media_kind):
             return Verdict(
-                None, f"{model.label} can't take {s.media_kind} references ({_quote(s.asset_name)})"
+                None, f"{model.label} can't take {s.media_kind} references ({quote(s.asset_name)})"
             )
     return Verdict(op, operation_label(op, state))
-
-
-# --------------------------------------------------------------------------- the command
-
-
-def generation_options(state: TrayState) -> c.GenerationOptions:
-    s = state.settings
-    return c.GenerationOptions(
-        provider=s.provider,
-        model=s.model,
-        size=s.size,
-        aspect_ratio=s.aspect_ratio,
-        duration_s=s.duration_s,
-        params=dict(s.params),
-        style_id=None if state.style in (STYLE_DEFAULT, STYLE_NONE) else state.style,
-        no_style=state.style == STYLE_NONE,
-    )
-
-
-def build_command(
-    state: TrayState, model: ModelSpec | None, at: tuple[float, float] = (0.0, 0.0)
-) -> c.Command:
-    """The core command the tray sends. Raises ValueError (the verdict's reason) when
-    the tray can't run."""
-    verdict = judge(state, model)
-    if verdict.op is None:
-        raise ValueError(verdict.message)
-    x, y = at
-    refs = tuple(s.variant_id for s in state.slots)
-    if verdict.op is ForgeOp.FORK:
-        return c.ForkVariant(refs[0], x=x, y=y)
-    options = generation_options(state)
-    prompt = state.prompt.strip()
-    kind = c.MediaKindName(mode_kind(state.mode))
-    if verdict.op is ForgeOp.REFINE:
-        assert state.destination is not None
-        dest = state.destination.asset_id
-        if state.count == 1:
-            return c.RequestRefine(dest, prompt, references=refs, options=options)
-        return c.RequestBatch(
-            prompt,
-            c.MediaKindName(state.destination.media_kind),
-            state.count,
-            c.BatchMode.EXPLORE,
-            asset_id=dest,
-            references=refs,
-            options=options,
-        )
-    type_ = asset_type_for(state.mode, state.image_type)
-    if state.count == 1:
-        return c.RequestGeneration(
-            prompt, kind, type=type_, references=refs, options=options, x=x, y=y
-        )
-    return c.RequestBatch(
-        prompt,
-        kind,
-        state.count,
-        c.BatchMode(state.batch_mode),
-        type=type_,
-        references=refs,
-        options=options,
-        x=x,
-        y=y,
-    )
-
-
-def undo_text(op: ForgeOp, state: TrayState) -> str:
-    """The undo step's name."""
-    if op is ForgeOp.FORK:
-        return f"Fork {_quote(state.slots[0].asset_name)}"
-    if op is ForgeOp.REFINE:
-        assert state.destination is not None
-        return f"Refine {_quote(state.destination.name)}"
-    noun = MODE_NOUNS.get(state.mode, state.mode)
-    return f"{'Generate' if op is ForgeOp.GENERATE else 'Derive'} {noun}"
-
-
-def format_estimate(estimate: CostEstimate, provider: str | None) -> str:
-    if estimate.usd <= 0:
-        return "free (offline)" if provider in (None, "local") else "free"
-    units = f"{estimate.units:g}"
-    unit = estimate.unit if estimate.units == 1 else f"{estimate.unit}s"
-    return f"\u2248 ${estimate.usd:.4f} \u00b7 {units} {unit}"

@@ -20,6 +20,7 @@ from studio.core.studio import Studio
 from studio.ui.host import StudioHost
 from studio.ui.tray import lookup
 from studio.ui.tray.bar import STYLE, TrayBar, retone
+from studio.ui.tray.command import build_command, undo_text
 from studio.ui.tray.estimator import TrayEstimator
 from studio.ui.tray.options import OptionsPanel
 from studio.ui.tray.state import (
@@ -31,11 +32,9 @@ from studio.ui.tray.state import (
     TrayState,
     Verdict,
     add_slots,
-    build_command,
     judge,
     mode_for_asset,
     move_slot,
-    undo_text,
 )
 
 log = logging.getLogger(__name__)
