@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMenu,
     QPushButton,
     QStackedWidget,
     QTableView,
@@ -28,13 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core import commands as c
 from studio.core.errors import StudioError
 from studio.core.events import Event
 from studio.core.space import Space
 from studio.jobs.scheduler import READY_SQL
 from studio.store.records import JobRow
 from studio.ui.host import StudioHost
+from studio.ui.jobs.actions import JobActions, retryable
 from studio.ui.jobs.advice import Action, advise
 from studio.ui.jobs.model import (
     UNKNOWN,
@@ -61,6 +59,7 @@ class JobsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("jobsPanel")
         self.host = host
+        self.job_actions = JobActions(self)
         self.space: Space | None = None
         self.model = JobsModel()
         self._what: dict[str, What] = {}  # job id -> what it makes (never changes)
@@ -75,13 +74,13 @@ class JobsPanel(QWidget):
 
         self.pause_button = self._tool("Pause queue", "Start no new jobs until resumed")
         self.pause_button.setCheckable(True)
-        self.pause_button.clicked.connect(self.toggle_pause)
+        self.pause_button.clicked.connect(self.job_actions.toggle_pause)
         self.cancel_button = self._tool("Cancel", "Cancel the selected queued or running jobs")
-        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.cancel_button.clicked.connect(self.job_actions.cancel_selected)
         self.retry_button = self._tool("Retry", "Retry the selected failed or cancelled jobs")
-        self.retry_button.clicked.connect(self.retry_selected)
+        self.retry_button.clicked.connect(self.job_actions.retry_selected)
         self.show_button = self._tool("Show asset", "Show the selected job's asset on the canvas")
-        self.show_button.clicked.connect(self.show_selected)
+        self.show_button.clicked.connect(self.job_actions.show_selected)
         self.clear_button = self._tool(
             "Clear finished", "Hide finished jobs from this list (nothing is deleted)"
         )
@@ -124,8 +123,8 @@ class JobsPanel(QWidget):
             self.view.setColumnWidth(col, width)
         header.setSectionResizeMode(Column.PROBLEM, QHeaderView.ResizeMode.Stretch)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._context_menu)
-        self.view.doubleClicked.connect(lambda _i: self.show_selected())
+        self.view.customContextMenuRequested.connect(self.job_actions.context_menu)
+        self.view.doubleClicked.connect(lambda _i: self.job_actions.show_selected())
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
 
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
@@ -201,7 +200,7 @@ class JobsPanel(QWidget):
         selected = {line.job.id for line in self.selected_lines()}
         if space is None:
             self.model.set_lines([], 0, False)
-            self._show_state(False)
+            self.show_state(False)
             self._emit_counts({"queued": 0, "running": 0, "failed": 0})
             return
         now = space.clock()
@@ -232,7 +231,7 @@ class JobsPanel(QWidget):
         self.model.set_lines(lines, now, paused)
         self._add_action_buttons()
         self._restore_selection(selected)
-        self._show_state(paused)
+        self.show_state(paused)
         running = sum(1 for line in lines if line.job.status == "running")
         if running and not self._tick_timer.isActive():
             self._tick_timer.start()
@@ -267,7 +266,7 @@ class JobsPanel(QWidget):
             self._counts = counts
             self.counts_changed.emit(dict(counts))
 
-    def _show_state(self, paused: bool) -> None:
+    def show_state(self, paused: bool) -> None:
         has_space = self.space is not None
         self.pause_button.setEnabled(has_space)
         self.pause_button.setChecked(paused)
@@ -301,7 +300,7 @@ class JobsPanel(QWidget):
             button = QPushButton(line.advice.button)
             button.setObjectName(f"jobAction-{line.job.id}")
             button.setToolTip(line.advice.full)
-            button.clicked.connect(lambda _=False, jid=line.job.id: self.act(jid))
+            button.clicked.connect(lambda _=False, jid=line.job.id: self.job_actions.act(jid))
             holder = QWidget()
             box = QHBoxLayout(holder)
             box.setContentsMargins(4, 1, 4, 1)
@@ -347,83 +346,9 @@ class JobsPanel(QWidget):
     def _update_buttons(self) -> None:
         lines = self.selected_lines()
         self.cancel_button.setEnabled(any(line.active for line in lines))
-        self.retry_button.setEnabled(any(_retryable(line) for line in lines))
+        self.retry_button.setEnabled(any(retryable(line) for line in lines))
         self.show_button.setEnabled(any(line.what.asset_id for line in lines))
-
-    # ------------------------------------------------------------------ actions
-    def _run(self, cmds: Sequence[c.Command], text: str) -> bool:
-        if not cmds:
-            return False
-        ok = self.host.run(cmds, text)
-        self.schedule_refresh()  # events will also ask; one read either way
-        return ok
-
-    def cancel_selected(self) -> bool:
-        ids = [line.job.id for line in self.selected_lines() if line.active]
-        return self._run(
-            [c.CancelJob(jid) for jid in ids], "Cancel job" if len(ids) == 1 else "Cancel jobs"
-        )
-
-    def retry_selected(self) -> bool:
-        vids = [line.job.variant_id for line in self.selected_lines() if _retryable(line)]
-        return self._run(
-            [c.RetryVariant(v) for v in vids], "Retry job" if len(vids) == 1 else "Retry jobs"
-        )
-
-    def show_selected(self) -> None:
-        for line in self.selected_lines()[:1]:
-            if line.what.asset_id:
-                self.host.show_asset(line.what.asset_id)
-
-    def toggle_pause(self) -> bool:
-        if self.space is None:
-            return False
-        paused = self.space.queue_paused()
-        cmd: c.Command = c.ResumeQueue() if paused else c.PauseQueue()
-        ok = self._run([cmd], "Resume queue" if paused else "Pause queue")
-        self._show_state(self.space.queue_paused())
-        return ok
 
     def clear_finished(self) -> None:
         self._hidden.update(line.job.id for line in self.model.lines if not line.active)
         self.refresh()
-
-    def act(self, job_id: str) -> None:
-        """Do what a row's advice button offers."""
-        row = self.model.row_of(job_id)
-        if row is None:
-            return
-        line = self.model.lines[row]
-        action = line.advice.action if line.advice else Action.NONE
-        if action is Action.ADD_KEY:
-            self.host.open_preferences("keys")
-        elif action is Action.EDIT_PROMPT and line.what.asset_id:
-            self.host.show_asset(line.what.asset_id)
-        elif action is Action.RETRY:
-            self._run([c.RetryVariant(line.job.variant_id)], "Retry job")
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index: QModelIndex = self.view.indexAt(pos)
-        if not index.isValid():
-            return
-        if index.row() not in {i.row() for i in self.view.selectionModel().selectedRows()}:
-            self.view.selectRow(index.row())
-        lines = self.selected_lines()
-        menu = QMenu(self)
-        if any(line.active for line in lines):
-            menu.addAction("Cancel", self.cancel_selected)
-        if any(_retryable(line) for line in lines):
-            menu.addAction("Retry", self.retry_selected)
-        if lines and lines[0].what.asset_id:
-            menu.addAction("Show asset", self.show_selected)
-        first = lines[0] if lines else None
-        if first and first.advice and first.advice.action in (Action.ADD_KEY, Action.EDIT_PROMPT):
-            menu.addAction(first.advice.button, lambda: self.act(first.job.id))
-        if not menu.isEmpty():
-            menu.exec(self.view.viewport().mapToGlobal(pos))
-
-
-def _retryable(line: JobLine) -> bool:
-    return line.job.status in ("failed", "cancelled") and (
-        line.advice is None or line.advice.action is not Action.NONE
-    )
