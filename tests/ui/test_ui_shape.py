@@ -14,6 +14,8 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
+import tomllib
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject
@@ -114,3 +116,26 @@ def test_no_module_has_more_than_400_lines() -> None:
     }
     assert len(sizes) > 30
     assert {k: n for k, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_mypy_checks_the_ui_without_blanket_ignores() -> None:
+    """``make test`` runs mypy with this config: studio/ui must be in it, with no
+    exclude and no ``ignore_errors`` override; a per-line ignore must say why."""
+    config = tomllib.loads((UI_ROOT.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    mypy = config["tool"]["mypy"]
+    assert "studio" in mypy["packages"]
+    assert not any("studio/ui" in e or "studio.ui" in e for e in mypy.get("exclude", []))
+    for override in mypy.get("overrides", []):
+        modules = (
+            override["module"] if isinstance(override["module"], list) else [override["module"]]
+        )
+        if any(m.startswith("studio") for m in modules):
+            assert not override.get("ignore_errors") and override.get("follow_imports") != "skip"
+    unexplained = [
+        f"{p.relative_to(UI_ROOT)}:{n}"
+        for p in UI_ROOT.rglob("*.py")
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if (m := re.search(r"# type: ignore(\[[^\]]*\])?(.*)$", line))
+        and not re.match(r"\s*#\s*\S", m.group(2))
+    ]
+    assert unexplained == []
