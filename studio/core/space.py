@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from studio.core.errors import (
     StudioError,
 )
 from studio.core.events import Event, EventBus, Subscriber
+from studio.core.feed import Change, ChangeFeed
 from studio.core.handlers import HANDLERS
 from studio.core.holders import Holders
 from studio.core.limits import shown
@@ -69,18 +72,6 @@ class Snapshot:
     queue_paused: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    seq: int
-    at: int
-    actor_id: str
-    actor_name: str
-    actor_role: str
-    command: str
-    payload: dict[str, Any]
-    events: list[dict[str, Any]]
-
-
 def _prefixed(alias: str, columns: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
@@ -115,6 +106,10 @@ class Space:
         self._clock = clock
         self._ids: IdGenerator = ids or TimeSortedIds(clock)
         self._bus = EventBus()
+        # committed events wait here (appended under the write lock, so in seq order)
+        # until :meth:`_deliver` publishes them, after the write lock is released
+        self._outbox: deque[list[Event]] = deque()
+        self._delivering = threading.RLock()
         self._holders = Holders(Path(f"{db.path}.holders") if db.path else None)
         self._identity = _identity(db.path)
         self._staging_made = False
@@ -286,8 +281,21 @@ class Space:
                     raise StorageError(f"could not write the space: {exc}") from exc
                 raise
             events = tuple(Event(e.type, e.data, seq) for e in tx.events)
-            self._bus.publish(list(events))
+            self._outbox.append(list(events))
+        self._deliver()
         return Applied(seq, cmd, events, inverse, dict(tx.created))
+
+    def _deliver(self) -> None:
+        """Publish committed events, in seq order, with the write lock released (a slow
+        subscriber never holds up a writer). Whoever delivers takes every waiting batch,
+        so when :meth:`apply` returns its own events have been published."""
+        with self._delivering:
+            while self._outbox:
+                try:
+                    batch = self._outbox.popleft()
+                except IndexError:  # another thread took it
+                    return
+                self._bus.publish(batch)
 
     def estimate(self, cmd: Command) -> CostEstimate:
         """The estimated cost of a generation request, validated exactly as :meth:`apply`
@@ -310,6 +318,14 @@ class Space:
                 return estimate(tx, cmd)
             finally:
                 conn.execute("ROLLBACK")
+
+    def feed(self, since: int | None = None) -> ChangeFeed:
+        """A follower of this space's change log on its own read connection: it sees
+        every committed change, from this process or any other, after ``since``
+        (default: the newest change now). The caller closes it."""
+        if self._db.path is None:
+            raise StorageError("an in-memory space has no change feed")
+        return ChangeFeed(self._db.path, self.last_seq() if since is None else since)
 
     def publish_transient(self, event: Event) -> None:
         """Publish an event that changes nothing stored (``job:progress``): not logged,
