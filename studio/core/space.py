@@ -25,6 +25,7 @@ from studio.core.errors import (
     StudioError,
 )
 from studio.core.events import Event, EventBus, Subscriber
+from studio.core.feed import BATCH as FEED_BATCH
 from studio.core.feed import Change, ChangeFeed
 from studio.core.handlers import HANDLERS
 from studio.core.holders import Holders
@@ -319,13 +320,14 @@ class Space:
             finally:
                 conn.execute("ROLLBACK")
 
-    def feed(self, since: int | None = None) -> ChangeFeed:
+    def feed(self, since: int | None = None, *, batch: int = FEED_BATCH) -> ChangeFeed:
         """A follower of this space's change log on its own read connection: it sees
         every committed change, from this process or any other, after ``since``
         (default: the newest change now). The caller closes it."""
         if self._db.path is None:
             raise StorageError("an in-memory space has no change feed")
-        return ChangeFeed(self._db.path, self.last_seq() if since is None else since)
+        start = self.last_seq() if since is None else since
+        return ChangeFeed(self._db.path, start, batch=batch)
 
     def publish_transient(self, event: Event) -> None:
         """Publish an event that changes nothing stored (``job:progress``): not logged,
