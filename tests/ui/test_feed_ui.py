@@ -1,0 +1,118 @@
+"""The open window follows changes written by other processes, through the change feed,
+within a second; its own changes reach the views once, in seq order."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from studio.core import commands as c
+from studio.core.events import Event
+from studio.core.studio import Studio
+from studio.ui.main_window import MainWindow
+from tests.conftest import OWNER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    studio = Studio(tmp_path / "home")
+    w = MainWindow(studio, OWNER)
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    yield w
+    w.close()
+    studio.close()
+
+
+def _cli(home: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "studio", "--home", str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _open(window: MainWindow, qtbot, name: str = "Board") -> str:  # type: ignore[no-untyped-def]
+    entry = window.studio.create_space(name)
+    window.open_space(entry.id)
+    assert window.session is not None
+    qtbot.waitUntil(lambda: window._held is None, timeout=10_000)  # snapshot loaded
+    return entry.slug
+
+
+def _arrivals(window: MainWindow) -> list[tuple[Event, int]]:
+    """Every event the views get, with the wall-clock millisecond it got there."""
+    got: list[tuple[Event, int]] = []
+    assert window.session is not None
+    window.session.event.connect(lambda e: got.append((e, time.time_ns() // 1_000_000)))
+    return got
+
+
+def test_a_file_imported_by_another_process_shows_up_within_a_second(
+    window: MainWindow,
+    tmp_path: Path,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    slug = _open(window, qtbot)
+    got = _arrivals(window)
+    picture = tmp_path / "from-the-cli.png"
+    Image.new("RGB", (40, 30), "green").save(picture)
+    proc = _cli(window.studio.paths.home, "import", slug, str(picture))
+    qtbot.waitUntil(lambda: proc.poll() is not None, timeout=60_000)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    qtbot.waitUntil(
+        lambda: any(
+            card.facts.active is not None and card.facts.active.status == "completed"
+            for card in window.scene.cards()
+        ),
+        timeout=1_000,  # the commit is already done when the process has ended
+    )
+    (card,) = window.scene.cards()
+    assert card.asset.name == "from-the-cli"
+    assert window.space is not None
+    seen = {e.seq: at for e, at in got if e.seq}
+    for change in window.space.changes(0):
+        assert change.seq in seen, f"change {change.seq} ({change.command}) never arrived"
+        assert seen[change.seq] - change.at <= 1_000, change.command
+
+
+def test_own_and_other_changes_arrive_once_in_seq_order(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    slug = _open(window, qtbot)
+    space = window.space
+    assert space is not None
+    got = _arrivals(window)
+    mine = space.apply(c.CreateAsset("Mine", c.MediaKindName.IMAGE), OWNER)
+    theirs = _cli(
+        window.studio.paths.home,
+        "apply",
+        slug,
+        json.dumps({"command": "asset:create", "name": "Theirs", "media_kind": "audio"}),
+    )
+    qtbot.waitUntil(lambda: theirs.poll() is not None, timeout=60_000)
+    assert theirs.returncode == 0
+    aid = mine.created["asset_id"]
+    space.apply(c.MoveAssets((c.Position(aid, 50.0, 60.0),)), OWNER)
+    last = space.last_seq()
+    qtbot.waitUntil(lambda: any(e.seq == last for e, _ in got), timeout=2_000)
+    qtbot.wait(300)  # a poll or two later: nothing arrives twice
+    seqs = [e.seq for e, _ in got if e.seq]
+    assert seqs == sorted(set(seqs)) == list(range(mine.seq, last + 1))
+    names = sorted(card.asset.name for card in window.scene.cards())
+    assert names == ["Mine", "Theirs"]
