@@ -25,7 +25,7 @@ from typing import Any
 
 from studio.core.errors import StorageError
 from studio.core.events import Event
-from studio.store.db import connect
+from studio.store.db import connect, file_uri
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +98,22 @@ def _events(text: str, seq: int) -> list[dict[str, Any]]:
 
 class ChangeFeed:
     """Follows one space file's change log from ``since`` (exclusive). One thread at a
-    time; :meth:`close` when done."""
+    time; :meth:`close` when done. ``frozen``: the file can only be read as it is (a full
+    or read-only disk; see ``space_file``), so nothing new can appear."""
 
-    def __init__(self, path: Path, since: int, *, batch: int = BATCH) -> None:
+    def __init__(self, path: Path, since: int, *, batch: int = BATCH, frozen: bool = False) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         try:
-            self._conn = connect(path, mode="ro", wal=False)
+            if frozen:
+                self._conn = sqlite3.connect(
+                    file_uri(path, "ro") + "&immutable=1",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            else:
+                self._conn = connect(path, mode="ro", wal=False)
             self._conn.execute(f"PRAGMA busy_timeout = {FEED_BUSY_MS}")
             cols = {row[1] for row in self._conn.execute("PRAGMA table_info(changes)")}
         except sqlite3.Error as exc:

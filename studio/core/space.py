@@ -327,7 +327,8 @@ class Space:
         if self._db.path is None:
             raise StorageError("an in-memory space has no change feed")
         start = self.last_seq() if since is None else since
-        return ChangeFeed(self._db.path, start, batch=batch)
+        frozen = self._db.read_only_reason is not None
+        return ChangeFeed(self._db.path, start, batch=batch, frozen=frozen)
 
     def publish_transient(self, event: Event) -> None:
         """Publish an event that changes nothing stored (``job:progress``): not logged,

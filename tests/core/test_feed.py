@@ -207,3 +207,30 @@ def test_an_in_memory_space_has_no_feed() -> None:
     with pytest.raises(StorageError, match="no change feed"):
         sp.feed()
     db.close()
+
+
+def test_log_follow_prints_each_change_of_another_process(studio: Studio, space: Space) -> None:
+    """``studio log --follow`` reads the same feed: it prints changes made by other
+    processes (here, this test's) as they commit, each once."""
+    aid = add_asset(space, "Hero")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    follow = ["log", space.slug, "--follow", "--json", "--since", str(space.last_seq())]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", "--home", str(studio.paths.home), *follow],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        time.sleep(1.0)  # let it start following
+        for name in ("One", "Two", "Three"):
+            space.apply(c.UpdateAsset(aid, name=name), OWNER)
+        lines = [json.loads(proc.stdout.readline()) for _ in range(3)]
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert [ln["command"]["name"] for ln in lines] == ["One", "Two", "Three"]
+    assert [ln["seq"] for ln in lines] == list(range(space.last_seq() - 2, space.last_seq() + 1))
+    assert all(ln["events"][0]["type"] == "asset:updated" for ln in lines)
