@@ -116,3 +116,31 @@ def test_own_and_other_changes_arrive_once_in_seq_order(
     assert seqs == sorted(set(seqs)) == list(range(mine.seq, last + 1))
     names = sorted(card.asset.name for card in window.scene.cards())
     assert names == ["Mine", "Theirs"]
+
+
+def test_a_generation_queued_by_another_process_shows_and_runs_here(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """``studio generate`` only queues: the open window shows the placeholder card within
+    a second and its queue (woken by the feed's ``job:created``) runs the job."""
+    slug = _open(window, qtbot)
+    got = _arrivals(window)
+    proc = _cli(
+        window.studio.paths.home, "generate", slug, "a small red boat", "--provider", "local"
+    )
+    qtbot.waitUntil(lambda: proc.poll() is not None, timeout=60_000)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 1, timeout=1_000)
+    qtbot.waitUntil(
+        lambda: (
+            (active := window.scene.cards()[0].facts.active) is not None
+            and active.status == "completed"
+        ),
+        timeout=30_000,
+    )
+    assert window.space is not None
+    created = [ch for ch in window.space.changes(0) if ch.command == "generate:request"]
+    assert len(created) == 1
+    seen = {e.seq: at for e, at in got if e.seq}
+    assert seen[created[0].seq] - created[0].at <= 1_000
