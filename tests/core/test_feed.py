@@ -19,6 +19,8 @@ from studio.core.errors import StorageError
 from studio.core.events import Event
 from studio.core.space import Space
 from studio.core.studio import Studio
+from studio.jobs.executor import ThreadExecutor
+from studio.jobs.scheduler import Scheduler
 from studio.store.db import Database
 from tests.conftest import OWNER, add_asset
 
@@ -234,3 +236,33 @@ def test_log_follow_prints_each_change_of_another_process(studio: Studio, space:
     assert [ln["command"]["name"] for ln in lines] == ["One", "Two", "Three"]
     assert [ln["seq"] for ln in lines] == list(range(space.last_seq() - 2, space.last_seq() + 1))
     assert all(ln["events"][0]["type"] == "asset:updated" for ln in lines)
+
+
+def test_a_job_running_here_stops_when_another_process_cancels_it(
+    studio: Studio, space: Space
+) -> None:
+    """The queue follows the feed too: a cancel committed elsewhere (``studio cancel``, an
+    undo there) stops the provider call running here, not just its result."""
+    assert space.providers is not None
+    (provider,) = [space.providers.get(n) for n in space.providers.names()]
+    provider.latency_s = 30.0  # type: ignore[attr-defined]
+    made = space.apply(c.RequestGeneration("a slow fox", c.MediaKindName.IMAGE), OWNER)
+    job_id = made.created["job_id"]
+    executor = ThreadExecutor(2)
+    sched = Scheduler(space, executor)
+    try:
+        sched.pump()
+        assert sched.busy() == 1
+        with studio.open_space(space.slug) as elsewhere:  # its own connection and bus
+            elsewhere.apply(c.CancelJob(job_id), OWNER)
+        deadline = time.monotonic() + 5
+        while sched.busy() and time.monotonic() < deadline:
+            sched.pump()
+            time.sleep(0.05)
+        assert sched.busy() == 0
+        (status,) = space.query("SELECT status FROM jobs WHERE id = ?", (job_id,))[0]
+        assert status == "cancelled"
+    finally:
+        sched.stop()
+        executor.shutdown()
+        sched.close()
