@@ -38,6 +38,18 @@ FEED_BUSY_MS = 50
 new this time: a follower on the UI thread must never hang on a writer."""
 
 _COLUMNS = "seq, at, actor_id, actor_name, actor_role, command, payload, events"
+_NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM changes"
+
+
+def _open(path: Path, frozen: bool) -> sqlite3.Connection:
+    if not frozen:
+        return connect(path, mode="ro", wal=False)
+    return sqlite3.connect(
+        file_uri(path, "ro") + "&immutable=1",
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,26 +109,27 @@ def _events(text: str, seq: int) -> list[dict[str, Any]]:
 
 
 class ChangeFeed:
-    """Follows one space file's change log from ``since`` (exclusive). One thread at a
-    time; :meth:`close` when done. ``frozen``: the file can only be read as it is (a full
-    or read-only disk; see ``space_file``), so nothing new can appear."""
+    """Follows one space file's change log from ``since`` (exclusive; None: from the
+    newest change when it opens). One thread at a time; :meth:`close` when done.
+    ``frozen``: the file can only be read as it is (a full or read-only disk; see
+    ``space_file``), so nothing new can appear."""
 
-    def __init__(self, path: Path, since: int, *, batch: int = BATCH, frozen: bool = False) -> None:
+    def __init__(
+        self, path: Path, since: int | None = None, *, batch: int = BATCH, frozen: bool = False
+    ) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         try:
-            if frozen:
-                self._conn = sqlite3.connect(
-                    file_uri(path, "ro") + "&immutable=1",
-                    uri=True,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-            else:
-                self._conn = connect(path, mode="ro", wal=False)
+            self._conn = _open(path, frozen)
+        except sqlite3.Error as exc:
+            raise StorageError(f"could not follow the space's changes: {exc}") from exc
+        try:
             self._conn.execute(f"PRAGMA busy_timeout = {FEED_BUSY_MS}")
             cols = {row[1] for row in self._conn.execute("PRAGMA table_info(changes)")}
+            if since is None:  # from the newest change now
+                since = int(self._conn.execute(_NEWEST).fetchone()[0])
         except sqlite3.Error as exc:
+            self._conn.close()
             raise StorageError(f"could not follow the space's changes: {exc}") from exc
         self._steps = "step_id" in cols
         self._last = since

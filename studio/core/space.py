@@ -323,12 +323,12 @@ class Space:
     def feed(self, since: int | None = None, *, batch: int = FEED_BATCH) -> ChangeFeed:
         """A follower of this space's change log on its own read connection: it sees
         every committed change, from this process or any other, after ``since``
-        (default: the newest change now). The caller closes it."""
+        (default: the newest change now, read on the feed's connection: opening one never
+        waits for the write lock). The caller closes it."""
         if self._db.path is None:
             raise StorageError("an in-memory space has no change feed")
-        start = self.last_seq() if since is None else since
         frozen = self._db.read_only_reason is not None
-        return ChangeFeed(self._db.path, start, batch=batch, frozen=frozen)
+        return ChangeFeed(self._db.path, since, batch=batch, frozen=frozen)
 
     def publish_transient(self, event: Event) -> None:
         """Publish an event that changes nothing stored (``job:progress``): not logged,

@@ -70,11 +70,10 @@ class FeedFollower(QObject):
             return
         try:
             changes = self._feed.poll()
-        except StorageError as exc:  # a damaged entry: reported once, the feed goes on
+        except StorageError as exc:  # a damaged entry: skipped; the next tick goes on
             if not self._failed:
                 log.warning("%s", exc)
                 self._failed = True
-            self._again.start()
             return
         for change in changes:
             for event in change.to_events():

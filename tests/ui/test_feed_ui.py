@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from PIL import Image
 from studio.core import commands as c
 from studio.core.events import Event
 from studio.core.studio import Studio
+from studio.ui.feed_follower import FeedFollower
 from studio.ui.main_window import MainWindow
 from tests.conftest import OWNER
 
@@ -144,3 +146,40 @@ def test_a_generation_queued_by_another_process_shows_and_runs_here(
     assert len(created) == 1
     seen = {e.seq: at for e, at in got if e.seq}
     assert seen[created[0].seq] - created[0].at <= 1_000
+
+
+def test_the_follower_never_waits_for_the_write_lock(
+    tmp_path: Path,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """While a writer of this process holds the space's lock (a long command), the UI
+    thread's follower still opens, looks and delivers other writers' changes at once."""
+    with Studio(tmp_path / "home") as studio:
+        entry = studio.create_space("Board")
+        with studio.open_space(entry.slug) as here, studio.open_space(entry.slug) as there:
+            held = threading.Event()
+            release = threading.Event()
+
+            def long_write() -> None:
+                with here._db.lock:
+                    held.set()
+                    release.wait(20)
+
+            writer = threading.Thread(target=long_write, daemon=True)
+            writer.start()
+            assert held.wait(5)
+            try:
+                t0 = time.monotonic()
+                follower = FeedFollower(here)
+                got: list[Event] = []
+                follower.changed.connect(got.append)
+                there.apply(c.CreateAsset("Elsewhere", c.MediaKindName.IMAGE), OWNER)
+                qtbot.waitUntil(lambda: bool(got), timeout=1_000)
+                assert time.monotonic() - t0 < 1.0
+                assert writer.is_alive()  # the lock was held all along
+                assert [e.type for e in got] == ["asset:created"]
+                assert got[0].data["name"] == "Elsewhere"
+            finally:
+                release.set()
+                writer.join(5)
+            follower.close()
