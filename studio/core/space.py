@@ -110,7 +110,9 @@ class Space:
         # committed events wait here (appended under the write lock, so in seq order)
         # until :meth:`_deliver` publishes them, after the write lock is released
         self._outbox: deque[list[Event]] = deque()
-        self._delivering = threading.RLock()
+        self._delivering = threading.Lock()
+        self._delivery = threading.local()  # .active: this thread is publishing
+        db.lock.after_release = self._deliver  # whatever path committed them
         self._holders = Holders(Path(f"{db.path}.holders") if db.path else None)
         self._identity = _identity(db.path)
         self._staging_made = False
@@ -282,21 +284,44 @@ class Space:
                     raise StorageError(f"could not write the space: {exc}") from exc
                 raise
             events = tuple(Event(e.type, e.data, seq) for e in tx.events)
-            self._outbox.append(list(events))
-        self._deliver()
+            self._publish_later(list(events))
         return Applied(seq, cmd, events, inverse, dict(tx.created))
 
+    def _publish_later(self, events: list[Event]) -> None:
+        """Queue a commit's events (call under the write lock, right after the commit, so
+        the queue is in seq order); they are published once the lock is released."""
+        self._outbox.append(events)
+        self._delivery.owed = True
+
     def _deliver(self) -> None:
-        """Publish committed events, in seq order, with the write lock released (a slow
-        subscriber never holds up a writer). Whoever delivers takes every waiting batch,
-        so when :meth:`apply` returns its own events have been published."""
-        with self._delivering:
+        """Publish committed events, in seq order, once the write lock is released (a
+        slow subscriber never holds up a writer): called each time a thread's outermost
+        hold of the lock ends. Whoever delivers takes every waiting batch, so when
+        :meth:`apply` returns its own events have been published. A subscriber that
+        reads or writes the space meanwhile does not publish from inside its call: the
+        loop it runs in takes the new batches next, in order."""
+        mine = self._delivery
+        if getattr(mine, "active", False):
+            return
+        owed = getattr(mine, "owed", False)  # this thread committed events
+        if not (owed or self._outbox):
+            return
+        # a thread with events of its own waits for a publisher at work (had it taken
+        # them, they are out once it lets go); any other leaves the work to it
+        if not self._delivering.acquire(blocking=owed):
+            return
+        mine.owed = False
+        mine.active = True
+        try:
             while self._outbox:
                 try:
                     batch = self._outbox.popleft()
                 except IndexError:  # another thread took it
                     return
                 self._bus.publish(batch)
+        finally:
+            mine.active = False
+            self._delivering.release()
 
     def estimate(self, cmd: Command) -> CostEstimate:
         """The estimated cost of a generation request, validated exactly as :meth:`apply`

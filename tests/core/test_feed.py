@@ -266,3 +266,30 @@ def test_a_job_running_here_stops_when_another_process_cancels_it(
         sched.stop()
         executor.shutdown()
         sched.close()
+
+
+def test_events_wait_for_the_outermost_hold_of_the_lock(space: Space) -> None:
+    """A path that holds the space's lock around several commits (undo/redo does) still
+    publishes nothing until the lock is free: every subscriber call finds it free."""
+    aid = add_asset(space, "Hero")
+    free_in_subscriber: list[bool] = []
+
+    def try_lock(got: list[bool]) -> None:
+        ok = space._db.lock.acquire(timeout=2)
+        if ok:
+            space._db.lock.release()
+        got.append(ok)
+
+    def probe(_event: Event) -> None:
+        got: list[bool] = []
+        t = threading.Thread(target=try_lock, args=(got,))
+        t.start()
+        t.join(5)
+        free_in_subscriber.append(got == [True])
+
+    space.subscribe(probe)
+    with space._db.lock:
+        space.apply(c.UpdateAsset(aid, name="One"), OWNER)
+        space.apply(c.UpdateAsset(aid, name="Two"), OWNER)
+        assert free_in_subscriber == []  # nothing published under the lock
+    assert free_in_subscriber == [True, True]
