@@ -65,6 +65,9 @@ class Change:
     command: str
     payload: dict[str, Any]
     events: list[dict[str, Any]]
+    step_id: str | None = None
+    """The step this change belongs to (consecutive seqs share it); None where the log
+    has no steps."""
 
     def to_events(self) -> list[Event]:
         """The events as the bus publishes them (same type, data and seq)."""
@@ -72,9 +75,9 @@ class Change:
 
 
 def decode_change(raw: tuple[Any, ...]) -> Change:
-    """A ``changes`` row (columns as :data:`_COLUMNS`) as a :class:`Change`; a damaged
-    JSON column raises one clear :class:`StorageError`."""
-    seq, at, aid, aname, arole, command, payload, events = raw
+    """A ``changes`` row (columns as :data:`_COLUMNS`, then ``step_id`` if read) as a
+    :class:`Change`; a damaged JSON column raises one clear :class:`StorageError`."""
+    seq, at, aid, aname, arole, command, payload, events = raw[:8]
     return Change(
         seq,
         at,
@@ -84,6 +87,7 @@ def decode_change(raw: tuple[Any, ...]) -> Change:
         command,
         _json(payload, f"change {seq} payload"),
         _events(events, seq),
+        raw[8] if len(raw) > 8 else None,
     )
 
 
@@ -205,31 +209,28 @@ class ChangeFeed:
 
     def _read(self) -> list[tuple[Any, ...]]:
         conn = self._conn
+        cols = f"{_COLUMNS}, step_id" if self._steps else _COLUMNS
         conn.execute("BEGIN")  # one snapshot: a step's rows all, or none
         try:
             rows: list[tuple[Any, ...]] = conn.execute(
-                f"SELECT {_COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT {cols} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
                 (self._last, self._batch),
             ).fetchall()
-            if self._steps and len(rows) >= self._batch:
-                rows += self._rest_of_step(rows[-1][0])
+            if self._steps and len(rows) >= self._batch and rows[-1][8] is not None:
+                rows += self._rest_of_step(rows[-1][0], rows[-1][8])
         finally:
             conn.execute("COMMIT")
         return rows
 
-    def _rest_of_step(self, seq: int) -> list[tuple[Any, ...]]:
-        """The rows after ``seq`` that belong to the same step as ``seq``."""
-        conn = self._conn
-        step = conn.execute("SELECT step_id FROM changes WHERE seq = ?", (seq,)).fetchone()
-        if step is None or step[0] is None:
-            return []
+    def _rest_of_step(self, seq: int, step: str) -> list[tuple[Any, ...]]:
+        """The rows after ``seq`` that belong to its step ``step`` (consecutive)."""
         out: list[tuple[Any, ...]] = []
-        for row in conn.execute(
+        for row in self._conn.execute(
             f"SELECT {_COLUMNS}, step_id FROM changes WHERE seq > ? ORDER BY seq", (seq,)
         ):
-            if row[-1] != step[0]:
+            if row[8] != step:
                 break
-            out.append(row[:-1])
+            out.append(row)
         return out
 
     def close(self) -> None:

@@ -126,13 +126,14 @@ def test_a_cut_batch_never_splits_a_step(space: Space) -> None:
         if "step_id" not in cols:
             raw.execute("ALTER TABLE changes ADD COLUMN step_id TEXT")
         # seqs 2, 3, 4 are one step; 5 and 6 are each their own
-        raw.execute("UPDATE changes SET step_id = 's1' WHERE seq IN (2, 3, 4)")
+        raw.execute("UPDATE changes SET step_id = 'step-a' WHERE seq IN (2, 3, 4)")
         raw.execute("UPDATE changes SET step_id = 's' || seq WHERE seq NOT IN (2, 3, 4)")
     finally:
         raw.close()
     with space.feed(since=0, batch=2) as feed:
-        batches = [[ch.seq for ch in feed.poll()] for _ in range(4)]
-    assert batches == [[1, 2, 3, 4], [5, 6], [], []]
+        polls = [feed.poll() for _ in range(4)]
+    assert [[ch.seq for ch in p] for p in polls] == [[1, 2, 3, 4], [5, 6], [], []]
+    assert [ch.step_id for ch in polls[0]] == ["s1", "step-a", "step-a", "step-a"]
 
 
 def test_a_damaged_change_is_reported_once_and_the_feed_goes_on(space: Space) -> None:
