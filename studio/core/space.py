@@ -242,7 +242,9 @@ class Space:
 
     # ------------------------------------------------------------------ the door
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
-        """Receive every event after its command commits. Returns an unsubscribe."""
+        """Receive every event of this process's commits, in seq order, once the write
+        lock is released. Returns an unsubscribe. (Changes made by other processes:
+        :meth:`feed`.)"""
         return self._bus.subscribe(fn)
 
     def apply(self, cmd: Command, actor: Actor) -> Applied:
