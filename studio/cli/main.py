@@ -396,11 +396,13 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 def _cmd_log(args: argparse.Namespace) -> int:
     import time
 
-    with studio_from(args) as studio, studio.open_space(args.space) as space:
-        since = args.since
+    with (
+        studio_from(args) as studio,
+        studio.open_space(args.space) as space,
+        space.feed(since=args.since) as feed,
+    ):
         while True:
-            for ch in space.changes(since):
-                since = ch.seq
+            for ch in feed.poll():  # the one change feed every follower reads
                 if args.json:
                     print(
                         json.dumps(
@@ -421,6 +423,8 @@ def _cmd_log(args: argparse.Namespace) -> int:
                         f"{ch.seq:>6}  {when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}"
                     )
             sys.stdout.flush()
+            if feed.behind:
+                continue
             if not args.follow:
                 return EXIT_OK
             time.sleep(0.2)

@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from studio.core.errors import (
     StudioError,
 )
 from studio.core.events import Event, EventBus, Subscriber
+from studio.core.feed import BATCH as FEED_BATCH
+from studio.core.feed import Change, ChangeFeed
 from studio.core.handlers import HANDLERS
 from studio.core.holders import Holders
 from studio.core.limits import shown
@@ -69,18 +73,6 @@ class Snapshot:
     queue_paused: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    seq: int
-    at: int
-    actor_id: str
-    actor_name: str
-    actor_role: str
-    command: str
-    payload: dict[str, Any]
-    events: list[dict[str, Any]]
-
-
 def _prefixed(alias: str, columns: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
@@ -115,6 +107,12 @@ class Space:
         self._clock = clock
         self._ids: IdGenerator = ids or TimeSortedIds(clock)
         self._bus = EventBus()
+        # committed events wait here (appended under the write lock, so in seq order)
+        # until :meth:`_deliver` publishes them, after the write lock is released
+        self._outbox: deque[list[Event]] = deque()
+        self._delivering = threading.Lock()
+        self._delivery = threading.local()  # .active: this thread is publishing
+        db.lock.after_release = self._deliver  # whatever path committed them
         self._holders = Holders(Path(f"{db.path}.holders") if db.path else None)
         self._identity = _identity(db.path)
         self._staging_made = False
@@ -244,7 +242,9 @@ class Space:
 
     # ------------------------------------------------------------------ the door
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
-        """Receive every event after its command commits. Returns an unsubscribe."""
+        """Receive every event of this process's commits, in seq order, once the write
+        lock is released. Returns an unsubscribe. (Changes made by other processes:
+        :meth:`feed`.)"""
         return self._bus.subscribe(fn)
 
     def apply(self, cmd: Command, actor: Actor) -> Applied:
@@ -286,8 +286,44 @@ class Space:
                     raise StorageError(f"could not write the space: {exc}") from exc
                 raise
             events = tuple(Event(e.type, e.data, seq) for e in tx.events)
-            self._bus.publish(list(events))
+            self._publish_later(list(events))
         return Applied(seq, cmd, events, inverse, dict(tx.created))
+
+    def _publish_later(self, events: list[Event]) -> None:
+        """Queue a commit's events (call under the write lock, right after the commit, so
+        the queue is in seq order); they are published once the lock is released."""
+        self._outbox.append(events)
+        self._delivery.owed = True
+
+    def _deliver(self) -> None:
+        """Publish committed events, in seq order, once the write lock is released (a
+        slow subscriber never holds up a writer): called each time a thread's outermost
+        hold of the lock ends. Whoever delivers takes every waiting batch, so when
+        :meth:`apply` returns its own events have been published. A subscriber that
+        reads or writes the space meanwhile does not publish from inside its call: the
+        loop it runs in takes the new batches next, in order."""
+        mine = self._delivery
+        if getattr(mine, "active", False):
+            return
+        owed = getattr(mine, "owed", False)  # this thread committed events
+        if not (owed or self._outbox):
+            return
+        # a thread with events of its own waits for a publisher at work (had it taken
+        # them, they are out once it lets go); any other leaves the work to it
+        if not self._delivering.acquire(blocking=owed):
+            return
+        mine.owed = False
+        mine.active = True
+        try:
+            while self._outbox:
+                try:
+                    batch = self._outbox.popleft()
+                except IndexError:  # another thread took it
+                    return
+                self._bus.publish(batch)
+        finally:
+            mine.active = False
+            self._delivering.release()
 
     def estimate(self, cmd: Command) -> CostEstimate:
         """The estimated cost of a generation request, validated exactly as :meth:`apply`
@@ -310,6 +346,16 @@ class Space:
                 return estimate(tx, cmd)
             finally:
                 conn.execute("ROLLBACK")
+
+    def feed(self, since: int | None = None, *, batch: int = FEED_BATCH) -> ChangeFeed:
+        """A follower of this space's change log on its own read connection: it sees
+        every committed change, from this process or any other, after ``since``
+        (default: the newest change now, read on the feed's connection: opening one never
+        waits for the write lock). The caller closes it."""
+        if self._db.path is None:
+            raise StorageError("an in-memory space has no change feed")
+        frozen = self._db.read_only_reason is not None
+        return ChangeFeed(self._db.path, since, batch=batch, frozen=frozen)
 
     def publish_transient(self, event: Event) -> None:
         """Publish an event that changes nothing stored (``job:progress``): not logged,

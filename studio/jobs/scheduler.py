@@ -24,6 +24,7 @@ from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.errors import LimitReachedError, StorageError, StudioError
 from studio.core.events import Event
+from studio.core.feed import ChangeFeed
 from studio.core.forge import Recipe
 from studio.core.handlers.generate import PAUSED_KEY, normalize_error
 from studio.core.space import Space
@@ -171,9 +172,35 @@ class Scheduler:
         self._last_recover = 0
         self._finished = 0  # bodies ended; lets a waiter see endings it did not wait for
         self._unsubscribe = space.subscribe(self._on_event)
+        # other processes' changes (a job cancelled by `studio cancel` or an undo there)
+        # arrive through the change feed, looked at on every pump
+        self._feed: ChangeFeed | None = _feed_of(space)
+        self._feed_lock = threading.Lock()
 
     def close(self) -> None:
         self._unsubscribe()
+        with self._feed_lock:
+            if self._feed is not None:
+                self._feed.close()
+                self._feed = None
+
+    def _follow(self) -> None:
+        """Hand the changes committed since the last pump, by any process, to
+        :meth:`_on_event` (this process's were handled already; handling is idempotent)."""
+        if not self._feed_lock.acquire(blocking=False):
+            return  # another thread is looking right now
+        try:
+            if self._feed is None:
+                return
+            try:
+                events = self._feed.events()
+            except StudioError as exc:
+                log.warning("could not follow the space's changes: %s", exc.message)
+                return
+        finally:
+            self._feed_lock.release()
+        for event in events:
+            self._on_event(event)
 
     def stop(self, reason: str = "the app was closed") -> int:
         """Put every job running here back in the queue (the attempt does not count) and
@@ -206,6 +233,7 @@ class Scheduler:
         if self.space.gone():
             self._space_gone()
             return None
+        self._follow()
         self._books.retry()
         self._abandon_overdue(now)
         self._renew_leases(now)
@@ -572,3 +600,11 @@ class Scheduler:
     def positions(self) -> dict[str, int]:
         """Queue position (1 = next) of every queued job with a live variant."""
         return {row[0]: i + 1 for i, row in enumerate(self.space.query(READY_SQL))}
+
+
+def _feed_of(space: Space) -> ChangeFeed | None:
+    """The space's change feed from now on; None for a space with no file (in memory)."""
+    try:
+        return space.feed()
+    except StudioError:
+        return None

@@ -8,7 +8,7 @@ import sqlite3
 import stat
 import threading
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -160,6 +160,37 @@ def _reference_schema(migrations: tuple[Migration, ...]) -> dict[bytes, bytes | 
         conn.close()
 
 
+class OuterLock:
+    """A re-entrant lock that calls :attr:`after_release` each time a thread's outermost
+    hold ends, with the lock already released (the space publishes the events its
+    commits left waiting there, so no subscriber ever runs under the write lock)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = threading.local()
+        self.after_release: Callable[[], None] | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        got = self._lock.acquire(blocking, timeout)
+        if got:
+            self._depth.n = getattr(self._depth, "n", 0) + 1
+        return got
+
+    def release(self) -> None:
+        self._depth.n -= 1
+        outer = self._depth.n == 0
+        self._lock.release()
+        if outer and self.after_release is not None:
+            self.after_release()
+
+    def __enter__(self) -> OuterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class Database:
     """One connection, used by one thread at a time (a lock serialises callers).
 
@@ -170,7 +201,7 @@ class Database:
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self.conn = conn
         self.path = path
-        self.lock = threading.RLock()
+        self.lock = OuterLock()
         self._depth = 0
         self.read_only_reason: str | None = None
         """Set when the file could only be opened for reading (e.g. a full disk)."""

@@ -1,4 +1,4 @@
-"""One open space in the app: its event bridge, job executor and scheduler."""
+"""One open space in the app: its change-feed follower, job executor and scheduler."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import Scheduler
-from studio.ui.bridge import EventBridge
 from studio.ui.executor import QtExecutor
+from studio.ui.feed_follower import FeedFollower
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,9 @@ class SpaceSession(QObject):
         self.space = space
         recover_jobs(space)
         recover_interrupted(space)
-        self.bridge = EventBridge(self)
-        self.bridge.core_event.connect(self._on_event)
-        self.bridge.attach(space)
+        # every change, this process's or another's, once and in seq order
+        self.follower = FeedFollower(space, self)
+        self.follower.changed.connect(self._on_event)
         config = scheduler_config(
             studio.library, space.providers.names() if space.providers else []
         )
@@ -69,5 +69,5 @@ class SpaceSession(QObject):
         self.scheduler.stop()
         self.executor.shutdown(wait=True)
         self.scheduler.close()
-        self.bridge.detach()
+        self.follower.close()
         self.space.close()

@@ -1,0 +1,89 @@
+"""The open space's change feed, followed on the UI thread.
+
+Every change — made by this process (the app's own commands, its jobs) or by another
+(``studio import``, ``studio apply``, ``studio worker``) — reaches :attr:`FeedFollower.
+changed` once, in seq order, as the same events the core's bus publishes. The bus only
+says *when* to look: its events arrive through the :class:`EventBridge` right after a
+commit here, and a timer looks every :data:`POLL_MS` for other processes' commits.
+
+Looking costs one ``PRAGMA data_version`` on the feed's own read connection (a few
+microseconds; it never touches the write lock, and a WAL reader never waits for a
+writer), so polling on the UI thread is cheap. When something is new, at most
+:data:`UI_BATCH` changes are read per turn of the event loop, so a follower far behind
+catches up without freezing the window.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.core.errors import StorageError
+from studio.core.events import Event
+from studio.core.space import Space
+from studio.ui.bridge import EventBridge
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 200
+"""How often other processes' commits are looked for (the app shows them within ~this)."""
+
+UI_BATCH = 100
+"""Changes handed to the views per turn of the event loop at most."""
+
+
+class FeedFollower(QObject):
+    changed = Signal(object)  # studio.core.events.Event, on the main thread
+
+    def __init__(self, space: Space, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._feed = space.feed(batch=UI_BATCH)
+        self._failed = False
+        self._closed = False
+        self._bridge = EventBridge(self)
+        self._bridge.core_event.connect(self._on_bus)
+        self._bridge.attach(space)
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self._timer.start()
+        self._again = QTimer(self)  # the rest of a long catch-up, after other events
+        self._again.setSingleShot(True)
+        self._again.setInterval(0)
+        self._again.timeout.connect(self.poll)
+
+    @property
+    def last_seq(self) -> int:
+        """The newest change handed to the views."""
+        return self._feed.last_seq
+
+    def _on_bus(self, event: Event) -> None:
+        if not event.seq:  # transient (job progress): not in the log, pass it on
+            self.changed.emit(event)
+        elif event.seq > self._feed.last_seq:  # committed here: read it from the feed
+            self.poll()
+
+    def poll(self) -> None:
+        """Hand every change committed since the last poll to the views."""
+        if self._closed:  # a commit's hint queued before the space was closed
+            return
+        try:
+            changes = self._feed.poll()
+        except StorageError as exc:  # a damaged entry: skipped; the next tick goes on
+            if not self._failed:
+                log.warning("%s", exc)
+                self._failed = True
+            return
+        for change in changes:
+            for event in change.to_events():
+                self.changed.emit(event)
+        if self._feed.behind:
+            self._again.start()
+
+    def close(self) -> None:
+        self._closed = True
+        self._timer.stop()
+        self._again.stop()
+        self._bridge.detach()
+        self._feed.close()
