@@ -60,7 +60,7 @@ def _arrivals(window: MainWindow) -> list[tuple[Event, int]]:
     """Every event the views get, with the wall-clock millisecond it got there."""
     got: list[tuple[Event, int]] = []
     assert window.session is not None
-    window.session.event.connect(lambda e: got.append((e, time.time_ns() // 1_000_000)))
+    window.session.core_event.connect(lambda e: got.append((e, time.time_ns() // 1_000_000)))
     return got
 
 
