@@ -52,7 +52,7 @@ def _open(window: MainWindow, qtbot, name: str = "Board") -> str:  # type: ignor
     entry = window.studio.create_space(name)
     window.open_space(entry.id)
     assert window.session is not None
-    qtbot.waitUntil(lambda: window._held is None, timeout=10_000)  # snapshot loaded
+    qtbot.waitUntil(lambda: window.space_control._held is None, timeout=10_000)  # snapshot loaded
     return entry.slug
 
 
