@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
         self.session = SpaceSession(self.studio, space, self)
         self._held = []  # events that arrive while the snapshot is read
         self.session.event.connect(self._on_event)
+        self.session.problem_changed.connect(lambda _p: self._update_status())
         state = settings.get_or(self.studio.library, f"ui.view.{space.id}", None)
         self._fit_when_loaded = not state
         if state:
@@ -531,6 +532,9 @@ class MainWindow(QMainWindow):
             parts.append(f"{counts['failed']} failed")
         paused = self.space is not None and self.space.queue_paused()
         text = "Jobs: " + ", ".join(parts) if parts else "Queue idle"
+        problem = self.session.problem() if self.session else ""
+        if problem:  # jobs may stay unfinished until the space can be written again
+            text = f"Jobs stopped: {problem}"
         self.queue_label.setText(("Queue paused · " if paused else "") + text)
         names = [n for n in self.studio.providers.names() if n != "local"]
         self.provider_label.setText(
