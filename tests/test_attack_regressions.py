@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from studio.core import space as space_module
+from studio.core.errors import StorageError
 from studio.core.imports import import_files
 from studio.core.studio import Studio
-from tests.conftest import OWNER
+from tests.conftest import OWNER, add_asset
 
 
 def test_a_home_whose_name_is_not_utf8_holds_spaces(tmp_path: Path) -> None:
@@ -51,3 +53,37 @@ def test_an_import_racing_a_space_delete_never_recreates_its_media_folder(
         assert [r.reason for r in report.refused] == [
             f"the space {entry.slug} was deleted or moved while it was open"
         ]
+
+
+def test_a_restore_that_wins_the_race_with_an_opener_never_swallows_its_writes(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    studio.create_space("Art")
+    with studio.open_space("art") as sp:
+        add_asset(sp, "One")
+    studio.open_space("art").close()  # a backup holding One
+    for keeper in studio._backups.values():
+        keeper.join()
+    opened = space_module.open_space_file
+
+    def open_then_restore(*args: Any, **kw: Any) -> Any:
+        db = opened(*args, **kw)
+        # another process restores the space after we opened its file, before we
+        # registered as its holder: it sees no one and swaps the file
+        monkeypatch.setattr(space_module, "open_space_file", opened)
+        studio.restore_space("art")
+        return db
+
+    monkeypatch.setattr(space_module, "open_space_file", open_then_restore)
+    with studio.open_space("art") as sp:
+        try:
+            add_asset(sp, "Two")
+        except StorageError as exc:  # refused: fine, the user sees it
+            refused: str | None = exc.message
+        else:
+            refused = None
+    with studio.open_space("art") as sp:
+        names = sorted(a.name for a in sp.snapshot().assets)
+    # a write that reported success is in the space file the studio uses
+    assert refused is not None or "Two" in names, names
+    assert refused == "the space art was deleted or moved while it was open"

@@ -135,8 +135,12 @@ class Space:
         """Open an existing space file. Never creates one (only :meth:`create` does):
         a missing, empty, foreign, damaged or other space's file is refused with one
         clear :class:`StorageError` and left byte for byte as it was."""
+        # The file's identity is taken *before* it is opened: if another process swaps
+        # the file (a restore) in between, this space counts as moved away and refuses
+        # to write, instead of writing into the file that was swapped out.
+        identity = _identity(path)
         db = open_space_file(path, media_dir, space_id=space_id, slug=slug, clock_ms=clock())
-        return cls(
+        space = cls(
             db,
             media_dir,
             space_id=space_id,
@@ -145,6 +149,8 @@ class Space:
             ids=ids,
             providers=providers,
         )
+        space._identity = identity
+        return space
 
     @classmethod
     def create(
