@@ -4,6 +4,7 @@ space delete, …). Each test failed before its fix."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,10 @@ import pytest
 from PIL import Image
 
 from studio.core import space as space_module
-from studio.core.errors import StorageError
+from studio.core.errors import ConflictError, StorageError
 from studio.core.imports import import_files
 from studio.core.studio import Studio
+from studio.store.backup import list_backups
 from tests.conftest import OWNER, add_asset
 
 
@@ -55,7 +57,7 @@ def test_an_import_racing_a_space_delete_never_recreates_its_media_folder(
         ]
 
 
-def test_a_restore_that_wins_the_race_with_an_opener_never_swallows_its_writes(
+def test_a_file_swapped_while_the_space_opens_never_swallows_its_writes(
     studio: Studio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     studio.create_space("Art")
@@ -66,15 +68,18 @@ def test_a_restore_that_wins_the_race_with_an_opener_never_swallows_its_writes(
         keeper.join()
     opened = space_module.open_space_file
 
-    def open_then_restore(*args: Any, **kw: Any) -> Any:
+    backup = list_backups(studio.paths.space_backups("art"))[0].path
+    db_path = studio.paths.space_db("art")
+
+    def open_then_swap(*args: Any, **kw: Any) -> Any:
         db = opened(*args, **kw)
-        # another process restores the space after we opened its file, before we
-        # registered as its holder: it sees no one and swaps the file
+        # something that takes no locks swaps the file right after we opened it
         monkeypatch.setattr(space_module, "open_space_file", opened)
-        studio.restore_space("art")
+        shutil.copyfile(backup, db_path.with_name("swap.tmp"))
+        os.replace(db_path.with_name("swap.tmp"), db_path)
         return db
 
-    monkeypatch.setattr(space_module, "open_space_file", open_then_restore)
+    monkeypatch.setattr(space_module, "open_space_file", open_then_swap)
     with studio.open_space("art") as sp:
         try:
             add_asset(sp, "Two")
@@ -87,3 +92,34 @@ def test_a_restore_that_wins_the_race_with_an_opener_never_swallows_its_writes(
     # a write that reported success is in the space file the studio uses
     assert refused is not None or "Two" in names, names
     assert refused == "the space art was deleted or moved while it was open"
+
+
+def test_a_restore_while_a_space_is_being_opened_is_refused(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    studio.create_space("Art")
+    with studio.open_space("art") as sp:
+        add_asset(sp, "One")
+    studio.open_space("art").close()  # a backup holding One
+    for keeper in studio._backups.values():
+        keeper.join()
+    with studio.open_space("art") as sp:
+        add_asset(sp, "Two")
+    opened = space_module.open_space_file
+    refusals: list[str] = []
+
+    def open_then_restore(*args: Any, **kw: Any) -> Any:
+        db = opened(*args, **kw)
+        monkeypatch.setattr(space_module, "open_space_file", opened)
+        try:  # another process restores the space right as we open its file
+            studio.restore_space("art")
+        except ConflictError as exc:
+            refusals.append(exc.message)
+        return db
+
+    monkeypatch.setattr(space_module, "open_space_file", open_then_restore)
+    with studio.open_space("art") as sp:
+        add_asset(sp, "Three")
+    assert refusals == ["the space 'art' is open in another Forge Studio; close it there first"]
+    with studio.open_space("art") as sp:
+        assert sorted(a.name for a in sp.snapshot().assets) == ["One", "Three", "Two"]
