@@ -170,6 +170,20 @@ class Holders:
         self._fd = None
 
 
+def live_holders(directory: Path) -> list[str]:
+    """The live holders registered in ``directory`` (a ``<space-file>.holders``), for a
+    process that is not one of them (a restore). Dead ones' lock files are removed."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - not POSIX: liveness is unknown
+        return []
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+    return [name for name in names if is_holder_id(name) and _probe(directory / name)]
+
+
 def _sweep_unregistered(path: Path) -> None:
     """A holder that died between creating its lock file and renaming it into place
     left this; young ones may still be registering (created, not yet locked)."""
