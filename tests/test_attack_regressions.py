@@ -123,3 +123,25 @@ def test_a_restore_while_a_space_is_being_opened_is_refused(
     assert refusals == ["the space 'art' is open in another Forge Studio; close it there first"]
     with studio.open_space("art") as sp:
         assert sorted(a.name for a in sp.snapshot().assets) == ["One", "Three", "Two"]
+
+
+def test_an_open_waits_for_a_restore_in_progress_and_says_so_if_it_lasts(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+
+    from studio.core import holders
+
+    studio.create_space("Art")
+    lock = os.open(f"{studio.paths.space_db('art')}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # what a restore holds while it swaps the file
+        monkeypatch.setattr(holders, "OPEN_WAIT_S", 0.2)
+        with pytest.raises(StorageError) as refused:
+            studio.open_space("art")
+        assert refused.value.message == "the space art is being restored from a backup; try again"
+        assert not any(studio.paths.space_db("art").with_name("art.db.holders").iterdir())
+    finally:
+        os.close(lock)
+    with studio.open_space("art") as sp:  # once the restore is done
+        add_asset(sp, "One")
