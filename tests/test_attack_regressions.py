@@ -145,3 +145,31 @@ def test_an_open_waits_for_a_restore_in_progress_and_says_so_if_it_lasts(
         os.close(lock)
     with studio.open_space("art") as sp:  # once the restore is done
         add_asset(sp, "One")
+
+
+def test_a_batch_import_racing_a_space_delete_never_recreates_its_media_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = []
+    for n in range(3):
+        files.append(tmp_path / f"in{n}.png")
+        Image.new("RGB", (32, 24 + n), "red").save(files[-1])
+    with Studio(tmp_path / "home") as studio:
+        entry = studio.create_space("S")
+        with studio.open_space(entry.slug) as space:
+            media = space.media_dir
+            apply = space.apply
+
+            def apply_then_delete(cmd: Any, actor: Any) -> Any:
+                applied = apply(cmd, actor)
+                if type(cmd).__name__ == "CompleteVariant" and media.exists():
+                    os.rename(media, tmp_path / "trash")  # deleted after the first file
+                return applied
+
+            monkeypatch.setattr(space, "apply", apply_then_delete)
+            report = import_files(space, files, OWNER)
+        assert not media.exists()  # not recreated by the files after the delete
+        assert len(report.imported) == 1
+        assert [r.reason for r in report.refused] == 2 * [
+            f"the space {entry.slug} was deleted or moved while it was open"
+        ]

@@ -95,6 +95,10 @@ def import_files(
     for path in paths:
         stage = staging_root / space.new_id()
         try:
+            try:  # never its parents: a space deleted meanwhile must stay deleted
+                stage.mkdir()
+            except FileNotFoundError:
+                raise space._gone_error() from None
             result = _import_one(
                 space,
                 Path(path),
