@@ -9,6 +9,11 @@ Work in the space records the holder that owns it (a running job's ``lease_owner
 an uploading variant's ``upload_owner``, a staging folder ``.staging/<holder-id>/``);
 recovery acts only on work whose holder is dead.
 
+An opener registers as a holder *before* it opens the space file, and holds the
+file's ``<space-file>.lock`` shared while it does (see :func:`opening`); a restore holds
+that lock exclusively while it checks for holders and swaps the file. So a restore
+either sees the opener and refuses, or finishes its swap before the opener opens.
+
 A dead holder's lock file is removed by whoever notices it is dead (while holding its
 lock, so a live holder's file is never removed). A new holder's file is created under
 a temporary name, locked, and only then renamed into place, so no one can see it
@@ -22,12 +27,54 @@ import logging
 import os
 import re
 import secrets
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+from studio.core.errors import StorageError
 
 log = logging.getLogger(__name__)
 
 HOLDER_RE = re.compile(r"holder-[0-9]{1,10}-[0-9a-f]{12}")
 """What a holder id looks like (also the name of its lock file and staging folder)."""
+
+
+OPEN_WAIT_S = 10.0
+"""How long an opener waits for a restore of the space to finish."""
+
+
+@contextlib.contextmanager
+def opening(space_file: Path, slug: str) -> Iterator[None]:
+    """Hold ``<space-file>.lock`` shared while the space file is opened (a restore
+    holds it exclusively while it swaps the file). Where the lock can't be had (no
+    ``flock``, a read-only folder) the open goes ahead unguarded."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        fd = os.open(f"{space_file}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + OPEN_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StorageError(
+                        f"the space {slug} is being restored from a backup; try again"
+                    ) from None
+                time.sleep(0.05)
+            except OSError:
+                break  # this file system can't lock: go ahead unguarded
+        yield
+    finally:
+        os.close(fd)  # drops the shared lock
 
 
 def new_holder_id() -> str:
@@ -121,6 +168,20 @@ class Holders:
             os.unlink(self._dir / self.id)  # still locked: no one else removes it
         os.close(self._fd)  # closing drops the lock
         self._fd = None
+
+
+def live_holders(directory: Path) -> list[str]:
+    """The live holders registered in ``directory`` (a ``<space-file>.holders``), for a
+    process that is not one of them (a restore). Dead ones' lock files are removed."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - not POSIX: liveness is unknown
+        return []
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+    return [name for name in names if is_holder_id(name) and _probe(directory / name)]
 
 
 def _sweep_unregistered(path: Path) -> None:

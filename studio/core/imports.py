@@ -95,6 +95,10 @@ def import_files(
     for path in paths:
         stage = staging_root / space.new_id()
         try:
+            try:  # never its parents: a space deleted meanwhile must stay deleted
+                stage.mkdir()
+            except FileNotFoundError:
+                raise space._gone_error() from None
             result = _import_one(
                 space,
                 Path(path),
@@ -176,7 +180,11 @@ def _import_one(
     rel_dir = PurePosixPath(slug) / vid
     dest = space.media_dir / rel_dir
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        try:  # the asset's folder, then the variant's: never the media folder itself
+            dest.parent.mkdir(exist_ok=True)
+            dest.mkdir(exist_ok=True)
+        except FileNotFoundError:  # the space was deleted or moved meanwhile
+            raise space._gone_error() from None
         place_file(staged.path, dest / f"original.{info.ext}")
         rel_thumb = rel_poster = None
         if previews.thumb is not None:

@@ -28,7 +28,7 @@ from studio.core.events import Event, EventBus, Subscriber
 from studio.core.feed import BATCH as FEED_BATCH
 from studio.core.feed import Change, ChangeFeed
 from studio.core.handlers import HANDLERS
-from studio.core.holders import Holders
+from studio.core.holders import Holders, opening
 from studio.core.limits import shown
 from studio.core.space_file import check_media_dir, init_space_file, open_space_file
 from studio.core.tx import Tx
@@ -98,6 +98,7 @@ class Space:
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
         providers: ProviderRegistry | None = None,
+        holders: Holders | None = None,
     ) -> None:
         self._db = db
         self.providers = providers
@@ -113,7 +114,9 @@ class Space:
         self._delivering = threading.Lock()
         self._delivery = threading.local()  # .active: this thread is publishing
         db.lock.after_release = self._deliver  # whatever path committed them
-        self._holders = Holders(Path(f"{db.path}.holders") if db.path else None)
+        if holders is None:
+            holders = Holders(Path(f"{db.path}.holders") if db.path else None)
+        self._holders = holders
         self._identity = _identity(db.path)
         self._staging_made = False
 
@@ -133,8 +136,24 @@ class Space:
         """Open an existing space file. Never creates one (only :meth:`create` does):
         a missing, empty, foreign, damaged or other space's file is refused with one
         clear :class:`StorageError` and left byte for byte as it was."""
-        db = open_space_file(path, media_dir, space_id=space_id, slug=slug, clock_ms=clock())
-        return cls(
+        if not os.path.lexists(path):  # refused below; leave no lock files beside it
+            open_space_file(path, media_dir, space_id=space_id, slug=slug, clock_ms=clock())
+        # Become a holder before the file is opened, with the open guarded against a
+        # restore swapping the file (see studio.core.holders): a restore then either
+        # sees this holder and refuses, or is done before the file is opened. The
+        # identity is taken before opening too: should the file still be swapped (no
+        # locks here), this space counts as moved away and refuses to write.
+        holders = Holders(Path(f"{path}.holders"))
+        try:
+            with opening(path, slug):
+                identity = _identity(path)
+                db = open_space_file(
+                    path, media_dir, space_id=space_id, slug=slug, clock_ms=clock()
+                )
+        except BaseException:
+            holders.release()
+            raise
+        space = cls(
             db,
             media_dir,
             space_id=space_id,
@@ -142,7 +161,10 @@ class Space:
             clock=clock,
             ids=ids,
             providers=providers,
+            holders=holders,
         )
+        space._identity = identity
+        return space
 
     @classmethod
     def create(

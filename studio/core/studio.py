@@ -16,6 +16,7 @@ from studio.core import settings
 from studio.core.errors import ConflictError, NotFoundError, StorageError
 from studio.core.events import Event
 from studio.core.handlers.common import clean_text
+from studio.core.holders import live_holders
 from studio.core.leftovers import sweep_leftovers_at_open
 from studio.core.space import Space
 from studio.core.space_file import init_space_file
@@ -374,17 +375,8 @@ def _exclusive(db: Path, slug: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise busy from None
-        holders = Path(f"{db}.holders")
-        for entry in sorted(holders.iterdir()) if holders.is_dir() else []:
-            if entry.name.startswith(".") or not entry.is_file():
-                continue
-            hfd = os.open(entry, os.O_RDONLY)
-            try:
-                fcntl.flock(hfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise busy from None
-            finally:
-                os.close(hfd)  # (closing drops the probe's own lock at once)
+        if live_holders(Path(f"{db}.holders")):  # openers register before they open
+            raise busy
         yield
     finally:
         os.close(fd)

@@ -28,8 +28,11 @@ class SchemaError(Exception):
 
 
 def file_uri(path: Path, mode: str) -> str:
-    """A SQLite URI for ``path`` (``mode``: ro, rw or rwc); quoting keeps ``?``/``#`` in names."""
-    return f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode={mode}"
+    """A SQLite URI for ``path`` (``mode``: ro, rw or rwc); quoting keeps ``?``/``#`` in names.
+
+    The path is quoted as its file-system bytes, so a name that is not valid UTF-8
+    (held as surrogate escapes) still names the very same file."""
+    return f"file:{urllib.parse.quote(os.fsencode(Path(path).absolute()))}?mode={mode}"
 
 
 def connect(path: Path | str, *, mode: str = "rwc", wal: bool = True) -> sqlite3.Connection:

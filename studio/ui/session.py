@@ -25,6 +25,7 @@ class SpaceSession(QObject):
     """Owns the per-space machinery. ``core_event`` re-emits core events on the main thread."""
 
     core_event = Signal(object)
+    problem_changed = Signal(str)  # why the queue's books can't be kept; "" once they can
 
     def __init__(self, studio: Studio, space: Space, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +49,11 @@ class SpaceSession(QObject):
         self._soon.setSingleShot(True)
         self._soon.setInterval(0)
         self._soon.timeout.connect(self.pump)
+        self._problem = ""
+
+    def problem(self) -> str:
+        """The scheduler's :meth:`~studio.jobs.scheduler.Scheduler.problem`, or ""."""
+        return self._problem
 
     def pump(self) -> None:
         try:
@@ -55,6 +61,13 @@ class SpaceSession(QObject):
         except Exception:  # never let a scheduler fault take the window down
             log.exception("scheduler pump failed")
             return
+        finally:
+            problem = self.scheduler.problem() or ""
+            if problem != self._problem:  # jobs may stay unfinished: the window says why
+                self._problem = problem
+                if problem:
+                    log.warning("the job queue stopped: %s", problem)
+                self.problem_changed.emit(problem)
         if wake is not None and wake < PUMP_MS:
             self._soon.start(max(0, wake))
 

@@ -54,6 +54,7 @@ class SpaceController(QObject):
         self.session = SpaceSession(w.studio, space, w)
         self._held = []  # events that arrive while the snapshot is read
         self.session.core_event.connect(self._on_event)
+        self.session.problem_changed.connect(lambda _p: w.status_control.update_status())
         state = settings.get_or(w.studio.library, f"ui.view.{space.id}", None)
         self._fit_when_loaded = not state
         if state:

@@ -57,6 +57,9 @@ class StatusController(QObject):
             parts.append(f"{counts['failed']} failed")
         paused = space is not None and space.queue_paused()
         text = "Jobs: " + ", ".join(parts) if parts else "Queue idle"
+        problem = w.session.problem() if w.session else ""
+        if problem:  # jobs may stay unfinished until the space can be written again
+            text = f"Jobs stopped: {problem}"
         self.queue_label.setText(("Queue paused · " if paused else "") + text)
         names = [n for n in w.studio.providers.names() if n != "local"]
         self.provider_label.setText(

@@ -224,7 +224,7 @@ def test_a_library_held_by_another_process(tmp_path: Path, monkeypatch: pytest.M
             studio.open_space("held").close()  # only the "last opened" touch is lost
             with pytest.raises(StorageError, match="the library is busy"):
                 studio.create_space("Other")
-            assert _space_files(studio) == ["held.db", "held.db.holders"]
+            assert _space_files(studio) == ["held.db", "held.db.holders", "held.db.lock"]
     finally:
         proc.kill()
         proc.wait()

@@ -230,3 +230,17 @@ def test_tray_generate_and_use_recipe_through_the_window(window: MainWindow, qtb
     assert vid in window.tray.references()
     window.show_asset(card.asset.id)
     assert window.scene.selected_ids() == [card.asset.id]
+
+
+def test_the_status_bar_says_why_the_queue_stopped(tmp_path: Path, window: MainWindow) -> None:
+    entry = window.studio.create_space("Gone")
+    window.open_space(entry.id)
+    assert window.session is not None
+    space_file = window.studio.paths.space_db(entry.slug)
+    window.session.pump()
+    assert window.queue_label.text() == "Queue idle"
+    space_file.rename(tmp_path / "moved.db")  # the space is moved away while open
+    window.session.pump()
+    assert window.queue_label.text() == (
+        f"Jobs stopped: the space {entry.slug} was deleted or moved while it was open"
+    )
