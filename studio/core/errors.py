@@ -53,3 +53,11 @@ class LimitReachedError(ConflictError):
 
 class StorageError(StudioError):
     code = ErrorCode.STORAGE_ERROR
+
+
+class NothingToUndoError(InvalidStateError):
+    """Undo or redo with an empty history (for that actor)."""
+
+
+class UndoRaceError(ConflictError):
+    """Another process undid or redid the same history entry first."""
