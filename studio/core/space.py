@@ -291,17 +291,39 @@ class Space:
         """Receive every event after its command commits. Returns an unsubscribe."""
         return self._bus.subscribe(fn)
 
-    def apply(self, cmd: Command, actor: Actor) -> Applied:
+    def apply(self, cmd: Command, actor: Actor, *, record: bool = True) -> Applied:
         """Validate, check the role, write in one transaction, log, publish: a step of
         one command (see :meth:`apply_step`)."""
-        return self.apply_step([cmd], actor).applied[0]
+        return self.apply_step([cmd], actor, record=record).applied[0]
 
-    def apply_step(self, cmds: Sequence[Command], actor: Actor, *, label: str = "") -> AppliedStep:
+    def apply_step(
+        self, cmds: Sequence[Command], actor: Actor, *, label: str = "", record: bool = True
+    ) -> AppliedStep:
         """Apply one or more commands as ONE step: one transaction, all or nothing (a
         failing command leaves the space, its media and the change log as they were),
         one step id shared by their consecutive change-log rows, one combined inverse,
-        recorded in ``actor``'s undo history (which clears its redo list)."""
-        return self._step(cmds, actor, label=label, record=True)
+        recorded in ``actor``'s undo history (which clears its redo list) unless
+        ``record`` is False (the caller records a larger unit with :meth:`remember`)."""
+        return self._step(cmds, actor, label=label, record=record)
+
+    def remember(self, actor: Actor, undo: Sequence[Command], label: str) -> None:
+        """Record, as one entry of ``actor``'s undo history, work already applied in
+        several steps (an import): undoing it applies ``undo``."""
+        if not undo or actor.is_system:
+            return
+        for cmd in undo:
+            validate_command(cmd)
+        with self._db.write() as conn:
+            now = self._clock()
+            history.record(
+                conn,
+                actor_id=actor.id,
+                step_id=self._ids(),
+                label=label,
+                cmds=(),
+                undo=undo,
+                now=now,
+            )
 
     def _step(
         self,
