@@ -42,7 +42,7 @@ from studio.ui.preferences import PreferencesDialog
 from studio.ui.session import SpaceSession
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.tray import ForgeTray
-from studio.ui.undo import AppliedStep, push
+from studio.ui.undo import AppliedStep, load_history, push
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +259,7 @@ class MainWindow(QMainWindow):
             self.show_error(exc.message)
             return
         self.session = SpaceSession(self.studio, space, self)
+        load_history(self.undo_stack, space, self.actor, self.show_error)  # kept by the core
         self._held = []  # events that arrive while the snapshot is read
         self.session.event.connect(self._on_event)
         state = settings.get_or(self.studio.library, f"ui.view.{space.id}", None)
