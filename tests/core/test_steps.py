@@ -9,7 +9,7 @@ import pytest
 
 from studio.clock import CountingIds
 from studio.core import commands as c
-from studio.core.errors import ConflictError, NothingToUndoError, NotFoundError
+from studio.core.errors import ConflictError, NotFoundError, NothingToUndoError
 from studio.core.events import Event
 from studio.core.history import MERGE_WINDOW_MS
 from studio.core.space import Space
@@ -75,9 +75,7 @@ def test_a_step_is_one_unit_in_the_change_log(space: Space) -> None:
 
 def test_undo_and_redo_a_step_as_a_whole(space: Space) -> None:
     a = add_asset(space, "Hero")
-    space.apply_step(
-        [c.CreateFrame("Act", 0, 0, 100, 100), c.UpdateAsset(a, name="Framed")], OWNER
-    )
+    space.apply_step([c.CreateFrame("Act", 0, 0, 100, 100), c.UpdateAsset(a, name="Framed")], OWNER)
     undone = space.undo(OWNER)
     assert space.snapshot().frames == [] and space.asset(a).name == "Hero"
     assert len({ch.step_id for ch in space.changes(undone.seqs[0] - 1)}) == 1
