@@ -426,6 +426,8 @@ class Space:
 
     def _travel(self, actor: Actor, *, undo: bool) -> AppliedStep:
         word = "undo" if undo else "redo"
+        if not actor.role.can_edit:
+            raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
         with self._db.lock:
             with self._db.read() as conn:
                 entry = (
@@ -447,7 +449,7 @@ class Space:
 
             try:
                 return self._step(cmds, actor, label=entry.label, record=False, then=mark)
-            except (StorageError, PermissionDeniedError, UndoRaceError):
+            except (StorageError, UndoRaceError):
                 raise
             except StudioError as exc:
                 why = f"can no longer be {word}ne: {exc.message}"

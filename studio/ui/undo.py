@@ -19,12 +19,12 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.errors import StudioError
-from studio.core.history import DONE, STUCK, merge_key
+from studio.core.history import DONE, STUCK
 from studio.core.space import Applied, Space
 
 ErrorSink = Callable[[str], None]
 
-MOVE_ID = 0x4D4F5645  # "MOVE": steps the core may merge into the one before
+MOVE_ID = 0x4D4F5645  # "MOVE": the core merges runs of moves into one entry
 HISTORY_LIMIT = 200
 """How many of the core's entries the stack shows."""
 
@@ -54,10 +54,10 @@ class CoreCommand(QUndoCommand):
         self.applied: list[Applied] = []
         self.entry_id = entry_id
         """The core history entry this command shows."""
-        self._mergeable = not already_applied and merge_key(self._cmds) is not None
 
     def id(self) -> int:
-        return MOVE_ID if self._mergeable else -1
+        # every step may be merged into the one before: the core decides (mergeWith)
+        return MOVE_ID
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         # the core decides: it merged when both show the same history entry
@@ -155,4 +155,4 @@ def load_history(stack: QUndoStack, space: Space, actor: Actor, on_error: ErrorS
         stack.undo()
     for cmd in commands:
         cmd.quiet = False
-    stack.setClean()
+    # (no setClean: QUndoStack never merges a push made at its clean index)

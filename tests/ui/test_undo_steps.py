@@ -95,3 +95,24 @@ def test_undo_survives_space_switches_and_preference_saves(window: MainWindow) -
     window.undo_stack.redo()
     window.undo_stack.redo()
     assert space.asset(aid).name == "Named" and space.asset(aid).x == 300
+
+
+def test_a_reloaded_stack_follows_the_core_when_nudges_merge(
+    space: Space,
+    clock: FakeClock,
+    qapp,  # type: ignore[no-untyped-def]
+) -> None:
+    from studio.ui.undo import load_history
+
+    a = add_asset(space, "Hero")
+    space.apply(c.MoveAssets((c.Position(a, 5, 0),)), OWNER)  # e.g. by the CLI, same actor
+    stack = QUndoStack()
+    load_history(stack, space, OWNER, pytest.fail)
+    assert stack.count() == 2
+    clock.advance(100)  # within the window: the core merges this nudge into that move
+    push(stack, space, OWNER, [c.MoveAssets((c.Position(a, 9, 0),))], "Nudge", pytest.fail)
+    assert stack.count() == len(space.undo_history(OWNER)) == 2
+    stack.undo()
+    assert space.asset(a).x == 0
+    stack.undo()
+    assert space.snapshot().assets == []
