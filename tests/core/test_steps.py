@@ -202,3 +202,23 @@ def test_history_is_bounded_per_actor(tmp_path: Path, clock: FakeClock) -> None:
             finally:
                 history.MAX_ENTRIES_PER_ACTOR = old
             assert len(space.undo_history(OWNER)) == 5
+
+
+def test_an_import_of_several_files_is_one_undo_entry(space: Space, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from studio.core.imports import import_files
+
+    paths = []
+    for i, colour in enumerate(("red", "blue", "green")):
+        path = tmp_path / f"{colour}.png"
+        Image.new("RGB", (8 + i, 8), colour).save(path)
+        paths.append(path)
+    report = import_files(space, paths, OWNER)
+    assert len(report.imported) == 3
+    (entry,) = space.undo_history(OWNER)
+    assert entry.label == "Import 3 files" and len(entry.undo) == 3
+    space.undo(OWNER)
+    assert space.snapshot().assets == []
+    space.redo(OWNER)
+    assert len(space.snapshot().assets) == 3
