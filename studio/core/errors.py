@@ -61,3 +61,7 @@ class NothingToUndoError(InvalidStateError):
 
 class UndoRaceError(ConflictError):
     """Another process undid or redid the same history entry first."""
+
+
+class HistoryMovedError(ConflictError):
+    """A view asked to undo or redo an entry that is no longer the next one."""

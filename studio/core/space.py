@@ -18,6 +18,7 @@ from studio.core.actor import Actor
 from studio.core.commands import Command, validate_command
 from studio.core.errors import (
     ConflictError,
+    HistoryMovedError,
     NotFoundError,
     NothingToUndoError,
     PermissionDeniedError,
@@ -407,24 +408,26 @@ class Space:
         return step
 
     # ------------------------------------------------------------------ undo / redo
-    def undo(self, actor: Actor) -> AppliedStep:
+    def undo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
         """Undo ``actor``'s latest step that still stands, as a new step (its inverse
         becomes the redo). Nothing to undo: :class:`NothingToUndoError`. A step whose
         inverse fails because someone changed the same thing later stays in the
         history, marked as no longer undoable with the reason, and this raises
-        :class:`ConflictError` saying why."""
-        return self._travel(actor, undo=True)
+        :class:`ConflictError` saying why. ``expect``: the history entry the caller
+        shows as the next undo (a view such as the app's undo stack); when the history
+        moved on elsewhere, :class:`HistoryMovedError` and nothing changes."""
+        return self._travel(actor, undo=True, expect=expect)
 
-    def redo(self, actor: Actor) -> AppliedStep:
+    def redo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
         """Redo ``actor``'s most recently undone step, as a new step."""
-        return self._travel(actor, undo=False)
+        return self._travel(actor, undo=False, expect=expect)
 
     def undo_history(self, actor: Actor, limit: int = 100) -> list[history.HistoryEntry]:
         """``actor``'s undo history, oldest first."""
         with self._db.read() as conn:
             return history.entries(conn, actor.id, limit)
 
-    def _travel(self, actor: Actor, *, undo: bool) -> AppliedStep:
+    def _travel(self, actor: Actor, *, undo: bool, expect: int | None) -> AppliedStep:
         word = "undo" if undo else "redo"
         if not actor.role.can_edit:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
@@ -435,6 +438,11 @@ class Space:
                 )
             if entry is None:
                 raise NothingToUndoError(f"there is nothing to {word} for {shown(actor.name)}")
+            if expect is not None and entry.id != expect:
+                raise HistoryMovedError(
+                    f"your undo history changed elsewhere (another window or the command "
+                    f"line); nothing was {word}ne"
+                )
             cmds = entry.undo if undo else entry.redo
 
             def mark(tx: Tx, step: AppliedStep) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from studio.core.actor import Actor
 from studio.core.commands import Command
-from studio.core.errors import StudioError
+from studio.core.errors import HistoryMovedError, StudioError
 from studio.core.history import DONE, STUCK
 from studio.core.space import Applied, Space
 
@@ -40,6 +41,7 @@ class CoreCommand(QUndoCommand):
         *,
         already_applied: bool = False,
         entry_id: int | None = None,
+        stack: QUndoStack | None = None,
     ) -> None:
         super().__init__(text)
         self._space = space
@@ -54,6 +56,8 @@ class CoreCommand(QUndoCommand):
         self.applied: list[Applied] = []
         self.entry_id = entry_id
         """The core history entry this command shows."""
+        self._stack = stack
+        """Refilled from the core when the history moved on elsewhere."""
 
     def id(self) -> int:
         # every step may be merged into the one before: the core decides (mergeWith)
@@ -84,7 +88,9 @@ class CoreCommand(QUndoCommand):
                 latest = self._space.undo_history(self._actor, 1)
                 self.entry_id = latest[-1].id if latest else None
             else:
-                self._space.redo(self._actor)
+                self._space.redo(self._actor, expect=self.entry_id)
+        except HistoryMovedError as exc:
+            self._moved(exc)
         except StudioError as exc:
             self._on_error(exc.message)
             self.failed = True
@@ -94,12 +100,24 @@ class CoreCommand(QUndoCommand):
         if self.quiet:
             return
         try:
-            self._space.undo(self._actor)
+            self._space.undo(self._actor, expect=self.entry_id)
+        except HistoryMovedError as exc:
+            self._moved(exc)
         except StudioError as exc:
             # e.g. someone changed the same thing later: the core keeps the entry and
             # says why; the stack drops it
             self._on_error(exc.message)
             self.setObsolete(True)
+
+    def _moved(self, exc: HistoryMovedError) -> None:
+        """The same actor changed the history elsewhere (the CLI, another window): show
+        the core's history again, once the stack has finished this undo/redo."""
+        stack, space, actor, on_error = self._stack, self._space, self._actor, self._on_error
+        if stack is None:
+            on_error(exc.message)
+            return
+        on_error(f"{exc.message}; the undo list now shows it")
+        QTimer.singleShot(0, lambda: load_history(stack, space, actor, on_error))
 
 
 def push(
@@ -112,7 +130,7 @@ def push(
 ) -> CoreCommand | None:
     """Apply ``cmds`` as one core step, undoable as one. Returns the step, or None if it
     failed (the error went to ``on_error`` and nothing changed)."""
-    step = CoreCommand(space, actor, cmds, text, on_error)
+    step = CoreCommand(space, actor, cmds, text, on_error, stack=stack)
     stack.push(step)
     if step.failed:
         return None
@@ -126,7 +144,16 @@ class AppliedStep(CoreCommand):
     def __init__(
         self, space: Space, actor: Actor, inverse: Sequence[Command], text: str, on_error: ErrorSink
     ) -> None:
-        super().__init__(space, actor, [], text, on_error, already_applied=True)
+        latest = space.undo_history(actor, 1)
+        super().__init__(
+            space,
+            actor,
+            [],
+            text,
+            on_error,
+            already_applied=True,
+            entry_id=latest[-1].id if latest else None,
+        )
         del inverse  # the core recorded it (Space.remember); undo asks the core
 
 
@@ -145,6 +172,7 @@ def load_history(stack: QUndoStack, space: Space, actor: Actor, on_error: ErrorS
             on_error,
             already_applied=True,
             entry_id=entry.id,
+            stack=stack,
         )
         commands.append(cmd)
         stack.push(cmd)

@@ -116,3 +116,18 @@ def test_a_reloaded_stack_follows_the_core_when_nudges_merge(
     assert space.asset(a).x == 0
     stack.undo()
     assert space.snapshot().assets == []
+
+
+def test_a_stack_behind_the_core_undoes_nothing_and_refreshes(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]
+    a = add_asset(space, "Hero")
+    stack = QUndoStack()
+    errors: list[str] = []
+    push(stack, space, OWNER, [c.UpdateAsset(a, name="Window")], "Rename", errors.append)
+    space.apply(c.UpdateAsset(a, name="Cli"), OWNER)  # the same person, from the CLI
+    seq = space.last_seq()
+    stack.undo()  # the stack shows "Rename" as next, the core has the CLI's step
+    assert space.last_seq() == seq and space.asset(a).name == "Cli"
+    assert len(errors) == 1 and "changed elsewhere" in errors[0]
+    qtbot.waitUntil(lambda: stack.count() == 3 and stack.index() == 3)
+    stack.undo()  # now the CLI's step, as the core has it
+    assert space.asset(a).name == "Window"
