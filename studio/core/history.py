@@ -33,6 +33,9 @@ MERGE_WINDOW_MS = 1_500
 MAX_ENTRIES_PER_ACTOR = 500
 """The oldest entries beyond this are forgotten (the history stays bounded)."""
 
+TRIM_EVERY = 32
+"""Trim an actor's history every this many new entries (not on every step)."""
+
 DONE = "done"
 UNDONE = "undone"
 STUCK = "stuck"
@@ -161,11 +164,17 @@ def record(
                 (step_id, now, last[0]),
             )
             return
-    conn.execute(
+    cur = conn.execute(
         "INSERT INTO history (actor_id, step_id, label, undo, redo, state, reason, merge_key, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?)",
         (actor_id, step_id, label, encode(undo), DONE, key, now, now),
     )
+    if (cur.lastrowid or 0) % TRIM_EVERY == 0:
+        trim(conn, actor_id)
+
+
+def trim(conn: sqlite3.Connection, actor_id: str) -> None:
+    """Forget the actor's entries beyond the newest :data:`MAX_ENTRIES_PER_ACTOR`."""
     conn.execute(
         "DELETE FROM history WHERE actor_id = ? AND id <= ("
         "SELECT id FROM history WHERE actor_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",

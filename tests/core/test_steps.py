@@ -194,14 +194,16 @@ def test_history_is_bounded_per_actor(tmp_path: Path, clock: FakeClock) -> None:
         entry = studio.create_space("Many")
         with studio.open_space(entry.slug) as space:
             a = add_asset(space, "A")
-            old = history.MAX_ENTRIES_PER_ACTOR
-            history.MAX_ENTRIES_PER_ACTOR = 5
+            old = history.MAX_ENTRIES_PER_ACTOR, history.TRIM_EVERY
+            history.MAX_ENTRIES_PER_ACTOR, history.TRIM_EVERY = 5, 4
             try:
-                for i in range(8):
+                for i in range(11):  # 12 entries with the creation: trimmed at 4, 8, 12
                     space.apply(c.UpdateAsset(a, name=f"n{i}"), OWNER)
             finally:
-                history.MAX_ENTRIES_PER_ACTOR = old
-            assert len(space.undo_history(OWNER)) == 5
+                history.MAX_ENTRIES_PER_ACTOR, history.TRIM_EVERY = old
+            names = [e.undo[0] for e in space.undo_history(OWNER)]
+            assert len(names) == 5  # the newest five
+            assert names[-1] == c.UpdateAsset(a, name="n9")
 
 
 def test_an_import_of_several_files_is_one_undo_entry(space: Space, tmp_path: Path) -> None:
