@@ -224,3 +224,32 @@ def test_an_import_of_several_files_is_one_undo_entry(space: Space, tmp_path: Pa
     assert space.snapshot().assets == []
     space.redo(OWNER)
     assert len(space.snapshot().assets) == 3
+
+
+def test_a_follower_on_another_connection_never_sees_half_a_step(studio: Studio) -> None:
+    import threading
+    from collections import Counter
+
+    entry = studio.create_space("Feed")
+    with studio.open_space(entry.slug) as writer, studio.open_space(entry.slug) as reader:
+        steps = 40
+
+        def write() -> None:
+            for i in range(steps):
+                writer.apply_step([c.CreateFrame(f"F{i}-{k}", 0, 0, 5, 5) for k in range(3)], OWNER)
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        since, reads, counts = 0, 0, Counter[str | None]()
+        while reads < 10_000:  # bounded; ends when the writer is done and all is read
+            reads += 1
+            batch = list(reader.changes(since, limit=2))  # a limit that cuts steps
+            per_step = Counter(ch.step_id for ch in batch)
+            assert set(per_step.values()) <= {3}, per_step  # whole steps only
+            counts.update(per_step)
+            if batch:
+                since = batch[-1].seq
+            elif not thread.is_alive():
+                break
+        thread.join(timeout=30)
+        assert len(counts) == steps and set(counts.values()) == {3}
