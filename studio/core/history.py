@@ -147,17 +147,16 @@ def record(
     conn.execute("DELETE FROM history WHERE actor_id = ? AND state = ?", (actor_id, UNDONE))
     key = merge_key(cmds)
     if key is not None:
+        # the actor's latest entry, when it still stands (undone ones were just cleared;
+        # a newer stuck one means the run was broken)
         last = conn.execute(
-            "SELECT id, state, merge_key, updated_at FROM history "
-            "WHERE actor_id = ? ORDER BY id DESC LIMIT 1",
-            (actor_id,),
+            "SELECT id, merge_key, updated_at FROM history h "
+            "WHERE actor_id = ? AND state = ? AND NOT EXISTS (SELECT 1 FROM history s "
+            "WHERE s.actor_id = h.actor_id AND s.state = ? AND s.id > h.id) "
+            "ORDER BY id DESC LIMIT 1",
+            (actor_id, DONE, STUCK),
         ).fetchone()
-        if (
-            last is not None
-            and last[1] == DONE
-            and last[2] == key
-            and 0 <= now - last[3] <= MERGE_WINDOW_MS
-        ):
+        if last is not None and last[1] == key and 0 <= now - last[2] <= MERGE_WINDOW_MS:
             # keep the first move's inverse: undo goes back to where the run started
             conn.execute(
                 "UPDATE history SET step_id = ?, updated_at = ? WHERE id = ?",

@@ -201,7 +201,7 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
             created_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL
         );
-        CREATE INDEX history_by_actor ON history(actor_id, id);
+        CREATE INDEX history_by_actor ON history(actor_id, state, id);
         """,
     ),
 )
