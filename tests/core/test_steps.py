@@ -9,7 +9,7 @@ import pytest
 
 from studio.clock import CountingIds
 from studio.core import commands as c
-from studio.core.errors import ConflictError, NotFoundError, NothingToUndoError
+from studio.core.errors import ConflictError, NotFoundError, NothingToUndoError, StudioError
 from studio.core.events import Event
 from studio.core.history import MERGE_WINDOW_MS
 from studio.core.space import Space
@@ -243,13 +243,30 @@ def test_a_follower_on_another_connection_never_sees_half_a_step(studio: Studio)
         since, reads, counts = 0, 0, Counter[str | None]()
         while reads < 10_000:  # bounded; ends when the writer is done and all is read
             reads += 1
+            finished = not thread.is_alive()  # before the read: then an empty read is the end
             batch = list(reader.changes(since, limit=2))  # a limit that cuts steps
             per_step = Counter(ch.step_id for ch in batch)
             assert set(per_step.values()) <= {3}, per_step  # whole steps only
             counts.update(per_step)
             if batch:
                 since = batch[-1].seq
-            elif not thread.is_alive():
+            elif finished:
                 break
         thread.join(timeout=30)
         assert len(counts) == steps and set(counts.values()) == {3}
+
+
+@pytest.mark.parametrize("bad_at", [0, 1, 2, 3])
+def test_a_step_fails_whole_wherever_the_failing_command_is(space: Space, bad_at: int) -> None:
+    made = add_variant(space, name="Hero")
+    good: list[c.Command] = [
+        c.ForkVariant(made.variant_id, name="Copy"),
+        c.UpdateAsset(made.asset_id, name="Renamed"),
+        c.CreateFrame("F", 0, 0, 10, 10),
+    ]
+    cmds = [*good[:bad_at], c.RestoreAsset(made.asset_id), *good[bad_at:]]  # not deleted: fails
+    before = _state(space)
+    with pytest.raises(StudioError, match="is not deleted"):
+        space.apply_step(cmds, OWNER)
+    assert _state(space) == before
+    assert list(space.changes(before[0])) == []
