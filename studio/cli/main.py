@@ -450,9 +450,13 @@ def _cmd_log(args: argparse.Namespace) -> int:
 
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         since = args.since
+        step: str | None = None
         while True:
             for ch in space.changes(since):
                 since = ch.seq
+                # the 2nd, 3rd… command of one step: marked "+", under the first
+                more = ch.step_id is not None and ch.step_id == step
+                step = ch.step_id
                 if args.json:
                     print(
                         json.dumps(
@@ -471,7 +475,8 @@ def _cmd_log(args: argparse.Namespace) -> int:
                 else:
                     kinds = ", ".join(sorted({e["type"] for e in ch.events}))
                     print(
-                        f"{ch.seq:>6}  {when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}"
+                        f"{ch.seq:>6}  {when(ch.at)}  {ch.actor_name:<12} "
+                        f"{('+ ' if more else '') + ch.command:<22} {kinds}"
                     )
             sys.stdout.flush()
             if not args.follow:

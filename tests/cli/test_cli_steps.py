@@ -110,3 +110,17 @@ def test_apply_refuses_an_empty_array_and_redo_says_when_there_is_nothing(
     assert main(["--home", home, "redo", "s", "--json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith("studio: there is nothing to redo for ")
+
+
+def test_the_text_log_marks_the_later_commands_of_a_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = str(tmp_path / "home")
+    assert main(["--home", home, "space", "create", "S"]) == 0
+    one = {"command": "asset:create", "name": "A", "media_kind": "image"}
+    assert main(["--home", home, "apply", "s", json.dumps(one)]) == 0
+    assert main(["--home", home, "apply", "s", json.dumps([one, one])]) == 0
+    capsys.readouterr()
+    assert main(["--home", home, "log", "s"]) == 0
+    rows = [line.split()[4:6] for line in capsys.readouterr().out.splitlines()]
+    assert rows == [["asset:create", "asset:created"]] * 2 + [["+", "asset:create"]]
