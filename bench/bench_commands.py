@@ -1,6 +1,6 @@
 """Latency of one command through the door (validate, write, change log, events, commit).
 
-Target (issue 2): median under 1 ms. Baseline: a bare sqlite3 UPDATE + COMMIT on the same file.
+Target (issue 2): median under 1 ms; also a step of three commands (issue 10). Baseline: a bare sqlite3 UPDATE + COMMIT on the same file.
 Run: .venv/bin/python bench/bench_commands.py [--n 2000]
 """
 
@@ -52,12 +52,24 @@ def main() -> None:
         def create() -> None:
             space.apply(c.CreateAsset(f"N{next(counter)}", c.MediaKindName.AUDIO), me)
 
+        def step3() -> None:  # one step of three commands, one transaction
+            i = next(counter)
+            space.apply_step(
+                [
+                    c.MoveAssets((c.Position(ids[i % 200], i, i),)),
+                    c.UpdateAsset(ids[(i + 1) % 200], name=f"Step {i}"),
+                    c.MoveAssets((c.Position(ids[(i + 2) % 200], -i, i),)),
+                ],
+                me,
+            )
+
         results = {}
         for name, fn in (
             ("raw update", raw),
             ("asset:move", move),
             ("asset:update", rename),
             ("asset:create", create),
+            ("step of 3", step3),
         ):
             timed(fn, 50)
             results[name] = median_ms(timed(fn, args.n))

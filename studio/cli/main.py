@@ -76,9 +76,20 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("id")
     x.add_argument("--json", action="store_true")
 
-    x = sub.add_parser("apply", help="apply any command given as JSON ('-' reads stdin)")
+    x = sub.add_parser(
+        "apply",
+        help="apply a command given as JSON, or a JSON array of commands as one step "
+        "('-' reads stdin)",
+    )
     x.add_argument("space")
     x.add_argument("command_json", metavar="COMMAND_JSON")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("undo", help="undo your last step in a space")
+    x.add_argument("space")
+    x.add_argument("--json", action="store_true")
+    x = sub.add_parser("redo", help="redo your last undone step in a space")
+    x.add_argument("space")
     x.add_argument("--json", action="store_true")
 
     x = sub.add_parser("log", help="the change log")
@@ -369,27 +380,68 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     from studio.core.actor import Actor
-    from studio.core.commands import command_from_json, command_to_json
+    from studio.core.commands import command_from_json
+    from studio.core.errors import ValidationError
     from studio.core.jsontext import parse_json
     from studio.core.limits import MAX_JSON_BYTES
 
     data = read_stdin(MAX_JSON_BYTES) if args.command_json == "-" else args.command_json
-    cmd = command_from_json(parse_json(data, "COMMAND_JSON"))
-    with studio_from(args) as studio, studio.open_space(args.space) as space:
-        applied = space.apply(cmd, Actor.local_owner())
-    if args.json:
-        print_json(
-            {
-                "seq": applied.seq,
-                "created": dict(applied.created),
-                "events": [e.to_json() for e in applied.events],
-                "inverse": [command_to_json(c) for c in applied.inverse],
-            }
-        )
+    parsed = parse_json(data, "COMMAND_JSON")
+    if isinstance(parsed, list):
+        if not parsed:
+            raise ValidationError("COMMAND_JSON is an empty array: give at least one command")
+        cmds = [command_from_json(item) for item in parsed]
     else:
-        print(f"applied {cmd.kind} as change {applied.seq}")
-        for key, value in applied.created.items():
+        cmds = [command_from_json(parsed)]
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        step = space.apply_step(cmds, Actor.local_owner())
+    if args.json:
+        out = _step_json(step)
+        if not isinstance(parsed, list):  # one command: its seq, as before
+            out["seq"] = step.applied[0].seq
+        print_json(out)
+    else:
+        for applied in step.applied:
+            print(f"applied {applied.command.kind} as change {applied.seq}")
+        for key, value in step.created.items():
             print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _step_json(step: Any) -> dict[str, Any]:
+    from studio.core.commands import command_to_json
+
+    return {
+        "step": step.step_id,
+        "seqs": list(step.seqs),
+        "created": dict(step.created),
+        "events": [e.to_json() for e in step.events],
+        "inverse": [command_to_json(c) for c in step.inverse],
+    }
+
+
+def _cmd_undo(args: argparse.Namespace) -> int:
+    return _travel(args, undo=True)
+
+
+def _cmd_redo(args: argparse.Namespace) -> int:
+    return _travel(args, undo=False)
+
+
+def _travel(args: argparse.Namespace, *, undo: bool) -> int:
+    from studio.core.actor import Actor
+
+    me = Actor.local_owner()
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        step = space.undo(me) if undo else space.redo(me)
+    word = "undid" if undo else "redid"
+    if args.json:
+        print_json(dict(_step_json(step), action="undo" if undo else "redo"))
+    else:
+        kinds = ", ".join(dict.fromkeys(a.command.kind for a in step.applied))
+        first, last = step.seqs[0], step.seqs[-1]
+        where = f"change {first}" if first == last else f"changes {first}–{last}"
+        print(f"{word} your last step: {kinds} as {where}")
     return EXIT_OK
 
 
@@ -401,13 +453,18 @@ def _cmd_log(args: argparse.Namespace) -> int:
         studio.open_space(args.space) as space,
         space.feed(since=args.since) as feed,
     ):
+        step: str | None = None
         while True:
             for ch in feed.poll():  # the one change feed every follower reads
+                # the 2nd, 3rd… command of one step: marked "+", under the first
+                more = ch.step_id is not None and ch.step_id == step
+                step = ch.step_id
                 if args.json:
                     print(
                         json.dumps(
                             {
                                 "seq": ch.seq,
+                                "step": ch.step_id,
                                 "at": ch.at,
                                 "actor": ch.actor_name,
                                 "role": ch.actor_role,
@@ -420,7 +477,8 @@ def _cmd_log(args: argparse.Namespace) -> int:
                 else:
                     kinds = ", ".join(sorted({e["type"] for e in ch.events}))
                     print(
-                        f"{ch.seq:>6}  {when(ch.at)}  {ch.actor_name:<12} {ch.command:<22} {kinds}"
+                        f"{ch.seq:>6}  {when(ch.at)}  {ch.actor_name:<12} "
+                        f"{('+ ' if more else '') + ch.command:<22} {kinds}"
                     )
             sys.stdout.flush()
             if feed.behind:
@@ -464,6 +522,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "assets": _cmd_assets,
     "show": _cmd_show,
     "apply": _cmd_apply,
+    "undo": _cmd_undo,
+    "redo": _cmd_redo,
     "log": _cmd_log,
     "check": _cmd_check,
     **queue.COMMANDS,

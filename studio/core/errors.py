@@ -53,3 +53,15 @@ class LimitReachedError(ConflictError):
 
 class StorageError(StudioError):
     code = ErrorCode.STORAGE_ERROR
+
+
+class NothingToUndoError(InvalidStateError):
+    """Undo or redo with an empty history (for that actor)."""
+
+
+class UndoRaceError(ConflictError):
+    """Another process undid or redid the same history entry first."""
+
+
+class HistoryMovedError(ConflictError):
+    """A view asked to undo or redo an entry that is no longer the next one."""

@@ -120,7 +120,11 @@ def import_files(
             imported.append(result)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-    return ImportReport(tuple(imported), tuple(refused))
+    report = ImportReport(tuple(imported), tuple(refused))
+    if imported:
+        n = len(imported)
+        space.remember(actor, report.undo, f"Import {n} file{'s' if n != 1 else ''}")
+    return report
 
 
 UNEXPECTED = "the file could not be imported because of an unexpected error"
@@ -174,6 +178,7 @@ def _import_one(
             y=y,
         ),
         actor,
+        record=False,  # the whole import is one entry in the undo history
     )
     aid, vid = begun.created["asset_id"], begun.created["variant_id"]
     slug = space.asset(aid).slug

@@ -9,20 +9,25 @@ import os
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
+from studio.core import history
 from studio.core.actor import Actor
 from studio.core.commands import Command, validate_command
 from studio.core.errors import (
     ConflictError,
+    HistoryMovedError,
     NotFoundError,
+    NothingToUndoError,
     PermissionDeniedError,
     StorageError,
     StudioError,
+    UndoRaceError,
+    ValidationError,
 )
 from studio.core.events import Event, EventBus, Subscriber
 from studio.core.feed import BATCH as FEED_BATCH
@@ -52,6 +57,44 @@ class Applied:
     events: tuple[Event, ...]
     inverse: tuple[Command, ...]
     created: Mapping[str, str]
+
+
+MAX_STEP_COMMANDS = 1_000
+"""The most commands one step may hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedStep:
+    """What one step did: its commands' results in order, under one step id."""
+
+    step_id: str
+    applied: tuple[Applied, ...]
+
+    @property
+    def seqs(self) -> tuple[int, ...]:
+        return tuple(a.seq for a in self.applied)
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(e for a in self.applied for e in a.events)
+
+    @property
+    def inverse(self) -> tuple[Command, ...]:
+        """The commands that undo the whole step: each command's inverse, newest first."""
+        return tuple(x for a in reversed(self.applied) for x in a.inverse)
+
+    @property
+    def created(self) -> dict[str, str]:
+        """Ids the step created (a later command's key wins over an earlier one's)."""
+        out: dict[str, str] = {}
+        for a in self.applied:
+            out.update(a.created)
+        return out
+
+
+def _label(cmds: Sequence[Command]) -> str:
+    kinds = list(dict.fromkeys(cmd.kind for cmd in cmds))
+    return ", ".join(kinds[:3]) + (", …" if len(kinds) > 3 else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,33 +312,107 @@ class Space:
         :meth:`feed`.)"""
         return self._bus.subscribe(fn)
 
-    def apply(self, cmd: Command, actor: Actor) -> Applied:
-        """Validate, check the role, write in one transaction, log, publish."""
-        handler = HANDLERS.get(type(cmd))
-        if handler is None:
-            raise NotFoundError(f"no handler for {type(cmd).__name__}")
+    def apply(self, cmd: Command, actor: Actor, *, record: bool = True) -> Applied:
+        """Validate, check the role, write in one transaction, log, publish: a step of
+        one command (see :meth:`apply_step`)."""
+        return self.apply_step([cmd], actor, record=record).applied[0]
+
+    def apply_step(
+        self, cmds: Sequence[Command], actor: Actor, *, label: str = "", record: bool = True
+    ) -> AppliedStep:
+        """Apply one or more commands as ONE step: one transaction, all or nothing (a
+        failing command leaves the space, its media and the change log as they were),
+        one step id shared by their consecutive change-log rows, one combined inverse,
+        recorded in ``actor``'s undo history (which clears its redo list) unless
+        ``record`` is False (the caller records a larger unit with :meth:`remember`)."""
+        return self._step(cmds, actor, label=label, record=record)
+
+    def remember(self, actor: Actor, undo: Sequence[Command], label: str) -> None:
+        """Record, as one entry of ``actor``'s undo history, work already applied in
+        several steps (an import): undoing it applies ``undo``."""
+        if not undo or actor.is_system:
+            return
+        for cmd in undo:
+            validate_command(cmd)
+        with self._db.write() as conn:
+            now = self._clock()
+            history.record(
+                conn,
+                actor_id=actor.id,
+                step_id=self._ids(),
+                label=label,
+                cmds=(),
+                undo=undo,
+                now=now,
+            )
+
+    def _step(
+        self,
+        cmds: Sequence[Command],
+        actor: Actor,
+        *,
+        label: str = "",
+        record: bool,
+        then: Callable[[Tx, AppliedStep], None] | None = None,
+    ) -> AppliedStep:
+        cmds = list(cmds)
+        if not cmds:
+            raise ValidationError("a step needs at least one command")
+        if len(cmds) > MAX_STEP_COMMANDS:
+            raise ValidationError(
+                f"a step has {len(cmds)} commands; the limit is {MAX_STEP_COMMANDS}"
+            )
         if not actor.role.can_edit:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
-        if cmd.internal and not actor.is_system:
-            raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
-        payload = validate_command(cmd)  # every field within limits before the write lock
+        todo: list[tuple[Command, Any, dict[str, Any]]] = []
+        for cmd in cmds:
+            handler = HANDLERS.get(type(cmd))
+            if handler is None:
+                raise NotFoundError(f"no handler for {type(cmd).__name__}")
+            if cmd.internal and not actor.is_system:
+                raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
+            # every field within limits before the write lock
+            todo.append((cmd, handler, validate_command(cmd)))
         with self._db.lock:
             self.ensure_present()  # never write into a space that went to the trash
-            tx = Tx(
-                conn=self._db.conn,
-                actor=actor,
-                now=self._clock(),
-                new_id=self._ids,
-                media_dir=self.media_dir,
-                providers=self.providers,
-                holders=self._holders,
-            )
+            now = self._clock()
+            step_id = self._ids()
+            hooks: list[Callable[[], None]] = []
+            done: list[Applied] = []
+            current: Command = cmds[0]
             try:
                 with self._db.write():
-                    inverse = handler(tx, cmd)
-                    seq = self._log(tx, cmd, payload)
+                    for cmd, handler, payload in todo:
+                        current = cmd
+                        tx = Tx(
+                            conn=self._db.conn,
+                            actor=actor,
+                            now=now,
+                            new_id=self._ids,
+                            media_dir=self.media_dir,
+                            providers=self.providers,
+                            holders=self._holders,
+                            rollback_hooks=hooks,
+                        )
+                        inverse = handler(tx, cmd)
+                        seq = self._log(tx, cmd, payload, step_id)
+                        events = tuple(Event(e.type, e.data, seq) for e in tx.events)
+                        done.append(Applied(seq, cmd, events, inverse, dict(tx.created)))
+                    step = AppliedStep(step_id, tuple(done))
+                    if record and not actor.is_system and step.inverse:
+                        history.record(
+                            self._db.conn,
+                            actor_id=actor.id,
+                            step_id=step_id,
+                            label=label or _label(cmds),
+                            cmds=cmds,
+                            undo=step.inverse,
+                            now=now,
+                        )
+                    if then is not None:
+                        then(tx, step)
             except BaseException as exc:
-                for hook in tx.rollback_hooks:
+                for hook in reversed(hooks):
                     try:
                         hook()
                     except Exception:
@@ -303,13 +420,70 @@ class Space:
                 if isinstance(exc, StudioError):
                     raise
                 if isinstance(exc, sqlite3.IntegrityError):
-                    raise ConflictError(f"{cmd.kind} conflicts with the space: {exc}") from exc
+                    raise ConflictError(f"{current.kind} conflicts with the space: {exc}") from exc
                 if isinstance(exc, sqlite3.Error | OSError):
                     raise StorageError(f"could not write the space: {exc}") from exc
                 raise
-            events = tuple(Event(e.type, e.data, seq) for e in tx.events)
-            self._publish_later(list(events))
-        return Applied(seq, cmd, events, inverse, dict(tx.created))
+            self._publish_later(list(step.events))
+        return step
+
+    # ------------------------------------------------------------------ undo / redo
+    def undo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
+        """Undo ``actor``'s latest step that still stands, as a new step (its inverse
+        becomes the redo). Nothing to undo: :class:`NothingToUndoError`. A step whose
+        inverse fails because someone changed the same thing later stays in the
+        history, marked as no longer undoable with the reason, and this raises
+        :class:`ConflictError` saying why. ``expect``: the history entry the caller
+        shows as the next undo (a view such as the app's undo stack); when the history
+        moved on elsewhere, :class:`HistoryMovedError` and nothing changes."""
+        return self._travel(actor, undo=True, expect=expect)
+
+    def redo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
+        """Redo ``actor``'s most recently undone step, as a new step."""
+        return self._travel(actor, undo=False, expect=expect)
+
+    def undo_history(self, actor: Actor, limit: int = 100) -> list[history.HistoryEntry]:
+        """``actor``'s undo history, oldest first."""
+        with self._db.read() as conn:
+            return history.entries(conn, actor.id, limit)
+
+    def _travel(self, actor: Actor, *, undo: bool, expect: int | None) -> AppliedStep:
+        word = "undo" if undo else "redo"
+        if not actor.role.can_edit:
+            raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
+        with self._db.lock:
+            with self._db.read() as conn:
+                entry = (
+                    history.next_undo(conn, actor.id) if undo else history.next_redo(conn, actor.id)
+                )
+            if entry is None:
+                raise NothingToUndoError(f"there is nothing to {word} for {shown(actor.name)}")
+            if expect is not None and entry.id != expect:
+                raise HistoryMovedError(
+                    f"your undo history changed elsewhere (another window or the command "
+                    f"line); nothing was {word}ne"
+                )
+            cmds = entry.undo if undo else entry.redo
+
+            def mark(tx: Tx, step: AppliedStep) -> None:
+                # the entry must still be the one we read (another process may have won)
+                state = tx.scalar("SELECT state FROM history WHERE id = ?", (entry.id,))
+                if state != (history.DONE if undo else history.UNDONE):
+                    raise UndoRaceError(f"that step was already {word}ne elsewhere; try again")
+                if undo:
+                    history.mark_undone(tx.conn, entry.id, step.step_id, step.inverse, tx.now)
+                else:
+                    history.mark_redone(tx.conn, entry.id, step.step_id, step.inverse, tx.now)
+
+            try:
+                return self._step(cmds, actor, label=entry.label, record=False, then=mark)
+            except (StorageError, UndoRaceError):
+                raise
+            except StudioError as exc:
+                why = f"can no longer be {word}ne: {exc.message}"
+                with self._db.write() as conn:
+                    history.mark_stuck(conn, entry.id, why, self._clock())
+                raise ConflictError(f"{entry.label or 'the last step'} {why}") from exc
 
     def _publish_later(self, events: list[Event]) -> None:
         """Queue a commit's events (call under the write lock, right after the commit, so
@@ -395,10 +569,11 @@ class Space:
                 [(until_ms, jid, worker_id) for jid in job_ids],
             )
 
-    def _log(self, tx: Tx, cmd: Command, payload: dict[str, Any]) -> int:
+    def _log(self, tx: Tx, cmd: Command, payload: dict[str, Any], step_id: str) -> int:
         cur = tx.conn.execute(
-            "INSERT INTO changes (at, actor_id, actor_name, actor_role, command, payload, events) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO changes "
+            "(at, actor_id, actor_name, actor_role, command, payload, events, step_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 tx.now,
                 tx.actor.id,
@@ -407,6 +582,7 @@ class Space:
                 cmd.kind,
                 json.dumps(payload, ensure_ascii=False),
                 json.dumps([{"type": e.type, "data": e.data} for e in tx.events]),
+                step_id,
             ),
         )
         assert cur.lastrowid is not None
@@ -546,14 +722,24 @@ class Space:
             return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
 
     def changes(self, since: int = 0, limit: int | None = None) -> Iterator[Change]:
-        """The change log after ``since``, oldest first."""
+        """The change log after ``since``, oldest first, in whole steps: when ``limit``
+        cuts a step, the rest of that step comes too (a follower never sees half)."""
+        cols = "seq, at, actor_id, actor_name, actor_role, command, payload, events, step_id"
         with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT seq, at, actor_id, actor_name, actor_role, command, payload, events "
-                "FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
-                (since, -1 if limit is None else limit),
-            ).fetchall()
-        for seq, at, aid, aname, arole, command, payload, events in rows:
+            conn.execute("BEGIN")
+            try:
+                rows = conn.execute(
+                    f"SELECT {cols} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (since, -1 if limit is None else limit),
+                ).fetchall()
+                if limit is not None and rows and rows[-1][8] is not None:
+                    rows += conn.execute(
+                        f"SELECT {cols} FROM changes WHERE seq > ? AND step_id = ? ORDER BY seq",
+                        (rows[-1][0], rows[-1][8]),
+                    ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        for seq, at, aid, aname, arole, command, payload, events, step in rows:
             yield Change(
                 seq,
                 at,
@@ -563,6 +749,7 @@ class Space:
                 command,
                 _json_column(payload, f"change {seq} payload"),
                 _json_column(events, f"change {seq} events"),
+                step,
             )
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

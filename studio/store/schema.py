@@ -182,6 +182,28 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE variants ADD COLUMN upload_owner TEXT;
         """,
     ),
+    Migration(
+        5,
+        "steps in the change log and each actor's undo history",
+        """
+        ALTER TABLE changes ADD COLUMN step_id TEXT;
+        CREATE INDEX changes_by_step ON changes(step_id);
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            actor_id TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            undo TEXT NOT NULL,
+            redo TEXT,
+            state TEXT NOT NULL CHECK (state IN ('done', 'undone', 'stuck')),
+            reason TEXT,
+            merge_key TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX history_by_actor ON history(actor_id, state, id);
+        """,
+    ),
 )
 
 

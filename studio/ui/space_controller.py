@@ -14,6 +14,7 @@ from studio.core.events import Event
 from studio.core.space import Snapshot, Space
 from studio.ui.session import SpaceSession
 from studio.ui.space_jobs import SnapshotJob, SpaceJob, prompts_of
+from studio.ui.undo import load_history
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -53,6 +54,7 @@ class SpaceController(QObject):
             return
         self.session = SpaceSession(w.studio, space, w)
         self._held = []  # events that arrive while the snapshot is read
+        load_history(w.undo_stack, space, w.actor, w.show_error)  # kept by the core
         self.session.core_event.connect(self._on_event)
         self.session.problem_changed.connect(lambda _p: w.status_control.update_status())
         state = settings.get_or(w.studio.library, f"ui.view.{space.id}", None)

@@ -1,73 +1,123 @@
-"""Undo and redo on top of the core's inverse commands.
+"""The ``QUndoStack`` as a view of the core's undo history.
 
-A ``CoreCommand`` is one step on the ``QUndoStack``: it holds the commands to apply
-(usually one) and, once applied, the inverse commands the core returned. Undo applies
-the inverses (collecting *their* inverses for redo); redo applies those. Each step's
-first ``redo()`` (which QUndoStack calls on push) applies the original commands.
+The core keeps each actor's history in the space file (:mod:`studio.core.history`), so
+undo survives space switches, preference saves and restarts, and the CLI sees the same
+history. A ``CoreCommand`` is one entry of it on the stack: its first ``redo()`` (which
+``QUndoStack.push`` calls) applies the gesture's commands as ONE core step
+(:meth:`Space.apply_step`: one transaction, all or nothing); later ``undo()`` and
+``redo()`` ask the core (:meth:`Space.undo` / :meth:`Space.redo`). Moves the core merges
+into one entry (nudges) merge on the stack too. :func:`load_history` fills the stack
+from the core when a space is opened.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from studio.core.actor import Actor
 from studio.core.commands import Command
-from studio.core.errors import StudioError
+from studio.core.errors import HistoryMovedError, StudioError
+from studio.core.history import DONE, STUCK
 from studio.core.space import Applied, Space
 
 ErrorSink = Callable[[str], None]
 
+MOVE_ID = 0x4D4F5645  # "MOVE": the core merges runs of moves into one entry
+HISTORY_LIMIT = 200
+"""How many of the core's entries the stack shows."""
+
 
 class CoreCommand(QUndoCommand):
     def __init__(
-        self, space: Space, actor: Actor, cmds: Sequence[Command], text: str, on_error: ErrorSink
+        self,
+        space: Space,
+        actor: Actor,
+        cmds: Sequence[Command],
+        text: str,
+        on_error: ErrorSink,
+        *,
+        already_applied: bool = False,
+        entry_id: int | None = None,
+        stack: QUndoStack | None = None,
     ) -> None:
         super().__init__(text)
         self._space = space
         self._actor = actor
-        self._forward: list[Command] = list(cmds)
-        self._backward: list[Command] = []
+        self._cmds: list[Command] = list(cmds)
         self._on_error = on_error
+        self._first = not already_applied
+        self._skip_first = already_applied
+        self.quiet = False
+        """While True, undo/redo only move the stack (it is being filled from the core)."""
         self.failed = False
         self.applied: list[Applied] = []
+        self.entry_id = entry_id
+        """The core history entry this command shows."""
+        self._stack = stack
+        """Refilled from the core when the history moved on elsewhere."""
 
-    def _run(self, cmds: list[Command]) -> list[Command] | None:
-        """Apply in order; return the commands that undo them, newest first."""
-        undo: list[Command] = []
-        done: list[Applied] = []
-        for cmd in cmds:
-            try:
-                applied = self._space.apply(cmd, self._actor)
-            except StudioError as exc:
-                self._on_error(exc.message)
-                # roll back what this step already did, so the step stays all-or-nothing
-                for back in undo:
-                    try:
-                        self._space.apply(back, self._actor)
-                    except StudioError:
-                        pass
-                return None
-            done.append(applied)
-            undo[:0] = applied.inverse
-        self.applied = done
-        return undo
+    def id(self) -> int:
+        # every step may be merged into the one before: the core decides (mergeWith)
+        return MOVE_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        # the core decides: it merged when both show the same history entry
+        return (
+            isinstance(other, CoreCommand)
+            and other.entry_id is not None
+            and other.entry_id == self.entry_id
+        )
 
     def redo(self) -> None:
-        result = self._run(self._forward)
-        if result is None:
+        if self.quiet:
+            return
+        if self._skip_first:
+            self._skip_first = False
+            return
+        try:
+            if self._first:
+                self._first = False
+                step = self._space.apply_step(self._cmds, self._actor, label=self.text())
+                self.applied = list(step.applied)
+                if not step.inverse:  # nothing to undo (e.g. internal): keep it off the stack
+                    self.setObsolete(True)
+                    return
+                latest = self._space.undo_history(self._actor, 1)
+                self.entry_id = latest[-1].id if latest else None
+            else:
+                self._space.redo(self._actor, expect=self.entry_id)
+        except HistoryMovedError as exc:
+            self._moved(exc)
+        except StudioError as exc:
+            self._on_error(exc.message)
             self.failed = True
             self.setObsolete(True)
-            return
-        self._backward = result
 
     def undo(self) -> None:
-        result = self._run(self._backward)
-        if result is None:
-            self.setObsolete(True)
+        if self.quiet:
             return
-        self._forward = result
+        try:
+            self._space.undo(self._actor, expect=self.entry_id)
+        except HistoryMovedError as exc:
+            self._moved(exc)
+        except StudioError as exc:
+            # e.g. someone changed the same thing later: the core keeps the entry and
+            # says why; the stack drops it
+            self._on_error(exc.message)
+            self.setObsolete(True)
+
+    def _moved(self, exc: HistoryMovedError) -> None:
+        """The same actor changed the history elsewhere (the CLI, another window): show
+        the core's history again, once the stack has finished this undo/redo."""
+        stack, space, actor, on_error = self._stack, self._space, self._actor, self._on_error
+        if stack is None:
+            on_error(exc.message)
+            return
+        on_error(f"{exc.message}; the undo list now shows it")
+        QTimer.singleShot(0, lambda: load_history(stack, space, actor, on_error))
 
 
 def push(
@@ -78,34 +128,59 @@ def push(
     text: str,
     on_error: ErrorSink,
 ) -> CoreCommand | None:
-    """Apply ``cmds`` as one undoable step. Returns the step, or None if it failed (the
-    error went to ``on_error`` and nothing changed)."""
-    step = CoreCommand(space, actor, cmds, text, on_error)
+    """Apply ``cmds`` as one core step, undoable as one. Returns the step, or None if it
+    failed (the error went to ``on_error`` and nothing changed)."""
+    step = CoreCommand(space, actor, cmds, text, on_error, stack=stack)
     stack.push(step)
     if step.failed:
         return None
-    if not step._backward:  # nothing to undo (e.g. internal): keep it off the stack
-        step.setObsolete(True)
     return step
 
 
-class AppliedStep(QUndoCommand):
-    """A step whose work is already done (an import that ran in the background): the
-    first redo does nothing; undo applies ``inverse``."""
+class AppliedStep(CoreCommand):
+    """An entry whose work is already done and recorded in the core's history (an import
+    that ran in the background): the first redo does nothing."""
 
     def __init__(
         self, space: Space, actor: Actor, inverse: Sequence[Command], text: str, on_error: ErrorSink
     ) -> None:
-        super().__init__(text)
-        self._inner = CoreCommand(space, actor, [], text, on_error)
-        self._inner._backward = list(inverse)
-        self._first = True
+        latest = space.undo_history(actor, 1)
+        super().__init__(
+            space,
+            actor,
+            [],
+            text,
+            on_error,
+            already_applied=True,
+            entry_id=latest[-1].id if latest else None,
+        )
+        del inverse  # the core recorded it (Space.remember); undo asks the core
 
-    def redo(self) -> None:
-        if self._first:
-            self._first = False
-            return
-        self._inner.redo()
 
-    def undo(self) -> None:
-        self._inner.undo()
+def load_history(stack: QUndoStack, space: Space, actor: Actor, on_error: ErrorSink) -> None:
+    """Fill ``stack`` from ``actor``'s history in ``space``: its steps that still stand,
+    then the undone ones (redo-able). Entries that can no longer be undone are left out."""
+    stack.clear()
+    entries = [e for e in space.undo_history(actor, HISTORY_LIMIT) if e.state != STUCK]
+    commands: list[CoreCommand] = []
+    for entry in entries:
+        cmd = CoreCommand(
+            space,
+            actor,
+            [],
+            entry.label or "Change",
+            on_error,
+            already_applied=True,
+            entry_id=entry.id,
+            stack=stack,
+        )
+        commands.append(cmd)
+        stack.push(cmd)
+    undone = sum(1 for e in entries if e.state != DONE)
+    for cmd in commands:
+        cmd.quiet = True
+    for _ in range(undone):
+        stack.undo()
+    for cmd in commands:
+        cmd.quiet = False
+    # (no setClean: QUndoStack never merges a push made at its clean index)

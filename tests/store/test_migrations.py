@@ -40,6 +40,12 @@ SEED = {
         "INSERT INTO variants (id, asset_id, status, created_at, updated_at, recipe, upload_owner)"
         " VALUES ('v4', 'a1', 'uploading', 1, 1, '{}', 'holder-1-0123456789ab')",
     ],
+    5: [
+        "INSERT INTO changes (at, actor_id, actor_name, actor_role, command, payload, events,"
+        " step_id) VALUES (2, 'u', 'U', 'owner', 'asset:move', '{}', '[]', 'st1')",
+        "INSERT INTO history (actor_id, step_id, undo, state, created_at, updated_at)"
+        " VALUES ('u', 'st1', '[]', 'done', 2, 2)",
+    ],
 }
 
 
