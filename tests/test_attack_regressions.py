@@ -160,8 +160,8 @@ def test_a_batch_import_racing_a_space_delete_never_recreates_its_media_folder(
             media = space.media_dir
             apply = space.apply
 
-            def apply_then_delete(cmd: Any, actor: Any) -> Any:
-                applied = apply(cmd, actor)
+            def apply_then_delete(cmd: Any, actor: Any, **kw: Any) -> Any:
+                applied = apply(cmd, actor, **kw)
                 if type(cmd).__name__ == "CompleteVariant" and media.exists():
                     os.rename(media, tmp_path / "trash")  # deleted after the first file
                 return applied
