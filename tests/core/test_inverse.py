@@ -14,6 +14,7 @@ from studio.core.space import Snapshot, Space
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
 from tests.conftest import OWNER, add_variant
+from tests.core.tables import differences, tables
 from workers.base import ErrorKind, ProviderError
 
 
@@ -162,17 +163,19 @@ def _apply_all(space: Space, cmds: tuple[c.Command, ...]) -> tuple[c.Command, ..
 @pytest.mark.parametrize("label", sorted(SCENARIOS))
 def test_command_then_inverse_restores_the_space(space: Space, label: str) -> None:
     world = build(space)
-    before = _state(space)
+    before, whole_before = _state(space), tables(space)
     applied = space.apply(SCENARIOS[label](world), OWNER)
-    after = _state(space)
+    after, whole_after = _state(space), tables(space)
     assert after != before, "the command changed nothing"
     assert applied.inverse, "a user command must give an inverse"
 
     redo = _apply_all(space, applied.inverse)
     assert _state(space) == before
+    assert differences(whole_before, tables(space)) == []
 
     _apply_all(space, redo)
     assert _state(space) == after
+    assert differences(whole_after, tables(space)) == []
 
 
 def test_every_user_command_and_its_restore_pair_is_covered() -> None:
