@@ -458,9 +458,12 @@ class RequestBatch(Command):
 @command("variant:retry")
 @dataclass(frozen=True, slots=True)
 class RetryVariant(Command):
-    """A failed variant goes back to pending with its stored recipe, and a new job."""
+    """A failed variant goes back to pending with its stored recipe, and a new job —
+    or, with ``job_id``, that cancelled or parked job of the variant queued again (how
+    undo brings back a cancelled job and redo a withdrawn retry)."""
 
     variant_id: str
+    job_id: str | None = None
 
 
 @command("variant:regenerate")
@@ -476,11 +479,14 @@ class RegenerateVariant(Command):
 @command("job:cancel")
 @dataclass(frozen=True, slots=True)
 class CancelJob(Command):
-    """Stop a queued or running job; its variant fails with this code and message."""
+    """Stop a queued or running job; its variant fails with this code and message.
+    With ``park`` the job is set aside instead of cancelled (undoing a retry: the
+    variant is as it was before, and a retry of this job brings it back)."""
 
     job_id: str
     error_code: str = "CANCELLED"
     error_message: str = "cancelled"
+    park: bool = False
 
 
 @command("queue:pause")

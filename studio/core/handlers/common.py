@@ -106,3 +106,52 @@ def update_row(tx: Tx, table: str, key: str, sets: dict[str, object]) -> None:
         f"UPDATE {table} SET {cols}, updated_at = ? WHERE id = ?",
         (*sets.values(), tx.now, key),
     )
+
+
+LIVE_JOB = ("queued", "running")
+
+
+def park_jobs(tx: Tx, variant_ids: Iterable[str]) -> None:
+    """Set aside the queued and running jobs of variants being deleted: a parked job
+    never runs (a running one is told to stop by its ``job:updated`` event and its
+    attempt is not counted) and comes back queued when its variant is restored."""
+    for vid in variant_ids:
+        for job in tx.all(
+            "SELECT id, status, attempts FROM jobs WHERE variant_id = ? "
+            "AND status IN ('queued', 'running') ORDER BY created_at, id",
+            (vid,),
+        ):
+            attempts = job["attempts"] - 1 if job["status"] == "running" else job["attempts"]
+            update_row(
+                tx,
+                "jobs",
+                job["id"],
+                {
+                    "status": "parked",
+                    "attempts": max(0, attempts),
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "progress": None,
+                },
+            )
+            tx.emit_job("job:updated", job["id"])
+            if job["status"] == "running":  # nothing works on it any more
+                tx.conn.execute(
+                    "UPDATE variants SET status = 'pending' WHERE id = ? "
+                    "AND status = 'processing'",
+                    (vid,),
+                )
+
+
+def unpark_jobs(tx: Tx, variant_ids: Iterable[str]) -> None:
+    """Queue again the parked jobs of variants being restored that still wait for
+    them (a job parked by undoing a retry stays parked: its variant is failed)."""
+    for vid in variant_ids:
+        for (jid,) in tx.conn.execute(
+            "SELECT j.id FROM jobs j JOIN variants v ON v.id = j.variant_id "
+            "WHERE j.variant_id = ? AND j.status = 'parked' AND v.status = 'pending' "
+            "ORDER BY j.created_at, j.id",
+            (vid,),
+        ).fetchall():
+            update_row(tx, "jobs", jid, {"status": "queued", "not_before": tx.now})
+            tx.emit_job("job:updated", jid)

@@ -16,7 +16,14 @@ from studio.core.errors import (
     ValidationError,
 )
 from studio.core.handlers.assets import derived_asset_name, insert_asset
-from studio.core.handlers.common import clean_text, fresh_id, media_file, update_row
+from studio.core.handlers.common import (
+    clean_text,
+    fresh_id,
+    media_file,
+    park_jobs,
+    unpark_jobs,
+    update_row,
+)
 from studio.core.tx import Tx
 from studio.store.records import parse_tags
 
@@ -60,6 +67,7 @@ def delete_variant(tx: Tx, cmd: c.DeleteVariant) -> Inverse:
     if live <= 1:
         raise InvalidStateError("this is the asset's only variant: delete the asset instead")
     update_row(tx, "variants", cmd.variant_id, {"deleted_at": tx.now})
+    park_jobs(tx, (cmd.variant_id,))
     tx.emit("variant:deleted", {"id": cmd.variant_id, "asset_id": row["asset_id"]})
     return (c.RestoreVariant(cmd.variant_id),)
 
@@ -71,6 +79,7 @@ def restore_variant(tx: Tx, cmd: c.RestoreVariant) -> Inverse:
     if row["deleted_at"] is None:
         raise InvalidStateError("the variant is not deleted")
     update_row(tx, "variants", cmd.variant_id, {"deleted_at": None})
+    unpark_jobs(tx, (cmd.variant_id,))
     tx.emit_variant("variant:restored", cmd.variant_id)
     return (c.DeleteVariant(cmd.variant_id),)
 
