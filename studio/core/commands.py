@@ -294,6 +294,21 @@ class RemoveCollectionItem(Command):
     item_id: str
 
 
+@command("collection:item-restore")
+@dataclass(frozen=True, slots=True)
+class RestoreCollectionItem(Command):
+    """Put a removed collection item back exactly as it was (the undo of a removal):
+    its id, place, note and creation time, even if what it shows is deleted now."""
+
+    item_id: str
+    collection_id: str
+    position: int
+    created_at: int
+    asset_id: str | None = None
+    variant_id: str | None = None
+    note: str = ""
+
+
 @command("collection:reorder")
 @dataclass(frozen=True, slots=True)
 class ReorderCollection(Command):

@@ -1,7 +1,7 @@
 """The whole state of a space, every table, as plain data to compare in tests.
 
 "The same state" means: every live row is equal in every column except the ones that
-must move with time (``created_at``, ``updated_at``, job timing); a tombstone (deleted
+must move with time (``updated_at``, job timing; ``created_at`` must not); a tombstone (deleted
 asset, variant, collection, frame, style; parked job; severed lineage) keeps all its
 columns but its deletion time, which becomes a flag; and a row that is dead on one side
 may be missing on the other (undoing a create leaves a tombstone where there was
@@ -18,7 +18,7 @@ Row = dict[str, Any]
 Tables = dict[str, dict[Any, Row]]
 
 SKIPPED_TABLES = frozenset({"changes", "schema_migrations", "sqlite_sequence"})
-TIME_COLUMNS = frozenset({"created_at", "updated_at", "started_at", "finished_at"})
+TIME_COLUMNS = frozenset({"updated_at", "started_at", "finished_at"})
 FLAG_COLUMNS = frozenset({"deleted_at", "severed_at"})
 JOB_TIME_COLUMNS = frozenset({"not_before", "lease_expires_at"})
 

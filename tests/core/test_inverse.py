@@ -34,10 +34,14 @@ class World:
     frame: str
     style: str
     style2: str
+    ghost_item: str = ""  # an item whose asset is deleted
+    child: str = ""  # an asset inside a, with a child of its own
+    grandchild: str = ""
     gen_asset: str = ""
     gen_done: str = ""
     gen_failed: str = ""
     queued_job: str = ""
+    queued_variant: str = ""  # a queued refine of gen_asset
 
 
 def build(space: Space) -> World:
@@ -55,6 +59,16 @@ def build(space: Space) -> World:
         c.CreateStylePreset("Ink", prompt="ink wash", collection_id=coll, is_default=True), OWNER
     ).created["style_id"]
     style2 = space.apply(c.CreateStylePreset("Neon", prompt="neon glow"), OWNER).created["style_id"]
+    ghost = add_variant(space, name="Ghost")
+    ghost_item = space.apply(
+        c.AddCollectionItem(coll, asset_id=ghost.asset_id, note="gone"), OWNER
+    ).created["item_id"]
+    space.apply(c.DeleteAsset(ghost.asset_id), OWNER)
+    child = space.apply(
+        c.CreateAsset("Cape", c.MediaKindName.IMAGE, parent_asset_id=a.asset_id), OWNER
+    ).created["asset_id"]
+    grandchild = add_variant(space, name="Clasp")
+    space.apply(c.ReparentAsset(grandchild.asset_id, child), OWNER)
     no_style = c.GenerationOptions(no_style=True)
     done = space.apply(
         c.RequestGeneration("a red kite", c.MediaKindName.IMAGE, options=no_style), OWNER
@@ -71,6 +85,7 @@ def build(space: Space) -> World:
     queued = space.apply(
         c.RequestGeneration("a green kite", c.MediaKindName.IMAGE, options=no_style), OWNER
     )
+    refine = space.apply(c.RequestRefine(done.created["asset_id"], "gold", options=no_style), OWNER)
     return World(
         a.asset_id,
         a.variant_id,
@@ -86,10 +101,14 @@ def build(space: Space) -> World:
         frame,
         style,
         style2,
+        ghost_item,
+        child,
+        grandchild.asset_id,
         done.created["asset_id"],
         done.created["variant_id"],
         failed.created["variant_id"],
         queued.created["job_id"],
+        refine.created["variant_id"],
     )
 
 
@@ -101,6 +120,9 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "asset:update": lambda w: c.UpdateAsset(w.a, name="Heroine", type="character", tags=("lead",)),
     "asset:update name only": lambda w: c.UpdateAsset(w.b, name="Blade"),
     "asset:delete": lambda w: c.DeleteAsset(w.a),
+    "asset:delete subtree": lambda w: c.DeleteAsset(w.child),
+    "asset:delete generating": lambda w: c.DeleteAsset(w.gen_asset),
+    "asset:reparent out": lambda w: c.ReparentAsset(w.grandchild, None),
     "asset:set-active": lambda w: c.SetActiveVariant(w.a, w.a2),
     "asset:reparent": lambda w: c.ReparentAsset(w.b, w.a),
     "asset:move": lambda w: c.MoveAssets((c.Position(w.a, 10, 20), c.Position(w.b, -5, 7.5))),
@@ -117,7 +139,10 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "collection:item-add": lambda w: c.AddCollectionItem(w.coll, asset_id=w.b, position=0),
     "collection:item-update": lambda w: c.UpdateCollectionItem(w.item_b1, "meh"),
     "collection:item-remove": lambda w: c.RemoveCollectionItem(w.item_a),
-    "collection:reorder": lambda w: c.ReorderCollection(w.coll, (w.item_b1, w.item_a)),
+    "collection:item-remove of a deleted asset": lambda w: c.RemoveCollectionItem(w.ghost_item),
+    "collection:reorder": lambda w: c.ReorderCollection(
+        w.coll, (w.item_b1, w.ghost_item, w.item_a)
+    ),
     "frame:create": lambda w: c.CreateFrame("Act 2", 900, 0, 400, 300, color="#3a7bd5"),
     "frame:update": lambda w: c.UpdateFrame(w.frame, title="Act I", width=1000),
     "frame:delete": lambda w: c.DeleteFrame(w.frame),
@@ -141,6 +166,7 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "variant:retry": lambda w: c.RetryVariant(w.gen_failed),
     "variant:regenerate": lambda w: c.RegenerateVariant(w.gen_done),
     "job:cancel": lambda w: c.CancelJob(w.queued_job),
+    "variant:delete generating": lambda w: c.DeleteVariant(w.queued_variant),
     "queue:pause": lambda w: c.PauseQueue(),
 }
 
@@ -185,9 +211,10 @@ def test_every_user_command_and_its_restore_pair_is_covered() -> None:
         "variant:restore",
         "lineage:restore",
         "collection:restore",
+        "collection:item-restore",
         "frame:restore",
         "style:restore",
         "queue:resume",
-    }  # reached as inverses of the deletes (and of queue:pause) above
+    }  # reached as inverses of the deletes (and of queue:pause and collection:item-remove) above
     internal = {name for name in c.command_names() if c.command_class(name).internal}
     assert set(c.command_names()) - internal - restores == covered
