@@ -49,9 +49,7 @@ def tables(space: Space) -> Tables:
 def _dead(t: Tables) -> dict[str, set[Any]]:
     """The ids of the rows that are tombstones (or hang off one)."""
     assets = {k for k, r in t["assets"].items() if r["deleted_at"]}
-    variants = {
-        k for k, r in t["variants"].items() if r["deleted_at"] or r["asset_id"] in assets
-    }
+    variants = {k for k, r in t["variants"].items() if r["deleted_at"] or r["asset_id"] in assets}
     jobs = {
         k
         for k, r in t["jobs"].items()
@@ -61,7 +59,9 @@ def _dead(t: Tables) -> dict[str, set[Any]]:
     lineage = {
         k
         for k, r in t["lineage"].items()
-        if r["severed_at"] or r["parent_variant_id"] in variants or r["child_variant_id"] in variants
+        if r["severed_at"]
+        or r["parent_variant_id"] in variants
+        or r["child_variant_id"] in variants
     }
     dead = {"assets": assets, "variants": variants, "jobs": jobs, "lineage": lineage}
     for name in ("collections", "frames", "style_presets"):

@@ -163,9 +163,10 @@ def restore_asset(tx: Tx, cmd: c.RestoreAsset) -> Inverse:
     if row["deleted_at"] is None:
         raise InvalidStateError(f"the asset {row['name']!r} is not deleted")
     parent = row["parent_asset_id"]
-    if parent is not None and tx.scalar(
-        "SELECT deleted_at FROM assets WHERE id = ?", (parent,)
-    ) is not None:
+    if (
+        parent is not None
+        and tx.scalar("SELECT deleted_at FROM assets WHERE id = ?", (parent,)) is not None
+    ):
         raise InvalidStateError(
             f"the asset {row['name']!r} is inside a deleted asset: restore that one first"
         )

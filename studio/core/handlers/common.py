@@ -137,8 +137,7 @@ def park_jobs(tx: Tx, variant_ids: Iterable[str]) -> None:
             tx.emit_job("job:updated", job["id"])
             if job["status"] == "running":  # nothing works on it any more
                 tx.conn.execute(
-                    "UPDATE variants SET status = 'pending' WHERE id = ? "
-                    "AND status = 'processing'",
+                    "UPDATE variants SET status = 'pending' WHERE id = ? AND status = 'processing'",
                     (vid,),
                 )
 
