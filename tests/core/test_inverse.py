@@ -68,8 +68,9 @@ def build(space: Space) -> World:
     ).created["style_id"]
     style2 = space.apply(c.CreateStylePreset("Neon", prompt="neon glow"), OWNER).created["style_id"]
     ghost = add_variant(space, name="Ghost")
+    lost = space.apply(c.CreateCollection("Lost"), OWNER).created["collection_id"]
     ghost_item = space.apply(
-        c.AddCollectionItem(coll, asset_id=ghost.asset_id, note="gone"), OWNER
+        c.AddCollectionItem(lost, asset_id=ghost.asset_id, note="gone"), OWNER
     ).created["item_id"]
     space.apply(c.DeleteAsset(ghost.asset_id), OWNER)
     child = space.apply(
@@ -148,9 +149,7 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "collection:item-update": lambda w: c.UpdateCollectionItem(w.item_b1, "meh"),
     "collection:item-remove": lambda w: c.RemoveCollectionItem(w.item_a),
     "collection:item-remove of a deleted asset": lambda w: c.RemoveCollectionItem(w.ghost_item),
-    "collection:reorder": lambda w: c.ReorderCollection(
-        w.coll, (w.item_b1, w.ghost_item, w.item_a)
-    ),
+    "collection:reorder": lambda w: c.ReorderCollection(w.coll, (w.item_b1, w.item_a)),
     "frame:create": lambda w: c.CreateFrame("Act 2", 900, 0, 400, 300, color="#3a7bd5"),
     "frame:update": lambda w: c.UpdateFrame(w.frame, title="Act I", width=1000),
     "frame:delete": lambda w: c.DeleteFrame(w.frame),
