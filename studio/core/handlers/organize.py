@@ -334,7 +334,9 @@ def update_style(tx: Tx, cmd: c.UpdateStylePreset) -> Inverse:
         sets["prompt"] = clean_text(cmd.prompt, "style prompt", max_len=MAX_PROMPT, required=False)
     if cmd.collection_id is not None:
         if cmd.collection_id:
-            tx.row("collections", cmd.collection_id, "collection")
+            # a deleted one too: deleting a collection leaves its presets pointing at
+            # it, so undoing a change away from it must be able to point back
+            tx.row("collections", cmd.collection_id, "collection", live=False)
         sets["collection_id"] = cmd.collection_id or None
     if cmd.enabled is not None:
         sets["enabled"] = int(cmd.enabled)
