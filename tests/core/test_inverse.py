@@ -141,6 +141,9 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
     "variant:fork": lambda w: c.ForkVariant(w.a1, name="Hero copy"),
     "variant:upload": lambda w: c.BeginUpload(c.MediaKindName.IMAGE, "new.png"),
     "variant:upload into": lambda w: c.BeginUpload(c.MediaKindName.IMAGE, "v3.png", asset_id=w.a),
+    "variant:upload into empty": lambda w: c.BeginUpload(
+        c.MediaKindName.IMAGE, "v1.png", asset_id=w.child
+    ),
     "lineage:sever": lambda w: c.SeverLineage(w.lineage),
     "collection:create": lambda w: c.CreateCollection("Props"),
     "collection:update": lambda w: c.UpdateCollection(w.coll, "Main cast"),

@@ -64,7 +64,8 @@ def delete_variant(tx: Tx, cmd: c.DeleteVariant) -> Inverse:
         "SELECT COUNT(*) FROM variants WHERE asset_id = ? AND deleted_at IS NULL",
         (row["asset_id"],),
     )
-    if live <= 1:
+    if live <= 1 and row["asset_active_variant_id"] is not None:
+        # (an asset that had no variant yet may become empty again: undoing an upload)
         raise InvalidStateError("this is the asset's only variant: delete the asset instead")
     update_row(tx, "variants", cmd.variant_id, {"deleted_at": tx.now})
     park_jobs(tx, (cmd.variant_id,))
