@@ -22,7 +22,6 @@ from tests.core.tables import differences, tables
 from workers.base import ErrorKind, ProviderError
 from workers.testing import ScriptedProvider
 
-
 NO_STYLE = c.GenerationOptions(no_style=True)
 
 

@@ -66,7 +66,9 @@ def _template() -> Template:
     atexit.register(shutil.rmtree, root, True)
     provider = ScriptedProvider("scripted")
     clock, ids = FakeClock(), CountingIds()
-    with Studio(root / "home", clock=clock, ids=ids, providers=ProviderRegistry([provider])) as studio:
+    with Studio(
+        root / "home", clock=clock, ids=ids, providers=ProviderRegistry([provider])
+    ) as studio:
         entry = studio.create_space("World")
         with studio.open_space("world") as space:
             _populate(space, provider)
@@ -174,7 +176,9 @@ def _command(data: st.DataObject, space: Space) -> c.Command | None:
             (c.Position(pick("asset"), data.draw(st.integers(-50, 50)), 3.5),)
         ),
         "variant:star": lambda: c.StarVariant(pick("variant"), data.draw(st.booleans())),
-        "variant:rate": lambda: c.RateVariant(pick("variant"), data.draw(st.sampled_from(c.Rating))),
+        "variant:rate": lambda: c.RateVariant(
+            pick("variant"), data.draw(st.sampled_from(c.Rating))
+        ),
         "variant:delete": lambda: c.DeleteVariant(pick("variant")),
         "variant:restore": lambda: c.RestoreVariant(pick("variant")),
         "variant:fork": lambda: c.ForkVariant(pick("variant")),
@@ -275,7 +279,7 @@ def run_sequence(data: st.DataObject) -> None:
         assert _dead_links(space) == []
 
         redo: list[tuple[c.Command, ...]] = []
-        for cmd, inverse in reversed(steps):
+        for _, inverse in reversed(steps):
             redo.append(_apply_list(space, inverse))
         assert differences(start, tables(space)) == [], [cmd for cmd, _ in steps]
         assert _dead_links(space) == []
