@@ -304,7 +304,8 @@ def test_random_steps_undo_and_redo_restore_every_table(data: st.DataObject) -> 
 
 
 @pytest.mark.slow
-@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.timeout(1800)
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_random_steps_undo_and_redo_restore_every_table_long(data: st.DataObject) -> None:
     run_sequence(data)
