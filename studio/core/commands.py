@@ -102,7 +102,12 @@ class DeleteAsset(Command):
 @command("asset:restore")
 @dataclass(frozen=True, slots=True)
 class RestoreAsset(Command):
+    """Bring a deleted asset back. ``job_ids``: the parked jobs of its variants to queue
+    again (the undo of a delete names the ones it parked); None: each pending variant
+    without a live job gets its last parked one back."""
+
     asset_id: str
+    job_ids: tuple[str, ...] | None = None
 
 
 @command("asset:set-active")
@@ -160,7 +165,10 @@ class DeleteVariant(Command):
 @command("variant:restore")
 @dataclass(frozen=True, slots=True)
 class RestoreVariant(Command):
+    """Bring a deleted variant back; ``job_ids`` as for ``asset:restore``."""
+
     variant_id: str
+    job_ids: tuple[str, ...] | None = None
 
 
 @command("variant:fork")

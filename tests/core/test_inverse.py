@@ -259,9 +259,9 @@ def test_deleting_an_asset_takes_its_subtree_and_undo_restores_all_of_it(space: 
     world = build(space)
     applied = space.apply(c.DeleteAsset(world.a), OWNER)
     assert applied.inverse == (
-        c.RestoreAsset(world.a),
-        c.RestoreAsset(world.child),
-        c.RestoreAsset(world.grandchild),
+        c.RestoreAsset(world.a, job_ids=()),
+        c.RestoreAsset(world.child, job_ids=()),
+        c.RestoreAsset(world.grandchild, job_ids=()),
     )
     live = {a.id for a in space.snapshot().assets}
     assert not live & {world.a, world.child, world.grandchild}
@@ -363,3 +363,24 @@ def test_undo_of_a_retry_leaves_the_variant_failed_as_before(space: Space) -> No
     assert _job(space, applied.created["job_id"]) == ("parked", 0)
     _apply_all(space, redo)
     assert _job(space, applied.created["job_id"]) == ("queued", 0)
+
+
+def test_undo_and_redo_of_generate_cancel_retry_bring_back_exactly_their_own_jobs(
+    space: Space,
+) -> None:
+    """Found by the stateful test: undoing the generation parks its cancelled-then-
+    retried variant's jobs; its redo must queue only the job it parked, not the one the
+    undone retry parked."""
+    steps = []
+    for make in (
+        lambda: c.RequestGeneration("a kite", c.MediaKindName.IMAGE, options=NO_STYLE),
+        lambda: c.CancelJob(steps[0][1].created["job_id"]),
+        lambda: c.RetryVariant(steps[0][1].created["variant_id"]),
+    ):
+        cmd = make()
+        steps.append((cmd, space.apply(cmd, OWNER)))
+    end = tables(space)
+    redo = [_apply_all(space, applied.inverse) for _, applied in reversed(steps)]
+    for undone in reversed(redo):
+        _apply_all(space, undone)
+    assert differences(end, tables(space)) == []

@@ -303,9 +303,18 @@ def test_random_steps_undo_and_redo_restore_every_table(data: st.DataObject) -> 
     run_sequence(data)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 @settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
-def test_random_steps_undo_and_redo_restore_every_table_long(data: st.DataObject) -> None:
+def _long_run(data: st.DataObject) -> None:
     run_sequence(data)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_random_steps_undo_and_redo_restore_every_table_long(
+    request: pytest.FixtureRequest,
+) -> None:
+    expr = str(request.config.getoption("markexpr") or "")
+    if os.environ.get("STUDIO_SLOW") != "1" and ("slow" not in expr or "not slow" in expr):
+        pytest.skip("slow: run with -m slow")
+    _long_run()

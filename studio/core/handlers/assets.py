@@ -118,12 +118,13 @@ def delete_asset(tx: Tx, cmd: c.DeleteAsset) -> Inverse:
     row = tx.asset(cmd.asset_id, live=False)
     if row["deleted_at"] is not None:
         raise InvalidStateError(f"the asset {row['name']!r} is already deleted")
-    subtree = [cmd.asset_id, *_live_descendants(tx, cmd.asset_id)]
-    for aid in subtree:
+    inverse: list[c.Command] = []
+    for aid in [cmd.asset_id, *_live_descendants(tx, cmd.asset_id)]:
         update_row(tx, "assets", aid, {"deleted_at": tx.now})
-        park_jobs(tx, _live_variants(tx, aid))
+        parked = park_jobs(tx, _live_variants(tx, aid))
         tx.emit("asset:deleted", {"id": aid})
-    return tuple(c.RestoreAsset(aid) for aid in subtree)
+        inverse.append(c.RestoreAsset(aid, job_ids=parked))
+    return tuple(inverse)
 
 
 def _live_descendants(tx: Tx, asset_id: str) -> list[str]:
@@ -172,7 +173,7 @@ def restore_asset(tx: Tx, cmd: c.RestoreAsset) -> Inverse:
         )
     update_row(tx, "assets", cmd.asset_id, {"deleted_at": None})
     ids = _live_variants(tx, cmd.asset_id)
-    unpark_jobs(tx, ids)
+    unpark_jobs(tx, ids, cmd.job_ids)
     data = row_json(tx.asset_row(cmd.asset_id))
     data["variants"] = [row_json(tx.variant_row(v)) for v in ids]
     tx.emit("asset:restored", data)

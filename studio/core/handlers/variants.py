@@ -68,9 +68,9 @@ def delete_variant(tx: Tx, cmd: c.DeleteVariant) -> Inverse:
         # (an asset that had no variant yet may become empty again: undoing an upload)
         raise InvalidStateError("this is the asset's only variant: delete the asset instead")
     update_row(tx, "variants", cmd.variant_id, {"deleted_at": tx.now})
-    park_jobs(tx, (cmd.variant_id,))
+    parked = park_jobs(tx, (cmd.variant_id,))
     tx.emit("variant:deleted", {"id": cmd.variant_id, "asset_id": row["asset_id"]})
-    return (c.RestoreVariant(cmd.variant_id),)
+    return (c.RestoreVariant(cmd.variant_id, job_ids=parked),)
 
 
 def restore_variant(tx: Tx, cmd: c.RestoreVariant) -> Inverse:
@@ -80,7 +80,7 @@ def restore_variant(tx: Tx, cmd: c.RestoreVariant) -> Inverse:
     if row["deleted_at"] is None:
         raise InvalidStateError("the variant is not deleted")
     update_row(tx, "variants", cmd.variant_id, {"deleted_at": None})
-    unpark_jobs(tx, (cmd.variant_id,))
+    unpark_jobs(tx, (cmd.variant_id,), cmd.job_ids)
     tx.emit_variant("variant:restored", cmd.variant_id)
     return (c.DeleteVariant(cmd.variant_id),)
 
