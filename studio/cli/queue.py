@@ -20,7 +20,7 @@ from studio.cli.common import (
     whole_number,
 )
 
-FINAL = ("succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled", "parked")  # parked: its variant was deleted
 
 
 def add_parsers(sub: Any) -> None:

@@ -5,7 +5,9 @@ Reports (problems make the check fail; warnings do not):
   not UTF-8;
 - every file a variant points at: missing, wrong size or hash, previews that do not decode;
 - the media folder: files and folders no row points to (what is left when rows were lost),
-  and leftover temporary files.
+  and leftover temporary files;
+- the tree and the queue: live assets inside a deleted one (deleting an asset takes its
+  subtree) and queued or running jobs of deleted variants (deleting parks them).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def check_space(space: Space, *, verify_hashes: bool = True) -> CheckReport:
     for table, rowid, parent, _fk in keys or []:
         report.problems.append(f"database: {table} row {rowid} points at a missing {parent} row")
     phase("JSON columns", lambda: _check_json(space, report))
+    phase("the asset tree and the queue", lambda: _check_dead_links(space, report))
     found = phase("variants", lambda: _check_variants(space, report, verify_hashes))
     # debris of killed imports and jobs, old enough to be nobody's work: swept at the
     # next open, so a warning (the media walk below leaves these paths to it)
@@ -121,6 +124,28 @@ def _check_json(space: Space, report: CheckReport) -> None:
                     report.problems.append(
                         f"database: {table} {ident}: {column} is not valid JSON ({_first(exc)})"
                     )
+
+
+def _check_dead_links(space: Space, report: CheckReport) -> None:
+    """Live rows that hang off deleted ones: nothing shows them, nothing ends them."""
+    for child, name, parent in space.query(
+        "SELECT CAST(c.id AS BLOB), CAST(c.name AS BLOB), CAST(p.id AS BLOB) "
+        "FROM assets c JOIN assets p ON p.id = c.parent_asset_id "
+        "WHERE c.deleted_at IS NULL AND p.deleted_at IS NOT NULL ORDER BY c.id"
+    ):
+        report.problems.append(
+            f"asset {_text(child)} ({_text(name)!r}) is live inside the deleted asset "
+            f"{_text(parent)}"
+        )
+    for job, status, variant in space.query(
+        "SELECT CAST(j.id AS BLOB), j.status, CAST(j.variant_id AS BLOB) FROM jobs j "
+        "LEFT JOIN variants v ON v.id = j.variant_id LEFT JOIN assets a ON a.id = v.asset_id "
+        "WHERE j.status IN ('queued', 'running') "
+        "AND (v.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL) ORDER BY j.id"
+    ):
+        report.problems.append(
+            f"job {_text(job)} is still {_text(status)} for the deleted variant {_text(variant)}"
+        )
 
 
 def _first(exc: BaseException) -> str:

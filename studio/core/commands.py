@@ -102,7 +102,12 @@ class DeleteAsset(Command):
 @command("asset:restore")
 @dataclass(frozen=True, slots=True)
 class RestoreAsset(Command):
+    """Bring a deleted asset back. ``job_ids``: the parked jobs of its variants to queue
+    again (the undo of a delete names the ones it parked); None: each pending variant
+    without a live job gets its last parked one back."""
+
     asset_id: str
+    job_ids: tuple[str, ...] | None = None
 
 
 @command("asset:set-active")
@@ -160,7 +165,10 @@ class DeleteVariant(Command):
 @command("variant:restore")
 @dataclass(frozen=True, slots=True)
 class RestoreVariant(Command):
+    """Bring a deleted variant back; ``job_ids`` as for ``asset:restore``."""
+
     variant_id: str
+    job_ids: tuple[str, ...] | None = None
 
 
 @command("variant:fork")
@@ -292,6 +300,21 @@ class UpdateCollectionItem(Command):
 @dataclass(frozen=True, slots=True)
 class RemoveCollectionItem(Command):
     item_id: str
+
+
+@command("collection:item-restore")
+@dataclass(frozen=True, slots=True)
+class RestoreCollectionItem(Command):
+    """Put a removed collection item back exactly as it was (the undo of a removal):
+    its id, place, note and creation time, even if what it shows is deleted now."""
+
+    item_id: str
+    collection_id: str
+    position: int
+    created_at: int
+    asset_id: str | None = None
+    variant_id: str | None = None
+    note: str = ""
 
 
 @command("collection:reorder")
@@ -458,9 +481,12 @@ class RequestBatch(Command):
 @command("variant:retry")
 @dataclass(frozen=True, slots=True)
 class RetryVariant(Command):
-    """A failed variant goes back to pending with its stored recipe, and a new job."""
+    """A failed variant goes back to pending with its stored recipe, and a new job —
+    or, with ``job_id``, that cancelled or parked job of the variant queued again (how
+    undo brings back a cancelled job and redo a withdrawn retry)."""
 
     variant_id: str
+    job_id: str | None = None
 
 
 @command("variant:regenerate")
@@ -476,11 +502,14 @@ class RegenerateVariant(Command):
 @command("job:cancel")
 @dataclass(frozen=True, slots=True)
 class CancelJob(Command):
-    """Stop a queued or running job; its variant fails with this code and message."""
+    """Stop a queued or running job; its variant fails with this code and message.
+    With ``park`` the job is set aside instead of cancelled (undoing a retry: the
+    variant is as it was before, and a retry of this job brings it back)."""
 
     job_id: str
     error_code: str = "CANCELLED"
     error_message: str = "cancelled"
+    park: bool = False
 
 
 @command("queue:pause")

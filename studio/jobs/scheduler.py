@@ -555,7 +555,7 @@ class Scheduler:
         recover_jobs(self.space)
 
     def _on_event(self, event: Event) -> None:
-        if event.type == "job:updated" and event.data.get("status") == "cancelled":
+        if event.type == "job:updated" and event.data.get("status") in ("cancelled", "parked"):
             with self._lock:
                 ctx = self._running.get(str(event.data["id"]))
             if ctx is not None:

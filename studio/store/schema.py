@@ -204,6 +204,49 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX history_by_actor ON history(actor_id, state, id);
         """,
     ),
+    Migration(
+        6,
+        "parked jobs: set aside by deleting their variant, queued again by restoring it",
+        """
+        CREATE TABLE jobs_v6 (
+            id TEXT PRIMARY KEY,
+            variant_id TEXT NOT NULL REFERENCES variants(id),
+            provider TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN
+                ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'parked')),
+            priority INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            lease_owner TEXT,
+            lease_expires_at INTEGER,
+            not_before INTEGER NOT NULL DEFAULT 0,
+            idempotency_key TEXT UNIQUE,
+            progress REAL,
+            error_code TEXT,
+            error_message TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER
+        );
+        INSERT INTO jobs_v6 (id, variant_id, provider, status, priority, attempts,
+            max_attempts, lease_owner, lease_expires_at, not_before, idempotency_key,
+            progress, error_code, error_message, created_at, updated_at, started_at,
+            finished_at)
+        SELECT j.id, j.variant_id, j.provider,
+            CASE WHEN j.status IN ('queued', 'running') AND (v.deleted_at IS NOT NULL
+                OR a.deleted_at IS NOT NULL) THEN 'parked' ELSE j.status END,
+            j.priority, j.attempts, j.max_attempts, j.lease_owner, j.lease_expires_at,
+            j.not_before, j.idempotency_key, j.progress, j.error_code, j.error_message,
+            j.created_at, j.updated_at, j.started_at, j.finished_at
+        FROM jobs j LEFT JOIN variants v ON v.id = j.variant_id
+        LEFT JOIN assets a ON a.id = v.asset_id;
+        DROP TABLE jobs;
+        ALTER TABLE jobs_v6 RENAME TO jobs;
+        CREATE INDEX jobs_ready ON jobs(status, priority DESC, not_before, created_at);
+        CREATE INDEX jobs_by_variant ON jobs(variant_id);
+        """,
+    ),
 )
 
 

@@ -210,15 +210,15 @@ def test_slugs_stay_fixed_on_rename(space: Space) -> None:
     assert space.asset(a).slug == "hero"
 
 
-def test_deleted_parent_shows_child_at_top_level_until_restored(space: Space) -> None:
+def test_deleting_a_parent_takes_its_child_until_restored(space: Space) -> None:
     parent = add_asset(space, "Parent")
     child = add_asset(space, "Child", parent_asset_id=parent)
-    space.apply(c.DeleteAsset(parent), OWNER)
-    snap = space.snapshot()
-    assert [a.id for a in snap.assets] == [child]
-    assert snap.assets[0].parent_asset_id == parent  # the view treats a missing parent as none
-    space.apply(c.RestoreAsset(parent), OWNER)
-    assert {a.id for a in space.snapshot().assets} == {parent, child}
+    other = add_asset(space, "Other")
+    undo = space.apply(c.DeleteAsset(parent), OWNER).inverse
+    assert [a.id for a in space.snapshot().assets] == [other]
+    for cmd in undo:
+        space.apply(cmd, OWNER)
+    assert {a.id for a in space.snapshot().assets} == {parent, child, other}
 
 
 def test_fork_copies_media_and_records_lineage(space: Space) -> None:

@@ -246,9 +246,9 @@ def test_deleting_a_variant_mid_run_discards_the_result(studio: Studio) -> None:
         executor.shutdown()
         gate.set()
         row = job(space, applied.created["job_id"])
-        assert row.status == "cancelled"
+        assert row.status == "parked"  # set aside until the asset is restored
         detail = space.variant_detail(applied.created["variant_id"])
-        assert detail.row.status == "failed" and detail.row.media_path is None
+        assert detail.row.status == "pending" and detail.row.media_path is None
         slug = space.query("SELECT slug FROM assets WHERE id = ?", (applied.created["asset_id"],))[
             0
         ][0]
@@ -260,7 +260,7 @@ def test_queued_jobs_of_deleted_assets_wait_until_restored(space: Space) -> None
     space.apply(c.DeleteAsset(applied.created["asset_id"]), OWNER)
     sched = Scheduler(space, InlineExecutor())
     assert sched.run_until_idle(timeout_s=1)
-    assert job(space, applied.created["job_id"]).status == "queued"
+    assert job(space, applied.created["job_id"]).status == "parked"
     space.apply(c.RestoreAsset(applied.created["asset_id"]), OWNER)
     sched.pump()
     assert job(space, applied.created["job_id"]).status == "succeeded"

@@ -366,3 +366,14 @@ def test_view_state_restored_before_loading_survives_the_load(space: Space, qtbo
     c = view.center()
     assert abs(c.x() - 40_100) < 4 and abs(c.y() - 25_100) < 4
     assert view.visible_scene_rect().contains(QPointF(40_128, 25_128))
+
+
+def test_deleting_a_parent_with_its_child_selected_is_one_step(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Deleting an asset takes its subtree: the child is not deleted a second time."""
+    cv, a, b = two_cards(space, qtbot)
+    space.apply(c.ReparentAsset(b, a), OWNER)
+    assert cv.view.actions.delete([a, b])  # both chosen, the parent first
+    assert cv.host.stack.count() == 1
+    assert {x.id for x in space.snapshot().assets} == set()
+    cv.host.stack.undo()
+    assert {x.id for x in space.snapshot().assets} == {a, b}

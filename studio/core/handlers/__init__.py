@@ -36,6 +36,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.AddCollectionItem: organize.add_collection_item,
     c.UpdateCollectionItem: organize.update_collection_item,
     c.RemoveCollectionItem: organize.remove_collection_item,
+    c.RestoreCollectionItem: organize.restore_collection_item,
     c.ReorderCollection: organize.reorder_collection,
     c.CreateFrame: organize.create_frame,
     c.UpdateFrame: organize.update_frame,

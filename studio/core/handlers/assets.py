@@ -14,6 +14,8 @@ from studio.core.handlers.common import (
     clean_text,
     coordinate,
     fresh_id,
+    park_jobs,
+    unpark_jobs,
     update_row,
 )
 from studio.core.tx import Tx
@@ -110,26 +112,69 @@ def update_asset(tx: Tx, cmd: c.UpdateAsset) -> Inverse:
 
 
 def delete_asset(tx: Tx, cmd: c.DeleteAsset) -> Inverse:
+    """Delete the asset with its live subtree (children, their children…) in one step;
+    the queued and running jobs of their variants are parked. The inverse restores
+    the asset, then each descendant, parents first."""
     row = tx.asset(cmd.asset_id, live=False)
     if row["deleted_at"] is not None:
         raise InvalidStateError(f"the asset {row['name']!r} is already deleted")
-    update_row(tx, "assets", cmd.asset_id, {"deleted_at": tx.now})
-    tx.emit("asset:deleted", {"id": cmd.asset_id})
-    return (c.RestoreAsset(cmd.asset_id),)
+    inverse: list[c.Command] = []
+    for aid in [cmd.asset_id, *_live_descendants(tx, cmd.asset_id)]:
+        update_row(tx, "assets", aid, {"deleted_at": tx.now})
+        parked = park_jobs(tx, _live_variants(tx, aid))
+        tx.emit("asset:deleted", {"id": aid})
+        inverse.append(c.RestoreAsset(aid, job_ids=parked))
+    return tuple(inverse)
+
+
+def _live_descendants(tx: Tx, asset_id: str) -> list[str]:
+    """The live assets below ``asset_id``, breadth first (parents before children),
+    each once even if the stored tree has a cycle."""
+    found: list[str] = []
+    seen = {asset_id}
+    level = [asset_id]
+    while level:
+        marks = ",".join("?" * len(level))
+        level = [
+            r[0]
+            for r in tx.conn.execute(
+                f"SELECT id FROM assets WHERE parent_asset_id IN ({marks}) "
+                "AND deleted_at IS NULL ORDER BY created_at, id",
+                level,
+            )
+            if r[0] not in seen
+        ]
+        seen.update(level)
+        found += level
+    return found
+
+
+def _live_variants(tx: Tx, asset_id: str) -> list[str]:
+    return [
+        r[0]
+        for r in tx.conn.execute(
+            "SELECT id FROM variants WHERE asset_id = ? AND deleted_at IS NULL ORDER BY id",
+            (asset_id,),
+        )
+    ]
 
 
 def restore_asset(tx: Tx, cmd: c.RestoreAsset) -> Inverse:
     row = tx.asset(cmd.asset_id, live=False)
     if row["deleted_at"] is None:
         raise InvalidStateError(f"the asset {row['name']!r} is not deleted")
-    update_row(tx, "assets", cmd.asset_id, {"deleted_at": None})
-    data = row_json(tx.asset_row(cmd.asset_id))
-    ids = [
-        r[0]
-        for r in tx.conn.execute(
-            "SELECT id FROM variants WHERE asset_id = ? AND deleted_at IS NULL", (cmd.asset_id,)
+    parent = row["parent_asset_id"]
+    if (
+        parent is not None
+        and tx.scalar("SELECT deleted_at FROM assets WHERE id = ?", (parent,)) is not None
+    ):
+        raise InvalidStateError(
+            f"the asset {row['name']!r} is inside a deleted asset: restore that one first"
         )
-    ]
+    update_row(tx, "assets", cmd.asset_id, {"deleted_at": None})
+    ids = _live_variants(tx, cmd.asset_id)
+    unpark_jobs(tx, ids, cmd.job_ids)
+    data = row_json(tx.asset_row(cmd.asset_id))
     data["variants"] = [row_json(tx.variant_row(v)) for v in ids]
     tx.emit("asset:restored", data)
     return (c.DeleteAsset(cmd.asset_id),)

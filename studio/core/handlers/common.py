@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from studio.clock import slugify, unique_slug
-from studio.core.errors import ConflictError, ValidationError
+from studio.core.errors import ConflictError, InvalidStateError, ValidationError
 from studio.core.limits import (
     MAX_COORDINATE,
     MAX_NAME,
@@ -106,3 +106,69 @@ def update_row(tx: Tx, table: str, key: str, sets: dict[str, object]) -> None:
         f"UPDATE {table} SET {cols}, updated_at = ? WHERE id = ?",
         (*sets.values(), tx.now, key),
     )
+
+
+LIVE_JOB = ("queued", "running")
+
+
+def park_jobs(tx: Tx, variant_ids: Iterable[str]) -> tuple[str, ...]:
+    """Set aside the queued and running jobs of variants being deleted: a parked job
+    never runs (a running one is told to stop by its ``job:updated`` event and its
+    attempt is not counted) and comes back queued when its variant is restored.
+    Returns the jobs parked, for the restore that undoes the delete."""
+    parked: list[str] = []
+    for vid in variant_ids:
+        for job in tx.all(
+            "SELECT id, status, attempts FROM jobs WHERE variant_id = ? "
+            "AND status IN ('queued', 'running') ORDER BY created_at, id",
+            (vid,),
+        ):
+            attempts = job["attempts"] - 1 if job["status"] == "running" else job["attempts"]
+            update_row(
+                tx,
+                "jobs",
+                job["id"],
+                {
+                    "status": "parked",
+                    "attempts": max(0, attempts),
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "progress": None,
+                },
+            )
+            tx.emit_job("job:updated", job["id"])
+            parked.append(job["id"])
+            if job["status"] == "running":  # nothing works on it any more
+                tx.conn.execute(
+                    "UPDATE variants SET status = 'pending' WHERE id = ? AND status = 'processing'",
+                    (vid,),
+                )
+    return tuple(parked)
+
+
+def unpark_jobs(tx: Tx, variant_ids: Iterable[str], job_ids: tuple[str, ...] | None) -> None:
+    """Queue again, for variants being restored, the parked ``job_ids`` (those the
+    delete parked), or — not named — the last parked job of each pending variant that
+    has no live job (a job parked by undoing a retry stays parked: its variant is
+    failed)."""
+    variants = tuple(variant_ids)
+    if job_ids is None:
+        chosen: list[str] = []
+        for vid in variants:
+            jid = tx.scalar(
+                "SELECT j.id FROM jobs j JOIN variants v ON v.id = j.variant_id "
+                "WHERE j.variant_id = ? AND j.status = 'parked' AND v.status = 'pending' "
+                "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.variant_id = j.variant_id "
+                "AND k.status IN ('queued', 'running')) "
+                "ORDER BY j.updated_at DESC, j.id DESC LIMIT 1",
+                (vid,),
+            )
+            if jid is not None:
+                chosen.append(str(jid))
+        job_ids = tuple(chosen)
+    for jid in job_ids:
+        job = tx.job(jid)
+        if job["variant_id"] not in variants or job["status"] != "parked":
+            raise InvalidStateError(f"the job {jid} is not a parked job of what comes back")
+        update_row(tx, "jobs", jid, {"status": "queued", "not_before": tx.now})
+        tx.emit_job("job:updated", jid)

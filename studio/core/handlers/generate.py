@@ -415,17 +415,44 @@ def retry_variant(tx: Tx, cmd: c.RetryVariant) -> Inverse:
     recipe = json.loads(row["recipe"])
     if recipe.get("operation") not in ("generate", "derive", "refine"):
         raise InvalidStateError("this variant was imported: import the file again instead")
-    old_code, old_message = row["error_code"], row["error_message"]
+    old_code, old_message = row["error_code"] or "FAILED", row["error_message"] or "failed"
+    parked = True
+    if cmd.job_id is not None:  # that job again, as undo and redo bring it back
+        job = tx.job(cmd.job_id)
+        if job["variant_id"] != cmd.variant_id:
+            raise ValidationError(f"the job {cmd.job_id} is another variant's")
+        if job["status"] not in ("cancelled", "parked"):
+            raise InvalidStateError(f"the job is {job['status']}: only a stopped one comes back")
+        parked = job["status"] == "parked"
+        update_row(
+            tx,
+            "jobs",
+            cmd.job_id,
+            {
+                "status": "queued",
+                "not_before": tx.now,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "progress": None,
+                "error_code": None,
+                "error_message": None,
+                "finished_at": None,
+            },
+        )
+        tx.emit_job("job:updated", cmd.job_id)
+        jid = cmd.job_id
     update_row(
         tx,
         "variants",
         cmd.variant_id,
         {"status": "pending", "error_code": None, "error_message": None},
     )
-    jid = insert_job(tx, cmd.variant_id, recipe["provider"], 0, None)
+    if cmd.job_id is None:
+        jid = insert_job(tx, cmd.variant_id, recipe["provider"], 0, None)
     tx.emit_variant("variant:updated", cmd.variant_id)
     tx.created["job_id"] = jid
-    return (c.CancelJob(jid, old_code or "FAILED", old_message or "failed"),)
+    # undone, a new retry's job is parked (it never was: nothing to show as cancelled)
+    return (c.CancelJob(jid, old_code, old_message, park=parked),)
 
 
 def regenerate_variant(tx: Tx, cmd: c.RegenerateVariant) -> Inverse:
@@ -456,9 +483,24 @@ def cancel_job(tx: Tx, cmd: c.CancelJob) -> Inverse:
     job = tx.job(cmd.job_id)
     if job["status"] not in ("queued", "running"):
         raise InvalidStateError(f"the job is already {job['status']}")
-    _finish_job(tx, job, "cancelled", code, message)
+    if cmd.park:
+        update_row(
+            tx,
+            "jobs",
+            job["id"],
+            {
+                "status": "parked",
+                "attempts": max(0, job["attempts"] - (job["status"] == "running")),
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "progress": None,
+            },
+        )
+        tx.emit_job("job:updated", job["id"])  # a running body stops on it
+    else:
+        _finish_job(tx, job, "cancelled", code, message)
     _fail_variant(tx, job["variant_id"], code, message)
-    return (c.RetryVariant(job["variant_id"]),)
+    return (c.RetryVariant(job["variant_id"], job_id=cmd.job_id),)
 
 
 def pause_queue(tx: Tx, cmd: c.PauseQueue) -> Inverse:

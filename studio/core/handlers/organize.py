@@ -115,15 +115,55 @@ def remove_collection_item(tx: Tx, cmd: c.RemoveCollectionItem) -> Inverse:
     )
     _emit_items(tx, item["collection_id"])
     return (
-        c.AddCollectionItem(
+        c.RestoreCollectionItem(
+            item_id=item["id"],
             collection_id=item["collection_id"],
+            position=item["position"],
+            created_at=item["created_at"],
             asset_id=item["asset_id"],
             variant_id=item["variant_id"],
-            position=item["position"],
             note=item["note"],
-            item_id=item["id"],
         ),
     )
+
+
+def restore_collection_item(tx: Tx, cmd: c.RestoreCollectionItem) -> Inverse:
+    """Unlike an add, the collection and what the item shows may be deleted (their own
+    undo brings them back); only the item's id and place must be free."""
+    tx.row("collections", cmd.collection_id, "collection", live=False)
+    if (cmd.asset_id is None) == (cmd.variant_id is None):
+        raise ValidationError("a collection item is either an asset or a variant: give one")
+    if cmd.asset_id is not None:
+        tx.asset(cmd.asset_id, live=False)
+        column, target = "asset_id", cmd.asset_id
+    else:
+        assert cmd.variant_id is not None
+        tx.variant(cmd.variant_id, live=False)
+        column, target = "variant_id", cmd.variant_id
+    if tx.scalar(
+        f"SELECT 1 FROM collection_items WHERE collection_id = ? AND {column} = ?",
+        (cmd.collection_id, target),
+    ):
+        raise ConflictError("that is already in the collection")
+    count = tx.scalar(
+        "SELECT COUNT(*) FROM collection_items WHERE collection_id = ?", (cmd.collection_id,)
+    )
+    if not 0 <= cmd.position <= count:
+        raise ValidationError(f"position must be between 0 and {count}")
+    note = clean_text(cmd.note, "note", max_len=MAX_NOTE, required=False)
+    iid = fresh_id(tx, "collection_items", cmd.item_id)
+    tx.conn.execute(
+        "UPDATE collection_items SET position = position + 1 "
+        "WHERE collection_id = ? AND position >= ?",
+        (cmd.collection_id, cmd.position),
+    )
+    tx.conn.execute(
+        "INSERT INTO collection_items (id, collection_id, asset_id, variant_id, position, note, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (iid, cmd.collection_id, cmd.asset_id, cmd.variant_id, cmd.position, note, cmd.created_at),
+    )
+    _emit_items(tx, cmd.collection_id)
+    return (c.RemoveCollectionItem(iid),)
 
 
 def reorder_collection(tx: Tx, cmd: c.ReorderCollection) -> Inverse:
@@ -294,7 +334,9 @@ def update_style(tx: Tx, cmd: c.UpdateStylePreset) -> Inverse:
         sets["prompt"] = clean_text(cmd.prompt, "style prompt", max_len=MAX_PROMPT, required=False)
     if cmd.collection_id is not None:
         if cmd.collection_id:
-            tx.row("collections", cmd.collection_id, "collection")
+            # a deleted one too: deleting a collection leaves its presets pointing at
+            # it, so undoing a change away from it must be able to point back
+            tx.row("collections", cmd.collection_id, "collection", live=False)
         sets["collection_id"] = cmd.collection_id or None
     if cmd.enabled is not None:
         sets["enabled"] = int(cmd.enabled)

@@ -16,7 +16,14 @@ from studio.core.errors import (
     ValidationError,
 )
 from studio.core.handlers.assets import derived_asset_name, insert_asset
-from studio.core.handlers.common import clean_text, fresh_id, media_file, update_row
+from studio.core.handlers.common import (
+    clean_text,
+    fresh_id,
+    media_file,
+    park_jobs,
+    unpark_jobs,
+    update_row,
+)
 from studio.core.tx import Tx
 from studio.store.records import parse_tags
 
@@ -57,11 +64,13 @@ def delete_variant(tx: Tx, cmd: c.DeleteVariant) -> Inverse:
         "SELECT COUNT(*) FROM variants WHERE asset_id = ? AND deleted_at IS NULL",
         (row["asset_id"],),
     )
-    if live <= 1:
+    if live <= 1 and row["asset_active_variant_id"] is not None:
+        # (an asset that had no variant yet may become empty again: undoing an upload)
         raise InvalidStateError("this is the asset's only variant: delete the asset instead")
     update_row(tx, "variants", cmd.variant_id, {"deleted_at": tx.now})
+    parked = park_jobs(tx, (cmd.variant_id,))
     tx.emit("variant:deleted", {"id": cmd.variant_id, "asset_id": row["asset_id"]})
-    return (c.RestoreVariant(cmd.variant_id),)
+    return (c.RestoreVariant(cmd.variant_id, job_ids=parked),)
 
 
 def restore_variant(tx: Tx, cmd: c.RestoreVariant) -> Inverse:
@@ -71,6 +80,7 @@ def restore_variant(tx: Tx, cmd: c.RestoreVariant) -> Inverse:
     if row["deleted_at"] is None:
         raise InvalidStateError("the variant is not deleted")
     update_row(tx, "variants", cmd.variant_id, {"deleted_at": None})
+    unpark_jobs(tx, (cmd.variant_id,), cmd.job_ids)
     tx.emit_variant("variant:restored", cmd.variant_id)
     return (c.DeleteVariant(cmd.variant_id),)
 

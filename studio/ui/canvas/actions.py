@@ -145,7 +145,21 @@ class CanvasActions:
         ids = [a for a in ids if self.scene.asset_row(a) is not None]
         if not ids:
             return False
-        return self.run([c.DeleteAsset(a) for a in ids], self._many(ids, "Delete"))
+        # deleting an asset takes its subtree: chosen descendants go with their ancestor
+        top = [a for a in ids if not self._inside(a, set(ids))]
+        return self.run([c.DeleteAsset(a) for a in top], self._many(ids, "Delete"))
+
+    def _inside(self, aid: str, chosen: set[str]) -> bool:
+        """Is one of ``aid``'s ancestors in ``chosen``? (bounded: a damaged tree may loop)"""
+        row = self.scene.asset_row(aid)
+        for _ in range(len(self.scene.model.assets)):
+            parent = row.parent_asset_id if row is not None else None
+            if parent is None:
+                return False
+            if parent in chosen:
+                return True
+            row = self.scene.asset_row(parent)
+        return False
 
     def open_details(self, aid: str) -> None:
         if self.host is not None:
