@@ -17,7 +17,8 @@ from studio.core.space import Space
 Row = dict[str, Any]
 Tables = dict[str, dict[Any, Row]]
 
-SKIPPED_TABLES = frozenset({"changes", "schema_migrations", "sqlite_sequence"})
+# the change log and the undo history record the undo itself: they grow, by design
+SKIPPED_TABLES = frozenset({"changes", "history", "schema_migrations", "sqlite_sequence"})
 TIME_COLUMNS = frozenset({"updated_at", "started_at", "finished_at"})
 FLAG_COLUMNS = frozenset({"deleted_at", "severed_at"})
 JOB_TIME_COLUMNS = frozenset({"not_before", "lease_expires_at"})
