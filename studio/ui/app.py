@@ -47,6 +47,9 @@ def run(home: Path | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from studio.ui.gc_timer import MainThreadCollector
+
+    collector = MainThreadCollector(app)  # never free a Qt object off its thread
     app.setApplicationName("Forge Studio")
     app.setOrganizationName("Forge Studio")
     icon = Path(__file__).resolve().parents[2] / "resources" / "forge-studio.svg"
@@ -60,4 +63,7 @@ def run(home: Path | None = None) -> int:
         QMessageBox.critical(None, "Forge Studio", exc.message)
         return 1
     window.show()
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        collector.stop()

@@ -1,0 +1,50 @@
+"""Python's cyclic garbage collector, run on the main thread only.
+
+Left to itself, the collector runs in whichever thread happens to allocate when a
+threshold is crossed — in the app, often a job body or a thumbnail loader on the
+thread pool. A Qt object caught in a reference cycle is then destroyed off its
+thread, which can crash the process. The app turns automatic collection off and
+collects from a timer on the main thread instead (Anki does the same).
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QTimer
+
+INTERVAL_MS = 1_000
+
+
+class MainThreadCollector(QObject):
+    """While it lives, cyclic garbage is collected here, every ``INTERVAL_MS``."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.collect)
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer.start()
+        self.destroyed.connect(_reenable)
+
+    def collect(self) -> int:
+        """Collect what the thresholds say is due (cheap young generations mostly)."""
+        counts = gc.get_count()
+        thresholds = gc.get_threshold()
+        generation = 0
+        for gen in (2, 1):
+            if counts[gen] >= thresholds[gen]:
+                generation = gen
+                break
+        return gc.collect(generation)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        if self._was_enabled:
+            gc.enable()
+
+
+def _reenable() -> None:
+    gc.enable()
