@@ -9,6 +9,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from studio.core import commands as c
+from studio.core.errors import ValidationError
+from studio.core.studio import Studio
+from studio.jobs.executor import InlineExecutor
+from studio.jobs.scheduler import Scheduler
+from studio.store.library import Library
+from tests.conftest import OWNER
+from workers.registry import ProviderRegistry
+from workers.testing import ScriptedProvider
+
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "studio" / "core"
 
@@ -120,3 +132,31 @@ def test_opening_a_space_loads_no_provider_module_or_keyring(tmp_path: Path) -> 
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == ""
+
+
+def test_a_studio_given_no_providers_refuses_generation_in_one_sentence(tmp_path: Path) -> None:
+    with Studio(tmp_path / "home") as studio:
+        entry = studio.create_space("Bare")
+        with studio.open_space(entry.slug) as space:
+            before = space.snapshot()
+            with pytest.raises(ValidationError, match=r"^no provider can make image here$"):
+                space.apply(c.RequestGeneration("a fox", c.MediaKindName.IMAGE), OWNER)
+            with pytest.raises(ValueError, match="runnable providers"):
+                Scheduler(space, InlineExecutor())
+            assert space.snapshot() == before
+
+
+def test_an_injected_factory_is_built_on_first_use_and_again_after_reload(tmp_path: Path) -> None:
+    built: list[Library] = []
+
+    def factory(library: Library) -> ProviderRegistry:
+        built.append(library)
+        return ProviderRegistry([ScriptedProvider("scripted")])
+
+    with Studio(tmp_path / "home", providers=factory) as studio:
+        assert built == []  # nothing built (no keyring read) until something needs it
+        assert studio.providers.names() == ["scripted"]
+        assert studio.providers.names() == ["scripted"]
+        studio.reload_providers()
+        assert studio.providers.get("scripted").name == "scripted"
+        assert built == [studio.library, studio.library]
