@@ -15,6 +15,7 @@ from studio.core import space as space_module
 from studio.core.errors import ConflictError, StorageError
 from studio.core.imports import import_files
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from studio.store.backup import list_backups
 from tests.conftest import OWNER, add_asset
 
@@ -22,7 +23,7 @@ from tests.conftest import OWNER, add_asset
 def test_a_home_whose_name_is_not_utf8_holds_spaces(tmp_path: Path) -> None:
     # a folder name with bytes that are not UTF-8 reaches us as surrogate escapes
     home = Path(os.fsdecode(os.fsencode(tmp_path) + b"/h\xff\xfe"))
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         entry = studio.create_space("S")
         with studio.open_space(entry.slug) as space:
             assert space.media_dir.is_dir()
@@ -35,7 +36,7 @@ def test_an_import_racing_a_space_delete_never_recreates_its_media_folder(
 ) -> None:
     src = tmp_path / "in.png"
     Image.new("RGB", (32, 24), "red").save(src)
-    with Studio(tmp_path / "home") as studio:
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
         entry = studio.create_space("S")
         with studio.open_space(entry.slug) as space:
             media = space.media_dir
@@ -154,7 +155,7 @@ def test_a_batch_import_racing_a_space_delete_never_recreates_its_media_folder(
     for n in range(3):
         files.append(tmp_path / f"in{n}.png")
         Image.new("RGB", (32, 24 + n), "red").save(files[-1])
-    with Studio(tmp_path / "home") as studio:
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
         entry = studio.create_space("S")
         with studio.open_space(entry.slug) as space:
             media = space.media_dir

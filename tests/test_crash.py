@@ -17,6 +17,7 @@ from PIL import Image
 from studio.core.check import check_space
 from studio.core.imports import recover_interrupted
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,6 +25,7 @@ WORKER = r"""
 import sys, random
 from pathlib import Path
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from studio.core.actor import Actor
 from studio.core import commands as c
 from studio.core.imports import import_files
@@ -31,7 +33,7 @@ from studio.core.imports import import_files
 home, files = Path(sys.argv[1]), [Path(p) for p in sys.argv[3:]]
 rnd = random.Random(int(sys.argv[2]))
 me = Actor.local_owner()
-studio = Studio(home)
+studio = Studio(home, providers=build_providers)
 space = studio.open_space("crash")
 out = sys.stdout
 i = 0
@@ -65,7 +67,7 @@ def media_files(tmp_path: Path) -> list[Path]:
 
 def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[Path]) -> None:
     home = tmp_path / "home"
-    with Studio(home) as s:
+    with Studio(home, providers=build_providers) as s:
         s.create_space("Crash")
     rnd = random.Random(1234)
     committed_assets: dict[str, str] = {}
@@ -96,7 +98,7 @@ def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[P
             elif parts[0] == "IMPORT":
                 committed_variants.add(parts[2])
 
-        with Studio(home) as s, s.open_space("crash") as space:
+        with Studio(home, providers=build_providers) as s, s.open_space("crash") as space:
             report = check_space(space)
             assert report.ok, report.problems
             recover_interrupted(space)  # the killed import is orphaned: it turns failed

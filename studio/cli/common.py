@@ -107,8 +107,9 @@ def read_stdin(limit: int) -> str | bytes:
 
 def studio_from(args: argparse.Namespace) -> Any:
     from studio.core.studio import Studio
+    from studio.providers_setup import build_providers
 
-    return Studio(args.home)
+    return Studio(args.home, providers=build_providers)
 
 
 def print_json(value: Any) -> None:

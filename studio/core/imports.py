@@ -11,7 +11,6 @@ the row exists turns the variant ``failed`` with the reason.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 from collections.abc import Sequence
@@ -21,6 +20,9 @@ from pathlib import Path, PurePosixPath
 from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.errors import StudioError
+from studio.core.holders import is_holder_id
+from studio.core.layout import GRID_STEP as GRID_STEP
+from studio.core.layout import grid_position as grid_position
 from studio.core.space import Space
 from studio.media import MediaError, MediaLimits, fsync_dir, probe, render_previews
 from studio.media.names import printable_name
@@ -28,7 +30,6 @@ from studio.media.source import stage_source
 
 log = logging.getLogger(__name__)
 
-GRID_STEP = 280.0
 STAGING = ".staging"
 INTERRUPTED_AFTER_MS = 15 * 60 * 1000
 
@@ -67,13 +68,6 @@ class ImportReport:
     @property
     def undo(self) -> tuple[c.Command, ...]:
         return tuple(cmd for item in reversed(self.imported) for cmd in item.undo)
-
-
-def grid_position(index: int, count: int, origin: tuple[float, float]) -> tuple[float, float]:
-    """Where the ``index``-th of ``count`` new assets goes: a near-square grid."""
-    cols = max(1, math.ceil(math.sqrt(count)))
-    row, col = divmod(index, cols)
-    return origin[0] + col * GRID_STEP, origin[1] + row * GRID_STEP
 
 
 def import_files(
@@ -279,8 +273,6 @@ def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_
 
 
 def _sweep_staging(space: Space, cutoff_ms: int) -> None:
-    from studio.core.holders import is_holder_id
-
     staging = space.media_dir / STAGING
     if not staging.is_dir():
         return

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from studio.core.errors import ValidationError
+from studio.core.jsontext import parse_json
 from studio.core.limits import check_text, shown
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,6 @@ def _provider(text: str) -> str:
 
 
 def _json_object(text: str) -> str:
-    from studio.core.jsontext import parse_json
-
     try:
         value = parse_json(text, "the value")
     except ValidationError:

@@ -33,14 +33,15 @@ from studio.core.events import Event, EventBus, Subscriber
 from studio.core.feed import BATCH as FEED_BATCH
 from studio.core.feed import Change, ChangeFeed
 from studio.core.handlers import HANDLERS
+from studio.core.handlers.generate import estimate as estimate_request
 from studio.core.holders import Holders, opening
 from studio.core.limits import shown
+from studio.core.providers import ProviderCatalog
 from studio.core.space_file import check_media_dir, init_space_file, open_space_file
 from studio.core.tx import Tx
 from studio.store import records as r
 from studio.store.db import Database
 from workers.base import CostEstimate
-from workers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class Space:
         slug: str,
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
-        providers: ProviderRegistry | None = None,
+        providers: ProviderCatalog | None = None,
         holders: Holders | None = None,
     ) -> None:
         self._db = db
@@ -174,7 +175,7 @@ class Space:
         slug: str,
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
-        providers: ProviderRegistry | None = None,
+        providers: ProviderCatalog | None = None,
     ) -> Space:
         """Open an existing space file. Never creates one (only :meth:`create` does):
         a missing, empty, foreign, damaged or other space's file is refused with one
@@ -219,7 +220,7 @@ class Space:
         slug: str,
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
-        providers: ProviderRegistry | None = None,
+        providers: ProviderCatalog | None = None,
     ) -> Space:
         """Create a new space file at ``path`` (which must not exist yet) and open it."""
         check_media_dir(media_dir)
@@ -524,8 +525,6 @@ class Space:
     def estimate(self, cmd: Command) -> CostEstimate:
         """The estimated cost of a generation request, validated exactly as :meth:`apply`
         would, without writing anything."""
-        from studio.core.handlers.generate import estimate
-
         validate_command(cmd)
         with self._db.lock:
             conn = self._db.conn
@@ -539,7 +538,7 @@ class Space:
                     media_dir=self.media_dir,
                     providers=self.providers,
                 )
-                return estimate(tx, cmd)
+                return estimate_request(tx, cmd)
             finally:
                 conn.execute("ROLLBACK")
 

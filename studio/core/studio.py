@@ -18,13 +18,13 @@ from studio.core.events import Event
 from studio.core.handlers.common import clean_text
 from studio.core.holders import live_holders
 from studio.core.leftovers import sweep_leftovers_at_open
+from studio.core.providers import NoProviders, ProviderCatalog, ProviderFactory
 from studio.core.space import Space
 from studio.core.space_file import init_space_file
 from studio.media.files import fsync_dir
 from studio.paths import StudioPaths, default_home
 from studio.store.backup import BackupError, BackupInfo, RollingBackups, list_backups, verify_backup
 from studio.store.library import Library, SpaceEntry
-from workers.registry import ProviderRegistry
 
 LOCAL_LATENCY_KEY = settings.LOCAL_LATENCY
 """Simulated latency of the offline provider, so a demo shows jobs at work."""
@@ -45,10 +45,18 @@ class Studio:
         *,
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
-        providers: ProviderRegistry | None = None,
+        providers: ProviderCatalog | ProviderFactory | None = None,
     ) -> None:
+        """``providers`` is injected by the composition root: a ready catalog (tests), a
+        factory building one from the library's settings (the CLI and the app, see
+        ``studio.providers_setup``), or None for a studio that knows no provider."""
         self.paths = StudioPaths(home if home is not None else default_home())
-        self._providers = providers
+        self._factory: ProviderFactory | None = None
+        self._providers: ProviderCatalog | None = None
+        if callable(providers):
+            self._factory = providers
+        else:
+            self._providers = providers
         self.clock = clock
         self.ids: IdGenerator = ids or TimeSortedIds(clock)
         try:
@@ -220,28 +228,20 @@ class Studio:
         return dest
 
     @property
-    def providers(self) -> ProviderRegistry:
-        """The generation providers (built on first use: ``local`` plus keyed cloud ones)."""
+    def providers(self) -> ProviderCatalog:
+        """The generation providers: the injected catalog, or the one the injected factory
+        builds on first use; an empty catalog when this studio was given neither."""
         if self._providers is None:
-            from studio.keys import KeyStore
-            from workers.registry import CLOUD_PROVIDERS, default_registry
-
-            base_urls = {
-                name: url
-                for name in CLOUD_PROVIDERS
-                if (url := settings.base_url(self.library, name))
-            }
-            self._providers = default_registry(
-                local_latency_s=settings.local_latency_s(self.library),
-                keys=KeyStore(),
-                base_urls=base_urls,
+            self._providers = (
+                NoProviders() if self._factory is None else self._factory(self.library)
             )
         return self._providers
 
     def reload_providers(self) -> None:
-        """Rebuild the registry on next use (after keys or provider settings changed);
-        spaces opened afterwards get the new one."""
-        self._providers = None
+        """Rebuild the catalog on next use (after keys or provider settings changed); spaces
+        opened afterwards get the new one. A ready catalog given at construction stays."""
+        if self._factory is not None:
+            self._providers = None
 
     def open_space(self, ref: str) -> Space:
         entry = self.resolve(ref)

@@ -12,8 +12,8 @@ from studio.core.actor import Actor
 from studio.core.errors import NotFoundError
 from studio.core.events import Event
 from studio.core.holders import Holders
+from studio.core.providers import ProviderCatalog
 from studio.store import records as r
-from workers.registry import ProviderRegistry
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Tx:
     now: int
     new_id: Callable[[], str]
     media_dir: Path
-    providers: ProviderRegistry | None = None
+    providers: ProviderCatalog | None = None
     holders: Holders | None = None
     events: list[Event] = field(default_factory=list)
     created: dict[str, str] = field(default_factory=dict)

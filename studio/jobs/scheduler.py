@@ -45,6 +45,7 @@ from workers.base import (
     SourceMedia,
 )
 from workers.redaction import redact
+from workers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system()
@@ -148,10 +149,11 @@ class Scheduler:
         rng: random.Random | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if space.providers is None:
-            raise ValueError("the space was opened without providers")
+        # the core sees providers only to plan requests; running them needs the registry
+        if not isinstance(space.providers, ProviderRegistry):
+            raise ValueError("the space was opened without a registry of runnable providers")
         self.space = space
-        self.providers = space.providers
+        self.providers: ProviderRegistry = space.providers
         self.executor = executor
         self.config = config or SchedulerConfig()
         self.usage = usage

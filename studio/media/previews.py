@@ -15,7 +15,14 @@ from studio.media.kinds import (
     MediaLimits,
     Previews,
 )
+from studio.media.probe import (
+    check_video_frame,
+    guard_video_stream,
+    open_container,
+    picture_streams,
+)
 from studio.media.sniff import open_media, unreadable
+from studio.media.waveform import render_waveform, waveform_peaks
 
 if TYPE_CHECKING:
     import av.container
@@ -68,8 +75,6 @@ def render_previews(
         fsync_dir(out_dir)
         return Previews(thumb=thumb_path, poster=poster_path)
 
-    from studio.media.waveform import render_waveform, waveform_peaks
-
     peaks = waveform_peaks(path, info.duration_ms, max_ms=limits.max_duration_ms)
     picture = render_waveform(peaks)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,9 +112,7 @@ def _image_thumbnail(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.
 
 
 def _video_poster(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.Image:
-    import av
-
-    from studio.media.probe import open_container
+    import av  # lazy: PyAV is heavy, and the CLI starts without it
 
     corrupt = MediaError("corrupt", "the video is truncated or corrupt")
     max_pixels = limits.video_pixels
@@ -139,9 +142,7 @@ def _frame_near(
     container: av.container.InputContainer, seconds: float | None, max_pixels: int
 ) -> VideoFrame | None:
     """The first frame at or after ``seconds`` (None: the very first frame)."""
-    import av
-
-    from studio.media.probe import check_video_frame, guard_video_stream, picture_streams
+    import av  # lazy: PyAV is heavy, and the CLI starts without it
 
     streams = picture_streams(container)
     if not streams:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeAlias
 
-from studio.media.kinds import MediaError, human_bytes
+from studio.media.kinds import MediaError, human_bytes, human_count
 
 __all__ = [
     "META_CHUNK_MAX",
@@ -84,8 +84,6 @@ def _too_many_frames(frames: int, max_frames: int) -> MediaError:
 
 
 def _canvas_bomb(width: int, height: int, max_pixels: int) -> MediaError:
-    from studio.media.kinds import human_count
-
     return MediaError(
         "bomb",
         f"the image is {width}\u00d7{height} pixels, "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.media.kinds import DEFAULT_LIMITS, MediaError
+from studio.media.probe import open_container
 
 if TYPE_CHECKING:
     import numpy as np
@@ -161,9 +162,7 @@ def waveform_peaks(
     glued together): the resampler is flushed and rebuilt for the new input. At
     most ``max_ms`` of audio is decoded, whatever the headers claim.
     """
-    import av
-
-    from studio.media.probe import open_container
+    import av  # lazy: PyAV is heavy, and the CLI starts without it
 
     container = open_container(path, "audio")
     with container:

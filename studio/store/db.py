@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from studio.core.errors import StorageError
 from studio.store.schema import Migration
 
 BUSY_TIMEOUT_MS = 5_000
@@ -212,8 +213,6 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         if self.read_only_reason is not None:
-            from studio.core.errors import StorageError
-
             raise StorageError(self.read_only_reason)
         with self.lock:
             if self._depth:  # nested: joins the outer transaction

@@ -12,6 +12,7 @@ from studio.core.actor import Actor
 from studio.core.errors import StudioError
 from studio.core.studio import Studio
 from studio.core.welcome import create_welcome_space, needs_welcome
+from studio.providers_setup import build_providers
 
 if TYPE_CHECKING:  # Qt is loaded only when the app starts, not when the CLI imports this
     from studio.ui.main_window import MainWindow
@@ -23,7 +24,7 @@ def build_window(home: Path | None = None) -> MainWindow:
     from studio.ui.theme import apply_theme
 
     apply_theme()
-    studio = Studio(home)
+    studio = Studio(home, providers=build_providers)
     actor = Actor.local_owner()
     window = MainWindow(studio, actor)
     first = None

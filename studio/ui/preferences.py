@@ -31,12 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import settings
+from studio.core.providers import ProviderCatalog
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
 from studio.jobs.config import DEFAULT_CONCURRENCY
 from studio.keys import ENV_VARS, KEY_NAMES, KeyStore, KeyStoreError, Source
 from studio.ui.widgets import named
 from workers.base import AudioType, Capabilities
-from workers.registry import CLOUD_PROVIDERS, ProviderRegistry, cloud_capabilities
+from workers.registry import CLOUD_PROVIDERS, cloud_capabilities
 
 PAGES = ("general", "providers", "keys")
 DEFAULT_PROVIDER_KEY = "providers.default.{mode}"
@@ -80,7 +81,7 @@ class ProviderInfo:
         return self.caps.label if self.configured else f"{self.caps.label} (needs key)"
 
 
-def known_providers(registry: ProviderRegistry) -> list[ProviderInfo]:
+def known_providers(registry: ProviderCatalog) -> list[ProviderInfo]:
     """``local``, every cloud provider (keyed or not), then anything else registered."""
     names = registry.names()
     out: list[ProviderInfo] = []

@@ -128,10 +128,11 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
 
 def test_check_reports_a_tampered_file(cli: Cli) -> None:
     from studio.core.studio import Studio
+    from studio.providers_setup import build_providers
     from tests.conftest import add_variant
 
     cli("space", "create", "S")
-    with Studio(cli.home) as s, s.open_space("s") as space:
+    with Studio(cli.home, providers=build_providers) as s, s.open_space("s") as space:
         made = add_variant(space, payload=b"original bytes")
         path = space.media_dir / (space.variant_detail(made.variant_id).row.media_path or "")
     assert cli("check", "s")[0] == 0

@@ -14,6 +14,7 @@ from PIL import Image
 from studio.cli.main import main
 from studio.core.check import check_space
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from tests.conftest import Made, add_variant
 
 
@@ -30,7 +31,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def _setup(home: Path, n: int = 2) -> tuple[Path, list[Made]]:
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("Art")
         with studio.open_space("art") as sp:
             made = [add_variant(sp, name=f"Hero {i}") for i in range(n)]
@@ -82,7 +83,7 @@ def test_orphan_files_and_folders_without_rows(
 def test_rows_lost_to_an_older_copy_leave_detectable_orphans(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("Art")
     db = home / "spaces" / "art.db"
     old = db.read_bytes()
@@ -96,7 +97,7 @@ def test_rows_lost_to_an_older_copy_leave_detectable_orphans(
 
 
 def _setup_more(home: Path) -> tuple[Path, list[Made]]:
-    with Studio(home) as studio, studio.open_space("art") as sp:
+    with Studio(home, providers=build_providers) as studio, studio.open_space("art") as sp:
         return sp.media_dir, [add_variant(sp, name="Later")]
 
 
@@ -235,7 +236,7 @@ def test_recovery_leaves_nothing_for_check_to_report(studio: Studio) -> None:
 def test_a_damaged_data_page_is_a_problem_not_a_crash(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("Art")
         with studio.open_space("art") as sp:
             for i in range(60):

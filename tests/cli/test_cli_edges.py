@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 
 ROOT = Path(__file__).resolve().parents[2]
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
@@ -45,13 +46,13 @@ def run(home: Path, *args: str | bytes, stdin: bytes = b"", **env: str) -> tuple
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cli-edges") / "home"
-    with Studio(path) as studio:
+    with Studio(path, providers=build_providers) as studio:
         studio.create_space("S")
     return path
 
 
 def last_seq(home: Path) -> int:
-    with Studio(home) as studio, studio.open_space("s") as space:
+    with Studio(home, providers=build_providers) as studio, studio.open_space("s") as space:
         return space.last_seq()
 
 
@@ -110,7 +111,7 @@ def test_an_undecodable_login_name_still_applies(home: Path) -> None:
     made = {"command": "frame:create", "title": "F", "x": 0, "y": 0, "width": 1, "height": 1}
     code, _out, err = run(home, "apply", "s", json.dumps(made), LOGNAME="bob\udcff", USER="")
     assert code == 0 and "Traceback" not in err, err
-    with Studio(home) as studio, studio.open_space("s") as space:
+    with Studio(home, providers=build_providers) as studio, studio.open_space("s") as space:
         last = next(iter(space.changes(space.last_seq() - 1)))
     assert last.actor_name == "bob\ufffd"
 

@@ -14,6 +14,7 @@ import pytest
 
 from studio.cli.main import main
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,12 +45,12 @@ def _log(home: Path) -> list[dict[str, Any]]:
 
 def _names(home: Path) -> list[str]:
     """Read in this process (quicker than another subprocess)."""
-    with Studio(home) as studio, studio.open_space("s") as space:
+    with Studio(home, providers=build_providers) as studio, studio.open_space("s") as space:
         return sorted(a.name for a in space.snapshot().assets)
 
 
 def _steps(home: Path) -> list[str | None]:
-    with Studio(home) as studio, studio.open_space("s") as space:
+    with Studio(home, providers=build_providers) as studio, studio.open_space("s") as space:
         return [ch.step_id for ch in space.changes()]
 
 

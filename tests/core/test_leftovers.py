@@ -114,13 +114,14 @@ def test_a_killed_import_leaves_nothing_after_recovery_and_a_sweep(
         import studio.core.imports as imports
         from studio.core.actor import Actor
         from studio.core.studio import Studio
+        from studio.providers_setup import build_providers
 
         real_place = imports.place_file
         def place_and_die(src, dest):
             real_place(src, dest)
             os.kill(os.getpid(), signal.SIGKILL)
         imports.place_file = place_and_die
-        with Studio(Path({str(studio.paths.home)!r})) as s, s.open_space({space.slug!r}) as sp:
+        with Studio(Path({str(studio.paths.home)!r}), providers=build_providers) as s, s.open_space({space.slug!r}) as sp:
             imports.import_files(sp, [Path({str(src)!r})], Actor.local_owner())
         """
     )

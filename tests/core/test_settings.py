@@ -16,6 +16,7 @@ from studio.core.errors import ValidationError
 from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config
 from studio.jobs.policy import RateWindow
+from studio.providers_setup import build_providers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +42,7 @@ GOOD = {
 
 @pytest.fixture
 def lib(tmp_path: Path) -> Studio:
-    with Studio(tmp_path / "home") as s:
+    with Studio(tmp_path / "home", providers=build_providers) as s:
         yield s  # type: ignore[misc]
 
 
@@ -95,7 +96,7 @@ def test_bad_limits_never_reach_the_scheduler(lib: Studio) -> None:
 
 def test_a_bad_stored_value_does_not_break_space_commands_or_the_worker(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("S")
         for key, value in [
             ("providers.local.latency_s", "abc"),

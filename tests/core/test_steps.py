@@ -14,6 +14,7 @@ from studio.core.events import Event
 from studio.core.history import MERGE_WINDOW_MS
 from studio.core.space import Space
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from tests.conftest import EDITOR, OWNER, FakeClock, add_asset, add_variant
 
 
@@ -190,7 +191,9 @@ def test_an_empty_step_is_refused(space: Space) -> None:
 def test_history_is_bounded_per_actor(tmp_path: Path, clock: FakeClock) -> None:
     from studio.core import history
 
-    with Studio(tmp_path / "home", clock=clock, ids=CountingIds()) as studio:
+    with Studio(
+        tmp_path / "home", clock=clock, ids=CountingIds(), providers=build_providers
+    ) as studio:
         entry = studio.create_space("Many")
         with studio.open_space(entry.slug) as space:
             a = add_asset(space, "A")

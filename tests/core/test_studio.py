@@ -10,6 +10,7 @@ import pytest
 
 from studio.core.errors import ErrorCode, StorageError, StudioError
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from tests.conftest import add_variant
 
 
@@ -66,7 +67,7 @@ def test_delete_moves_file_and_media_to_trash(studio: Studio) -> None:
 
 def test_home_defaults_to_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "h"))
-    with Studio() as s:
+    with Studio(providers=build_providers) as s:
         assert s.paths.home == tmp_path / "h"
 
 
@@ -74,7 +75,7 @@ def test_unusable_home_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(StudioError) as err:
-        Studio(blocker / "home")
+        Studio(blocker / "home", providers=build_providers)
     assert err.value.code is ErrorCode.STORAGE_ERROR
 
 
@@ -152,7 +153,7 @@ def test_concurrent_creates_of_one_name_all_succeed(tmp_path: Path, fresh: bool)
 
     home = tmp_path / "home"
     if not fresh:
-        Studio(home).close()
+        Studio(home, providers=build_providers).close()
     root = Path(__file__).resolve().parents[2]
     procs = [
         subprocess.Popen(
@@ -168,7 +169,7 @@ def test_concurrent_creates_of_one_name_all_succeed(tmp_path: Path, fresh: bool)
     assert [p.returncode for p in procs] == [0] * 4, [err for _, err in results]
     slugs = sorted(json.loads(out)["slug"] for out, _ in results)
     assert slugs == ["same-name", "same-name-2", "same-name-3", "same-name-4"]
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         assert sorted(e.slug for e in studio.spaces()) == slugs
         assert _space_files(studio) == sorted(f"{s}.db" for s in slugs)
         for s in slugs:
@@ -181,10 +182,10 @@ def test_concurrent_creates_of_one_name_all_succeed(tmp_path: Path, fresh: bool)
 def test_empty_home_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STUDIO_HOME", "")
     with pytest.raises(StudioError, match="STUDIO_HOME is set but empty"):
-        Studio()
+        Studio(providers=build_providers)
     monkeypatch.setenv("STUDIO_HOME", "  ")
     with pytest.raises(StudioError, match="STUDIO_HOME is set but empty"):
-        Studio()
+        Studio(providers=build_providers)
 
 
 HOLD_LOCK = """
@@ -215,11 +216,11 @@ def test_a_library_held_by_another_process(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
     home = tmp_path / "home"
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("Held")
     proc = _hold(home / "library.db", "transaction")
     try:
-        with Studio(home) as studio:
+        with Studio(home, providers=build_providers) as studio:
             assert [e.slug for e in studio.spaces()] == ["held"]  # reading still works
             studio.open_space("held").close()  # only the "last opened" touch is lost
             with pytest.raises(StorageError, match="the library is busy"):
@@ -231,7 +232,7 @@ def test_a_library_held_by_another_process(tmp_path: Path, monkeypatch: pytest.M
     proc = _hold(home / "library.db", "exclusive-mode")
     try:
         with pytest.raises(StorageError, match="the library is busy"):
-            Studio(home).spaces()
+            Studio(home, providers=build_providers).spaces()
     finally:
         proc.kill()
         proc.wait()
@@ -253,12 +254,12 @@ def test_create_clears_temporaries_of_dead_creates_only(studio: Studio) -> None:
 @pytest.mark.parametrize("which", ["spaces", "media"])
 def test_a_file_where_a_studio_folder_should_be(tmp_path: Path, which: str) -> None:
     home = tmp_path / "home"
-    Studio(home).close()
+    Studio(home, providers=build_providers).close()
     folder = home / which
     folder.rmdir()
     folder.write_text("in the way")
     with pytest.raises(StorageError, match=f"{which} is a file where a folder should be"):
-        Studio(home)
+        Studio(home, providers=build_providers)
     assert folder.read_text() == "in the way"
 
 
@@ -272,7 +273,7 @@ def test_a_space_file_held_by_another_process(
 
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
     home = tmp_path / "home"
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("Held")
     hold = HOLD_LOCK.replace(
         "INSERT INTO settings(key, value) VALUES ('held', 'yes')",
@@ -285,10 +286,13 @@ def test_a_space_file_held_by_another_process(
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-        with Studio(home) as studio, pytest.raises(StorageError, match="the space is busy"):
+        with (
+            Studio(home, providers=build_providers) as studio,
+            pytest.raises(StorageError, match="the space is busy"),
+        ):
             studio.open_space("held")
     finally:
         proc.kill()
         proc.wait()
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.open_space("held").close()  # the other process is gone: it opens again

@@ -8,11 +8,14 @@ from studio.core.studio import Studio
 from studio.core.welcome import create_welcome_space, needs_welcome
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
+from studio.providers_setup import build_providers
 from tests.conftest import OWNER
 
 
 def test_welcome_space_is_created_once_and_fills_offline(tmp_path: Path) -> None:
-    with Studio(tmp_path / "home") as studio:  # the real registry: the local provider
+    with Studio(
+        tmp_path / "home", providers=build_providers
+    ) as studio:  # the real registry: the local provider
         assert needs_welcome(studio)
         entry = create_welcome_space(studio, OWNER)
         assert not needs_welcome(studio)

@@ -14,6 +14,7 @@ from pathlib import Path
 from studio.core import commands as c
 from studio.core.check import check_space
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
+from studio.providers_setup import build_providers
 from tests.conftest import OWNER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def worker(home: Path, *extra: str) -> subprocess.Popen[str]:
 
 def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Studio(home) as s:
+    with Studio(home, providers=build_providers) as s:
         s.create_space("Jobs")
         s.library.set_setting(LOCAL_LATENCY_KEY, "0.4")
         s.library.set_setting("jobs.local.concurrency", "3")
@@ -66,7 +67,7 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
     assert kills >= 6
     proc = worker(home, "--until-idle")
     _out, err = proc.communicate(timeout=120)
-    with Studio(home) as s, s.open_space("jobs") as space:
+    with Studio(home, providers=build_providers) as s, s.open_space("jobs") as space:
         jobs = space.jobs(limit=10_000)
         assert {j.status for j in jobs} <= {"succeeded", "failed"}, err
         assert all(j.status == "succeeded" or j.error_code == "INTERRUPTED" for j in jobs)

@@ -24,6 +24,7 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
+from studio.providers_setup import build_providers
 from tests.conftest import OWNER, FakeClock
 from workers.base import ErrorKind, GenerationOutput, GenerationRequest, ProviderError, RunContext
 from workers.testing import ScriptedProvider
@@ -176,7 +177,7 @@ def _limit_file_size(limit: int) -> None:
 
 def test_worker_until_idle_ends_when_the_disk_is_full(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Studio(home) as s:
+    with Studio(home, providers=build_providers) as s:
         s.create_space("Full")
         with s.open_space("full") as space:
             jid = request(space)
@@ -202,7 +203,7 @@ def test_worker_until_idle_ends_when_the_disk_is_full(tmp_path: Path) -> None:
     last = err.strip().splitlines()[-1]  # log lines may come before it
     assert last.startswith("studio: could not "), err
     assert "disk" in last or "full" in last, err
-    with Studio(home) as s, s.open_space("full") as space:
+    with Studio(home, providers=build_providers) as s, s.open_space("full") as space:
         # nothing lost: the worker is gone, so its claim (if written) is recovered, and
         # the job runs once there is room
         assert job(space, jid).status in ("queued", "running")

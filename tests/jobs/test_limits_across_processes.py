@@ -18,6 +18,7 @@ from studio.core.errors import StorageError
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
 from studio.jobs.executor import ThreadExecutor
 from studio.jobs.scheduler import Scheduler
+from studio.providers_setup import build_providers
 from tests.conftest import OWNER
 from workers.base import GenerationOutput, GenerationRequest, RunContext
 from workers.testing import ScriptedProvider
@@ -38,7 +39,7 @@ def _max_overlap(intervals: list[tuple[int, int]]) -> int:
 def test_two_workers_keep_a_concurrency_limit_of_one(tmp_path: Path) -> None:
     home = tmp_path / "home"
     jobs = 6
-    with Studio(home) as s:
+    with Studio(home, providers=build_providers) as s:
         s.create_space("Two")
         s.library.set_setting(LOCAL_LATENCY_KEY, "0.25")
         s.library.set_setting("jobs.local.concurrency", "1")
@@ -64,7 +65,7 @@ def test_two_workers_keep_a_concurrency_limit_of_one(tmp_path: Path) -> None:
         for _ in range(2)
     ]
     errors = [w.communicate(timeout=120)[1] for w in workers]
-    with Studio(home) as s, s.open_space("two") as space:
+    with Studio(home, providers=build_providers) as s, s.open_space("two") as space:
         rows = space.jobs(limit=100)
         assert [(j.status, j.attempts) for j in rows] == [("succeeded", 1)] * jobs
         spans = [(j.started_at, j.finished_at) for j in rows]
@@ -127,7 +128,7 @@ def test_a_space_deleted_while_a_job_runs_stays_deleted(studio: Studio) -> None:
 
 def test_deleting_a_space_stops_a_worker_in_another_process(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Studio(home) as s:
+    with Studio(home, providers=build_providers) as s:
         s.create_space("Doomed")
         s.library.set_setting(LOCAL_LATENCY_KEY, "1.0")
         s.library.set_setting("jobs.local.concurrency", "1")
@@ -147,7 +148,7 @@ def test_deleting_a_space_stops_a_worker_in_another_process(tmp_path: Path) -> N
         running = False
         while not running and time.monotonic() < deadline and worker.poll() is None:
             time.sleep(0.1)
-            with Studio(home) as s, s.open_space("doomed") as space:
+            with Studio(home, providers=build_providers) as s, s.open_space("doomed") as space:
                 running = any(j.status == "running" for j in space.jobs())
         assert running, "the worker never started a job"
         deleted_at = time.time_ns() // 1_000_000

@@ -21,6 +21,7 @@ from PIL import Image
 
 from studio.core import commands as c
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
+from studio.providers_setup import build_providers
 from tests.conftest import OWNER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,11 +33,12 @@ from pathlib import Path
 from studio.core.actor import Actor
 from studio.core.imports import import_files, recover_interrupted
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 
 home, rounds, files = Path(sys.argv[1]), int(sys.argv[2]), [Path(p) for p in sys.argv[3:]]
 for i in range(rounds):
     # what `studio import` does: open, recover, import, close
-    with Studio(home) as studio, studio.open_space("multi") as space:
+    with Studio(home, providers=build_providers) as studio, studio.open_space("multi") as space:
         recover_interrupted(space)
         report = import_files(space, [files[i % len(files)]], Actor.local_owner())
         for item in report.imported:
@@ -50,6 +52,7 @@ import random, sys, time
 from pathlib import Path
 from studio.core.imports import recover_interrupted
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from studio.jobs.recovery import recover_jobs
 
 home, rounds = Path(sys.argv[1]), int(sys.argv[2])
@@ -57,7 +60,7 @@ rnd = random.Random(rounds)
 requeued = failed = 0
 for _ in range(rounds):
     # what every command that runs the queue does at start: open, recover, close
-    with Studio(home) as studio, studio.open_space("multi") as space:
+    with Studio(home, providers=build_providers) as studio, studio.open_space("multi") as space:
         time.sleep(rnd.random() * 0.03)
         requeued += recover_jobs(space)
         failed += recover_interrupted(space)
@@ -140,7 +143,7 @@ def run_together(tmp_path: Path, *, jobs: int, imports: int, opens: int) -> None
         p = tmp_path / f"pic{n}.png"
         Image.effect_noise(size, 40 + n * 20).convert("RGB").save(p)
         files.append(str(p))
-    with Studio(home) as s:
+    with Studio(home, providers=build_providers) as s:
         s.create_space("Multi")
         s.library.set_setting(LOCAL_LATENCY_KEY, "0.3")
         s.library.set_setting("jobs.local.concurrency", "2")
@@ -171,7 +174,7 @@ def run_together(tmp_path: Path, *, jobs: int, imports: int, opens: int) -> None
         assert op_out.split() == ["REQUEUED", "0", "FAILED", "0"], op_out
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            with Studio(home) as s, s.open_space("multi") as space:
+            with Studio(home, providers=build_providers) as s, s.open_space("multi") as space:
                 active = space.jobs(active_only=True)
             if not active or worker.poll() is not None:
                 break
@@ -188,7 +191,7 @@ def run_together(tmp_path: Path, *, jobs: int, imports: int, opens: int) -> None
     imported = [line.split()[1] for line in imp_out.splitlines() if line.startswith("IMPORTED")]
     assert len(imported) == imports, imp_out + imp_err  # no live import was failed
 
-    with Studio(home) as s, s.open_space("multi") as space:
+    with Studio(home, providers=build_providers) as s, s.open_space("multi") as space:
         all_jobs = space.jobs(limit=10_000)
         assert len(all_jobs) == jobs
         # each job ran exactly once: nobody re-queued work a live worker still ran

@@ -19,6 +19,7 @@ from studio.core.studio import Studio
 from studio.jobs.executor import ThreadExecutor
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import RECOVER_EVERY_MS, Scheduler
+from studio.providers_setup import build_providers
 from tests.conftest import OWNER, FakeClock
 from workers.base import GenerationOutput, GenerationRequest, RunContext
 from workers.testing import ScriptedProvider
@@ -50,7 +51,8 @@ HOLD = r"""
 import sys, time
 from pathlib import Path
 from studio.core.studio import Studio
-space = Studio(Path(sys.argv[1])).open_space("dead")
+from studio.providers_setup import build_providers
+space = Studio(Path(sys.argv[1]), providers=build_providers).open_space("dead")
 print(space.holder_id, flush=True)
 time.sleep(60)
 """
@@ -58,7 +60,7 @@ time.sleep(60)
 
 def test_a_killed_holder_is_dead_and_its_lock_file_goes(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Studio(home) as s:
+    with Studio(home, providers=build_providers) as s:
         s.create_space("Dead")
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(home)],
@@ -70,7 +72,7 @@ def test_a_killed_holder_is_dead_and_its_lock_file_goes(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         holder = proc.stdout.readline().strip()
-        with Studio(home) as s, s.open_space("dead") as survivor:
+        with Studio(home, providers=build_providers) as s, s.open_space("dead") as survivor:
             holders = home / "spaces" / "dead.db.holders"
             assert sorted(p.name for p in holders.iterdir()) == sorted([survivor.holder_id, holder])
             assert survivor.holder_alive(holder) is True

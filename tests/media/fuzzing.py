@@ -173,6 +173,7 @@ def run(count: int, seed: int, work: Path) -> dict[str, object]:
     from studio.core.actor import Actor
     from studio.core.imports import NO_MEMORY, UNEXPECTED, import_files
     from studio.core.studio import Studio
+    from studio.providers_setup import build_providers
 
     seeds = make_seeds(work / "seeds")
     names = list(seeds)
@@ -189,7 +190,7 @@ def run(count: int, seed: int, work: Path) -> dict[str, object]:
     started = time.monotonic()
     slowest = (0.0, "")
     owner = Actor.local_owner()
-    with Studio(work / "home", ids=CountingIds("f")) as studio:
+    with Studio(work / "home", ids=CountingIds("f"), providers=build_providers) as studio:
         entry = studio.create_space("Fuzz")
         with studio.open_space(entry.slug) as space:
             for start in range(0, count, BATCH):

@@ -15,6 +15,7 @@ import pytest
 from studio.cli.main import main
 from studio.core.errors import ConflictError, NotFoundError, StorageError
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from studio.store import backup as bk
 from studio.store.backup import BackupError, list_backups, make_backup, verify_backup
 from tests.conftest import FakeClock, add_asset
@@ -80,7 +81,7 @@ def test_a_backup_every_interval_while_changing(studio: Studio, clock: FakeClock
 
 
 def test_only_the_newest_generations_are_kept(tmp_path: Path) -> None:
-    with Studio(tmp_path / "home") as studio:
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
         entry = studio.create_space("Art")
         src = studio.paths.space_db("art")
         folder = tmp_path / "bk"
@@ -99,7 +100,7 @@ def test_only_the_newest_generations_are_kept(tmp_path: Path) -> None:
 
 
 def test_a_failed_backup_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with Studio(tmp_path / "home") as studio:
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
         entry = studio.create_space("Art")
         src = studio.paths.space_db("art")
 
@@ -258,7 +259,7 @@ sys.exit(main(sys.argv[2:]))
 
 def test_a_backup_that_hits_a_full_disk_leaves_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("Art")
         with studio.open_space("art") as sp:
             add_asset(sp, "One")
@@ -282,11 +283,14 @@ def test_a_backup_that_hits_a_full_disk_leaves_nothing(tmp_path: Path) -> None:
 
 def test_the_backup_at_open_is_the_space_as_it_was_opened(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         studio.create_space("Art")
         with studio.open_space("art") as sp:
             add_asset(sp, "One")
-    with Studio(home) as studio, studio.open_space("art") as sp:  # changed: backed up
+    with (
+        Studio(home, providers=build_providers) as studio,
+        studio.open_space("art") as sp,
+    ):  # changed: backed up
         add_asset(sp, "Two")  # committed before the delayed copy runs
         add_asset(sp, "Three")
     (backup,) = list_backups(home / "backups" / "art")
@@ -294,7 +298,7 @@ def test_the_backup_at_open_is_the_space_as_it_was_opened(tmp_path: Path) -> Non
     db = home / "spaces" / "art.db"
     wal = Path(f"{db}-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # the log was folded back
-    with Studio(home) as studio:
+    with Studio(home, providers=build_providers) as studio:
         assert _names(studio, "art") == ["One", "Three", "Two"]
 
 

@@ -92,8 +92,9 @@ class Details:
 def local_space_fixture(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A space whose providers are the app's default registry (offline ``local``)."""
     from studio.core.studio import Studio
+    from studio.providers_setup import build_providers
 
-    with Studio(tmp_path / "home") as studio:
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
         entry = studio.create_space("Local")
         with studio.open_space(entry.slug) as sp:
             yield sp

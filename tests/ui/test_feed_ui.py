@@ -18,6 +18,7 @@ from PIL import Image
 from studio.core import commands as c
 from studio.core.events import Event
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from studio.ui.feed_follower import FeedFollower
 from studio.ui.main_window import MainWindow
 from tests.conftest import OWNER
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    studio = Studio(tmp_path / "home")
+    studio = Studio(tmp_path / "home", providers=build_providers)
     w = MainWindow(studio, OWNER)
     qtbot.addWidget(w)
     w.resize(1000, 700)
@@ -154,7 +155,7 @@ def test_the_follower_never_waits_for_the_write_lock(
 ) -> None:
     """While a writer of this process holds the space's lock (a long command), the UI
     thread's follower still opens, looks and delivers other writers' changes at once."""
-    with Studio(tmp_path / "home") as studio:
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
         entry = studio.create_space("Board")
         with studio.open_space(entry.slug) as here, studio.open_space(entry.slug) as there:
             held = threading.Event()

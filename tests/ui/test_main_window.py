@@ -13,13 +13,14 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from studio.core import commands as c
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from studio.ui.main_window import MainWindow
 from tests.conftest import OWNER
 
 
 @pytest.fixture
 def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    studio = Studio(tmp_path / "home")
+    studio = Studio(tmp_path / "home", providers=build_providers)
     w = MainWindow(studio, OWNER)
     qtbot.addWidget(w)
     w.resize(1200, 800)
@@ -160,7 +161,7 @@ def test_find_and_filter(window: MainWindow, qtbot) -> None:  # type: ignore[no-
 
 
 def test_view_state_and_geometry_persist(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
-    studio = Studio(tmp_path / "home")
+    studio = Studio(tmp_path / "home", providers=build_providers)
     entry = studio.create_space("Persist")
     w = MainWindow(studio, OWNER)
     qtbot.addWidget(w)

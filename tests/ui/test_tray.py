@@ -17,6 +17,7 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
+from studio.providers_setup import build_providers
 from studio.ui.mime import put_variants
 from studio.ui.tray import ForgeTray
 from tests.conftest import OWNER, add_variant
@@ -59,7 +60,9 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path, qtbot) -> Iterator[Rig]:  # type: ignore[no-untyped-def]
-    studio = Studio(tmp_path / "home")  # the real default registry: ``local``
+    studio = Studio(
+        tmp_path / "home", providers=build_providers
+    )  # the real default registry: ``local``
     entry = studio.create_space("Forge")
     space = studio.open_space(entry.slug)
     host = FakeHost(space)

@@ -13,6 +13,7 @@ from studio.clock import CountingIds
 from studio.core import commands as c
 from studio.core.space import Space
 from studio.core.studio import Studio
+from studio.providers_setup import build_providers
 from studio.ui.main_window import MainWindow
 from studio.ui.undo import push
 from tests.conftest import OWNER, FakeClock, add_asset
@@ -62,7 +63,7 @@ def test_nudges_are_one_entry_on_the_stack(space: Space, clock: FakeClock, qapp)
 
 @pytest.fixture
 def window(tmp_path: Path, qtbot, clock: FakeClock) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    studio = Studio(tmp_path / "home", clock=clock, ids=CountingIds())
+    studio = Studio(tmp_path / "home", clock=clock, ids=CountingIds(), providers=build_providers)
     w = MainWindow(studio, OWNER)
     qtbot.addWidget(w)
     yield w

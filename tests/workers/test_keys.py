@@ -12,6 +12,7 @@ import pytest
 import studio.keys as keys_module
 from studio.core.studio import Studio
 from studio.keys import SERVICE, KeyStore, KeyStoreError
+from studio.providers_setup import build_providers
 from tests.workers.cloud_helpers import (
     ELEVEN_KEY,
     GOOGLE_KEY,
@@ -128,7 +129,7 @@ def test_the_studio_reads_keys_and_base_urls(
 ) -> None:
     monkeypatch.delenv("ELEVENLABS_API_KEY", raising=False)
     KeyStore(env={}).set("gemini", GOOGLE_KEY)
-    with Studio(tmp_path / "home") as studio:
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
         studio.library.set_setting("providers.lyria.base_url", "http://127.0.0.1:9999")
         names = studio.providers.names()
         lyria = studio.providers.get("lyria")

@@ -25,6 +25,7 @@ import pytest
 from studio.core.studio import Studio
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
+from studio.providers_setup import build_providers
 from tests.fakes import echo as e
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.google import GoogleFake
@@ -450,7 +451,9 @@ def test_the_cli_prints_and_stores_no_key(
             timeout=120,
         )
 
-    with Studio(home) as setup:  # the space and the gateways' URLs (no key involved)
+    with Studio(
+        home, providers=build_providers
+    ) as setup:  # the space and the gateways' URLs (no key involved)
         setup.create_space("Leak")
         setup.library.set_setting("providers.gemini.base_url", google.url)
         setup.library.set_setting("providers.elevenlabs.base_url", eleven.url)

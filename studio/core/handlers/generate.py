@@ -29,6 +29,7 @@ from studio.core.handlers.variants import (
     apply_completion,
     insert_lineage,
 )
+from studio.core.layout import grid_position
 from studio.core.limits import MAX_ERROR_CODE, MAX_ERROR_MESSAGE
 from studio.core.tx import Tx
 from studio.media.files import fsync_dir
@@ -368,8 +369,6 @@ def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
         if opts.seed is not None:
             seeded = Plan(_with_seed(p.recipe, opts.seed + i), p.relation)
         if cmd.mode is c.BatchMode.SET:
-            from studio.core.imports import grid_position
-
             x, y = grid_position(i, cmd.count, (cmd.x, cmd.y))
             name = f"{cmd.name} {i + 1}" if cmd.name else None
             aid = _new_asset(tx, name, cmd.prompt, kind, type_, x, y)

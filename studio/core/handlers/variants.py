@@ -25,6 +25,7 @@ from studio.core.handlers.common import (
     update_row,
 )
 from studio.core.tx import Tx
+from studio.media.files import atomic_copy
 from studio.store.records import parse_tags
 
 Inverse = tuple[c.Command, ...]
@@ -159,8 +160,6 @@ def _share_file(tx: Tx, rel_src: str, rel_dir: PurePosixPath) -> str:
     except FileExistsError:
         raise InvalidStateError(f"media for the new variant already exist at {rel_dest}") from None
     except OSError:
-        from studio.media import atomic_copy
-
         try:
             atomic_copy(src, dest)
         except OSError as exc:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.providers import ProviderCatalog
 from studio.store.records import StylePresetRow
 from studio.ui.tray.fields import Field, fit_combo, param_label
 from studio.ui.tray.state import (
@@ -30,7 +31,6 @@ from studio.ui.tray.state import (
     models_for,
 )
 from workers.base import ModelSpec, ParamSpec
-from workers.registry import ProviderRegistry
 
 DURATION_STEP = 0.5
 INT_LIMIT = 2_000_000_000
@@ -42,7 +42,7 @@ class OptionsPanel(QWidget):
 
     changed = Signal()
 
-    def __init__(self, providers: ProviderRegistry, parent: QWidget | None = None) -> None:
+    def __init__(self, providers: ProviderCatalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trayOptions")
         self._providers = providers
