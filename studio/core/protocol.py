@@ -227,9 +227,7 @@ EVENTS: dict[str, EventKind] = {
         EventKind("job:updated", JobData, "a job changed status or progress"),
         EventKind("queue:paused", Empty, "the job queue was paused"),
         EventKind("queue:resumed", Empty, "the job queue was resumed"),
-        EventKind(
-            "job:progress", JobProgress, "a running job reported progress", transient=True
-        ),
+        EventKind("job:progress", JobProgress, "a running job reported progress", transient=True),
     )
 }
 
@@ -253,6 +251,9 @@ class TypedEvent:
 def decode_event(event: Event | Mapping[str, Any]) -> TypedEvent:
     """Check an event (an :class:`Event`, or its JSON form ``{"type", "seq", "data"}``)
     against the catalogue; raise one clear :class:`ValidationError` on any fault."""
+    kind: object
+    data: object
+    seq: object
     if isinstance(event, Event):
         kind, data, seq = event.type, event.data, event.seq
     elif isinstance(event, Mapping):
@@ -360,8 +361,10 @@ def type_name(hint: Any) -> str:
 def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is not dataclasses.MISSING:
         d = c._to_json(f.default)
-        return "null" if d is None else repr(d).replace("'", '"').replace("True", "true").replace(
-            "False", "false"
+        return (
+            "null"
+            if d is None
+            else repr(d).replace("'", '"').replace("True", "true").replace("False", "false")
         )
     if f.default_factory is not dataclasses.MISSING:
         return "{}" if isinstance(f.default_factory(), Mapping) else "(default)"
@@ -400,8 +403,8 @@ def markdown() -> str:
         "",
         f"Protocol version: **{PROTOCOL_VERSION}**",
         "",
-        "A command is a JSON object `{\"command\": KIND, ...fields}`; an event is",
-        "`{\"type\": KIND, \"seq\": N, \"data\": {...fields}}`. Internal commands are applied",
+        'A command is a JSON object `{"command": KIND, ...fields}`; an event is',
+        '`{"type": KIND, "seq": N, "data": {...fields}}`. Internal commands are applied',
         "only by the studio itself (finishing an import or a job), never by a person or a peer.",
         "",
         "## Commands",
