@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from studio.core import commands as c
 from studio.core import protocol as p
-from studio.core.errors import ValidationError
+from studio.core.errors import StorageError, ValidationError
 from studio.core.events import Event
 from studio.core.space import Space
 from studio.jobs.executor import InlineExecutor
@@ -143,3 +145,35 @@ def test_every_payload_field_is_typed_the_way_the_codec_can_check() -> None:
     for spec in p.EVENTS.values():
         for name, hint in p._hints(spec.payload).items():
             assert "object" not in p.type_name(hint), f"{spec.name}.{name} is untyped"
+
+
+def test_a_follower_reads_typed_events_and_an_entry_off_the_protocol_is_one_clear_error(
+    space: Space,
+) -> None:
+    feed = space.feed()
+    aid = space.apply(c.CreateAsset("Hero", c.MediaKindName.IMAGE), OWNER).created["asset_id"]
+    space.apply(c.MoveAssets((c.Position(aid, 3, 4),)), OWNER)
+    typed = feed.typed_events()
+    assert [t.kind for t in typed] == ["asset:created", "asset:moved"]
+    assert isinstance(typed[0].data, p.AssetData) and typed[0].data.name == "Hero"
+    assert typed[1].data.positions == (c.Position(aid, 3.0, 4.0),)
+
+    space.apply(c.UpdateAsset(aid, name="Heroine"), OWNER)
+    bad = space.last_seq()
+    path = space.media_dir.parents[1] / "spaces" / f"{space.slug}.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    try:  # an entry written by a writer that does not speak this protocol
+        raw.execute(
+            "UPDATE changes SET events = ? WHERE seq = ?",
+            (json.dumps([{"type": "asset:updated", "data": {"id": aid}}]), bad),
+        )
+    finally:
+        raw.close()
+    with pytest.raises(StorageError) as err:
+        feed.typed_events()
+    assert str(err.value) == (
+        f"the change log does not match protocol version {p.PROTOCOL_VERSION} at change "
+        f"{bad}: asset:updated: missing field(s) slug, name, type, media_kind, tags, "
+        "parent_asset_id, x, y, active_variant_id, created_at"
+    )
+    feed.close()
