@@ -24,6 +24,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from studio.core import commands as c
 from studio.core.errors import ValidationError
 from studio.core.events import Event
+from studio.core.forge import Recipe
 
 PROTOCOL_VERSION = 1
 """Raised whenever a command or event kind, or a payload field, is added, removed or
@@ -278,6 +279,52 @@ def encode_event(typed: TypedEvent) -> Event:
     return Event(typed.kind, data, typed.seq)
 
 
+@dataclass(frozen=True, slots=True)
+class ImportRecipe:
+    """The recipe of an imported variant."""
+
+    operation: str
+    original_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForkRecipe:
+    """The recipe of a forked variant (a copy; no provider call)."""
+
+    operation: str
+    source_variant_ids: tuple[str, ...]
+
+
+AnyRecipe = Recipe | ImportRecipe | ForkRecipe
+
+RECIPES: dict[str, type] = {
+    "generate": Recipe,
+    "derive": Recipe,
+    "refine": Recipe,
+    "import": ImportRecipe,
+    "fork": ForkRecipe,
+}
+"""The recipe type of each ``operation``."""
+
+
+def encode_recipe(recipe: AnyRecipe) -> dict[str, Any]:
+    """A recipe's JSON form, as stored on its variant (the same codec as commands)."""
+    return dict(c._to_json(recipe))
+
+
+def decode_recipe(obj: Any) -> AnyRecipe:
+    """A stored recipe checked against the protocol (its type chosen by ``operation``);
+    one clear :class:`ValidationError` when it does not match."""
+    if not isinstance(obj, Mapping):
+        raise ValidationError("a recipe must be a JSON object")
+    op = obj.get("operation")
+    if not isinstance(op, str) or op not in RECIPES:
+        raise ValidationError(f"unknown recipe operation {op!r}")
+    result = _decode(RECIPES[op], obj, f"{op} recipe")
+    assert isinstance(result, Recipe | ImportRecipe | ForkRecipe)
+    return result
+
+
 def _decode(cls: type, value: Any, where: str) -> Any:
     if not isinstance(value, Mapping):
         raise ValidationError(f"{where} must be an object")
@@ -286,10 +333,18 @@ def _decode(cls: type, value: Any, where: str) -> Any:
     unknown = sorted(str(k) for k in value if k not in hints)
     if unknown:
         raise ValidationError(f"{where}: unknown field(s) {', '.join(unknown[:5])}")
-    missing = [n for n in names if n not in value]
+    missing = [n for n in names if n not in value and n not in _defaulted(cls)]
     if missing:
         raise ValidationError(f"{where}: missing field(s) {', '.join(missing)}")
-    return cls(**{n: _value(value[n], hints[n], f"{where}.{n}") for n in names})
+    return cls(**{n: _value(value[n], hints[n], f"{where}.{n}") for n in names if n in value})
+
+
+def _defaulted(cls: type) -> set[str]:
+    return {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    }
 
 
 def _value(value: Any, hint: Any, where: str) -> Any:
@@ -308,6 +363,10 @@ def _value(value: Any, hint: Any, where: str) -> Any:
         return tuple(_value(v, item, f"{where}[{i}]") for i, v in enumerate(value))
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _decode(hint, value, where)
+    if origin is not None and issubclass(origin, Mapping):
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise ValidationError(f"{where} must be an object")
+        return dict(value)
     if hint is bool:
         if not isinstance(value, bool):
             raise ValidationError(f"{where} must be true or false")
@@ -426,6 +485,18 @@ def markdown() -> str:
         flag = " (transient)" if spec.transient else ""
         out += [f"### `{name}`{flag}", "", f"{spec.doc}; data: `{spec.payload.__name__}`", ""]
         _nested(spec.payload, nested)
+    out += [
+        "## Recipes",
+        "",
+        "What a variant was made from, stored on it; its type follows `operation`:",
+        "",
+        "| operation | recipe |",
+        "|---|---|",
+        *(f"| `{op}` | `{t.__name__}` |" for op, t in RECIPES.items()),
+        "",
+    ]
+    for t in RECIPES.values():
+        nested[t.__name__] = t
     out += ["## Types", ""]
     payloads = {s.payload.__name__: s.payload for s in EVENTS.values()}
     for tname in sorted({**nested, **payloads}):

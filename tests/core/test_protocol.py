@@ -16,6 +16,7 @@ from studio.core import commands as c
 from studio.core import protocol as p
 from studio.core.errors import StorageError, ValidationError
 from studio.core.events import Event
+from studio.core.forge import Recipe
 from studio.core.space import Space
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
@@ -93,6 +94,16 @@ def test_every_event_of_a_run_of_every_command_decodes_against_the_catalogue(
         while batch := feed.events():
             logged += batch
     assert logged == [ev for ev in seen if not p.EVENTS[ev.type].transient]
+    recipes = set()
+    for vid in {ev.data["id"] for ev in seen if ev.type == "variant:created"}:
+        raw = space.variant_detail(vid).recipe
+        if raw:  # a generated variant's recipe, as stored: the same codec reads it back
+            recipe = p.decode_recipe(raw)
+            if isinstance(recipe, Recipe):
+                assert recipe == Recipe.from_json(raw)
+            assert p.encode_recipe(recipe) == raw
+            recipes.add(recipe.operation)
+    assert recipes == {"generate", "derive", "refine", "import", "fork"}
     assert len(logged) > 100
     for ev in logged:
         assert p.decode_event(ev.to_json()).seq == ev.seq
@@ -177,3 +188,42 @@ def test_a_follower_reads_typed_events_and_an_entry_off_the_protocol_is_one_clea
         "parent_asset_id, x, y, active_variant_id, created_at"
     )
     feed.close()
+
+
+def test_a_recipe_off_the_protocol_is_refused_with_one_clear_sentence() -> None:
+    good = {
+        "operation": "generate",
+        "prompt": "a fox",
+        "prompt_sent": "a fox",
+        "provider": "scripted",
+        "model": "m",
+        "media_kind": "image",
+        "audio_type": None,
+        "size": None,
+        "aspect_ratio": None,
+        "duration_s": None,
+        "seed": 7,
+        "params": {},
+        "source_variant_ids": [],
+        "references_sent": [],
+        "style": None,
+    }
+    assert p.decode_recipe(good).batch is None  # a default may be left out
+    with pytest.raises(
+        ValidationError, match=re.escape("generate recipe.seed must be a whole number")
+    ):
+        p.decode_recipe({**good, "seed": "7"})
+    with pytest.raises(
+        ValidationError, match=re.escape("generate recipe.params must be an object")
+    ):
+        p.decode_recipe({**good, "params": []})
+    with pytest.raises(
+        ValidationError, match=re.escape("generate recipe: missing field(s) provider")
+    ):
+        p.decode_recipe({k: v for k, v in good.items() if k != "provider"})
+    with pytest.raises(ValidationError, match=re.escape("unknown recipe operation 'paint'")):
+        p.decode_recipe({**good, "operation": "paint"})
+    imported = {"operation": "import", "original_name": "hero.png"}
+    assert p.decode_recipe(imported) == p.ImportRecipe("import", "hero.png")
+    with pytest.raises(ValidationError, match=re.escape("import recipe: unknown field(s) seed")):
+        p.decode_recipe({**imported, "seed": 1})
