@@ -372,7 +372,7 @@ def test_deleting_a_parent_with_its_child_selected_is_one_step(space: Space, qtb
     """Deleting an asset takes its subtree: the child is not deleted a second time."""
     cv, a, b = two_cards(space, qtbot)
     space.apply(c.ReparentAsset(b, a), OWNER)
-    assert cv.view.actions.delete([a, b])  # both chosen, the parent first
+    assert cv.view.canvas_actions.delete([a, b])  # both chosen, the parent first
     assert cv.host.stack.count() == 1
     assert {x.id for x in space.snapshot().assets} == set()
     cv.host.stack.undo()
