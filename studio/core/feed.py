@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.core.errors import StorageError
+from studio.core.errors import StorageError, ValidationError
 from studio.core.events import Event
+from studio.core.protocol import PROTOCOL_VERSION, TypedEvent, decode_event
 from studio.store.db import connect, file_uri
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,21 @@ class Change:
     def to_events(self) -> list[Event]:
         """The events as the bus publishes them (same type, data and seq)."""
         return [Event(str(e["type"]), dict(e.get("data") or {}), self.seq) for e in self.events]
+
+    def typed_events(self) -> list[TypedEvent]:
+        """The events decoded against the protocol catalogue
+        (:mod:`studio.core.protocol`); an entry that does not match it raises one clear
+        :class:`StorageError`."""
+        out = []
+        for ev in self.to_events():
+            try:
+                out.append(decode_event(ev))
+            except ValidationError as exc:
+                raise StorageError(
+                    f"the change log does not match protocol version {PROTOCOL_VERSION} "
+                    f"at change {self.seq}: {exc.message}"
+                ) from None
+        return out
 
 
 def decode_change(raw: tuple[Any, ...]) -> Change:
@@ -206,6 +222,10 @@ class ChangeFeed:
     def events(self) -> list[Event]:
         """:meth:`poll`, as events."""
         return [e for ch in self.poll() for e in ch.to_events()]
+
+    def typed_events(self) -> list[TypedEvent]:
+        """:meth:`poll`, as events decoded against the protocol catalogue."""
+        return [e for ch in self.poll() for e in ch.typed_events()]
 
     def _read(self) -> list[tuple[Any, ...]]:
         conn = self._conn
