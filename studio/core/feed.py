@@ -101,13 +101,14 @@ def decode_change(raw: tuple[Any, ...]) -> Change:
         aname,
         arole,
         command,
-        _json(payload, f"change {seq} payload"),
+        json_column(payload, f"change {seq} payload"),
         _events(events, seq),
         raw[8] if len(raw) > 8 else None,
     )
 
 
-def _json(text: str, where: str) -> Any:
+def json_column(text: str, where: str) -> Any:
+    """A JSON column, or one clear error when an outside fault damaged it."""
     try:
         return json.loads(text)
     except (ValueError, TypeError):  # TypeError: NULL where damage removed the text
@@ -117,7 +118,7 @@ def _json(text: str, where: str) -> Any:
 
 
 def _events(text: str, seq: int) -> list[dict[str, Any]]:
-    value = _json(text, f"change {seq} events")
+    value = json_column(text, f"change {seq} events")
     if not isinstance(value, list) or not all(
         isinstance(e, dict) and isinstance(e.get("type"), str) for e in value
     ):

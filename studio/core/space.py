@@ -31,7 +31,8 @@ from studio.core.errors import (
 )
 from studio.core.events import Event, EventBus, Subscriber
 from studio.core.feed import BATCH as FEED_BATCH
-from studio.core.feed import Change, ChangeFeed
+from studio.core.feed import Change, ChangeFeed, decode_change
+from studio.core.feed import json_column as _json_column
 from studio.core.handlers import HANDLERS
 from studio.core.handlers.generate import estimate as estimate_request
 from studio.core.holders import Holders, opening
@@ -738,18 +739,8 @@ class Space:
                     ).fetchall()
             finally:
                 conn.execute("COMMIT")
-        for seq, at, aid, aname, arole, command, payload, events, step in rows:
-            yield Change(
-                seq,
-                at,
-                aid,
-                aname,
-                arole,
-                command,
-                _json_column(payload, f"change {seq} payload"),
-                _json_column(events, f"change {seq} events"),
-                step,
-            )
+        for raw in rows:
+            yield decode_change(raw)
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL for reports and tests (never for writing)."""
@@ -766,13 +757,3 @@ def _identity(path: Path | None) -> tuple[int, int] | None:
     except OSError:
         return (-1, -1)
     return (st.st_dev, st.st_ino)
-
-
-def _json_column(text: str, where: str) -> Any:
-    """A JSON column, or one clear error when an outside fault damaged it."""
-    try:
-        return json.loads(text)
-    except (ValueError, TypeError):  # TypeError: NULL where damage removed the text
-        raise StorageError(
-            f"the space file is damaged: {where} is not valid JSON (see `studio check`)"
-        ) from None
