@@ -164,6 +164,13 @@ class ChangeFeed:
         return self._last
 
     @property
+    def version(self) -> int | None:
+        """The file's ``PRAGMA data_version`` at the last look: it moves with every
+        commit by another connection, also one that writes no change-log entry (an undo
+        history entry, a job lease)."""
+        return self._version
+
+    @property
     def behind(self) -> bool:
         """Did the last poll stop at its batch size with more waiting?"""
         return self._more

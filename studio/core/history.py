@@ -233,3 +233,14 @@ def entries(conn: sqlite3.Connection, actor_id: str, limit: int = 100) -> list[H
         (actor_id, limit),
     ).fetchall()
     return [_entry(raw) for raw in reversed(rows)]
+
+
+def marks(conn: sqlite3.Connection, actor_id: str, limit: int = 100) -> list[tuple[int, str]]:
+    """The ids and states of the actor's last ``limit`` entries, oldest first: what a
+    view of the history (the app's undo stack) compares itself with, without decoding
+    any commands."""
+    rows = conn.execute(
+        "SELECT id, state FROM history WHERE actor_id = ? ORDER BY id DESC LIMIT ?",
+        (actor_id, limit),
+    ).fetchall()
+    return [(int(i), str(st)) for i, st in reversed(rows)]

@@ -449,6 +449,12 @@ class Space:
         with self._db.read() as conn:
             return history.entries(conn, actor.id, limit)
 
+    def history_marks(self, actor: Actor, limit: int = 100) -> list[tuple[int, str]]:
+        """The ids and states of ``actor``'s last ``limit`` history entries, oldest
+        first (cheap: no commands decoded)."""
+        with self._db.read() as conn:
+            return history.marks(conn, actor.id, limit)
+
     def _travel(self, actor: Actor, *, undo: bool, expect: int | None) -> AppliedStep:
         word = "undo" if undo else "redo"
         if not actor.role.can_edit:

@@ -35,6 +35,10 @@ UI_BATCH = 100
 
 class FeedFollower(QObject):
     changed = Signal(object)  # studio.core.events.Event, on the main thread
+    file_changed = Signal()
+    """Something was committed to the space file since the last look — by any
+    connection, also a write that adds no change-log entry (an undo-history entry, a
+    job lease). Emitted after the poll's events."""
 
     def __init__(self, space: Space, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +72,7 @@ class FeedFollower(QObject):
         """Hand every change committed since the last poll to the views."""
         if self._closed:  # a commit's hint queued before the space was closed
             return
+        version = self._feed.version
         try:
             changes = self._feed.poll()
         except StorageError as exc:  # a damaged entry: skipped; the next tick goes on
@@ -78,6 +83,8 @@ class FeedFollower(QObject):
         for change in changes:
             for event in change.to_events():
                 self.changed.emit(event)
+        if changes or self._feed.version != version:
+            self.file_changed.emit()
         if self._feed.behind:
             self._again.start()
 

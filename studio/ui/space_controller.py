@@ -14,7 +14,7 @@ from studio.core.events import Event
 from studio.core.space import Snapshot, Space
 from studio.ui.session import SpaceSession
 from studio.ui.space_jobs import SnapshotJob, SpaceJob, prompts_of
-from studio.ui.undo import load_history
+from studio.ui.undo import HistoryFollower
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -30,6 +30,7 @@ class SpaceController(QObject):
         self.session: SpaceSession | None = None
         self.jobs: list[SpaceJob] = []
         self._held: list[Event] | None = None
+        self.history: HistoryFollower | None = None
         self._fit_when_loaded = False
 
     @property
@@ -54,7 +55,9 @@ class SpaceController(QObject):
             return
         self.session = SpaceSession(w.studio, space, w)
         self._held = []  # events that arrive while the snapshot is read
-        load_history(w.undo_stack, space, w.actor, w.show_error)  # kept by the core
+        # the undo stack shows the core's history, also as it moves on elsewhere
+        self.history = HistoryFollower(w.undo_stack, space, w.actor, w.show_error, self)
+        self.session.follower.file_changed.connect(self.history.look)
         self.session.core_event.connect(self._on_event)
         self.session.problem_changed.connect(lambda _p: w.status_control.update_status())
         state = settings.get_or(w.studio.library, f"ui.view.{space.id}", None)
@@ -106,6 +109,10 @@ class SpaceController(QObject):
             job.finished.wait(60)
         self.jobs.clear()
         settings.remember(w.studio.library, f"ui.view.{space.id}", json.dumps(w.view.view_state()))
+        if self.history is not None:
+            self.history.close()
+            self.history.deleteLater()
+            self.history = None
         w.undo_stack.clear()
         w.jobs_panel.set_space(None)
         w.tray.set_space(None)

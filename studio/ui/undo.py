@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.errors import HistoryMovedError, StudioError
-from studio.core.history import DONE, STUCK
+from studio.core.history import DONE, STUCK, UNDONE
 from studio.core.space import Applied, Space
 
 ErrorSink = Callable[[str], None]
@@ -184,3 +184,76 @@ def load_history(stack: QUndoStack, space: Space, actor: Actor, on_error: ErrorS
     for cmd in commands:
         cmd.quiet = False
     # (no setClean: QUndoStack never merges a push made at its clean index)
+
+
+def _stack_marks(stack: QUndoStack) -> tuple[list[int | None], int]:
+    """The history entries ``stack`` shows, oldest first, and how many are undone."""
+    ids: list[int | None] = []
+    for i in range(stack.count()):
+        cmd = stack.command(i)
+        ids.append(cmd.entry_id if isinstance(cmd, CoreCommand) else None)
+    return ids, stack.count() - stack.index()
+
+
+def shows_history(stack: QUndoStack, marks: Sequence[tuple[int, str]], limit: int) -> bool:
+    """Does ``stack`` show the history whose last ``limit`` entries are ``marks`` (as
+    :meth:`Space.history_marks` gives them) — the same steps, the same ones undone?
+    When the core's window is full, only the common tail is compared."""
+    core = [eid for eid, state in marks if state != STUCK]
+    core_undone = sum(1 for _, state in marks if state == UNDONE)
+    ids, undone = _stack_marks(stack)
+    if undone != core_undone:
+        return False
+    if len(marks) >= limit:  # older entries are beyond the window on one side
+        n = min(len(ids), len(core))
+        return ids[len(ids) - n :] == core[len(core) - n :]
+    return ids == core
+
+
+class HistoryFollower(QObject):
+    """Keeps ``stack`` a view of ``actor``'s core history while a space is open.
+
+    :meth:`look` is called whenever the space file changed (the feed follower's
+    ``file_changed``); a moment later (never inside a push, undo or redo of the stack)
+    the history's ids and states are compared with the stack, and when they differ the
+    stack is filled again from the core: the user's place is the core's."""
+
+    def __init__(
+        self,
+        stack: QUndoStack,
+        space: Space,
+        actor: Actor,
+        on_error: ErrorSink,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._stack = stack
+        self._space = space
+        self._actor = actor
+        self._on_error = on_error
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(0)
+        self._soon.timeout.connect(self.sync)
+        self.reloads = 0
+        """How often the stack was filled again (for tests and the bench)."""
+        load_history(stack, space, actor, on_error)
+
+    def look(self) -> None:
+        """Compare soon (coalesced: one look per turn of the event loop)."""
+        self._soon.start()
+
+    def sync(self) -> bool:
+        """Fill the stack again if it no longer shows the core's history; True if so."""
+        try:
+            marks = self._space.history_marks(self._actor, HISTORY_LIMIT)
+        except StudioError:  # the space went away; the next look (or close) decides
+            return False
+        if shows_history(self._stack, marks, HISTORY_LIMIT):
+            return False
+        load_history(self._stack, self._space, self._actor, self._on_error)
+        self.reloads += 1
+        return True
+
+    def close(self) -> None:
+        self._soon.stop()
