@@ -303,8 +303,10 @@ class AssetDetailsWidget(QWidget):
     def current_variant(self) -> str | None:
         return self.core.current_variant()
 
-    def open_full_view(self, compare: Sequence[str] = ()) -> QWidget | None:
-        """Open the full view of the current asset (on Compare with ``compare`` ticked)."""
+    def open_full_view(self, *, compare: Sequence[str] = ()) -> QWidget | None:
+        """Open the full view of the current asset (on Compare with ``compare`` ticked).
+        ``compare`` is keyword-only: a signal connected here directly (a menu action's
+        ``triggered(checked)``) passes nothing."""
         from studio.ui.details.full_view import AssetDetailsDialog
 
         aid = self.current_asset()
@@ -327,7 +329,7 @@ class AssetDetailsWidget(QWidget):
 
     def _compare(self, variant_ids: list[str]) -> None:
         self.compare_requested.emit(variant_ids)
-        self.open_full_view(variant_ids)
+        self.open_full_view(compare=variant_ids)
 
     def _show_asset_fields(self) -> None:
         a = self.core.asset
