@@ -80,7 +80,8 @@ class WindowMenus(QObject):
 
         gen = bar.addMenu("&Generate")
         act(gen, "&Write a prompt", self.focus_tray, "Ctrl+G", "focusTray")
-        act(gen, "&Generate", self.generate, "Ctrl+Return", "generate")
+        generate = act(gen, "&Generate", self.generate, "Ctrl+Return", "generate")
+        generate.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         act(gen, "&Pause queue", lambda: w.run([c.PauseQueue()], "Pause queue"))
         act(gen, "&Resume queue", lambda: w.run([c.ResumeQueue()], "Resume queue"))
 

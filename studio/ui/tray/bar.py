@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -187,7 +187,7 @@ class TrayBar(QFrame):
         self.slots_scroll.setMaximumWidth(5 * SLOT + 4 * GAP + 2 * PAD + 2)
         self.slots_scroll.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
 
-        self.prompt = QPlainTextEdit()
+        self.prompt = PromptEdit()
         self.prompt.setObjectName("trayPrompt")
         self.prompt.setPlaceholderText("Describe what to make, or how to change the references…")
         self.prompt.setTabChangesFocus(True)
@@ -255,3 +255,33 @@ class TrayBar(QFrame):
         lay.addWidget(self.prompt, 1)
         lay.addLayout(middle)
         lay.addLayout(right)
+
+
+SUBMIT_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+def _is_submit(event: QKeyEvent) -> bool:
+    mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return event.key() in SUBMIT_KEYS and mods == Qt.KeyboardModifier.ControlModifier
+
+
+class PromptEdit(QPlainTextEdit):
+    """The prompt box. Ctrl+Return (or Ctrl+Enter) here is the prompt's own: it emits
+    ``submitted`` and types no newline. Claiming the key (ShortcutOverride) keeps the
+    window's Generate shortcut from firing too, so the two never make an ambiguous
+    overload."""
+
+    submitted = Signal()
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent) and _is_submit(e):
+            e.accept()
+            return True
+        return super().event(e)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if _is_submit(e):
+            e.accept()
+            self.submitted.emit()
+            return
+        super().keyPressEvent(e)

@@ -7,8 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from studio.core import settings
@@ -93,10 +92,9 @@ class ForgeTray(QWidget):
         outer.addWidget(bar)
         outer.addWidget(self.options)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.generate)
+        # Ctrl+Return in the prompt is the prompt's own; elsewhere the window's Generate
+        # action has it (two shortcuts on one key would be an ambiguous overload)
+        self.prompt.submitted.connect(self.generate)
 
     def show_options(self, on: bool) -> None:
         self.options.setVisible(on)
