@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -85,15 +86,23 @@ class JobsPanel(QWidget):
             "Clear finished", "Hide finished jobs from this list (nothing is deleted)"
         )
         self.clear_button.clicked.connect(self.clear_finished)
+        # the pause button fits both its words, so it never moves its neighbours
+        self.pause_button.setText("Resume queue")
+        wide = self.pause_button.sizeHint().width()
+        self.pause_button.setText("Pause queue")
+        self.pause_button.setFixedWidth(max(wide, self.pause_button.sizeHint().width()))
+        # the summary is on a row of its own and wraps: a longer summary never asks the
+        # dock for more width (the dock keeps the width the user gave it)
         self.summary = QLabel()
         self.summary.setObjectName("jobsSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         for b in (self.pause_button, self.cancel_button, self.retry_button, self.show_button):
             bar.addWidget(b)
         bar.addWidget(self.clear_button)
         bar.addStretch(1)
-        bar.addWidget(self.summary)
 
         self.view = QTableView()
         self.view.setObjectName("jobsTable")
@@ -134,6 +143,18 @@ class JobsPanel(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.empty)
+        # the problem of the selected job (else the newest one with a problem), wrapped,
+        # so it reads at any width instead of as "T…" in a cell behind a scroll bar
+        self.problem = QLabel()
+        self.problem.setObjectName("jobsProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
+        self.problem.setStyleSheet(
+            "QLabel#jobsProblem { color: #f0c2bc; background: #2a2226; border-radius: 4px;"
+            " padding: 6px; }"
+        )
+        self.problem.hide()
 
         self.setStyleSheet(  # the app theme sets no disabled colours
             "QToolButton:disabled { color: #5d6470; }"
@@ -143,7 +164,9 @@ class JobsPanel(QWidget):
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(4)
         layout.addLayout(bar)
+        layout.addWidget(self.summary)
         layout.addWidget(self.stack, 1)
+        layout.addWidget(self.problem)
         self.set_space(None)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -348,6 +371,18 @@ class JobsPanel(QWidget):
         self.cancel_button.setEnabled(any(line.active for line in lines))
         self.retry_button.setEnabled(any(retryable(line) for line in lines))
         self.show_button.setEnabled(any(line.what.asset_id for line in lines))
+        self._show_problem(lines)
+
+    def _show_problem(self, selected: list[JobLine]) -> None:
+        """The selected job's problem in full, else the newest shown job's that has one."""
+        pool = selected or self.model.lines
+        line = next((x for x in pool if x.advice is not None and x.advice.text), None)
+        if line is None or line.advice is None:
+            self.problem.clear()
+            self.problem.hide()
+            return
+        self.problem.setText(f"{line.what.name}: {line.advice.full}")
+        self.problem.show()
 
     def clear_finished(self) -> None:
         self._hidden.update(line.job.id for line in self.model.lines if not line.active)

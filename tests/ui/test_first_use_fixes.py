@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from studio.core import commands as c
+from studio.core.actor import Actor
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
 from studio.ui.main_window import MainWindow
@@ -85,3 +86,56 @@ def test_ctrl_return_generates_from_the_prompt_and_the_canvas(
     qtbot.waitUntil(window.view.hasFocus)
     qtbot.keyClick(window.view.viewport(), key, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: _generated(window) == 2, timeout=2_000)
+
+
+def _queue(window: MainWindow, prompt: str) -> str:
+    space = window.space
+    assert space is not None
+    cmd = c.RequestGeneration(
+        prompt, c.MediaKindName.IMAGE, options=c.GenerationOptions(no_style=True)
+    )
+    return str(space.apply(cmd, OWNER).created["job_id"])
+
+
+def _fail(window: MainWindow, job_id: str, code: str, message: str) -> None:
+    space = window.space
+    assert space is not None
+    me = Actor.system()
+    space.apply(c.StartJob(job_id, space.holder_id, 60_000), me)
+    space.apply(c.FailJob(job_id, code, message), me)
+
+
+def test_the_right_dock_keeps_its_width_and_problems_read_in_full(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """Jobs starting, waiting, failing and the queue pausing never change the dock's
+    width (buttons stay under the mouse); a job's problem reads in full, wrapped, at
+    the default width."""
+    _open(window, qtbot)
+    window.jobs_dock.raise_()
+    panel = window.jobs_panel
+    qtbot.waitUntil(panel.isVisible)
+    QApplication.processEvents()
+    width = window.jobs_dock.width()
+    widths = {width}
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Queue paused" in panel.summary.text(), timeout=2_000)
+    widths.add(window.jobs_dock.width())
+    jobs = [_queue(window, f"a lighthouse on a rock number {i}, stormy sea") for i in range(4)]
+    qtbot.waitUntil(lambda: "4 queued" in panel.summary.text(), timeout=2_000)
+    widths.add(window.jobs_dock.width())
+    why = "The provider blocked this prompt: violence is not allowed in generated pictures"
+    _fail(window, jobs[0], "SAFETY_BLOCKED", why)
+    qtbot.waitUntil(lambda: "1 failed" in panel.summary.text(), timeout=2_000)
+    QApplication.processEvents()
+    widths.add(window.jobs_dock.width())
+    assert widths == {width}
+    # the problem, in full and wrapped, inside the panel's width
+    assert panel.problem.isVisible() and why in panel.problem.text()
+    assert panel.problem.wordWrap()
+    assert panel.problem.width() <= panel.width()
+    assert panel.problem.height() > panel.problem.fontMetrics().lineSpacing() * 1.5  # wrapped
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Queue paused" not in panel.summary.text(), timeout=2_000)
+    assert window.jobs_dock.width() == width
