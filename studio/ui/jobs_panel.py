@@ -375,7 +375,8 @@ class JobsPanel(QWidget):
 
     def _show_problem(self, selected: list[JobLine]) -> None:
         """The selected job's problem in full, else the newest shown job's that has one."""
-        pool = selected or self.model.lines
+        # a cancelled job is no problem (the user asked for it): said only when selected
+        pool = selected or [x for x in self.model.lines if x.job.status != "cancelled"]
         line = next((x for x in pool if x.advice is not None and x.advice.text), None)
         if line is None or line.advice is None:
             self.problem.clear()

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QApplication, QStyleOptionGraphicsItem
 
 from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
+from studio.ui.canvas.card import AssetCardItem
+from studio.ui.canvas.geometry import CARD_H, CARD_W
+from studio.ui.jobs.model import Column
 from studio.ui.main_window import MainWindow
 from tests.conftest import OWNER
 
@@ -139,3 +143,77 @@ def test_the_right_dock_keeps_its_width_and_problems_read_in_full(
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Queue paused" not in panel.summary.text(), timeout=2_000)
     assert window.jobs_dock.width() == width
+
+
+def _render(card: AssetCardItem) -> QImage:
+    image = QImage(int(CARD_W), int(CARD_H), QImage.Format.Format_ARGB32)
+    image.fill(0)
+    painter = QPainter(image)
+    card.paint(painter, QStyleOptionGraphicsItem(), None)
+    painter.end()
+    return image
+
+
+def _reddish(image: QImage) -> int:
+    """Pixels near the failed colour (#e5484d)."""
+    n = 0
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            c_ = image.pixelColor(x, y)
+            if c_.red() > 180 and c_.green() < 110 and c_.blue() < 120:
+                n += 1
+    return n
+
+
+def _card_of_job(window: MainWindow, job_id: str) -> AssetCardItem:
+    space = window.space
+    assert space is not None
+    vid = next(j.variant_id for j in space.jobs() if j.id == job_id)
+    aid = space.variant_detail(vid).row.asset_id
+    card = window.scene.card(aid)
+    assert card is not None
+    return card
+
+
+def test_a_cancelled_job_is_quiet_not_failed(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _open(window, qtbot)
+    assert window.run([c.PauseQueue()], "Pause queue")
+    cancelled = _queue(window, "a moth on a lamp")
+    failed = _queue(window, "a moth in a storm")
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 2, timeout=2_000)
+    assert window.run([c.CancelJob(cancelled)], "Cancel job")
+    _fail(window, failed, "SAFETY_BLOCKED", "blocked")
+    card = _card_of_job(window, cancelled)
+    qtbot.waitUntil(lambda: card.status == "cancelled", timeout=2_000)
+    assert "cancelled" in card.toolTip().lower() and "failed" not in card.toolTip().lower()
+    assert _reddish(_render(card)) == 0  # no red border, mark or "Failed: …"
+    bad = _card_of_job(window, failed)
+    qtbot.waitUntil(lambda: bad.status == "failed", timeout=2_000)
+    assert _reddish(_render(bad)) > 50  # a real failure stays loud
+    panel = window.jobs_panel
+    qtbot.waitUntil(lambda: panel.model.row_of(cancelled) is not None, timeout=2_000)
+    panel.refresh()
+    row = panel.model.row_of(cancelled)
+    assert row is not None
+    status = panel.model.index(row, Column.STATUS)
+    problem = panel.model.index(row, Column.PROBLEM)
+    assert status.data() == "Cancelled"
+    colour = problem.data(Qt.ItemDataRole.ForegroundRole)
+    assert colour is not None and colour.red() < 180  # not the failure's red
+    assert "blocked" in panel.problem.text()  # the problem area shows the failure
+    panel.select_job(cancelled)
+    assert "Cancelled" in panel.problem.text()  # and the cancel once asked
+
+
+def test_queued_cards_say_paused_while_the_queue_is_paused(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _open(window, qtbot)
+    assert window.run([c.PauseQueue()], "Pause queue")
+    job = _queue(window, "a quiet pond")
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 1, timeout=2_000)
+    card = _card_of_job(window, job)
+    qtbot.waitUntil(lambda: card.label() == "Paused", timeout=2_000)
+    assert not card.animated  # no moving bar
+    assert card.asset.id not in window.scene._animated
+    assert window.run([c.ResumeQueue()], "Resume queue")
+    qtbot.waitUntil(lambda: card.label() != "Paused", timeout=2_000)
+    assert card.label() in ("Queued", "Generating…", "") or "%" in card.label()

@@ -3,9 +3,10 @@
 The card shows the asset's *active* variant: its thumbnail (image thumb, video
 poster/thumb, audio waveform thumb), name, media-kind glyph, variant count and star,
 and the live status: ``uploading`` a spinner, ``pending``/``processing`` a progress
-bar (indeterminate until the job reports progress), ``failed`` a red border and mark
-with the error as tooltip. When another variant of the asset is being made, a thin
-bar runs along the footer.
+bar (indeterminate until the job reports progress; "Paused" and a still track while
+the queue is paused), ``failed`` a red border and mark with the error as tooltip, and
+``cancelled`` (a failed variant whose job was cancelled) a quiet grey mark. When
+another variant of the asset is being made, a thin bar runs along the footer.
 
 Star rule: a filled star when the active variant is starred, an outlined star when
 only another variant is.
@@ -44,7 +45,15 @@ from studio.ui.canvas.geometry import (
     Rect,
     fit_inside,
 )
-from studio.ui.canvas.model import BUSY, NO_FACTS, STAR_ACTIVE, STAR_NONE, CardFacts, thumb_rel
+from studio.ui.canvas.model import (
+    BUSY,
+    NO_FACTS,
+    STAR_ACTIVE,
+    STAR_NONE,
+    CardFacts,
+    shown_status,
+    thumb_rel,
+)
 from studio.ui.canvas.theme import Theme, theme
 
 if TYPE_CHECKING:
@@ -65,6 +74,7 @@ class CanvasContext:
     scale: float = 1.0
     phase: int = 0  # animation tick for spinners and indeterminate bars
     drop_target: str | None = None  # asset id highlighted as a drop target
+    queue_paused: bool = False  # queued cards say "Paused" and their bars stand still
     theme: Theme = field(default_factory=theme)
     _insets: dict[float, QRectF] = field(default_factory=dict)
     _insets_scale: float = 0.0
@@ -118,16 +128,35 @@ class AssetCardItem(QGraphicsRectItem):
 
     @property
     def status(self) -> str:
-        a = self.facts.active
-        return a.status if a is not None else "empty"
+        """The active variant's state as shown (see :func:`shown_status`)."""
+        return shown_status(self.facts.active)
 
     @property
     def animated(self) -> bool:
-        """Needs animation ticks: a spinner, or a bar with no progress yet."""
+        """Needs animation ticks: a spinner, or a bar with no progress yet (not while
+        the job waits in a paused queue)."""
         if self.status == "uploading":
             return True
         shown = self.shown_busy()
-        return shown is not None and (self.progress is None or self.progress[0] is None)
+        if shown is None or self._waits_paused(shown):
+            return False
+        return self.progress is None or self.progress[0] is None
+
+    def _waits_paused(self, v: VariantRow) -> bool:
+        return v.status == "pending" and self._ctx.queue_paused
+
+    def label(self) -> str:
+        """The status words the card shows (empty when it shows none)."""
+        a = self.facts.active
+        status = self.status
+        if status == "failed" and a is not None:
+            return f"Failed: {a.error_message or a.error_code or 'unknown error'}"
+        if status == "cancelled":
+            return "Cancelled"
+        busy = self.shown_busy()
+        if busy is not None and busy is a:
+            return self._busy_label(busy)
+        return ""
 
     def shown_busy(self) -> VariantRow | None:
         a = self.facts.active
@@ -158,7 +187,9 @@ class AssetCardItem(QGraphicsRectItem):
     def set_tip(self, parent_name: str | None) -> None:
         """Tooltip: the error of a failed active variant, else the parent's name."""
         a, row = self.facts.active, self.asset
-        if a is not None and a.status == "failed":
+        if self.status == "cancelled":
+            tip = f"{row.name}: its generation was cancelled (Retry makes it again)"
+        elif a is not None and a.status == "failed":
             tip = f"{row.name} failed: {a.error_message or a.error_code or 'unknown error'}"
         elif parent_name is not None and row.parent_asset_id:
             tip = f"{row.name} — inside {parent_name}"
@@ -218,6 +249,8 @@ class AssetCardItem(QGraphicsRectItem):
         status = self.status
         if status == "failed":
             p.fillRect(QRectF(0, CARD_H - 48, CARD_W, 48), t.failed)
+        elif status == "cancelled":
+            p.fillRect(QRectF(0, CARD_H - 48, CARD_W, 48), t.cancelled)
         elif self.shown_busy() is not None:
             self._paint_bar(p, t, QRectF(0, CARD_H - 40, CARD_W, 40))
         self._paint_outline(p, ctx, t)
@@ -267,8 +300,20 @@ class AssetCardItem(QGraphicsRectItem):
                 p.setPen(t.failed.lighter(130))
                 box = QRectF(10, bar_y - 46, CARD_W - 20, 40)
                 flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
-                text = f"Failed: {a.error_message or a.error_code or 'unknown error'}"
-                p.drawText(box, int(flags) | int(Qt.TextFlag.TextWordWrap), text)
+                p.drawText(box, int(flags) | int(Qt.TextFlag.TextWordWrap), self.label())
+            return
+        if status == "cancelled":  # quiet: a grey mark, and the word when nothing shows
+            p.setPen(t.no_pen)
+            p.setBrush(t.cancelled)
+            p.drawEllipse(QRectF(CARD_W - 30, 8, 22, 22))
+            p.setPen(t.text_dim)
+            p.setFont(t.badge_font)
+            p.drawText(QRectF(CARD_W - 30, 8, 22, 22), Qt.AlignmentFlag.AlignCenter, "\u2013")
+            if self.thumb is None:
+                p.setFont(t.small_font)
+                box = QRectF(10, bar_y - 46, CARD_W - 20, 40)
+                flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+                p.drawText(box, int(flags), self.label())
             return
         busy = self.shown_busy()
         if busy is None:
@@ -290,7 +335,7 @@ class AssetCardItem(QGraphicsRectItem):
         if v.status == "uploading":
             return "Importing…"
         if v.status == "pending":
-            return "Queued"
+            return "Paused" if self._ctx.queue_paused else "Queued"
         if self.progress is not None and self.progress[0] is not None:
             msg = self.progress[1]
             pct = f"{round(self.progress[0] * 100)}%"
@@ -299,6 +344,9 @@ class AssetCardItem(QGraphicsRectItem):
 
     def _paint_bar(self, p: QPainter, t: Theme, r: QRectF) -> None:
         p.fillRect(r, t.busy_track)
+        busy = self.shown_busy()
+        if busy is not None and self._waits_paused(busy):
+            return  # waits in a paused queue: the track only, still
         frac = self.progress[0] if self.progress is not None else None
         if frac is not None:
             p.fillRect(

@@ -19,10 +19,24 @@ HANDLED = frozenset(
         *("asset:created", "asset:updated", "asset:deleted", "asset:restored", "asset:moved"),
         *("variant:created", "variant:updated", "variant:restored", "variant:deleted"),
         *("frame:created", "frame:updated", "frame:restored", "frame:deleted"),
+        *("queue:paused", "queue:resumed"),
         "job:progress",
     }
 )  # the event types the canvas follows
 STAR_NONE, STAR_OTHER, STAR_ACTIVE = 0, 1, 2
+CANCELLED_CODE = "CANCELLED"
+"""The error code of a variant whose job was cancelled (the core fails it with it)."""
+
+
+def shown_status(v: VariantRow | None) -> str:
+    """The state a card shows for variant ``v``: its status, except that a variant
+    whose job was cancelled is ``cancelled`` (a choice, not a failure), and "empty"
+    when there is no variant."""
+    if v is None:
+        return "empty"
+    if v.status == "failed" and v.error_code == CANCELLED_CODE:
+        return "cancelled"
+    return str(v.status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +131,14 @@ class Changed:
     frames: set[str] = field(default_factory=set)
     removed_frames: set[str] = field(default_factory=set)
     renamed: set[str] = field(default_factory=set)  # names changed (children show them)
+    queue: bool = False  # the queue was paused or resumed (queued cards say so)
 
     def __bool__(self) -> bool:
-        return any(
-            (self.assets, self.removed, self.moved, self.progress, self.frames),
-        ) or bool(self.removed_frames)
+        return (
+            any((self.assets, self.removed, self.moved, self.progress, self.frames))
+            or bool(self.removed_frames)
+            or self.queue
+        )
 
 
 class CanvasModel:
@@ -131,8 +148,10 @@ class CanvasModel:
         self.by_asset: dict[str, dict[str, None]] = {}
         self.frames: dict[str, FrameRow] = {}
         self.progress: dict[str, tuple[float | None, str]] = {}  # variant id -> (0..1, msg)
+        self.queue_paused = False
 
     def clear(self) -> None:
+        self.queue_paused = False
         self.assets.clear()
         self.variants.clear()
         self.by_asset.clear()
@@ -231,4 +250,8 @@ class CanvasModel:
             fid = str(d["id"])
             if self.frames.pop(fid, None) is not None:
                 ch.removed_frames.add(fid)
+        elif kind in ("queue:paused", "queue:resumed"):
+            paused = kind == "queue:paused"
+            ch.queue = paused != self.queue_paused
+            self.queue_paused = paused
         return ch

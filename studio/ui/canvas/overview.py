@@ -115,6 +115,8 @@ class OverviewItem(QGraphicsItem):
                 continue
             if c.status == "failed":
                 fill(ix, iy + _H - 64, _W, 64, t.failed)
+            elif c.status == "cancelled":
+                fill(ix, iy + _H - 64, _W, 64, t.cancelled)
             elif c.shown_busy() is not None:
                 fill(ix, iy + _H - 48, _W, 48, t.busy)
             if c.match > 0:

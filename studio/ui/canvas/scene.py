@@ -90,6 +90,7 @@ class CanvasScene(SceneSync, QGraphicsScene):
         self.space = space
         self.ctx.media_dir = space.media_dir.as_posix()
         self._snap_seq = snapshot.seq
+        self.model.queue_paused = self.ctx.queue_paused = snapshot.queue_paused
         self._pending = []
         self._total = len(snapshot.assets)
         self._loader.start(snapshot, focus, self._finish_load)
@@ -140,6 +141,7 @@ class CanvasScene(SceneSync, QGraphicsScene):
         self._selected = []
         self.finder.reset()
         self._content = None
+        self.ctx.queue_paused = False
         self.space = None
 
     # ------------------------------------------------------------------ bounds

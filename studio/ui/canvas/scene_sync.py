@@ -87,7 +87,17 @@ class SceneSync:
                 self.removeItem(item)
         for fid in ch.frames:
             self.sync_frame(fid)
+        if ch.queue:
+            self.queue_changed()
         self._content = None
+
+    def queue_changed(self) -> None:
+        """The queue was paused or resumed: cards waiting for a job say so."""
+        self.ctx.queue_paused = self.model.queue_paused
+        for card in self._cards.values():
+            if card.shown_busy() is not None:
+                self._sync_progress(card)
+                self._refresh(card)
 
     def sync_card(self, aid: str) -> None:
         asset = self.model.assets.get(aid)

@@ -37,6 +37,7 @@ class Theme:
     match_pen: QPen
     failed: QColor
     failed_pen: QPen
+    cancelled: QColor
     busy: QColor
     busy_track: QColor
     spinner_pen: QPen
@@ -164,6 +165,7 @@ def theme() -> Theme:
         match_pen=cosmetic("#f2c94c", 3.0),
         failed=QColor("#e5484d"),
         failed_pen=cosmetic("#e5484d", 2.0),
+        cancelled=QColor("#4a4e57"),
         busy=QColor("#4c8dff"),
         busy_track=QColor(255, 255, 255, 40),
         spinner_pen=_round_pen(QColor("#eceef2"), 4.0),

@@ -222,6 +222,8 @@ class JobsModel(QAbstractTableModel):
                 return QColor(STATUS_COLOURS[line.job.status])
             if col == Column.PROBLEM and line.job.status == "queued":
                 return QColor("#e0b45a")
+            if col == Column.PROBLEM and line.job.status == "cancelled":
+                return QColor(STATUS_COLOURS["cancelled"])  # asked for: quiet, not a problem
             if col == Column.PROBLEM:
                 return QColor("#f0a29a")
             if not line.active:
