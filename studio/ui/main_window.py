@@ -40,6 +40,7 @@ from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
 from studio.ui.tray import ForgeTray
+from studio.ui.tray.state import TrayDrafts
 from studio.ui.undo import push
 from studio.ui.window_menus import WindowMenus
 
@@ -116,8 +117,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _make_tray(self) -> ForgeTray:
-        tray = ForgeTray(self, self.studio)
+    def _make_tray(self, drafts: TrayDrafts | None = None) -> ForgeTray:
+        tray = ForgeTray(self, self.studio, drafts=drafts)
         tray.placement = self.centre
         return tray
 
@@ -192,7 +193,8 @@ class MainWindow(QMainWindow):
     def _providers_changed(self) -> None:
         """Keys or provider settings changed: rebuild the registry and reopen the space."""
         self.studio.reload_providers()
-        old_tray, self.tray = self.tray, self._make_tray()  # its options list the providers
+        # its options list the providers; each space's draft carries over
+        old_tray, self.tray = self.tray, self._make_tray(self.tray.drafts)
         old_tray.set_space(None)
         self.tray_dock.setWidget(self.tray)
         old_tray.deleteLater()

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QApplication, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyleOptionGraphicsItem
 
 from studio.core import commands as c
 from studio.core.actor import Actor
+from studio.core.imports import import_files
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
 from studio.ui.canvas.card import AssetCardItem
@@ -217,3 +219,63 @@ def test_queued_cards_say_paused_while_the_queue_is_paused(window: MainWindow, q
     assert window.run([c.ResumeQueue()], "Resume queue")
     qtbot.waitUntil(lambda: card.label() != "Paused", timeout=2_000)
     assert card.label() in ("Queued", "Generating…", "") or "%" in card.label()
+
+
+def _picture_variant(window: MainWindow, tmp_path: Path, name: str) -> tuple[str, str]:
+    space = window.space
+    assert space is not None
+    path = tmp_path / f"{name}.png"
+    Image.new("RGB", (32, 24), "teal").save(path)
+    report = import_files(space, [path], OWNER)
+    (item,) = report.imported
+    asset = space.asset(item.asset_id)
+    assert asset.active_variant_id is not None
+    return asset.id, asset.active_variant_id
+
+
+def test_the_tray_keeps_its_draft_per_space(window: MainWindow, tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Saving Preferences (which rebuilds the tray for the new providers) and switching
+    spaces keep each space's prompt, references and destination (for the session)."""
+    first = _open(window, qtbot, "First")
+    aid, vid = _picture_variant(window, tmp_path, "ref")
+    tray = window.tray
+    tray.prompt.setPlainText("a lantern in the fog")
+    tray.add_references([vid])
+    tray.set_destination(aid)
+    assert tray.references() == [vid] and tray.destination_id() == aid
+
+    window._providers_changed()  # what saving Preferences does
+    tray = window.tray
+    assert tray.prompt.toPlainText() == "a lantern in the fog"
+    assert tray.references() == [vid] and tray.destination_id() == aid
+
+    second = _open(window, qtbot, "Second")
+    assert window.tray.prompt.toPlainText() == "" and window.tray.references() == []
+    window.tray.prompt.setPlainText("a desert at noon")
+    window.open_space(first)
+    qtbot.waitUntil(lambda: window.space_control._held is None, timeout=10_000)
+    assert window.tray.prompt.toPlainText() == "a lantern in the fog"
+    assert window.tray.references() == [vid] and window.tray.destination_id() == aid
+    window.open_space(second)
+    assert window.tray.prompt.toPlainText() == "a desert at noon"
+
+
+def test_a_draft_whose_reference_went_away_comes_back_without_it(
+    window: MainWindow,
+    tmp_path: Path,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    first = _open(window, qtbot, "First")
+    aid, vid = _picture_variant(window, tmp_path, "ref")
+    window.tray.prompt.setPlainText("a lantern")
+    window.tray.add_references([vid])
+    window.tray.set_destination(aid)
+    space = window.space
+    assert space is not None
+    _open(window, qtbot, "Second")
+    with window.studio.open_space(first) as other:  # deleted while another space shows
+        other.apply(c.DeleteAsset(aid), OWNER)
+    window.open_space(first)
+    assert window.tray.prompt.toPlainText() == "a lantern"
+    assert window.tray.references() == [] and window.tray.destination_id() is None
+    assert [b for b in window.findChildren(QMessageBox, "errorMessage") if b.isVisible()] == []

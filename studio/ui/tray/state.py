@@ -88,6 +88,21 @@ class SlotRef:
 
 
 @dataclass(frozen=True, slots=True)
+class TrayDraft:
+    """What the user was writing in one space's tray: the prompt, the references (exact
+    variants, in slot order) and the destination asset. Kept per space for the session
+    (in memory: switching spaces or saving Preferences must not wipe it)."""
+
+    prompt: str
+    references: tuple[str, ...] = ()
+    destination: str | None = None
+
+
+TrayDrafts = dict[str, TrayDraft]
+"""Space id -> its draft. One per window, shared by the trays it makes."""
+
+
+@dataclass(frozen=True, slots=True)
 class Destination:
     asset_id: str
     name: str

@@ -27,6 +27,8 @@ from studio.ui.tray.state import (
     STYLE_NONE,
     Destination,
     SlotRef,
+    TrayDraft,
+    TrayDrafts,
     TrayMemory,
     TrayState,
     Verdict,
@@ -48,8 +50,18 @@ class ForgeTray(QWidget):
 
     generated = Signal(object)
 
-    def __init__(self, host: StudioHost, studio: Studio, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        host: StudioHost,
+        studio: Studio,
+        parent: QWidget | None = None,
+        *,
+        drafts: TrayDrafts | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.drafts: TrayDrafts = {} if drafts is None else drafts
+        """Each space's prompt, references and destination (see :class:`TrayDraft`);
+        pass the same dict to a tray that replaces this one."""
         self.setObjectName("forgeTray")
         self.setStyleSheet(STYLE)
         self._host = host
@@ -104,8 +116,11 @@ class ForgeTray(QWidget):
 
     # ------------------------------------------------------------------ the space
     def set_space(self, space: Space | None) -> None:
-        """Show ``space``: its remembered options, an empty tray, a new-asset destination."""
+        """Show ``space``: its remembered options and its draft (prompt, references,
+        destination) as the user left it in this session, else an empty tray."""
         self.estimator.timer.stop()
+        if self._space is not None:  # keep what the user was writing there
+            self.drafts[self._space.id] = self.draft()
         self._space = space
         self._slots, self._dest = (), None
         sid = space.id if space is not None else ""
@@ -121,6 +136,9 @@ class ForgeTray(QWidget):
                 )
                 self._memory = TrayMemory.from_json(self._saved)
             self._restore(self._memory)
+            draft = self.drafts.get(sid) if space is not None else None
+            if draft is not None:
+                self._restore_draft(draft)
         finally:
             self._quiet -= 1
         self.setEnabled(space is not None)
@@ -143,6 +161,25 @@ class ForgeTray(QWidget):
     @property
     def space(self) -> Space | None:
         return self._space
+
+    def draft(self) -> TrayDraft:
+        return TrayDraft(self.prompt.toPlainText(), tuple(self.references()), self.destination_id())
+
+    def _restore_draft(self, draft: TrayDraft) -> None:
+        """Put a space's draft back (quietly); references and a destination deleted
+        meanwhile are left out without a word: the user did not just ask for them."""
+        space = self._space
+        assert space is not None
+        self.prompt.setPlainText(draft.prompt)
+        slots = [s for s in (lookup.slot_for(space, v) for v in draft.references) if s]
+        self._slots, _ = add_slots((), slots)
+        self._dest = None
+        if draft.destination is not None:
+            try:
+                asset = space.asset(draft.destination)
+            except StudioError:
+                return
+            self._dest = Destination(asset.id, asset.name, asset.media_kind, asset.type)
 
     # ------------------------------------------------------------------ contents
     def add_references(self, variant_ids: Sequence[str], at: int | None = None) -> None:
