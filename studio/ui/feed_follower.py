@@ -2,7 +2,11 @@
 
 Every change — made by this process (the app's own commands, its jobs) or by another
 (``studio import``, ``studio apply``, ``studio worker``) — reaches :attr:`FeedFollower.
-changed` once, in seq order, as the same events the core's bus publishes. The bus only
+changed` once, in seq order, as the same events the core's bus publishes, decoded once
+here against the protocol (:func:`studio.core.protocol.decode_event`): the views match
+typed payloads (:class:`TypedEvent`), never strings in a dict. An event that does not
+decode (unknown kind, malformed data: a newer writer, a damaged entry) is logged once
+per kind and skipped; no view ever sees it. The bus only
 says *when* to look: its events arrive through the :class:`EventBridge` right after a
 commit here, and a timer looks every :data:`POLL_MS` for other processes' commits.
 
@@ -16,11 +20,13 @@ catches up without freezing the window.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.core.errors import StorageError
+from studio.core.errors import StorageError, ValidationError
 from studio.core.events import Event
+from studio.core.protocol import TypedEvent, decode_event
 from studio.core.space import Space
 from studio.ui.bridge import EventBridge
 
@@ -33,8 +39,41 @@ UI_BATCH = 100
 """Changes handed to the views per turn of the event loop at most."""
 
 
+class EventDecoder:
+    """Decodes events for the views; one that does not decode is logged once per kind
+    (a damaged feed or a newer writer must not flood the log) and dropped."""
+
+    def __init__(self) -> None:
+        self._warned: set[str] = set()
+        self.skipped = 0
+
+    def __call__(self, event: Event) -> TypedEvent | None:
+        try:
+            return decode_event(event)
+        except ValidationError as exc:
+            self.skipped += 1
+            kind = event.type if isinstance(event.type, str) else repr(event.type)
+            if kind not in self._warned:
+                self._warned.add(kind)
+                log.warning("skipped an event the views cannot read (seq %s): %s", event.seq, exc)
+            return None
+
+
+def typed(view: Callable[[TypedEvent], object]) -> Callable[[Event], None]:
+    """A bus subscriber that hands ``view`` each event decoded (bad ones skipped): for a
+    view fed straight from :meth:`Space.subscribe` (tests, tools)."""
+    decode = EventDecoder()
+
+    def deliver(event: Event) -> None:
+        got = decode(event)
+        if got is not None:
+            view(got)
+
+    return deliver
+
+
 class FeedFollower(QObject):
-    changed = Signal(object)  # studio.core.events.Event, on the main thread
+    changed = Signal(object)  # studio.core.protocol.TypedEvent, on the main thread
     file_changed = Signal()
     """Something was committed to the space file since the last look — by any
     connection, also a write that adds no change-log entry (an undo-history entry, a
@@ -43,6 +82,7 @@ class FeedFollower(QObject):
     def __init__(self, space: Space, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._feed = space.feed(batch=UI_BATCH)
+        self.decode = EventDecoder()
         self._failed = False
         self._closed = False
         self._bridge = EventBridge(self)
@@ -64,7 +104,7 @@ class FeedFollower(QObject):
 
     def _on_bus(self, event: Event) -> None:
         if not event.seq:  # transient (job progress): not in the log, pass it on
-            self.changed.emit(event)
+            self._hand_out(event)
         elif event.seq > self._feed.last_seq:  # committed here: read it from the feed
             self.poll()
 
@@ -81,12 +121,23 @@ class FeedFollower(QObject):
                 self._failed = True
             return
         for change in changes:
-            for event in change.to_events():
-                self.changed.emit(event)
+            try:
+                events = change.to_events()
+            except (TypeError, ValueError):  # an entry's data is not an object
+                self.decode.skipped += 1
+                log.warning("skipped change %s: its events cannot be read", change.seq)
+                continue
+            for event in events:
+                self._hand_out(event)
         if changes or self._feed.version != version:
             self.file_changed.emit()
         if self._feed.behind:
             self._again.start()
+
+    def _hand_out(self, event: Event) -> None:
+        got = self.decode(event)
+        if got is not None:
+            self.changed.emit(got)
 
     def close(self) -> None:
         self._closed = True

@@ -28,7 +28,17 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.errors import StudioError
-from studio.core.events import Event
+from studio.core.protocol import (
+    AssetData,
+    Deleted,
+    Empty,
+    JobData,
+    JobProgress,
+    Moved,
+    TypedEvent,
+    VariantData,
+    VariantDeleted,
+)
 from studio.core.space import Space
 from studio.jobs.scheduler import READY_SQL
 from studio.store.records import JobRow
@@ -44,13 +54,13 @@ from studio.ui.jobs.model import (
     What,
     arrange,
 )
+from studio.ui.jobs.problem import ProblemNote
 from studio.ui.widgets import tool_button
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 150
 TICK_MS = 1000
-_REFRESH_ON = ("job:created", "job:updated", "queue:paused", "queue:resumed")
 
 
 class JobsPanel(QWidget):
@@ -143,18 +153,7 @@ class JobsPanel(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.empty)
-        # the problem of the selected job (else the newest one with a problem), wrapped,
-        # so it reads at any width instead of as "T…" in a cell behind a scroll bar
-        self.problem = QLabel()
-        self.problem.setObjectName("jobsProblem")
-        self.problem.setWordWrap(True)
-        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
-        self.problem.setStyleSheet(
-            "QLabel#jobsProblem { color: #f0c2bc; background: #2a2226; border-radius: 4px;"
-            " padding: 6px; }"
-        )
-        self.problem.hide()
+        self.problem = ProblemNote()  # the selected (or newest) job's problem, wrapped
 
         self.setStyleSheet(  # the app theme sets no disabled colours
             "QToolButton:disabled { color: #5d6470; }"
@@ -193,23 +192,28 @@ class JobsPanel(QWidget):
         self._refresh_timer.stop()
         self.refresh()
 
-    def apply_event(self, event: Event) -> None:
-        """Schedule a refresh for job, queue and variant changes (coalesced); move a
-        progress bar at once."""
-        kind = event.type
-        if kind == "job:progress":
-            job_id = str(event.data.get("job_id", ""))
-            fraction = float(event.data.get("progress") or 0.0)
-            self._live[job_id] = fraction
-            self.model.set_progress(job_id, fraction)
-            return
-        if kind.startswith("asset:"):  # a rename shows in "What"
-            asset_id = event.data.get("id")
-            for job_id in [j for j, w in self._what.items() if w.asset_id == asset_id]:
-                del self._what[job_id]
-            self.schedule_refresh()
-        elif kind in _REFRESH_ON or kind.startswith("variant:"):
-            self.schedule_refresh()
+    def apply_event(self, event: TypedEvent) -> None:
+        """Schedule a refresh for job, queue, variant and asset changes (coalesced); move
+        a progress bar at once."""
+        match event:
+            case TypedEvent(data=JobProgress(job_id=job_id, progress=fraction)):
+                self._live[job_id] = fraction
+                self.model.set_progress(job_id, fraction)
+            case TypedEvent(kind="asset:deleted", data=Deleted(id=asset_id)):
+                self._forget_what(asset_id)
+            case TypedEvent(data=AssetData(id=asset_id)):  # a rename shows in "What"
+                self._forget_what(asset_id)
+            case TypedEvent(data=Moved()):
+                self.schedule_refresh()
+            case TypedEvent(data=JobData() | VariantData() | VariantDeleted()):
+                self.schedule_refresh()
+            case TypedEvent(kind="queue:paused" | "queue:resumed", data=Empty()):
+                self.schedule_refresh()
+
+    def _forget_what(self, asset_id: str) -> None:
+        for job_id in [j for j, w in self._what.items() if w.asset_id == asset_id]:
+            del self._what[job_id]
+        self.schedule_refresh()
 
     def schedule_refresh(self) -> None:
         if not self._refresh_timer.isActive():
@@ -371,19 +375,7 @@ class JobsPanel(QWidget):
         self.cancel_button.setEnabled(any(line.active for line in lines))
         self.retry_button.setEnabled(any(retryable(line) for line in lines))
         self.show_button.setEnabled(any(line.what.asset_id for line in lines))
-        self._show_problem(lines)
-
-    def _show_problem(self, selected: list[JobLine]) -> None:
-        """The selected job's problem in full, else the newest shown job's that has one."""
-        # a cancelled job is no problem (the user asked for it): said only when selected
-        pool = selected or [x for x in self.model.lines if x.job.status != "cancelled"]
-        line = next((x for x in pool if x.advice is not None and x.advice.text), None)
-        if line is None or line.advice is None:
-            self.problem.clear()
-            self.problem.hide()
-            return
-        self.problem.setText(f"{line.what.name}: {line.advice.full}")
-        self.problem.show()
+        self.problem.show_for(lines, self.model.lines)
 
     def clear_finished(self) -> None:
         self._hidden.update(line.job.id for line in self.model.lines if not line.active)

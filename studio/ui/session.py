@@ -6,8 +6,8 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.core.events import Event
 from studio.core.imports import recover_interrupted
+from studio.core.protocol import AssetRestoredData, Empty, JobData, TypedEvent
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config
@@ -24,7 +24,7 @@ PUMP_MS = 250
 class SpaceSession(QObject):
     """Owns the per-space machinery. ``core_event`` re-emits core events on the main thread."""
 
-    core_event = Signal(object)
+    core_event = Signal(object)  # studio.core.protocol.TypedEvent
     problem_changed = Signal(str)  # why the queue's books can't be kept; "" once they can
 
     def __init__(self, studio: Studio, space: Space, parent: QObject | None = None) -> None:
@@ -71,9 +71,12 @@ class SpaceSession(QObject):
         if wake is not None and wake < PUMP_MS:
             self._soon.start(max(0, wake))
 
-    def _on_event(self, event: Event) -> None:
-        if event.type in ("job:created", "job:updated", "queue:resumed", "asset:restored"):
-            self._soon.start()
+    def _on_event(self, event: TypedEvent) -> None:
+        match event:
+            case TypedEvent(data=JobData() | AssetRestoredData()):
+                self._soon.start()  # the queue may have work now
+            case TypedEvent(kind="queue:resumed", data=Empty()):
+                self._soon.start()
         self.core_event.emit(event)
 
     def close(self) -> None:

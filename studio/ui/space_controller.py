@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer
 
 from studio.core import settings
 from studio.core.errors import StudioError
-from studio.core.events import Event
+from studio.core.protocol import TypedEvent
 from studio.core.space import Snapshot, Space
 from studio.ui.session import SpaceSession
 from studio.ui.space_jobs import SnapshotJob, SpaceJob, prompts_of
@@ -29,7 +29,7 @@ class SpaceController(QObject):
         super().__init__(window)
         self.session: SpaceSession | None = None
         self.jobs: list[SpaceJob] = []
-        self._held: list[Event] | None = None
+        self._held: list[TypedEvent] | None = None
         self.history: HistoryFollower | None = None
         self._fit_when_loaded = False
 
@@ -136,7 +136,7 @@ class SpaceController(QObject):
         entry = w.studio.resolve(self.session.space.id)
         w.setWindowTitle(f"{entry.name} — Forge Studio")
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, event: TypedEvent) -> None:
         w = self.win
         w.jobs_panel.apply_event(event)
         w.tray.apply_event(event)

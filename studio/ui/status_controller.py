@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel
 
-from studio.core.events import Event
+from studio.core.protocol import (
+    AssetData,
+    Deleted,
+    Empty,
+    JobData,
+    JobProgress,
+    TypedEvent,
+    VariantData,
+    VariantDeleted,
+)
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -31,11 +40,18 @@ class StatusController(QObject):
         MainWindow is freed at once and its timers die with it)."""
         return cast("MainWindow", self.parent())
 
-    def follow(self, event: Event) -> None:
-        if event.type.startswith(("job:", "queue:", "variant:")):
-            self._status_timer.start()
-        if event.type in ("asset:created", "asset:deleted", "asset:restored"):
-            self._status_timer.start()
+    def follow(self, event: TypedEvent) -> None:
+        """Refresh a moment after what changes the counts: jobs, the queue, variants,
+        assets coming and going."""
+        match event:
+            case TypedEvent(data=JobData() | JobProgress() | VariantData() | VariantDeleted()):
+                self._status_timer.start()
+            case TypedEvent(kind="queue:paused" | "queue:resumed", data=Empty()):
+                self._status_timer.start()
+            case TypedEvent(kind="asset:created" | "asset:restored", data=AssetData()):
+                self._status_timer.start()
+            case TypedEvent(kind="asset:deleted", data=Deleted()):
+                self._status_timer.start()
 
     def counts_changed(self, counts: dict[str, int]) -> None:
         self._counts = dict(counts)

@@ -18,6 +18,7 @@ from studio.core.actor import Actor
 from studio.core.space import Space
 from studio.ui.bridge import EventBridge
 from studio.ui.canvas import CanvasScene, CanvasView, ThumbnailCache
+from studio.ui.feed_follower import typed
 from studio.ui.undo import push
 from tests.conftest import OWNER, Made
 
@@ -82,7 +83,7 @@ def make_canvas(space: Space, qtbot: object, size: tuple[int, int] = (1200, 800)
     view.show()
     bridge = EventBridge()
     bridge.attach(space)
-    bridge.core_event.connect(scene.apply_event)
+    bridge.core_event.connect(typed(scene.apply_event))  # as the feed follower decodes
     scene.load(space, space.snapshot())
     assert scene.wait_loaded()
     return Canvas(space, scene, view, host, bridge)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from studio.core.events import Event
 from studio.store.records import AssetRow, VariantRow, dump_tags
 from studio.ui.canvas.filtering import CanvasFilter, asset_matches, parse_query, reading_order
 from studio.ui.canvas.geometry import (
@@ -32,6 +31,7 @@ from studio.ui.canvas.model import (
     card_facts,
     thumb_rel,
 )
+from tests.ui.events import typed_event
 
 
 def asset(aid: str = "a1", name: str = "Hero", **kw: object) -> AssetRow:
@@ -140,7 +140,7 @@ def test_model_follows_events() -> None:
     m.add_asset(asset(active_variant_id="v1"))
     m.add_variant(variant("v1"))
     ch = m.apply(
-        Event(
+        typed_event(
             "asset:updated",
             {
                 "id": "a1",
@@ -154,27 +154,31 @@ def test_model_follows_events() -> None:
         )
     )
     assert ch.assets == {"a1"} and ch.renamed == {"a1"} and m.assets["a1"].tags == ("x",)
-    ch = m.apply(Event("asset:moved", {"positions": [{"asset_id": "a1", "x": 50, "y": 60}]}, 3))
+    ch = m.apply(
+        typed_event("asset:moved", {"positions": [{"asset_id": "a1", "x": 50, "y": 60}]}, 3)
+    )
     assert ch.moved == {"a1"} and (m.assets["a1"].x, m.assets["a1"].y) == (50, 60)
-    m.apply(Event("variant:created", dict(variant("v2", status="processing")._asdict()), 4))
-    ch = m.apply(Event("job:progress", {"variant_id": "v2", "progress": 0.25, "message": "m"}))
+    m.apply(typed_event("variant:created", dict(variant("v2", status="processing")._asdict()), 4))
+    ch = m.apply(
+        typed_event("job:progress", {"variant_id": "v2", "progress": 0.25, "message": "m"})
+    )
     assert ch.progress == {"a1"} and m.progress["v2"] == (0.25, "m")
-    m.apply(Event("variant:updated", dict(variant("v2", status="completed")._asdict()), 5))
+    m.apply(typed_event("variant:updated", dict(variant("v2", status="completed")._asdict()), 5))
     assert "v2" not in m.progress
-    m.apply(Event("variant:deleted", {"id": "v2", "asset_id": "a1"}, 6))
+    m.apply(typed_event("variant:deleted", {"id": "v2", "asset_id": "a1"}, 6))
     assert [v.id for v in m.variants_of("a1")] == ["v1"]
-    ch = m.apply(Event("asset:deleted", {"id": "a1"}, 7))
+    ch = m.apply(typed_event("asset:deleted", {"id": "a1"}, 7))
     assert ch.removed == {"a1"} and m.variants == {}
     ch = m.apply(
-        Event(
+        typed_event(
             "frame:created",
             {"id": "f", "title": "T", "x": 0, "y": 0, "width": 9, "height": 9, "color": ""},
             8,
         )
     )
     assert ch.frames == {"f"}
-    assert m.apply(Event("frame:deleted", {"id": "f"}, 9)).removed_frames == {"f"}
-    assert not m.apply(Event("job:progress", {"variant_id": "nope", "progress": 1}))
+    assert m.apply(typed_event("frame:deleted", {"id": "f"}, 9)).removed_frames == {"f"}
+    assert not m.apply(typed_event("job:progress", {"variant_id": "nope", "progress": 1}))
 
 
 # --------------------------------------------------------------------------- find syntax

@@ -12,6 +12,7 @@ from studio.ui.canvas import CanvasScene, ThumbnailCache
 from studio.ui.canvas.geometry import TIER_FULL, Lod
 from studio.ui.canvas.model import STAR_ACTIVE, STAR_NONE, STAR_OTHER
 from tests.conftest import OWNER, add_asset, add_variant
+from tests.ui.events import as_typed, typed_event
 from tests.ui.test_canvas_kit import add_image, make_canvas
 
 PLAIN = c.GenerationOptions(no_style=True, seed=3)
@@ -178,12 +179,14 @@ def test_loading_is_batched_and_events_during_loading_are_kept(space: Space, qtb
     scene.progress.connect(lambda done, total: progress.append((done, total)))
     scene.BATCH_S = 0.0005  # force many small batches
     snap = space.snapshot()
-    old_seq_event = Event("asset:deleted", {"id": ids[0]}, snap.seq)  # already in the snapshot
+    old_seq_event = typed_event(
+        "asset:deleted", {"id": ids[0]}, snap.seq
+    )  # already in the snapshot
     scene.load(space, snap, focus=QRectF(2000, 2000, 600, 600))
     scene.apply_event(old_seq_event)  # ignored: seq <= snapshot seq
     renamed = space.apply(c.UpdateAsset(ids[1], name="Renamed"), OWNER)
     for ev in renamed.events:
-        scene.apply_event(ev)
+        scene.apply_event(as_typed(ev))
     with qtbot.waitSignal(scene.loaded, timeout=10_000):
         pass
     assert len(scene.cards()) == 300
@@ -287,11 +290,11 @@ def test_cards_ask_for_thumbnails_only_when_painted(space: Space, qtbot) -> None
 
 def test_events_for_another_space_state_are_ignored_before_load(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]
     scene = CanvasScene(ThumbnailCache(executor=lambda job: job()))
-    scene.apply_event(Event("asset:deleted", {"id": "x"}, 5))  # no space: ignored
+    scene.apply_event(typed_event("asset:deleted", {"id": "x"}, 5))  # no space: ignored
     a = add_asset(space, "A")
     scene.load(space, space.snapshot())
     scene.wait_loaded()
-    scene.apply_event(Event("lineage:created", {"id": "l"}, 99))  # not ours: ignored
+    scene.apply_event(typed_event("lineage:created", {"id": "l"}, 99))  # not ours: ignored
     assert [card.asset.id for card in scene.cards()] == [a]
     scene.clear_canvas()
     assert scene.cards() == [] and scene.space is None

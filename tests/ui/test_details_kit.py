@@ -10,10 +10,12 @@ from PySide6.QtWidgets import QApplication
 
 from studio.core import commands as c
 from studio.core.imports import import_files
+from studio.core.protocol import TypedEvent
 from studio.core.space import Space
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
 from studio.ui.details import AssetDetailsWidget
+from studio.ui.feed_follower import typed
 from tests.conftest import OWNER
 from tests.media.conftest import VIDEO_SECONDS, encode_video, first_encoder, photo_like, write_wav
 from tests.ui.fake_host import FakeHost
@@ -69,13 +71,13 @@ class Details:
         qtbot.addWidget(self.widget)
         self.widget.resize(380, 1100)
         self.widget.set_space(space)
-        self.events: list[object] = []
-        self._unsubscribe = space.subscribe(self.events.append)
+        self.events: list[TypedEvent] = []
+        self._unsubscribe = space.subscribe(typed(self.events.append))
 
     def pump(self) -> None:
         """Deliver queued events (the window's bridge does this on the main thread)."""
         while self.events:
-            self.widget.apply_event(self.events.pop(0))  # type: ignore[arg-type]
+            self.widget.apply_event(self.events.pop(0))
         QApplication.processEvents()
 
     def show(self, asset_id: str) -> AssetDetailsWidget:

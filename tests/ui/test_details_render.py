@@ -13,11 +13,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from studio.core import commands as c
 from studio.core.actor import Actor
-from studio.core.events import Event
 from studio.core.space import Space
 from studio.ui.details import AssetDetailsDialog
 from studio.ui.theme import apply_theme
 from tests.conftest import OWNER
+from tests.ui.events import typed_event
 from tests.ui.test_details_kit import (
     Details,
     import_one,
@@ -94,7 +94,9 @@ def test_render_details(qtbot, local_space: Space, media: dict[str, Path]) -> No
     w.resize(400, 1500)
     w.core.grid.select_variant(rv)
     w.apply_event(
-        Event("job:progress", {"variant_id": busy["variant_id"], "progress": 0.62, "message": ""})
+        typed_event(
+            "job:progress", {"variant_id": busy["variant_id"], "progress": 0.62, "message": ""}
+        )
     )
     assert w.core.grid.tile(busy["variant_id"]).progress == 0.62
     save(w, "dock-image.png")

@@ -11,11 +11,11 @@ from PySide6.QtCore import QMimeData
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from studio.core import commands as c
-from studio.core.events import Event
 from studio.core.space import Space
 from studio.ui.details import actions as actions_module
 from studio.ui.mime import get_variants
 from tests.conftest import OWNER
+from tests.ui.events import typed_event
 from tests.ui.test_details_kit import (
     Details,
     generate,
@@ -238,10 +238,10 @@ def test_progress_events_move_the_bar(d: Details, space: Space) -> None:
     space.apply(c.StartJob(space.jobs()[0].id, "w1", 60_000), _system())
     d.pump()
     assert grid.tile(vid).badge == "generating"
-    w.apply_event(Event("job:progress", {"variant_id": vid, "progress": 0.4, "message": ""}))
+    w.apply_event(typed_event("job:progress", {"variant_id": vid, "progress": 0.4, "message": ""}))
     assert grid.tile(vid).progress == pytest.approx(0.4)
     assert w.core.preview.status_text() == "Generating… 40%"
-    w.apply_event(Event("job:progress", {"variant_id": "other", "progress": 0.9}))
+    w.apply_event(typed_event("job:progress", {"variant_id": "other", "progress": 0.9}))
     assert grid.tile(vid).progress == pytest.approx(0.4)
 
 

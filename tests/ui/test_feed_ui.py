@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from studio.core import commands as c
-from studio.core.events import Event
+from studio.core.protocol import AssetData, TypedEvent
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
 from studio.ui.feed_follower import FeedFollower
@@ -57,9 +57,9 @@ def _open(window: MainWindow, qtbot, name: str = "Board") -> str:  # type: ignor
     return entry.slug
 
 
-def _arrivals(window: MainWindow) -> list[tuple[Event, int]]:
+def _arrivals(window: MainWindow) -> list[tuple[TypedEvent, int]]:
     """Every event the views get, with the wall-clock millisecond it got there."""
-    got: list[tuple[Event, int]] = []
+    got: list[tuple[TypedEvent, int]] = []
     assert window.session is not None
     window.session.core_event.connect(lambda e: got.append((e, time.time_ns() // 1_000_000)))
     return got
@@ -172,14 +172,14 @@ def test_the_follower_never_waits_for_the_write_lock(
             try:
                 t0 = time.monotonic()
                 follower = FeedFollower(here)
-                got: list[Event] = []
+                got: list[TypedEvent] = []
                 follower.changed.connect(got.append)
                 there.apply(c.CreateAsset("Elsewhere", c.MediaKindName.IMAGE), OWNER)
                 qtbot.waitUntil(lambda: bool(got), timeout=1_000)
                 assert time.monotonic() - t0 < 1.0
                 assert writer.is_alive()  # the lock was held all along
-                assert [e.type for e in got] == ["asset:created"]
-                assert got[0].data["name"] == "Elsewhere"
+                assert [e.kind for e in got] == ["asset:created"]
+                assert isinstance(got[0].data, AssetData) and got[0].data.name == "Elsewhere"
             finally:
                 release.set()
                 writer.join(5)

@@ -15,6 +15,7 @@ from studio.core.space import Space
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
 from studio.store.records import JobRow
+from studio.ui.feed_follower import typed
 from studio.ui.jobs.advice import Action, advise, clock_time, duration
 from studio.ui.jobs.model import PROGRESS_ROLE, Column, arrange
 from studio.ui.jobs_panel import JobsPanel
@@ -66,7 +67,7 @@ def panel(host: FakeHost, space: Space, qtbot) -> Iterator[JobsPanel]:  # type: 
     qtbot.addWidget(p)
     p.resize(1200, 320)
     p.set_space(space)
-    unsubscribe = space.subscribe(p.apply_event)  # the app does this via its event bridge
+    unsubscribe = space.subscribe(typed(p.apply_event))  # the app: via its feed follower
     yield p
     unsubscribe()
     p.set_space(None)  # as the window does before it closes a space

@@ -18,6 +18,7 @@ from studio.core.studio import Studio
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
 from studio.providers_setup import build_providers
+from studio.ui.feed_follower import typed
 from studio.ui.mime import put_variants
 from studio.ui.tray import ForgeTray
 from tests.conftest import OWNER, add_variant
@@ -470,7 +471,7 @@ def test_fill_from_recipe(rig: Rig) -> None:
 
 def test_events_keep_the_tray_true(rig: Rig) -> None:
     tray, sp = rig.tray, rig.space
-    unsubscribe = sp.subscribe(tray.apply_event)
+    unsubscribe = sp.subscribe(typed(tray.apply_event))
     try:
         (a1, v1), (a2, v2) = rig.image("left"), rig.image("right")
         tray.add_references([v1, v2])

@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 
 from studio.core import commands as c
-from studio.core.events import Event
 from studio.core.forge import MAX_REFERENCE_SLOTS, ForgeOp
 from studio.ui.tray.command import build_command, format_estimate, undo_text
 from studio.ui.tray.lookup import follow_event, mode_from_recipe, style_from_recipe
@@ -24,6 +23,7 @@ from studio.ui.tray.state import (
     mode_for_asset,
     move_slot,
 )
+from tests.ui.events import typed_event
 from workers.base import CostEstimate, ModelSpec, Operation
 from workers.local import AUDIO_MODEL, IMAGE_MODEL, VIDEO_MODEL
 
@@ -198,14 +198,16 @@ def test_estimate_text() -> None:
 
 def test_events_follow_the_space() -> None:
     slots = (slot(1), slot(2, status="pending"))
-    out, dest = follow_event(Event("variant:deleted", {"id": "v1", "asset_id": "a1"}), slots, HERO)
+    out, dest = follow_event(
+        typed_event("variant:deleted", {"id": "v1", "asset_id": "a1"}), slots, HERO
+    )
     assert [s.variant_id for s in out] == ["v2"] and dest == HERO
-    out, dest = follow_event(Event("asset:deleted", {"id": "a1"}), slots, HERO)
+    out, dest = follow_event(typed_event("asset:deleted", {"id": "a1"}), slots, HERO)
     assert [s.variant_id for s in out] == ["v2"] and dest is None
     done = {"id": "v2", "status": "completed", "thumb_path": "x/thumb.webp"}
-    out, _ = follow_event(Event("variant:updated", done), slots, None)
+    out, _ = follow_event(typed_event("variant:updated", done), slots, None)
     assert out[1].status == "completed" and out[1].thumb == "x/thumb.webp"
-    out, dest = follow_event(Event("asset:updated", {"id": "a1", "name": "Zed"}), slots, HERO)
+    out, dest = follow_event(typed_event("asset:updated", {"id": "a1", "name": "Zed"}), slots, HERO)
     assert out[0].asset_name == "Zed" and dest is not None and dest.name == "Zed"
 
 

@@ -1,16 +1,28 @@
 """The canvas's mirror of the space rows it shows, kept current by core events.
 
 Pure Python (no Qt): the scene applies each event here first, gets back *what
-changed*, and only then touches its items. The items stay views of these rows.
+changed*, and only then touches its items. The items stay views of these rows. Events
+arrive decoded against the protocol (:class:`TypedEvent`); :meth:`CanvasModel.apply`
+matches their typed payloads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from studio.core.events import Event
+from studio.core.protocol import (
+    AssetData,
+    AssetRestoredData,
+    Deleted,
+    Empty,
+    FrameData,
+    JobProgress,
+    Moved,
+    TypedEvent,
+    VariantData,
+    VariantDeleted,
+)
 from studio.store.records import AssetRow, FrameRow, VariantRow, dump_tags
 
 BUSY = ("uploading", "pending", "processing")
@@ -87,37 +99,44 @@ def thumb_rel(v: VariantRow | None, media_kind: str) -> str | None:
     return None
 
 
-def asset_from_json(d: Mapping[str, Any]) -> AssetRow:
+def asset_row(a: AssetData) -> AssetRow:
     return AssetRow(
-        str(d["id"]),
-        str(d.get("slug", "")),
-        str(d.get("name", "")),
-        str(d.get("type", "")),
-        str(d.get("media_kind", "image")),
-        dump_tags(tuple(str(t) for t in d.get("tags") or ())),
-        d.get("parent_asset_id"),
-        float(d.get("x", 0.0)),
-        float(d.get("y", 0.0)),
-        d.get("active_variant_id"),
-        int(d.get("created_at", 0)),
+        a.id,
+        a.slug,
+        a.name,
+        a.type,
+        a.media_kind,
+        dump_tags(a.tags),
+        a.parent_asset_id,
+        a.x,
+        a.y,
+        a.active_variant_id,
+        a.created_at,
     )
 
 
-def variant_from_json(d: Mapping[str, Any]) -> VariantRow:
-    v = VariantRow._make(d.get(f) for f in VariantRow._fields)
-    return v._replace(starred=int(v.starred or 0), created_at=int(v.created_at or 0))
-
-
-def frame_from_json(d: Mapping[str, Any]) -> FrameRow:
-    return FrameRow(
-        str(d["id"]),
-        str(d.get("title", "")),
-        float(d.get("x", 0.0)),
-        float(d.get("y", 0.0)),
-        float(d.get("width", 1.0)),
-        float(d.get("height", 1.0)),
-        str(d.get("color", "")),
+def variant_row(v: VariantData) -> VariantRow:
+    return VariantRow(
+        v.id,
+        v.asset_id,
+        v.status,
+        v.error_code,
+        v.error_message,
+        v.media_path,
+        v.thumb_path,
+        v.poster_path,
+        v.mime,
+        v.width,
+        v.height,
+        v.duration_ms,
+        v.starred,
+        v.rating,
+        v.created_at,
     )
+
+
+def frame_row(f: FrameData) -> FrameRow:
+    return FrameRow(f.id, f.title, f.x, f.y, f.width, f.height, f.color)
 
 
 @dataclass(slots=True)
@@ -190,68 +209,58 @@ class CanvasModel:
         return any(v.starred for v in self.variants_of(asset_id))
 
     # ------------------------------------------------------------------ events
-    def apply(self, ev: Event) -> Changed:
+    def apply(self, ev: TypedEvent) -> Changed:
         ch = Changed()
-        d = ev.data
-        kind = ev.type
-        if kind in ("asset:created", "asset:updated", "asset:restored"):
-            made = asset_from_json(d)
-            old = self.assets.get(made.id)
-            self.add_asset(made)
-            for raw in d.get("variants") or ():
-                self.add_variant(variant_from_json(raw))
-            ch.assets.add(made.id)
-            if old is not None and old.name != made.name:
-                ch.renamed.add(made.id)
-        elif kind == "asset:deleted":
-            aid = str(d["id"])
-            if self.assets.pop(aid, None) is not None:
-                for vid in self.by_asset.pop(aid, {}):
-                    self.variants.pop(vid, None)
-                    self.progress.pop(vid, None)
-                ch.removed.add(aid)
-        elif kind == "asset:moved":
-            for p in d.get("positions") or ():
-                aid = str(p["asset_id"])
-                row = self.assets.get(aid)
-                if row is not None:
-                    self.assets[aid] = row._replace(x=float(p["x"]), y=float(p["y"]))
-                    ch.moved.add(aid)
-        elif kind in ("variant:created", "variant:updated", "variant:restored"):
-            got = variant_from_json(d)
-            self.add_variant(got)
-            if got.status not in BUSY:
-                self.progress.pop(got.id, None)
-            if got.asset_id in self.assets:
-                ch.assets.add(got.asset_id)
-        elif kind == "variant:deleted":
-            vid = str(d["id"])
-            v = self.variants.pop(vid, None)
-            self.progress.pop(vid, None)
-            aid = str(d.get("asset_id") or (v.asset_id if v else ""))
-            self.by_asset.get(aid, {}).pop(vid, None)
-            if aid in self.assets:
-                ch.assets.add(aid)
-        elif kind == "job:progress":
-            vid = str(d.get("variant_id", ""))
-            v = self.variants.get(vid)
-            if v is not None:
-                frac = d.get("progress")
-                self.progress[vid] = (
-                    None if frac is None else float(frac),
-                    str(d.get("message") or ""),
-                )
-                ch.progress.add(v.asset_id)
-        elif kind in ("frame:created", "frame:updated", "frame:restored"):
-            f = frame_from_json(d)
-            self.frames[f.id] = f
-            ch.frames.add(f.id)
-        elif kind == "frame:deleted":
-            fid = str(d["id"])
-            if self.frames.pop(fid, None) is not None:
-                ch.removed_frames.add(fid)
-        elif kind in ("queue:paused", "queue:resumed"):
-            paused = kind == "queue:paused"
-            ch.queue = paused != self.queue_paused
-            self.queue_paused = paused
+        match ev:
+            case TypedEvent(data=AssetData() as a):  # created, updated, restored
+                made = asset_row(a)
+                old = self.assets.get(made.id)
+                self.add_asset(made)
+                if isinstance(a, AssetRestoredData):
+                    for v in a.variants:
+                        self.add_variant(variant_row(v))
+                ch.assets.add(made.id)
+                if old is not None and old.name != made.name:
+                    ch.renamed.add(made.id)
+            case TypedEvent(kind="asset:deleted", data=Deleted(id=aid)):
+                if self.assets.pop(aid, None) is not None:
+                    for vid in self.by_asset.pop(aid, {}):
+                        self.variants.pop(vid, None)
+                        self.progress.pop(vid, None)
+                    ch.removed.add(aid)
+            case TypedEvent(data=Moved(positions=positions)):
+                for p in positions:
+                    row = self.assets.get(p.asset_id)
+                    if row is not None:
+                        self.assets[p.asset_id] = row._replace(x=float(p.x), y=float(p.y))
+                        ch.moved.add(p.asset_id)
+            case TypedEvent(data=VariantData() as v):  # created, updated, restored
+                got = variant_row(v)
+                self.add_variant(got)
+                if got.status not in BUSY:
+                    self.progress.pop(got.id, None)
+                if got.asset_id in self.assets:
+                    ch.assets.add(got.asset_id)
+            case TypedEvent(data=VariantDeleted(id=vid, asset_id=owner)):
+                gone = self.variants.pop(vid, None)
+                self.progress.pop(vid, None)
+                aid = owner or (gone.asset_id if gone else "")
+                self.by_asset.get(aid, {}).pop(vid, None)
+                if aid in self.assets:
+                    ch.assets.add(aid)
+            case TypedEvent(data=JobProgress(variant_id=vid, progress=frac, message=msg)):
+                known = self.variants.get(vid)
+                if known is not None:
+                    self.progress[vid] = (frac, msg)
+                    ch.progress.add(known.asset_id)
+            case TypedEvent(data=FrameData() as f):  # created, updated, restored
+                self.frames[f.id] = frame_row(f)
+                ch.frames.add(f.id)
+            case TypedEvent(kind="frame:deleted", data=Deleted(id=fid)):
+                if self.frames.pop(fid, None) is not None:
+                    ch.removed_frames.add(fid)
+            case TypedEvent(kind="queue:paused" | "queue:resumed" as kind, data=Empty()):
+                paused = kind == "queue:paused"
+                ch.queue = paused != self.queue_paused
+                self.queue_paused = paused
         return ch

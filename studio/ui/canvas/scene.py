@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
-from studio.core.events import Event
+from studio.core.protocol import TypedEvent
 from studio.core.space import Snapshot, Space
 from studio.store.records import AssetRow
 from studio.ui.canvas.batches import Graveyard
@@ -62,7 +62,7 @@ class CanvasScene(SceneSync, QGraphicsScene):
         self._selected: list[AssetCardItem] = []
         self._bulk = False
         self._snap_seq = 0
-        self._pending: list[Event] | None = None  # events held while indexing a snapshot
+        self._pending: list[TypedEvent] | None = None  # events held while indexing a snapshot
         self._total = 0
         self._content: QRectF | None = None
         self._loader = SceneLoader(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, QTimer, Signal
 
-from studio.core.events import Event
+from studio.core.protocol import TypedEvent
 from studio.store.records import AssetRow
 from studio.ui.canvas.card import AssetCardItem, CanvasContext
 from studio.ui.canvas.find import CanvasFinder
@@ -35,7 +35,7 @@ class SceneSync:
     _animated: set[str]
     _bulk: bool
     _snap_seq: int
-    _pending: list[Event] | None
+    _pending: list[TypedEvent] | None
     _content: QRectF | None
     _anim: QTimer
     _overview: OverviewItem
@@ -50,16 +50,16 @@ class SceneSync:
         def _on_selection(self) -> None: ...
 
     # ------------------------------------------------------------------ events
-    def apply_event(self, event: Event) -> None:
-        """Follow one core event (connect the bridge's signal here)."""
-        if self.space is None or event.type not in HANDLED:
+    def apply_event(self, event: TypedEvent) -> None:
+        """Follow one core event, decoded (connect the feed follower's signal here)."""
+        if self.space is None or event.kind not in HANDLED:
             return
         if self._pending is not None:
             self._pending.append(event)
         else:
             self._apply(event)
 
-    def _apply(self, ev: Event) -> None:
+    def _apply(self, ev: TypedEvent) -> None:
         if ev.seq and ev.seq <= self._snap_seq:
             return
         ch = self.model.apply(ev)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.events import Event
+from studio.core.protocol import AssetData, LineageData, TypedEvent
 from studio.store.records import VariantRow
 from studio.ui.details.compare import CompareWidget
 from studio.ui.details.lineage import LineageView
@@ -115,7 +115,7 @@ class AssetDetailsDialog(QDialog):
     def asset_id(self) -> str | None:
         return self.core.current_asset()
 
-    def apply_event(self, event: Event) -> None:
+    def apply_event(self, event: TypedEvent) -> None:
         outcome = self.core.handle_event(event)
         if outcome == "gone":
             self.close()
@@ -123,11 +123,17 @@ class AssetDetailsDialog(QDialog):
         if outcome == "reload":
             self._refresh_titles()
             self._fill_picker(self.ticked())
-        if event.type.startswith("lineage:") or (
-            event.type == "asset:updated" and event.data.get("id") in self._lineage_assets()
-        ):
-            self._lineage_for = None
-            self._load_lineage()
+        match event:
+            case TypedEvent(data=LineageData()):
+                self._reload_lineage()
+            case TypedEvent(kind="asset:updated", data=AssetData(id=aid)) if (
+                aid in self._lineage_assets()
+            ):
+                self._reload_lineage()
+
+    def _reload_lineage(self) -> None:
+        self._lineage_for = None
+        self._load_lineage()
 
     def _lineage_assets(self) -> set[str]:
         return {item.info.asset_id for item in self.lineage.nodes.values()}

@@ -29,7 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.errors import StudioError
-from studio.core.events import Event
+from studio.core.protocol import (
+    AssetData,
+    Deleted,
+    JobProgress,
+    LineageData,
+    TypedEvent,
+    VariantData,
+    VariantDeleted,
+)
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.details.actions import ActionBar, VariantActions
@@ -42,8 +50,6 @@ from studio.ui.host import StudioHost
 
 if TYPE_CHECKING:  # full_view builds on DetailsCore, so it imports this module
     from studio.ui.details.full_view import AssetDetailsDialog
-
-VARIANT_EVENTS = ("variant:created", "variant:updated", "variant:restored", "variant:deleted")
 
 
 def recipe_operations(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:
@@ -155,34 +161,43 @@ class DetailsCore(QWidget):
         menu.deleteLater()
 
     # ------------------------------------------------------------------ events
-    def handle_event(self, event: Event) -> str:
+    def handle_event(self, event: TypedEvent) -> str:
         """React to one core event: "reload" (asset or variants changed), "gone",
         "progress", or "" if it is not about this asset."""
         a = self.asset
         if a is None:
             return ""
-        data = event.data
-        t = event.type
-        if t == "job:progress":
-            vid = str(data.get("variant_id", ""))
-            if self.grid.set_progress(vid, float(data.get("progress") or 0.0)):
-                self.preview.set_progress(vid, float(data.get("progress") or 0.0))
-                return "progress"
-            return ""
-        if t == "asset:deleted" and data.get("id") == a.id:
-            return "gone"
-        if (t == "asset:updated" and data.get("id") == a.id) or (
-            t in VARIANT_EVENTS and data.get("asset_id") == a.id
-        ):
-            current = self.grid.current_variant()
-            if not self.load(a.id, current):
+        match event:
+            case TypedEvent(data=JobProgress(variant_id=vid, progress=fraction)):
+                if self.grid.set_progress(vid, fraction):
+                    self.preview.set_progress(vid, fraction)
+                    return "progress"
+                return ""
+            case TypedEvent(kind="asset:deleted", data=Deleted(id=gone)) if gone == a.id:
                 return "gone"
-            if t == "variant:updated" and data.get("id") == current:
-                self.recipe.show_variant(self.space, current)
-            return "reload"
-        if t == "asset:updated" and data.get("id") in self.recipe.reference_assets:
-            self.recipe.show_variant(self.space, self.grid.current_variant())
+            case TypedEvent(kind="asset:updated", data=AssetData(id=aid)) if aid == a.id:
+                return self._reload(None)
+            case TypedEvent(data=VariantData(asset_id=aid) as v) if aid == a.id:
+                return self._reload(v.id if event.kind == "variant:updated" else None)
+            case TypedEvent(data=VariantDeleted(asset_id=aid)) if aid == a.id:
+                return self._reload(None)
+            case TypedEvent(kind="asset:updated", data=AssetData(id=aid)) if (
+                aid in self.recipe.reference_assets
+            ):
+                self.recipe.show_variant(self.space, self.grid.current_variant())
         return ""
+
+    def _reload(self, updated_variant: str | None) -> str:
+        """Load the asset again (keeping the current variant); show the recipe again
+        when ``updated_variant`` is the current one."""
+        a = self.asset
+        assert a is not None
+        current = self.grid.current_variant()
+        if not self.load(a.id, current):
+            return "gone"
+        if updated_variant is not None and updated_variant == current:
+            self.recipe.show_variant(self.space, current)
+        return "reload"
 
 
 class AssetDetailsWidget(QWidget):
@@ -278,7 +293,7 @@ class AssetDetailsWidget(QWidget):
         self.pages.setCurrentWidget(self.scroll_area)
         self._show_asset_fields()
 
-    def apply_event(self, event: Event) -> None:
+    def apply_event(self, event: TypedEvent) -> None:
         for dialog in list(self.dialogs):
             dialog.apply_event(event)
         outcome = self.core.handle_event(event)
@@ -286,16 +301,16 @@ class AssetDetailsWidget(QWidget):
             self.show_asset(None)
         elif outcome == "reload":
             self._show_asset_fields()
-        if event.type.startswith("lineage:"):
-            ends = {event.data.get("parent_variant_id"), event.data.get("child_variant_id")}
-            if ends & (set(self.lineage.nodes) | {self.current_variant()}):
+        match event:
+            case TypedEvent(data=LineageData(parent_variant_id=up, child_variant_id=down)):
+                if {up, down} & (set(self.lineage.nodes) | {self.current_variant()}):
+                    self._lineage_dirty = True
+                    self._load_lineage()
+            case TypedEvent(kind="asset:updated", data=AssetData(id=aid)) if any(
+                item.info.asset_id == aid for item in self.lineage.nodes.values()
+            ):
                 self._lineage_dirty = True
                 self._load_lineage()
-        elif event.type == "asset:updated" and any(
-            item.info.asset_id == event.data.get("id") for item in self.lineage.nodes.values()
-        ):
-            self._lineage_dirty = True
-            self._load_lineage()
 
     def current_asset(self) -> str | None:
         return self.core.current_asset()

@@ -3,13 +3,13 @@ settings a stored recipe means, and how a core event changes the tray's contents
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from studio.core.errors import InvalidStateError, NotFoundError, StudioError
-from studio.core.events import Event
 from studio.core.forge import audio_type_for
+from studio.core.protocol import AssetData, Deleted, TypedEvent, VariantData, VariantDeleted
 from studio.core.space import Space
 from studio.store.records import STYLE_COLUMNS, StylePresetRow
 from studio.ui.tray.state import (
@@ -19,7 +19,11 @@ from studio.ui.tray.state import (
     Destination,
     ModeSettings,
     SlotRef,
+    TrayDraft,
+    add_slots,
+    mode_for_asset,
 )
+from workers.base import ModelSpec
 
 
 def style_presets(space: Space | None) -> list[StylePresetRow]:
@@ -132,38 +136,62 @@ def from_recipe(space: Space, variant_id: str) -> Filled:
     )
 
 
+def mode_to_follow(
+    space: Space | None, spec: ModelSpec | None, slots: Sequence[SlotRef]
+) -> str | None:
+    """The mode to switch to when the first references are ones the current model
+    can't take (all of one media kind), else None."""
+    first = slots[0]
+    if spec is not None and all(spec.accepts_reference(s.media_kind) for s in slots):
+        return None
+    if not all(s.media_kind == first.media_kind for s in slots):
+        return None
+    asset_type_ = asset_type(space, first.asset_id) if space is not None else ""
+    return mode_for_asset(first.media_kind, asset_type_)
+
+
+def from_draft(space: Space, draft: TrayDraft) -> tuple[tuple[SlotRef, ...], Destination | None]:
+    """A space's tray draft as slots and destination again. References and a
+    destination deleted meanwhile are left out without a word: the user did not just
+    ask for them."""
+    slots, _ = add_slots((), [s for s in (slot_for(space, v) for v in draft.references) if s])
+    if draft.destination is None:
+        return slots, None
+    try:
+        asset = space.asset(draft.destination)
+    except StudioError:
+        return slots, None
+    return slots, Destination(asset.id, asset.name, asset.media_kind, asset.type)
+
+
 # --------------------------------------------------------------------------- events
 
 
 def follow_event(
-    event: Event, slots: tuple[SlotRef, ...], dest: Destination | None
+    event: TypedEvent, slots: tuple[SlotRef, ...], dest: Destination | None
 ) -> tuple[tuple[SlotRef, ...], Destination | None]:
     """The tray's references and destination after ``event``: deleted ones leave,
     renamed assets and finished variants update."""
-    t, data = event.type, event.data
-    key = data.get("id")
-    if t == "variant:deleted":
-        slots = tuple(s for s in slots if s.variant_id != key)
-    elif t == "asset:deleted":
-        slots = tuple(s for s in slots if s.asset_id != key)
-        if dest is not None and dest.asset_id == key:
-            dest = None
-    elif t == "variant:updated":
-        slots = tuple(
-            replace(
-                s,
-                status=str(data.get("status") or s.status),
-                thumb=data.get("thumb_path") or data.get("poster_path") or s.thumb,
+    match event:
+        case TypedEvent(data=VariantDeleted(id=vid)):
+            slots = tuple(s for s in slots if s.variant_id != vid)
+        case TypedEvent(kind="asset:deleted", data=Deleted(id=aid)):
+            slots = tuple(s for s in slots if s.asset_id != aid)
+            if dest is not None and dest.asset_id == aid:
+                dest = None
+        case TypedEvent(kind="variant:updated", data=VariantData() as v):
+            slots = tuple(
+                replace(
+                    s, status=v.status or s.status, thumb=v.thumb_path or v.poster_path or s.thumb
+                )
+                if s.variant_id == v.id
+                else s
+                for s in slots
             )
-            if s.variant_id == key
-            else s
-            for s in slots
-        )
-    elif t == "asset:updated":
-        name = str(data.get("name") or "")
-        slots = tuple(
-            replace(s, asset_name=name) if s.asset_id == key and name else s for s in slots
-        )
-        if dest is not None and dest.asset_id == key:
-            dest = replace(dest, name=name or dest.name, type=str(data.get("type", dest.type)))
+        case TypedEvent(kind="asset:updated", data=AssetData() as a):
+            slots = tuple(
+                replace(s, asset_name=a.name) if s.asset_id == a.id and a.name else s for s in slots
+            )
+            if dest is not None and dest.asset_id == a.id:
+                dest = replace(dest, name=a.name or dest.name, type=a.type)
     return slots, dest

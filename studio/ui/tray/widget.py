@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 from studio.core import settings
 from studio.core.commands import Command
 from studio.core.errors import StudioError
-from studio.core.events import Event
+from studio.core.protocol import Deleted, StyleData, TypedEvent
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.ui.host import StudioHost
@@ -59,9 +59,7 @@ class ForgeTray(QWidget):
         drafts: TrayDrafts | None = None,
     ) -> None:
         super().__init__(parent)
-        self.drafts: TrayDrafts = {} if drafts is None else drafts
-        """Each space's prompt, references and destination (see :class:`TrayDraft`);
-        pass the same dict to a tray that replaces this one."""
+        self.drafts: TrayDrafts = {} if drafts is None else drafts  # shared with a successor
         self.setObjectName("forgeTray")
         self.setStyleSheet(STYLE)
         self._host = host
@@ -104,9 +102,7 @@ class ForgeTray(QWidget):
         outer.addWidget(bar)
         outer.addWidget(self.options)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        # Ctrl+Return in the prompt is the prompt's own; elsewhere the window's Generate
-        # action has it (two shortcuts on one key would be an ambiguous overload)
-        self.prompt.submitted.connect(self.generate)
+        self.prompt.submitted.connect(self.generate)  # Ctrl+Return (see PromptEdit)
 
     def show_options(self, on: bool) -> None:
         self.options.setVisible(on)
@@ -120,7 +116,9 @@ class ForgeTray(QWidget):
         destination) as the user left it in this session, else an empty tray."""
         self.estimator.timer.stop()
         if self._space is not None:  # keep what the user was writing there
-            self.drafts[self._space.id] = self.draft()
+            self.drafts[self._space.id] = TrayDraft(
+                self.prompt.toPlainText(), tuple(self.references()), self.destination_id()
+            )
         self._space = space
         self._slots, self._dest = (), None
         sid = space.id if space is not None else ""
@@ -136,9 +134,9 @@ class ForgeTray(QWidget):
                 )
                 self._memory = TrayMemory.from_json(self._saved)
             self._restore(self._memory)
-            draft = self.drafts.get(sid) if space is not None else None
-            if draft is not None:
-                self._restore_draft(draft)
+            if space is not None and (draft := self.drafts.get(sid)) is not None:
+                self.prompt.setPlainText(draft.prompt)
+                self._slots, self._dest = lookup.from_draft(space, draft)
         finally:
             self._quiet -= 1
         self.setEnabled(space is not None)
@@ -161,25 +159,6 @@ class ForgeTray(QWidget):
     @property
     def space(self) -> Space | None:
         return self._space
-
-    def draft(self) -> TrayDraft:
-        return TrayDraft(self.prompt.toPlainText(), tuple(self.references()), self.destination_id())
-
-    def _restore_draft(self, draft: TrayDraft) -> None:
-        """Put a space's draft back (quietly); references and a destination deleted
-        meanwhile are left out without a word: the user did not just ask for them."""
-        space = self._space
-        assert space is not None
-        self.prompt.setPlainText(draft.prompt)
-        slots = [s for s in (lookup.slot_for(space, v) for v in draft.references) if s]
-        self._slots, _ = add_slots((), slots)
-        self._dest = None
-        if draft.destination is not None:
-            try:
-                asset = space.asset(draft.destination)
-            except StudioError:
-                return
-            self._dest = Destination(asset.id, asset.name, asset.media_kind, asset.type)
 
     # ------------------------------------------------------------------ contents
     def add_references(self, variant_ids: Sequence[str], at: int | None = None) -> None:
@@ -212,14 +191,9 @@ class ForgeTray(QWidget):
 
     def _follow_references(self) -> None:
         """First references the current model can't take: switch to their mode."""
-        spec = self.options.model_spec()
-        first = self._slots[0]
-        if spec is not None and all(spec.accepts_reference(s.media_kind) for s in self._slots):
-            return
-        if not all(s.media_kind == first.media_kind for s in self._slots):
-            return
-        asset_type = lookup.asset_type(self._space, first.asset_id) if self._space else ""
-        self._set_mode(mode_for_asset(first.media_kind, asset_type))
+        mode = lookup.mode_to_follow(self._space, self.options.model_spec(), self._slots)
+        if mode is not None:
+            self._set_mode(mode)
 
     def remove_reference(self, index: int) -> None:
         if 0 <= index < len(self._slots):
@@ -409,15 +383,16 @@ class ForgeTray(QWidget):
             )
         self._changed()
 
-    def apply_event(self, event: Event) -> None:
+    def apply_event(self, event: TypedEvent) -> None:
         """Keep the tray true to the space: deleted references and destinations leave,
         renamed assets and finished references update, style presets refresh."""
         if self._space is None:
             return
-        if event.type.startswith("style:"):
-            self.options.set_styles(lookup.style_presets(self._space))
-            self._changed()
-            return
+        match event:
+            case TypedEvent(data=StyleData()) | TypedEvent(kind="style:deleted", data=Deleted()):
+                self.options.set_styles(lookup.style_presets(self._space))
+                self._changed()
+                return
         slots, dest = lookup.follow_event(event, self._slots, self._dest)
         if slots != self._slots or dest != self._dest:
             self._slots, self._dest = slots, dest
