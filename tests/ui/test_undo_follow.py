@@ -14,14 +14,17 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
 from studio.core import commands as c
 from studio.core.actor import Actor
+from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
 from studio.ui.main_window import MainWindow
+from studio.ui.undo import load_history, shows_history
+from tests.conftest import OWNER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,3 +153,22 @@ def test_an_import_by_the_cli_is_the_next_undo(window: MainWindow, tmp_path: Pat
     _menu_action(window, "&Undo").trigger()
     assert _error_boxes(window) == []
     qtbot.waitUntil(lambda: window.scene.cards() == [], timeout=1_000)
+
+
+def test_shows_history_compares_ids_and_the_undone_tail(qapp, space: Space) -> None:  # type: ignore[no-untyped-def]
+    """The comparison the follower makes (ids and states only; stuck entries are not
+    shown; with a full window only the common tail counts)."""
+    stack = QUndoStack()
+    for i in range(3):
+        space.apply(c.CreateAsset(f"A{i}", c.MediaKindName.IMAGE), OWNER)
+    space.undo(OWNER)
+    load_history(stack, space, OWNER, pytest.fail)
+    marks = space.history_marks(OWNER, 200)
+    assert [state for _, state in marks] == ["done", "done", "undone"]
+    assert shows_history(stack, marks, 200)
+    assert not shows_history(stack, [*marks[:2], (marks[2][0], "done")], 200)  # redone
+    assert not shows_history(stack, [*marks, (marks[-1][0] + 1, "done")], 200)  # new step
+    stuck = [marks[0], (marks[1][0], "stuck"), marks[2]]
+    assert not shows_history(stack, stuck, 200)
+    assert shows_history(stack, marks[1:], 2)  # window full: the tail matches
+    assert not shows_history(stack, marks[1:], 200)  # not full: an entry went away
