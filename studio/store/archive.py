@@ -1,0 +1,789 @@
+"""The ``.forgespace`` file: one space (its SQLite file and its media) as one zip.
+
+Layout (every entry stored uncompressed)::
+
+    space.db            a consistent snapshot of the space file (SQLite backup API)
+    media/<sha256>      each distinct media file once, named by its SHA-256
+    manifest.json       format and protocol versions, counts, every checksum; written last
+
+Writing streams every file through a fixed-size buffer (memory does not grow with the
+media). Reading trusts nothing: :func:`open_archive` refuses, before a byte is
+extracted, anything but the entries above (zip-slip and absolute names, symlinks,
+encryption, odd compression, a compression ratio or a total size beyond the limits,
+entries that overlap), a manifest from a newer format, and a manifest that does not
+match the entries; :meth:`ArchiveReader.extract` then checks every byte against the
+manifest's SHA-256 and sizes, and :func:`check_snapshot` the database against the
+manifest's counts and files. Every refusal is one :class:`ArchiveError` sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import sqlite3
+import stat
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, cast
+
+from studio.core.errors import StorageError
+from studio.store.db import (
+    DB_FAULTS,
+    SchemaError,
+    _reference_schema,
+    check_header,
+    file_uri,
+    verify_schema,
+)
+from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+
+FORMAT = "forge-studio-space"
+FORMAT_VERSION = 1
+"""Raised when the layout or the manifest changes so that an older reader would misread it."""
+SUFFIX = ".forgespace"
+MANIFEST = "manifest.json"
+DATABASE = "space.db"
+MEDIA_PREFIX = "media/"
+CHUNK = 1024 * 1024
+
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_ENTRIES = 1_000_000
+MAX_RATIO = 100
+"""A compressed entry may expand at most this much (we never compress: a bomb would)."""
+RATIO_FLOOR = 1024 * 1024
+"""Entries smaller than this are too small to be a bomb whatever their ratio."""
+FREE_MARGIN = 64 * 1024 * 1024
+"""Free space kept on the disk beyond what an import needs."""
+
+COUNTED_TABLES = (
+    "assets",
+    "variants",
+    "lineage",
+    "collections",
+    "collection_items",
+    "frames",
+    "style_presets",
+    "jobs",
+    "changes",
+    "history",
+)
+"""Tables whose row counts the manifest records and an import checks."""
+
+_SHA = re.compile(r"[0-9a-f]{64}")
+_MEDIA_NAME = re.compile(r"media/([0-9a-f]{64})")
+
+Progress = Callable[[int, int], None]
+"""``progress(done_bytes, total_bytes)``, called as bytes are copied."""
+
+
+class ArchiveError(StorageError):
+    """An archive that cannot be written, or is refused (one sentence; nothing written)."""
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedFile:
+    path: str
+    """Relative to the space's media folder (``<asset-slug>/<variant-id>/original.png``)."""
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    format_version: int
+    protocol_version: int
+    schema_version: int
+    created_at: int
+    space_id: str
+    space_slug: str
+    space_name: str
+    counts: Mapping[str, int]
+    database_sha256: str
+    database_size: int
+    files: tuple[ArchivedFile, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "protocol_version": self.protocol_version,
+            "schema_version": self.schema_version,
+            "created_at": self.created_at,
+            "space": {"id": self.space_id, "slug": self.space_slug, "name": self.space_name},
+            "counts": dict(self.counts),
+            "database": {
+                "path": DATABASE,
+                "sha256": self.database_sha256,
+                "size": self.database_size,
+            },
+            "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in self.files],
+        }
+
+    @property
+    def media_bytes(self) -> int:
+        return sum(b.size for b in self.blobs().values())
+
+    def blobs(self) -> dict[str, ArchivedFile]:
+        """The first file of each distinct content, by SHA-256."""
+        out: dict[str, ArchivedFile] = {}
+        for f in self.files:
+            out.setdefault(f.sha256, f)
+        return out
+
+
+def safe_media_path(text: object) -> str | None:
+    """``text`` as a relative POSIX path inside the media folder, or None if it is not one
+    (absolute, ``..``, backslashes, drive letters, hidden or empty parts, control chars)."""
+    if not isinstance(text, str) or not text or len(text) > 1024:
+        return None
+    if "\\" in text or ":" in text or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None
+    path = PurePosixPath(text)
+    if path.is_absolute() or str(path) != text:
+        return None
+    if any(part in ("", ".", "..") or part.startswith(".") for part in path.parts):
+        return None
+    return text
+
+
+def parse_manifest(data: bytes, label: str) -> Manifest:
+    """The manifest, checked field by field; a newer format is refused."""
+
+    def bad(why: str) -> ArchiveError:
+        return ArchiveError(f"{label} has a damaged manifest ({why})")
+
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise bad("it is not valid JSON") from exc
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise ArchiveError(f"{label} is not a Forge Studio space archive")
+
+    def whole(value: Any, what: str, hi: int = 2**63 - 1) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
+            raise bad(f"{what} is not a whole number")
+        return value
+
+    def text(value: Any, what: str) -> str:
+        if not isinstance(value, str) or len(value) > 4096:
+            raise bad(f"{what} is not text")
+        return value
+
+    version = whole(obj.get("format_version"), "format_version")
+    if version > FORMAT_VERSION:
+        raise ArchiveError(
+            f"{label} was written by a newer Forge Studio (archive format {version}; this one "
+            f"reads up to {FORMAT_VERSION}): update Forge Studio to import it"
+        )
+    if version < 1:
+        raise bad("format_version is 0")
+    schema = whole(obj.get("schema_version"), "schema_version")
+    if schema > SPACE_MIGRATIONS[-1].version:
+        raise ArchiveError(
+            f"{label} holds a space from a newer Forge Studio (schema {schema}; this one knows "
+            f"up to {SPACE_MIGRATIONS[-1].version}): update Forge Studio to import it"
+        )
+    space = obj.get("space")
+    counts = obj.get("counts")
+    database = obj.get("database")
+    files = obj.get("files")
+    if not isinstance(space, dict) or not isinstance(counts, dict):
+        raise bad("space or counts missing")
+    if not isinstance(database, dict) or not isinstance(files, list):
+        raise bad("database or files missing")
+    if sorted(counts) != sorted(COUNTED_TABLES):
+        raise bad("counts name other tables")
+    parsed: list[ArchivedFile] = []
+    seen: set[str] = set()
+    for i, item in enumerate(files):
+        if not isinstance(item, dict):
+            raise bad(f"files[{i}] is not an object")
+        path = safe_media_path(item.get("path"))
+        if path is None:
+            raise ArchiveError(
+                f"{label} is refused: its manifest names a file outside the space's media "
+                f"folder ({str(item.get('path'))[:80]!r})"
+            )
+        if path in seen:
+            raise bad(f"{path} is listed twice")
+        seen.add(path)
+        sha = item.get("sha256")
+        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+            raise bad(f"files[{i}].sha256 is not a SHA-256")
+        parsed.append(ArchivedFile(path, sha, whole(item.get("size"), f"files[{i}].size")))
+    db_sha = database.get("sha256")
+    if (
+        not isinstance(db_sha, str)
+        or not _SHA.fullmatch(db_sha)
+        or database.get("path") != DATABASE
+    ):
+        raise bad("database entry")
+    sizes: dict[str, int] = {}
+    for f in parsed:
+        if sizes.setdefault(f.sha256, f.size) != f.size:
+            raise bad(f"two sizes for one SHA-256 ({f.path})")
+    return Manifest(
+        format_version=version,
+        protocol_version=whole(obj.get("protocol_version"), "protocol_version"),
+        schema_version=schema,
+        created_at=whole(obj.get("created_at"), "created_at"),
+        space_id=text(space.get("id"), "space.id"),
+        space_slug=text(space.get("slug"), "space.slug"),
+        space_name=text(space.get("name"), "space.name"),
+        counts={k: whole(counts[k], f"counts.{k}") for k in COUNTED_TABLES},
+        database_sha256=db_sha,
+        database_size=whole(database.get("size"), "database.size"),
+        files=tuple(parsed),
+    )
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+def snapshot(source: Path, dest: Path) -> None:
+    """A consistent copy of the space file ``source`` at ``dest`` (which must not exist),
+    taken with SQLite's online backup API on a read connection (writers keep going)."""
+    try:
+        src = sqlite3.connect(file_uri(source, "ro"), uri=True)
+        try:
+            dst = sqlite3.connect(dest)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")  # one plain file
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except DB_FAULTS as exc:
+        raise ArchiveError(f"could not read the space file {source.name}: {exc}") from exc
+
+
+def _check_db(path: Path, label: str) -> sqlite3.Connection:
+    """A connection to an archived (or snapshot) space file that is whole and ours."""
+    try:
+        check_header(path, SPACE_APPLICATION_ID)
+        conn = sqlite3.connect(file_uri(path, "rw"), uri=True, isolation_level=None)
+    except SchemaError as exc:
+        raise ArchiveError(f"{label} holds no usable space file ({exc})") from exc
+    except (OSError, *DB_FAULTS) as exc:
+        raise ArchiveError(f"{label} holds no usable space file ({exc})") from exc
+    try:
+        check = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(5)")]
+        if check != ["ok"]:
+            raise ArchiveError(f"{label} holds a damaged space file ({check[0][:160]})")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if not 0 < version <= SPACE_MIGRATIONS[-1].version:
+            raise ArchiveError(f"{label} holds a space file of unknown schema {version}")
+        _check_schema(conn, version, label)
+    except DB_FAULTS as exc:
+        conn.close()
+        raise ArchiveError(f"{label} holds a damaged space file ({str(exc)[:160]})") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_schema(conn: sqlite3.Connection, version: int, label: str) -> None:
+    """Exactly the tables and indexes our migrations build: no trigger, no view, nothing
+    altered (a hostile file must not run code when the space is later written)."""
+    try:
+        verify_schema(conn, SPACE_MIGRATIONS[:version])
+    except SchemaError as exc:
+        raise ArchiveError(f"{label} holds a space file that is not ours ({exc})") from exc
+    expected = {n.decode() for n in _reference_schema(tuple(SPACE_MIGRATIONS[:version]))}
+    for kind, name in conn.execute("SELECT type, CAST(name AS BLOB) FROM sqlite_master"):
+        text = bytes(name).decode("utf-8", "replace")
+        if kind in ("table", "index") and (text in expected or text.startswith("sqlite_")):
+            continue
+        raise ArchiveError(f"{label} holds a space file that is not ours (extra {kind} {text!r})")
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def describe_snapshot(path: Path) -> tuple[int, dict[str, int], dict[str, str | None]]:
+    """Schema version, row counts and every media file the snapshot's variants point at
+    (path → the variant's SHA-256 for an original, None for a preview)."""
+    conn = _check_db(path, path.name)
+    try:
+        return _describe(conn, path.name)
+    except DB_FAULTS as exc:
+        raise ArchiveError(f"could not read the snapshot ({exc})") from exc
+    finally:
+        conn.close()
+
+
+def _describe(
+    conn: sqlite3.Connection, label: str
+) -> tuple[int, dict[str, int], dict[str, str | None]]:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    names = _table_names(conn)
+    counts = {
+        t: int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) if t in names else 0
+        for t in COUNTED_TABLES
+    }
+    files: dict[str, str | None] = {}
+    for media, thumb, poster, sha in conn.execute(
+        "SELECT media_path, thumb_path, poster_path, sha256 FROM variants"
+    ):
+        for rel, digest in ((media, sha), (thumb, None), (poster, None)):
+            if rel is None:
+                continue
+            safe = safe_media_path(rel)
+            if safe is None:
+                raise ArchiveError(
+                    f"{label} is refused: a variant points outside the media folder "
+                    f"({str(rel)[:80]!r})"
+                )
+            if files.get(safe) is None:
+                files[safe] = digest if isinstance(digest, str) and digest else None
+    return version, counts, files
+
+
+def check_snapshot(path: Path, manifest: Manifest, label: str) -> None:
+    """The extracted space file against the manifest: whole, our schema, the same counts,
+    the same set of media files, each original's SHA-256 as its variant records it."""
+    conn = _check_db(path, label)
+    try:
+        version, counts, files = _describe(conn, label)
+    except DB_FAULTS as exc:
+        raise ArchiveError(f"{label} holds a damaged space file ({str(exc)[:160]})") from exc
+    finally:
+        conn.close()
+    if version != manifest.schema_version:
+        raise ArchiveError(f"{label} is refused: its manifest does not match its space file")
+    for table in COUNTED_TABLES:
+        if counts[table] != manifest.counts[table]:
+            raise ArchiveError(
+                f"{label} is refused: its manifest says {manifest.counts[table]} {table} "
+                f"but the space file holds {counts[table]}"
+            )
+    listed = {f.path: f for f in manifest.files}
+    if set(listed) != set(files):
+        missing = sorted(set(files) - set(listed))
+        extra = sorted(set(listed) - set(files))
+        what = f"lacks {missing[0]}" if missing else f"lists {extra[0]}, which no variant uses"
+        raise ArchiveError(f"{label} is refused: its manifest {what}")
+    for rel, sha in files.items():
+        if sha is not None and listed[rel].sha256 != sha:
+            raise ArchiveError(
+                f"{label} is refused: {rel} does not match the SHA-256 its variant records"
+            )
+
+
+def stamp_identity(path: Path, *, space_id: str, slug: str) -> None:
+    """Give an extracted space file its new identity (``meta``: id and slug)."""
+    try:
+        conn = sqlite3.connect(file_uri(path, "rw"), uri=True, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for key, value in (("space_id", space_id), ("slug", slug)):
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        _fsync(path)
+    except (OSError, *DB_FAULTS) as exc:
+        raise ArchiveError(f"could not write the imported space file: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _entry(name: str, size: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = size
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    return info
+
+
+class _Counter:
+    def __init__(self, total: int, progress: Progress) -> None:
+        self.done = 0
+        self.total = total
+        self._progress = progress
+
+    def add(self, n: int) -> None:
+        self.done += n
+        self._progress(self.done, self.total)
+
+
+def _copy_in(
+    zf: zipfile.ZipFile, name: str, src: Path, size: int, counter: _Counter, buf: bytearray
+) -> str:
+    """Stream ``src`` into the entry ``name``; returns its SHA-256."""
+    digest = hashlib.sha256()
+    view = memoryview(buf)
+    written = 0
+    with open(src, "rb") as f, zf.open(_entry(name, size), "w") as out:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            digest.update(view[:n])
+            out.write(view[:n])
+            written += n
+            counter.add(n)
+    if written != size:
+        raise ArchiveError(f"{src.name} changed size while it was being archived")
+    return digest.hexdigest()
+
+
+def sha256_of(path: Path, buf: bytearray) -> str:
+    digest = hashlib.sha256()
+    view = memoryview(buf)
+    with open(path, "rb") as f:
+        while n := f.readinto(buf):
+            digest.update(view[:n])
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceIdentity:
+    id: str
+    slug: str
+    name: str
+
+
+def write_archive(
+    db: Path,
+    media_dir: Path,
+    dest: Path,
+    *,
+    space: SpaceIdentity,
+    protocol_version: int,
+    created_at: int,
+    progress: Progress = _no_progress,
+) -> Manifest:
+    """Write the archive of the snapshot ``db`` (whose media live in ``media_dir``) to
+    ``dest``, which must not exist: written under a temporary name and renamed only once
+    whole. Each original is checked against the SHA-256 its variant records."""
+    version, counts, wanted = describe_snapshot(db)
+    buf = bytearray(CHUNK)
+    files: list[ArchivedFile] = []
+    for rel, sha in sorted(wanted.items()):
+        path = media_dir / rel
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            raise ArchiveError(
+                f"the media file {rel} is missing ({exc.strerror}); see `studio check`"
+            ) from exc
+        if not stat.S_ISREG(st.st_mode):
+            raise ArchiveError(f"the media file {rel} is not a regular file; see `studio check`")
+        if sha is None:  # a preview: small, and its row records no checksum
+            sha = sha256_of(path, buf)
+        files.append(ArchivedFile(rel, sha, st.st_size))
+    db_size = db.stat().st_size
+    by_sha: dict[str, ArchivedFile] = {}
+    for f in files:
+        by_sha.setdefault(f.sha256, f)
+    counter = _Counter(db_size + sum(f.size for f in by_sha.values()), progress)
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        with open(tmp, "xb") as raw, zipfile.ZipFile(raw, "w", allowZip64=True) as zf:
+            db_sha = _copy_in(zf, DATABASE, db, db_size, counter, buf)
+            for sha, f in by_sha.items():
+                got = _copy_in(zf, MEDIA_PREFIX + sha, media_dir / f.path, f.size, counter, buf)
+                if got != sha:
+                    raise ArchiveError(
+                        f"the media file {f.path} does not match its SHA-256 (damaged?); "
+                        "see `studio check`"
+                    )
+            manifest = Manifest(
+                format_version=FORMAT_VERSION,
+                protocol_version=protocol_version,
+                schema_version=version,
+                created_at=created_at,
+                space_id=space.id,
+                space_slug=space.slug,
+                space_name=space.name,
+                counts=counts,
+                database_sha256=db_sha,
+                database_size=db_size,
+                files=tuple(files),
+            )
+            data = json.dumps(manifest.to_json(), ensure_ascii=False, indent=1).encode()
+            zf.writestr(_entry(MANIFEST, len(data)), data)
+            raw.flush()
+            os.fsync(raw.fileno())
+        _link_into_place(tmp, dest)
+    except ArchiveError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except FileExistsError:
+        raise ArchiveError(f"{dest.name} is being written by another export; try again") from None
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ArchiveError(f"could not write {dest}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+def _link_into_place(tmp: Path, dest: Path) -> None:
+    """Rename ``tmp`` to ``dest`` unless ``dest`` appeared meanwhile (never overwritten)."""
+    try:
+        os.link(tmp, dest)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        raise ArchiveError(f"{dest} already exists; choose another file name") from None
+    except OSError:  # no hard links here: reserve the name, then replace
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        os.replace(tmp, dest)
+    else:
+        tmp.unlink()
+    _fsync_dir(dest.parent)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _entry_fault(name: str) -> str | None:
+    """Why an entry name is refused outright (before it is even compared to the layout)."""
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return f"the entry {name[:80]!r} has an absolute path"
+    parts = re.split(r"[\\/]", name)
+    if ".." in parts:
+        return f"the entry {name[:80]!r} points outside the archive (zip-slip)"
+    if "\x00" in name:
+        return f"the entry {name[:80]!r} has a NUL in its name"
+    return None
+
+
+class ArchiveReader:
+    """A ``.forgespace`` file whose structure and manifest have been checked (see
+    :func:`open_archive`). Use as a context manager."""
+
+    def __init__(self, path: Path, zf: zipfile.ZipFile, manifest: Manifest) -> None:
+        self.path = path
+        self.label = path.name
+        self._zf = zf
+        self.manifest = manifest
+
+    def close(self) -> None:
+        self._zf.close()
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def total_bytes(self) -> int:
+        return self.manifest.database_size + self.manifest.media_bytes
+
+    def extract(self, db_dest: Path, media_dest: Path, progress: Progress = _no_progress) -> None:
+        """Extract the space file to ``db_dest`` and every media file under ``media_dest``
+        (created), each checked against its SHA-256 and size as it streams. The caller
+        removes what was written when this raises."""
+        counter = _Counter(self.total_bytes, progress)
+        buf = bytearray(CHUNK)
+        m = self.manifest
+        self._extract_one(DATABASE, db_dest, m.database_sha256, m.database_size, counter, buf)
+        firsts: dict[str, Path] = {}
+        for f in m.files:
+            target = media_dest.joinpath(*PurePosixPath(f.path).parts)
+            if not target.resolve().is_relative_to(media_dest.resolve()):
+                raise ArchiveError(f"{self.label} is refused: {f.path} leads outside the space")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            first = firsts.get(f.sha256)
+            if first is None:
+                self._extract_one(MEDIA_PREFIX + f.sha256, target, f.sha256, f.size, counter, buf)
+                firsts[f.sha256] = target
+                continue
+            try:
+                os.link(first, target)
+            except OSError:
+                with open(first, "rb") as src, open(target, "xb") as out:
+                    while n := src.readinto(buf):
+                        out.write(memoryview(buf)[:n])
+                    out.flush()
+                    os.fsync(out.fileno())
+
+    def _extract_one(
+        self, name: str, dest: Path, sha: str, size: int, counter: _Counter, buf: bytearray
+    ) -> None:
+        digest = hashlib.sha256()
+        view = memoryview(buf)
+        got = 0
+        try:
+            with self._zf.open(name) as src, open(dest, "xb") as out:
+                reader = cast(io.BufferedIOBase, src)  # a ZipExtFile
+                while True:
+                    n = reader.readinto(buf)
+                    if not n:
+                        break
+                    got += n
+                    if got > size:
+                        raise ArchiveError(
+                            f"{self.label} is refused: {name} holds more bytes than declared"
+                        )
+                    digest.update(view[:n])
+                    out.write(view[:n])
+                    counter.add(n)
+                out.flush()
+                os.fsync(out.fileno())
+        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise ArchiveError(
+                f"{self.label} is damaged or truncated ({name}: {str(exc)[:120]})"
+            ) from exc
+        if got != size or digest.hexdigest() != sha:
+            raise ArchiveError(
+                f"{self.label} is refused: {name} does not match the checksum in its manifest"
+            )
+
+
+def open_archive(path: Path) -> ArchiveReader:
+    """Open and check a ``.forgespace`` file (see the module's docstring), reading
+    nothing but its directory and its manifest."""
+    label = path.name
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ArchiveError(f"could not read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise ArchiveError(f"{path} is not a file")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
+        raise ArchiveError(
+            f"{label} is not a whole Forge Studio space archive (truncated, or not a zip file)"
+        ) from exc
+    except OSError as exc:
+        raise ArchiveError(f"could not read {path}: {exc.strerror or exc}") from exc
+    try:
+        manifest = _check_structure(zf, label, st.st_size)
+    except BaseException:
+        zf.close()
+        raise
+    return ArchiveReader(path, zf, manifest)
+
+
+def _check_structure(zf: zipfile.ZipFile, label: str, archive_size: int) -> Manifest:
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise ArchiveError(f"{label} is refused: it has more than {MAX_ENTRIES} entries")
+    names: dict[str, zipfile.ZipInfo] = {}
+    packed = 0
+    for info in infos:
+        fault = _entry_fault(info.filename) or _entry_fault(info.orig_filename)
+        if fault is not None:
+            raise ArchiveError(f"{label} is refused: {fault}")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise ArchiveError(f"{label} is refused: the entry {info.filename[:80]!r} is a symlink")
+        if info.is_dir() or (mode and not stat.S_ISREG(mode)):
+            raise ArchiveError(
+                f"{label} is refused: the entry {info.filename[:80]!r} is not a plain file"
+            )
+        if info.flag_bits & 0x1:
+            raise ArchiveError(f"{label} is refused: it is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ArchiveError(f"{label} is refused: it uses an unknown compression")
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise ArchiveError(
+                f"{label} is refused: {info.filename[:80]!r} declares two different sizes"
+            )
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise ArchiveError(
+                f"{label} is refused: {info.filename[:80]!r} would expand "
+                f"{info.file_size // max(1, info.compress_size)}-fold (a zip bomb?)"
+            )
+        if info.filename in names:
+            raise ArchiveError(f"{label} is refused: the entry {info.filename[:80]!r} is repeated")
+        names[info.filename] = info
+        packed += info.compress_size
+    if packed > archive_size:
+        raise ArchiveError(f"{label} is refused: its entries overlap (a zip bomb?)")
+    manifest_info = names.get(MANIFEST)
+    if manifest_info is None or DATABASE not in names:
+        raise ArchiveError(f"{label} is not a Forge Studio space archive (no manifest)")
+    if manifest_info.file_size > MAX_MANIFEST_BYTES:
+        raise ArchiveError(f"{label} is refused: its manifest is larger than any we write")
+    try:
+        with zf.open(manifest_info) as stream:
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+        raise ArchiveError(f"{label} is damaged or truncated (manifest: {exc})") from exc
+    manifest = parse_manifest(data, label)
+    blobs = manifest.blobs()
+    for name in names:
+        if name in (MANIFEST, DATABASE):
+            continue
+        m = _MEDIA_NAME.fullmatch(name)
+        if m is None:
+            raise ArchiveError(f"{label} is refused: unexpected entry {name[:80]!r}")
+        if m.group(1) not in blobs:
+            raise ArchiveError(f"{label} is refused: its manifest does not list {name}")
+    if names[DATABASE].file_size != manifest.database_size:
+        raise ArchiveError(f"{label} is refused: its manifest lies about the space file's size")
+    for sha, f in blobs.items():
+        blob = names.get(MEDIA_PREFIX + sha)
+        if blob is None:
+            raise ArchiveError(f"{label} is refused: {f.path} is listed but not in the archive")
+        if blob.file_size != f.size:
+            raise ArchiveError(f"{label} is refused: its manifest lies about the size of {f.path}")
+    return manifest
+
+
+def free_bytes(folder: Path) -> int:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 2**63 - 1  # unknown: let the writes themselves fail cleanly
+
+
+def check_room(folder: Path, needed: int) -> None:
+    free = free_bytes(folder)
+    if needed + FREE_MARGIN > free:
+        raise ArchiveError(
+            f"not enough free disk space: the import needs {needed // 2**20 + 1} MiB "
+            f"and {free // 2**20} MiB are free"
+        )
