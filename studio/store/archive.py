@@ -717,7 +717,7 @@ def _check_structure(zf: zipfile.ZipFile, label: str, archive_size: int) -> Mani
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise ArchiveError(f"{label} is refused: the entry {info.filename[:80]!r} is a symlink")
-        if info.is_dir() or (mode and not stat.S_ISREG(mode)):
+        if info.is_dir() or stat.S_IFMT(mode) not in (0, stat.S_IFREG):
             raise ArchiveError(
                 f"{label} is refused: the entry {info.filename[:80]!r} is not a plain file"
             )
