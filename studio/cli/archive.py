@@ -30,6 +30,13 @@ def add_space_parsers(ss: Any) -> None:
 
 
 def add_parsers(sub: Any) -> None:
+    x = sub.add_parser(
+        "export", help="copy variants out as files with their recipe and lineage embedded"
+    )
+    x.add_argument("space")
+    x.add_argument("ids", nargs="+", metavar="ID", help="variant, asset or collection ids")
+    x.add_argument("--out", type=Path, metavar="FOLDER", help="default: exports/<space>/")
+    x.add_argument("--json", action="store_true")
     x = sub.add_parser("convert", help="write a variant's media in another format (exports/)")
     x.add_argument("space")
     x.add_argument("variant_id", metavar="VARIANT_ID")
@@ -140,4 +147,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"convert": cmd_convert}
+def cmd_export(args: argparse.Namespace) -> int:
+    from studio.core.exports import export_variants
+
+    with studio_from(args) as studio, studio.open_space(args.space) as space:
+        folder = args.out or studio.paths.exports_dir / space.slug
+        done = export_variants(space, args.ids, folder)
+    if args.json:
+        print_json([{"variant_id": d.variant_id, "file": str(d.path), "how": d.how} for d in done])
+    else:
+        for d in done:
+            note = {"c2pa-kept": " (C2PA kept: copied unchanged)", "copied": " (no tags)"}
+            print(f"{d.path}{note.get(d.how, '')}")
+    return EXIT_OK
+
+
+COMMANDS = {"convert": cmd_convert, "export": cmd_export}
