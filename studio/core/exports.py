@@ -32,8 +32,29 @@ class ExportedFile:
 
 
 def is_generated(recipe: Mapping[str, Any]) -> bool:
+    """Made by a model: generated here, or imported with another tool's generation
+    metadata (a fork: see :func:`made_by_a_model`)."""
     op = recipe.get("operation")
     return op in GENERATED_OPERATIONS or (op == "import" and bool(recipe.get("source_tool")))
+
+
+MAX_FORK_CHAIN = 64
+
+
+def made_by_a_model(space: Space, variant_id: str) -> bool:
+    """:func:`is_generated`, looking through forks (a copy) to the variant they copy."""
+    vid = variant_id
+    for _ in range(MAX_FORK_CHAIN):
+        recipe = space.variant_detail(vid).recipe
+        sources = recipe.get("source_variant_ids")
+        if recipe.get("operation") != "fork" or not isinstance(sources, list) or not sources:
+            return is_generated(recipe)
+        try:
+            space.variant_detail(str(sources[0]))
+        except NotFoundError:
+            return False
+        vid = str(sources[0])
+    return False
 
 
 def provenance_doc(space: Space, variant_id: str, *, now_ms: int) -> dict[str, Any]:
@@ -114,7 +135,7 @@ def export_variant(space: Space, variant_id: str, dest: Path) -> ExportedFile:
             dest,
             row.mime,
             doc,
-            generated=is_generated(detail.recipe),
+            generated=made_by_a_model(space, variant_id),
             size=size,
             c2pa=has_c2pa(src, row.mime),
         )

@@ -29,7 +29,6 @@ from xml.sax.saxutils import escape
 from studio.media.metadata import FORGE_KEY, PNG_SIGNATURE, XMP_KEY
 
 TRAINED_ALGORITHMIC = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-DIGITAL_CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 VORBIS_KEY = "FORGE_STUDIO_RECIPE"
 AV_KEY = "forge_studio_recipe"
 CHUNK = 1024 * 1024
@@ -44,9 +43,14 @@ def compact(doc: Mapping[str, Any]) -> str:
 
 
 def xmp_packet(doc: Mapping[str, Any], *, generated: bool) -> bytes:
-    """An XMP packet: IPTC DigitalSourceType, the prompt as dc:description, and the
-    JSON document as ``forge:recipe``."""
-    source = TRAINED_ALGORITHMIC if generated else DIGITAL_CAPTURE
+    """An XMP packet: IPTC DigitalSourceType (trained algorithmic media, for generated
+    media only: of an imported file we know nothing to claim), the prompt as
+    dc:description, and the JSON document as ``forge:recipe``."""
+    source = (
+        f"<Iptc4xmpExt:DigitalSourceType>{TRAINED_ALGORITHMIC}</Iptc4xmpExt:DigitalSourceType>"
+        if generated
+        else ""
+    )
     recipe = doc.get("recipe")
     prompt = recipe.get("prompt") if isinstance(recipe, Mapping) else None
     description = (
@@ -63,7 +67,7 @@ def xmp_packet(doc: Mapping[str, Any], *, generated: bool) -> bytes:
         ' xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"'
         ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
         ' xmlns:forge="https://forge-studio.local/ns/1.0/">'
-        f"<Iptc4xmpExt:DigitalSourceType>{source}</Iptc4xmpExt:DigitalSourceType>"
+        f"{source}"
         f"{description}"
         f"<forge:recipe>{escape(compact(doc))}</forge:recipe>"
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
@@ -220,26 +224,30 @@ def tag_audio(path: Path, mime: str, recipe: str) -> None:
     f.save()
 
 
-def remux_video(src: Path, dest: Path, recipe: str) -> None:
-    """Copy every stream of ``src`` into ``dest`` unchanged, with the recipe as a
-    container tag."""
+VIDEO_FORMATS = {"video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm"}
+
+
+def remux_video(src: Path, dest: Path, mime: str, recipe: str) -> None:
+    """Copy every stream of ``src`` into ``dest`` unchanged (same container), with the
+    recipe as a container tag."""
     import av
 
-    with av.open(str(src)) as inp:
-        fmt = inp.format.name.split(",")[0]
-        options = {"movflags": "use_metadata_tags"} if fmt in ("mov", "mp4") else {}
-        with av.open(str(dest), "w", format="mp4" if fmt == "mov" else fmt, options=options) as out:
-            out.metadata.update({k: v for k, v in inp.metadata.items() if k != AV_KEY})
-            out.metadata[AV_KEY] = recipe
-            streams = {}
-            for s in inp.streams:
-                if s.type in ("video", "audio"):
-                    streams[s.index] = out.add_stream_from_template(s)
-            for packet in inp.demux(*[inp.streams[i] for i in streams]):
-                if packet.dts is None:
-                    continue
-                packet.stream = streams[packet.stream.index]
-                out.mux(packet)
+    fmt = VIDEO_FORMATS[mime]
+    options = {"movflags": "use_metadata_tags"} if fmt in ("mov", "mp4") else {}
+    with av.open(str(src)) as inp, av.open(str(dest), "w", format=fmt, options=options) as out:
+        out.metadata.update(
+            {k: v for k, v in inp.metadata.items() if k.lower() not in (AV_KEY, "encoder")}
+        )
+        out.metadata[AV_KEY] = recipe
+        streams = {}
+        for s in inp.streams:
+            if s.type in ("video", "audio"):
+                streams[s.index] = out.add_stream_from_template(s)
+        for packet in inp.demux(*[inp.streams[i] for i in streams]):
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
 
 
 def read_container_recipe(path: Path, mime: str) -> str | None:
@@ -247,8 +255,8 @@ def read_container_recipe(path: Path, mime: str) -> str | None:
     if mime.startswith("video/"):
         import av
 
-        with av.open(str(path)) as c:
-            value = c.metadata.get(AV_KEY)
+        with av.open(str(path)) as c:  # Matroska upper-cases tag names
+            value = c.metadata.get(AV_KEY) or c.metadata.get(AV_KEY.upper())
             return value if isinstance(value, str) else None
     import mutagen
 
@@ -315,8 +323,8 @@ def write_with_provenance(
                 tag_audio(tmp, mime, recipe)
             except ProvenanceError:
                 how = "copied"
-        elif mime in ("video/mp4", "video/webm", "video/quicktime"):
-            remux_video(src, tmp, recipe)
+        elif mime in VIDEO_FORMATS:
+            remux_video(src, tmp, mime, recipe)
         else:
             shutil.copyfile(src, tmp)
             how = "copied"

@@ -326,4 +326,6 @@ def import_recipe(original: str, source: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(str(k) for k in source if k not in SOURCE_FIELDS)
     if unknown:
         raise ValidationError(f"an import's source has unknown field(s) {', '.join(unknown[:5])}")
-    return encode_recipe(decode_recipe({"operation": "import", "original_name": original, **source}))
+    return encode_recipe(
+        decode_recipe({"operation": "import", "original_name": original, **source})
+    )
