@@ -23,16 +23,19 @@ import io
 import json
 import os
 import re
+import shutil
 import sqlite3
 import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
 from studio.core.errors import StorageError
+from studio.store.archive_stream import HashingCopier, TooLong, bounded_reader, stored_span
 from studio.store.db import (
     DB_FAULTS,
     SchemaError,
@@ -429,24 +432,22 @@ class _Counter:
 
 
 def _copy_in(
-    zf: zipfile.ZipFile, name: str, src: Path, size: int, counter: _Counter, buf: bytearray
+    zf: zipfile.ZipFile,
+    name: str,
+    src: Path,
+    size: int,
+    counter: _Counter,
+    copier: HashingCopier,
 ) -> str:
     """Stream ``src`` into the entry ``name``; returns its SHA-256."""
-    digest = hashlib.sha256()
-    view = memoryview(buf)
-    written = 0
     with open(src, "rb") as f, zf.open(_entry(name, size), "w") as out:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            digest.update(view[:n])
-            out.write(view[:n])
-            written += n
-            counter.add(n)
+        try:
+            written, sha = copier.copy(f.readinto, out.write, limit=size, progress=counter.add)
+        except TooLong:
+            written, sha = size + 1, ""
     if written != size:
         raise ArchiveError(f"{src.name} changed size while it was being archived")
-    return digest.hexdigest()
+    return sha
 
 
 def sha256_of(path: Path, buf: bytearray) -> str:
@@ -501,10 +502,15 @@ def write_archive(
     counter = _Counter(db_size + sum(f.size for f in by_sha.values()), progress)
     tmp = dest.with_name(f".{dest.name}.part")
     try:
-        with open(tmp, "xb") as raw, zipfile.ZipFile(raw, "w", allowZip64=True) as zf:
-            db_sha = _copy_in(zf, DATABASE, db, db_size, counter, buf)
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="archive-hash") as pool,
+            open(tmp, "xb") as raw,
+            zipfile.ZipFile(raw, "w", allowZip64=True) as zf,
+        ):
+            copier = HashingCopier(pool)
+            db_sha = _copy_in(zf, DATABASE, db, db_size, counter, copier)
             for sha, f in by_sha.items():
-                got = _copy_in(zf, MEDIA_PREFIX + sha, media_dir / f.path, f.size, counter, buf)
+                got = _copy_in(zf, MEDIA_PREFIX + sha, media_dir / f.path, f.size, counter, copier)
                 if got != sha:
                     raise ArchiveError(
                         f"the media file {f.path} does not match its SHA-256 (damaged?); "
@@ -622,57 +628,76 @@ class ArchiveReader:
         (created), each checked against its SHA-256 and size as it streams. The caller
         removes what was written when this raises."""
         counter = _Counter(self.total_bytes, progress)
-        buf = bytearray(CHUNK)
         m = self.manifest
-        self._extract_one(DATABASE, db_dest, m.database_sha256, m.database_size, counter, buf)
-        firsts: dict[str, Path] = {}
-        for f in m.files:
-            target = media_dest.joinpath(*PurePosixPath(f.path).parts)
-            if not target.resolve().is_relative_to(media_dest.resolve()):
-                raise ArchiveError(f"{self.label} is refused: {f.path} leads outside the space")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            first = firsts.get(f.sha256)
-            if first is None:
-                self._extract_one(MEDIA_PREFIX + f.sha256, target, f.sha256, f.size, counter, buf)
-                firsts[f.sha256] = target
-                continue
-            try:
-                os.link(first, target)
-            except OSError:
-                with open(first, "rb") as src, open(target, "xb") as out:
-                    while n := src.readinto(buf):
-                        out.write(memoryview(buf)[:n])
-                    out.flush()
-                    os.fsync(out.fileno())
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="archive-hash") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="archive-sync") as syncer,
+            open(self.path, "rb") as raw,
+        ):
+            copier = HashingCopier(pool)
+            size = os.fstat(raw.fileno()).st_size
+            synced: list[Future[None]] = []  # each file's fsync overlaps the next file
+            one = (raw, size, copier, counter, syncer, synced)
+            self._extract_one(DATABASE, db_dest, m.database_sha256, m.database_size, *one)
+            firsts: dict[str, Path] = {}
+            for f in m.files:
+                target = media_dest.joinpath(*PurePosixPath(f.path).parts)
+                if not target.resolve().is_relative_to(media_dest.resolve()):
+                    raise ArchiveError(f"{self.label} is refused: {f.path} leads outside the space")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                first = firsts.get(f.sha256)
+                if first is None:
+                    self._extract_one(MEDIA_PREFIX + f.sha256, target, f.sha256, f.size, *one)
+                    firsts[f.sha256] = target
+                    continue
+                try:
+                    os.link(first, target)
+                except OSError:
+                    shutil.copyfile(first, target)
+                    synced.append(syncer.submit(_fsync, target))
+            for done in synced:
+                done.result()  # every file is on disk before the caller registers it
 
     def _extract_one(
-        self, name: str, dest: Path, sha: str, size: int, counter: _Counter, buf: bytearray
+        self,
+        name: str,
+        dest: Path,
+        sha: str,
+        size: int,
+        raw: io.BufferedReader,
+        archive_size: int,
+        copier: HashingCopier,
+        counter: _Counter,
+        syncer: ThreadPoolExecutor,
+        synced: list[Future[None]],
     ) -> None:
-        digest = hashlib.sha256()
-        view = memoryview(buf)
-        got = 0
+        info = self._zf.getinfo(name)
         try:
-            with self._zf.open(name) as src, open(dest, "xb") as out:
-                reader = cast(io.BufferedIOBase, src)  # a ZipExtFile
-                while True:
-                    n = reader.readinto(buf)
-                    if not n:
-                        break
-                    got += n
-                    if got > size:
-                        raise ArchiveError(
-                            f"{self.label} is refused: {name} holds more bytes than declared"
+            with open(dest, "xb") as out:
+                if info.compress_type == zipfile.ZIP_STORED:
+                    span = stored_span(raw, info, archive_size)
+                    if span is None:
+                        raise ArchiveError(f"{self.label} is damaged or truncated ({name})")
+                    raw.seek(span[0])
+                    got, digest = copier.copy(
+                        bounded_reader(raw, span[1]), out.write, limit=size, progress=counter.add
+                    )
+                else:
+                    with self._zf.open(info) as src:
+                        reader = cast(io.BufferedIOBase, src)  # a ZipExtFile
+                        got, digest = copier.copy(
+                            reader.readinto, out.write, limit=size, progress=counter.add
                         )
-                    digest.update(view[:n])
-                    out.write(view[:n])
-                    counter.add(n)
-                out.flush()
-                os.fsync(out.fileno())
+            synced.append(syncer.submit(_fsync, dest))
+        except TooLong:
+            raise ArchiveError(
+                f"{self.label} is refused: {name} holds more bytes than declared"
+            ) from None
         except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
             raise ArchiveError(
                 f"{self.label} is damaged or truncated ({name}: {str(exc)[:120]})"
             ) from exc
-        if got != size or digest.hexdigest() != sha:
+        if got != size or digest != sha:
             raise ArchiveError(
                 f"{self.label} is refused: {name} does not match the checksum in its manifest"
             )
