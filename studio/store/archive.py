@@ -24,390 +24,53 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, cast
+from typing import cast
 
-from studio.core.errors import StorageError
+from studio.store.archive_db import check_snapshot, describe_snapshot, snapshot, stamp_identity
+from studio.store.archive_manifest import (
+    CHUNK,
+    DATABASE,
+    FORMAT_VERSION,
+    FREE_MARGIN,
+    MANIFEST,
+    MAX_ENTRIES,
+    MAX_MANIFEST_BYTES,
+    MAX_RATIO,
+    MEDIA_NAME,
+    MEDIA_PREFIX,
+    RATIO_FLOOR,
+    SUFFIX,
+    ArchivedFile,
+    ArchiveError,
+    Manifest,
+    Progress,
+    no_progress,
+    parse_manifest,
+)
 from studio.store.archive_stream import HashingCopier, TooLong, bounded_reader, stored_span
-from studio.store.db import (
-    DB_FAULTS,
-    SchemaError,
-    _reference_schema,
-    check_header,
-    file_uri,
-    verify_schema,
-)
-from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+from studio.store.archive_stream import fsync_path as _fsync
 
-FORMAT = "forge-studio-space"
-FORMAT_VERSION = 1
-"""Raised when the layout or the manifest changes so that an older reader would misread it."""
-SUFFIX = ".forgespace"
-MANIFEST = "manifest.json"
-DATABASE = "space.db"
-MEDIA_PREFIX = "media/"
-CHUNK = 1024 * 1024
-
-MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-MAX_ENTRIES = 1_000_000
-MAX_RATIO = 100
-"""A compressed entry may expand at most this much (we never compress: a bomb would)."""
-RATIO_FLOOR = 1024 * 1024
-"""Entries smaller than this are too small to be a bomb whatever their ratio."""
-FREE_MARGIN = 64 * 1024 * 1024
-"""Free space kept on the disk beyond what an import needs."""
-
-COUNTED_TABLES = (
-    "assets",
-    "variants",
-    "lineage",
-    "collections",
-    "collection_items",
-    "frames",
-    "style_presets",
-    "jobs",
-    "changes",
-    "history",
-)
-"""Tables whose row counts the manifest records and an import checks."""
-
-_SHA = re.compile(r"[0-9a-f]{64}")
-_MEDIA_NAME = re.compile(r"media/([0-9a-f]{64})")
-
-Progress = Callable[[int, int], None]
-"""``progress(done_bytes, total_bytes)``, called as bytes are copied."""
-
-
-class ArchiveError(StorageError):
-    """An archive that cannot be written, or is refused (one sentence; nothing written)."""
-
-
-def _no_progress(done: int, total: int) -> None:
-    pass
-
-
-# --------------------------------------------------------------------------- manifest
-
-
-@dataclass(frozen=True, slots=True)
-class ArchivedFile:
-    path: str
-    """Relative to the space's media folder (``<asset-slug>/<variant-id>/original.png``)."""
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    format_version: int
-    protocol_version: int
-    schema_version: int
-    created_at: int
-    space_id: str
-    space_slug: str
-    space_name: str
-    counts: Mapping[str, int]
-    database_sha256: str
-    database_size: int
-    files: tuple[ArchivedFile, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "format_version": self.format_version,
-            "protocol_version": self.protocol_version,
-            "schema_version": self.schema_version,
-            "created_at": self.created_at,
-            "space": {"id": self.space_id, "slug": self.space_slug, "name": self.space_name},
-            "counts": dict(self.counts),
-            "database": {
-                "path": DATABASE,
-                "sha256": self.database_sha256,
-                "size": self.database_size,
-            },
-            "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in self.files],
-        }
-
-    @property
-    def media_bytes(self) -> int:
-        return sum(b.size for b in self.blobs().values())
-
-    def blobs(self) -> dict[str, ArchivedFile]:
-        """The first file of each distinct content, by SHA-256."""
-        out: dict[str, ArchivedFile] = {}
-        for f in self.files:
-            out.setdefault(f.sha256, f)
-        return out
-
-
-def safe_media_path(text: object) -> str | None:
-    """``text`` as a relative POSIX path inside the media folder, or None if it is not one
-    (absolute, ``..``, backslashes, drive letters, hidden or empty parts, control chars)."""
-    if not isinstance(text, str) or not text or len(text) > 1024:
-        return None
-    if "\\" in text or ":" in text or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return None
-    path = PurePosixPath(text)
-    if path.is_absolute() or str(path) != text:
-        return None
-    if any(part in ("", ".", "..") or part.startswith(".") for part in path.parts):
-        return None
-    return text
-
-
-def parse_manifest(data: bytes, label: str) -> Manifest:
-    """The manifest, checked field by field; a newer format is refused."""
-
-    def bad(why: str) -> ArchiveError:
-        return ArchiveError(f"{label} has a damaged manifest ({why})")
-
-    try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise bad("it is not valid JSON") from exc
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise ArchiveError(f"{label} is not a Forge Studio space archive")
-
-    def whole(value: Any, what: str, hi: int = 2**63 - 1) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
-            raise bad(f"{what} is not a whole number")
-        return value
-
-    def text(value: Any, what: str) -> str:
-        if not isinstance(value, str) or len(value) > 4096:
-            raise bad(f"{what} is not text")
-        return value
-
-    version = whole(obj.get("format_version"), "format_version")
-    if version > FORMAT_VERSION:
-        raise ArchiveError(
-            f"{label} was written by a newer Forge Studio (archive format {version}; this one "
-            f"reads up to {FORMAT_VERSION}): update Forge Studio to import it"
-        )
-    if version < 1:
-        raise bad("format_version is 0")
-    schema = whole(obj.get("schema_version"), "schema_version")
-    if schema > SPACE_MIGRATIONS[-1].version:
-        raise ArchiveError(
-            f"{label} holds a space from a newer Forge Studio (schema {schema}; this one knows "
-            f"up to {SPACE_MIGRATIONS[-1].version}): update Forge Studio to import it"
-        )
-    space = obj.get("space")
-    counts = obj.get("counts")
-    database = obj.get("database")
-    files = obj.get("files")
-    if not isinstance(space, dict) or not isinstance(counts, dict):
-        raise bad("space or counts missing")
-    if not isinstance(database, dict) or not isinstance(files, list):
-        raise bad("database or files missing")
-    if sorted(counts) != sorted(COUNTED_TABLES):
-        raise bad("counts name other tables")
-    parsed: list[ArchivedFile] = []
-    seen: set[str] = set()
-    for i, item in enumerate(files):
-        if not isinstance(item, dict):
-            raise bad(f"files[{i}] is not an object")
-        path = safe_media_path(item.get("path"))
-        if path is None:
-            raise ArchiveError(
-                f"{label} is refused: its manifest names a file outside the space's media "
-                f"folder ({str(item.get('path'))[:80]!r})"
-            )
-        if path in seen:
-            raise bad(f"{path} is listed twice")
-        seen.add(path)
-        sha = item.get("sha256")
-        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
-            raise bad(f"files[{i}].sha256 is not a SHA-256")
-        parsed.append(ArchivedFile(path, sha, whole(item.get("size"), f"files[{i}].size")))
-    db_sha = database.get("sha256")
-    if (
-        not isinstance(db_sha, str)
-        or not _SHA.fullmatch(db_sha)
-        or database.get("path") != DATABASE
-    ):
-        raise bad("database entry")
-    sizes: dict[str, int] = {}
-    for f in parsed:
-        if sizes.setdefault(f.sha256, f.size) != f.size:
-            raise bad(f"two sizes for one SHA-256 ({f.path})")
-    return Manifest(
-        format_version=version,
-        protocol_version=whole(obj.get("protocol_version"), "protocol_version"),
-        schema_version=schema,
-        created_at=whole(obj.get("created_at"), "created_at"),
-        space_id=text(space.get("id"), "space.id"),
-        space_slug=text(space.get("slug"), "space.slug"),
-        space_name=text(space.get("name"), "space.name"),
-        counts={k: whole(counts[k], f"counts.{k}") for k in COUNTED_TABLES},
-        database_sha256=db_sha,
-        database_size=whole(database.get("size"), "database.size"),
-        files=tuple(parsed),
-    )
-
-
-# --------------------------------------------------------------------------- snapshot
-
-
-def snapshot(source: Path, dest: Path) -> None:
-    """A consistent copy of the space file ``source`` at ``dest`` (which must not exist),
-    taken with SQLite's online backup API on a read connection (writers keep going)."""
-    try:
-        src = sqlite3.connect(file_uri(source, "ro"), uri=True)
-        try:
-            dst = sqlite3.connect(dest)
-            try:
-                src.backup(dst)
-                dst.execute("PRAGMA journal_mode = DELETE")  # one plain file
-            finally:
-                dst.close()
-        finally:
-            src.close()
-    except DB_FAULTS as exc:
-        raise ArchiveError(f"could not read the space file {source.name}: {exc}") from exc
-
-
-def _check_db(path: Path, label: str) -> sqlite3.Connection:
-    """A connection to an archived (or snapshot) space file that is whole and ours."""
-    try:
-        check_header(path, SPACE_APPLICATION_ID)
-        conn = sqlite3.connect(file_uri(path, "rw"), uri=True, isolation_level=None)
-    except SchemaError as exc:
-        raise ArchiveError(f"{label} holds no usable space file ({exc})") from exc
-    except (OSError, *DB_FAULTS) as exc:
-        raise ArchiveError(f"{label} holds no usable space file ({exc})") from exc
-    try:
-        check = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(5)")]
-        if check != ["ok"]:
-            raise ArchiveError(f"{label} holds a damaged space file ({check[0][:160]})")
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if not 0 < version <= SPACE_MIGRATIONS[-1].version:
-            raise ArchiveError(f"{label} holds a space file of unknown schema {version}")
-        _check_schema(conn, version, label)
-    except DB_FAULTS as exc:
-        conn.close()
-        raise ArchiveError(f"{label} holds a damaged space file ({str(exc)[:160]})") from exc
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _check_schema(conn: sqlite3.Connection, version: int, label: str) -> None:
-    """Exactly the tables and indexes our migrations build: no trigger, no view, nothing
-    altered (a hostile file must not run code when the space is later written)."""
-    try:
-        verify_schema(conn, SPACE_MIGRATIONS[:version])
-    except SchemaError as exc:
-        raise ArchiveError(f"{label} holds a space file that is not ours ({exc})") from exc
-    expected = {n.decode() for n in _reference_schema(tuple(SPACE_MIGRATIONS[:version]))}
-    for kind, name in conn.execute("SELECT type, CAST(name AS BLOB) FROM sqlite_master"):
-        text = bytes(name).decode("utf-8", "replace")
-        if kind in ("table", "index") and (text in expected or text.startswith("sqlite_")):
-            continue
-        raise ArchiveError(f"{label} holds a space file that is not ours (extra {kind} {text!r})")
-
-
-def _table_names(conn: sqlite3.Connection) -> set[str]:
-    return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-def describe_snapshot(path: Path) -> tuple[int, dict[str, int], dict[str, str | None]]:
-    """Schema version, row counts and every media file the snapshot's variants point at
-    (path → the variant's SHA-256 for an original, None for a preview)."""
-    conn = _check_db(path, path.name)
-    try:
-        return _describe(conn, path.name)
-    except DB_FAULTS as exc:
-        raise ArchiveError(f"could not read the snapshot ({exc})") from exc
-    finally:
-        conn.close()
-
-
-def _describe(
-    conn: sqlite3.Connection, label: str
-) -> tuple[int, dict[str, int], dict[str, str | None]]:
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    names = _table_names(conn)
-    counts = {
-        t: int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) if t in names else 0
-        for t in COUNTED_TABLES
-    }
-    files: dict[str, str | None] = {}
-    for media, thumb, poster, sha in conn.execute(
-        "SELECT media_path, thumb_path, poster_path, sha256 FROM variants"
-    ):
-        for rel, digest in ((media, sha), (thumb, None), (poster, None)):
-            if rel is None:
-                continue
-            safe = safe_media_path(rel)
-            if safe is None:
-                raise ArchiveError(
-                    f"{label} is refused: a variant points outside the media folder "
-                    f"({str(rel)[:80]!r})"
-                )
-            if files.get(safe) is None:
-                files[safe] = digest if isinstance(digest, str) and digest else None
-    return version, counts, files
-
-
-def check_snapshot(path: Path, manifest: Manifest, label: str) -> None:
-    """The extracted space file against the manifest: whole, our schema, the same counts,
-    the same set of media files, each original's SHA-256 as its variant records it."""
-    conn = _check_db(path, label)
-    try:
-        version, counts, files = _describe(conn, label)
-    except DB_FAULTS as exc:
-        raise ArchiveError(f"{label} holds a damaged space file ({str(exc)[:160]})") from exc
-    finally:
-        conn.close()
-    if version != manifest.schema_version:
-        raise ArchiveError(f"{label} is refused: its manifest does not match its space file")
-    for table in COUNTED_TABLES:
-        if counts[table] != manifest.counts[table]:
-            raise ArchiveError(
-                f"{label} is refused: its manifest says {manifest.counts[table]} {table} "
-                f"but the space file holds {counts[table]}"
-            )
-    listed = {f.path: f for f in manifest.files}
-    if set(listed) != set(files):
-        missing = sorted(set(files) - set(listed))
-        extra = sorted(set(listed) - set(files))
-        what = f"lacks {missing[0]}" if missing else f"lists {extra[0]}, which no variant uses"
-        raise ArchiveError(f"{label} is refused: its manifest {what}")
-    for rel, sha in files.items():
-        if sha is not None and listed[rel].sha256 != sha:
-            raise ArchiveError(
-                f"{label} is refused: {rel} does not match the SHA-256 its variant records"
-            )
-
-
-def stamp_identity(path: Path, *, space_id: str, slug: str) -> None:
-    """Give an extracted space file its new identity (``meta``: id and slug)."""
-    try:
-        conn = sqlite3.connect(file_uri(path, "rw"), uri=True, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for key, value in (("space_id", space_id), ("slug", slug)):
-                conn.execute(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (key, value),
-                )
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        _fsync(path)
-    except (OSError, *DB_FAULTS) as exc:
-        raise ArchiveError(f"could not write the imported space file: {exc}") from exc
-
+__all__ = [
+    "FORMAT_VERSION",
+    "SUFFIX",
+    "ArchiveError",
+    "ArchiveReader",
+    "Manifest",
+    "Progress",
+    "SpaceIdentity",
+    "check_room",
+    "check_snapshot",
+    "open_archive",
+    "snapshot",
+    "stamp_identity",
+    "write_archive",
+]
 
 # --------------------------------------------------------------------------- writing
 
@@ -474,7 +137,7 @@ def write_archive(
     space: SpaceIdentity,
     protocol_version: int,
     created_at: int,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Manifest:
     """Write the archive of the snapshot ``db`` (whose media live in ``media_dir``) to
     ``dest``, which must not exist: written under a temporary name and renamed only once
@@ -567,14 +230,6 @@ def _link_into_place(tmp: Path, dest: Path) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -623,7 +278,7 @@ class ArchiveReader:
     def total_bytes(self) -> int:
         return self.manifest.database_size + self.manifest.media_bytes
 
-    def extract(self, db_dest: Path, media_dest: Path, progress: Progress = _no_progress) -> None:
+    def extract(self, db_dest: Path, media_dest: Path, progress: Progress = no_progress) -> None:
         """Extract the space file to ``db_dest`` and every media file under ``media_dest``
         (created), each checked against its SHA-256 and size as it streams. The caller
         removes what was written when this raises."""
@@ -780,7 +435,7 @@ def _check_structure(zf: zipfile.ZipFile, label: str, archive_size: int) -> Mani
     for name in names:
         if name in (MANIFEST, DATABASE):
             continue
-        m = _MEDIA_NAME.fullmatch(name)
+        m = MEDIA_NAME.fullmatch(name)
         if m is None:
             raise ArchiveError(f"{label} is refused: unexpected entry {name[:80]!r}")
         if m.group(1) not in blobs:

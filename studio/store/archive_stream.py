@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 CHUNK = 1024 * 1024
 LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
@@ -99,3 +101,11 @@ def bounded_reader(f: io.BufferedReader, size: int) -> Callable[[memoryview], in
         return n
 
     return read_into
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
