@@ -8,7 +8,8 @@ current one.
 
 from __future__ import annotations
 
-import shutil
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +18,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QMenu,
     QToolButton,
     QVBoxLayout,
@@ -24,6 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import commands as c
+from studio.core.convert import TARGETS, ConvertOptions, convert_variant
+from studio.core.errors import StudioError
+from studio.core.exports import export_variant
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.host import StudioHost
@@ -103,6 +108,7 @@ class VariantActions(QObject):
             "tray": any(r.status == "completed" for r in chosen),
             "use_recipe": cur is not None and generated,
             "export": done and bool(cur and cur.media_path),
+            "convert": done and bool(cur and cur.media_path),
             "reveal": cur is not None,
             "delete": bool(chosen) and len(chosen) < len(self.rows),
             "compare": len(chosen) >= 2,
@@ -161,7 +167,7 @@ class VariantActions(QObject):
             self.host.use_recipe(self.current.id)
 
     def export(self) -> Path | None:
-        """Ask where, then copy the original file there."""
+        """Ask where, then write the original there with its recipe and lineage embedded."""
         cur, asset, space = self.current, self.asset, self._space()
         if cur is None or asset is None or space is None or not cur.media_path:
             return None
@@ -172,12 +178,45 @@ class VariantActions(QObject):
         chosen, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export file", default, filters)
         if not chosen:
             return None
-        dest = Path(chosen)
+        return self._write(Path(chosen), lambda tmp: export_variant(space, cur.id, tmp))
+
+    def convert(self) -> Path | None:
+        """Ask for a format and a place, then write a converted copy (provenance kept)."""
+        cur, asset, space = self.current, self.asset, self._space()
+        if cur is None or asset is None or space is None:
+            return None
+        formats = [name for name, t in TARGETS.items() if t.kind == asset.media_kind]
+        fmt, ok = QInputDialog.getItem(
+            self.parent_widget, "Export as", "Format:", formats, 0, False
+        )
+        if not ok or fmt not in TARGETS:
+            return None
+        default = str(Path.home() / f"{asset.slug}.{TARGETS[fmt].ext}")
+        chosen, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export as", default)
+        if not chosen:
+            return None
+        return self._write(
+            Path(chosen),
+            lambda tmp: convert_variant(
+                space, cur.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
+            ),
+        )
+
+    def _write(self, dest: Path, make: Callable[[Path], object]) -> Path | None:
+        """Make the file under a temporary name beside ``dest``, then put it in place
+        (the file dialog has already asked before replacing an existing file)."""
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.export")
         try:
-            shutil.copyfile(space.media_dir / cur.media_path, dest)
+            make(tmp)
+            os.replace(tmp, dest)
+        except StudioError as exc:
+            self.host.show_error(f"Could not export to {dest}: {exc.message}")
+            return None
         except OSError as exc:
             self.host.show_error(f"Could not export to {dest}: {exc.strerror or exc}")
             return None
+        finally:
+            tmp.unlink(missing_ok=True)
         return dest
 
     def reveal(self) -> bool:
@@ -222,6 +261,7 @@ class VariantActions(QObject):
                 ("compare", f"Compare{n} side by side", self._compare),
                 None,
                 ("export", "Export file…", self.export),
+                ("convert", "Export as…", self.convert),
                 ("reveal", "Reveal in file manager", self.reveal),
                 None,
                 ("delete", f"Delete{n}" if many else "Delete variant", self.delete),
