@@ -19,6 +19,7 @@ import datetime
 import os
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,28 @@ from studio.store.library import SpaceEntry
 MAX_SLUG_ATTEMPTS = 20
 STAGING_PREFIX = ".import-"
 SNAPSHOT_PREFIX = ".export-"
+STALE_WORK_S = 24 * 60 * 60
+"""A staging folder untouched this long belongs to an import or export that died."""
+
+
+def clear_stale_work(spaces_dir: Path, *, now: float | None = None) -> list[str]:
+    """Remove what imports and exports killed long ago left under ``spaces/``."""
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(spaces_dir))
+    except OSError:
+        return removed
+    for e in entries:
+        if not e.name.startswith((STAGING_PREFIX, SNAPSHOT_PREFIX)):
+            continue
+        try:
+            if e.is_dir(follow_symlinks=False) and now - e.stat().st_mtime > STALE_WORK_S:
+                shutil.rmtree(e.path, ignore_errors=True)
+                removed.append(e.name)
+        except OSError:
+            pass
+    return removed
 
 
 def _quiet(done: int, total: int) -> None:
@@ -85,6 +108,7 @@ def export_space(
     if not dest.parent.is_dir():
         raise ArchiveError(f"the folder {dest.parent} does not exist")
     source = studio.paths.home / entry.file
+    clear_stale_work(studio.paths.spaces_dir)
     work = studio.paths.spaces_dir / f"{SNAPSHOT_PREFIX}{secrets.token_hex(6)}"
     try:
         work.mkdir()
@@ -118,6 +142,7 @@ def import_space(
         label = reader.label
         name = name or clean_text(manifest.space_name or "Imported space", "space name")
         check_room(studio.paths.home, reader.total_bytes)
+        clear_stale_work(studio.paths.spaces_dir)
         stage = studio.paths.spaces_dir / f"{STAGING_PREFIX}{secrets.token_hex(6)}"
         try:
             stage.mkdir()

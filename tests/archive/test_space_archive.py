@@ -416,3 +416,18 @@ def test_deflated_entries_within_limits_are_read(
         for name, data in items:
             zf.writestr(name, data)
     assert import_space(studio, out).entry.slug == "source-art-2"
+
+
+def test_stale_staging_of_a_killed_import_is_cleared(studio: Studio, archive: Path) -> None:
+    from studio.core.archive import STALE_WORK_S, clear_stale_work
+
+    old = studio.paths.spaces_dir / ".import-deadbeef"
+    (old / "media").mkdir(parents=True)
+    (old / "space.db").write_bytes(b"half")
+    fresh = studio.paths.spaces_dir / ".import-cafe"  # another process, at work right now
+    fresh.mkdir()
+    past = os.stat(old).st_mtime - STALE_WORK_S - 60
+    os.utime(old, (past, past))
+    import_space(studio, archive)
+    assert not old.exists() and fresh.is_dir()
+    assert clear_stale_work(studio.paths.spaces_dir) == []
