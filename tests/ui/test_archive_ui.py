@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +128,30 @@ def test_details_export_as_converts_with_provenance(
         assert im.format == "JPEG" and im.size == (40, 30)
         assert b"a copper kettle" in im.info["xmp"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_details_show_what_an_imported_file_says(d: Details, tmp_path: Path) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text(
+        "parameters",
+        "a copper kettle\nNegative prompt: rust\nSteps: 9, Sampler: Euler, Seed: 5, Size: 40x30",
+    )
+    path = tmp_path / "c2pa.png"
+    Image.new("RGB", (40, 30), "teal").save(path, pnginfo=info)
+    raw = path.read_bytes()  # plus a C2PA manifest chunk, as Gemini's images carry one
+    at = raw.index(b"IDAT") - 4
+    body = b"jumb-c2pa"
+    chunk = (
+        struct.pack(">I", len(body))
+        + b"caBX"
+        + body
+        + struct.pack(">I", zlib.crc32(b"caBX" + body))
+    )
+    path.write_bytes(raw[:at] + chunk + raw[at:])
+    aid, _ = import_one(d.space, path)
+    panel = d.show(aid).core.recipe
+    assert panel.text_of("Prompt") == "a copper kettle"
+    assert panel.text_of("negative_prompt") == "rust"
+    assert panel.text_of("source_tool") == "automatic1111"
+    assert panel.text_of("param:Steps") == "9" and panel.text_of("param:Sampler") == "Euler"
+    assert panel.text_of("c2pa") == "present"
