@@ -27,6 +27,7 @@ import shutil
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -88,10 +89,38 @@ class _Counter:
         self.done = 0
         self.total = total
         self._progress = progress
+        self.on_step: Callable[[int], None] | None = None
 
     def add(self, n: int) -> None:
         self.done += n
         self._progress(self.done, self.total)
+        if self.on_step is not None:
+            self.on_step(self.done)
+
+
+FLUSH_EVERY = 64 * 1024 * 1024
+"""While an archive is written, what has been written is handed to the disk this often
+(on a helper thread), so the final fsync does not wait for gigabytes at once."""
+
+
+class _Flusher:
+    """``fdatasync`` of the archive every :data:`FLUSH_EVERY` bytes, one at a time, on a
+    helper thread: the disk writes overlap the copying."""
+
+    def __init__(self, pool: ThreadPoolExecutor, fd: int) -> None:
+        self._pool = pool
+        self._fd = fd
+        self._next = FLUSH_EVERY
+        self._pending: Future[None] | None = None
+
+    def __call__(self, done: int) -> None:
+        if done >= self._next and (self._pending is None or self._pending.done()):
+            self._next = done + FLUSH_EVERY
+            self._pending = self._pool.submit(os.fdatasync, self._fd)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
 
 
 def _copy_in(
@@ -167,10 +196,12 @@ def write_archive(
     try:
         with (
             ThreadPoolExecutor(1, thread_name_prefix="archive-hash") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="archive-sync") as syncer,
             open(tmp, "xb") as raw,
             zipfile.ZipFile(raw, "w", allowZip64=True) as zf,
         ):
             copier = HashingCopier(pool)
+            flusher = counter.on_step = _Flusher(syncer, raw.fileno())
             db_sha = _copy_in(zf, DATABASE, db, db_size, counter, copier)
             for sha, f in by_sha.items():
                 got = _copy_in(zf, MEDIA_PREFIX + sha, media_dir / f.path, f.size, counter, copier)
@@ -195,6 +226,7 @@ def write_archive(
             data = json.dumps(manifest.to_json(), ensure_ascii=False, indent=1).encode()
             zf.writestr(_entry(MANIFEST, len(data)), data)
             raw.flush()
+            flusher.wait()
             os.fsync(raw.fileno())
         _link_into_place(tmp, dest)
     except ArchiveError:
