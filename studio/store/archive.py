@@ -107,10 +107,10 @@ class _Flusher:
     """``fdatasync`` of the archive every :data:`FLUSH_EVERY` bytes, one at a time, on a
     helper thread: the disk writes overlap the copying."""
 
-    def __init__(self, pool: ThreadPoolExecutor, fd: int) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, fd: int, start: int = 0) -> None:
         self._pool = pool
         self._fd = fd
-        self._next = FLUSH_EVERY
+        self._next = start + FLUSH_EVERY
         self._pending: Future[None] | None = None
 
     def __call__(self, done: int) -> None:
@@ -361,20 +361,27 @@ class ArchiveReader:
         info = self._zf.getinfo(name)
         try:
             with open(dest, "xb") as out:
-                if info.compress_type == zipfile.ZIP_STORED:
-                    span = stored_span(raw, info, archive_size)
-                    if span is None:
-                        raise ArchiveError(f"{self.label} is damaged or truncated ({name})")
-                    raw.seek(span[0])
-                    got, digest = copier.copy(
-                        bounded_reader(raw, span[1]), out.write, limit=size, progress=counter.add
-                    )
-                else:
-                    with self._zf.open(info) as src:
-                        reader = cast(io.BufferedIOBase, src)  # a ZipExtFile
+                flusher = counter.on_step = _Flusher(syncer, out.fileno(), counter.done)
+                try:
+                    if info.compress_type == zipfile.ZIP_STORED:
+                        span = stored_span(raw, info, archive_size)
+                        if span is None:
+                            raise ArchiveError(f"{self.label} is damaged or truncated ({name})")
+                        raw.seek(span[0])
+                        read_into = bounded_reader(raw, span[1])
                         got, digest = copier.copy(
-                            reader.readinto, out.write, limit=size, progress=counter.add
+                            read_into, out.write, limit=size, progress=counter.add
                         )
+                    else:
+                        with self._zf.open(info) as src:
+                            reader = cast(io.BufferedIOBase, src)  # a ZipExtFile
+                            got, digest = copier.copy(
+                                reader.readinto, out.write, limit=size, progress=counter.add
+                            )
+                    out.flush()
+                finally:
+                    counter.on_step = None
+                    flusher.wait()  # before its file descriptor closes
             synced.append(syncer.submit(_fsync, dest))
         except TooLong:
             raise ArchiveError(
