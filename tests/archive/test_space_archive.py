@@ -307,7 +307,25 @@ def _trigger_db(good: Path, dest: Path, tmp: Path) -> Path:
     return rewrite(good, dest, manifest=fix, entries=swap)
 
 
+def _foreign_db(good: Path, dest: Path, tmp: Path) -> Path:
+    """Another program's SQLite file in place of the space file (manifest agreeing)."""
+    conn = sqlite3.connect(tmp / "f.db")
+    conn.execute("CREATE TABLE notes (x)")
+    conn.commit()
+    conn.close()
+    db = (tmp / "f.db").read_bytes()
+
+    def fix(m: dict[str, Any]) -> None:
+        m["database"].update(sha256=hashlib.sha256(db).hexdigest(), size=len(db))
+
+    def swap(items: Entries) -> Entries:
+        return [(i, db if i.filename == "space.db" else d) for i, d in items]
+
+    return rewrite(good, dest, manifest=fix, entries=swap)
+
+
 HOSTILE: dict[str, tuple[Callable[[Path, Path, Path], Path], str]] = {
+    "foreign-database": (_foreign_db, "no usable space file"),
     "zip-slip": (lambda g, d, t: rewrite(g, d, entries=_add("../escape.txt")), "zip-slip"),
     "zip-slip-deep": (
         lambda g, d, t: rewrite(g, d, entries=_add("media/../../escape")),
