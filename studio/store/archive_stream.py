@@ -81,6 +81,10 @@ def stored_span(
     if fields[0] != LOCAL_MAGIC or fields[4] != zipfile.ZIP_STORED:
         return None
     name_len, extra_len = fields[10], fields[11]
+    name = f.read(name_len)
+    expected = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    if name != expected:  # two directory entries sharing one local entry: overlap
+        return None
     start = info.header_offset + LOCAL_HEADER.size + name_len + extra_len
     if start + info.compress_size > archive_size:
         return None

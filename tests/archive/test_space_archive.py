@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import stat
+import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -324,7 +325,25 @@ def _foreign_db(good: Path, dest: Path, tmp: Path) -> Path:
     return rewrite(good, dest, manifest=fix, entries=swap)
 
 
+def _overlapping(good: Path, dest: Path, tmp: Path) -> Path:
+    """The second media entry's directory record points at the first one's local entry
+    (how overlap bombs reuse one body for many entries)."""
+    raw = bytearray(good.read_bytes())
+    records = [i for i in range(len(raw)) if raw[i : i + 4] == b"PK\x01\x02"]
+    offsets = []
+    for at in records:
+        name_len = struct.unpack("<H", raw[at + 28 : at + 30])[0]
+        name = bytes(raw[at + 46 : at + 46 + name_len])
+        if name.startswith(b"media/"):
+            offsets.append(at)
+    first = struct.unpack("<I", raw[offsets[0] + 42 : offsets[0] + 46])[0]
+    raw[offsets[1] + 42 : offsets[1] + 46] = struct.pack("<I", first)
+    dest.write_bytes(bytes(raw))
+    return dest
+
+
 HOSTILE: dict[str, tuple[Callable[[Path, Path, Path], Path], str]] = {
+    "overlapping-entries": (_overlapping, "damaged or truncated"),
     "foreign-database": (_foreign_db, "no usable space file"),
     "zip-slip": (lambda g, d, t: rewrite(g, d, entries=_add("../escape.txt")), "zip-slip"),
     "zip-slip-deep": (
