@@ -108,12 +108,14 @@ def embed_png(src: BinaryIO, out: BinaryIO, xmp: bytes, recipe: str) -> None:
         if len(head) < 8:
             raise ProvenanceError("the PNG file ended early")
         length, kind = struct.unpack(">I4s", head)
-        if kind in (b"iTXt", b"tEXt", b"zTXt") and length < 4096:
-            body = src.read(length + 4)
-            key = body.split(b"\x00", 1)[0]
+        if kind in (b"iTXt", b"tEXt", b"zTXt"):
+            start = src.read(min(length, 80))
+            key = start.split(b"\x00", 1)[0]
             if key in (XMP_KEY.encode(), FORGE_KEY.encode()):
-                continue  # replaced by ours
-            out.write(head + body)
+                src.seek(length - len(start) + 4, 1)  # replaced by ours, however large
+                continue
+            out.write(head + start)
+            _copy(src, out, length - len(start) + 4)
             continue
         if not written and kind in (b"IDAT", b"acTL", b"IEND"):
             out.write(itxt(XMP_KEY, xmp.decode()) + itxt(FORGE_KEY, recipe))

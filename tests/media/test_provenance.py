@@ -212,3 +212,20 @@ def test_cli_export(studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert Path(row["file"]).parent == studio.paths.exports_dir / entry.slug
     assert main(["--home", home, "export", entry.slug, "nope"]) == 1
     assert "there is no variant, asset or collection 'nope'" in capsys.readouterr().err
+
+
+def test_large_provenance_chunks_are_replaced_not_stacked(space: Space, tmp_path: Path) -> None:
+    info = PngImagePlugin.PngInfo()
+    long_prompt = "a brass robot, " + ", ".join(f"detail {i}" for i in range(500))
+    info.add_text("parameters", f"{long_prompt}\nSteps: 12, Sampler: Euler, Seed: 7")
+    photo_like(64, 48).save(tmp_path / "long.png", pnginfo=info)
+    vid = _import_one(space, tmp_path / "long.png")
+    [out] = export_variants(space, [vid], tmp_path / "a")
+    assert out.path.read_bytes().count(long_prompt.encode()) >= 2  # chunks of 6+ kB
+    again = _import_one(space, out.path)
+    [out2] = export_variants(space, [again], tmp_path / "b")
+    raw = out2.path.read_bytes()
+    assert raw.count(FORGE_KEY.encode()) == 1 and raw.count(b"XML:com.adobe.xmp") == 1
+    with Image.open(out2.path) as im:
+        doc = json.loads(im.info[FORGE_KEY])
+    assert doc["variant_id"] == again and doc["provenance"]["forge-studio"]["variant_id"] == vid
