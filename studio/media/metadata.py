@@ -30,10 +30,12 @@ from studio.media.metadata_tools import (
     split_params,
 )
 from studio.media.metadata_values import (
+    AV_KEY,
     FORGE_KEY,
     MAX_CHUNK,
     MAX_CHUNKS,
     PNG_SIGNATURE,
+    VORBIS_KEY,
     XMP_KEY,
     GenerationInfo,
     Notes,
@@ -42,12 +44,15 @@ from studio.media.metadata_values import (
 )
 
 __all__ = [
+    "AV_KEY",
     "FORGE_KEY",
     "PNG_SIGNATURE",
+    "VORBIS_KEY",
     "XMP_KEY",
     "GenerationInfo",
     "has_c2pa",
     "png_text_chunks",
+    "read_container_recipe",
     "read_generation_info",
     "split_params",
 ]
@@ -272,8 +277,6 @@ def read_generation_info(path: Path, mime: str) -> GenerationInfo | None:
             texts, c2pa = _image_texts(path, mime, notes)
             found = _pick(texts, notes)
         elif mime.startswith(("audio/", "video/")):
-            from studio.media.provenance import read_container_recipe
-
             text = read_container_recipe(path, mime)
             found = parse_forge(text, notes) if text else None
     except RecursionError:
@@ -309,3 +312,38 @@ def has_c2pa(path: Path, mime: str) -> bool:
     except (OSError, struct.error, ValueError):
         return False
     return False
+
+
+def read_container_recipe(path: Path, mime: str) -> str | None:
+    """The recipe an exported audio or video file carries, or None."""
+    if mime.startswith("video/"):
+        import av
+
+        with av.open(str(path)) as c:  # Matroska upper-cases tag names
+            value = c.metadata.get(AV_KEY) or c.metadata.get(AV_KEY.upper())
+            return value if isinstance(value, str) else None
+    import mutagen
+
+    f = mutagen.File(path)
+    if f is None or f.tags is None:
+        return None
+    tags = f.tags
+    for key in (
+        f"TXXX:{FORGE_KEY}",
+        "----:com.forge-studio:recipe",
+        VORBIS_KEY,
+        VORBIS_KEY.lower(),
+    ):
+        try:
+            value = tags[key]
+        except (KeyError, ValueError, TypeError):
+            continue
+        if hasattr(value, "text"):
+            value = value.text
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str):
+            return value
+    return None

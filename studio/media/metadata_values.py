@@ -20,6 +20,10 @@ MAX_RAW_JSON = 256 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FORGE_KEY = "forge-studio:recipe"
 XMP_KEY = "XML:com.adobe.xmp"
+VORBIS_KEY = "FORGE_STUDIO_RECIPE"
+"""Our recipe as a Vorbis comment (FLAC, Ogg)."""
+AV_KEY = "forge_studio_recipe"
+"""Our recipe as a container tag (MP4, WebM; Matroska upper-cases it)."""
 
 
 @dataclass(frozen=True, slots=True)

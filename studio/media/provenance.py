@@ -26,11 +26,18 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
-from studio.media.metadata import FORGE_KEY, PNG_SIGNATURE, XMP_KEY
+from studio.media.metadata import (
+    AV_KEY,
+    FORGE_KEY,
+    PNG_SIGNATURE,
+    VORBIS_KEY,
+    XMP_KEY,
+    read_container_recipe,
+)
+
+__all__ = ["AV_KEY", "TRAINED_ALGORITHMIC", "read_container_recipe", "write_with_provenance"]
 
 TRAINED_ALGORITHMIC = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-VORBIS_KEY = "FORGE_STUDIO_RECIPE"
-AV_KEY = "forge_studio_recipe"
 CHUNK = 1024 * 1024
 
 
@@ -250,41 +257,6 @@ def remux_video(src: Path, dest: Path, mime: str, recipe: str) -> None:
                 continue
             packet.stream = streams[packet.stream.index]
             out.mux(packet)
-
-
-def read_container_recipe(path: Path, mime: str) -> str | None:
-    """The recipe an exported audio or video file carries, or None."""
-    if mime.startswith("video/"):
-        import av
-
-        with av.open(str(path)) as c:  # Matroska upper-cases tag names
-            value = c.metadata.get(AV_KEY) or c.metadata.get(AV_KEY.upper())
-            return value if isinstance(value, str) else None
-    import mutagen
-
-    f = mutagen.File(path)
-    if f is None or f.tags is None:
-        return None
-    tags = f.tags
-    for key in (
-        f"TXXX:{FORGE_KEY}",
-        "----:com.forge-studio:recipe",
-        VORBIS_KEY,
-        VORBIS_KEY.lower(),
-    ):
-        try:
-            value = tags[key]
-        except (KeyError, ValueError, TypeError):
-            continue
-        if hasattr(value, "text"):
-            value = value.text
-        if isinstance(value, list) and value:
-            value = value[0]
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, str):
-            return value
-    return None
 
 
 # --------------------------------------------------------------------------- entry

@@ -26,6 +26,7 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
+from studio.core.protocol import decode_recipe, encode_recipe
 from studio.core.tx import Tx
 from studio.media.files import atomic_copy
 from studio.store.records import parse_tags
@@ -321,8 +322,6 @@ SOURCE_FIELDS = frozenset({"source_tool", "prompt", "negative_prompt", "paramete
 def import_recipe(original: str, source: Mapping[str, Any]) -> dict[str, Any]:
     """An import's recipe: its file name, and what the file says made it (checked
     against ``ImportRecipe``, stored in its one encoding)."""
-    from studio.core.protocol import decode_recipe, encode_recipe
-
     unknown = sorted(str(k) for k in source if k not in SOURCE_FIELDS)
     if unknown:
         raise ValidationError(f"an import's source has unknown field(s) {', '.join(unknown[:5])}")
