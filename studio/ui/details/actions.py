@@ -8,17 +8,13 @@ current one.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QMenu,
     QToolButton,
     QVBoxLayout,
@@ -26,11 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import commands as c
-from studio.core.convert import TARGETS, ConvertOptions, convert_variant
-from studio.core.errors import StudioError
-from studio.core.exports import export_variant
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
+from studio.ui.details.file_out import ask_convert, ask_export
 from studio.ui.host import StudioHost
 
 GENERATED = ("generate", "derive", "refine")
@@ -39,12 +33,6 @@ GENERATED = ("generate", "derive", "refine")
 def open_folder(path: Path) -> bool:
     """Show a folder in the system's file manager (tests replace this)."""
     return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
-
-
-def export_name(asset: AssetRow, row: VariantRow, index: int) -> str:
-    ext = PurePosixPath(row.media_path or "").suffix
-    suffix = f"-{index}" if index > 1 else ""
-    return f"{asset.slug}{suffix}{ext}"
 
 
 class VariantActions(QObject):
@@ -167,57 +155,19 @@ class VariantActions(QObject):
             self.host.use_recipe(self.current.id)
 
     def export(self) -> Path | None:
-        """Ask where, then write the original there with its recipe and lineage embedded."""
+        """Ask where, then write the original there with its provenance embedded."""
         cur, asset, space = self.current, self.asset, self._space()
         if cur is None or asset is None or space is None or not cur.media_path:
             return None
         index = next((i for i, r in enumerate(self.rows, 1) if r.id == cur.id), 1)
-        default = str(Path.home() / export_name(asset, cur, index))
-        ext = PurePosixPath(cur.media_path).suffix
-        filters = f"{(cur.mime or 'File')} (*{ext});;All files (*)" if ext else "All files (*)"
-        chosen, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export file", default, filters)
-        if not chosen:
-            return None
-        return self._write(Path(chosen), lambda tmp: export_variant(space, cur.id, tmp))
+        return ask_export(self.parent_widget, space, asset, cur, index, self.host.show_error)
 
     def convert(self) -> Path | None:
-        """Ask for a format and a place, then write a converted copy (provenance kept)."""
+        """Ask for a format and a place, then write a converted copy."""
         cur, asset, space = self.current, self.asset, self._space()
         if cur is None or asset is None or space is None:
             return None
-        formats = [name for name, t in TARGETS.items() if t.kind == asset.media_kind]
-        fmt, ok = QInputDialog.getItem(
-            self.parent_widget, "Export as", "Format:", formats, 0, False
-        )
-        if not ok or fmt not in TARGETS:
-            return None
-        default = str(Path.home() / f"{asset.slug}.{TARGETS[fmt].ext}")
-        chosen, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export as", default)
-        if not chosen:
-            return None
-        return self._write(
-            Path(chosen),
-            lambda tmp: convert_variant(
-                space, cur.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
-            ),
-        )
-
-    def _write(self, dest: Path, make: Callable[[Path], object]) -> Path | None:
-        """Make the file under a temporary name beside ``dest``, then put it in place
-        (the file dialog has already asked before replacing an existing file)."""
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.export")
-        try:
-            make(tmp)
-            os.replace(tmp, dest)
-        except StudioError as exc:
-            self.host.show_error(f"Could not export to {dest}: {exc.message}")
-            return None
-        except OSError as exc:
-            self.host.show_error(f"Could not export to {dest}: {exc.strerror or exc}")
-            return None
-        finally:
-            tmp.unlink(missing_ok=True)
-        return dest
+        return ask_convert(self.parent_widget, space, asset, cur, self.host.show_error)
 
     def reveal(self) -> bool:
         cur, asset, space = self.current, self.asset, self._space()
