@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from studio.cli import providers, queue
+from studio.cli import archive, providers, queue
 from studio.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--list", action="store_true", help="list the backups, newest first")
     x.add_argument("--from", dest="from_name", metavar="NAME", help="the backup (default: newest)")
     x.add_argument("--json", action="store_true")
+    archive.add_space_parsers(ss)
 
     x = sub.add_parser("import", help="import image, audio and video files")
     x.add_argument("space")
@@ -103,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--json", action="store_true")
     queue.add_parsers(sub)
     providers.add_parsers(sub)
+    archive.add_parsers(sub)
     return p
 
 
@@ -227,6 +229,8 @@ def _cmd_space(args: argparse.Namespace) -> int:
             print(f"moved to {trash}")
         elif args.space_cmd == "restore":
             _space_restore(studio, args)
+        else:
+            return archive.SPACE_ACTIONS[args.space_cmd](studio, args)
     return EXIT_OK
 
 
@@ -528,6 +532,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _cmd_check,
     **queue.COMMANDS,
     **providers.COMMANDS,
+    **archive.COMMANDS,
 }
 
 

@@ -201,6 +201,9 @@ class BeginUpload(Command):
     y: float = 0.0
     new_asset_id: str | None = None
     variant_id: str | None = None
+    source: Mapping[str, Any] = field(default_factory=dict)
+    """What the file says made it, kept in its recipe: ``source_tool``, ``prompt``,
+    ``negative_prompt``, ``parameters``, ``notes`` (see ``ImportRecipe``)."""
 
 
 @command("variant:complete", internal=True)

@@ -25,6 +25,7 @@ from studio.core.layout import GRID_STEP as GRID_STEP
 from studio.core.layout import grid_position as grid_position
 from studio.core.space import Space
 from studio.media import MediaError, MediaLimits, fsync_dir, probe, render_previews
+from studio.media.metadata import read_generation_info
 from studio.media.names import printable_name
 from studio.media.source import stage_source
 
@@ -161,6 +162,7 @@ def _import_one(
         raise _ImportFailed(f"could not copy the file: {exc.strerror or exc}") from exc
     info = probe(staged.path, limits)
     previews = render_previews(staged.path, info, stage, limits=limits)
+    made = read_generation_info(staged.path, info.mime)  # never raises
     x, y = grid_position(index, count, origin)
     begun = space.apply(
         c.BeginUpload(
@@ -170,6 +172,7 @@ def _import_one(
             type=type_,
             x=x,
             y=y,
+            source=made.recipe_fields() if made is not None else {},
         ),
         actor,
         record=False,  # the whole import is one entry in the undo history
@@ -205,6 +208,7 @@ def _import_one(
                 duration_ms=info.duration_ms,
                 thumb_path=rel_thumb,
                 poster_path=rel_poster,
+                generation_provenance=made.provenance_json() if made is not None else {},
             ),
             Actor.system(),
         )

@@ -26,7 +26,7 @@ from studio.core.errors import ValidationError
 from studio.core.events import Event
 from studio.core.forge import Recipe
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 """Raised whenever a command or event kind, or a payload field, is added, removed or
 changes type: a peer speaking another version must not guess."""
 
@@ -281,10 +281,18 @@ def encode_event(typed: TypedEvent) -> Event:
 
 @dataclass(frozen=True, slots=True)
 class ImportRecipe:
-    """The recipe of an imported variant."""
+    """The recipe of an imported variant, with what the file itself says made it (read
+    from AUTOMATIC1111/Forge, ComfyUI or InvokeAI metadata, or from a Forge Studio
+    export): the tool, its prompts and every parameter it recorded, and notes on what
+    was too large or malformed to keep."""
 
     operation: str
     original_name: str
+    source_tool: str = ""
+    prompt: str = ""
+    negative_prompt: str = ""
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +316,15 @@ RECIPES: dict[str, type] = {
 
 
 def encode_recipe(recipe: AnyRecipe) -> dict[str, Any]:
-    """A recipe's JSON form, as stored on its variant (the same codec as commands)."""
-    return dict(c._to_json(recipe))
+    """A recipe's JSON form, as stored on its variant (the same codec as commands). An
+    import's recipe leaves out the source fields its file did not fill, so a plain
+    import's recipe stays ``{operation, original_name}`` as before."""
+    out = dict(c._to_json(recipe))
+    if isinstance(recipe, ImportRecipe):
+        for name in _defaulted(ImportRecipe):
+            if out.get(name) in ("", {}, []):
+                del out[name]
+    return out
 
 
 def decode_recipe(obj: Any) -> AnyRecipe:

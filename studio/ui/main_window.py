@@ -29,6 +29,7 @@ from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.space import Space
 from studio.core.studio import Studio
+from studio.ui.archive_controller import ArchiveController
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar, FindController
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.space_control = SpaceController(self)
         self.import_control = ImportController(self)
+        self.archive_control = ArchiveController(self)
         self.setWindowTitle("Forge Studio")
         self.resize(1400, 900)
 

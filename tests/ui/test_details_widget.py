@@ -3,10 +3,12 @@ one undoable), progress and errors, and the recipe panel."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import QMimeData
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -299,7 +301,9 @@ def test_export_and_reveal(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
     dest = w.core.variant_actions.trigger("export")
     assert dest == tmp_path / "out.png"
-    assert dest.read_bytes() == media["knight"].read_bytes()
+    with Image.open(dest) as got, Image.open(media["knight"]) as want:  # the same pixels,
+        assert got.tobytes() == want.tobytes()
+        assert json.loads(got.info["forge-studio:recipe"])["variant_id"] == vid  # + provenance
     assert Path(asked[0]).name == f"{space.asset(aid).slug}.png"
 
     opened: list[Path] = []

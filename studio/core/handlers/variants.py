@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Mapping
 from pathlib import PurePosixPath
+from typing import Any
 
 from studio.core import commands as c
 from studio.core.errors import (
@@ -24,6 +26,7 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
+from studio.core.protocol import decode_recipe, encode_recipe
 from studio.core.tx import Tx
 from studio.media.files import atomic_copy
 from studio.store.records import parse_tags
@@ -192,7 +195,7 @@ def begin_upload(tx: Tx, cmd: c.BeginUpload) -> Inverse:
         )
         new_asset = True
     vid = fresh_id(tx, "variants", cmd.variant_id)
-    recipe = {"operation": "import", "original_name": original}
+    recipe = import_recipe(original, cmd.source)
     tx.conn.execute(  # upload_owner: recovery fails the upload only once it is dead
         "INSERT INTO variants (id, asset_id, status, original_name, recipe, created_by, "
         "created_at, updated_at, upload_owner) VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?)",
@@ -311,3 +314,17 @@ def _lineage(tx: Tx, lineage_id: str) -> sqlite3.Row:
     if row is None:
         raise NotFoundError(f"there is no lineage link {lineage_id}")
     return row
+
+
+SOURCE_FIELDS = frozenset({"source_tool", "prompt", "negative_prompt", "parameters", "notes"})
+
+
+def import_recipe(original: str, source: Mapping[str, Any]) -> dict[str, Any]:
+    """An import's recipe: its file name, and what the file says made it (checked
+    against ``ImportRecipe``, stored in its one encoding)."""
+    unknown = sorted(str(k) for k in source if k not in SOURCE_FIELDS)
+    if unknown:
+        raise ValidationError(f"an import's source has unknown field(s) {', '.join(unknown[:5])}")
+    return encode_recipe(
+        decode_recipe({"operation": "import", "original_name": original, **source})
+    )

@@ -8,14 +8,12 @@ current one.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QMenu,
     QToolButton,
@@ -26,6 +24,7 @@ from PySide6.QtWidgets import (
 from studio.core import commands as c
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
+from studio.ui.details.file_out import ask_convert, ask_export
 from studio.ui.host import StudioHost
 
 GENERATED = ("generate", "derive", "refine")
@@ -34,12 +33,6 @@ GENERATED = ("generate", "derive", "refine")
 def open_folder(path: Path) -> bool:
     """Show a folder in the system's file manager (tests replace this)."""
     return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
-
-
-def export_name(asset: AssetRow, row: VariantRow, index: int) -> str:
-    ext = PurePosixPath(row.media_path or "").suffix
-    suffix = f"-{index}" if index > 1 else ""
-    return f"{asset.slug}{suffix}{ext}"
 
 
 class VariantActions(QObject):
@@ -103,6 +96,7 @@ class VariantActions(QObject):
             "tray": any(r.status == "completed" for r in chosen),
             "use_recipe": cur is not None and generated,
             "export": done and bool(cur and cur.media_path),
+            "convert": done and bool(cur and cur.media_path),
             "reveal": cur is not None,
             "delete": bool(chosen) and len(chosen) < len(self.rows),
             "compare": len(chosen) >= 2,
@@ -161,24 +155,19 @@ class VariantActions(QObject):
             self.host.use_recipe(self.current.id)
 
     def export(self) -> Path | None:
-        """Ask where, then copy the original file there."""
+        """Ask where, then write the original there with its provenance embedded."""
         cur, asset, space = self.current, self.asset, self._space()
         if cur is None or asset is None or space is None or not cur.media_path:
             return None
         index = next((i for i, r in enumerate(self.rows, 1) if r.id == cur.id), 1)
-        default = str(Path.home() / export_name(asset, cur, index))
-        ext = PurePosixPath(cur.media_path).suffix
-        filters = f"{(cur.mime or 'File')} (*{ext});;All files (*)" if ext else "All files (*)"
-        chosen, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export file", default, filters)
-        if not chosen:
+        return ask_export(self.parent_widget, space, asset, cur, index, self.host.show_error)
+
+    def convert(self) -> Path | None:
+        """Ask for a format and a place, then write a converted copy."""
+        cur, asset, space = self.current, self.asset, self._space()
+        if cur is None or asset is None or space is None:
             return None
-        dest = Path(chosen)
-        try:
-            shutil.copyfile(space.media_dir / cur.media_path, dest)
-        except OSError as exc:
-            self.host.show_error(f"Could not export to {dest}: {exc.strerror or exc}")
-            return None
-        return dest
+        return ask_convert(self.parent_widget, space, asset, cur, self.host.show_error)
 
     def reveal(self) -> bool:
         cur, asset, space = self.current, self.asset, self._space()
@@ -222,6 +211,7 @@ class VariantActions(QObject):
                 ("compare", f"Compare{n} side by side", self._compare),
                 None,
                 ("export", "Export file…", self.export),
+                ("convert", "Export as…", self.convert),
                 ("reveal", "Reveal in file manager", self.reveal),
                 None,
                 ("delete", f"Delete{n}" if many else "Delete variant", self.delete),

@@ -132,6 +132,7 @@ class RecipePanel(QWidget):
         if isinstance(params, Mapping):
             for key, value in params.items():
                 self._row(f"{key}", short(value), key=f"param:{key}")
+        self._imported(recipe, d)
         refs = [str(v) for v in recipe.get("source_variant_ids") or []]
         if refs:
             self._links("References", space, refs)
@@ -157,12 +158,28 @@ class RecipePanel(QWidget):
         meta = {k: v for k, v in d.provider_metadata.items() if k not in usage}
         if meta:
             self._row("Provider said", self._pairs(meta), key="provider_metadata")
-        prov = {k: v for k, v in d.generation_provenance.items() if k not in usage}
+        prov = {k: v for k, v in d.generation_provenance.items() if k not in usage and k != "c2pa"}
         if prov:
             self._row("Provenance", self._pairs(prov), key="provenance")
         self._row("File", self._file_text(d))
         if d.row.status == "failed":
             self._row("Error", f"{d.row.error_code}: {d.row.error_message}", colour="#e06c6c")
+
+    def _imported(self, recipe: Mapping[str, Any], d: VariantDetail) -> None:
+        """What an imported file said made it (another tool's generation metadata)."""
+        if recipe.get("source_tool"):
+            self._row("Made with", str(recipe["source_tool"]), key="source_tool")
+        if recipe.get("negative_prompt"):
+            self._row("Negative", str(recipe["negative_prompt"]), key="negative_prompt")
+        found = recipe.get("parameters")
+        if isinstance(found, Mapping):
+            for key, value in found.items():
+                self._row(f"{key}", short(value), key=f"param:{key}")
+        notes = recipe.get("notes")
+        if isinstance(notes, list) and notes:
+            self._row("Notes", "\n".join(str(n) for n in notes), key="notes")
+        if d.generation_provenance.get("c2pa"):
+            self._row("C2PA", str(d.generation_provenance["c2pa"]), key="c2pa")
 
     @staticmethod
     def _pairs(values: Mapping[str, Any]) -> str:

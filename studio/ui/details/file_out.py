@@ -1,0 +1,77 @@
+"""Files out of the details views: "Export file…" (the original, provenance embedded) and
+"Export as…" (a converted copy), each asked for with a file dialog."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+
+from studio.core.convert import TARGETS, ConvertOptions, convert_variant
+from studio.core.errors import StudioError
+from studio.core.exports import export_variant
+from studio.core.space import Space
+from studio.store.records import AssetRow, VariantRow
+
+ShowError = Callable[[str], None]
+
+
+def export_name(asset: AssetRow, row: VariantRow, index: int) -> str:
+    ext = PurePosixPath(row.media_path or "").suffix
+    suffix = f"-{index}" if index > 1 else ""
+    return f"{asset.slug}{suffix}{ext}"
+
+
+def ask_export(
+    parent: QWidget, space: Space, asset: AssetRow, row: VariantRow, index: int, error: ShowError
+) -> Path | None:
+    """Ask where, then write the original there with its recipe and lineage embedded."""
+    default = str(Path.home() / export_name(asset, row, index))
+    ext = PurePosixPath(row.media_path or "").suffix
+    filters = f"{(row.mime or 'File')} (*{ext});;All files (*)" if ext else "All files (*)"
+    chosen, _ = QFileDialog.getSaveFileName(parent, "Export file", default, filters)
+    if not chosen:
+        return None
+    return write_beside(Path(chosen), lambda tmp: export_variant(space, row.id, tmp), error)
+
+
+def ask_convert(
+    parent: QWidget, space: Space, asset: AssetRow, row: VariantRow, error: ShowError
+) -> Path | None:
+    """Ask for a format and a place, then write a converted copy (provenance kept)."""
+    formats = [name for name, t in TARGETS.items() if t.kind == asset.media_kind]
+    fmt, ok = QInputDialog.getItem(parent, "Export as", "Format:", formats, 0, False)
+    if not ok or fmt not in TARGETS:
+        return None
+    default = str(Path.home() / f"{asset.slug}.{TARGETS[fmt].ext}")
+    chosen, _ = QFileDialog.getSaveFileName(parent, "Export as", default)
+    if not chosen:
+        return None
+    return write_beside(
+        Path(chosen),
+        lambda tmp: convert_variant(
+            space, row.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
+        ),
+        error,
+    )
+
+
+def write_beside(dest: Path, make: Callable[[Path], object], error: ShowError) -> Path | None:
+    """Make the file under a temporary name beside ``dest``, then put it in place (the
+    file dialog has already asked before replacing an existing file)."""
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.export")
+    try:
+        make(tmp)
+        os.replace(tmp, dest)
+    except StudioError as exc:
+        error(f"Could not export to {dest}: {exc.message}")
+        return None
+    except OSError as exc:
+        error(f"Could not export to {dest}: {exc.strerror or exc}")
+        return None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

@@ -1,0 +1,149 @@
+"""``studio convert``: every target decoded back (format, size, duration), provenance
+embedded, wrong targets refused with nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image, PngImagePlugin
+
+from studio.cli.main import main
+from studio.core.convert import ConvertOptions, convert_variant
+from studio.core.errors import StorageError, ValidationError
+from studio.core.imports import import_files
+from studio.core.space import Space
+from studio.core.studio import Studio
+from studio.media.metadata import read_generation_info
+from studio.media.provenance import AV_KEY, read_container_recipe
+from tests.conftest import OWNER
+from tests.media.conftest import Sample, photo_like
+
+
+def _import(space: Space, path: Path) -> str:
+    report = import_files(space, [path], OWNER)
+    assert not report.refused, report.refused
+    return report.imported[0].variant_id
+
+
+@pytest.fixture
+def picture(space: Space, tmp_path: Path) -> str:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a teapot\nSteps: 5, Sampler: Euler, Seed: 3, Size: 300x200")
+    photo_like(300, 200, alpha=True).save(tmp_path / "teapot.png", pnginfo=info)
+    return _import(space, tmp_path / "teapot.png")
+
+
+IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF", "tiff": "TIFF"}
+
+
+@pytest.mark.parametrize("to", sorted(IMAGE_FORMATS))
+def test_image_targets(space: Space, picture: str, tmp_path: Path, to: str) -> None:
+    out = convert_variant(
+        space, picture, ConvertOptions(to, quality=80, max_size=150), out=tmp_path, exports=tmp_path
+    )
+    with Image.open(out.path) as im:
+        assert im.format == IMAGE_FORMATS[to] and im.size == (150, 100)
+        im.load()
+    raw = out.path.read_bytes()
+    assert b"forge:recipe" in raw and b"trainedAlgorithmicMedia" in raw
+    if to in ("png", "jpeg", "webp"):
+        found = read_generation_info(out.path, out.mime)
+        assert found is not None and found.source_tool == "forge-studio"
+        doc = found.provenance["forge-studio"]
+        assert doc["variant_id"] == picture and doc["converted"]["to"] == out.mime
+        assert doc["recipe"]["prompt"] == "a teapot"
+
+
+def test_quality_changes_the_size(space: Space, picture: str, tmp_path: Path) -> None:
+    low = convert_variant(
+        space, picture, ConvertOptions("jpeg", quality=10), out=tmp_path / "l.jpg", exports=tmp_path
+    )
+    high = convert_variant(
+        space, picture, ConvertOptions("jpeg", quality=95), out=tmp_path / "h.jpg", exports=tmp_path
+    )
+    assert low.size_bytes < high.size_bytes
+    with Image.open(high.path) as im:
+        assert im.size == (300, 200)  # no --max-size: never resized
+
+
+def test_wrong_kind_and_existing_file_refused(space: Space, picture: str, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="an image cannot be converted to mp3"):
+        convert_variant(space, picture, ConvertOptions("mp3"), out=tmp_path, exports=tmp_path)
+    with pytest.raises(ValidationError, match="quality"):
+        convert_variant(
+            space, picture, ConvertOptions("jpeg", quality=0), out=tmp_path, exports=tmp_path
+        )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "taken.png").write_bytes(b"mine")
+    with pytest.raises(StorageError, match="already exists"):
+        convert_variant(space, picture, ConvertOptions("png"), out=out / "taken.png", exports=out)
+    assert (out / "taken.png").read_bytes() == b"mine"
+    assert [p.name for p in out.iterdir()] == ["taken.png"]
+
+
+def _duration_ms(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return int(c.duration * 1000 / av.time_base) if c.duration else 0
+
+
+@pytest.mark.parametrize(
+    "to,codec", [("wav", "pcm_s16le"), ("mp3", "mp3"), ("flac", "flac"), ("ogg", "opus")]
+)
+def test_audio_targets(
+    space: Space, audio: dict[str, Sample], tmp_path: Path, to: str, codec: str
+) -> None:
+    vid = _import(space, audio["wav"].path)
+    out = convert_variant(space, vid, ConvertOptions(to), out=None, exports=tmp_path / "exports")
+    assert out.path.parent == tmp_path / "exports" / space.slug
+    with av.open(str(out.path)) as c:
+        assert c.streams.audio[0].codec_context.name.startswith(codec)  # mp3: "mp3float"
+        frames = sum(f.samples for f in c.decode(audio=0))
+        rate = c.streams.audio[0].codec_context.sample_rate
+    assert abs(frames / rate * 1000 - audio["wav"].duration_ms) < 80
+    text = read_container_recipe(out.path, out.mime)
+    assert text is not None and json.loads(text)["variant_id"] == vid
+
+
+@pytest.mark.parametrize("to,codec,acodec", [("mp4", "h264", "aac"), ("webm", "vp9", "opus")])
+def test_video_targets(
+    space: Space, video: dict[str, Sample], tmp_path: Path, to: str, codec: str, acodec: str
+) -> None:
+    sample = video["webm_vp9"] if to == "mp4" else video["mp4"]
+    vid = _import(space, sample.path)
+    out = convert_variant(
+        space, vid, ConvertOptions(to, max_size=160), out=tmp_path, exports=tmp_path
+    )
+    with av.open(str(out.path)) as c:
+        v = c.streams.video[0]
+        assert v.codec_context.name == codec
+        assert (v.codec_context.width, v.codec_context.height) == (160, 120)
+        tag = c.metadata.get(AV_KEY) or c.metadata[AV_KEY.upper()]
+        assert json.loads(tag)["converted"]["to"] == out.mime
+        has_audio = bool(c.streams.audio)
+        if has_audio:
+            assert c.streams.audio[0].codec_context.name == acodec
+        frames = sum(1 for _ in c.decode(video=0))
+    with av.open(str(sample.path)) as c:
+        assert has_audio == bool(c.streams.audio)
+        assert frames == sum(1 for _ in c.decode(video=0))
+    assert abs(_duration_ms(out.path) - sample.duration_ms) < 200
+
+
+def test_cli_convert(studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entry = studio.create_space("Conv")
+    photo_like(64, 32).save(tmp_path / "p.png")
+    with studio.open_space(entry.slug) as sp:
+        vid = _import(sp, tmp_path / "p.png")
+    home = str(studio.paths.home)
+    assert main(["--home", home, "convert", entry.slug, vid, "--to", "webp", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mime"] == "image/webp" and Path(out["file"]).is_file()
+    assert main(["--home", home, "convert", entry.slug, vid, "--to", "flac"]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "studio: an image cannot be converted to flac (an audio format)"
+    )
