@@ -320,14 +320,22 @@ class Space:
         return self.apply_step([cmd], actor, record=record).applied[0]
 
     def apply_step(
-        self, cmds: Sequence[Command], actor: Actor, *, label: str = "", record: bool = True
+        self,
+        cmds: Sequence[Command],
+        actor: Actor,
+        *,
+        label: str = "",
+        record: bool = True,
+        then: Callable[[Tx, AppliedStep], None] | None = None,
     ) -> AppliedStep:
         """Apply one or more commands as ONE step: one transaction, all or nothing (a
         failing command leaves the space, its media and the change log as they were),
         one step id shared by their consecutive change-log rows, one combined inverse,
         recorded in ``actor``'s undo history (which clears its redo list) unless
-        ``record`` is False (the caller records a larger unit with :meth:`remember`)."""
-        return self._step(cmds, actor, label=label, record=record)
+        ``record`` is False (the caller records a larger unit with :meth:`remember`).
+        ``then`` runs inside the step's transaction, after its commands: bookkeeping
+        that commits or rolls back with the step (a LAN peer's mutation id)."""
+        return self._step(cmds, actor, label=label, record=record, then=then)
 
     def remember(self, actor: Actor, undo: Sequence[Command], label: str) -> None:
         """Record, as one entry of ``actor``'s undo history, work already applied in

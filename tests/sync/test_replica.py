@@ -1,0 +1,171 @@
+"""State-based replication in the core: steps with current row images, applied to a
+replica file, converge to the host table by table (studio.core.replica)."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from studio.core import commands as c
+from studio.core.errors import PermissionDeniedError, StorageError, ValidationError
+from studio.core.replica import ReplicaWriter, StepImage, StepSource, apply_once, install_snapshot
+from studio.core.space import Space
+from studio.core.studio import Studio
+from studio.store.schema import REPLICATED_TABLES
+from tests.conftest import EDITOR, OWNER, add_variant
+from tests.sync import workload
+from tests.sync.compare import PER_FILE, differences
+
+
+def _replica(space: Space, tmp_path: Path, name: str = "replica.db") -> Path:
+    """A replica born from a snapshot of ``space``, as a peer's first sync makes it."""
+    assert space._db.path is not None
+    dest = tmp_path / name
+    with StepSource(space._db.path) as src:
+        src.snapshot(tmp_path / "snap.db")
+    install_snapshot(tmp_path / "snap.db", dest, space_id=space.id, host="host-1")
+    return dest
+
+
+def _catch_up(space: Space, replica: Path, *, batch: int = 500) -> int:
+    assert space._db.path is not None
+    n = 0
+    with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
+        for _ in range(10_000):
+            steps = src.steps_after(w.last_seq(), batch)
+            if not steps:
+                break
+            for step in steps:
+                # every step crosses the wire as JSON
+                n += w.apply(StepImage.from_json(step.to_json()))
+    return n
+
+
+def test_every_table_is_replicated_or_documented_per_file(space: Space) -> None:
+    """A table added later must be replicated (triggers) or named as per-file."""
+    tables = {r[0] for r in space.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    replicated = {t for t, _ in REPLICATED_TABLES}
+    shipped_as_is = {"changes", "change_rows", "schema_migrations"}
+    assert tables == replicated | shipped_as_is | PER_FILE
+    triggers = {r[0] for r in space.query("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")}
+    assert triggers == replicated
+
+
+def test_every_write_is_filed_under_the_seq_of_its_change(space: Space) -> None:
+    made = add_variant(space, name="Hero")
+    applied = space.apply(c.StarVariant(made.variant_id), OWNER)
+    rows = space.query("SELECT tbl, pk FROM change_rows WHERE seq = ?", (applied.seq,))
+    assert rows == [("variants", made.variant_id)]
+
+
+def test_random_run_converges_exactly_and_steps_apply_once(space: Space, tmp_path: Path) -> None:
+    rng = random.Random(7)
+    add_variant(space, name="Hero")
+    replica = _replica(space, tmp_path)
+    assert differences(space._db.path, replica) == []  # type: ignore[arg-type]
+    for round_ in range(4):
+        workload.run(space, OWNER if round_ % 2 else EDITOR, rng, 40)
+        _catch_up(space, replica, batch=7)  # small batches: steps are never cut
+        assert differences(space._db.path, replica) == []  # type: ignore[arg-type]
+    # the same steps again change nothing (idempotent)
+    assert space._db.path is not None
+    with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
+        again = [w.apply(s) for s in src.steps_after(0)]
+    assert again and not any(again)
+    assert differences(space._db.path, replica) == []
+
+
+def test_a_replica_refuses_writes_through_the_door(studio: Studio, tmp_path: Path) -> None:
+    entry = studio.create_space("Shared")
+    with studio.open_space(entry.slug) as host:
+        replica = _replica(host, tmp_path)
+        media = tmp_path / "media"
+        with Space.open(replica, media, space_id=host.id, slug="copy") as copy:
+            assert copy.last_seq() == host.last_seq()
+            with pytest.raises(PermissionDeniedError, match="copy of a space shared by host-1"):
+                copy.apply(c.CreateFrame("F", 0, 0, 1, 1), OWNER)
+
+
+def test_a_step_with_a_gap_is_refused_and_leaves_the_replica_as_it_was(
+    space: Space, tmp_path: Path
+) -> None:
+    replica = _replica(space, tmp_path)
+    space.apply(c.CreateFrame("one", 0, 0, 1, 1), OWNER)
+    space.apply(c.CreateFrame("two", 0, 0, 1, 1), OWNER)
+    assert space._db.path is not None
+    with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
+        first, second = src.steps_after(w.last_seq())
+        before = w.last_seq()
+        bad = StepImage(second.changes, (*second.rows, first.rows[0].__class__(
+            second.last_seq, "variants", "nope", {"id": "nope", "asset_id": "missing",
+            "status": "failed", "created_at": 1, "updated_at": 1})))
+        with pytest.raises(StorageError, match="does not fit"):
+            w.apply(bad)  # a variant of no asset: the deferred foreign key refuses it
+        assert w.last_seq() == before
+        assert w.apply(first) and w.apply(second)
+    assert differences(space._db.path, replica) == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"changes": [], "rows": []},
+        {"changes": [[1, 2, "a", "b", "owner", "x", "{}", "[]", None]], "rows": [[1, "sqlite_master", "x", None]]},
+        {"changes": [[1, 2, "a", "b", "owner", "x", "{}", "[]", None]], "rows": [[1, "assets", "x", {"id": "y"}]]},
+        {"changes": [[1, 2, "a", "b", "owner", "x", {"nested": 1}, "[]", None]], "rows": []},
+        {"changes": [[2, 2, "a", "b", "owner", "x", "{}", "[]", None], [1, 2, "a", "b", "owner", "x", "{}", "[]", None]], "rows": []},
+    ],
+)
+def test_malformed_steps_are_refused(payload: object) -> None:
+    with pytest.raises(ValidationError):
+        StepImage.from_json(payload)
+
+
+def test_unknown_column_is_refused(space: Space, tmp_path: Path) -> None:
+    replica = _replica(space, tmp_path)
+    space.apply(c.CreateFrame("one", 0, 0, 1, 1), OWNER)
+    assert space._db.path is not None
+    with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
+        (step,) = src.steps_after(w.last_seq())
+        img = step.rows[0]
+        assert img.values is not None
+        evil = StepImage(step.changes, (img.__class__(img.seq, img.table, img.pk, {**img.values, "x; DROP TABLE assets": 1}),))
+        with pytest.raises(StorageError, match="does not know"):
+            w.apply(evil)
+
+
+def test_a_mutation_is_applied_once(space: Space) -> None:
+    cmd = [c.CreateFrame("once", 0, 0, 1, 1)]
+    first, fresh = apply_once(space, cmd, EDITOR, client_id="dev-1", mutation_id="m1")
+    again, fresh2 = apply_once(space, cmd, EDITOR, client_id="dev-1", mutation_id="m1")
+    other, fresh3 = apply_once(space, cmd, EDITOR, client_id="dev-2", mutation_id="m1")
+    assert fresh and not fresh2 and fresh3
+    assert again == first and other["seqs"] != first["seqs"]
+    assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'once'") == [(2,)]
+
+
+def test_coverage_starts_where_rows_were_first_filed(tmp_path: Path) -> None:
+    """A file upgraded to migration 7 can serve steps only after the seq it had then."""
+    from studio.store.db import connect, migrate
+    from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID, target=6)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('space_id', 'sp'), ('slug', 's')")
+    for i in range(3):
+        conn.execute(
+            "INSERT INTO changes (at, actor_id, actor_name, actor_role, command, payload, events)"
+            " VALUES (?, 'u', 'U', 'owner', 'frame:create', '{}', '[]')",
+            (i,),
+        )
+    conn.close()
+    with Space.open(path, tmp_path / "m", space_id="sp", slug="s") as space:
+        space.apply(c.CreateFrame("new", 0, 0, 1, 1), OWNER)
+        with StepSource(path) as src:
+            assert [src.covers(s) for s in (0, 2, 3, 4, 5)] == [False, False, True, True, False]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT value FROM sync_state").fetchall() == [("3",)]
