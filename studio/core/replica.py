@@ -202,6 +202,11 @@ class StepSource:
             last = self.last_seq()
         return start is not None and start <= seq <= last
 
+    def mark(self, seq: int) -> str | None:
+        """What tells this file's change ``seq`` apart from another file's change of the
+        same number (a host restored from a backup reuses seqs): its time and step."""
+        return _mark(self._conn, seq)
+
     def steps_after(self, seq: int, batch: int = STEP_BATCH) -> list[StepImage]:
         """The steps committed after ``seq`` (about ``batch`` changes at most, never half
         a step), each with the current images of the rows it touched. A row touched by
@@ -288,6 +293,11 @@ class StepSource:
             conn.close()
 
 
+def _mark(conn: sqlite3.Connection, seq: int) -> str | None:
+    row = conn.execute("SELECT at, step_id FROM changes WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else f"{row[0]}/{row[1]}"
+
+
 class _AlreadyApplied(Exception):
     def __init__(self, result: dict[str, Any]) -> None:
         super().__init__("already applied")
@@ -369,6 +379,9 @@ class ReplicaWriter:
 
     def last_seq(self) -> int:
         return int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
+
+    def last_mark(self) -> str | None:
+        return _mark(self._conn, self.last_seq())
 
     def state(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()

@@ -50,7 +50,9 @@ def test_every_table_is_replicated_or_documented_per_file(space: Space) -> None:
     replicated = {t for t, _ in REPLICATED_TABLES}
     shipped_as_is = {"changes", "change_rows", "schema_migrations"}
     assert tables == replicated | shipped_as_is | PER_FILE
-    triggers = {r[0] for r in space.query("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")}
+    triggers = {
+        r[0] for r in space.query("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
+    }
     assert triggers == replicated
 
 
@@ -99,9 +101,24 @@ def test_a_step_with_a_gap_is_refused_and_leaves_the_replica_as_it_was(
     with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
         first, second = src.steps_after(w.last_seq())
         before = w.last_seq()
-        bad = StepImage(second.changes, (*second.rows, first.rows[0].__class__(
-            second.last_seq, "variants", "nope", {"id": "nope", "asset_id": "missing",
-            "status": "failed", "created_at": 1, "updated_at": 1})))
+        bad = StepImage(
+            second.changes,
+            (
+                *second.rows,
+                first.rows[0].__class__(
+                    second.last_seq,
+                    "variants",
+                    "nope",
+                    {
+                        "id": "nope",
+                        "asset_id": "missing",
+                        "status": "failed",
+                        "created_at": 1,
+                        "updated_at": 1,
+                    },
+                ),
+            ),
+        )
         with pytest.raises(StorageError, match="does not fit"):
             w.apply(bad)  # a variant of no asset: the deferred foreign key refuses it
         assert w.last_seq() == before
@@ -113,10 +130,22 @@ def test_a_step_with_a_gap_is_refused_and_leaves_the_replica_as_it_was(
     "payload",
     [
         {"changes": [], "rows": []},
-        {"changes": [[1, 2, "a", "b", "owner", "x", "{}", "[]", None]], "rows": [[1, "sqlite_master", "x", None]]},
-        {"changes": [[1, 2, "a", "b", "owner", "x", "{}", "[]", None]], "rows": [[1, "assets", "x", {"id": "y"}]]},
+        {
+            "changes": [[1, 2, "a", "b", "owner", "x", "{}", "[]", None]],
+            "rows": [[1, "sqlite_master", "x", None]],
+        },
+        {
+            "changes": [[1, 2, "a", "b", "owner", "x", "{}", "[]", None]],
+            "rows": [[1, "assets", "x", {"id": "y"}]],
+        },
         {"changes": [[1, 2, "a", "b", "owner", "x", {"nested": 1}, "[]", None]], "rows": []},
-        {"changes": [[2, 2, "a", "b", "owner", "x", "{}", "[]", None], [1, 2, "a", "b", "owner", "x", "{}", "[]", None]], "rows": []},
+        {
+            "changes": [
+                [2, 2, "a", "b", "owner", "x", "{}", "[]", None],
+                [1, 2, "a", "b", "owner", "x", "{}", "[]", None],
+            ],
+            "rows": [],
+        },
     ],
 )
 def test_malformed_steps_are_refused(payload: object) -> None:
@@ -132,7 +161,10 @@ def test_unknown_column_is_refused(space: Space, tmp_path: Path) -> None:
         (step,) = src.steps_after(w.last_seq())
         img = step.rows[0]
         assert img.values is not None
-        evil = StepImage(step.changes, (img.__class__(img.seq, img.table, img.pk, {**img.values, "x; DROP TABLE assets": 1}),))
+        evil = StepImage(
+            step.changes,
+            (img.__class__(img.seq, img.table, img.pk, {**img.values, "x; DROP TABLE assets": 1}),),
+        )
         with pytest.raises(StorageError, match="does not know"):
             w.apply(evil)
 

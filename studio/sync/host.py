@@ -1,0 +1,470 @@
+"""The host: serves open spaces to peers over pinned TLS websockets (see docs/sharing.md).
+
+Per shared space, one watcher notices commits from any process (``PRAGMA
+data_version`` on a read connection of its own) and wakes the peers. Each peer has a
+*pull* sender: it reads the steps after its own cursor (memoised per file version, so
+fifty peers at the same seq cost one read) and sends them, so catch-up and live updates
+are one code path, and a slow peer never holds up the others — it only falls behind,
+and is dropped (it resyncs on reconnect) when a frame waits longer than
+``send_timeout`` for it. Nothing is queued per peer beyond websockets' write buffer.
+
+Commands from a peer go through the door (:func:`studio.core.replica.apply_once`) with
+the peer's actor and role, and are answered with their seqs or a typed error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import socket
+import tempfile
+import time
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from studio.core.actor import Actor, Role
+from studio.core.commands import command_from_json
+from studio.core.errors import StudioError, ValidationError
+from studio.core.protocol import PROTOCOL_VERSION
+from studio.core.replica import StepImage, StepSource, apply_once
+from studio.core.space import MAX_STEP_COMMANDS, Space
+from studio.core.studio import Studio
+from studio.store.schema import SPACE_MIGRATIONS
+from studio.store.sharing import Device, InviteRefused, SharingStore
+from studio.sync import wire
+from studio.sync.tls import HostCertificate, host_certificate
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = SPACE_MIGRATIONS[-1].version
+
+
+@dataclass(frozen=True, slots=True)
+class HostLimits:
+    max_frame: int = wire.HOST_MAX_FRAME
+    commands_per_second: float = 20.0
+    command_burst: int = 40
+    send_timeout: float = 10.0
+    """A peer that does not take a frame within this long is dropped (it resyncs)."""
+    hello_timeout: float = 10.0
+    poll_interval: float = 0.02
+    revoke_interval: float = 0.5
+
+
+def sharing_folder(studio: Studio) -> Path:
+    return studio.paths.home / "sharing"
+
+
+def open_sharing(studio: Studio) -> SharingStore:
+    folder = sharing_folder(studio)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return SharingStore(folder / "sharing.db")
+
+
+@dataclass(eq=False)
+class _Served:
+    space: Space
+    source: StepSource
+    reader: ThreadPoolExecutor
+    tick: asyncio.Event = field(default_factory=asyncio.Event)
+    version: int = 0
+    memo: dict[int, list[tuple[StepImage, str]]] = field(default_factory=dict)
+    peers: set[_Peer] = field(default_factory=set)
+
+    async def read(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.reader, fn, *args)
+
+    async def steps_after(self, seq: int) -> list[tuple[StepImage, str]]:
+        version = self.version
+        hit = self.memo.get(seq)
+        if hit is not None:
+            return hit
+        steps = await self.read(self.source.steps_after, seq)
+        out = [(s, wire.encode("step", **s.to_json())) for s in steps]
+        if version == self.version and out:
+            if len(self.memo) > 256:
+                self.memo.clear()
+            self.memo[seq] = out
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Admission:
+    served: _Served
+    device: Device
+    credential: str | None  # only when the device was made from an invite just now
+
+
+@dataclass(eq=False)
+class _Peer:
+    ws: ServerConnection
+    device: Device
+    client_id: str = ""
+    tokens: float = 0.0
+    refilled: float = 0.0
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Host:
+    """Serve ``refs`` (slugs or ids of spaces in ``studio``) until :meth:`close`."""
+
+    def __init__(
+        self,
+        studio: Studio,
+        refs: Sequence[str],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allow_hosts: Sequence[str] = (),
+        limits: HostLimits | None = None,
+    ) -> None:
+        self.studio = studio
+        self._refs = list(refs)
+        self._bind = host
+        self._port = port
+        self._allow_extra = [h.lower() for h in allow_hosts]
+        self.limits = limits or HostLimits()
+        self._served: dict[str, _Served] = {}
+        self._admitted: dict[ServerConnection, _Admission] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: Server | None = None
+        self.store: SharingStore | None = None
+        self.cert: HostCertificate | None = None
+        self.host_id = ""
+        self.port = 0
+        self._allowed: set[str] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self.store = open_sharing(self.studio)
+        self.host_id = self.store.host_id()
+        self.cert = host_certificate(sharing_folder(self.studio))
+        try:
+            for ref in self._refs:
+                space = self.studio.open_space(ref)
+                if space.id in self._served:
+                    space.close()
+                    continue
+                if space._db.path is None:  # pragma: no cover - only tests make these
+                    raise ValidationError("an in-memory space cannot be shared")
+                source = StepSource(space._db.path)
+                source.changed()
+                reader = ThreadPoolExecutor(1, thread_name_prefix=f"share-{space.slug}")
+                self._served[space.id] = _Served(space, source, reader)
+            self._server = await serve(
+                self._handle,
+                self._bind,
+                self._port,
+                ssl=self.cert.server_context(),
+                process_request=self._admit,
+                max_size=self.limits.max_frame,
+                compression=None,
+                server_header=None,
+            )
+        except BaseException:
+            await self.close()
+            raise
+        sock = next(iter(self._server.sockets))
+        self.port = int(sock.getsockname()[1])
+        self._allowed = self._allowed_hosts()
+        address = f"{self.address_host}:{self.port}"
+        self.store.set_setting("serve_address", address)
+        for served in self._served.values():
+            self._spawn(self._watch(served))
+        self._spawn(self._revocations())
+
+    @property
+    def address_host(self) -> str:
+        return "127.0.0.1" if self._bind in ("", "0.0.0.0", "::") else self._bind
+
+    def _allowed_hosts(self) -> set[str]:
+        names = {"localhost", "127.0.0.1", "::1", self._bind.lower(), *self._allow_extra}
+        hostname = socket.gethostname().lower()
+        if hostname:
+            names |= {hostname, f"{hostname}.local"}
+        if self._bind in ("", "0.0.0.0", "::"):
+            with contextlib.suppress(OSError):
+                for info in socket.getaddrinfo(hostname, None):
+                    names.add(str(info[4][0]).lower())
+        return names
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        for served in self._served.values():
+            served.reader.submit(served.source.close).result()
+            served.reader.shutdown()
+            served.space.close()
+        self._served.clear()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def peers(self, space_id: str) -> list[Device]:
+        served = self._served.get(space_id)
+        return [] if served is None else [p.device for p in served.peers]
+
+    # ------------------------------------------------------------------ watching
+    async def _watch(self, served: _Served) -> None:
+        """Wake the peers of ``served`` whenever anything commits to its file."""
+        while True:
+            try:
+                changed = await served.read(served.source.changed)
+            except Exception:  # a busy file: try again next tick
+                log.warning("could not poll %s", served.space.slug, exc_info=True)
+                changed = False
+            if changed:
+                served.version += 1
+                served.memo.clear()
+                tick, served.tick = served.tick, asyncio.Event()
+                tick.set()
+            await asyncio.sleep(self.limits.poll_interval)
+
+    async def _revocations(self) -> None:
+        """Close, at once, the connections of devices revoked (by any process)."""
+        assert self.store is not None
+        while True:
+            await asyncio.sleep(self.limits.revoke_interval)
+            peers = [p for s in self._served.values() for p in s.peers]
+            try:
+                gone = self.store.revoked([p.device.id for p in peers])
+            except StudioError:
+                continue
+            for peer in peers:
+                if peer.device.id in gone:
+                    await peer.ws.close(wire.CLOSE_REVOKED, "this device was revoked")
+
+    # ------------------------------------------------------------------ admission
+    def _host_allowed(self, value: str | None) -> bool:
+        if not value:
+            return False
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) != self.port:
+            return False
+        return host.strip("[]").lower() in self._allowed
+
+    async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Before the upgrade, before any state: Host allow-list (DNS rebinding), no
+        browser Origin, a served space, then a device credential or an invite token."""
+        headers = request.headers
+        if not self._host_allowed(headers.get("Host")):
+            return connection.respond(HTTPStatus.FORBIDDEN, "Host not allowed\n")
+        if "Origin" in headers:
+            return connection.respond(HTTPStatus.FORBIDDEN, "browsers may not connect\n")
+        served = self._served.get(request.path.lstrip("/").partition("?")[0])
+        if served is None:
+            return connection.respond(HTTPStatus.NOT_FOUND, "no such shared space\n")
+        assert self.store is not None
+        now = self.studio.clock()
+        auth = headers.get(wire.AUTHORIZATION, "")
+        token = headers.get(wire.INVITE_HEADER)
+        credential: str | None = None
+        if auth.startswith("Bearer ") and token is None:
+            device = await asyncio.to_thread(self.store.device_for, auth[7:], served.space.id)
+        elif token is not None and not auth:
+            name = (headers.get(wire.DEVICE_NAME_HEADER) or "peer").strip()[:64] or "peer"
+            try:
+                device, credential = await asyncio.to_thread(
+                    self.store.redeem, token, served.space.id, name, now
+                )
+            except InviteRefused as why:
+                log.warning("refused an invite for %s: %s", served.space.slug, why)
+                device = None
+        else:
+            device = None
+        if device is None:
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "not allowed\n")
+        self._admitted[connection] = _Admission(served, device, credential)
+        return None
+
+    # ------------------------------------------------------------------ a connection
+    async def _handle(self, ws: ServerConnection) -> None:
+        admission = self._admitted.pop(ws, None)
+        if admission is None:  # pragma: no cover - process_request always runs first
+            await ws.close(wire.CLOSE_MALFORMED, "not admitted")
+            return
+        served, device = admission.served, admission.device
+        peer = _Peer(ws, device, tokens=float(self.limits.command_burst))
+        peer.refilled = time.monotonic()
+        sender: asyncio.Task[None] | None = None
+        try:
+            hello = wire.decode(await asyncio.wait_for(ws.recv(), self.limits.hello_timeout))
+            start = await self._greet(peer, served, admission, hello)
+            served.peers.add(peer)
+            assert self.store is not None
+            await asyncio.to_thread(self.store.seen, device.id, self.studio.clock())
+            sender = asyncio.get_running_loop().create_task(self._send_steps(peer, served, start))
+            async for frame in ws:
+                await self._on_frame(peer, served, frame)
+        except ValidationError as exc:
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(wire.encode("error", code="MALFORMED", message=exc.message))
+            await ws.close(wire.CLOSE_MALFORMED, exc.message[:100])
+        except (ConnectionClosed, TimeoutError):
+            pass
+        finally:
+            served.peers.discard(peer)
+            if sender is not None:
+                sender.cancel()
+                with contextlib.suppress(BaseException):
+                    await sender
+
+    async def _greet(
+        self, peer: _Peer, served: _Served, admission: _Admission, hello: dict[str, Any]
+    ) -> int | None:
+        """Check the hello, send the welcome; return the seq to send steps after (None:
+        the peer needs a snapshot)."""
+        if hello.get("type") != "hello":
+            raise ValidationError("the first message must be a hello")
+        versions = (hello.get("protocol"), hello.get("schema"), hello.get("events"))
+        if versions != (wire.SYNC_PROTOCOL, SCHEMA_VERSION, PROTOCOL_VERSION):
+            await peer.ws.send(
+                wire.encode(
+                    "error",
+                    code="VERSION",
+                    message="this host runs another version of Forge Studio: update both",
+                )
+            )
+            await peer.ws.close(wire.CLOSE_MALFORMED, "version mismatch")
+            raise ConnectionClosed(None, None)
+        peer.client_id = wire.check_id(hello.get("client_id"), "the client id")
+        last = hello.get("last_seq")
+        mark = hello.get("last_mark")
+        if not isinstance(last, int) or last < -1 or not (mark is None or isinstance(mark, str)):
+            raise ValidationError("the hello's last seq is not a number")
+        start: int | None = None
+        if hello.get("space_id") == served.space.id and last >= 0:
+            covered = await served.read(served.source.covers, last)
+            same = last == 0 or await served.read(served.source.mark, last) == mark
+            start = last if covered and same else None
+        await peer.ws.send(
+            wire.encode(
+                "welcome",
+                protocol=wire.SYNC_PROTOCOL,
+                space_id=served.space.id,
+                slug=served.space.slug,
+                name=self.studio.resolve(served.space.id).name,
+                host_id=self.host_id,
+                device_id=admission.device.id,
+                role=admission.device.role,
+                credential=admission.credential,
+                snapshot=start is None,
+            )
+        )
+        return start
+
+    async def _send(self, peer: _Peer, frame: str | bytes) -> None:
+        async with peer.send_lock:
+            try:
+                await asyncio.wait_for(peer.ws.send(frame), self.limits.send_timeout)
+            except TimeoutError:
+                log.warning("dropped the slow peer %s", peer.device.name)
+                peer.ws.transport.abort()
+                raise ConnectionClosed(None, None) from None
+
+    async def _send_steps(self, peer: _Peer, served: _Served, start: int | None) -> None:
+        try:
+            cursor = await self._send_snapshot(peer, served) if start is None else start
+            live = False
+            while True:
+                tick = served.tick
+                steps = await served.steps_after(cursor)
+                for step, text in steps:
+                    await self._send(peer, text)
+                    cursor = step.last_seq
+                if not steps:
+                    if not live:
+                        await self._send(peer, wire.encode("live", seq=cursor))
+                        live = True
+                    await tick.wait()
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("sending to %s failed", peer.device.name)
+            await peer.ws.close(wire.CLOSE_RESYNC, "the host could not send; resync")
+
+    async def _send_snapshot(self, peer: _Peer, served: _Served) -> int:
+        with tempfile.TemporaryDirectory(prefix="forge-snap-") as tmp:
+            path = Path(tmp) / "snapshot.db"
+            seq = await served.read(served.source.snapshot, path)
+            data = await asyncio.to_thread(path.read_bytes)
+        digest = hashlib.sha256(data).hexdigest()
+        chunks = [
+            data[i : i + wire.SNAPSHOT_CHUNK] for i in range(0, len(data), wire.SNAPSHOT_CHUNK)
+        ]
+        await self._send(
+            peer,
+            wire.encode("snapshot", seq=seq, size=len(data), sha256=digest, chunks=len(chunks)),
+        )
+        for chunk in chunks:
+            await self._send(peer, await asyncio.to_thread(zlib.compress, chunk, 6))
+        return int(seq)
+
+    async def _on_frame(self, peer: _Peer, served: _Served, frame: str | bytes) -> None:
+        msg = wire.decode(frame)
+        if msg["type"] != "command":
+            raise ValidationError(f"unknown message {str(msg['type'])[:40]!r}")
+        mid = wire.check_id(msg.get("mid"), "the mutation id")
+        raw = msg.get("commands")
+        if not isinstance(raw, list) or not raw or len(raw) > MAX_STEP_COMMANDS:
+            raise ValidationError("a command message needs a list of commands")
+        if not self._take_token(peer):
+            await self._send(
+                peer,
+                wire.encode(
+                    "result",
+                    mid=mid,
+                    error={"code": "RATE_LIMITED", "message": "too many commands; slow down"},
+                ),
+            )
+            return
+        device = peer.device
+        actor = Actor(f"peer:{device.id}", device.name, Role(device.role))
+        try:
+            cmds = [command_from_json(item) for item in raw]
+            result, _fresh = await asyncio.to_thread(
+                apply_once,
+                served.space,
+                cmds,
+                actor,
+                client_id=f"{device.id}.{peer.client_id}",
+                mutation_id=mid,
+            )
+            reply = wire.encode("result", mid=mid, **result)
+        except StudioError as exc:
+            reply = wire.encode("result", mid=mid, error=exc.to_json())
+        await self._send(peer, reply)
+
+    def _take_token(self, peer: _Peer) -> bool:
+        now = time.monotonic()
+        rate, burst = self.limits.commands_per_second, self.limits.command_burst
+        peer.tokens = min(float(burst), peer.tokens + (now - peer.refilled) * rate)
+        peer.refilled = now
+        if peer.tokens < 1:
+            return False
+        peer.tokens -= 1
+        return True
