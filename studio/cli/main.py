@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from studio.cli import providers, queue
+from studio.cli import providers, queue, share
 from studio.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--json", action="store_true")
     queue.add_parsers(sub)
     providers.add_parsers(sub)
+    share.add_parsers(sub)
     return p
 
 
@@ -393,8 +394,12 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         cmds = [command_from_json(item) for item in parsed]
     else:
         cmds = [command_from_json(parsed)]
-    with studio_from(args) as studio, studio.open_space(args.space) as space:
-        step = space.apply_step(cmds, Actor.local_owner())
+    with studio_from(args) as studio:
+        remote = share.joined(studio, args.space)
+        if remote is not None:  # a joined space: the host applies it
+            return _applied_remotely(args, share.apply_remote(studio, remote, cmds), parsed)
+        with studio.open_space(args.space) as space:
+            step = space.apply_step(cmds, Actor.local_owner())
     if args.json:
         out = _step_json(step)
         if not isinstance(parsed, list):  # one command: its seq, as before
@@ -406,6 +411,25 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         for key, value in step.created.items():
             print(f"{key}: {value}")
     return EXIT_OK
+
+
+def _applied_remotely(args: argparse.Namespace, out: dict[str, Any], parsed: Any) -> int:
+    if args.json:
+        if not isinstance(parsed, list) and out["seqs"]:
+            out["seq"] = out["seqs"][0]
+        print_json(out)
+    else:
+        for seq, kind in zip(
+            out["seqs"], [c.get("command") for c in _as_list(parsed)], strict=False
+        ):
+            print(f"applied {kind} as change {seq} (by the host)")
+        for key, value in out["created"].items():
+            print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _as_list(parsed: Any) -> list[Any]:
+    return parsed if isinstance(parsed, list) else [parsed]
 
 
 def _step_json(step: Any) -> dict[str, Any]:
@@ -528,6 +552,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _cmd_check,
     **queue.COMMANDS,
     **providers.COMMANDS,
+    **share.COMMANDS,
 }
 
 
