@@ -18,6 +18,7 @@ once per (client id, mutation id), recorded in the step's own transaction.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import os
@@ -49,8 +50,8 @@ CHANGE_COLUMNS = (
     "step_id",
 )
 
-STEP_BATCH = 500
-"""Change-log rows read by one :meth:`StepSource.steps_after` at most (a step is never cut)."""
+CATCHUP_CAP = 50_000
+"""A replica further behind than this many changes gets a snapshot instead of steps."""
 
 MAX_STEP_ROWS = 200_000
 """The most row images one step may carry (a bound for what a peer accepts)."""
@@ -76,7 +77,7 @@ class StepImage:
     rows: tuple[RowImage, ...]
     filed: tuple[tuple[int, str, str], ...] = ()
     """Every (seq, table, key) the step's changes touched (``change_rows``); a row
-    touched again by a later step of the same batch has its image carried there."""
+    touched again by a later step of the same read has its image carried there."""
 
     @property
     def first_seq(self) -> int:
@@ -207,26 +208,22 @@ class StepSource:
         same number (a host restored from a backup reuses seqs): its time and step."""
         return _mark(self._conn, seq)
 
-    def steps_after(self, seq: int, batch: int = STEP_BATCH) -> list[StepImage]:
-        """The steps committed after ``seq`` (about ``batch`` changes at most, never half
-        a step), each with the current images of the rows it touched. A row touched by
-        several of these steps is carried by the last of them only."""
+    def steps_after(self, seq: int, cap: int = CATCHUP_CAP) -> list[StepImage] | None:
+        """Every step committed after ``seq``, up to the newest, with the current images
+        of the rows they touched, read in one transaction. Only the whole list is
+        consistent — a row's current image may point at a row a later step made — so a
+        replica applies it in one transaction (:meth:`ReplicaWriter.apply_batch`). A row
+        touched by several of the steps is carried by the last of them. None when more
+        than ``cap`` changes wait: a snapshot is cheaper then."""
+        cols = ", ".join(CHANGE_COLUMNS)
         with self._read():
+            if self.last_seq() - seq > cap:
+                return None
             rows = self._conn.execute(
-                f"SELECT {', '.join(CHANGE_COLUMNS)} FROM changes WHERE seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (seq, batch),
+                f"SELECT {cols} FROM changes WHERE seq > ? ORDER BY seq", (seq,)
             ).fetchall()
             if not rows:
                 return []
-            if len(rows) >= batch and rows[-1][8] is not None:
-                for more in self._conn.execute(
-                    f"SELECT {', '.join(CHANGE_COLUMNS)} FROM changes WHERE seq > ? ORDER BY seq",
-                    (rows[-1][0],),
-                ):
-                    if more[8] != rows[-1][8]:
-                        break
-                    rows.append(more)
             first, last = rows[0][0], rows[-1][0]
             touched: dict[tuple[str, str], int] = {}
             filed: list[tuple[int, str, str]] = []
@@ -243,10 +240,10 @@ class StepSource:
                 steps[-1].append(row)
             else:
                 steps.append([row])
-        bounds = [(s[0][0], s[-1][0]) for s in steps]
+        ends = [step[-1][0] for step in steps]
 
         def owner(seq: int) -> int:  # the last seq of the step that holds ``seq``
-            return next(hi for lo, hi in bounds if lo <= seq <= hi)
+            return int(ends[bisect.bisect_left(ends, seq)])
 
         by_last: dict[int, list[RowImage]] = {}
         for (table, pk), s in touched.items():
@@ -388,32 +385,46 @@ class ReplicaWriter:
         return None if row is None else str(row[0])
 
     def apply(self, step: StepImage) -> bool:
-        """Apply one step in one transaction; False (and nothing changes) if this replica
-        already has it. A step that does not fit (a gap before it, rows that break the
-        schema) raises StorageError and leaves the replica as it was: resync."""
+        """:meth:`apply_batch` of one step."""
+        return self.apply_batch([step]) > 0
+
+    def apply_batch(self, steps: Sequence[StepImage]) -> int:
+        """Apply the steps of one read (:meth:`StepSource.steps_after`) in one
+        transaction, so readers only ever see the host's state as of a read; returns how
+        many were new (a step this replica already has changes nothing). Steps that do
+        not fit (part of a step already here, rows that break the schema) raise
+        StorageError and leave the replica as it was: resync."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("PRAGMA defer_foreign_keys = ON")
-            last = self.last_seq()
-            if step.last_seq <= last:
-                conn.execute("ROLLBACK")
-                return False
-            if step.first_seq <= last:
-                raise StorageError("the host sent part of a step this replica already has")
-            for img in step.rows:
-                self._put(img)
-            cols = ", ".join(CHANGE_COLUMNS)
-            conn.executemany(
-                f"INSERT INTO changes ({cols}) VALUES ({', '.join('?' * len(CHANGE_COLUMNS))})",
-                [tuple(c[k] for k in CHANGE_COLUMNS) for c in step.changes],
-            )
-            # the replica's own triggers filed these writes under its next seq: keep the
-            # host's filing instead, so change_rows matches the host's too
-            conn.execute("DELETE FROM change_rows WHERE seq > ?", (last,))
+            start = last = self.last_seq()
+            new = 0
+            for step in steps:
+                if step.last_seq <= last:
+                    continue
+                if step.first_seq <= last:
+                    raise StorageError("the host sent part of a step this replica already has")
+                for img in step.rows:
+                    self._put(img)
+                cols = ", ".join(CHANGE_COLUMNS)
+                conn.executemany(
+                    f"INSERT INTO changes ({cols}) VALUES ({', '.join('?' * len(CHANGE_COLUMNS))})",
+                    [tuple(c[k] for k in CHANGE_COLUMNS) for c in step.changes],
+                )
+                last = step.last_seq
+                new += 1
+            # the replica's own triggers filed these writes under its next seqs: keep
+            # the host's filing instead, so change_rows matches the host's too
+            conn.execute("DELETE FROM change_rows WHERE seq > ?", (start,))
             conn.executemany(
                 "INSERT OR IGNORE INTO change_rows (seq, tbl, pk) VALUES (?, ?, ?)",
-                [*step.filed, *((r.seq, r.table, r.pk) for r in step.rows)],
+                [
+                    f
+                    for step in steps
+                    if step.last_seq > start
+                    for f in (*step.filed, *((r.seq, r.table, r.pk) for r in step.rows))
+                ],
             )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -422,7 +433,7 @@ class ReplicaWriter:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return True
+        return new
 
     def _put(self, img: RowImage) -> None:
         key = PRIMARY_KEYS[img.table]

@@ -79,20 +79,27 @@ class _Served:
     reader: ThreadPoolExecutor
     tick: asyncio.Event = field(default_factory=asyncio.Event)
     version: int = 0
-    memo: dict[int, list[tuple[StepImage, str]]] = field(default_factory=dict)
+    memo: dict[int, tuple[int, str]] = field(default_factory=dict)
     peers: set[_Peer] = field(default_factory=set)
 
     async def read(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.reader, fn, *args)
 
-    async def steps_after(self, seq: int) -> list[tuple[StepImage, str]]:
+    async def steps_after(self, seq: int) -> tuple[int, str] | None:
+        """(newest seq, the ``steps`` frame) of everything after ``seq``; (seq, "") when
+        nothing is new; None when a snapshot is cheaper. Memoised per file version."""
         version = self.version
         hit = self.memo.get(seq)
         if hit is not None:
             return hit
-        steps = await self.read(self.source.steps_after, seq)
-        out = [(s, wire.encode("step", **s.to_json())) for s in steps]
-        if version == self.version and out:
+        steps: list[StepImage] | None = await self.read(self.source.steps_after, seq)
+        if steps is None:
+            return None
+        out = (seq, "")
+        if steps:
+            frame = wire.encode("steps", steps=[s.to_json() for s in steps])
+            out = (steps[-1].last_seq, frame)
+        if version == self.version:
             if len(self.memo) > 256:
                 self.memo.clear()
             self.memo[seq] = out
@@ -392,15 +399,19 @@ class Host:
             live = False
             while True:
                 tick = served.tick
-                steps = await served.steps_after(cursor)
-                for step, text in steps:
-                    await self._send(peer, text)
-                    cursor = step.last_seq
-                if not steps:
-                    if not live:
-                        await self._send(peer, wire.encode("live", seq=cursor))
-                        live = True
-                    await tick.wait()
+                read = await served.steps_after(cursor)
+                if read is None:  # too far behind: a snapshot is cheaper
+                    cursor = await self._send_snapshot(peer, served)
+                    continue
+                newest, frame = read
+                if frame:
+                    await self._send(peer, frame)
+                    cursor = newest
+                    continue
+                if not live:
+                    await self._send(peer, wire.encode("live", seq=cursor))
+                    live = True
+                await tick.wait()
         except ConnectionClosed:
             pass
         except Exception:

@@ -186,8 +186,11 @@ class Session:
             while True:
                 msg = wire.decode(await self.ws.recv())
                 kind = msg["type"]
-                if kind == "step":
-                    await self._apply(StepImage.from_json(msg))
+                if kind == "steps":
+                    raw = msg.get("steps")
+                    if not isinstance(raw, list) or not raw:
+                        raise ValidationError("the host sent an empty list of steps")
+                    await self._apply([StepImage.from_json(s) for s in raw])
                 elif kind == "snapshot":
                     await self._snapshot(msg)
                 elif kind == "live":
@@ -221,11 +224,11 @@ class Session:
             self.advanced.set()
             self.live.set()  # wake waiters; they check failure
 
-    async def _apply(self, step: StepImage) -> None:
+    async def _apply(self, steps: list[StepImage]) -> None:
         if self.writer is None:
             raise StorageError("the host sent a step before this peer had a replica")
-        await asyncio.to_thread(self.writer.apply, step)
-        self.seq = step.last_seq
+        await asyncio.to_thread(self.writer.apply_batch, steps)
+        self.seq = max(self.seq, steps[-1].last_seq)
         self.advanced.set()
 
     async def _snapshot(self, head: dict[str, Any]) -> None:

@@ -30,18 +30,13 @@ def _replica(space: Space, tmp_path: Path, name: str = "replica.db") -> Path:
     return dest
 
 
-def _catch_up(space: Space, replica: Path, *, batch: int = 500) -> int:
+def _catch_up(space: Space, replica: Path) -> int:
     assert space._db.path is not None
-    n = 0
     with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
-        for _ in range(10_000):
-            steps = src.steps_after(w.last_seq(), batch)
-            if not steps:
-                break
-            for step in steps:
-                # every step crosses the wire as JSON
-                n += w.apply(StepImage.from_json(step.to_json()))
-    return n
+        steps = src.steps_after(w.last_seq())
+        assert steps is not None
+        # every step crosses the wire as JSON
+        return w.apply_batch([StepImage.from_json(s.to_json()) for s in steps])
 
 
 def test_every_table_is_replicated_or_documented_per_file(space: Space) -> None:
@@ -70,13 +65,14 @@ def test_random_run_converges_exactly_and_steps_apply_once(space: Space, tmp_pat
     assert differences(space._db.path, replica) == []  # type: ignore[arg-type]
     for round_ in range(4):
         workload.run(space, OWNER if round_ % 2 else EDITOR, rng, 40)
-        _catch_up(space, replica, batch=7)  # small batches: steps are never cut
+        _catch_up(space, replica)
         assert differences(space._db.path, replica) == []  # type: ignore[arg-type]
     # the same steps again change nothing (idempotent)
     assert space._db.path is not None
     with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
-        again = [w.apply(s) for s in src.steps_after(0)]
-    assert again and not any(again)
+        everything = src.steps_after(0)
+        assert everything
+        assert w.apply_batch(everything) == 0
     assert differences(space._db.path, replica) == []
 
 
@@ -99,7 +95,7 @@ def test_a_step_with_a_gap_is_refused_and_leaves_the_replica_as_it_was(
     space.apply(c.CreateFrame("two", 0, 0, 1, 1), OWNER)
     assert space._db.path is not None
     with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
-        first, second = src.steps_after(w.last_seq())
+        first, second = src.steps_after(w.last_seq()) or ()
         before = w.last_seq()
         bad = StepImage(
             second.changes,
@@ -158,7 +154,7 @@ def test_unknown_column_is_refused(space: Space, tmp_path: Path) -> None:
     space.apply(c.CreateFrame("one", 0, 0, 1, 1), OWNER)
     assert space._db.path is not None
     with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
-        (step,) = src.steps_after(w.last_seq())
+        (step,) = src.steps_after(w.last_seq()) or ()
         img = step.rows[0]
         assert img.values is not None
         evil = StepImage(
@@ -201,3 +197,38 @@ def test_coverage_starts_where_rows_were_first_filed(tmp_path: Path) -> None:
             assert [src.covers(s) for s in (0, 2, 3, 4, 5)] == [False, False, True, True, False]
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT value FROM sync_state").fetchall() == [("3",)]
+
+
+def test_a_read_applies_as_one_transaction_whatever_its_row_images_point_at(
+    space: Space, tmp_path: Path
+) -> None:
+    """A row touched by several steps of one read is carried by the last of them, so an
+    earlier step's rows may point at a row that only arrives later: a read is consistent
+    as a whole only, and a replica applies it in one transaction."""
+    replica = _replica(space, tmp_path)
+    hero = space.apply(c.CreateAsset(name="Hero", media_kind=c.MediaKindName.IMAGE), OWNER)
+    cast = space.apply(c.CreateCollection("Cast"), OWNER)
+    aid, cid = hero.created["asset_id"], cast.created["collection_id"]
+    space.apply(c.AddCollectionItem(cid, asset_id=aid), OWNER)
+    space.apply(c.UpdateAsset(aid, name="Hero 2"), OWNER)
+    assert space._db.path is not None
+    with StepSource(space._db.path) as src, ReplicaWriter(replica) as w:
+        steps = src.steps_after(w.last_seq())
+        assert steps is not None and len(steps) == 4
+        carried = [[r.pk for r in s.rows if r.table == "assets"] for s in steps]
+        assert carried == [[], [], [], [aid]]  # the asset rides with its last change
+        assert w.apply(steps[0]) and w.apply(steps[1])
+        with pytest.raises(StorageError, match="FOREIGN KEY"):
+            w.apply(steps[2])  # alone, its item points at an asset not here yet
+        assert w.apply_batch(steps) == 2
+    assert differences(space._db.path, replica) == []
+
+
+def test_a_replica_too_far_behind_gets_no_steps(space: Space) -> None:
+    for i in range(5):
+        space.apply(c.CreateFrame(f"F{i}", 0, 0, 1, 1), OWNER)
+    assert space._db.path is not None
+    with StepSource(space._db.path) as src:
+        last = src.last_seq()
+        assert src.steps_after(last - 3, cap=3) is not None
+        assert src.steps_after(last - 4, cap=3) is None
