@@ -152,3 +152,88 @@ def test_peers_in_separate_processes_converge_with_the_host(
     assert gone.returncode == 1 and "refused this device" in gone.stderr
     # SIGTERM: a clean stop
     assert _stop(proc) == 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(home: Path, port: int) -> subprocess.Popen[str]:
+    proc = _spawn(home, "serve", "team-board", "--port", str(port), "--json")
+    assert proc.stdout is not None
+    assert proc.stdout.readline(), proc.stderr.read() if proc.stderr else ""
+    return proc
+
+
+def test_sigkill_of_the_host_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    import asyncio
+
+    from studio.core.studio import Studio
+    from studio.sync import peer, wire
+    from studio.sync.host import open_sharing
+
+    home = tmp_path / "host"
+    studio(home, "space", "create", "Team Board")
+    port = _free_port()
+    proc = _serve(home, port)
+    follower: subprocess.Popen[str] | None = None
+    try:
+        p1, p2 = tmp_path / "p1", tmp_path / "p2"
+        links = [
+            studio(home, "invite", "team-board", "--role", "editor").stdout.strip()
+            for _ in range(2)
+        ]
+        s1 = studio(p1, "join", links[0], "--name", "Pia").stdout.strip()
+        s2 = studio(p2, "join", links[1], "--name", "Quinn").stdout.strip()
+        follower = _spawn(p2, "sync", s2, "--follow")
+
+        def cmd(i: int) -> list[dict[str, object]]:
+            return [json.loads(_frame(f"T{i}"))]
+
+        async def send_some(s: Studio, numbers: range, *, cut_after: int | None) -> list[int]:
+            store = open_sharing(s)
+            acked = []
+            try:
+                async with peer.session_for(s, s1, store) as session:
+                    await session.wait_live(20)
+                    for i in numbers:
+                        if i == cut_after:  # sent, then the host dies before answering
+                            await session.ws.send(
+                                wire.encode("command", mid=f"k{i}", commands=cmd(i))
+                            )
+                            proc.kill()
+                            proc.wait(10)
+                            return acked
+                        await session.command(cmd(i), f"k{i}", 20)
+                        acked.append(i)
+            finally:
+                store.close()
+            return acked
+
+        with Studio(p1) as s:
+            acked = asyncio.run(send_some(s, range(10), cut_after=6))
+        assert acked == list(range(6))
+        proc = _serve(home, port)  # restarted on the same port: same certificate, devices
+        with Studio(p1) as s:  # re-send the unanswered one (same mid), then go on
+            acked += asyncio.run(send_some(s, range(6, 10), cut_after=None))
+        import sqlite3
+
+        host_file = home / "spaces" / "team-board.db"
+        with sqlite3.connect(host_file) as conn:
+            titles = [r[0] for r in conn.execute("SELECT title FROM frames ORDER BY title")]
+        assert titles == sorted(f"T{i}" for i in range(10))  # each once, none lost
+        r1, r2 = _replica(p1, s1), _replica(p2, s2)
+        for _ in range(150):  # the follower reconnects by itself (jittered backoff)
+            if _titles(r2) == set(titles):
+                break
+            time.sleep(0.1)
+        assert differences(host_file, r1) == []
+        assert differences(host_file, r2) == []
+    finally:
+        if follower is not None:
+            assert _stop(follower) == 0
+        _stop(proc)
