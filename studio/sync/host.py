@@ -78,6 +78,8 @@ class _Served:
     source: StepSource
     reader: ThreadPoolExecutor
     tick: asyncio.Event = field(default_factory=asyncio.Event)
+    poke: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set (thread-safely) when this process commits to the space: no polling delay."""
     version: int = 0
     memo: dict[int, tuple[int, str]] = field(default_factory=dict)
     peers: set[_Peer] = field(default_factory=set)
@@ -187,7 +189,14 @@ class Host:
         self._allowed = self._allowed_hosts()
         address = f"{self.address_host}:{self.port}"
         self.store.set_setting("serve_address", address)
+        loop = asyncio.get_running_loop()
         for served in self._served.values():
+            poke = served.poke
+
+            def wake(_event: object, poke: asyncio.Event = poke) -> None:
+                loop.call_soon_threadsafe(poke.set)
+
+            served.space.subscribe(wake)
             self._spawn(self._watch(served))
         self._spawn(self._revocations())
 
@@ -237,8 +246,13 @@ class Host:
 
     # ------------------------------------------------------------------ watching
     async def _watch(self, served: _Served) -> None:
-        """Wake the peers of ``served`` whenever anything commits to its file."""
+        """Wake the peers of ``served`` whenever anything commits to its file: at once
+        for this process's commits (a peer's command), within ``poll_interval`` for
+        another process's (the host's CLI, a worker)."""
         while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(served.poke.wait(), self.limits.poll_interval)
+            served.poke.clear()
             try:
                 changed = await served.read(served.source.changed)
             except Exception:  # a busy file: try again next tick
@@ -249,7 +263,6 @@ class Host:
                 served.memo.clear()
                 tick, served.tick = served.tick, asyncio.Event()
                 tick.set()
-            await asyncio.sleep(self.limits.poll_interval)
 
     async def _revocations(self) -> None:
         """Close, at once, the connections of devices revoked (by any process)."""
