@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,7 +199,7 @@ def main() -> int:
         root = Path(tmp)
         host = root / "host"
         cli(host, "space", "create", "Bench")
-        proc, info = serve(host, "bench")
+        proc, _info = serve(host, "bench")
         from studio.sync.tls import host_certificate
 
         cert = host_certificate(host / "sharing")
@@ -337,7 +336,7 @@ def main() -> int:
             insert_rows(conn, assets, variants)
         conn.close()
         size = path.stat().st_size
-        proc, info = serve(big, "big")
+        proc, _info = serve(big, "big")
         raw = subprocess.Popen(
             [sys.executable, "-c", RAW_SERVER, str(cert.cert_path), str(cert.key_path)],
             stdout=subprocess.PIPE,
