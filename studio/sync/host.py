@@ -21,6 +21,7 @@ import logging
 import socket
 import tempfile
 import time
+import weakref
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -145,7 +146,10 @@ class Host:
         self._allow_extra = [h.lower() for h in allow_hosts]
         self.limits = limits or HostLimits()
         self._served: dict[str, _Served] = {}
-        self._admitted: dict[ServerConnection, _Admission] = {}
+        # admitted before the upgrade, picked up by the handler (gone with a failed one)
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, _Admission] = (
+            weakref.WeakKeyDictionary()
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
         self.store: SharingStore | None = None
@@ -161,6 +165,8 @@ class Host:
         self.cert = host_certificate(sharing_folder(self.studio))
         try:
             for ref in self._refs:
+                if self.store.remote(self.studio.resolve(ref).slug) is not None:
+                    raise ValidationError(f"{ref} is a replica: only its host can share it")
                 space = self.studio.open_space(ref)
                 if space.id in self._served:
                     space.close()
@@ -202,7 +208,9 @@ class Host:
 
     @property
     def address_host(self) -> str:
-        return "127.0.0.1" if self._bind in ("", "0.0.0.0", "::") else self._bind
+        """The address to put in invites: the bound one, or for all interfaces the one
+        this machine reaches its LAN by."""
+        return _lan_address() if self._bind in ("", "0.0.0.0", "::") else self._bind
 
     def _allowed_hosts(self) -> set[str]:
         names = {"localhost", "127.0.0.1", "::1", self._bind.lower(), *self._allow_extra}
@@ -210,6 +218,7 @@ class Host:
         if hostname:
             names |= {hostname, f"{hostname}.local"}
         if self._bind in ("", "0.0.0.0", "::"):
+            names.add(_lan_address())
             with contextlib.suppress(OSError):
                 for info in socket.getaddrinfo(hostname, None):
                     names.add(str(info[4][0]).lower())
@@ -492,3 +501,14 @@ class Host:
             return False
         peer.tokens -= 1
         return True
+
+
+def _lan_address() -> str:
+    """This machine's address on its default route (a UDP connect sends nothing), or
+    127.0.0.1 when it has none."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere real
+            return str(probe.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"

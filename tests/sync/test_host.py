@@ -405,3 +405,16 @@ def test_a_flood_is_rate_limited_while_others_keep_working(
     assert took < 5
     with Studio(host.home) as s, s.open_space("shared-board") as space:
         assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'flood'") == [(applied,)]
+
+
+def test_a_replica_cannot_be_served_or_invited_to(host: HostThread, tmp_path: Path) -> None:
+    from studio.core.errors import ValidationError
+    from studio.sync.host import Host
+
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+    with Studio(pia) as s:
+        with pytest.raises(ValidationError, match="only its host can share it"):
+            asyncio.run(Host(s, [slug]).start())
+        with pytest.raises(ValidationError, match="only its host can invite"):
+            admin.make_invite(s, slug, "editor", 60_000, "127.0.0.1:1")
