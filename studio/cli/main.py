@@ -304,6 +304,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_assets(args: argparse.Namespace) -> int:
     from studio.store.records import row_json
 
+    with studio_from(args) as studio:
+        share.refresh(studio, args.space)  # a joined space: catch up first
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         snap = space.snapshot()
     counts: dict[str, int] = {}
@@ -336,6 +338,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from studio.core.errors import NotFoundError
     from studio.store.records import row_json
 
+    with studio_from(args) as studio:
+        share.refresh(studio, args.space)  # a joined space: catch up first
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         try:
             asset = space.asset(args.id)
@@ -472,6 +476,8 @@ def _travel(args: argparse.Namespace, *, undo: bool) -> int:
 def _cmd_log(args: argparse.Namespace) -> int:
     import time
 
+    with studio_from(args) as studio:
+        share.refresh(studio, args.space)  # a joined space: catch up first
     with (
         studio_from(args) as studio,
         studio.open_space(args.space) as space,

@@ -254,6 +254,27 @@ def joined(studio: Any, ref: str) -> str | None:
         store.close()
 
 
+REFRESH_TIMEOUT_S = 1.0
+"""How long a read on a joined space waits for its host before printing from the replica."""
+
+
+def refresh(studio: Any, ref: str) -> None:
+    """Before a read of a joined space: catch it up when its host answers within about
+    a second; otherwise say, on stderr, that it shows the replica as of its last change."""
+    from studio.core.errors import StudioError
+    from studio.sync.peer import sync
+
+    slug = joined(studio, ref)
+    if slug is None:
+        return
+    try:
+        asyncio.run(sync(studio, slug, timeout=REFRESH_TIMEOUT_S))
+    except StudioError as exc:
+        with studio.open_space(slug) as space:
+            seq = space.last_seq()
+        print(f"studio: {slug} is offline as of change {seq} ({exc})", file=sys.stderr)
+
+
 def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
     """Send commands to the host of a joined space as one step; return what the local
     ``apply`` prints (step, seqs, created, events), once the replica holds the step."""

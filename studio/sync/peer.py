@@ -80,7 +80,12 @@ def client_id(store: SharingStore) -> str:
 
 
 async def _open(
-    host: str, port: int, space_id: str, cert_der: bytes, headers: dict[str, str]
+    host: str,
+    port: int,
+    space_id: str,
+    cert_der: bytes,
+    headers: dict[str, str],
+    timeout: float = CONNECT_TIMEOUT,
 ) -> ClientConnection:
     try:
         return await connect(
@@ -92,7 +97,7 @@ async def _open(
             max_size=wire.PEER_MAX_FRAME,
             compression=None,
             proxy=None,
-            open_timeout=CONNECT_TIMEOUT,
+            open_timeout=timeout,
             user_agent_header=None,
         )
     except InvalidStatus as exc:
@@ -139,10 +144,16 @@ class Session:
         client: str,
         replica: Path | None,
         make_replica: Callable[[dict[str, Any]], Path],
+        timeout: float = CONNECT_TIMEOUT,
     ) -> Session:
         writer = ReplicaWriter(replica) if replica is not None and replica.exists() else None
         last, mark = (writer.last_seq(), writer.last_mark()) if writer else (-1, None)
-        ws = await _open(host, port, space_id, cert_der, headers)
+        try:
+            ws = await _open(host, port, space_id, cert_der, headers, timeout)
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            raise
         try:
             await ws.send(
                 wire.encode(
@@ -156,7 +167,7 @@ class Session:
                     client_id=client,
                 )
             )
-            welcome = wire.decode(await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT))
+            welcome = wire.decode(await asyncio.wait_for(ws.recv(), timeout))
         except BaseException:
             if writer is not None:
                 writer.close()
@@ -410,7 +421,9 @@ def register(studio: Studio, store: SharingStore, slug: str, name: str) -> Space
 
 
 @contextlib.asynccontextmanager
-async def session_for(studio: Studio, slug: str, store: SharingStore) -> Any:
+async def session_for(
+    studio: Studio, slug: str, store: SharingStore, *, timeout: float = CONNECT_TIMEOUT
+) -> Any:
     """A live session of the joined space ``slug`` (its replica brought up to date)."""
     remote = store.remote(slug)
     if remote is None:
@@ -425,6 +438,7 @@ async def session_for(studio: Studio, slug: str, store: SharingStore) -> Any:
         client=client_id(store),
         replica=path,
         make_replica=lambda _w: path,
+        timeout=timeout,
     )
     try:
         yield session
@@ -436,7 +450,9 @@ async def sync(studio: Studio, slug: str, *, timeout: float = 30.0) -> int:
     """Bring the replica ``slug`` up to date; return its seq."""
     store = open_sharing(studio)
     try:
-        async with session_for(studio, slug, store) as session:
+        async with session_for(
+            studio, slug, store, timeout=min(timeout, CONNECT_TIMEOUT)
+        ) as session:
             await session.wait_live(timeout)
             register(studio, store, slug, str(session.welcome.get("name") or ""))
             return session.seq
