@@ -418,6 +418,12 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _applied_remotely(args: argparse.Namespace, out: dict[str, Any], parsed: Any) -> int:
+    if out.get("queued"):  # the host is out of reach: kept in the outbox
+        if args.json:
+            print_json(out)
+        else:
+            print(f"queued: {out['reason']}; `studio sync {args.space}` sends it")
+        return EXIT_OK
     if args.json:
         if not isinstance(parsed, list) and out["seqs"]:
             out["seq"] = out["seqs"][0]

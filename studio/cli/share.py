@@ -282,6 +282,8 @@ def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
     from studio.sync.peer import send
 
     result = asyncio.run(send(studio, slug, [command_to_json(c) for c in cmds]))
+    if result.get("queued"):
+        return {"queued": True, "mutation_id": result["mutation_id"], "reason": result["reason"]}
     seqs = [int(s) for s in result.get("seqs", [])]
     events: list[dict[str, Any]] = []
     if seqs:

@@ -13,13 +13,14 @@ its own migrations without touching the library's.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from studio.core.errors import ConflictError, NotFoundError, StorageError
 from studio.store.db import DB_FAULTS, Database, SchemaError, connect, migrate
@@ -68,6 +69,20 @@ SHARING_MIGRATIONS: tuple[Migration, ...] = (
             role TEXT NOT NULL,
             created_at INTEGER NOT NULL
         );
+        """,
+    ),
+    Migration(
+        2,
+        "the outbox: commands of joined spaces waiting for their host",
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug TEXT NOT NULL,
+            mutation_id TEXT NOT NULL UNIQUE,
+            commands TEXT NOT NULL,
+            queued_at INTEGER NOT NULL
+        );
+        CREATE INDEX outbox_by_slug ON outbox(slug, id);
         """,
     ),
 )
@@ -309,3 +324,25 @@ class SharingStore:
                 f"SELECT {REMOTE_COLUMNS} FROM remotes WHERE space_id = ?", (space_id,)
             ).fetchone()
         return None if row is None else Remote._make(row)
+
+    # ------------------------------------------------------------------ outbox (peer)
+    def queue(self, slug: str, mutation_id: str, commands: list[Any], now: int) -> None:
+        """Keep a step for the host of ``slug`` until it answered (sent in order)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO outbox (slug, mutation_id, commands, queued_at) VALUES (?, ?, ?, ?)",
+                (slug, mutation_id, json.dumps(commands, ensure_ascii=False), now),
+            )
+
+    def outbox(self, slug: str) -> list[tuple[str, list[Any], int]]:
+        """(mutation id, commands, queued at) waiting for the host of ``slug``, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT mutation_id, commands, queued_at FROM outbox WHERE slug = ? ORDER BY id",
+                (slug,),
+            ).fetchall()
+        return [(str(m), json.loads(c), int(t)) for m, c, t in rows]
+
+    def answered(self, mutation_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM outbox WHERE mutation_id = ?", (mutation_id,))

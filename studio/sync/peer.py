@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import secrets
 import tempfile
 import zlib
@@ -40,6 +41,8 @@ from studio.store.sharing import Remote, SharingStore
 from studio.sync import wire
 from studio.sync.host import open_sharing
 from studio.sync.tls import check_fingerprint, fetch_certificate, pinned_context
+
+log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
 MAX_SNAPSHOT_BYTES = 64 << 30
@@ -455,9 +458,39 @@ async def sync(studio: Studio, slug: str, *, timeout: float = 30.0) -> int:
         ) as session:
             await session.wait_live(timeout)
             register(studio, store, slug, str(session.welcome.get("name") or ""))
+            _report(slug, await flush(session, store, slug, timeout))
             return session.seq
     finally:
         store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one queued step: the host's result, or its refusal."""
+
+    mutation_id: str
+    result: dict[str, Any] | None
+    error: StudioError | None
+
+
+async def flush(session: Session, store: SharingStore, slug: str, timeout: float) -> list[Delivery]:
+    """Send the outbox of ``slug``, oldest first, each step once: the host answers a
+    re-send of a step it already applied with the first result. An answered step (done
+    or refused) leaves the outbox; a cut connection leaves the rest queued."""
+    out = []
+    for mid, commands, _at in store.outbox(slug):
+        try:
+            out.append(Delivery(mid, await session.command(commands, mid, timeout), None))
+        except HostError as exc:
+            out.append(Delivery(mid, None, exc))
+        store.answered(mid)
+    return out
+
+
+def _report(slug: str, deliveries: list[Delivery], mine: str | None = None) -> None:
+    for d in deliveries:
+        if d.error is not None and d.mutation_id != mine:
+            log.warning("a queued change to %s was refused by the host: %s", slug, d.error)
 
 
 async def send(
@@ -469,23 +502,29 @@ async def send(
     attempts: int = 3,
 ) -> dict[str, Any]:
     """Send commands to the host as one step and return its result once the replica
-    has it. A connection cut before the answer is retried with the same mutation id,
-    so the step is applied once."""
+    has it. The step is kept in the outbox first, and steps queued earlier go before it;
+    a cut connection is retried with the same mutation id, so it is applied once. When
+    the host stays out of reach the step stays queued: ``{"queued": True, …}``."""
     mid = secrets.token_hex(12)
     store = open_sharing(studio)
     try:
+        store.queue(slug, mid, commands, studio.clock())
         last: StudioError | None = None
         for attempt in range(attempts):
             try:
                 async with session_for(studio, slug, store) as session:
                     await session.wait_live(timeout)
-                    return await session.command(commands, mid, timeout)
-            except HostError:
-                raise
+                    deliveries = await flush(session, store, slug, timeout)
             except StorageError as exc:  # the connection: try again, same mutation id
                 last = exc
                 await asyncio.sleep(0.2 * (2**attempt))
-        assert last is not None
-        raise last
+                continue
+            _report(slug, deliveries, mid)
+            mine = next(d for d in deliveries if d.mutation_id == mid)
+            if mine.error is not None:
+                raise mine.error
+            assert mine.result is not None
+            return mine.result
+        return {"queued": True, "mutation_id": mid, "reason": str(last)}
     finally:
         store.close()

@@ -49,3 +49,50 @@ def test_reads_catch_up_online_and_say_offline_otherwise(
     assert [a["name"] for a in json.loads(out.out)] == ["Fresh"]  # from the replica
     assert out.err.startswith(f"studio: {slug} is offline as of change 1 (")
     assert len(out.err.strip().splitlines()) == 1
+
+
+def test_writes_while_the_host_is_away_wait_in_the_outbox_and_go_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from studio.sync.host import open_sharing
+
+    home = tmp_path / "host"
+    with Studio(home) as s:
+        s.create_space("Board")
+    host = HostThread(home, ["board"])
+    try:
+        with Studio(home) as s:
+            link = admin.make_invite(s, "board", "editor", 60_000).link()
+        pia = tmp_path / "pia"
+        with Studio(pia) as s:
+            slug = asyncio.run(peer.join(s, link, "Pia")).slug
+    finally:
+        host.stop()
+    frame = (
+        '{"command": "frame:create", "title": "queued", "x": 0, "y": 0, "width": 1, "height": 1}'
+    )
+    bad = '{"command": "asset:update", "asset_id": "nope", "name": "x"}'
+    capsys.readouterr()
+    assert main(["--home", str(pia), "apply", slug, frame]) == 0
+    assert capsys.readouterr().out.startswith("queued: could not reach the host")
+    assert main(["--home", str(pia), "apply", slug, bad, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["queued"] is True
+    host = HostThread(home, ["board"])  # back, on another port
+    try:
+        with Studio(pia) as s:
+            store = open_sharing(s)
+            try:
+                store._db.conn.execute("UPDATE remotes SET port = ?", (host.port,))
+            finally:
+                store.close()
+        assert main(["--home", str(pia), "sync", slug]) == 0
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "was refused by the host: there is no asset nope" in err[0]
+        assert main(["--home", str(pia), "sync", slug]) == 0
+        assert capsys.readouterr().err == ""  # the outbox is empty: nothing sent twice
+        with Studio(home) as s, s.open_space("board") as space:
+            assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'queued'") == [(1,)]
+        with Studio(pia) as s, s.open_space(slug) as replica:
+            assert replica.query("SELECT COUNT(*) FROM frames WHERE title = 'queued'") == [(1,)]
+    finally:
+        host.stop()
