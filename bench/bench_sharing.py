@@ -107,7 +107,7 @@ async def sharing_latency(homes: list[Path], slug: str, rounds: int) -> tuple[li
     """One peer sends a command; the time until every peer's replica holds it."""
     from studio.core.studio import Studio
     from studio.sync import peer
-    from studio.sync.host import open_sharing
+    from studio.sync.home import open_sharing
 
     studios = [Studio(h) for h in homes]
     stores = [open_sharing(s) for s in studios]
@@ -237,7 +237,7 @@ def main() -> int:
             async def hold(n: int) -> int:
                 from studio.core.studio import Studio
                 from studio.sync import peer as peer_mod
-                from studio.sync.host import open_sharing
+                from studio.sync.home import open_sharing
 
                 studios = [Studio(h) for h in homes[:n]]
                 stores = [open_sharing(s) for s in studios]

@@ -168,7 +168,7 @@ async def _follow(studio: Any, slug: str) -> None:
     """Stay connected, applying the host's steps as they come; reconnect after a cut
     with jittered exponential backoff (no reconnection storm when a host restarts)."""
     from studio.core.errors import PermissionDeniedError, StorageError
-    from studio.sync.host import open_sharing
+    from studio.sync.home import open_sharing
     from studio.sync.peer import session_for
 
     stop = _stop_event()
@@ -239,7 +239,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 def joined(studio: Any, ref: str) -> str | None:
     """The local slug of ``ref`` when it is a space joined from a host, else None."""
     from studio.core.errors import NotFoundError
-    from studio.sync.host import open_sharing, sharing_folder
+    from studio.sync.home import open_sharing, sharing_folder
 
     if not (sharing_folder(studio) / "sharing.db").exists():
         return None

@@ -8,7 +8,7 @@ import re
 from studio.core.errors import ValidationError
 from studio.core.studio import Studio
 from studio.store.sharing import Device
-from studio.sync.host import open_sharing, sharing_folder
+from studio.sync.home import open_sharing, sharing_folder
 from studio.sync.tls import host_certificate
 from studio.sync.wire import Invite
 

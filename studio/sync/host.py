@@ -38,12 +38,14 @@ from studio.core.actor import Actor, Role
 from studio.core.commands import command_from_json
 from studio.core.errors import StudioError, ValidationError
 from studio.core.protocol import PROTOCOL_VERSION
-from studio.core.replica import StepImage, StepSource, apply_once
-from studio.core.space import MAX_STEP_COMMANDS, Space
+from studio.core.replica_host import StepSource, apply_once
+from studio.core.space import MAX_STEP_COMMANDS
 from studio.core.studio import Studio
 from studio.store.schema import SPACE_MIGRATIONS
 from studio.store.sharing import Device, InviteRefused, SharingStore
 from studio.sync import wire
+from studio.sync.home import lan_address, open_sharing, sharing_folder
+from studio.sync.served import Served
 from studio.sync.tls import HostCertificate, host_certificate
 
 log = logging.getLogger(__name__)
@@ -63,61 +65,15 @@ class HostLimits:
     revoke_interval: float = 0.5
 
 
-def sharing_folder(studio: Studio) -> Path:
-    return studio.paths.home / "sharing"
-
-
-def open_sharing(studio: Studio) -> SharingStore:
-    folder = sharing_folder(studio)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return SharingStore(folder / "sharing.db")
-
-
-@dataclass(eq=False)
-class _Served:
-    space: Space
-    source: StepSource
-    reader: ThreadPoolExecutor
-    tick: asyncio.Event = field(default_factory=asyncio.Event)
-    poke: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set (thread-safely) when this process commits to the space: no polling delay."""
-    version: int = 0
-    memo: dict[int, tuple[int, str]] = field(default_factory=dict)
-    peers: set[_Peer] = field(default_factory=set)
-
-    async def read(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.reader, fn, *args)
-
-    async def steps_after(self, seq: int) -> tuple[int, str] | None:
-        """(newest seq, the ``steps`` frame) of everything after ``seq``; (seq, "") when
-        nothing is new; None when a snapshot is cheaper. Memoised per file version."""
-        version = self.version
-        hit = self.memo.get(seq)
-        if hit is not None:
-            return hit
-        steps: list[StepImage] | None = await self.read(self.source.steps_after, seq)
-        if steps is None:
-            return None
-        out = (seq, "")
-        if steps:
-            frame = wire.encode("steps", steps=[s.to_json() for s in steps])
-            out = (steps[-1].last_seq, frame)
-        if version == self.version:
-            if len(self.memo) > 256:
-                self.memo.clear()
-            self.memo[seq] = out
-        return out
-
-
 @dataclass(frozen=True, slots=True)
 class _Admission:
-    served: _Served
+    served: Served
     device: Device
     credential: str | None  # only when the device was made from an invite just now
 
 
 @dataclass(eq=False)
-class _Peer:
+class Peer:
     ws: ServerConnection
     device: Device
     client_id: str = ""
@@ -145,7 +101,7 @@ class Host:
         self._port = port
         self._allow_extra = [h.lower() for h in allow_hosts]
         self.limits = limits or HostLimits()
-        self._served: dict[str, _Served] = {}
+        self._served: dict[str, Served] = {}
         # admitted before the upgrade, picked up by the handler (gone with a failed one)
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, _Admission] = (
             weakref.WeakKeyDictionary()
@@ -176,7 +132,7 @@ class Host:
                 source = StepSource(space._db.path)
                 source.changed()
                 reader = ThreadPoolExecutor(1, thread_name_prefix=f"share-{space.slug}")
-                self._served[space.id] = _Served(space, source, reader)
+                self._served[space.id] = Served(space, source, reader)
             self._server = await serve(
                 self._handle,
                 self._bind,
@@ -210,7 +166,7 @@ class Host:
     def address_host(self) -> str:
         """The address to put in invites: the bound one, or for all interfaces the one
         this machine reaches its LAN by."""
-        return _lan_address() if self._bind in ("", "0.0.0.0", "::") else self._bind
+        return lan_address() if self._bind in ("", "0.0.0.0", "::") else self._bind
 
     def _allowed_hosts(self) -> set[str]:
         names = {"localhost", "127.0.0.1", "::1", self._bind.lower(), *self._allow_extra}
@@ -218,7 +174,7 @@ class Host:
         if hostname:
             names |= {hostname, f"{hostname}.local"}
         if self._bind in ("", "0.0.0.0", "::"):
-            names.add(_lan_address())
+            names.add(lan_address())
             with contextlib.suppress(OSError):
                 for info in socket.getaddrinfo(hostname, None):
                     names.add(str(info[4][0]).lower())
@@ -254,7 +210,7 @@ class Host:
         return [] if served is None else [p.device for p in served.peers]
 
     # ------------------------------------------------------------------ watching
-    async def _watch(self, served: _Served) -> None:
+    async def _watch(self, served: Served) -> None:
         """Wake the peers of ``served`` whenever anything commits to its file: at once
         for this process's commits (a peer's command), within ``poll_interval`` for
         another process's (the host's CLI, a worker)."""
@@ -337,7 +293,7 @@ class Host:
             await ws.close(wire.CLOSE_MALFORMED, "not admitted")
             return
         served, device = admission.served, admission.device
-        peer = _Peer(ws, device, tokens=float(self.limits.command_burst))
+        peer = Peer(ws, device, tokens=float(self.limits.command_burst))
         peer.refilled = time.monotonic()
         sender: asyncio.Task[None] | None = None
         try:
@@ -363,7 +319,7 @@ class Host:
                     await sender
 
     async def _greet(
-        self, peer: _Peer, served: _Served, admission: _Admission, hello: dict[str, Any]
+        self, peer: Peer, served: Served, admission: _Admission, hello: dict[str, Any]
     ) -> int | None:
         """Check the hello, send the welcome; return the seq to send steps after (None:
         the peer needs a snapshot)."""
@@ -406,7 +362,7 @@ class Host:
         )
         return start
 
-    async def _send(self, peer: _Peer, frame: str | bytes) -> None:
+    async def _send(self, peer: Peer, frame: str | bytes) -> None:
         async with peer.send_lock:
             try:
                 await asyncio.wait_for(peer.ws.send(frame), self.limits.send_timeout)
@@ -415,7 +371,7 @@ class Host:
                 peer.ws.transport.abort()
                 raise ConnectionClosed(None, None) from None
 
-    async def _send_steps(self, peer: _Peer, served: _Served, start: int | None) -> None:
+    async def _send_steps(self, peer: Peer, served: Served, start: int | None) -> None:
         try:
             cursor = await self._send_snapshot(peer, served) if start is None else start
             live = False
@@ -440,7 +396,7 @@ class Host:
             log.exception("sending to %s failed", peer.device.name)
             await peer.ws.close(wire.CLOSE_RESYNC, "the host could not send; resync")
 
-    async def _send_snapshot(self, peer: _Peer, served: _Served) -> int:
+    async def _send_snapshot(self, peer: Peer, served: Served) -> int:
         with tempfile.TemporaryDirectory(prefix="forge-snap-") as tmp:
             path = Path(tmp) / "snapshot.db"
             seq = await served.read(served.source.snapshot, path)
@@ -457,7 +413,7 @@ class Host:
             await self._send(peer, await asyncio.to_thread(zlib.compress, chunk, 6))
         return int(seq)
 
-    async def _on_frame(self, peer: _Peer, served: _Served, frame: str | bytes) -> None:
+    async def _on_frame(self, peer: Peer, served: Served, frame: str | bytes) -> None:
         msg = wire.decode(frame)
         if msg["type"] != "command":
             raise ValidationError(f"unknown message {str(msg['type'])[:40]!r}")
@@ -492,7 +448,7 @@ class Host:
             reply = wire.encode("result", mid=mid, error=exc.to_json())
         await self._send(peer, reply)
 
-    def _take_token(self, peer: _Peer) -> bool:
+    def _take_token(self, peer: Peer) -> bool:
         now = time.monotonic()
         rate, burst = self.limits.commands_per_second, self.limits.command_burst
         peer.tokens = min(float(burst), peer.tokens + (now - peer.refilled) * rate)
@@ -501,14 +457,3 @@ class Host:
             return False
         peer.tokens -= 1
         return True
-
-
-def _lan_address() -> str:
-    """This machine's address on its default route (a UDP connect sends nothing), or
-    127.0.0.1 when it has none."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere real
-            return str(probe.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"

@@ -54,7 +54,7 @@ def test_reads_catch_up_online_and_say_offline_otherwise(
 def test_writes_while_the_host_is_away_wait_in_the_outbox_and_go_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from studio.sync.host import open_sharing
+    from studio.sync.home import open_sharing
 
     home = tmp_path / "host"
     with Studio(home) as s:

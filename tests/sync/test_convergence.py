@@ -17,7 +17,7 @@ from studio.core.actor import Actor, Role
 from studio.core.commands import command_to_json
 from studio.core.studio import Studio
 from studio.sync import admin, peer
-from studio.sync.host import open_sharing
+from studio.sync.home import open_sharing
 from tests.sync import workload
 from tests.sync.compare import differences
 from tests.sync.harness import HostThread

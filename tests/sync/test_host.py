@@ -22,7 +22,8 @@ from studio.core.commands import command_to_json
 from studio.core.errors import ErrorCode, PermissionDeniedError, StorageError
 from studio.core.studio import Studio
 from studio.sync import admin, peer, wire
-from studio.sync.host import HostLimits, open_sharing
+from studio.sync.home import open_sharing
+from studio.sync.host import HostLimits
 from studio.sync.tls import pinned_context
 from tests.sync.compare import differences
 from tests.sync.harness import HostThread

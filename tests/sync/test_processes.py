@@ -174,7 +174,7 @@ def test_sigkill_of_the_host_mid_stream_loses_nothing_acknowledged(tmp_path: Pat
 
     from studio.core.studio import Studio
     from studio.sync import peer, wire
-    from studio.sync.host import open_sharing
+    from studio.sync.home import open_sharing
 
     home = tmp_path / "host"
     studio(home, "space", "create", "Team Board")

@@ -11,7 +11,8 @@ import pytest
 
 from studio.core import commands as c
 from studio.core.errors import PermissionDeniedError, StorageError, ValidationError
-from studio.core.replica import ReplicaWriter, StepImage, StepSource, apply_once, install_snapshot
+from studio.core.replica import ReplicaWriter, StepImage, install_snapshot
+from studio.core.replica_host import StepSource, apply_once
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.store.schema import REPLICATED_TABLES
