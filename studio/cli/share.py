@@ -261,12 +261,12 @@ REFRESH_TIMEOUT_S = 1.0
 def refresh(studio: Any, ref: str) -> None:
     """Before a read of a joined space: catch it up when its host answers within about
     a second; otherwise say, on stderr, that it shows the replica as of its last change."""
-    from studio.core.errors import StudioError
-    from studio.sync.peer import sync
-
     slug = joined(studio, ref)
     if slug is None:
         return
+    from studio.core.errors import StudioError
+    from studio.sync.peer import sync
+
     try:
         asyncio.run(sync(studio, slug, timeout=REFRESH_TIMEOUT_S))
     except StudioError as exc:

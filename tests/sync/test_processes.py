@@ -130,8 +130,9 @@ def test_peers_in_separate_processes_converge_with_the_host(
                 break
             time.sleep(0.1)
         assert {"from Pia", "from the host CLI"} <= _titles(r2)
+        assert _stop(follower) == 0  # SIGTERM: a clean stop
     finally:
-        assert _stop(follower) == 0
+        _stop(follower)
     log = studio(p2, "log", s2, "--json").stdout.splitlines()
     assert [json.loads(x)["actor"] for x in log][-2:] == ["Pia", json.loads(log[-1])["actor"]]
     host_file = home / "spaces" / "team-board.db"
@@ -233,7 +234,8 @@ def test_sigkill_of_the_host_mid_stream_loses_nothing_acknowledged(tmp_path: Pat
             time.sleep(0.1)
         assert differences(host_file, r1) == []
         assert differences(host_file, r2) == []
+        assert _stop(follower) == 0  # SIGTERM: a clean stop
     finally:
         if follower is not None:
-            assert _stop(follower) == 0
+            _stop(follower)
         _stop(proc)
