@@ -45,6 +45,7 @@ from studio.store.schema import SPACE_MIGRATIONS
 from studio.store.sharing import Device, InviteRefused, SharingStore
 from studio.sync import wire
 from studio.sync.home import lan_address, open_sharing, sharing_folder
+from studio.sync.presence import INTERVAL_S, Member, Presence, roster
 from studio.sync.served import Served
 from studio.sync.tls import HostCertificate, host_certificate
 
@@ -80,6 +81,12 @@ class Peer:
     tokens: float = 0.0
     refilled: float = 0.0
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    live: bool = False
+    """Caught up: from now on it gets steps as they commit, and the presence roster."""
+    presence: Presence = field(default_factory=Presence)
+
+    def member(self) -> Member:
+        return Member(self.device.id, self.device.name, self.device.role, self.presence)
 
 
 class Host:
@@ -160,6 +167,7 @@ class Host:
 
             served.space.subscribe(wake)
             self._spawn(self._watch(served))
+            self._spawn(self._presence(served))
         self._spawn(self._revocations())
 
     @property
@@ -243,6 +251,22 @@ class Host:
                 if peer.device.id in gone:
                     await peer.ws.close(wire.CLOSE_REVOKED, "this device was revoked")
 
+    async def _presence(self, served: Served) -> None:
+        """Send the roster to every live peer when it changed, at most every
+        ``presence.INTERVAL_S``; each send on its own, so a slow peer delays no one."""
+        while True:
+            await served.roster_changed.wait()
+            await asyncio.sleep(INTERVAL_S)
+            served.roster_changed.clear()
+            live = [p for p in served.peers if p.live]
+            frame = wire.encode("presence", peers=roster(p.member() for p in live))
+            for peer in live:
+                self._spawn(self._send_quietly(peer, frame))
+
+    async def _send_quietly(self, peer: Peer, frame: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self._send(peer, frame)
+
     # ------------------------------------------------------------------ admission
     def _host_allowed(self, value: str | None) -> bool:
         if not value:
@@ -313,6 +337,7 @@ class Host:
             pass
         finally:
             served.peers.discard(peer)
+            served.roster_changed.set()
             if sender is not None:
                 sender.cancel()
                 with contextlib.suppress(BaseException):
@@ -364,12 +389,15 @@ class Host:
 
     async def _send(self, peer: Peer, frame: str | bytes) -> None:
         async with peer.send_lock:
-            try:
-                await asyncio.wait_for(peer.ws.send(frame), self.limits.send_timeout)
-            except TimeoutError:
-                log.warning("dropped the slow peer %s", peer.device.name)
-                peer.ws.transport.abort()
-                raise ConnectionClosed(None, None) from None
+            await self._send_locked(peer, frame)
+
+    async def _send_locked(self, peer: Peer, frame: str | bytes) -> None:
+        try:
+            await asyncio.wait_for(peer.ws.send(frame), self.limits.send_timeout)
+        except TimeoutError:
+            log.warning("dropped the slow peer %s", peer.device.name)
+            peer.ws.transport.abort()
+            raise ConnectionClosed(None, None) from None
 
     async def _send_steps(self, peer: Peer, served: Served, start: int | None) -> None:
         try:
@@ -388,7 +416,8 @@ class Host:
                     continue
                 if not live:
                     await self._send(peer, wire.encode("live", seq=cursor))
-                    live = True
+                    live = peer.live = True
+                    served.roster_changed.set()
                 await tick.wait()
         except ConnectionClosed:
             pass
@@ -405,16 +434,19 @@ class Host:
         chunks = [
             data[i : i + wire.SNAPSHOT_CHUNK] for i in range(0, len(data), wire.SNAPSHOT_CHUNK)
         ]
-        await self._send(
-            peer,
-            wire.encode("snapshot", seq=seq, size=len(data), sha256=digest, chunks=len(chunks)),
-        )
-        for chunk in chunks:
-            await self._send(peer, await asyncio.to_thread(zlib.compress, chunk, 6))
+        head = wire.encode("snapshot", seq=seq, size=len(data), sha256=digest, chunks=len(chunks))
+        async with peer.send_lock:  # nothing (a result, a roster) between the chunks
+            await self._send_locked(peer, head)
+            for chunk in chunks:
+                await self._send_locked(peer, await asyncio.to_thread(zlib.compress, chunk, 6))
         return int(seq)
 
     async def _on_frame(self, peer: Peer, served: Served, frame: str | bytes) -> None:
         msg = wire.decode(frame)
+        if msg["type"] == "presence":
+            peer.presence = Presence.from_message(msg)
+            served.roster_changed.set()
+            return
         if msg["type"] != "command":
             raise ValidationError(f"unknown message {str(msg['type'])[:40]!r}")
         mid = wire.check_id(msg.get("mid"), "the mutation id")

@@ -23,6 +23,7 @@ class Served:
     source: StepSource
     reader: ThreadPoolExecutor
     tick: asyncio.Event = field(default_factory=asyncio.Event)
+    roster_changed: asyncio.Event = field(default_factory=asyncio.Event)
     poke: asyncio.Event = field(default_factory=asyncio.Event)
     """Set (thread-safely) when this process commits to the space: no polling delay."""
     version: int = 0

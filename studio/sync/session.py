@@ -106,6 +106,9 @@ class Session:
     advanced: asyncio.Event = field(default_factory=asyncio.Event)
     results: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     failure: StudioError | None = None
+    presence: list[dict[str, Any]] = field(default_factory=list)
+    """The latest roster: who is connected, viewing and selecting what (ephemeral)."""
+    roster_changed: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -182,6 +185,12 @@ class Session:
                     await self._snapshot(msg)
                 elif kind == "live":
                     self.live.set()
+                elif kind == "presence":
+                    peers = msg.get("peers")
+                    if not isinstance(peers, list) or not all(isinstance(p, dict) for p in peers):
+                        raise ValidationError("the host sent a roster that is not a list")
+                    self.presence = peers
+                    self.roster_changed.set()
                 elif kind == "result":
                     fut = self.results.pop(str(msg.get("mid")), None)
                     if fut is not None and not fut.done():
@@ -289,6 +298,10 @@ class Session:
             self.advanced.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.advanced.wait(), left)
+
+    async def set_presence(self, viewing: str | None, selection: list[str]) -> None:
+        """Tell the host what this peer is viewing and has selected (ephemeral)."""
+        await self.ws.send(wire.encode("presence", viewing=viewing, selection=selection))
 
     async def command(
         self, commands: list[dict[str, Any]], mid: str, timeout: float
