@@ -466,6 +466,10 @@ def _travel(args: argparse.Namespace, *, undo: bool) -> int:
     from studio.core.actor import Actor
 
     me = Actor.local_owner()
+    with studio_from(args) as studio:
+        remote = share.joined(studio, args.space)
+        if remote is not None:  # a joined space: its host keeps this device's history
+            return share.travel_remote(studio, remote, undo=undo, as_json=args.json)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         step = space.undo(me) if undo else space.redo(me)
     word = "undid" if undo else "redid"

@@ -275,15 +275,25 @@ def refresh(studio: Any, ref: str) -> None:
         print(f"studio: {slug} is offline as of change {seq} ({exc})", file=sys.stderr)
 
 
-def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
-    """Send commands to the host of a joined space as one step; return what the local
-    ``apply`` prints (step, seqs, created, events), once the replica holds the step."""
-    from studio.core.commands import command_to_json
-    from studio.sync.peer import send
+def travel_remote(studio: Any, slug: str, *, undo: bool, as_json: bool) -> int:
+    """``studio undo/redo`` on a joined space: the host undoes this device's last step."""
+    from studio.sync.peer import travel
 
-    result = asyncio.run(send(studio, slug, [command_to_json(c) for c in cmds]))
-    if result.get("queued"):
-        return {"queued": True, "mutation_id": result["mutation_id"], "reason": result["reason"]}
+    result = asyncio.run(travel(studio, slug, undo=undo))
+    out = _with_events(studio, slug, result)
+    out["action"] = "undo" if undo else "redo"
+    if as_json:
+        print_json(out)
+    else:
+        word = "undid" if undo else "redid"
+        seqs = out["seqs"]
+        where = f"change {seqs[0]}" if len(seqs) == 1 else f"changes {seqs[0]}–{seqs[-1]}"
+        print(f"{word} your last step as {where} (by the host)")
+    return EXIT_OK
+
+
+def _with_events(studio: Any, slug: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A host's result with the events of its changes, read from the replica."""
     seqs = [int(s) for s in result.get("seqs", [])]
     events: list[dict[str, Any]] = []
     if seqs:
@@ -297,6 +307,18 @@ def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
         "created": result.get("created", {}),
         "events": events,
     }
+
+
+def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
+    """Send commands to the host of a joined space as one step; return what the local
+    ``apply`` prints (step, seqs, created, events), once the replica holds the step."""
+    from studio.core.commands import command_to_json
+    from studio.sync.peer import send
+
+    result = asyncio.run(send(studio, slug, [command_to_json(c) for c in cmds]))
+    if result.get("queued"):
+        return {"queued": True, "mutation_id": result["mutation_id"], "reason": result["reason"]}
+    return _with_events(studio, slug, result)
 
 
 COMMANDS = {

@@ -7,7 +7,7 @@ import bisect
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from studio.core.replica import (
     StepImage,
     mark_of,
 )
-from studio.core.space import AppliedStep, Space
+from studio.core.space import AppliedStep, Space, StepHook
 from studio.core.tx import Tx
 from studio.store.db import connect
 
@@ -172,6 +172,23 @@ def apply_once(
     """Apply a peer's commands as one step through the door, once per (client id,
     mutation id): a re-send (after a cut, or after the host restarted) answers with the
     first result and changes nothing. Returns (result, applied now)."""
+    return _once(
+        space, lambda then: space.apply_step(cmds, actor, then=then), client_id, mutation_id
+    )
+
+
+def travel_once(
+    space: Space, actor: Actor, *, undo: bool, client_id: str, mutation_id: str
+) -> tuple[dict[str, Any], bool]:
+    """Undo (or redo) a peer's last step, once per (client id, mutation id), as
+    :func:`apply_once`: a re-sent undo never undoes a second step."""
+    travel = space.undo if undo else space.redo
+    return _once(space, lambda then: travel(actor, then=then), client_id, mutation_id)
+
+
+def _once(
+    space: Space, run: Callable[[StepHook], AppliedStep], client_id: str, mutation_id: str
+) -> tuple[dict[str, Any], bool]:
     stored = _mutation(space, client_id, mutation_id)
     if stored is not None:
         return stored, False
@@ -190,7 +207,7 @@ def apply_once(
         )
 
     try:
-        step = space.apply_step(cmds, actor, then=remember)
+        step = run(remember)
     except _AlreadyApplied as done:
         return done.result, False
     return _result(step), True

@@ -61,6 +61,9 @@ class Applied:
     created: Mapping[str, str]
 
 
+StepHook = Callable[[Tx, "AppliedStep"], None]
+"""Work that commits or rolls back with a step (it runs inside its transaction)."""
+
 MAX_STEP_COMMANDS = 1_000
 """The most commands one step may hold."""
 
@@ -326,7 +329,7 @@ class Space:
         *,
         label: str = "",
         record: bool = True,
-        then: Callable[[Tx, AppliedStep], None] | None = None,
+        then: StepHook | None = None,
     ) -> AppliedStep:
         """Apply one or more commands as ONE step: one transaction, all or nothing (a
         failing command leaves the space, its media and the change log as they were),
@@ -438,7 +441,9 @@ class Space:
         return step
 
     # ------------------------------------------------------------------ undo / redo
-    def undo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
+    def undo(
+        self, actor: Actor, *, expect: int | None = None, then: StepHook | None = None
+    ) -> AppliedStep:
         """Undo ``actor``'s latest step that still stands, as a new step (its inverse
         becomes the redo). Nothing to undo: :class:`NothingToUndoError`. A step whose
         inverse fails because someone changed the same thing later stays in the
@@ -446,18 +451,23 @@ class Space:
         :class:`ConflictError` saying why. ``expect``: the history entry the caller
         shows as the next undo (a view such as the app's undo stack); when the history
         moved on elsewhere, :class:`HistoryMovedError` and nothing changes."""
-        return self._travel(actor, undo=True, expect=expect)
+        return self._travel(actor, undo=True, expect=expect, then=then)
 
-    def redo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
-        """Redo ``actor``'s most recently undone step, as a new step."""
-        return self._travel(actor, undo=False, expect=expect)
+    def redo(
+        self, actor: Actor, *, expect: int | None = None, then: StepHook | None = None
+    ) -> AppliedStep:
+        """Redo ``actor``'s most recently undone step, as a new step (``then``: as for
+        :meth:`undo`)."""
+        return self._travel(actor, undo=False, expect=expect, then=then)
 
     def undo_history(self, actor: Actor, limit: int = 100) -> list[history.HistoryEntry]:
         """``actor``'s undo history, oldest first."""
         with self._db.read() as conn:
             return history.entries(conn, actor.id, limit)
 
-    def _travel(self, actor: Actor, *, undo: bool, expect: int | None) -> AppliedStep:
+    def _travel(
+        self, actor: Actor, *, undo: bool, expect: int | None, then: StepHook | None
+    ) -> AppliedStep:
         word = "undo" if undo else "redo"
         if not actor.role.can_edit:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
@@ -484,6 +494,8 @@ class Space:
                     history.mark_undone(tx.conn, entry.id, step.step_id, step.inverse, tx.now)
                 else:
                     history.mark_redone(tx.conn, entry.id, step.step_id, step.inverse, tx.now)
+                if then is not None:
+                    then(tx, step)
 
             try:
                 return self._step(cmds, actor, label=entry.label, record=False, then=mark)

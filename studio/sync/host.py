@@ -38,7 +38,7 @@ from studio.core.actor import Actor, Role
 from studio.core.commands import command_from_json
 from studio.core.errors import StudioError, ValidationError
 from studio.core.protocol import PROTOCOL_VERSION
-from studio.core.replica_host import StepSource, apply_once
+from studio.core.replica_host import StepSource, apply_once, travel_once
 from studio.core.space import MAX_STEP_COMMANDS
 from studio.core.studio import Studio
 from studio.store.schema import SPACE_MIGRATIONS
@@ -447,11 +447,15 @@ class Host:
             peer.presence = Presence.from_message(msg)
             served.roster_changed.set()
             return
-        if msg["type"] != "command":
+        if msg["type"] not in ("command", "travel"):
             raise ValidationError(f"unknown message {str(msg['type'])[:40]!r}")
         mid = wire.check_id(msg.get("mid"), "the mutation id")
         raw = msg.get("commands")
-        if not isinstance(raw, list) or not raw or len(raw) > MAX_STEP_COMMANDS:
+        action = msg.get("action")
+        if msg["type"] == "travel":
+            if action not in ("undo", "redo"):
+                raise ValidationError("a travel message is an undo or a redo")
+        elif not isinstance(raw, list) or not raw or len(raw) > MAX_STEP_COMMANDS:
             raise ValidationError("a command message needs a list of commands")
         if not self._take_token(peer):
             await self._send(
@@ -465,16 +469,23 @@ class Host:
             return
         device = peer.device
         actor = Actor(f"peer:{device.id}", device.name, Role(device.role))
+        client = f"{device.id}.{peer.client_id}"
         try:
-            cmds = [command_from_json(item) for item in raw]
-            result, _fresh = await asyncio.to_thread(
-                apply_once,
-                served.space,
-                cmds,
-                actor,
-                client_id=f"{device.id}.{peer.client_id}",
-                mutation_id=mid,
-            )
+            if msg["type"] == "travel":
+                result, _fresh = await asyncio.to_thread(
+                    travel_once,
+                    served.space,
+                    actor,
+                    undo=action == "undo",
+                    client_id=client,
+                    mutation_id=mid,
+                )
+            else:
+                assert isinstance(raw, list)
+                cmds = [command_from_json(item) for item in raw]
+                result, _fresh = await asyncio.to_thread(
+                    apply_once, served.space, cmds, actor, client_id=client, mutation_id=mid
+                )
             reply = wire.encode("result", mid=mid, **result)
         except StudioError as exc:
             reply = wire.encode("result", mid=mid, error=exc.to_json())

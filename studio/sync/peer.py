@@ -235,3 +235,27 @@ async def send(
         return {"queued": True, "mutation_id": mid, "reason": str(last)}
     finally:
         store.close()
+
+
+async def travel(
+    studio: Studio, slug: str, *, undo: bool, timeout: float = 30.0, attempts: int = 3
+) -> dict[str, Any]:
+    """Undo (or redo) this device's last step in the joined space ``slug`` on its host,
+    once, even when a cut connection makes it re-send; returns the host's result once
+    the replica holds the step. Needs the host (an undo is not queued)."""
+    mid = secrets.token_hex(12)
+    store = open_sharing(studio)
+    try:
+        last: StudioError | None = None
+        for attempt in range(attempts):
+            try:
+                async with session_for(studio, slug, store) as session:
+                    await session.wait_live(timeout)
+                    return await session.travel("undo" if undo else "redo", mid, timeout)
+            except StorageError as exc:
+                last = exc
+                await asyncio.sleep(0.2 * (2**attempt))
+        assert last is not None
+        raise last
+    finally:
+        store.close()

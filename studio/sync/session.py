@@ -308,11 +308,19 @@ class Session:
     ) -> dict[str, Any]:
         """Send commands as one step; return the host's result once this replica holds
         the step. A refused step raises the host's error as a StudioError."""
+        return await self._request(wire.encode("command", mid=mid, commands=commands), mid, timeout)
+
+    async def travel(self, action: str, mid: str, timeout: float) -> dict[str, Any]:
+        """Undo or redo this device's last step on the host (``action``: undo, redo),
+        as :meth:`command`."""
+        return await self._request(wire.encode("travel", mid=mid, action=action), mid, timeout)
+
+    async def _request(self, frame: str, mid: str, timeout: float) -> dict[str, Any]:
         if self.failure is not None:
             raise self.failure
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.results[mid] = fut
-        await self.ws.send(wire.encode("command", mid=mid, commands=commands))
+        await self.ws.send(frame)
         try:
             msg = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
