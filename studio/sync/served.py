@@ -47,7 +47,9 @@ class Served:
         if steps:
             frame = wire.encode("steps", steps=[s.to_json() for s in steps])
             out = (steps[-1].last_seq, frame)
-        if version == self.version:
+        # "nothing new" is never kept: the watcher may not have seen a commit yet, and a
+        # peer told it is live at an old seq would stop short (``studio sync``)
+        if steps and version == self.version:
             if len(self.memo) > 256:
                 self.memo.clear()
             self.memo[seq] = out
