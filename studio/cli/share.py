@@ -47,6 +47,12 @@ def add_parsers(sub: Any) -> None:
     x.add_argument("--follow", action="store_true", help="stay connected; reconnect when cut")
     x.add_argument("--json", action="store_true")
 
+    x = sub.add_parser("fetch", help="fetch media of a joined space from its host")
+    x.add_argument("space")
+    x.add_argument("variants", nargs="*", metavar="VARIANT_ID", help="default: all missing")
+    x.add_argument("--what", choices=("original", "thumb", "poster"), default="original")
+    x.add_argument("--json", action="store_true")
+
     x = sub.add_parser("peers", help="the devices a shared space was opened to")
     x.add_argument("space")
     x.add_argument("--json", action="store_true")
@@ -200,6 +206,24 @@ async def _follow(studio: Any, slug: str) -> None:
         store.close()
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from studio.core.errors import ValidationError
+    from studio.sync.peer import fetch_media
+
+    with studio_from(args) as studio:
+        slug = joined(studio, args.space)
+        if slug is None:
+            raise ValidationError(f"{args.space} is not a space joined from a host")
+        got = asyncio.run(fetch_media(studio, slug, args.variants or None, args.what))
+    if args.json:
+        print_json([{"path": str(d.dest), "bytes": d.offset + d.received} for d in got])
+    else:
+        for d in got:
+            print(d.dest)
+        print(f"fetched {len(got)} file(s)", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_peers(args: argparse.Namespace) -> int:
     from studio.sync.admin import devices
 
@@ -326,6 +350,7 @@ COMMANDS = {
     "invite": cmd_invite,
     "join": cmd_join,
     "sync": cmd_sync,
+    "fetch": cmd_fetch,
     "peers": cmd_peers,
     "revoke": cmd_revoke,
 }

@@ -3,7 +3,9 @@ machine's address for invites."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 from studio.core.studio import Studio
@@ -29,3 +31,31 @@ def lan_address() -> str:
             return str(probe.getsockname()[0])
     except OSError:
         return "127.0.0.1"
+
+
+ALL_INTERFACES = ("", "0.0.0.0", "::")
+
+
+def allowed_hosts(bind: str, extra: Sequence[str]) -> set[str]:
+    """The names a peer's ``Host`` header may carry (DNS rebinding sends another): the
+    bound address, loopback, this machine's names, and ``extra`` (``--allow-host``)."""
+    names = {"localhost", "127.0.0.1", "::1", bind.lower(), *(e.lower() for e in extra)}
+    hostname = socket.gethostname().lower()
+    if hostname:
+        names |= {hostname, f"{hostname}.local"}
+    if bind in ALL_INTERFACES:
+        names.add(lan_address())
+        with contextlib.suppress(OSError):
+            for info in socket.getaddrinfo(hostname, None):
+                names.add(str(info[4][0]).lower())
+    return names
+
+
+def host_allowed(value: str | None, allowed: set[str], port: int) -> bool:
+    """Is ``value`` (a ``Host`` header) one of ``allowed`` names, at our ``port``?"""
+    if not value:
+        return False
+    host, _, got = value.rpartition(":")
+    if not host or not got.isdigit() or int(got) != port:
+        return False
+    return host.strip("[]").lower() in allowed

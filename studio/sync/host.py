@@ -18,14 +18,13 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import socket
 import tempfile
 import time
 import weakref
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -43,13 +42,22 @@ from studio.core.space import MAX_STEP_COMMANDS
 from studio.core.studio import Studio
 from studio.store.schema import SPACE_MIGRATIONS
 from studio.store.sharing import Device, InviteRefused, SharingStore
-from studio.sync import wire
-from studio.sync.home import lan_address, open_sharing, sharing_folder
-from studio.sync.presence import INTERVAL_S, Member, Presence, roster
-from studio.sync.served import Served
+from studio.sync import media, wire
+from studio.sync.home import (
+    allowed_hosts,
+    host_allowed,
+    lan_address,
+    open_sharing,
+    sharing_folder,
+)
+from studio.sync.presence import INTERVAL_S, Presence, roster
+from studio.sync.served import Admission, Peer, Served
 from studio.sync.tls import HostCertificate, host_certificate
 
 log = logging.getLogger(__name__)
+
+MAX_FETCHES = 4
+"""Files one connection may be receiving at once."""
 
 SCHEMA_VERSION = SPACE_MIGRATIONS[-1].version
 
@@ -64,29 +72,6 @@ class HostLimits:
     hello_timeout: float = 10.0
     poll_interval: float = 0.02
     revoke_interval: float = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class _Admission:
-    served: Served
-    device: Device
-    credential: str | None  # only when the device was made from an invite just now
-
-
-@dataclass(eq=False)
-class Peer:
-    ws: ServerConnection
-    device: Device
-    client_id: str = ""
-    tokens: float = 0.0
-    refilled: float = 0.0
-    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    live: bool = False
-    """Caught up: from now on it gets steps as they commit, and the presence roster."""
-    presence: Presence = field(default_factory=Presence)
-
-    def member(self) -> Member:
-        return Member(self.device.id, self.device.name, self.device.role, self.presence)
 
 
 class Host:
@@ -110,7 +95,7 @@ class Host:
         self.limits = limits or HostLimits()
         self._served: dict[str, Served] = {}
         # admitted before the upgrade, picked up by the handler (gone with a failed one)
-        self._admitted: weakref.WeakKeyDictionary[ServerConnection, _Admission] = (
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, Admission] = (
             weakref.WeakKeyDictionary()
         )
         self._tasks: set[asyncio.Task[None]] = set()
@@ -155,7 +140,7 @@ class Host:
             raise
         sock = next(iter(self._server.sockets))
         self.port = int(sock.getsockname()[1])
-        self._allowed = self._allowed_hosts()
+        self._allowed = allowed_hosts(self._bind, self._allow_extra)
         address = f"{self.address_host}:{self.port}"
         self.store.set_setting("serve_address", address)
         loop = asyncio.get_running_loop()
@@ -175,18 +160,6 @@ class Host:
         """The address to put in invites: the bound one, or for all interfaces the one
         this machine reaches its LAN by."""
         return lan_address() if self._bind in ("", "0.0.0.0", "::") else self._bind
-
-    def _allowed_hosts(self) -> set[str]:
-        names = {"localhost", "127.0.0.1", "::1", self._bind.lower(), *self._allow_extra}
-        hostname = socket.gethostname().lower()
-        if hostname:
-            names |= {hostname, f"{hostname}.local"}
-        if self._bind in ("", "0.0.0.0", "::"):
-            names.add(lan_address())
-            with contextlib.suppress(OSError):
-                for info in socket.getaddrinfo(hostname, None):
-                    names.add(str(info[4][0]).lower())
-        return names
 
     async def close(self) -> None:
         if self._server is not None:
@@ -268,19 +241,11 @@ class Host:
             await self._send(peer, frame)
 
     # ------------------------------------------------------------------ admission
-    def _host_allowed(self, value: str | None) -> bool:
-        if not value:
-            return False
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or int(port) != self.port:
-            return False
-        return host.strip("[]").lower() in self._allowed
-
     async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """Before the upgrade, before any state: Host allow-list (DNS rebinding), no
         browser Origin, a served space, then a device credential or an invite token."""
         headers = request.headers
-        if not self._host_allowed(headers.get("Host")):
+        if not host_allowed(headers.get("Host"), self._allowed, self.port):
             return connection.respond(HTTPStatus.FORBIDDEN, "Host not allowed\n")
         if "Origin" in headers:
             return connection.respond(HTTPStatus.FORBIDDEN, "browsers may not connect\n")
@@ -295,7 +260,8 @@ class Host:
         if auth.startswith("Bearer ") and token is None:
             device = await asyncio.to_thread(self.store.device_for, auth[7:], served.space.id)
         elif token is not None and not auth:
-            name = (headers.get(wire.DEVICE_NAME_HEADER) or "peer").strip()[:64] or "peer"
+            raw_name = headers.get(wire.DEVICE_NAME_HEADER) or ""
+            name = "".join(ch for ch in raw_name if ch.isprintable()).strip()[:64] or "peer"
             try:
                 device, credential = await asyncio.to_thread(
                     self.store.redeem, token, served.space.id, name, now
@@ -307,7 +273,7 @@ class Host:
             device = None
         if device is None:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "not allowed\n")
-        self._admitted[connection] = _Admission(served, device, credential)
+        self._admitted[connection] = Admission(served, device, credential)
         return None
 
     # ------------------------------------------------------------------ a connection
@@ -344,7 +310,7 @@ class Host:
                     await sender
 
     async def _greet(
-        self, peer: Peer, served: Served, admission: _Admission, hello: dict[str, Any]
+        self, peer: Peer, served: Served, admission: Admission, hello: dict[str, Any]
     ) -> int | None:
         """Check the hello, send the welcome; return the seq to send steps after (None:
         the peer needs a snapshot)."""
@@ -447,6 +413,9 @@ class Host:
             peer.presence = Presence.from_message(msg)
             served.roster_changed.set()
             return
+        if msg["type"] == "fetch":
+            self._fetch(peer, served, msg)
+            return
         if msg["type"] not in ("command", "travel"):
             raise ValidationError(f"unknown message {str(msg['type'])[:40]!r}")
         mid = wire.check_id(msg.get("mid"), "the mutation id")
@@ -490,6 +459,37 @@ class Host:
         except StudioError as exc:
             reply = wire.encode("result", mid=mid, error=exc.to_json())
         await self._send(peer, reply)
+
+    def _fetch(self, peer: Peer, served: Served, msg: dict[str, Any]) -> None:
+        """Start sending a file a peer asked for (on its own task: the peer's commands
+        and steps go on meanwhile)."""
+        rid = wire.check_id(msg.get("rid"), "the media request id")
+        variant_id = wire.check_id(msg.get("variant_id"), "the variant id")
+        what, offset = msg.get("what"), msg.get("offset", 0)
+        if len(rid) > media.RID_BYTES or what not in media.KINDS:
+            raise ValidationError("a fetch names a request id and original, thumb or poster")
+        if not isinstance(offset, int) or offset < 0:
+            raise ValidationError("a fetch's offset is a whole number")
+        if not self._take_token(peer) or peer.fetching >= MAX_FETCHES:
+            busy = {"code": "RATE_LIMITED", "message": "too many requests; slow down"}
+            self._spawn(self._send_quietly(peer, wire.encode("media", rid=rid, error=busy)))
+            return
+        self._spawn(self._send_media(peer, served, rid, variant_id, str(what), offset))
+
+    async def _send_media(
+        self, peer: Peer, served: Served, rid: str, variant_id: str, what: str, offset: int
+    ) -> None:
+        peer.fetching += 1
+        try:
+
+            async def send(frame: str | bytes) -> None:
+                await self._send(peer, frame)
+
+            await media.send_file(send, served.space, rid, variant_id, what, offset)
+        except (ConnectionClosed, OSError):
+            pass
+        finally:
+            peer.fetching -= 1
 
     def _take_token(self, peer: Peer) -> bool:
         now = time.monotonic()

@@ -19,6 +19,7 @@ from typing import Any
 from studio.clock import slugify, unique_slug
 from studio.core.errors import (
     ConflictError,
+    NotFoundError,
     StorageError,
     StudioError,
     ValidationError,
@@ -26,8 +27,9 @@ from studio.core.errors import (
 from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
 from studio.store.sharing import Remote, SharingStore
-from studio.sync import wire
+from studio.sync import media, wire
 from studio.sync.home import open_sharing
+from studio.sync.media import Download
 from studio.sync.session import CONNECT_TIMEOUT, HostError, Session
 from studio.sync.tls import check_fingerprint, fetch_certificate
 
@@ -257,5 +259,43 @@ async def travel(
                 await asyncio.sleep(0.2 * (2**attempt))
         assert last is not None
         raise last
+    finally:
+        store.close()
+
+
+async def fetch_media(
+    studio: Studio,
+    slug: str,
+    variant_ids: list[str] | None,
+    what: str = "original",
+    *,
+    timeout: float = 120.0,
+) -> list[Download]:
+    """Fetch files of the joined space ``slug`` from its host into the replica's media
+    folder, at the paths the rows name: ``what`` (original, thumb, poster) of each of
+    ``variant_ids``, or of every variant that names one and lacks it here (None).
+    Each is verified by sha256; a cut download resumes next time."""
+    with studio.open_space(slug) as space:
+        ids = variant_ids
+        if ids is None:
+            ids = [v.id for v in space.snapshot().variants]
+        wanted: list[tuple[str, Path]] = []
+        for vid in ids:
+            try:
+                rel, _sha = media.relative_path(space, vid, what)
+            except NotFoundError:
+                if variant_ids is not None:
+                    raise
+                continue
+            dest = space.media_dir / rel
+            if variant_ids is not None or not dest.exists():
+                wanted.append((vid, dest))
+    if not wanted:
+        return []
+    store = open_sharing(studio)
+    try:
+        async with session_for(studio, slug, store) as session:
+            await session.wait_live(timeout)
+            return [await session.fetch(vid, what, dest, timeout) for vid, dest in wanted]
     finally:
         store.close()

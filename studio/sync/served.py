@@ -1,4 +1,4 @@
-"""One shared space on the host: its reader thread, the memoised reads its peers pull,
+"""One shared space on the host, and one peer's connection to it: its reader thread, the memoised reads its peers pull,
 and the tick that wakes them (see :mod:`studio.sync.host`)."""
 
 from __future__ import annotations
@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
 
 from studio.core.replica import StepImage
 from studio.core.replica_host import StepSource
 from studio.core.space import Space
+from studio.store.sharing import Device
 from studio.sync import wire
-
-if TYPE_CHECKING:
-    from studio.sync.host import Peer
+from studio.sync.presence import Member, Presence
 
 
 @dataclass(eq=False)
@@ -54,3 +55,27 @@ class Served:
                 self.memo.clear()
             self.memo[seq] = out
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    served: Served
+    device: Device
+    credential: str | None  # only when the device was made from an invite just now
+
+
+@dataclass(eq=False)
+class Peer:
+    ws: ServerConnection
+    device: Device
+    client_id: str = ""
+    tokens: float = 0.0
+    refilled: float = 0.0
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    live: bool = False
+    """Caught up: from now on it gets steps as they commit, and the presence roster."""
+    presence: Presence = field(default_factory=Presence)
+    fetching: int = 0
+
+    def member(self) -> Member:
+        return Member(self.device.id, self.device.name, self.device.role, self.presence)

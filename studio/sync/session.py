@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import secrets
 import tempfile
 import zlib
 from collections.abc import Callable
@@ -26,7 +27,8 @@ from studio.core.errors import (
 from studio.core.protocol import PROTOCOL_VERSION
 from studio.core.replica import ReplicaWriter, StepImage, install_snapshot
 from studio.store.schema import SPACE_MIGRATIONS
-from studio.sync import wire
+from studio.sync import media, wire
+from studio.sync.media import Download
 from studio.sync.tls import pinned_context
 
 CONNECT_TIMEOUT = 5.0
@@ -109,6 +111,7 @@ class Session:
     presence: list[dict[str, Any]] = field(default_factory=list)
     """The latest roster: who is connected, viewing and selecting what (ephemeral)."""
     roster_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    downloads: dict[str, tuple[Download, asyncio.Future[Download]]] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -174,7 +177,15 @@ class Session:
     async def _receive(self) -> None:
         try:
             while True:
-                msg = wire.decode(await self.ws.recv())
+                frame = await self.ws.recv()
+                if isinstance(frame, bytes):  # a tagged media chunk
+                    rid, data = media.untag(frame)
+                    got = self.downloads.get(rid)
+                    if got is None:
+                        raise ValidationError("the host sent media nobody asked for")
+                    await asyncio.to_thread(got[0].write, data)
+                    continue
+                msg = wire.decode(frame)
                 kind = msg["type"]
                 if kind == "steps":
                     raw = msg.get("steps")
@@ -195,6 +206,8 @@ class Session:
                     fut = self.results.pop(str(msg.get("mid")), None)
                     if fut is not None and not fut.done():
                         fut.set_result(msg)
+                elif kind in ("media", "media_end"):
+                    await self._media(kind, msg)
                 elif kind == "error":
                     self.failure = HostError(str(msg.get("code")), str(msg.get("message")))
                 else:
@@ -213,10 +226,14 @@ class Session:
             self.failure = exc
             await self.ws.close(wire.CLOSE_MALFORMED, exc.message[:100])
         finally:
-            for fut in self.results.values():
+            gone = self.failure or StorageError("the connection closed")
+            futures: list[asyncio.Future[Any]] = [*self.results.values()]
+            futures += [f for _d, f in self.downloads.values()]
+            for fut in futures:
                 if not fut.done():
-                    fut.set_exception(self.failure or StorageError("the connection closed"))
+                    fut.set_exception(gone)
             self.results.clear()
+            self.downloads.clear()
             self.advanced.set()
             self.live.set()  # wake waiters; they check failure
 
@@ -298,6 +315,44 @@ class Session:
             self.advanced.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.advanced.wait(), left)
+
+    async def _media(self, kind: str, msg: dict[str, Any]) -> None:
+        got = self.downloads.get(str(msg.get("rid")))
+        if got is None:
+            raise ValidationError("the host sent media nobody asked for")
+        download, fut = got
+        if kind == "media" and "error" in msg:
+            self.downloads.pop(str(msg.get("rid")), None)
+            fut.set_exception(_error_from(msg["error"]))
+        elif kind == "media":
+            download.start(msg.get("size"), msg.get("sha256"))
+        else:
+            self.downloads.pop(str(msg.get("rid")), None)
+            try:
+                await asyncio.to_thread(download.finish)
+            except StudioError as exc:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(download)
+
+    async def fetch(self, variant_id: str, what: str, dest: Path, timeout: float) -> Download:
+        """Fetch a variant's file (original, thumb, poster) to ``dest``, resuming a cut
+        download, verified by size and sha256. Returns the finished download."""
+        if self.failure is not None:
+            raise self.failure
+        download = Download(dest)
+        offset = await asyncio.to_thread(download.resume_from)
+        rid = secrets.token_hex(media.RID_BYTES // 2)
+        fut: asyncio.Future[Download] = asyncio.get_running_loop().create_future()
+        self.downloads[rid] = (download, fut)
+        await self.ws.send(
+            wire.encode("fetch", rid=rid, variant_id=variant_id, what=what, offset=offset)
+        )
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            self.downloads.pop(rid, None)
+            raise StorageError("the host did not send the file in time") from None
 
     async def set_presence(self, viewing: str | None, selection: list[str]) -> None:
         """Tell the host what this peer is viewing and has selected (ephemeral)."""
