@@ -223,3 +223,48 @@ def _mutation(space: Space, client_id: str, mutation_id: str) -> dict[str, Any] 
         (client_id, mutation_id),
     )
     return json.loads(rows[0][0]) if rows else None
+
+
+KEEP_CHANGES = 100_000
+"""Changes whose filed rows a host keeps: a peer further behind gets a snapshot."""
+
+KEEP_MUTATIONS_MS = 30 * 24 * 3600 * 1000
+"""How long a peer's mutation id is remembered (a re-send later than that is new)."""
+
+
+def prune(path: Path, now: int, *, keep_changes: int = KEEP_CHANGES) -> int:
+    """Bound what sharing keeps in a space file: the filing of rows touched more than
+    ``keep_changes`` changes ago (raising where steps can start from) and mutation ids
+    older than :data:`KEEP_MUTATIONS_MS`. Bookkeeping only: no replicated table, no
+    change, no event. Returns the filed rows removed."""
+    try:
+        conn = connect(path, mode="rw")
+    except sqlite3.Error as exc:
+        raise StorageError(f"could not tidy the space's sharing records: {exc}") from exc
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            last = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
+            row = conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'rows_logged_after'"
+            ).fetchone()
+            start = int(row[0]) if row is not None else last
+            cut = last - keep_changes
+            removed = 0
+            if cut > start:
+                removed = conn.execute("DELETE FROM change_rows WHERE seq <= ?", (cut,)).rowcount
+                conn.execute(
+                    "INSERT INTO sync_state (key, value) VALUES ('rows_logged_after', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (str(cut),),
+                )
+            conn.execute("DELETE FROM peer_mutations WHERE at < ?", (now - KEEP_MUTATIONS_MS,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StorageError(f"could not tidy the space's sharing records: {exc}") from exc
+    finally:
+        conn.close()
+    return removed

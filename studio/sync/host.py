@@ -37,7 +37,7 @@ from studio.core.actor import Actor, Role
 from studio.core.commands import command_from_json
 from studio.core.errors import StudioError, ValidationError
 from studio.core.protocol import PROTOCOL_VERSION
-from studio.core.replica_host import StepSource, apply_once, travel_once
+from studio.core.replica_host import StepSource, apply_once, prune, travel_once
 from studio.core.space import MAX_STEP_COMMANDS
 from studio.core.studio import Studio
 from studio.store.schema import SPACE_MIGRATIONS
@@ -121,6 +121,7 @@ class Host:
                     continue
                 if space._db.path is None:  # pragma: no cover - only tests make these
                     raise ValidationError("an in-memory space cannot be shared")
+                prune(space._db.path, self.studio.clock())  # sharing's records stay bounded
                 source = StepSource(space._db.path)
                 source.changed()
                 reader = ThreadPoolExecutor(1, thread_name_prefix=f"share-{space.slug}")

@@ -233,3 +233,23 @@ def test_a_replica_too_far_behind_gets_no_steps(space: Space) -> None:
         last = src.last_seq()
         assert src.steps_after(last - 3, cap=3) is not None
         assert src.steps_after(last - 4, cap=3) is None
+
+
+def test_pruning_bounds_the_filing_and_old_peers_then_need_a_snapshot(space: Space) -> None:
+    from studio.core.replica_host import KEEP_MUTATIONS_MS, prune
+
+    for i in range(20):
+        space.apply(c.CreateFrame(f"F{i}", 0, 0, 1, 1), OWNER)
+    apply_once(space, [c.CreateFrame("old", 0, 0, 1, 1)], EDITOR, client_id="d", mutation_id="m")
+    assert space._db.path is not None
+    last = space.last_seq()
+    now = space.query("SELECT MAX(at) FROM peer_mutations")[0][0] + KEEP_MUTATIONS_MS + 1
+    removed = prune(space._db.path, now, keep_changes=5)
+    assert removed > 0
+    assert space.query("SELECT MIN(seq) FROM change_rows") == [(last - 4,)]
+    assert space.query("SELECT COUNT(*) FROM peer_mutations") == [(0,)]
+    with StepSource(space._db.path) as src:
+        assert src.covers(last - 5) and not src.covers(last - 6)
+        steps = src.steps_after(last - 5)
+        assert steps is not None and [s.first_seq for s in steps] == list(range(last - 4, last + 1))
+    assert prune(space._db.path, now, keep_changes=5) == 0  # nothing more to take
