@@ -229,8 +229,12 @@ def cmd_peers(args: argparse.Namespace) -> int:
 
     with studio_from(args) as studio:
         found = devices(studio, args.space)
+        now = studio.clock()
+    state = {
+        d.id: "revoked" if d.revoked_at else "online" if d.online(now) else "offline" for d in found
+    }
     if args.json:
-        print_json([d._asdict() for d in found])
+        print_json([dict(d._asdict(), state=state[d.id]) for d in found])
     elif found:
         table(
             [
@@ -240,7 +244,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
                     d.role,
                     when(d.created_at),
                     when(d.last_seen_at),
-                    "revoked" if d.revoked_at else "active",
+                    state[d.id],
                 ]
                 for d in found
             ],

@@ -85,7 +85,18 @@ SHARING_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX outbox_by_slug ON outbox(slug, id);
         """,
     ),
+    Migration(
+        3,
+        "how many connections each device has open now",
+        """
+        ALTER TABLE devices ADD COLUMN connections INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
+
+ONLINE_WITHIN_MS = 30_000
+"""A device counts as online while a host saw it connected this recently (a host that
+died cannot say it left; it refreshes ``last_seen_at`` every 10 s while connected)."""
 
 
 def secret_hash(secret: str) -> str:
@@ -106,9 +117,18 @@ class Device(NamedTuple):
     created_at: int
     last_seen_at: int | None
     revoked_at: int | None
+    connections: int = 0
+
+    def online(self, now: int) -> bool:
+        return (
+            self.revoked_at is None
+            and self.connections > 0
+            and self.last_seen_at is not None
+            and now - self.last_seen_at < ONLINE_WITHIN_MS
+        )
 
 
-DEVICE_COLUMNS = "id, space_id, name, role, created_at, last_seen_at, revoked_at"
+DEVICE_COLUMNS = "id, space_id, name, role, created_at, last_seen_at, revoked_at, connections"
 
 
 class Remote(NamedTuple):
@@ -241,7 +261,7 @@ class SharingStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (device_id, space_id, name, row[1], secret_hash(credential), now),
             )
-        return Device(device_id, space_id, name, str(row[1]), now, None, None), credential
+        return Device(device_id, space_id, name, str(row[1]), now, None, None, 0), credential
 
     # ------------------------------------------------------------------ devices
     def device_for(self, credential: str, space_id: str) -> Device | None:
@@ -279,9 +299,15 @@ class SharingStore:
                 )
             }
 
-    def seen(self, device_id: str, now: int) -> None:
+    def seen(self, device_ids: list[str], now: int, *, connections: int = 0) -> None:
+        """Devices a host sees connected now (``connections``: +1 one more, -1 one
+        fewer, 0 still there)."""
         with self._write() as conn:
-            conn.execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", (now, device_id))
+            conn.executemany(
+                "UPDATE devices SET last_seen_at = ?, "
+                "connections = MAX(0, connections + ?) WHERE id = ?",
+                [(now, connections, d) for d in device_ids],
+            )
 
     def revoke(self, space_id: str, ref: str, now: int) -> Device:
         """Revoke a device by id or name (a name must be unambiguous)."""

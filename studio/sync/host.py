@@ -56,6 +56,9 @@ from studio.sync.tls import HostCertificate, host_certificate
 
 log = logging.getLogger(__name__)
 
+SEEN_EVERY_S = 10.0
+"""How often a host records that its connected devices are still there."""
+
 MAX_FETCHES = 4
 """Files one connection may be receiving at once."""
 
@@ -212,11 +215,17 @@ class Host:
                 tick.set()
 
     async def _revocations(self) -> None:
-        """Close, at once, the connections of devices revoked (by any process)."""
+        """Close, at once, the connections of devices revoked (by any process); say
+        every ``SEEN_EVERY_S`` which devices are still connected (``studio peers``)."""
         assert self.store is not None
+        last_seen = time.monotonic()
         while True:
             await asyncio.sleep(self.limits.revoke_interval)
             peers = [p for s in self._served.values() for p in s.peers]
+            if peers and time.monotonic() - last_seen > SEEN_EVERY_S:
+                last_seen = time.monotonic()
+                with contextlib.suppress(StudioError):
+                    self.store.seen([p.device.id for p in peers], self.studio.clock())
             try:
                 gone = self.store.revoked([p.device.id for p in peers])
             except StudioError:
@@ -287,12 +296,16 @@ class Host:
         peer = Peer(ws, device, tokens=float(self.limits.command_burst))
         peer.refilled = time.monotonic()
         sender: asyncio.Task[None] | None = None
+        counted = False
         try:
             hello = wire.decode(await asyncio.wait_for(ws.recv(), self.limits.hello_timeout))
             start = await self._greet(peer, served, admission, hello)
             served.peers.add(peer)
             assert self.store is not None
-            await asyncio.to_thread(self.store.seen, device.id, self.studio.clock())
+            await asyncio.to_thread(
+                self.store.seen, [device.id], self.studio.clock(), connections=1
+            )
+            counted = True
             sender = asyncio.get_running_loop().create_task(self._send_steps(peer, served, start))
             async for frame in ws:
                 await self._on_frame(peer, served, frame)
@@ -305,6 +318,9 @@ class Host:
         finally:
             served.peers.discard(peer)
             served.roster_changed.set()
+            if counted and self.store is not None:
+                with contextlib.suppress(StudioError):
+                    self.store.seen([device.id], self.studio.clock(), connections=-1)
             if sender is not None:
                 sender.cancel()
                 with contextlib.suppress(BaseException):

@@ -419,3 +419,30 @@ def test_a_replica_cannot_be_served_or_invited_to(host: HostThread, tmp_path: Pa
             asyncio.run(Host(s, [slug]).start())
         with pytest.raises(ValidationError, match="only its host can invite"):
             admin.make_invite(s, slug, "editor", 60_000, "127.0.0.1:1")
+
+
+def test_peers_shows_who_is_connected_now(host: HostThread, tmp_path: Path) -> None:
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+
+    def states() -> list[tuple[str, bool]]:
+        with Studio(host.home) as s:
+            return [(d.name, d.online(s.clock())) for d in admin.devices(s, "shared-board")]
+
+    async def connected(s: Studio) -> list[tuple[str, bool]]:
+        store = open_sharing(s)
+        try:
+            async with peer.session_for(s, slug, store) as session:
+                await session.wait_live(10)
+                return await asyncio.to_thread(states)
+        finally:
+            store.close()
+
+    with Studio(pia) as s:
+        during = asyncio.run(connected(s))
+    assert during == [("Pia", True)]
+    for _ in range(50):  # the host notes the close as it handles it (bounded wait)
+        if states() == [("Pia", False)]:
+            break
+        time.sleep(0.05)
+    assert states() == [("Pia", False)]
