@@ -28,6 +28,9 @@ def add_parsers(sub: Any) -> None:
         metavar="NAME",
         help="a Host name peers may use (besides this machine's names), repeatable",
     )
+    x.add_argument(
+        "--no-jobs", action="store_true", help="do not run generation jobs here (a worker does)"
+    )
     x.add_argument("--json", action="store_true", help="print the address as one JSON line")
 
     x = sub.add_parser("invite", help="print a one-time invite link to a shared space")
@@ -77,7 +80,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         with studio_from(args) as studio:
             host = Host(
-                studio, args.spaces, host=args.host, port=args.port, allow_hosts=args.allow_host
+                studio,
+                args.spaces,
+                host=args.host,
+                port=args.port,
+                allow_hosts=args.allow_host,
+                jobs=not args.no_jobs,
             )
             stop = _stop_event()
             await host.start()

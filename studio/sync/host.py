@@ -50,6 +50,7 @@ from studio.sync.home import (
     open_sharing,
     sharing_folder,
 )
+from studio.sync.jobs import JobRunner
 from studio.sync.presence import INTERVAL_S, Presence, roster
 from studio.sync.served import Admission, Peer, Served
 from studio.sync.tls import HostCertificate, host_certificate
@@ -89,7 +90,10 @@ class Host:
         port: int = 0,
         allow_hosts: Sequence[str] = (),
         limits: HostLimits | None = None,
+        jobs: bool = False,
     ) -> None:
+        """``jobs``: also run the shared spaces' generation jobs (``studio serve`` does;
+        the app runs its own scheduler)."""
         self.studio = studio
         self._refs = list(refs)
         self._bind = host
@@ -108,6 +112,8 @@ class Host:
         self.host_id = ""
         self.port = 0
         self._allowed: set[str] = set()
+        self._run_jobs = jobs
+        self._runners: list[JobRunner] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -157,6 +163,10 @@ class Host:
             served.space.subscribe(wake)
             self._spawn(self._watch(served))
             self._spawn(self._presence(served))
+            if self._run_jobs:
+                runner = JobRunner(self.studio, served.space)
+                runner.start()
+                self._runners.append(runner)
         self._spawn(self._revocations())
 
     @property
@@ -171,6 +181,9 @@ class Host:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
             self._server = None
+        for runner in self._runners:  # jobs first: they commit through the spaces
+            await asyncio.to_thread(runner.stop)
+        self._runners.clear()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -147,12 +147,37 @@ def test_peers_in_separate_processes_converge_with_the_host(
     refused = studio(v, "apply", sv, _frame("nope"), ok=False)
     assert refused.returncode == 1 and "can only view" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+    # the host runs the generation a peer asked for; the placeholder fills in on the peer
+    gen = {"command": "generate:request", "prompt": "a red fox", "media_kind": "image"}
+    gen["options"] = {"provider": "local"}
+    made = json.loads(studio(p1, "apply", s1, json.dumps(gen), "--json").stdout)["created"]
+    _wait_completed(p1, s1, made["variant_id"])
     # revoking from another process closes the door
     studio(home, "revoke", "team-board", "Quinn")
     gone = studio(p2, "sync", s2, ok=False)
     assert gone.returncode == 1 and "refused this device" in gone.stderr
     # SIGTERM: a clean stop
     assert _stop(proc) == 0
+
+
+def _wait_completed(home: Path, slug: str, variant_id: str) -> None:
+    """Sync until the replica shows the variant completed, then fetch its original."""
+    import asyncio
+
+    from studio.core.studio import Studio
+    from studio.sync import peer
+
+    with Studio(home) as s:
+        for _ in range(100):
+            asyncio.run(peer.sync(s, slug))
+            with s.open_space(slug) as replica:
+                status = replica.variant_detail(variant_id).row.status
+            if status in ("completed", "failed"):
+                break
+            time.sleep(0.1)
+        assert status == "completed"
+        (got,) = asyncio.run(peer.fetch_media(s, slug, [variant_id]))
+        assert got.dest.stat().st_size > 0
 
 
 def _free_port() -> int:
