@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import random
 import signal
 import sys
 from typing import Any
@@ -174,44 +173,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-BACKOFF_FIRST_S = 0.5
-BACKOFF_MAX_S = 30.0
-
-
 async def _follow(studio: Any, slug: str) -> None:
-    """Stay connected, applying the host's steps as they come; reconnect after a cut
-    with jittered exponential backoff (no reconnection storm when a host restarts)."""
-    from studio.core.errors import PermissionDeniedError, StorageError
-    from studio.sync.home import open_sharing
-    from studio.sync.peer import session_for
+    from studio.sync.peer import follow
 
-    stop = _stop_event()
-    delay = BACKOFF_FIRST_S
-    store = open_sharing(studio)
-    try:
-        while not stop.is_set():
-            try:
-                async with session_for(studio, slug, store) as session:
-                    await session.wait_live(30)
-                    print(f"{slug}: live as of change {session.seq}", file=sys.stderr)
-                    delay = BACKOFF_FIRST_S
-                    assert session._task is not None
-                    stopper = asyncio.ensure_future(stop.wait())
-                    await asyncio.wait({session._task, stopper}, return_when="FIRST_COMPLETED")
-                    stopper.cancel()
-                    if stop.is_set():
-                        return
-                    if isinstance(session.failure, PermissionDeniedError):
-                        raise session.failure
-            except PermissionDeniedError:
-                raise
-            except StorageError as exc:
-                print(f"studio: {exc}; retrying", file=sys.stderr)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay * random.uniform(0.5, 1.5))
-            delay = min(BACKOFF_MAX_S, delay * 2)
-    finally:
-        store.close()
+    def live(seq: int) -> None:
+        print(f"{slug}: live as of change {seq}", file=sys.stderr)
+
+    def retry(exc: Exception) -> None:
+        print(f"studio: {exc}; retrying", file=sys.stderr)
+
+    await follow(studio, slug, _stop_event(), on_live=live, on_retry=retry)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:

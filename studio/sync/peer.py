@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,12 @@ from studio.clock import slugify, unique_slug
 from studio.core.errors import (
     ConflictError,
     NotFoundError,
+    PermissionDeniedError,
     StorageError,
     StudioError,
     ValidationError,
 )
+from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
 from studio.store.sharing import Remote, SharingStore
@@ -263,6 +267,29 @@ async def travel(
         store.close()
 
 
+def missing_media(
+    space: Space, variant_ids: list[str] | None, what: str, skip: frozenset[str] = frozenset()
+) -> list[tuple[str, Path]]:
+    """(variant id, destination) of the files to fetch: ``what`` of each of
+    ``variant_ids`` (refetched even when present), or of every live variant that names
+    one and lacks it here (None), except ``skip``."""
+    ids = variant_ids if variant_ids is not None else [v.id for v in space.snapshot().variants]
+    wanted: list[tuple[str, Path]] = []
+    for vid in ids:
+        if vid in skip:
+            continue
+        try:
+            rel, _sha = media.relative_path(space, vid, what)
+        except NotFoundError:
+            if variant_ids is not None:
+                raise
+            continue
+        dest = space.media_dir / rel
+        if variant_ids is not None or not dest.exists():
+            wanted.append((vid, dest))
+    return wanted
+
+
 async def fetch_media(
     studio: Studio,
     slug: str,
@@ -272,24 +299,10 @@ async def fetch_media(
     timeout: float = 120.0,
 ) -> list[Download]:
     """Fetch files of the joined space ``slug`` from its host into the replica's media
-    folder, at the paths the rows name: ``what`` (original, thumb, poster) of each of
-    ``variant_ids``, or of every variant that names one and lacks it here (None).
-    Each is verified by sha256; a cut download resumes next time."""
+    folder, at the paths the rows name (see :func:`missing_media`). Each is verified by
+    sha256; a cut download resumes next time."""
     with studio.open_space(slug) as space:
-        ids = variant_ids
-        if ids is None:
-            ids = [v.id for v in space.snapshot().variants]
-        wanted: list[tuple[str, Path]] = []
-        for vid in ids:
-            try:
-                rel, _sha = media.relative_path(space, vid, what)
-            except NotFoundError:
-                if variant_ids is not None:
-                    raise
-                continue
-            dest = space.media_dir / rel
-            if variant_ids is not None or not dest.exists():
-                wanted.append((vid, dest))
+        wanted = missing_media(space, variant_ids, what)
     if not wanted:
         return []
     store = open_sharing(studio)
@@ -299,3 +312,75 @@ async def fetch_media(
             return [await session.fetch(vid, what, dest, timeout) for vid, dest in wanted]
     finally:
         store.close()
+
+
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+async def follow(
+    studio: Studio,
+    slug: str,
+    stop: asyncio.Event,
+    *,
+    thumbs: bool = True,
+    on_live: Callable[[int], None] | None = None,
+    on_retry: Callable[[StudioError], None] | None = None,
+) -> None:
+    """Keep the replica ``slug`` live until ``stop``: apply the host's steps as they
+    come, fetch thumbnails of new variants eagerly (``thumbs``), send the outbox on each
+    reconnect, and reconnect after a cut with jittered exponential backoff (so twenty
+    peers of a restarted host do not come back in one burst). A revoked device ends it
+    (PermissionDeniedError)."""
+    delay = BACKOFF_FIRST_S
+    store = open_sharing(studio)
+    try:
+        while not stop.is_set():
+            try:
+                async with session_for(studio, slug, store) as session:
+                    await session.wait_live(30)
+                    _report(slug, await flush(session, store, slug, 30))
+                    delay = BACKOFF_FIRST_S
+                    if on_live is not None:
+                        on_live(session.seq)
+                    await _stay(studio, slug, session, stop, thumbs)
+                    if stop.is_set():
+                        return
+                    if isinstance(session.failure, PermissionDeniedError):
+                        raise session.failure
+            except PermissionDeniedError:
+                raise
+            except StorageError as exc:
+                if on_retry is not None:
+                    on_retry(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay * random.uniform(0.5, 1.5))
+            delay = min(BACKOFF_MAX_S, delay * 2)
+    finally:
+        store.close()
+
+
+async def _stay(
+    studio: Studio, slug: str, session: Session, stop: asyncio.Event, thumbs: bool
+) -> None:
+    """Until the connection ends or ``stop``: after each step, fetch missing thumbnails
+    (one the host lacks is not asked for again on this connection)."""
+    assert session._task is not None
+    skip: set[str] = set()
+    with studio.open_space(slug) as space:
+        while not stop.is_set() and not session._task.done():
+            if thumbs:
+                for vid, dest in missing_media(space, None, "thumb", frozenset(skip)):
+                    try:
+                        await session.fetch(vid, "thumb", dest, 60)
+                    except HostError as exc:
+                        skip.add(vid)
+                        log.warning("no thumbnail of %s from the host: %s", vid, exc)
+            session.advanced.clear()
+            waits = {
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(session.advanced.wait()),
+            }
+            await asyncio.wait({*waits, session._task}, return_when="FIRST_COMPLETED")
+            for w in waits:
+                w.cancel()

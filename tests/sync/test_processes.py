@@ -130,12 +130,26 @@ def test_peers_in_separate_processes_converge_with_the_host(
                 break
             time.sleep(0.1)
         assert {"from Pia", "from the host CLI"} <= _titles(r2)
+        # the host runs the generation a peer asked for; the placeholder fills in on
+        # the peer, and the follower fetches its thumbnail by itself
+        gen = {"command": "generate:request", "prompt": "a red fox", "media_kind": "image"}
+        gen["options"] = {"provider": "local"}
+        made = json.loads(studio(p1, "apply", s1, json.dumps(gen), "--json").stdout)["created"]
+        _wait_completed(p1, s1, made["variant_id"])
+        thumb = _thumb(p2, s2, r2, made["variant_id"])
+        assert thumb is not None and thumb.stat().st_size > 0
         assert _stop(follower) == 0  # SIGTERM: a clean stop
     finally:
         _stop(follower)
-    log = studio(p2, "log", s2, "--json").stdout.splitlines()
-    assert [json.loads(x)["actor"] for x in log][-2:] == ["Pia", json.loads(log[-1])["actor"]]
+    # `studio log` on the replica is the host's log: same seqs, same actors
+    log = [json.loads(x) for x in studio(p2, "log", s2, "--json").stdout.splitlines()]
     host_file = home / "spaces" / "team-board.db"
+    import sqlite3
+
+    with sqlite3.connect(f"file:{host_file}?mode=ro", uri=True) as conn:
+        host_log = conn.execute("SELECT seq, actor_name FROM changes ORDER BY seq").fetchall()
+    assert [(x["seq"], x["actor"]) for x in log] == host_log
+    assert {"Pia", "Forge Studio"} <= {actor for _seq, actor in host_log}
     assert differences(host_file, r1) == []
     assert differences(host_file, r2) == []
     # the owner sees both devices; a viewer's write is refused in one line
@@ -147,17 +161,27 @@ def test_peers_in_separate_processes_converge_with_the_host(
     refused = studio(v, "apply", sv, _frame("nope"), ok=False)
     assert refused.returncode == 1 and "can only view" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
-    # the host runs the generation a peer asked for; the placeholder fills in on the peer
-    gen = {"command": "generate:request", "prompt": "a red fox", "media_kind": "image"}
-    gen["options"] = {"provider": "local"}
-    made = json.loads(studio(p1, "apply", s1, json.dumps(gen), "--json").stdout)["created"]
-    _wait_completed(p1, s1, made["variant_id"])
     # revoking from another process closes the door
     studio(home, "revoke", "team-board", "Quinn")
     gone = studio(p2, "sync", s2, ok=False)
     assert gone.returncode == 1 and "refused this device" in gone.stderr
     # SIGTERM: a clean stop
     assert _stop(proc) == 0
+
+
+def _thumb(home: Path, slug: str, replica: Path, variant_id: str) -> Path | None:
+    """The variant's thumbnail in the peer's media folder, once there (bounded wait)."""
+    import sqlite3
+
+    for _ in range(100):
+        with sqlite3.connect(f"file:{replica}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT thumb_path FROM variants WHERE id = ?", (variant_id,))
+            rel = (row.fetchone() or [None])[0]
+        path = home / "media" / slug / rel if rel else None
+        if path is not None and path.exists():
+            return path
+        time.sleep(0.1)
+    return None
 
 
 def _wait_completed(home: Path, slug: str, variant_id: str) -> None:
