@@ -450,7 +450,8 @@ class Space:
         history, marked as no longer undoable with the reason, and this raises
         :class:`ConflictError` saying why. ``expect``: the history entry the caller
         shows as the next undo (a view such as the app's undo stack); when the history
-        moved on elsewhere, :class:`HistoryMovedError` and nothing changes."""
+        moved on elsewhere, :class:`HistoryMovedError` and nothing changes. ``then``: as
+        for :meth:`apply_step`."""
         return self._travel(actor, undo=True, expect=expect, then=then)
 
     def redo(
