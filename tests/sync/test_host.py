@@ -446,3 +446,24 @@ def test_peers_shows_who_is_connected_now(host: HostThread, tmp_path: Path) -> N
             break
         time.sleep(0.05)
     assert states() == [("Pia", False)]
+
+
+def test_a_replica_of_another_incarnation_of_the_log_gets_a_snapshot(
+    host: HostThread, tmp_path: Path
+) -> None:
+    """Same seq, other content (a host restored from a backup reuses seqs): the mark of
+    the replica's last change differs, so steps would not fit — a snapshot comes."""
+    import sqlite3
+
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+    path = _replica(pia, slug)
+    with sqlite3.connect(path) as raw:  # this replica's newest change is not the host's
+        raw.execute(
+            "UPDATE changes SET step_id = 'elsewhere' WHERE seq = (SELECT MAX(seq) FROM changes)"
+        )
+    inode = os.stat(path).st_ino
+    _host_apply(host, c.CreateFrame("after", 0, 0, 1, 1))
+    _sync(pia, slug)
+    assert os.stat(path).st_ino != inode
+    assert differences(_host_path(host), path) == []
