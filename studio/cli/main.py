@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from studio.cli import archive, providers, queue
+from studio.cli import archive, providers, queue, share
 from studio.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     queue.add_parsers(sub)
     providers.add_parsers(sub)
     archive.add_parsers(sub)
+    share.add_parsers(sub)
     return p
 
 
@@ -307,6 +308,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_assets(args: argparse.Namespace) -> int:
     from studio.store.records import row_json
 
+    with studio_from(args) as studio:
+        share.refresh(studio, args.space)  # a joined space: catch up first
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         snap = space.snapshot()
     counts: dict[str, int] = {}
@@ -339,6 +342,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from studio.core.errors import NotFoundError
     from studio.store.records import row_json
 
+    with studio_from(args) as studio:
+        share.refresh(studio, args.space)  # a joined space: catch up first
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         try:
             asset = space.asset(args.id)
@@ -397,8 +402,12 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         cmds = [command_from_json(item) for item in parsed]
     else:
         cmds = [command_from_json(parsed)]
-    with studio_from(args) as studio, studio.open_space(args.space) as space:
-        step = space.apply_step(cmds, Actor.local_owner())
+    with studio_from(args) as studio:
+        remote = share.joined(studio, args.space)
+        if remote is not None:  # a joined space: the host applies it
+            return _applied_remotely(args, share.apply_remote(studio, remote, cmds), parsed)
+        with studio.open_space(args.space) as space:
+            step = space.apply_step(cmds, Actor.local_owner())
     if args.json:
         out = _step_json(step)
         if not isinstance(parsed, list):  # one command: its seq, as before
@@ -410,6 +419,31 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         for key, value in step.created.items():
             print(f"{key}: {value}")
     return EXIT_OK
+
+
+def _applied_remotely(args: argparse.Namespace, out: dict[str, Any], parsed: Any) -> int:
+    if out.get("queued"):  # the host is out of reach: kept in the outbox
+        if args.json:
+            print_json(out)
+        else:
+            print(f"queued: {out['reason']}; `studio sync {args.space}` sends it")
+        return EXIT_OK
+    if args.json:
+        if not isinstance(parsed, list) and out["seqs"]:
+            out["seq"] = out["seqs"][0]
+        print_json(out)
+    else:
+        for seq, kind in zip(
+            out["seqs"], [c.get("command") for c in _as_list(parsed)], strict=False
+        ):
+            print(f"applied {kind} as change {seq} (by the host)")
+        for key, value in out["created"].items():
+            print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _as_list(parsed: Any) -> list[Any]:
+    return parsed if isinstance(parsed, list) else [parsed]
 
 
 def _step_json(step: Any) -> dict[str, Any]:
@@ -436,6 +470,10 @@ def _travel(args: argparse.Namespace, *, undo: bool) -> int:
     from studio.core.actor import Actor
 
     me = Actor.local_owner()
+    with studio_from(args) as studio:
+        remote = share.joined(studio, args.space)
+        if remote is not None:  # a joined space: its host keeps this device's history
+            return share.travel_remote(studio, remote, undo=undo, as_json=args.json)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         step = space.undo(me) if undo else space.redo(me)
     word = "undid" if undo else "redid"
@@ -452,6 +490,8 @@ def _travel(args: argparse.Namespace, *, undo: bool) -> int:
 def _cmd_log(args: argparse.Namespace) -> int:
     import time
 
+    with studio_from(args) as studio:
+        share.refresh(studio, args.space)  # a joined space: catch up first
     with (
         studio_from(args) as studio,
         studio.open_space(args.space) as space,
@@ -533,6 +573,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     **queue.COMMANDS,
     **providers.COMMANDS,
     **archive.COMMANDS,
+    **share.COMMANDS,
 }
 
 

@@ -61,6 +61,9 @@ class Applied:
     created: Mapping[str, str]
 
 
+StepHook = Callable[[Tx, "AppliedStep"], None]
+"""Work that commits or rolls back with a step (it runs inside its transaction)."""
+
 MAX_STEP_COMMANDS = 1_000
 """The most commands one step may hold."""
 
@@ -320,14 +323,22 @@ class Space:
         return self.apply_step([cmd], actor, record=record).applied[0]
 
     def apply_step(
-        self, cmds: Sequence[Command], actor: Actor, *, label: str = "", record: bool = True
+        self,
+        cmds: Sequence[Command],
+        actor: Actor,
+        *,
+        label: str = "",
+        record: bool = True,
+        then: StepHook | None = None,
     ) -> AppliedStep:
         """Apply one or more commands as ONE step: one transaction, all or nothing (a
         failing command leaves the space, its media and the change log as they were),
         one step id shared by their consecutive change-log rows, one combined inverse,
         recorded in ``actor``'s undo history (which clears its redo list) unless
-        ``record`` is False (the caller records a larger unit with :meth:`remember`)."""
-        return self._step(cmds, actor, label=label, record=record)
+        ``record`` is False (the caller records a larger unit with :meth:`remember`).
+        ``then`` runs inside the step's transaction, after its commands: bookkeeping
+        that commits or rolls back with the step (a LAN peer's mutation id)."""
+        return self._step(cmds, actor, label=label, record=record, then=then)
 
     def remember(self, actor: Actor, undo: Sequence[Command], label: str) -> None:
         """Record, as one entry of ``actor``'s undo history, work already applied in
@@ -430,19 +441,25 @@ class Space:
         return step
 
     # ------------------------------------------------------------------ undo / redo
-    def undo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
+    def undo(
+        self, actor: Actor, *, expect: int | None = None, then: StepHook | None = None
+    ) -> AppliedStep:
         """Undo ``actor``'s latest step that still stands, as a new step (its inverse
         becomes the redo). Nothing to undo: :class:`NothingToUndoError`. A step whose
         inverse fails because someone changed the same thing later stays in the
         history, marked as no longer undoable with the reason, and this raises
         :class:`ConflictError` saying why. ``expect``: the history entry the caller
         shows as the next undo (a view such as the app's undo stack); when the history
-        moved on elsewhere, :class:`HistoryMovedError` and nothing changes."""
-        return self._travel(actor, undo=True, expect=expect)
+        moved on elsewhere, :class:`HistoryMovedError` and nothing changes. ``then``: as
+        for :meth:`apply_step`."""
+        return self._travel(actor, undo=True, expect=expect, then=then)
 
-    def redo(self, actor: Actor, *, expect: int | None = None) -> AppliedStep:
-        """Redo ``actor``'s most recently undone step, as a new step."""
-        return self._travel(actor, undo=False, expect=expect)
+    def redo(
+        self, actor: Actor, *, expect: int | None = None, then: StepHook | None = None
+    ) -> AppliedStep:
+        """Redo ``actor``'s most recently undone step, as a new step (``then``: as for
+        :meth:`undo`)."""
+        return self._travel(actor, undo=False, expect=expect, then=then)
 
     def undo_history(self, actor: Actor, limit: int = 100) -> list[history.HistoryEntry]:
         """``actor``'s undo history, oldest first."""
@@ -455,7 +472,9 @@ class Space:
         with self._db.read() as conn:
             return history.marks(conn, actor.id, limit)
 
-    def _travel(self, actor: Actor, *, undo: bool, expect: int | None) -> AppliedStep:
+    def _travel(
+        self, actor: Actor, *, undo: bool, expect: int | None, then: StepHook | None
+    ) -> AppliedStep:
         word = "undo" if undo else "redo"
         if not actor.role.can_edit:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
@@ -482,6 +501,8 @@ class Space:
                     history.mark_undone(tx.conn, entry.id, step.step_id, step.inverse, tx.now)
                 else:
                     history.mark_redone(tx.conn, entry.id, step.step_id, step.inverse, tx.now)
+                if then is not None:
+                    then(tx, step)
 
             try:
                 return self._step(cmds, actor, label=entry.label, record=False, then=mark)

@@ -63,7 +63,22 @@ def open_space_file(
         raise StorageError(f"could not open the media folder {media_dir}: {exc}") from exc
     db = Database(conn, path)
     db.read_only_reason = read_only
+    db.writes_refused = _replica_refusal(conn, slug)
     return db
+
+
+def _replica_refusal(conn: sqlite3.Connection, slug: str) -> str | None:
+    """Why a replica of a shared space refuses writes through the door (None: not one)."""
+    try:
+        row = conn.execute("SELECT value FROM sync_state WHERE key = 'replica_of'").fetchone()
+    except sqlite3.Error:  # an older read-only file has no such table: not a replica
+        return None
+    if row is None:
+        return None
+    return (
+        f"{slug} is a copy of a space shared by {row[0]}: changes go to that host "
+        f"(`studio apply {slug} …` sends them there)"
+    )
 
 
 _FILE_FAULTS = (SchemaError, OSError, sqlite3.Error, UnicodeDecodeError)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from studio.core.errors import StorageError
+from studio.core.errors import PermissionDeniedError, StorageError
 from studio.store.schema import Migration
 
 BUSY_TIMEOUT_MS = 5_000
@@ -135,7 +135,7 @@ def use_wal(conn: sqlite3.Connection) -> None:
 
 
 def verify_schema(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
-    """Refuse a file whose tables and indexes differ from what ``migrations`` build
+    """Refuse a file whose tables, indexes and triggers differ from what ``migrations`` build
     (garbled schema bytes, a table altered by hand): compared byte for byte, so text that
     is not valid UTF-8 is caught here rather than by a later query."""
     expected = _reference_schema(tuple(migrations))
@@ -150,7 +150,7 @@ def verify_schema(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> 
 
 _SCHEMA_SQL = (
     "SELECT CAST(name AS BLOB), CAST(sql AS BLOB) FROM sqlite_master "
-    "WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_stat%'"
+    "WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_stat%'"
 )
 
 
@@ -209,11 +209,16 @@ class Database:
         self._depth = 0
         self.read_only_reason: str | None = None
         """Set when the file could only be opened for reading (e.g. a full disk)."""
+        self.writes_refused: str | None = None
+        """Set on a replica of a shared space: it is read like any space, but only the
+        replica writer (``studio.core.replica``, on its own connection) changes it."""
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         if self.read_only_reason is not None:
             raise StorageError(self.read_only_reason)
+        if self.writes_refused is not None:
+            raise PermissionDeniedError(self.writes_refused)
         with self.lock:
             if self._depth:  # nested: joins the outer transaction
                 self._depth += 1

@@ -20,6 +20,47 @@ class Migration:
     sql: str
 
 
+REPLICATED_TABLES: tuple[tuple[str, str], ...] = (
+    ("assets", "id"),
+    ("variants", "id"),
+    ("lineage", "id"),
+    ("collections", "id"),
+    ("collection_items", "id"),
+    ("frames", "id"),
+    ("style_presets", "id"),
+    ("jobs", "id"),
+    ("meta", "key"),
+)
+"""The space tables a replica mirrors, with their primary key, as of migration 7 (a
+later table that replicas need gets its triggers in its own migration). Not replicated:
+the change log (shipped as itself), ``history`` (each actor's undo history lives with
+the host, which applies undo), ``change_rows``, ``sync_state``, ``peer_mutations`` and
+the migration book."""
+
+_NEXT_SEQ = "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) + 1"
+"""The seq the next change-log row will get (``changes`` is AUTOINCREMENT): a command's
+writes come before its log row, so they are filed under that row's seq; a write that no
+command makes (a lease renewed) rides with the next change."""
+
+
+def _change_row_triggers(tables: tuple[tuple[str, str], ...]) -> str:
+    """SQL of the triggers that file every insert, update and delete of ``tables`` in
+    ``change_rows``. Generated from a fixed list, so the text never changes."""
+    out: list[str] = []
+    for table, pk in tables:
+        for op, refs in (("insert", ("NEW",)), ("update", ("OLD", "NEW")), ("delete", ("OLD",))):
+            body = "".join(
+                f"    INSERT OR IGNORE INTO change_rows (seq, tbl, pk) "
+                f"VALUES ({_NEXT_SEQ}, '{table}', {ref}.{pk});\n"
+                for ref in refs
+            )
+            out.append(
+                f"CREATE TRIGGER change_rows_{table}_{op} AFTER {op.upper()} ON {table} "
+                f"BEGIN\n{body}END;\n"
+            )
+    return "".join(out)
+
+
 SPACE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -246,6 +287,34 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX jobs_ready ON jobs(status, priority DESC, not_before, created_at);
         CREATE INDEX jobs_by_variant ON jobs(variant_id);
         """,
+    ),
+    Migration(
+        7,
+        "which rows each change touched, for replicas; peers' mutation ids; replica state",
+        # replicas: see studio/core/replica.py and docs/sharing.md
+        """
+        CREATE TABLE change_rows (
+            seq INTEGER NOT NULL,
+            tbl TEXT NOT NULL,
+            pk TEXT NOT NULL,
+            PRIMARY KEY (seq, tbl, pk)
+        ) WITHOUT ROWID;
+        CREATE TABLE sync_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE peer_mutations (
+            client_id TEXT NOT NULL,
+            mutation_id TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            result TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (client_id, mutation_id)
+        );
+        INSERT INTO sync_state (key, value)
+            SELECT 'rows_logged_after', COALESCE(MAX(seq), 0) FROM changes;
+        """
+        + _change_row_triggers(REPLICATED_TABLES),
     ),
 )
 

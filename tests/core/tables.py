@@ -18,7 +18,19 @@ Row = dict[str, Any]
 Tables = dict[str, dict[Any, Row]]
 
 # the change log and the undo history record the undo itself: they grow, by design
-SKIPPED_TABLES = frozenset({"changes", "history", "schema_migrations", "sqlite_sequence"})
+# (and so does change_rows, the log's filing of touched rows; sync_state and
+# peer_mutations are sharing's bookkeeping, see docs/sharing.md)
+SKIPPED_TABLES = frozenset(
+    {
+        "changes",
+        "history",
+        "schema_migrations",
+        "sqlite_sequence",
+        "change_rows",
+        "sync_state",
+        "peer_mutations",
+    }
+)
 TIME_COLUMNS = frozenset({"updated_at", "started_at", "finished_at"})
 FLAG_COLUMNS = frozenset({"deleted_at", "severed_at"})
 JOB_TIME_COLUMNS = frozenset({"not_before", "lease_expires_at"})

@@ -51,6 +51,10 @@ SEED = {
         "INSERT INTO jobs (id, variant_id, provider, status, created_at, updated_at)"
         " VALUES ('j6', 'v1', 'local', 'parked', 1, 1)",
     ],
+    7: [
+        "INSERT INTO peer_mutations (client_id, mutation_id, step_id, result, at)"
+        " VALUES ('d1', 'm1', 'st1', '{}', 3)",
+    ],
 }
 
 
@@ -178,3 +182,32 @@ def test_queued_jobs_of_deleted_variants_are_parked_by_the_upgrade(tmp_path: Pat
     finally:
         space.close()
     assert rows == [("j1", "parked"), ("j2", "parked"), ("j3", "queued"), ("j4", "failed")]
+
+
+def test_migration_7_files_rows_from_the_seq_it_found(tmp_path: Path) -> None:
+    """Upgrading keeps the log; touched rows are filed from then on, under their seq."""
+    path = tmp_path / "s.db"
+    conn = connect(path)
+    migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID, target=6)
+    for sql in SEED[1]:
+        conn.execute(sql)
+    migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID)
+    assert conn.execute("SELECT key, value FROM sync_state").fetchall() == [
+        ("rows_logged_after", "1")
+    ]
+    assert conn.execute("SELECT COUNT(*) FROM change_rows").fetchone()[0] == 0
+    conn.execute("UPDATE assets SET name = 'Renamed' WHERE id = 'a1'")
+    assert conn.execute("SELECT seq, tbl, pk FROM change_rows").fetchall() == [(2, "assets", "a1")]
+    conn.close()
+
+
+def test_a_file_missing_a_trigger_is_refused(tmp_path: Path) -> None:
+    """A replica silently missing a change would drift: a dropped trigger is damage."""
+    path = tmp_path / "s.db"
+    conn = connect(path)
+    migrate(conn, SPACE_MIGRATIONS, SPACE_APPLICATION_ID)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('space_id', 'sp'), ('slug', 's')")
+    conn.execute("DROP TRIGGER change_rows_assets_update")
+    conn.close()
+    with pytest.raises(StorageError, match="change_rows_assets_update"):
+        Space.open(path, tmp_path / "media", space_id="sp", slug="s")

@@ -1,0 +1,339 @@
+"""``studio serve / invite / join / sync / peers / revoke``: live sharing from the command
+line (see docs/sharing.md), and ``studio apply`` on a joined space (sent to its host)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+from studio.cli.common import EXIT_OK, print_json, studio_from, table, when
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def add_parsers(sub: Any) -> None:
+    x = sub.add_parser("serve", help="share spaces with invited devices until stopped")
+    x.add_argument("spaces", nargs="+", metavar="SPACE")
+    x.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
+    x.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    x.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name peers may use (besides this machine's names), repeatable",
+    )
+    x.add_argument(
+        "--no-jobs", action="store_true", help="do not run generation jobs here (a worker does)"
+    )
+    x.add_argument("--json", action="store_true", help="print the address as one JSON line")
+
+    x = sub.add_parser("invite", help="print a one-time invite link to a shared space")
+    x.add_argument("space")
+    x.add_argument("--role", choices=("editor", "viewer"), required=True)
+    x.add_argument("--expires", default="24h", help="how long the link works (30m, 24h, 7d)")
+    x.add_argument("--address", metavar="HOST:PORT", help="default: where `studio serve` runs")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("join", help="join a shared space from an invite link")
+    x.add_argument("link")
+    x.add_argument("--name", help="this device's name as the host shows it")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("sync", help="bring a joined space up to date from its host")
+    x.add_argument("space")
+    x.add_argument("--follow", action="store_true", help="stay connected; reconnect when cut")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("fetch", help="fetch media of a joined space from its host")
+    x.add_argument("space")
+    x.add_argument("variants", nargs="*", metavar="VARIANT_ID", help="default: all missing")
+    x.add_argument("--what", choices=("original", "thumb", "poster"), default="original")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("peers", help="the devices a shared space was opened to")
+    x.add_argument("space")
+    x.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("revoke", help="revoke a device (its connection closes at once)")
+    x.add_argument("space")
+    x.add_argument("device", help="device id or name")
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from studio.sync.host import Host
+
+    async def main() -> None:
+        with studio_from(args) as studio:
+            host = Host(
+                studio,
+                args.spaces,
+                host=args.host,
+                port=args.port,
+                allow_hosts=args.allow_host,
+                jobs=not args.no_jobs,
+            )
+            stop = _stop_event()
+            await host.start()
+            try:
+                assert host.cert is not None
+                slugs = [s.space.slug for s in host._served.values()]
+                address = f"{host.address_host}:{host.port}"
+                if args.json:
+                    print_json_line(
+                        {
+                            "address": address,
+                            "port": host.port,
+                            "fingerprint": host.cert.fingerprint,
+                            "host_id": host.host_id,
+                            "spaces": slugs,
+                        }
+                    )
+                else:
+                    print(f"sharing {', '.join(slugs)} on {address}")
+                    print(f"fingerprint {host.cert.fingerprint}")
+                    print("invite with `studio invite SPACE --role editor`; stop with Ctrl-C")
+                sys.stdout.flush()
+                await stop.wait()
+            finally:
+                await host.close()
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
+def print_json_line(value: Any) -> None:
+    import json
+
+    print(json.dumps(value, ensure_ascii=False))
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    from studio.sync.admin import make_invite, parse_duration
+
+    expires = parse_duration(args.expires)
+    with studio_from(args) as studio:
+        invite = make_invite(studio, args.space, args.role, expires, args.address)
+        expires_at = studio.clock() + expires
+    if args.json:
+        print_json(
+            {
+                "link": invite.link(),
+                "role": args.role,
+                "expires_at": expires_at,
+                "fingerprint": invite.fingerprint,
+            }
+        )
+    else:
+        print(invite.link())
+    return EXIT_OK
+
+
+def cmd_join(args: argparse.Namespace) -> int:
+    import socket
+
+    from studio.sync.peer import join
+
+    name = (args.name or socket.gethostname() or "peer")[:64]
+    with studio_from(args) as studio:
+        entry = asyncio.run(join(studio, args.link, name))
+    if args.json:
+        print_json({"slug": entry.slug, "space_id": entry.id, "name": entry.name})
+    else:
+        print(entry.slug)
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from studio.sync.peer import sync
+
+    with studio_from(args) as studio:
+        slug = studio.resolve(args.space).slug
+        if args.follow:
+            asyncio.run(_follow(studio, slug))
+            return EXIT_OK
+        seq = asyncio.run(sync(studio, slug))
+    if args.json:
+        print_json({"slug": slug, "seq": seq})
+    else:
+        print(f"{slug} is up to date as of change {seq}")
+    return EXIT_OK
+
+
+async def _follow(studio: Any, slug: str) -> None:
+    from studio.sync.peer import follow
+
+    def live(seq: int) -> None:
+        print(f"{slug}: live as of change {seq}", file=sys.stderr)
+
+    def retry(exc: Exception) -> None:
+        print(f"studio: {exc}; retrying", file=sys.stderr)
+
+    await follow(studio, slug, _stop_event(), on_live=live, on_retry=retry)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from studio.core.errors import ValidationError
+    from studio.sync.peer import fetch_media
+
+    with studio_from(args) as studio:
+        slug = joined(studio, args.space)
+        if slug is None:
+            raise ValidationError(f"{args.space} is not a space joined from a host")
+        got = asyncio.run(fetch_media(studio, slug, args.variants or None, args.what))
+    if args.json:
+        print_json([{"path": str(d.dest), "bytes": d.offset + d.received} for d in got])
+    else:
+        for d in got:
+            print(d.dest)
+        print(f"fetched {len(got)} file(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_peers(args: argparse.Namespace) -> int:
+    from studio.sync.admin import devices
+
+    with studio_from(args) as studio:
+        found = devices(studio, args.space)
+        now = studio.clock()
+    state = {
+        d.id: "revoked" if d.revoked_at else "online" if d.online(now) else "offline" for d in found
+    }
+    if args.json:
+        print_json([dict(d._asdict(), state=state[d.id]) for d in found])
+    elif found:
+        table(
+            [
+                [
+                    d.id,
+                    d.name,
+                    d.role,
+                    when(d.created_at),
+                    when(d.last_seen_at),
+                    state[d.id],
+                ]
+                for d in found
+            ],
+            ["DEVICE", "NAME", "ROLE", "JOINED", "LAST SEEN", "STATE"],
+        )
+    else:
+        print(f"no device has joined {args.space}")
+    return EXIT_OK
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from studio.sync.admin import revoke
+
+    with studio_from(args) as studio:
+        device = revoke(studio, args.space, args.device)
+    print(f"revoked {device.name} ({device.id})")
+    return EXIT_OK
+
+
+def joined(studio: Any, ref: str) -> str | None:
+    """The local slug of ``ref`` when it is a space joined from a host, else None."""
+    from studio.core.errors import NotFoundError
+    from studio.sync.home import open_sharing, sharing_folder
+
+    if not (sharing_folder(studio) / "sharing.db").exists():
+        return None
+    try:
+        slug = str(studio.resolve(ref).slug)
+    except NotFoundError:
+        return None
+    store = open_sharing(studio)
+    try:
+        return slug if store.remote(slug) is not None else None
+    finally:
+        store.close()
+
+
+REFRESH_TIMEOUT_S = 1.0
+"""How long a read on a joined space waits for its host before printing from the replica."""
+
+
+def refresh(studio: Any, ref: str) -> None:
+    """Before a read of a joined space: catch it up when its host answers within about
+    a second; otherwise say, on stderr, that it shows the replica as of its last change."""
+    slug = joined(studio, ref)
+    if slug is None:
+        return
+    from studio.core.errors import StudioError
+    from studio.sync.peer import sync
+
+    try:
+        asyncio.run(sync(studio, slug, timeout=REFRESH_TIMEOUT_S))
+    except StudioError as exc:
+        with studio.open_space(slug) as space:
+            seq = space.last_seq()
+        print(f"studio: {slug} is offline as of change {seq} ({exc})", file=sys.stderr)
+
+
+def travel_remote(studio: Any, slug: str, *, undo: bool, as_json: bool) -> int:
+    """``studio undo/redo`` on a joined space: the host undoes this device's last step."""
+    from studio.sync.peer import travel
+
+    result = asyncio.run(travel(studio, slug, undo=undo))
+    out = _with_events(studio, slug, result)
+    out["action"] = "undo" if undo else "redo"
+    if as_json:
+        print_json(out)
+    else:
+        word = "undid" if undo else "redid"
+        seqs = out["seqs"]
+        where = f"change {seqs[0]}" if len(seqs) == 1 else f"changes {seqs[0]}–{seqs[-1]}"
+        print(f"{word} your last step as {where} (by the host)")
+    return EXIT_OK
+
+
+def _with_events(studio: Any, slug: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A host's result with the events of its changes, read from the replica."""
+    seqs = [int(s) for s in result.get("seqs", [])]
+    events: list[dict[str, Any]] = []
+    if seqs:
+        with studio.open_space(slug) as space:
+            for change in space.changes(since=min(seqs) - 1, limit=len(seqs)):
+                if change.seq in seqs:
+                    events += [e.to_json() for e in change.to_events()]
+    return {
+        "step": result.get("step"),
+        "seqs": seqs,
+        "created": result.get("created", {}),
+        "events": events,
+    }
+
+
+def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
+    """Send commands to the host of a joined space as one step; return what the local
+    ``apply`` prints (step, seqs, created, events), once the replica holds the step."""
+    from studio.core.commands import command_to_json
+    from studio.sync.peer import send
+
+    result = asyncio.run(send(studio, slug, [command_to_json(c) for c in cmds]))
+    if result.get("queued"):
+        return {"queued": True, "mutation_id": result["mutation_id"], "reason": result["reason"]}
+    return _with_events(studio, slug, result)
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "invite": cmd_invite,
+    "join": cmd_join,
+    "sync": cmd_sync,
+    "fetch": cmd_fetch,
+    "peers": cmd_peers,
+    "revoke": cmd_revoke,
+}

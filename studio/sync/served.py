@@ -1,0 +1,81 @@
+"""One shared space on the host, and one peer's connection to it: its reader thread, the memoised reads its peers pull,
+and the tick that wakes them (see :mod:`studio.sync.host`)."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+from studio.core.replica import StepImage
+from studio.core.replica_host import StepSource
+from studio.core.space import Space
+from studio.store.sharing import Device
+from studio.sync import wire
+from studio.sync.presence import Member, Presence
+
+
+@dataclass(eq=False)
+class Served:
+    space: Space
+    source: StepSource
+    reader: ThreadPoolExecutor
+    tick: asyncio.Event = field(default_factory=asyncio.Event)
+    roster_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    poke: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set (thread-safely) when this process commits to the space: no polling delay."""
+    version: int = 0
+    memo: dict[int, tuple[int, str]] = field(default_factory=dict)
+    peers: set[Peer] = field(default_factory=set)
+
+    async def read(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.reader, fn, *args)
+
+    async def steps_after(self, seq: int) -> tuple[int, str] | None:
+        """(newest seq, the ``steps`` frame) of everything after ``seq``; (seq, "") when
+        nothing is new; None when a snapshot is cheaper. Memoised per file version."""
+        version = self.version
+        hit = self.memo.get(seq)
+        if hit is not None:
+            return hit
+        steps: list[StepImage] | None = await self.read(self.source.steps_after, seq)
+        if steps is None:
+            return None
+        out = (seq, "")
+        if steps:
+            frame = wire.encode("steps", steps=[s.to_json() for s in steps])
+            out = (steps[-1].last_seq, frame)
+        # "nothing new" is never kept: the watcher may not have seen a commit yet, and a
+        # peer told it is live at an old seq would stop short (``studio sync``)
+        if steps and version == self.version:
+            if len(self.memo) > 256:
+                self.memo.clear()
+            self.memo[seq] = out
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    served: Served
+    device: Device
+    credential: str | None  # only when the device was made from an invite just now
+
+
+@dataclass(eq=False)
+class Peer:
+    ws: ServerConnection
+    device: Device
+    client_id: str = ""
+    tokens: float = 0.0
+    refilled: float = 0.0
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    live: bool = False
+    """Caught up: from now on it gets steps as they commit, and the presence roster."""
+    presence: Presence = field(default_factory=Presence)
+    fetching: int = 0
+
+    def member(self) -> Member:
+        return Member(self.device.id, self.device.name, self.device.role, self.presence)

@@ -1,0 +1,44 @@
+"""A host running in a thread of the test process (its own event loop), and helpers to
+drive peers from the test thread. Everything started here is stopped by ``stop``."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from studio.core.studio import Studio
+from studio.sync.host import Host, HostLimits
+
+T = TypeVar("T")
+
+
+class HostThread:
+    def __init__(self, home: Path, refs: Sequence[str], limits: HostLimits | None = None) -> None:
+        self.home = home
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.studio = Studio(home)
+        self.host = Host(self.studio, refs, limits=limits)
+        self.run(self.host.start())
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return fut.result(timeout)
+
+    @property
+    def port(self) -> int:
+        return self.host.port
+
+    def stop(self) -> None:
+        try:
+            self.run(self.host.close())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()
+            self.studio.close()
