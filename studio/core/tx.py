@@ -136,12 +136,12 @@ class Tx:
     def set_meta(self, key: str, value: str | None) -> None:
         if value is None:
             self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-        else:
-            self.conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        elif not self.conn.execute(
+            "UPDATE meta SET value = ? WHERE key = ?", (value, key)
+        ).rowcount:
+            # no UPSERT: its conflict policy would override the OR IGNORE of the
+            # triggers that file changed rows (studio.store.schema, migration 7)
+            self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
         self.rollback_hooks.append(hook)

@@ -67,8 +67,8 @@ def _check_db(path: Path, label: str) -> sqlite3.Connection:
 
 
 def _check_schema(conn: sqlite3.Connection, version: int, label: str) -> None:
-    """Exactly the tables and indexes our migrations build: no trigger, no view, nothing
-    altered (a hostile file must not run code when the space is later written)."""
+    """Exactly the tables, indexes and triggers our migrations build: no other trigger,
+    no view, nothing altered (a hostile file must not run code when the space is later written)."""
     try:
         verify_schema(conn, SPACE_MIGRATIONS[:version])
     except SchemaError as exc:
@@ -76,7 +76,9 @@ def _check_schema(conn: sqlite3.Connection, version: int, label: str) -> None:
     expected = {n.decode() for n in _reference_schema(tuple(SPACE_MIGRATIONS[:version]))}
     for kind, name in conn.execute("SELECT type, CAST(name AS BLOB) FROM sqlite_master"):
         text = bytes(name).decode("utf-8", "replace")
-        if kind in ("table", "index") and (text in expected or text.startswith("sqlite_")):
+        if kind in ("table", "index", "trigger") and (
+            text in expected or text.startswith("sqlite_")
+        ):
             continue
         raise ArchiveError(f"{label} holds a space file that is not ours (extra {kind} {text!r})")
 
@@ -156,17 +158,24 @@ def check_snapshot(path: Path, manifest: Manifest, label: str) -> None:
 
 
 def stamp_identity(path: Path, *, space_id: str, slug: str) -> None:
-    """Give an extracted space file its new identity (``meta``: id and slug)."""
+    """Give an extracted space file its new identity (``meta``: id and slug; an archive
+    of a joined space's replica becomes a space of its own)."""
     try:
         conn = sqlite3.connect(file_uri(path, "rw"), uri=True, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
             for key, value in (("space_id", space_id), ("slug", slug)):
-                conn.execute(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (key, value),
-                )
+                # no UPSERT: its conflict policy would override the OR IGNORE of the
+                # triggers that file changed rows (studio.store.schema, migration 7)
+                if not conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = ?", (value, key)
+                ).rowcount:
+                    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
+            if "sync_state" in _table_names(conn):
+                # a new space of its own: not a replica of a host any more, and no peer's
+                # mutation ids carry over to it
+                conn.execute("DELETE FROM sync_state WHERE key = 'replica_of'")
+                conn.execute("DELETE FROM peer_mutations")
             conn.execute("COMMIT")
         finally:
             conn.close()

@@ -468,3 +468,26 @@ def test_stale_staging_of_a_killed_import_is_cleared(studio: Studio, archive: Pa
     import_space(studio, archive)
     assert not old.exists() and fresh.is_dir()
     assert clear_stale_work(studio.paths.spaces_dir) == []
+
+
+def test_archive_of_a_joined_replica_imports_as_a_space_of_its_own(
+    studio: Studio, source: str, tmp_path: Path
+) -> None:
+    """A replica's file says whose replica it is (and refuses writes through the door);
+    its archive brought in as a new space is a space of its own that takes commands."""
+    path = studio.paths.home / studio.resolve(source).file
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO sync_state (key, value) VALUES ('replica_of', 'host-1')")
+    conn.execute("INSERT INTO peer_mutations VALUES ('client-1', 'm-1', 'step-1', '{}', 1)")
+    conn.close()
+    archive = export_space(studio, source, tmp_path / "replica.forgespace").path
+    entry = import_space(studio, archive).entry
+    conn = sqlite3.connect(studio.paths.home / entry.file)
+    left = conn.execute("SELECT COUNT(*) FROM peer_mutations").fetchone()[0]
+    replica_of = conn.execute("SELECT value FROM sync_state WHERE key = 'replica_of'").fetchall()
+    conn.close()
+    assert (left, replica_of) == (0, [])
+    with studio.open_space(entry.slug) as sp:
+        asset = next(iter(sp.snapshot().assets))
+        sp.apply(c.UpdateAsset(asset_id=asset.id, name="Mine now"), OWNER)
+        assert sp.asset(asset.id).name == "Mine now"
