@@ -206,7 +206,7 @@ class CloudProvider:
                 raise
             raise error(exc.kind, exc.message, exc.retry_after) from None
         except Exception as exc:
-            mapped = self._map_error(exc) or transport_error(exc, self.name)
+            mapped = self._map_error(exc, request) or transport_error(exc, self.name)
             raise (mapped or unexpected(exc, self.name)) from None
         return dataclasses.replace(
             output,
@@ -218,7 +218,7 @@ class CloudProvider:
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         raise NotImplementedError
 
-    def _map_error(self, exc: Exception) -> ProviderError | None:
+    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
         raise NotImplementedError
 
 

@@ -312,7 +312,7 @@ class ElevenLabsProvider(CloudProvider):
             **body, output_format=OUTPUT_FORMAT, request_options=options
         )
 
-    def _map_error(self, exc: Exception) -> ProviderError | None:
+    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
         from elevenlabs.core.api_error import ApiError
 
         if not isinstance(exc, ApiError):

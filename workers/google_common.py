@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from workers.base import ErrorKind, ProviderError
+from workers.base import Capabilities, ErrorKind, ProviderError
 from workers.cloud import error, parse_retry_after
 
 API_VERSION = "v1beta"
@@ -20,7 +21,17 @@ _SAFETY = re.compile(
     r"\bsafety\b|\bblocked\b|prohibited|responsible ai|usage guidelines|content polic",
     re.IGNORECASE,
 )
-_QUOTA = re.compile(r"quota|billing|credits?|plan\b", re.IGNORECASE)
+# A 429 is a dead quota only with a marker of one: a per-day quota violation, or billing /
+# prepaid credit words. Google's common rate-limit body says only "Resource has been
+# exhausted (e.g. check quota)": that is a rate limit (retried), not a used-up quota.
+_BILLING = re.compile(
+    r"billing|prepa(?:id|yment)|credits? (?:are |is )?(?:depleted|exhausted)|spend(?:ing)? cap",
+    re.IGNORECASE,
+)
+_BILLING_REASONS = frozenset({"BILLING_DISABLED", "BILLING_NOT_ACTIVE", "CREDITS_EXHAUSTED"})
+_MODEL_GONE = re.compile(
+    r"models/|ListModels|no longer available|is not found|not supported for", re.IGNORECASE
+)
 _BAD_KEY = re.compile(r"api[ _]?key", re.IGNORECASE)
 # google.rpc.Code → the HTTP status Google pairs it with (operation errors carry rpc codes).
 RPC_TO_HTTP = {1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 400, 10: 409}
@@ -88,8 +99,11 @@ def from_status(
     message: str | None,
     details: Any = None,
     headers: Mapping[str, str] | None = None,
+    model: ModelContext | None = None,
 ) -> ProviderError:
-    """A Google error (HTTP status, ``status`` word, message, JSON) as a ProviderError."""
+    """A Google error (HTTP status, ``status`` word, message, JSON) as a ProviderError.
+    ``model`` (the capabilities and the model id asked for) turns a 404 about the model
+    into a sentence naming its replacement."""
     body = _error_body(details)
     items = _detail_items(body)
     code = int(code or body.get("code") or 0)
@@ -111,12 +125,14 @@ def from_status(
         return error(ErrorKind.AUTH, text)
     if code == 429 or status == "RESOURCE_EXHAUSTED":
         if _daily_quota(items):
-            return error(ErrorKind.QUOTA, text)
+            return error(ErrorKind.QUOTA, f"{text}: the daily quota is used up")
         if retry_after is not None:
             return error(ErrorKind.RATE_LIMITED, text, retry_after)
-        if _QUOTA.search(message):
-            return error(ErrorKind.QUOTA, text)
+        if _reasons(items) & _BILLING_REASONS or _BILLING.search(message):
+            return error(ErrorKind.QUOTA, f"{text}: the account's billing or credit is used up")
         return error(ErrorKind.RATE_LIMITED, text)
+    if code == 404 and model is not None and _MODEL_GONE.search(message):
+        return error(ErrorKind.INVALID_REQUEST, f"{model_gone(provider, model)} ({text})")
     if code in (408, 499):
         return error(ErrorKind.TRANSIENT, text)
     if code >= 500:
@@ -126,18 +142,49 @@ def from_status(
     return error(ErrorKind.INVALID_REQUEST, text)
 
 
+@dataclass(frozen=True, slots=True)
+class ModelContext:
+    """What a 404 needs to name a replacement: the provider's capabilities and the id."""
+
+    caps: Capabilities
+    model: str
+
+
+def model_gone(provider: str, ctx: ModelContext) -> str:
+    """The sentence for a model the service answers 404 for."""
+    gone = ctx.caps.retirement(ctx.model)
+    if gone is not None:
+        return gone.sentence(provider)
+    known = [m for m in ctx.caps.models if m.id != ctx.model]
+    mine = next((m for m in ctx.caps.models if m.id == ctx.model), None)
+    same = [m.id for m in known if mine is None or m.media_kind == mine.media_kind]
+    instead = f"; use {same[0]!r} instead" if same else ""
+    return (
+        f"{provider} model {ctx.model!r} is retired or unknown to the service "
+        f"(it answered 404){instead}"
+    )
+
+
 def _headers(response: Any) -> Mapping[str, str] | None:
     headers = getattr(response, "headers", None)
     return headers if isinstance(headers, Mapping) or hasattr(headers, "get") else None
 
 
-def map_google_error(exc: BaseException, provider: str) -> ProviderError | None:
+def map_google_error(
+    exc: BaseException, provider: str, model: ModelContext | None = None
+) -> ProviderError | None:
     """Errors of ``google-genai`` (its classic API and its Interactions client)."""
     from google.genai import errors as genai_errors
 
     if isinstance(exc, genai_errors.APIError):
         return from_status(
-            provider, exc.code, exc.status, exc.message, exc.details, _headers(exc.response)
+            provider,
+            exc.code,
+            exc.status,
+            exc.message,
+            exc.details,
+            _headers(exc.response),
+            model,
         )
     names = {cls.__name__ for cls in type(exc).__mro__}
     if "APIResponseValidationError" in names or "UnknownApiResponseError" in names:
@@ -157,6 +204,7 @@ def map_google_error(exc: BaseException, provider: str) -> ProviderError | None:
             inner.get("message") or str(getattr(exc, "message", "") or ""),
             body,
             _headers(getattr(exc, "response", None)),
+            model,
         )
     if isinstance(exc, json.JSONDecodeError) or "ValidationError" in names:
         return error(ErrorKind.MALFORMED, f"{provider}'s answer is not valid JSON ({exc})")

@@ -35,7 +35,7 @@ from workers.base import (
     RunContext,
 )
 from workers.cloud import CloudProvider, drop_none, error, ext_for, image_payload
-from workers.google_common import make_client, map_google_error
+from workers.google_common import ModelContext, make_client, map_google_error
 
 OPS = (Operation.GENERATE, Operation.DERIVE)
 INSTRUMENTAL = ParamSpec("instrumental", "bool", False, help="Ask for no vocals")
@@ -105,8 +105,8 @@ class LyriaProvider(CloudProvider):
             config.retry_config = None
         return client, interactions
 
-    def _map_error(self, exc: Exception) -> ProviderError | None:
-        return map_google_error(exc, self.name)
+    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
+        return map_google_error(exc, self.name, ModelContext(self.CAPS, request.model))
 
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         context.progress(0.02, "Preparing the request")

@@ -33,7 +33,7 @@ from workers.base import (
     check,
 )
 from workers.cloud import CloudProvider, drop_none, error, first, image_payload
-from workers.google_common import make_client, map_google_error, operation_error
+from workers.google_common import ModelContext, make_client, map_google_error, operation_error
 
 DURATIONS = (4, 6, 8)
 PARAMS = (
@@ -129,8 +129,8 @@ class VeoProvider(CloudProvider):
     def _make_client(self) -> Any:
         return make_client(self._api_key, self.base_url, self.timeout_s)
 
-    def _map_error(self, exc: Exception) -> ProviderError | None:
-        return map_google_error(exc, self.name)
+    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
+        return map_google_error(exc, self.name, ModelContext(self.CAPS, request.model))
 
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         from google.genai import types
