@@ -32,6 +32,7 @@ from workers.base import (
     Operation,
     ParamSpec,
     ProviderError,
+    Retired,
     RunContext,
 )
 from workers.cloud import CloudProvider, drop_none, error, ext_for, image_payload
@@ -40,6 +41,10 @@ from workers.google_common import ModelContext, make_client, map_google_error
 OPS = (Operation.GENERATE, Operation.DERIVE)
 INSTRUMENTAL = ParamSpec("instrumental", "bool", False, help="Ask for no vocals")
 _SAFETY = ("safety", "blocked", "prohibited", "policy", "recitation")
+
+CHECKED = "2026-11-30"
+MUSIC_PAGE = "https://ai.google.dev/gemini-api/docs/music-generation (Lyria 3 Clip, Lyria 3.5)"
+SDK_MODELS = "google-genai 2.34.0 google/genai/_gaos/types/interactions/model.py"
 
 CLIP_MODEL = ModelSpec(
     id="lyria-3-clip-preview",
@@ -53,10 +58,28 @@ CLIP_MODEL = ModelSpec(
     default_duration_s=30.0,
     audio_types=(AudioType.MUSIC,),
     params=(INSTRUMENTAL,),
+    source=f"{MUSIC_PAGE}; {SDK_MODELS}",
+    checked=CHECKED,
+)
+LYRIA_35 = ModelSpec(
+    id="lyria-3.5",
+    label="Lyria 3.5 (full songs)",
+    media_kind="audio",
+    operations=OPS,
+    max_references=10,
+    reference_kinds=("image",),
+    # "a few minutes, controllable with the prompt" (its page): the length is asked for
+    # in the prompt; 15–300 s is what this app offers.
+    min_duration_s=15.0,
+    max_duration_s=300.0,
+    audio_types=(AudioType.MUSIC,),
+    params=(INSTRUMENTAL,),
+    source=f"{MUSIC_PAGE}; {SDK_MODELS}",
+    checked=CHECKED,
 )
 PRO_MODEL = ModelSpec(
     id="lyria-3-pro-preview",
-    label="Lyria 3 Pro (full songs)",
+    label="Lyria 3 Pro (superseded by Lyria 3.5)",
     media_kind="audio",
     operations=OPS,
     max_references=10,
@@ -65,20 +88,52 @@ PRO_MODEL = ModelSpec(
     max_duration_s=300.0,
     audio_types=(AudioType.MUSIC,),
     params=(INSTRUMENTAL,),
+    # The music page no longer lists it (Lyria 3.5 took its place); the SDK still names
+    # it and no stored source gives a shutdown: kept, last; the live list decides.
+    source=f"{SDK_MODELS}; absent from {MUSIC_PAGE}",
+    checked=CHECKED,
 )
 CAPABILITIES = Capabilities(
     provider="lyria",
     label="Google Lyria (music)",
-    models=(CLIP_MODEL, PRO_MODEL),
+    models=(CLIP_MODEL, LYRIA_35, PRO_MODEL),
     needs_key=True,
+    retired=(Retired(PRO_MODEL.id, LYRIA_35.id, "", MUSIC_PAGE, CHECKED, confirmed=False),),
 )
+LONG_MODELS = frozenset({LYRIA_35.id, PRO_MODEL.id})
+
+# What each Interactions status (google-genai 2.34.0, _gaos/types/interactions/
+# interaction.py: InteractionStatus) means for a job that wants one finished song.
+_STATUS_WORDS: dict[str, tuple[ErrorKind, str]] = {
+    "requires_continuation": (
+        ErrorKind.TRANSIENT,
+        "lyria paused before the song was finished (requires_continuation); "
+        "the job will start it again",
+    ),
+    "incomplete": (
+        ErrorKind.MALFORMED,
+        "lyria ended before any audio was made (incomplete); retry, or shorten the prompt",
+    ),
+    "budget_exceeded": (
+        ErrorKind.QUOTA,
+        "lyria stopped: the request's budget was used up (budget_exceeded); "
+        "check the plan or billing",
+    ),
+    "cancelled": (ErrorKind.TRANSIENT, "the service cancelled the song (cancelled)"),
+    "in_progress": (ErrorKind.TRANSIENT, "lyria had not finished the song (in_progress)"),
+    "queued": (ErrorKind.TRANSIENT, "lyria had not started the song yet (queued)"),
+    "requires_action": (
+        ErrorKind.INVALID_REQUEST,
+        "lyria asked for an action this app does not take (requires_action)",
+    ),
+}
 
 
 def prompt_sent(request: GenerationRequest) -> str:
     """The prompt with the asked-for length (Pro) and vocals wish written into it:
     Lyria 3 takes both from the prompt."""
     text = request.prompt.strip()
-    if request.model == PRO_MODEL.id and request.duration_s is not None:
+    if request.model in LONG_MODELS and request.duration_s is not None:
         text += f"\nLength: about {request.duration_s:g} seconds."
     if request.params.get("instrumental"):
         text += "\nInstrumental only, no vocals."
@@ -148,9 +203,18 @@ class LyriaProvider(CloudProvider):
             kind = ErrorKind.SAFETY_BLOCKED if unsafe else ErrorKind.PROVIDER_DOWN
             raise error(kind, f"lyria failed: {problems or 'no reason given'}")
         audio = answer.output_audio
+        has_audio = audio is not None and bool(audio.data)
+        if status in _STATUS_WORDS and not (status == "incomplete" and has_audio):
+            kind, words = _STATUS_WORDS[status]
+            raise error(kind, words + (f": {problems}" if problems else ""))
         if audio is None or not audio.data:
-            why = problems or lyrics or f"status {status or 'unknown'}"
-            raise error(ErrorKind.SAFETY_BLOCKED, f"lyria returned no audio ({why})")
+            if problems and any(w in problems.lower() for w in _SAFETY):
+                raise error(ErrorKind.SAFETY_BLOCKED, f"lyria returned no audio ({problems})")
+            said = f": {lyrics}" if lyrics else ""
+            raise error(
+                ErrorKind.INVALID_REQUEST,
+                f"lyria answered with text only, no audio{said}; ask for the music more directly",
+            )
         try:
             data = base64.b64decode(audio.data, validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -2,7 +2,20 @@
 
 List prices in US dollars for pay-as-you-go API use, gathered from the providers'
 public pricing pages (ai.google.dev/gemini-api/docs/pricing, elevenlabs.io/pricing/api)
-and dated by :data:`PRICES_AS_OF = "2026-11-30"
+and dated by :data:`PRICES_AS_OF` (each entry notes its own source and date). They are
+estimates shown before a generation runs and recorded in usage events; the provider's
+invoice (free tiers, plan credits, taxes) is what really counts. Update the figures and
+the dates together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from workers.base import CostEstimate
+
+PRICES_AS_OF = "2026-11-30"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from workers.base import (
     Operation,
     ParamSpec,
     ProviderError,
+    Retired,
     RunContext,
     check,
 )
@@ -47,6 +48,16 @@ PARAMS = (
 )
 
 
+CHECKED = "2026-11-30"
+VEO_PAGE = "https://ai.google.dev/gemini-api/docs/veo (720p, 1080p or 4k; 8 s at 1080p/4k)"
+# Reportedly shut down on 2026-10-22 (docs.apiyi.com/en/live/2026-10/veo-3-1-preview-retired,
+# quoting Google's deprecations page, which names gemini-omni-1.1-flash as the replacement).
+# Google's own stored pages do not confirm it: the ids stay offered, a 404 names the
+# replacement, and the live model list hides them once the service stops listing them.
+RETIRED_REPORT = "secondary: https://docs.apiyi.com/en/live/2026-10/veo-3-1-preview-retired.md"
+OMNI = "gemini-omni-1.1-flash"
+
+
 def _model(model_id: str, label: str) -> ModelSpec:
     return ModelSpec(
         id=model_id,
@@ -55,7 +66,7 @@ def _model(model_id: str, label: str) -> ModelSpec:
         operations=(Operation.GENERATE, Operation.DERIVE, Operation.REFINE),
         max_references=2,  # first frame, then last frame
         reference_kinds=("image",),
-        sizes=("720p", "1080p"),
+        sizes=("720p", "1080p", "4k"),
         default_size="720p",
         aspect_ratios=("16:9", "9:16"),
         default_aspect_ratio="16:9",
@@ -63,6 +74,8 @@ def _model(model_id: str, label: str) -> ModelSpec:
         max_duration_s=8.0,
         default_duration_s=8.0,
         params=PARAMS,
+        source=VEO_PAGE,
+        checked=CHECKED,
     )
 
 
@@ -73,6 +86,10 @@ CAPABILITIES = Capabilities(
     label="Google Veo (video)",
     models=(VEO_STANDARD, VEO_FAST),
     needs_key=True,
+    retired=(
+        Retired(VEO_STANDARD.id, OMNI, "2026-10-22", RETIRED_REPORT, CHECKED, confirmed=False),
+        Retired(VEO_FAST.id, OMNI, "2026-10-22", RETIRED_REPORT, CHECKED, confirmed=False),
+    ),
 )
 
 
@@ -106,8 +123,8 @@ class VeoProvider(CloudProvider):
             )
         seconds = self._duration(request)
         check(
-            self._resolution(request) != "1080p" or seconds == 8,
-            "Veo makes 1080p clips of 8 seconds only",
+            self._resolution(request) == "720p" or seconds == 8,
+            f"Veo makes {self._resolution(request)} clips of 8 seconds only",
         )
         check(
             request.params.get("generateAudio", True) is True,
@@ -213,8 +230,13 @@ class VeoProvider(CloudProvider):
         sample = first((response.generated_videos or ()) if response else ())
         if sample is None or sample.video is None:
             reasons = (response.rai_media_filtered_reasons if response else None) or []
-            why = "; ".join(reasons) or "no video in the answer"
-            raise error(ErrorKind.SAFETY_BLOCKED, f"veo returned no video: {why}")
+            if reasons or (response is not None and response.rai_media_filtered_count):
+                why = "; ".join(reasons) or "no reason given"
+                raise error(ErrorKind.SAFETY_BLOCKED, f"veo filtered the video for safety: {why}")
+            raise error(
+                ErrorKind.MALFORMED,
+                f"veo finished without a video and without a reason ({op.name}); retry",
+            )
         video = sample.video
         context.progress(0.92, "Downloading the video")
         data = video.video_bytes or client.files.download(file=video)
