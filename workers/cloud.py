@@ -14,8 +14,8 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
 
 from workers.base import (
     Capabilities,
@@ -37,6 +37,7 @@ from workers.redaction import redact_tree as redact_tree
 from workers.redaction import register
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_PROMPT = 20_000
 
@@ -218,8 +219,20 @@ class CloudProvider:
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         raise NotImplementedError
 
-    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
+    def _map_error(self, exc: Exception, request: GenerationRequest | None) -> ProviderError | None:
         raise NotImplementedError
+
+    def call_mapped(self, what: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (a call through the SDK that is not a generation: a model or voice
+        list) and turn every failure into a ProviderError that names ``what``."""
+        try:
+            return fn()
+        except ProviderError:
+            raise
+        except Exception as exc:
+            mapped = self._map_error(exc, None) or transport_error(exc, self.name)
+            mapped = mapped or unexpected(exc, self.name)
+            raise error(mapped.kind, f"{what}: {mapped.message}", mapped.retry_after) from None
 
 
 def first(items: Iterable[Any]) -> Any:

@@ -13,8 +13,10 @@ order of appearance.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from workers import prices
@@ -48,16 +50,44 @@ DIALOGUE_VOICES = (
     "VR6AewLTigWG4xSOukaG",
     "yoZ06aMxZJJ28mfd3POQ",
 )
-MAX_SPEAKERS = len(DIALOGUE_VOICES)
+MAX_SPEAKERS = len(DIALOGUE_VOICES)  # "the maximum number of unique voice IDs is 10"
+CHECKED = "2026-11-30"
+SDK = "elevenlabs 2.78.0"
+# "keep the total character count across all inputs[].text values at or below 2,000
+# characters per request" (elevenlabs 2.78.0 text_to_dialogue/client.py, convert()).
+DIALOGUE_MAX_CHARS = 2_000
+# Usage comes back in response headers: ``x-character-count`` (characters billed) and
+# ``request-id`` — read from public client code that records them (e.g. a Go client's
+# test server sets both), 2026-11-30; no stored copy of ElevenLabs' own page lists them,
+# so both are optional here and the older ``character-cost`` is read as well.
+USAGE_HEADERS = ("x-character-count", "character-cost")
+VOICES_PAGE_SIZE = 100  # "can not exceed 100" (voices/client.py, search())
+MAX_VOICE_PAGES = 20
 MAX_SEED = 4_294_967_295
-TEXT_LIMITS = {"eleven_multilingual_v2": 10_000, "eleven_v3": 5_000, "eleven_flash_v2_5": 40_000}
+# Characters per speech request. v4: 2,000 per a reseller's page (muapi.ai elevenlabs-v4,
+# 2026-11-30) — secondary, so the conservative figure is used for both v4 models.
+TEXT_LIMITS = {
+    "eleven_multilingual_v2": 10_000,
+    "eleven_v3": 5_000,
+    "eleven_flash_v2_5": 40_000,
+    "eleven_v4": 2_000,
+    "eleven_v4_turbo": 2_000,
+}
+# Model ids: the SDK's own enums (elevenlabs 2.78.0 types/sfx_model_id.py,
+# types/music_model_id.py, types/tts_conversational_model.py,
+# text_to_dialogue_tts_model_id.py), read 2026-11-30.
+SDK_TYPES = f"{SDK} types/*_model_id.py"
 MUSIC_DEFAULT_S = 30.0
 GEN = (Operation.GENERATE,)
 # How much of a non-audio answer to quote: redacted whole, then cut by ProviderError.
 MAX_ECHO = 64 * 1024
 
-VOICE = ParamSpec("voice_id", "str", DEFAULT_VOICE, help="ElevenLabs voice id")
-VOICES = ParamSpec("voices", "str", "", help='Dialogue voices: "Name=voiceId, Name=voiceId"')
+VOICE = ParamSpec(
+    "voice_id", "str", DEFAULT_VOICE, help="ElevenLabs voice: its id or its name (studio voices)"
+)
+VOICES = ParamSpec(
+    "voices", "str", "", help='Dialogue voices: "Name=voice, Name=voice" (ids or voice names)'
+)
 
 SFX_MODEL = ModelSpec(
     id="eleven_text_to_sound_v2",
@@ -71,6 +101,8 @@ SFX_MODEL = ModelSpec(
         ParamSpec("prompt_influence", "float", 0.3, minimum=0.0, maximum=1.0),
         ParamSpec("loop", "bool", False, help="Make a seamless loop"),
     ),
+    source=SDK_TYPES,
+    checked=CHECKED,
 )
 SPEECH_MODEL = ModelSpec(
     id="eleven_multilingual_v2",
@@ -79,6 +111,8 @@ SPEECH_MODEL = ModelSpec(
     operations=GEN,
     audio_types=(AudioType.SPEECH,),
     params=(VOICE,),
+    source=SDK_TYPES,
+    checked=CHECKED,
 )
 V3_MODEL = ModelSpec(
     id="eleven_v3",
@@ -87,6 +121,8 @@ V3_MODEL = ModelSpec(
     operations=GEN,
     audio_types=(AudioType.SPEECH, AudioType.DIALOGUE),
     params=(VOICE, VOICES),
+    source=SDK_TYPES,
+    checked=CHECKED,
 )
 FLASH_MODEL = ModelSpec(
     id="eleven_flash_v2_5",
@@ -95,6 +131,8 @@ FLASH_MODEL = ModelSpec(
     operations=GEN,
     audio_types=(AudioType.SPEECH,),
     params=(VOICE,),
+    source=SDK_TYPES,
+    checked=CHECKED,
 )
 MUSIC_MODEL = ModelSpec(
     id="music_v1",
@@ -106,16 +144,41 @@ MUSIC_MODEL = ModelSpec(
     default_duration_s=MUSIC_DEFAULT_S,
     audio_types=(AudioType.MUSIC,),
     params=(ParamSpec("force_instrumental", "bool", False, help="No vocals"),),
+    source=SDK_TYPES,
+    checked=CHECKED,
 )
+SFX_V3_MODEL = dataclasses.replace(
+    SFX_MODEL, id="eleven_text_to_sound_v3", label="ElevenLabs sound effects v3"
+)
+V4_MODEL = dataclasses.replace(
+    SPEECH_MODEL, id="eleven_v4", label="ElevenLabs v4 (speech)", params=(VOICE,)
+)
+V4_TURBO_MODEL = dataclasses.replace(
+    V3_MODEL, id="eleven_v4_turbo", label="ElevenLabs v4 Turbo (speech, dialogue)"
+)
+MUSIC_V25_MODEL = dataclasses.replace(MUSIC_MODEL, id="music_v2_5", label="Eleven Music v2.5")
 CAPABILITIES = Capabilities(
     provider="elevenlabs",
     label="ElevenLabs (sound effects, speech, dialogue, music)",
-    models=(SFX_MODEL, SPEECH_MODEL, V3_MODEL, FLASH_MODEL, MUSIC_MODEL),
+    # The first of each kind is the default: the models whose limits and prices are
+    # documented in the stored sources; the newer ones (same SDK enums) follow.
+    models=(
+        SFX_MODEL,
+        SPEECH_MODEL,
+        V3_MODEL,
+        FLASH_MODEL,
+        MUSIC_MODEL,
+        SFX_V3_MODEL,
+        V4_MODEL,
+        V4_TURBO_MODEL,
+        MUSIC_V25_MODEL,
+    ),
     needs_key=True,
 )
 
 _NAME = r"[^\W\d_][\w'’\-]*\.?"
 _SPEAKER = re.compile(rf"(?:^\s*|(?<=[.!?…])\s+)({_NAME}(?: {_NAME}){{0,2}})\s*:\s+", re.MULTILINE)
+_VOICE_ID = re.compile(r"[A-Za-z0-9]{20}")
 _QUOTA_WORDS = ("quota", "credit", "payment", "billing", "subscription")
 _SAFETY_WORDS = ("moderation", "policy", "safety", "prohibited", "bad_prompt", "copyright")
 
@@ -170,6 +233,12 @@ class ElevenLabsProvider(CloudProvider):
     CAPS = CAPABILITIES
     DEFAULT_TIMEOUT_S = 300.0  # music can take minutes
 
+    def __init__(
+        self, api_key: str, *, base_url: str | None = None, timeout_s: float | None = None
+    ) -> None:
+        super().__init__(api_key, base_url=base_url, timeout_s=timeout_s)
+        self._voices: list[Voice] | None = None
+
     def _kind(self, request: GenerationRequest) -> AudioType:
         if request.audio_type is not None:
             return request.audio_type
@@ -184,7 +253,13 @@ class ElevenLabsProvider(CloudProvider):
             check(bool(lines), "a dialogue needs at least one line")
             cast = cast_voices(lines, str(request.params.get("voices") or ""))
             check(len(cast) <= MAX_SPEAKERS, f"a dialogue takes at most {MAX_SPEAKERS} speakers")
-            limit = TEXT_LIMITS["eleven_v3"]
+            total = sum(len(words) for _, words in lines)
+            check(
+                total <= DIALOGUE_MAX_CHARS,
+                f"a dialogue takes at most {DIALOGUE_MAX_CHARS} characters of lines in all; "
+                f"this one has {total} (split it into scenes)",
+            )
+            limit = None
         if limit is not None:
             check(len(request.prompt) <= limit, f"{request.model} takes at most {limit} characters")
         if kind is AudioType.SPEECH:
@@ -205,6 +280,31 @@ class ElevenLabsProvider(CloudProvider):
         else:
             units = float(len(request.prompt))
         return prices.estimate(self.name, request.model, units)
+
+    def voices(self) -> list[Voice]:
+        """The account's voices (``GET /v2/voices``), fetched once per provider object."""
+        with self._client_lock:
+            cached = self._voices
+        if cached is None:
+            cached = self.call_mapped("listing the voices", lambda: list_voices(self.client()))
+            with self._client_lock:
+                self._voices = cached
+        return list(cached)
+
+    def resolve_voice(self, value: str) -> str:
+        """A voice id for ``value``: an id as it is, or a voice's name (any case)."""
+        value = value.strip()
+        if _VOICE_ID.fullmatch(value):
+            return value
+        wanted = value.casefold()
+        for voice in self.voices():
+            if voice.name.casefold() == wanted or voice.voice_id == value:
+                return voice.voice_id
+        names = ", ".join(sorted(v.name for v in self.voices())[:12]) or "none"
+        raise error(
+            ErrorKind.INVALID_REQUEST,
+            f"this ElevenLabs account has no voice named {value!r} (voices: {names})",
+        )
 
     def _make_client(self) -> Any:
         from elevenlabs import ElevenLabs
@@ -236,10 +336,13 @@ class ElevenLabsProvider(CloudProvider):
         unit = "generation" if kind is AudioType.SFX else "character"
         if kind is AudioType.MUSIC:
             units, unit = self._music_seconds(request), "second"
+        billed = _billed_characters(headers)
+        if billed is not None and kind in (AudioType.SPEECH, AudioType.DIALOGUE):
+            units = float(billed)
         came_back = drop_none(
             {
                 "request_id": headers.get("request-id"),
-                "character_cost": headers.get("character-cost"),
+                "character_count": billed,
                 "song_id": headers.get("song-id"),
                 "content_type": content_type or None,
             }
@@ -283,7 +386,7 @@ class ElevenLabsProvider(CloudProvider):
                 **body, output_format=OUTPUT_FORMAT, request_options=options
             )
         if kind is AudioType.SPEECH:
-            voice = str(params.get("voice_id") or DEFAULT_VOICE).strip()
+            voice = self.resolve_voice(str(params.get("voice_id") or DEFAULT_VOICE))
             body = {"text": request.prompt, "model_id": request.model, "seed": request.seed}
             raw = client.text_to_speech.with_raw_response
             sent = {"endpoint": f"/v1/text-to-speech/{voice}", "voice_id": voice, **body}
@@ -292,7 +395,10 @@ class ElevenLabsProvider(CloudProvider):
             )
         if kind is AudioType.DIALOGUE:
             lines = dialogue_lines(request.prompt)
-            cast = cast_voices(lines, str(params.get("voices") or ""))
+            cast = {
+                who: self.resolve_voice(v)
+                for who, v in cast_voices(lines, str(params.get("voices") or "")).items()
+            }
             inputs = [{"text": text, "voice_id": cast[who]} for who, text in lines]
             body = {"inputs": inputs, "model_id": request.model, "seed": request.seed}
             raw = client.text_to_dialogue.with_raw_response
@@ -312,12 +418,49 @@ class ElevenLabsProvider(CloudProvider):
             **body, output_format=OUTPUT_FORMAT, request_options=options
         )
 
-    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
+    def _map_error(self, exc: Exception, request: GenerationRequest | None) -> ProviderError | None:
         from elevenlabs.core.api_error import ApiError
 
         if not isinstance(exc, ApiError):
             return None
         return map_api_error(exc.status_code, exc.body, exc.headers or {})
+
+
+def _billed_characters(headers: Mapping[str, str]) -> int | None:
+    for name in USAGE_HEADERS:
+        value = (headers.get(name) or "").strip()
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """One voice of the account (``GET /v2/voices``)."""
+
+    voice_id: str
+    name: str
+    category: str = ""
+
+
+def list_voices(client: Any) -> list[Voice]:
+    """Every voice the account can use, page by page (bounded), through the SDK's
+    ``voices.search`` (``GET /v2/voices``)."""
+    voices: list[Voice] = []
+    token: str | None = None
+    for _ in range(MAX_VOICE_PAGES):
+        page = client.voices.search(
+            page_size=VOICES_PAGE_SIZE,
+            next_page_token=token,
+            request_options={"max_retries": 0},
+        )
+        voices.extend(
+            Voice(v.voice_id, v.name or v.voice_id, str(v.category or "")) for v in page.voices
+        )
+        token = page.next_page_token
+        if not page.has_more or not token:
+            break
+    return voices
 
 
 def _sent(sent: dict[str, Any]) -> dict[str, Any]:

@@ -152,8 +152,9 @@ class GeminiProvider(CloudProvider):
     def _make_client(self) -> Any:
         return make_client(self._api_key, self.base_url, self.timeout_s)
 
-    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
-        return map_google_error(exc, self.name, ModelContext(self.CAPS, request.model))
+    def _map_error(self, exc: Exception, request: GenerationRequest | None) -> ProviderError | None:
+        where = None if request is None else ModelContext(self.CAPS, request.model)
+        return map_google_error(exc, self.name, where)
 
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         from google.genai import types

@@ -160,8 +160,9 @@ class LyriaProvider(CloudProvider):
             config.retry_config = None
         return client, interactions
 
-    def _map_error(self, exc: Exception, request: GenerationRequest) -> ProviderError | None:
-        return map_google_error(exc, self.name, ModelContext(self.CAPS, request.model))
+    def _map_error(self, exc: Exception, request: GenerationRequest | None) -> ProviderError | None:
+        where = None if request is None else ModelContext(self.CAPS, request.model)
+        return map_google_error(exc, self.name, where)
 
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         context.progress(0.02, "Preparing the request")

@@ -57,6 +57,14 @@ PRICES: Mapping[tuple[str, str], Price] = {
     ("elevenlabs", "eleven_v3"): Price(0.0001, "character"),
     ("elevenlabs", "eleven_flash_v2_5"): Price(0.00005, "character"),
     ("elevenlabs", "music_v1"): Price(0.005, "second"),
+    # Newer ElevenLabs models (SDK enums, 2026-11-30). v4: $0.08 per 1,000 characters per
+    # a reseller quoting the official price (muapi.ai elevenlabs-v4, 2026-11-30,
+    # secondary); the others have no figure in the stored sources and carry their
+    # predecessor's (unconfirmed).
+    ("elevenlabs", "eleven_v4"): Price(0.00008, "character"),
+    ("elevenlabs", "eleven_v4_turbo"): Price(0.0001, "character"),
+    ("elevenlabs", "eleven_text_to_sound_v3"): Price(0.12, "generation"),
+    ("elevenlabs", "music_v2_5"): Price(0.005, "second"),
     # Lyria through the Gemini API, per generated song (pricing page, read 2026-11-21).
     ("lyria", "lyria-3-clip-preview"): Price(0.04, "song"),
     # lyria-3.5: no figure in the stored sources; Lyria 3 Pro's (the model it
