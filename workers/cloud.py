@@ -151,6 +151,11 @@ class CloudProvider:
     name: ClassVar[str] = ""
     CAPS: ClassVar[Capabilities]
     DEFAULT_TIMEOUT_S: ClassVar[float] = 120.0
+    # Which ids of the provider's live model list are this provider's kind of model
+    # (substrings). Empty: the provider has no live model list here. A list that holds
+    # none of them does not cover this provider (e.g. a service that lists some models
+    # only elsewhere), and then hides nothing.
+    LIST_FAMILY: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self, api_key: str, *, base_url: str | None = None, timeout_s: float | None = None
@@ -196,6 +201,10 @@ class CloudProvider:
 
     def _make_client(self) -> Any:
         raise NotImplementedError
+
+    def listed_models(self) -> list[str]:
+        """The model ids the service offers this key now (a network call)."""
+        raise NotImplementedError(f"{self.name} has no live model list")
 
     def run(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         self.validate(request)

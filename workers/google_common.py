@@ -56,6 +56,23 @@ def make_client(api_key: str, base_url: str | None, timeout_s: float) -> Any:
     return genai.Client(vertexai=False, api_key=api_key, http_options=options)
 
 
+MAX_LISTED_MODELS = 2000  # a bound on the pages read; the Gemini API lists a few hundred
+LIST_TIMEOUT_S = 10.0
+
+
+def list_model_ids(client: Any) -> list[str]:
+    """The model ids the key may use: ``models.list`` (``GET /v1beta/models``, every page
+    through the SDK's pager, bounded), ``models/`` prefix dropped."""
+    ids: list[str] = []
+    for i, model in enumerate(client.models.list(config={"page_size": 1000})):
+        if i >= MAX_LISTED_MODELS:
+            break
+        name = str(getattr(model, "name", "") or "")
+        if name:
+            ids.append(name.removeprefix("models/"))
+    return ids
+
+
 def _error_body(details: Any) -> Mapping[str, Any]:
     if isinstance(details, Mapping):
         inner = details.get("error", details)

@@ -36,7 +36,7 @@ from workers.base import (
     RunContext,
 )
 from workers.cloud import CloudProvider, drop_none, error, ext_for, image_payload
-from workers.google_common import ModelContext, make_client, map_google_error
+from workers.google_common import ModelContext, list_model_ids, make_client, map_google_error
 
 OPS = (Operation.GENERATE, Operation.DERIVE)
 INSTRUMENTAL = ParamSpec("instrumental", "bool", False, help="Ask for no vocals")
@@ -145,10 +145,18 @@ class LyriaProvider(CloudProvider):
 
     name = "lyria"
     CAPS = CAPABILITIES
+    LIST_FAMILY = ("lyria-",)
     DEFAULT_TIMEOUT_S = 300.0
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         return prices.estimate(self.name, request.model, 1.0)
+
+    def _lister(self) -> Any:
+        client, _interactions = self.client()
+        return client
+
+    def listed_models(self) -> list[str]:
+        return self.call_mapped("listing the models", lambda: list_model_ids(self._lister()))
 
     def _make_client(self) -> Any:
         client = make_client(self._api_key, self.base_url, self.timeout_s)

@@ -34,7 +34,13 @@ from workers.base import (
     check,
 )
 from workers.cloud import CloudProvider, drop_none, error, first, image_payload
-from workers.google_common import ModelContext, make_client, map_google_error, operation_error
+from workers.google_common import (
+    ModelContext,
+    list_model_ids,
+    make_client,
+    map_google_error,
+    operation_error,
+)
 
 DURATIONS = (4, 6, 8)
 PARAMS = (
@@ -98,6 +104,7 @@ class VeoProvider(CloudProvider):
 
     name = "veo"
     CAPS = CAPABILITIES
+    LIST_FAMILY = ("veo-",)
     DEFAULT_TIMEOUT_S = 60.0
 
     def __init__(
@@ -142,6 +149,12 @@ class VeoProvider(CloudProvider):
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         return prices.estimate(self.name, request.model, float(self._duration(request)))
+
+    def _lister(self) -> Any:
+        return self.client()
+
+    def listed_models(self) -> list[str]:
+        return self.call_mapped("listing the models", lambda: list_model_ids(self._lister()))
 
     def _make_client(self) -> Any:
         return make_client(self._api_key, self.base_url, self.timeout_s)

@@ -284,7 +284,8 @@ class Scheduler:
                 return True
             if attempt < 0:
                 return False
-            self._commit_failure(ready.job_id, attempt, "INVALID_REQUEST", message, None)
+            code = exc.kind.value.upper() if isinstance(exc, ProviderError) else "INVALID_REQUEST"
+            self._commit_failure(ready.job_id, attempt, code, message, None)
             return True
         attempt = self._claim(ready)
         if attempt is None:
