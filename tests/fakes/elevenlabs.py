@@ -42,12 +42,25 @@ def bad_prompt() -> Reply:
     return el_error(400, "bad_prompt", "The prompt names a copyrighted artist.")
 
 
+VOICES = [
+    {"voice_id": "JBFqnCBsd6RMkjVDRZzb", "name": "George", "category": "premade"},
+    {"voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel", "category": "premade"},
+    {"voice_id": "EXAVITQu4vr4xnSDxMaL", "name": "Sarah", "category": "premade"},
+    {"voice_id": "CwhRBWXzGAHq8TQ4Fs17", "name": "Roger", "category": "premade"},
+    {"voice_id": "c1oned0VoiceAda00001", "name": "Ada Lovelace", "category": "cloned"},
+]
+
+
 class ElevenLabsFake(FakeServer):
     def __init__(self, api_key: str) -> None:
         super().__init__(api_key)
         self._ids = itertools.count(1)
+        self.voices = list(VOICES)
+        self.usage_header = "x-character-count"  # the header the usage comes back in
 
     def route(self, method: str, path: str) -> str | None:
+        if method == "GET":
+            return "voices" if path == "/v2/voices" else None
         if method != "POST":
             return None
         if _SPEECH.match(path):
@@ -59,7 +72,25 @@ class ElevenLabsFake(FakeServer):
             return None
         return el_error(401, "invalid_api_key", "Invalid API key")
 
+    def _voices(self, req: Recorded) -> Reply:
+        size = int(req.query.get("page_size") or 10)
+        if not 1 <= size <= 100:
+            return el_error(422, "invalid_page_size", "page_size can not exceed 100")
+        start = int(req.query.get("next_page_token") or 0)
+        page = self.voices[start : start + size]
+        more = start + size < len(self.voices)
+        return json_reply(
+            {
+                "voices": page,
+                "has_more": more,
+                "total_count": len(self.voices),
+                "next_page_token": str(start + size) if more else None,
+            }
+        )
+
     def default(self, req: Recorded) -> Reply:
+        if req.route == "voices":
+            return self._voices(req)
         body = req.json
         if req.route == "sfx":
             seconds = float(body.get("duration_seconds") or 2.0)
@@ -79,6 +110,6 @@ class ElevenLabsFake(FakeServer):
             {
                 "content-type": "audio/mpeg",
                 "request-id": f"req-{next(self._ids)}",
-                "character-cost": str(chars),
+                self.usage_header: str(chars),
             },
         )

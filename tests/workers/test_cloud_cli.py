@@ -97,7 +97,7 @@ def test_providers_listing(cli: Cli, memory: MemoryKeyring) -> None:
     assert list(by_name) == ["local", "gemini", "veo", "elevenlabs", "lyria"]
     assert [by_name[n]["configured"] for n in by_name] == [True, True, True, False, True]
     assert by_name["veo"]["base_url"] == "http://gateway.local:8080"
-    pro = next(m for m in by_name["gemini"]["models"] if m["id"] == "gemini-3-pro-image-preview")
+    pro = next(m for m in by_name["gemini"]["models"] if m["id"] == "gemini-3-pro-image")
     assert pro["max_references"] == 14 and pro["sizes"] == ["1K", "2K", "4K"]
     assert pro["price"] == {"usd": 0.134, "unit": "image", "by_size": {"4K": 0.24}}
     veo = by_name["veo"]["models"][0]
@@ -119,18 +119,18 @@ def test_generate_estimate_queues_nothing(cli: Cli, memory: MemoryKeyring) -> No
         "--provider",
         "gemini",
         "--model",
-        "gemini-3-pro-image-preview",
+        "gemini-3-pro-image",
     )
     code, out, _ = cli(*args, "--count", "4", "--estimate")
     assert code == 0
     assert out.startswith(
-        "estimated cost: $0.5360 (4 image, gemini-3-pro-image-preview, prices as of 20"
+        "estimated cost: $0.5360 (4 image, gemini-3-pro-image, prices as of 20"
     )
     assert cli.json(*args, "--size", "4K", "--estimate") == {
         "usd": 0.24,
         "units": 1.0,
         "unit": "image",
-        "note": f"gemini-3-pro-image-preview, prices as of {PRICES_AS_OF}",
+        "note": f"gemini-3-pro-image, prices as of {PRICES_AS_OF}",
     }
     code, _, err = cli(*args, "--size", "9K", "--estimate")
     assert code == 1 and "size '9K'" in err
