@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import sys
 from typing import Any
@@ -24,6 +25,15 @@ def add_parsers(sub: Any) -> None:
 
     x = sub.add_parser("providers", help="providers, their models and whether they have a key")
     x.add_argument("--json", action="store_true")
+    x.add_argument(
+        "--refresh",
+        action="store_true",
+        help="fetch each keyed provider's live model list now (else a day-old cache is used)",
+    )
+
+    x = sub.add_parser("voices", help="the ElevenLabs account's voices (names to use as voice_id)")
+    x.add_argument("--json", action="store_true")
+    x.add_argument("--refresh", action="store_true", help="fetch the list now")
 
 
 def _store(announce: bool = False) -> Any:
@@ -117,33 +127,61 @@ def _source_words(source: str | None, env_var: str) -> str:
     return "no"
 
 
-def _model_json(model: Any, provider: str) -> dict[str, Any]:
+def _model_json(model: Any, provider: str, listed: bool | None) -> dict[str, Any]:
     import dataclasses
 
     from workers import prices
 
     out = dataclasses.asdict(model)
+    out["listed"] = listed  # in the provider's live list (None: no list covers it)
     if (provider, model.id) in prices.PRICES:
         p = prices.PRICES[(provider, model.id)]
         out["price"] = {"usd": p.usd, "unit": p.unit, "by_size": dict(p.by_size or {})}
     return out
 
 
+def _listing(library: Any, name: str, caps: Any) -> tuple[Any, Any]:
+    """(the provider's cached list or None, its capabilities as that list shows them)."""
+    import importlib
+
+    from studio.providers_setup import MODEL, day
+    from workers.registry import CLOUD_PROVIDERS, listed_capabilities
+
+    cached = library.provider_list(name, MODEL)
+    if cached is None:
+        return None, caps
+    module, cls = CLOUD_PROVIDERS[name]
+    family = getattr(getattr(importlib.import_module(module), cls), "LIST_FAMILY", ())
+    ids = [i.item_id for i in cached.items]
+    return cached, listed_capabilities(caps, family, ids, day(cached.fetched_at))
+
+
 def cmd_providers(args: argparse.Namespace) -> int:
     from studio.core import settings
     from studio.keys import KEY_FOR
+    from studio.providers_setup import day, refresh_model_lists
     from workers import prices
     from workers.local import CAPABILITIES as LOCAL
     from workers.registry import CLOUD_PROVIDERS, cloud_capabilities
 
     store = _store()
+    lists: dict[str, tuple[Any, Any]] = {}
     with studio_from(args) as studio:
         base_urls = {name: settings.base_url(studio.library, name) for name in CLOUD_PROVIDERS}
+        outcomes = refresh_model_lists(studio.library) if args.refresh else []
+        for name in CLOUD_PROVIDERS:
+            lists[name] = _listing(studio.library, name, cloud_capabilities(name))
+    for o in outcomes:
+        if o.problem is not None:
+            print(f"studio: warning: {o.problem}", file=sys.stderr)
+    if args.refresh and outcomes and all(o.problem is not None for o in outcomes):
+        raise UserError("no model list could be fetched (see the warnings above)")
     entries: list[dict[str, Any]] = [
         {"name": "local", "label": LOCAL.label, "configured": True, "key": None, "caps": LOCAL}
     ]
     for name in CLOUD_PROVIDERS:
         source = store.source(name)
+        cached, shown = lists[name]
         entries.append(
             {
                 "name": name,
@@ -152,14 +190,24 @@ def cmd_providers(args: argparse.Namespace) -> int:
                 "key": KEY_FOR[name],
                 "key_source": source,
                 "base_url": base_urls[name],
+                "model_list": None
+                if cached is None
+                else {"fetched": day(cached.fetched_at), "count": len(cached.items)},
                 "caps": cloud_capabilities(name),
+                "shown": shown,
             }
         )
     if args.json:
         out = []
         for e in entries:
             caps = e.pop("caps")
-            e["models"] = [_model_json(m, e["name"]) for m in caps.models]
+            shown = e.pop("shown", caps)
+            covered = shown is not caps
+            e["models"] = [
+                _model_json(m, e["name"], (m in shown.models) if covered else None)
+                for m in caps.models
+            ]
+            e["retired"] = [dataclasses.asdict(r) for r in shown.retired]
             out.append(e)
         print_json(
             {"providers": out, "prices_as_of": prices.PRICES_AS_OF, "warning": store.warning}
@@ -173,9 +221,13 @@ def cmd_providers(args: argparse.Namespace) -> int:
             else:
                 state = f"no key (studio keys set {e['key']})"
             where = f"  base URL {e['base_url']}" if e.get("base_url") else ""
-            print(f"{e['name']:<11} {state}{where}")
+            listed = e.get("model_list")
+            when = f"  model list of {listed['fetched']}" if listed else ""
+            print(f"{e['name']:<11} {state}{where}{when}")
+            shown = e.get("shown", e["caps"])
             for m in e["caps"].models:
-                print(f"  {_model_line(m)}")
+                hidden = "" if m in shown.models else "  [not offered to this key]"
+                print(f"  {_model_line(m)}{hidden}")
         print(f"prices as of {prices.PRICES_AS_OF} (workers/prices.py)")
     _warn(store)
     return EXIT_OK
@@ -200,7 +252,55 @@ def _model_line(m: Any) -> str:
     return "  ".join(bits)
 
 
+def cmd_voices(args: argparse.Namespace) -> int:
+    from studio.core import settings
+    from studio.providers_setup import LIST_MAX_AGE_MS, VOICE, day
+    from studio.store.library import ListItem, ProviderList
+    from workers.base import ProviderError
+    from workers.registry import cloud_provider, needs_key_sentence
+
+    store = _store()
+    with studio_from(args) as studio:
+        library = studio.library
+        cached = library.provider_list("elevenlabs", VOICE)
+        now = studio_now()
+        if args.refresh or cached is None or now - cached.fetched_at > LIST_MAX_AGE_MS:
+            key = store.get("elevenlabs")
+            if not key:
+                raise UserError(needs_key_sentence("elevenlabs"))
+            provider = cloud_provider("elevenlabs", key, settings.base_url(library, "elevenlabs"))
+            try:
+                voices = provider.voices()  # type: ignore[attr-defined]
+            except ProviderError as exc:
+                raise UserError(f"could not list the ElevenLabs voices: {exc.message}") from None
+            items = tuple(ListItem(v.voice_id, v.name, v.category) for v in voices)
+            cached = ProviderList("elevenlabs", VOICE, now, items)
+            library.store_provider_list(cached)
+    rows = sorted(cached.items, key=lambda i: (i.label.casefold(), i.item_id))
+    if args.json:
+        print_json(
+            {
+                "voices": [
+                    {"name": i.label, "voice_id": i.item_id, "category": i.detail} for i in rows
+                ],
+                "fetched": day(cached.fetched_at),
+            }
+        )
+    else:
+        table([[i.label, i.item_id, i.detail] for i in rows], ["NAME", "VOICE ID", "CATEGORY"])
+        print(f"fetched {day(cached.fetched_at)}; use a name or an id as voice_id")
+    _warn(store)
+    return EXIT_OK
+
+
+def studio_now() -> int:
+    from studio.clock import system_clock
+
+    return system_clock()
+
+
 COMMANDS = {
     "keys": cmd_keys,
     "providers": cmd_providers,
+    "voices": cmd_voices,
 }
