@@ -39,8 +39,9 @@ KEY_LABELS: Mapping[str, str] = {
 def needs_key_sentence(name: str) -> str:
     """What to do about a cloud provider without a key: one sentence."""
     label = KEY_LABELS.get(name, name)
+    article = "an" if label[:1].lower() in "aeiou" else "a"
     return (
-        f"{name} needs an API key: add a {label} key in Preferences ▸ Keys "
+        f"{name} needs an API key: add {article} {label} key in Preferences ▸ Keys "
         f"(or run `studio keys set {'gemini' if label == 'Gemini' else name}`)"
     )
 

@@ -123,9 +123,7 @@ def test_generate_estimate_queues_nothing(cli: Cli, memory: MemoryKeyring) -> No
     )
     code, out, _ = cli(*args, "--count", "4", "--estimate")
     assert code == 0
-    assert out.startswith(
-        "estimated cost: $0.5360 (4 image, gemini-3-pro-image, prices as of 20"
-    )
+    assert out.startswith("estimated cost: $0.5360 (4 image, gemini-3-pro-image, prices as of 20")
     assert cli.json(*args, "--size", "4K", "--estimate") == {
         "usd": 0.24,
         "units": 1.0,
