@@ -390,3 +390,37 @@ def test_a_failed_fetch_keeps_the_old_list(tmp_path: Path, google: GoogleFake) -
         assert OLD not in [m.id for m in registry.get("gemini").capabilities().models]
     finally:
         library.close()
+
+
+# ------------------------------------------------------------------ several images, several variants
+
+
+def test_every_image_of_an_answer_becomes_a_variant_with_the_same_recipe_and_lineage(
+    tmp_path: Path, google: GoogleFake, gemini: GeminiProvider
+) -> None:
+    from tests.workers.cloud_helpers import image_variants
+
+    google.script("generateContent", multi_image(count=3, drafts=1))
+    with cloud_space(tmp_path / "home", gemini) as (studio, space):
+        refs = image_variants(space, tmp_path, (40, 30), (30, 40))
+        vid = generate(space, "both", "image", options("gemini", FLASH), references=tuple(refs))
+        run_queue(studio, space)
+        main = space.variant_detail(vid).row
+        main_recipe = stored(space, vid)["recipe"]
+        siblings = [v for v in space.variants_of(main.asset_id) if v.id != vid]
+        got = [stored(space, v.id) for v in siblings]
+        links = {
+            v.id: {link.parent_variant_id for link in space.lineage_of(v.id)} for v in siblings
+        }
+        totals = studio.library.usage_totals()
+        staging = [p for p in (space.media_dir / ".staging").rglob("*") if p.is_file()]
+    assert main.status == "completed" and len(siblings) == 2
+    assert [g["status"] for g in got] == ["completed", "completed"]
+    assert all(g["recipe"] == main_recipe for g in got)
+    assert got[0]["recipe"]["model"] == FLASH and got[0]["recipe"]["prompt"] == "both"
+    assert sorted(g["metadata"]["image_index"] for g in got) == [1, 2]
+    assert (got[0]["width"], got[0]["height"]) == (64, 48) and got[0]["thumb"] is not None
+    assert all(parents == set(refs) for parents in links.values())
+    (usage,) = [t for t in totals if t.provider == "gemini"]
+    assert usage.units == 3.0 and usage.cost_usd == pytest.approx(3 * 0.067)
+    assert staging == []  # every staged folder was moved into place
