@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from studio.clock import system_clock
 from studio.core import settings
-from studio.keys import KEY_FOR, KeyStore
+from studio.keys import KEY_FILE_NAME, KEY_FOR, KeyStore
 from studio.store.library import Library, ListItem, ProviderList
 from workers.base import ProviderError
 from workers.registry import CLOUD_PROVIDERS, ProviderRegistry, default_registry, with_listing
@@ -53,7 +53,7 @@ def _registry(library: Library) -> ProviderRegistry:
     base_urls = {name: url for name in CLOUD_PROVIDERS if (url := settings.base_url(library, name))}
     return default_registry(
         local_latency_s=settings.local_latency_s(library),
-        keys=KeyStore(),
+        keys=KeyStore(key_file=library.path.parent / KEY_FILE_NAME),
         base_urls=base_urls,
     )
 

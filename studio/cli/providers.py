@@ -36,10 +36,12 @@ def add_parsers(sub: Any) -> None:
     x.add_argument("--refresh", action="store_true", help="fetch the list now")
 
 
-def _store(announce: bool = False) -> Any:
-    from studio.keys import KeyStore
+def _store(args: argparse.Namespace, announce: bool = False) -> Any:
+    from studio.keys import KEY_FILE_NAME, KeyStore
+    from studio.paths import default_home
 
-    return KeyStore(announce=announce)
+    home = args.home if args.home is not None else default_home()
+    return KeyStore(announce=announce, key_file=home / KEY_FILE_NAME)
 
 
 def _warn(store: Any) -> None:
@@ -70,12 +72,13 @@ def _read_key(name: str) -> str:
 def cmd_keys(args: argparse.Namespace) -> int:
     from studio.keys import ENV_VARS, KeyStoreError, key_name
 
-    store = _store()
+    store = _store(args)
     try:
         if args.keys_cmd == "set":
             name = key_name(args.provider)
             store.set(name, _read_key(name))
-            print(f"stored the {name} key in the OS keyring (used by {', '.join(_users(name))})")
+            where = "the key file" if store.source(name) == "file" else "the OS keyring"
+            print(f"stored the {name} key in {where} (used by {', '.join(_users(name))})")
         elif args.keys_cmd == "delete":
             name = key_name(args.provider)
             if not store.delete(name):
@@ -124,6 +127,8 @@ def _source_words(source: str | None, env_var: str) -> str:
         return "yes (keyring)"
     if source == "env":
         return f"yes ({env_var})"
+    if source == "file":
+        return "yes (key file)"
     return "no"
 
 
@@ -164,7 +169,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
     from workers.local import CAPABILITIES as LOCAL
     from workers.registry import CLOUD_PROVIDERS, cloud_capabilities
 
-    store = _store()
+    store = _store(args)
     lists: dict[str, tuple[Any, Any]] = {}
     with studio_from(args) as studio:
         base_urls = {name: settings.base_url(studio.library, name) for name in CLOUD_PROVIDERS}
@@ -259,7 +264,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
     from workers.base import ProviderError
     from workers.registry import cloud_provider, needs_key_sentence
 
-    store = _store()
+    store = _store(args)
     with studio_from(args) as studio:
         library = studio.library
         cached = library.provider_list("elevenlabs", VOICE)
