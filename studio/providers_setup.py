@@ -46,6 +46,7 @@ def build_providers(library: Library) -> ProviderRegistry:
     (a ``studio.core.providers.ProviderFactory``), each seen through its live model list."""
     registry = _registry(library)
     apply_model_lists(library, registry, refresh=False)
+    apply_voice_list(library, registry, refresh=False)
     return registry
 
 
@@ -111,3 +112,37 @@ def apply_model_lists(
 def cached_items(library: Library, provider: str, kind: str) -> Iterable[ListItem]:
     entry = library.provider_list(provider, kind)
     return () if entry is None else entry.items
+
+
+def apply_voice_list(
+    library: Library,
+    registry: ProviderRegistry,
+    *,
+    refresh: bool,
+    clock: Callable[[], int] = system_clock,
+) -> ProviderList | None:
+    """The ElevenLabs account's voices (fetched when missing, over a day old, or with
+    ``refresh``; a failed fetch keeps the old list), offered by name for ``voice_id``."""
+    if "elevenlabs" not in registry.names():
+        return None
+    provider = registry.get("elevenlabs")
+    voices = getattr(provider, "voices", None)
+    offer = getattr(provider, "offer_voices", None)
+    if voices is None or offer is None:
+        return None
+    now = clock()
+    cached = library.provider_list("elevenlabs", VOICE)
+    if refresh or cached is None or now - cached.fetched_at > LIST_MAX_AGE_MS:
+        try:
+            got = voices()
+        except ProviderError as exc:
+            if refresh:
+                raise
+            log.warning("elevenlabs: could not fetch the voice list: %s", exc.message)
+        else:
+            items = tuple(ListItem(v.voice_id, v.name, v.category) for v in got)
+            cached = ProviderList("elevenlabs", VOICE, now, items)
+            library.store_provider_list(cached)
+    if cached is not None:
+        offer(sorted({i.label for i in cached.items if i.label}, key=str.casefold))
+    return cached

@@ -102,6 +102,9 @@ class ParamSpec:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    # Values to offer (e.g. the account's voice names); any other value of the kind is
+    # still accepted, unlike ``choices``.
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

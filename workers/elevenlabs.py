@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,6 +238,28 @@ class ElevenLabsProvider(CloudProvider):
     ) -> None:
         super().__init__(api_key, base_url=base_url, timeout_s=timeout_s)
         self._voices: list[Voice] | None = None
+        self._caps = CAPABILITIES
+
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    def offer_voices(self, names: Sequence[str]) -> None:
+        """Offer these voice names (the account's, from ``GET /v2/voices``) for the
+        ``voice_id`` parameter; ids and other names stay accepted."""
+        offered = tuple(dict.fromkeys(n for n in names if n))
+        self._caps = dataclasses.replace(
+            CAPABILITIES,
+            models=tuple(
+                dataclasses.replace(
+                    m,
+                    params=tuple(
+                        dataclasses.replace(p, suggestions=offered) if p.name == "voice_id" else p
+                        for p in m.params
+                    ),
+                )
+                for m in CAPABILITIES.models
+            ),
+        )
 
     def _kind(self, request: GenerationRequest) -> AudioType:
         if request.audio_type is not None:

@@ -259,28 +259,25 @@ def _model_line(m: Any) -> str:
 
 def cmd_voices(args: argparse.Namespace) -> int:
     from studio.core import settings
-    from studio.providers_setup import LIST_MAX_AGE_MS, VOICE, day
-    from studio.store.library import ListItem, ProviderList
+    from studio.providers_setup import VOICE, apply_voice_list, day
     from workers.base import ProviderError
-    from workers.registry import cloud_provider, needs_key_sentence
+    from workers.registry import ProviderRegistry, cloud_provider, needs_key_sentence
 
     store = _store(args)
     with studio_from(args) as studio:
         library = studio.library
         cached = library.provider_list("elevenlabs", VOICE)
-        now = studio_now()
-        if args.refresh or cached is None or now - cached.fetched_at > LIST_MAX_AGE_MS:
-            key = store.get("elevenlabs")
-            if not key:
-                raise UserError(needs_key_sentence("elevenlabs"))
-            provider = cloud_provider("elevenlabs", key, settings.base_url(library, "elevenlabs"))
+        key = store.get("elevenlabs")
+        if key:
+            base_url = settings.base_url(library, "elevenlabs")
+            registry = ProviderRegistry([cloud_provider("elevenlabs", key, base_url)])
             try:
-                voices = provider.voices()  # type: ignore[attr-defined]
+                cached = apply_voice_list(library, registry, refresh=args.refresh or cached is None)
             except ProviderError as exc:
                 raise UserError(f"could not list the ElevenLabs voices: {exc.message}") from None
-            items = tuple(ListItem(v.voice_id, v.name, v.category) for v in voices)
-            cached = ProviderList("elevenlabs", VOICE, now, items)
-            library.store_provider_list(cached)
+        elif cached is None or args.refresh:
+            raise UserError(needs_key_sentence("elevenlabs"))
+    assert cached is not None
     rows = sorted(cached.items, key=lambda i: (i.label.casefold(), i.item_id))
     if args.json:
         print_json(
@@ -296,12 +293,6 @@ def cmd_voices(args: argparse.Namespace) -> int:
         print(f"fetched {day(cached.fetched_at)}; use a name or an id as voice_id")
     _warn(store)
     return EXIT_OK
-
-
-def studio_now() -> int:
-    from studio.clock import system_clock
-
-    return system_clock()
 
 
 COMMANDS = {

@@ -303,6 +303,13 @@ class OptionsPanel(QWidget):
             dspin.setValue(float(value) if isinstance(value, int | float) else dspin.minimum())
             dspin.valueChanged.connect(self._emit)
             return dspin
+        if spec.suggestions:  # e.g. the account's voice names: pick one, or type an id
+            offer = fit_combo()
+            offer.setEditable(True)
+            offer.addItems(list(spec.suggestions))
+            offer.setCurrentText(str(value) if value else "")
+            offer.currentTextChanged.connect(self._emit)
+            return offer
         line = QLineEdit(str(value) if value else "")
         line.setPlaceholderText(spec.help or param_label(spec.name))
         line.setMinimumWidth(120)
