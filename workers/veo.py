@@ -43,8 +43,18 @@ from workers.google_common import (
 )
 
 DURATIONS = (4, 6, 8)
+FRAMES, ASSETS = "frames", "assets"
+MAX_FRAMES, MAX_ASSETS = 2, 3  # first + last frame; "up to three reference images" (Veo page)
 PARAMS = (
     ParamSpec("negativePrompt", "str", None, help="What the video should not show"),
+    ParamSpec(
+        "references",
+        "choice",
+        FRAMES,
+        choices=(FRAMES, ASSETS),
+        help="Image references as the first and last frame, or as up to 3 reference images "
+        "of what the video should show",
+    ),
     ParamSpec(
         "generateAudio",
         "bool",
@@ -70,7 +80,7 @@ def _model(model_id: str, label: str) -> ModelSpec:
         label=label,
         media_kind="video",
         operations=(Operation.GENERATE, Operation.DERIVE, Operation.REFINE),
-        max_references=2,  # first frame, then last frame
+        max_references=MAX_ASSETS,  # frames mode takes 2: first frame, then last frame
         reference_kinds=("image",),
         sizes=("720p", "1080p", "4k"),
         default_size="720p",
@@ -128,6 +138,12 @@ class VeoProvider(CloudProvider):
                 request.duration_s in DURATIONS,
                 f"Veo makes clips of {', '.join(map(str, DURATIONS))} seconds",
             )
+        if self._mode(request) == FRAMES:
+            check(
+                len(request.references) <= MAX_FRAMES,
+                f"Veo takes {MAX_FRAMES} frames (first and last); for up to {MAX_ASSETS} "
+                "reference images choose references: assets",
+            )
         seconds = self._duration(request)
         check(
             self._resolution(request) == "720p" or seconds == 8,
@@ -138,6 +154,9 @@ class VeoProvider(CloudProvider):
             "Veo can't turn its soundtrack off (generateAudio: false is not available with "
             "an API key); leave it on and mute the clip afterwards",
         )
+
+    def _mode(self, request: GenerationRequest) -> str:
+        return str(request.params.get("references") or FRAMES)
 
     def _duration(self, request: GenerationRequest) -> int:
         if request.duration_s is None:
@@ -167,10 +186,12 @@ class VeoProvider(CloudProvider):
         from google.genai import types
 
         context.progress(0.01, "Preparing the request")
-        frames = []
-        for ref in request.references[:2]:
+        images = []
+        for ref in request.references[:MAX_ASSETS]:
             data, mime = image_payload(ref)
-            frames.append((ref.variant_id, types.Image(image_bytes=data, mime_type=mime), mime))
+            images.append((ref.variant_id, types.Image(image_bytes=data, mime_type=mime), mime))
+        assets = images if self._mode(request) == ASSETS else []
+        frames = [] if assets else images[:MAX_FRAMES]
         negative = request.params.get("negativePrompt") or None
         aspect = request.aspect_ratio or "16:9"
         config = types.GenerateVideosConfig(
@@ -180,6 +201,13 @@ class VeoProvider(CloudProvider):
             aspect_ratio=aspect,
             negative_prompt=negative,
             last_frame=frames[1][1] if len(frames) > 1 else None,
+            reference_images=[
+                types.VideoGenerationReferenceImage(
+                    image=image, reference_type=types.VideoGenerationReferenceType.ASSET
+                )
+                for _vid, image, _mime in assets
+            ]
+            or None,
         )
         source = types.GenerateVideosSource(
             prompt=request.prompt, image=frames[0][1] if frames else None
@@ -199,6 +227,11 @@ class VeoProvider(CloudProvider):
                 "last_frame": {"variant_id": frames[1][0], "mime_type": frames[1][2]}
                 if len(frames) > 1
                 else None,
+                "reference_images": [
+                    {"variant_id": vid, "mime_type": mime, "type": "asset"}
+                    for vid, _image, mime in assets
+                ]
+                or None,
             }
         )
         client = self.client()

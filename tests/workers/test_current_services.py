@@ -424,3 +424,36 @@ def test_every_image_of_an_answer_becomes_a_variant_with_the_same_recipe_and_lin
     (usage,) = [t for t in totals if t.provider == "gemini"]
     assert usage.units == 3.0 and usage.cost_usd == pytest.approx(3 * 0.067)
     assert staging == []  # every staged folder was moved into place
+
+
+# ------------------------------------------------------------------ Veo reference images
+
+
+def test_veo_takes_up_to_three_reference_images_as_assets(
+    tmp_path: Path, google: GoogleFake
+) -> None:
+    from tests.workers.cloud_helpers import image_variants
+
+    google.veo_polls = 0
+    veo = VeoProvider(GOOGLE_KEY, base_url=google.url, poll_s=0.01)
+    with cloud_space(tmp_path / "home", veo) as (studio, space):
+        refs = tuple(image_variants(space, tmp_path, (16, 9), (9, 16), (8, 8)))
+        with pytest.raises(ValidationError, match="references: assets"):
+            generate(space, "a parade", "video", options("veo"), references=refs)
+        vid = generate(
+            space,
+            "a parade",
+            "video",
+            options("veo", params={"references": "assets"}),
+            references=refs,
+        )
+        run_queue(studio, space)
+        got = stored(space, vid)
+    assert got["status"] == "completed"
+    (req,) = google.of("predictLongRunning")
+    instance = req.json["instances"][0]
+    images = instance["referenceImages"]
+    assert len(images) == 3 and {i["referenceType"].lower() for i in images} == {"asset"}
+    assert "image" not in instance and "lastFrame" not in req.json.get("parameters", {})
+    sent = got["provenance"]["request"]["reference_images"]
+    assert [r["variant_id"] for r in sent] == list(refs)
