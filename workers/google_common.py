@@ -233,3 +233,63 @@ def operation_error(provider: str, err: Mapping[str, Any]) -> ProviderError:
     rpc = err.get("code")
     http = RPC_TO_HTTP.get(int(rpc), 500) if isinstance(rpc, int) else 500
     return from_status(provider, http, None, str(err.get("message") or ""), {"error": err})
+
+
+# ------------------------------------------------------------------ the Interactions API
+
+INTERACTION_SAFETY = ("safety", "blocked", "prohibited", "policy", "recitation")
+
+# What each Interactions status (google-genai 2.34.0, _gaos/types/interactions/
+# interaction.py: InteractionStatus) means for a job that wants one finished file;
+# ``{p}`` is the provider, ``{what}`` the thing made ("song", "video").
+_STATUS_WORDS: dict[str, tuple[ErrorKind, str]] = {
+    "requires_continuation": (
+        ErrorKind.TRANSIENT,
+        "{p} paused before the {what} was finished (requires_continuation); "
+        "the job will start it again",
+    ),
+    "incomplete": (
+        ErrorKind.MALFORMED,
+        "{p} ended before any {media} was made (incomplete); retry, or shorten the prompt",
+    ),
+    "budget_exceeded": (
+        ErrorKind.QUOTA,
+        "{p} stopped: the request's budget was used up (budget_exceeded); "
+        "check the plan or billing",
+    ),
+    "cancelled": (ErrorKind.TRANSIENT, "the service cancelled the {what} (cancelled)"),
+    "in_progress": (ErrorKind.TRANSIENT, "{p} had not finished the {what} (in_progress)"),
+    "queued": (ErrorKind.TRANSIENT, "{p} had not started the {what} yet (queued)"),
+    "requires_action": (
+        ErrorKind.INVALID_REQUEST,
+        "{p} asked for an action this app does not take (requires_action)",
+    ),
+}
+
+
+def interaction_problem(
+    provider: str, answer: Any, *, what: str, media: str, has_output: bool
+) -> ProviderError | None:
+    """The error an Interactions answer stands for, or None when it holds a usable
+    result (``incomplete`` with output counts as a result: it is kept)."""
+    status = str(answer.status or "")
+    problems = "; ".join(
+        f"{e.code or 'error'}: {e.message or ''}".strip() for e in answer.errors or ()
+    )
+    unsafe = any(w in problems.lower() for w in INTERACTION_SAFETY)
+    if status == "failed":
+        kind = ErrorKind.SAFETY_BLOCKED if unsafe else ErrorKind.PROVIDER_DOWN
+        return error(kind, f"{provider} failed: {problems or 'no reason given'}")
+    if status in _STATUS_WORDS and not (status == "incomplete" and has_output):
+        kind, words = _STATUS_WORDS[status]
+        text = words.format(p=provider, what=what, media=media)
+        return error(kind, text + (f": {problems}" if problems else ""))
+    if has_output:
+        return None
+    if problems and unsafe:
+        return error(ErrorKind.SAFETY_BLOCKED, f"{provider} returned no {media} ({problems})")
+    said = f": {answer.output_text}" if answer.output_text else ""
+    return error(
+        ErrorKind.INVALID_REQUEST,
+        f"{provider} answered with text only, no {media}{said}; ask for it more directly",
+    )

@@ -36,11 +36,16 @@ from workers.base import (
     RunContext,
 )
 from workers.cloud import CloudProvider, drop_none, error, ext_for, image_payload
-from workers.google_common import ModelContext, list_model_ids, make_client, map_google_error
+from workers.google_common import (
+    ModelContext,
+    interaction_problem,
+    list_model_ids,
+    make_client,
+    map_google_error,
+)
 
 OPS = (Operation.GENERATE, Operation.DERIVE)
 INSTRUMENTAL = ParamSpec("instrumental", "bool", False, help="Ask for no vocals")
-_SAFETY = ("safety", "blocked", "prohibited", "policy", "recitation")
 
 CHECKED = "2026-11-30"
 MUSIC_PAGE = "https://ai.google.dev/gemini-api/docs/music-generation (Lyria 3 Clip, Lyria 3.5)"
@@ -101,32 +106,6 @@ CAPABILITIES = Capabilities(
     retired=(Retired(PRO_MODEL.id, LYRIA_35.id, "", MUSIC_PAGE, CHECKED, confirmed=False),),
 )
 LONG_MODELS = frozenset({LYRIA_35.id, PRO_MODEL.id})
-
-# What each Interactions status (google-genai 2.34.0, _gaos/types/interactions/
-# interaction.py: InteractionStatus) means for a job that wants one finished song.
-_STATUS_WORDS: dict[str, tuple[ErrorKind, str]] = {
-    "requires_continuation": (
-        ErrorKind.TRANSIENT,
-        "lyria paused before the song was finished (requires_continuation); "
-        "the job will start it again",
-    ),
-    "incomplete": (
-        ErrorKind.MALFORMED,
-        "lyria ended before any audio was made (incomplete); retry, or shorten the prompt",
-    ),
-    "budget_exceeded": (
-        ErrorKind.QUOTA,
-        "lyria stopped: the request's budget was used up (budget_exceeded); "
-        "check the plan or billing",
-    ),
-    "cancelled": (ErrorKind.TRANSIENT, "the service cancelled the song (cancelled)"),
-    "in_progress": (ErrorKind.TRANSIENT, "lyria had not finished the song (in_progress)"),
-    "queued": (ErrorKind.TRANSIENT, "lyria had not started the song yet (queued)"),
-    "requires_action": (
-        ErrorKind.INVALID_REQUEST,
-        "lyria asked for an action this app does not take (requires_action)",
-    ),
-}
 
 
 def prompt_sent(request: GenerationRequest) -> str:
@@ -203,27 +182,18 @@ class LyriaProvider(CloudProvider):
         self, request: GenerationRequest, answer: Any, sent: dict[str, Any]
     ) -> GenerationOutput:
         status = str(answer.status or "")
-        problems = "; ".join(
-            f"{e.code or 'error'}: {e.message or ''}".strip() for e in answer.errors or ()
-        )
         lyrics = answer.output_text or None
-        if status == "failed":
-            unsafe = any(w in problems.lower() for w in _SAFETY)
-            kind = ErrorKind.SAFETY_BLOCKED if unsafe else ErrorKind.PROVIDER_DOWN
-            raise error(kind, f"lyria failed: {problems or 'no reason given'}")
         audio = answer.output_audio
-        has_audio = audio is not None and bool(audio.data)
-        if status in _STATUS_WORDS and not (status == "incomplete" and has_audio):
-            kind, words = _STATUS_WORDS[status]
-            raise error(kind, words + (f": {problems}" if problems else ""))
-        if audio is None or not audio.data:
-            if problems and any(w in problems.lower() for w in _SAFETY):
-                raise error(ErrorKind.SAFETY_BLOCKED, f"lyria returned no audio ({problems})")
-            said = f": {lyrics}" if lyrics else ""
-            raise error(
-                ErrorKind.INVALID_REQUEST,
-                f"lyria answered with text only, no audio{said}; ask for the music more directly",
-            )
+        problem = interaction_problem(
+            self.name,
+            answer,
+            what="song",
+            media="audio",
+            has_output=audio is not None and bool(audio.data),
+        )
+        if problem is not None:
+            raise problem
+        assert audio is not None
         try:
             data = base64.b64decode(audio.data, validate=True)
         except (binascii.Error, ValueError) as exc:
