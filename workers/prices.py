@@ -50,6 +50,12 @@ PRICES: Mapping[tuple[str, str], Price] = {
     # Veo 3.1 with audio, per second of video (pricing page, read 2026-11-21).
     ("veo", "veo-3.1-generate-preview"): Price(0.40, "second"),
     ("veo", "veo-3.1-fast-generate-preview"): Price(0.15, "second"),
+    # Gemini Omni Flash 1.1, per second by resolution: secondary (muapi.ai
+    # gemini-omni-text-to-video, read 2026-11-30; Google's pricing page not in the stored
+    # copies): 360p $0.039, 720p $0.13, 1080p $0.195, 4K $0.39.
+    ("veo", "gemini-omni-1.1-flash"): Price(
+        0.13, "second", {"360p": 0.039, "1080p": 0.195, "4k": 0.39}
+    ),
     # ElevenLabs API (elevenlabs.io/pricing/api, read 2026-11-21): speech per character
     # ($0.10 or $0.05 per 1,000), sound effects per generation, music per second.
     ("elevenlabs", "eleven_text_to_sound_v2"): Price(0.12, "generation"),

@@ -141,8 +141,24 @@ _GENERATION_FIELDS = frozenset(
 )
 _IMAGE_FIELDS = frozenset({"aspectRatio", "imageSize"})
 _INTERACTION_FIELDS = frozenset(
-    {"model", "input", "generation_config", "stream", "background", "store", "agent"}
+    {
+        "model",
+        "input",
+        "generation_config",
+        "response_format",
+        "stream",
+        "background",
+        "store",
+        "agent",
+    }
 )
+# The SDK's VideoResponseFormat (google-genai 2.34.0): what a video answer may be asked for.
+_VIDEO_FORMAT = {
+    "aspect_ratio": {"16:9", "9:16"},
+    "resolution": {"360p", "720p", "1080p", "4k"},
+    "delivery": {"inline", "uri"},
+}
+_VIDEO_SIDE = {"360p": 48, "720p": 64, "1080p": 96, "4k": 128}
 
 
 def model_not_found(model: str, method: str = "generateContent") -> Reply:
@@ -434,8 +450,51 @@ class GoogleFake(FakeServer):
         return Reply(200, data, {"content-type": "video/mp4"})
 
     # ------------------------------------------------------------------ Lyria
+    def _omni(self, req: Recorded) -> Reply:
+        body = req.json
+        fmt = body.get("response_format") or {}
+        if isinstance(fmt, list):
+            fmt = next((f for f in fmt if f.get("type") == "video"), {})
+        for name, value in fmt.items():
+            if name == "type":
+                continue
+            allowed = _VIDEO_FORMAT.get(name)
+            if allowed is None or value not in allowed:
+                return unknown_field(f"response_format.{name}")
+        text = body["input"] if isinstance(body["input"], str) else _input_text(body["input"])
+        m = re.search(r"about (\d+(?:\.\d+)?) seconds", text)
+        seconds = float(m.group(1)) if m else 8.0
+        width, height = media.dims(
+            fmt.get("aspect_ratio", "16:9"), _VIDEO_SIDE[fmt.get("resolution", "720p")]
+        )
+        n = next(self._ids)
+        return json_reply(
+            {
+                "id": f"interaction-{n}",
+                "model": body["model"],
+                "status": "completed",
+                "steps": [
+                    {"type": "user_input", "content": [{"type": "text", "text": text}]},
+                    {
+                        "type": "model_output",
+                        "content": [
+                            {
+                                "type": "video",
+                                "mime_type": "video/mp4",
+                                "data": base64.b64encode(
+                                    media.mp4(seconds, width, height)
+                                ).decode(),
+                            }
+                        ],
+                    },
+                ],
+            }
+        )
+
     def _interaction(self, req: Recorded) -> Reply:
         body = req.json
+        if str(body.get("model", "")).startswith("gemini-omni"):
+            return self._omni(req)
         text = body["input"] if isinstance(body["input"], str) else _input_text(body["input"])
         m = re.search(r"about (\d+(?:\.\d+)?) seconds", text)
         seconds = (

@@ -21,6 +21,8 @@ from tests.fakes.google import GoogleFake, google_error, quota_exhausted
 from tests.workers.cloud_helpers import GOOGLE_KEY, LockedKeyring, MemoryKeyring, using_keyring
 from workers.prices import PRICES_AS_OF
 
+VEO = ("--model", "veo-3.1-generate-preview")  # the long-running-operation route
+
 
 class Cli:
     def __init__(self, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,7 +158,7 @@ def test_a_canary_key_reaches_no_file_and_no_log(
 
         ok = [
             gen("a cat", "--provider", "gemini"),
-            gen("a dog runs", "--kind", "video", "--provider", "veo", "--duration", "4"),
+            gen("a dog runs", "--kind", "video", "--provider", "veo", "--duration", "4", *VEO),
             gen("a door slams", "--kind", "audio", "--type", "sfx", "--provider", "elevenlabs"),
             gen("a waltz", "--kind", "audio", "--type", "music", "--provider", "lyria"),
         ]
@@ -172,7 +174,7 @@ def test_a_canary_key_reaches_no_file_and_no_log(
         eleven.script("speech", el_error(401, "invalid_api_key", f"Invalid API key: {eleven_key}"))
         failed = [
             gen("a cat", "--provider", "gemini"),
-            gen("a dog", "--kind", "video", "--provider", "veo", "--duration", "4"),
+            gen("a dog", "--kind", "video", "--provider", "veo", "--duration", "4", *VEO),
             gen("a waltz", "--kind", "audio", "--type", "music", "--provider", "lyria"),
             gen("Hello there.", "--kind", "audio", "--type", "speech", "--provider", "elevenlabs"),
         ]

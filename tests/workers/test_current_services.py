@@ -51,6 +51,7 @@ from workers.registry import Listed, ProviderRegistry
 from workers.veo import VeoProvider
 
 FLASH, PRO, OLD = "gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-2.5-flash-image"
+VEO31 = "veo-3.1-generate-preview"
 
 
 def _image(provider: Any, tmp_path: Path, model: str = FLASH) -> GenerationOutput:
@@ -439,12 +440,12 @@ def test_veo_takes_up_to_three_reference_images_as_assets(
     with cloud_space(tmp_path / "home", veo) as (studio, space):
         refs = tuple(image_variants(space, tmp_path, (16, 9), (9, 16), (8, 8)))
         with pytest.raises(ValidationError, match="references: assets"):
-            generate(space, "a parade", "video", options("veo"), references=refs)
+            generate(space, "a parade", "video", options("veo", VEO31), references=refs)
         vid = generate(
             space,
             "a parade",
             "video",
-            options("veo", params={"references": "assets"}),
+            options("veo", VEO31, params={"references": "assets"}),
             references=refs,
         )
         run_queue(studio, space)
@@ -457,3 +458,61 @@ def test_veo_takes_up_to_three_reference_images_as_assets(
     assert "image" not in instance and "lastFrame" not in req.json.get("parameters", {})
     sent = got["provenance"]["request"]["reference_images"]
     assert [r["variant_id"] for r in sent] == list(refs)
+
+
+# ------------------------------------------------------------------ Gemini Omni video
+
+
+def test_omni_is_the_default_video_model_through_the_interactions_api(
+    tmp_path: Path, google: GoogleFake
+) -> None:
+    from tests.workers.cloud_helpers import image_variants
+
+    veo = VeoProvider(GOOGLE_KEY, base_url=google.url, poll_s=0.01)
+    with cloud_space(tmp_path / "home", veo) as (studio, space):
+        refs = tuple(image_variants(space, tmp_path, (16, 9)))
+        vid = generate(
+            space,
+            "a parade",
+            "video",
+            options("veo", size="1080p", aspect_ratio="9:16", duration_s=6.0),
+            references=refs,
+        )
+        run_queue(studio, space)
+        got = stored(space, vid)
+        totals = studio.library.usage_totals()
+    assert got["status"] == "completed" and got["recipe"]["model"] == "gemini-omni-1.1-flash"
+    assert (got["width"], got["height"]) == (54, 96) and got["duration_ms"] == 6000
+    (req,) = google.of("interactions")
+    sent = req.json
+    assert sent["response_format"] == {
+        "type": "video",
+        "aspect_ratio": "9:16",
+        "resolution": "1080p",
+        "delivery": "inline",
+    }
+    from tests.fakes.google import _input_text, interaction_images
+
+    assert len(interaction_images(req)) == 1
+    assert "a parade" in _input_text(sent["input"]) and "about 6 seconds" in _input_text(
+        sent["input"]
+    )
+    assert google.of("predictLongRunning") == []
+    (usage,) = [t for t in totals if t.provider == "veo"]
+    assert (usage.units, usage.cost_usd) == (6.0, pytest.approx(6 * 0.195))
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [("budget_exceeded", ErrorKind.QUOTA), ("requires_continuation", ErrorKind.TRANSIENT)],
+)
+def test_omni_statuses_in_words(
+    tmp_path: Path, google: GoogleFake, status: str, kind: ErrorKind
+) -> None:
+    veo = VeoProvider(GOOGLE_KEY, base_url=google.url)
+    google.script("interactions", interaction(status))
+    request = GenerationRequest(Operation.GENERATE, "video", "waves", "gemini-omni-1.1-flash")
+    with pytest.raises(ProviderError) as info:
+        veo.run(request, BasicContext(tmp_path / "ctx"))
+    assert info.value.kind is kind and "gemini omni" in info.value.message
+    assert f"({status})" in info.value.message
