@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -35,15 +34,8 @@ from studio.core import settings
 from studio.core.providers import ProviderCatalog
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
 from studio.jobs.config import DEFAULT_CONCURRENCY
-from studio.keys import (
-    ENV_VARS,
-    KEY_FILE_NAME,
-    KEY_FILE_RISK,
-    KEY_NAMES,
-    KeyStore,
-    KeyStoreError,
-    Source,
-)
+from studio.keys import ENV_VARS, KEY_FILE_NAME, KEY_NAMES, KeyStore, KeyStoreError, Source
+from studio.ui.keys_choice import KeylessChoice
 from studio.ui.widgets import named
 from workers.base import AudioType, Capabilities
 from workers.registry import CLOUD_PROVIDERS, cloud_capabilities
@@ -137,14 +129,9 @@ class PreferencesDialog(QDialog):
             " QLineEdit:disabled { background: #23262d; }"
         )
         self.studio = studio
-        self.keys = (
-            keys
-            if keys is not None
-            else KeyStore(announce=False, key_file=studio.paths.home / KEY_FILE_NAME)
-        )
+        self.keys = keys or KeyStore(announce=False, key_file=studio.paths.home / KEY_FILE_NAME)
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self._keys_changed = False
-        self._refreshing = False
         self._settings_changed = False
         self._sources: dict[str, Source | None] = {}
         self.providers = known_providers(studio.providers)
@@ -262,7 +249,9 @@ class PreferencesDialog(QDialog):
             " border-radius: 4px; padding: 8px;"
         )
         layout.addWidget(self.banner)
-        layout.addWidget(self._keyless_choice())
+        self.keyless = KeylessChoice(self.keys)
+        self.keyless.changed.connect(self._keyless_changed)
+        layout.addWidget(self.keyless)
         self.key_status: dict[str, QLabel] = {}
         self.key_edit: dict[str, QLineEdit] = {}
         self.key_set: dict[str, QPushButton] = {}
@@ -305,55 +294,17 @@ class PreferencesDialog(QDialog):
         layout.addStretch(1)
         return page
 
-    def _keyless_choice(self) -> QWidget:
-        """Where no keyring exists: environment variables (as before), or the opt-in key
-        file, its risk stated. Hidden while a keyring works."""
-        self.keyless = box = named(QGroupBox("Without a keyring, keep keys in"), "keylessChoice")
-        lay = QVBoxLayout(box)
-        self.use_env = named(
-            QRadioButton(
-                "Environment variables ("
-                + ", ".join(ENV_VARS[n] for n in KEY_NAMES)
-                + "), set before Forge Studio starts"
-            ),
-            "useEnv",
-        )
-        where = self.keys.key_file or "the data folder"
-        self.use_file = named(QRadioButton(f"A key file only you can read ({where})"), "useFile")
-        risk = _hint(KEY_FILE_RISK + " Choosing environment variables again deletes the file.")
-        self.key_file_problem = named(QLabel(wordWrap=True), "keyFileProblem")
-        self.key_file_problem.setStyleSheet("color: #ff7a6e;")
-        for w in (self.use_env, self.use_file, risk, self.key_file_problem):
-            lay.addWidget(w)
-        self.use_file.toggled.connect(self._choose_key_file)
-        return box
-
-    def _choose_key_file(self, on: bool) -> None:
-        if self._refreshing or on == self.keys.key_file_in_use:
-            return
-        try:
-            self.keys.use_key_file(on)
-        except KeyStoreError as exc:
-            self.key_file_problem.setText(str(exc))
+    def _keyless_changed(self) -> None:
         self._keys_changed = True
         self._refresh_keys()
 
     def _refresh_keys(self) -> None:
-        self._refreshing = True
-        try:
-            self._refresh_key_fields()
-        finally:
-            self._refreshing = False
-
-    def _refresh_key_fields(self) -> None:
         keyring = self.keys.keyring_usable
         in_file = self.keys.key_file_in_use
         usable = keyring or in_file
         self.banner.setVisible(not keyring)
         self.banner.setToolTip(self.keys.warning or "")
-        self.keyless.setVisible(not keyring and self.keys.key_file is not None)
-        (self.use_file if in_file else self.use_env).setChecked(True)
-        self.key_file_problem.setText(self.keys.file_problem or "")
+        self.keyless.refresh(keyring)
         for name, source in self.keys.status():
             if source == "keyring":
                 text = f"Set in the system keyring{_masked(self.keys.get(name))}"
@@ -407,16 +358,9 @@ class PreferencesDialog(QDialog):
             return False
         self._keys_changed = self._keys_changed or removed
         still = self.keys.source(name) == "env"
-        self._say(
-            name,
-            f"Removed. {ENV_VARS[name]} from the environment still applies."
-            if still
-            else (
-                "Removed from the key file."
-                if was == "file"
-                else "Removed from the system keyring."
-            ),
-        )
+        where = "key file" if was == "file" else "system keyring"
+        env = f"Removed. {ENV_VARS[name]} from the environment still applies."
+        self._say(name, env if still else f"Removed from the {where}.")
         self._refresh_keys()
         return removed
 

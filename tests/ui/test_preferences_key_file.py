@@ -37,10 +37,9 @@ def test_without_a_keyring_the_choice_is_offered_with_its_risk(
     qtbot, studio: Studio, no_keyring: None
 ) -> None:  # type: ignore[no-untyped-def]
     dialog = _dialog(qtbot, studio)
-    assert dialog.keyless.isVisibleTo(dialog) and dialog.use_env.isChecked()
+    assert dialog.keyless.isVisibleTo(dialog) and dialog.keyless.use_env.isChecked()
     assert not dialog.key_edit["gemini"].isEnabled()  # environment variables: no fields
-    texts = [w.text() for w in dialog.keyless.findChildren(type(dialog.banner))]
-    assert any(KEY_FILE_RISK in t for t in texts)
+    assert KEY_FILE_RISK in dialog.keyless.risk.text()
     assert not (studio.paths.home / KEY_FILE_NAME).exists()
 
 
@@ -49,7 +48,7 @@ def test_choosing_the_key_file_enables_the_fields_and_stores_there(
     qtbot, studio: Studio, no_keyring: None
 ) -> None:  # type: ignore[no-untyped-def]
     dialog = _dialog(qtbot, studio)
-    dialog.use_file.setChecked(True)
+    dialog.keyless.use_file.setChecked(True)
     path = studio.paths.home / KEY_FILE_NAME
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert dialog.key_edit["gemini"].isEnabled()
@@ -58,7 +57,7 @@ def test_choosing_the_key_file_enables_the_fields_and_stores_there(
     assert dialog.key_status["gemini"].text().startswith("Set in the key file")
     assert GEMINI_KEY not in dialog.key_status["gemini"].text()
     assert dialog.key_message["gemini"].text() == "Stored in the key file."
-    dialog.use_env.setChecked(True)  # back to the environment: the file goes
+    dialog.keyless.use_env.setChecked(True)  # back to the environment: the file goes
     assert not path.exists() and not dialog.key_edit["gemini"].isEnabled()
 
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.providers import ProviderCatalog
 from studio.store.records import StylePresetRow
-from studio.ui.tray.fields import Field, fit_combo, param_label
+from studio.ui.tray.fields import ADD_KEY, Field, add_keyless, fit_combo, param_label
 from studio.ui.tray.state import (
     EXPLORE,
     MAX_COUNT,
@@ -34,7 +33,6 @@ from studio.ui.tray.state import (
 from workers.base import ModelSpec, ParamSpec
 
 DURATION_STEP = 0.5
-ADD_KEY = "addkey:"  # the data of a provider list entry that asks for a key
 INT_LIMIT = 2_000_000_000
 
 
@@ -43,7 +41,7 @@ class OptionsPanel(QWidget):
     while the panel rebuilds itself)."""
 
     changed = Signal()
-    add_key = Signal(str)  # a provider without a key was chosen: offer to add one
+    add_key = Signal()  # "Add … key…" was chosen: offer to add one
 
     def __init__(self, providers: ProviderCatalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,7 +125,7 @@ class OptionsPanel(QWidget):
                 caps = self._providers.get(name).capabilities()
                 if models_for(caps, mode):
                     self.provider.addItem(caps.label, name)
-            self._add_keyless(mode)
+            add_keyless(self.provider, self._providers.names(), mode)
             for choice in (settings.provider, preferred, "local"):
                 i = self.provider.findData(choice) if choice else -1
                 if i >= 0:
@@ -141,29 +139,6 @@ class OptionsPanel(QWidget):
         finally:
             self._quiet -= 1
 
-    def _add_keyless(self, mode: str) -> None:
-        """Every cloud provider without a key, greyed out with its models listed, and an
-        "Add key…" entry under it (choosing it asks for the key, the choice stays)."""
-        from workers.registry import CLOUD_PROVIDERS, KEY_LABELS, cloud_capabilities
-
-        model = self.provider.model()
-        for name in CLOUD_PROVIDERS:
-            if name in self._providers.names():
-                continue
-            caps = cloud_capabilities(name)
-            offered = models_for(caps, mode)
-            if not offered:
-                continue
-            self.provider.addItem(f"{caps.label} (no key)", None)
-            shown = self.provider.count() - 1
-            item = model.item(shown) if isinstance(model, QStandardItemModel) else None
-            if item is not None:
-                item.setEnabled(False)
-            self.provider.setItemData(
-                shown, "Models: " + ", ".join(m.label for m in offered), Qt.ItemDataRole.ToolTipRole
-            )
-            self.provider.addItem(f"    Add a {KEY_LABELS.get(name, name)} key…", ADD_KEY + name)
-
     def _provider_changed(self) -> None:
         if self._quiet:
             return
@@ -174,7 +149,7 @@ class OptionsPanel(QWidget):
                 self.provider.setCurrentIndex(self._last_provider)
             finally:
                 self._quiet -= 1
-            self.add_key.emit(data.removeprefix(ADD_KEY))
+            self.add_key.emit()
             return
         self._last_provider = self.provider.currentIndex()
         self._chosen = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -86,7 +87,7 @@ class ForgeTray(QWidget):
         self.generate_button.clicked.connect(self.generate)
         self.options = OptionsPanel(self._studio.providers)
         self.options.changed.connect(self._changed)
-        self.options.add_key.connect(self._add_key)
+        self.options.add_key.connect(partial(self._host.open_preferences, "keys"))
         self.options.setVisible(False)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -98,9 +99,6 @@ class ForgeTray(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.generate)
-
-    def _add_key(self, _provider: str) -> None:
-        self._host.open_preferences("keys")
 
     def show_options(self, on: bool) -> None:
         self.options.setVisible(on)
