@@ -14,9 +14,7 @@ order of appearance.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from workers import prices
@@ -27,203 +25,34 @@ from workers.base import (
     ErrorKind,
     GenerationOutput,
     GenerationRequest,
-    ModelSpec,
-    Operation,
-    ParamSpec,
     ProviderError,
     RunContext,
     check,
 )
 from workers.cloud import CloudProvider, drop_none, error, parse_retry_after
+from workers.elevenlabs_models import CAPABILITIES as CAPABILITIES
+from workers.elevenlabs_models import MUSIC_DEFAULT_S, TEXT_LIMITS
+from workers.elevenlabs_voices import DEFAULT_VOICE as DEFAULT_VOICE
+from workers.elevenlabs_voices import DIALOGUE_MAX_CHARS as DIALOGUE_MAX_CHARS
+from workers.elevenlabs_voices import DIALOGUE_VOICES as DIALOGUE_VOICES
+from workers.elevenlabs_voices import MAX_SPEAKERS as MAX_SPEAKERS
+from workers.elevenlabs_voices import VOICE_ID, Voice, list_voices
+from workers.elevenlabs_voices import cast_voices as cast_voices
+from workers.elevenlabs_voices import dialogue_lines as dialogue_lines
+from workers.elevenlabs_voices import parse_voices as parse_voices
 
 OUTPUT_FORMAT = "mp3_44100_128"
-DEFAULT_VOICE = "JBFqnCBsd6RMkjVDRZzb"  # "George", a premade voice
-DIALOGUE_VOICES = (
-    "JBFqnCBsd6RMkjVDRZzb",
-    "21m00Tcm4TlvDq8ikWAM",
-    "EXAVITQu4vr4xnSDxMaL",
-    "TX3LPaxmHKxFdv7VOQHJ",
-    "pNInz6obpgDQGcFmaJgB",
-    "AZnzlk1XvdvUeBnXmlld",
-    "MF3mGyEYCl7XYWbV9V6O",
-    "ErXwobaYiN019PkySvjV",
-    "VR6AewLTigWG4xSOukaG",
-    "yoZ06aMxZJJ28mfd3POQ",
-)
-MAX_SPEAKERS = len(DIALOGUE_VOICES)  # "the maximum number of unique voice IDs is 10"
-CHECKED = "2026-11-30"
-SDK = "elevenlabs 2.78.0"
-# "keep the total character count across all inputs[].text values at or below 2,000
-# characters per request" (elevenlabs 2.78.0 text_to_dialogue/client.py, convert()).
-DIALOGUE_MAX_CHARS = 2_000
 # Usage comes back in response headers: ``x-character-count`` (characters billed) and
 # ``request-id`` — read from public client code that records them (e.g. a Go client's
 # test server sets both), 2026-11-30; no stored copy of ElevenLabs' own page lists them,
 # so both are optional here and the older ``character-cost`` is read as well.
 USAGE_HEADERS = ("x-character-count", "character-cost")
-VOICES_PAGE_SIZE = 100  # "can not exceed 100" (voices/client.py, search())
-MAX_VOICE_PAGES = 20
 MAX_SEED = 4_294_967_295
-# Characters per speech request. v4: 2,000 per a reseller's page (muapi.ai elevenlabs-v4,
-# 2026-11-30) — secondary, so the conservative figure is used for both v4 models.
-TEXT_LIMITS = {
-    "eleven_multilingual_v2": 10_000,
-    "eleven_v3": 5_000,
-    "eleven_flash_v2_5": 40_000,
-    "eleven_v4": 2_000,
-    "eleven_v4_turbo": 2_000,
-}
-# Model ids: the SDK's own enums (elevenlabs 2.78.0 types/sfx_model_id.py,
-# types/music_model_id.py, types/tts_conversational_model.py,
-# text_to_dialogue_tts_model_id.py), read 2026-11-30.
-SDK_TYPES = f"{SDK} types/*_model_id.py"
-MUSIC_DEFAULT_S = 30.0
-GEN = (Operation.GENERATE,)
 # How much of a non-audio answer to quote: redacted whole, then cut by ProviderError.
 MAX_ECHO = 64 * 1024
 
-VOICE = ParamSpec(
-    "voice_id", "str", DEFAULT_VOICE, help="ElevenLabs voice: its id or its name (studio voices)"
-)
-VOICES = ParamSpec(
-    "voices", "str", "", help='Dialogue voices: "Name=voice, Name=voice" (ids or voice names)'
-)
-
-SFX_MODEL = ModelSpec(
-    id="eleven_text_to_sound_v2",
-    label="ElevenLabs sound effects v2",
-    media_kind="audio",
-    operations=GEN,
-    min_duration_s=0.5,
-    max_duration_s=30.0,
-    audio_types=(AudioType.SFX,),
-    params=(
-        ParamSpec("prompt_influence", "float", 0.3, minimum=0.0, maximum=1.0),
-        ParamSpec("loop", "bool", False, help="Make a seamless loop"),
-    ),
-    source=SDK_TYPES,
-    checked=CHECKED,
-)
-SPEECH_MODEL = ModelSpec(
-    id="eleven_multilingual_v2",
-    label="ElevenLabs Multilingual v2 (speech)",
-    media_kind="audio",
-    operations=GEN,
-    audio_types=(AudioType.SPEECH,),
-    params=(VOICE,),
-    source=SDK_TYPES,
-    checked=CHECKED,
-)
-V3_MODEL = ModelSpec(
-    id="eleven_v3",
-    label="ElevenLabs v3 (speech, dialogue)",
-    media_kind="audio",
-    operations=GEN,
-    audio_types=(AudioType.SPEECH, AudioType.DIALOGUE),
-    params=(VOICE, VOICES),
-    source=SDK_TYPES,
-    checked=CHECKED,
-)
-FLASH_MODEL = ModelSpec(
-    id="eleven_flash_v2_5",
-    label="ElevenLabs Flash v2.5 (speech)",
-    media_kind="audio",
-    operations=GEN,
-    audio_types=(AudioType.SPEECH,),
-    params=(VOICE,),
-    source=SDK_TYPES,
-    checked=CHECKED,
-)
-MUSIC_MODEL = ModelSpec(
-    id="music_v1",
-    label="Eleven Music v1",
-    media_kind="audio",
-    operations=GEN,
-    min_duration_s=3.0,
-    max_duration_s=600.0,
-    default_duration_s=MUSIC_DEFAULT_S,
-    audio_types=(AudioType.MUSIC,),
-    params=(ParamSpec("force_instrumental", "bool", False, help="No vocals"),),
-    source=SDK_TYPES,
-    checked=CHECKED,
-)
-SFX_V3_MODEL = dataclasses.replace(
-    SFX_MODEL, id="eleven_text_to_sound_v3", label="ElevenLabs sound effects v3"
-)
-V4_MODEL = dataclasses.replace(
-    SPEECH_MODEL, id="eleven_v4", label="ElevenLabs v4 (speech)", params=(VOICE,)
-)
-V4_TURBO_MODEL = dataclasses.replace(
-    V3_MODEL, id="eleven_v4_turbo", label="ElevenLabs v4 Turbo (speech, dialogue)"
-)
-MUSIC_V25_MODEL = dataclasses.replace(MUSIC_MODEL, id="music_v2_5", label="Eleven Music v2.5")
-CAPABILITIES = Capabilities(
-    provider="elevenlabs",
-    label="ElevenLabs (sound effects, speech, dialogue, music)",
-    # The first of each kind is the default: the models whose limits and prices are
-    # documented in the stored sources; the newer ones (same SDK enums) follow.
-    models=(
-        SFX_MODEL,
-        SPEECH_MODEL,
-        V3_MODEL,
-        FLASH_MODEL,
-        MUSIC_MODEL,
-        SFX_V3_MODEL,
-        V4_MODEL,
-        V4_TURBO_MODEL,
-        MUSIC_V25_MODEL,
-    ),
-    needs_key=True,
-)
-
-_NAME = r"[^\W\d_][\w'’\-]*\.?"
-_SPEAKER = re.compile(rf"(?:^\s*|(?<=[.!?…])\s+)({_NAME}(?: {_NAME}){{0,2}})\s*:\s+", re.MULTILINE)
-_VOICE_ID = re.compile(r"[A-Za-z0-9]{20}")
 _QUOTA_WORDS = ("quota", "credit", "payment", "billing", "subscription")
 _SAFETY_WORDS = ("moderation", "policy", "safety", "prohibited", "bad_prompt", "copyright")
-
-
-def dialogue_lines(text: str) -> list[tuple[str, str]]:
-    """(speaker, text) pairs from ``Name: words`` labels. The door keeps prompts on one
-    line, so a label counts at the start, after a line break, or after a sentence's end
-    (``…that? Bo: Hear what?``); words before the first label are "Speaker 1"'s."""
-    out: list[tuple[str, str]] = []
-    labels = list(_SPEAKER.finditer(text))
-    head = text[: labels[0].start() if labels else len(text)]
-    if " ".join(head.split()):
-        out.append(("Speaker 1", " ".join(head.split())))
-    for i, m in enumerate(labels):
-        end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
-        words = " ".join(text[m.end() : end].split())
-        if words:
-            out.append((m.group(1).strip(), words))
-    return out
-
-
-def parse_voices(spec: str) -> dict[str, str]:
-    """``"Ada=abc, Bo=def"`` → {"Ada": "abc", "Bo": "def"}."""
-    voices: dict[str, str] = {}
-    for item in re.split(r"[,;\n]", spec):
-        if not item.strip():
-            continue
-        name, sep, voice = item.partition("=")
-        check(
-            bool(sep and name.strip() and voice.strip()),
-            f"voices: {item.strip()!r} is not Name=voiceId",
-        )
-        voices[name.strip()] = voice.strip()
-    return voices
-
-
-def cast_voices(lines: list[tuple[str, str]], spec: str) -> dict[str, str]:
-    """Each speaker's voice: the ones asked for, then premade voices not yet used."""
-    chosen = parse_voices(spec)
-    spare = [v for v in DIALOGUE_VOICES if v not in chosen.values()]
-    cast: dict[str, str] = {}
-    for speaker, _ in lines:
-        if speaker not in cast:
-            cast[speaker] = chosen.get(speaker) or (spare.pop(0) if spare else DEFAULT_VOICE)
-    return cast
 
 
 class ElevenLabsProvider(CloudProvider):
@@ -316,7 +145,7 @@ class ElevenLabsProvider(CloudProvider):
     def resolve_voice(self, value: str) -> str:
         """A voice id for ``value``: an id as it is, or a voice's name (any case)."""
         value = value.strip()
-        if _VOICE_ID.fullmatch(value):
+        if VOICE_ID.fullmatch(value):
             return value
         wanted = value.casefold()
         for voice in self.voices():
@@ -454,35 +283,6 @@ def _billed_characters(headers: Mapping[str, str]) -> int | None:
         if value.isdigit():
             return int(value)
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Voice:
-    """One voice of the account (``GET /v2/voices``)."""
-
-    voice_id: str
-    name: str
-    category: str = ""
-
-
-def list_voices(client: Any) -> list[Voice]:
-    """Every voice the account can use, page by page (bounded), through the SDK's
-    ``voices.search`` (``GET /v2/voices``)."""
-    voices: list[Voice] = []
-    token: str | None = None
-    for _ in range(MAX_VOICE_PAGES):
-        page = client.voices.search(
-            page_size=VOICES_PAGE_SIZE,
-            next_page_token=token,
-            request_options={"max_retries": 0},
-        )
-        voices.extend(
-            Voice(v.voice_id, v.name or v.voice_id, str(v.category or "")) for v in page.voices
-        )
-        token = page.next_page_token
-        if not page.has_more or not token:
-            break
-    return voices
 
 
 def _sent(sent: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,6 @@ refused. The poster frame and probing are the job's ``store_output`` step.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import time
 from typing import Any
@@ -38,12 +36,12 @@ from workers.base import (
 from workers.cloud import CloudProvider, drop_none, error, first, image_payload
 from workers.google_common import (
     ModelContext,
-    interaction_problem,
     list_model_ids,
     make_client,
     map_google_error,
     operation_error,
 )
+from workers.omni import OMNI, OMNI_EXPECTED_S, OMNI_MODEL, run_omni
 
 DURATIONS = (4, 6, 8)
 FRAMES, ASSETS = "frames", "assets"
@@ -74,7 +72,6 @@ VEO_PAGE = "https://ai.google.dev/gemini-api/docs/veo (720p, 1080p or 4k; 8 s at
 # Google's own stored pages do not confirm it: the ids stay offered, a 404 names the
 # replacement, and the live model list hides them once the service stops listing them.
 RETIRED_REPORT = "secondary: https://docs.apiyi.com/en/live/2026-10/veo-3-1-preview-retired.md"
-OMNI = "gemini-omni-1.1-flash"
 
 
 def _model(model_id: str, label: str) -> ModelSpec:
@@ -101,33 +98,6 @@ def _model(model_id: str, label: str) -> ModelSpec:
 VEO_STANDARD = _model("veo-3.1-generate-preview", "Veo 3.1 (standard)")
 VEO_FAST = _model("veo-3.1-fast-generate-preview", "Veo 3.1 Fast")
 
-# Gemini Omni Flash: "use Gemini Omni Flash as the default model for video generation"
-# (https://ai.google.dev/gemini-api/docs/video), through the Interactions API with the
-# answer's video in ``output_video`` (https://ai.google.dev/gemini-api/docs/omni). Output
-# options: the SDK's VideoResponseFormat (google-genai 2.34.0, _gaos/types/interactions/
-# videoresponseformat.py: aspect 16:9 | 9:16; 360p | 720p | 1080p | 4k, default 720p).
-# Length: 3–10 s chosen by the model from the prompt (secondary: docs.comfy.org
-# GeminiVideoOmniV2, developer.civitai.com gemini-omni), so it is asked for in the prompt;
-# up to 3 reference images (secondary: docs.oxen.ai gemini-omni-1-1-flash).
-OMNI_PAGE = "https://ai.google.dev/gemini-api/docs/omni"
-OMNI_MODEL = ModelSpec(
-    id=OMNI,
-    label="Gemini Omni Flash 1.1",
-    media_kind="video",
-    operations=(Operation.GENERATE, Operation.DERIVE, Operation.REFINE),
-    max_references=3,
-    reference_kinds=("image",),
-    sizes=("360p", "720p", "1080p", "4k"),
-    default_size="720p",
-    aspect_ratios=("16:9", "9:16"),
-    default_aspect_ratio="16:9",
-    min_duration_s=3.0,
-    max_duration_s=10.0,
-    source=f"{OMNI_PAGE}; google-genai 2.34.0 videoresponseformat.py; length and "
-    "references: secondary (docs.comfy.org, docs.oxen.ai)",
-    checked=CHECKED,
-)
-OMNI_EXPECTED_S = 8.0  # billed seconds assumed when no length is asked for
 CAPABILITIES = Capabilities(
     provider="veo",
     label="Google video (Gemini Omni, Veo)",
@@ -232,84 +202,11 @@ class VeoProvider(CloudProvider):
                 self._interactions_obj = (client, interactions)
             return self._interactions_obj[1]
 
-    def _omni(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
-        context.progress(0.02, "Preparing the request")
-        text = request.prompt.strip()
-        if request.duration_s is not None:
-            text += f"\nLength: about {request.duration_s:g} seconds."
-        content: list[dict[str, Any]] = [{"type": "text", "text": text}]
-        sent_refs = []
-        for ref in request.references:
-            data, mime = image_payload(ref)
-            content.append(
-                {"type": "image", "data": base64.b64encode(data).decode(), "mime_type": mime}
-            )
-            sent_refs.append({"variant_id": ref.variant_id, "mime_type": mime, "bytes": len(data)})
-        video_format = {
-            "type": "video",
-            "aspect_ratio": request.aspect_ratio or "16:9",
-            "resolution": request.size or "720p",
-            "delivery": "inline",
-        }
-        interactions = self._interactions()
-        context.check_cancelled()
-        context.progress(0.1, "Waiting for Gemini Omni")
-        answer = interactions.create(
-            model=request.model,
-            input=content if sent_refs else text,
-            response_format=video_format,
-            automatic_continuation=False,
-        )
-        context.check_cancelled()
-        video = answer.output_video
-        problem = interaction_problem(
-            "gemini omni",
-            answer,
-            what="video",
-            media="video",
-            has_output=video is not None and bool(video.data),
-        )
-        if problem is not None:
-            raise problem
-        assert video is not None
-        try:
-            data = base64.b64decode(video.data, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise error(ErrorKind.MALFORMED, f"gemini omni's video is not base64 ({exc})") from None
-        seconds = float(request.duration_s or OMNI_EXPECTED_S)
-        return GenerationOutput(
-            mime=video.mime_type or "video/mp4",
-            ext="mp4",
-            data=data,
-            provider_metadata=drop_none(
-                {
-                    "interaction_id": answer.id or None,
-                    "status": str(answer.status or "") or None,
-                    "text": answer.output_text or None,
-                }
-            ),
-            provenance=drop_none(
-                {
-                    "provider": self.name,
-                    "model": request.model,
-                    "interaction_id": answer.id or None,
-                    "request": {
-                        "api": "interactions.create",
-                        "prompt_sent": text,
-                        "response_format": video_format,
-                        "references": sent_refs,
-                    },
-                }
-            ),
-            units=seconds,
-            unit="second",
-        )
-
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         from google.genai import types
 
         if request.model == OMNI:
-            return self._omni(request, context)
+            return run_omni(self.name, self._interactions(), request, context)
 
         context.progress(0.01, "Preparing the request")
         images = []
