@@ -516,3 +516,29 @@ def test_omni_statuses_in_words(
         veo.run(request, BasicContext(tmp_path / "ctx"))
     assert info.value.kind is kind and "gemini omni" in info.value.message
     assert f"({status})" in info.value.message
+
+
+def test_retrying_an_old_recipe_whose_model_is_no_longer_listed_names_the_replacement(
+    tmp_path: Path, google: GoogleFake, gemini: GeminiProvider
+) -> None:
+    from studio.core import commands as c
+    from tests.conftest import OWNER
+    from workers.registry import with_listing
+
+    google.script("generateContent", google_error(400, "INVALID_ARGUMENT", "bad"))
+    with cloud_space(tmp_path / "home", gemini) as (studio, space):
+        vid = generate(space, "owls", "image", options("gemini", OLD))
+        run_queue(studio, space)
+        assert stored(space, vid)["status"] == "failed"
+        registry = studio.providers
+        assert isinstance(registry, ProviderRegistry)
+        listed = sorted(google.served - {OLD})
+        registry.replace(with_listing(gemini, listed, "2026-11-30"))
+        space.apply(c.RetryVariant(vid), OWNER)
+        run_queue(studio, space)
+        got = stored(space, vid)
+    assert got["status"] == "failed" and got["error_code"] == "INVALID_REQUEST"
+    assert "no longer offered to this key" in got["error_message"]
+    assert f"use {FLASH!r} instead" in got["error_message"]
+    assert got["recipe"]["model"] == OLD  # the old recipe still shows its model
+    assert len(google.of("generateContent")) == 1  # the retry sent nothing
