@@ -141,7 +141,13 @@ def _model_json(model: Any, provider: str, listed: bool | None) -> dict[str, Any
     out["listed"] = listed  # in the provider's live list (None: no list covers it)
     if (provider, model.id) in prices.PRICES:
         p = prices.PRICES[(provider, model.id)]
-        out["price"] = {"usd": p.usd, "unit": p.unit, "by_size": dict(p.by_size or {})}
+        out["price"] = {
+            "usd": p.usd,
+            "unit": p.unit,
+            "by_size": dict(p.by_size or {}),
+            "source": p.source,
+            "as_of": p.as_of,
+        }
     return out
 
 

@@ -101,7 +101,13 @@ def test_providers_listing(cli: Cli, memory: MemoryKeyring) -> None:
     assert by_name["veo"]["base_url"] == "http://gateway.local:8080"
     pro = next(m for m in by_name["gemini"]["models"] if m["id"] == "gemini-3-pro-image")
     assert pro["max_references"] == 14 and pro["sizes"] == ["1K", "2K", "4K"]
-    assert pro["price"] == {"usd": 0.134, "unit": "image", "by_size": {"4K": 0.24}}
+    assert pro["price"] == {
+        "usd": 0.134,
+        "unit": "image",
+        "by_size": {"4K": 0.24},
+        "source": "ai.google.dev/gemini-api/docs/pricing",
+        "as_of": "2026-11-21",
+    }
     veo = by_name["veo"]["models"][0]
     assert veo["reference_kinds"] == ["image"] and veo["media_kind"] == "video"
     assert listing["prices_as_of"].startswith("20")

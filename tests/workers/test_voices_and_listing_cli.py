@@ -202,6 +202,7 @@ def test_providers_refresh_lists_current_models_with_source_and_date(
     assert retired["gemini-2.5-flash-image"]["replacement"] == "gemini-3.1-flash-image"
     cloud = [p for name, p in by_name.items() if name != "local"]
     assert all(m["source"] and m["checked"] for p in cloud for m in p["models"])
+    assert all(m["price"]["source"] and m["price"]["as_of"] for p in cloud for m in p["models"])
     assert "gemini-2.5-flash-image" in out and "[not offered to this key]" in out
     assert GOOGLE_KEY not in json.dumps(by_name) + out
 
