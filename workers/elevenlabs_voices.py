@@ -28,6 +28,7 @@ MAX_SPEAKERS = len(DIALOGUE_VOICES)  # "the maximum number of unique voice IDs i
 DIALOGUE_MAX_CHARS = 2_000
 VOICES_PAGE_SIZE = 100  # "can not exceed 100" (voices/client.py, search())
 MAX_VOICE_PAGES = 20
+LIST_TIMEOUT_S = 10  # a list is small: give up soon rather than hold up the app
 
 _NAME = r"[^\W\d_][\w'’\-]*\.?"
 _SPEAKER = re.compile(rf"(?:^\s*|(?<=[.!?…])\s+)({_NAME}(?: {_NAME}){{0,2}})\s*:\s+", re.MULTILINE)
@@ -95,7 +96,7 @@ def list_voices(client: Any) -> list[Voice]:
         page = client.voices.search(
             page_size=VOICES_PAGE_SIZE,
             next_page_token=token,
-            request_options={"max_retries": 0},
+            request_options={"max_retries": 0, "timeout_in_seconds": LIST_TIMEOUT_S},
         )
         voices.extend(
             Voice(v.voice_id, v.name or v.voice_id, str(v.category or "")) for v in page.voices

@@ -26,7 +26,13 @@ from workers.base import (
     check,
 )
 from workers.cloud import CloudProvider, drop_none, error, ext_for, first, image_payload
-from workers.google_common import ModelContext, list_model_ids, make_client, map_google_error
+from workers.google_common import (
+    LIST_TIMEOUT_S,
+    ModelContext,
+    list_model_ids,
+    make_client,
+    map_google_error,
+)
 
 ALL_OPS = (Operation.GENERATE, Operation.DERIVE, Operation.REFINE)
 GEMINI_ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -150,11 +156,13 @@ class GeminiProvider(CloudProvider):
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         return prices.estimate(self.name, request.model, 1.0, self._size(request))
 
-    def _lister(self) -> Any:
-        return self.client()
-
     def listed_models(self) -> list[str]:
-        return self.call_mapped("listing the models", lambda: list_model_ids(self._lister()))
+        return self.call_mapped(
+            "listing the models",
+            lambda: list_model_ids(
+                make_client(self._api_key, self.base_url, min(self.timeout_s, LIST_TIMEOUT_S))
+            ),
+        )
 
     def _make_client(self) -> Any:
         return make_client(self._api_key, self.base_url, self.timeout_s)

@@ -57,7 +57,7 @@ def make_client(api_key: str, base_url: str | None, timeout_s: float) -> Any:
 
 
 MAX_LISTED_MODELS = 2000  # a bound on the pages read; the Gemini API lists a few hundred
-LIST_TIMEOUT_S = 10.0
+LIST_TIMEOUT_S = 10.0  # a model list is small: give up soon rather than hold up the app
 
 
 def list_model_ids(client: Any) -> list[str]:

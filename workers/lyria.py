@@ -37,6 +37,7 @@ from workers.base import (
 )
 from workers.cloud import CloudProvider, drop_none, error, ext_for, image_payload
 from workers.google_common import (
+    LIST_TIMEOUT_S,
     ModelContext,
     interaction_problem,
     list_model_ids,
@@ -130,12 +131,13 @@ class LyriaProvider(CloudProvider):
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         return prices.estimate(self.name, request.model, 1.0)
 
-    def _lister(self) -> Any:
-        client, _interactions = self.client()
-        return client
-
     def listed_models(self) -> list[str]:
-        return self.call_mapped("listing the models", lambda: list_model_ids(self._lister()))
+        return self.call_mapped(
+            "listing the models",
+            lambda: list_model_ids(
+                make_client(self._api_key, self.base_url, min(self.timeout_s, LIST_TIMEOUT_S))
+            ),
+        )
 
     def _make_client(self) -> Any:
         client = make_client(self._api_key, self.base_url, self.timeout_s)

@@ -35,6 +35,7 @@ from workers.base import (
 )
 from workers.cloud import CloudProvider, drop_none, error, first, image_payload
 from workers.google_common import (
+    LIST_TIMEOUT_S,
     ModelContext,
     list_model_ids,
     make_client,
@@ -176,11 +177,13 @@ class VeoProvider(CloudProvider):
             return prices.estimate(self.name, OMNI, seconds, request.size or "720p")
         return prices.estimate(self.name, request.model, float(self._duration(request)))
 
-    def _lister(self) -> Any:
-        return self.client()
-
     def listed_models(self) -> list[str]:
-        return self.call_mapped("listing the models", lambda: list_model_ids(self._lister()))
+        return self.call_mapped(
+            "listing the models",
+            lambda: list_model_ids(
+                make_client(self._api_key, self.base_url, min(self.timeout_s, LIST_TIMEOUT_S))
+            ),
+        )
 
     def _make_client(self) -> Any:
         return make_client(self._api_key, self.base_url, self.timeout_s)

@@ -542,3 +542,21 @@ def test_retrying_an_old_recipe_whose_model_is_no_longer_listed_names_the_replac
     assert f"use {FLASH!r} instead" in got["error_message"]
     assert got["recipe"]["model"] == OLD  # the old recipe still shows its model
     assert len(google.of("generateContent")) == 1  # the retry sent nothing
+
+
+def test_a_hanging_model_list_gives_up_soon(
+    google: GoogleFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import workers.gemini as gemini_module
+    from tests.fakes import Reply
+
+    monkeypatch.setattr(gemini_module, "LIST_TIMEOUT_S", 0.3)
+    slow = GeminiProvider(GOOGLE_KEY, base_url=google.url)  # 180 s for a generation
+    google.script("models", Reply(delay_s=5))
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as info:
+        slow.listed_models()
+    assert time.monotonic() - started < 3
+    assert info.value.kind is ErrorKind.TRANSIENT and "listing the models" in info.value.message
