@@ -234,3 +234,30 @@ def test_studio_voices(cli: Cli, memory: MemoryKeyring) -> None:
     )
     assert code == 0 and "Ada Lovelace" in out and "c1oned0VoiceAda00001" in out
     assert asked == 1
+
+
+@pytest.mark.parametrize(
+    ("reply_args", "kind", "retry_after"),
+    [
+        ((429, "too_many_concurrent_requests", "Too many concurrent requests.", {}), "rate", None),
+        ((429, "system_busy", "Busy.", {"retry-after": "2"}), "rate", 2.0),
+        ((429, "quota_exceeded", "This request exceeds your quota.", {}), "quota", None),
+    ],
+)
+def test_elevenlabs_429_with_and_without_retry_headers(
+    tmp_path: Path,
+    fake: ElevenLabsFake,
+    eleven: ElevenLabsProvider,
+    reply_args: tuple[int, str, str, dict[str, str]],
+    kind: str,
+    retry_after: float | None,
+) -> None:
+    from tests.fakes.elevenlabs import el_error
+    from workers.base import BasicContext, GenerationRequest, Operation
+
+    fake.script("sfx", el_error(*reply_args))
+    request = GenerationRequest(Operation.GENERATE, "audio", "a door", "eleven_text_to_sound_v2")
+    with pytest.raises(ProviderError) as info:
+        eleven.run(request, BasicContext(tmp_path / "ctx"))
+    want = ErrorKind.RATE_LIMITED if kind == "rate" else ErrorKind.QUOTA
+    assert info.value.kind is want and info.value.retry_after == retry_after
