@@ -22,6 +22,12 @@ def add_parsers(sub: Any) -> None:
     x.add_argument("--json", action="store_true")
     x = ks.add_parser("delete", help="remove a key from the keyring")
     x.add_argument("provider")
+    x = ks.add_parser(
+        "file",
+        help="where no keyring exists: keep keys in a file only you can read (on), or "
+        "delete that file and use environment variables (off)",
+    )
+    x.add_argument("state", choices=("on", "off"))
 
     x = sub.add_parser("providers", help="providers, their models and whether they have a key")
     x.add_argument("--json", action="store_true")
@@ -79,6 +85,14 @@ def cmd_keys(args: argparse.Namespace) -> int:
             store.set(name, _read_key(name))
             where = "the key file" if store.source(name) == "file" else "the OS keyring"
             print(f"stored the {name} key in {where} (used by {', '.join(_users(name))})")
+        elif args.keys_cmd == "file":
+            from studio.keys import KEY_FILE_RISK
+
+            store.use_key_file(args.state == "on")
+            if args.state == "on":
+                print(f"keys go to {store.key_file} when no keyring is usable. {KEY_FILE_RISK}")
+            else:
+                print("the key file is gone; keys come from the keyring or the environment")
         elif args.keys_cmd == "delete":
             name = key_name(args.provider)
             if not store.delete(name):

@@ -73,3 +73,31 @@ def test_a_working_keyring_wins_over_the_file(tmp_path: Path) -> None:
         assert store.get("gemini") is None  # the keyring is used; the file only without one
         store.set("gemini", GOOGLE_KEY)
         assert store.source("gemini") == "keyring"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_the_cli_opts_in_and_out(
+    tmp_path: Path,
+    no_keyring: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    import studio.keys as keys_module
+    from studio.cli.main import main
+
+    for var in keys_module.ENV_VARS.values():
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "keys", "file", "on"]) == 0
+    assert "unencrypted" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.StringIO(GOOGLE_KEY + "\n"))
+    assert main(["--home", str(home), "keys", "set", "gemini"]) == 0
+    out = capsys.readouterr().out
+    assert "stored the gemini key in the key file" in out and GOOGLE_KEY not in out
+    assert main(["--home", str(home), "keys", "list"]) == 0
+    assert "yes (key file)" in capsys.readouterr().out
+    assert main(["--home", str(home), "keys", "file", "off"]) == 0
+    assert not (home / KEY_FILE_NAME).exists()
