@@ -292,6 +292,7 @@ class GoogleFake(FakeServer):
                 return model_not_found(m.group(1), m.group(2))
             if m.group(2) == "generateContent":
                 return _check_content(req.json)
+            return _check_video(req.json)
         if req.route == "interactions":
             body = req.json
             for name in body:
@@ -543,6 +544,37 @@ def _check_content(body: dict[str, Any]) -> Reply | None:
     contents = body.get("contents")
     if not isinstance(contents, list) or not contents:
         return google_error(400, "INVALID_ARGUMENT", "* contents: contents is not specified")
+    return None
+
+
+# What predictLongRunning's body may hold: the fields google-genai 2.34.0 sends for the
+# Gemini API (models.py, _GenerateVideos*_to_mldev), with Veo 3.1's documented values.
+_VIDEO_INSTANCE = frozenset({"prompt", "image", "lastFrame", "referenceImages", "video"})
+_VIDEO_PARAMETERS = {
+    "aspectRatio": {"16:9", "9:16"},
+    "resolution": {"720p", "1080p", "4k"},
+    "durationSeconds": {4, 6, 8},
+}
+_VIDEO_FREE = frozenset(
+    {"enhancePrompt", "negativePrompt", "personGeneration", "sampleCount", "seed"}
+)
+
+
+def _check_video(body: dict[str, Any]) -> Reply | None:
+    instances = body.get("instances")
+    if not isinstance(instances, list) or len(instances) != 1:
+        return google_error(400, "INVALID_ARGUMENT", "* instances: exactly one is needed")
+    for name in instances[0]:
+        if name not in _VIDEO_INSTANCE:
+            return unknown_field(f"instances[0].{name}")
+    if len(instances[0].get("referenceImages") or ()) > 3:
+        return google_error(400, "INVALID_ARGUMENT", "at most 3 reference images")
+    for name, value in (body.get("parameters") or {}).items():
+        allowed = _VIDEO_PARAMETERS.get(name)
+        if allowed is None and name not in _VIDEO_FREE:
+            return unknown_field(f"parameters.{name}")
+        if allowed is not None and value not in allowed:
+            return google_error(400, "INVALID_ARGUMENT", f"{name} {value!r} is not supported")
     return None
 
 

@@ -294,3 +294,25 @@ def test_lyria_35_is_sent_with_the_length_in_the_prompt(tmp_path: Path, google: 
     sent = google.of("interactions")[0].json
     assert sent["model"] == "lyria-3.5" and "about 90 seconds" in sent["input"]
     assert out.unit == "song"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"instances": [{"prompt": "x"}], "parameters": {"generateAudio": False}}, "generateAudio"),
+        ({"instances": [{"prompt": "x"}], "parameters": {"resolution": "8k"}}, "'8k'"),
+        ({"instances": [{"prompt": "x", "mask": {}}]}, "instances[0].mask"),
+    ],
+)
+def test_the_fake_refuses_video_fields_the_api_does_not_take(
+    google: GoogleFake, body: dict[str, Any], words: str
+) -> None:
+    request = urllib.request.Request(
+        f"{google.url}/v1beta/models/veo-3.1-generate-preview:predictLongRunning",
+        data=json.dumps(body).encode(),
+        headers={"x-goog-api-key": GOOGLE_KEY, "content-type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=5)
+    assert info.value.code == 400
+    assert words in json.loads(info.value.read())["error"]["message"]
