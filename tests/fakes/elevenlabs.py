@@ -42,6 +42,21 @@ def bad_prompt() -> Reply:
     return el_error(400, "bad_prompt", "The prompt names a copyrighted artist.")
 
 
+# What each endpoint's body may hold (elevenlabs 2.78.0 sends these), refused otherwise
+# with ElevenLabs' 422 validation shape.
+FIELDS = {
+    "sfx": {"text", "model_id", "duration_seconds", "prompt_influence", "loop"},
+    "speech": {"text", "model_id", "seed", "voice_settings", "language_code"},
+    "dialogue": {"inputs", "model_id", "seed", "settings", "language_code"},
+    "music": {"prompt", "model_id", "music_length_ms", "force_instrumental", "composition_plan"},
+}
+DIALOGUE_MAX_CHARS = 2_000
+
+
+def validation_error(loc: list[str], msg: str) -> Reply:
+    return json_reply({"detail": [{"loc": ["body", *loc], "msg": msg, "type": "value_error"}]}, 422)
+
+
 VOICES = [
     {"voice_id": "JBFqnCBsd6RMkjVDRZzb", "name": "George", "category": "premade"},
     {"voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel", "category": "premade"},
@@ -92,6 +107,13 @@ class ElevenLabsFake(FakeServer):
         if req.route == "voices":
             return self._voices(req)
         body = req.json
+        for name in body:
+            if name not in FIELDS[str(req.route)]:
+                return validation_error([name], "extra fields not permitted")
+        if req.route == "dialogue":
+            total = sum(len(i["text"]) for i in body["inputs"])
+            if total > DIALOGUE_MAX_CHARS or len({i["voice_id"] for i in body["inputs"]}) > 10:
+                return validation_error(["inputs"], "too long, or more than 10 voices")
         if req.route == "sfx":
             seconds = float(body.get("duration_seconds") or 2.0)
             chars = 0
