@@ -199,6 +199,10 @@ def cmd_providers(args: argparse.Namespace) -> int:
     for o in outcomes:
         if o.problem is not None:
             print(f"studio: warning: {o.problem}", file=sys.stderr)
+        elif not args.json:
+            print(f"{o.provider}: {o.fetched} models listed for this key")
+    if args.refresh and not outcomes:
+        print("studio: no provider with a key has a live model list to fetch", file=sys.stderr)
     if args.refresh and outcomes and all(o.problem is not None for o in outcomes):
         raise UserError("no model list could be fetched (see the warnings above)")
     entries: list[dict[str, Any]] = [
