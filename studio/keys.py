@@ -4,14 +4,23 @@
 Without a usable keyring (no Secret Service, a locked or refusing backend) keys come
 from the environment instead — ``GEMINI_API_KEY``, ``ELEVENLABS_API_KEY``,
 ``ANTHROPIC_API_KEY`` — and the store says so once, clearly. Values are never logged.
+
+Where no keyring exists the user may instead opt in to a **key file**
+(``<data folder>/api-keys.json``): created for this user only (mode 0600), never used
+when it is readable by anyone else, and never created without that explicit choice
+(:meth:`KeyStore.use_key_file`). Its risk, in the words Preferences shows:
+:data:`KEY_FILE_RISK`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import stat
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from workers.redaction import MIN_SECRET, redact, register
@@ -35,7 +44,12 @@ KEY_FOR: Mapping[str, str] = {
     "claude": "anthropic",
 }
 MAX_KEY_LENGTH = 1024
-Source = Literal["keyring", "env"]
+Source = Literal["keyring", "file", "env"]
+KEY_FILE_NAME = "api-keys.json"
+KEY_FILE_RISK = (
+    "The keys are stored unencrypted in a file only your user account can read. Anything "
+    "running as you — and any backup or sync of the data folder — can read them too."
+)
 
 _warned = threading.Event()  # the fallback warning is logged once per process
 
@@ -64,6 +78,7 @@ class KeyStore:
         service: str = SERVICE,
         env: Mapping[str, str] | None = None,
         announce: bool = True,
+        key_file: Path | None = None,
     ) -> None:
         """``announce``: log the fallback warning (once per process) when a key comes
         from the environment because the keyring can't be used; callers that show
@@ -73,6 +88,8 @@ class KeyStore:
         self._announce = announce
         self._lock = threading.Lock()
         self._unusable: str | None = None  # why the keyring can't be used, once known
+        self.key_file = key_file  # used only once the user opted in (the file exists)
+        self._file_problem: str | None = None
 
     # ------------------------------------------------------------------ reading
     def get(self, provider: str) -> str | None:
@@ -102,11 +119,83 @@ class KeyStore:
             f"environment instead ({names})"
         )
 
+    # ------------------------------------------------------------------ the key file
+    @property
+    def key_file_in_use(self) -> bool:
+        """The user opted in to the key file (it exists)."""
+        return self.key_file is not None and self.key_file.is_file()
+
+    def use_key_file(self, on: bool) -> None:
+        """Opt in (create the empty key file, readable only by this user) or out (remove
+        it, and the keys in it)."""
+        if self.key_file is None:
+            raise KeyStoreError("no key file is configured here")
+        if not on:
+            try:
+                self.key_file.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise KeyStoreError(f"could not remove the key file: {exc.strerror}") from None
+            return
+        if not self.key_file_in_use:
+            self._write_file({})
+
+    def _file_keys(self) -> dict[str, str]:
+        if not self.key_file_in_use:
+            return {}
+        assert self.key_file is not None
+        try:
+            mode = self.key_file.stat().st_mode
+            if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+                self._file_problem = (
+                    f"the key file {self.key_file} is readable by other users, so it is not "
+                    "used: make it yours only (chmod 600)"
+                )
+                return {}
+            data = json.loads(self.key_file.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            self._file_problem = f"the key file {self.key_file} could not be read"
+            return {}
+        self._file_problem = None
+        if not isinstance(data, dict):
+            return {}
+        return {k: v.strip() for k, v in data.items() if k in KEY_NAMES and isinstance(v, str)}
+
+    def _write_file(self, keys: Mapping[str, str]) -> None:
+        """Write the key file whole: a new file created 0600, fsynced, renamed over."""
+        assert self.key_file is not None
+        tmp = self.key_file.with_name(f".{self.key_file.name}.{os.getpid()}.tmp")
+        try:
+            self.key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(dict(keys), f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.key_file)
+        except OSError as exc:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            raise KeyStoreError(f"could not write the key file: {exc.strerror}") from None
+
+    @property
+    def file_problem(self) -> str | None:
+        """Why the key file is not used although it exists (too open, unreadable)."""
+        self._file_keys()
+        return self._file_problem
+
     def _lookup(self, name: str) -> tuple[str | None, Source | None]:
         value = self._keyring_get(name)
         if value:
             register(value)  # every key this process holds is redacted everywhere
             return value, "keyring"
+        file_value = self._file_keys().get(name) if self._unusable is not None else None
+        if file_value:
+            register(file_value)
+            return file_value, "file"
         env_value = (self._env.get(ENV_VARS[name]) or "").strip()
         if env_value:
             register(env_value)
@@ -146,20 +235,37 @@ class KeyStore:
         register(key)
         import keyring
 
-        try:
-            keyring.set_password(self.service, name, key)
-        except Exception as exc:
-            self._mark_unusable(exc, secret=key)
-            raise KeyStoreError(
-                f"could not store the {name} key: {self._unusable}. "
-                f"Set {ENV_VARS[name]} in the environment instead"
-            ) from None
+        if self._unusable is None:
+            try:
+                keyring.set_password(self.service, name, key)
+                return
+            except Exception as exc:
+                self._mark_unusable(exc, secret=key)
+        if self.key_file_in_use:
+            keys = self._file_keys()
+            if self.file_problem is not None:
+                raise KeyStoreError(str(self.file_problem))
+            self._write_file({**keys, name: key})
+            return
+        raise KeyStoreError(
+            f"could not store the {name} key: {self._unusable}. "
+            f"Set {ENV_VARS[name]} in the environment instead"
+            + (", or opt in to the key file in Preferences ▸ Keys" if self.key_file else "")
+        )
 
     def delete(self, provider: str) -> bool:
-        """Remove a key from the keyring. False when it was not there."""
+        """Remove a key from the keyring (or the key file). False when it was not there."""
         name = key_name(provider)
         import keyring
         from keyring.errors import PasswordDeleteError
+
+        if self.keyring_usable is False and self.key_file_in_use:
+            keys = self._file_keys()
+            if name not in keys:
+                return False
+            del keys[name]
+            self._write_file(keys)
+            return True
 
         try:
             keyring.delete_password(self.service, name)

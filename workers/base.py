@@ -8,6 +8,7 @@ metadata) or raises :class:`ProviderError`. The core stores the result.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -101,6 +102,9 @@ class ParamSpec:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    # Values to offer (e.g. the account's voice names); any other value of the kind is
+    # still accepted, unlike ``choices``.
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +124,42 @@ class ModelSpec:
     audio_types: tuple[AudioType, ...] = ()
     params: tuple[ParamSpec, ...] = ()
     reference_kinds: tuple[str, ...] = ()  # media kinds accepted as references; () = own kind
+    source: str = ""  # where the model's id and limits were read (a URL, or an SDK file)
+    checked: str = ""  # the date (YYYY-MM-DD) they were last checked against it
 
     def accepts_reference(self, media_kind: str) -> bool:
         return media_kind in (self.reference_kinds or (self.media_kind,))
+
+
+LIVE_LIST = "the provider's live model list"
+
+
+@dataclass(frozen=True, slots=True)
+class Retired:
+    """A model id the provider shut down (or announced to), with what replaces it."""
+
+    model: str
+    replacement: str
+    shutdown: str  # YYYY-MM-DD, the provider's date
+    source: str
+    checked: str
+    confirmed: bool = True  # False: only a secondary source says so (the live list decides)
+
+    def sentence(self, provider: str) -> str:
+        instead = (
+            f"use {self.replacement!r} instead"
+            if self.replacement
+            else "no current model of its kind is offered to this key"
+        )
+        if self.source == LIVE_LIST:
+            return (
+                f"{provider} model {self.model!r} is no longer offered to this key (the "
+                f"provider's model list of {self.checked} does not have it); {instead}"
+            )
+        when = "was shut down" if self.confirmed else "was reportedly shut down"
+        return (
+            f"{provider} model {self.model!r} {when} by the provider on {self.shutdown}; {instead}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +168,42 @@ class Capabilities:
     label: str
     models: tuple[ModelSpec, ...]
     needs_key: bool = False
+    retired: tuple[Retired, ...] = ()  # ids old recipes may hold; never offered for new requests
+
+    def retirement(self, model_id: str) -> Retired | None:
+        for r in self.retired:
+            if r.model == model_id:
+                return r
+        return None
+
+    def replacement(self, model_id: str) -> str | None:
+        """The model to use instead of a retired or unlisted ``model_id`` (None when it is
+        still offered, or nothing of its kind is)."""
+        gone = self.retirement(model_id)
+        return (gone.replacement or None) if gone is not None else None
+
+    def hide_unlisted(self, listed: frozenset[str], checked: str) -> Capabilities:
+        """These capabilities with only the models the provider's live list has: the
+        others move to :attr:`retired`, named with a replacement of the same kind that
+        is still listed (the first such, else the first model of the kind)."""
+        keep = tuple(m for m in self.models if m.id in listed)
+        if len(keep) == len(self.models):
+            return self
+        gone = []
+        for m in self.models:
+            if m.id in listed:
+                continue
+            same = [k.id for k in keep if k.media_kind == m.media_kind]
+            gone.append(Retired(m.id, same[0] if same else "", "", LIVE_LIST, checked))
+        return dataclasses.replace(self, models=keep, retired=(*gone, *self.retired))
 
     def model(self, model_id: str) -> ModelSpec:
         for m in self.models:
             if m.id == model_id:
                 return m
+        gone = self.retirement(model_id)
+        if gone is not None and gone.confirmed:
+            raise ProviderError(ErrorKind.INVALID_REQUEST, gone.sentence(self.provider))
         raise ProviderError(
             ErrorKind.INVALID_REQUEST,
             f"{self.provider} has no model {model_id!r} "
@@ -191,6 +259,9 @@ class GenerationOutput:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     units: float = 1.0
     unit: str = "item"
+    # Further results of the same call (a Gemini answer with several images): each one
+    # is kept, with its own media, for the caller to store as one more variant.
+    extras: tuple[GenerationOutput, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
 
 from workers.base import (
     Capabilities,
@@ -37,6 +37,7 @@ from workers.redaction import redact_tree as redact_tree
 from workers.redaction import register
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_PROMPT = 20_000
 
@@ -150,6 +151,11 @@ class CloudProvider:
     name: ClassVar[str] = ""
     CAPS: ClassVar[Capabilities]
     DEFAULT_TIMEOUT_S: ClassVar[float] = 120.0
+    # Which ids of the provider's live model list are this provider's kind of model
+    # (substrings). Empty: the provider has no live model list here. A list that holds
+    # none of them does not cover this provider (e.g. a service that lists some models
+    # only elsewhere), and then hides nothing.
+    LIST_FAMILY: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self, api_key: str, *, base_url: str | None = None, timeout_s: float | None = None
@@ -196,6 +202,10 @@ class CloudProvider:
     def _make_client(self) -> Any:
         raise NotImplementedError
 
+    def listed_models(self) -> list[str]:
+        """The model ids the service offers this key now (a network call)."""
+        raise NotImplementedError(f"{self.name} has no live model list")
+
     def run(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         self.validate(request)
         context.check_cancelled()
@@ -206,7 +216,7 @@ class CloudProvider:
                 raise
             raise error(exc.kind, exc.message, exc.retry_after) from None
         except Exception as exc:
-            mapped = self._map_error(exc) or transport_error(exc, self.name)
+            mapped = self._map_error(exc, request) or transport_error(exc, self.name)
             raise (mapped or unexpected(exc, self.name)) from None
         return dataclasses.replace(
             output,
@@ -218,8 +228,20 @@ class CloudProvider:
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         raise NotImplementedError
 
-    def _map_error(self, exc: Exception) -> ProviderError | None:
+    def _map_error(self, exc: Exception, request: GenerationRequest | None) -> ProviderError | None:
         raise NotImplementedError
+
+    def call_mapped(self, what: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (a call through the SDK that is not a generation: a model or voice
+        list) and turn every failure into a ProviderError that names ``what``."""
+        try:
+            return fn()
+        except ProviderError:
+            raise
+        except Exception as exc:
+            mapped = self._map_error(exc, None) or transport_error(exc, self.name)
+            mapped = mapped or unexpected(exc, self.name)
+            raise error(mapped.kind, f"{what}: {mapped.message}", mapped.retry_after) from None
 
 
 def first(items: Iterable[Any]) -> Any:

@@ -13,8 +13,8 @@ order of appearance.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from workers import prices
@@ -25,142 +25,34 @@ from workers.base import (
     ErrorKind,
     GenerationOutput,
     GenerationRequest,
-    ModelSpec,
-    Operation,
-    ParamSpec,
     ProviderError,
     RunContext,
     check,
 )
 from workers.cloud import CloudProvider, drop_none, error, parse_retry_after
+from workers.elevenlabs_models import CAPABILITIES as CAPABILITIES
+from workers.elevenlabs_models import MUSIC_DEFAULT_S, TEXT_LIMITS
+from workers.elevenlabs_voices import DEFAULT_VOICE as DEFAULT_VOICE
+from workers.elevenlabs_voices import DIALOGUE_MAX_CHARS as DIALOGUE_MAX_CHARS
+from workers.elevenlabs_voices import DIALOGUE_VOICES as DIALOGUE_VOICES
+from workers.elevenlabs_voices import MAX_SPEAKERS as MAX_SPEAKERS
+from workers.elevenlabs_voices import VOICE_ID, Voice, list_voices
+from workers.elevenlabs_voices import cast_voices as cast_voices
+from workers.elevenlabs_voices import dialogue_lines as dialogue_lines
+from workers.elevenlabs_voices import parse_voices as parse_voices
 
 OUTPUT_FORMAT = "mp3_44100_128"
-DEFAULT_VOICE = "JBFqnCBsd6RMkjVDRZzb"  # "George", a premade voice
-DIALOGUE_VOICES = (
-    "JBFqnCBsd6RMkjVDRZzb",
-    "21m00Tcm4TlvDq8ikWAM",
-    "EXAVITQu4vr4xnSDxMaL",
-    "TX3LPaxmHKxFdv7VOQHJ",
-    "pNInz6obpgDQGcFmaJgB",
-    "AZnzlk1XvdvUeBnXmlld",
-    "MF3mGyEYCl7XYWbV9V6O",
-    "ErXwobaYiN019PkySvjV",
-    "VR6AewLTigWG4xSOukaG",
-    "yoZ06aMxZJJ28mfd3POQ",
-)
-MAX_SPEAKERS = len(DIALOGUE_VOICES)
+# Usage comes back in response headers: ``x-character-count`` (characters billed) and
+# ``request-id`` — read from public client code that records them (e.g. a Go client's
+# test server sets both), 2026-11-30; no stored copy of ElevenLabs' own page lists them,
+# so both are optional here and the older ``character-cost`` is read as well.
+USAGE_HEADERS = ("x-character-count", "character-cost")
 MAX_SEED = 4_294_967_295
-TEXT_LIMITS = {"eleven_multilingual_v2": 10_000, "eleven_v3": 5_000, "eleven_flash_v2_5": 40_000}
-MUSIC_DEFAULT_S = 30.0
-GEN = (Operation.GENERATE,)
 # How much of a non-audio answer to quote: redacted whole, then cut by ProviderError.
 MAX_ECHO = 64 * 1024
 
-VOICE = ParamSpec("voice_id", "str", DEFAULT_VOICE, help="ElevenLabs voice id")
-VOICES = ParamSpec("voices", "str", "", help='Dialogue voices: "Name=voiceId, Name=voiceId"')
-
-SFX_MODEL = ModelSpec(
-    id="eleven_text_to_sound_v2",
-    label="ElevenLabs sound effects v2",
-    media_kind="audio",
-    operations=GEN,
-    min_duration_s=0.5,
-    max_duration_s=30.0,
-    audio_types=(AudioType.SFX,),
-    params=(
-        ParamSpec("prompt_influence", "float", 0.3, minimum=0.0, maximum=1.0),
-        ParamSpec("loop", "bool", False, help="Make a seamless loop"),
-    ),
-)
-SPEECH_MODEL = ModelSpec(
-    id="eleven_multilingual_v2",
-    label="ElevenLabs Multilingual v2 (speech)",
-    media_kind="audio",
-    operations=GEN,
-    audio_types=(AudioType.SPEECH,),
-    params=(VOICE,),
-)
-V3_MODEL = ModelSpec(
-    id="eleven_v3",
-    label="ElevenLabs v3 (speech, dialogue)",
-    media_kind="audio",
-    operations=GEN,
-    audio_types=(AudioType.SPEECH, AudioType.DIALOGUE),
-    params=(VOICE, VOICES),
-)
-FLASH_MODEL = ModelSpec(
-    id="eleven_flash_v2_5",
-    label="ElevenLabs Flash v2.5 (speech)",
-    media_kind="audio",
-    operations=GEN,
-    audio_types=(AudioType.SPEECH,),
-    params=(VOICE,),
-)
-MUSIC_MODEL = ModelSpec(
-    id="music_v1",
-    label="Eleven Music v1",
-    media_kind="audio",
-    operations=GEN,
-    min_duration_s=3.0,
-    max_duration_s=600.0,
-    default_duration_s=MUSIC_DEFAULT_S,
-    audio_types=(AudioType.MUSIC,),
-    params=(ParamSpec("force_instrumental", "bool", False, help="No vocals"),),
-)
-CAPABILITIES = Capabilities(
-    provider="elevenlabs",
-    label="ElevenLabs (sound effects, speech, dialogue, music)",
-    models=(SFX_MODEL, SPEECH_MODEL, V3_MODEL, FLASH_MODEL, MUSIC_MODEL),
-    needs_key=True,
-)
-
-_NAME = r"[^\W\d_][\w'’\-]*\.?"
-_SPEAKER = re.compile(rf"(?:^\s*|(?<=[.!?…])\s+)({_NAME}(?: {_NAME}){{0,2}})\s*:\s+", re.MULTILINE)
 _QUOTA_WORDS = ("quota", "credit", "payment", "billing", "subscription")
 _SAFETY_WORDS = ("moderation", "policy", "safety", "prohibited", "bad_prompt", "copyright")
-
-
-def dialogue_lines(text: str) -> list[tuple[str, str]]:
-    """(speaker, text) pairs from ``Name: words`` labels. The door keeps prompts on one
-    line, so a label counts at the start, after a line break, or after a sentence's end
-    (``…that? Bo: Hear what?``); words before the first label are "Speaker 1"'s."""
-    out: list[tuple[str, str]] = []
-    labels = list(_SPEAKER.finditer(text))
-    head = text[: labels[0].start() if labels else len(text)]
-    if " ".join(head.split()):
-        out.append(("Speaker 1", " ".join(head.split())))
-    for i, m in enumerate(labels):
-        end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
-        words = " ".join(text[m.end() : end].split())
-        if words:
-            out.append((m.group(1).strip(), words))
-    return out
-
-
-def parse_voices(spec: str) -> dict[str, str]:
-    """``"Ada=abc, Bo=def"`` → {"Ada": "abc", "Bo": "def"}."""
-    voices: dict[str, str] = {}
-    for item in re.split(r"[,;\n]", spec):
-        if not item.strip():
-            continue
-        name, sep, voice = item.partition("=")
-        check(
-            bool(sep and name.strip() and voice.strip()),
-            f"voices: {item.strip()!r} is not Name=voiceId",
-        )
-        voices[name.strip()] = voice.strip()
-    return voices
-
-
-def cast_voices(lines: list[tuple[str, str]], spec: str) -> dict[str, str]:
-    """Each speaker's voice: the ones asked for, then premade voices not yet used."""
-    chosen = parse_voices(spec)
-    spare = [v for v in DIALOGUE_VOICES if v not in chosen.values()]
-    cast: dict[str, str] = {}
-    for speaker, _ in lines:
-        if speaker not in cast:
-            cast[speaker] = chosen.get(speaker) or (spare.pop(0) if spare else DEFAULT_VOICE)
-    return cast
 
 
 class ElevenLabsProvider(CloudProvider):
@@ -169,6 +61,34 @@ class ElevenLabsProvider(CloudProvider):
     name = "elevenlabs"
     CAPS = CAPABILITIES
     DEFAULT_TIMEOUT_S = 300.0  # music can take minutes
+
+    def __init__(
+        self, api_key: str, *, base_url: str | None = None, timeout_s: float | None = None
+    ) -> None:
+        super().__init__(api_key, base_url=base_url, timeout_s=timeout_s)
+        self._voices: list[Voice] | None = None
+        self._caps = CAPABILITIES
+
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    def offer_voices(self, names: Sequence[str]) -> None:
+        """Offer these voice names (the account's, from ``GET /v2/voices``) for the
+        ``voice_id`` parameter; ids and other names stay accepted."""
+        offered = tuple(dict.fromkeys(n for n in names if n))
+        self._caps = dataclasses.replace(
+            CAPABILITIES,
+            models=tuple(
+                dataclasses.replace(
+                    m,
+                    params=tuple(
+                        dataclasses.replace(p, suggestions=offered) if p.name == "voice_id" else p
+                        for p in m.params
+                    ),
+                )
+                for m in CAPABILITIES.models
+            ),
+        )
 
     def _kind(self, request: GenerationRequest) -> AudioType:
         if request.audio_type is not None:
@@ -184,7 +104,13 @@ class ElevenLabsProvider(CloudProvider):
             check(bool(lines), "a dialogue needs at least one line")
             cast = cast_voices(lines, str(request.params.get("voices") or ""))
             check(len(cast) <= MAX_SPEAKERS, f"a dialogue takes at most {MAX_SPEAKERS} speakers")
-            limit = TEXT_LIMITS["eleven_v3"]
+            total = sum(len(words) for _, words in lines)
+            check(
+                total <= DIALOGUE_MAX_CHARS,
+                f"a dialogue takes at most {DIALOGUE_MAX_CHARS} characters of lines in all; "
+                f"this one has {total} (split it into scenes)",
+            )
+            limit = None
         if limit is not None:
             check(len(request.prompt) <= limit, f"{request.model} takes at most {limit} characters")
         if kind is AudioType.SPEECH:
@@ -205,6 +131,31 @@ class ElevenLabsProvider(CloudProvider):
         else:
             units = float(len(request.prompt))
         return prices.estimate(self.name, request.model, units)
+
+    def voices(self) -> list[Voice]:
+        """The account's voices (``GET /v2/voices``), fetched once per provider object."""
+        with self._client_lock:
+            cached = self._voices
+        if cached is None:
+            cached = self.call_mapped("listing the voices", lambda: list_voices(self.client()))
+            with self._client_lock:
+                self._voices = cached
+        return list(cached)
+
+    def resolve_voice(self, value: str) -> str:
+        """A voice id for ``value``: an id as it is, or a voice's name (any case)."""
+        value = value.strip()
+        if VOICE_ID.fullmatch(value):
+            return value
+        wanted = value.casefold()
+        for voice in self.voices():
+            if voice.name.casefold() == wanted or voice.voice_id == value:
+                return voice.voice_id
+        names = ", ".join(sorted(v.name for v in self.voices())[:12]) or "none"
+        raise error(
+            ErrorKind.INVALID_REQUEST,
+            f"this ElevenLabs account has no voice named {value!r} (voices: {names})",
+        )
 
     def _make_client(self) -> Any:
         from elevenlabs import ElevenLabs
@@ -236,10 +187,13 @@ class ElevenLabsProvider(CloudProvider):
         unit = "generation" if kind is AudioType.SFX else "character"
         if kind is AudioType.MUSIC:
             units, unit = self._music_seconds(request), "second"
+        billed = _billed_characters(headers)
+        if billed is not None and kind in (AudioType.SPEECH, AudioType.DIALOGUE):
+            units = float(billed)
         came_back = drop_none(
             {
                 "request_id": headers.get("request-id"),
-                "character_cost": headers.get("character-cost"),
+                "character_count": billed,
                 "song_id": headers.get("song-id"),
                 "content_type": content_type or None,
             }
@@ -283,7 +237,7 @@ class ElevenLabsProvider(CloudProvider):
                 **body, output_format=OUTPUT_FORMAT, request_options=options
             )
         if kind is AudioType.SPEECH:
-            voice = str(params.get("voice_id") or DEFAULT_VOICE).strip()
+            voice = self.resolve_voice(str(params.get("voice_id") or DEFAULT_VOICE))
             body = {"text": request.prompt, "model_id": request.model, "seed": request.seed}
             raw = client.text_to_speech.with_raw_response
             sent = {"endpoint": f"/v1/text-to-speech/{voice}", "voice_id": voice, **body}
@@ -292,7 +246,10 @@ class ElevenLabsProvider(CloudProvider):
             )
         if kind is AudioType.DIALOGUE:
             lines = dialogue_lines(request.prompt)
-            cast = cast_voices(lines, str(params.get("voices") or ""))
+            cast = {
+                who: self.resolve_voice(v)
+                for who, v in cast_voices(lines, str(params.get("voices") or "")).items()
+            }
             inputs = [{"text": text, "voice_id": cast[who]} for who, text in lines]
             body = {"inputs": inputs, "model_id": request.model, "seed": request.seed}
             raw = client.text_to_dialogue.with_raw_response
@@ -312,12 +269,20 @@ class ElevenLabsProvider(CloudProvider):
             **body, output_format=OUTPUT_FORMAT, request_options=options
         )
 
-    def _map_error(self, exc: Exception) -> ProviderError | None:
+    def _map_error(self, exc: Exception, request: GenerationRequest | None) -> ProviderError | None:
         from elevenlabs.core.api_error import ApiError
 
         if not isinstance(exc, ApiError):
             return None
         return map_api_error(exc.status_code, exc.body, exc.headers or {})
+
+
+def _billed_characters(headers: Mapping[str, str]) -> int | None:
+    for name in USAGE_HEADERS:
+        value = (headers.get(name) or "").strip()
+        if value.isdigit():
+            return int(value)
+    return None
 
 
 def _sent(sent: dict[str, Any]) -> dict[str, Any]:

@@ -32,14 +32,25 @@ from workers.base import (
     Operation,
     ParamSpec,
     ProviderError,
+    Retired,
     RunContext,
 )
 from workers.cloud import CloudProvider, drop_none, error, ext_for, image_payload
-from workers.google_common import make_client, map_google_error
+from workers.google_common import (
+    LIST_TIMEOUT_S,
+    ModelContext,
+    interaction_problem,
+    list_model_ids,
+    make_client,
+    map_google_error,
+)
 
 OPS = (Operation.GENERATE, Operation.DERIVE)
 INSTRUMENTAL = ParamSpec("instrumental", "bool", False, help="Ask for no vocals")
-_SAFETY = ("safety", "blocked", "prohibited", "policy", "recitation")
+
+CHECKED = "2026-11-30"
+MUSIC_PAGE = "https://ai.google.dev/gemini-api/docs/music-generation (Lyria 3 Clip, Lyria 3.5)"
+SDK_MODELS = "google-genai 2.34.0 google/genai/_gaos/types/interactions/model.py"
 
 CLIP_MODEL = ModelSpec(
     id="lyria-3-clip-preview",
@@ -53,10 +64,28 @@ CLIP_MODEL = ModelSpec(
     default_duration_s=30.0,
     audio_types=(AudioType.MUSIC,),
     params=(INSTRUMENTAL,),
+    source=f"{MUSIC_PAGE}; {SDK_MODELS}",
+    checked=CHECKED,
+)
+LYRIA_35 = ModelSpec(
+    id="lyria-3.5",
+    label="Lyria 3.5 (full songs)",
+    media_kind="audio",
+    operations=OPS,
+    max_references=10,
+    reference_kinds=("image",),
+    # "a few minutes, controllable with the prompt" (its page): the length is asked for
+    # in the prompt; 15–300 s is what this app offers.
+    min_duration_s=15.0,
+    max_duration_s=300.0,
+    audio_types=(AudioType.MUSIC,),
+    params=(INSTRUMENTAL,),
+    source=f"{MUSIC_PAGE}; {SDK_MODELS}",
+    checked=CHECKED,
 )
 PRO_MODEL = ModelSpec(
     id="lyria-3-pro-preview",
-    label="Lyria 3 Pro (full songs)",
+    label="Lyria 3 Pro (superseded by Lyria 3.5)",
     media_kind="audio",
     operations=OPS,
     max_references=10,
@@ -65,20 +94,26 @@ PRO_MODEL = ModelSpec(
     max_duration_s=300.0,
     audio_types=(AudioType.MUSIC,),
     params=(INSTRUMENTAL,),
+    # The music page no longer lists it (Lyria 3.5 took its place); the SDK still names
+    # it and no stored source gives a shutdown: kept, last; the live list decides.
+    source=f"{SDK_MODELS}; absent from {MUSIC_PAGE}",
+    checked=CHECKED,
 )
 CAPABILITIES = Capabilities(
     provider="lyria",
     label="Google Lyria (music)",
-    models=(CLIP_MODEL, PRO_MODEL),
+    models=(CLIP_MODEL, LYRIA_35, PRO_MODEL),
     needs_key=True,
+    retired=(Retired(PRO_MODEL.id, LYRIA_35.id, "", MUSIC_PAGE, CHECKED, confirmed=False),),
 )
+LONG_MODELS = frozenset({LYRIA_35.id, PRO_MODEL.id})
 
 
 def prompt_sent(request: GenerationRequest) -> str:
     """The prompt with the asked-for length (Pro) and vocals wish written into it:
     Lyria 3 takes both from the prompt."""
     text = request.prompt.strip()
-    if request.model == PRO_MODEL.id and request.duration_s is not None:
+    if request.model in LONG_MODELS and request.duration_s is not None:
         text += f"\nLength: about {request.duration_s:g} seconds."
     if request.params.get("instrumental"):
         text += "\nInstrumental only, no vocals."
@@ -90,10 +125,19 @@ class LyriaProvider(CloudProvider):
 
     name = "lyria"
     CAPS = CAPABILITIES
+    LIST_FAMILY = ("lyria-",)
     DEFAULT_TIMEOUT_S = 300.0
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         return prices.estimate(self.name, request.model, 1.0)
+
+    def listed_models(self) -> list[str]:
+        return self.call_mapped(
+            "listing the models",
+            lambda: list_model_ids(
+                make_client(self._api_key, self.base_url, min(self.timeout_s, LIST_TIMEOUT_S))
+            ),
+        )
 
     def _make_client(self) -> Any:
         client = make_client(self._api_key, self.base_url, self.timeout_s)
@@ -105,8 +149,9 @@ class LyriaProvider(CloudProvider):
             config.retry_config = None
         return client, interactions
 
-    def _map_error(self, exc: Exception) -> ProviderError | None:
-        return map_google_error(exc, self.name)
+    def _map_error(self, exc: Exception, request: GenerationRequest | None) -> ProviderError | None:
+        where = None if request is None else ModelContext(self.CAPS, request.model)
+        return map_google_error(exc, self.name, where)
 
     def _call(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
         context.progress(0.02, "Preparing the request")
@@ -139,18 +184,18 @@ class LyriaProvider(CloudProvider):
         self, request: GenerationRequest, answer: Any, sent: dict[str, Any]
     ) -> GenerationOutput:
         status = str(answer.status or "")
-        problems = "; ".join(
-            f"{e.code or 'error'}: {e.message or ''}".strip() for e in answer.errors or ()
-        )
         lyrics = answer.output_text or None
-        if status == "failed":
-            unsafe = any(w in problems.lower() for w in _SAFETY)
-            kind = ErrorKind.SAFETY_BLOCKED if unsafe else ErrorKind.PROVIDER_DOWN
-            raise error(kind, f"lyria failed: {problems or 'no reason given'}")
         audio = answer.output_audio
-        if audio is None or not audio.data:
-            why = problems or lyrics or f"status {status or 'unknown'}"
-            raise error(ErrorKind.SAFETY_BLOCKED, f"lyria returned no audio ({why})")
+        problem = interaction_problem(
+            self.name,
+            answer,
+            what="song",
+            media="audio",
+            has_output=audio is not None and bool(audio.data),
+        )
+        if problem is not None:
+            raise problem
+        assert audio is not None
         try:
             data = base64.b64decode(audio.data, validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -6,7 +6,17 @@ import importlib
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from workers.base import AudioType, Capabilities, ErrorKind, Provider, ProviderError
+from workers.base import (
+    AudioType,
+    Capabilities,
+    CostEstimate,
+    ErrorKind,
+    GenerationOutput,
+    GenerationRequest,
+    Provider,
+    ProviderError,
+    RunContext,
+)
 
 # The cloud providers in registration order (after ``local``): module, class.
 CLOUD_PROVIDERS: Mapping[str, tuple[str, str]] = {
@@ -15,6 +25,25 @@ CLOUD_PROVIDERS: Mapping[str, tuple[str, str]] = {
     "elevenlabs": ("workers.elevenlabs", "ElevenLabsProvider"),
     "lyria": ("workers.lyria", "LyriaProvider"),
 }
+
+
+# Whose key each cloud provider uses, in the words Preferences ▸ Keys shows.
+KEY_LABELS: Mapping[str, str] = {
+    "gemini": "Gemini",
+    "veo": "Gemini",
+    "lyria": "Gemini",
+    "elevenlabs": "ElevenLabs",
+}
+
+
+def needs_key_sentence(name: str) -> str:
+    """What to do about a cloud provider without a key: one sentence."""
+    label = KEY_LABELS.get(name, name)
+    article = "an" if label[:1].lower() in "aeiou" else "a"
+    return (
+        f"{name} needs an API key: add {article} {label} key in Preferences ▸ Keys "
+        f"(or run `studio keys set {'gemini' if label == 'Gemini' else name}`)"
+    )
 
 
 class KeySource(Protocol):
@@ -35,10 +64,19 @@ class ProviderRegistry:
     def names(self) -> list[str]:
         return list(self._providers)
 
+    def replace(self, provider: Provider) -> None:
+        """Put ``provider`` in the place of the one of the same name."""
+        self._providers[provider.name] = provider
+
+    def all(self) -> list[Provider]:
+        return list(self._providers.values())
+
     def get(self, name: str) -> Provider:
         try:
             return self._providers[name]
         except KeyError:
+            if name in CLOUD_PROVIDERS:
+                raise ProviderError(ErrorKind.AUTH, needs_key_sentence(name)) from None
             known = ", ".join(self._providers) or "none"
             raise ProviderError(
                 ErrorKind.INVALID_REQUEST, f"there is no provider {name!r} (known: {known})"
@@ -57,6 +95,53 @@ class ProviderRegistry:
             if model is not None:
                 return p, model.id
         raise ProviderError(ErrorKind.INVALID_REQUEST, f"no provider can make {media_kind} here")
+
+
+class Listed:
+    """A provider seen through its live model list: the models the service no longer lists
+    are hidden from :meth:`capabilities` and refused (naming the replacement) for new
+    requests; everything else is the provider's own."""
+
+    def __init__(self, inner: Provider, caps: Capabilities) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._caps = caps
+
+    def __repr__(self) -> str:
+        return f"Listed({self.inner!r})"
+
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    def validate(self, request: GenerationRequest) -> None:
+        self._caps.model(request.model)  # raises for a hidden model, naming its replacement
+        self.inner.validate(request)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        return self.inner.estimate_cost(request)
+
+    def run(self, request: GenerationRequest, context: RunContext) -> GenerationOutput:
+        self._caps.model(request.model)
+        return self.inner.run(request, context)
+
+
+def listed_capabilities(
+    caps: Capabilities, family: tuple[str, ...], listed: Iterable[str], checked: str
+) -> Capabilities:
+    """``caps`` with the models a live list leaves out hidden — when the list covers this
+    provider at all (holds at least one id of its ``family``); else ``caps`` as it is."""
+    ids = frozenset(listed)
+    if not family or not any(f in i for i in ids for f in family):
+        return caps
+    return caps.hide_unlisted(ids, checked)
+
+
+def with_listing(provider: Provider, listed: Iterable[str], checked: str) -> Provider:
+    """``provider`` filtered by its live model list (itself when nothing is hidden)."""
+    family: tuple[str, ...] = getattr(provider, "LIST_FAMILY", ())
+    caps = provider.capabilities()
+    shown = listed_capabilities(caps, family, listed, checked)
+    return provider if shown is caps else Listed(provider, shown)
 
 
 def cloud_capabilities(name: str) -> Capabilities:

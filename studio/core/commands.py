@@ -552,6 +552,11 @@ class CompleteJob(Command):
     worker_id: str | None = None
     attempt: int | None = None
     staged: str | None = None
+    # Further results of the same call (e.g. several images in one Gemini answer): each
+    # becomes one more completed variant of the asset, with the job variant's recipe and
+    # lineage, its files moved from the matching ``extras_staged`` folder.
+    extras: tuple[CompleteVariant, ...] = ()
+    extras_staged: tuple[str, ...] = ()
 
 
 @command("job:fail", internal=True)

@@ -38,6 +38,7 @@ from workers.base import (
     AudioType,
     BasicContext,
     ErrorKind,
+    GenerationOutput,
     GenerationRequest,
     Operation,
     Provider,
@@ -95,6 +96,7 @@ class _JobContext(BasicContext):
         self.attempt = attempt
         self.started = started
         self._scratch: Path | None = None
+        self.extra_stages: list[Path] = []  # one more staged folder per extra result
 
     @property
     def temp_dir(self) -> Path:
@@ -111,8 +113,9 @@ class _JobContext(BasicContext):
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
-        if os.path.lexists(self.stage):  # gone when job:complete moved it into place
-            shutil.rmtree(self.stage, ignore_errors=True)
+        for stage in (self.stage, *self.extra_stages):
+            if os.path.lexists(stage):  # gone when job:complete moved it into place
+                shutil.rmtree(stage, ignore_errors=True)
 
 
 _READY_FROM = """
@@ -284,7 +287,8 @@ class Scheduler:
                 return True
             if attempt < 0:
                 return False
-            self._commit_failure(ready.job_id, attempt, "INVALID_REQUEST", message, None)
+            code = exc.kind.value.upper() if isinstance(exc, ProviderError) else "INVALID_REQUEST"
+            self._commit_failure(ready.job_id, attempt, code, message, None)
             return True
         attempt = self._claim(ready)
         if attempt is None:
@@ -388,7 +392,16 @@ class Scheduler:
                 out, PurePosixPath(ready.asset_slug) / ready.variant_id, ready.media_kind, output
             )
             staged = out.relative_to(self.space.media_dir).as_posix()
-            cmd = c.CompleteJob(ready.job_id, result, self.worker_id, attempt, staged)
+            extras, extras_staged = self._store_extras(ready, ctx, output)
+            cmd = c.CompleteJob(
+                ready.job_id,
+                result,
+                self.worker_id,
+                attempt,
+                staged,
+                extras=extras,
+                extras_staged=extras_staged,
+            )
             try:
                 applied = self._books.write(cmd, f"complete job {ready.job_id}")
             except StudioError as exc:
@@ -407,7 +420,8 @@ class Scheduler:
                     self._retry_at(attempt, None),
                 )
                 return
-            self._record_usage(ready, provider, request, output.units, output.unit)
+            made = 1 + len(extras)  # every result kept was paid for
+            self._record_usage(ready, provider, request, output.units * made, output.unit, made)
         except ProviderError as exc:
             self._provider_failed(ready, attempt, provider, request, exc)
         except OSError as exc:  # writing the result: a full disk, a deleted space…
@@ -424,6 +438,29 @@ class Scheduler:
         finally:
             ctx.cleanup()
             self._forget(ctx)
+
+    def _store_extras(
+        self, ready: _Ready, ctx: _JobContext, output: GenerationOutput
+    ) -> tuple[tuple[c.CompleteVariant, ...], tuple[str, ...]]:
+        """Stage each extra result (several images in one answer) as one more variant's
+        files beside the job's own; an extra whose media are unusable is left out."""
+        extras: list[c.CompleteVariant] = []
+        staged: list[str] = []
+        for i, extra in enumerate(output.extras, start=1):
+            vid = self.space.new_id()
+            stage = ctx.out_dir().with_name(f"{ctx.out_dir().name}.x{i}")
+            stage.mkdir()
+            ctx.extra_stages.append(stage)
+            try:
+                done = store_output(
+                    stage, PurePosixPath(ready.asset_slug) / vid, ready.media_kind, extra
+                )
+            except ProviderError as exc:
+                log.info("job %s: extra result %d left out (%s)", ready.job_id, i, exc.message)
+                continue
+            extras.append(done)
+            staged.append(stage.relative_to(self.space.media_dir).as_posix())
+        return tuple(extras), tuple(staged)
 
     def _forget(self, ctx: _JobContext) -> None:
         """This run no longer counts as running here (it ended, or was abandoned)."""
@@ -503,11 +540,17 @@ class Scheduler:
             raise StorageError(problem)
 
     def _record_usage(
-        self, ready: _Ready, provider: Provider, request: GenerationRequest, units: float, unit: str
+        self,
+        ready: _Ready,
+        provider: Provider,
+        request: GenerationRequest,
+        units: float,
+        unit: str,
+        results: int = 1,
     ) -> None:
         if self.usage is None:
             return
-        cost = provider.estimate_cost(request).usd if units else 0.0
+        cost = provider.estimate_cost(request).usd * results if units else 0.0
         self.usage.record_usage(
             UsageEvent(
                 at=self._clock(),

@@ -36,6 +36,23 @@ class SpaceEntry(NamedTuple):
 SPACE_COLUMNS = "id, slug, name, file, created_at, last_opened_at"
 
 
+class ListItem(NamedTuple):
+    """One entry of a provider's live list (a model id, or a voice id and its name)."""
+
+    item_id: str
+    label: str = ""
+    detail: str = ""
+
+
+class ProviderList(NamedTuple):
+    """A provider's list of ``kind`` ('model' or 'voice') as last fetched."""
+
+    provider: str
+    kind: str
+    fetched_at: int
+    items: tuple[ListItem, ...]
+
+
 class UsageTotal(NamedTuple):
     provider: str
     model: str
@@ -222,6 +239,43 @@ class Library:
                 "INSERT INTO settings(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
+            )
+
+    def provider_list(self, provider: str, kind: str) -> ProviderList | None:
+        """The provider's cached list of ``kind``, or None when it was never fetched."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT fetched_at FROM provider_lists WHERE provider = ? AND kind = ?",
+                (provider, kind),
+            ).fetchone()
+            if row is None:
+                return None
+            items = tuple(
+                ListItem(str(i), str(label), str(detail))
+                for i, label, detail in conn.execute(
+                    "SELECT item_id, label, detail FROM provider_list_items "
+                    "WHERE provider = ? AND kind = ? ORDER BY item_id",
+                    (provider, kind),
+                )
+            )
+        return ProviderList(provider, kind, int(row[0]), items)
+
+    def store_provider_list(self, entry: ProviderList) -> None:
+        """Replace the provider's cached list of ``entry.kind`` (one transaction)."""
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM provider_list_items WHERE provider = ? AND kind = ?",
+                (entry.provider, entry.kind),
+            )
+            conn.execute(
+                "INSERT INTO provider_lists(provider, kind, fetched_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(provider, kind) DO UPDATE SET fetched_at = excluded.fetched_at",
+                (entry.provider, entry.kind, entry.fetched_at),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO provider_list_items"
+                "(provider, kind, item_id, label, detail) VALUES (?, ?, ?, ?, ?)",
+                [(entry.provider, entry.kind, *item) for item in entry.items],
             )
 
     def record_usage(self, event: UsageEvent) -> None:

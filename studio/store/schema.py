@@ -351,4 +351,26 @@ LIBRARY_MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX usage_by_space ON usage_events(space_id, at);
         """,
     ),
+    Migration(
+        2,
+        "provider model and voice lists",
+        """
+        CREATE TABLE provider_lists (
+            provider TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('model', 'voice')),
+            fetched_at INTEGER NOT NULL,
+            PRIMARY KEY (provider, kind)
+        );
+        CREATE TABLE provider_list_items (
+            provider TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (provider, kind, item_id),
+            FOREIGN KEY (provider, kind) REFERENCES provider_lists(provider, kind)
+                ON DELETE CASCADE
+        );
+        """,
+    ),
 )

@@ -34,7 +34,8 @@ from studio.core import settings
 from studio.core.providers import ProviderCatalog
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
 from studio.jobs.config import DEFAULT_CONCURRENCY
-from studio.keys import ENV_VARS, KEY_NAMES, KeyStore, KeyStoreError, Source
+from studio.keys import ENV_VARS, KEY_FILE_NAME, KEY_NAMES, KeyStore, KeyStoreError, Source
+from studio.ui.keys_choice import KeylessChoice
 from studio.ui.widgets import named
 from workers.base import AudioType, Capabilities
 from workers.registry import CLOUD_PROVIDERS, cloud_capabilities
@@ -58,7 +59,7 @@ KEY_TITLES = {
 NO_KEYRING = (
     "No system keyring is available here, so keys can't be stored. Set "
     + " / ".join(ENV_VARS[n] for n in KEY_NAMES)
-    + " in the environment instead."
+    + " in the environment instead, or choose below to keep them in a file only you can read."
 )
 APPLY_NOTE = (
     "Keys and provider settings apply to the open space when Preferences closes; "
@@ -128,7 +129,7 @@ class PreferencesDialog(QDialog):
             " QLineEdit:disabled { background: #23262d; }"
         )
         self.studio = studio
-        self.keys = keys if keys is not None else KeyStore(announce=False)
+        self.keys = keys or KeyStore(announce=False, key_file=studio.paths.home / KEY_FILE_NAME)
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self._keys_changed = False
         self._settings_changed = False
@@ -248,6 +249,9 @@ class PreferencesDialog(QDialog):
             " border-radius: 4px; padding: 8px;"
         )
         layout.addWidget(self.banner)
+        self.keyless = KeylessChoice(self.keys)
+        self.keyless.changed.connect(self._keyless_changed)
+        layout.addWidget(self.keyless)
         self.key_status: dict[str, QLabel] = {}
         self.key_edit: dict[str, QLineEdit] = {}
         self.key_set: dict[str, QPushButton] = {}
@@ -290,13 +294,22 @@ class PreferencesDialog(QDialog):
         layout.addStretch(1)
         return page
 
+    def _keyless_changed(self) -> None:
+        self._keys_changed = True
+        self._refresh_keys()
+
     def _refresh_keys(self) -> None:
-        usable = self.keys.keyring_usable
-        self.banner.setVisible(not usable)
+        keyring = self.keys.keyring_usable
+        in_file = self.keys.key_file_in_use
+        usable = keyring or in_file
+        self.banner.setVisible(not keyring)
         self.banner.setToolTip(self.keys.warning or "")
+        self.keyless.refresh(keyring)
         for name, source in self.keys.status():
             if source == "keyring":
                 text = f"Set in the system keyring{_masked(self.keys.get(name))}"
+            elif source == "file":
+                text = f"Set in the key file{_masked(self.keys.get(name))}"
             elif source == "env":
                 text = f"Set from the environment variable {ENV_VARS[name]}"
             else:
@@ -310,7 +323,7 @@ class PreferencesDialog(QDialog):
     def _update_key_buttons(self, name: str) -> None:
         usable = self.key_edit[name].isEnabled()
         self.key_set[name].setEnabled(usable and bool(self.key_edit[name].text().strip()))
-        self.key_remove[name].setEnabled(usable and self._sources.get(name) == "keyring")
+        self.key_remove[name].setEnabled(usable and self._sources.get(name) in ("keyring", "file"))
 
     def _say(self, name: str, text: str, error: bool = False) -> None:
         label = self.key_message[name]
@@ -330,11 +343,13 @@ class PreferencesDialog(QDialog):
             return False
         edit.clear()
         self._keys_changed = True
-        self._say(name, "Stored in the system keyring.")
+        where = "the key file" if self.keys.source(name) == "file" else "the system keyring"
+        self._say(name, f"Stored in {where}.")
         self._refresh_keys()
         return True
 
     def remove_key(self, name: str) -> bool:
+        was = self._sources.get(name)
         try:
             removed = self.keys.delete(name)
         except KeyStoreError as exc:
@@ -343,12 +358,9 @@ class PreferencesDialog(QDialog):
             return False
         self._keys_changed = self._keys_changed or removed
         still = self.keys.source(name) == "env"
-        self._say(
-            name,
-            f"Removed. {ENV_VARS[name]} from the environment still applies."
-            if still
-            else "Removed from the system keyring.",
-        )
+        where = "key file" if was == "file" else "system keyring"
+        env = f"Removed. {ENV_VARS[name]} from the environment still applies."
+        self._say(name, env if still else f"Removed from the {where}.")
         self._refresh_keys()
         return removed
 

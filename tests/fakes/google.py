@@ -106,11 +106,154 @@ def image_safety(text: str = "I can't make that image.") -> Reply:
     )
 
 
+# The ids this fake serves (as the real service did on 2026-11-30, per the sources in
+# workers/gemini.py, veo.py and lyria.py): any other id answers the real 404.
+SERVED = frozenset(
+    {
+        "gemini-3.1-flash-image",
+        "gemini-3-pro-image",
+        "gemini-3.1-flash-lite-image",
+        "gemini-2.5-flash-image",
+        "veo-3.1-generate-preview",
+        "veo-3.1-fast-generate-preview",
+        "lyria-3-clip-preview",
+        "lyria-3.5",
+        "lyria-3-pro-preview",
+        "gemini-omni-1.1-flash",
+        "gemini-3.8-flash",
+    }
+)
+# What generateContent's body may hold (REST camelCase; the SDK sends these): a field
+# outside them is refused like the real API does.
+_CONTENT_FIELDS = frozenset(
+    {"contents", "generationConfig", "safetySettings", "systemInstruction", "tools"}
+)
+_GENERATION_FIELDS = frozenset(
+    {
+        "responseModalities",
+        "imageConfig",
+        "seed",
+        "temperature",
+        "candidateCount",
+        "thinkingConfig",
+        "maxOutputTokens",
+    }
+)
+_IMAGE_FIELDS = frozenset({"aspectRatio", "imageSize"})
+_INTERACTION_FIELDS = frozenset(
+    {
+        "model",
+        "input",
+        "generation_config",
+        "response_format",
+        "stream",
+        "background",
+        "store",
+        "agent",
+    }
+)
+# The SDK's VideoResponseFormat (google-genai 2.34.0): what a video answer may be asked for.
+_VIDEO_FORMAT = {
+    "aspect_ratio": {"16:9", "9:16"},
+    "resolution": {"360p", "720p", "1080p", "4k"},
+    "delivery": {"inline", "uri"},
+}
+_VIDEO_SIDE = {"360p": 48, "720p": 64, "1080p": 96, "4k": 128}
+
+
+def model_not_found(model: str, method: str = "generateContent") -> Reply:
+    """The real shape of a 404 for a retired or unknown model."""
+    return google_error(
+        404,
+        "NOT_FOUND",
+        f"models/{model} is not found for API version v1beta, or is not supported for "
+        f"{method}. Call ListModels to see the list of available models and their "
+        "supported methods.",
+    )
+
+
+def unknown_field(name: str) -> Reply:
+    return google_error(
+        400,
+        "INVALID_ARGUMENT",
+        f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.',
+        [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"description": f'Unknown name "{name}"'}],
+            }
+        ],
+    )
+
+
+def image_part(n: int, width: int = 64, height: int = 64, thought: bool = False) -> dict[str, Any]:
+    part: dict[str, Any] = {
+        "inlineData": {
+            "mimeType": "image/png",
+            "data": base64.b64encode(media.png(width, height, n)).decode(),
+        }
+    }
+    if thought:
+        part["thought"] = True
+    return part
+
+
+def candidate_answer(
+    parts: list[dict[str, Any]], finish: str = "STOP", model: str = "gemini-3.1-flash-image"
+) -> Reply:
+    """A generateContent answer with one candidate holding ``parts``."""
+    return json_reply(
+        {
+            "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish}],
+            "modelVersion": model,
+            "responseId": f"answer-{finish.lower()}",
+        }
+    )
+
+
+def no_image(finish: str, text: str | None = None) -> Reply:
+    """An answer without an image: text only (``STOP``), ``NO_IMAGE``, ``MAX_TOKENS``…"""
+    return candidate_answer([{"text": text}] if text else [], finish)
+
+
+def multi_image(count: int = 3, drafts: int = 1) -> Reply:
+    """``drafts`` thought (draft) images, then ``count`` final ones, as Gemini 3 sends."""
+    parts: list[dict[str, Any]] = [{"text": "thinking…", "thought": True}]
+    parts += [image_part(100 + i, 32, 32, thought=True) for i in range(drafts)]
+    parts += [{"text": "Here are your pictures."}]
+    parts += [image_part(i + 1, 64, 48) for i in range(count)]
+    return candidate_answer(parts)
+
+
+def interaction(status: str, *, audio: bool = False, errors: list[Any] | None = None) -> Reply:
+    """An Interactions answer in the given status (google-genai 2.34.0 InteractionStatus)."""
+    content: list[dict[str, Any]] = [{"type": "text", "text": "[Verse]\nla"}]
+    if audio:
+        content.append(
+            {
+                "type": "audio",
+                "mime_type": "audio/mpeg",
+                "data": base64.b64encode(media.mp3(1.0)).decode(),
+            }
+        )
+    body: dict[str, Any] = {
+        "id": f"interaction-{status}",
+        "model": "lyria-3.5",
+        "status": status,
+        "steps": [{"type": "model_output", "content": content}],
+    }
+    if errors:
+        body["errors"] = errors
+    return json_reply(body)
+
+
 class GoogleFake(FakeServer):
     """Gemini, Veo and Lyria on one fake ``generativelanguage`` host."""
 
     def __init__(self, api_key: str) -> None:
         super().__init__(api_key)
+        self.served: set[str] = set(SERVED)  # the ids answered; others get the 404
+        self.page_size = 4  # models per page of GET /v1beta/models (tests the paging)
         self._ids = itertools.count(1)
         self._ops: dict[str, dict[str, Any]] = {}
         self._ops_lock = threading.Lock()
@@ -127,19 +270,63 @@ class GoogleFake(FakeServer):
             return "download"
         if path == "/v1beta/interactions" and method == "POST":
             return "interactions"
+        if path == "/v1beta/models" and method == "GET":
+            return "models"
         return None
 
     def check_auth(self, req: Recorded) -> Reply | None:
         return None if req.headers.get("x-goog-api-key") == self.api_key else bad_key()
 
+    def _reply(self, req: Recorded, scripted: Any) -> Reply:
+        """Auth, then the model check and body validation, before any scripted answer."""
+        if req.route is not None and self.check_auth(req) is None:
+            refused = self._refuse(req)
+            if refused is not None:
+                return refused
+        return super()._reply(req, scripted)
+
+    def _refuse(self, req: Recorded) -> Reply | None:
+        m = _MODEL_CALL.match(req.path)
+        if m is not None:
+            if m.group(1) not in self.served:
+                return model_not_found(m.group(1), m.group(2))
+            if m.group(2) == "generateContent":
+                return _check_content(req.json)
+            return _check_video(req.json)
+        if req.route == "interactions":
+            body = req.json
+            for name in body:
+                if name not in _INTERACTION_FIELDS:
+                    return unknown_field(name)
+            if body.get("model") not in self.served:
+                return model_not_found(str(body.get("model")), "interactions")
+        return None
+
     def default(self, req: Recorded) -> Reply:
         return {
+            "models": self._models,
             "generateContent": self._generate_content,
             "predictLongRunning": self._predict,
             "operation": self._operation,
             "download": self._download,
             "interactions": self._interaction,
         }[str(req.route)](req)
+
+    # ------------------------------------------------------------------ models.list
+    def _models(self, req: Recorded) -> Reply:
+        ids = sorted(self.served)
+        size = min(int(req.query.get("pageSize") or self.page_size), self.page_size)
+        start = int(req.query.get("pageToken") or 0)
+        page = ids[start : start + size]
+        body: dict[str, Any] = {
+            "models": [
+                {"name": f"models/{i}", "displayName": i, "supportedGenerationMethods": []}
+                for i in page
+            ]
+        }
+        if start + size < len(ids):
+            body["nextPageToken"] = str(start + size)
+        return json_reply(body)
 
     # ------------------------------------------------------------------ Gemini
     @staticmethod
@@ -264,8 +451,51 @@ class GoogleFake(FakeServer):
         return Reply(200, data, {"content-type": "video/mp4"})
 
     # ------------------------------------------------------------------ Lyria
+    def _omni(self, req: Recorded) -> Reply:
+        body = req.json
+        fmt = body.get("response_format") or {}
+        if isinstance(fmt, list):
+            fmt = next((f for f in fmt if f.get("type") == "video"), {})
+        for name, value in fmt.items():
+            if name == "type":
+                continue
+            allowed = _VIDEO_FORMAT.get(name)
+            if allowed is None or value not in allowed:
+                return unknown_field(f"response_format.{name}")
+        text = body["input"] if isinstance(body["input"], str) else _input_text(body["input"])
+        m = re.search(r"about (\d+(?:\.\d+)?) seconds", text)
+        seconds = float(m.group(1)) if m else 8.0
+        width, height = media.dims(
+            fmt.get("aspect_ratio", "16:9"), _VIDEO_SIDE[fmt.get("resolution", "720p")]
+        )
+        n = next(self._ids)
+        return json_reply(
+            {
+                "id": f"interaction-{n}",
+                "model": body["model"],
+                "status": "completed",
+                "steps": [
+                    {"type": "user_input", "content": [{"type": "text", "text": text}]},
+                    {
+                        "type": "model_output",
+                        "content": [
+                            {
+                                "type": "video",
+                                "mime_type": "video/mp4",
+                                "data": base64.b64encode(
+                                    media.mp4(seconds, width, height)
+                                ).decode(),
+                            }
+                        ],
+                    },
+                ],
+            }
+        )
+
     def _interaction(self, req: Recorded) -> Reply:
         body = req.json
+        if str(body.get("model", "")).startswith("gemini-omni"):
+            return self._omni(req)
         text = body["input"] if isinstance(body["input"], str) else _input_text(body["input"])
         m = re.search(r"about (\d+(?:\.\d+)?) seconds", text)
         seconds = (
@@ -298,6 +528,54 @@ class GoogleFake(FakeServer):
                 },
             }
         )
+
+
+def _check_content(body: dict[str, Any]) -> Reply | None:
+    for name in body:
+        if name not in _CONTENT_FIELDS:
+            return unknown_field(name)
+    config = body.get("generationConfig") or {}
+    for name in config:
+        if name not in _GENERATION_FIELDS:
+            return unknown_field(f"generation_config.{name}")
+    for name in config.get("imageConfig") or {}:
+        if name not in _IMAGE_FIELDS:
+            return unknown_field(f"generation_config.image_config.{name}")
+    contents = body.get("contents")
+    if not isinstance(contents, list) or not contents:
+        return google_error(400, "INVALID_ARGUMENT", "* contents: contents is not specified")
+    return None
+
+
+# What predictLongRunning's body may hold: the fields google-genai 2.34.0 sends for the
+# Gemini API (models.py, _GenerateVideos*_to_mldev), with Veo 3.1's documented values.
+_VIDEO_INSTANCE = frozenset({"prompt", "image", "lastFrame", "referenceImages", "video"})
+_VIDEO_PARAMETERS = {
+    "aspectRatio": {"16:9", "9:16"},
+    "resolution": {"720p", "1080p", "4k"},
+    "durationSeconds": {4, 6, 8},
+}
+_VIDEO_FREE = frozenset(
+    {"enhancePrompt", "negativePrompt", "personGeneration", "sampleCount", "seed"}
+)
+
+
+def _check_video(body: dict[str, Any]) -> Reply | None:
+    instances = body.get("instances")
+    if not isinstance(instances, list) or len(instances) != 1:
+        return google_error(400, "INVALID_ARGUMENT", "* instances: exactly one is needed")
+    for name in instances[0]:
+        if name not in _VIDEO_INSTANCE:
+            return unknown_field(f"instances[0].{name}")
+    if len(instances[0].get("referenceImages") or ()) > 3:
+        return google_error(400, "INVALID_ARGUMENT", "at most 3 reference images")
+    for name, value in (body.get("parameters") or {}).items():
+        allowed = _VIDEO_PARAMETERS.get(name)
+        if allowed is None and name not in _VIDEO_FREE:
+            return unknown_field(f"parameters.{name}")
+        if allowed is not None and value not in allowed:
+            return google_error(400, "INVALID_ARGUMENT", f"{name} {value!r} is not supported")
+    return None
 
 
 def b64decode(text: str) -> bytes:

@@ -21,6 +21,8 @@ from tests.fakes.google import GoogleFake, google_error, quota_exhausted
 from tests.workers.cloud_helpers import GOOGLE_KEY, LockedKeyring, MemoryKeyring, using_keyring
 from workers.prices import PRICES_AS_OF
 
+VEO = ("--model", "veo-3.1-generate-preview")  # the long-running-operation route
+
 
 class Cli:
     def __init__(self, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,9 +99,15 @@ def test_providers_listing(cli: Cli, memory: MemoryKeyring) -> None:
     assert list(by_name) == ["local", "gemini", "veo", "elevenlabs", "lyria"]
     assert [by_name[n]["configured"] for n in by_name] == [True, True, True, False, True]
     assert by_name["veo"]["base_url"] == "http://gateway.local:8080"
-    pro = next(m for m in by_name["gemini"]["models"] if m["id"] == "gemini-3-pro-image-preview")
+    pro = next(m for m in by_name["gemini"]["models"] if m["id"] == "gemini-3-pro-image")
     assert pro["max_references"] == 14 and pro["sizes"] == ["1K", "2K", "4K"]
-    assert pro["price"] == {"usd": 0.134, "unit": "image", "by_size": {"4K": 0.24}}
+    assert pro["price"] == {
+        "usd": 0.134,
+        "unit": "image",
+        "by_size": {"4K": 0.24},
+        "source": "ai.google.dev/gemini-api/docs/pricing",
+        "as_of": "2026-11-21",
+    }
     veo = by_name["veo"]["models"][0]
     assert veo["reference_kinds"] == ["image"] and veo["media_kind"] == "video"
     assert listing["prices_as_of"].startswith("20")
@@ -119,18 +127,16 @@ def test_generate_estimate_queues_nothing(cli: Cli, memory: MemoryKeyring) -> No
         "--provider",
         "gemini",
         "--model",
-        "gemini-3-pro-image-preview",
+        "gemini-3-pro-image",
     )
     code, out, _ = cli(*args, "--count", "4", "--estimate")
     assert code == 0
-    assert out.startswith(
-        "estimated cost: $0.5360 (4 image, gemini-3-pro-image-preview, prices as of 20"
-    )
+    assert out.startswith("estimated cost: $0.5360 (4 image, gemini-3-pro-image, prices as of 20")
     assert cli.json(*args, "--size", "4K", "--estimate") == {
         "usd": 0.24,
         "units": 1.0,
         "unit": "image",
-        "note": f"gemini-3-pro-image-preview, prices as of {PRICES_AS_OF}",
+        "note": f"gemini-3-pro-image, prices as of {PRICES_AS_OF}",
     }
     code, _, err = cli(*args, "--size", "9K", "--estimate")
     assert code == 1 and "size '9K'" in err
@@ -158,7 +164,7 @@ def test_a_canary_key_reaches_no_file_and_no_log(
 
         ok = [
             gen("a cat", "--provider", "gemini"),
-            gen("a dog runs", "--kind", "video", "--provider", "veo", "--duration", "4"),
+            gen("a dog runs", "--kind", "video", "--provider", "veo", "--duration", "4", *VEO),
             gen("a door slams", "--kind", "audio", "--type", "sfx", "--provider", "elevenlabs"),
             gen("a waltz", "--kind", "audio", "--type", "music", "--provider", "lyria"),
         ]
@@ -174,7 +180,7 @@ def test_a_canary_key_reaches_no_file_and_no_log(
         eleven.script("speech", el_error(401, "invalid_api_key", f"Invalid API key: {eleven_key}"))
         failed = [
             gen("a cat", "--provider", "gemini"),
-            gen("a dog", "--kind", "video", "--provider", "veo", "--duration", "4"),
+            gen("a dog", "--kind", "video", "--provider", "veo", "--duration", "4", *VEO),
             gen("a waltz", "--kind", "audio", "--type", "music", "--provider", "lyria"),
             gen("Hello there.", "--kind", "audio", "--type", "speech", "--provider", "elevenlabs"),
         ]

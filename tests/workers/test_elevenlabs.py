@@ -90,20 +90,20 @@ def test_speech_with_a_chosen_voice(
             space,
             "Welcome back, traveller.",
             "audio",
-            options("elevenlabs", params={"voice_id": "voice-abc"}),
+            options("elevenlabs", params={"voice_id": "VoiceAbcQwErTyUiOpZx"}),
             type="voice line",
         )
         run_queue(studio, space)
         got = stored(space, vid)
     assert got["status"] == "completed" and got["recipe"]["model"] == "eleven_multilingual_v2"
     req = _one(fake, "speech")
-    assert req.path == "/v1/text-to-speech/voice-abc"
+    assert req.path == "/v1/text-to-speech/VoiceAbcQwErTyUiOpZx"
     assert body(req) == {
         "text": "Welcome back, traveller.",
         "model_id": "eleven_multilingual_v2",
         "seed": 7,
     }
-    assert got["metadata"]["character_cost"] == "24"
+    assert got["metadata"]["character_count"] == 24
 
 
 def test_dialogue_lines_with_voices(
@@ -117,7 +117,7 @@ def test_dialogue_lines_with_voices(
             space,
             script,
             "audio",
-            options("elevenlabs", params={"voices": "Bo=voice-bo"}),
+            options("elevenlabs", params={"voices": "Bo=VoiceBoQwErTyUiOpZxC"}),
             type="dialogue",
         )
         run_queue(studio, space)
@@ -127,11 +127,11 @@ def test_dialogue_lines_with_voices(
     ada = DIALOGUE_VOICES[0]
     assert sent["inputs"] == [
         {"text": "Did you hear that?", "voice_id": ada},
-        {"text": "Hear what? The wind, I think.", "voice_id": "voice-bo"},
+        {"text": "Hear what? The wind, I think.", "voice_id": "VoiceBoQwErTyUiOpZxC"},
         {"text": "No. Something else.", "voice_id": ada},
     ]
     assert (sent["model_id"], sent["seed"]) == ("eleven_v3", 7)
-    assert got["provenance"]["request"]["voices"] == {"Ada": ada, "Bo": "voice-bo"}
+    assert got["provenance"]["request"]["voices"] == {"Ada": ada, "Bo": "VoiceBoQwErTyUiOpZxC"}
 
 
 def test_music(tmp_path: Path, fake: ElevenLabsFake, eleven: ElevenLabsProvider) -> None:

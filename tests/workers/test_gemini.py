@@ -36,7 +36,7 @@ from tests.workers.cloud_helpers import (
 from workers.base import BasicContext, ErrorKind, GenerationRequest, Operation, ProviderError
 from workers.gemini import GeminiProvider
 
-PRO, FLASH = "gemini-3-pro-image-preview", "gemini-2.5-flash-image"
+PRO, FLASH = "gemini-3-pro-image", "gemini-2.5-flash-image"
 
 
 @pytest.fixture
@@ -125,7 +125,8 @@ def test_refine_with_flash_sends_the_active_variant(
 @pytest.mark.parametrize(
     ("model", "extra", "refs", "words"),
     [
-        (FLASH, {}, 2, "at most 1 reference"),
+        (FLASH, {}, 4, "at most 3 reference"),
+        ("gemini-3.1-flash-lite-image", {"size": "2K"}, 0, "size .2K. is not offered"),
         (FLASH, {"size": "2K"}, 0, "size '2K' is not offered"),
         (PRO, {"size": "8K"}, 0, "size '8K' is not offered"),
         (PRO, {"aspect_ratio": "7:3"}, 0, "aspect ratio '7:3'"),
@@ -203,8 +204,8 @@ ERRORS = {
                 ]
             }
         ),
-        ErrorKind.SAFETY_BLOCKED,
-        "no image",
+        ErrorKind.INVALID_REQUEST,
+        "text only, no image: What size?",
         None,
     ),
 }

@@ -41,7 +41,7 @@ from workers.elevenlabs import ElevenLabsProvider
 from workers.lyria import LyriaProvider
 from workers.registry import ProviderRegistry
 
-CLIP, PRO = "lyria-3-clip-preview", "lyria-3-pro-preview"
+CLIP, PRO = "lyria-3-clip-preview", "lyria-3.5"
 
 
 @pytest.fixture
@@ -120,7 +120,11 @@ ERRORS = {
         ErrorKind.PROVIDER_DOWN,
         "try later",
     ),
-    "lyrics but no audio": (lyria_text_only(), ErrorKind.SAFETY_BLOCKED, "I can't write that song"),
+    "lyrics but no audio": (
+        lyria_text_only(),
+        ErrorKind.INVALID_REQUEST,
+        "text only, no audio: I can't write that song",
+    ),
     "429": (rate_limited("9"), ErrorKind.RATE_LIMITED, "exhausted"),
     "quota": (quota_exhausted(), ErrorKind.QUOTA, "quota"),
     "bad key": (bad_key(), ErrorKind.AUTH, "API key not valid"),

@@ -203,10 +203,20 @@ def _run(provider: VeoProvider, tmp_path: Path) -> Any:
             ErrorKind.PROVIDER_DOWN,
             "unavailable",
         ),
-        (
+        (  # no daily-quota or billing marker: a rate limit, retried
             {"error": {"code": 8, "message": "You exceeded your current quota."}},
-            ErrorKind.QUOTA,
+            ErrorKind.RATE_LIMITED,
             "quota",
+        ),
+        (
+            {
+                "error": {
+                    "code": 8,
+                    "message": "Billing is disabled for this project; enable billing.",
+                }
+            },
+            ErrorKind.QUOTA,
+            "billing",
         ),
     ],
 )

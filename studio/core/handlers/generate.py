@@ -587,15 +587,45 @@ def complete_job(tx: Tx, cmd: c.CompleteJob) -> Inverse:
         _finish_job(tx, job, "cancelled", "STALE", f"its variant is already {variant['status']}")
         tx.created["outcome"] = "discarded"
         return ()
+    if len(cmd.extras) != len(cmd.extras_staged):
+        raise ValidationError("each extra result needs its staged folder")
     if cmd.staged is not None:
-        _move_staged(tx, cmd, variant)
+        _move_staged(tx, cmd.staged, cmd.result, variant)
     _finish_job(tx, job, "succeeded", None, None)
     apply_completion(tx, cmd.result, variant)
+    for extra, staged in zip(cmd.extras, cmd.extras_staged, strict=True):
+        _add_extra(tx, variant, extra, staged)
     tx.created["outcome"] = "completed"
+    if cmd.extras:
+        tx.created["extra_variant_ids"] = ",".join(e.variant_id for e in cmd.extras)
     return ()
 
 
-def _move_staged(tx: Tx, cmd: c.CompleteJob, variant: sqlite3.Row) -> None:
+def _add_extra(tx: Tx, main: sqlite3.Row, extra: c.CompleteVariant, staged: str) -> None:
+    """One more completed variant of ``main``'s asset for an extra result: the same
+    recipe, creator and (live) lineage as ``main``."""
+    vid = extra.variant_id
+    if tx.exists("variants", vid):
+        raise ConflictError(f"there is already a variant {vid}")
+    tx.conn.execute(
+        "INSERT INTO variants (id, asset_id, status, recipe, created_by, created_at, updated_at) "
+        "VALUES (?, ?, 'processing', ?, ?, ?, ?)",
+        (vid, main["asset_id"], main["recipe"], main["created_by"], tx.now, tx.now),
+    )
+    tx.emit_variant("variant:created", vid)
+    parents = tx.conn.execute(
+        "SELECT parent_variant_id, relation FROM lineage "
+        "WHERE child_variant_id = ? AND severed_at IS NULL ORDER BY created_at, id",
+        (main["id"],),
+    ).fetchall()
+    for parent, relation in parents:
+        tx.emit_lineage("lineage:created", insert_lineage(tx, parent, vid, relation))
+    row = tx.variant(vid, live=False)
+    _move_staged(tx, staged, extra, row)
+    apply_completion(tx, extra, tx.variant(vid, live=False))
+
+
+def _move_staged(tx: Tx, staged_dir: str, result: c.CompleteVariant, variant: sqlite3.Row) -> None:
     """Move the staged result folder to ``<asset-slug>/<variant-id>/`` as part of this
     transaction (moved back if it does not commit).
 
@@ -603,11 +633,11 @@ def _move_staged(tx: Tx, cmd: c.CompleteJob, variant: sqlite3.Row) -> None:
     its commit (the variant is unfinished and the folder is its own), so it goes first
     once the store confirms that no row, live or deleted, points into it; otherwise the
     completion is refused and nothing is deleted."""
-    staged = PurePosixPath(cmd.staged or "")
+    staged = PurePosixPath(staged_dir)
     if staged.is_absolute() or ".." in staged.parts or staged.parts[:1] != (STAGING,):
         raise ValidationError("the staged result must be in the staging folder")
     rel = PurePosixPath(variant["asset_slug"]) / variant["id"]
-    for path in (cmd.result.media_path, cmd.result.thumb_path, cmd.result.poster_path):
+    for path in (result.media_path, result.thumb_path, result.poster_path):
         if path is not None and PurePosixPath(path).parent != rel:
             raise ValidationError("the result's files must be in the variant's folder")
     src = tx.media_dir / staged

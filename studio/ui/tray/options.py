@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.providers import ProviderCatalog
 from studio.store.records import StylePresetRow
-from studio.ui.tray.fields import Field, fit_combo, param_label
+from studio.ui.tray.fields import ADD_KEY, Field, add_keyless, fit_combo, param_label
 from studio.ui.tray.state import (
     EXPLORE,
     MAX_COUNT,
@@ -41,6 +41,7 @@ class OptionsPanel(QWidget):
     while the panel rebuilds itself)."""
 
     changed = Signal()
+    add_key = Signal()  # "Add … key…" was chosen: offer to add one
 
     def __init__(self, providers: ProviderCatalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +52,7 @@ class OptionsPanel(QWidget):
         self._chosen = False  # did the user (or a recipe) pick the provider and model?
         self._wanted = ModeSettings()
         self._param_editors: dict[str, QWidget] = {}
+        self._last_provider = -1
 
         self.provider = fit_combo("trayProvider")
         self.model = fit_combo("trayModel")
@@ -123,6 +125,7 @@ class OptionsPanel(QWidget):
                 caps = self._providers.get(name).capabilities()
                 if models_for(caps, mode):
                     self.provider.addItem(caps.label, name)
+            add_keyless(self.provider, self._providers.names(), mode)
             for choice in (settings.provider, preferred, "local"):
                 i = self.provider.findData(choice) if choice else -1
                 if i >= 0:
@@ -132,12 +135,23 @@ class OptionsPanel(QWidget):
                 bool(settings.provider) and self.provider.currentData() == settings.provider
             )
             self._fill_models()
+            self._last_provider = self.provider.currentIndex()
         finally:
             self._quiet -= 1
 
     def _provider_changed(self) -> None:
         if self._quiet:
             return
+        data = self.provider.currentData()
+        if isinstance(data, str) and data.startswith(ADD_KEY):
+            self._quiet += 1
+            try:
+                self.provider.setCurrentIndex(self._last_provider)
+            finally:
+                self._quiet -= 1
+            self.add_key.emit()
+            return
+        self._last_provider = self.provider.currentIndex()
         self._chosen = True
         self._quiet += 1
         try:
@@ -264,6 +278,13 @@ class OptionsPanel(QWidget):
             dspin.setValue(float(value) if isinstance(value, int | float) else dspin.minimum())
             dspin.valueChanged.connect(self._emit)
             return dspin
+        if spec.suggestions:  # e.g. the account's voice names: pick one, or type an id
+            offer = fit_combo()
+            offer.setEditable(True)
+            offer.addItems(list(spec.suggestions))
+            offer.setCurrentText(str(value) if value else "")
+            offer.currentTextChanged.connect(self._emit)
+            return offer
         line = QLineEdit(str(value) if value else "")
         line.setPlaceholderText(spec.help or param_label(spec.name))
         line.setMinimumWidth(120)

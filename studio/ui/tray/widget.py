@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
@@ -95,6 +96,7 @@ class ForgeTray(QWidget):
         self.generate_button.clicked.connect(self.generate)
         self.options = OptionsPanel(self._studio.providers)
         self.options.changed.connect(self._changed)
+        self.options.add_key.connect(partial(self._host.open_preferences, "keys"))
         self.options.setVisible(False)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
