@@ -50,6 +50,35 @@ def build_providers(library: Library) -> ProviderRegistry:
     return registry
 
 
+def build_cached_providers(library: Library) -> ProviderRegistry:
+    """:func:`build_providers` from the cached lists only: never waits on the network (the
+    app builds its registry on the UI thread and refreshes stale lists off it, with
+    :func:`refresh_stale_lists`)."""
+    registry = _registry(library)
+    apply_model_lists(library, registry, refresh=False, fetch=False)
+    apply_voice_list(library, registry, refresh=False, fetch=False)
+    return registry
+
+
+def refresh_stale_lists(library: Library) -> bool:
+    """Fetch the lists that are missing or over a day old (safe on any thread: the library
+    serialises its connection); True when a stored list changed."""
+    registry = _registry(library)
+    before = _stored_lists(library, registry)
+    apply_model_lists(library, registry, refresh=False)
+    apply_voice_list(library, registry, refresh=False)
+    return _stored_lists(library, registry) != before
+
+
+def _stored_lists(library: Library, registry: ProviderRegistry) -> dict[str, object]:
+    return {
+        f"{p.name}/{kind}": None if got is None else got.items
+        for p in registry.all()
+        for kind in (MODEL, VOICE)
+        for got in (library.provider_list(p.name, kind),)
+    }
+
+
 def _registry(library: Library) -> ProviderRegistry:
     base_urls = {name: url for name in CLOUD_PROVIDERS if (url := settings.base_url(library, name))}
     return default_registry(
@@ -73,6 +102,7 @@ def apply_model_lists(
     registry: ProviderRegistry,
     *,
     refresh: bool,
+    fetch: bool = True,
     clock: Callable[[], int] = system_clock,
 ) -> list[ListOutcome]:
     """Fetch the lists that are missing, stale (or all, with ``refresh``), store them, and
@@ -86,7 +116,7 @@ def apply_model_lists(
             continue
         cached = library.provider_list(provider.name, MODEL)
         stale = cached is None or now - cached.fetched_at > LIST_MAX_AGE_MS
-        if refresh or stale:
+        if fetch and (refresh or stale):
             shared = (str(getattr(provider, "base_url", None)), KEY_FOR.get(provider.name, ""))
             got = fetched.get(shared)
             if got is None:
@@ -119,6 +149,7 @@ def apply_voice_list(
     registry: ProviderRegistry,
     *,
     refresh: bool,
+    fetch: bool = True,
     clock: Callable[[], int] = system_clock,
 ) -> ProviderList | None:
     """The ElevenLabs account's voices (fetched when missing, over a day old, or with
@@ -132,7 +163,7 @@ def apply_voice_list(
         return None
     now = clock()
     cached = library.provider_list("elevenlabs", VOICE)
-    if refresh or cached is None or now - cached.fetched_at > LIST_MAX_AGE_MS:
+    if fetch and (refresh or cached is None or now - cached.fetched_at > LIST_MAX_AGE_MS):
         try:
             got = voices()
         except ProviderError as exc:

@@ -12,7 +12,7 @@ from studio.core.actor import Actor
 from studio.core.errors import StudioError
 from studio.core.studio import Studio
 from studio.core.welcome import create_welcome_space, needs_welcome
-from studio.providers_setup import build_providers
+from studio.providers_setup import build_cached_providers, refresh_stale_lists
 
 if TYPE_CHECKING:  # Qt is loaded only when the app starts, not when the CLI imports this
     from studio.ui.main_window import MainWindow
@@ -24,9 +24,15 @@ def build_window(home: Path | None = None) -> MainWindow:
     from studio.ui.theme import apply_theme
 
     apply_theme()
-    studio = Studio(home, providers=build_providers)
+    from studio.ui.list_refresh import ListRefresher
+
+    # from the cached lists: the UI thread never waits on the network; stale lists are
+    # fetched on a thread of their own and the window rebuilds what lists providers
+    studio = Studio(home, providers=build_cached_providers)
     actor = Actor.local_owner()
     window = MainWindow(studio, actor)
+    lists = ListRefresher(studio.library, refresh_stale_lists, window)
+    lists.changed.connect(window._providers_changed)  # as a Preferences save
     first = None
     if needs_welcome(studio):
         first = create_welcome_space(studio, actor).id
@@ -37,6 +43,7 @@ def build_window(home: Path | None = None) -> MainWindow:
         last = spaces[0].id if spaces else None
     if last is not None:
         window.open_space(last)
+    lists.start()
     return window
 
 

@@ -13,6 +13,8 @@ import pytest
 
 import studio.keys as keys_module
 from studio.core.errors import ValidationError
+from studio.providers_setup import build_cached_providers, refresh_stale_lists
+from studio.store.library import Library
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.google import GoogleFake
 from tests.workers.cloud_helpers import (
@@ -261,3 +263,28 @@ def test_elevenlabs_429_with_and_without_retry_headers(
         eleven.run(request, BasicContext(tmp_path / "ctx"))
     want = ErrorKind.RATE_LIMITED if kind == "rate" else ErrorKind.QUOTA
     assert info.value.kind is want and info.value.retry_after == retry_after
+
+
+def test_the_app_builds_from_cached_lists_and_fetches_stale_ones_apart(
+    cli: Cli, memory: MemoryKeyring
+) -> None:
+    """The app's registry is built on the UI thread: from the cached lists only, never
+    waiting on the network; stale lists are fetched apart (on a thread of their own)."""
+    cli("keys", "set", "gemini", stdin=GOOGLE_KEY + "\n")
+    with GoogleFake(GOOGLE_KEY) as google:
+        for name in ("gemini", "veo", "lyria"):
+            cli("settings", f"providers.{name}.base_url", google.url)
+        google.served.discard("gemini-2.5-flash-image")
+        library = Library(cli.home / "library.db")
+        try:
+            registry = build_cached_providers(library)
+            assert google.of("models") == [] and "gemini" in registry.names()
+            assert refresh_stale_lists(library) is True
+            assert len(google.of("models")) == 3  # one fetch of 3 pages, for all three
+            assert refresh_stale_lists(library) is False  # a day fresh: not fetched again
+            assert len(google.of("models")) == 3
+            models = build_cached_providers(library).get("gemini").capabilities().models
+            assert "gemini-2.5-flash-image" not in [m.id for m in models]
+            assert len(google.of("models")) == 3
+        finally:
+            library.close()
