@@ -138,7 +138,7 @@ def main() -> int:
         assert session is not None
         space = session.space
         t_end = time.monotonic() + 30
-        while window._held is not None and time.monotonic() < t_end:  # snapshot loaded
+        while window.space_control._held is not None and time.monotonic() < t_end:  # snapshot loaded
             app.processEvents()
 
         arrived: dict[int, int] = {}
@@ -147,7 +147,7 @@ def main() -> int:
             if event.seq and event.seq not in arrived:
                 arrived[event.seq] = now_ms()
 
-        session.event.connect(on_event)
+        session.core_event.connect(on_event)
 
         reads: list[float] = []  # the follower's reads of the feed, on the UI thread
         feed_poll = session.follower._feed.poll
