@@ -138,7 +138,9 @@ def main() -> int:
         assert session is not None
         space = session.space
         t_end = time.monotonic() + 30
-        while window.space_control._held is not None and time.monotonic() < t_end:  # snapshot loaded
+        while (
+            window.space_control._held is not None and time.monotonic() < t_end
+        ):  # snapshot loaded
             app.processEvents()
 
         arrived: dict[int, int] = {}
@@ -197,8 +199,8 @@ def main() -> int:
         def settled() -> bool:
             if writer.poll() is None:
                 return False
-            jobs = space.query("SELECT COUNT(*) FROM jobs WHERE status NOT IN ('succeeded')")
-            return jobs[0][0] == 0 and max(arrived, default=0) >= space.last_seq()
+            unfinished = [j for j in space.jobs(limit=10_000) if j.status != "succeeded"]
+            return not unfinished and max(arrived, default=0) >= space.last_seq()
 
         next_check = 0.0
         while time.monotonic() - started < 180:
@@ -219,7 +221,7 @@ def main() -> int:
         missing = [ch.seq for ch in followed if ch.seq not in arrived]
         lat = sorted(arrived[ch.seq] - ch.at for ch in followed if ch.seq in arrived)
         by_other = sum(1 for ch in followed if ch.command in ("asset:create", "asset:move"))
-        ok_jobs = space.query("SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'")[0][0]
+        ok_jobs = sum(j.status == "succeeded" for j in space.jobs(limit=10_000))
         stall = max(gaps, default=0.0)
         p99 = statistics.quantiles(gaps, n=100)[98] if len(gaps) > 100 else stall
         print(f"run: {elapsed:.1f} s, {ok_jobs}/{args.jobs} jobs done here,")

@@ -120,9 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cmd is None:
         return _launch_app(args)
     _log_warnings()
-    import sqlite3
-
     from studio.media import MediaError
+    from studio.store.db import DAMAGE
     from workers.redaction import install, redact
 
     install(excepthook=True)  # no key in any log line, warning or traceback
@@ -133,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StudioError, MediaError, UserError) as exc:
         print(f"studio: {shown(redact(str(exc)), 2000)}", file=sys.stderr)  # one line
         return EXIT_ERROR
-    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+    except DAMAGE as exc:
         # a space or library damaged outside Forge Studio, found while reading it
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         print(

@@ -8,6 +8,7 @@ import sqlite3
 import stat
 import threading
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ HEADER_SIZE = 100
 # Every SQLite error a damaged or unusable file can raise while we talk to it. A garbled
 # schema can make SQLite's own error message invalid UTF-8, hence UnicodeDecodeError.
 DB_FAULTS = (sqlite3.Error, UnicodeDecodeError)
+
+DAMAGE = (sqlite3.DatabaseError, UnicodeDecodeError)
+"""What reading a file damaged outside Forge Studio raises (for the CLI's last word)."""
 
 
 class SchemaError(Exception):
@@ -187,6 +191,10 @@ class OuterLock:
         if outer and self.after_release is not None:
             self.after_release()
 
+    def held_here(self) -> bool:
+        """Does the calling thread hold the lock?"""
+        return getattr(self._depth, "n", 0) > 0
+
     def __enter__(self) -> OuterLock:
         self.acquire()
         return self
@@ -195,11 +203,36 @@ class OuterLock:
         self.release()
 
 
+class _Reader:
+    """One thread's read connection, with a lock held while it is in use (so
+    :meth:`Database.close` never closes it under a running query)."""
+
+    __slots__ = ("__weakref__", "conn", "lock")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()
+        # a thread's local data goes when the thread (or, on a Qt pool thread, its
+        # Python thread state) ends: its connection is closed with it
+        weakref.finalize(self, conn.close)
+
+
+READER_CLOSE_WAIT_S = 5.0
+"""How long :meth:`Database.close` waits for a read in progress on another thread."""
+
+
 class Database:
-    """One connection, used by one thread at a time (a lock serialises callers).
+    """One writer connection, used by one thread at a time (a lock serialises
+    writers), and read connections: one per thread, opened on first use.
 
     Writes go through :meth:`write`, which opens ``BEGIN IMMEDIATE`` so that a second
     process waits on ``busy_timeout`` instead of failing half-way through.
+
+    Reads go through :meth:`read`: in WAL mode a reader sees the last committed state
+    and neither waits for the writer nor holds it up, so a read never takes the write
+    lock. The thread that holds the write lock reads on the writer connection (it sees
+    its own transaction); an in-memory or read-only (immutable) database has only the
+    writer connection, so reads there share the lock.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
@@ -209,6 +242,10 @@ class Database:
         self._depth = 0
         self.read_only_reason: str | None = None
         """Set when the file could only be opened for reading (e.g. a full disk)."""
+        self._local = threading.local()  # .reader: this thread's _Reader (the only ref)
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._closed = False
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -244,10 +281,72 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            yield self.conn
+        """A connection to read on: this thread's read connection, or the writer's when
+        this thread holds the write lock (or there is no other)."""
+        if self._shares_writer() or self.lock.held_here():
+            with self.lock:
+                yield self.conn
+            return
+        reader = self._reader()
+        with reader.lock:
+            if self._closed:
+                raise StorageError("the space was closed")
+            yield reader.conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """:meth:`read` in one read transaction: every query sees the same state (the
+        caller's own open transaction, when it holds the write lock)."""
+        with self.read() as conn:
+            if conn.in_transaction:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    def _shares_writer(self) -> bool:
+        return self.path is None or self.read_only_reason is not None
+
+    def _reader(self) -> _Reader:
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is not None:
+            return reader
+        with self._readers_lock:
+            if self._closed:
+                raise StorageError("the space was closed")
+            assert self.path is not None
+            try:
+                conn = connect(self.path, mode="rw", wal=False)
+                conn.execute("PRAGMA query_only = ON")
+            except sqlite3.Error as exc:
+                raise StorageError(f"could not read the file: {exc}") from exc
+            reader = _Reader(conn)
+            self._readers.add(reader)
+        self._local.reader = reader
+        return reader
+
+    @property
+    def reader_count(self) -> int:
+        """How many read connections are open (one per thread that read)."""
+        with self._readers_lock:
+            return len(self._readers)
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            readers = list(self._readers)
+            self._readers = weakref.WeakSet()
+        for reader in readers:
+            got = reader.lock.acquire(timeout=READER_CLOSE_WAIT_S)
+            try:
+                reader.conn.close()
+            finally:
+                if got:
+                    reader.lock.release()
         with self.lock:
             self.conn.close()
 

@@ -9,7 +9,6 @@ directly. Every change goes through ``host.run`` (one undoable step).
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
@@ -29,7 +28,6 @@ from PySide6.QtWidgets import (
 from studio.core.errors import StudioError
 from studio.core.events import Event
 from studio.core.space import Space
-from studio.jobs.scheduler import READY_SQL
 from studio.store.records import JobRow
 from studio.ui.host import StudioHost
 from studio.ui.jobs.actions import JobActions, retryable
@@ -208,8 +206,8 @@ class JobsPanel(QWidget):
             paused = space.queue_paused()
             active = space.jobs(active_only=True, limit=100_000)
             recent = space.jobs(limit=len(active) + 300)
-            ready = [str(row[0]) for row in space.query(READY_SQL)]
-        except (StudioError, sqlite3.Error) as exc:  # closed under us; the next space comes
+            ready = space.read.queue_order()
+        except StudioError as exc:  # closed under us; the next space comes
             log.warning("jobs panel: could not read the jobs (%s)", exc)
             return
         names = set(space.providers.names()) if space.providers is not None else None
