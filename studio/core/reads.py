@@ -72,12 +72,12 @@ def variant_labels(
     for marks, part in _chunks(variant_ids):
         for row in conn.execute(
             "SELECT v.id, a.id, a.name, v.status, v.thumb_path, "
-            "v.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL "
+            "v.deleted_at IS NOT NULL, a.deleted_at IS NOT NULL "
             f"FROM variants v JOIN assets a ON a.id = v.asset_id WHERE v.id IN ({marks})",
             part,
         ):
-            vid, aid, name, status, thumb, gone = row
-            label = r.VariantLabel(vid, aid, name, status, thumb, bool(gone))
+            vid, aid, name, status, thumb, v_gone, a_gone = row
+            label = r.VariantLabel(vid, aid, name, status, thumb, bool(v_gone), bool(a_gone))
             out[label.variant_id] = label
     return out
 

@@ -227,7 +227,13 @@ class VariantLabel(NamedTuple):
     asset_name: str
     status: str
     thumb_path: str | None
-    gone: bool
+    variant_deleted: bool
+    asset_deleted: bool
+
+    @property
+    def gone(self) -> bool:
+        """The variant or its asset was deleted."""
+        return self.variant_deleted or self.asset_deleted
 
 
 class JobLease(NamedTuple):

@@ -171,7 +171,10 @@ def test_prompts_operations_and_labels(space: Space) -> None:
     }
     space.apply(c.DeleteAsset(made.asset_id), OWNER)
     labels = space.read.variant_labels([vid, made.variant_id])
-    assert labels[vid] == r.VariantLabel(vid, gen["asset_id"], "Knight", "pending", None, False)
+    assert labels[vid] == r.VariantLabel(
+        vid, gen["asset_id"], "Knight", "pending", None, False, False
+    )
+    assert labels[made.variant_id].asset_deleted is True
     assert labels[made.variant_id].gone is True
     assert space.read.prompts([]) == {}
 
