@@ -87,6 +87,17 @@ def watch_stalls(last_tick: list[float], ui_ident: int) -> StallWatch:
     return w
 
 
+def sched_ms() -> tuple[float, float] | None:
+    """This thread's time on a CPU and time runnable but waiting for one (Linux
+    schedstat), in ms: what a stall was spent on."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            on_cpu, waiting, _ = f.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e6, int(waiting) / 1e6
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -98,7 +109,14 @@ def main() -> int:
     ap.add_argument("--writes", type=int, default=150, help="commands by the other process")
     ap.add_argument("--rate", type=float, default=30, help="its commands per second")
     ap.add_argument("--steps", type=int, default=400, help="commits timed for the median")
+    ap.add_argument(
+        "--nice", type=int, default=None, help="background threads' nice value (default: the app's)"
+    )
     args = ap.parse_args()
+    if args.nice is not None:
+        import studio.jobs.pump
+
+        studio.jobs.pump.BACKGROUND_NICE = args.nice
 
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -165,11 +183,20 @@ def main() -> int:
 
         gaps: list[float] = []
         last_tick = [time.perf_counter()]
+        last_sched = [sched_ms()]
+        stalls: list[tuple[float, float, float]] = []  # (gap, on CPU, waiting for a CPU)
 
         def tick() -> None:
             t = time.perf_counter()
-            gaps.append((t - last_tick[0]) * 1000 - STALL_TICK_MS)
+            now_sched = sched_ms()
+            gap = (t - last_tick[0]) * 1000 - STALL_TICK_MS
+            gaps.append(gap)
+            if gap > 30 and now_sched is not None and last_sched[0] is not None:
+                cpu = now_sched[0] - last_sched[0][0]
+                queued = now_sched[1] - last_sched[0][1]
+                stalls.append((gap, cpu, queued))
             last_tick[0] = t
+            last_sched[0] = now_sched
 
         sampler = QTimer()
         sampler.setTimerType(Qt.TimerType.PreciseTimer)
@@ -239,6 +266,12 @@ def main() -> int:
             print(
                 f"change seen by the window after: median {statistics.median(lat):.0f} ms, "
                 f"longest {lat[-1]} ms (target <= 1000 ms)"
+            )
+        for gap, cpu, queued in sorted(stalls, reverse=True)[:3]:
+            print(
+                f"  a {gap:.1f} ms stall: UI thread on a CPU {cpu:.1f} ms, waiting for a CPU "
+                f"(run queue) {queued:.1f} ms, blocked (GIL, locks, I/O) "
+                f"{max(0.0, gap + STALL_TICK_MS - cpu - queued):.1f} ms"
             )
         for where, n in culprits.top():
             print(f"  UI thread seen stalled (> 30 ms) {n}x in: {where}")

@@ -5,6 +5,8 @@ committing their results)."""
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 
@@ -17,6 +19,23 @@ PUMP_MS = 250
 
 STOP_WAIT_S = 10.0
 """How long :meth:`PumpThread.stop` waits for a pump in progress."""
+
+BACKGROUND_NICE = 5
+"""The nice value of the app's background threads (job bodies, the pump): when the
+CPUs are busy, the thread that draws the window runs first."""
+
+
+def run_in_background() -> None:
+    """Lower the calling thread's CPU priority to :data:`BACKGROUND_NICE` (Linux, where a
+    nice value is per thread; elsewhere it would be the whole process's: left alone)."""
+    if not sys.platform.startswith("linux") or BACKGROUND_NICE <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+    except OSError:  # not allowed here: run at the usual priority
+        pass
 
 
 class PumpThread:
@@ -63,6 +82,7 @@ class PumpThread:
                 self.pumps += 1
 
     def _loop(self) -> None:
+        run_in_background()
         while not self._stopping.is_set():
             self._poked.clear()  # a poke from now on pumps again
             try:
