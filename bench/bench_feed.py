@@ -51,6 +51,7 @@ with Studio(home, providers=ProviderRegistry([])) as studio, studio.open_space(s
 """
 
 STALL_TICK_MS = 2
+GESTURE_MS = 100
 
 
 class StallWatch(threading.Thread):
@@ -212,6 +213,21 @@ def main() -> int:
         t0 = time.monotonic()
         while time.monotonic() - t0 < 0.8:
             app.processEvents()
+        # the user nudges a card now and then while the batch runs: a command on the UI
+        # thread, which waits for the write lock whenever a job thread holds it
+        nudged = space.apply(c.CreateAsset("Nudged", c.MediaKindName.IMAGE), me)
+        nudged_id = nudged.created["asset_id"]
+        gestures: list[float] = []
+
+        def nudge() -> None:
+            pos = c.Position(nudged_id, float(len(gestures)), -200.0)
+            t = time.perf_counter()
+            space.apply(c.MoveAssets((pos,)), me)
+            gestures.append((time.perf_counter() - t) * 1000)
+
+        nudger = QTimer()
+        nudger.setInterval(GESTURE_MS)
+        nudger.timeout.connect(nudge)
         opts = c.GenerationOptions(no_style=True)
         done = 0
         while done < args.jobs:  # the app asks for at most 16 per batch command
@@ -220,6 +236,7 @@ def main() -> int:
             done += n
         last_tick[0] = time.perf_counter()
         sampler.start()
+        nudger.start()
         started = time.monotonic()
         culprits = watch_stalls(last_tick, threading.get_ident())
 
@@ -238,6 +255,7 @@ def main() -> int:
                     break
                 next_check = time.monotonic() + 0.25
         sampler.stop()
+        nudger.stop()
         culprits.stop.set()
         elapsed = time.monotonic() - started
         writer.wait(30)
@@ -262,6 +280,11 @@ def main() -> int:
             f"follower turns (read + views apply): median {statistics.median(handled):.3f} ms,"
             f" longest {max(handled):.2f} ms"
         )
+        if gestures:
+            print(
+                f"UI gestures (a nudge every {GESTURE_MS} ms, {len(gestures)} in all): "
+                f"median {statistics.median(gestures):.2f} ms, longest {max(gestures):.1f} ms"
+            )
         if lat:
             print(
                 f"change seen by the window after: median {statistics.median(lat):.0f} ms, "

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -69,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("assets", help="list a space's assets")
     x.add_argument("space")
+    x.add_argument(
+        "--find", metavar="TEXT", help="only assets whose name, a tag or a prompt contains TEXT"
+    )
     x.add_argument("--json", action="store_true")
 
     x = sub.add_parser("show", help="show an asset with its variants, or one variant")
@@ -304,6 +308,9 @@ def _cmd_assets(args: argparse.Namespace) -> int:
 
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         snap = space.snapshot()
+        if args.find is not None:
+            found = {a.id for a in space.read.search(args.find, limit=len(snap.assets) + 1)}
+            snap = dataclasses.replace(snap, assets=[a for a in snap.assets if a.id in found])
     counts: dict[str, int] = {}
     status: dict[str, str] = {}
     for v in snap.variants:
