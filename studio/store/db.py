@@ -211,7 +211,7 @@ class _Reader:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # a read inside a read (same thread) is fine
         # a thread's local data goes when the thread (or, on a Qt pool thread, its
         # Python thread state) ends: its connection is closed with it
         weakref.finalize(self, conn.close)

@@ -255,3 +255,19 @@ def test_search_by_name_tag_and_prompt(space: Space) -> None:
     assert names("  ") == []
     assert [a.id for a in space.read.search("o", limit=2)] == [fox, space.read.search("o")[1].id]
     assert knight in {a.id for a in space.read.search("knight")}
+
+
+def test_a_read_inside_a_read_on_the_same_thread(space: Space) -> None:
+    aid = add_asset(space, "Hero")
+    out: list[str] = []
+
+    def nested() -> None:
+        with space.reading() as conn:
+            (n,) = conn.execute("SELECT COUNT(*) FROM assets").fetchone()
+            out.append(f"{n} {space.asset(aid).name} {len(space.snapshot().assets)}")
+
+    t = threading.Thread(target=nested)
+    t.start()
+    t.join(5)
+    assert not t.is_alive(), "a nested read deadlocked"
+    assert out == ["1 Hero 1"]
