@@ -113,7 +113,10 @@ def main() -> int:
     ap.add_argument(
         "--nice", type=int, default=None, help="background threads' nice value (default: the app's)"
     )
+    ap.add_argument("--switch-ms", type=float, default=None, help="sys.setswitchinterval, ms")
     args = ap.parse_args()
+    if args.switch_ms is not None:
+        sys.setswitchinterval(args.switch_ms / 1000)
     if args.nice is not None:
         import studio.jobs.pump
 
