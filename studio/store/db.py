@@ -246,6 +246,8 @@ class Database:
         self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._identity = _file_identity(path)  # readers open this very file, or none
+        self._moved = False  # the file at the path is no longer this one
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -283,11 +285,11 @@ class Database:
     def read(self) -> Iterator[sqlite3.Connection]:
         """A connection to read on: this thread's read connection, or the writer's when
         this thread holds the write lock (or there is no other)."""
-        if self._shares_writer() or self.lock.held_here():
+        reader = None if self._shares_writer() or self.lock.held_here() else self._reader()
+        if reader is None:
             with self.lock:
                 yield self.conn
             return
-        reader = self._reader()
         with reader.lock:
             if self._closed:
                 raise StorageError("the space was closed")
@@ -309,9 +311,12 @@ class Database:
                     conn.execute("COMMIT")
 
     def _shares_writer(self) -> bool:
-        return self.path is None or self.read_only_reason is not None
+        return self.path is None or self.read_only_reason is not None or self._moved
 
-    def _reader(self) -> _Reader:
+    def _reader(self) -> _Reader | None:
+        """This thread's reader, opened on first use; None when the file at the path is
+        no longer the one the writer has open (deleted, moved, swapped): a reader must
+        never read another file, so reads share the writer's connection from then on."""
         reader: _Reader | None = getattr(self._local, "reader", None)
         if reader is not None:
             return reader
@@ -321,9 +326,22 @@ class Database:
             assert self.path is not None
             try:
                 conn = connect(self.path, mode="rw", wal=False)
-                conn.execute("PRAGMA query_only = ON")
-            except sqlite3.Error as exc:
-                raise StorageError(f"could not read the file: {exc}") from exc
+            except sqlite3.Error:  # gone from the path (deleted, moved)
+                self._moved = True
+                return None
+            try:
+                ours = _file_identity(self.path) == self._identity
+                if ours:
+                    conn.execute("PRAGMA query_only = ON")
+            except BaseException as exc:
+                conn.close()
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"could not read the file: {exc}") from exc
+                raise
+            if not ours:  # another file sits at the path now
+                conn.close()
+                self._moved = True
+                return None
             reader = _Reader(conn)
             self._readers.add(reader)
         self._local.reader = reader
@@ -349,6 +367,17 @@ class Database:
                     reader.lock.release()
         with self.lock:
             self.conn.close()
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None for none (in memory, or missing)."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -271,3 +271,34 @@ def test_a_read_inside_a_read_on_the_same_thread(space: Space) -> None:
     t.join(5)
     assert not t.is_alive(), "a nested read deadlocked"
     assert out == ["1 Hero 1"]
+
+
+def test_a_new_reader_never_opens_another_file_at_the_same_path(
+    studio: object, tmp_path: Path
+) -> None:
+    from studio.core.studio import Studio
+
+    assert isinstance(studio, Studio)
+    entry = studio.create_space("Moved")
+    path = studio.paths.space_db(entry.slug)
+    space = studio.open_space(entry.slug)
+    try:
+        add_asset(space, "Hero")
+        assert space.read.asset_count() == 1  # this thread's reader, on the space's file
+        moved = tmp_path / "moved.db"
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{path}{suffix}").exists():
+                Path(f"{path}{suffix}").rename(f"{moved}{suffix}")
+        # another file now sits at the space's path
+        other = sqlite3.connect(path)
+        other.execute("CREATE TABLE assets (id TEXT)")
+        other.close()
+        got: list[int] = []
+        t = threading.Thread(target=lambda: got.append(space.read.asset_count()))
+        t.start()  # a thread with no reader yet: it reads the space's own file
+        t.join(5)
+        assert got == [1]
+        assert space.read.asset_count() == 1  # the reader it had: still the space's file
+        assert space.gone() is True
+    finally:
+        space.close()
