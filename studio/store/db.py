@@ -217,6 +217,9 @@ class _Reader:
         weakref.finalize(self, conn.close)
 
 
+CLOSED = "it was closed while it was being read"
+"""Why a read after :meth:`Database.close` fails (a view reading as its space closes)."""
+
 READER_CLOSE_WAIT_S = 5.0
 """How long :meth:`Database.close` waits for a read in progress on another thread."""
 
@@ -288,11 +291,13 @@ class Database:
         reader = None if self._shares_writer() or self.lock.held_here() else self._reader()
         if reader is None:
             with self.lock:
+                if self._closed:
+                    raise StorageError(CLOSED)
                 yield self.conn
             return
         with reader.lock:
             if self._closed:
-                raise StorageError("the space was closed")
+                raise StorageError(CLOSED)
             yield reader.conn
 
     @contextmanager
@@ -322,7 +327,7 @@ class Database:
             return reader
         with self._readers_lock:
             if self._closed:
-                raise StorageError("the space was closed")
+                raise StorageError(CLOSED)
             assert self.path is not None
             try:
                 conn = connect(self.path, mode="rw", wal=False)
