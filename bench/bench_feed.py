@@ -51,6 +51,7 @@ with Studio(home, providers=ProviderRegistry([])) as studio, studio.open_space(s
 """
 
 STALL_TICK_MS = 2
+GESTURE_MS = 100
 
 
 class StallWatch(threading.Thread):
@@ -87,6 +88,17 @@ def watch_stalls(last_tick: list[float], ui_ident: int) -> StallWatch:
     return w
 
 
+def sched_ms() -> tuple[float, float] | None:
+    """This thread's time on a CPU and time runnable but waiting for one (Linux
+    schedstat), in ms: what a stall was spent on."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            on_cpu, waiting, _ = f.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e6, int(waiting) / 1e6
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -98,7 +110,17 @@ def main() -> int:
     ap.add_argument("--writes", type=int, default=150, help="commands by the other process")
     ap.add_argument("--rate", type=float, default=30, help="its commands per second")
     ap.add_argument("--steps", type=int, default=400, help="commits timed for the median")
+    ap.add_argument(
+        "--nice", type=int, default=None, help="background threads' nice value (default: the app's)"
+    )
+    ap.add_argument("--switch-ms", type=float, default=None, help="sys.setswitchinterval, ms")
     args = ap.parse_args()
+    if args.switch_ms is not None:
+        sys.setswitchinterval(args.switch_ms / 1000)
+    if args.nice is not None:
+        import studio.jobs.pump
+
+        studio.jobs.pump.BACKGROUND_NICE = args.nice
 
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -138,7 +160,9 @@ def main() -> int:
         assert session is not None
         space = session.space
         t_end = time.monotonic() + 30
-        while window._held is not None and time.monotonic() < t_end:  # snapshot loaded
+        while (
+            window.space_control._held is not None and time.monotonic() < t_end
+        ):  # snapshot loaded
             app.processEvents()
 
         arrived: dict[int, int] = {}
@@ -147,7 +171,7 @@ def main() -> int:
             if event.seq and event.seq not in arrived:
                 arrived[event.seq] = now_ms()
 
-        session.event.connect(on_event)
+        session.core_event.connect(on_event)
 
         reads: list[float] = []  # the follower's reads of the feed, on the UI thread
         feed_poll = session.follower._feed.poll
@@ -163,11 +187,20 @@ def main() -> int:
 
         gaps: list[float] = []
         last_tick = [time.perf_counter()]
+        last_sched = [sched_ms()]
+        stalls: list[tuple[float, float, float]] = []  # (gap, on CPU, waiting for a CPU)
 
         def tick() -> None:
             t = time.perf_counter()
-            gaps.append((t - last_tick[0]) * 1000 - STALL_TICK_MS)
+            now_sched = sched_ms()
+            gap = (t - last_tick[0]) * 1000 - STALL_TICK_MS
+            gaps.append(gap)
+            if gap > 30 and now_sched is not None and last_sched[0] is not None:
+                cpu = now_sched[0] - last_sched[0][0]
+                queued = now_sched[1] - last_sched[0][1]
+                stalls.append((gap, cpu, queued))
             last_tick[0] = t
+            last_sched[0] = now_sched
 
         sampler = QTimer()
         sampler.setTimerType(Qt.TimerType.PreciseTimer)
@@ -183,6 +216,21 @@ def main() -> int:
         t0 = time.monotonic()
         while time.monotonic() - t0 < 0.8:
             app.processEvents()
+        # the user nudges a card now and then while the batch runs: a command on the UI
+        # thread, which waits for the write lock whenever a job thread holds it
+        nudged = space.apply(c.CreateAsset("Nudged", c.MediaKindName.IMAGE), me)
+        nudged_id = nudged.created["asset_id"]
+        gestures: list[float] = []
+
+        def nudge() -> None:
+            pos = c.Position(nudged_id, float(len(gestures)), -200.0)
+            t = time.perf_counter()
+            space.apply(c.MoveAssets((pos,)), me)
+            gestures.append((time.perf_counter() - t) * 1000)
+
+        nudger = QTimer()
+        nudger.setInterval(GESTURE_MS)
+        nudger.timeout.connect(nudge)
         opts = c.GenerationOptions(no_style=True)
         done = 0
         while done < args.jobs:  # the app asks for at most 16 per batch command
@@ -191,14 +239,15 @@ def main() -> int:
             done += n
         last_tick[0] = time.perf_counter()
         sampler.start()
+        nudger.start()
         started = time.monotonic()
         culprits = watch_stalls(last_tick, threading.get_ident())
 
         def settled() -> bool:
             if writer.poll() is None:
                 return False
-            jobs = space.query("SELECT COUNT(*) FROM jobs WHERE status NOT IN ('succeeded')")
-            return jobs[0][0] == 0 and max(arrived, default=0) >= space.last_seq()
+            unfinished = [j for j in space.jobs(limit=10_000) if j.status != "succeeded"]
+            return not unfinished and max(arrived, default=0) >= space.last_seq()
 
         next_check = 0.0
         while time.monotonic() - started < 180:
@@ -209,6 +258,7 @@ def main() -> int:
                     break
                 next_check = time.monotonic() + 0.25
         sampler.stop()
+        nudger.stop()
         culprits.stop.set()
         elapsed = time.monotonic() - started
         writer.wait(30)
@@ -219,7 +269,7 @@ def main() -> int:
         missing = [ch.seq for ch in followed if ch.seq not in arrived]
         lat = sorted(arrived[ch.seq] - ch.at for ch in followed if ch.seq in arrived)
         by_other = sum(1 for ch in followed if ch.command in ("asset:create", "asset:move"))
-        ok_jobs = space.query("SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'")[0][0]
+        ok_jobs = sum(j.status == "succeeded" for j in space.jobs(limit=10_000))
         stall = max(gaps, default=0.0)
         p99 = statistics.quantiles(gaps, n=100)[98] if len(gaps) > 100 else stall
         print(f"run: {elapsed:.1f} s, {ok_jobs}/{args.jobs} jobs done here,")
@@ -233,10 +283,21 @@ def main() -> int:
             f"follower turns (read + views apply): median {statistics.median(handled):.3f} ms,"
             f" longest {max(handled):.2f} ms"
         )
+        if gestures:
+            print(
+                f"UI gestures (a nudge every {GESTURE_MS} ms, {len(gestures)} in all): "
+                f"median {statistics.median(gestures):.2f} ms, longest {max(gestures):.1f} ms"
+            )
         if lat:
             print(
                 f"change seen by the window after: median {statistics.median(lat):.0f} ms, "
                 f"longest {lat[-1]} ms (target <= 1000 ms)"
+            )
+        for gap, cpu, queued in sorted(stalls, reverse=True)[:3]:
+            print(
+                f"  a {gap:.1f} ms stall: UI thread on a CPU {cpu:.1f} ms, waiting for a CPU "
+                f"(run queue) {queued:.1f} ms, blocked (GIL, locks, I/O) "
+                f"{max(0.0, gap + STALL_TICK_MS - cpu - queued):.1f} ms"
             )
         for where, n in culprits.top():
             print(f"  UI thread seen stalled (> 30 ms) {n}x in: {where}")

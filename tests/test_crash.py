@@ -18,6 +18,7 @@ from studio.core.check import check_space
 from studio.core.imports import recover_interrupted
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
+from tests.sql import query
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,7 +103,7 @@ def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[P
             report = check_space(space)
             assert report.ok, report.problems
             recover_interrupted(space)  # the killed import is orphaned: it turns failed
-            stuck = space.query("SELECT COUNT(*) FROM variants WHERE status = 'uploading'")
+            stuck = query(space, "SELECT COUNT(*) FROM variants WHERE status = 'uploading'")
             assert stuck == [(0,)]
             assert space.last_seq() >= highest_seq
             live = {a.id: a for a in space.snapshot().assets}

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -70,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("assets", help="list a space's assets")
     x.add_argument("space")
+    x.add_argument(
+        "--find", metavar="TEXT", help="only assets whose name, a tag or a prompt contains TEXT"
+    )
     x.add_argument("--json", action="store_true")
 
     x = sub.add_parser("show", help="show an asset with its variants, or one variant")
@@ -123,9 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cmd is None:
         return _launch_app(args)
     _log_warnings()
-    import sqlite3
-
     from studio.media import MediaError
+    from studio.store.db import DAMAGE
     from workers.redaction import install, redact
 
     install(excepthook=True)  # no key in any log line, warning or traceback
@@ -136,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StudioError, MediaError, UserError) as exc:
         print(f"studio: {shown(redact(str(exc)), 2000)}", file=sys.stderr)  # one line
         return EXIT_ERROR
-    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+    except DAMAGE as exc:
         # a space or library damaged outside Forge Studio, found while reading it
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         print(
@@ -312,6 +315,9 @@ def _cmd_assets(args: argparse.Namespace) -> int:
         share.refresh(studio, args.space)  # a joined space: catch up first
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         snap = space.snapshot()
+        if args.find is not None:
+            found = {a.id for a in space.read.search(args.find, limit=len(snap.assets) + 1)}
+            snap = dataclasses.replace(snap, assets=[a for a in snap.assets if a.id in found])
     counts: dict[str, int] = {}
     status: dict[str, str] = {}
     for v in snap.variants:

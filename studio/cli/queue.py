@@ -262,14 +262,12 @@ class _Progress:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from studio.jobs.scheduler import READY_SQL
     from studio.store.records import row_json
 
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         jobs = space.jobs(active_only=not args.all)
-        order = [row[0] for row in space.query(READY_SQL)]
-        paused = space.snapshot().queue_paused
-    position = {jid: i + 1 for i, jid in enumerate(order)}
+        position = space.read.queue_positions()
+        paused = space.read.queue_paused()
     if args.json:
         print_json(
             {

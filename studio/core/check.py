@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from studio.core.leftovers import find_leftovers
 from studio.core.space import Space
@@ -73,14 +73,14 @@ def check_space(space: Space, *, verify_hashes: bool = True) -> CheckReport:
         "integrity",
         lambda: [
             _text(row[0])
-            for row in space.query(
-                "SELECT CAST(integrity_check AS BLOB) FROM pragma_integrity_check"
+            for row in _rows(
+                space, "SELECT CAST(integrity_check AS BLOB) FROM pragma_integrity_check"
             )
         ],
     )
     if integrity is not None and integrity != ["ok"]:
         report.problems += [f"database: {line}" for line in integrity]
-    keys = phase("references", lambda: space.query("PRAGMA foreign_key_check"))
+    keys = phase("references", lambda: _rows(space, "PRAGMA foreign_key_check"))
     for table, rowid, parent, _fk in keys or []:
         report.problems.append(f"database: {table} row {rowid} points at a missing {parent} row")
     phase("JSON columns", lambda: _check_json(space, report))
@@ -95,6 +95,11 @@ def check_space(space: Space, *, verify_hashes: bool = True) -> CheckReport:
     if found is not None:
         _check_media_tree(space, report, *found, leftovers=left)
     return report
+
+
+def _rows(space: Space, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with space.reading() as conn:
+        return conn.execute(sql, args).fetchall()
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -113,7 +118,7 @@ def _text(value: object) -> str:
 def _check_json(space: Space, report: CheckReport) -> None:
     for table, (key, columns) in JSON_COLUMNS.items():
         casts = ", ".join(f"CAST({c} AS BLOB)" for c in columns)
-        for row in space.query(f"SELECT CAST({key} AS BLOB), {casts} FROM {table}"):
+        for row in _rows(space, f"SELECT CAST({key} AS BLOB), {casts} FROM {table}"):
             ident = _text(row[0])
             for column, raw in zip(columns, row[1:], strict=True):
                 if raw is None:
@@ -128,20 +133,22 @@ def _check_json(space: Space, report: CheckReport) -> None:
 
 def _check_dead_links(space: Space, report: CheckReport) -> None:
     """Live rows that hang off deleted ones: nothing shows them, nothing ends them."""
-    for child, name, parent in space.query(
+    for child, name, parent in _rows(
+        space,
         "SELECT CAST(c.id AS BLOB), CAST(c.name AS BLOB), CAST(p.id AS BLOB) "
         "FROM assets c JOIN assets p ON p.id = c.parent_asset_id "
-        "WHERE c.deleted_at IS NULL AND p.deleted_at IS NOT NULL ORDER BY c.id"
+        "WHERE c.deleted_at IS NULL AND p.deleted_at IS NOT NULL ORDER BY c.id",
     ):
         report.problems.append(
             f"asset {_text(child)} ({_text(name)!r}) is live inside the deleted asset "
             f"{_text(parent)}"
         )
-    for job, status, variant in space.query(
+    for job, status, variant in _rows(
+        space,
         "SELECT CAST(j.id AS BLOB), j.status, CAST(j.variant_id AS BLOB) FROM jobs j "
         "LEFT JOIN variants v ON v.id = j.variant_id LEFT JOIN assets a ON a.id = v.asset_id "
         "WHERE j.status IN ('queued', 'running') "
-        "AND (v.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL) ORDER BY j.id"
+        "AND (v.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL) ORDER BY j.id",
     ):
         report.problems.append(
             f"job {_text(job)} is still {_text(status)} for the deleted variant {_text(variant)}"
@@ -162,11 +169,12 @@ def _check_variants(
     busy_dirs: set[str] = set()
     failed_dirs: set[str] = set()
     live_dirs: set[str] = set()
-    rows = space.query(
+    rows = _rows(
+        space,
         "SELECT CAST(v.id AS BLOB), v.status, CAST(v.media_path AS BLOB), "
         "CAST(v.thumb_path AS BLOB), CAST(v.poster_path AS BLOB), v.sha256, v.size_bytes, "
         "CAST(a.slug AS BLOB) FROM variants v LEFT JOIN assets a ON a.id = v.asset_id "
-        "ORDER BY v.id"
+        "ORDER BY v.id",
     )
     for raw_id, status, raw_media, raw_thumb, raw_poster, sha, size, raw_slug in rows:
         vid = _text(raw_id)

@@ -253,10 +253,7 @@ def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_
     now = space.clock()
     cutoff = now + 1 if alone else now - older_than_ms
     n = 0
-    for vid, owner, updated_at in space.query(
-        "SELECT id, upload_owner, updated_at FROM variants "
-        "WHERE status = 'uploading' AND deleted_at IS NULL"
-    ):
+    for vid, owner, updated_at in space.read.uploads():
         alive = space.holder_alive(owner) if owner is not None else None
         orphaned = (alive is False) or (alive is None and updated_at < cutoff)
         if not orphaned:
@@ -294,14 +291,11 @@ def _sweep_staging(space: Space, cutoff_ms: int) -> None:
 def _remove_temporaries(space: Space, variant_id: str) -> None:
     """Delete what an interrupted import left in its variant's folder (a half-written
     temporary, or a whole copy no row points at): ``studio check`` reports it otherwise."""
-    rows = space.query(
-        "SELECT a.slug, v.media_path, v.thumb_path, v.poster_path "
-        "FROM variants v JOIN assets a ON a.id = v.asset_id WHERE v.id = ?",
-        (variant_id,),
-    )
-    if not rows:
+    rows = space.read.variant_files(variant_id)
+    if not rows or rows[0].asset_slug is None:
         return
-    slug, *paths = rows[0]
+    slug = rows[0].asset_slug
+    paths = [rows[0].media_path, rows[0].thumb_path, rows[0].poster_path]
     folder = space.media_dir / slug / variant_id
     try:
         if not any(paths):  # nothing points into the folder: all of it is debris

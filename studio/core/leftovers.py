@@ -121,11 +121,9 @@ def _leftovers(space: Space, older_than_ms: int) -> Iterator[Leftover]:
     cutoff = space.clock() - older_than_ms
     referenced: set[str] = set()
     status: dict[str, str] = {}
-    for vid, st, *paths in space.query(
-        "SELECT id, status, media_path, thumb_path, poster_path FROM variants"
-    ):
-        status[vid] = st
-        referenced.update(p for p in paths if p)
+    for row in space.read.variant_files():
+        status[row.variant_id] = row.status
+        referenced.update(p for p in (row.media_path, row.thumb_path, row.poster_path) if p)
 
     def old(entry: os.DirEntry[str]) -> bool:
         return _touched_ms(entry) < cutoff

@@ -218,11 +218,12 @@ def _result(step: AppliedStep) -> dict[str, Any]:
 
 
 def _mutation(space: Space, client_id: str, mutation_id: str) -> dict[str, Any] | None:
-    rows = space.query(
-        "SELECT result FROM peer_mutations WHERE client_id = ? AND mutation_id = ?",
-        (client_id, mutation_id),
-    )
-    return json.loads(rows[0][0]) if rows else None
+    with space.reading() as conn:
+        row = conn.execute(
+            "SELECT result FROM peer_mutations WHERE client_id = ? AND mutation_id = ?",
+            (client_id, mutation_id),
+        ).fetchone()
+    return json.loads(row[0]) if row else None
 
 
 KEEP_CHANGES = 100_000

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
-from studio.core import history
+from studio.core import history, reads
 from studio.core.actor import Actor
 from studio.core.commands import Command, validate_command
 from studio.core.errors import (
@@ -38,6 +38,7 @@ from studio.core.handlers.generate import estimate as estimate_request
 from studio.core.holders import Holders, opening
 from studio.core.limits import shown
 from studio.core.providers import ProviderCatalog
+from studio.core.reads import Reads
 from studio.core.space_file import check_media_dir, init_space_file, open_space_file
 from studio.core.tx import Tx
 from studio.store import records as r
@@ -134,7 +135,9 @@ SNAPSHOT_VARIANTS_SQL = (
 
 
 class Space:
-    """One open space. Thread-safe: one connection, serialised by the database lock."""
+    """One open space. Thread-safe: one writer connection, serialised by the database
+    lock, and a read connection per reading thread that never takes that lock (see
+    :meth:`Database.read`). Typed reads: the methods below and :attr:`read`."""
 
     def __init__(
         self,
@@ -149,6 +152,8 @@ class Space:
         holders: Holders | None = None,
     ) -> None:
         self._db = db
+        self.read = Reads(db)
+        """The read API (:mod:`studio.core.reads`), on read connections."""
         self.providers = providers
         self.media_dir = media_dir
         self.id = space_id
@@ -554,21 +559,16 @@ class Space:
         """The estimated cost of a generation request, validated exactly as :meth:`apply`
         would, without writing anything."""
         validate_command(cmd)
-        with self._db.lock:
-            conn = self._db.conn
-            conn.execute("BEGIN")
-            try:
-                tx = Tx(
-                    conn=conn,
-                    actor=Actor.system(),
-                    now=self._clock(),
-                    new_id=self._ids,
-                    media_dir=self.media_dir,
-                    providers=self.providers,
-                )
-                return estimate_request(tx, cmd)
-            finally:
-                conn.execute("ROLLBACK")
+        with self._db.snapshot() as conn:  # a reader: never waits for the writer
+            tx = Tx(
+                conn=conn,
+                actor=Actor.system(),
+                now=self._clock(),
+                new_id=self._ids,
+                media_dir=self.media_dir,
+                providers=self.providers,
+            )
+            return estimate_request(tx, cmd)
 
     def feed(self, since: int | None = None, *, batch: int = FEED_BATCH) -> ChangeFeed:
         """A follower of this space's change log on its own read connection: it sees
@@ -618,54 +618,32 @@ class Space:
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
         """Everything the canvas needs, read in one consistent transaction."""
-        with self._db.read() as conn:
-            conn.execute("BEGIN")
-            try:
-                seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
-                assets = r.rows_of(r.AssetRow, conn.execute(SNAPSHOT_ASSETS_SQL))
-                variants = r.rows_of(r.VariantRow, conn.execute(SNAPSHOT_VARIANTS_SQL))
-                lineage = r.rows_of(
-                    r.LineageRow,
-                    conn.execute(
-                        f"SELECT {_prefixed('l', r.LINEAGE_COLUMNS)} FROM lineage l "
-                        "JOIN variants p ON p.id = l.parent_variant_id "
-                        "JOIN assets pa ON pa.id = p.asset_id "
-                        "JOIN variants ch ON ch.id = l.child_variant_id "
-                        "JOIN assets ca ON ca.id = ch.asset_id "
-                        "WHERE p.deleted_at IS NULL AND pa.deleted_at IS NULL "
-                        "AND ch.deleted_at IS NULL AND ca.deleted_at IS NULL"
-                    ),
-                )
-                collections = r.rows_of(
-                    r.CollectionRow,
-                    conn.execute(
-                        f"SELECT {r.COLLECTION_COLUMNS} FROM collections "
-                        "WHERE deleted_at IS NULL ORDER BY position"
-                    ),
-                )
-                items = r.rows_of(
-                    r.CollectionItemRow,
-                    conn.execute(
-                        f"SELECT {r.COLLECTION_ITEM_COLUMNS} FROM collection_items "
-                        "ORDER BY collection_id, position"
-                    ),
-                )
-                frames = r.rows_of(
-                    r.FrameRow,
-                    conn.execute(f"SELECT {r.FRAME_COLUMNS} FROM frames WHERE deleted_at IS NULL"),
-                )
-                styles = r.rows_of(
-                    r.StylePresetRow,
-                    conn.execute(
-                        f"SELECT {r.STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
-                    ),
-                )
-                paused = conn.execute("SELECT 1 FROM meta WHERE key = 'queue_paused'").fetchone()
-            finally:
-                conn.execute("COMMIT")
-        return Snapshot(
-            seq, assets, variants, lineage, collections, items, frames, styles, paused is not None
-        )
+        with self._db.snapshot() as conn:
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+            assets = r.rows_of(r.AssetRow, conn.execute(SNAPSHOT_ASSETS_SQL))
+            variants = r.rows_of(r.VariantRow, conn.execute(SNAPSHOT_VARIANTS_SQL))
+            lineage = reads.live_links(conn)
+            collections = r.rows_of(
+                r.CollectionRow,
+                conn.execute(
+                    f"SELECT {r.COLLECTION_COLUMNS} FROM collections "
+                    "WHERE deleted_at IS NULL ORDER BY position"
+                ),
+            )
+            items = r.rows_of(
+                r.CollectionItemRow,
+                conn.execute(
+                    f"SELECT {r.COLLECTION_ITEM_COLUMNS} FROM collection_items "
+                    "ORDER BY collection_id, position"
+                ),
+            )
+            frames = r.rows_of(
+                r.FrameRow,
+                conn.execute(f"SELECT {r.FRAME_COLUMNS} FROM frames WHERE deleted_at IS NULL"),
+            )
+            styles = reads.style_presets(conn)
+            paused = reads.queue_paused(conn)
+        return Snapshot(seq, assets, variants, lineage, collections, items, frames, styles, paused)
 
     def asset(self, asset_id: str) -> r.AssetRow:
         with self._db.read() as conn:
@@ -739,10 +717,7 @@ class Space:
             )
 
     def queue_paused(self) -> bool:
-        with self._db.read() as conn:
-            return (
-                conn.execute("SELECT 1 FROM meta WHERE key = 'queue_paused'").fetchone() is not None
-            )
+        return self.read.queue_paused()
 
     def last_seq(self) -> int:
         with self._db.read() as conn:
@@ -752,27 +727,26 @@ class Space:
         """The change log after ``since``, oldest first, in whole steps: when ``limit``
         cuts a step, the rest of that step comes too (a follower never sees half)."""
         cols = "seq, at, actor_id, actor_name, actor_role, command, payload, events, step_id"
-        with self._db.read() as conn:
-            conn.execute("BEGIN")
-            try:
-                rows = conn.execute(
-                    f"SELECT {cols} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (since, -1 if limit is None else limit),
+        with self._db.snapshot() as conn:
+            rows = conn.execute(
+                f"SELECT {cols} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                (since, -1 if limit is None else limit),
+            ).fetchall()
+            if limit is not None and rows and rows[-1][8] is not None:
+                rows += conn.execute(
+                    f"SELECT {cols} FROM changes WHERE seq > ? AND step_id = ? ORDER BY seq",
+                    (rows[-1][0], rows[-1][8]),
                 ).fetchall()
-                if limit is not None and rows and rows[-1][8] is not None:
-                    rows += conn.execute(
-                        f"SELECT {cols} FROM changes WHERE seq > ? AND step_id = ? ORDER BY seq",
-                        (rows[-1][0], rows[-1][8]),
-                    ).fetchall()
-            finally:
-                conn.execute("COMMIT")
         for raw in rows:
             yield decode_change(raw)
 
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Read-only SQL for reports and tests (never for writing)."""
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read on (see :meth:`Database.read`), for the core's own
+        reports (``studio check``, sweeps). SQL stays in ``studio/core`` and
+        ``studio/store``: views, jobs and the CLI use :attr:`read`."""
         with self._db.read() as conn:
-            return conn.execute(sql, args).fetchall()
+            yield conn
 
 
 def _identity(path: Path | None) -> tuple[int, int] | None:

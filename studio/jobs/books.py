@@ -21,7 +21,7 @@ WRITE_RETRIES_S = (0.05, 0.2, 0.5)
 
 CLAIM_RETRIES_S = (0.05,)
 """A claim that can't be written leaves its job queued (nothing is lost), and claims
-run on the pumping thread (the app's main thread): retry it only briefly."""
+run on the pumping thread (the pump thread, in the app): retry it only briefly."""
 
 
 class Books:

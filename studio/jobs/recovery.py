@@ -40,9 +40,7 @@ def recover_jobs(space: Space) -> int:
     Returns how many were re-queued or failed."""
     now = space.clock()
     n = 0
-    for job_id, owner, expires in space.query(
-        "SELECT id, lease_owner, lease_expires_at FROM jobs WHERE status = 'running'"
-    ):
+    for job_id, owner, expires in space.read.running_leases():
         if not orphaned(space, owner, expires, now):
             continue
         try:  # only if it is still the same owner's attempt when the requeue commits

@@ -26,7 +26,7 @@ from studio.core.errors import LimitReachedError, StorageError, StudioError
 from studio.core.events import Event
 from studio.core.feed import ChangeFeed
 from studio.core.forge import Recipe
-from studio.core.handlers.generate import PAUSED_KEY, normalize_error
+from studio.core.handlers.generate import normalize_error
 from studio.core.space import Space
 from studio.jobs.books import CLAIM_RETRIES_S, Books
 from studio.jobs.executor import Executor
@@ -34,6 +34,7 @@ from studio.jobs.output import store_output
 from studio.jobs.policy import ProviderLimits, RateWindow, RetryPolicy, retry_delay_s
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.usage import UsageEvent, UsageSink
+from studio.store.records import ReadyJob
 from workers.base import (
     AudioType,
     BasicContext,
@@ -70,18 +71,6 @@ class SchedulerConfig:
         return self.limits.get(name, self.default_limits)
 
 
-@dataclass(frozen=True, slots=True)
-class _Ready:
-    job_id: str
-    variant_id: str
-    provider: str
-    not_before: int
-    attempts: int
-    recipe: str
-    asset_slug: str
-    media_kind: str
-
-
 class _JobContext(BasicContext):
     """A run's context whose files live in the run's own staging folders: the result in
     ``.staging/<holder-id>/job-<id>-<attempt>/`` (moved whole into place by
@@ -89,7 +78,7 @@ class _JobContext(BasicContext):
     first use. Nothing here creates the media folder: a space deleted meanwhile stays
     deleted. Cleaning up removes these two folders, and only them."""
 
-    def __init__(self, stage: Path, ready: _Ready, attempt: int, started: int, **kw: Any) -> None:
+    def __init__(self, stage: Path, ready: ReadyJob, attempt: int, started: int, **kw: Any) -> None:
         super().__init__(stage.with_name(f"{stage.name}.tmp"), **kw)
         self.stage = stage
         self.ready = ready
@@ -116,28 +105,6 @@ class _JobContext(BasicContext):
         for stage in (self.stage, *self.extra_stages):
             if os.path.lexists(stage):  # gone when job:complete moved it into place
                 shutil.rmtree(stage, ignore_errors=True)
-
-
-_READY_FROM = """
-FROM jobs j
-JOIN variants v ON v.id = j.variant_id
-JOIN assets a ON a.id = v.asset_id
-WHERE j.status = 'queued' AND v.deleted_at IS NULL AND a.deleted_at IS NULL
-"""
-_READY_COLUMNS = "SELECT j.id, j.variant_id, j.provider, j.not_before, j.attempts, v.recipe, a.slug, a.media_kind"
-_ORDER = " ORDER BY j.priority DESC, j.not_before, j.created_at, j.id"
-
-READY_SQL = f"{_READY_COLUMNS} {_READY_FROM} {_ORDER}"
-"""Every runnable queued job in queue order (positions)."""
-
-_STARTABLE_SQL = (
-    f"{_READY_COLUMNS} {_READY_FROM} AND j.provider = ? AND j.not_before <= ? {_ORDER} LIMIT ?"
-)
-_PROVIDERS_SQL = "SELECT DISTINCT provider FROM jobs WHERE status = 'queued'"
-_NEXT_SQL = (
-    f"SELECT j.provider, MIN(j.not_before) {_READY_FROM} AND j.not_before > ? GROUP BY j.provider"
-)
-_ANY_SQL = f"SELECT EXISTS (SELECT 1 {_READY_FROM})"
 
 
 class Scheduler:
@@ -225,7 +192,7 @@ class Scheduler:
 
     # ------------------------------------------------------------------ claiming
     def paused(self) -> bool:
-        return bool(self.space.query("SELECT 1 FROM meta WHERE key = ?", (PAUSED_KEY,)))
+        return self.space.read.queue_paused()
 
     def busy(self) -> int:
         with self._lock:
@@ -251,7 +218,7 @@ class Scheduler:
             nonlocal wake
             wake = at - now if wake is None else min(wake, at - now)
 
-        for (provider,) in self.space.query(_PROVIDERS_SQL):
+        for provider in self.space.read.queued_providers():
             with self._lock:
                 free = self.config.for_provider(provider).concurrency - self._per_provider.get(
                     provider, 0
@@ -259,14 +226,14 @@ class Scheduler:
             if free <= 0:
                 continue
             window = self._window(provider)
-            for row in self.space.query(_STARTABLE_SQL, (provider, now, free)):
+            for ready in self.space.read.startable(provider, now, free):
                 allowed = window.next_allowed(now)
                 if allowed > now:
                     later(allowed)
                     break
-                if not self._start(_Ready(*row), now):
+                if not self._start(ready, now):
                     break  # at the provider's limit (other processes' jobs count): not now
-        for _provider, at in self.space.query(_NEXT_SQL, (now,)):
+        for at in self.space.read.next_due(now).values():
             later(at)
         return wake
 
@@ -275,7 +242,7 @@ class Scheduler:
             self._windows[provider] = RateWindow(self.config.for_provider(provider).per_minute)
         return self._windows[provider]
 
-    def _start(self, ready: _Ready, now: int) -> bool:
+    def _start(self, ready: ReadyJob, now: int) -> bool:
         """Claim and start one job. False when the provider is at its limit."""
         try:
             provider = self.providers.get(ready.provider)
@@ -318,7 +285,7 @@ class Scheduler:
         self.executor.submit(lambda: self._run(ready, attempt, provider, request, ctx))
         return True
 
-    def _claim(self, ready: _Ready) -> int | None:
+    def _claim(self, ready: ReadyJob) -> int | None:
         """This run's attempt number once the job is claimed here; None when it is not
         to run here (claimed, cancelled or ended meanwhile, or the claim could not be
         written); -1 when the provider is at its limit across processes."""
@@ -338,7 +305,7 @@ class Scheduler:
             return None
         return int(applied.created["attempt"])
 
-    def _request(self, ready: _Ready) -> GenerationRequest:
+    def _request(self, ready: ReadyJob) -> GenerationRequest:
         recipe = Recipe.from_json(json.loads(ready.recipe))
         refs = []
         for vid in recipe.references_sent:
@@ -377,7 +344,7 @@ class Scheduler:
     # ------------------------------------------------------------------ running (worker thread)
     def _run(
         self,
-        ready: _Ready,
+        ready: ReadyJob,
         attempt: int,
         provider: Provider,
         request: GenerationRequest,
@@ -440,7 +407,7 @@ class Scheduler:
             self._forget(ctx)
 
     def _store_extras(
-        self, ready: _Ready, ctx: _JobContext, output: GenerationOutput
+        self, ready: ReadyJob, ctx: _JobContext, output: GenerationOutput
     ) -> tuple[tuple[c.CompleteVariant, ...], tuple[str, ...]]:
         """Stage each extra result (several images in one answer) as one more variant's
         files beside the job's own; an extra whose media are unusable is left out."""
@@ -498,7 +465,7 @@ class Scheduler:
 
     def _provider_failed(
         self,
-        ready: _Ready,
+        ready: ReadyJob,
         attempt: int,
         provider: Provider,
         request: GenerationRequest,
@@ -541,7 +508,7 @@ class Scheduler:
 
     def _record_usage(
         self,
-        ready: _Ready,
+        ready: ReadyJob,
         provider: Provider,
         request: GenerationRequest,
         units: float,
@@ -608,7 +575,7 @@ class Scheduler:
 
     def has_work(self) -> bool:
         """Is any job running here, or queued with a live variant?"""
-        return self.busy() > 0 or bool(self.space.query(_ANY_SQL)[0][0])
+        return self.busy() > 0 or self.space.read.any_ready()
 
     def run_until_idle(
         self,
@@ -644,7 +611,7 @@ class Scheduler:
 
     def positions(self) -> dict[str, int]:
         """Queue position (1 = next) of every queued job with a live variant."""
-        return {row[0]: i + 1 for i, row in enumerate(self.space.query(READY_SQL))}
+        return self.space.read.queue_positions()
 
 
 def _feed_of(space: Space) -> ChangeFeed | None:

@@ -8,6 +8,7 @@ import sqlite3
 import stat
 import threading
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ HEADER_SIZE = 100
 # Every SQLite error a damaged or unusable file can raise while we talk to it. A garbled
 # schema can make SQLite's own error message invalid UTF-8, hence UnicodeDecodeError.
 DB_FAULTS = (sqlite3.Error, UnicodeDecodeError)
+
+DAMAGE = (sqlite3.DatabaseError, UnicodeDecodeError)
+"""What reading a file damaged outside Forge Studio raises (for the CLI's last word)."""
 
 
 class SchemaError(Exception):
@@ -187,6 +191,10 @@ class OuterLock:
         if outer and self.after_release is not None:
             self.after_release()
 
+    def held_here(self) -> bool:
+        """Does the calling thread hold the lock?"""
+        return getattr(self._depth, "n", 0) > 0
+
     def __enter__(self) -> OuterLock:
         self.acquire()
         return self
@@ -195,11 +203,39 @@ class OuterLock:
         self.release()
 
 
+class _Reader:
+    """One thread's read connection, with a lock held while it is in use (so
+    :meth:`Database.close` never closes it under a running query)."""
+
+    __slots__ = ("__weakref__", "conn", "lock")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()  # a read inside a read (same thread) is fine
+        # a thread's local data goes when the thread (or, on a Qt pool thread, its
+        # Python thread state) ends: its connection is closed with it
+        weakref.finalize(self, conn.close)
+
+
+CLOSED = "it was closed while it was being read"
+"""Why a read after :meth:`Database.close` fails (a view reading as its space closes)."""
+
+READER_CLOSE_WAIT_S = 5.0
+"""How long :meth:`Database.close` waits for a read in progress on another thread."""
+
+
 class Database:
-    """One connection, used by one thread at a time (a lock serialises callers).
+    """One writer connection, used by one thread at a time (a lock serialises
+    writers), and read connections: one per thread, opened on first use.
 
     Writes go through :meth:`write`, which opens ``BEGIN IMMEDIATE`` so that a second
     process waits on ``busy_timeout`` instead of failing half-way through.
+
+    Reads go through :meth:`read`: in WAL mode a reader sees the last committed state
+    and neither waits for the writer nor holds it up, so a read never takes the write
+    lock. The thread that holds the write lock reads on the writer connection (it sees
+    its own transaction); an in-memory or read-only (immutable) database has only the
+    writer connection, so reads there share the lock.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
@@ -212,6 +248,12 @@ class Database:
         self.writes_refused: str | None = None
         """Set on a replica of a shared space: it is read like any space, but only the
         replica writer (``studio.core.replica``, on its own connection) changes it."""
+        self._local = threading.local()  # .reader: this thread's _Reader (the only ref)
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._identity = _file_identity(path)  # readers open this very file, or none
+        self._moved = False  # the file at the path is no longer this one
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -249,12 +291,103 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            yield self.conn
+        """A connection to read on: this thread's read connection, or the writer's when
+        this thread holds the write lock (or there is no other)."""
+        reader = None if self._shares_writer() or self.lock.held_here() else self._reader()
+        if reader is None:
+            with self.lock:
+                if self._closed:
+                    raise StorageError(CLOSED)
+                yield self.conn
+            return
+        with reader.lock:
+            if self._closed:
+                raise StorageError(CLOSED)
+            yield reader.conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """:meth:`read` in one read transaction: every query sees the same state (the
+        caller's own open transaction, when it holds the write lock)."""
+        with self.read() as conn:
+            if conn.in_transaction:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    def _shares_writer(self) -> bool:
+        return self.path is None or self.read_only_reason is not None or self._moved
+
+    def _reader(self) -> _Reader | None:
+        """This thread's reader, opened on first use; None when the file at the path is
+        no longer the one the writer has open (deleted, moved, swapped): a reader must
+        never read another file, so reads share the writer's connection from then on."""
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is not None:
+            return reader
+        with self._readers_lock:
+            if self._closed:
+                raise StorageError(CLOSED)
+            assert self.path is not None
+            try:
+                conn = connect(self.path, mode="rw", wal=False)
+            except sqlite3.Error:  # gone from the path (deleted, moved)
+                self._moved = True
+                return None
+            try:
+                ours = _file_identity(self.path) == self._identity
+                if ours:
+                    conn.execute("PRAGMA query_only = ON")
+            except BaseException as exc:
+                conn.close()
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"could not read the file: {exc}") from exc
+                raise
+            if not ours:  # another file sits at the path now
+                conn.close()
+                self._moved = True
+                return None
+            reader = _Reader(conn)
+            self._readers.add(reader)
+        self._local.reader = reader
+        return reader
+
+    @property
+    def reader_count(self) -> int:
+        """How many read connections are open (one per thread that read)."""
+        with self._readers_lock:
+            return len(self._readers)
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            readers = list(self._readers)
+            self._readers = weakref.WeakSet()
+        for reader in readers:
+            got = reader.lock.acquire(timeout=READER_CLOSE_WAIT_S)
+            try:
+                reader.conn.close()
+            finally:
+                if got:
+                    reader.lock.release()
         with self.lock:
             self.conn.close()
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None for none (in memory, or missing)."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

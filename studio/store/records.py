@@ -202,3 +202,62 @@ def rows_of(cls: type[T], cursor: Iterable[tuple[Any, ...]]) -> list[T]:
     """Build records straight from a cursor: ``tuple.__new__`` through ``partial`` keeps
     the loop in C (``_make`` would run a Python frame per row)."""
     return list(map(partial(tuple.__new__, cls), cursor))
+
+
+class ReadyJob(NamedTuple):
+    """A queued job whose variant and asset are live: what the scheduler needs to
+    start it, in queue order."""
+
+    job_id: str
+    variant_id: str
+    provider: str
+    not_before: int
+    attempts: int
+    recipe: str
+    asset_slug: str
+    media_kind: str
+
+
+class VariantLabel(NamedTuple):
+    """How views name a variant: its asset, status and thumbnail, and whether it (or
+    its asset) was deleted."""
+
+    variant_id: str
+    asset_id: str
+    asset_name: str
+    status: str
+    thumb_path: str | None
+    variant_deleted: bool
+    asset_deleted: bool
+
+    @property
+    def gone(self) -> bool:
+        """The variant or its asset was deleted."""
+        return self.variant_deleted or self.asset_deleted
+
+
+class JobLease(NamedTuple):
+    """Who runs a running job, and until when its lease holds."""
+
+    job_id: str
+    owner: str | None
+    expires_at: int | None
+
+
+class UploadRow(NamedTuple):
+    """A variant still being imported, and the holder that began it."""
+
+    variant_id: str
+    owner: str | None
+    updated_at: int
+
+
+class VariantFiles(NamedTuple):
+    """The files a variant row points at (relative to the media folder)."""
+
+    variant_id: str
+    status: str
+    asset_slug: str | None
+    media_path: str | None
+    thumb_path: str | None
+    poster_path: str | None

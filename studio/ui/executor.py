@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QRunnable, QThreadPool
 
+from studio.jobs.pump import run_in_background
+
 
 class _Body(QRunnable):
     def __init__(self, fn: Callable[[], None]) -> None:
@@ -14,12 +16,13 @@ class _Body(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        run_in_background()  # the window's thread first when the CPUs are busy
         self._fn()  # the scheduler's bodies handle and report their own errors
 
 
 class QtExecutor:
     """Runs job bodies on a private ``QThreadPool`` (the global one stays free for
-    thumbnail loading)."""
+    thumbnail loading), at background priority."""
 
     def __init__(self, max_threads: int = 8) -> None:
         self.pool = QThreadPool()

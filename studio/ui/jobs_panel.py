@@ -9,7 +9,6 @@ directly. Every change goes through ``host.run`` (one undoable step).
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
@@ -40,7 +39,6 @@ from studio.core.protocol import (
     VariantDeleted,
 )
 from studio.core.space import Space
-from studio.jobs.scheduler import READY_SQL
 from studio.store.records import JobRow
 from studio.ui.host import StudioHost
 from studio.ui.jobs.actions import JobActions, retryable
@@ -235,10 +233,11 @@ class JobsPanel(QWidget):
             paused = space.queue_paused()
             active = space.jobs(active_only=True, limit=100_000)
             recent = space.jobs(limit=len(active) + 300)
-            ready = [str(row[0]) for row in space.query(READY_SQL)]
-        except (StudioError, sqlite3.Error) as exc:  # closed under us; the next space comes
+            ready = space.read.queue_order()
+        except StudioError as exc:  # closed under us; the next space comes
             log.warning("jobs panel: could not read the jobs (%s)", exc)
             return
+        self._learn_what(space, [*active, *recent])
         names = set(space.providers.names()) if space.providers is not None else None
         lines: list[JobLine] = []
         for job, position in arrange(active, recent, ready, now, self._hidden):
@@ -248,7 +247,7 @@ class JobsPanel(QWidget):
                 JobLine(
                     job,
                     position,
-                    self._what_of(space, job),
+                    self._what.get(job.id, UNKNOWN),
                     advise(job, now, provider_available=available),
                     progress,
                 )
@@ -272,21 +271,21 @@ class JobsPanel(QWidget):
             }
         )
 
-    def _what_of(self, space: Space, job: JobRow) -> What:
-        what = self._what.get(job.id)
-        if what is None:
-            try:
-                detail = space.variant_detail(job.variant_id)
-            except StudioError:
-                return UNKNOWN
-            asset_id = detail.row.asset_id
-            prompt = str(detail.recipe.get("prompt") or "")
-            try:
-                name = space.asset(asset_id).name
-            except StudioError:
-                name = "(deleted asset)"
-            what = self._what[job.id] = What(asset_id, name, prompt)
-        return what
+    def _learn_what(self, space: Space, jobs: list[JobRow]) -> None:
+        """What the jobs not seen before are about: two reads for all of them."""
+        new = {job.id: job.variant_id for job in jobs if job.id not in self._what}
+        if not new:
+            return
+        try:
+            labels = space.read.variant_labels(list(new.values()))
+            prompts = space.read.prompts(list(new.values()))
+        except StudioError:
+            return
+        for job_id, vid in new.items():
+            label = labels.get(vid)
+            if label is not None:
+                name = "(deleted asset)" if label.asset_deleted else label.asset_name
+                self._what[job_id] = What(label.asset_id, name, prompts.get(vid, ""))
 
     def _emit_counts(self, counts: dict[str, int]) -> None:
         if counts != self._counts:

@@ -1,16 +1,21 @@
-"""One open space in the app: its change-feed follower, job executor and scheduler."""
+"""One open space in the app: its change-feed follower, job executor and scheduler.
+
+The scheduler is pumped on a thread of its own (:class:`~studio.jobs.pump.PumpThread`):
+claiming a job is a write, and the UI thread never waits for the write lock that job
+threads hold while they commit. What the window needs from it arrives as signals."""
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from studio.core.imports import recover_interrupted
 from studio.core.protocol import AssetRestoredData, Empty, JobData, TypedEvent
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config
+from studio.jobs.pump import PumpThread
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import Scheduler
 from studio.ui.executor import QtExecutor
@@ -18,14 +23,13 @@ from studio.ui.feed_follower import FeedFollower
 
 log = logging.getLogger(__name__)
 
-PUMP_MS = 250
-
 
 class SpaceSession(QObject):
     """Owns the per-space machinery. ``core_event`` re-emits core events on the main thread."""
 
     core_event = Signal(object)  # studio.core.protocol.TypedEvent
     problem_changed = Signal(str)  # why the queue's books can't be kept; "" once they can
+    _problem_seen = Signal(str)  # from the pump thread, delivered on the main thread
 
     def __init__(self, studio: Studio, space: Space, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -41,47 +45,50 @@ class SpaceSession(QObject):
         )
         self.executor = QtExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
         self.scheduler = Scheduler(space, self.executor, config=config, usage=studio.library)
-        self._timer = QTimer(self)
-        self._timer.setInterval(PUMP_MS)
-        self._timer.timeout.connect(self.pump)
-        self._timer.start()
-        self._soon = QTimer(self)
-        self._soon.setSingleShot(True)
-        self._soon.setInterval(0)
-        self._soon.timeout.connect(self.pump)
         self._problem = ""
+        self._problem_told = ""  # the last problem the pump thread passed on
+        self._problem_seen.connect(self._set_problem)
+        self._pump = PumpThread(self.scheduler, after_pump=self._after_pump)
+        self._pump.start()
 
     def problem(self) -> str:
         """The scheduler's :meth:`~studio.jobs.scheduler.Scheduler.problem`, or ""."""
         return self._problem
 
     def pump(self) -> None:
+        """Pump the scheduler now, on the calling thread, and take in its problem (for
+        tests: the app's pump thread does this on its own)."""
         try:
-            wake = self.scheduler.pump()
+            self._pump.pump_now()
         except Exception:  # never let a scheduler fault take the window down
             log.exception("scheduler pump failed")
-            return
-        finally:
-            problem = self.scheduler.problem() or ""
-            if problem != self._problem:  # jobs may stay unfinished: the window says why
-                self._problem = problem
-                if problem:
-                    log.warning("the job queue stopped: %s", problem)
-                self.problem_changed.emit(problem)
-        if wake is not None and wake < PUMP_MS:
-            self._soon.start(max(0, wake))
+        self._set_problem(self.scheduler.problem() or "")
+
+    def _after_pump(self) -> None:
+        """On the pump thread: pass a change of the scheduler's problem on."""
+        problem = self.scheduler.problem() or ""
+        if problem != self._problem_told:
+            self._problem_told = problem
+            self._problem_seen.emit(problem)
+
+    def _set_problem(self, problem: str) -> None:
+        if problem != self._problem:  # jobs may stay unfinished: the window says why
+            self._problem = problem
+            if problem:
+                log.warning("the job queue stopped: %s", problem)
+            self.problem_changed.emit(problem)
 
     def _on_event(self, event: TypedEvent) -> None:
         match event:
             case TypedEvent(data=JobData() | AssetRestoredData()):
-                self._soon.start()  # the queue may have work now
+                self._pump.poke()  # the queue may have work now
             case TypedEvent(kind="queue:resumed", data=Empty()):
-                self._soon.start()
+                self._pump.poke()
         self.core_event.emit(event)
 
     def close(self) -> None:
-        self._timer.stop()
-        self._soon.stop()
+        if not self._pump.stop():
+            log.warning("the scheduler's pump did not stop in time")
         self.scheduler.stop()
         self.executor.shutdown(wait=True)
         self.scheduler.close()

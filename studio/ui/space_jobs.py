@@ -64,15 +64,4 @@ class SnapshotJob(SpaceJob):
 
 def prompts_of(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:
     """Prompts (or original file names) of many variants, a few queries in all."""
-    out: dict[str, str] = {}
-    ids = list(variant_ids)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for vid, prompt in space.query(
-            "SELECT id, COALESCE(json_extract(recipe, '$.prompt'), "
-            f"json_extract(recipe, '$.original_name'), '') FROM variants WHERE id IN ({marks})",
-            tuple(chunk),
-        ):
-            out[str(vid)] = str(prompt or "")
-    return out
+    return space.read.prompts(variant_ids)

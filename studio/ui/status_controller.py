@@ -61,8 +61,7 @@ class StatusController(QObject):
         w = self.win
         space = w.space
         if space is not None:
-            n = space.query("SELECT COUNT(*) FROM assets WHERE deleted_at IS NULL")[0][0]
-            w.spaces.set_count(space.id, int(n))
+            w.spaces.set_count(space.id, space.read.asset_count())
         counts = self._counts if w.session else {}
         parts = []
         if counts.get("running"):

@@ -158,3 +158,24 @@ def test_every_cli_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in _COMMANDS:
         assert f"studio {name}" in readme, f"README does not document `studio {name}`"
+
+
+def test_assets_find_by_name_tag_and_prompt(cli: Cli) -> None:
+    cli("space", "create", "S")
+    for name, tags in (("Red fox", ["forest"]), ("Blue whale", ["sea"]), ("50% off", [])):
+        made = {"command": "asset:create", "name": name, "media_kind": "image", "tags": tags}
+        assert cli("apply", "s", json.dumps(made))[0] == 0
+    code, _, err = cli("generate", "s", "a fox in the snow", "--no-style")
+    assert code == 0, err
+
+    def found(text: str) -> list[str]:
+        rows = cli.json("assets", "s", "--find", text)
+        assert isinstance(rows, list)
+        return sorted(str(row["name"]) for row in rows)
+
+    assert found("fox") == ["Red fox", "a fox in the snow"]  # a name, and a prompt
+    assert found("SEA") == ["Blue whale"]  # a tag, any case
+    assert found("%") == ["50% off"]  # taken literally
+    assert found("nothing like it") == []
+    code, out, _ = cli("assets", "s", "--find", "whale")
+    assert code == 0 and "Blue whale" in out and "Red fox" not in out

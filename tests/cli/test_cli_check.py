@@ -16,6 +16,7 @@ from studio.core.check import check_space
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
 from tests.conftest import Made, add_variant
+from tests.sql import write
 
 
 def _check(home: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
@@ -38,7 +39,8 @@ def _setup(home: Path, n: int = 2) -> tuple[Path, list[Made]]:
             for m in made:
                 rel = Path(sp.variant_detail(m.variant_id).row.media_path or "").parent
                 Image.new("RGB", (32, 24), "blue").save(sp.media_dir / rel / "thumb.webp")
-                sp.query(
+                write(
+                    sp,
                     "UPDATE variants SET thumb_path = ? WHERE id = ?",
                     (f"{rel.as_posix()}/thumb.webp", m.variant_id),
                 )

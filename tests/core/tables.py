@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.space import Space
+from tests.sql import query
 
 Row = dict[str, Any]
 Tables = dict[str, dict[Any, Row]]
@@ -39,15 +40,15 @@ JOB_TIME_COLUMNS = frozenset({"not_before", "lease_expires_at"})
 def tables(space: Space) -> Tables:
     names = [
         row[0]
-        for row in space.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        for row in query(space, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         if row[0] not in SKIPPED_TABLES
     ]
     out: Tables = {}
     for name in names:
-        cols = [row[1] for row in space.query(f"PRAGMA table_info({name})")]
+        cols = [row[1] for row in query(space, f"PRAGMA table_info({name})")]
         key = "key" if name == "meta" else "id"
         rows: dict[Any, Row] = {}
-        for raw in space.query(f"SELECT * FROM {name}"):
+        for raw in query(space, f"SELECT * FROM {name}"):
             row = dict(zip(cols, raw, strict=True))
             clean: Row = {}
             for col, value in row.items():

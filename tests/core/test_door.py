@@ -13,6 +13,7 @@ from studio.core.events import Event
 from studio.core.space import Space
 from tests.conftest import EDITOR, OWNER, VIEWER, add_asset, add_variant
 from tests.core.test_inverse import SCENARIOS, build
+from tests.sql import query
 
 
 @pytest.mark.parametrize("label", sorted(SCENARIOS))
@@ -118,7 +119,7 @@ def test_errors_carry_codes_and_serialise(space: Space) -> None:
 
 def test_changes_are_logged_as_json_a_peer_can_replay(space: Space) -> None:
     a = add_asset(space, "Hero", tags=("one",))
-    raw = space.query("SELECT payload FROM changes WHERE seq = 1")[0][0]
+    raw = query(space, "SELECT payload FROM changes WHERE seq = 1")[0][0]
     cmd = c.command_from_json(json.loads(raw))
     assert cmd == c.CreateAsset("Hero", c.MediaKindName.IMAGE, tags=("one",))
     assert a

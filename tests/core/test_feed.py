@@ -23,6 +23,7 @@ from studio.jobs.executor import ThreadExecutor
 from studio.jobs.scheduler import Scheduler
 from studio.store.db import Database
 from tests.conftest import OWNER, add_asset
+from tests.sql import query
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -261,7 +262,7 @@ def test_a_job_running_here_stops_when_another_process_cancels_it(
             sched.pump()
             time.sleep(0.05)
         assert sched.busy() == 0
-        (status,) = space.query("SELECT status FROM jobs WHERE id = ?", (job_id,))[0]
+        (status,) = query(space, "SELECT status FROM jobs WHERE id = ?", (job_id,))[0]
         assert status == "cancelled"
     finally:
         sched.stop()

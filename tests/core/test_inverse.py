@@ -19,6 +19,7 @@ from studio.jobs.executor import InlineExecutor, ThreadExecutor
 from studio.jobs.scheduler import Scheduler
 from tests.conftest import OWNER, add_variant
 from tests.core.tables import differences, tables
+from tests.sql import query, write
 from workers.base import ErrorKind, ProviderError
 from workers.testing import ScriptedProvider
 
@@ -245,8 +246,10 @@ def test_check_reports_live_children_of_deleted_parents_and_live_jobs_of_deleted
         c.RequestGeneration("a moat", c.MediaKindName.IMAGE, options=NO_STYLE), OWNER
     ).created
     assert check_space(space, verify_hashes=False).problems == []
-    space.query(
-        "UPDATE assets SET deleted_at = 1 WHERE id IN (?, ?)", (parent["asset_id"], gen["asset_id"])
+    write(
+        space,
+        "UPDATE assets SET deleted_at = 1 WHERE id IN (?, ?)",
+        (parent["asset_id"], gen["asset_id"]),
     )
     assert check_space(space, verify_hashes=False).problems == [
         f"asset {child['asset_id']} ('Tower') is live inside the deleted asset "
@@ -275,7 +278,7 @@ def test_deleting_an_asset_takes_its_subtree_and_undo_restores_all_of_it(space: 
 
 
 def _job(space: Space, job_id: str) -> tuple[str, int]:
-    status, attempts = space.query("SELECT status, attempts FROM jobs WHERE id = ?", (job_id,))[0]
+    status, attempts = query(space, "SELECT status, attempts FROM jobs WHERE id = ?", (job_id,))[0]
     return str(status), int(attempts)
 
 

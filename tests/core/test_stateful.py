@@ -34,6 +34,7 @@ from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
 from tests.conftest import OWNER, FakeClock, add_variant
 from tests.core.tables import differences, tables
+from tests.sql import query
 from workers.base import ErrorKind, ProviderError
 from workers.registry import ProviderRegistry
 from workers.testing import ScriptedProvider
@@ -135,7 +136,7 @@ def small_world() -> Iterator[Space]:
 
 
 def _ids(space: Space, sql: str) -> list[str]:
-    return [str(row[0]) for row in space.query(sql)]
+    return [str(row[0]) for row in query(space, sql)]
 
 
 Pick = Callable[[str], str]

@@ -14,6 +14,7 @@ from studio.core.space import Space
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
 from tests.conftest import OWNER, add_variant
+from tests.sql import query
 from workers.testing import ScriptedProvider
 
 IMAGE = c.MediaKindName.IMAGE
@@ -329,7 +330,7 @@ def test_retry_regenerate_and_cancel(space: Space, provider: ScriptedProvider) -
 
 def test_recipe_is_plain_json(space: Space) -> None:
     vid = space.apply(c.RequestGeneration("x", IMAGE, options=PLAIN), OWNER).created["variant_id"]
-    raw = space.query("SELECT recipe FROM variants WHERE id = ?", (vid,))[0][0]
+    raw = query(space, "SELECT recipe FROM variants WHERE id = ?", (vid,))[0][0]
     assert set(json.loads(raw)) >= {
         "operation",
         "prompt",

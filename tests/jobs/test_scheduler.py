@@ -19,6 +19,7 @@ from studio.jobs.recovery import STUCK_AFTER_MS, recover_jobs
 from studio.jobs.scheduler import Scheduler, SchedulerConfig
 from studio.jobs.usage import UsageEvent
 from tests.conftest import OWNER, FakeClock
+from tests.sql import query
 from workers.base import ErrorKind, ProviderError
 from workers.testing import ScriptedProvider
 
@@ -249,7 +250,7 @@ def test_deleting_a_variant_mid_run_discards_the_result(studio: Studio) -> None:
         assert row.status == "parked"  # set aside until the asset is restored
         detail = space.variant_detail(applied.created["variant_id"])
         assert detail.row.status == "pending" and detail.row.media_path is None
-        slug = space.query("SELECT slug FROM assets WHERE id = ?", (applied.created["asset_id"],))[
+        slug = query(space, "SELECT slug FROM assets WHERE id = ?", (applied.created["asset_id"],))[
             0
         ][0]
         assert not (space.media_dir / slug / applied.created["variant_id"]).exists()

@@ -11,6 +11,7 @@ from studio.core.errors import StorageError
 from studio.core.space import Space
 from studio.store.db import connect, migrate, schema_version
 from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+from tests.sql import query, write
 
 LATEST = SPACE_MIGRATIONS[-1].version
 VERSIONS = [m.version for m in SPACE_MIGRATIONS]
@@ -86,7 +87,7 @@ def test_upgrade_from_every_earlier_version_keeps_data(tmp_path: Path, start: in
     conn.close()
 
     space = Space.open(path, tmp_path / "media", space_id="sp", slug="s")
-    assert space.query("PRAGMA user_version")[0][0] == LATEST
+    assert query(space, "PRAGMA user_version")[0][0] == LATEST
     snap = space.snapshot()
     assert [a.name for a in snap.assets] == ["Hero"]
     assert space.variant_detail("v1").recipe == {"prompt": "a hero"}
@@ -95,8 +96,8 @@ def test_upgrade_from_every_earlier_version_keeps_data(tmp_path: Path, start: in
     # the newest tables work after the upgrade
     for version in VERSIONS:
         for sql in SEED.get(version, []) if version > start else []:
-            space.query(sql)  # inserting through the read helper is fine in a test
-    assert space.query("SELECT COUNT(*) FROM schema_migrations")[0][0] == len(VERSIONS)
+            write(space, sql)
+    assert query(space, "SELECT COUNT(*) FROM schema_migrations")[0][0] == len(VERSIONS)
     space.close()
 
 
@@ -178,7 +179,7 @@ def test_queued_jobs_of_deleted_variants_are_parked_by_the_upgrade(tmp_path: Pat
     conn.close()
     space = Space.open(path, tmp_path / "media", space_id="sp", slug="s")
     try:
-        rows = space.query("SELECT id, status FROM jobs ORDER BY id")
+        rows = query(space, "SELECT id, status FROM jobs ORDER BY id")
     finally:
         space.close()
     assert rows == [("j1", "parked"), ("j2", "parked"), ("j3", "queued"), ("j4", "failed")]

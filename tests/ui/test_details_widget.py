@@ -17,6 +17,7 @@ from studio.core.space import Space
 from studio.ui.details import actions as actions_module
 from studio.ui.mime import get_variants
 from tests.conftest import OWNER
+from tests.sql import query
 from tests.ui.events import typed_event
 from tests.ui.test_details_kit import (
     Details,
@@ -222,7 +223,7 @@ def test_retry_regenerate_fork_tray_and_recipe(
     grid.select_variant(vid)
     acts.trigger("fork")
     d.pump()
-    forks = space.query("SELECT id FROM assets WHERE name = ?", ("a knight in the rain (fork)",))
+    forks = query(space, "SELECT id FROM assets WHERE name = ?", ("a knight in the rain (fork)",))
     assert len(forks) == 1 and d.host.stack.undoText() == "Fork to new asset"
 
     acts.trigger("tray")

@@ -64,33 +64,13 @@ def fetch_links(space: Space, variant_ids: Sequence[str]) -> list[r.LineageRow]:
     """Live (both ends not deleted), unsevered links touching any of ``variant_ids``."""
     if not variant_ids:
         return []
-    marks = ", ".join("?" for _ in variant_ids)
-    cols = ", ".join(f"l.{c.strip()}" for c in r.LINEAGE_COLUMNS.split(","))
-    sql = (
-        f"SELECT {cols} FROM lineage l "
-        "JOIN variants p ON p.id = l.parent_variant_id "
-        "JOIN assets pa ON pa.id = p.asset_id "
-        "JOIN variants ch ON ch.id = l.child_variant_id "
-        "JOIN assets ca ON ca.id = ch.asset_id "
-        f"WHERE (l.parent_variant_id IN ({marks}) OR l.child_variant_id IN ({marks})) "
-        "AND l.severed_at IS NULL AND p.deleted_at IS NULL AND pa.deleted_at IS NULL "
-        "AND ch.deleted_at IS NULL AND ca.deleted_at IS NULL"
-    )
-    rows = space.query(sql, (*variant_ids, *variant_ids))
-    return [r.LineageRow._make(row) for row in rows]
+    return space.read.live_links(variant_ids, severed=False)
 
 
 def node_infos(space: Space, variant_ids: Sequence[str]) -> dict[str, NodeInfo]:
     """Asset, name, status and thumbnail of each variant, in one query."""
-    if not variant_ids:
-        return {}
-    marks = ", ".join("?" for _ in variant_ids)
-    rows = space.query(
-        "SELECT v.id, v.asset_id, a.name, v.status, v.thumb_path FROM variants v "
-        f"JOIN assets a ON a.id = v.asset_id WHERE v.id IN ({marks})",
-        tuple(variant_ids),
-    )
-    return {row[0]: NodeInfo(*row) for row in rows}
+    labels = space.read.variant_labels(variant_ids)
+    return {vid: NodeInfo(*lb[:5]) for vid, lb in labels.items()}
 
 
 def build_layout(space: Space, variant_id: str) -> tuple[LineageLayout, dict[str, NodeInfo]]:

@@ -226,16 +226,8 @@ class RecipePanel(QWidget):
     def _reference_names(
         space: Space, variant_ids: Iterable[str]
     ) -> dict[str, tuple[str, str, bool]]:
-        ids = list(dict.fromkeys(variant_ids))
-        if not ids:
-            return {}
-        marks = ", ".join("?" for _ in ids)
-        rows = space.query(
-            "SELECT v.id, a.id, a.name, v.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL "
-            f"FROM variants v JOIN assets a ON a.id = v.asset_id WHERE v.id IN ({marks})",
-            tuple(ids),
-        )
-        return {vid: (aid, name, bool(gone)) for vid, aid, name, gone in rows}
+        labels = space.read.variant_labels(list(variant_ids))
+        return {vid: (lb.asset_id, lb.asset_name, lb.gone) for vid, lb in labels.items()}
 
     def _follow(self, link: str) -> None:
         if link.startswith("asset:"):

@@ -54,14 +54,7 @@ if TYPE_CHECKING:  # full_view builds on DetailsCore, so it imports this module
 
 def recipe_operations(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:
     """Each variant's recipe operation (generate, refine, import…), in one query."""
-    if not variant_ids:
-        return {}
-    marks = ", ".join("?" for _ in variant_ids)
-    rows = space.query(
-        f"SELECT id, json_extract(recipe, '$.operation') FROM variants WHERE id IN ({marks})",
-        tuple(variant_ids),
-    )
-    return {vid: op or "" for vid, op in rows}
+    return space.read.operations(variant_ids)
 
 
 class DetailsCore(QWidget):

@@ -11,7 +11,7 @@ from studio.core.errors import InvalidStateError, NotFoundError, StudioError
 from studio.core.forge import audio_type_for
 from studio.core.protocol import AssetData, Deleted, TypedEvent, VariantData, VariantDeleted
 from studio.core.space import Space
-from studio.store.records import STYLE_COLUMNS, StylePresetRow
+from studio.store.records import StylePresetRow
 from studio.ui.tray.state import (
     MODES,
     STYLE_DEFAULT,
@@ -30,8 +30,7 @@ def style_presets(space: Space | None) -> list[StylePresetRow]:
     """The space's live style presets (none without a space)."""
     if space is None:
         return []
-    sql = f"SELECT {STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"
-    return [StylePresetRow._make(row) for row in space.query(sql)]
+    return space.read.style_presets()
 
 
 def slot_for(space: Space, variant_id: str) -> SlotRef | None:

@@ -1,0 +1,338 @@
+"""The read API: every typed query views, the scheduler, recovery and the CLI make of a
+space, in one place (no SQL outside the core and the store).
+
+Module functions take a connection, so a caller inside a read transaction (the
+snapshot) or a write transaction (a handler) uses the very same query. :class:`Reads`,
+``Space.read``, runs each on a read connection (see :meth:`Database.read`): in WAL mode
+a reader never waits for the writer, so the UI thread can call these while job
+threads write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+from studio.core.handlers.generate import PAUSED_KEY
+from studio.store import records as r
+from studio.store.db import Database
+
+T = TypeVar("T")
+
+CHUNK = 500
+"""Ids per ``IN (…)`` list (SQLite's default limit on variables is 32,766)."""
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(``?, ?, …``, ids) for each slice of at most :data:`CHUNK` distinct ids."""
+    unique = list(dict.fromkeys(ids))
+    for i in range(0, len(unique), CHUNK):
+        part = tuple(unique[i : i + CHUNK])
+        yield ", ".join("?" * len(part)), part
+
+
+# --------------------------------------------------------------------------- variants
+
+
+def prompts(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> dict[str, str]:
+    """Each variant's prompt, or its original file name for an import ("" if neither)."""
+    out: dict[str, str] = {}
+    for marks, part in _chunks(variant_ids):
+        for vid, text in conn.execute(
+            "SELECT id, COALESCE(json_extract(recipe, '$.prompt'), "
+            f"json_extract(recipe, '$.original_name'), '') FROM variants WHERE id IN ({marks})",
+            part,
+        ):
+            out[str(vid)] = str(text or "")
+    return out
+
+
+def operations(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> dict[str, str]:
+    """Each variant's recipe operation (generate, refine, import…; "" if none)."""
+    out: dict[str, str] = {}
+    for marks, part in _chunks(variant_ids):
+        for vid, op in conn.execute(
+            f"SELECT id, json_extract(recipe, '$.operation') FROM variants WHERE id IN ({marks})",
+            part,
+        ):
+            out[str(vid)] = str(op or "")
+    return out
+
+
+def variant_labels(
+    conn: sqlite3.Connection, variant_ids: Sequence[str]
+) -> dict[str, r.VariantLabel]:
+    """Asset, name, status and thumbnail of each variant, deleted ones included (flagged)."""
+    out: dict[str, r.VariantLabel] = {}
+    for marks, part in _chunks(variant_ids):
+        for row in conn.execute(
+            "SELECT v.id, a.id, a.name, v.status, v.thumb_path, "
+            "v.deleted_at IS NOT NULL, a.deleted_at IS NOT NULL "
+            f"FROM variants v JOIN assets a ON a.id = v.asset_id WHERE v.id IN ({marks})",
+            part,
+        ):
+            vid, aid, name, status, thumb, v_gone, a_gone = row
+            label = r.VariantLabel(vid, aid, name, status, thumb, bool(v_gone), bool(a_gone))
+            out[label.variant_id] = label
+    return out
+
+
+def variant_files(conn: sqlite3.Connection, variant_id: str | None = None) -> list[r.VariantFiles]:
+    """The files every variant row (deleted ones too) points at; one variant's only
+    when ``variant_id`` is given."""
+    sql = (
+        "SELECT v.id, v.status, a.slug, v.media_path, v.thumb_path, v.poster_path "
+        "FROM variants v LEFT JOIN assets a ON a.id = v.asset_id"
+    )
+    if variant_id is None:
+        return r.rows_of(r.VariantFiles, conn.execute(sql))
+    return r.rows_of(r.VariantFiles, conn.execute(f"{sql} WHERE v.id = ?", (variant_id,)))
+
+
+def uploads(conn: sqlite3.Connection) -> list[r.UploadRow]:
+    """Live variants still being imported."""
+    return r.rows_of(
+        r.UploadRow,
+        conn.execute(
+            "SELECT id, upload_owner, updated_at FROM variants "
+            "WHERE status = 'uploading' AND deleted_at IS NULL ORDER BY id"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- lineage
+
+_LIVE_LINKS = (
+    f"SELECT {_prefixed('l', r.LINEAGE_COLUMNS)} FROM lineage l "
+    "JOIN variants p ON p.id = l.parent_variant_id "
+    "JOIN assets pa ON pa.id = p.asset_id "
+    "JOIN variants ch ON ch.id = l.child_variant_id "
+    "JOIN assets ca ON ca.id = ch.asset_id "
+    "WHERE p.deleted_at IS NULL AND pa.deleted_at IS NULL "
+    "AND ch.deleted_at IS NULL AND ca.deleted_at IS NULL"
+)
+
+
+def live_links(
+    conn: sqlite3.Connection,
+    touching: Sequence[str] | None = None,
+    *,
+    severed: bool = True,
+) -> list[r.LineageRow]:
+    """Lineage links whose both ends (variant and asset) are live: all of them, or
+    those into or out of ``touching``. ``severed``: include severed links (flagged by
+    ``severed_at``) or leave them out. The one place the lineage join is written."""
+    sql = _LIVE_LINKS if severed else f"{_LIVE_LINKS} AND l.severed_at IS NULL"
+    if touching is None:
+        return r.rows_of(r.LineageRow, conn.execute(sql))
+    out: list[r.LineageRow] = []
+    seen: set[str] = set()
+    for marks, part in _chunks(touching):
+        for row in r.rows_of(
+            r.LineageRow,
+            conn.execute(
+                f"{sql} AND (l.parent_variant_id IN ({marks}) OR l.child_variant_id IN ({marks}))",
+                (*part, *part),
+            ),
+        ):
+            if row.id not in seen:
+                seen.add(row.id)
+                out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------- assets, styles
+
+
+def asset_count(conn: sqlite3.Connection) -> int:
+    """Live assets."""
+    return int(conn.execute("SELECT COUNT(*) FROM assets WHERE deleted_at IS NULL").fetchone()[0])
+
+
+def style_presets(conn: sqlite3.Connection) -> list[r.StylePresetRow]:
+    """Live style presets."""
+    return r.rows_of(
+        r.StylePresetRow,
+        conn.execute(f"SELECT {r.STYLE_COLUMNS} FROM style_presets WHERE deleted_at IS NULL"),
+    )
+
+
+SEARCH_LIMIT = 200
+
+
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(conn: sqlite3.Connection, text: str, *, limit: int = SEARCH_LIMIT) -> list[r.AssetRow]:
+    """Live assets whose name, one of whose tags, or the prompt of one of whose live
+    variants contains ``text`` (case-insensitive for ASCII), oldest first. An empty
+    text finds nothing."""
+    text = text.strip()
+    if not text:
+        return []
+    pattern = _like(text)
+    return r.rows_of(
+        r.AssetRow,
+        conn.execute(
+            f"SELECT {_prefixed('a', r.ASSET_COLUMNS)} FROM assets a "
+            "WHERE a.deleted_at IS NULL AND ("
+            "a.name LIKE :p ESCAPE '\\' "
+            "OR EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value LIKE :p ESCAPE '\\') "
+            "OR EXISTS (SELECT 1 FROM variants v WHERE v.asset_id = a.id "
+            "AND v.deleted_at IS NULL "
+            "AND json_extract(v.recipe, '$.prompt') LIKE :p ESCAPE '\\')) "
+            "ORDER BY a.created_at, a.id LIMIT :n",
+            {"p": pattern, "n": limit},
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- the queue
+
+_READY_FROM = (
+    "FROM jobs j JOIN variants v ON v.id = j.variant_id JOIN assets a ON a.id = v.asset_id "
+    "WHERE j.status = 'queued' AND v.deleted_at IS NULL AND a.deleted_at IS NULL"
+)
+_READY_COLUMNS = (
+    "SELECT j.id, j.variant_id, j.provider, j.not_before, j.attempts, v.recipe, a.slug, "
+    "a.media_kind"
+)
+_QUEUE_ORDER = "ORDER BY j.priority DESC, j.not_before, j.created_at, j.id"
+
+
+def queue_paused(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM meta WHERE key = ?", (PAUSED_KEY,)).fetchone() is not None
+
+
+def queue_order(conn: sqlite3.Connection) -> list[str]:
+    """Ids of every runnable queued job (live variant and asset), next first."""
+    return [str(row[0]) for row in conn.execute(f"SELECT j.id {_READY_FROM} {_QUEUE_ORDER}")]
+
+
+def startable(conn: sqlite3.Connection, provider: str, now: int, limit: int) -> list[r.ReadyJob]:
+    """Up to ``limit`` of ``provider``'s runnable jobs due by ``now``, in queue order."""
+    return r.rows_of(
+        r.ReadyJob,
+        conn.execute(
+            f"{_READY_COLUMNS} {_READY_FROM} AND j.provider = ? AND j.not_before <= ? "
+            f"{_QUEUE_ORDER} LIMIT ?",
+            (provider, now, limit),
+        ),
+    )
+
+
+def queued_providers(conn: sqlite3.Connection) -> list[str]:
+    """Providers with a queued job."""
+    return [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT DISTINCT provider FROM jobs WHERE status = 'queued' ORDER BY provider"
+        )
+    ]
+
+
+def next_due(conn: sqlite3.Connection, now: int) -> dict[str, int]:
+    """When each provider's next runnable job that is not due yet becomes due."""
+    return {
+        str(p): int(at)
+        for p, at in conn.execute(
+            f"SELECT j.provider, MIN(j.not_before) {_READY_FROM} AND j.not_before > ? "
+            "GROUP BY j.provider",
+            (now,),
+        )
+    }
+
+
+def any_ready(conn: sqlite3.Connection) -> bool:
+    """Is any queued job runnable (live variant and asset)?"""
+    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 {_READY_FROM})").fetchone()[0])
+
+
+def running_leases(conn: sqlite3.Connection) -> list[r.JobLease]:
+    """Every running job, who runs it and until when."""
+    return r.rows_of(
+        r.JobLease,
+        conn.execute(
+            "SELECT id, lease_owner, lease_expires_at FROM jobs WHERE status = 'running' "
+            "ORDER BY id"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- bound
+
+
+class Reads:
+    """The read API of one open space (``Space.read``): each call runs on the calling
+    thread's read connection and returns typed records."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._db.read() as conn:
+            return fn(conn)
+
+    def prompts(self, variant_ids: Sequence[str]) -> dict[str, str]:
+        return self._run(lambda c: prompts(c, variant_ids))
+
+    def operations(self, variant_ids: Sequence[str]) -> dict[str, str]:
+        return self._run(lambda c: operations(c, variant_ids))
+
+    def variant_labels(self, variant_ids: Sequence[str]) -> dict[str, r.VariantLabel]:
+        return self._run(lambda c: variant_labels(c, variant_ids))
+
+    def variant_files(self, variant_id: str | None = None) -> list[r.VariantFiles]:
+        return self._run(lambda c: variant_files(c, variant_id))
+
+    def uploads(self) -> list[r.UploadRow]:
+        return self._run(uploads)
+
+    def live_links(
+        self, touching: Sequence[str] | None = None, *, severed: bool = True
+    ) -> list[r.LineageRow]:
+        return self._run(lambda c: live_links(c, touching, severed=severed))
+
+    def asset_count(self) -> int:
+        return self._run(asset_count)
+
+    def style_presets(self) -> list[r.StylePresetRow]:
+        return self._run(style_presets)
+
+    def search(self, text: str, *, limit: int = SEARCH_LIMIT) -> list[r.AssetRow]:
+        return self._run(lambda c: search(c, text, limit=limit))
+
+    def queue_paused(self) -> bool:
+        return self._run(queue_paused)
+
+    def queue_order(self) -> list[str]:
+        return self._run(queue_order)
+
+    def queue_positions(self) -> dict[str, int]:
+        """Queue position (1 = next) of every runnable queued job."""
+        return {jid: i + 1 for i, jid in enumerate(self.queue_order())}
+
+    def startable(self, provider: str, now: int, limit: int) -> list[r.ReadyJob]:
+        return self._run(lambda c: startable(c, provider, now, limit))
+
+    def queued_providers(self) -> list[str]:
+        return self._run(queued_providers)
+
+    def next_due(self, now: int) -> dict[str, int]:
+        return self._run(lambda c: next_due(c, now))
+
+    def any_ready(self) -> bool:
+        return self._run(any_ready)
+
+    def running_leases(self) -> list[r.JobLease]:
+        return self._run(running_leases)
