@@ -254,6 +254,11 @@ class Space:
 
     # ------------------------------------------------------------------ ownership
     @property
+    def file_path(self) -> Path | None:
+        """The space file (None for an in-memory space)."""
+        return self._db.path
+
+    @property
     def holder_id(self) -> str:
         """This open space's holder id: the owner recorded on work it starts (a job's
         lease, an upload, its staging folder). See :mod:`studio.core.holders`."""

@@ -128,10 +128,11 @@ class Host:
                 if space.id in self._served:
                     space.close()
                     continue
-                if space._db.path is None:  # pragma: no cover - only tests make these
+                path = space.file_path
+                if path is None:  # pragma: no cover - only tests make these
                     raise ValidationError("an in-memory space cannot be shared")
-                prune(space._db.path, self.studio.clock())  # sharing's records stay bounded
-                source = StepSource(space._db.path)
+                prune(path, self.studio.clock())  # sharing's records stay bounded
+                source = StepSource(path)
                 source.changed()
                 reader = ThreadPoolExecutor(1, thread_name_prefix=f"share-{space.slug}")
                 self._served[space.id] = Served(space, source, reader)

@@ -68,7 +68,7 @@ class Invite:
             raise bad from None
         if url.scheme != SCHEME or not url.hostname or port is None:
             raise bad
-        query = urllib.parse.parse_qs(url.query)
+        query = urllib.parse.parse_qs(url.geturl().partition("#")[0].partition("?")[2])
         token = (query.get("t") or [""])[0]
         fp = (query.get("fp") or [""])[0].lower()
         space_id = url.path.strip("/")

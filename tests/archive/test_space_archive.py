@@ -28,6 +28,7 @@ from studio.core.studio import Studio
 from studio.store.archive import FORMAT_VERSION, ArchiveError
 from tests.conftest import OWNER, add_variant
 from tests.core.tables import tables
+from tests.sql import query
 
 
 def _png(path: Path, color: tuple[int, int, int], size: tuple[int, int] = (48, 32)) -> Path:
@@ -88,7 +89,7 @@ def media_by_path(space: Space) -> dict[str, str]:
     out = {}
     for rel in {
         p
-        for row in space.query("SELECT media_path, thumb_path, poster_path FROM variants")
+        for row in query(space, "SELECT media_path, thumb_path, poster_path FROM variants")
         for p in row
         if p
     }:
@@ -175,7 +176,7 @@ def test_export_to_folder_and_default_place(studio: Studio, source: str, tmp_pat
 
 def test_export_refuses_a_damaged_media_file(studio: Studio, source: str, tmp_path: Path) -> None:
     with studio.open_space(source) as sp:
-        rel = sp.query("SELECT media_path FROM variants WHERE media_path LIKE '%.png'")[0][0]
+        rel = query(sp, "SELECT media_path FROM variants WHERE media_path LIKE '%.png'")[0][0]
         path = sp.media_dir / rel
     path.write_bytes(path.read_bytes()[:-1] + b"\x00")
     with pytest.raises(ArchiveError, match="does not match its SHA-256"):

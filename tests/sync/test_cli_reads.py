@@ -16,6 +16,7 @@ from studio.core import commands as c
 from studio.core.actor import Actor, Role
 from studio.core.studio import Studio
 from studio.sync import admin, peer
+from tests.sql import query
 from tests.sync.harness import HostThread
 
 ME = Actor("local:host", "Hana", Role.OWNER)
@@ -92,9 +93,9 @@ def test_writes_while_the_host_is_away_wait_in_the_outbox_and_go_once(
         assert main(["--home", str(pia), "sync", slug]) == 0
         assert capsys.readouterr().err == ""  # the outbox is empty: nothing sent twice
         with Studio(home) as s, s.open_space("board") as space:
-            assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'queued'") == [(1,)]
+            assert query(space, "SELECT COUNT(*) FROM frames WHERE title = 'queued'") == [(1,)]
         with Studio(pia) as s, s.open_space(slug) as replica:
-            assert replica.query("SELECT COUNT(*) FROM frames WHERE title = 'queued'") == [(1,)]
+            assert query(replica, "SELECT COUNT(*) FROM frames WHERE title = 'queued'") == [(1,)]
     finally:
         host.stop()
 
@@ -142,16 +143,16 @@ def test_undo_on_a_joined_space_is_done_by_the_host_once(
         assert first == again
         live = "SELECT title FROM frames WHERE deleted_at IS NULL ORDER BY title"
         with Studio(home) as s, s.open_space("board") as space:
-            assert space.query(live) == [("one",)]
+            assert query(space, live) == [("one",)]
         capsys.readouterr()
         assert main(["--home", str(pia), "undo", slug, "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["action"] == "undo" and out["events"][0]["type"] == "frame:deleted"
         with Studio(pia) as s, s.open_space(slug) as replica:
-            assert replica.query(live) == []  # the replica holds it when undo returns
+            assert query(replica, live) == []  # the replica holds it when undo returns
         assert main(["--home", str(pia), "redo", slug]) == 0
         assert "redid your last step as change" in capsys.readouterr().out
         with Studio(home) as s, s.open_space("board") as space:
-            assert space.query(live) == [("one",)]
+            assert query(space, live) == [("one",)]
     finally:
         host.stop()

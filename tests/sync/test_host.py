@@ -25,6 +25,7 @@ from studio.sync import admin, peer, wire
 from studio.sync.home import open_sharing
 from studio.sync.host import HostLimits
 from studio.sync.tls import pinned_context
+from tests.sql import query
 from tests.sync.compare import differences
 from tests.sync.harness import HostThread
 
@@ -230,7 +231,7 @@ def test_a_command_resent_after_a_cut_is_applied_once(host_home: Path, tmp_path:
             again = asyncio.run(resend(s))
         assert first["seqs"] == again["seqs"]
         with Studio(host.home) as s, s.open_space("shared-board") as space:
-            assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'Once'") == [(1,)]
+            assert query(space, "SELECT COUNT(*) FROM frames WHERE title = 'Once'") == [(1,)]
         assert differences(_host_path(host), _replica(pia, slug)) == []
     finally:
         host.stop()
@@ -244,7 +245,7 @@ def test_a_viewer_can_read_but_every_command_is_refused(host: HostThread, tmp_pa
         _send(vera, slug, c.CreateFrame("Nope", 0, 0, 1, 1))
     assert err.value.code is ErrorCode.PERMISSION_DENIED and "can only view" in err.value.message
     with Studio(host.home) as s, s.open_space("shared-board") as space:
-        assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'Nope'") == [(0,)]
+        assert query(space, "SELECT COUNT(*) FROM frames WHERE title = 'Nope'") == [(0,)]
     assert before[1] == []
 
 
@@ -405,7 +406,7 @@ def test_a_flood_is_rate_limited_while_others_keep_working(
     assert limited >= 50 and applied >= 40  # the burst passes, the rest is refused
     assert took < 5
     with Studio(host.home) as s, s.open_space("shared-board") as space:
-        assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'flood'") == [(applied,)]
+        assert query(space, "SELECT COUNT(*) FROM frames WHERE title = 'flood'") == [(applied,)]
 
 
 def test_a_replica_cannot_be_served_or_invited_to(host: HostThread, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.store.schema import REPLICATED_TABLES
 from tests.conftest import EDITOR, OWNER, add_variant
+from tests.sql import query
 from tests.sync import workload
 from tests.sync.compare import PER_FILE, differences
 
@@ -42,12 +43,12 @@ def _catch_up(space: Space, replica: Path) -> int:
 
 def test_every_table_is_replicated_or_documented_per_file(space: Space) -> None:
     """A table added later must be replicated (triggers) or named as per-file."""
-    tables = {r[0] for r in space.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = {r[0] for r in query(space, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     replicated = {t for t, _ in REPLICATED_TABLES}
     shipped_as_is = {"changes", "change_rows", "schema_migrations"}
     assert tables == replicated | shipped_as_is | PER_FILE
     triggers = {
-        r[0] for r in space.query("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
+        r[0] for r in query(space, "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
     }
     assert triggers == replicated
 
@@ -55,7 +56,7 @@ def test_every_table_is_replicated_or_documented_per_file(space: Space) -> None:
 def test_every_write_is_filed_under_the_seq_of_its_change(space: Space) -> None:
     made = add_variant(space, name="Hero")
     applied = space.apply(c.StarVariant(made.variant_id), OWNER)
-    rows = space.query("SELECT tbl, pk FROM change_rows WHERE seq = ?", (applied.seq,))
+    rows = query(space, "SELECT tbl, pk FROM change_rows WHERE seq = ?", (applied.seq,))
     assert rows == [("variants", made.variant_id)]
 
 
@@ -173,7 +174,7 @@ def test_a_mutation_is_applied_once(space: Space) -> None:
     other, fresh3 = apply_once(space, cmd, EDITOR, client_id="dev-2", mutation_id="m1")
     assert fresh and not fresh2 and fresh3
     assert again == first and other["seqs"] != first["seqs"]
-    assert space.query("SELECT COUNT(*) FROM frames WHERE title = 'once'") == [(2,)]
+    assert query(space, "SELECT COUNT(*) FROM frames WHERE title = 'once'") == [(2,)]
 
 
 def test_coverage_starts_where_rows_were_first_filed(tmp_path: Path) -> None:
@@ -243,11 +244,11 @@ def test_pruning_bounds_the_filing_and_old_peers_then_need_a_snapshot(space: Spa
     apply_once(space, [c.CreateFrame("old", 0, 0, 1, 1)], EDITOR, client_id="d", mutation_id="m")
     assert space._db.path is not None
     last = space.last_seq()
-    now = space.query("SELECT MAX(at) FROM peer_mutations")[0][0] + KEEP_MUTATIONS_MS + 1
+    now = query(space, "SELECT MAX(at) FROM peer_mutations")[0][0] + KEEP_MUTATIONS_MS + 1
     removed = prune(space._db.path, now, keep_changes=5)
     assert removed > 0
-    assert space.query("SELECT MIN(seq) FROM change_rows") == [(last - 4,)]
-    assert space.query("SELECT COUNT(*) FROM peer_mutations") == [(0,)]
+    assert query(space, "SELECT MIN(seq) FROM change_rows") == [(last - 4,)]
+    assert query(space, "SELECT COUNT(*) FROM peer_mutations") == [(0,)]
     with StepSource(space._db.path) as src:
         assert src.covers(last - 5) and not src.covers(last - 6)
         steps = src.steps_after(last - 5)

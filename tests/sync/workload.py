@@ -8,10 +8,11 @@ from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.errors import StudioError
 from studio.core.space import Space
+from tests.sql import query
 
 
 def _ids(space: Space, sql: str) -> list[str]:
-    return [str(r[0]) for r in space.query(sql)]
+    return [str(r[0]) for r in query(space, sql)]
 
 
 def random_command(space: Space, rng: random.Random) -> c.Command:
