@@ -5,10 +5,11 @@ own processes write too. Afterwards every replica equals the host, table by tabl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,15 +27,17 @@ ME = Actor("local:host", "Hana", Role.OWNER)
 
 
 class _ReadOnly:
-    """``workload.random_command`` reads through ``.query``; a replica file is enough."""
+    """``workload.random_command`` reads through ``tests.sql.query`` (``.reading()``); a
+    replica file is enough."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
-            return conn.execute(sql, args).fetchall()
+            yield conn
         finally:
             conn.close()
 
