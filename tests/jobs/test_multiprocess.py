@@ -109,7 +109,8 @@ class Follower:
         for _ in range(1000):  # bounded; stop() ends it much sooner
             since = self.seqs[-1] if self.seqs else 0
             proc = _studio(self.home, "log", "multi", "--follow", "--json", "--since", str(since))
-            self._stop.wait(1.5 + rnd.random())  # the CLI takes ~0.5 s to start
+            # the CLI takes ~0.5 s to start (2 s and more on a loaded machine)
+            self._stop.wait(2.5 + 1.5 * rnd.random())
             proc.send_signal(signal.SIGKILL)
             out, err = proc.communicate(timeout=30)
             for line in out.splitlines():
