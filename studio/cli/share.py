@@ -422,6 +422,58 @@ def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
     return _with_events(studio, slug, result)
 
 
+def generate_remote(studio: Any, slug: str, cmd: Any, *, wait: bool, as_json: bool) -> int:
+    """``studio generate`` on a joined space: the host queues and runs the jobs (with its
+    own provider keys); ``wait`` follows the replica until the placeholders fill in."""
+    from studio.cli.common import EXIT_ERROR
+    from studio.sync.placeholders import wait_variants
+
+    out = apply_remote(studio, slug, [cmd])
+    if out.get("queued"):
+        if as_json:
+            print_json(out)
+        else:
+            print(f"queued: {out['reason']}; `studio sync {slug}` sends it")
+        if wait:
+            print("studio: the host is out of reach, so there is nothing to wait for yet",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_ERROR
+        return EXIT_OK
+    created = out["created"]
+
+    def ids(*keys: str) -> list[str]:
+        value = next((created[k] for k in keys if created.get(k)), "")
+        return [v for v in str(value).split(",") if v]
+
+    variants = ids("variant_ids", "variant_id")
+    jobs = ids("job_ids", "job_id")
+    result: dict[str, Any] = {
+        "asset_ids": ids("asset_ids", "asset_id"),
+        "variant_ids": variants,
+        "job_ids": jobs,
+    }
+    if not as_json:
+        for vid, jid in zip(variants, jobs, strict=False):
+            print(f"variant {vid} job {jid} queued on the host")
+        sys.stdout.flush()
+    failed = 0
+    if wait:
+
+        def retry(exc: Exception) -> None:
+            print(f"studio: {exc}; retrying", file=sys.stderr)
+
+        ended = asyncio.run(wait_variants(studio, slug, variants, on_retry=retry))
+        result["variants"] = [{"id": v.id, "status": v.status, "error": v.error} for v in ended]
+        failed = sum(1 for v in ended if v.status != "completed")
+    if as_json:
+        print_json(result)
+    elif wait:
+        for v in result["variants"]:
+            extra = f": {v['error']}" if v["error"] else ""
+            print(f"variant {v['id']} {v['status']}{extra}")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "discover": cmd_discover,
