@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from studio.core.errors import StudioError
+from studio.core.errors import StudioError, ValidationError
 from studio.core.imports import recover_interrupted
 from studio.core.space import Space
 from studio.core.studio import Studio
@@ -40,6 +40,10 @@ class JobRunner(threading.Thread):
 
     def run(self) -> None:
         space = self._space
+        if space.providers is None:  # a studio made without providers runs no jobs
+            self.problem = ValidationError(f"{space.slug} was opened without providers")
+            log.warning("the jobs of %s will not run: %s", space.slug, self.problem)
+            return
         try:
             recover_jobs(space)
             recover_interrupted(space)
