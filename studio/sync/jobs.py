@@ -16,6 +16,7 @@ from studio.jobs.config import scheduler_config
 from studio.jobs.executor import ThreadExecutor
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import Scheduler
+from workers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class JobRunner(threading.Thread):
 
     def run(self) -> None:
         space = self._space
-        if space.providers is None:  # a studio made without providers runs no jobs
+        if not isinstance(space.providers, ProviderRegistry):  # made without providers
             self.problem = ValidationError(f"{space.slug} was opened without providers")
             log.warning("the jobs of %s will not run: %s", space.slug, self.problem)
             return

@@ -84,3 +84,18 @@ def test_a_viewer_cannot_generate_on_a_joined_space(
             assert query(space, "SELECT COUNT(*) FROM variants") == [(0,)]
     finally:
         host.stop()
+
+
+def test_a_host_studio_without_providers_says_its_jobs_will_not_run(tmp_path: Path) -> None:
+    from studio.core.errors import ValidationError
+    from studio.sync.jobs import JobRunner
+
+    with Studio(tmp_path / "host") as s:
+        s.create_space("Board")
+        with s.open_space("board") as space:
+            runner = JobRunner(s, space)
+            runner.start()
+            runner.stop(10)
+            assert not runner.is_alive()
+            assert isinstance(runner.problem, ValidationError)
+            assert runner.problem.message == "board was opened without providers"
