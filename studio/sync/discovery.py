@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from studio.core.errors import StorageError
+
 log = logging.getLogger(__name__)
 
 SERVICE_TYPE = "_forgestudio._tcp.local."
@@ -192,7 +194,10 @@ async def discover(wait: float, interfaces: Sequence[str] | None = None) -> list
     from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo
 
     wait = max(0.1, min(float(wait), MAX_WAIT_S))
-    zc = _zeroconf(interfaces)
+    try:
+        zc = _zeroconf(interfaces)
+    except (OSError, ValueError) as exc:  # no multicast, or no such interface here
+        raise StorageError(f"could not listen for hosts on the LAN: {exc}") from exc
     names: set[str] = set()
 
     def seen(zeroconf: Any, service_type: str, name: str, state_change: ServiceStateChange) -> None:

@@ -139,3 +139,13 @@ def test_discover_refuses_an_interface_that_is_not_an_address(
         main(["--home", str(tmp_path), "discover", "--interface", "eth0; rm"])
     assert exit_.value.code != 0
     assert "is not an IPv4 address" in capsys.readouterr().err
+
+
+def test_discover_on_an_interface_this_machine_lacks_fails_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 192.0.2.1 is TEST-NET-1: no interface here has it
+    code = main(["--home", str(tmp_path), "discover", "--interface", "192.0.2.1", "--wait", "0.2"])
+    assert code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("studio: could not listen for hosts on the LAN: ")
