@@ -124,6 +124,14 @@ def announce_interfaces(bind: str) -> list[str] | None:
     return [str(ip)] if ip.version == 4 else None
 
 
+def _ipv4_bytes(address: str) -> bytes:
+    """An address (or a name, resolved here) as the 4 bytes of an A record."""
+    try:
+        return ipaddress.IPv4Address(address).packed
+    except ValueError:
+        return socket.inet_aton(socket.gethostbyname(address))
+
+
 class Announcer:
     """Announces one host until :meth:`close` (with goodbye packets, so browsers drop
     it at once). A network without multicast is logged, never fatal: a manual
@@ -140,14 +148,14 @@ class Announcer:
         from zeroconf.asyncio import AsyncServiceInfo
 
         a = self.announcement
-        info = AsyncServiceInfo(
-            SERVICE_TYPE,
-            instance_name(a.name, a.host_id),
-            addresses=[socket.inet_aton(addr) for addr in a.addresses],
-            port=a.port,
-            properties=a.txt(),
-        )
         try:
+            info = AsyncServiceInfo(
+                SERVICE_TYPE,
+                instance_name(a.name, a.host_id),
+                addresses=[_ipv4_bytes(addr) for addr in a.addresses],
+                port=a.port,
+                properties=a.txt(),
+            )
             self._zc = _zeroconf(self._interfaces)
             self._info = info
             sent = await self._zc.async_register_service(info, allow_name_change=True)

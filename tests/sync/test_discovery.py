@@ -149,3 +149,16 @@ def test_discover_on_an_interface_this_machine_lacks_fails_in_one_line(
     assert code != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("studio: could not listen for hosts on the LAN: ")
+
+
+def test_an_announcement_the_network_refuses_is_a_warning_not_a_crash(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # an address that is no address (nor a name that resolves), then an interface this
+    # machine lacks: start() says False and leaves nothing open
+    for addresses, interfaces in ((["no-such-host.invalid"], LOOPBACK), (LOOPBACK, ["192.0.2.1"])):
+        a = host_announcement("h0123abcd", "box", 4567, 1, "ab" * 32, addresses)
+        announcer = Announcer(a, interfaces)
+        assert asyncio.run(announcer.start()) is False
+        assert announcer._zc is None
+    assert sum("could not announce this host" in r.message for r in caplog.records) == 2
