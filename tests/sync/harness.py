@@ -24,12 +24,15 @@ class HostThread:
         limits: HostLimits | None = None,
         *,
         jobs: bool = False,
+        providers: bool | None = None,
     ) -> None:
+        """``jobs``: the host runs the spaces' jobs; ``providers`` (default: ``jobs``):
+        its studio has the provider registry (to plan generation requests)."""
         self.home = home
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        if jobs:  # the host runs the jobs: it needs its providers, as `studio serve` has
+        if jobs if providers is None else providers:  # as `studio serve` has them
             from studio.providers_setup import build_providers
 
             self.studio = Studio(home, providers=build_providers)

@@ -99,3 +99,63 @@ def test_a_host_studio_without_providers_says_its_jobs_will_not_run(tmp_path: Pa
             assert not runner.is_alive()
             assert isinstance(runner.problem, ValidationError)
             assert runner.problem.message == "board was opened without providers"
+
+
+def test_waiting_for_placeholders_survives_a_cut_and_sees_another_worker_fill_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+    import time
+
+    from studio.core.errors import StorageError, StudioError
+    from studio.sync.placeholders import VariantOutcome, wait_variants
+
+    home = tmp_path / "host"
+    with Studio(home) as s:
+        s.create_space("Board")
+    host = HostThread(home, ["board"], jobs=False, providers=True)  # `serve --no-jobs`
+    try:
+        pia, slug = _joined(tmp_path, host, "editor", "Pia")
+        capsys.readouterr()
+        assert main(["--home", str(pia), "generate", slug, "a fox", "--provider", "local"]) == 0
+        vid = capsys.readouterr().out.split()[1]
+        got: list[list[VariantOutcome] | StudioError] = []
+        retries: list[StudioError] = []
+
+        def wait() -> None:
+            with Studio(pia) as s:
+                try:
+                    got.append(
+                        asyncio.run(
+                            wait_variants(s, slug, [vid], timeout=30, on_retry=retries.append)
+                        )
+                    )
+                except StudioError as exc:
+                    got.append(exc)
+
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        served = next(iter(host.host._served.values()))
+        deadline = time.monotonic() + 10
+        while not any(p.live for p in served.peers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(p.live for p in served.peers)
+
+        async def cut() -> None:
+            for p in list(served.peers):
+                p.ws.transport.abort()
+
+        host.run(cut())
+        assert main(["--home", str(home), "worker", "board", "--until-idle"]) == 0
+        waiter.join(30)
+        assert not waiter.is_alive()
+        assert got == [[VariantOutcome(vid, "completed", None)]]
+        assert retries and all(isinstance(r, StorageError) for r in retries)
+
+        # nothing fills a placeholder: the wait ends at its timeout, in one sentence
+        assert main(["--home", str(pia), "generate", slug, "a cat", "--provider", "local"]) == 0
+        other = capsys.readouterr().out.split()[1]
+        with Studio(pia) as s, pytest.raises(StorageError, match="did not finish these variants"):
+            asyncio.run(wait_variants(s, slug, [other], timeout=1))
+    finally:
+        host.stop()
