@@ -143,6 +143,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         cmd = c.RequestGeneration(
             args.prompt, kind, type=args.type, name=args.name, references=refs, options=options
         )
+    with studio_from(args) as studio:
+        from studio.cli import share
+
+        remote = None if args.estimate else share.joined(studio, args.space)
+        if remote is not None:  # a joined space: its host queues and runs the jobs
+            return share.generate_remote(studio, remote, cmd, wait=args.wait, as_json=args.json)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         if args.estimate:
             est = space.estimate(cmd)

@@ -10,7 +10,7 @@ import signal
 import sys
 from typing import Any
 
-from studio.cli.common import EXIT_OK, print_json, studio_from, table, when
+from studio.cli.common import EXIT_OK, number, print_json, studio_from, table, when
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -30,7 +30,24 @@ def add_parsers(sub: Any) -> None:
     x.add_argument(
         "--no-jobs", action="store_true", help="do not run generation jobs here (a worker does)"
     )
+    x.add_argument(
+        "--no-announce", action="store_true", help="do not announce this host on the LAN (mDNS)"
+    )
     x.add_argument("--json", action="store_true", help="print the address as one JSON line")
+
+    x = sub.add_parser("discover", help="list the hosts sharing spaces on the LAN (mDNS)")
+    x.add_argument(
+        "--wait", type=number(0.1, 60.0), default=2.0, metavar="S", help="listen this long"
+    )
+    x.add_argument(
+        "--interface",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        type=_ipv4,
+        help="listen on the interface with this IPv4 address only (default: all), repeatable",
+    )
+    x.add_argument("--json", action="store_true")
 
     x = sub.add_parser("invite", help="print a one-time invite link to a shared space")
     x.add_argument("space")
@@ -64,6 +81,15 @@ def add_parsers(sub: Any) -> None:
     x.add_argument("device", help="device id or name")
 
 
+def _ipv4(text: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not an IPv4 address") from None
+
+
 def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -88,10 +114,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
             stop = _stop_event()
             await host.start()
+            announcer = None
             try:
                 assert host.cert is not None
                 slugs = [s.space.slug for s in host._served.values()]
                 address = f"{host.address_host}:{host.port}"
+                if not args.no_announce:  # in the background: serving does not wait for it
+                    announcer = _announcer(host, args.host, len(slugs))
+                    announcing = asyncio.get_running_loop().create_task(_announce(announcer))
                 if args.json:
                     print_json_line(
                         {
@@ -100,18 +130,82 @@ def cmd_serve(args: argparse.Namespace) -> int:
                             "fingerprint": host.cert.fingerprint,
                             "host_id": host.host_id,
                             "spaces": slugs,
+                            "announce": announcer is not None,
                         }
                     )
                 else:
                     print(f"sharing {', '.join(slugs)} on {address}")
                     print(f"fingerprint {host.cert.fingerprint}")
+                    if announcer is not None:
+                        print("announcing on the LAN (studio discover); --no-announce: stay quiet")
                     print("invite with `studio invite SPACE --role editor`; stop with Ctrl-C")
                 sys.stdout.flush()
                 await stop.wait()
             finally:
+                if announcer is not None:
+                    announcing.cancel()
+                    with contextlib.suppress(BaseException):
+                        await announcing
+                    await announcer.close()
                 await host.close()
 
     asyncio.run(main())
+    return EXIT_OK
+
+
+def _announcer(host: Any, bind: str, spaces: int) -> Any:
+    """An mDNS announcer of ``host`` on the interface it listens on."""
+    import socket
+
+    from studio.sync.discovery import Announcer, announce_interfaces, host_announcement
+
+    assert host.cert is not None
+    return Announcer(
+        host_announcement(
+            host.host_id,
+            socket.gethostname() or "Forge Studio",
+            host.port,
+            spaces,
+            host.cert.fingerprint,
+            [host.address_host],
+        ),
+        announce_interfaces(bind),
+    )
+
+
+async def _announce(announcer: Any) -> None:
+    if not await announcer.start():
+        print(
+            "studio: could not announce this host on the LAN; give peers its host:port",
+            file=sys.stderr,
+        )
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from studio.sync.discovery import discover
+
+    found = asyncio.run(discover(args.wait, args.interface or None))
+    if args.json:
+        print_json([h.to_json() for h in found])
+    elif found:
+        from studio.sync.wire import SYNC_PROTOCOL
+
+        table(
+            [
+                [
+                    h.name,
+                    h.address(),
+                    str(h.spaces),
+                    h.host_id,
+                    h.fingerprint,
+                    "" if h.protocol == SYNC_PROTOCOL else f"protocol {h.protocol}: update",
+                ]
+                for h in found
+            ],
+            ["HOST", "ADDRESS", "SPACES", "HOST ID", "FINGERPRINT", "NOTE"],
+        )
+    else:
+        print(f"no host announced itself within {args.wait:g} s (a manual host:port still works)")
     return EXIT_OK
 
 
@@ -328,8 +422,61 @@ def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
     return _with_events(studio, slug, result)
 
 
+def generate_remote(studio: Any, slug: str, cmd: Any, *, wait: bool, as_json: bool) -> int:
+    """``studio generate`` on a joined space: the host queues and runs the jobs (with its
+    own provider keys); ``wait`` follows the replica until the placeholders fill in."""
+    from studio.cli.common import EXIT_ERROR
+    from studio.sync.placeholders import wait_variants
+
+    out = apply_remote(studio, slug, [cmd])
+    if out.get("queued"):
+        if as_json:
+            print_json(out)
+        else:
+            print(f"queued: {out['reason']}; `studio sync {slug}` sends it")
+        if wait:
+            print("studio: the host is out of reach, so there is nothing to wait for yet",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_ERROR
+        return EXIT_OK
+    created = out["created"]
+
+    def ids(*keys: str) -> list[str]:
+        value = next((created[k] for k in keys if created.get(k)), "")
+        return [v for v in str(value).split(",") if v]
+
+    variants = ids("variant_ids", "variant_id")
+    jobs = ids("job_ids", "job_id")
+    result: dict[str, Any] = {
+        "asset_ids": ids("asset_ids", "asset_id"),
+        "variant_ids": variants,
+        "job_ids": jobs,
+    }
+    if not as_json:
+        for vid, jid in zip(variants, jobs, strict=False):
+            print(f"variant {vid} job {jid} queued on the host")
+        sys.stdout.flush()
+    failed = 0
+    if wait:
+
+        def retry(exc: Exception) -> None:
+            print(f"studio: {exc}; retrying", file=sys.stderr)
+
+        ended = asyncio.run(wait_variants(studio, slug, variants, on_retry=retry))
+        result["variants"] = [{"id": v.id, "status": v.status, "error": v.error} for v in ended]
+        failed = sum(1 for v in ended if v.status != "completed")
+    if as_json:
+        print_json(result)
+    elif wait:
+        for v in result["variants"]:
+            extra = f": {v['error']}" if v["error"] else ""
+            print(f"variant {v['id']} {v['status']}{extra}")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
 COMMANDS = {
     "serve": cmd_serve,
+    "discover": cmd_discover,
     "invite": cmd_invite,
     "join": cmd_join,
     "sync": cmd_sync,

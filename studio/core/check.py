@@ -3,7 +3,8 @@
 Reports (problems make the check fail; warnings do not):
 - the database: integrity, foreign keys, JSON columns that do not parse, text that is
   not UTF-8;
-- every file a variant points at: missing, wrong size or hash, previews that do not decode;
+- every file a variant points at: missing, wrong size or hash, previews that do not decode
+  (on a joined space's replica, a file not fetched from its host yet is only a warning);
 - the media folder: files and folders no row points to (what is left when rows were lost),
   and leftover temporary files;
 - the tree and the queue: live assets inside a deleted one (deleting an asset takes its
@@ -207,7 +208,15 @@ def _check_variants(
             path = space.media_dir / rel
             report.files_checked += 1
             if not path.is_file():
-                report.problems.append(f"variant {vid}: missing file {rel}")
+                if space.is_replica and not path.is_symlink() and not path.exists():
+                    # a joined space's media come from its host on demand
+                    what = "original" if rel == media else "thumb" if rel == thumb else "poster"
+                    fetch = f"studio fetch {space.slug}" + (
+                        "" if what == "original" else f" --what {what}"
+                    )
+                    report.warnings.append(f"variant {vid}: {rel} not fetched yet (run {fetch})")
+                else:
+                    report.problems.append(f"variant {vid}: missing file {rel}")
                 continue
             if rel == media and verify_hashes:
                 if size is not None and path.stat().st_size != size:
@@ -277,6 +286,8 @@ def _check_media_tree(
             if rel not in needed_dirs and not _all_left_over(root, rel, leftovers):
                 reported.add(rel)
                 report.problems.append(f"media: folder {rel} has no asset or variant row")
+        elif space.is_replica and path.name.startswith(".") and path.name.endswith(".part"):
+            report.warnings.append(f"media: {rel} is partly fetched (studio fetch resumes it)")
         elif path.name.endswith(TEMP_SUFFIXES):
             report.warnings.append(f"media: leftover temporary file {rel}")
         elif rel in referenced or str(path.parent) in busy_dirs:

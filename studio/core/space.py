@@ -259,6 +259,12 @@ class Space:
         return self._db.path
 
     @property
+    def is_replica(self) -> bool:
+        """A peer's copy of a space shared by a host: changed only by the host's steps,
+        its media fetched on demand (``studio fetch``), so a file may not be here yet."""
+        return self._db.writes_refused is not None
+
+    @property
     def holder_id(self) -> str:
         """This open space's holder id: the owner recorded on work it starts (a job's
         lease, an upload, its staging folder). See :mod:`studio.core.holders`."""

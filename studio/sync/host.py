@@ -214,8 +214,11 @@ class Host:
         for this process's commits (a peer's command), within ``poll_interval`` for
         another process's (the host's CLI, a worker)."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation that
+            # arrives as the poke fires, and this loop would outlive close()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(served.poke.wait(), self.limits.poll_interval)
+                async with asyncio.timeout(self.limits.poll_interval):
+                    await served.poke.wait()
             served.poke.clear()
             try:
                 changed = await served.read(served.source.changed)

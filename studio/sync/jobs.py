@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from studio.core.errors import StudioError
+from studio.core.errors import StudioError, ValidationError
 from studio.core.imports import recover_interrupted
 from studio.core.space import Space
 from studio.core.studio import Studio
@@ -16,6 +16,7 @@ from studio.jobs.config import scheduler_config
 from studio.jobs.executor import ThreadExecutor
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import Scheduler
+from workers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ class JobRunner(threading.Thread):
 
     def run(self) -> None:
         space = self._space
+        if not isinstance(space.providers, ProviderRegistry):  # made without providers
+            self.problem = ValidationError(f"{space.slug} was opened without providers")
+            log.warning("the jobs of %s will not run: %s", space.slug, self.problem)
+            return
         try:
             recover_jobs(space)
             recover_interrupted(space)

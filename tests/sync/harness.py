@@ -17,13 +17,28 @@ T = TypeVar("T")
 
 
 class HostThread:
-    def __init__(self, home: Path, refs: Sequence[str], limits: HostLimits | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        refs: Sequence[str],
+        limits: HostLimits | None = None,
+        *,
+        jobs: bool = False,
+        providers: bool | None = None,
+    ) -> None:
+        """``jobs``: the host runs the spaces' jobs; ``providers`` (default: ``jobs``):
+        its studio has the provider registry (to plan generation requests)."""
         self.home = home
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        self.studio = Studio(home)
-        self.host = Host(self.studio, refs, limits=limits)
+        if jobs if providers is None else providers:  # as `studio serve` has them
+            from studio.providers_setup import build_providers
+
+            self.studio = Studio(home, providers=build_providers)
+        else:
+            self.studio = Studio(home)
+        self.host = Host(self.studio, refs, limits=limits, jobs=jobs)
         self.run(self.host.start())
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
