@@ -41,7 +41,7 @@ from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
 from studio.ui.tray import ForgeTray
 from studio.ui.tray.state import TrayDrafts
-from studio.ui.undo import push
+from studio.ui.undo import created_assets, push
 from studio.ui.window_menus import WindowMenus
 
 log = logging.getLogger(__name__)
@@ -147,9 +147,13 @@ class MainWindow(QMainWindow):
         if space is None:
             self.show_error("Open a space first.")
             return False
-        return (
-            push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error) is not None
-        )
+        step = push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error)
+        if step is None:
+            return False
+        new = created_assets(step.applied)
+        if new:  # the user's own new cards: selected and brought into sight
+            self.view.reveal(new)
+        return True
 
     def import_paths(
         self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None

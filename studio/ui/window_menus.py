@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from studio.core import commands as c
+from studio.core.layout import ArrangeBy
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -72,6 +73,15 @@ class WindowMenus(QObject):
         act(view, "Open asset &details", w.inspector.open_full_view, "Ctrl+D", "fullView")
         act(view, "Zoom &in", w.view.zoom_in, QKeySequence.StandardKey.ZoomIn)
         act(view, "Zoom &out", w.view.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        arrange = view.addMenu("&Arrange (selection, or the whole space)")
+        for by in ArrangeBy:
+            act(
+                arrange,
+                f"By &{by.value}",
+                self._arranger(by),
+                "Ctrl+Shift+A" if by is ArrangeBy.KIND else None,
+                f"arrangeBy{by.value.title()}",
+            )
         view.addSeparator()
         view.addAction(w.spaces_dock.toggleViewAction())
         view.addAction(w.inspector_dock.toggleViewAction())
@@ -87,6 +97,10 @@ class WindowMenus(QObject):
 
         help_ = bar.addMenu("&Help")
         act(help_, "&About Forge Studio", self.about)
+
+    def _arranger(self, by: ArrangeBy) -> Callable[[], object]:
+        # no default argument: a triggered action would pass its checked flag into it
+        return lambda: self.win.view.arrange(by)
 
     def focus_tray(self) -> None:
         w = self.win

@@ -19,6 +19,15 @@ from PySide6.QtCore import QMimeData, QRectF, QUrl
 from PySide6.QtGui import QGuiApplication
 
 from studio.core import commands as c
+from studio.core.layout import (
+    GRID_STEP,
+    ArrangeBy,
+    Occupancy,
+    Placeable,
+    arrange_grid,
+    free_block,
+)
+from studio.core.limits import MAX_POSITIONS
 from studio.ui.canvas.geometry import CARD_H, CARD_W, STEP, Rect, frame_around, free_spot
 from studio.ui.host import CanvasHost
 from studio.ui.mime import put_variants
@@ -140,6 +149,44 @@ class CanvasActions:
         near = self.scene.cards_in(QRectF(start.x, start.y, STEP * 8, CARD_H))
         spot = free_spot(start, [o.scene_rect() for o in near if o is not card])
         return self.run([c.ForkVariant(v.id, x=spot.x, y=spot.y)], f"Fork {self._name(aid)}")
+
+    def arrange(self, ids: Sequence[str], by: ArrangeBy) -> bool:
+        """Lay ``ids`` (none: every card of the space) out as a grid sorted ``by``, in
+        one undoable step. A selection's grid goes to the free space nearest to where
+        the selection starts, so it lands on no other card."""
+        assets = self.scene.model.assets
+        chosen = (
+            [assets[a] for a in dict.fromkeys(ids) if a in assets] if ids else list(assets.values())
+        )
+        if not chosen:
+            return False
+        cards = [
+            Placeable(r.id, r.x, r.y, r.name, r.media_kind, r.type, f"{r.created_at:020d}")
+            for r in chosen
+        ]
+        grid = arrange_grid(cards, by, (0.0, 0.0))
+        start = (min(p.x for p in cards), min(p.y for p in cards))
+        origin = start
+        if ids:
+            picked = {p.asset_id for p in cards}
+            others = Occupancy((r.x, r.y) for r in assets.values() if r.id not in picked)
+            cols = round(max(x for x, _ in grid.values()) / GRID_STEP) + 1
+            rows = round(max(y for _, y in grid.values()) / GRID_STEP) + 1
+            origin = free_block(start, cols, rows, others) or start
+        moves = [
+            c.Position(aid, origin[0] + dx, origin[1] + dy)
+            for aid, (dx, dy) in grid.items()
+            if (assets[aid].x, assets[aid].y) != (origin[0] + dx, origin[1] + dy)
+        ]
+        if not moves:
+            return False
+        cmds = [
+            c.MoveAssets(tuple(moves[i : i + MAX_POSITIONS]))
+            for i in range(0, len(moves), MAX_POSITIONS)
+        ]
+        n = len(cards)
+        what = self._name(cards[0].asset_id) if n == 1 else f"{n} assets"
+        return self.run(cmds, f"Arrange {what} by {by.value}")
 
     def delete(self, ids: Sequence[str]) -> bool:
         ids = [a for a in ids if self.scene.asset_row(a) is not None]

@@ -6,11 +6,13 @@ menu acts on the whole selection where that makes sense (delete, take out, frame
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QMenu
 
+from studio.core.layout import ArrangeBy
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.frame_item import FrameItem
 
@@ -65,11 +67,28 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
         "Frame around selection…" if len(ids) > 1 else "Frame around…",
         lambda: _frame_around(view, ids),
     )
+    if len(ids) > 1:
+        add_arrange_menu(menu, view, ids)
     menu.addSeparator()
     menu.addAction(
         "Delete" if len(ids) == 1 else f"Delete {len(ids)} assets", lambda: a.delete(ids)
     )
     return menu
+
+
+def add_arrange_menu(menu: QMenu, view: CanvasView, ids: list[str]) -> QMenu:
+    """Arrange ▸ by kind / type / date / name, for ``ids`` (none: the whole space)."""
+    what = "the whole space" if not ids else "1 asset" if len(ids) == 1 else f"{len(ids)} assets"
+    sub = menu.addMenu(f"Arrange {what}")
+    sub.setObjectName("arrangeMenu")
+    for by in ArrangeBy:
+        sub.addAction(f"By {by.value}", _arranger(view, ids, by))
+    return sub
+
+
+def _arranger(view: CanvasView, ids: list[str], by: ArrangeBy) -> Callable[[], object]:
+    # no default argument: a triggered action would pass its checked flag into it
+    return lambda: view.canvas_actions.arrange(ids, by)
 
 
 def _frame_around(view: CanvasView, ids: list[str]) -> None:
@@ -105,5 +124,6 @@ def canvas_menu(view: CanvasView, scene_pos: QPointF) -> QMenu:
     if selected:
         menu.addAction("Frame around selection…", lambda: _frame_around(view, selected))
     menu.addSeparator()
+    add_arrange_menu(menu, view, selected)
     menu.addAction("Fit all", view.fit_all)
     return menu

@@ -1,0 +1,162 @@
+"""More fixes of what a first-time user trips on (issue 11: items 3, 5, 9, 10, 12-15),
+each driven through the real window (offscreen) the way a user does it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication
+
+from studio.core import commands as c
+from studio.core.layout import GRID_STEP
+from studio.core.studio import Studio
+from studio.providers_setup import build_providers
+from studio.ui.main_window import MainWindow
+from tests.conftest import OWNER, add_variant
+
+IMAGE = c.MediaKindName.IMAGE
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture
+def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    studio = Studio(tmp_path / "home", providers=build_providers)
+    w = MainWindow(studio, OWNER)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    w.activateWindow()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+    studio.close()
+
+
+def _open(window: MainWindow, qtbot, name: str = "Board") -> str:  # type: ignore[no-untyped-def]
+    entry = window.studio.create_space(name)
+    window.open_space(entry.id)
+    qtbot.waitUntil(lambda: window.space_control._held is None, timeout=10_000)
+    return entry.id
+
+
+def _space(window: MainWindow):  # type: ignore[no-untyped-def]
+    space = window.space
+    assert space is not None
+    return space
+
+
+# --------------------------------------------------------------------------- item 3
+
+
+def test_a_fork_lands_in_free_space_selected_and_in_sight(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _open(window, qtbot)
+    space = _space(window)
+    made = add_variant(space, name="Hero")
+    # a card where the fork would go: it must not be covered
+    other = space.apply(c.CreateAsset("Other", IMAGE, x=GRID_STEP, y=0), OWNER)
+    qtbot.waitUntil(lambda: window.scene.card(made.asset_id) is not None, timeout=2_000)
+    window.view.center_on(20_000, 20_000)  # the user looks elsewhere
+    assert window.view.canvas_actions.fork(made.asset_id)
+    new = [a.id for a in space.snapshot().assets if a.name == "Hero (fork)"]
+    assert len(new) == 1
+    fork = space.asset(new[0])
+    blocker = space.asset(other.created["asset_id"])
+    assert (fork.x, fork.y) != (blocker.x, blocker.y)
+    assert abs(fork.x - blocker.x) >= 256 or abs(fork.y - blocker.y) >= 256
+    qtbot.waitUntil(lambda: window.scene.selected_ids() == new, timeout=3_000)
+    card = window.scene.card(new[0])
+    assert card is not None
+    assert window.view.visible_scene_rect().contains(card.sceneBoundingRect())
+
+
+def test_generated_cards_never_cover_the_card_at_the_view_centre(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    _open(window, qtbot)
+    space = _space(window)
+    qtbot.waitUntil(window.tray.isEnabled)
+    cx, cy = window.centre()
+    old = space.apply(c.CreateAsset("Old", IMAGE, x=cx, y=cy), OWNER).created["asset_id"]
+    for i in range(3):
+        window.tray.prompt.setPlainText(f"a tiny robot {i}")
+        window.tray.generate()
+    assets = space.snapshot().assets
+    assert len(assets) == 4
+    spots = {(a.x, a.y) for a in assets}
+    assert len(spots) == 4
+    o = space.asset(old)
+    for a in assets:
+        if a.id != o.id:
+            assert abs(a.x - o.x) >= 256 or abs(a.y - o.y) >= 256
+    # the user's new cards: selected, on screen
+    qtbot.waitUntil(lambda: len(window.scene.selected_ids()) == 1, timeout=3_000)
+    (sel,) = window.scene.selected_ids()
+    card = window.scene.card(sel)
+    assert card is not None and card.asset.name == "a tiny robot 2"
+    assert window.view.visible_scene_rect().contains(card.sceneBoundingRect())
+
+
+def _names_in_reading_order(window: MainWindow) -> list[str]:
+    rows = _space(window).snapshot().assets
+    return [a.name for a in sorted(rows, key=lambda a: (a.y, a.x))]
+
+
+def test_arrange_the_whole_space_by_name_is_one_undoable_step(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    _open(window, qtbot)
+    space = _space(window)
+    names = ["delta", "Alpha", "charlie", "Bravo", "echo"]
+    space.apply_step(
+        [c.CreateAsset(n, IMAGE, x=i * 1000.0, y=(i % 2) * 700.0) for i, n in enumerate(names)],
+        OWNER,
+    )
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 5, timeout=2_000)
+    before = {a.id: (a.x, a.y) for a in space.snapshot().assets}
+    depth = window.undo_stack.count()
+    by_name = window.findChild(QAction, "arrangeByName")
+    assert by_name is not None
+    by_name.trigger()
+    assert window.undo_stack.count() == depth + 1
+    assert window.undo_stack.undoText() == "Arrange 5 assets by name"
+    assert _names_in_reading_order(window) == ["Alpha", "Bravo", "charlie", "delta", "echo"]
+    xs = sorted({a.x for a in space.snapshot().assets})
+    assert xs == [0.0, GRID_STEP, 2 * GRID_STEP]  # a 3-wide grid from the top-left
+    window.undo_stack.undo()
+    assert {a.id: (a.x, a.y) for a in space.snapshot().assets} == before
+
+
+def test_arrange_a_selection_by_kind_with_the_shortcut(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _open(window, qtbot)
+    space = _space(window)
+    step = space.apply_step(
+        [
+            c.CreateAsset("Bird song", c.MediaKindName.AUDIO, x=0, y=0),
+            c.CreateAsset("Owl", IMAGE, x=600, y=0),
+            c.CreateAsset("Wind", c.MediaKindName.AUDIO, x=1200, y=0),
+            c.CreateAsset("Left alone", IMAGE, x=0, y=280),
+        ],
+        OWNER,
+    )
+    ids = [a.created["asset_id"] for a in step.applied]
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 4, timeout=2_000)
+    window.scene.select(ids[:3])
+    window.view.setFocus()
+    qtbot.waitUntil(window.view.hasFocus)
+    qtbot.keyClick(window.view.viewport(), Qt.Key.Key_A, CTRL | SHIFT)
+    qtbot.waitUntil(lambda: "by kind" in window.undo_stack.undoText(), timeout=2_000)
+    rows = {a.name: a for a in space.snapshot().assets}
+    assert rows["Bird song"].y == rows["Wind"].y  # audio: one row
+    assert rows["Owl"].y == rows["Bird song"].y + GRID_STEP  # images: the next
+    assert (rows["Left alone"].x, rows["Left alone"].y) == (0.0, 280.0)  # not chosen: stays
+    for n in ("Bird song", "Owl", "Wind"):  # and nothing landed on it
+        r = rows[n]
+        assert abs(r.x - 0.0) >= 256 or abs(r.y - 280.0) >= 256
+    QApplication.processEvents()
