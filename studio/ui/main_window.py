@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QThreadPool
+from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -35,6 +35,7 @@ from studio.ui.find_bar import FindBar, FindController
 from studio.ui.import_controller import ImportController
 from studio.ui.jobs_panel import JobsPanel
 from studio.ui.preferences import PreferencesDialog
+from studio.ui.refine_follow import RefineFollower
 from studio.ui.session import SpaceSession
 from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
@@ -58,6 +59,8 @@ class MainWindow(QMainWindow):
         self.studio = studio
         self.actor = actor or Actor.local_owner()
         self.undo_stack = QUndoStack(self)
+        self.refines = RefineFollower(self._run_later)
+        """Makes a completed refine's variant active (one undoable step)."""
         self.space_control = SpaceController(self)
         self.import_control = ImportController(self)
         self.setWindowTitle("Forge Studio")
@@ -150,9 +153,15 @@ class MainWindow(QMainWindow):
         step = push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error)
         if step is None:
             return False
+        self.refines.watch(step.applied)
         new = created_assets(step.applied)
         if new:  # the user's own new cards: selected and brought into sight
             self.view.reveal(new)
+        return True
+
+    def _run_later(self, cmds: Sequence[Command], text: str) -> bool:
+        """:meth:`run` once the event loop is back (never inside another step's push)."""
+        QTimer.singleShot(0, lambda: self.run(cmds, text))
         return True
 
     def import_paths(

@@ -114,6 +114,7 @@ class SpaceController(QObject):
             self.history.deleteLater()
             self.history = None
         w.undo_stack.clear()
+        w.refines.clear()
         w.jobs_panel.set_space(None)
         w.tray.set_space(None)
         w.inspector.set_space(None)
@@ -141,6 +142,7 @@ class SpaceController(QObject):
         w.jobs_panel.apply_event(event)
         w.tray.apply_event(event)
         w.inspector.apply_event(event)
+        w.refines.apply_event(event)
         if self._held is not None:
             self._held.append(event)
         else:

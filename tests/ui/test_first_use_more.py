@@ -160,3 +160,69 @@ def test_arrange_a_selection_by_kind_with_the_shortcut(window: MainWindow, qtbot
         r = rows[n]
         assert abs(r.x - 0.0) >= 256 or abs(r.y - 280.0) >= 256
     QApplication.processEvents()
+
+
+# --------------------------------------------------------------------------- items 12, 9
+
+
+def _imported(window: MainWindow, tmp_path: Path) -> str:
+    """A real picture, imported (the local provider can refine it)."""
+    from PIL import Image
+
+    from studio.core.imports import import_files
+
+    path = tmp_path / "hero.png"
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(path)
+    (item,) = import_files(_space(window), [path], OWNER).imported
+    return item.asset_id
+
+
+def _refine(window: MainWindow, aid: str, prompt: str = "make it blue") -> str:
+    ok = window.run([c.RequestRefine(aid, prompt)], "Refine")
+    assert ok
+    variants = _space(window).variants_of(aid)
+    return variants[-1].id
+
+
+def test_a_completed_refine_becomes_the_active_variant_undoably(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    _open(window, qtbot)
+    space = _space(window)
+    aid = _imported(window, tmp_path)
+    first = space.asset(aid).active_variant_id
+    vid = _refine(window, aid)
+    assert space.asset(aid).active_variant_id == first  # a placeholder is not shown yet
+    qtbot.waitUntil(lambda: space.asset(aid).active_variant_id == vid, timeout=15_000)
+    assert space.variants_of(aid)[-1].status == "completed"
+    qtbot.waitUntil(lambda: window.undo_stack.undoText() == "Show refined variant", timeout=2_000)
+    card = window.scene.card(aid)
+    qtbot.waitUntil(lambda: card is not None and card.facts.active is not None, timeout=2_000)
+    assert card is not None and card.facts.active is not None and card.facts.active.id == vid
+    window.undo_stack.undo()
+    assert space.asset(aid).active_variant_id == first
+
+
+def test_use_this_recipe_on_a_refined_variant_refines_the_same_asset_again(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    _open(window, qtbot)
+    space = _space(window)
+    aid = _imported(window, tmp_path)
+    vid = _refine(window, aid, "paint it in watercolour")
+    qtbot.waitUntil(lambda: space.variants_of(aid)[-1].status == "completed", timeout=15_000)
+    window.tray.set_destination(None)
+    window.use_recipe(vid)
+    tray = window.tray
+    assert tray.destination_id() == aid
+    assert tray.prompt.toPlainText() == "paint it in watercolour"
+    verdict = tray.verdict()
+    assert verdict.op is not None and verdict.op.value == "refine"
+    before = len(space.variants_of(aid))
+    tray.generate()
+    assert len(space.variants_of(aid)) == before + 1  # a new variant of the same asset
+    assert len(space.snapshot().assets) == 1  # and no new asset

@@ -348,7 +348,8 @@ class ForgeTray(QWidget):
 
     def fill_from_recipe(self, variant_id: str) -> None:
         """Load a variant's recipe: prompt, mode, provider, model, settings, style, and its
-        source variants (those still live) as references; destination: a new asset."""
+        source variants (those still live) as references; destination: the refined
+        asset for a refine (the same operation again), else a new asset."""
         if self._space is None:
             return
         try:
@@ -372,7 +373,7 @@ class ForgeTray(QWidget):
             self._memory = memory
             self._restore(memory)
             self.prompt.setPlainText(filled.prompt)
-            self._slots, self._dest = filled.slots, None
+            self._slots, self._dest = filled.slots, filled.destination
         finally:
             self._quiet -= 1
         got = self.options.settings()
