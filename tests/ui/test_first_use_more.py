@@ -226,3 +226,46 @@ def test_use_this_recipe_on_a_refined_variant_refines_the_same_asset_again(
     tray.generate()
     assert len(space.variants_of(aid)) == before + 1  # a new variant of the same asset
     assert len(space.snapshot().assets) == 1  # and no new asset
+
+
+# --------------------------------------------------------------------------- item 13
+
+
+def test_ctrl_a_takes_frames_and_a_frame_carries_exactly_its_members(
+    space,  # type: ignore[no-untyped-def]
+    qtbot,
+) -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtTest import QTest
+
+    from tests.conftest import add_asset
+    from tests.ui.test_canvas_kit import drag, make_canvas
+
+    inside = add_asset(space, "Inside", x=40, y=40)
+    # overlaps the frame's right edge, with its centre inside it: not a member
+    edge = add_asset(space, "On the edge", x=500, y=40)
+    fid = space.apply(c.CreateFrame("Cast", 0, 0, 700, 400), OWNER).created["frame_id"]
+    cv = make_canvas(space, qtbot)
+    cv.view.center_on(400, 300)
+    item = cv.scene.frame(fid)
+    assert item is not None
+    title = item.title_rect().center() + QPointF(0, 0)
+    drag(cv.view, cv.vp(title.x(), title.y()), cv.vp(title.x() + 100, title.y() + 600))
+    assert cv.host.runs[-1][0] == "Move frame “Cast”"
+    assert cv.pos(inside) == (140, 640)
+    assert cv.pos(edge) == (500, 40)  # merely overlapping: left where it was
+    cv.host.stack.undo()
+    # Ctrl+A: every card and every frame; a move and a delete take the frame along
+    cv.view.setFocus()
+    QTest.keyClick(cv.view, Qt.Key.Key_A, CTRL)
+    assert set(cv.scene.selected_ids()) == {inside, edge}
+    assert cv.scene.selected_frame_ids() == [fid]
+    QTest.keyClick(cv.view, Qt.Key.Key_Right)
+    assert (space.snapshot().frames[0].x, cv.pos(inside)) == (20, (60, 40))
+    QTest.keyClick(cv.view, Qt.Key.Key_Delete)
+    assert space.snapshot().frames == [] and space.snapshot().assets == []
+    assert cv.host.runs[-1][0] == "Delete 2 assets and 1 frame"
+    cv.host.stack.undo()
+    assert len(space.snapshot().frames) == 1
+    QTest.keyClick(cv.view, Qt.Key.Key_Escape)
+    assert cv.scene.selected_frame_ids() == []

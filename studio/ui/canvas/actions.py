@@ -71,13 +71,17 @@ class CanvasActions:
 
     # ------------------------------------------------------------------ assets
     def move(
-        self, positions: Mapping[str, tuple[float, float]], take_out: Sequence[str] = ()
+        self,
+        positions: Mapping[str, tuple[float, float]],
+        take_out: Sequence[str] = (),
+        frames: Mapping[str, tuple[float, float]] | None = None,
     ) -> bool:
-        """Move cards (one ``MoveAssets``); ``take_out``: those ids also leave their
-        parent, in the same step."""
+        """Move cards (one ``MoveAssets``) and ``frames`` (chosen with them, Ctrl+A);
+        ``take_out``: those ids also leave their parent, in the same step."""
         cmds: list[c.Command] = []
         if positions:
             cmds.append(c.MoveAssets(tuple(c.Position(a, x, y) for a, (x, y) in positions.items())))
+        cmds += [c.UpdateFrame(f, x=x, y=y) for f, (x, y) in (frames or {}).items()]
         cmds += [c.ReparentAsset(a, None) for a in take_out]
         if not cmds:
             return False
@@ -89,8 +93,12 @@ class CanvasActions:
                 if len(take_out) == 1 and parent
                 else f"Take {len(take_out)} assets out"
             )
+        elif frames and not positions:
+            text = "Move 1 frame" if len(frames) == 1 else f"Move {len(frames)} frames"
         else:
             text = self._many(list(positions), "Move")
+            if frames:
+                text += f" and {len(frames)} frame{'s' if len(frames) != 1 else ''}"
         return self.run(cmds, text)
 
     def reparent(self, ids: Sequence[str], parent: str) -> bool:
@@ -188,13 +196,21 @@ class CanvasActions:
         what = self._name(cards[0].asset_id) if n == 1 else f"{n} assets"
         return self.run(cmds, f"Arrange {what} by {by.value}")
 
-    def delete(self, ids: Sequence[str]) -> bool:
+    def delete(self, ids: Sequence[str], frames: Sequence[str] = ()) -> bool:
+        """Delete assets, and ``frames`` chosen with them (Ctrl+A), in one step."""
         ids = [a for a in ids if self.scene.asset_row(a) is not None]
-        if not ids:
+        frames = [f for f in frames if f in self.scene.model.frames]
+        if not ids and not frames:
             return False
         # deleting an asset takes its subtree: chosen descendants go with their ancestor
         top = [a for a in ids if not self._inside(a, set(ids))]
-        return self.run([c.DeleteAsset(a) for a in top], self._many(ids, "Delete"))
+        cmds: list[c.Command] = [c.DeleteAsset(a) for a in top]
+        cmds += [c.DeleteFrame(f) for f in frames]
+        text = self._many(ids, "Delete") if ids else "Delete"
+        if frames:
+            n = len(frames)
+            text += f"{' and' if ids else ''} {n} frame{'s' if n != 1 else ''}"
+        return self.run(cmds, text)
 
     def _inside(self, aid: str, chosen: set[str]) -> bool:
         """Is one of ``aid``'s ancestors in ``chosen``? (bounded: a damaged tree may loop)"""

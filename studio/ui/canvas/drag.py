@@ -61,6 +61,7 @@ class DragController:
         self.starts: dict[str, tuple[float, float]] = {}
         self.frame: FrameItem | None = None
         self.frame_start = Rect(0, 0, 0, 0)
+        self.frames: dict[str, Rect] = {}  # selected frames carried along with the cards
         self.guides: tuple[float | None, float | None] = (None, None)
         self.hint = ""
         self.hint_at = QPointF()
@@ -137,6 +138,12 @@ class DragController:
             self.cards.append(self.card)
         self.starts = {c.asset.id: (c.px, c.py) for c in self.cards}
         _lift(self.cards, True)
+        self.frames = {}
+        for fid in self.scene.selected_frame_ids():
+            item = self.scene.frame(fid)
+            if item is not None:
+                item.dragging = True
+                self.frames[fid] = item.rect()
         self.mode = "cards"
 
     def _drag_cards(self, dx: float, dy: float, sp: QPointF, free: bool, e: QMouseEvent) -> None:
@@ -154,6 +161,9 @@ class DragController:
         for c in self.cards:
             sx, sy = self.starts[c.asset.id]
             c.move_to(sx + dx, sy + dy)
+        for fid, r in self.frames.items():
+            if (item := self.scene.frame(fid)) is not None:
+                item.set_rect_visual(r.x + dx, r.y + dy, r.w, r.h)
         self.scene.refresh_moving(self.cards)
         target = self.scene.card_at(sp, exclude=self.cards)
         self.scene.set_drop_target(target.asset.id if target is not None else None)
@@ -230,16 +240,27 @@ class DragController:
         scene.set_drop_target(None)
         ids = [c.asset.id for c in self.cards]
         _lift(self.cards, False)
+        frames = {}
+        for fid, r in self.frames.items():
+            item = scene.frame(fid)
+            if item is not None:
+                item.dragging = False
+                if (item.fx, item.fy) != (r.x, r.y):
+                    frames[fid] = (item.fx, item.fy)
         if target is not None:
             scene.snap_back(ids)
+            for fid in self.frames:
+                scene.snap_back_frame(fid)
             actions.reparent(ids, target)
             return
         moved = {
             c.asset.id: (c.px, c.py) for c in self.cards if (c.px, c.py) != self.starts[c.asset.id]
         }
         take = [c.asset.id for c in self.cards if shift and c.asset.parent_asset_id]
-        if (moved or take) and not actions.move(moved, take_out=take):
+        if (moved or take or frames) and not actions.move(moved, take_out=take, frames=frames):
             scene.snap_back(ids)
+            for fid in self.frames:
+                scene.snap_back_frame(fid)
 
     def _drop_frame(self, mode: str) -> None:
         frame = self.frame
@@ -270,6 +291,8 @@ class DragController:
             scene.snap_back([c.asset.id for c in self.cards])
         if self.frame is not None:
             scene.snap_back_frame(self.frame.frame_id)
+        for fid in self.frames:
+            scene.snap_back_frame(fid)
         if self.mode == "pan":
             self.view.viewport().setCursor(self.view.keys.idle_cursor())
         self.set_hint("", QPointF())
@@ -287,6 +310,7 @@ class DragController:
         self.cards = []
         self.starts = {}
         self.frame = None
+        self.frames = {}
         self.guides = (None, None)
 
     def set_hint(self, text: str, at: QPointF) -> None:

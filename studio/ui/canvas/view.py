@@ -243,7 +243,8 @@ class CanvasView(QGraphicsView):
         return self.canvas_actions.arrange(self.canvas_scene.selected_ids(), by)
 
     def delete_selection(self) -> bool:
-        return self.canvas_actions.delete(self.canvas_scene.selected_ids())
+        scene = self.canvas_scene
+        return self.canvas_actions.delete(scene.selected_ids(), scene.selected_frame_ids())
 
     def start_external_drag(self, ids: list[str]) -> bool:
         """Drag the cards' original files out to another application."""
