@@ -62,6 +62,7 @@ class DragController:
         self.frame: FrameItem | None = None
         self.frame_start = Rect(0, 0, 0, 0)
         self.frames: dict[str, Rect] = {}  # selected frames carried along with the cards
+        self.refused = False  # hovering where a drop would make a cycle
         self.guides: tuple[float | None, float | None] = (None, None)
         self.hint = ""
         self.hint_at = QPointF()
@@ -166,7 +167,9 @@ class DragController:
                 item.set_rect_visual(r.x + dx, r.y + dy, r.w, r.h)
         self.scene.refresh_moving(self.cards)
         target = self.scene.card_at(sp, exclude=self.cards)
-        self.scene.set_drop_target(target.asset.id if target is not None else None)
+        self.refused = target is not None and self._inside_dragged(target.asset.id)
+        ok = target is not None and not self.refused
+        self.scene.set_drop_target(target.asset.id if ok and target is not None else None)
         self.set_hint(self._cards_hint(target, e), e.position())
         if not self.view.viewport().rect().contains(e.position().toPoint()):
             ids = [c.asset.id for c in self.cards]
@@ -174,9 +177,26 @@ class DragController:
                 self.cancel()
                 self.view.start_external_drag(ids)
 
+    def _inside_dragged(self, aid: str) -> bool:
+        """Is ``aid`` one of the dragged cards or inside one of them (dropping there
+        would make a cycle)? Bounded: a damaged tree may loop."""
+        dragged = {c.asset.id for c in self.cards}
+        model = self.scene.model
+        cur: str | None = aid
+        for _ in range(len(model.assets) + 1):
+            if cur is None:
+                return False
+            if cur in dragged:
+                return True
+            row = model.assets.get(cur)
+            cur = row.parent_asset_id if row is not None else None
+        return True
+
     def _cards_hint(self, target: AssetCardItem | None, e: QMouseEvent) -> str:
         n = len(self.cards)
         what = f"“{self.cards[0].asset.name}”" if n == 1 else f"{n} assets"
+        if target is not None and self.refused:
+            return f"Can't put {what} inside “{target.asset.name}”: it is inside {what}"
         if target is not None:
             return f"Put {what} inside “{target.asset.name}”"
         if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and any(
@@ -247,11 +267,12 @@ class DragController:
                 item.dragging = False
                 if (item.fx, item.fy) != (r.x, r.y):
                     frames[fid] = (item.fx, item.fy)
-        if target is not None:
-            scene.snap_back(ids)
+        if target is not None or self.refused:
+            scene.snap_back(ids)  # a refused drop (a cycle) was said while hovering
             for fid in self.frames:
                 scene.snap_back_frame(fid)
-            actions.reparent(ids, target)
+            if target is not None:
+                actions.reparent(ids, target)
             return
         moved = {
             c.asset.id: (c.px, c.py) for c in self.cards if (c.px, c.py) != self.starts[c.asset.id]
@@ -311,6 +332,7 @@ class DragController:
         self.starts = {}
         self.frame = None
         self.frames = {}
+        self.refused = False
         self.guides = (None, None)
 
     def set_hint(self, text: str, at: QPointF) -> None:
