@@ -109,6 +109,7 @@ class SpaceController(QObject):
             job.finished.wait(60)
         self.jobs.clear()
         settings.remember(w.studio.library, f"ui.view.{space.id}", json.dumps(w.view.view_state()))
+        w.scene.collapsed = set()
         if self.history is not None:
             self.history.close()
             self.history.deleteLater()

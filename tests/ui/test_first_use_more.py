@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication
 
@@ -269,3 +269,45 @@ def test_ctrl_a_takes_frames_and_a_frame_carries_exactly_its_members(
     assert len(space.snapshot().frames) == 1
     QTest.keyClick(cv.view, Qt.Key.Key_Escape)
     assert cv.scene.selected_frame_ids() == []
+
+
+# --------------------------------------------------------------------------- item 5
+
+
+def test_a_parent_is_a_stack_with_a_count_that_opens_and_closes(
+    space,  # type: ignore[no-untyped-def]
+    qtbot,
+) -> None:
+    from PySide6.QtCore import QPointF
+
+    from studio.ui.canvas import menus
+    from tests.conftest import add_asset
+    from tests.ui.test_canvas_kit import make_canvas, mouse
+
+    parent = add_asset(space, "Hero", x=0, y=0)
+    kids = [add_asset(space, f"Pose {i}", x=600 + i * 280.0, y=0) for i in range(2)]
+    grandchild = add_asset(space, "Detail", x=600, y=600)
+    cv = make_canvas(space, qtbot)
+    cv.view.center_on(500, 300)
+    cv.host.run([c.ReparentAsset(k, parent) for k in kids], "Put inside")
+    cv.host.run([c.ReparentAsset(grandchild, kids[0])], "Put inside")
+    card = cv.scene.card(parent)
+    assert card is not None and card.children == 2 and not card.collapsed
+    assert card.boundingRect().width() > 256  # the stack's edges show behind it
+    # a click on the count badge closes the stack: the children (and theirs) hide
+    badge = card.badge_rect().center() + QPointF(card.px, card.py)
+    mouse(cv.view, QEvent.Type.MouseButtonPress, cv.vp(badge.x(), badge.y()))
+    mouse(cv.view, QEvent.Type.MouseButtonRelease, cv.vp(badge.x(), badge.y()))
+    assert card.collapsed
+    hidden = [cv.scene.card(a) for a in (*kids, grandchild)]
+    assert all(h is not None and not h.isVisible() for h in hidden)
+    assert cv.view.view_state()["collapsed"] == [parent]
+    # the card menu opens it again
+    menu = menus.card_menu(cv.view, card)
+    (entry,) = [a for a in menu.actions() if a.text().startswith("Expand stack")]
+    assert entry.text() == "Expand stack (2 inside)"
+    entry.trigger()
+    assert all(h is not None and h.isVisible() for h in hidden)
+    # taking a child out updates the count
+    cv.host.run([c.ReparentAsset(kids[1], None)], "Take out")
+    assert card.children == 1

@@ -91,6 +91,10 @@ class DragController:
             return False
         self.press_view, self.press_scene, self.last_view = pos, sp, pos
         if isinstance(hit, AssetCardItem):
+            if hit.children and hit.badge_rect().contains(hit.mapFromScene(sp)):
+                aid = hit.asset.id  # the stack's badge: open or close it
+                self.scene.set_collapsed(aid, aid not in self.scene.collapsed)
+                return True
             if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 hit.setSelected(not hit.isSelected())
                 return True

@@ -52,6 +52,14 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
     star.setEnabled(active is not None)
     fork = menu.addAction("Fork", lambda: a.fork(aid))
     fork.setEnabled(active is not None and active.status == "completed")
+    scene = view.canvas_scene
+    inside = scene.model.child_count(aid)
+    if inside:
+        closed = aid in scene.collapsed
+        menu.addAction(
+            f"{'Expand' if closed else 'Collapse'} stack ({inside} inside)",
+            lambda: scene.set_collapsed(aid, not closed),
+        )
     rows = [view.canvas_scene.asset_row(i) for i in ids]
     children = [r.id for r in rows if r is not None and r.parent_asset_id]
     if children:

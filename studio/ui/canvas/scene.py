@@ -61,6 +61,8 @@ class CanvasScene(SceneSync, QGraphicsScene):
         self._animated: set[str] = set()
         self._selected: list[AssetCardItem] = []
         self._selected_frames: set[str] = set()
+        self.collapsed: set[str] = set()
+        """Parents whose stack is closed: their children's cards are hidden."""
         self._bulk = False
         self._snap_seq = 0
         self._pending: list[TypedEvent] | None = None  # events held while indexing a snapshot

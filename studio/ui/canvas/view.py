@@ -221,7 +221,10 @@ class CanvasView(QGraphicsView):
 
     def view_state(self) -> dict[str, Any]:
         c = self.center()
-        return {"zoom": self.current_scale(), "center": [c.x(), c.y()]}
+        state: dict[str, Any] = {"zoom": self.current_scale(), "center": [c.x(), c.y()]}
+        if self.canvas_scene.collapsed:
+            state["collapsed"] = sorted(self.canvas_scene.collapsed)
+        return state
 
     def restore_view_state(self, state: Mapping[str, Any]) -> None:
         try:
@@ -231,6 +234,9 @@ class CanvasView(QGraphicsView):
             return
         if not all(math.isfinite(v) for v in (zoom, cx, cy)) or zoom <= 0:
             return
+        closed = state.get("collapsed")
+        if isinstance(closed, list):
+            self.canvas_scene.collapsed = {a for a in closed if isinstance(a, str)}
         self.set_scale(zoom)
         self._update_scroll_rect(QPointF(cx, cy))
 
