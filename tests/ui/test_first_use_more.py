@@ -311,3 +311,44 @@ def test_a_parent_is_a_stack_with_a_count_that_opens_and_closes(
     # taking a child out updates the count
     cv.host.run([c.ReparentAsset(kids[1], None)], "Take out")
     assert card.children == 1
+
+
+# --------------------------------------------------------------------------- item 10
+
+
+def test_the_spaces_list_keeps_counts_after_a_restart_and_its_times_move_on(
+    tmp_path: Path,
+    qtbot,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import datetime
+
+    from studio.ui import spaces_panel
+
+    home = tmp_path / "home"
+    with Studio(home, providers=build_providers) as studio:
+        board = studio.create_space("Board")
+        other = studio.create_space("Other")
+        with studio.open_space(board.id) as space:
+            for i in range(3):
+                space.apply(c.CreateAsset(f"A{i}", IMAGE), OWNER)
+        with studio.open_space(other.id) as space:
+            space.apply(c.CreateAsset("B", IMAGE), OWNER)
+    studio = Studio(home, providers=build_providers)  # a restart: nothing open yet
+    w = MainWindow(studio, OWNER)
+    try:
+        texts = {w.spaces.list.item(i).text() for i in range(w.spaces.list.count())}
+        assert "Board\n3 assets · just now" in texts
+        assert "Other\n1 asset · just now" in texts
+        # two minutes later the list says so by itself
+        later = datetime.datetime.now() + datetime.timedelta(minutes=2, seconds=5)
+        monkeypatch.setattr(spaces_panel, "_now", lambda: later)
+        timer = w.spaces._clock
+        assert timer.isActive() and timer.interval() <= 60_000
+        timer.timeout.emit()
+        texts = {w.spaces.list.item(i).text() for i in range(w.spaces.list.count())}
+        assert "Board\n3 assets · 2 min ago" in texts
+    finally:
+        w.close()
+        w.deleteLater()
+        studio.close()
