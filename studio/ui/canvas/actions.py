@@ -19,15 +19,6 @@ from PySide6.QtCore import QMimeData, QRectF, QUrl
 from PySide6.QtGui import QGuiApplication
 
 from studio.core import commands as c
-from studio.core.layout import (
-    GRID_STEP,
-    ArrangeBy,
-    Occupancy,
-    Placeable,
-    arrange_grid,
-    free_block,
-)
-from studio.core.limits import MAX_POSITIONS
 from studio.ui.canvas.geometry import CARD_H, CARD_W, STEP, Rect, frame_around, free_spot
 from studio.ui.host import CanvasHost
 from studio.ui.mime import put_variants
@@ -39,7 +30,7 @@ AskText = Callable[[str, str, str], str | None]  # (title, label, default) -> te
 AskFiles = Callable[[str], list[Path]]
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return f"“{name if len(name) <= 40 else name[:39] + '…'}”"
 
 
@@ -64,7 +55,7 @@ class CanvasActions:
 
     def _name(self, aid: str) -> str:
         row = self.scene.asset_row(aid)
-        return _quote(row.name) if row is not None else "asset"
+        return quote(row.name) if row is not None else "asset"
 
     def _many(self, ids: Sequence[str], verb: str) -> str:
         return f"{verb} {self._name(ids[0])}" if len(ids) == 1 else f"{verb} {len(ids)} assets"
@@ -126,7 +117,7 @@ class CanvasActions:
             name = self.ask_text("Rename asset", "Name:", row.name)
         if name is None or name.strip() == row.name:
             return False
-        return self.run([c.UpdateAsset(aid, name=name.strip())], f"Rename {_quote(row.name)}")
+        return self.run([c.UpdateAsset(aid, name=name.strip())], f"Rename {quote(row.name)}")
 
     def change_type(self, aid: str, type_: str | None = None) -> bool:
         row = self.scene.asset_row(aid)
@@ -137,7 +128,7 @@ class CanvasActions:
         if type_ is None or type_.strip() == row.type:
             return False
         return self.run(
-            [c.UpdateAsset(aid, type=type_.strip())], f"Change type of {_quote(row.name)}"
+            [c.UpdateAsset(aid, type=type_.strip())], f"Change type of {quote(row.name)}"
         )
 
     def toggle_star(self, aid: str) -> bool:
@@ -157,44 +148,6 @@ class CanvasActions:
         near = self.scene.cards_in(QRectF(start.x, start.y, STEP * 8, CARD_H))
         spot = free_spot(start, [o.scene_rect() for o in near if o is not card])
         return self.run([c.ForkVariant(v.id, x=spot.x, y=spot.y)], f"Fork {self._name(aid)}")
-
-    def arrange(self, ids: Sequence[str], by: ArrangeBy) -> bool:
-        """Lay ``ids`` (none: every card of the space) out as a grid sorted ``by``, in
-        one undoable step. A selection's grid goes to the free space nearest to where
-        the selection starts, so it lands on no other card."""
-        assets = self.scene.model.assets
-        chosen = (
-            [assets[a] for a in dict.fromkeys(ids) if a in assets] if ids else list(assets.values())
-        )
-        if not chosen:
-            return False
-        cards = [
-            Placeable(r.id, r.x, r.y, r.name, r.media_kind, r.type, f"{r.created_at:020d}")
-            for r in chosen
-        ]
-        grid = arrange_grid(cards, by, (0.0, 0.0))
-        start = (min(p.x for p in cards), min(p.y for p in cards))
-        origin = start
-        if ids:
-            picked = {p.asset_id for p in cards}
-            others = Occupancy((r.x, r.y) for r in assets.values() if r.id not in picked)
-            cols = round(max(x for x, _ in grid.values()) / GRID_STEP) + 1
-            rows = round(max(y for _, y in grid.values()) / GRID_STEP) + 1
-            origin = free_block(start, cols, rows, others) or start
-        moves = [
-            c.Position(aid, origin[0] + dx, origin[1] + dy)
-            for aid, (dx, dy) in grid.items()
-            if (assets[aid].x, assets[aid].y) != (origin[0] + dx, origin[1] + dy)
-        ]
-        if not moves:
-            return False
-        cmds = [
-            c.MoveAssets(tuple(moves[i : i + MAX_POSITIONS]))
-            for i in range(0, len(moves), MAX_POSITIONS)
-        ]
-        n = len(cards)
-        what = self._name(cards[0].asset_id) if n == 1 else f"{n} assets"
-        return self.run(cmds, f"Arrange {what} by {by.value}")
 
     def delete(self, ids: Sequence[str], frames: Sequence[str] = ()) -> bool:
         """Delete assets, and ``frames`` chosen with them (Ctrl+A), in one step."""
@@ -234,12 +187,12 @@ class CanvasActions:
         r = frame_around(card.scene_rect() for card in cards)
         if r is None:
             return False
-        return self.run([c.CreateFrame(title, r.x, r.y, r.w, r.h)], f"New frame {_quote(title)}")
+        return self.run([c.CreateFrame(title, r.x, r.y, r.w, r.h)], f"New frame {quote(title)}")
 
     def create_frame_at(
         self, x: float, y: float, title: str = "Frame", w: float = 880.0, h: float = 600.0
     ) -> bool:
-        return self.run([c.CreateFrame(title, x, y, w, h)], f"New frame {_quote(title)}")
+        return self.run([c.CreateFrame(title, x, y, w, h)], f"New frame {quote(title)}")
 
     def move_frame(
         self, fid: str, x: float, y: float, positions: Mapping[str, tuple[float, float]]
@@ -252,14 +205,14 @@ class CanvasActions:
             cmds.append(
                 c.MoveAssets(tuple(c.Position(a, px, py) for a, (px, py) in positions.items()))
             )
-        return self.run(cmds, f"Move frame {_quote(row.title or 'Frame')}")
+        return self.run(cmds, f"Move frame {quote(row.title or 'Frame')}")
 
     def resize_frame(self, fid: str, w: float, h: float) -> bool:
         row = self.scene.model.frames.get(fid)
         if row is None:
             return False
         return self.run(
-            [c.UpdateFrame(fid, width=w, height=h)], f"Resize frame {_quote(row.title or 'Frame')}"
+            [c.UpdateFrame(fid, width=w, height=h)], f"Resize frame {quote(row.title or 'Frame')}"
         )
 
     def rename_frame(self, fid: str, title: str | None = None) -> bool:
@@ -271,14 +224,14 @@ class CanvasActions:
         if title is None or title.strip() == row.title:
             return False
         return self.run(
-            [c.UpdateFrame(fid, title=title.strip())], f"Rename frame {_quote(row.title)}"
+            [c.UpdateFrame(fid, title=title.strip())], f"Rename frame {quote(row.title)}"
         )
 
     def delete_frame(self, fid: str) -> bool:
         row = self.scene.model.frames.get(fid)
         if row is None:
             return False
-        return self.run([c.DeleteFrame(fid)], f"Delete frame {_quote(row.title or 'Frame')}")
+        return self.run([c.DeleteFrame(fid)], f"Delete frame {quote(row.title or 'Frame')}")
 
     # ------------------------------------------------------------------ files in and out
     def import_files(

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QMenu
 
 from studio.core.layout import ArrangeBy
+from studio.ui.canvas.arrange import arrange
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.frame_item import FrameItem
 
@@ -96,7 +97,7 @@ def add_arrange_menu(menu: QMenu, view: CanvasView, ids: list[str]) -> QMenu:
 
 def _arranger(view: CanvasView, ids: list[str], by: ArrangeBy) -> Callable[[], object]:
     # no default argument: a triggered action would pass its checked flag into it
-    return lambda: view.canvas_actions.arrange(ids, by)
+    return lambda: arrange(view.canvas_actions, ids, by)
 
 
 def _frame_around(view: CanvasView, ids: list[str]) -> None:

@@ -30,6 +30,7 @@ from studio.store.records import AssetRow
 from studio.ui.canvas.batches import Graveyard
 from studio.ui.canvas.card import AssetCardItem, CanvasContext, warm_up
 from studio.ui.canvas.find import CanvasFinder
+from studio.ui.canvas.frame_choice import FrameChoice
 from studio.ui.canvas.frame_item import FrameItem
 from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, card_in_frame, union
 from studio.ui.canvas.loading import SceneLoader
@@ -39,7 +40,7 @@ from studio.ui.canvas.scene_sync import SceneSync
 from studio.ui.canvas.thumbs import ThumbnailCache
 
 
-class CanvasScene(SceneSync, QGraphicsScene):
+class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     loaded = Signal()
     progress = Signal(int, int)  # cards built, cards to build
     selection_changed = Signal(list)  # [asset id], oldest selected first
@@ -210,19 +211,6 @@ class CanvasScene(SceneSync, QGraphicsScene):
 
     def selected_ids(self) -> list[str]:
         return [c.asset.id for c in self._selected]
-
-    def selected_frame_ids(self) -> list[str]:
-        """Frames chosen with the cards (Ctrl+A): they move and delete with them."""
-        return [f for f in self._frames if f in self._selected_frames]
-
-    def select_frames(self, ids: Sequence[str]) -> None:
-        chosen = {f for f in ids if f in self._frames}
-        for fid in self._selected_frames ^ chosen:
-            item = self._frames.get(fid)
-            if item is not None:
-                item.highlight = fid in chosen
-                item.update()
-        self._selected_frames = chosen
 
     def select(self, ids: Sequence[str], *, add: bool = False) -> None:
         self._bulk = True

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from studio.core.layout import ArrangeBy
 from studio.ui.canvas import menus, painting
 from studio.ui.canvas.actions import CanvasActions
+from studio.ui.canvas.arrange import arrange
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.drag import DragController
 from studio.ui.canvas.geometry import (
@@ -246,7 +247,7 @@ class CanvasView(QGraphicsView):
 
     def arrange(self, by: ArrangeBy) -> bool:
         """Arrange the selection (nothing selected: the whole space) as a grid."""
-        return self.canvas_actions.arrange(self.canvas_scene.selected_ids(), by)
+        return arrange(self.canvas_actions, self.canvas_scene.selected_ids(), by)
 
     def delete_selection(self) -> bool:
         scene = self.canvas_scene
