@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from studio.core import commands as c
 from studio.core.layout import ArrangeBy
+from studio.ui.folders import Opener, show_folder, system_open
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 class WindowMenus(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
+        self.opener: Opener = system_open
+        """Opens a folder in the file manager (tests replace it)."""
 
     @property
     def win(self) -> MainWindow:
@@ -125,7 +128,7 @@ class WindowMenus(QObject):
         self.win.open_preferences()
 
     def open_data_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.win.studio.paths.home)))
+        show_folder(self.win, self.win.studio.paths.home, lambda p: self.opener(p))
 
     def about(self) -> None:
         w = self.win

@@ -352,3 +352,55 @@ def test_the_spaces_list_keeps_counts_after_a_restart_and_its_times_move_on(
         w.close()
         w.deleteLater()
         studio.close()
+
+
+# --------------------------------------------------------------------------- item 14
+
+
+def _folder_messages(parent) -> list:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    return [
+        b
+        for b in parent.findChildren(QMessageBox)
+        if b.objectName() == "folderMessage" and b.isVisible()
+    ]
+
+
+def test_open_data_folder_and_reveal_without_a_file_manager_show_the_path_to_copy(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QPushButton
+
+    from studio.ui.details import actions as details_actions
+
+    window.menus.opener = lambda _p: False  # no file manager on this desktop
+    action = next(a for a in window.findChildren(QAction) if a.text() == "Open data &folder")
+    action.trigger()
+    action.trigger()  # twice: still one message
+    boxes = _folder_messages(window)
+    assert len(boxes) == 1
+    box = boxes[0]
+    home = str(window.studio.paths.home)
+    assert not box.isModal() and home in box.text()
+    copy = box.findChild(QPushButton, "copyPath")
+    assert copy is not None
+    copy.click()
+    assert QGuiApplication.clipboard().text() == home
+    # Reveal in the details: the same message, not an error
+    _open(window, qtbot)
+    aid = _imported(window, tmp_path)
+    monkeypatch.setattr(details_actions, "open_folder", lambda _p: False)
+    window.open_details(aid)
+    qtbot.waitUntil(lambda: window.inspector.current_asset() == aid, timeout=2_000)
+    errors: list[str] = []
+    monkeypatch.setattr(window, "show_error", errors.append)
+    window.inspector.core.variant_actions.trigger("reveal")
+    boxes = _folder_messages(window.inspector)
+    assert len(boxes) == 1 and str(window.space.media_dir) in boxes[0].text()  # type: ignore[union-attr]
+    assert errors == []
+    QApplication.processEvents()

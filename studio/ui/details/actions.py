@@ -12,8 +12,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
-from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 from studio.core import commands as c
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
+from studio.ui.folders import show_folder, system_open
 from studio.ui.host import StudioHost
 
 GENERATED = ("generate", "derive", "refine")
@@ -33,7 +33,7 @@ GENERATED = ("generate", "derive", "refine")
 
 def open_folder(path: Path) -> bool:
     """Show a folder in the system's file manager (tests replace this)."""
-    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+    return system_open(path)
 
 
 def export_name(asset: AssetRow, row: VariantRow, index: int) -> str:
@@ -193,10 +193,7 @@ class VariantActions(QObject):
         if not folder.is_dir():
             self.host.show_error("This variant has no files on disk yet.")
             return False
-        if not open_folder(folder):
-            self.host.show_error(f"Could not open the file manager at {folder}")
-            return False
-        return True
+        return show_folder(self.parent_widget, folder, lambda p: open_folder(p))
 
     # ------------------------------------------------------------------ menus
     def entries(self) -> list[tuple[str, str, Callable[[], object]] | None]:
