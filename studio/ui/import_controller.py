@@ -23,6 +23,17 @@ MEDIA_FILTER = (
 )
 
 
+def refusal_message(report: ImportReport) -> str:
+    """What was not imported and why; its first line says it all on its own (the
+    status bar shows only that line)."""
+    refused = report.refused
+    first = refused[0].line()
+    if len(refused) == 1:
+        return f"Not imported: {first}"
+    lines = "\n".join(r.line() for r in refused)
+    return f"{len(refused)} files were not imported (first: {first}):\n{lines}"
+
+
 class ImportController(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -64,10 +75,12 @@ class ImportController(QObject):
                     w.show_error,
                 )
             )
-        w.statusBar().showMessage(f"Imported {len(report.imported)} file(s)", 4000)
+        n = len(report.imported)
+        w.statusBar().showMessage(f"Imported {n} file{'s' if n != 1 else ''}", 4000)
+        if report.imported and same_space:  # the user's new cards: selected, in sight
+            w.view.reveal(list(dict.fromkeys(i.asset_id for i in report.imported)))
         if report.refused:
-            lines = "\n".join(r.line() for r in report.refused)
-            w.show_error(f"{len(report.refused)} file(s) were not imported:\n{lines}")
+            w.show_error(refusal_message(report))
 
     def import_dialog(self) -> None:
         w = self.win

@@ -7,7 +7,6 @@ import datetime
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -20,7 +19,7 @@ from studio.core.errors import StudioError
 from studio.core.space_stats import asset_counts
 from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
-from studio.ui.widgets import tool_button
+from studio.ui.widgets import ask_text, tool_button
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 RELABEL_MS = 30_000
@@ -141,8 +140,8 @@ class SpacesPanel(QWidget):
         return None if item is None else str(item.data(ID_ROLE))
 
     def create_space(self) -> None:
-        name, ok = QInputDialog.getText(self, "New space", "Name:", text="Untitled space")
-        if not ok:
+        name = ask_text(self, "New space", "Name:", "Untitled space")
+        if name is None:
             return
         try:
             entry = self.studio.create_space(name)
@@ -157,8 +156,8 @@ class SpacesPanel(QWidget):
         entry = self._entry(sid) if sid else None
         if entry is None:
             return
-        name, ok = QInputDialog.getText(self, "Rename space", "Name:", text=entry.name)
-        if not ok:
+        name = ask_text(self, "Rename space", "Name:", entry.name)
+        if name is None:
             return
         try:
             self.studio.rename_space(entry.id, name)

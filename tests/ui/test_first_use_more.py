@@ -404,3 +404,66 @@ def test_open_data_folder_and_reveal_without_a_file_manager_show_the_path_to_cop
     assert len(boxes) == 1 and str(window.space.media_dir) in boxes[0].text()  # type: ignore[union-attr]
     assert errors == []
     QApplication.processEvents()
+
+
+# --------------------------------------------------------------------------- item 15
+
+
+def test_play_and_pause_are_shipped_icons_not_font_glyphs(qapp) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui.details.playback import TransportBar as Transport
+    from studio.ui.icons import icon, icon_path
+
+    for name in ("play", "pause", "close"):
+        assert icon_path(name).is_file() and not icon(name).isNull()
+    t = Transport()
+    assert t.play_button.text() == "" and not t.play_button.icon().isNull()
+    ui = Path(__file__).resolve().parents[2] / "studio" / "ui"
+    for path in ui.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not any(g in text for g in ("\u23f8", "\u23f5", "\u23ef", "\u23f9")), path
+
+
+def test_text_questions_are_wide_enough_for_their_title(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QDialog, QInputDialog
+
+    from studio.ui import widgets
+
+    seen: list[QInputDialog] = []
+
+    def answer(dialog: QInputDialog) -> int:
+        seen.append(dialog)
+        return int(QDialog.DialogCode.Accepted)
+
+    monkeypatch.setattr(QInputDialog, "exec", answer)
+    assert widgets.ask_text(None, "Rename frame", "Title:", "Cast") == "Cast"  # type: ignore[arg-type]
+    (dialog,) = seen
+    need = dialog.fontMetrics().horizontalAdvance("Rename frame")
+    assert dialog.minimumWidth() >= max(360, 2 * need)
+
+
+def test_change_type_on_a_card_offers_the_same_list_as_the_details(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from studio.ui.canvas import view as view_module
+
+    _open(window, qtbot)
+    space = _space(window)
+    aid = space.apply(c.CreateAsset("Hero", IMAGE, type="hero"), OWNER).created["asset_id"]
+    qtbot.waitUntil(lambda: window.scene.card(aid) is not None, timeout=2_000)
+    offered: list[list[str]] = []
+
+    def pick(_parent, _title, _label, choices, current):  # type: ignore[no-untyped-def]
+        offered.append(list(choices))
+        assert current == "hero"
+        return "prop"
+
+    monkeypatch.setattr(view_module, "ask_choice", pick)
+    assert window.view.canvas_actions.change_type(aid)
+    assert space.asset(aid).type == "prop"
+    window.open_details(aid)
+    qtbot.waitUntil(lambda: window.inspector.current_asset() == aid, timeout=2_000)
+    combo = window.inspector.form.type
+    details = [combo.itemText(i) for i in range(combo.count())]
+    assert offered[0][0] == "hero" and offered[0][1:] == details

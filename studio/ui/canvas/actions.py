@@ -22,11 +22,13 @@ from studio.core import commands as c
 from studio.ui.canvas.geometry import CARD_H, CARD_W, STEP, Rect, frame_around, free_spot
 from studio.ui.host import CanvasHost
 from studio.ui.mime import put_variants
+from studio.ui.widgets import type_choices
 
 if TYPE_CHECKING:
     from studio.ui.canvas.scene import CanvasScene
 
 AskText = Callable[[str, str, str], str | None]  # (title, label, default) -> text | None
+AskChoice = Callable[[str, str, list[str], str], str | None]  # (…, choices, current)
 AskFiles = Callable[[str], list[Path]]
 
 
@@ -41,11 +43,15 @@ class CanvasActions:
         host: CanvasHost | None,
         ask_text: AskText,
         ask_files: AskFiles,
+        ask_choice: AskChoice | None = None,
     ) -> None:
         self.scene = scene
         self.host = host
         self.ask_text = ask_text
         self.ask_files = ask_files
+        self.ask_choice: AskChoice = ask_choice or (
+            lambda title, label, _choices, current: ask_text(title, label, current)
+        )
 
     # ------------------------------------------------------------------ plumbing
     def run(self, cmds: Sequence[c.Command], text: str) -> bool:
@@ -124,7 +130,8 @@ class CanvasActions:
         if row is None:
             return False
         if type_ is None:
-            type_ = self.ask_text("Change type", "Type (character, item, scene, sfx…):", row.type)
+            # the same list as the details' Type field (and still free text)
+            type_ = self.ask_choice("Change type", "Type:", type_choices(row.type), row.type)
         if type_ is None or type_.strip() == row.type:
             return False
         return self.run(

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGestureEvent,
     QGraphicsView,
-    QInputDialog,
     QPinchGesture,
     QWidget,
 )
@@ -59,6 +58,7 @@ from studio.ui.canvas.keys import CanvasKeys
 from studio.ui.canvas.scene import CanvasScene
 from studio.ui.canvas.transfer import FileTransfer
 from studio.ui.host import CanvasHost
+from studio.ui.widgets import ask_choice, ask_text
 
 REVEAL_TRIES = 60
 """How many times (50 ms apart) a new card is waited for before revealing gives up."""
@@ -74,7 +74,9 @@ class CanvasView(QGraphicsView):
         super().__init__(scene, parent)
         self.canvas_scene = scene
         self.host = host
-        self.canvas_actions = CanvasActions(scene, host, self._ask_text, self._ask_files)
+        self.canvas_actions = CanvasActions(
+            scene, host, self._ask_text, self._ask_files, self._ask_choice
+        )
         self.drag = DragController(self)
         self.transfer = FileTransfer(self)
         self.keys = CanvasKeys(self)
@@ -259,8 +261,10 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ dialogs (replaceable)
     def _ask_text(self, title: str, label: str, default: str) -> str | None:
-        text, ok = QInputDialog.getText(self, title, label, text=default)
-        return text if ok else None
+        return ask_text(self, title, label, default)
+
+    def _ask_choice(self, title: str, label: str, choices: list[str], current: str) -> str | None:
+        return ask_choice(self, title, label, choices, current)
 
     def _ask_files(self, title: str) -> list[Path]:
         names, _filter = QFileDialog.getOpenFileNames(self, title)
