@@ -467,3 +467,33 @@ def test_change_type_on_a_card_offers_the_same_list_as_the_details(
     combo = window.inspector.form.type
     details = [combo.itemText(i) for i in range(combo.count())]
     assert offered[0][0] == "hero" and offered[0][1:] == details
+
+
+def test_arrange_keeps_frame_members_inside_their_frame_and_others_off_it(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    from studio.ui.canvas.geometry import Rect, card_in_frame
+
+    _open(window, qtbot)
+    space = _space(window)
+    space.apply_step(
+        [
+            c.CreateFrame("Cast", 0, 0, 400, 400),
+            c.CreateAsset("Zed", IMAGE, x=100, y=100),  # inside the frame
+            c.CreateAsset("Amy", IMAGE, x=1200, y=0),
+            c.CreateAsset("Bob", IMAGE, x=-700, y=0),
+        ],
+        OWNER,
+    )
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 3, timeout=2_000)
+    window.findChild(QAction, "arrangeByName").trigger()
+    snap = space.snapshot()
+    (frame,) = snap.frames
+    area = Rect(frame.x, frame.y, frame.width, frame.height)
+    rows = {a.name: a for a in snap.assets}
+    assert card_in_frame(Rect(rows["Zed"].x, rows["Zed"].y, 256, 256), area)
+    for n in ("Amy", "Bob"):
+        r = Rect(rows[n].x, rows[n].y, 256, 256)
+        assert not r.intersects(Rect(frame.x, frame.y - 40, frame.width, frame.height + 40)), n
+    assert rows["Bob"].x - rows["Amy"].x == GRID_STEP and rows["Amy"].y == rows["Bob"].y
