@@ -497,3 +497,35 @@ def test_arrange_keeps_frame_members_inside_their_frame_and_others_off_it(
         r = Rect(rows[n].x, rows[n].y, 256, 256)
         assert not r.intersects(Rect(frame.x, frame.y - 40, frame.width, frame.height + 40)), n
     assert rows["Bob"].x - rows["Amy"].x == GRID_STEP and rows["Amy"].y == rows["Bob"].y
+
+
+def test_arrange_grows_a_full_frame_and_keeps_other_cards_off_the_grown_frame(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    from studio.ui.canvas.geometry import Rect
+
+    _open(window, qtbot)
+    space = _space(window)
+    step = space.apply_step(
+        [c.CreateFrame("Small", 0, 0, 360, 360)]
+        + [c.CreateAsset(f"In{i}", IMAGE, x=40, y=40) for i in range(5)]
+        + [c.CreateAsset("Out", IMAGE, x=0, y=700)],
+        OWNER,
+    )
+    # new cards never overlap: piled into the frame by hand, as a user might
+    members = {a.created["asset_id"] for a in step.applied[1:6]}
+    space.apply(c.MoveAssets(tuple(c.Position(m, 40, 40) for m in members)), OWNER)
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 6, timeout=2_000)
+    window.scene.select([])
+    window.findChild(QAction, "arrangeByName").trigger()
+    snap = space.snapshot()
+    (frame,) = snap.frames
+    grown = Rect(frame.x, frame.y - 40, frame.width, frame.height + 40)
+    assert frame.width > 360 and frame.height > 360
+    for a in snap.assets:
+        r = Rect(a.x, a.y, 256, 256)
+        if a.id in members:
+            assert grown.x <= r.x and r.right <= grown.right and r.bottom <= grown.bottom
+        else:
+            assert not r.intersects(grown), a.name

@@ -61,6 +61,7 @@ def arrange(actions: CanvasActions, ids: Sequence[str], by: ArrangeBy) -> bool:
         (inside.setdefault(f.id, []) if f is not None else loose).append(r)
     spots: dict[str, Spot] = {}
     cmds: list[c.Command] = []
+    areas = {f.id: Rect(f.x, f.y, f.width, f.height) for f in frames}  # after growing
     for fid, members in inside.items():
         f = model.frames[fid]
         grid = arrange_grid([_placeable(r) for r in members], by, (0.0, 0.0))
@@ -78,11 +79,11 @@ def arrange(actions: CanvasActions, ids: Sequence[str], by: ArrangeBy) -> bool:
         start = (min(r.x for r in loose), min(r.y for r in loose))
         picked = {r.id for r in loose}
         taken = Occupancy((r.x, r.y) for r in assets.values() if r.id not in picked)
-        for f in model.frames.values():  # a frame's whole area (and its title) is taken
+        for f in areas.values():  # a frame's whole area (and its title) is taken
             y = f.y - GRID_STEP / 2
-            while y < f.y + f.height:
+            while y < f.bottom:
                 x = f.x
-                while x < f.x + f.width:
+                while x < f.right:
                     taken.add((x, y))
                     x += CARD_W / 2
                 y += CARD_H / 2
