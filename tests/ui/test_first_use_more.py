@@ -510,12 +510,15 @@ def test_arrange_grows_a_full_frame_and_keeps_other_cards_off_the_grown_frame(
     step = space.apply_step(
         [c.CreateFrame("Small", 0, 0, 360, 360)]
         + [c.CreateAsset(f"In{i}", IMAGE, x=40, y=40) for i in range(5)]
-        + [c.CreateAsset("Out", IMAGE, x=0, y=700)],
+        + [c.CreateAsset("Out", IMAGE, x=0, y=560)],
         OWNER,
     )
     # new cards never overlap: piled into the frame by hand, as a user might
     members = {a.created["asset_id"] for a in step.applied[1:6]}
-    space.apply(c.MoveAssets(tuple(c.Position(m, 40, 40) for m in members)), OWNER)
+    out = step.applied[6].created["asset_id"]
+    piled = tuple(c.Position(m, 40, 40) for m in members)
+    # "Out" sits under the frame, where the grown frame will reach
+    space.apply(c.MoveAssets((*piled, c.Position(out, 0, 560))), OWNER)
     qtbot.waitUntil(lambda: len(window.scene.cards()) == 6, timeout=2_000)
     window.scene.select([])
     window.findChild(QAction, "arrangeByName").trigger()

@@ -71,9 +71,9 @@ def arrange(actions: CanvasActions, ids: Sequence[str], by: ArrangeBy) -> bool:
         need_w = cols * GRID_STEP - GAP + 2 * FRAME_PAD
         need_h = rows * GRID_STEP - GAP + 2 * FRAME_PAD
         if need_w > f.width or need_h > f.height:
-            cmds.append(
-                c.UpdateFrame(fid, width=max(f.width, need_w), height=max(f.height, need_h))
-            )
+            w, h = max(f.width, need_w), max(f.height, need_h)
+            cmds.append(c.UpdateFrame(fid, width=w, height=h))
+            areas[fid] = Rect(f.x, f.y, w, h)
     if loose:
         grid = arrange_grid([_placeable(r) for r in loose], by, (0.0, 0.0))
         start = (min(r.x for r in loose), min(r.y for r in loose))
