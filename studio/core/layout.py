@@ -106,6 +106,26 @@ def free_block(want: Spot, cols: int, rows: int, occupied: Occupancy) -> Spot | 
     return None
 
 
+TITLE_BAND = 60.0
+"""Canvas units above a frame kept clear for its title tab (drawn larger when zoomed out)."""
+TITLE_SPAN = 480.0
+"""How much of a frame's width its title tab may take."""
+
+
+def frame_title_spots(x: float, y: float, width: float) -> list[Spot]:
+    """Corners that mark a frame's title tab as taken (see :class:`Occupancy`): no new
+    card overlaps the band ``TITLE_BAND`` high above the frame's top edge (a card whose
+    top is within ``CARD + TITLE_BAND`` above the edge), nor the top of the frame just
+    below it."""
+    band_y = y - (CARD + TITLE_BAND) + CLEARANCE
+    out: list[Spot] = []
+    px = x
+    while px <= x + min(width, TITLE_SPAN):
+        out.append((px, band_y))
+        px += CARD / 2
+    return out
+
+
 def below_all(want: Spot, corners: Iterable[Spot]) -> Spot:
     """A spot that overlaps nothing: under the lowest card, in ``want``'s column."""
     lowest = max((p[1] for p in corners), default=want[1] - GRID_STEP)

@@ -114,3 +114,12 @@ def test_arrange_by_name_date_kind_and_type() -> None:
     assert by_kind["c"][1] == by_kind["a"][1] == GRID_STEP  # images: the next row
     by_type = arrange_grid(cards, ArrangeBy.TYPE, (0.0, 0.0))
     assert [by_type[k][1] for k in ("c", "a", "b")] == [0.0, GRID_STEP, 2 * GRID_STEP]
+
+
+def test_new_cards_keep_clear_of_a_frame_title(space: Space) -> None:
+    space.apply(c.CreateFrame("Cast", 0.0, 0.0, 900.0, 600.0), OWNER)
+    # the spot asked for would put the card over the frame's title tab
+    aid = add_asset(space, "Above", x=0.0, y=-250.0)
+    a = space.asset(aid)
+    overlaps_band = a.y < 0.0 and a.y + CARD > -60.0 and a.x < 480.0 and a.x + CARD > 0.0
+    assert not overlaps_band, (a.x, a.y)

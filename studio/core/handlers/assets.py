@@ -18,7 +18,7 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
-from studio.core.layout import Occupancy, below_all, free_block, search_box
+from studio.core.layout import Occupancy, below_all, free_block, frame_title_spots, search_box
 from studio.core.tx import Tx
 from studio.media.names import printable_name
 from studio.store.records import dump_tags, parse_tags, row_json
@@ -47,7 +47,15 @@ def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tupl
         "SELECT x, y FROM assets WHERE deleted_at IS NULL AND x > ? AND x < ? AND y > ? AND y < ?",
         (x0, x1, y0, y1),
     ).fetchall()
-    spot = free_block((x, y), cols, rows, Occupancy((r[0], r[1]) for r in near))
+    taken = Occupancy((r[0], r[1]) for r in near)
+    for fx, fy, fw in tx.conn.execute(  # a frame's title tab sits above it: keep it clear
+        "SELECT x, y, width FROM frames WHERE deleted_at IS NULL AND x < ? AND x + width > ? "
+        "AND y > ? AND y < ?",
+        (x1, x0, y0, y1),
+    ):
+        for px in frame_title_spots(fx, fy, fw):
+            taken.add(px)
+    spot = free_block((x, y), cols, rows, taken)
     if spot is None:
         every = tx.conn.execute("SELECT x, y FROM assets WHERE deleted_at IS NULL").fetchall()
         spot = below_all((x, y), ((r[0], r[1]) for r in every))
