@@ -18,7 +18,7 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
-from studio.core.layout import Occupancy, below_all, free_block, frame_title_spots, search_box
+from studio.core.layout import Occupancy, below_all, frame_title_spots, free_block, search_box
 from studio.core.tx import Tx
 from studio.media.names import printable_name
 from studio.store.records import dump_tags, parse_tags, row_json

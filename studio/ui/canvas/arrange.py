@@ -79,11 +79,11 @@ def arrange(actions: CanvasActions, ids: Sequence[str], by: ArrangeBy) -> bool:
         start = (min(r.x for r in loose), min(r.y for r in loose))
         picked = {r.id for r in loose}
         taken = Occupancy((r.x, r.y) for r in assets.values() if r.id not in picked)
-        for f in areas.values():  # a frame's whole area (and its title) is taken
-            y = f.y - GRID_STEP / 2
-            while y < f.bottom:
-                x = f.x
-                while x < f.right:
+        for area in areas.values():  # a frame's whole area (and its title) is taken
+            y = area.y - GRID_STEP / 2
+            while y < area.bottom:
+                x = area.x
+                while x < area.right:
                     taken.add((x, y))
                     x += CARD_W / 2
                 y += CARD_H / 2
