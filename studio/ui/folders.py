@@ -11,6 +11,9 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from studio.core import settings
+from studio.core.settings import SettingsStore
+
 Opener = Callable[[Path], bool]
 
 MESSAGE_NAME = "folderMessage"
@@ -47,3 +50,31 @@ def show_folder(parent: QWidget, path: Path, opener: Opener = system_open) -> bo
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.show()
     return False
+
+
+class FolderMemory:
+    """The folder each file dialog starts in: the one last used for it (kept in
+    ``library.db`` across restarts), else a sensible default — the home folder for
+    imports, the data folder's ``exports/`` for exports."""
+
+    def __init__(self, store: SettingsStore, home: Path, exports: Path) -> None:
+        self._store = store
+        self._defaults = {settings.IMPORT_FOLDER: home, settings.EXPORT_FOLDER: exports}
+
+    def start(self, key: str) -> Path:
+        """Where the dialog for ``key`` (``settings.IMPORT_FOLDER`` / ``EXPORT_FOLDER``)
+        opens: the remembered folder if it still exists."""
+        got = settings.get_or(self._store, key, None)
+        if isinstance(got, str) and Path(got).is_dir():
+            return Path(got)
+        fallback = self._defaults[key]
+        if key == settings.EXPORT_FOLDER:
+            try:
+                fallback.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                return Path.home()
+        return fallback
+
+    def remember(self, key: str, chosen: Path) -> None:
+        """The user picked ``chosen`` (a file): next time start in its folder."""
+        settings.remember(self._store, key, str(chosen.parent.absolute()))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QObject, QThreadPool
 from PySide6.QtWidgets import QFileDialog
 
+from studio.core import settings
 from studio.core.imports import ImportReport
 from studio.ui.space_jobs import ImportJob, SpaceJob
 from studio.ui.undo import AppliedStep
@@ -84,6 +85,8 @@ class ImportController(QObject):
 
     def import_dialog(self) -> None:
         w = self.win
-        files, _ = QFileDialog.getOpenFileNames(w, "Import files", str(Path.home()), MEDIA_FILTER)
+        start = w.folders.start(settings.IMPORT_FOLDER)  # where the last import came from
+        files, _ = QFileDialog.getOpenFileNames(w, "Import files", str(start), MEDIA_FILTER)
         if files:
+            w.folders.remember(settings.IMPORT_FOLDER, Path(files[0]))
             self.import_paths([Path(f) for f in files], w.centre())

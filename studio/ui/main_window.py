@@ -32,6 +32,7 @@ from studio.core.studio import Studio
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar, FindController
+from studio.ui.folders import FolderMemory
 from studio.ui.import_controller import ImportController
 from studio.ui.jobs_panel import JobsPanel
 from studio.ui.preferences import PreferencesDialog
@@ -59,6 +60,8 @@ class MainWindow(QMainWindow):
         self.studio = studio
         self.actor = actor or Actor.local_owner()
         self.undo_stack = QUndoStack(self)
+        self.folders = FolderMemory(studio.library, Path.home(), studio.paths.exports_dir)
+        """Where the import and export dialogs start (the last folder used)."""
         self.refines = RefineFollower(self._run_later)
         """Makes a completed refine's variant active (one undoable step)."""
         self.space_control = SpaceController(self)

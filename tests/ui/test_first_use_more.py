@@ -532,3 +532,62 @@ def test_arrange_grows_a_full_frame_and_keeps_other_cards_off_the_grown_frame(
             assert grown.x <= r.x and r.right <= grown.right and r.bottom <= grown.bottom
         else:
             assert not r.intersects(grown), a.name
+
+
+def test_import_and_export_dialogs_start_in_the_last_folder_used(
+    tmp_path: Path,
+    qtbot,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    home = tmp_path / "home"
+    pics = tmp_path / "pictures"
+    pics.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (16, 16), (10, 200, 30)).save(pics / "leaf.png")
+    starts: list[str] = []
+
+    def pick_files(_parent, _title, start, _filter):  # type: ignore[no-untyped-def]
+        starts.append(start)
+        return [str(pics / "leaf.png")], _filter
+
+    saves: list[str] = []
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+
+    def save_to(_parent, _title, default, filters):  # type: ignore[no-untyped-def]
+        saves.append(default)
+        return str(outside / Path(default).name), filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", pick_files)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_to)
+    for _run in range(2):  # the second run is a restart: the folders come from library.db
+        studio = Studio(home, providers=build_providers)
+        w = MainWindow(studio, OWNER)
+        try:
+            if _run == 0:
+                _open(w, qtbot)
+            else:
+                w.open_space(studio.spaces()[0].id)
+                qtbot.waitUntil(lambda w=w: w.space_control._held is None, timeout=10_000)
+            w.import_control.import_dialog()
+            space = w.space
+            assert space is not None
+            qtbot.waitUntil(lambda s=space: len(s.snapshot().assets) == _run + 1, timeout=15_000)
+            aid = space.snapshot().assets[-1].id
+            w.open_details(aid)
+            qtbot.waitUntil(lambda w=w, a=aid: w.inspector.current_asset() == a, timeout=2_000)
+            qtbot.waitUntil(
+                lambda s=space, a=aid: s.variants_of(a)[0].status == "completed", timeout=5_000
+            )
+            w.inspector.show_asset(aid)
+            assert w.inspector.core.variant_actions.trigger("export") is not None
+        finally:
+            w.close()
+            w.deleteLater()
+            studio.close()
+    assert starts[0] == str(Path.home()) and starts[1] == str(pics)
+    assert Path(saves[0]).parent == home / "exports"  # the data folder's exports/ at first
+    assert Path(saves[1]).parent == outside  # then where the last export went

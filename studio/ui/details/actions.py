@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import commands as c
+from studio.core import settings
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
-from studio.ui.folders import show_folder, system_open
+from studio.ui.folders import FolderMemory, show_folder, system_open
 from studio.ui.host import StudioHost
 
 GENERATED = ("generate", "derive", "refine")
@@ -166,13 +167,17 @@ class VariantActions(QObject):
         if cur is None or asset is None or space is None or not cur.media_path:
             return None
         index = next((i for i, r in enumerate(self.rows, 1) if r.id == cur.id), 1)
-        default = str(Path.home() / export_name(asset, cur, index))
+        folders: FolderMemory | None = getattr(self.host, "folders", None)
+        start = folders.start(settings.EXPORT_FOLDER) if folders is not None else Path.home()
+        default = str(start / export_name(asset, cur, index))
         ext = PurePosixPath(cur.media_path).suffix
         filters = f"{(cur.mime or 'File')} (*{ext});;All files (*)" if ext else "All files (*)"
         chosen, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export file", default, filters)
         if not chosen:
             return None
         dest = Path(chosen)
+        if folders is not None:  # the next export starts in this folder
+            folders.remember(settings.EXPORT_FOLDER, dest)
         try:
             shutil.copyfile(space.media_dir / cur.media_path, dest)
         except OSError as exc:
