@@ -575,7 +575,8 @@ def test_import_and_export_dialogs_start_in_the_last_folder_used(
             w.import_control.import_dialog()
             space = w.space
             assert space is not None
-            qtbot.waitUntil(lambda s=space: len(s.snapshot().assets) == _run + 1, timeout=15_000)
+            want = _run + 1
+            qtbot.waitUntil(lambda s=space, n=want: len(s.snapshot().assets) == n, timeout=15_000)
             aid = space.snapshot().assets[-1].id
             w.open_details(aid)
             qtbot.waitUntil(lambda w=w, a=aid: w.inspector.current_asset() == a, timeout=2_000)
