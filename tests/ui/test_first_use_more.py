@@ -592,3 +592,36 @@ def test_import_and_export_dialogs_start_in_the_last_folder_used(
     assert starts[0] == str(Path.home()) and starts[1] == str(pics)
     assert Path(saves[0]).parent == home / "exports"  # the data folder's exports/ at first
     assert Path(saves[1]).parent == outside  # then where the last export went
+
+
+def test_compare_tick_boxes_have_a_visible_border_and_tick(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from PySide6.QtGui import QColor
+
+    _open(window, qtbot)
+    aid = _imported(window, tmp_path)
+    window.open_details(aid)
+    qtbot.waitUntil(lambda: window.inspector.current_asset() == aid, timeout=2_000)
+    full = window.inspector.open_full_view()
+    assert full is not None
+    try:
+        picker = full.picker
+        style = picker.styleSheet()
+        assert "::indicator" in style and "check.svg" in style
+        picker.show()
+        full.tabs.setCurrentIndex(1)
+        QApplication.processEvents()
+        img = picker.grab().toImage()
+        light = sum(
+            1
+            for x in range(0, min(img.width(), 60))
+            for y in range(0, min(img.height(), 80))
+            if QColor(img.pixel(x, y)).lightness() > 180
+        )
+        assert light > 20  # the box's bright border shows on the dark list
+    finally:
+        full.close()
+        QApplication.processEvents()
