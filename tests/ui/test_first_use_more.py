@@ -625,3 +625,55 @@ def test_compare_tick_boxes_have_a_visible_border_and_tick(
     finally:
         full.close()
         QApplication.processEvents()
+
+
+PLAYER_SCRIPT = """
+import sys, time
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from studio.ui.quiet import quiet_media_logs
+quiet_media_logs()
+from PySide6.QtMultimedia import QMediaPlayer
+player = QMediaPlayer()
+player.setSource(QUrl.fromLocalFile(sys.argv[1]))
+end = time.monotonic() + 3
+while time.monotonic() < end and player.mediaStatus() != QMediaPlayer.MediaStatus.LoadedMedia:
+    app.processEvents()
+    time.sleep(0.02)
+print("status", player.mediaStatus().name)
+"""
+
+
+def test_opening_media_leaves_no_ffmpeg_dump_or_probing_chatter_on_the_console(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import wave
+
+    path = tmp_path / "beep.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x10" * 8000)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "QT_QPA_PLATFORM": "offscreen"}
+
+    def run(**extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", PLAYER_SCRIPT, str(path)],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "status LoadedMedia" in done.stdout, done.stdout + done.stderr
+        return done.stderr
+
+    loud = run(FORGE_STUDIO_VERBOSE_MEDIA="1")
+    assert "Input #0" in loud  # what the console used to show for every file opened
+    quiet = run()
+    assert "Input #0" not in quiet and "symbolsresolver" not in quiet, quiet
