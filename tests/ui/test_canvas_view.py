@@ -295,6 +295,10 @@ def test_context_menu_actions(space: Space, qtbot) -> None:  # type: ignore[no-u
     cv.view.canvas_actions.ask_text = lambda title, label, default: (
         "Heroine" if "Rename" in title else "character"
     )
+    offered: list[list[str]] = []  # Change type offers the details' list of types
+    cv.view.canvas_actions.ask_choice = lambda title, label, choices, current: (
+        offered.append(choices) or "character"
+    )
     menu = menus.card_menu(cv.view, card)
     labels = [a.text() for a in menu.actions() if a.text()]
     assert labels[:6] == [
@@ -314,7 +318,7 @@ def test_context_menu_actions(space: Space, qtbot) -> None:  # type: ignore[no-u
     trigger("Rename…")
     assert space.asset(made.asset_id).name == "Heroine"
     trigger("Change type…")
-    assert space.asset(made.asset_id).type == "character"
+    assert space.asset(made.asset_id).type == "character" and "prop" in offered[0]
     trigger("Star active variant")
     assert card.facts.active is not None and card.facts.active.starred
     assert any(
