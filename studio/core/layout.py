@@ -115,9 +115,10 @@ TITLE_SPAN = 480.0
 def frame_title_spots(x: float, y: float, width: float) -> list[Spot]:
     """Corners that mark a frame's title tab as taken (see :class:`Occupancy`): no new
     card overlaps the band ``TITLE_BAND`` high above the frame's top edge (a card whose
-    top is within ``CARD + TITLE_BAND`` above the edge), nor the top of the frame just
-    below it."""
-    band_y = y - (CARD + TITLE_BAND) + CLEARANCE
+    top is less than ``CARD + TITLE_BAND`` above the edge). The marks sit one clearance
+    above the edge, so the inside of the frame stays free for new cards."""
+    band_y = y - CLEARANCE
+    assert CLEARANCE >= TITLE_BAND  # one row of marks covers the whole band
     out: list[Spot] = []
     px = x
     while px <= x + min(width, TITLE_SPAN):

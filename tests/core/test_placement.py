@@ -123,3 +123,9 @@ def test_new_cards_keep_clear_of_a_frame_title(space: Space) -> None:
     a = space.asset(aid)
     overlaps_band = a.y < 0.0 and a.y + CARD > -60.0 and a.x < 480.0 and a.x + CARD > 0.0
     assert not overlaps_band, (a.x, a.y)
+
+
+def test_a_card_asked_for_inside_a_frame_stays_inside_it(space: Space) -> None:
+    space.apply(c.CreateFrame("Cast", 0.0, 0.0, 900.0, 600.0), OWNER)
+    aid = add_asset(space, "Inside", x=40.0, y=40.0)  # e.g. a file dropped into the frame
+    assert (space.asset(aid).x, space.asset(aid).y) == (40.0, 40.0)
