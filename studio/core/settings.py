@@ -35,6 +35,8 @@ WELCOME_DONE = "welcome.created"
 LAST_SPACE = "ui.last_space"
 WINDOW_GEOMETRY = "ui.window.geometry"
 WINDOW_STATE = "ui.window.state"
+IMPORT_FOLDER = "ui.folder.import"
+EXPORT_FOLDER = "ui.folder.export"
 
 
 _NAME = r"([a-z0-9][a-z0-9_-]{0,63})"
@@ -137,6 +139,12 @@ def _json_object(text: str) -> str:
     return text
 
 
+def _folder(text: str) -> str:
+    if (not text.startswith("/") and not re.match(r"[A-Za-z]:[\\/]", text)) or len(text) > 4096:
+        raise SettingError("must be an absolute folder path")
+    return text
+
+
 def _base64(text: str) -> str:
     try:
         base64.b64decode(text, validate=True)
@@ -196,6 +204,8 @@ SPECS: tuple[Spec, ...] = (
     _spec(LAST_SPACE, _space_id, "a space id"),
     _spec(WINDOW_GEOMETRY, _base64, "base64 text (the app writes it)"),
     _spec(WINDOW_STATE, _base64, "base64 text (the app writes it)"),
+    _spec(IMPORT_FOLDER, _folder, "an absolute folder path (the app writes it)"),
+    _spec(EXPORT_FOLDER, _folder, "an absolute folder path (the app writes it)"),
     _spec("ui.view.<space_id>", _json_object, "a JSON object (the app writes it)"),
     _spec("ui.tray.<space_id>", _json_object, "a JSON object (the app writes it)"),
 )

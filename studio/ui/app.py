@@ -58,6 +58,9 @@ def run(home: Path | None = None) -> int:
     from studio.ui.gc_timer import MainThreadCollector
 
     collector = MainThreadCollector(app)  # never free a Qt object off its thread
+    from studio.ui.quiet import quiet_media_logs
+
+    quiet_media_logs()  # no FFmpeg "Input #0" dumps, no probing chatter on the console
     app.setApplicationName("Forge Studio")
     app.setOrganizationName("Forge Studio")
     icon = Path(__file__).resolve().parents[2] / "resources" / "forge-studio.svg"

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from studio.ui.canvas.filtering import parse_query
 from studio.ui.canvas.scene import CanvasScene
+from studio.ui.icons import icon
 from studio.ui.widgets import tool_button
 
 
@@ -38,7 +39,8 @@ class FindBar(QWidget):
         self.count = QLabel("")
         prev_b = tool_button("↑", "Previous match (Shift+Enter)")
         next_b = tool_button("↓", "Next match (Enter)")
-        close_b = tool_button("✕", "Close (Esc)")
+        close_b = tool_button("", "Close (Esc)")
+        close_b.setIcon(icon("close"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         for w in (self.text, self.kind, self.starred, self.count, prev_b, next_b, close_b):

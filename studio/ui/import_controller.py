@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QObject, QThreadPool
 from PySide6.QtWidgets import QFileDialog
 
+from studio.core import settings
 from studio.core.imports import ImportReport
 from studio.ui.space_jobs import ImportJob, SpaceJob
 from studio.ui.undo import AppliedStep
@@ -21,6 +22,17 @@ MEDIA_FILTER = (
     "Media (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff "
     "*.wav *.mp3 *.flac *.ogg *.m4a *.mp4 *.mov *.webm);;All files (*)"
 )
+
+
+def refusal_message(report: ImportReport) -> str:
+    """What was not imported and why; its first line says it all on its own (the
+    status bar shows only that line)."""
+    refused = report.refused
+    first = refused[0].line()
+    if len(refused) == 1:
+        return f"Not imported: {first}"
+    lines = "\n".join(r.line() for r in refused)
+    return f"{len(refused)} files were not imported (first: {first}):\n{lines}"
 
 
 class ImportController(QObject):
@@ -64,13 +76,17 @@ class ImportController(QObject):
                     w.show_error,
                 )
             )
-        w.statusBar().showMessage(f"Imported {len(report.imported)} file(s)", 4000)
+        n = len(report.imported)
+        w.statusBar().showMessage(f"Imported {n} file{'s' if n != 1 else ''}", 4000)
+        if report.imported and same_space:  # the user's new cards: selected, in sight
+            w.view.reveal(list(dict.fromkeys(i.asset_id for i in report.imported)))
         if report.refused:
-            lines = "\n".join(r.line() for r in report.refused)
-            w.show_error(f"{len(report.refused)} file(s) were not imported:\n{lines}")
+            w.show_error(refusal_message(report))
 
     def import_dialog(self) -> None:
         w = self.win
-        files, _ = QFileDialog.getOpenFileNames(w, "Import files", str(Path.home()), MEDIA_FILTER)
+        start = w.folders.start(settings.IMPORT_FOLDER)  # where the last import came from
+        files, _ = QFileDialog.getOpenFileNames(w, "Import files", str(start), MEDIA_FILTER)
         if files:
+            w.folders.remember(settings.IMPORT_FOLDER, Path(files[0]))
             self.import_paths([Path(f) for f in files], w.centre())

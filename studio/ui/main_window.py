@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QThreadPool
+from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -33,16 +33,18 @@ from studio.ui.archive_controller import ArchiveController
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar, FindController
+from studio.ui.folders import FolderMemory
 from studio.ui.import_controller import ImportController
 from studio.ui.jobs_panel import JobsPanel
 from studio.ui.preferences import PreferencesDialog
+from studio.ui.refine_follow import RefineFollower
 from studio.ui.session import SpaceSession
 from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
 from studio.ui.tray import ForgeTray
 from studio.ui.tray.state import TrayDrafts
-from studio.ui.undo import push
+from studio.ui.undo import created_assets, push
 from studio.ui.window_menus import WindowMenus
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,10 @@ class MainWindow(QMainWindow):
         self.studio = studio
         self.actor = actor or Actor.local_owner()
         self.undo_stack = QUndoStack(self)
+        self.folders = FolderMemory(studio.library, Path.home(), studio.paths.exports_dir)
+        """Where the import and export dialogs start (the last folder used)."""
+        self.refines = RefineFollower(self._run_later)
+        """Makes a completed refine's variant active (one undoable step)."""
         self.space_control = SpaceController(self)
         self.import_control = ImportController(self)
         self.archive_control = ArchiveController(self)
@@ -149,9 +155,19 @@ class MainWindow(QMainWindow):
         if space is None:
             self.show_error("Open a space first.")
             return False
-        return (
-            push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error) is not None
-        )
+        step = push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error)
+        if step is None:
+            return False
+        self.refines.watch(step.applied)
+        new = created_assets(step.applied)
+        if new:  # the user's own new cards: selected and brought into sight
+            self.view.reveal(new)
+        return True
+
+    def _run_later(self, cmds: Sequence[Command], text: str) -> bool:
+        """:meth:`run` once the event loop is back (never inside another step's push)."""
+        QTimer.singleShot(0, lambda: self.run(cmds, text))
+        return True
 
     def import_paths(
         self, paths: Sequence[Path], at: tuple[float, float], into: str | None = None

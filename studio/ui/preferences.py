@@ -35,6 +35,7 @@ from studio.core.providers import ProviderCatalog
 from studio.core.studio import LOCAL_LATENCY_KEY, Studio
 from studio.jobs.config import DEFAULT_CONCURRENCY
 from studio.keys import ENV_VARS, KEY_FILE_NAME, KEY_NAMES, KeyStore, KeyStoreError, Source
+from studio.ui.folders import show_folder
 from studio.ui.keys_choice import KeylessChoice
 from studio.ui.widgets import named
 from workers.base import AudioType, Capabilities
@@ -185,7 +186,9 @@ class PreferencesDialog(QDialog):
         return page
 
     def _open_folder(self) -> None:
-        self.open_url(QUrl.fromLocalFile(str(self.studio.paths.home)))
+        show_folder(
+            self, self.studio.paths.home, lambda p: bool(self.open_url(QUrl.fromLocalFile(str(p))))
+        )
 
     # ------------------------------------------------------------------ providers
     def _providers_page(self) -> QWidget:

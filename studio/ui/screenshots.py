@@ -15,6 +15,7 @@ from typing import Any
 
 def main(out_dir: str = "docs") -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QApplication
 
     from studio.core import commands as c
@@ -103,6 +104,18 @@ def main(out_dir: str = "docs") -> int:
         w.find_bar.text.setText("kind:image robot")
         _pump(app, 0.6)
         w.grab().save(str(out / "find.png"))
+
+        w.find_bar.close_bar()
+        space.apply(c.ResumeQueue(), me)
+        _settle(app, w)
+        fork = next(card for card in w.scene.cards() if card.asset.name.endswith("(fork)"))
+        w.run([c.ReparentAsset(fork.asset.id, derived.created["asset_id"])], "Put inside")
+        w.scene.select([])
+        w.findChild(QAction, "arrangeByKind").trigger()  # View ▸ Arrange ▸ By kind
+        w.view.fit_all()
+        w.inspector_dock.raise_()
+        _pump(app, 0.8)
+        w.grab().save(str(out / "arrange.png"))
         w.close()
     print(f"saved screenshots in {out}")
     return 0

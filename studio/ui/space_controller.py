@@ -109,11 +109,13 @@ class SpaceController(QObject):
             job.finished.wait(60)
         self.jobs.clear()
         settings.remember(w.studio.library, f"ui.view.{space.id}", json.dumps(w.view.view_state()))
+        w.scene.collapsed = set()
         if self.history is not None:
             self.history.close()
             self.history.deleteLater()
             self.history = None
         w.undo_stack.clear()
+        w.refines.clear()
         w.jobs_panel.set_space(None)
         w.tray.set_space(None)
         w.inspector.set_space(None)
@@ -141,6 +143,7 @@ class SpaceController(QObject):
         w.jobs_panel.apply_event(event)
         w.tray.apply_event(event)
         w.inspector.apply_event(event)
+        w.refines.apply_event(event)
         if self._held is not None:
             self._held.append(event)
         else:

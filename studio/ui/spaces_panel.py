@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -17,18 +16,25 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.errors import StudioError
+from studio.core.space_stats import asset_counts
 from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
-from studio.ui.widgets import tool_button
+from studio.ui.widgets import ask_text, tool_button
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+RELABEL_MS = 30_000
+"""How often "… min ago" is brought up to date."""
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now()
 
 
 def _ago(ms: int | None) -> str:
     if not ms:
         return "never opened"
     when = datetime.datetime.fromtimestamp(ms / 1000)
-    delta = datetime.datetime.now() - when
+    delta = _now() - when
     if delta.days >= 1:
         return when.strftime("%d %b %Y")
     if delta.seconds >= 3600:
@@ -74,6 +80,17 @@ class SpacesPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         self._counts: dict[str, int] = {}
+        self._clock = QTimer(self)  # "1 min ago" must not stay "1 min ago"
+        self._clock.setInterval(RELABEL_MS)
+        self._clock.timeout.connect(self.relabel)
+        self._clock.start()
+
+    def relabel(self) -> None:
+        """Every line again, with fresh "… ago" times (the list is small)."""
+        entries = {e.id: e for e in self.studio.spaces()}
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            self._label(item, entries.get(str(item.data(ID_ROLE))))
 
     def set_count(self, space_id: str, count: int) -> None:
         self._counts[space_id] = count
@@ -94,6 +111,11 @@ class SpacesPanel(QWidget):
         item.setToolTip(f"{entry.name} ({entry.slug})")
 
     def refresh(self, select_id: str | None = None) -> None:
+        """List the spaces again, with each one's asset count read from its file."""
+        try:
+            self._counts.update(asset_counts(self.studio))
+        except StudioError:  # the library could not be read: the list below says so
+            pass
         self.list.clear()
         for entry in sorted(self.studio.spaces(), key=lambda e: e.name.lower()):
             item = QListWidgetItem()
@@ -118,8 +140,8 @@ class SpacesPanel(QWidget):
         return None if item is None else str(item.data(ID_ROLE))
 
     def create_space(self) -> None:
-        name, ok = QInputDialog.getText(self, "New space", "Name:", text="Untitled space")
-        if not ok:
+        name = ask_text(self, "New space", "Name:", "Untitled space")
+        if name is None:
             return
         try:
             entry = self.studio.create_space(name)
@@ -134,8 +156,8 @@ class SpacesPanel(QWidget):
         entry = self._entry(sid) if sid else None
         if entry is None:
             return
-        name, ok = QInputDialog.getText(self, "Rename space", "Name:", text=entry.name)
-        if not ok:
+        name = ask_text(self, "Rename space", "Name:", entry.name)
+        if name is None:
             return
         try:
             self.studio.rename_space(entry.id, name)

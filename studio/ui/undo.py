@@ -120,6 +120,18 @@ class CoreCommand(QUndoCommand):
         QTimer.singleShot(0, lambda: load_history(stack, space, actor, on_error))
 
 
+def created_assets(applied: Sequence[Applied]) -> list[str]:
+    """The ids of the assets these commands created (generation, fork, batch…)."""
+    out: list[str] = []
+    for a in applied:
+        made = a.created
+        if "asset_ids" in made:
+            out += [x for x in made["asset_ids"].split(",") if x]
+        elif "asset_id" in made and any(e.type == "asset:created" for e in a.events):
+            out.append(made["asset_id"])
+    return list(dict.fromkeys(out))
+
+
 def push(
     stack: QUndoStack,
     space: Space,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from studio.core import commands as c
+from studio.core.layout import ArrangeBy
+from studio.ui.folders import Opener, show_folder, system_open
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 class WindowMenus(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
+        self.opener: Opener = system_open
+        """Opens a folder in the file manager (tests replace it)."""
 
     @property
     def win(self) -> MainWindow:
@@ -75,6 +79,15 @@ class WindowMenus(QObject):
         act(view, "Open asset &details", w.inspector.open_full_view, "Ctrl+D", "fullView")
         act(view, "Zoom &in", w.view.zoom_in, QKeySequence.StandardKey.ZoomIn)
         act(view, "Zoom &out", w.view.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        arrange = view.addMenu("&Arrange (selection, or the whole space)")
+        for by in ArrangeBy:
+            act(
+                arrange,
+                f"By &{by.value}",
+                self._arranger(by),
+                "Ctrl+Shift+A" if by is ArrangeBy.KIND else None,
+                f"arrangeBy{by.value.title()}",
+            )
         view.addSeparator()
         view.addAction(w.spaces_dock.toggleViewAction())
         view.addAction(w.inspector_dock.toggleViewAction())
@@ -90,6 +103,10 @@ class WindowMenus(QObject):
 
         help_ = bar.addMenu("&Help")
         act(help_, "&About Forge Studio", self.about)
+
+    def _arranger(self, by: ArrangeBy) -> Callable[[], object]:
+        # no default argument: a triggered action would pass its checked flag into it
+        return lambda: self.win.view.arrange(by)
 
     def focus_tray(self) -> None:
         w = self.win
@@ -114,7 +131,7 @@ class WindowMenus(QObject):
         self.win.open_preferences()
 
     def open_data_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.win.studio.paths.home)))
+        show_folder(self.win, self.win.studio.paths.home, lambda p: self.opener(p))
 
     def about(self) -> None:
         w = self.win

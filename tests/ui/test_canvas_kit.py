@@ -4,7 +4,7 @@ and space, real image variants with thumbnails, and synthesized input events."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,8 +177,10 @@ def drag(
     modifiers: Qt.KeyboardModifier = NO_MODS,
     button: Qt.MouseButton = LEFT,
     steps: int = 5,
+    on_move: Callable[[], object] | None = None,
 ) -> None:
-    """Press at ``start``, move in ``steps`` to ``end``, release there."""
+    """Press at ``start``, move in ``steps`` to ``end``, release there; ``on_move`` is
+    called after each move (to look at the view while hovering)."""
     a, b = QPointF(start), QPointF(end)
     mouse(view, QEvent.Type.MouseButtonPress, a, button, modifiers)
     for i in range(1, steps + 1):
@@ -192,4 +194,6 @@ def drag(
             modifiers,
         )
         QApplication.sendEvent(view.viewport(), ev)
+        if on_move is not None:
+            on_move()
     mouse(view, QEvent.Type.MouseButtonRelease, b, button, modifiers)

@@ -92,8 +92,13 @@ def test_drop_onto_a_card_reparents_and_undo(space: Space, qtbot) -> None:  # ty
 def test_a_cycle_is_refused_and_nothing_changes(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]
     cv, a, b = two_cards(space, qtbot)
     space.apply(c.ReparentAsset(a, b), OWNER)  # Alpha inside Beta
-    drag(cv.view, cv.vp(400, 100), cv.vp(100, 100))  # Beta onto Alpha: a cycle
-    assert len(cv.host.errors) == 1 and "already inside" in cv.host.errors[0]
+    hints: list[str] = []
+    drag(
+        cv.view, cv.vp(400, 100), cv.vp(100, 100), on_move=lambda: hints.append(cv.view.drag.hint)
+    )  # Beta onto Alpha: a cycle, refused while hovering, and no message after
+    assert hints[-1] == "Can't put “Beta” inside “Alpha”: it is inside “Beta”"
+    assert cv.scene.ctx.drop_target is None
+    assert cv.host.errors == []
     assert space.asset(b).parent_asset_id is None and space.asset(a).parent_asset_id == b
     assert cv.pos(b) == (280, 0)
     assert (cv.scene.card(b).px, cv.scene.card(b).py) == (280, 0)  # type: ignore[union-attr]
@@ -290,6 +295,10 @@ def test_context_menu_actions(space: Space, qtbot) -> None:  # type: ignore[no-u
     cv.view.canvas_actions.ask_text = lambda title, label, default: (
         "Heroine" if "Rename" in title else "character"
     )
+    offered: list[list[str]] = []  # Change type offers the details' list of types
+    cv.view.canvas_actions.ask_choice = lambda title, label, choices, current: (
+        offered.append(choices) or "character"
+    )
     menu = menus.card_menu(cv.view, card)
     labels = [a.text() for a in menu.actions() if a.text()]
     assert labels[:6] == [
@@ -309,7 +318,7 @@ def test_context_menu_actions(space: Space, qtbot) -> None:  # type: ignore[no-u
     trigger("Rename…")
     assert space.asset(made.asset_id).name == "Heroine"
     trigger("Change type…")
-    assert space.asset(made.asset_id).type == "character"
+    assert space.asset(made.asset_id).type == "character" and "prop" in offered[0]
     trigger("Star active variant")
     assert card.facts.active is not None and card.facts.active.starred
     assert any(

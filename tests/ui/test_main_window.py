@@ -9,11 +9,12 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from studio.core import commands as c
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
+from studio.ui import spaces_panel
 from studio.ui.main_window import MainWindow
 from tests.conftest import OWNER
 
@@ -63,7 +64,7 @@ def test_create_space_drop_files_and_undo(
     qtbot,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Art board", True))
+    monkeypatch.setattr(spaces_panel, "ask_text", lambda *a, **k: "Art board")
     window.spaces.create_space()
     assert window.space is not None and window.windowTitle().startswith("Art board")
     assert window.spaces.list.count() == 1
@@ -72,7 +73,9 @@ def test_create_space_drop_files_and_undo(
     qtbot.waitUntil(lambda: len(window.scene.cards()) == 2, timeout=15_000)
     qtbot.waitUntil(lambda: bool(_error_boxes(window)), timeout=5_000)
     (box,) = _error_boxes(window)
-    assert "broken.png" in box.text() and "1 file(s) were not imported" in box.text()
+    assert box.text().startswith("Not imported: ") and "broken.png: " in box.text()
+    status = window.statusBar().currentMessage()
+    assert status.startswith("Not imported: ") and "broken.png: " in status
     assert not box.isModal()
     names = sorted(card.asset.name for card in window.scene.cards())
     assert names == ["blue", "red"]

@@ -18,6 +18,7 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
+from studio.core.layout import Occupancy, below_all, frame_title_spots, free_block, search_box
 from studio.core.tx import Tx
 from studio.media.names import printable_name
 from studio.store.records import dump_tags, parse_tags, row_json
@@ -35,6 +36,32 @@ def derived_asset_name(original_name: str, fallback: str = "Imported") -> str:
     return text
 
 
+def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tuple[float, float]:
+    """The top-left corner nearest to ``(x, y)`` of a ``cols`` x ``rows`` block of new
+    cards that lands on no live card: every new asset goes to free space, whoever
+    creates it. Looks at the cards near the spot only (one indexed-free range scan);
+    when all is full there, the block goes under the lowest card."""
+    x, y = coordinate(x, "x"), coordinate(y, "y")
+    x0, y0, x1, y1 = search_box((x, y), cols, rows)
+    near = tx.conn.execute(
+        "SELECT x, y FROM assets WHERE deleted_at IS NULL AND x > ? AND x < ? AND y > ? AND y < ?",
+        (x0, x1, y0, y1),
+    ).fetchall()
+    taken = Occupancy((r[0], r[1]) for r in near)
+    for fx, fy, fw in tx.conn.execute(  # a frame's title tab sits above it: keep it clear
+        "SELECT x, y, width FROM frames WHERE deleted_at IS NULL AND x < ? AND x + width > ? "
+        "AND y > ? AND y < ?",
+        (x1, x0, y0, y1),
+    ):
+        for px in frame_title_spots(fx, fy, fw):
+            taken.add(px)
+    spot = free_block((x, y), cols, rows, taken)
+    if spot is None:
+        every = tx.conn.execute("SELECT x, y FROM assets WHERE deleted_at IS NULL").fetchall()
+        spot = below_all((x, y), ((r[0], r[1]) for r in every))
+    return coordinate(spot[0], "x"), coordinate(spot[1], "y")
+
+
 def insert_asset(
     tx: Tx,
     *,
@@ -47,12 +74,14 @@ def insert_asset(
     y: float,
     asset_id: str | None,
 ) -> str:
-    """Insert a live asset row (validated) and emit ``asset:created`` later via caller."""
+    """Insert a live asset row (validated) and emit ``asset:created`` later via caller.
+    The card goes to the free spot nearest to ``(x, y)`` (:func:`free_place`)."""
     name = clean_text(name, "asset name")
     type_ = clean_text(type_, "asset type", max_len=64, required=False)
     if parent_asset_id is not None:
         tx.asset(parent_asset_id)
     aid = fresh_id(tx, "assets", asset_id)
+    x, y = free_place(tx, x, y)
     tx.conn.execute(
         "INSERT INTO assets (id, slug, name, type, media_kind, tags, parent_asset_id, x, y, "
         "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -64,8 +93,8 @@ def insert_asset(
             media_kind,
             dump_tags(clean_tags(tags)),
             parent_asset_id,
-            coordinate(x, "x"),
-            coordinate(y, "y"),
+            x,
+            y,
             tx.actor.id,
             tx.now,
             tx.now,

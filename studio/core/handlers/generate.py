@@ -22,14 +22,14 @@ from studio.core.errors import (
     ValidationError,
 )
 from studio.core.forge import ForgeOp, Recipe, StyleChoice, audio_type_for, inject_style
-from studio.core.handlers.assets import insert_asset
+from studio.core.handlers.assets import free_place, insert_asset
 from studio.core.handlers.common import MAX_PROMPT, clean_text, media_file, update_row
 from studio.core.handlers.variants import (
     UNFINISHED,
     apply_completion,
     insert_lineage,
 )
-from studio.core.layout import grid_position
+from studio.core.layout import grid_position, grid_shape
 from studio.core.limits import MAX_ERROR_CODE, MAX_ERROR_MESSAGE
 from studio.core.tx import Tx
 from studio.media.files import fsync_dir
@@ -296,10 +296,14 @@ def _key(request_id: str | None, index: int) -> str | None:
     return None if request_id is None else f"{request_id}:{index}"
 
 
+def _default_name(prompt: str) -> str:
+    return " ".join(prompt.split()[:6]) or "Untitled"
+
+
 def _new_asset(
     tx: Tx, name: str | None, prompt: str, kind: str, type_: str, x: float, y: float
 ) -> str:
-    default = " ".join(prompt.split()[:6]) or "Untitled"
+    default = _default_name(prompt)
     aid = insert_asset(
         tx,
         name=(name or default)[:200],
@@ -360,6 +364,9 @@ def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
     variant_ids, job_ids, asset_ids = [], [], []
     first_event = len(tx.events)
     shared_asset = cmd.asset_id
+    origin = (cmd.x, cmd.y)
+    if cmd.mode is c.BatchMode.SET:  # the whole grid goes to free space, as one block
+        origin = free_place(tx, cmd.x, cmd.y, *grid_shape(cmd.count))
     if shared_asset is None and cmd.mode is c.BatchMode.EXPLORE:
         shared_asset = _new_asset(tx, cmd.name, cmd.prompt, kind, type_, cmd.x, cmd.y)
         asset_ids.append(shared_asset)
@@ -369,8 +376,9 @@ def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
         if opts.seed is not None:
             seeded = Plan(_with_seed(p.recipe, opts.seed + i), p.relation)
         if cmd.mode is c.BatchMode.SET:
-            x, y = grid_position(i, cmd.count, (cmd.x, cmd.y))
-            name = f"{cmd.name} {i + 1}" if cmd.name else None
+            x, y = grid_position(i, cmd.count, origin)
+            # each asset of a set is told apart by its number: "Hero 1", "Hero 2"…
+            name = f"{(cmd.name or _default_name(cmd.prompt))[:190]} {i + 1}"
             aid = _new_asset(tx, name, cmd.prompt, kind, type_, x, y)
             asset_ids.append(aid)
         else:

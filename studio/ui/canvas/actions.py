@@ -22,15 +22,17 @@ from studio.core import commands as c
 from studio.ui.canvas.geometry import CARD_H, CARD_W, STEP, Rect, frame_around, free_spot
 from studio.ui.host import CanvasHost
 from studio.ui.mime import put_variants
+from studio.ui.widgets import type_choices
 
 if TYPE_CHECKING:
     from studio.ui.canvas.scene import CanvasScene
 
 AskText = Callable[[str, str, str], str | None]  # (title, label, default) -> text | None
+AskChoice = Callable[[str, str, list[str], str], str | None]  # (…, choices, current)
 AskFiles = Callable[[str], list[Path]]
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return f"“{name if len(name) <= 40 else name[:39] + '…'}”"
 
 
@@ -41,11 +43,15 @@ class CanvasActions:
         host: CanvasHost | None,
         ask_text: AskText,
         ask_files: AskFiles,
+        ask_choice: AskChoice | None = None,
     ) -> None:
         self.scene = scene
         self.host = host
         self.ask_text = ask_text
         self.ask_files = ask_files
+        self.ask_choice: AskChoice = ask_choice or (
+            lambda title, label, _choices, current: ask_text(title, label, current)
+        )
 
     # ------------------------------------------------------------------ plumbing
     def run(self, cmds: Sequence[c.Command], text: str) -> bool:
@@ -55,20 +61,24 @@ class CanvasActions:
 
     def _name(self, aid: str) -> str:
         row = self.scene.asset_row(aid)
-        return _quote(row.name) if row is not None else "asset"
+        return quote(row.name) if row is not None else "asset"
 
     def _many(self, ids: Sequence[str], verb: str) -> str:
         return f"{verb} {self._name(ids[0])}" if len(ids) == 1 else f"{verb} {len(ids)} assets"
 
     # ------------------------------------------------------------------ assets
     def move(
-        self, positions: Mapping[str, tuple[float, float]], take_out: Sequence[str] = ()
+        self,
+        positions: Mapping[str, tuple[float, float]],
+        take_out: Sequence[str] = (),
+        frames: Mapping[str, tuple[float, float]] | None = None,
     ) -> bool:
-        """Move cards (one ``MoveAssets``); ``take_out``: those ids also leave their
-        parent, in the same step."""
+        """Move cards (one ``MoveAssets``) and ``frames`` (chosen with them, Ctrl+A);
+        ``take_out``: those ids also leave their parent, in the same step."""
         cmds: list[c.Command] = []
         if positions:
             cmds.append(c.MoveAssets(tuple(c.Position(a, x, y) for a, (x, y) in positions.items())))
+        cmds += [c.UpdateFrame(f, x=x, y=y) for f, (x, y) in (frames or {}).items()]
         cmds += [c.ReparentAsset(a, None) for a in take_out]
         if not cmds:
             return False
@@ -80,8 +90,12 @@ class CanvasActions:
                 if len(take_out) == 1 and parent
                 else f"Take {len(take_out)} assets out"
             )
+        elif frames and not positions:
+            text = "Move 1 frame" if len(frames) == 1 else f"Move {len(frames)} frames"
         else:
             text = self._many(list(positions), "Move")
+            if frames:
+                text += f" and {len(frames)} frame{'s' if len(frames) != 1 else ''}"
         return self.run(cmds, text)
 
     def reparent(self, ids: Sequence[str], parent: str) -> bool:
@@ -109,18 +123,19 @@ class CanvasActions:
             name = self.ask_text("Rename asset", "Name:", row.name)
         if name is None or name.strip() == row.name:
             return False
-        return self.run([c.UpdateAsset(aid, name=name.strip())], f"Rename {_quote(row.name)}")
+        return self.run([c.UpdateAsset(aid, name=name.strip())], f"Rename {quote(row.name)}")
 
     def change_type(self, aid: str, type_: str | None = None) -> bool:
         row = self.scene.asset_row(aid)
         if row is None:
             return False
         if type_ is None:
-            type_ = self.ask_text("Change type", "Type (character, item, scene, sfx…):", row.type)
+            # the same list as the details' Type field (and still free text)
+            type_ = self.ask_choice("Change type", "Type:", type_choices(row.type), row.type)
         if type_ is None or type_.strip() == row.type:
             return False
         return self.run(
-            [c.UpdateAsset(aid, type=type_.strip())], f"Change type of {_quote(row.name)}"
+            [c.UpdateAsset(aid, type=type_.strip())], f"Change type of {quote(row.name)}"
         )
 
     def toggle_star(self, aid: str) -> bool:
@@ -141,13 +156,21 @@ class CanvasActions:
         spot = free_spot(start, [o.scene_rect() for o in near if o is not card])
         return self.run([c.ForkVariant(v.id, x=spot.x, y=spot.y)], f"Fork {self._name(aid)}")
 
-    def delete(self, ids: Sequence[str]) -> bool:
+    def delete(self, ids: Sequence[str], frames: Sequence[str] = ()) -> bool:
+        """Delete assets, and ``frames`` chosen with them (Ctrl+A), in one step."""
         ids = [a for a in ids if self.scene.asset_row(a) is not None]
-        if not ids:
+        frames = [f for f in frames if f in self.scene.model.frames]
+        if not ids and not frames:
             return False
         # deleting an asset takes its subtree: chosen descendants go with their ancestor
         top = [a for a in ids if not self._inside(a, set(ids))]
-        return self.run([c.DeleteAsset(a) for a in top], self._many(ids, "Delete"))
+        cmds: list[c.Command] = [c.DeleteAsset(a) for a in top]
+        cmds += [c.DeleteFrame(f) for f in frames]
+        text = self._many(ids, "Delete") if ids else "Delete"
+        if frames:
+            n = len(frames)
+            text += f"{' and' if ids else ''} {n} frame{'s' if n != 1 else ''}"
+        return self.run(cmds, text)
 
     def _inside(self, aid: str, chosen: set[str]) -> bool:
         """Is one of ``aid``'s ancestors in ``chosen``? (bounded: a damaged tree may loop)"""
@@ -171,12 +194,12 @@ class CanvasActions:
         r = frame_around(card.scene_rect() for card in cards)
         if r is None:
             return False
-        return self.run([c.CreateFrame(title, r.x, r.y, r.w, r.h)], f"New frame {_quote(title)}")
+        return self.run([c.CreateFrame(title, r.x, r.y, r.w, r.h)], f"New frame {quote(title)}")
 
     def create_frame_at(
         self, x: float, y: float, title: str = "Frame", w: float = 880.0, h: float = 600.0
     ) -> bool:
-        return self.run([c.CreateFrame(title, x, y, w, h)], f"New frame {_quote(title)}")
+        return self.run([c.CreateFrame(title, x, y, w, h)], f"New frame {quote(title)}")
 
     def move_frame(
         self, fid: str, x: float, y: float, positions: Mapping[str, tuple[float, float]]
@@ -189,14 +212,14 @@ class CanvasActions:
             cmds.append(
                 c.MoveAssets(tuple(c.Position(a, px, py) for a, (px, py) in positions.items()))
             )
-        return self.run(cmds, f"Move frame {_quote(row.title or 'Frame')}")
+        return self.run(cmds, f"Move frame {quote(row.title or 'Frame')}")
 
     def resize_frame(self, fid: str, w: float, h: float) -> bool:
         row = self.scene.model.frames.get(fid)
         if row is None:
             return False
         return self.run(
-            [c.UpdateFrame(fid, width=w, height=h)], f"Resize frame {_quote(row.title or 'Frame')}"
+            [c.UpdateFrame(fid, width=w, height=h)], f"Resize frame {quote(row.title or 'Frame')}"
         )
 
     def rename_frame(self, fid: str, title: str | None = None) -> bool:
@@ -208,14 +231,14 @@ class CanvasActions:
         if title is None or title.strip() == row.title:
             return False
         return self.run(
-            [c.UpdateFrame(fid, title=title.strip())], f"Rename frame {_quote(row.title)}"
+            [c.UpdateFrame(fid, title=title.strip())], f"Rename frame {quote(row.title)}"
         )
 
     def delete_frame(self, fid: str) -> bool:
         row = self.scene.model.frames.get(fid)
         if row is None:
             return False
-        return self.run([c.DeleteFrame(fid)], f"Delete frame {_quote(row.title or 'Frame')}")
+        return self.run([c.DeleteFrame(fid)], f"Delete frame {quote(row.title or 'Frame')}")
 
     # ------------------------------------------------------------------ files in and out
     def import_files(

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QImage, QPainter, QPixmap, QStaticText
+from PySide6.QtGui import QImage, QPainter, QPainterPath, QPixmap, QStaticText
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 _NO_FIT: tuple[QPixmap | None, int, int, int, int] = (None, 0, 0, 0, 0)
 
 _FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+STACK_OFFSET = 5.0  # how far each card edge of a stack shows behind a parent
+BADGE_W = 44.0
 
 
 class AssetCardItem(CardStatus, QGraphicsRectItem):
@@ -86,6 +88,9 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
         self._name: QStaticText | None = None
         self._count: QStaticText | None = None
         self._fit: tuple[int, QRectF, QRectF] | None = None
+        self.children = 0  # cards inside this one: drawn as a stack with the count
+        self.collapsed = False  # its children are hidden (the stack is closed)
+        self.hidden = False  # inside a collapsed parent: not drawn, not even far away
         self._thumb_for(facts)
         self.setFlags(_FLAGS)
         self.setPos(asset.x, asset.y)
@@ -133,6 +138,20 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
         self.facts = facts
         self._thumb_for(facts)
         self.update()
+
+    def set_children(self, count: int, collapsed: bool) -> None:
+        """Show this card as a stack of ``count`` children (open or ``collapsed``)."""
+        if (count, collapsed) == (self.children, self.collapsed):
+            return
+        if (count > 0) != (self.children > 0):
+            extra = STACK_OFFSET * 2 if count > 0 else 0.0
+            self.setRect(0.0, 0.0, CARD_W + extra, CARD_H + extra)
+        self.children, self.collapsed = count, collapsed
+        self.update()
+
+    def badge_rect(self) -> QRectF:
+        """The stack's count badge (a click on it opens or closes the stack)."""
+        return QRectF(CARD_W - BADGE_W - 6, 6, BADGE_W, 22)
 
     def set_progress(self, progress: Mapping[str, tuple[float | None, str]]) -> None:
         """Pick this card's progress (of the variant it shows as busy) from the
@@ -182,10 +201,42 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
         t = ctx.theme
         if self.match < 0:
             p.setOpacity(0.25)
+        if self.children:
+            self._paint_stack(p, t)
         if ctx.lod is Lod.FULL:
             self._paint_full(p, ctx, t)
         else:
             self._paint_simple(p, ctx, t)
+
+    def _paint_stack(self, p: QPainter, t: Theme) -> None:
+        """Two cards' edges behind this one: it holds others."""
+        for k in (2, 1):
+            d = STACK_OFFSET * k
+            p.fillRect(QRectF(d, d, CARD_W, CARD_H), t.footer)
+            p.setPen(t.card_border)
+            p.drawRect(QRectF(d, d, CARD_W, CARD_H))
+
+    def _paint_badge(self, p: QPainter, t: Theme) -> None:
+        r = self.badge_rect()
+        p.fillRect(r, t.accent if not self.collapsed else t.footer)
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        tri = QPainterPath()
+        x, y = r.x() + 8, r.y() + r.height() / 2
+        if self.collapsed:  # closed: points right
+            tri.moveTo(x - 3, y - 5)
+            tri.lineTo(x + 4, y)
+            tri.lineTo(x - 3, y + 5)
+        else:  # open: points down
+            tri.moveTo(x - 5, y - 3)
+            tri.lineTo(x + 5, y - 3)
+            tri.lineTo(x, y + 4)
+        tri.closeSubpath()
+        p.fillPath(tri, t.text)
+        p.restore()
+        p.setFont(t.small_font)
+        p.setPen(t.text)
+        p.drawText(r.adjusted(14, 0, -4, 0), Qt.AlignmentFlag.AlignCenter, str(self.children))
 
     def _draw_thumb(self, p: QPainter, pm: QPixmap) -> None:
         key = pm.cacheKey()
@@ -225,6 +276,8 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
             p.translate(11, 11)
             p.fillPath(t.link_path, t.text)
             p.translate(-11, -11)
+        if self.children:
+            self._paint_badge(p, t)
         if ctx.drop_target == self.asset.id:
             p.fillRect(t.card_rect, t.accent_fill)
         self._paint_outline(p, ctx, t)

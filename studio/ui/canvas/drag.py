@@ -61,6 +61,8 @@ class DragController:
         self.starts: dict[str, tuple[float, float]] = {}
         self.frame: FrameItem | None = None
         self.frame_start = Rect(0, 0, 0, 0)
+        self.frames: dict[str, Rect] = {}  # selected frames carried along with the cards
+        self.refused = False  # hovering where a drop would make a cycle
         self.guides: tuple[float | None, float | None] = (None, None)
         self.hint = ""
         self.hint_at = QPointF()
@@ -89,6 +91,10 @@ class DragController:
             return False
         self.press_view, self.press_scene, self.last_view = pos, sp, pos
         if isinstance(hit, AssetCardItem):
+            if hit.children and hit.badge_rect().contains(hit.mapFromScene(sp)):
+                aid = hit.asset.id  # the stack's badge: open or close it
+                self.scene.set_collapsed(aid, aid not in self.scene.collapsed)
+                return True
             if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 hit.setSelected(not hit.isSelected())
                 return True
@@ -137,6 +143,12 @@ class DragController:
             self.cards.append(self.card)
         self.starts = {c.asset.id: (c.px, c.py) for c in self.cards}
         _lift(self.cards, True)
+        self.frames = {}
+        for fid in self.scene.selected_frame_ids():
+            item = self.scene.frame(fid)
+            if item is not None:
+                item.dragging = True
+                self.frames[fid] = item.rect()
         self.mode = "cards"
 
     def _drag_cards(self, dx: float, dy: float, sp: QPointF, free: bool, e: QMouseEvent) -> None:
@@ -154,9 +166,14 @@ class DragController:
         for c in self.cards:
             sx, sy = self.starts[c.asset.id]
             c.move_to(sx + dx, sy + dy)
+        for fid, r in self.frames.items():
+            if (item := self.scene.frame(fid)) is not None:
+                item.set_rect_visual(r.x + dx, r.y + dy, r.w, r.h)
         self.scene.refresh_moving(self.cards)
         target = self.scene.card_at(sp, exclude=self.cards)
-        self.scene.set_drop_target(target.asset.id if target is not None else None)
+        self.refused = target is not None and self._inside_dragged(target.asset.id)
+        ok = target is not None and not self.refused
+        self.scene.set_drop_target(target.asset.id if ok and target is not None else None)
         self.set_hint(self._cards_hint(target, e), e.position())
         if not self.view.viewport().rect().contains(e.position().toPoint()):
             ids = [c.asset.id for c in self.cards]
@@ -164,9 +181,26 @@ class DragController:
                 self.cancel()
                 self.view.start_external_drag(ids)
 
+    def _inside_dragged(self, aid: str) -> bool:
+        """Is ``aid`` one of the dragged cards or inside one of them (dropping there
+        would make a cycle)? Bounded: a damaged tree may loop."""
+        dragged = {c.asset.id for c in self.cards}
+        model = self.scene.model
+        cur: str | None = aid
+        for _ in range(len(model.assets) + 1):
+            if cur is None:
+                return False
+            if cur in dragged:
+                return True
+            row = model.assets.get(cur)
+            cur = row.parent_asset_id if row is not None else None
+        return True
+
     def _cards_hint(self, target: AssetCardItem | None, e: QMouseEvent) -> str:
         n = len(self.cards)
         what = f"“{self.cards[0].asset.name}”" if n == 1 else f"{n} assets"
+        if target is not None and self.refused:
+            return f"Can't put {what} inside “{target.asset.name}”: it is inside {what}"
         if target is not None:
             return f"Put {what} inside “{target.asset.name}”"
         if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and any(
@@ -230,16 +264,28 @@ class DragController:
         scene.set_drop_target(None)
         ids = [c.asset.id for c in self.cards]
         _lift(self.cards, False)
-        if target is not None:
-            scene.snap_back(ids)
-            actions.reparent(ids, target)
+        frames = {}
+        for fid, r in self.frames.items():
+            item = scene.frame(fid)
+            if item is not None:
+                item.dragging = False
+                if (item.fx, item.fy) != (r.x, r.y):
+                    frames[fid] = (item.fx, item.fy)
+        if target is not None or self.refused:
+            scene.snap_back(ids)  # a refused drop (a cycle) was said while hovering
+            for fid in self.frames:
+                scene.snap_back_frame(fid)
+            if target is not None:
+                actions.reparent(ids, target)
             return
         moved = {
             c.asset.id: (c.px, c.py) for c in self.cards if (c.px, c.py) != self.starts[c.asset.id]
         }
         take = [c.asset.id for c in self.cards if shift and c.asset.parent_asset_id]
-        if (moved or take) and not actions.move(moved, take_out=take):
+        if (moved or take or frames) and not actions.move(moved, take_out=take, frames=frames):
             scene.snap_back(ids)
+            for fid in self.frames:
+                scene.snap_back_frame(fid)
 
     def _drop_frame(self, mode: str) -> None:
         frame = self.frame
@@ -270,6 +316,8 @@ class DragController:
             scene.snap_back([c.asset.id for c in self.cards])
         if self.frame is not None:
             scene.snap_back_frame(self.frame.frame_id)
+        for fid in self.frames:
+            scene.snap_back_frame(fid)
         if self.mode == "pan":
             self.view.viewport().setCursor(self.view.keys.idle_cursor())
         self.set_hint("", QPointF())
@@ -287,6 +335,8 @@ class DragController:
         self.cards = []
         self.starts = {}
         self.frame = None
+        self.frames = {}
+        self.refused = False
         self.guides = (None, None)
 
     def set_hint(self, text: str, at: QPointF) -> None:

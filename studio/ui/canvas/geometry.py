@@ -144,6 +144,17 @@ def inside_frame(card: Rect, frame: Rect) -> bool:
     return frame.contains_point(card.cx, card.cy)
 
 
+def card_in_frame(card: Rect, frame: Rect, slack: float = 1.0) -> bool:
+    """A frame's member: the card lies wholly inside the frame (``slack`` canvas units
+    of rounding allowed). A card that merely overlaps the frame is not a member."""
+    return (
+        card.x >= frame.x - slack
+        and card.y >= frame.y - slack
+        and card.right <= frame.right + slack
+        and card.bottom <= frame.bottom + slack
+    )
+
+
 def fit_inside(w: float, h: float, box: Rect) -> Rect:
     """``w x h`` scaled to fit ``box`` (never upscaled past the box), centred."""
     if w <= 0 or h <= 0:

@@ -43,6 +43,7 @@ class CanvasKeys:
                 view.drag.cancel()
             else:
                 scene.clearSelection()
+                scene.select_frames(())
         elif key == Qt.Key.Key_F and not ctrl:
             view.fit_all()
         elif key == Qt.Key.Key_A and ctrl:
@@ -80,5 +81,13 @@ class CanvasKeys:
         )
 
     def nudge_selection(self, dx: float, dy: float) -> bool:
-        cards = self.view.canvas_scene.selected_cards()
-        return self.view.canvas_actions.move({c.asset.id: (c.px + dx, c.py + dy) for c in cards})
+        scene = self.view.canvas_scene
+        cards = scene.selected_cards()
+        frames = {
+            fid: (f.fx + dx, f.fy + dy)
+            for fid in scene.selected_frame_ids()
+            if (f := scene.frame(fid)) is not None
+        }
+        return self.view.canvas_actions.move(
+            {c.asset.id: (c.px + dx, c.py + dy) for c in cards}, frames=frames
+        )

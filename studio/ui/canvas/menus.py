@@ -6,11 +6,14 @@ menu acts on the whole selection where that makes sense (delete, take out, frame
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QMenu
 
+from studio.core.layout import ArrangeBy
+from studio.ui.canvas.arrange import arrange
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.frame_item import FrameItem
 
@@ -50,6 +53,14 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
     star.setEnabled(active is not None)
     fork = menu.addAction("Fork", lambda: a.fork(aid))
     fork.setEnabled(active is not None and active.status == "completed")
+    scene = view.canvas_scene
+    inside = scene.model.child_count(aid)
+    if inside:
+        closed = aid in scene.collapsed
+        menu.addAction(
+            f"{'Expand' if closed else 'Collapse'} stack ({inside} inside)",
+            lambda: scene.set_collapsed(aid, not closed),
+        )
     rows = [view.canvas_scene.asset_row(i) for i in ids]
     children = [r.id for r in rows if r is not None and r.parent_asset_id]
     if children:
@@ -65,11 +76,28 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
         "Frame around selection…" if len(ids) > 1 else "Frame around…",
         lambda: _frame_around(view, ids),
     )
+    if len(ids) > 1:
+        add_arrange_menu(menu, view, ids)
     menu.addSeparator()
     menu.addAction(
         "Delete" if len(ids) == 1 else f"Delete {len(ids)} assets", lambda: a.delete(ids)
     )
     return menu
+
+
+def add_arrange_menu(menu: QMenu, view: CanvasView, ids: list[str]) -> QMenu:
+    """Arrange ▸ by kind / type / date / name, for ``ids`` (none: the whole space)."""
+    what = "the whole space" if not ids else "1 asset" if len(ids) == 1 else f"{len(ids)} assets"
+    sub = menu.addMenu(f"Arrange {what}")
+    sub.setObjectName("arrangeMenu")
+    for by in ArrangeBy:
+        sub.addAction(f"By {by.value}", _arranger(view, ids, by))
+    return sub
+
+
+def _arranger(view: CanvasView, ids: list[str], by: ArrangeBy) -> Callable[[], object]:
+    # no default argument: a triggered action would pass its checked flag into it
+    return lambda: arrange(view.canvas_actions, ids, by)
 
 
 def _frame_around(view: CanvasView, ids: list[str]) -> None:
@@ -105,5 +133,6 @@ def canvas_menu(view: CanvasView, scene_pos: QPointF) -> QMenu:
     if selected:
         menu.addAction("Frame around selection…", lambda: _frame_around(view, selected))
     menu.addSeparator()
+    add_arrange_menu(menu, view, selected)
     menu.addAction("Fit all", view.fit_all)
     return menu

@@ -151,6 +151,7 @@ class Changed:
     removed_frames: set[str] = field(default_factory=set)
     renamed: set[str] = field(default_factory=set)  # names changed (children show them)
     queue: bool = False  # the queue was paused or resumed (queued cards say so)
+    tree: bool = False  # an asset came, went or changed parent (stacks may change)
 
     def __bool__(self) -> bool:
         return (
@@ -165,6 +166,7 @@ class CanvasModel:
         self.assets: dict[str, AssetRow] = {}
         self.variants: dict[str, VariantRow] = {}
         self.by_asset: dict[str, dict[str, None]] = {}
+        self.kids: dict[str, set[str]] = {}  # parent asset id -> its children's ids
         self.frames: dict[str, FrameRow] = {}
         self.progress: dict[str, tuple[float | None, str]] = {}  # variant id -> (0..1, msg)
         self.queue_paused = False
@@ -174,6 +176,7 @@ class CanvasModel:
         self.assets.clear()
         self.variants.clear()
         self.by_asset.clear()
+        self.kids.clear()
         self.frames.clear()
         self.progress.clear()
 
@@ -186,10 +189,26 @@ class CanvasModel:
         else:
             ids[v.id] = None
 
-    def add_asset(self, a: AssetRow) -> None:
+    def add_asset(self, a: AssetRow) -> str | None:
+        """Keep the row; returns its former parent's id when it changed parent."""
+        old = self.assets.get(a.id)
         self.assets[a.id] = a
         if a.id not in self.by_asset:
             self.by_asset[a.id] = {}
+        before = old.parent_asset_id if old is not None else None
+        if before != a.parent_asset_id:
+            if before is not None:
+                self._unlink(before, a.id)
+            if a.parent_asset_id is not None:
+                self.kids.setdefault(a.parent_asset_id, set()).add(a.id)
+        return before
+
+    def _unlink(self, parent: str, child: str) -> None:
+        kids = self.kids.get(parent)
+        if kids is not None:
+            kids.discard(child)
+            if not kids:
+                del self.kids[parent]
 
     # ------------------------------------------------------------------ reading
     def variants_of(self, asset_id: str) -> list[VariantRow]:
@@ -203,7 +222,10 @@ class CanvasModel:
         return card_facts(asset, self.variants_of(asset_id))
 
     def children_of(self, asset_id: str) -> list[str]:
-        return [a.id for a in self.assets.values() if a.parent_asset_id == asset_id]
+        return [k for k in self.kids.get(asset_id, ()) if k in self.assets]
+
+    def child_count(self, asset_id: str) -> int:
+        return len(self.kids.get(asset_id, ()))
 
     def starred(self, asset_id: str) -> bool:
         return any(v.starred for v in self.variants_of(asset_id))
@@ -215,7 +237,10 @@ class CanvasModel:
             case TypedEvent(data=AssetData() as a):  # created, updated, restored
                 made = asset_row(a)
                 old = self.assets.get(made.id)
-                self.add_asset(made)
+                before = self.add_asset(made)
+                if old is None or before != made.parent_asset_id:  # counts on the parents
+                    ch.assets.update(p for p in (before, made.parent_asset_id) if p in self.assets)
+                    ch.tree = True
                 if isinstance(a, AssetRestoredData):
                     for v in a.variants:
                         self.add_variant(variant_row(v))
@@ -223,7 +248,12 @@ class CanvasModel:
                 if old is not None and old.name != made.name:
                     ch.renamed.add(made.id)
             case TypedEvent(kind="asset:deleted", data=Deleted(id=aid)):
-                if self.assets.pop(aid, None) is not None:
+                if (gone_row := self.assets.pop(aid, None)) is not None:
+                    if (parent := gone_row.parent_asset_id) is not None:
+                        self._unlink(parent, aid)
+                        if parent in self.assets:
+                            ch.assets.add(parent)
+                    ch.tree = True
                     for vid in self.by_asset.pop(aid, {}):
                         self.variants.pop(vid, None)
                         self.progress.pop(vid, None)

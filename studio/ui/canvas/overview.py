@@ -82,7 +82,7 @@ class OverviewItem(QGraphicsItem):
         kinds = t.kind
         marked: list[AssetCardItem] = []
         for c in self._cards.values():
-            if not c.nocontents:
+            if not c.nocontents or c.hidden:
                 continue
             x, y = c.px, c.py
             if x < left or x > right or y < top or y > bottom:

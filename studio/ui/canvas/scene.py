@@ -30,8 +30,9 @@ from studio.store.records import AssetRow
 from studio.ui.canvas.batches import Graveyard
 from studio.ui.canvas.card import AssetCardItem, CanvasContext, warm_up
 from studio.ui.canvas.find import CanvasFinder
+from studio.ui.canvas.frame_choice import FrameChoice
 from studio.ui.canvas.frame_item import FrameItem
-from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, union
+from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, card_in_frame, union
 from studio.ui.canvas.loading import SceneLoader
 from studio.ui.canvas.model import CanvasModel
 from studio.ui.canvas.overview import LodSwitcher, OverviewItem
@@ -39,7 +40,7 @@ from studio.ui.canvas.scene_sync import SceneSync
 from studio.ui.canvas.thumbs import ThumbnailCache
 
 
-class CanvasScene(SceneSync, QGraphicsScene):
+class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     loaded = Signal()
     progress = Signal(int, int)  # cards built, cards to build
     selection_changed = Signal(list)  # [asset id], oldest selected first
@@ -60,6 +61,9 @@ class CanvasScene(SceneSync, QGraphicsScene):
         self._by_thumb: dict[str, set[str]] = {}
         self._animated: set[str] = set()
         self._selected: list[AssetCardItem] = []
+        self._selected_frames: set[str] = set()
+        self.collapsed: set[str] = set()
+        """Parents whose stack is closed: their children's cards are hidden."""
         self._bulk = False
         self._snap_seq = 0
         self._pending: list[TypedEvent] | None = None  # events held while indexing a snapshot
@@ -192,12 +196,13 @@ class CanvasScene(SceneSync, QGraphicsScene):
         return [it for it in self.items(rect, mode) if isinstance(it, AssetCardItem)]
 
     def cards_inside_frame(self, frame: FrameItem) -> list[AssetCardItem]:
+        """The frame's members: the cards lying wholly inside it (one that merely
+        overlaps its edge is not carried along when the frame moves)."""
         fr = frame.rect()
-        inside = fr.contains_point
         return [
             c
             for c in self.cards_in(QRectF(fr.x, fr.y, fr.w, fr.h))
-            if inside(c.px + CARD_W / 2, c.py + CARD_H / 2)
+            if card_in_frame(Rect(c.px, c.py, CARD_W, CARD_H), fr)
         ]
 
     # ------------------------------------------------------------------ selection
@@ -212,6 +217,7 @@ class CanvasScene(SceneSync, QGraphicsScene):
         try:
             if not add:
                 self.clearSelection()
+                self.select_frames(())
             for aid in ids:
                 if (card := self._cards.get(aid)) is not None:
                     card.setSelected(True)
@@ -220,6 +226,7 @@ class CanvasScene(SceneSync, QGraphicsScene):
         self._on_selection()
 
     def select_all(self) -> None:
+        """Every card and every frame (Ctrl+A)."""
         path = QPainterPath()
         path.addRect(self.sceneRect())
         self.setSelectionArea(
@@ -227,10 +234,12 @@ class CanvasScene(SceneSync, QGraphicsScene):
             Qt.ItemSelectionOperation.ReplaceSelection,
             Qt.ItemSelectionMode.IntersectsItemBoundingRect,
         )
+        self.select_frames(list(self._frames))
 
     def _on_selection(self) -> None:
         if self._bulk:
             return
+        self.select_frames(())  # a new choice of cards: the frames are let go
         now = [it for it in self.selectedItems() if isinstance(it, AssetCardItem)]
         keep = set(map(id, now))
         before = [c for c in self._selected if id(c) in keep]

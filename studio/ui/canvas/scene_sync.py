@@ -39,6 +39,7 @@ class SceneSync:
     _content: QRectF | None
     _anim: QTimer
     _overview: OverviewItem
+    collapsed: set[str]
     selection_changed: Signal
 
     if TYPE_CHECKING:  # QGraphicsScene's, through CanvasScene
@@ -89,6 +90,8 @@ class SceneSync:
             self.sync_frame(fid)
         if ch.queue:
             self.queue_changed()
+        if ch.tree and self.collapsed:
+            self._update_hidden()
         self._content = None
 
     def queue_changed(self) -> None:
@@ -122,11 +125,60 @@ class SceneSync:
             if card.thumb is not None:
                 self._by_thumb.setdefault(card.thumb, set()).add(aid)
         self._sync_progress(card)
+        card.set_children(self.model.child_count(aid), aid in self.collapsed)
+        if (hide := self._is_hidden(asset)) != card.hidden:
+            card.hidden = hide
+            card.setVisible(not hide)
         parent = self.model.assets.get(asset.parent_asset_id or "")
         card.set_tip(parent.name if parent is not None else None)
         if self.finder.active:
             self.finder.test(card)
         self._refresh(card)
+
+    # ------------------------------------------------------------------ stacks
+    def _is_hidden(self, asset: AssetRow) -> bool:
+        """Inside a collapsed parent, at any depth (bounded: a damaged tree may loop)."""
+        if not self.collapsed:
+            return False
+        cur = asset.parent_asset_id
+        for _ in range(64):
+            if cur is None:
+                return False
+            if cur in self.collapsed:
+                return True
+            row = self.model.assets.get(cur)
+            cur = row.parent_asset_id if row is not None else None
+        return False
+
+    def _update_hidden(self) -> None:
+        """Hide the cards inside collapsed parents, show the others."""
+        hidden: set[str] = set()
+        todo = [k for p in self.collapsed for k in self.model.children_of(p)]
+        while todo:  # each card once: a loop in a damaged tree ends
+            aid = todo.pop()
+            if aid not in hidden:
+                hidden.add(aid)
+                todo += self.model.children_of(aid)
+        for aid, card in self._cards.items():
+            hide = aid in hidden
+            if hide != card.hidden:
+                card.hidden = hide
+                if hide and card.isSelected():
+                    card.setSelected(False)
+                card.setVisible(not hide)
+        self._overview.update()
+
+    def set_collapsed(self, aid: str, collapsed: bool) -> None:
+        """Close (or open) the stack of ``aid``: its children hide (or show)."""
+        if collapsed == (aid in self.collapsed):
+            return
+        if collapsed:
+            self.collapsed.add(aid)
+        else:
+            self.collapsed.discard(aid)
+        if (card := self._cards.get(aid)) is not None:
+            card.set_children(self.model.child_count(aid), collapsed)
+        self._update_hidden()
 
     def _place(self, card: AssetCardItem, asset: AssetRow) -> None:
         """Move a card to its row's position, unless the user is dragging it."""

@@ -14,11 +14,11 @@ that asset. Every change goes to the host as commands: one gesture, one undo ste
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDragEnterEvent,
@@ -35,13 +35,14 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGestureEvent,
     QGraphicsView,
-    QInputDialog,
     QPinchGesture,
     QWidget,
 )
 
+from studio.core.layout import ArrangeBy
 from studio.ui.canvas import menus, painting
 from studio.ui.canvas.actions import CanvasActions
+from studio.ui.canvas.arrange import arrange
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.drag import DragController
 from studio.ui.canvas.geometry import (
@@ -57,6 +58,10 @@ from studio.ui.canvas.keys import CanvasKeys
 from studio.ui.canvas.scene import CanvasScene
 from studio.ui.canvas.transfer import FileTransfer
 from studio.ui.host import CanvasHost
+from studio.ui.widgets import ask_choice, ask_text
+
+REVEAL_TRIES = 60
+"""How many times (50 ms apart) a new card is waited for before revealing gives up."""
 
 
 class CanvasView(QGraphicsView):
@@ -69,7 +74,9 @@ class CanvasView(QGraphicsView):
         super().__init__(scene, parent)
         self.canvas_scene = scene
         self.host = host
-        self.canvas_actions = CanvasActions(scene, host, self._ask_text, self._ask_files)
+        self.canvas_actions = CanvasActions(
+            scene, host, self._ask_text, self._ask_files, self._ask_choice
+        )
         self.drag = DragController(self)
         self.transfer = FileTransfer(self)
         self.keys = CanvasKeys(self)
@@ -85,6 +92,12 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+        self._reveal_ids: list[str] = []
+        self._reveal_tries = 0
+        self._reveal_timer = QTimer(self)
+        self._reveal_timer.setSingleShot(True)
+        self._reveal_timer.setInterval(50)
+        self._reveal_timer.timeout.connect(self._try_reveal)
         scene.selection_changed.connect(self.selection_changed)
         scene.cleared.connect(self.drag.forget)
         scene.sceneRectChanged.connect(lambda _r: self._update_scroll_rect())
@@ -173,9 +186,48 @@ class CanvasView(QGraphicsView):
             self.set_scale(0.5)
         self._update_scroll_rect(rect.center())
 
+    def reveal(self, ids: Sequence[str]) -> None:
+        """Select these (new) cards and bring them into sight, once they are on the
+        canvas: the user's own new cards are never left off-screen. Cards not built yet
+        are waited for (a commit reaches the scene through the feed), for a bounded
+        time."""
+        self._reveal_ids = list(ids)
+        self._reveal_tries = REVEAL_TRIES
+        self._try_reveal()
+
+    def _try_reveal(self) -> None:
+        ids = self._reveal_ids
+        if not ids:
+            return
+        scene = self.canvas_scene
+        cards = [card for a in ids if (card := scene.card(a)) is not None]
+        if len(cards) < len(ids) and self._reveal_tries > 0:
+            self._reveal_tries -= 1
+            self._reveal_timer.start()
+            return
+        self._reveal_ids = []
+        if not cards:
+            return
+        scene.select([card.asset.id for card in cards])
+        r = QRectF()
+        for card in cards:
+            r = r.united(card.sceneBoundingRect())
+        if self.visible_scene_rect().contains(r):
+            return
+        vp = self.viewport()
+        if r.width() * self.current_scale() > vp.width() or (
+            r.height() * self.current_scale() > vp.height()
+        ):
+            s = fit_scale(Rect(r.x(), r.y(), r.width(), r.height()), vp.width(), vp.height())
+            self.set_scale(min(self.current_scale(), s))
+        self._update_scroll_rect(r.center())
+
     def view_state(self) -> dict[str, Any]:
         c = self.center()
-        return {"zoom": self.current_scale(), "center": [c.x(), c.y()]}
+        state: dict[str, Any] = {"zoom": self.current_scale(), "center": [c.x(), c.y()]}
+        if self.canvas_scene.collapsed:
+            state["collapsed"] = sorted(self.canvas_scene.collapsed)
+        return state
 
     def restore_view_state(self, state: Mapping[str, Any]) -> None:
         try:
@@ -185,6 +237,9 @@ class CanvasView(QGraphicsView):
             return
         if not all(math.isfinite(v) for v in (zoom, cx, cy)) or zoom <= 0:
             return
+        closed = state.get("collapsed")
+        if isinstance(closed, list):
+            self.canvas_scene.collapsed = {a for a in closed if isinstance(a, str)}
         self.set_scale(zoom)
         self._update_scroll_rect(QPointF(cx, cy))
 
@@ -192,8 +247,13 @@ class CanvasView(QGraphicsView):
     def create_frame_around_selection(self, title: str = "Frame") -> bool:
         return self.canvas_actions.create_frame_around(self.canvas_scene.selected_ids(), title)
 
+    def arrange(self, by: ArrangeBy) -> bool:
+        """Arrange the selection (nothing selected: the whole space) as a grid."""
+        return arrange(self.canvas_actions, self.canvas_scene.selected_ids(), by)
+
     def delete_selection(self) -> bool:
-        return self.canvas_actions.delete(self.canvas_scene.selected_ids())
+        scene = self.canvas_scene
+        return self.canvas_actions.delete(scene.selected_ids(), scene.selected_frame_ids())
 
     def start_external_drag(self, ids: list[str]) -> bool:
         """Drag the cards' original files out to another application."""
@@ -201,8 +261,10 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ dialogs (replaceable)
     def _ask_text(self, title: str, label: str, default: str) -> str | None:
-        text, ok = QInputDialog.getText(self, title, label, text=default)
-        return text if ok else None
+        return ask_text(self, title, label, default)
+
+    def _ask_choice(self, title: str, label: str, choices: list[str], current: str) -> str | None:
+        return ask_choice(self, title, label, choices, current)
 
     def _ask_files(self, title: str) -> list[Path]:
         names, _filter = QFileDialog.getOpenFileNames(self, title)

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMenu,
@@ -25,6 +24,7 @@ from studio.core import commands as c
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.details.file_out import ask_convert, ask_export
+from studio.ui.folders import FolderMemory, show_folder, system_open
 from studio.ui.host import StudioHost
 
 GENERATED = ("generate", "derive", "refine")
@@ -32,7 +32,7 @@ GENERATED = ("generate", "derive", "refine")
 
 def open_folder(path: Path) -> bool:
     """Show a folder in the system's file manager (tests replace this)."""
-    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+    return system_open(path)
 
 
 class VariantActions(QObject):
@@ -160,14 +160,18 @@ class VariantActions(QObject):
         if cur is None or asset is None or space is None or not cur.media_path:
             return None
         index = next((i for i, r in enumerate(self.rows, 1) if r.id == cur.id), 1)
-        return ask_export(self.parent_widget, space, asset, cur, index, self.host.show_error)
+        folders: FolderMemory | None = getattr(self.host, "folders", None)
+        return ask_export(
+            self.parent_widget, space, asset, cur, index, self.host.show_error, folders
+        )
 
     def convert(self) -> Path | None:
         """Ask for a format and a place, then write a converted copy."""
         cur, asset, space = self.current, self.asset, self._space()
         if cur is None or asset is None or space is None:
             return None
-        return ask_convert(self.parent_widget, space, asset, cur, self.host.show_error)
+        folders: FolderMemory | None = getattr(self.host, "folders", None)
+        return ask_convert(self.parent_widget, space, asset, cur, self.host.show_error, folders)
 
     def reveal(self) -> bool:
         cur, asset, space = self.current, self.asset, self._space()
@@ -182,10 +186,7 @@ class VariantActions(QObject):
         if not folder.is_dir():
             self.host.show_error("This variant has no files on disk yet.")
             return False
-        if not open_folder(folder):
-            self.host.show_error(f"Could not open the file manager at {folder}")
-            return False
-        return True
+        return show_folder(self.parent_widget, folder, lambda p: open_folder(p))
 
     # ------------------------------------------------------------------ menus
     def entries(self) -> list[tuple[str, str, Callable[[], object]] | None]:

@@ -10,11 +10,13 @@ from pathlib import Path, PurePosixPath
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
+from studio.core import settings
 from studio.core.convert import TARGETS, ConvertOptions, convert_variant
 from studio.core.errors import StudioError
 from studio.core.exports import export_variant
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
+from studio.ui.folders import FolderMemory
 
 ShowError = Callable[[str], None]
 
@@ -25,33 +27,55 @@ def export_name(asset: AssetRow, row: VariantRow, index: int) -> str:
     return f"{asset.slug}{suffix}{ext}"
 
 
+def _start(folders: FolderMemory | None) -> Path:
+    return Path.home() if folders is None else folders.start(settings.EXPORT_FOLDER)
+
+
+def _chosen(folders: FolderMemory | None, chosen: str) -> Path:
+    if folders is not None:  # the next export starts in this folder
+        folders.remember(settings.EXPORT_FOLDER, Path(chosen))
+    return Path(chosen)
+
+
 def ask_export(
-    parent: QWidget, space: Space, asset: AssetRow, row: VariantRow, index: int, error: ShowError
+    parent: QWidget,
+    space: Space,
+    asset: AssetRow,
+    row: VariantRow,
+    index: int,
+    error: ShowError,
+    folders: FolderMemory | None = None,
 ) -> Path | None:
     """Ask where, then write the original there with its recipe and lineage embedded."""
-    default = str(Path.home() / export_name(asset, row, index))
+    default = str(_start(folders) / export_name(asset, row, index))
     ext = PurePosixPath(row.media_path or "").suffix
     filters = f"{(row.mime or 'File')} (*{ext});;All files (*)" if ext else "All files (*)"
     chosen, _ = QFileDialog.getSaveFileName(parent, "Export file", default, filters)
     if not chosen:
         return None
-    return write_beside(Path(chosen), lambda tmp: export_variant(space, row.id, tmp), error)
+    dest = _chosen(folders, chosen)
+    return write_beside(dest, lambda tmp: export_variant(space, row.id, tmp), error)
 
 
 def ask_convert(
-    parent: QWidget, space: Space, asset: AssetRow, row: VariantRow, error: ShowError
+    parent: QWidget,
+    space: Space,
+    asset: AssetRow,
+    row: VariantRow,
+    error: ShowError,
+    folders: FolderMemory | None = None,
 ) -> Path | None:
     """Ask for a format and a place, then write a converted copy (provenance kept)."""
     formats = [name for name, t in TARGETS.items() if t.kind == asset.media_kind]
     fmt, ok = QInputDialog.getItem(parent, "Export as", "Format:", formats, 0, False)
     if not ok or fmt not in TARGETS:
         return None
-    default = str(Path.home() / f"{asset.slug}.{TARGETS[fmt].ext}")
+    default = str(_start(folders) / f"{asset.slug}.{TARGETS[fmt].ext}")
     chosen, _ = QFileDialog.getSaveFileName(parent, "Export as", default)
     if not chosen:
         return None
     return write_beside(
-        Path(chosen),
+        _chosen(folders, chosen),
         lambda tmp: convert_variant(
             space, row.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
         ),

@@ -20,21 +20,7 @@ from studio.core import commands as c
 from studio.core.errors import StudioError
 from studio.store.records import AssetRow
 from studio.ui.host import StudioHost
-
-TYPES = (
-    "character",
-    "item",
-    "prop",
-    "scene",
-    "background",
-    "ui",
-    "sfx",
-    "music",
-    "speech",
-    "dialogue",
-    "animation",
-    "clip",
-)
+from studio.ui.widgets import type_choices
 
 
 def parse_tags(text: str) -> tuple[str, ...]:
@@ -116,10 +102,7 @@ class AssetForm(QWidget):
         blocker = self.type.blockSignals(True)
         try:
             self.type.clear()
-            kinds = list(TYPES)
-            if asset.type and asset.type not in kinds:
-                kinds.insert(0, asset.type)
-            self.type.addItems(kinds)
+            self.type.addItems(type_choices(asset.type))
             self.type.setEditText(asset.type)
         finally:
             self.type.blockSignals(blocker)

@@ -29,6 +29,7 @@ from studio.ui.details.lineage import LineageView
 from studio.ui.details.thumbs import load_thumb
 from studio.ui.details.widget import DetailsCore
 from studio.ui.host import StudioHost
+from studio.ui.icons import checkbox_style
 
 PICK_ICON = 56
 
@@ -81,6 +82,8 @@ class AssetDetailsDialog(QDialog):
         self.picker.setMaximumWidth(200)
         self.picker.setSpacing(2)
         self.picker.setToolTip("Tick the variants to compare")
+        self.picker.setObjectName("comparePicker")
+        self.picker.setStyleSheet(checkbox_style("comparePicker"))  # visible on the dark theme
         self.picker.itemChanged.connect(lambda _item: self._compare_ticked())
         self.compare = CompareWidget()
         compare_tab = QSplitter(Qt.Orientation.Horizontal)

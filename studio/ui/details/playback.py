@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, SignalInstance
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
+from studio.ui.icons import icon
+
 NOTE_PREFIX = "Playback is not available here: "
 
 
@@ -160,7 +162,8 @@ class TransportBar(QWidget):
         super().__init__(parent)
         self.players: list[PlayerLike] = []
         self.play_button = QToolButton()
-        self.play_button.setText("▶")
+        self.play_button.setIcon(icon("play"))
+        self.play_button.setProperty("playing", False)
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.setFixedWidth(34)
         self.play_button.clicked.connect(self.toggle)
@@ -230,7 +233,8 @@ class TransportBar(QWidget):
 
     def _on_playing(self, playing: bool) -> None:
         self._playing = any(p.is_playing() for p in self.players) if self.players else playing
-        self.play_button.setText("⏸" if self._playing else "▶")
+        self.play_button.setIcon(icon("pause" if self._playing else "play"))
+        self.play_button.setProperty("playing", self._playing)
 
     def _show_time(self, ms: int) -> None:
         self.time.setText(f"{clock(ms)} / {clock(self._duration)}")

@@ -73,6 +73,8 @@ class Filled:
     settings: ModeSettings
     style: str
     slots: tuple[SlotRef, ...]
+    destination: Destination | None = None
+    """A refine's asset (the recipe made a variant of it), else None: a new asset."""
 
 
 def settings_from_recipe(recipe: Mapping[str, Any]) -> ModeSettings:
@@ -125,6 +127,9 @@ def from_recipe(space: Space, variant_id: str) -> Filled:
         for v in recipe.get("source_variant_ids") or ()
         if isinstance(v, str) and (s := slot_for(space, v)) is not None
     )
+    dest = None
+    if op == "refine":  # the same operation again: a new variant of the same asset
+        dest = Destination(asset.id, asset.name, asset.media_kind, asset.type)
     return Filled(
         mode=mode,
         image_type=image_type,
@@ -132,6 +137,7 @@ def from_recipe(space: Space, variant_id: str) -> Filled:
         settings=settings_from_recipe(recipe),
         style=style_from_recipe(recipe),
         slots=slots,
+        destination=dest,
     )
 
 

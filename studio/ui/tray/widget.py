@@ -349,8 +349,8 @@ class ForgeTray(QWidget):
         return True
 
     def fill_from_recipe(self, variant_id: str) -> None:
-        """Load a variant's recipe: prompt, mode, provider, model, settings, style, and its
-        source variants (those still live) as references; destination: a new asset."""
+        """Load a variant's recipe (prompt, mode, settings, style, live sources as references);
+        destination: the refined asset for a refine (the same operation again), else new."""
         if self._space is None:
             return
         try:
@@ -374,7 +374,7 @@ class ForgeTray(QWidget):
             self._memory = memory
             self._restore(memory)
             self.prompt.setPlainText(filled.prompt)
-            self._slots, self._dest = filled.slots, None
+            self._slots, self._dest = filled.slots, filled.destination
         finally:
             self._quiet -= 1
         got = self.options.settings()
@@ -386,8 +386,7 @@ class ForgeTray(QWidget):
         self._changed()
 
     def apply_event(self, event: TypedEvent) -> None:
-        """Keep the tray true to the space: deleted references and destinations leave,
-        renamed assets and finished references update, style presets refresh."""
+        """Keep the tray true to the space (references, destination, style presets)."""
         if self._space is None:
             return
         match event:
