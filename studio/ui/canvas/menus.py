@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMenu
 
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.frame_item import FrameItem
+from studio.ui.file_jobs import ask_export_files
 
 if TYPE_CHECKING:
     from studio.ui.canvas.view import CanvasView
@@ -65,6 +66,11 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
         "Frame around selection…" if len(ids) > 1 else "Frame around…",
         lambda: _frame_around(view, ids),
     )
+    host = a.host
+    space = host.space if host is not None else None
+    if host is not None and space is not None:
+        label = "Export file…" if len(ids) == 1 else f"Export {len(ids)} files…"
+        menu.addAction(label, lambda: ask_export_files(view, space, ids, host.show_error))
     menu.addSeparator()
     menu.addAction(
         "Delete" if len(ids) == 1 else f"Delete {len(ids)} assets", lambda: a.delete(ids)
