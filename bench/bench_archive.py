@@ -58,13 +58,24 @@ def populate(studio: Studio, total_mb: int, file_mb: int) -> tuple[str, list[Pat
     return entry.slug, [studio.paths.home / entry.file, *files]
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process, every thread (user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+CPU: dict[str, list[float]] = {"ours": [], "raw": []}  # import / extract CPU seconds
+
+
 def ours(studio: Studio, slug: str, scratch: Path) -> tuple[float, float]:
     out = scratch / "ours.forgespace"
     t0 = time.perf_counter()
     export_space(studio, slug, out)
     t1 = time.perf_counter()
+    c1 = cpu_s()
     entry = import_space(studio, out).entry
     t2 = time.perf_counter()
+    CPU["ours"].append(cpu_s() - c1)
     trash = studio.delete_space(entry.slug)
     shutil.rmtree(trash)
     out.unlink()
@@ -78,9 +89,11 @@ def raw_zip(files: list[Path], scratch: Path) -> tuple[float, float]:
         for i, f in enumerate(files):
             zf.write(f, f"{i}-{f.name}")
     t1 = time.perf_counter()
+    c1 = cpu_s()
     with zipfile.ZipFile(out) as zf:
         zf.extractall(scratch / "raw")
     t2 = time.perf_counter()
+    CPU["raw"].append(cpu_s() - c1)
     shutil.rmtree(scratch / "raw")
     out.unlink()
     return t1 - t0, t2 - t1
@@ -145,6 +158,12 @@ def main() -> None:
     print(
         f"ratio (ours / raw, median of {args.rounds} A-B pairs; target >= 0.8): "
         f"export {exp_ratio:.2f}x, import {imp_ratio:.2f}x"
+    )
+    cpu_ours, cpu_raw = statistics.median(CPU["ours"]), statistics.median(CPU["raw"])
+    print(
+        f"import CPU (all threads, median): ours {cpu_ours:.2f} s, raw extract {cpu_raw:.2f} s; "
+        f"wall/CPU ours {statistics.median(a_imp) / cpu_ours:.2f} "
+        f"(< 1: its threads overlap; > 1: it waited for the disk or for a core)"
     )
     print(
         f"peak RSS {peak_kib / 1024:,.0f} MiB (after setup {base_kib / 1024:,.0f} MiB; "

@@ -11,12 +11,13 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from studio.core.errors import InvalidStateError, StorageError, ValidationError
 from studio.core.exports import made_by_a_model, provenance_doc
 from studio.core.space import Space
 from studio.media.provenance import ProvenanceError, write_with_provenance, xmp_packet
+from studio.media.structure import check_png, pillow_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +132,7 @@ def _convert_image(
     from PIL import Image, ImageOps
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    with Image.open(src) as opened:
+    with open(src, "rb") as raw, Image.open(_pillow_view(raw, src)) as opened:
         opened.seek(0)
         im: Any = ImageOps.exif_transpose(opened)
         if options.max_size is not None:
@@ -155,6 +156,14 @@ def _convert_image(
             im = im.convert("RGBA")
         im.save(dest, target.container, **save)
         return (im.width, im.height)
+
+
+def _pillow_view(raw: BinaryIO, src: Path) -> BinaryIO:
+    """The file without the metadata too large for Pillow to read (see
+    :func:`studio.media.structure.check_png`): a 50 MB text chunk, say."""
+    if src.suffix.lower() != ".png":
+        return raw
+    return pillow_view(raw, check_png(raw, verify=False).hidden)
 
 
 def _bit_rate(quality: int | None, low: int, high: int) -> int:

@@ -7,7 +7,7 @@ ids (their items, in order) and writes one file per variant into a folder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -144,8 +144,15 @@ def export_variant(space: Space, variant_id: str, dest: Path) -> ExportedFile:
     return ExportedFile(variant_id, dest, how)
 
 
-def export_variants(space: Space, refs: Sequence[str], folder: Path) -> list[ExportedFile]:
-    """Each variant of ``refs`` into ``folder`` (created) as ``<asset>-<variant>.<ext>``."""
+def export_variants(
+    space: Space,
+    refs: Sequence[str],
+    folder: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ExportedFile]:
+    """Each variant of ``refs`` into ``folder`` (created) as ``<asset>-<variant>.<ext>``;
+    ``progress(files done, files in all)`` after each."""
     if not refs:
         raise ValidationError("name at least one variant, asset or collection to export")
     ids = resolve_ids(space, refs)
@@ -153,4 +160,9 @@ def export_variants(space: Space, refs: Sequence[str], folder: Path) -> list[Exp
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"could not create {folder}: {exc.strerror or exc}") from exc
-    return [export_variant(space, vid, folder / export_name(space, vid)) for vid in ids]
+    out: list[ExportedFile] = []
+    for vid in ids:
+        out.append(export_variant(space, vid, folder / export_name(space, vid)))
+        if progress is not None:
+            progress(len(out), len(ids))
+    return out

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from studio.media.kinds import MediaError, human_bytes, human_count
+from studio.media.structure import Hidden, check_png, pillow_view
 
 if TYPE_CHECKING:
     from PIL import Image, ImageFile
@@ -63,10 +64,18 @@ def bomb_error(width: int, height: int, max_pixels: int) -> MediaError:
 
 
 def open_image(
-    f: BinaryIO, ext: str, max_pixels: int, max_decoded_bytes: int | None = None
+    f: BinaryIO,
+    ext: str,
+    max_pixels: int,
+    max_decoded_bytes: int | None = None,
+    hidden: Hidden | None = None,
 ) -> ImageFile.ImageFile:
     """Open (header only) with the one Pillow plugin ``ext`` names; enforce ``max_pixels``
     and, if given, the memory a full decode would take (``max_decoded_bytes``).
+
+    Metadata too large to read (a 50 MB PNG text chunk) is kept from Pillow: the
+    ranges ``hidden`` that :func:`~studio.media.structure.check_image` found, or for a
+    PNG a cheap walk of its chunks (no CRCs, pixel data skipped) finds them here.
 
     Pillow's own guard reads the global ``Image.MAX_IMAGE_PIXELS``; we never change
     that global. Its warning is turned into an error for the duration of the open,
@@ -78,6 +87,12 @@ def open_image(
     from PIL import Image
 
     fmt = PIL_FORMATS[ext]
+    if hidden is None and ext == "png":
+        try:
+            hidden = check_png(f, verify=False).hidden
+        except OSError as exc:
+            raise MediaError("corrupt", "the image is truncated or corrupt") from exc
+    f = pillow_view(f, hidden or ())
     bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning)
     try:
         with _OPEN_LOCK, warnings.catch_warnings():

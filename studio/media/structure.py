@@ -9,7 +9,9 @@ Pixel-level damage inside complete files is caught later, by the decode that
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import io
 import mmap
 import re
 import struct
@@ -18,11 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeAlias
 
-from studio.media.kinds import MediaError, human_bytes, human_count
+from studio.media.kinds import MediaError, human_count
 
 __all__ = [
     "META_CHUNK_MAX",
     "META_TOTAL_MAX",
+    "Hidden",
     "ImageFacts",
     "PngFacts",
     "check_image",
@@ -30,6 +33,7 @@ __all__ = [
     "check_png",
     "gif_duration_ms",
     "mapped",
+    "pillow_view",
     "webp_duration_ms",
     "webp_is_truncated",
 ]
@@ -119,12 +123,17 @@ class _Meta:
             raise _too_much_metadata()
 
 
+Hidden: TypeAlias = tuple[tuple[int, int], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class ImageFacts:
-    """What the structure walk learnt: animation length and the PNG eXIf chunk."""
+    """What the structure walk learnt: animation length, the PNG eXIf chunk, and the
+    byte ranges (offset, length) of metadata too large to hand to Pillow."""
 
     duration_ms: int | None
     exif: bytes | None
+    hidden: Hidden = ()
 
 
 def check_image(
@@ -138,7 +147,7 @@ def check_image(
     """
     if ext == "png":
         png = check_png(f, max_pixels=max_pixels, max_frames=max_frames)
-        return ImageFacts(png.duration_ms, png.exif)
+        return ImageFacts(png.duration_ms, png.exif, png.hidden)
     if ext == "jpg":
         check_jpeg(f)
         return ImageFacts(None, None)
@@ -164,26 +173,41 @@ def check_image(
 class PngFacts:
     duration_ms: int | None  # set for animated PNG (APNG) with more than one frame
     exif: bytes | None  # the eXIf chunk, if any
+    hidden: Hidden = ()  # whole chunks (offset, length) kept from Pillow: too big to read
 
 
 _PNG_PIXEL_CHUNKS = (b"IDAT", b"fdAT")
+# Ancillary chunks that carry pictures (APNG), never metadata: never hidden.
+_PNG_NEVER_HIDDEN = (b"acTL", b"fcTL", b"fdAT")
 
 
 def check_png(
-    f: BinaryIO, *, max_pixels: int | None = None, max_frames: int | None = None
+    f: BinaryIO,
+    *,
+    max_pixels: int | None = None,
+    max_frames: int | None = None,
+    verify: bool = True,
 ) -> PngFacts:
-    """Walk every chunk, checking lengths and CRCs, up to IEND.
+    """Walk every chunk, checking lengths and (``verify``) CRCs, up to IEND.
 
-    Metadata chunks are bounded (META_CHUNK_MAX / META_TOTAL_MAX); every APNG frame
-    (fcTL) must lie inside the canvas, and there may be at most ``max_frames``.
+    Metadata Pillow would read whole is bounded: an ancillary chunk over
+    META_CHUNK_MAX, past META_TOTAL_MAX in all, or a compressed text past Pillow's
+    own limits is not refused but *hidden* (``PngFacts.hidden``): its bytes are
+    skipped, never read, and :func:`pillow_view` keeps it from Pillow. The file
+    imports; its metadata reader notes what it dropped. A critical chunk over the
+    limits is still refused. Every APNG frame (fcTL) must lie inside the canvas, and
+    there may be at most ``max_frames``. ``verify=False`` skips pixel data and CRCs
+    (a cheap walk of a file probed before).
     """
     f.seek(8)
+    pos = 8
     frames = 0
     duration = 0
     exif: bytes | None = None
     first = True
     canvas = (0, 0)
     meta = _Meta()
+    hidden: list[tuple[int, int]] = []
     text_memory = 0
     steps = _Steps()
     while True:
@@ -195,26 +219,41 @@ def check_png(
         if length > 0x7FFFFFFF or not ctype.isalpha() or (first and ctype != b"IHDR"):
             raise _corrupt()
         first = False
-        if ctype not in _PNG_PIXEL_CHUNKS:
+        critical = not (ctype[0] & 0x20)
+        counted = ctype not in _PNG_PIXEL_CHUNKS
+        hide = (
+            counted
+            and not critical
+            and ctype not in _PNG_NEVER_HIDDEN
+            and (length > META_CHUNK_MAX or meta.total + length > META_TOTAL_MAX)
+        )
+        if hide:
+            hidden.append((pos, length + 12))
+            _skip(f, length + 4)
+            pos += length + 12
+            continue
+        if counted:
             meta.add(length)
         crc = zlib.crc32(ctype)
         keep = ctype in (b"fcTL", b"eXIf", b"acTL", b"IHDR", b"zTXt", b"iTXt")
         kept: list[bytes] = []
-        remaining = length
-        while remaining:
-            block = f.read(min(remaining, _READ))
-            if not block:
+        if verify or keep or length <= 64:
+            remaining = length
+            while remaining:
+                block = f.read(min(remaining, _READ))
+                if not block:
+                    raise _corrupt()
+                crc = zlib.crc32(block, crc)
+                if keep:
+                    kept.append(block)
+                remaining -= len(block)
+            stored = f.read(4)
+            if len(stored) < 4:
                 raise _corrupt()
-            crc = zlib.crc32(block, crc)
-            if keep:
-                kept.append(block)
-            remaining -= len(block)
-        stored = f.read(4)
-        if len(stored) < 4:
-            raise _corrupt()
-        critical = not (ctype[0] & 0x20)
-        if critical and struct.unpack(">I", stored)[0] != crc:
-            raise _corrupt()
+            if verify and critical and struct.unpack(">I", stored)[0] != crc:
+                raise _corrupt()
+        else:
+            _skip(f, length + 4)
         body = b"".join(kept)
         if ctype == b"IHDR" and len(body) >= 8:
             canvas = struct.unpack_from(">II", body)
@@ -232,17 +271,30 @@ def check_png(
         elif ctype == b"eXIf":
             exif = body
         elif ctype in (b"zTXt", b"iTXt"):
-            text_memory += _png_text_size(ctype, body)
-            if text_memory > META_TOTAL_MAX:
-                raise _too_much_metadata()
+            unpacked = _png_text_size(ctype, body)
+            if unpacked is None or text_memory + unpacked > META_TOTAL_MAX:
+                hidden.append((pos, length + 12))  # Pillow would refuse the whole file
+                meta.total -= length
+            else:
+                text_memory += unpacked
         elif ctype == b"IEND":
             break
-    return PngFacts(duration if frames > 1 else None, exif)
+        pos += length + 12
+    return PngFacts(duration if frames > 1 else None, exif, tuple(hidden))
 
 
-def _png_text_size(ctype: bytes, body: bytes) -> int:
-    """Unpacked size of a compressed text chunk, refused (clearly) past the limit that
-    Pillow's PNG reader enforces with an error of its own."""
+def _skip(f: BinaryIO, n: int) -> None:
+    """Seek ``n`` bytes on, proving they are there (a cut file is corrupt)."""
+    if n <= 0:
+        return
+    f.seek(n - 1, io.SEEK_CUR)
+    if not f.read(1):
+        raise _corrupt()
+
+
+def _png_text_size(ctype: bytes, body: bytes) -> int | None:
+    """Unpacked size of a compressed text chunk; None past the limit that Pillow's PNG
+    reader enforces with an error of its own (the chunk must be hidden from it)."""
     from PIL import PngImagePlugin
 
     limit = PngImagePlugin.MAX_TEXT_CHUNK
@@ -262,13 +314,69 @@ def _png_text_size(ctype: bytes, body: bytes) -> int:
         unpacked = len(zlib.decompressobj().decompress(packed, limit + 1))
     except zlib.error:
         return 0  # Pillow skips damaged text
-    if unpacked > limit:
-        raise MediaError(
-            "bomb",
-            f"the image has a compressed text chunk that unpacks to more than "
-            f"{human_bytes(limit)}, over the safety limit",
-        )
-    return unpacked
+    return None if unpacked > limit else unpacked
+
+
+class _Without(io.RawIOBase):
+    """A read-only view of a file with some byte ranges cut out (never copied)."""
+
+    def __init__(self, f: BinaryIO, hidden: Hidden) -> None:
+        super().__init__()
+        self._f = f
+        f.seek(0, io.SEEK_END)
+        size = f.tell()
+        # (start in the view, start in the file, length) of every piece that is kept
+        self._pieces: list[tuple[int, int, int]] = []
+        view = real = 0
+        for start, length in sorted(hidden):
+            if start > real:
+                self._pieces.append((view, real, start - real))
+                view += start - real
+            real = max(real, start + length)
+        if size > real:
+            self._pieces.append((view, real, size - real))
+            view += size - real
+        self._starts = [p[0] for p in self._pieces]
+        self._size = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise OSError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._pos >= self._size or not len(buffer):
+            return 0
+        i = bisect.bisect_right(self._starts, self._pos) - 1
+        view, real, length = self._pieces[i]
+        into = self._pos - view
+        n = min(len(buffer), length - into)
+        self._f.seek(real + into)
+        data = self._f.read(n)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def pillow_view(f: BinaryIO, hidden: Hidden) -> BinaryIO:
+    """``f`` as Pillow may read it: without the ``hidden`` ranges (oversized metadata
+    the structure walk found), from the start. ``f`` itself when nothing is hidden."""
+    f.seek(0)
+    if not hidden:
+        return f
+    return io.BufferedReader(_Without(f, hidden), _READ)
 
 
 # A marker that ends entropy-coded data: FF followed by anything but a stuffed

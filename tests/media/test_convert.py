@@ -57,6 +57,29 @@ def test_image_targets(space: Space, picture: str, tmp_path: Path, to: str) -> N
         assert doc["recipe"]["prompt"] == "a teapot"
 
 
+def test_a_png_with_huge_metadata_converts(space: Space, tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    path = tmp_path / "big.png"
+    photo_like(64, 48).save(path)
+    raw = path.read_bytes()
+    at = raw.index(b"IDAT") - 4
+    bomb = b"wf\0\0" + zlib.compress(bytes(50 * 2**20), 9)  # unpacks past Pillow's limit
+    chunk = (
+        struct.pack(">I", len(bomb))
+        + b"zTXt"
+        + bomb
+        + struct.pack(">I", zlib.crc32(b"zTXt" + bomb))
+    )
+    path.write_bytes(raw[:at] + chunk + raw[at:])
+    out = convert_variant(
+        space, _import(space, path), ConvertOptions("webp"), out=tmp_path, exports=tmp_path
+    )
+    with Image.open(out.path) as im:
+        assert im.format == "WEBP" and im.size == (64, 48)
+
+
 def test_quality_changes_the_size(space: Space, picture: str, tmp_path: Path) -> None:
     low = convert_variant(
         space, picture, ConvertOptions("jpeg", quality=10), out=tmp_path / "l.jpg", exports=tmp_path

@@ -413,7 +413,7 @@ def test_import_keeps_the_recipe(space: Space, tmp_path: Path) -> None:
         png(tmp_path / "plain.png", {}),
     ]
     big = png(tmp_path / "huge.png", {"parameters": A1111})
-    # 12 MiB: over our 4 MiB reading limit, under the probe's 16 MiB refusal of the file
+    # 12 MiB: over our 4 MiB reading limit (for 16 MiB and more, see below)
     _insert_chunk(big, b"tEXt", b"comment\x00" + b"y" * (12 * 2**20))
     report = import_files(space, [*files, big], OWNER)
     assert not report.refused
@@ -434,6 +434,23 @@ def test_import_keeps_the_recipe(space: Space, tmp_path: Path) -> None:
     assert any("12 MiB; dropped" in n for n in recipes[4]["notes"])
     comfy = space.variant_detail(report.imported[1].variant_id)
     assert comfy.generation_provenance["comfyui"]["prompt"]["3"]["inputs"]["steps"] == 20
+
+
+def test_a_50_mib_text_chunk_never_blocks_an_import(space: Space, tmp_path: Path) -> None:
+    tool = png(tmp_path / "tool.png", {"parameters": A1111})
+    plain = png(tmp_path / "plain.png", {})
+    for path in (tool, plain):
+        _insert_chunk(path, b"tEXt", b"comment\x00" + b"z" * (50 * 2**20))
+    report = import_files(space, [tool, plain], OWNER)
+    assert not report.refused and len(report.imported) == 2
+    details = [space.variant_detail(i.variant_id) for i in report.imported]
+    assert details[0].recipe["source_tool"] == "automatic1111"
+    assert details[0].recipe["prompt"].startswith("masterpiece")
+    for detail in details:
+        assert any("'comment' text chunk was 50 MiB; dropped" in n for n in detail.recipe["notes"])
+        assert detail.row.width == 32 and detail.row.thumb_path  # a thumbnail was made
+        stored = space.media_dir / (detail.row.media_path or "")
+        assert stored.stat().st_size > 50 * 2**20  # the file itself is kept as it came
 
 
 @pytest.mark.parametrize(

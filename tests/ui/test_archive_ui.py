@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +15,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from studio.core.imports import import_files
+from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
+from studio.ui import file_jobs
+from studio.ui.details import file_out
 from studio.ui.main_window import MainWindow
 from tests.conftest import OWNER
 from tests.ui.test_details_kit import Details, import_one
@@ -108,8 +113,8 @@ def d(qtbot, space) -> Iterator[Details]:  # type: ignore[no-untyped-def]
 
 
 def test_details_export_as_converts_with_provenance(
-    d: Details, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    d: Details, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     aid, _ = import_one(d.space, _made(tmp_path / "k.png", "a copper kettle"))
     w = d.show(aid)
     asked: list[list[str]] = []
@@ -123,11 +128,84 @@ def test_details_export_as_converts_with_provenance(
     dest.write_bytes(b"an older file the dialog agreed to replace")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(dest), ""))
     assert w.core.variant_actions.trigger("convert") == dest
+    _wait_for_file_jobs(qtbot)
     assert asked == [["png", "jpeg", "webp", "avif", "tiff"]]  # the image formats only
     with Image.open(dest) as im:
         assert im.format == "JPEG" and im.size == (40, 30)
         assert b"a copper kettle" in im.info["xmp"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _wait_for_file_jobs(qtbot) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: not file_jobs._RUNNING, timeout=20_000)
+
+
+def test_details_export_as_converts_off_the_ui_thread(
+    d: Details, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    aid, vid = import_one(d.space, _made(tmp_path / "k.png", "a brass bell"))
+    w = d.show(aid)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("webp", True))
+    dest = tmp_path / "bell.webp"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(dest), ""))
+    threads: list[threading.Thread] = []
+    real = file_out.convert_variant
+
+    def convert(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(file_out, "convert_variant", convert)
+    assert w.core.variant_actions.trigger("convert") == dest
+    _wait_for_file_jobs(qtbot)
+    assert threads and threads[0] is not threading.main_thread()  # the UI never waited
+    with Image.open(dest) as im:
+        assert im.format == "WEBP" and im.size == (40, 30)
+    assert d.space.variant_detail(vid).row.status == "completed"
+
+
+def test_canvas_exports_a_selection_to_a_folder_off_the_ui_thread(
+    space: Space, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui.canvas import menus
+    from tests.ui.test_canvas_kit import make_canvas
+
+    ids = [
+        import_one(space, _made(tmp_path / f"{n}.png", f"a {n} lamp"))[0] for n in ("red", "tin")
+    ]
+    cv = make_canvas(space, qtbot)
+    for aid in ids:
+        card = cv.scene.card(aid)
+        assert card is not None
+        card.setSelected(True)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    threads: list[threading.Thread] = []
+    progress: list[tuple[int, int]] = []
+    real = file_jobs.export_variants
+
+    def export(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread())
+        report = kwargs["progress"]
+        kwargs["progress"] = lambda d, t: (progress.append((d, t)), report(d, t))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(file_jobs, "export_variants", export)
+    card = cv.scene.card(ids[0])
+    assert card is not None
+    menu = menus.card_menu(cv.view, card)
+    next(a for a in menu.actions() if a.text() == "Export 2 files…").trigger()
+    _wait_for_file_jobs(qtbot)
+    assert threads and threads[0] is not threading.main_thread()
+    assert progress == [(1, 2), (2, 2)] and cv.host.errors == []
+    written = sorted(folder.iterdir())
+    assert len(written) == 2
+    prompts = set()
+    for path in written:
+        with Image.open(path) as im:
+            prompts.add(json.loads(im.info["forge-studio:recipe"])["recipe"]["prompt"])
+    assert prompts == {"a red lamp", "a tin lamp"}  # provenance embedded in each
 
 
 def test_details_show_what_an_imported_file_says(d: Details, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from studio.core.layout import ArrangeBy
 from studio.ui.canvas.arrange import arrange
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.frame_item import FrameItem
+from studio.ui.file_jobs import ask_export_files
 
 if TYPE_CHECKING:
     from studio.ui.canvas.view import CanvasView
@@ -78,6 +79,11 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
     )
     if len(ids) > 1:
         add_arrange_menu(menu, view, ids)
+    host = a.host
+    space = host.space if host is not None else None
+    if host is not None and space is not None:
+        label = "Export file…" if len(ids) == 1 else f"Export {len(ids)} files…"
+        menu.addAction(label, lambda: ask_export_files(view, space, ids, host.show_error))
     menu.addSeparator()
     menu.addAction(
         "Delete" if len(ids) == 1 else f"Delete {len(ids)} assets", lambda: a.delete(ids)

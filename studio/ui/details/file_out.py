@@ -1,5 +1,6 @@
 """Files out of the details views: "Export file…" (the original, provenance embedded) and
-"Export as…" (a converted copy), each asked for with a file dialog."""
+"Export as…" (a converted copy, made off the UI thread behind a progress dialog), each
+asked for with a file dialog."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from studio.core.exports import export_variant
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.folders import FolderMemory
+from studio.ui.file_jobs import start_file_job
 
 ShowError = Callable[[str], None]
 
@@ -64,8 +66,10 @@ def ask_convert(
     row: VariantRow,
     error: ShowError,
     folders: FolderMemory | None = None,
+    done: Callable[[Path], None] = lambda _dest: None,
 ) -> Path | None:
-    """Ask for a format and a place, then write a converted copy (provenance kept)."""
+    """Ask for a format and a place, then write a converted copy (provenance kept) off
+    the UI thread; returns where it is being written (``done(dest)`` once it is)."""
     formats = [name for name, t in TARGETS.items() if t.kind == asset.media_kind]
     fmt, ok = QInputDialog.getItem(parent, "Export as", "Format:", formats, 0, False)
     if not ok or fmt not in TARGETS:
@@ -74,13 +78,36 @@ def ask_convert(
     chosen, _ = QFileDialog.getSaveFileName(parent, "Export as", default)
     if not chosen:
         return None
-    return write_beside(
-        _chosen(folders, chosen),
-        lambda tmp: convert_variant(
-            space, row.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
-        ),
-        error,
+    dest = _chosen(folders, chosen)
+
+    def work(_progress: object) -> Path:
+        return replace_beside(
+            dest,
+            lambda tmp: convert_variant(
+                space, row.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
+            ),
+        )
+
+    start_file_job(
+        parent,
+        f"Converting to {fmt.upper()}…",
+        work,
+        done,
+        lambda message: error(f"Could not export to {dest}: {message}"),
     )
+    return dest
+
+
+def replace_beside(dest: Path, make: Callable[[Path], object]) -> Path:
+    """Make the file under a temporary name beside ``dest``, then put it in place;
+    raises (StudioError, OSError) with nothing left behind."""
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.export")
+    try:
+        make(tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
 
 
 def write_beside(dest: Path, make: Callable[[Path], object], error: ShowError) -> Path | None:
