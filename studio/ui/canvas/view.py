@@ -57,6 +57,7 @@ from studio.ui.canvas.geometry import (
 from studio.ui.canvas.keys import CanvasKeys
 from studio.ui.canvas.scene import CanvasScene
 from studio.ui.canvas.transfer import FileTransfer
+from studio.ui.empty_state import EmptyState
 from studio.ui.host import CanvasHost
 from studio.ui.widgets import ask_choice, ask_text
 
@@ -101,6 +102,8 @@ class CanvasView(QGraphicsView):
         scene.selection_changed.connect(self.selection_changed)
         scene.cleared.connect(self.drag.forget)
         scene.sceneRectChanged.connect(lambda _r: self._update_scroll_rect())
+        self.empty_state = EmptyState(self)
+        """What an empty canvas (or no space) says to do next."""
         self.set_scale(1.0)
 
     # ------------------------------------------------------------------ coordinates
@@ -368,3 +371,4 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, p: QPainter, rect: QRectF | QRect) -> None:
         painting.draw_foreground(self, p, rect)
+        self.empty_state.paint(p)
