@@ -92,7 +92,8 @@ class EmptyState(QObject):
         self._shown = message
         if message is None:
             return
-        from studio.ui.canvas.theme import theme  # noqa: PLC0415 (the canvas imports this module)
+        # imported here: the canvas package imports this module
+        from studio.ui.canvas.theme import theme
 
         t = theme()
         title, body = _fonts()
