@@ -120,9 +120,12 @@ class ShortcutsDialog(QDialog):
         out = []
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)
+            if group is None:
+                continue
             for j in range(group.childCount()):
                 row = group.child(j)
-                out.append((group.text(0), row.text(0), row.text(1)))
+                if row is not None:
+                    out.append((group.text(0), row.text(0), row.text(1)))
         return out
 
 

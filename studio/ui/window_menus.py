@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMenu
 
 from studio.core import commands as c
 from studio.core.layout import ArrangeBy
-from studio.ui import help_dialog
+from studio.ui import bulk_actions, help_dialog
 from studio.ui.folders import Opener, show_folder, system_open
 
 if TYPE_CHECKING:
@@ -71,6 +71,9 @@ class WindowMenus(QObject):
         act(edit, "Select &all", w.scene.select_all, QKeySequence.StandardKey.SelectAll)
         act(edit, "&Find…", w.find_bar.open_bar, QKeySequence.StandardKey.Find, "find")
         act(edit, "New &frame around selection", self.frame_selection, "Ctrl+Shift+F")
+        selection = edit.addMenu("&Selected assets")
+        selection.setObjectName("bulkEditMenu")
+        bulk_actions.fill_menu(w.view.bulk, selection, w.scene.selected_ids)
 
         view = bar.addMenu("&View")
         act(view, "&Fit all", w.view.fit_all, "F")

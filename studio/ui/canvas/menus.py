@@ -78,6 +78,7 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
     )
     if len(ids) > 1:
         add_arrange_menu(menu, view, ids)
+        view.bulk.add_menu(menu, ids)
     menu.addSeparator()
     menu.addAction(
         "Delete" if len(ids) == 1 else f"Delete {len(ids)} assets", lambda: a.delete(ids)

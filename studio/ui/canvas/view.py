@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.layout import ArrangeBy
+from studio.ui.bulk_actions import BulkActions
 from studio.ui.canvas import menus, painting
 from studio.ui.canvas.actions import CanvasActions
 from studio.ui.canvas.arrange import arrange
@@ -78,6 +79,8 @@ class CanvasView(QGraphicsView):
         self.canvas_actions = CanvasActions(
             scene, host, self._ask_text, self._ask_files, self._ask_choice
         )
+        self.bulk = BulkActions(self)
+        """Tag, type, star, rate, delete, collect, export a multi-selection."""
         self.drag = DragController(self)
         self.transfer = FileTransfer(self)
         self.keys = CanvasKeys(self)
