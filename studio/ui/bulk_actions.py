@@ -290,7 +290,7 @@ class BulkActions:
     def add_menu(self, menu: QMenu, ids: Sequence[str]) -> QMenu:
         """The bulk entries for ``ids`` as a submenu of ``menu``."""
         chosen = list(ids)
-        sub = menu.addMenu(f"{assets(len(chosen))}")
+        sub = menu.addMenu(f"All {len(chosen)} selected")
         sub.setObjectName("bulkMenu")
         fill_menu(self, sub, lambda: chosen)
         return sub
