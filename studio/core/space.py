@@ -727,6 +727,29 @@ class Space:
                 ),
             )
 
+    def collections(self) -> list[r.CollectionRow]:
+        """The live collections, in their order."""
+        with self._db.read() as conn:
+            return r.rows_of(
+                r.CollectionRow,
+                conn.execute(
+                    f"SELECT {r.COLLECTION_COLUMNS} FROM collections "
+                    "WHERE deleted_at IS NULL ORDER BY position, created_at"
+                ),
+            )
+
+    def collection_items(self, collection_id: str) -> list[r.CollectionItemRow]:
+        """One collection's items, in order."""
+        with self._db.read() as conn:
+            return r.rows_of(
+                r.CollectionItemRow,
+                conn.execute(
+                    f"SELECT {r.COLLECTION_ITEM_COLUMNS} FROM collection_items "
+                    "WHERE collection_id = ? ORDER BY position",
+                    (collection_id,),
+                ),
+            )
+
     def queue_paused(self) -> bool:
         return self.read.queue_paused()
 

@@ -73,6 +73,8 @@ class MainWindow(QMainWindow):
 
         self.scene = CanvasScene(parent=self)
         self.view = CanvasView(self.scene, self)
+        self.view.bulk.status = lambda m: self.statusBar().showMessage(m, 8000)
+        self.view.bulk.folders = self.folders
         self.find_bar = FindBar()
         self.find_bar.hide()
         centre = QWidget()

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu
 
 from studio.core import commands as c
 from studio.core.layout import ArrangeBy
+from studio.ui import bulk_actions, help_dialog
 from studio.ui.folders import Opener, show_folder, system_open
 
 if TYPE_CHECKING:
@@ -73,6 +74,9 @@ class WindowMenus(QObject):
         act(edit, "Select &all", w.scene.select_all, QKeySequence.StandardKey.SelectAll)
         act(edit, "&Find…", w.find_bar.open_bar, QKeySequence.StandardKey.Find, "find")
         act(edit, "New &frame around selection", self.frame_selection, "Ctrl+Shift+F")
+        selection = edit.addMenu("&Selected assets")
+        selection.setObjectName("bulkEditMenu")
+        bulk_actions.fill_menu(w.view.bulk, selection, w.scene.selected_ids)
 
         view = bar.addMenu("&View")
         act(view, "&Fit all", w.view.fit_all, "F")
@@ -102,7 +106,8 @@ class WindowMenus(QObject):
         act(gen, "&Resume queue", lambda: w.run([c.ResumeQueue()], "Resume queue"))
 
         help_ = bar.addMenu("&Help")
-        act(help_, "&About Forge Studio", self.about)
+        act(help_, "&Keyboard shortcuts", self.shortcuts, "Ctrl+/", "shortcuts")
+        act(help_, "&About Forge Studio", self.about, None, "about")
 
     def _arranger(self, by: ArrangeBy) -> Callable[[], object]:
         # no default argument: a triggered action would pass its checked flag into it
@@ -133,10 +138,8 @@ class WindowMenus(QObject):
     def open_data_folder(self) -> None:
         show_folder(self.win, self.win.studio.paths.home, lambda p: self.opener(p))
 
+    def shortcuts(self) -> None:
+        help_dialog.show_shortcuts(self.win)
+
     def about(self) -> None:
-        w = self.win
-        QMessageBox.about(
-            w,
-            "About Forge Studio",
-            f"Forge Studio — a local AI asset studio.\nData folder: {w.studio.paths.home}",
-        )
+        help_dialog.show_about(self.win, str(self.win.studio.paths.home))

@@ -79,6 +79,7 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
     )
     if len(ids) > 1:
         add_arrange_menu(menu, view, ids)
+        view.bulk.add_menu(menu, ids)
     host = a.host
     space = host.space if host is not None else None
     if host is not None and space is not None:

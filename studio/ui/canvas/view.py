@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.layout import ArrangeBy
+from studio.ui.bulk_actions import BulkActions
 from studio.ui.canvas import menus, painting
 from studio.ui.canvas.actions import CanvasActions
 from studio.ui.canvas.arrange import arrange
@@ -57,6 +58,7 @@ from studio.ui.canvas.geometry import (
 from studio.ui.canvas.keys import CanvasKeys
 from studio.ui.canvas.scene import CanvasScene
 from studio.ui.canvas.transfer import FileTransfer
+from studio.ui.empty_state import EmptyState
 from studio.ui.host import CanvasHost
 from studio.ui.widgets import ask_choice, ask_text
 
@@ -77,6 +79,8 @@ class CanvasView(QGraphicsView):
         self.canvas_actions = CanvasActions(
             scene, host, self._ask_text, self._ask_files, self._ask_choice
         )
+        self.bulk = BulkActions(self)
+        """Tag, type, star, rate, delete, collect, export a multi-selection."""
         self.drag = DragController(self)
         self.transfer = FileTransfer(self)
         self.keys = CanvasKeys(self)
@@ -101,6 +105,8 @@ class CanvasView(QGraphicsView):
         scene.selection_changed.connect(self.selection_changed)
         scene.cleared.connect(self.drag.forget)
         scene.sceneRectChanged.connect(lambda _r: self._update_scroll_rect())
+        self.empty_state = EmptyState(self)
+        """What an empty canvas (or no space) says to do next."""
         self.set_scale(1.0)
 
     # ------------------------------------------------------------------ coordinates
@@ -368,3 +374,4 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, p: QPainter, rect: QRectF | QRect) -> None:
         painting.draw_foreground(self, p, rect)
+        self.empty_state.paint(p)

@@ -17,8 +17,8 @@ from studio.core.errors import StudioError
 from studio.core.exports import export_variant
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
-from studio.ui.folders import FolderMemory
 from studio.ui.file_jobs import start_file_job
+from studio.ui.folders import FolderMemory
 
 ShowError = Callable[[str], None]
 

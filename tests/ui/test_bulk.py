@@ -1,0 +1,245 @@
+"""Bulk actions on a multi-selection (Edit ▸ Selected assets and the card menu): each is
+one undoable step, and the status bar says what was done."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
+
+from studio.core import commands as c
+from studio.core.studio import Studio
+from studio.providers_setup import build_providers
+from studio.ui import spaces_panel
+from studio.ui.bulk_actions import NEW_COLLECTION
+from studio.ui.canvas import menus
+from studio.ui.main_window import MainWindow
+from studio.ui.widgets import TYPES
+from tests.conftest import OWNER, add_variant
+
+
+def _png(colour: str) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def window(
+    tmp_path: Path,
+    qtbot,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[MainWindow]:
+    studio = Studio(tmp_path / "home", providers=build_providers)
+    w = MainWindow(studio, OWNER)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    monkeypatch.setattr(spaces_panel, "ask_text", lambda *a, **k: "Board")
+    w.spaces.create_space()
+    yield w
+    w.close()
+    studio.close()
+
+
+def _three(window: MainWindow, qtbot) -> list[str]:  # type: ignore[no-untyped-def]
+    space = window.space
+    assert space is not None
+    ids = [add_variant(space, name=n, payload=_png(n)).asset_id for n in ("red", "green", "blue")]
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 3, timeout=10_000)
+    window.scene.select(ids)
+    assert sorted(window.scene.selected_ids()) == sorted(ids)
+    return ids
+
+
+def _edit_entry(window: MainWindow, name: str) -> QAction:
+    (sub,) = [m for m in window.menuBar().findChildren(QMenu) if m.objectName() == "bulkEditMenu"]
+    (action,) = [a for a in sub.actions() if a.objectName() == name]
+    return action
+
+
+def _card_entry(window: MainWindow, aid: str, name: str) -> QAction:
+    card = window.scene.card(aid)
+    assert card is not None
+    menu = menus.card_menu(window.view, card)
+    (sub,) = [m for m in menu.findChildren(QMenu) if m.objectName() == "bulkMenu"]
+    (action,) = [a for a in sub.actions() if a.objectName() == name]
+    return action
+
+
+def _status(window: MainWindow) -> str:
+    return window.statusBar().currentMessage()
+
+
+def test_tag_and_untag_are_one_step_each(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    ids = _three(window, qtbot)
+    space = window.space
+    assert space is not None
+    window.run([c.UpdateAsset(ids[0], tags=("red",))], "Tag one")
+    before = window.undo_stack.count()
+    window.view.bulk.ask_text = lambda *_a: "red, hero ,  "
+    _edit_entry(window, "bulkAddTags").trigger()
+    assert [space.asset(a).tags for a in ids] == [
+        ("red", "hero"),
+        ("red", "hero"),
+        ("red", "hero"),
+    ]
+    assert window.undo_stack.count() == before + 1
+    assert _status(window) == "Tagged 3 assets"
+
+    qtbot.waitUntil(lambda: all("hero" in window.scene.asset_row(a).tags for a in ids))  # type: ignore[union-attr]
+    offered: list[list[str]] = []
+
+    def pick(_t: str, _l: str, choices: list[str], _cur: str) -> str:
+        offered.append(choices)
+        return "red"
+
+    window.view.bulk.ask_choice = pick
+    _card_entry(window, ids[1], "bulkRemoveTag").trigger()
+    assert offered == [["hero", "red"]]
+    assert [space.asset(a).tags for a in ids] == [("hero",), ("hero",), ("hero",)]
+    assert _status(window) == "Untagged 3 assets"
+    assert window.undo_stack.count() == before + 2
+
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert [space.asset(a).tags for a in ids] == [("red",), (), ()]
+
+
+def test_change_type_offers_the_details_list_and_is_one_step(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    ids = _three(window, qtbot)
+    space = window.space
+    assert space is not None
+    offered: list[list[str]] = []
+
+    def pick(_t: str, _l: str, choices: list[str], _cur: str) -> str:
+        offered.append(choices)
+        return "prop"
+
+    window.view.bulk.ask_choice = pick
+    before = window.undo_stack.count()
+    _edit_entry(window, "bulkSetType").trigger()
+    assert offered == [list(TYPES)]
+    assert {space.asset(a).type for a in ids} == {"prop"}
+    assert window.undo_stack.count() == before + 1
+    assert _status(window) == "Set type “prop” on 3 assets"
+    window.undo_stack.undo()
+    assert {space.asset(a).type for a in ids} == {""}
+
+
+def test_star_and_rate_the_active_variants_from_the_card_menu(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    ids = _three(window, qtbot)
+    space = window.space
+    assert space is not None
+
+    def active(aid: str) -> tuple[int, str | None]:
+        (v,) = space.variants_of(aid)
+        return v.starred, v.rating
+
+    before = window.undo_stack.count()
+    _card_entry(window, ids[0], "bulkStar").trigger()
+    assert [active(a)[0] for a in ids] == [1, 1, 1]
+    assert _status(window) == "Starred 3 assets"
+    qtbot.waitUntil(
+        lambda: all(window.scene.card(a).facts.active.starred for a in ids)  # type: ignore[union-attr]
+    )
+    _card_entry(window, ids[2], "bulkApprove").trigger()
+    assert [active(a)[1] for a in ids] == ["approved"] * 3
+    assert _status(window) == "Approved 3 assets"
+    assert window.undo_stack.count() == before + 2
+    window.undo_stack.undo()
+    assert [active(a)[1] for a in ids] != ["approved"] * 3
+    assert {active(a)[1] or "none" for a in ids} == {"none"}
+    window.undo_stack.undo()
+    assert [active(a)[0] for a in ids] == [0, 0, 0]
+
+
+def test_delete_is_one_step(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    ids = _three(window, qtbot)
+    before = window.undo_stack.count()
+    _edit_entry(window, "bulkDelete").trigger()
+    qtbot.waitUntil(lambda: not window.scene.cards(), timeout=5_000)
+    assert _status(window) == "Deleted 3 assets"
+    assert window.undo_stack.count() == before + 1
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 3, timeout=5_000)
+    assert sorted(card.asset.id for card in window.scene.cards()) == sorted(ids)
+
+
+def test_add_to_a_new_then_an_existing_collection(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    ids = _three(window, qtbot)
+    space = window.space
+    assert space is not None
+    bulk = window.view.bulk
+    bulk.ask_choice = lambda _t, _l, choices, _c: NEW_COLLECTION
+    bulk.ask_text = lambda *_a: "Palette"
+    before = window.undo_stack.count()
+    window.scene.select(ids[:2])
+    _edit_entry(window, "bulkAddToCollection").trigger()
+    (col,) = space.collections()
+    assert col.name == "Palette"
+    assert sorted(i.asset_id or "" for i in space.collection_items(col.id)) == sorted(ids[:2])
+    assert window.undo_stack.count() == before + 1  # created and filled in one step
+    assert _status(window) == "Added 2 assets to “Palette”"
+
+    offered: list[list[str]] = []
+
+    def pick(_t: str, _l: str, choices: list[str], _cur: str) -> str:
+        offered.append(choices)
+        return "Palette"
+
+    bulk.ask_choice = pick
+    window.scene.select(ids)
+    _edit_entry(window, "bulkAddToCollection").trigger()
+    assert offered == [["Palette", NEW_COLLECTION]]
+    assert sorted(i.asset_id or "" for i in space.collection_items(col.id)) == sorted(
+        ids
+    )  # only the new one added
+    assert _status(window) == "Added 1 asset to “Palette”"
+
+    window.undo_stack.undo()
+    assert sorted(i.asset_id or "" for i in space.collection_items(col.id)) == sorted(ids[:2])
+    window.undo_stack.undo()
+    assert space.collections() == []
+
+
+def test_export_copies_each_original_and_never_overwrites(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    ids = _three(window, qtbot)
+    out = tmp_path / "out"
+    out.mkdir()
+    bulk = window.view.bulk
+    asked: list[Path] = []
+
+    def folder(_title: str, start: Path) -> Path:
+        asked.append(start)
+        return out
+
+    bulk.ask_folder = folder
+    _edit_entry(window, "bulkExport").trigger()
+    assert asked == [window.studio.paths.exports_dir]  # the first export: the data folder's
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 3
+    assert {(out / n).read_bytes() for n in names} == {_png(x) for x in ("red", "green", "blue")}
+    assert _status(window) == f"Exported 3 files to {out}"
+    _edit_entry(window, "bulkExport").trigger()
+    assert len(list(out.iterdir())) == 6  # again: new names beside the old files
+    assert asked[-1] == out  # the next export starts where the last one went
+    assert window.space is not None and len(ids) == 3
+
+
+def test_nothing_selected_says_so(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _three(window, qtbot)
+    window.scene.select([])
+    before = window.undo_stack.count()
+    _edit_entry(window, "bulkStar").trigger()
+    assert _status(window) == "Select some cards first"
+    assert window.undo_stack.count() == before
