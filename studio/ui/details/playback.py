@@ -124,7 +124,10 @@ class Player(QObject):
         return bool(self._player.playbackState() == self._states.PlayingState)
 
     def close(self) -> None:
-        self._player.stop()
+        # stop() only what plays: stopping a loaded, never-started player has hung
+        # Qt's FFmpeg backend (its audio renderer thread and the caller both waiting)
+        if self._player.playbackState() != self._states.StoppedState:
+            self._player.stop()
         self._player.setSource(QUrl())
 
 
