@@ -41,7 +41,9 @@ class ListRefresher(QObject):
         try:
             if self._refresh(self._library):
                 self.changed.emit()
-        except StudioError as exc:  # a library fault: keep the cached lists
+        except StudioError as exc:  # a library fault (or closed): keep the cached lists
             log.warning("could not refresh the providers' lists: %s", exc.message)
+        except RuntimeError:  # the window (this object's parent) closed meanwhile
+            log.info("the providers' lists were refreshed after the window closed")
         finally:
             self.finished.set()

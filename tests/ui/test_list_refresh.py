@@ -49,3 +49,31 @@ def test_no_change_and_a_library_fault_stay_quiet(qtbot: QtBot, tmp_path: Path) 
             assert heard == []
     finally:
         library.close()
+
+
+def test_a_window_closed_during_the_fetch_is_no_error(qtbot: QtBot, tmp_path: Path) -> None:
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    library = Library(tmp_path / "library.db")
+    release = threading.Event()
+    escaped: list[BaseException | None] = []
+    old_hook = threading.excepthook
+    threading.excepthook = lambda args: escaped.append(args.exc_value)
+
+    def slow(lib: Library) -> bool:
+        assert release.wait(5)
+        return True
+
+    try:
+        window = QObject()
+        refresher = ListRefresher(library, slow, window)
+        refresher.start()
+        shiboken6.delete(window)  # the window closes while the lists are fetched
+        release.set()
+        assert refresher.finished.wait(5)
+        qtbot.wait(50)
+        assert escaped == []
+    finally:
+        threading.excepthook = old_hook
+        library.close()
