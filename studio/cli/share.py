@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from studio.cli.common import EXIT_OK, number, print_json, studio_from, table, when
@@ -32,6 +33,18 @@ def add_parsers(sub: Any) -> None:
     )
     x.add_argument(
         "--no-announce", action="store_true", help="do not announce this host on the LAN (mDNS)"
+    )
+    x.add_argument(
+        "--behind-proxy",
+        metavar="HOST:PORT",
+        help="a TLS-terminating reverse proxy forwards this public address to --host/--port "
+        "(this host then listens without TLS, on loopback only); needs --proxy-cert",
+    )
+    x.add_argument(
+        "--proxy-cert",
+        metavar="FILE",
+        type=Path,
+        help="the certificate (PEM or DER) the proxy presents: invites pin it",
     )
     x.add_argument("--json", action="store_true", help="print the address as one JSON line")
 
@@ -99,8 +112,22 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
+def _proxy_front(args: argparse.Namespace) -> Any:
+    from studio.core.errors import ValidationError
+    from studio.sync.host import ProxyFront
+    from studio.sync.tls import certificate_file_fingerprint
+
+    if args.behind_proxy is None and args.proxy_cert is None:
+        return None
+    if args.behind_proxy is None or args.proxy_cert is None:
+        raise ValidationError("--behind-proxy and --proxy-cert go together")
+    return ProxyFront(args.behind_proxy, certificate_file_fingerprint(args.proxy_cert))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from studio.sync.host import Host
+
+    proxy = _proxy_front(args)
 
     async def main() -> None:
         with studio_from(args) as studio:
@@ -111,15 +138,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 port=args.port,
                 allow_hosts=args.allow_host,
                 jobs=not args.no_jobs,
+                proxy=proxy,
             )
             stop = _stop_event()
             await host.start()
             announcer = None
             try:
-                assert host.cert is not None
                 slugs = [s.space.slug for s in host._served.values()]
-                address = f"{host.address_host}:{host.port}"
-                if not args.no_announce:  # in the background: serving does not wait for it
+                address = host.invite_address
+                # in the background: serving does not wait for it (not behind a proxy:
+                # peers reach the proxy's address, not this machine's)
+                if not args.no_announce and proxy is None:
                     announcer = _announcer(host, args.host, len(slugs))
                     announcing = asyncio.get_running_loop().create_task(_announce(announcer))
                 if args.json:
@@ -127,7 +156,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                         {
                             "address": address,
                             "port": host.port,
-                            "fingerprint": host.cert.fingerprint,
+                            "fingerprint": host.fingerprint,
+                            "listening": f"{host.address_host}:{host.port}",
                             "host_id": host.host_id,
                             "spaces": slugs,
                             "announce": announcer is not None,
@@ -135,7 +165,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     )
                 else:
                     print(f"sharing {', '.join(slugs)} on {address}")
-                    print(f"fingerprint {host.cert.fingerprint}")
+                    print(f"fingerprint {host.fingerprint}")
+                    if proxy is not None:
+                        print(f"listening on {host.address_host}:{host.port} (no TLS: the proxy)")
                     if announcer is not None:
                         print("announcing on the LAN (studio discover); --no-announce: stay quiet")
                     print("invite with `studio invite SPACE --role editor`; stop with Ctrl-C")

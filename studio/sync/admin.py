@@ -8,7 +8,7 @@ import re
 from studio.core.errors import ValidationError
 from studio.core.studio import Studio
 from studio.store.sharing import Device
-from studio.sync.home import open_sharing, sharing_folder
+from studio.sync.home import FINGERPRINT_SETTING, open_sharing, sharing_folder
 from studio.sync.tls import host_certificate
 from studio.sync.wire import Invite
 
@@ -49,12 +49,16 @@ def make_invite(
             raise ValidationError(f"{address[:60]!r} is not HOST:PORT")
         if store.remote(entry.slug) is not None:
             raise ValidationError(f"{entry.slug} is a replica: only its host can invite to it")
-        cert = host_certificate(sharing_folder(studio))
+        # behind a TLS-terminating proxy, peers pin the proxy's certificate
+        pinned = (
+            store.setting(FINGERPRINT_SETTING)
+            or host_certificate(sharing_folder(studio)).fingerprint
+        )
         now = studio.clock()
         token = store.add_invite(entry.id, role, now, now + expires_ms)
     finally:
         store.close()
-    return Invite(host.strip("[]"), int(port), entry.id, token, cert.fingerprint)
+    return Invite(host.strip("[]"), int(port), entry.id, token, pinned)
 
 
 def devices(studio: Studio, ref: str) -> list[Device]:

@@ -11,6 +11,10 @@ from pathlib import Path
 from studio.core.studio import Studio
 from studio.store.sharing import SharingStore
 
+FINGERPRINT_SETTING = "serve_fingerprint"
+"""``sharing.db`` setting: the certificate invites pin when a proxy terminates TLS in
+front of ``studio serve`` (empty: the host's own)."""
+
 
 def sharing_folder(studio: Studio) -> Path:
     return studio.paths.home / "sharing"

@@ -16,34 +16,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import ipaddress
 import logging
-import tempfile
 import time
 import weakref
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from studio.core.actor import Actor, Role
-from studio.core.commands import command_from_json
 from studio.core.errors import StudioError, ValidationError
-from studio.core.protocol import PROTOCOL_VERSION
-from studio.core.replica_host import StepSource, apply_once, prune, travel_once
-from studio.core.space import MAX_STEP_COMMANDS
+from studio.core.replica_host import StepSource, prune
 from studio.core.studio import Studio
-from studio.store.schema import SPACE_MIGRATIONS
 from studio.store.sharing import Device, InviteRefused, SharingStore
-from studio.sync import media, wire
+from studio.sync import wire
+from studio.sync.conversation import Conversation, HostContext
 from studio.sync.home import (
+    FINGERPRINT_SETTING,
     allowed_hosts,
     host_allowed,
     lan_address,
@@ -51,19 +45,47 @@ from studio.sync.home import (
     sharing_folder,
 )
 from studio.sync.jobs import JobRunner
-from studio.sync.presence import INTERVAL_S, Presence, roster
+from studio.sync.presence import INTERVAL_S, roster
 from studio.sync.served import Admission, Peer, Served
-from studio.sync.tls import HostCertificate, host_certificate
+from studio.sync.tls import HostCertificate, check_fingerprint_text, host_certificate
 
 log = logging.getLogger(__name__)
 
 SEEN_EVERY_S = 10.0
 """How often a host records that its connected devices are still there."""
 
-MAX_FETCHES = 4
-"""Files one connection may be receiving at once."""
 
-SCHEMA_VERSION = SPACE_MIGRATIONS[-1].version
+@dataclass(frozen=True, slots=True)
+class ProxyFront:
+    """A TLS-terminating reverse proxy in front of this host (docs/sharing.md): peers
+    connect to ``address`` (its public HOST:PORT) and pin ``fingerprint`` (the SHA-256
+    of the proxy's certificate); this host listens without TLS, on loopback only."""
+
+    address: str
+    fingerprint: str
+
+    def __post_init__(self) -> None:
+        host, _, port = self.address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValidationError(f"{self.address[:60]!r} is not the proxy's HOST:PORT")
+        check_fingerprint_text(self.fingerprint)
+
+    @property
+    def name(self) -> str:
+        return self.address.rpartition(":")[0].strip("[]").lower()
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rpartition(":")[2])
+
+
+def _loopback(bind: str) -> bool:
+    if bind == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +113,17 @@ class Host:
         allow_hosts: Sequence[str] = (),
         limits: HostLimits | None = None,
         jobs: bool = False,
+        proxy: ProxyFront | None = None,
     ) -> None:
         """``jobs``: also run the shared spaces' generation jobs (``studio serve`` does;
-        the app runs its own scheduler)."""
+        the app runs its own scheduler). ``proxy``: a TLS-terminating proxy in front;
+        then this host listens without TLS and only on loopback."""
+        if proxy is not None and not _loopback(host):
+            raise ValidationError(
+                "behind a TLS-terminating proxy the host listens without TLS, so only on "
+                "this machine: use --host 127.0.0.1 (the proxy forwards to it)"
+            )
+        self.proxy = proxy
         self.studio = studio
         self._refs = list(refs)
         self._bind = host
@@ -140,7 +170,7 @@ class Host:
                 self._handle,
                 self._bind,
                 self._port,
-                ssl=self.cert.server_context(),
+                ssl=None if self.proxy else self.cert.server_context(),
                 process_request=self._admit,
                 max_size=self.limits.max_frame,
                 compression=None,
@@ -152,8 +182,8 @@ class Host:
         sock = next(iter(self._server.sockets))
         self.port = int(sock.getsockname()[1])
         self._allowed = allowed_hosts(self._bind, self._allow_extra)
-        address = f"{self.address_host}:{self.port}"
-        self.store.set_setting("serve_address", address)
+        self.store.set_setting("serve_address", self.invite_address)
+        self.store.set_setting(FINGERPRINT_SETTING, self.proxy.fingerprint if self.proxy else "")
         loop = asyncio.get_running_loop()
         for served in self._served.values():
             poke = served.poke
@@ -175,6 +205,30 @@ class Host:
         """The address to put in invites: the bound one, or for all interfaces the one
         this machine reaches its LAN by."""
         return lan_address() if self._bind in ("", "0.0.0.0", "::") else self._bind
+
+    @property
+    def invite_address(self) -> str:
+        """Where peers connect: the proxy's public address, or this host's."""
+        return self.proxy.address if self.proxy else f"{self.address_host}:{self.port}"
+
+    @property
+    def fingerprint(self) -> str:
+        """The certificate peers pin: the proxy's, or this host's own."""
+        if self.proxy is not None:
+            return self.proxy.fingerprint
+        assert self.cert is not None
+        return self.cert.fingerprint
+
+    def _host_ok(self, value: str | None) -> bool:
+        if host_allowed(value, self._allowed, self.port):
+            return True
+        if self.proxy is None or not value:
+            return False
+        # a proxy forwards the public name, with its port or (the scheme's default) none
+        name, _, port = value.rpartition(":")
+        if not name or not port.isdigit() or "]" in port:
+            name, port = value, str(self.proxy.port)
+        return name.strip("[]").lower() == self.proxy.name and int(port) == self.proxy.port
 
     async def close(self) -> None:
         if self._server is not None:
@@ -260,19 +314,16 @@ class Host:
             served.roster_changed.clear()
             live = [p for p in served.peers if p.live]
             frame = wire.encode("presence", peers=roster(p.member() for p in live))
+            context = self._context()
             for peer in live:
-                self._spawn(self._send_quietly(peer, frame))
-
-    async def _send_quietly(self, peer: Peer, frame: str) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await self._send(peer, frame)
+                self._spawn(Conversation(context, peer, served).send_quietly(frame))
 
     # ------------------------------------------------------------------ admission
     async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """Before the upgrade, before any state: Host allow-list (DNS rebinding), no
         browser Origin, a served space, then a device credential or an invite token."""
         headers = request.headers
-        if not host_allowed(headers.get("Host"), self._allowed, self.port):
+        if not self._host_ok(headers.get("Host")):
             return connection.respond(HTTPStatus.FORBIDDEN, "Host not allowed\n")
         if "Origin" in headers:
             return connection.respond(HTTPStatus.FORBIDDEN, "browsers may not connect\n")
@@ -312,20 +363,21 @@ class Host:
         served, device = admission.served, admission.device
         peer = Peer(ws, device, tokens=float(self.limits.command_burst))
         peer.refilled = time.monotonic()
+        talk = Conversation(self._context(), peer, served)
         sender: asyncio.Task[None] | None = None
         counted = False
         try:
             hello = wire.decode(await asyncio.wait_for(ws.recv(), self.limits.hello_timeout))
-            start = await self._greet(peer, served, admission, hello)
+            start = await talk.greet(admission, hello)
             served.peers.add(peer)
             assert self.store is not None
             await asyncio.to_thread(
                 self.store.seen, [device.id], self.studio.clock(), connections=1
             )
             counted = True
-            sender = asyncio.get_running_loop().create_task(self._send_steps(peer, served, start))
+            sender = asyncio.get_running_loop().create_task(talk.send_steps(start))
             async for frame in ws:
-                await self._on_frame(peer, served, frame)
+                await talk.on_frame(frame)
         except ValidationError as exc:
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(wire.encode("error", code="MALFORMED", message=exc.message))
@@ -343,194 +395,10 @@ class Host:
                 with contextlib.suppress(BaseException):
                     await sender
 
-    async def _greet(
-        self, peer: Peer, served: Served, admission: Admission, hello: dict[str, Any]
-    ) -> int | None:
-        """Check the hello, send the welcome; return the seq to send steps after (None:
-        the peer needs a snapshot)."""
-        if hello.get("type") != "hello":
-            raise ValidationError("the first message must be a hello")
-        versions = (hello.get("protocol"), hello.get("schema"), hello.get("events"))
-        if versions != (wire.SYNC_PROTOCOL, SCHEMA_VERSION, PROTOCOL_VERSION):
-            await peer.ws.send(
-                wire.encode(
-                    "error",
-                    code="VERSION",
-                    message="this host runs another version of Forge Studio: update both",
-                )
-            )
-            await peer.ws.close(wire.CLOSE_MALFORMED, "version mismatch")
-            raise ConnectionClosed(None, None)
-        peer.client_id = wire.check_id(hello.get("client_id"), "the client id")
-        last = hello.get("last_seq")
-        mark = hello.get("last_mark")
-        if not isinstance(last, int) or last < -1 or not (mark is None or isinstance(mark, str)):
-            raise ValidationError("the hello's last seq is not a number")
-        start: int | None = None
-        if hello.get("space_id") == served.space.id and last >= 0:
-            covered = await served.read(served.source.covers, last)
-            same = last == 0 or await served.read(served.source.mark, last) == mark
-            start = last if covered and same else None
-        await peer.ws.send(
-            wire.encode(
-                "welcome",
-                protocol=wire.SYNC_PROTOCOL,
-                space_id=served.space.id,
-                slug=served.space.slug,
-                name=self.studio.resolve(served.space.id).name,
-                host_id=self.host_id,
-                device_id=admission.device.id,
-                role=admission.device.role,
-                credential=admission.credential,
-                snapshot=start is None,
-            )
+    def _context(self) -> HostContext:
+        return HostContext(
+            self.limits,
+            self.host_id,
+            lambda space_id: self.studio.resolve(space_id).name,
+            self._spawn,
         )
-        return start
-
-    async def _send(self, peer: Peer, frame: str | bytes) -> None:
-        async with peer.send_lock:
-            await self._send_locked(peer, frame)
-
-    async def _send_locked(self, peer: Peer, frame: str | bytes) -> None:
-        try:
-            await asyncio.wait_for(peer.ws.send(frame), self.limits.send_timeout)
-        except TimeoutError:
-            log.warning("dropped the slow peer %s", peer.device.name)
-            peer.ws.transport.abort()
-            raise ConnectionClosed(None, None) from None
-
-    async def _send_steps(self, peer: Peer, served: Served, start: int | None) -> None:
-        try:
-            cursor = await self._send_snapshot(peer, served) if start is None else start
-            live = False
-            while True:
-                tick = served.tick
-                read = await served.steps_after(cursor)
-                if read is None:  # too far behind: a snapshot is cheaper
-                    cursor = await self._send_snapshot(peer, served)
-                    continue
-                newest, frame = read
-                if frame:
-                    await self._send(peer, frame)
-                    cursor = newest
-                    continue
-                if not live:
-                    await self._send(peer, wire.encode("live", seq=cursor))
-                    live = peer.live = True
-                    served.roster_changed.set()
-                await tick.wait()
-        except ConnectionClosed:
-            pass
-        except Exception:
-            log.exception("sending to %s failed", peer.device.name)
-            await peer.ws.close(wire.CLOSE_RESYNC, "the host could not send; resync")
-
-    async def _send_snapshot(self, peer: Peer, served: Served) -> int:
-        with tempfile.TemporaryDirectory(prefix="forge-snap-") as tmp:
-            path = Path(tmp) / "snapshot.db"
-            seq = await served.read(served.source.snapshot, path)
-            data = await asyncio.to_thread(path.read_bytes)
-        digest = hashlib.sha256(data).hexdigest()
-        chunks = [
-            data[i : i + wire.SNAPSHOT_CHUNK] for i in range(0, len(data), wire.SNAPSHOT_CHUNK)
-        ]
-        head = wire.encode("snapshot", seq=seq, size=len(data), sha256=digest, chunks=len(chunks))
-        async with peer.send_lock:  # nothing (a result, a roster) between the chunks
-            await self._send_locked(peer, head)
-            for chunk in chunks:
-                await self._send_locked(peer, await asyncio.to_thread(zlib.compress, chunk, 6))
-        return int(seq)
-
-    async def _on_frame(self, peer: Peer, served: Served, frame: str | bytes) -> None:
-        msg = wire.decode(frame)
-        if msg["type"] == "presence":
-            peer.presence = Presence.from_message(msg)
-            served.roster_changed.set()
-            return
-        if msg["type"] == "fetch":
-            self._fetch(peer, served, msg)
-            return
-        if msg["type"] not in ("command", "travel"):
-            raise ValidationError(f"unknown message {str(msg['type'])[:40]!r}")
-        mid = wire.check_id(msg.get("mid"), "the mutation id")
-        raw = msg.get("commands")
-        action = msg.get("action")
-        if msg["type"] == "travel":
-            if action not in ("undo", "redo"):
-                raise ValidationError("a travel message is an undo or a redo")
-        elif not isinstance(raw, list) or not raw or len(raw) > MAX_STEP_COMMANDS:
-            raise ValidationError("a command message needs a list of commands")
-        if not self._take_token(peer):
-            await self._send(
-                peer,
-                wire.encode(
-                    "result",
-                    mid=mid,
-                    error={"code": "RATE_LIMITED", "message": "too many commands; slow down"},
-                ),
-            )
-            return
-        device = peer.device
-        actor = Actor(f"peer:{device.id}", device.name, Role(device.role))
-        client = f"{device.id}.{peer.client_id}"
-        try:
-            if msg["type"] == "travel":
-                result, _fresh = await asyncio.to_thread(
-                    travel_once,
-                    served.space,
-                    actor,
-                    undo=action == "undo",
-                    client_id=client,
-                    mutation_id=mid,
-                )
-            else:
-                assert isinstance(raw, list)
-                cmds = [command_from_json(item) for item in raw]
-                result, _fresh = await asyncio.to_thread(
-                    apply_once, served.space, cmds, actor, client_id=client, mutation_id=mid
-                )
-            reply = wire.encode("result", mid=mid, **result)
-        except StudioError as exc:
-            reply = wire.encode("result", mid=mid, error=exc.to_json())
-        await self._send(peer, reply)
-
-    def _fetch(self, peer: Peer, served: Served, msg: dict[str, Any]) -> None:
-        """Start sending a file a peer asked for (on its own task: the peer's commands
-        and steps go on meanwhile)."""
-        rid = wire.check_id(msg.get("rid"), "the media request id")
-        variant_id = wire.check_id(msg.get("variant_id"), "the variant id")
-        what, offset = msg.get("what"), msg.get("offset", 0)
-        if len(rid) > media.RID_BYTES or what not in media.KINDS:
-            raise ValidationError("a fetch names a request id and original, thumb or poster")
-        if not isinstance(offset, int) or offset < 0:
-            raise ValidationError("a fetch's offset is a whole number")
-        if not self._take_token(peer) or peer.fetching >= MAX_FETCHES:
-            busy = {"code": "RATE_LIMITED", "message": "too many requests; slow down"}
-            self._spawn(self._send_quietly(peer, wire.encode("media", rid=rid, error=busy)))
-            return
-        self._spawn(self._send_media(peer, served, rid, variant_id, str(what), offset))
-
-    async def _send_media(
-        self, peer: Peer, served: Served, rid: str, variant_id: str, what: str, offset: int
-    ) -> None:
-        peer.fetching += 1
-        try:
-
-            async def send(frame: str | bytes) -> None:
-                await self._send(peer, frame)
-
-            await media.send_file(send, served.space, rid, variant_id, what, offset)
-        except (ConnectionClosed, OSError):
-            pass
-        finally:
-            peer.fetching -= 1
-
-    def _take_token(self, peer: Peer) -> bool:
-        now = time.monotonic()
-        rate, burst = self.limits.commands_per_second, self.limits.command_burst
-        peer.tokens = min(float(burst), peer.tokens + (now - peer.refilled) * rate)
-        peer.refilled = now
-        if peer.tokens < 1:
-            return False
-        peer.tokens -= 1
-        return True

@@ -24,7 +24,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.core.errors import PermissionDeniedError, StorageError
+from studio.core.errors import PermissionDeniedError, StorageError, ValidationError
 
 CERT_NAME = "host-cert.pem"
 KEY_NAME = "host-key.pem"
@@ -51,6 +51,40 @@ class HostCertificate:
 def fingerprint(der: bytes) -> str:
     """SHA-256 of a certificate in DER form, lower-case hex."""
     return hashlib.sha256(der).hexdigest()
+
+
+def check_fingerprint_text(text: str) -> None:
+    """Refuse anything but 64 lower-case hex digits (a SHA-256 fingerprint)."""
+    if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
+        raise ValidationError("a certificate fingerprint is 64 lower-case hex digits (SHA-256)")
+
+
+def certificate_file_fingerprint(path: Path) -> str:
+    """The fingerprint of the (first) certificate in a PEM or DER file, e.g. the one a
+    TLS-terminating proxy presents."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StorageError(f"could not read the certificate {path}: {exc.strerror}") from exc
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        begin = data.index(b"-----BEGIN CERTIFICATE-----")
+        end = data.find(b"-----END CERTIFICATE-----", begin)
+        if end < 0:
+            raise ValidationError(f"{path.name} holds a cut-off PEM certificate")
+        pem = data[begin : end + len(b"-----END CERTIFICATE-----")].decode("ascii", "replace")
+        try:
+            der = ssl.PEM_cert_to_DER_cert(pem)
+        except ValueError as exc:
+            raise ValidationError(f"{path.name} is not a readable certificate") from exc
+    else:
+        der = data
+    try:
+        from cryptography import x509
+
+        x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise ValidationError(f"{path.name} is not a PEM or DER certificate") from exc
+    return fingerprint(der)
 
 
 def host_certificate(folder: Path) -> HostCertificate:
@@ -144,5 +178,8 @@ def pinned_context(der: bytes) -> ssl.SSLContext:
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.check_hostname = False  # the pin is the identity, not a name
     ctx.verify_mode = ssl.CERT_REQUIRED
+    # the pinned certificate may be a proxy's, issued by a CA: it is still the only
+    # anchor (a chain need not reach a root the peer trusts, and no other cert passes)
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     ctx.load_verify_locations(cadata=der)
     return ctx

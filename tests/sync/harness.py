@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from studio.core.studio import Studio
-from studio.sync.host import Host, HostLimits
+from studio.sync.host import Host, HostLimits, ProxyFront
 
 T = TypeVar("T")
 
@@ -25,6 +25,7 @@ class HostThread:
         *,
         jobs: bool = False,
         providers: bool | None = None,
+        proxy: ProxyFront | None = None,
     ) -> None:
         """``jobs``: the host runs the spaces' jobs; ``providers`` (default: ``jobs``):
         its studio has the provider registry (to plan generation requests)."""
@@ -38,7 +39,7 @@ class HostThread:
             self.studio = Studio(home, providers=build_providers)
         else:
             self.studio = Studio(home)
-        self.host = Host(self.studio, refs, limits=limits, jobs=jobs)
+        self.host = Host(self.studio, refs, limits=limits, jobs=jobs, proxy=proxy)
         self.run(self.host.start())
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -468,3 +469,41 @@ def test_a_replica_of_another_incarnation_of_the_log_gets_a_snapshot(
     _sync(pia, slug)
     assert os.stat(path).st_ino != inode
     assert differences(_host_path(host), path) == []
+
+
+def test_a_large_snapshot_holds_up_no_other_peer(
+    host: HostThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot being written (a big space, a slow disk) runs on its own connection
+    and thread: the reads that feed every other peer go on meanwhile."""
+    from studio.core.replica_host import StepSource
+
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+    release, started = threading.Event(), threading.Event()
+    real = StepSource.snapshot
+
+    def slow_snapshot(self: StepSource, dest: Path) -> int:
+        started.set()
+        release.wait(20)
+        return real(self, dest)
+
+    monkeypatch.setattr(StepSource, "snapshot", slow_snapshot)
+    joined: list[str] = []
+    late = threading.Thread(
+        target=lambda: joined.append(_join(tmp_path / "ola", _invite(host).link(), "Ola"))
+    )
+    late.start()
+    try:
+        assert started.wait(20)
+        _host_apply(host, c.CreateFrame("While Ola joins", 1, 1, 5, 5))
+        t0 = time.monotonic()
+        seq = _sync(pia, slug)  # Pia catches up while Ola's snapshot is still held
+        assert time.monotonic() - t0 < 5
+        with Studio(pia) as s, s.open_space(slug) as replica:
+            assert replica.last_seq() == seq
+            assert "While Ola joins" in {f.title for f in replica.snapshot().frames}
+    finally:
+        release.set()
+        late.join(30)
+    assert joined and not late.is_alive()
