@@ -117,7 +117,8 @@ class Conversation:
 
     async def _send_locked(self, frame: str | bytes) -> None:
         try:
-            await asyncio.wait_for(self.peer.ws.send(frame), self.host.limits.send_timeout)
+            async with asyncio.timeout(self.host.limits.send_timeout):  # no task per frame
+                await self.peer.ws.send(frame)
         except TimeoutError:
             log.warning("dropped the slow peer %s", self.peer.device.name)
             self.peer.ws.transport.abort()

@@ -273,12 +273,14 @@ class Host:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.limits.poll_interval):
                     await served.poke.wait()
+            # this process committed (a peer's command): no need to ask the file
+            changed = served.poke.is_set()
             served.poke.clear()
-            try:
-                changed = await served.read(served.source.changed)
-            except Exception:  # a busy file: try again next tick
-                log.warning("could not poll %s", served.space.slug, exc_info=True)
-                changed = False
+            if not changed:
+                try:
+                    changed = await served.read(served.source.changed)
+                except Exception:  # a busy file: try again next tick
+                    log.warning("could not poll %s", served.space.slug, exc_info=True)
             if changed:
                 served.version += 1
                 served.memo.clear()

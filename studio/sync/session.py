@@ -35,6 +35,11 @@ CONNECT_TIMEOUT = 5.0
 MAX_SNAPSHOT_BYTES = 64 << 30
 
 
+INLINE_STEPS = 4
+INLINE_ROWS = 64
+"""Steps a session applies on its own loop (live updates); bigger batches go to a thread."""
+
+
 class HostError(StudioError):
     """The host refused or answered with an error (its code kept)."""
 
@@ -240,7 +245,11 @@ class Session:
     async def _apply(self, steps: list[StepImage]) -> None:
         if self.writer is None:
             raise StorageError("the host sent a step before this peer had a replica")
-        await asyncio.to_thread(self.writer.apply_batch, steps)
+        if len(steps) <= INLINE_STEPS and sum(len(s.rows) for s in steps) <= INLINE_ROWS:
+            # a live step or two: a short commit, cheaper here than a thread hop
+            self.writer.apply_batch(steps)
+        else:  # a catch-up batch: off the loop, so frames keep flowing
+            await asyncio.to_thread(self.writer.apply_batch, steps)
         self.seq = max(self.seq, steps[-1].last_seq)
         self.advanced.set()
 
