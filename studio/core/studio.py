@@ -258,6 +258,9 @@ class Studio:
             self.library.touch(entry.id, self.clock())
         except StorageError as exc:  # only "last opened" is lost: reading still works
             log.warning("could not record that %s was opened: %s", entry.slug, exc)
+        if space.is_replica:  # its host keeps the backups; a replica is rebuilt from it
+            sweep_leftovers_at_open(space)
+            return space
         keeper = self._backups.get(entry.id)
         if keeper is None:
             keeper = self._backups[entry.id] = RollingBackups(

@@ -507,3 +507,20 @@ def test_a_large_snapshot_holds_up_no_other_peer(
         release.set()
         late.join(30)
     assert joined and not late.is_alive()
+
+
+def test_a_replica_keeps_no_rolling_backups(host: HostThread, tmp_path: Path) -> None:
+    """The host's file is the one to back up; a replica is rebuilt from it (a restored
+    replica would only be older than its host, and costs a copy of the space)."""
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+    for i in range(3):
+        _host_apply(host, c.CreateFrame(f"F{i}", i, 0, 1, 1))
+        _sync(pia, slug)
+        with Studio(pia) as s, s.open_space(slug) as replica:
+            assert replica.is_replica
+    with Studio(pia) as s:
+        assert s.backups(slug) == []
+        assert not s.paths.space_backups(slug).exists()
+    with Studio(host.home) as s:  # the host's own space still has them
+        assert s.backups("shared-board")
