@@ -495,15 +495,43 @@ def generate_remote(studio: Any, slug: str, cmd: Any, *, wait: bool, as_json: bo
             print(f"studio: {exc}; retrying", file=sys.stderr)
 
         ended = asyncio.run(wait_variants(studio, slug, variants, on_retry=retry))
-        result["variants"] = [{"id": v.id, "status": v.status, "error": v.error} for v in ended]
+        paths = _fetch_finished(studio, slug, [v.id for v in ended if v.status == "completed"])
+        result["variants"] = [
+            {"id": v.id, "status": v.status, "error": v.error, "path": paths.get(v.id)}
+            for v in ended
+        ]
         failed = sum(1 for v in ended if v.status != "completed")
     if as_json:
         print_json(result)
     elif wait:
         for v in result["variants"]:
             extra = f": {v['error']}" if v["error"] else ""
-            print(f"variant {v['id']} {v['status']}{extra}")
+            where = f" {v['path']}" if v["path"] else ""
+            print(f"variant {v['id']} {v['status']}{extra}{where}")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _fetch_finished(studio: Any, slug: str, variant_ids: list[str]) -> dict[str, str]:
+    """Fetch the originals of finished variants (as a local ``generate --wait`` leaves
+    them on disk); {variant id: local path}. A failed fetch is a warning, not a failure:
+    the generation succeeded and ``studio fetch`` tries again."""
+    from studio.core.errors import StudioError
+    from studio.sync.peer import fetch_media
+
+    if not variant_ids:
+        return {}
+    try:
+        asyncio.run(fetch_media(studio, slug, variant_ids, "original"))
+    except StudioError as exc:
+        print(f"studio: could not fetch the files yet ({exc}); `studio fetch {slug}` "
+              "tries again", file=sys.stderr)  # fmt: skip
+    paths: dict[str, str] = {}
+    with studio.open_space(slug) as space:
+        for vid in variant_ids:
+            row = space.variant_detail(vid).row
+            if row.media_path and (space.media_dir / row.media_path).is_file():
+                paths[vid] = str(space.media_dir / row.media_path)
+    return paths
 
 
 COMMANDS = {

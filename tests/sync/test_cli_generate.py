@@ -5,6 +5,7 @@ placeholders fill in. A viewer's request is refused in one line and queues nothi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 
@@ -52,9 +53,14 @@ def test_generate_on_a_joined_space_runs_on_the_host_and_wait_sees_it_fill_in(
             by = query(space, "SELECT actor_name FROM changes WHERE command = 'batch:request'")
             assert by == [("Pia",)]
         with Studio(pia) as s, s.open_space(slug) as replica:  # the replica holds the result
-            for vid in out["variant_ids"]:
-                row = replica.variant_detail(vid).row
+            for vid, variant in zip(out["variant_ids"], out["variants"], strict=True):
+                detail = replica.variant_detail(vid)
+                row = detail.row
                 assert row.status == "completed" and row.media_path
+                # ... and --wait fetched the finished original, as a local generate has it
+                local = replica.media_dir / row.media_path
+                assert variant["path"] == str(local)
+                assert hashlib.sha256(local.read_bytes()).hexdigest() == detail.sha256
         # without --wait: the ids at once, text lines as the local command prints them
         assert main(args) == 0
         lines = capsys.readouterr().out.strip().splitlines()
