@@ -26,6 +26,7 @@ class HostThread:
         jobs: bool = False,
         providers: bool | None = None,
         proxy: ProxyFront | None = None,
+        port: int = 0,
     ) -> None:
         """``jobs``: the host runs the spaces' jobs; ``providers`` (default: ``jobs``):
         its studio has the provider registry (to plan generation requests)."""
@@ -39,7 +40,7 @@ class HostThread:
             self.studio = Studio(home, providers=build_providers)
         else:
             self.studio = Studio(home)
-        self.host = Host(self.studio, refs, limits=limits, jobs=jobs, proxy=proxy)
+        self.host = Host(self.studio, refs, limits=limits, jobs=jobs, proxy=proxy, port=port)
         self.run(self.host.start())
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
