@@ -37,6 +37,8 @@ WINDOW_GEOMETRY = "ui.window.geometry"
 WINDOW_STATE = "ui.window.state"
 IMPORT_FOLDER = "ui.folder.import"
 EXPORT_FOLDER = "ui.folder.export"
+SHARED_SPACES = "ui.sharing.spaces"
+"""{space id: port} of the spaces the owner left shared: sharing resumes at the next start."""
 
 
 _NAME = r"([a-z0-9][a-z0-9_-]{0,63})"
@@ -206,6 +208,7 @@ SPECS: tuple[Spec, ...] = (
     _spec(WINDOW_STATE, _base64, "base64 text (the app writes it)"),
     _spec(IMPORT_FOLDER, _folder, "an absolute folder path (the app writes it)"),
     _spec(EXPORT_FOLDER, _folder, "an absolute folder path (the app writes it)"),
+    _spec(SHARED_SPACES, _json_object, "a JSON object (the app writes it)"),
     _spec("ui.view.<space_id>", _json_object, "a JSON object (the app writes it)"),
     _spec("ui.tray.<space_id>", _json_object, "a JSON object (the app writes it)"),
 )

@@ -45,7 +45,7 @@ from studio.sync.home import (
     sharing_folder,
 )
 from studio.sync.jobs import JobRunner
-from studio.sync.presence import INTERVAL_S, roster
+from studio.sync.presence import INTERVAL_S, Member, roster
 from studio.sync.served import Admission, Peer, Served
 from studio.sync.tls import HostCertificate, check_fingerprint_text, host_certificate
 
@@ -261,6 +261,11 @@ class Host:
     def peers(self, space_id: str) -> list[Device]:
         served = self._served.get(space_id)
         return [] if served is None else [p.device for p in served.peers]
+
+    def members(self, space_id: str) -> list[Member]:
+        """Who is connected and caught up, with what each is viewing and has selected."""
+        served = self._served.get(space_id)
+        return [] if served is None else [p.member() for p in served.peers if p.live]
 
     # ------------------------------------------------------------------ watching
     async def _watch(self, served: Served) -> None:

@@ -43,6 +43,7 @@ def build_window(home: Path | None = None) -> MainWindow:
         last = spaces[0].id if spaces else None
     if last is not None:
         window.open_space(last)
+    window.sharing.resume()  # only what the owner left shared
     lists.start()
     return window
 

@@ -39,6 +39,7 @@ from studio.ui.jobs_panel import JobsPanel
 from studio.ui.preferences import PreferencesDialog
 from studio.ui.refine_follow import RefineFollower
 from studio.ui.session import SpaceSession
+from studio.ui.sharing import window as sharing_window
 from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
@@ -101,6 +102,8 @@ class MainWindow(QMainWindow):
             "Jobs", "jobsDock", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
+        # the People dock, the connection banner above the canvas
+        self.sharing, self.people, self.people_dock = sharing_window.install(self, layout)
         self.tray = self._make_tray()
         self.tray_dock = self._dock(
             "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -157,6 +160,8 @@ class MainWindow(QMainWindow):
         if space is None:
             self.show_error("Open a space first.")
             return False
+        if space.is_replica:  # a joined space: the host applies it (or it waits here)
+            return self.sharing.send(cmds, text)
         step = push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error)
         if step is None:
             return False
@@ -245,6 +250,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()
         self.close_space()
+        self.sharing.close()
         QThreadPool.globalInstance().waitForDone(5000)
         self.scene.thumbs.close()
         super().closeEvent(event)

@@ -74,6 +74,8 @@ class SpaceController(QObject):
         w.jobs_panel.set_space(space)
         w.tray.set_space(space)
         w.inspector.set_space(space)
+        w.people.set_space(space.id)
+        w.sharing.space_opened(space)
         settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
         w.spaces.refresh(space.id)
         w.inspector.show_asset(None)
@@ -119,6 +121,8 @@ class SpaceController(QObject):
         w.jobs_panel.set_space(None)
         w.tray.set_space(None)
         w.inspector.set_space(None)
+        w.people.set_space(None)
+        w.sharing.space_closed(space)
         self._held = None
         w.scene.clear_canvas()
         w.inspector.show_asset(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -80,6 +81,8 @@ class SpacesPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         self._counts: dict[str, int] = {}
+        self.describe: Callable[[str], str] = lambda _slug: ""
+        """Extra words for a space's line (a joined space: "remote · host · state")."""
         self._clock = QTimer(self)  # "1 min ago" must not stay "1 min ago"
         self._clock.setInterval(RELABEL_MS)
         self._clock.timeout.connect(self.relabel)
@@ -107,8 +110,11 @@ class SpacesPanel(QWidget):
             return
         count = self._counts.get(entry.id)
         assets = "" if count is None else f"{count} asset{'s' if count != 1 else ''} · "
-        item.setText(f"{entry.name}\n{assets}{_ago(entry.last_opened_at)}")
-        item.setToolTip(f"{entry.name} ({entry.slug})")
+        extra = self.describe(entry.slug)
+        item.setText(
+            f"{entry.name}\n{assets}{_ago(entry.last_opened_at)}" + (f"\n{extra}" if extra else "")
+        )
+        item.setToolTip(f"{entry.name} ({entry.slug})" + (f" — {extra}" if extra else ""))
 
     def refresh(self, select_id: str | None = None) -> None:
         """List the spaces again, with each one's asset count read from its file."""

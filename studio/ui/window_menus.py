@@ -13,6 +13,7 @@ from studio.core import commands as c
 from studio.core.layout import ArrangeBy
 from studio.ui import bulk_actions, help_dialog
 from studio.ui.folders import Opener, show_folder, system_open
+from studio.ui.sharing import window as sharing_window
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -57,6 +58,9 @@ class WindowMenus(QObject):
         act(file, "&Export space…", w.archive_control.export_dialog, None, "exportSpace")
         act(file, "Import s&pace…", w.archive_control.import_dialog, None, "importSpace")
         file.addSeparator()
+        act(file, "&Share space…", lambda: sharing_window.open_share(w), "Ctrl+Shift+S", "share")
+        act(file, "&Join space…", lambda: sharing_window.open_join(w), "Ctrl+Shift+J", "join")
+        file.addSeparator()
         act(file, "&Preferences…", self.preferences, QKeySequence.StandardKey.Preferences)
         act(file, "Open data &folder", self.open_data_folder)
         file.addSeparator()
@@ -97,6 +101,7 @@ class WindowMenus(QObject):
         view.addAction(w.inspector_dock.toggleViewAction())
         view.addAction(w.jobs_dock.toggleViewAction())
         view.addAction(w.tray_dock.toggleViewAction())
+        view.addAction(w.people_dock.toggleViewAction())
 
         gen = bar.addMenu("&Generate")
         act(gen, "&Write a prompt", self.focus_tray, "Ctrl+G", "focusTray")

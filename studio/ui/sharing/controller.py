@@ -1,0 +1,263 @@
+"""Sharing in the window: hosting spaces (Share…, People, the status bar), joined
+spaces kept live while open (the connection banner, the user's steps sent to the host
+or kept while offline), and Join….
+
+The network runs in :class:`~studio.ui.sharing.engine.SharingEngine`'s thread; every
+result comes back here as a queued signal, so the UI thread never waits on a socket
+(and no dialog is shown inside a coroutine). The engine starts on first use: with
+sharing off the app listens on nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, cast
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QLabel
+
+from studio.core import settings
+from studio.core.commands import Command, command_to_json
+from studio.core.errors import StudioError
+from studio.core.space import Space
+from studio.providers_setup import build_cached_providers
+from studio.sync.link import LinkState, Sent
+from studio.sync.peer import Delivery
+from studio.ui.sharing.banner import ConnectionBanner
+from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+PEOPLE_EVERY_MS = 1000
+
+
+class _Relay(QObject):
+    """Carries a result from the engine's thread to a callback on the UI thread."""
+
+    ready = Signal(object, object)
+
+
+class SharingController(QObject):
+    changed = Signal()
+    """Hosting started or stopped, or the people of a shared space changed."""
+    link_changed = Signal(object)  # LinkState of the open joined space
+
+    def __init__(self, window: MainWindow, *, bind: str = "0.0.0.0") -> None:
+        super().__init__(window)
+        self.bind = bind
+        self._engine: SharingEngine | None = None
+        self._relay = _Relay(self)
+        self._relay.ready.connect(self._deliver)
+        self.shared: dict[str, ShareInfo] = {}
+        self.people: dict[str, list[Person]] = {}
+        self.linked: str | None = None  # the open joined space's slug
+        self.link_state: LinkState | None = None
+        self.remotes: dict[str, str] = {}
+        self.banner = ConnectionBanner()
+        self.status_label = QLabel()
+        self.status_label.setObjectName("sharingStatus")
+        window.statusBar().addPermanentWidget(self.status_label)
+        self.status_label.hide()
+        self._poll = QTimer(self, interval=PEOPLE_EVERY_MS)
+        self._poll.timeout.connect(self.refresh_people)
+        self.reload_remotes()
+
+    @property
+    def win(self) -> MainWindow:
+        return cast("MainWindow", self.parent())
+
+    @property
+    def engine(self) -> SharingEngine:
+        if self._engine is None:
+            self._engine = SharingEngine(
+                self.win.studio.paths.home, bind=self.bind, providers=build_cached_providers
+            )
+        return self._engine
+
+    def close(self) -> None:
+        self._poll.stop()
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    # ------------------------------------------------------------------ plumbing
+    def run(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        done: Callable[[Any], None],
+        failed: Callable[[Exception], None] | None = None,
+    ) -> Future[Any]:
+        fut = self.engine.call(coro)
+
+        def finished(f: Future[Any]) -> None:
+            exc = f.exception()
+            if exc is not None:
+                self._relay.ready.emit(failed or self._failed, exc)
+            else:
+                self._relay.ready.emit(done, f.result())
+
+        fut.add_done_callback(finished)
+        return fut
+
+    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
+        callback(value)
+
+    def _failed(self, exc: Exception) -> None:
+        message = exc.message if isinstance(exc, StudioError) else str(exc) or type(exc).__name__
+        self.win.show_error(message)
+
+    def post(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A function the engine's thread may call: ``callback`` runs on the UI thread."""
+        return lambda value: self._relay.ready.emit(callback, value)
+
+    # ------------------------------------------------------------------ hosting
+    def share(self, space_id: str, done: Callable[[ShareInfo], None] | None = None) -> None:
+        port = int(self._left_shared().get(space_id, 0))
+
+        def started(info: ShareInfo) -> None:
+            self.shared[space_id] = info
+            kept = self._left_shared()
+            kept[space_id] = int(info.address.rpartition(":")[2])
+            self._keep_shared(kept)
+            self._poll.start()
+            self._update_status()
+            self.refresh_people()
+            self.changed.emit()
+            if done is not None:
+                done(info)
+
+        self.run(self.engine.share(space_id, port), started)
+
+    def stop_sharing(self, space_id: str) -> None:
+        def stopped(_none: object) -> None:
+            self.shared.pop(space_id, None)
+            self.people.pop(space_id, None)
+            kept = self._left_shared()
+            kept.pop(space_id, None)
+            self._keep_shared(kept)
+            if not self.shared:
+                self._poll.stop()
+            self._update_status()
+            self.changed.emit()
+
+        self.run(self.engine.stop_sharing(space_id), stopped)
+
+    def resume(self) -> None:
+        """Share again what the owner left shared (and only that)."""
+        known = {e.id for e in self.win.studio.spaces()}
+        for space_id in self._left_shared():
+            if space_id in known:
+                self.share(space_id)
+
+    def _left_shared(self) -> dict[str, Any]:
+        raw = settings.get(self.win.studio.library, settings.SHARED_SPACES)
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            value = None
+        return dict(value) if isinstance(value, dict) else {}
+
+    def _keep_shared(self, value: dict[str, Any]) -> None:
+        settings.remember(self.win.studio.library, settings.SHARED_SPACES, json.dumps(value))
+
+    def refresh_people(self) -> None:
+        for space_id in list(self.shared):
+
+            def got(people: list[Person], space_id: str = space_id) -> None:
+                if space_id in self.shared and people != self.people.get(space_id):
+                    self.people[space_id] = people
+                    self.changed.emit()
+                self._update_status()
+
+            self.run(self.engine.people(space_id), got, lambda _exc: None)
+
+    def _update_status(self) -> None:
+        if not self.shared:
+            self.status_label.hide()
+            return
+        online = sum(p.online for people in self.people.values() for p in people)
+        self.status_label.setText(f"Sharing · {online} {'person' if online == 1 else 'people'}")
+        self.status_label.show()
+
+    # ------------------------------------------------------------------ joined spaces
+    def reload_remotes(self) -> None:
+        try:
+            self.remotes = remotes(self.win.studio)
+        except StudioError as exc:
+            log.warning("could not read the joined spaces: %s", exc)
+            self.remotes = {}
+
+    def describe(self, slug: str) -> str:
+        """What the spaces list adds to a joined space's line."""
+        where = self.remotes.get(slug)
+        if where is None:
+            return ""
+        if slug == self.linked and self.link_state is not None:
+            state = {"live": "connected", "offline": "offline", "ended": "disconnected"}
+            return f"remote · {where} · {state.get(self.link_state.state, 'connecting')}"
+        return f"remote · {where}"
+
+    def join(self, link: str, name: str, done: Callable[[Any], None], failed: Any) -> None:
+        self.run(self.engine.join(link, name), done, failed)
+
+    def space_opened(self, space: Space) -> None:
+        if not space.is_replica:
+            return
+        self.linked = space.slug
+        self.link_state = None
+        self.banner.show_state(LinkState("connecting"))
+        self.run(
+            self.engine.open_link(
+                space.slug,
+                self.post(self._link_state),
+                self.post(self._refused),
+                lambda _roster: None,
+            ),
+            lambda _none: None,
+        )
+
+    def space_closed(self, space: Space) -> None:
+        if self.linked != space.slug or self._engine is None:
+            return
+        self.linked = None
+        self.link_state = None
+        self.banner.show_state(None)
+        self.run(self.engine.close_link(space.slug), lambda _none: None, lambda _exc: None)
+
+    def _link_state(self, state: LinkState) -> None:
+        if self.linked is None:
+            return
+        self.link_state = state
+        self.banner.show_state(state)
+        self.link_changed.emit(state)
+        self.win.spaces.relabel()
+
+    def _refused(self, deliveries: list[Delivery]) -> None:
+        lines = [f"• {d.error}" for d in deliveries if d.error is not None]
+        self.win.show_error(
+            f"The host refused {len(lines)} change(s) made while offline:\n" + "\n".join(lines)
+        )
+
+    def send(self, cmds: Sequence[Command], text: str) -> bool:
+        """The user's step on a joined space: to the host (or kept until it is back)."""
+        slug = self.linked
+        if slug is None:
+            self.win.show_error("This space is a copy of a shared space that is not connected.")
+            return False
+
+        def sent(result: Sent) -> None:
+            if result.error is not None:
+                self.win.show_error(f"{text}: {result.error}")
+            elif result.queued:
+                self.win.statusBar().showMessage(
+                    f"{text}: kept here while the host is out of reach; sent when it is back",
+                    8000,
+                )
+
+        self.run(self.engine.send(slug, [command_to_json(c) for c in cmds]), sent)
+        return True

@@ -1,0 +1,193 @@
+"""The app's sharing engine: hosts and live links on one asyncio loop in a thread of
+its own (not qasync on the UI thread: TLS, JSON and replica commits then never take
+UI time; the UI gets results as queued Qt signals — see README "Sharing in the app").
+
+Qt-free: everything here returns :class:`concurrent.futures.Future` objects that the
+controller turns into signals on the UI thread. The engine has a ``Studio`` of its own
+(its own library connection), so it never shares a SQLite connection with the UI."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from studio.core.errors import ValidationError
+from studio.core.studio import Studio
+from studio.store.library import SpaceEntry
+from studio.store.sharing import Device
+from studio.sync import admin, peer
+from studio.sync.home import open_sharing
+from studio.sync.host import Host
+from studio.sync.link import LinkState, LiveLink, Sent
+from studio.sync.peer import Delivery
+from studio.sync.presence import Member
+from studio.sync.wire import Invite
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ShareInfo:
+    space_id: str
+    address: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A device a shared space was opened to, as the People panel shows it."""
+
+    device: Device
+    online: bool
+    viewing: str | None
+    selection: tuple[str, ...]
+
+
+class SharingEngine:
+    def __init__(self, home: Path, *, bind: str = "0.0.0.0", providers: Any = None) -> None:
+        """``bind``: where hosts listen (tests: 127.0.0.1). ``providers``: the registry
+        factory the engine's studio plans peers' generation requests with."""
+        self.home = home
+        self.bind = bind
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="sharing", daemon=True)
+        self._thread.start()
+        self.studio: Studio = self.call(self._make_studio(providers)).result(30)
+        self.hosts: dict[str, Host] = {}
+        self.links: dict[str, tuple[LiveLink, asyncio.Task[None]]] = {}
+
+    async def _make_studio(self, providers: Any) -> Studio:
+        return Studio(self.home, providers=providers) if providers else Studio(self.home)
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def close(self, timeout: float = 15.0) -> None:
+        async def shut() -> None:
+            for link, task in list(self.links.values()):
+                link.stop()
+                await asyncio.wait({task}, timeout=5)
+            self.links.clear()
+            for host in list(self.hosts.values()):
+                await host.close()
+            self.hosts.clear()
+            self.studio.close()
+
+        try:
+            self.call(shut()).result(timeout)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+            if not self._thread.is_alive():
+                self.loop.close()
+
+    # ------------------------------------------------------------------ hosting
+    async def share(self, space_id: str, port: int = 0) -> ShareInfo:
+        host = self.hosts.get(space_id)
+        if host is None:
+            host = Host(self.studio, [space_id], host=self.bind, port=port)
+            try:
+                await host.start()
+            except OSError:  # the remembered port is taken: any free one
+                if not port:
+                    raise
+                host = Host(self.studio, [space_id], host=self.bind, port=0)
+                await host.start()
+            self.hosts[space_id] = host
+        return ShareInfo(space_id, host.invite_address, host.fingerprint)
+
+    async def stop_sharing(self, space_id: str) -> None:
+        host = self.hosts.pop(space_id, None)
+        if host is not None:
+            await host.close()
+
+    async def invite(self, space_id: str, role: str, expires_ms: int) -> Invite:
+        host = self.hosts.get(space_id)
+        if host is None:
+            raise ValidationError("share the space first")
+        return admin.make_invite(self.studio, space_id, role, expires_ms, host.invite_address)
+
+    async def people(self, space_id: str) -> list[Person]:
+        host = self.hosts.get(space_id)
+        live: dict[str, Member] = {}
+        if host is not None:
+            live = {m.device_id: m for m in host.members(space_id)}
+        devices = admin.devices(self.studio, space_id)  # small reads, on this loop's thread
+        out = []
+        for d in devices:
+            m = live.get(d.id)
+            out.append(
+                Person(
+                    d,
+                    m is not None,
+                    m.presence.viewing if m else None,
+                    m.presence.selection if m else (),
+                )
+            )
+        return out
+
+    async def revoke(self, space_id: str, device_id: str) -> Device:
+        return admin.revoke(self.studio, space_id, device_id)
+
+    # ------------------------------------------------------------------ joining
+    async def join(self, link: str, name: str) -> SpaceEntry:
+        return await peer.join(self.studio, link, name, timeout=30)
+
+    async def open_link(
+        self,
+        slug: str,
+        on_state: Callable[[LinkState], None],
+        on_refused: Callable[[list[Delivery]], None],
+        on_roster: Callable[[list[dict[str, Any]]], None],
+    ) -> None:
+        if slug in self.links:
+            return
+        link = LiveLink(
+            self.studio, slug, on_state=on_state, on_refused=on_refused, on_roster=on_roster
+        )
+        self.links[slug] = (link, self.loop.create_task(link.run()))
+
+    async def close_link(self, slug: str) -> None:
+        got = self.links.pop(slug, None)
+        if got is not None:
+            got[0].stop()
+            await asyncio.wait({got[1]}, timeout=5)
+
+    async def send(self, slug: str, commands: list[dict[str, Any]]) -> Sent:
+        got = self.links.get(slug)
+        if got is None:
+            raise ValidationError("this space is not connected to its host")
+        return await got[0].send(commands)
+
+    async def travel(self, slug: str, action: str) -> dict[str, Any]:
+        got = self.links.get(slug)
+        if got is None:
+            raise ValidationError("this space is not connected to its host")
+        return await got[0].travel(action)
+
+    async def set_presence(self, slug: str, viewing: str | None, selection: list[str]) -> None:
+        got = self.links.get(slug)
+        if got is not None:
+            await got[0].set_presence(viewing, selection)
+
+
+def remotes(studio: Studio) -> dict[str, str]:
+    """{slug: "host:port"} of the joined spaces (a small read of ``sharing.db``)."""
+    folder = studio.paths.home / "sharing"
+    if not (folder / "sharing.db").exists():
+        return {}
+    store = open_sharing(studio)
+    try:
+        out = {}
+        for entry in studio.spaces():
+            remote = store.remote(entry.slug)
+            if remote is not None:
+                out[entry.slug] = f"{remote.host}:{remote.port}"
+        return out
+    finally:
+        store.close()

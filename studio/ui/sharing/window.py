@@ -1,0 +1,69 @@
+"""Putting sharing into the main window: the People dock, the banner above the canvas,
+the spaces list's "remote" lines, and the Share… / Join… dialogs."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QVBoxLayout
+
+from studio.store.library import SpaceEntry
+from studio.ui.sharing.controller import SharingController
+from studio.ui.sharing.join_dialog import JoinDialog
+from studio.ui.sharing.people_panel import PeoplePanel
+from studio.ui.sharing.share_dialog import ShareDialog
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+BIND_ENV = "STUDIO_SHARE_BIND"
+"""Where the app's hosts listen (default all interfaces; tests use 127.0.0.1)."""
+
+
+def install(
+    window: MainWindow, centre: QVBoxLayout
+) -> tuple[SharingController, PeoplePanel, QDockWidget]:
+    """The controller, the People panel and its dock (tabbed with the jobs)."""
+    sharing = SharingController(window, bind=os.environ.get(BIND_ENV, "0.0.0.0"))
+    centre.insertWidget(0, sharing.banner)
+    people = PeoplePanel(sharing)
+    people.share.clicked.connect(lambda: open_share(window))
+    dock = QDockWidget("People", window)
+    dock.setObjectName("peopleDock")
+    dock.setWidget(people)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.tabifyDockWidget(window.jobs_dock, dock)
+    window.spaces.describe = sharing.describe
+    return sharing, people, dock
+
+
+def open_share(window: MainWindow, space_id: str | None = None) -> ShareDialog | None:
+    sid = space_id or (window.space.id if window.space is not None else None)
+    if sid is None:
+        window.show_error("Open the space to share first.")
+        return None
+    entry = window.studio.resolve(sid)
+    if entry.slug in window.sharing.remotes:
+        window.show_error(
+            f"“{entry.name}” is a copy of a space someone shares with you: only its host can "
+            "share it."
+        )
+        return None
+    dialog = ShareDialog(window.sharing, sid, entry.name, window)
+    dialog.show()
+    return dialog
+
+
+def open_join(window: MainWindow) -> JoinDialog:
+    dialog = JoinDialog(window.sharing, window)
+
+    def joined(entry: SpaceEntry) -> None:
+        window.sharing.reload_remotes()
+        window.spaces.refresh(entry.id)
+        window.open_space(entry.id)
+
+    dialog.joined.connect(joined)
+    dialog.show()
+    return dialog

@@ -1,0 +1,254 @@
+"""Sharing in the desktop app, two sides over real TLS websockets on 127.0.0.1:
+
+- a host window shares its space (Share… → Start sharing → Create invite), a headless
+  peer joins with the link, the People panel and the status bar show it, a rate on the
+  peer appears in the host's canvas, Revoke disconnects it;
+- a peer window joins a space a headless host (``studio serve``'s engine in a thread)
+  shares (Join… → paste the link), sees the host's changes live, sends its own steps,
+  shows the banner when the host goes away, keeps an edit made offline and sends it
+  when the host is back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.core import commands as c
+from studio.core.actor import Actor, Role
+from studio.core.commands import command_to_json
+from studio.core.studio import Studio
+from studio.providers_setup import build_providers
+from studio.sync import admin, peer
+from studio.ui.main_window import MainWindow
+from studio.ui.sharing import window as sharing_window
+from studio.ui.sharing.share_dialog import ShareDialog, short_fingerprint
+from tests.conftest import OWNER
+from tests.sync.harness import HostThread
+
+ME = Actor("local:host", "Hana", Role.OWNER)
+WAIT_MS = 20_000
+
+
+@pytest.fixture(autouse=True)
+def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
+
+
+def _window(home: Path, qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
+    studio = Studio(home, providers=build_providers)
+    w = MainWindow(studio, OWNER)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    return w
+
+
+def _close(w: MainWindow) -> None:
+    studio = w.studio
+    w.close()
+    studio.close()
+
+
+@pytest.fixture
+def host_window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Team Board")
+        with s.open_space(entry.slug) as space:
+            space.apply(c.CreateAsset(name="Hero", media_kind=c.MediaKindName.IMAGE), ME)
+    w = _window(home, qtbot)
+    w.open_space(entry.id)
+    qtbot.waitUntil(lambda: len(w.scene.cards()) == 1, timeout=WAIT_MS)
+    yield w
+    _close(w)
+
+
+def _share(w: MainWindow, qtbot) -> ShareDialog:  # type: ignore[no-untyped-def]
+    dialog = sharing_window.open_share(w)
+    assert dialog is not None
+    assert not dialog.invites.isEnabled()  # nothing to invite to before sharing starts
+    qtbot.mouseClick(dialog.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.invites.isEnabled(), timeout=WAIT_MS)
+    return dialog
+
+
+def test_share_invite_join_people_live_rate_and_revoke(
+    host_window: MainWindow, tmp_path: Path, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    w = host_window
+    space = w.space
+    assert space is not None
+    dialog = _share(w, qtbot)
+    info = w.sharing.shared[space.id]
+    assert info.address.startswith("127.0.0.1:")
+    assert short_fingerprint(info.fingerprint) in dialog.where.text()
+    assert w.sharing.status_label.text() == "Sharing · 0 people"
+    dialog.role.setCurrentIndex(0)  # editor
+    qtbot.mouseClick(dialog.make_invite, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.link.text().startswith("forge+wss://"), timeout=WAIT_MS)
+    assert dialog.qr.pixmap() is not None and not dialog.qr.pixmap().isNull()
+    link = dialog.link.text()
+
+    pia = tmp_path / "pia"
+    with Studio(pia) as s:
+        slug = asyncio.run(peer.join(s, link, "Pia", timeout=20)).slug
+    # a lasting session, as a peer app keeps open: the People panel sees it online
+    link_thread = _PeerLink(pia, slug)
+    try:
+        qtbot.waitUntil(
+            lambda: any(p.online for p in w.sharing.people.get(space.id, [])), timeout=WAIT_MS
+        )
+        qtbot.waitUntil(lambda: w.sharing.status_label.text() == "Sharing · 1 person")
+        w.people.refresh()
+        rows = [w.people.list.topLevelItem(i) for i in range(w.people.list.topLevelItemCount())]
+        assert [(r.text(0), r.text(1), r.text(2)) for r in rows if r] == [
+            ("Pia", "editor", "online")
+        ]
+        # the peer makes a frame: it appears in the host's canvas, as any change would
+        link_thread.send(c.CreateFrame("From Pia", 10, 10, 50, 50))
+        qtbot.waitUntil(
+            lambda: any(f.row.title == "From Pia" for f in w.scene.frame_items()), timeout=WAIT_MS
+        )
+        # revoke from the People panel: the peer is told and disconnected
+        device = w.sharing.people[space.id][0].device
+        w.people.revoke_device(space.id, device.id)
+        qtbot.waitUntil(lambda: link_thread.ended(), timeout=WAIT_MS)
+        assert "revoked" in link_thread.state().detail
+        qtbot.waitUntil(lambda: w.sharing.status_label.text() == "Sharing · 0 people")
+    finally:
+        link_thread.stop()
+    # stop sharing: nothing listens any more, and the choice is remembered (off)
+    port = int(info.address.rpartition(":")[2])
+    w.sharing.stop_sharing(space.id)
+    qtbot.waitUntil(lambda: space.id not in w.sharing.shared, timeout=WAIT_MS)
+    assert not w.sharing.status_label.isVisible()
+    assert w.sharing._left_shared() == {}
+    import socket
+
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+
+
+class _PeerLink:
+    """A headless peer's lasting link (studio.sync.link) on a loop thread."""
+
+    def __init__(self, home: Path, slug: str) -> None:
+        from tests.sync.test_link import LinkThread
+
+        self._t = LinkThread(home, slug)
+        self._t.wait_for(lambda: self._t.link.state.state == "live")
+
+    def send(self, cmd: c.Command) -> None:
+        sent = self._t.run(self._t.link.send([command_to_json(cmd)]))
+        assert sent.error is None and not sent.queued
+
+    def state(self):  # type: ignore[no-untyped-def]
+        return self._t.link.state
+
+    def ended(self) -> bool:
+        return bool(self._t.link.state.state == "ended")
+
+    def stop(self) -> None:
+        self._t.stop()
+
+
+def test_sharing_resumes_at_the_next_start_only_if_left_on(host_window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w = host_window
+    space = w.space
+    assert space is not None
+    _share(w, qtbot)
+    port = int(w.sharing.shared[space.id].address.rpartition(":")[2])
+    home = w.studio.paths.home
+    _close(w)
+    again = _window(home, qtbot)
+    try:
+        again.sharing.resume()
+        qtbot.waitUntil(lambda: space.id in again.sharing.shared, timeout=WAIT_MS)
+        # the same port: invites made before the restart still lead here
+        assert again.sharing.shared[space.id].address.endswith(f":{port}")
+    finally:
+        _close(again)
+
+
+def _host_home(tmp_path: Path) -> Path:
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Team Board")
+        with s.open_space(entry.slug) as space:
+            space.apply(c.CreateAsset(name="Hero", media_kind=c.MediaKindName.IMAGE), ME)
+    return home
+
+
+def _host_apply(home: Path, cmd: c.Command) -> None:
+    with Studio(home) as s, s.open_space("team-board") as space:
+        space.apply(cmd, ME)
+
+
+def _host_frames(home: Path) -> set[str]:
+    with Studio(home) as s, s.open_space("team-board") as space:
+        return {f.title for f in space.snapshot().frames}
+
+
+def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    home = _host_home(tmp_path)
+    host: HostThread | None = HostThread(home, ["team-board"])
+    assert host is not None
+    port = host.port
+    with Studio(home) as s:
+        link = admin.make_invite(s, "team-board", "editor", 3_600_000).link()
+    try:
+        w = _window(tmp_path / "pia", qtbot)
+    except BaseException:
+        host.stop()
+        raise
+    try:
+        dialog = sharing_window.open_join(w)
+        assert not dialog.go.isEnabled()
+        dialog.link.setText(link)
+        dialog.name.setText("Pia")
+        qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.space is not None, timeout=WAIT_MS)
+        space = w.space
+        assert space is not None and space.is_replica
+        qtbot.waitUntil(lambda: len(w.scene.cards()) == 1, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: "connected" in w.sharing.describe(space.slug), timeout=WAIT_MS)
+        line = w.spaces.list.currentItem()
+        assert line is not None and "remote · 127.0.0.1:" in line.text()
+        # the host's change appears live
+        _host_apply(home, c.CreateFrame("On the host", 0, 0, 40, 40))
+        qtbot.waitUntil(
+            lambda: any(f.row.title == "On the host" for f in w.scene.frame_items()),
+            timeout=WAIT_MS,
+        )
+        # the peer's own step goes to the host and comes back into its canvas
+        assert w.run([c.CreateFrame("From Pia", 100, 0, 40, 40)], "New frame")
+        qtbot.waitUntil(lambda: "From Pia" in _host_frames(home), timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: any(f.row.title == "From Pia" for f in w.scene.frame_items()), timeout=WAIT_MS
+        )
+        # the host goes away: the banner says so; the space stays browsable
+        host.stop()
+        host = None
+        qtbot.waitUntil(lambda: w.sharing.banner.isVisible(), timeout=WAIT_MS)
+        assert "Reconnecting" in w.sharing.banner.label.text()
+        assert len(w.scene.cards()) == 1
+        # an edit made offline is kept, shown as waiting, and sent when the host is back
+        assert w.run([c.CreateFrame("Made offline", 200, 0, 40, 40)], "New frame")
+        qtbot.waitUntil(
+            lambda: "1 change waiting" in w.sharing.banner.label.text(), timeout=WAIT_MS
+        )
+        host = HostThread(home, ["team-board"], port=port)
+        qtbot.waitUntil(lambda: not w.sharing.banner.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: "Made offline" in _host_frames(home), timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: any(f.row.title == "Made offline" for f in w.scene.frame_items()),
+            timeout=WAIT_MS,
+        )
+    finally:
+        _close(w)
+        if host is not None:
+            host.stop()
