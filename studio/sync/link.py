@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
@@ -36,6 +37,7 @@ from studio.sync.session import HostError, Session
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 30.0
+FETCH_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,19 @@ class LiveLink:
         if session is None:
             raise StorageError("the host is out of reach: undo and redo wait for it")
         return await session.travel(action, secrets.token_hex(12), SEND_TIMEOUT_S)
+
+    async def fetch(self, variant_id: str, what: str = "original") -> Path:
+        """Fetch one file of a variant into the replica's media folder (verified by
+        sha256, resumed if cut before); its local path."""
+        session = self._session
+        if session is None:
+            raise StorageError("the host is out of reach: the file comes when it is back")
+        with self.studio.open_space(self.slug) as space:
+            wanted = missing_media(space, [variant_id], what)
+        for vid, dest in wanted:
+            await session.fetch(vid, what, dest, FETCH_TIMEOUT_S)
+            return dest
+        raise StorageError("that variant has no such file")
 
     async def set_presence(self, viewing: str | None, selection: list[str]) -> None:
         session = self._session

@@ -7,7 +7,7 @@ in words, and runs imports off the UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -50,3 +50,7 @@ class StudioHost(CanvasHost, Protocol):
 
     def open_preferences(self, page: str = "") -> None:
         """Open the preferences (``page``: e.g. "keys" to land on the provider keys)."""
+
+    def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
+        """A joined space: start fetching a variant's original from its host and call
+        ``ready`` once it is here. False when there is nothing to fetch it from."""

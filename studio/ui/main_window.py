@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
@@ -201,6 +201,9 @@ class MainWindow(QMainWindow):
             self.scene.select([asset_id])
             self.view.focus_rect(card.sceneBoundingRect())
         self.open_details(asset_id)
+
+    def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
+        return self.sharing.fetch_original(variant_id, ready)
 
     def show_error(self, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "Forge Studio", message, parent=self)

@@ -3,7 +3,7 @@ Space; everything else is recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtGui import QUndoStack
@@ -27,6 +27,7 @@ class FakeHost:
         self.details: list[str] = []
         self.imports: list[tuple[list[Path], tuple[float, float], str | None]] = []
         self.preferences: list[str] = []
+        self.fetches: list[str] = []
 
     @property
     def space(self) -> Space | None:
@@ -63,3 +64,7 @@ class FakeHost:
 
     def open_preferences(self, page: str = "") -> None:
         self.preferences.append(page)
+
+    def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
+        self.fetches.append(variant_id)
+        return False

@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
 
 from studio.core import commands as c
@@ -26,7 +28,7 @@ from studio.sync import admin, peer
 from studio.ui.main_window import MainWindow
 from studio.ui.sharing import window as sharing_window
 from studio.ui.sharing.share_dialog import ShareDialog, short_fingerprint
-from tests.conftest import OWNER
+from tests.conftest import OWNER, add_variant
 from tests.sync.harness import HostThread
 
 ME = Actor("local:host", "Hana", Role.OWNER)
@@ -178,8 +180,9 @@ def _host_home(tmp_path: Path) -> Path:
     home = tmp_path / "hana"
     with Studio(home) as s:
         entry = s.create_space("Team Board")
-        with s.open_space(entry.slug) as space:
-            space.apply(c.CreateAsset(name="Hero", media_kind=c.MediaKindName.IMAGE), ME)
+        with s.open_space(entry.slug) as space:  # far from where a new view looks
+            hero = c.CreateAsset(name="Hero", media_kind=c.MediaKindName.IMAGE, x=6000, y=4000)
+            space.apply(hero, ME)
     return home
 
 
@@ -201,7 +204,13 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
     with Studio(home) as s:
         link = admin.make_invite(s, "team-board", "editor", 3_600_000).link()
     try:
+        with Studio(tmp_path / "pia") as s:  # Pia has a space of her own, open first
+            mine = s.create_space("Mine")
+            with s.open_space(mine.slug) as own:
+                own.apply(c.CreateAsset(name="Sketch", media_kind=c.MediaKindName.IMAGE), ME)
         w = _window(tmp_path / "pia", qtbot)
+        w.open_space(mine.id)
+        qtbot.waitUntil(lambda: len(w.scene.cards()) == 1, timeout=WAIT_MS)
     except BaseException:
         host.stop()
         raise
@@ -211,10 +220,15 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
         dialog.link.setText(link)
         dialog.name.setText("Pia")
         qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: w.space is not None, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
         space = w.space
         assert space is not None and space.is_replica
         qtbot.waitUntil(lambda: len(w.scene.cards()) == 1, timeout=WAIT_MS)
+        # a space opened for the first time is fitted into view
+        card = w.scene.cards()[0]
+        qtbot.waitUntil(
+            lambda: w.view.visible_scene_rect().contains(card.sceneBoundingRect()), timeout=5000
+        )
         qtbot.waitUntil(lambda: "connected" in w.sharing.describe(space.slug), timeout=WAIT_MS)
         line = w.spaces.list.currentItem()
         assert line is not None and "remote · 127.0.0.1:" in line.text()
@@ -224,6 +238,17 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
             lambda: any(f.row.title == "On the host" for f in w.scene.frame_items()),
             timeout=WAIT_MS,
         )
+        # an original comes from the host when first shown: "Fetching…", then the picture
+        png = io.BytesIO()
+        Image.new("RGB", (48, 32), "orange").save(png, format="PNG")
+        with Studio(home) as s, s.open_space("team-board") as hosted:
+            made = add_variant(hosted, name="Poster", payload=png.getvalue())
+        qtbot.waitUntil(lambda: w.scene.card(made.asset_id) is not None, timeout=WAIT_MS)
+        w.show_asset(made.asset_id)
+        preview = w.inspector.core.preview
+        qtbot.waitUntil(lambda: preview.kind == "image", timeout=WAIT_MS)
+        local = space.media_dir / space.variant_detail(made.variant_id).row.media_path
+        assert local.read_bytes() == png.getvalue()
         # the peer's own step goes to the host and comes back into its canvas
         assert w.run([c.CreateFrame("From Pia", 100, 0, 40, 40)], "New frame")
         qtbot.waitUntil(lambda: "From Pia" in _host_frames(home), timeout=WAIT_MS)
@@ -235,7 +260,7 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
         host = None
         qtbot.waitUntil(lambda: w.sharing.banner.isVisible(), timeout=WAIT_MS)
         assert "Reconnecting" in w.sharing.banner.label.text()
-        assert len(w.scene.cards()) == 1
+        assert len(w.scene.cards()) == 2  # browsable offline
         # an edit made offline is kept, shown as waiting, and sent when the host is back
         assert w.run([c.CreateFrame("Made offline", 200, 0, 40, 40)], "New frame")
         qtbot.waitUntil(

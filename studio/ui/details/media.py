@@ -8,6 +8,7 @@ for unfinished ones (queued, generating with progress, failed with the reason).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
@@ -15,7 +16,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPix
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from studio.store.records import VariantRow
-from studio.ui.details import playback
+from studio.ui.details import playback, remote_media
 from studio.ui.details.image_viewer import ImagePane
 from studio.ui.details.thumbs import read_image
 
@@ -259,6 +260,9 @@ class MediaPreview(QWidget):
         self._key: tuple[object, ...] | None = None
         self._row: VariantRow | None = None
         self._progress: float | None = None
+        self.fetch_missing: Callable[[str, Callable[[], None]], bool] | None = None
+        """For a joined space: start fetching a variant's original from the host, call
+        the function given when it is here; False when it cannot."""
         self.clear("No media")
 
     # ------------------------------------------------------------------ public
@@ -275,6 +279,8 @@ class MediaPreview(QWidget):
         self._row = row
         if row.status != "completed" or not row.media_path:
             self._placeholder(media_dir, row)
+        elif remote_media.fetching(self, media_dir, row, kind):
+            return  # a joined space's original, on its way from the host
         else:
             self._show_media(media_dir, row, media_kind_of(row, kind))
         self._key = key

@@ -71,6 +71,7 @@ class DetailsCore(QWidget):
         self.asset: AssetRow | None = None
         self.rows: list[VariantRow] = []
         self.preview = MediaPreview(compact=compact)
+        self.preview.fetch_missing = host.fetch_original  # a joined space's originals
         self.grid = VariantGrid(max_rows=3 if compact else 0)
         self.variant_actions = VariantActions(host, self)
         self.action_bar = ActionBar(self.variant_actions, two_rows=compact)

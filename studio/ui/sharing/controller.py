@@ -58,6 +58,7 @@ class SharingController(QObject):
         self.linked: str | None = None  # the open joined space's slug
         self.link_state: LinkState | None = None
         self.remotes: dict[str, str] = {}
+        self._fetches: dict[str, list[Callable[[], None]]] = {}  # variant id -> when here
         self.banner = ConnectionBanner()
         self.status_label = QLabel()
         self.status_label.setObjectName("sharingStatus")
@@ -242,6 +243,28 @@ class SharingController(QObject):
         self.win.show_error(
             f"The host refused {len(lines)} change(s) made while offline:\n" + "\n".join(lines)
         )
+
+    def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
+        """Fetch a joined space's original from its host (once, however often asked);
+        ``ready`` runs when it is here. False when the open space is not joined."""
+        slug = self.linked
+        if slug is None:
+            return False
+        waiting = self._fetches.setdefault(variant_id, [])
+        waiting.append(ready)
+        if len(waiting) > 1:
+            return True
+
+        def here(_path: object) -> None:
+            for callback in self._fetches.pop(variant_id, []):
+                callback()
+
+        def failed(exc: Exception) -> None:
+            self._fetches.pop(variant_id, None)
+            self.win.statusBar().showMessage(f"Could not fetch the file from the host: {exc}", 8000)
+
+        self.run(self.engine.fetch(slug, variant_id), here, failed)
+        return True
 
     def send(self, cmds: Sequence[Command], text: str) -> bool:
         """The user's step on a joined space: to the host (or kept until it is back)."""

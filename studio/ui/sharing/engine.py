@@ -170,6 +170,12 @@ class SharingEngine:
             raise ValidationError("this space is not connected to its host")
         return await got[0].travel(action)
 
+    async def fetch(self, slug: str, variant_id: str) -> Path:
+        got = self.links.get(slug)
+        if got is None:
+            raise ValidationError("this space is not connected to its host")
+        return await got[0].fetch(variant_id)
+
     async def set_presence(self, slug: str, viewing: str | None, selection: list[str]) -> None:
         got = self.links.get(slug)
         if got is not None:

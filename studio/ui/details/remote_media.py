@@ -1,0 +1,34 @@
+"""A joined space's originals come from the host when first shown: the preview shows
+the thumbnail and "Fetching…" meanwhile, then the media (issue 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from studio.store.records import VariantRow
+
+if TYPE_CHECKING:
+    from studio.ui.details.media import MediaPreview
+
+FETCHING = "Fetching the original from the host…"
+
+
+def fetching(preview: MediaPreview, media_dir: Path, row: VariantRow, kind: str) -> bool:
+    """Ask the preview's ``fetch_missing`` for ``row``'s original when it is not here;
+    True when the preview now waits for it."""
+    if preview.fetch_missing is None or (media_dir / str(row.media_path)).exists():
+        return False
+
+    def ready(variant_id: str = row.id) -> None:
+        current = preview._row
+        if current is not None and current.id == variant_id:
+            preview._key = None
+            preview.show_variant(media_dir, current, kind)
+
+    if not preview.fetch_missing(row.id, ready):
+        return False
+    preview._placeholder(media_dir, row)
+    preview._status_label.setText(FETCHING)
+    preview._key = None
+    return True
