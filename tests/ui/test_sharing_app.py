@@ -90,8 +90,14 @@ def test_share_invite_join_people_live_rate_and_revoke(
     assert short_fingerprint(info.fingerprint) in dialog.where.text()
     assert w.sharing.status_label.text() == "Sharing · 0 people"
     dialog.role.setCurrentIndex(0)  # editor
+    copy_at = dialog.copy.mapTo(dialog, dialog.copy.rect().center())
+    size = dialog.size()
     qtbot.mouseClick(dialog.make_invite, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.link.text().startswith("forge+wss://"), timeout=WAIT_MS)
+    # the QR code had its room: nothing moved under the mouse (Copy is where it was)
+    qtbot.wait(50)
+    assert dialog.size() == size
+    assert dialog.copy.mapTo(dialog, dialog.copy.rect().center()) == copy_at
     assert dialog.qr.pixmap() is not None and not dialog.qr.pixmap().isNull()
     link = dialog.link.text()
 

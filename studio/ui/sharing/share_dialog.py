@@ -27,6 +27,7 @@ from studio.ui.sharing.engine import ShareInfo
 if TYPE_CHECKING:
     from studio.ui.sharing.controller import SharingController
 
+QR_SIZE = 220
 EXPIRIES = (("1 hour", 3_600_000), ("24 hours", 86_400_000), ("7 days", 7 * 86_400_000))
 
 
@@ -98,6 +99,7 @@ class ShareDialog(QDialog):
         self.qr = QLabel()
         self.qr.setObjectName("inviteQr")
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr.setFixedHeight(QR_SIZE)  # room kept: the buttons never move under the mouse
         link_row = QHBoxLayout()
         link_row.addWidget(self.link, 1)
         link_row.addWidget(self.copy)
@@ -164,7 +166,14 @@ class ShareDialog(QDialog):
             text = invite.link()
             self.link.setText(text)
             self.link.setCursorPosition(0)
-            self.qr.setPixmap(qr_pixmap(text))
+            self.qr.setPixmap(
+                qr_pixmap(text).scaled(
+                    QR_SIZE,
+                    QR_SIZE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.FastTransformation,  # crisp modules
+                )
+            )
             self.note.setText(
                 f"Send this link to one person ({self.role.currentText().split(' —')[0].lower()}"
                 f", works for {self.expiry.currentText()}). They choose File ▸ Join space… and "
