@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 30.0
 FETCH_TIMEOUT_S = 600.0
+MEDIA_BATCH = 16
+"""Thumbnails fetched before the app is told (it redraws the cards that have them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,7 @@ class LiveLink:
         on_state: Callable[[LinkState], None] = lambda _s: None,
         on_refused: Callable[[list[Delivery]], None] = lambda _d: None,
         on_roster: Callable[[list[dict[str, Any]]], None] = lambda _r: None,
+        on_media: Callable[[list[Path]], None] = lambda _p: None,
         thumbs: bool = True,
     ) -> None:
         self.studio = studio
@@ -82,6 +85,7 @@ class LiveLink:
         self._on_state = on_state
         self._on_refused = on_refused
         self._on_roster = on_roster
+        self._on_media = on_media
         self._thumbs = thumbs
         self._stop = asyncio.Event()
         self._session: Session | None = None
@@ -150,14 +154,23 @@ class LiveLink:
         with self.studio.open_space(self.slug) as space:
             while not self._stop.is_set() and not session._task.done():
                 if self._thumbs:
+                    got: list[Path] = []
                     for vid, dest in missing_media(space, None, "thumb", frozenset(skip)):
                         try:
                             await session.fetch(vid, "thumb", dest, 60)
+                            got.append(dest)
                         except HostError as exc:
                             skip.add(vid)
                             log.warning("no thumbnail of %s from the host: %s", vid, exc)
                         except StorageError:
-                            return
+                            break
+                        if len(got) >= MEDIA_BATCH:  # the canvas shows them as they come
+                            self._on_media(got)
+                            got = []
+                    if got:
+                        self._on_media(got)
+                    if session._task.done():
+                        return
                 if session.roster_changed.is_set():
                     session.roster_changed.clear()
                     self._on_roster(list(session.presence))

@@ -283,3 +283,48 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
         _close(w)
         if host is not None:
             host.stop()
+
+
+def test_thumbnails_fill_in_as_they_come_from_the_host(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The cards of a joined space show placeholders first; each gets its picture once
+    its thumbnail has come from the host (the canvas asks again)."""
+    from studio.core.welcome import create_welcome_space
+    from studio.ui.canvas.geometry import TIER_FULL, TIER_LOW, TIER_TINY
+
+    home = tmp_path / "hana"
+    with Studio(home, providers=build_providers) as s:
+        slug = create_welcome_space(s, ME).slug
+    host = HostThread(home, [slug], jobs=True)  # its jobs make the media first
+
+    def made() -> bool:
+        with Studio(home) as s, s.open_space(slug) as space:
+            return all(v.status == "completed" for v in space.snapshot().variants)
+
+    try:
+        qtbot.waitUntil(made, timeout=WAIT_MS)
+        with Studio(home) as s:
+            link = admin.make_invite(s, slug, "viewer", 3_600_000).link()
+        w = _window(tmp_path / "pia", qtbot)
+        try:
+            dialog = sharing_window.open_join(w)
+            dialog.link.setText(link)
+            qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda: len(w.scene.cards()) == 6, timeout=WAIT_MS)
+            w.view.fit_all()
+
+            def pictured() -> bool:
+                w.scene.update()
+                return all(
+                    card.thumb is not None
+                    and any(
+                        w.scene.thumbs.peek(card.thumb, t) for t in (TIER_FULL, TIER_LOW, TIER_TINY)
+                    )
+                    for card in w.scene.cards()
+                )
+
+            qtbot.waitUntil(pictured, timeout=WAIT_MS)
+        finally:
+            _close(w)
+    finally:
+        host.stop()

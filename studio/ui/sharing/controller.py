@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -218,6 +219,7 @@ class SharingController(QObject):
                 self.post(self._link_state),
                 self.post(self._refused),
                 lambda _roster: None,
+                self.post(self._media_arrived),
             ),
             lambda _none: None,
         )
@@ -237,6 +239,13 @@ class SharingController(QObject):
         self.banner.show_state(state)
         self.link_changed.emit(state)
         self.win.spaces.relabel()
+
+    def _media_arrived(self, paths: list[Path]) -> None:
+        """Thumbnails came from the host: the cards that showed a placeholder ask again."""
+        if self.linked is None:
+            return
+        self.win.scene.thumbs.forget(str(p) for p in paths)
+        self.win.scene.update()
 
     def _refused(self, deliveries: list[Delivery]) -> None:
         lines = [f"• {d.error}" for d in deliveries if d.error is not None]

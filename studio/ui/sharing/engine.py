@@ -144,11 +144,17 @@ class SharingEngine:
         on_state: Callable[[LinkState], None],
         on_refused: Callable[[list[Delivery]], None],
         on_roster: Callable[[list[dict[str, Any]]], None],
+        on_media: Callable[[list[Path]], None],
     ) -> None:
         if slug in self.links:
             return
         link = LiveLink(
-            self.studio, slug, on_state=on_state, on_refused=on_refused, on_roster=on_roster
+            self.studio,
+            slug,
+            on_state=on_state,
+            on_refused=on_refused,
+            on_roster=on_roster,
+            on_media=on_media,
         )
         self.links[slug] = (link, self.loop.create_task(link.run()))
 
