@@ -121,6 +121,16 @@ def test_share_invite_join_people_live_rate_and_revoke(
         qtbot.waitUntil(
             lambda: any(f.row.title == "From Pia" for f in w.scene.frame_items()), timeout=WAIT_MS
         )
+        # what the peer looks at shows in the People panel, by name
+        hero = next(card.asset.id for card in w.scene.cards() if card.asset.name == "Hero")
+        link_thread.look_at(hero)
+
+        def looking() -> str:
+            w.people.refresh()
+            item = w.people.list.topLevelItem(0)
+            return item.text(3) if item is not None else ""
+
+        qtbot.waitUntil(lambda: looking() == "Hero · 1 selected", timeout=WAIT_MS)
         # revoke from the People panel: the peer is told and disconnected
         device = w.sharing.people[space.id][0].device
         w.people.revoke_device(space.id, device.id)
@@ -153,6 +163,9 @@ class _PeerLink:
     def send(self, cmd: c.Command) -> None:
         sent = self._t.run(self._t.link.send([command_to_json(cmd)]))
         assert sent.error is None and not sent.queued
+
+    def look_at(self, asset_id: str) -> None:
+        self._t.run(self._t.link.set_presence(asset_id, [asset_id]))
 
     def state(self):  # type: ignore[no-untyped-def]
         return self._t.link.state
@@ -242,6 +255,13 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
         _host_apply(home, c.CreateFrame("On the host", 0, 0, 40, 40))
         qtbot.waitUntil(
             lambda: any(f.row.title == "On the host" for f in w.scene.frame_items()),
+            timeout=WAIT_MS,
+        )
+        # what Pia selects is told to the host (presence), coalesced
+        hero = w.scene.cards()[0].asset.id
+        w.scene.select([hero])
+        qtbot.waitUntil(
+            lambda: [m.presence.viewing for m in host.host.members(space.id)] == [hero],
             timeout=WAIT_MS,
         )
         # an original comes from the host when first shown: "Fetching…", then the picture

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PEOPLE_EVERY_MS = 1000
+PRESENCE_MS = 150
+"""A joined space's selection is told to the host at most this often (the host coalesces too)."""
 
 
 class _Relay(QObject):
@@ -65,6 +67,9 @@ class SharingController(QObject):
         self.status_label.setObjectName("sharingStatus")
         window.statusBar().addPermanentWidget(self.status_label)
         self.status_label.hide()
+        self._selection: list[str] = []
+        self._presence_timer = QTimer(self, singleShot=True, interval=PRESENCE_MS)
+        self._presence_timer.timeout.connect(self._send_presence)
         self._poll = QTimer(self, interval=PEOPLE_EVERY_MS)
         self._poll.timeout.connect(self.refresh_people)
         self.reload_remotes()
@@ -252,6 +257,22 @@ class SharingController(QObject):
         self.win.show_error(
             f"The host refused {len(lines)} change(s) made while offline:\n" + "\n".join(lines)
         )
+
+    def selection_changed(self, ids: list[str]) -> None:
+        """What this peer has selected (and views: the one asset selected), for the host's
+        People panel and the others' canvases; coalesced."""
+        if self.linked is None:
+            return
+        self._selection = list(ids)
+        if not self._presence_timer.isActive():
+            self._presence_timer.start()
+
+    def _send_presence(self) -> None:
+        slug, ids = self.linked, self._selection
+        if slug is None or self._engine is None:
+            return
+        viewing = ids[0] if len(ids) == 1 else None
+        self.run(self.engine.set_presence(slug, viewing, ids), lambda _n: None, lambda _e: None)
 
     def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
         """Fetch a joined space's original from its host (once, however often asked);

@@ -4,6 +4,7 @@ last seen, what each is looking at — with Revoke and Share…/Stop sharing."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -30,7 +31,10 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 def _seen(ms: int | None) -> str:
     if not ms:
         return "never connected"
-    return datetime.datetime.fromtimestamp(ms / 1000).strftime("last seen %d %b %H:%M")
+    when = datetime.datetime.fromtimestamp(ms / 1000)
+    if when.date() == datetime.date.today():
+        return when.strftime("seen %H:%M")
+    return when.strftime("seen %d %b")
 
 
 class PeoplePanel(QWidget):
@@ -38,7 +42,8 @@ class PeoplePanel(QWidget):
         super().__init__(parent)
         self.sharing = sharing
         self.space_id: str | None = None
-        self.names: dict[str, str] = {}  # asset id -> name, for "viewing"
+        self.name_of: Callable[[str], str] = lambda asset_id: asset_id
+        """An asset's name, for "Looking at" (the window's canvas knows them)."""
         self.empty = QLabel()
         self.empty.setObjectName("peopleEmpty")
         self.empty.setWordWrap(True)
@@ -96,6 +101,8 @@ class PeoplePanel(QWidget):
             self.list.addTopLevelItem(item)
             if p.device.id == selected:
                 self.list.setCurrentItem(item)
+        for column in range(3):
+            self.list.resizeColumnToContents(column)
         self.revoke.setEnabled(bool(people))
 
     def _item(self, p: Person) -> QTreeWidgetItem:
@@ -104,7 +111,7 @@ class PeoplePanel(QWidget):
             status = "revoked"
         else:
             status = "online" if p.online else _seen(d.last_seen_at)
-        viewing = self.names.get(p.viewing or "", p.viewing or "") if p.online else ""
+        viewing = self.name_of(p.viewing) if p.online and p.viewing else ""
         if p.online and p.selection:
             viewing = (viewing + " · " if viewing else "") + f"{len(p.selection)} selected"
         item = QTreeWidgetItem([d.name, d.role, status, viewing])

@@ -30,6 +30,8 @@ def install(
     centre.insertWidget(0, sharing.banner)
     people = PeoplePanel(sharing)
     people.share.clicked.connect(lambda: open_share(window))
+    people.name_of = lambda asset_id: _asset_name(window, asset_id)
+    window.view.selection_changed.connect(sharing.selection_changed)
     dock = QDockWidget("People", window)
     dock.setObjectName("peopleDock")
     dock.setWidget(people)
@@ -37,6 +39,11 @@ def install(
     window.tabifyDockWidget(window.jobs_dock, dock)
     window.spaces.describe = sharing.describe
     return sharing, people, dock
+
+
+def _asset_name(window: MainWindow, asset_id: str) -> str:
+    row = window.scene.asset_row(asset_id)
+    return row.name if row is not None else "an asset not on this canvas"
 
 
 def open_share(window: MainWindow, space_id: str | None = None) -> ShareDialog | None:
