@@ -77,7 +77,13 @@ class WindowMenus(QObject):
         act(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete, "delete")
         act(edit, "Select &all", w.scene.select_all, QKeySequence.StandardKey.SelectAll)
         act(edit, "&Find…", w.find_bar.open_bar, QKeySequence.StandardKey.Find, "find")
-        act(edit, "New &frame around selection", self.frame_selection, "Ctrl+Shift+F")
+        act(
+            edit,
+            "New &frame around selection",
+            self.frame_selection,
+            "Ctrl+Shift+F",
+            "frameSelection",
+        )
         selection = edit.addMenu("&Selected assets")
         selection.setObjectName("bulkEditMenu")
         bulk_actions.fill_menu(w.view.bulk, selection, w.scene.selected_ids)

@@ -90,6 +90,7 @@ def test_share_invite_join_people_live_rate_and_revoke(
     assert short_fingerprint(info.fingerprint) in dialog.where.text()
     assert w.sharing.status_label.text() == "Sharing · 0 people"
     dialog.role.setCurrentIndex(0)  # editor
+    qtbot.wait(100)  # laid out
     copy_at = dialog.copy.mapTo(dialog, dialog.copy.rect().center())
     size = dialog.size()
     qtbot.mouseClick(dialog.make_invite, Qt.MouseButton.LeftButton)
@@ -344,6 +345,53 @@ def test_thumbnails_fill_in_as_they_come_from_the_host(tmp_path: Path, qtbot) ->
                 )
 
             qtbot.waitUntil(pictured, timeout=WAIT_MS)
+        finally:
+            _close(w)
+    finally:
+        host.stop()
+
+
+def test_a_viewer_sees_everything_and_the_editing_controls_say_why_they_are_off(
+    tmp_path: Path, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QAction
+
+    home = _host_home(tmp_path)
+    host = HostThread(home, ["team-board"])
+    try:
+        with Studio(home) as s:
+            link = admin.make_invite(s, "team-board", "viewer", 3_600_000).link()
+        w = _window(tmp_path / "vic", qtbot)
+        try:
+            dialog = sharing_window.open_join(w)
+            dialog.link.setText(link)
+            qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda: len(w.scene.cards()) == 1, timeout=WAIT_MS)
+            # disabled, not hidden, and saying why
+            w.show_asset(w.scene.cards()[0].asset.id)
+            for widget in (w.tray, w.inspector.form, w.inspector.core.action_bar):
+                assert widget.isVisible()
+                assert not widget.isEnabled()
+                assert "viewer" in widget.toolTip()
+            delete = next(a for a in w.findChildren(QAction) if a.objectName() == "delete")
+            assert not delete.isEnabled() and "viewer" in delete.toolTip()
+            # a gesture that would change the space is refused here, in words; nothing sent
+            card = w.scene.cards()[0]
+            assert not w.run([c.UpdateAsset(card.asset.id, name="Renamed")], "Rename")
+            assert "viewer" in w.statusBar().currentMessage()
+            with Studio(home) as s, s.open_space("team-board") as space:
+                assert space.asset(card.asset.id).name == "Hero"
+            # the host's changes still arrive
+            _host_apply(home, c.CreateFrame("Seen by the viewer", 0, 0, 10, 10))
+            qtbot.waitUntil(
+                lambda: any(f.row.title == "Seen by the viewer" for f in w.scene.frame_items()),
+                timeout=WAIT_MS,
+            )
+            # leaving the joined space for one's own gives the controls back
+            mine = w.studio.create_space("Mine")
+            w.open_space(mine.id)
+            assert w.tray.isEnabled() and delete.isEnabled()
         finally:
             _close(w)
     finally:

@@ -63,6 +63,8 @@ class AssetForm(QWidget):
         self.tags = _LineEdit()
         self.tags.setPlaceholderText("tags, comma separated")
         self.tags.setToolTip("Comma-separated tags (Enter to apply)")
+        self.read_only = ""
+        """Why the fields cannot change anything (a viewer of a joined space), or ""."""
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(4)
@@ -83,7 +85,7 @@ class AssetForm(QWidget):
         stored value changed under it)."""
         old = self.asset
         self.asset = asset
-        self.setEnabled(asset is not None)
+        self.setEnabled(asset is not None and not self.read_only)
         if asset is None:
             for w in (self.name, self.tags):
                 w.clear()

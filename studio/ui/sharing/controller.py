@@ -26,6 +26,7 @@ from studio.core.space import Space
 from studio.providers_setup import build_cached_providers
 from studio.sync.link import LinkState, Sent
 from studio.sync.peer import Delivery
+from studio.ui.sharing import viewer_controls
 from studio.ui.sharing.banner import ConnectionBanner
 from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PEOPLE_EVERY_MS = 1000
+VIEWER_REASON = "you are a viewer of this shared space: its host lets you look, not change"
 PRESENCE_MS = 150
 """A joined space's selection is told to the host at most this often (the host coalesces too)."""
 
@@ -61,6 +63,9 @@ class SharingController(QObject):
         self.linked: str | None = None  # the open joined space's slug
         self.link_state: LinkState | None = None
         self.remotes: dict[str, str] = {}
+        self.roles: dict[str, str] = {}  # joined space slug -> this device's role there
+        self.read_only: str | None = None
+        """Why the open joined space cannot be changed from here (a viewer), or None."""
         self._fetches: dict[str, list[Callable[[], None]]] = {}  # variant id -> when here
         self.banner = ConnectionBanner()
         self.status_label = QLabel()
@@ -194,10 +199,12 @@ class SharingController(QObject):
     # ------------------------------------------------------------------ joined spaces
     def reload_remotes(self) -> None:
         try:
-            self.remotes = remotes(self.win.studio)
+            joined = remotes(self.win.studio)
         except StudioError as exc:
             log.warning("could not read the joined spaces: %s", exc)
-            self.remotes = {}
+            joined = {}
+        self.remotes = {slug: where for slug, (where, _role) in joined.items()}
+        self.roles = {slug: role for slug, (_where, role) in joined.items()}
 
     def describe(self, slug: str) -> str:
         """What the spaces list adds to a joined space's line."""
@@ -218,6 +225,8 @@ class SharingController(QObject):
         self.linked = space.slug
         self.link_state = None
         self.banner.show_state(LinkState("connecting"))
+        if self.roles.get(space.slug) == "viewer":
+            self._set_read_only(VIEWER_REASON)
         self.run(
             self.engine.open_link(
                 space.slug,
@@ -235,12 +244,19 @@ class SharingController(QObject):
         self.linked = None
         self.link_state = None
         self.banner.show_state(None)
+        self._set_read_only(None)
         self.run(self.engine.close_link(space.slug), lambda _none: None, lambda _exc: None)
+
+    def _set_read_only(self, reason: str | None) -> None:
+        self.read_only = reason
+        viewer_controls.apply(self.win, reason)
 
     def _link_state(self, state: LinkState) -> None:
         if self.linked is None:
             return
         self.link_state = state
+        if state.role and (state.role == "viewer") != (self.read_only is not None):
+            self._set_read_only(VIEWER_REASON if state.role == "viewer" else None)
         self.banner.show_state(state)
         self.link_changed.emit(state)
         self.win.spaces.relabel()
@@ -301,6 +317,9 @@ class SharingController(QObject):
         slug = self.linked
         if slug is None:
             self.win.show_error("This space is a copy of a shared space that is not connected.")
+            return False
+        if self.read_only is not None:
+            self.win.statusBar().showMessage(f"{text}: {self.read_only}", 8000)
             return False
 
         def sent(result: Sent) -> None:

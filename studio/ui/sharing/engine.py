@@ -188,8 +188,8 @@ class SharingEngine:
             await got[0].set_presence(viewing, selection)
 
 
-def remotes(studio: Studio) -> dict[str, str]:
-    """{slug: "host:port"} of the joined spaces (a small read of ``sharing.db``)."""
+def remotes(studio: Studio) -> dict[str, tuple[str, str]]:
+    """{slug: ("host:port", role)} of the joined spaces (a small read of ``sharing.db``)."""
     folder = studio.paths.home / "sharing"
     if not (folder / "sharing.db").exists():
         return {}
@@ -199,7 +199,7 @@ def remotes(studio: Studio) -> dict[str, str]:
         for entry in studio.spaces():
             remote = store.remote(entry.slug)
             if remote is not None:
-                out[entry.slug] = f"{remote.host}:{remote.port}"
+                out[entry.slug] = (f"{remote.host}:{remote.port}", remote.role)
         return out
     finally:
         store.close()

@@ -65,6 +65,7 @@ class ShareDialog(QDialog):
         self.where = QLabel("Not shared yet.")
         self.where.setObjectName("shareAddress")
         self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where.setWordWrap(True)
         self.start = QPushButton("Start sharing")
         self.start.setObjectName("startSharing")
         self.start.clicked.connect(self._start)
@@ -123,7 +124,7 @@ class ShareDialog(QDialog):
         layout.addWidget(self.invites)
         layout.addWidget(self.note)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
-        self.resize(560, 420)
+        self.resize(600, 520)
         sharing.changed.connect(self._sync)
         self._sync()
 
