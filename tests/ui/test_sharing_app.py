@@ -27,6 +27,7 @@ from studio.providers_setup import build_providers
 from studio.sync import admin, peer
 from studio.ui.main_window import MainWindow
 from studio.ui.sharing import window as sharing_window
+from studio.ui.sharing.controller import left_shared
 from studio.ui.sharing.share_dialog import ShareDialog, short_fingerprint
 from tests.conftest import OWNER, add_variant
 from tests.sync.harness import HostThread
@@ -145,7 +146,7 @@ def test_share_invite_join_people_live_rate_and_revoke(
     w.sharing.stop_sharing(space.id)
     qtbot.waitUntil(lambda: space.id not in w.sharing.shared, timeout=WAIT_MS)
     assert not w.sharing.status_label.isVisible()
-    assert w.sharing._left_shared() == {}
+    assert left_shared(w.studio) == {}
     import socket
 
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):

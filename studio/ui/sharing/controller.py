@@ -23,6 +23,7 @@ from studio.core import settings
 from studio.core.commands import Command, command_to_json
 from studio.core.errors import StudioError
 from studio.core.space import Space
+from studio.core.studio import Studio
 from studio.providers_setup import build_cached_providers
 from studio.sync.link import LinkState, Sent
 from studio.sync.peer import Delivery
@@ -39,6 +40,20 @@ PEOPLE_EVERY_MS = 1000
 VIEWER_REASON = "you are a viewer of this shared space: its host lets you look, not change"
 PRESENCE_MS = 150
 """A joined space's selection is told to the host at most this often (the host coalesces too)."""
+
+
+def left_shared(studio: Studio) -> dict[str, Any]:
+    """{space id: port} of the spaces the owner left shared (resumed at start)."""
+    raw = settings.get(studio.library, settings.SHARED_SPACES)
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        value = None
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def keep_shared(studio: Studio, value: dict[str, Any]) -> None:
+    settings.remember(studio.library, settings.SHARED_SPACES, json.dumps(value))
 
 
 class _Relay(QObject):
@@ -129,13 +144,13 @@ class SharingController(QObject):
 
     # ------------------------------------------------------------------ hosting
     def share(self, space_id: str, done: Callable[[ShareInfo], None] | None = None) -> None:
-        port = int(self._left_shared().get(space_id, 0))
+        port = int(left_shared(self.win.studio).get(space_id, 0))
 
         def started(info: ShareInfo) -> None:
             self.shared[space_id] = info
-            kept = self._left_shared()
+            kept = left_shared(self.win.studio)
             kept[space_id] = int(info.address.rpartition(":")[2])
-            self._keep_shared(kept)
+            keep_shared(self.win.studio, kept)
             self._poll.start()
             self._update_status()
             self.refresh_people()
@@ -149,9 +164,9 @@ class SharingController(QObject):
         def stopped(_none: object) -> None:
             self.shared.pop(space_id, None)
             self.people.pop(space_id, None)
-            kept = self._left_shared()
+            kept = left_shared(self.win.studio)
             kept.pop(space_id, None)
-            self._keep_shared(kept)
+            keep_shared(self.win.studio, kept)
             if not self.shared:
                 self._poll.stop()
             self._update_status()
@@ -162,20 +177,9 @@ class SharingController(QObject):
     def resume(self) -> None:
         """Share again what the owner left shared (and only that)."""
         known = {e.id for e in self.win.studio.spaces()}
-        for space_id in self._left_shared():
+        for space_id in left_shared(self.win.studio):
             if space_id in known:
                 self.share(space_id)
-
-    def _left_shared(self) -> dict[str, Any]:
-        raw = settings.get(self.win.studio.library, settings.SHARED_SPACES)
-        try:
-            value = json.loads(raw) if isinstance(raw, str) else raw
-        except ValueError:
-            value = None
-        return dict(value) if isinstance(value, dict) else {}
-
-    def _keep_shared(self, value: dict[str, Any]) -> None:
-        settings.remember(self.win.studio.library, settings.SHARED_SPACES, json.dumps(value))
 
     def refresh_people(self) -> None:
         for space_id in list(self.shared):
