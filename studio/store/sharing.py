@@ -351,6 +351,14 @@ class SharingStore:
             ).fetchone()
         return None if row is None else Remote._make(row)
 
+    def remove_remote(self, slug: str) -> int:
+        """Forget a joined space (its credential and unsent steps); how many steps were
+        still waiting."""
+        with self._write() as conn:
+            waiting = conn.execute("DELETE FROM outbox WHERE slug = ?", (slug,)).rowcount
+            conn.execute("DELETE FROM remotes WHERE slug = ?", (slug,))
+        return int(waiting)
+
     # ------------------------------------------------------------------ outbox (peer)
     def queue(self, slug: str, mutation_id: str, commands: list[Any], now: int) -> None:
         """Keep a step for the host of ``slug`` until it answered (sent in order)."""

@@ -136,6 +136,20 @@ def register(studio: Studio, store: SharingStore, slug: str, name: str) -> Space
     return entry
 
 
+def leave(studio: Studio, slug: str) -> int:
+    """Leave a joined space: its copy here goes to the trash folder (as a deleted space
+    does), its credential and unsent steps are forgotten; the host keeps the space (a
+    new invite joins again). Returns how many unsent steps were dropped."""
+    store = open_sharing(studio)
+    try:
+        if store.remote(slug) is None:
+            raise ValidationError(f"{slug} is not a space joined from a host")
+        studio.delete_space(slug)
+        return store.remove_remote(slug)
+    finally:
+        store.close()
+
+
 @contextlib.asynccontextmanager
 async def session_for(
     studio: Studio, slug: str, store: SharingStore, *, timeout: float = CONNECT_TIMEOUT

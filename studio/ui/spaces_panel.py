@@ -83,6 +83,8 @@ class SpacesPanel(QWidget):
         self._counts: dict[str, int] = {}
         self.describe: Callable[[str], str] = lambda _slug: ""
         """Extra words for a space's line (a joined space: "remote · host · state")."""
+        self.leave: Callable[[str], None] | None = None
+        """Leaves a joined space (its slug) instead of deleting it; None: no sharing here."""
         self._clock = QTimer(self)  # "1 min ago" must not stay "1 min ago"
         self._clock.setInterval(RELABEL_MS)
         self._clock.timeout.connect(self.relabel)
@@ -178,11 +180,16 @@ class SpacesPanel(QWidget):
         entry = self._entry(sid) if sid else None
         if entry is None:
             return
+        joined = self.leave is not None and bool(self.describe(entry.slug))
+        title, text = ("Leave space", f"Leave “{entry.name}”?\n\nIts copy on this computer "
+            "moves to the trash folder; the host keeps the space, and a new invite joins it "
+            "again.") if joined else ("Delete space", f"Delete “{entry.name}”?\n\nIts file "
+            f"and media move to the trash folder in {self.studio.paths.trash_dir}, where they "
+            "can be recovered by hand.")  # fmt: skip
         answer = QMessageBox.question(
             self,
-            "Delete space",
-            f"Delete “{entry.name}”?\n\nIts file and media move to the trash folder in "
-            f"{self.studio.paths.trash_dir}, where they can be recovered by hand.",
+            title,
+            text,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -190,7 +197,10 @@ class SpacesPanel(QWidget):
             return
         self.deleted.emit(entry.id)  # the window closes it first
         try:
-            self.studio.delete_space(entry.id)
+            if joined and self.leave is not None:
+                self.leave(entry.slug)
+            else:
+                self.studio.delete_space(entry.id)
         except (StudioError, OSError) as exc:
             QMessageBox.warning(self, "Delete space", str(exc))
         self.refresh()

@@ -397,3 +397,52 @@ def test_a_viewer_sees_everything_and_the_editing_controls_say_why_they_are_off(
             _close(w)
     finally:
         host.stop()
+
+
+def test_leaving_a_joined_space_removes_the_copy_here_and_a_new_invite_joins_again(
+    tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.sync.home import open_sharing
+
+    asked: list[str] = []
+
+    def yes(_parent: object, title: str, *_a: object) -> QMessageBox.StandardButton:
+        asked.append(title)
+        return QMessageBox.StandardButton.Yes
+
+    home = _host_home(tmp_path)
+    host = HostThread(home, ["team-board"])
+    try:
+        w = _window(tmp_path / "pia", qtbot)
+        try:
+            for attempt in range(2):
+                with Studio(home) as s:
+                    link = admin.make_invite(s, "team-board", "editor", 3_600_000).link()
+                dialog = sharing_window.open_join(w)
+                dialog.link.setText(link)
+                qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+                qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+                slug = w.space.slug
+                replica = w.studio.paths.home / w.studio.resolve(slug).file
+                assert replica.exists()
+                if attempt:
+                    break
+                monkeypatch.setattr(QMessageBox, "question", yes)
+                w.spaces.delete_current()
+                assert asked == ["Leave space"]
+                assert w.space is None
+                assert all(e.slug != slug for e in w.studio.spaces())
+                assert not replica.exists()
+                store = open_sharing(w.studio)
+                try:
+                    assert store.remote(slug) is None
+                finally:
+                    store.close()
+                with Studio(home) as s:  # the host keeps its space
+                    assert s.resolve("team-board").name == "Team Board"
+        finally:
+            _close(w)
+    finally:
+        host.stop()

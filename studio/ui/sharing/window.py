@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QVBoxLayout
 
 from studio.store.library import SpaceEntry
+from studio.sync import peer
 from studio.ui.sharing.controller import SharingController
 from studio.ui.sharing.join_dialog import JoinDialog
 from studio.ui.sharing.people_panel import PeoplePanel
@@ -38,12 +39,22 @@ def install(
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.jobs_dock, dock)
     window.spaces.describe = sharing.describe
+    window.spaces.leave = lambda slug: _leave(window, slug)
     return sharing, people, dock
 
 
 def _asset_name(window: MainWindow, asset_id: str) -> str:
     row = window.scene.asset_row(asset_id)
     return row.name if row is not None else "an asset not on this canvas"
+
+
+def _leave(window: MainWindow, slug: str) -> None:
+    dropped = peer.leave(window.studio, slug)
+    window.sharing.reload_remotes()
+    if dropped:
+        window.statusBar().showMessage(
+            f"Left the space; {dropped} change(s) never sent to its host were dropped", 8000
+        )
 
 
 def open_share(window: MainWindow, space_id: str | None = None) -> ShareDialog | None:
