@@ -19,7 +19,7 @@ from studio.core import commands as c
 from studio.core import settings
 from studio.core.errors import StudioError
 from studio.store.records import VariantRow
-from studio.ui.file_jobs import FileJob, export_to_folder, start_file_job
+from studio.ui import file_jobs
 from studio.ui.widgets import type_choices
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class BulkActions:
         self.ask_text: AskText = view.canvas_actions.ask_text
         self.ask_choice: AskChoice = view.canvas_actions.ask_choice
         self.ask_folder: AskFolder = self._ask_folder
-        self.job: FileJob | None = None
+        self.job: file_jobs.FileJob | None = None
         """The last export started (tests wait for it)."""
 
     # ------------------------------------------------------------------ plumbing
@@ -287,10 +287,10 @@ class BulkActions:
             if self.view.host is not None:
                 self.view.host.show_error(f"Could not export to {where}: {message}")
 
-        self.job = start_file_job(
+        self.job = file_jobs.start_file_job(
             self.view,
             f"Exporting {files(len(vids))}…",
-            lambda progress: export_to_folder(space, vids, where, progress),
+            lambda progress: file_jobs.export_to_folder(space, vids, where, progress),
             done,
             failed,
         )

@@ -1,4 +1,4 @@
-"""The main window: spaces on the left, the canvas in the middle, the inspector on the
+"""The main window: spaces and collections on the left, the canvas in the middle, the inspector on the
 right; menus, shortcuts, status bar. It is the canvas's host: every user action goes
 through its undo stack as core commands.
 
@@ -31,6 +31,8 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.ui.archive_controller import ArchiveController
 from studio.ui.canvas import CanvasScene, CanvasView
+from studio.ui.collections.banner import CollectionBanner
+from studio.ui.collections.panel import CollectionsPanel
 from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar, FindController
 from studio.ui.folders import FolderMemory
@@ -82,6 +84,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.find_bar)
+        self.collection_banner = CollectionBanner(self.view)
+        layout.addWidget(self.collection_banner)
         layout.addWidget(self.view, 1)
         self.setCentralWidget(centre)
 
@@ -92,6 +96,17 @@ class MainWindow(QMainWindow):
         self.spaces_dock = self._dock(
             "Spaces", "spacesDock", self.spaces, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        self.collections = CollectionsPanel(self, self.scene, self.view.bulk)
+        self.collections_dock = self._dock(
+            "Collections",
+            "collectionsDock",
+            self.collections,
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+        )
+        self.splitDockWidget(self.spaces_dock, self.collections_dock, Qt.Orientation.Vertical)
+        self.collections.opened.connect(self.collection_banner.show_collection)
+        self.collection_banner.show_all.connect(self.collections.show_all)
+        self.scene.loaded.connect(self.collections.refresh)  # names and thumbnails
         self.inspector = AssetDetailsWidget(self)
         self.inspector_dock = self._dock(
             "Details", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
@@ -163,6 +178,9 @@ class MainWindow(QMainWindow):
         self.refines.watch(step.applied)
         new = created_assets(step.applied)
         if new:  # the user's own new cards: selected and brought into sight
+            scope = self.scene.scope
+            if scope is not None and not scope.issuperset(new):
+                self.collections.show_all()  # not in the open collection: show them
             self.view.reveal(new)
         return True
 

@@ -74,6 +74,7 @@ class SpaceController(QObject):
         w.jobs_panel.set_space(space)
         w.tray.set_space(space)
         w.inspector.set_space(space)
+        w.collections.set_space(space)
         settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
         w.spaces.refresh(space.id)
         w.inspector.show_asset(None)
@@ -119,6 +120,7 @@ class SpaceController(QObject):
         w.jobs_panel.set_space(None)
         w.tray.set_space(None)
         w.inspector.set_space(None)
+        w.collections.set_space(None)
         self._held = None
         w.scene.clear_canvas()
         w.inspector.show_asset(None)
@@ -143,6 +145,7 @@ class SpaceController(QObject):
         w.jobs_panel.apply_event(event)
         w.tray.apply_event(event)
         w.inspector.apply_event(event)
+        w.collections.apply_event(event)
         w.refines.apply_event(event)
         if self._held is not None:
             self._held.append(event)

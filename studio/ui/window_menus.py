@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMenu
 from studio.core import commands as c
 from studio.core.layout import ArrangeBy
 from studio.ui import bulk_actions, help_dialog
+from studio.ui.collections.panel import NEW_SHORTCUT as NEW_COLLECTION_SHORTCUT
 from studio.ui.folders import Opener, show_folder, system_open
 
 if TYPE_CHECKING:
@@ -74,6 +75,13 @@ class WindowMenus(QObject):
         act(edit, "Select &all", w.scene.select_all, QKeySequence.StandardKey.SelectAll)
         act(edit, "&Find…", w.find_bar.open_bar, QKeySequence.StandardKey.Find, "find")
         act(edit, "New &frame around selection", self.frame_selection, "Ctrl+Shift+F")
+        act(
+            edit,
+            "New &collection from selection…",
+            w.collections.new_collection,
+            NEW_COLLECTION_SHORTCUT,
+            "newCollection",
+        )
         selection = edit.addMenu("&Selected assets")
         selection.setObjectName("bulkEditMenu")
         bulk_actions.fill_menu(w.view.bulk, selection, w.scene.selected_ids)
@@ -94,6 +102,10 @@ class WindowMenus(QObject):
             )
         view.addSeparator()
         view.addAction(w.spaces_dock.toggleViewAction())
+        collections = w.collections_dock.toggleViewAction()
+        collections.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        collections.setObjectName("toggleCollections")
+        view.addAction(collections)
         view.addAction(w.inspector_dock.toggleViewAction())
         view.addAction(w.jobs_dock.toggleViewAction())
         view.addAction(w.tray_dock.toggleViewAction())
