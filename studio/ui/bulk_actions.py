@@ -20,6 +20,7 @@ from studio.core import settings
 from studio.core.errors import StudioError
 from studio.store.records import VariantRow
 from studio.ui import file_jobs
+from studio.ui.canvas.filtering import reading_order
 from studio.ui.widgets import type_choices
 
 if TYPE_CHECKING:
@@ -237,7 +238,9 @@ class BulkActions:
         else:
             name = next((col.name for col in collections if col.id == collection_id), "collection")
             there = {i.asset_id for i in space.collection_items(collection_id) if i.asset_id}
-        adds = [a for a in ids if a not in there]
+        scene = self.view.canvas_scene
+        placed = [(a, row.x, row.y) for a in ids if (row := scene.asset_row(a)) is not None]
+        adds = [a for a in reading_order(placed) if a not in there]  # in canvas order
         if not adds:
             return self._nothing(f"{assets(len(ids))} already in “{name}”")
         cmds += [c.AddCollectionItem(collection_id, asset_id=a) for a in adds]

@@ -177,7 +177,7 @@ class DragController:
         self.set_hint(self._cards_hint(target, e), e.position())
         if not self.view.viewport().rect().contains(e.position().toPoint()):
             ids = [c.asset.id for c in self.cards]
-            if self.view.canvas_actions.external_mime(ids) is not None:
+            if self.view.canvas_actions.external_paths(ids):
                 self.cancel()
                 self.view.start_external_drag(ids)
 
