@@ -272,9 +272,9 @@ def test_follows_another_process_adding_to_a_collection(window: MainWindow, qtbo
     entry = window.studio.resolve(space.id)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = {"command": "collection:item-add", "collection_id": col.id, "asset_id": b}
+    cli = [sys.executable, "-m", "studio", "--home", str(window.studio.paths.home)]
     proc = subprocess.run(
-        [sys.executable, "-m", "studio", "--home", str(window.studio.paths.home)]
-        + ["apply", entry.slug, json.dumps(command)],
+        [*cli, "apply", entry.slug, json.dumps(command)],
         capture_output=True,
         text=True,
         env=env,

@@ -83,7 +83,9 @@ class ItemList(QListWidget):
         self._filling = False
         self.model().rowsMoved.connect(self._moved)
 
-    def fill(self, rows: Sequence[tuple[str, str, str]], icon: Callable[[str], QIcon | None]) -> None:
+    def fill(
+        self, rows: Sequence[tuple[str, str, str]], icon: Callable[[str], QIcon | None]
+    ) -> None:
         """``rows``: (item id, asset id, label) in order; ``icon(asset id)`` a QIcon or None."""
         self._filling = True
         try:
