@@ -44,6 +44,7 @@ from studio.ui.session import SpaceSession
 from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
+from studio.ui.style_presets import StylePresetsDialog
 from studio.ui.tray import ForgeTray
 from studio.ui.tray.state import TrayDrafts
 from studio.ui.undo import created_assets, push
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.folders = FolderMemory(studio.library, Path.home(), studio.paths.exports_dir)
         """Where the import and export dialogs start (the last folder used)."""
+        self.style_editor: StylePresetsDialog | None = None
         self.refines = RefineFollower(self._run_later)
         """Makes a completed refine's variant active (one undoable step)."""
         self.space_control = SpaceController(self)
@@ -145,7 +147,18 @@ class MainWindow(QMainWindow):
     def _make_tray(self, drafts: TrayDrafts | None = None) -> ForgeTray:
         tray = ForgeTray(self, self.studio, drafts=drafts)
         tray.placement = self.centre
+        tray.edit_styles.connect(self.edit_style_presets)
         return tray
+
+    def edit_style_presets(self) -> StylePresetsDialog:
+        """Show the style preset editor (non-modal; one per window)."""
+        if self.style_editor is None:
+            self.style_editor = StylePresetsDialog(self, self)
+        self.style_editor.set_space(self.space)
+        self.style_editor.show()
+        self.style_editor.raise_()
+        self.style_editor.activateWindow()
+        return self.style_editor
 
     def centre(self) -> tuple[float, float]:
         p = self.view.center()

@@ -75,6 +75,8 @@ class SpaceController(QObject):
         w.tray.set_space(space)
         w.inspector.set_space(space)
         w.collections.set_space(space)
+        if w.style_editor is not None:
+            w.style_editor.set_space(space)
         settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
         w.spaces.refresh(space.id)
         w.inspector.show_asset(None)
@@ -121,6 +123,8 @@ class SpaceController(QObject):
         w.tray.set_space(None)
         w.inspector.set_space(None)
         w.collections.set_space(None)
+        if w.style_editor is not None:
+            w.style_editor.set_space(None)
         self._held = None
         w.scene.clear_canvas()
         w.inspector.show_asset(None)
@@ -146,6 +150,8 @@ class SpaceController(QObject):
         w.tray.apply_event(event)
         w.inspector.apply_event(event)
         w.collections.apply_event(event)
+        if w.style_editor is not None:
+            w.style_editor.apply_event(event)
         w.refines.apply_event(event)
         if self._held is not None:
             self._held.append(event)

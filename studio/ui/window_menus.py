@@ -114,6 +114,8 @@ class WindowMenus(QObject):
         act(gen, "&Write a prompt", self.focus_tray, "Ctrl+G", "focusTray")
         generate = act(gen, "&Generate", self.generate, "Ctrl+Return", "generate")
         generate.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        act(gen, "&Style presets…", w.edit_style_presets, None, "stylePresets")
+        gen.addSeparator()
         act(gen, "&Pause queue", lambda: w.run([c.PauseQueue()], "Pause queue"))
         act(gen, "&Resume queue", lambda: w.run([c.ResumeQueue()], "Resume queue"))
 
