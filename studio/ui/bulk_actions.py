@@ -20,7 +20,6 @@ from studio.core import settings
 from studio.core.errors import StudioError
 from studio.store.records import VariantRow
 from studio.ui import file_jobs
-from studio.ui.canvas.filtering import reading_order
 from studio.ui.widgets import type_choices
 
 if TYPE_CHECKING:
@@ -32,6 +31,8 @@ AskChoice = Callable[[str, str, list[str], str], str | None]
 AskFolder = Callable[[str, Path], Path | None]
 
 NEW_COLLECTION = "New collection…"
+ROW = 140.0
+"""Cards whose tops are this close count as one row (the order items join a collection)."""
 RATING_WORDS = {
     c.Rating.APPROVED: "Approved",
     c.Rating.REJECTED: "Rejected",
@@ -240,7 +241,8 @@ class BulkActions:
             there = {i.asset_id for i in space.collection_items(collection_id) if i.asset_id}
         scene = self.view.canvas_scene
         placed = [(a, row.x, row.y) for a in ids if (row := scene.asset_row(a)) is not None]
-        adds = [a for a in reading_order(placed) if a not in there]  # in canvas order
+        placed.sort(key=lambda p: (round(p[2] / ROW), p[1]))  # in reading order
+        adds = [a for a, _x, _y in placed if a not in there]
         if not adds:
             return self._nothing(f"{assets(len(ids))} already in “{name}”")
         cmds += [c.AddCollectionItem(collection_id, asset_id=a) for a in adds]

@@ -259,13 +259,14 @@ def test_bulk_export_writes_provenance_off_the_ui_thread_to_the_remembered_folde
 
     bulk.ask_folder = folder
     threads: list[threading.Thread] = []
-    real = file_jobs.export_to_folder
+    real = getattr(file_jobs, "export_to_folder", None)
 
     def export(*args, **kwargs):  # type: ignore[no-untyped-def]
         threads.append(threading.current_thread())
+        assert real is not None
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(file_jobs, "export_to_folder", export)
+    monkeypatch.setattr(file_jobs, "export_to_folder", export, raising=False)
     _edit_entry(window, "bulkExport").trigger()
     _wait_export(window, qtbot)
     assert asked == [window.studio.paths.exports_dir]  # the first export: the data folder's
