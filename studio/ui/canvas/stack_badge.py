@@ -2,9 +2,10 @@
 
 At full zoom a parent card draws its badge itself (``AssetCardItem._paint_badge``, 44 ×
 22 scene units). Zoomed out that would be a few pixels, so here the badge keeps about
-the same size *on screen* (:data:`SCREEN_W` × :data:`SCREEN_H` px, never wider than the
-card), and its count is drawn in screen pixels while it is tall enough to read. At FAR
-zoom the overview also draws the stack's edges, thick enough to see.
+the same size *on screen* (:data:`SCREEN_W` × :data:`SCREEN_H` px, at most 60 % of the
+card's width and 40 % of its height), and its count is drawn in screen pixels while it
+is tall enough to read. At FAR zoom the overview also draws the stack's edges, thick
+enough to see.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from studio.ui.canvas.theme import Theme
 
 SCREEN_W = 30.0
 SCREEN_H = 16.0
-"""The badge's size on screen, in pixels (at most the card's width, half its height)."""
+"""The badge's size on screen, in pixels (far out: a share of the card, see badge_rect)."""
 TEXT_FROM_PX = 10.0
 """The count is written while the badge is at least this tall on screen."""
 EDGE_SCREEN_PX = 2.0
@@ -27,8 +28,8 @@ MAX_EDGE = 24.0
 def badge_rect(scale: float) -> QRectF:
     """The badge in card coordinates (top right corner) at the view's ``scale``."""
     s = max(scale, 1e-3)
-    w = min(CARD_W * 0.9, SCREEN_W / s)
-    h = min(CARD_H * 0.5, SCREEN_H / s)
+    w = min(CARD_W * 0.6, SCREEN_W / s)
+    h = min(CARD_H * 0.4, SCREEN_H / s)
     pad = min(6.0, 2.0 / s)
     return QRectF(CARD_W - w - pad, pad, w, h)
 

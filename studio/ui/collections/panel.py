@@ -101,6 +101,11 @@ class CollectionsPanel(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
+        self._icons = QTimer(self)  # thumbnails arrived: the items list shows them
+        self._icons.setSingleShot(True)
+        self._icons.setInterval(50)
+        self._icons.timeout.connect(self._show_items)
+        scene.thumbs.loaded.connect(self._thumbs_loaded)
         self.refresh()
 
     # ------------------------------------------------------------------ following the space
@@ -162,8 +167,14 @@ class CollectionsPanel(QWidget):
         card = self.scene.card(asset_id)
         if card is None or card.thumb is None:
             return None
-        pm = self.scene.thumbs.peek(card.thumb, TIER_LOW)
+        pm = self.scene.thumbs.best(card.thumb, TIER_LOW)  # a load is queued if missing
         return QIcon(pm) if pm is not None else None
+
+    def _thumbs_loaded(self, keys: list[tuple[str, int]]) -> None:
+        shown = {self.scene.card(self.items.asset_of(i)) for i in range(self.items.count())}
+        paths = {card.thumb for card in shown if card is not None}
+        if any(path in paths for path, _tier in keys):
+            self._icons.start()
 
     def _name(self, cid: str | None) -> str:
         return next((col.name for col in self.collections if col.id == cid), "")
