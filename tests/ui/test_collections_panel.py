@@ -292,3 +292,41 @@ def test_view_menu_toggles_the_panel_with_a_shortcut(window: MainWindow) -> None
     assert not window.collections_dock.isVisible()
     toggle.trigger()
     assert window.collections_dock.isVisible()
+
+
+def test_export_a_collection_through_the_one_export_path(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from studio.ui import file_jobs
+
+    panel = window.collections
+    a, b, _c = _cards(window, qtbot, ("Knight", "Horse", "Tree"))
+    window.scene.select([a, b])
+    panel.ask_text = lambda *_a: "Cast"
+    assert panel.new_collection()
+    out = tmp_path / "cast"
+    asked: list[Path] = []
+    window.view.bulk.ask_folder = lambda _t, start: (asked.append(start), out)[1]
+    panel.buttons["Export"].click()
+    qtbot.waitUntil(lambda: not file_jobs._RUNNING, timeout=20_000)
+    assert asked == [window.studio.paths.exports_dir]
+    assert sorted(p.name.split("-")[0] for p in out.iterdir()) == ["horse", "knight"]
+    assert window.statusBar().currentMessage() == f"Exported 2 files to {out}"
+
+
+def test_your_new_card_outside_the_open_collection_shows_everything(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    from studio.core import commands as c
+
+    panel = window.collections
+    a, _b = _cards(window, qtbot, ("Knight", "Horse"))
+    window.scene.select([a])
+    panel.ask_text = lambda *_a: "Cast"
+    assert panel.new_collection()
+    assert panel.open_current() and window.scene.scope == frozenset([a])
+    assert window.run([c.CreateAsset("Newcomer", c.MediaKindName.IMAGE)], "New asset")
+    assert window.scene.scope is None and not window.collection_banner.isVisible()

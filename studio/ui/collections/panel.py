@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core import commands as c
 from studio.core.errors import StudioError
@@ -72,7 +79,7 @@ class CollectionsPanel(QWidget):
         self.items.itemDoubleClicked.connect(self._item_activated)
         self.items_label = QLabel("")
         top, bottom = QHBoxLayout(), QHBoxLayout()
-        self.buttons: dict[str, QWidget] = {}
+        self.buttons: dict[str, QToolButton] = {}
         for row, name, text, tip, slot in (
             (top, "New", "New", f"New collection, from the selected cards ({NEW_SHORTCUT})", self.new_collection),
             (top, "Rename", "Rename", "Rename the collection", self.rename_current),
