@@ -322,7 +322,10 @@ class DragController:
             self.view.viewport().setCursor(self.view.keys.idle_cursor())
         self.set_hint("", QPointF())
         self.mode = None
+        guides = self.guides
         self._reset()
+        if guides != (None, None):  # the snapping guides go too (they stayed drawn)
+            self.view.viewport().update()
 
     def forget(self) -> None:
         """The scene dropped every item: abandon the gesture without touching them."""
