@@ -55,6 +55,7 @@ class StylePresetsDialog(QDialog):
         self.space: Space | None = None
         self.presets: list[StylePresetRow] = []
         self.collections: list[CollectionRow] = []
+        self.sizes: dict[str, int] = {}  # collection id -> live items
         self._loaded: StylePresetRow | None = None  # the row the form shows
 
         self.list = named(QListWidget(), "presetList")
@@ -120,8 +121,10 @@ class StylePresetsDialog(QDialog):
         try:
             self.presets = space.read.style_presets() if space is not None else []
             self.collections = space.collections() if space is not None else []
+            members = space.read.collection_members() if space is not None else {}
+            self.sizes = {cid: len(items) for cid, items in members.items()}
         except StudioError as exc:
-            self.presets, self.collections = [], []
+            self.presets, self.collections, self.sizes = [], [], {}
             self.host.show_error(exc.message)
         keep = select or self.current_id()
         self.list.blockSignals(True)
@@ -177,7 +180,8 @@ class StylePresetsDialog(QDialog):
             self.collection.clear()
             self.collection.addItem(NO_COLLECTION, "")
             for col in self.collections:
-                self.collection.addItem(col.name, col.id)
+                n = self.sizes.get(col.id, 0)
+                self.collection.addItem(f"{col.name} ({n} item{'s' if n != 1 else ''})", col.id)
             if chosen and self.collection.findData(chosen) < 0:  # deleted since
                 self.collection.addItem("(a deleted collection)", chosen)
             self.collection.setCurrentIndex(max(0, self.collection.findData(chosen or "")))

@@ -73,7 +73,10 @@ def test_create_edit_delete_are_undoable_steps(window: MainWindow, qtbot) -> Non
     editor.name.setText("Watercolour")
     editor.prompt.setPlainText("soft watercolour, paper texture")
     combo = editor.collection
-    assert [combo.itemText(i) for i in range(combo.count())] == [NO_COLLECTION, "Style refs"]
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        NO_COLLECTION,
+        "Style refs (1 item)",
+    ]
     combo.setCurrentIndex(1)
     editor.is_default.setChecked(True)
     editor.save_button.click()
