@@ -1,6 +1,7 @@
-"""Files written out of the app (a converted copy, a selection or a collection exported
-to a folder: see ``BulkActions.export``, the one export path) off the UI thread, with a progress dialog; the result or the error's one sentence comes
-back on the UI thread."""
+"""Files written out of the app (a converted copy; a selection or a collection exported
+to a folder — ``BulkActions.export_variants`` is the one export path) off the UI thread,
+with a progress dialog; the result or the error's one sentence comes back on the UI
+thread."""
 
 from __future__ import annotations
 

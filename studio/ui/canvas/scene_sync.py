@@ -91,7 +91,7 @@ class SceneSync:
             self.sync_frame(fid)
         if ch.queue:
             self.queue_changed()
-        if (ch.tree and self.collapsed) or (self.scope is not None and ch.removed):
+        if ch.tree and self.collapsed:
             self._update_hidden()
         self._content = None
 
