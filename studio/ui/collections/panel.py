@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidgetItem,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -70,6 +71,8 @@ class CollectionsPanel(QWidget):
         self.list.cards_dropped.connect(self._dropped)
         self.list.currentItemChanged.connect(lambda *_: self._show_items())
         self.list.itemDoubleClicked.connect(lambda _i: self.open_current())
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(lambda pos: _context_menu(self, pos))
         self.empty = named(QLabel(EMPTY_TEXT), "collectionsEmpty")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -332,3 +335,21 @@ class CollectionsPanel(QWidget):
             if v is not None and v.status == "completed" and v.media_path:
                 vids.append(v.id)
         return self.bulk.export_variants(vids, len(members) - len(vids))
+
+
+def _context_menu(panel: CollectionsPanel, pos: QPoint) -> None:
+    """Right-click on a collection: the panel's buttons as a menu."""
+    item = panel.list.itemAt(pos)
+    if item is None:
+        return
+    panel.list.setCurrentItem(item)
+    menu = QMenu(panel.list)
+    for text, slot in (
+        ("Show on the canvas", panel.open_current),
+        ("Add the selected cards", panel.add_selection),
+        ("Export files…", panel.export_current),
+        ("Rename…", panel.rename_current),
+        ("Delete", panel.delete_current),
+    ):
+        menu.addAction(text, slot)
+    menu.exec(panel.list.viewport().mapToGlobal(pos))
