@@ -138,3 +138,18 @@ def test_the_tray_choice_reaches_the_recipe(window: MainWindow, qtbot) -> None: 
     assert recipe["prompt_sent"].startswith("black ink line art")
     (job,) = space.jobs()
     assert job.variant_id == variant.id  # the job runs that recipe
+
+
+def test_unsaved_edits_survive_changes_made_elsewhere(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    space = window.space
+    assert space is not None
+    space.apply(c.CreateStylePreset("Ink", "black ink"), OWNER)
+    editor = _editor(window)
+    assert editor.name.text() == "Ink"
+    editor.prompt.setPlainText("black ink, heavy lines")  # not saved yet
+    space.apply(c.CreateCollection("Refs"), OWNER)  # someone else changes the space
+    combo = editor.collection
+    qtbot.waitUntil(lambda: combo.count() == 2, timeout=5_000)  # the new collection is offered
+    assert editor.prompt.toPlainText() == "black ink, heavy lines"
+    assert editor.save()
+    assert space.read.style_presets()[0].prompt == "black ink, heavy lines"
