@@ -330,3 +330,41 @@ def test_your_new_card_outside_the_open_collection_shows_everything(
     assert panel.open_current() and window.scene.scope == frozenset([a])
     assert window.run([c.CreateAsset("Newcomer", c.MediaKindName.IMAGE)], "New asset")
     assert window.scene.scope is None and not window.collection_banner.isVisible()
+
+
+def test_a_card_without_a_file_can_be_dragged_to_the_panel(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    from studio.core import commands as c
+    from tests.ui.test_canvas_kit import drag
+
+    space = window.space
+    assert space is not None
+    qtbot.waitExposed(window)
+    panel = window.collections
+    panel.ask_text = lambda *_a: "Cast"
+    assert panel.new_collection()
+    made = space.apply(c.CreateAsset("Sketch", c.MediaKindName.IMAGE), OWNER)
+    aid = made.created["asset_id"]  # a card with no file yet: nothing for other apps
+    qtbot.waitUntil(lambda: window.scene.card(aid) is not None, timeout=5_000)
+    card = window.scene.card(aid)
+    assert card is not None
+    window.view.focus_rect(card.sceneBoundingRect())
+    assert window.view.canvas_actions.external_paths([aid]) == []
+    started: list[list[str]] = []
+    window.view.start_external_drag = lambda ids: started.append(ids) or True  # type: ignore[method-assign]
+    start = window.view.mapFromScene(card.sceneBoundingRect().center())
+    lst = panel.list
+    target = lst.viewport().mapToGlobal(lst.visualItemRect(lst.item(0)).center())
+    end = window.view.viewport().mapFromGlobal(target)
+    drag(window.view, start, end)
+    assert started == [[aid]]  # the drag went out to the panel, carrying the card
+    row = space.asset(aid)
+    assert (row.x, row.y) == (card.px, card.py)  # the card itself did not move
+
+    # past the canvas edge where nothing takes drops, such a card just moves
+    started.clear()
+    outside = window.view.viewport().mapFromGlobal(window.mapToGlobal(QPoint(-200, -200)))
+    drag(window.view, start, outside)
+    assert started == []
