@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from studio.core.handlers.generate import PAUSED_KEY
 from studio.store import records as r
@@ -336,3 +336,34 @@ class Reads:
 
     def running_leases(self) -> list[r.JobLease]:
         return self._run(running_leases)
+
+    def collection_members(self) -> dict[str, list[CollectionMember]]:
+        return self._run(collection_members)
+
+
+# --------------------------------------------------------------------------- collections
+
+
+class CollectionMember(NamedTuple):
+    """One item of a collection, shown as the live asset it is (or whose variant it is)."""
+
+    item_id: str
+    collection_id: str
+    asset_id: str
+    variant_id: str | None
+
+
+def collection_members(conn: sqlite3.Connection) -> dict[str, list[CollectionMember]]:
+    """Each live collection's items in order, as live assets (items whose asset or
+    variant is deleted are left out: they come back with an undo)."""
+    out: dict[str, list[CollectionMember]] = {}
+    for row in conn.execute(
+        "SELECT i.id, i.collection_id, COALESCE(i.asset_id, v.asset_id), i.variant_id "
+        "FROM collection_items i "
+        "JOIN collections c ON c.id = i.collection_id AND c.deleted_at IS NULL "
+        "LEFT JOIN variants v ON v.id = i.variant_id AND v.deleted_at IS NULL "
+        "JOIN assets a ON a.id = COALESCE(i.asset_id, v.asset_id) AND a.deleted_at IS NULL "
+        "ORDER BY i.collection_id, i.position"
+    ):
+        out.setdefault(row[1], []).append(CollectionMember(*row))
+    return out

@@ -9,9 +9,8 @@ injectable (``ask_text``, ``ask_choice``, ``ask_folder``) so tests can answer th
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMenu
@@ -20,6 +19,7 @@ from studio.core import commands as c
 from studio.core import settings
 from studio.core.errors import StudioError
 from studio.store.records import VariantRow
+from studio.ui import file_jobs
 from studio.ui.widgets import type_choices
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ AskChoice = Callable[[str, str, list[str], str], str | None]
 AskFolder = Callable[[str, Path], Path | None]
 
 NEW_COLLECTION = "New collection…"
+ROW = 140.0
+"""Cards whose tops are this close count as one row (the order items join a collection)."""
 RATING_WORDS = {
     c.Rating.APPROVED: "Approved",
     c.Rating.REJECTED: "Rejected",
@@ -52,6 +54,10 @@ def assets(n: int) -> str:
     return "1 asset" if n == 1 else f"{n} assets"
 
 
+def files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n} files"
+
+
 class BulkActions:
     def __init__(self, view: CanvasView) -> None:
         self.view = view
@@ -62,6 +68,8 @@ class BulkActions:
         self.ask_text: AskText = view.canvas_actions.ask_text
         self.ask_choice: AskChoice = view.canvas_actions.ask_choice
         self.ask_folder: AskFolder = self._ask_folder
+        self.job: file_jobs.FileJob | None = None
+        """The last export started (tests wait for it)."""
 
     # ------------------------------------------------------------------ plumbing
     def _ids(self, ids: Sequence[str] | None) -> list[str]:
@@ -231,56 +239,67 @@ class BulkActions:
         else:
             name = next((col.name for col in collections if col.id == collection_id), "collection")
             there = {i.asset_id for i in space.collection_items(collection_id) if i.asset_id}
-        adds = [a for a in ids if a not in there]
+        scene = self.view.canvas_scene
+        placed = [(a, row.x, row.y) for a in ids if (row := scene.asset_row(a)) is not None]
+        placed.sort(key=lambda p: (round(p[2] / ROW), p[1]))  # in reading order
+        adds = [a for a, _x, _y in placed if a not in there]
         if not adds:
             return self._nothing(f"{assets(len(ids))} already in “{name}”")
         cmds += [c.AddCollectionItem(collection_id, asset_id=a) for a in adds]
         return self._run(cmds, f"Added {assets(len(adds))} to “{name}”")
 
     # ------------------------------------------------------------------ export
-    def export(self, ids: Sequence[str] | None = None, folder: Path | None = None) -> list[Path]:
-        """Copy each card's active original into ``folder`` (asked for if not given),
-        named after the asset; never overwrites (``name-2.png``…)."""
+    def export(self, ids: Sequence[str] | None = None, folder: Path | None = None) -> bool:
+        """Export each card's finished active variant (cards without one are skipped
+        and counted); see :meth:`export_variants`."""
         ids = self._ids(ids)
-        scene = self.view.canvas_scene
-        files: list[tuple[str, Path]] = []
-        for aid in ids:
-            card = scene.card(aid)
-            v = card.facts.active if card is not None else None
-            row = scene.asset_row(aid)
-            if row is None or v is None or v.status != "completed" or not v.media_path:
-                continue
-            ext = PurePosixPath(v.media_path).suffix
-            files.append((f"{row.slug}{ext}", Path(scene.ctx.media_dir) / v.media_path))
-        if not files:
-            self._nothing("None of them has a finished file to export")
-            return []
+        vids = [v.id for v in self._active(ids) if v.status == "completed" and v.media_path]
+        return self.export_variants(vids, len(ids) - len(vids), folder)
+
+    def export_variants(
+        self, variant_ids: Sequence[str], skipped: int = 0, folder: Path | None = None
+    ) -> bool:
+        """The one "export files" path (bulk, card menu, a collection's Export…): ask
+        for a folder (starting in the last one used, at first the data folder's
+        ``exports/``), then write the files with their provenance embedded off the UI
+        thread behind a progress dialog; the status bar says what was written."""
+        host = self.view.host
+        space = host.space if host is not None else None
+        vids = list(dict.fromkeys(variant_ids))
+        if host is None or space is None:
+            return False
+        if not vids:
+            return self._nothing("None of them has a finished file to export")
         if folder is None:
             start = (
                 self.folders.start(settings.EXPORT_FOLDER)
                 if self.folders is not None
                 else Path.home()
             )
-            folder = self.ask_folder(f"Export {len(files)} files to", start)
+            folder = self.ask_folder(f"Export {files(len(vids))} to", start)
             if folder is None:
-                return []
-            if self.folders is not None:  # remember() takes a file in the folder
-                self.folders.remember(settings.EXPORT_FOLDER, folder / "x")
-        out: list[Path] = []
-        try:
-            for name, src in files:
-                dest = _free_name(folder / name)
-                shutil.copyfile(src, dest)
-                out.append(dest)
-        except OSError as exc:
+                return False
+        if self.folders is not None:  # remember() takes a file in the folder
+            self.folders.remember(settings.EXPORT_FOLDER, folder / "x")
+        where = folder
+        left_out = f" ({skipped} without a finished file left out)" if skipped else ""
+
+        def done(result: object) -> None:
+            n = len(result) if isinstance(result, list) else 0
+            self.status(f"Exported {files(n)} to {where}{left_out}")
+
+        def failed(message: str) -> None:
             if self.view.host is not None:
-                self.view.host.show_error(
-                    f"Could not export to {folder}: {exc.strerror or exc} "
-                    f"({len(out)} of {len(files)} files were written)"
-                )
-            return out
-        self.status(f"Exported {len(out)} file{'s' if len(out) != 1 else ''} to {folder}")
-        return out
+                self.view.host.show_error(f"Could not export to {where}: {message}")
+
+        self.job = file_jobs.start_file_job(
+            self.view,
+            f"Exporting {files(len(vids))}…",
+            lambda progress: file_jobs.export_to_folder(space, vids, where, progress),
+            done,
+            failed,
+        )
+        return True
 
     def _ask_folder(self, title: str, start: Path) -> Path | None:
         chosen = QFileDialog.getExistingDirectory(self.view, title, str(start))
@@ -329,14 +348,3 @@ def _guard(bulk: BulkActions, fn: Callable[[Sequence[str]], object], ids: Sequen
         host = bulk.view.host
         if host is not None:
             host.show_error(exc.message)
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``stem-2.ext``, ``stem-3.ext``… — the first that does not exist."""
-    if not path.exists():
-        return path
-    for n in range(2, 10_000):
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise OSError(f"too many files named {path.name}")

@@ -1,6 +1,7 @@
-"""Files written out of the app (a converted copy, a selection exported to a folder)
-off the UI thread, with a progress dialog; the result or the error's one sentence comes
-back on the UI thread."""
+"""Files written out of the app (a converted copy; a selection or a collection exported
+to a folder — ``BulkActions.export_variants`` is the one export path) off the UI thread,
+with a progress dialog; the result or the error's one sentence comes back on the UI
+thread."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from studio.core.errors import StudioError
-from studio.core.exports import ExportedFile, export_variants
+from studio.core.errors import StorageError, StudioError
+from studio.core.exports import ExportedFile, export_name, export_variant
 from studio.core.space import Space
 
 Progress = Callable[[int, int], None]
@@ -87,24 +88,30 @@ def start_file_job(
     return job
 
 
-def ask_export_files(
-    parent: QWidget,
-    space: Space,
-    asset_ids: Sequence[str],
-    error: Callable[[str], None],
-    done: Callable[[list[ExportedFile]], None] = lambda _files: None,
-) -> FileJob | None:
-    """Ask for a folder, then export each asset's active variant there (provenance
-    embedded), off the UI thread."""
-    folder = QFileDialog.getExistingDirectory(parent, "Export files to", str(Path.home()))
-    if not folder:
-        return None
-    ids = list(asset_ids)
-    n = len(ids)
-    return start_file_job(
-        parent,
-        f"Exporting {n} file{'s' if n != 1 else ''}…",
-        lambda progress: export_variants(space, ids, Path(folder), progress=progress),
-        done,
-        lambda message: error(f"Could not export to {folder}: {message}"),
-    )
+def free_name(path: Path) -> Path:
+    """``path``, or ``stem-2.ext``, ``stem-3.ext``… — the first that does not exist."""
+    if not path.exists():
+        return path
+    for n in range(2, 10_000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise StorageError(f"too many files named {path.name} in {path.parent}")
+
+
+def export_to_folder(
+    space: Space, variant_ids: Sequence[str], folder: Path, progress: Progress
+) -> list[ExportedFile]:
+    """Each variant's original into ``folder`` (made if missing) as
+    ``<asset>-<variant>.<ext>``, provenance embedded; a name already there gets ``-2``…
+    (never overwritten). ``progress(done, total)`` after each file. Runs off the UI
+    thread."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"could not create {folder}: {exc.strerror or exc}") from exc
+    out: list[ExportedFile] = []
+    for vid in variant_ids:
+        out.append(export_variant(space, vid, free_name(folder / export_name(space, vid))))
+        progress(len(out), len(variant_ids))
+    return out

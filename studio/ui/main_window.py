@@ -1,4 +1,4 @@
-"""The main window: spaces on the left, the canvas in the middle, the inspector on the
+"""The main window: spaces and collections on the left, the canvas in the middle, the inspector on the
 right; menus, shortcuts, status bar. It is the canvas's host: every user action goes
 through its undo stack as core commands.
 
@@ -31,6 +31,8 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.ui.archive_controller import ArchiveController
 from studio.ui.canvas import CanvasScene, CanvasView
+from studio.ui.collections.banner import CollectionBanner
+from studio.ui.collections.panel import CollectionsPanel
 from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar, FindController
 from studio.ui.folders import FolderMemory
@@ -43,6 +45,7 @@ from studio.ui.sharing import window as sharing_window
 from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
+from studio.ui.style_presets import StylePresetsDialog
 from studio.ui.tray import ForgeTray
 from studio.ui.tray.state import TrayDrafts
 from studio.ui.undo import created_assets, push
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.folders = FolderMemory(studio.library, Path.home(), studio.paths.exports_dir)
         """Where the import and export dialogs start (the last folder used)."""
+        self.style_editor: StylePresetsDialog | None = None
         self.refines = RefineFollower(self._run_later)
         """Makes a completed refine's variant active (one undoable step)."""
         self.space_control = SpaceController(self)
@@ -83,6 +87,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.find_bar)
+        self.collection_banner = CollectionBanner(self.view)
+        layout.addWidget(self.collection_banner)
         layout.addWidget(self.view, 1)
         self.setCentralWidget(centre)
 
@@ -93,6 +99,17 @@ class MainWindow(QMainWindow):
         self.spaces_dock = self._dock(
             "Spaces", "spacesDock", self.spaces, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        self.collections = CollectionsPanel(self, self.scene, self.view.bulk)
+        self.collections_dock = self._dock(
+            "Collections",
+            "collectionsDock",
+            self.collections,
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+        )
+        self.splitDockWidget(self.spaces_dock, self.collections_dock, Qt.Orientation.Vertical)
+        self.collections.opened.connect(self.collection_banner.show_collection)
+        self.collection_banner.show_all.connect(self.collections.show_all)
+        self.scene.loaded.connect(self.collections.refresh)  # names and thumbnails
         self.inspector = AssetDetailsWidget(self)
         self.inspector_dock = self._dock(
             "Details", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
@@ -133,7 +150,18 @@ class MainWindow(QMainWindow):
     def _make_tray(self, drafts: TrayDrafts | None = None) -> ForgeTray:
         tray = ForgeTray(self, self.studio, drafts=drafts)
         tray.placement = self.centre
+        tray.edit_styles.connect(self.edit_style_presets)
         return tray
+
+    def edit_style_presets(self) -> StylePresetsDialog:
+        """Show the style preset editor (non-modal; one per window)."""
+        if self.style_editor is None:
+            self.style_editor = StylePresetsDialog(self, self)
+        self.style_editor.set_space(self.space)
+        self.style_editor.show()
+        self.style_editor.raise_()
+        self.style_editor.activateWindow()
+        return self.style_editor
 
     def centre(self) -> tuple[float, float]:
         p = self.view.center()
@@ -168,6 +196,9 @@ class MainWindow(QMainWindow):
         self.refines.watch(step.applied)
         new = created_assets(step.applied)
         if new:  # the user's own new cards: selected and brought into sight
+            scope = self.scene.scope
+            if scope is not None and not scope.issuperset(new):
+                self.collections.show_all()  # not in the open collection: show them
             self.view.reveal(new)
         return True
 

@@ -76,6 +76,9 @@ class SpaceController(QObject):
         w.inspector.set_space(space)
         w.people.set_space(space.id)
         w.sharing.space_opened(space)
+        w.collections.set_space(space)
+        if w.style_editor is not None:
+            w.style_editor.set_space(space)
         settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
         w.spaces.refresh(space.id)
         w.inspector.show_asset(None)
@@ -123,6 +126,9 @@ class SpaceController(QObject):
         w.inspector.set_space(None)
         w.people.set_space(None)
         w.sharing.space_closed(space)
+        w.collections.set_space(None)
+        if w.style_editor is not None:
+            w.style_editor.set_space(None)
         self._held = None
         w.scene.clear_canvas()
         w.inspector.show_asset(None)
@@ -147,6 +153,9 @@ class SpaceController(QObject):
         w.jobs_panel.apply_event(event)
         w.tray.apply_event(event)
         w.inspector.apply_event(event)
+        w.collections.apply_event(event)
+        if w.style_editor is not None:
+            w.style_editor.apply_event(event)
         w.refines.apply_event(event)
         if self._held is not None:
             self._held.append(event)

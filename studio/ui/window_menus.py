@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMenu
 from studio.core import commands as c
 from studio.core.layout import ArrangeBy
 from studio.ui import bulk_actions, help_dialog
+from studio.ui.collections.panel import NEW_SHORTCUT as NEW_COLLECTION_SHORTCUT
 from studio.ui.folders import Opener, show_folder, system_open
 from studio.ui.sharing import window as sharing_window
 
@@ -84,6 +85,13 @@ class WindowMenus(QObject):
             "Ctrl+Shift+F",
             "frameSelection",
         )
+        act(
+            edit,
+            "New &collection from selection…",
+            w.collections.new_collection,
+            NEW_COLLECTION_SHORTCUT,
+            "newCollection",
+        )
         selection = edit.addMenu("&Selected assets")
         selection.setObjectName("bulkEditMenu")
         bulk_actions.fill_menu(w.view.bulk, selection, w.scene.selected_ids)
@@ -104,6 +112,10 @@ class WindowMenus(QObject):
             )
         view.addSeparator()
         view.addAction(w.spaces_dock.toggleViewAction())
+        collections = w.collections_dock.toggleViewAction()
+        collections.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        collections.setObjectName("toggleCollections")
+        view.addAction(collections)
         view.addAction(w.inspector_dock.toggleViewAction())
         view.addAction(w.jobs_dock.toggleViewAction())
         view.addAction(w.tray_dock.toggleViewAction())
@@ -113,6 +125,8 @@ class WindowMenus(QObject):
         act(gen, "&Write a prompt", self.focus_tray, "Ctrl+G", "focusTray")
         generate = act(gen, "&Generate", self.generate, "Ctrl+Return", "generate")
         generate.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        act(gen, "&Style presets…", w.edit_style_presets, None, "stylePresets")
+        gen.addSeparator()
         act(gen, "&Pause queue", lambda: w.run([c.PauseQueue()], "Pause queue"))
         act(gen, "&Resume queue", lambda: w.run([c.ResumeQueue()], "Resume queue"))
 

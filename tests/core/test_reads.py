@@ -302,3 +302,26 @@ def test_a_new_reader_never_opens_another_file_at_the_same_path(
         assert space.gone() is True
     finally:
         space.close()
+
+
+# --------------------------------------------------------------------------- collections
+
+
+def test_collection_members_are_live_assets_in_order(space: Space) -> None:
+    a, b, d = (add_asset(space, n) for n in ("Alpha", "Beta", "Delta"))
+    v = add_variant(space, b, name="Beta")
+    cid = space.apply(c.CreateCollection("Cast"), OWNER).created["collection_id"]
+    gone = space.apply(c.CreateCollection("Gone"), OWNER).created["collection_id"]
+    for ref in (dict(asset_id=d), dict(variant_id=v.variant_id), dict(asset_id=a)):
+        space.apply(c.AddCollectionItem(cid, **ref), OWNER)  # type: ignore[arg-type]
+    space.apply(c.AddCollectionItem(gone, asset_id=a), OWNER)
+    space.apply(c.DeleteCollection(gone), OWNER)
+    got = space.read.collection_members()
+    assert list(got) == [cid]  # a deleted collection is left out
+    assert [(m.asset_id, m.variant_id) for m in got[cid]] == [
+        (d, None),
+        (b, v.variant_id),  # a variant item shows as its asset
+        (a, None),
+    ]
+    space.apply(c.DeleteAsset(d), OWNER)  # a deleted asset's item is left out (undo brings it)
+    assert [m.asset_id for m in space.read.collection_members()[cid]] == [b, a]

@@ -183,15 +183,14 @@ def test_canvas_exports_a_selection_to_a_folder_off_the_ui_thread(
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     threads: list[threading.Thread] = []
     progress: list[tuple[int, int]] = []
-    real = file_jobs.export_variants
+    real = file_jobs.export_to_folder
 
     def export(*args, **kwargs):  # type: ignore[no-untyped-def]
         threads.append(threading.current_thread())
-        report = kwargs["progress"]
-        kwargs["progress"] = lambda d, t: (progress.append((d, t)), report(d, t))
-        return real(*args, **kwargs)
+        space_, vids, where, report = args
+        return real(space_, vids, where, lambda d, t: (progress.append((d, t)), report(d, t)))
 
-    monkeypatch.setattr(file_jobs, "export_variants", export)
+    monkeypatch.setattr(file_jobs, "export_to_folder", export)
     card = cv.scene.card(ids[0])
     assert card is not None
     menu = menus.card_menu(cv.view, card)

@@ -4,18 +4,21 @@ one undoable step, and the status bar says what was done."""
 from __future__ import annotations
 
 import io
+import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
 from studio.core import commands as c
+from studio.core.imports import import_files
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
-from studio.ui import spaces_panel
+from studio.ui import file_jobs, spaces_panel
 from studio.ui.bulk_actions import NEW_COLLECTION
 from studio.ui.canvas import menus
 from studio.ui.main_window import MainWindow
@@ -208,14 +211,45 @@ def test_add_to_a_new_then_an_existing_collection(window: MainWindow, qtbot) -> 
     assert space.collections() == []
 
 
-def test_export_copies_each_original_and_never_overwrites(
+def _imported(window: MainWindow, qtbot, tmp_path: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    """Three real PNG imports (with a prompt each), selected."""
+    space = window.space
+    assert space is not None
+    ids = []
+    for n in ("red", "green", "blue"):
+        path = tmp_path / f"{n}.png"
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", f"a {n} lamp\nSteps: 9, Seed: 5, Size: 32x24")
+        Image.new("RGB", (32, 24), n).save(path, pnginfo=info)
+        report = import_files(space, [path], OWNER)
+        assert not report.refused, report.refused
+        ids.append(report.imported[0].asset_id)
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 3, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: all(
+            (card := window.scene.card(a)) is not None
+            and card.facts.active is not None
+            and card.facts.active.status == "completed"
+            for a in ids
+        ),
+        timeout=10_000,
+    )
+    window.scene.select(ids)
+    return ids
+
+
+def _wait_export(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: not file_jobs._RUNNING, timeout=20_000)
+
+
+def test_bulk_export_writes_provenance_off_the_ui_thread_to_the_remembered_folder(
     window: MainWindow,
     qtbot,  # type: ignore[no-untyped-def]
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ids = _three(window, qtbot)
+    ids = _imported(window, qtbot, tmp_path)
     out = tmp_path / "out"
-    out.mkdir()
     bulk = window.view.bulk
     asked: list[Path] = []
 
@@ -224,16 +258,59 @@ def test_export_copies_each_original_and_never_overwrites(
         return out
 
     bulk.ask_folder = folder
+    threads: list[threading.Thread] = []
+    real = getattr(file_jobs, "export_to_folder", None)
+
+    def export(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread())
+        assert real is not None
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(file_jobs, "export_to_folder", export, raising=False)
     _edit_entry(window, "bulkExport").trigger()
+    _wait_export(window, qtbot)
     assert asked == [window.studio.paths.exports_dir]  # the first export: the data folder's
+    assert threads and threads[0] is not threading.main_thread()  # the UI never waited
     names = sorted(p.name for p in out.iterdir())
     assert len(names) == 3
-    assert {(out / n).read_bytes() for n in names} == {_png(x) for x in ("red", "green", "blue")}
+    prompts = set()
+    for name in names:
+        with Image.open(out / name) as im:  # provenance embedded, not a bare copy
+            prompts.add(json.loads(im.info["forge-studio:recipe"])["recipe"]["prompt"])
+    assert prompts == {"a red lamp", "a green lamp", "a blue lamp"}
     assert _status(window) == f"Exported 3 files to {out}"
-    _edit_entry(window, "bulkExport").trigger()
-    assert len(list(out.iterdir())) == 6  # again: new names beside the old files
-    assert asked[-1] == out  # the next export starts where the last one went
-    assert window.space is not None and len(ids) == 3
+
+    # again, from the card menu: the same path, starting where the last export went,
+    # never overwriting
+    card = window.scene.card(ids[0])
+    assert card is not None
+    menu = menus.card_menu(window.view, card)
+    next(a for a in menu.actions() if a.text() == "Export 3 files…").trigger()
+    _wait_export(window, qtbot)
+    assert asked[-1] == out
+    assert len(list(out.iterdir())) == 6  # new names beside the old files
+    assert len(threads) == 2
+
+
+def test_export_leaves_out_cards_without_a_file_and_says_so(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    ids = _imported(window, qtbot, tmp_path)
+    space = window.space
+    assert space is not None
+    empty = space.apply(c.CreateAsset("Nothing yet", c.MediaKindName("image")), OWNER)
+    nothing = empty.created["asset_id"]
+    qtbot.waitUntil(lambda: window.scene.card(nothing) is not None, timeout=10_000)
+    out = tmp_path / "out"
+    window.view.bulk.ask_folder = lambda _t, _s: out
+    assert window.view.bulk.export([*ids, nothing])
+    _wait_export(window, qtbot)
+    assert len(list(out.iterdir())) == 3
+    assert _status(window) == f"Exported 3 files to {out} (1 without a finished file left out)"
+    window.view.bulk.export([nothing])
+    assert _status(window) == "None of them has a finished file to export"
 
 
 def test_nothing_selected_says_so(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]

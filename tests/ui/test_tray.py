@@ -489,7 +489,7 @@ def test_events_keep_the_tray_true(rig: Rig) -> None:
         names = [
             tray.options.style_combo.itemText(i) for i in range(tray.options.style_combo.count())
         ]
-        assert names == ["Default style", "No style", "Watercolour"]
+        assert names == ["Default style", "No style", "Watercolour", "", "Edit presets…"]
         sid = tray.options.style_combo.itemData(2)
         assert rig.host.run([c.UpdateStylePreset(sid, is_default=True)], "Default")
         assert tray.options.style_combo.itemText(0) == "Default style (Watercolour)"

@@ -21,7 +21,7 @@ from PySide6.QtGui import QGuiApplication
 from studio.core import commands as c
 from studio.ui.canvas.geometry import CARD_H, CARD_W, STEP, Rect, frame_around, free_spot
 from studio.ui.host import CanvasHost
-from studio.ui.mime import put_variants
+from studio.ui.mime import put_assets, put_variants
 from studio.ui.widgets import type_choices
 
 if TYPE_CHECKING:
@@ -285,14 +285,16 @@ class CanvasActions:
         return out
 
     def external_mime(self, ids: Sequence[str]) -> QMimeData | None:
-        """File URLs for other applications, plus the variant ids for our own widgets
-        (the forge tray takes cards dragged onto it)."""
+        """File URLs for other applications, plus for our own widgets the variant ids
+        (the forge tray takes cards dragged onto it) and the asset ids (the collections
+        panel does). None: nothing to carry."""
         paths = self.external_paths(ids)
-        if not paths:
+        space = self.scene.space
+        if not paths and (space is None or not ids):
             return None
         data = QMimeData()
-        data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-        space = self.scene.space
+        if paths:
+            data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
         if space is not None:
             variants = []
             for aid in ids:
@@ -301,4 +303,5 @@ class CanvasActions:
                 if v is not None and v.status == "completed":
                     variants.append(v.id)
             put_variants(data, space.id, variants)
+            put_assets(data, space.id, list(ids))
         return data

@@ -15,7 +15,8 @@ only another variant is.
 and paths come from :func:`theme`, and the pixmap's target rectangle is cached per
 pixmap. At SIMPLE level of detail (zoomed out) no text is drawn and the 64 px tier is
 used; at FAR level the card draws nothing at all (``ItemHasNoContents``) and the
-scene's overview item paints it.
+scene's overview item paints it. A stack's count badge shows at every level
+(``stack_badge``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from studio.ui.canvas.model import (
     shown_status,
     thumb_rel,
 )
+from studio.ui.canvas.stack_badge import paint_badge
 from studio.ui.canvas.theme import Theme
 
 if TYPE_CHECKING:
@@ -260,6 +262,8 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
             p.fillRect(QRectF(0, CARD_H - 48, CARD_W, 48), t.cancelled)
         elif self.shown_busy() is not None:
             self._paint_bar(p, t, QRectF(0, CARD_H - 40, CARD_W, 40))
+        if self.children:  # zoomed out: a badge about as big on screen as at 1:1
+            paint_badge(p, t, 0.0, 0.0, self.children, self.collapsed, ctx.scale)
         self._paint_outline(p, ctx, t)
 
     def _paint_full(self, p: QPainter, ctx: CanvasContext, t: Theme) -> None:

@@ -177,9 +177,24 @@ class DragController:
         self.set_hint(self._cards_hint(target, e), e.position())
         if not self.view.viewport().rect().contains(e.position().toPoint()):
             ids = [c.asset.id for c in self.cards]
-            if self.view.canvas_actions.external_paths(ids):
+            # out to another application (their files), or onto another of our own
+            # widgets that takes drops (the collections panel takes any card)
+            if self.view.canvas_actions.external_paths(ids) or self._over_a_drop_target(e):
                 self.cancel()
                 self.view.start_external_drag(ids)
+
+    def _over_a_drop_target(self, e: QMouseEvent) -> bool:
+        """Is the pointer over a widget of this window, outside the canvas, that
+        takes drops?"""
+        w = QApplication.widgetAt(e.globalPosition().toPoint())
+        window = self.view.window()
+        for _ in range(32):  # up to the window (bounded)
+            if w is None or w is window or w is self.view:
+                return False
+            if w.acceptDrops():
+                return w.window() is window
+            w = w.parentWidget()
+        return False
 
     def _inside_dragged(self, aid: str) -> bool:
         """Is ``aid`` one of the dragged cards or inside one of them (dropping there
@@ -322,7 +337,10 @@ class DragController:
             self.view.viewport().setCursor(self.view.keys.idle_cursor())
         self.set_hint("", QPointF())
         self.mode = None
+        guides = self.guides
         self._reset()
+        if guides != (None, None):  # the snapping guides go too (they stayed drawn)
+            self.view.viewport().update()
 
     def forget(self) -> None:
         """The scene dropped every item: abandon the gesture without touching them."""

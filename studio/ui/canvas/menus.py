@@ -13,10 +13,10 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QMenu
 
 from studio.core.layout import ArrangeBy
+from studio.ui.bulk_actions import NEW_COLLECTION
 from studio.ui.canvas.arrange import arrange
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.frame_item import FrameItem
-from studio.ui.file_jobs import ask_export_files
 
 if TYPE_CHECKING:
     from studio.ui.canvas.view import CanvasView
@@ -80,16 +80,42 @@ def card_menu(view: CanvasView, card: AssetCardItem) -> QMenu:
     if len(ids) > 1:
         add_arrange_menu(menu, view, ids)
         view.bulk.add_menu(menu, ids)
-    host = a.host
-    space = host.space if host is not None else None
-    if host is not None and space is not None:
+    add_collection_menu(menu, view, ids)
+    if a.host is not None and a.host.space is not None:
         label = "Export file…" if len(ids) == 1 else f"Export {len(ids)} files…"
-        menu.addAction(label, lambda: ask_export_files(view, space, ids, host.show_error))
+        menu.addAction(label, lambda: view.bulk.export(ids))
     menu.addSeparator()
     menu.addAction(
         "Delete" if len(ids) == 1 else f"Delete {len(ids)} assets", lambda: a.delete(ids)
     )
     return menu
+
+
+def add_collection_menu(menu: QMenu, view: CanvasView, ids: list[str]) -> QMenu | None:
+    """Add to collection ▸ each of the space's collections, and a new one."""
+    host = view.canvas_actions.host
+    space = host.space if host is not None else None
+    if space is None:
+        return None
+    sub = menu.addMenu("Add to collection")
+    sub.setObjectName("collectionMenu")
+    for col in space.collections():
+        sub.addAction(col.name, _adder(view, ids, col.id)).setObjectName(f"collection:{col.id}")
+    if sub.actions():
+        sub.addSeparator()
+    new = sub.addAction(NEW_COLLECTION, lambda: _new_collection(view, ids))
+    new.setObjectName("collection:new")
+    return sub
+
+
+def _adder(view: CanvasView, ids: list[str], collection_id: str) -> Callable[[], object]:
+    return lambda: view.bulk.add_to_collection(ids, collection_id)
+
+
+def _new_collection(view: CanvasView, ids: list[str]) -> None:
+    name = view.bulk.ask_text("New collection", "Name:", "")
+    if name is not None and name.strip():
+        view.bulk.add_to_collection(ids, new_name=name)
 
 
 def add_arrange_menu(menu: QMenu, view: CanvasView, ids: list[str]) -> QMenu:

@@ -5,7 +5,8 @@ costs more than the drawing itself (measured: a fit-all of 10k Python-painted it
 ~100 ms; the same cards flagged ``ItemHasNoContents`` plus this one loop ~35 ms). The
 cards stay in the scene, visible and selectable (rubber band, clicks, drags all keep
 working); they just draw nothing while this item draws their 64 px thumbnails (or a
-colour while those load), status marks, filter dimming and selection outlines.
+colour while those load), status marks, stacks with their count badges, filter dimming
+and selection outlines.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from studio.ui.canvas.batches import Batches
 from studio.ui.canvas.card import CanvasContext
 from studio.ui.canvas.geometry import CARD_H, CARD_W, TINY_BELOW_PX, Lod, lod_for_scale
+from studio.ui.canvas.stack_badge import paint_far_stack
 
 if TYPE_CHECKING:
     from studio.ui.canvas.card import AssetCardItem
@@ -106,7 +108,7 @@ class OverviewItem(QGraphicsItem):
                 if fit[3] != _W or fit[4] != _H:
                     fill(ix, iy, _W, _H, bg)
                 draw(ix + fit[1], iy + fit[2], fit[3], fit[4], pm)
-            if c.match or c.far_mark:
+            if c.match or c.far_mark or c.children:
                 marked.append(c)
         for c in marked:
             ix, iy = int(c.px), int(c.py)
@@ -123,6 +125,8 @@ class OverviewItem(QGraphicsItem):
                 p.setPen(t.match_pen)
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(ix, iy, _W, _H)
+            if c.children:  # a stack: its edges and count badge, big enough to see
+                paint_far_stack(p, t, ix, iy, c.children, c.collapsed, ctx.scale)
         target = self._cards.get(ctx.drop_target or "")
         if target is not None and target.nocontents:
             fill(int(target.px), int(target.py), _W, _H, t.accent)

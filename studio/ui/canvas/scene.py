@@ -64,6 +64,8 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._selected_frames: set[str] = set()
         self.collapsed: set[str] = set()
         """Parents whose stack is closed: their children's cards are hidden."""
+        self.scope: frozenset[str] | None = None
+        """The only cards shown (an opened collection: ``set_scope``); None: all."""
         self._bulk = False
         self._snap_seq = 0
         self._pending: list[TypedEvent] | None = None  # events held while indexing a snapshot
@@ -144,16 +146,17 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._animated.clear()
         self._selected = []
         self.finder.reset()
+        self.scope = None
         self._content = None
         self.ctx.queue_paused = False
         self.space = None
 
     # ------------------------------------------------------------------ bounds
     def content_rect(self) -> QRectF:
-        """The bounding rectangle of every card and frame (empty if none)."""
+        """The bounding rectangle of every card shown and every frame (empty if none)."""
         if self._content is None:
-            rects = [c.scene_rect() for c in self._cards.values()]
-            for f in self._frames.values():
+            rects = [c.scene_rect() for c in self._cards.values() if not c.hidden]
+            for f in self._frames.values() if self.scope is None else ():
                 top = f.title_rect().top()
                 rects.append(Rect(f.fx, f.fy + top, f.fw, f.fh - top))
             u = union(rects)

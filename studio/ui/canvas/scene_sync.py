@@ -5,7 +5,7 @@ it uses the scene's state, declared below."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, QTimer, Signal
@@ -40,6 +40,7 @@ class SceneSync:
     _anim: QTimer
     _overview: OverviewItem
     collapsed: set[str]
+    scope: frozenset[str] | None
     selection_changed: Signal
 
     if TYPE_CHECKING:  # QGraphicsScene's, through CanvasScene
@@ -137,7 +138,10 @@ class SceneSync:
 
     # ------------------------------------------------------------------ stacks
     def _is_hidden(self, asset: AssetRow) -> bool:
-        """Inside a collapsed parent, at any depth (bounded: a damaged tree may loop)."""
+        """Outside the scope (an opened collection), or inside a collapsed parent, at
+        any depth (bounded: a damaged tree may loop)."""
+        if self.scope is not None and asset.id not in self.scope:
+            return True
         if not self.collapsed:
             return False
         cur = asset.parent_asset_id
@@ -151,7 +155,8 @@ class SceneSync:
         return False
 
     def _update_hidden(self) -> None:
-        """Hide the cards inside collapsed parents, show the others."""
+        """Hide the cards inside collapsed parents and those outside the scope, show
+        the others."""
         hidden: set[str] = set()
         todo = [k for p in self.collapsed for k in self.model.children_of(p)]
         while todo:  # each card once: a loop in a damaged tree ends
@@ -159,14 +164,26 @@ class SceneSync:
             if aid not in hidden:
                 hidden.add(aid)
                 todo += self.model.children_of(aid)
+        scope = self.scope
         for aid, card in self._cards.items():
-            hide = aid in hidden
+            hide = aid in hidden or (scope is not None and aid not in scope)
             if hide != card.hidden:
                 card.hidden = hide
                 if hide and card.isSelected():
                     card.setSelected(False)
                 card.setVisible(not hide)
+        self._content = None
         self._overview.update()
+
+    def set_scope(self, ids: Collection[str] | None) -> None:
+        """Show only these cards (an opened collection), or every card (None)."""
+        scope = None if ids is None else frozenset(ids)
+        if scope == self.scope:
+            return
+        self.scope = scope
+        for frame in self._frames.values():  # frames group cards: not members
+            frame.setVisible(scope is None)
+        self._update_hidden()
 
     def set_collapsed(self, aid: str, collapsed: bool) -> None:
         """Close (or open) the stack of ``aid``: its children hide (or show)."""
@@ -228,6 +245,7 @@ class SceneSync:
         item = self._frames.get(fid)
         if item is None:
             item = self._frames[fid] = FrameItem(row, self.ctx.scale)
+            item.setVisible(self.scope is None)
             self.addItem(item)
         else:
             item.set_row(row)

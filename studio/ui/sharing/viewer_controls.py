@@ -11,12 +11,12 @@ from PySide6.QtWidgets import QWidget
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
 
-EDIT_ACTIONS = ("delete", "generate", "focusTray", "import", "frameSelection")
+EDIT_ACTIONS = ("delete", "generate", "focusTray", "import", "frameSelection", "newCollection")
 """Menu actions (object names) that change the space."""
 
 
 def _widgets(w: MainWindow) -> list[QWidget]:
-    return [w.tray, w.inspector.form, w.inspector.core.action_bar]
+    return [w.tray, w.inspector.form, w.inspector.core.action_bar, w.collections]
 
 
 def apply(w: MainWindow, reason: str | None) -> None:

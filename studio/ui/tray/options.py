@@ -25,11 +25,10 @@ from studio.ui.tray.state import (
     EXPLORE,
     MAX_COUNT,
     SET,
-    STYLE_DEFAULT,
-    STYLE_NONE,
     ModeSettings,
     models_for,
 )
+from studio.ui.tray.style_combo import StyleCombo
 from workers.base import ModelSpec, ParamSpec
 
 DURATION_STEP = 0.5
@@ -42,6 +41,7 @@ class OptionsPanel(QWidget):
 
     changed = Signal()
     add_key = Signal()  # "Add … key…" was chosen: offer to add one
+    edit_styles = Signal()  # "Edit presets…" was chosen in the style combo
 
     def __init__(self, providers: ProviderCatalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,9 +64,8 @@ class OptionsPanel(QWidget):
         self.duration.setSuffix(" s")
         self.duration.setSpecialValueText("Auto")
         self.duration.setToolTip("Length in seconds (Auto: the model decides)")
-        self.style_combo = QComboBox()
-        self.style_combo.setObjectName("trayStyle")
-        self.style_combo.setToolTip("Style preset injected into the prompt and references")
+        self.style_combo = StyleCombo()
+        self.style_combo.edit_requested.connect(self.edit_styles.emit)
         self.count = QSpinBox()
         self.count.setRange(1, MAX_COUNT)
         self.count.setPrefix("\u00d7 ")
@@ -105,8 +104,9 @@ class OptionsPanel(QWidget):
 
         self.provider.currentIndexChanged.connect(self._provider_changed)
         self.model.currentIndexChanged.connect(self._model_changed)
-        for combo in (self.size_combo, self.aspect_combo, self.style_combo, self.batch):
+        for combo in (self.size_combo, self.aspect_combo, self.batch):
             combo.currentIndexChanged.connect(self._emit)
+        self.style_combo.chosen.connect(self._emit)
         self.duration.valueChanged.connect(self._emit)
         self.count.valueChanged.connect(self._count_changed)
         self.set_styles([])
@@ -293,19 +293,7 @@ class OptionsPanel(QWidget):
 
     def set_styles(self, styles: Sequence[StylePresetRow], current: str | None = None) -> None:
         """Refill the style combo (keeping the choice when it still exists)."""
-        keep = current if current is not None else self.style_choice()
-        default = next((s for s in styles if s.is_default and s.enabled), None)
-        self._quiet += 1
-        try:
-            self.style_combo.clear()
-            label = f"Default style ({default.name})" if default else "Default style"
-            self.style_combo.addItem(label, STYLE_DEFAULT)
-            self.style_combo.addItem("No style", STYLE_NONE)
-            for s in sorted(styles, key=lambda s: s.name.lower()):
-                self.style_combo.addItem(s.name if s.enabled else f"{s.name} (off)", s.id)
-            self.style_combo.setCurrentIndex(max(0, self.style_combo.findData(keep)))
-        finally:
-            self._quiet -= 1
+        self.style_combo.set_styles(styles, current)
 
     def set_batch(self, count: int, mode: str) -> None:
         self._quiet += 1
@@ -360,8 +348,7 @@ class OptionsPanel(QWidget):
         return s if self._chosen else replace(s, provider=None, model=None)
 
     def style_choice(self) -> str:
-        data = self.style_combo.currentData()
-        return str(data) if data else STYLE_DEFAULT
+        return self.style_combo.choice()
 
     def batch_mode(self) -> str:
         return str(self.batch.currentData() or EXPLORE)
@@ -376,11 +363,8 @@ class OptionsPanel(QWidget):
             bits.append(f"{s.duration_s:g} s")
         if self.count.value() > 1:
             bits.append(f"\u00d7{self.count.value()} {self.batch.currentText().lower()}")
-        style = self.style_choice()
-        if style == STYLE_NONE:
-            bits.append("no style")
-        elif style != STYLE_DEFAULT:
-            bits.append(self.style_combo.currentText())
+        if style := self.style_combo.label():
+            bits.append(style)
         return " \u00b7 ".join(bits)
 
     # ------------------------------------------------------------------ changes

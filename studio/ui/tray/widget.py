@@ -24,8 +24,6 @@ from studio.ui.tray.command import build_command, undo_text
 from studio.ui.tray.estimator import TrayEstimator
 from studio.ui.tray.options import OptionsPanel
 from studio.ui.tray.state import (
-    STYLE_DEFAULT,
-    STYLE_NONE,
     Destination,
     SlotRef,
     TrayDraft,
@@ -47,9 +45,10 @@ DEFAULT_PROVIDER_KEY = "providers.default.{mode}"
 
 class ForgeTray(QWidget):
     """See the package docstring. ``generated(command)`` fires after the host accepted
-    a request."""
+    a request; ``edit_styles`` when "Edit presets…" is chosen."""
 
     generated = Signal(object)
+    edit_styles = Signal()  # "Edit presets…": the window opens the style preset editor
 
     def __init__(
         self,
@@ -97,6 +96,7 @@ class ForgeTray(QWidget):
         self.options = OptionsPanel(self._studio.providers)
         self.options.changed.connect(self._changed)
         self.options.add_key.connect(partial(self._host.open_preferences, "keys"))
+        self.options.edit_styles.connect(self.edit_styles.emit)
         self.options.setVisible(False)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -358,16 +358,12 @@ class ForgeTray(QWidget):
         except StudioError as exc:
             self._host.show_error(exc.message)
             return
-        styles = lookup.style_presets(self._space)
-        style = filled.style
-        if style not in (STYLE_DEFAULT, STYLE_NONE) and not any(s.id == style for s in styles):
-            style = STYLE_DEFAULT
         settings = filled.settings if filled.settings.provider else None
         memory = replace(
             self._memory.with_settings(filled.mode, settings or self._memory.settings(filled.mode)),
             mode=filled.mode,
             image_type=filled.image_type or self._memory.image_type,
-            style=style,
+            style=filled.style,  # a preset deleted since: the default (see StyleCombo)
         )
         self._quiet += 1
         try:
