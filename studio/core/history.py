@@ -244,3 +244,62 @@ def marks(conn: sqlite3.Connection, actor_id: str, limit: int = 100) -> list[tup
         (actor_id, limit),
     ).fetchall()
     return [(int(i), str(st)) for i, st in reversed(rows)]
+
+
+CONFLICT_TABLES = ("assets", "variants", "lineage", "collections", "collection_items", "frames",
+                   "style_presets")  # fmt: skip
+"""What a person changes; jobs and meta move under everyone's steps (the scheduler's)."""
+
+
+def changed_since_by_others(
+    conn: sqlite3.Connection, step_id: str, actor_id: str, system_id: str
+) -> tuple[str, int] | None:
+    """(who, when) of the first change by another person, after the step ``step_id``,
+    to the same thing that step changed — the same row, by the same kind of command, and
+    for updates the same fields — which its undo would silently overwrite. A later
+    rename does not block undoing a move of the same card. None when nobody did (or the
+    step is older than the row filing of ``change_rows``)."""
+    mine = conn.execute(
+        "SELECT seq, command, payload FROM changes WHERE step_id = ?", (step_id,)
+    ).fetchall()
+    if not mine:
+        return None
+    last = max(int(r[0]) for r in mine)
+    wrote: dict[str, set[str]] = {}  # command kind -> fields it set
+    for _seq, command, payload in mine:
+        wrote.setdefault(str(command), set()).update(_fields(payload))
+    marks = ", ".join("?" * len(CONFLICT_TABLES))
+    later = conn.execute(
+        f"SELECT DISTINCT c.seq, c.actor_name, c.at, c.command, c.payload FROM change_rows r "
+        f"JOIN changes c ON c.seq = r.seq "
+        f"WHERE r.seq > ? AND c.actor_id NOT IN (?, ?) AND r.tbl IN ({marks}) "
+        f"AND EXISTS (SELECT 1 FROM change_rows m JOIN changes mc ON mc.seq = m.seq "
+        f"WHERE mc.step_id = ? AND m.tbl = r.tbl AND m.pk = r.pk) "
+        f"ORDER BY c.seq LIMIT 200",
+        (last, actor_id, system_id, *CONFLICT_TABLES, step_id),
+    ).fetchall()
+    for _seq, name, at, command, payload in later:
+        fields = wrote.get(str(command))
+        if fields is None:
+            continue  # another kind of change to the same thing: the undo keeps it
+        if not fields or not _fields(payload) or fields & _fields(payload):
+            return str(name), int(at)
+    return None
+
+
+_NOT_FIELDS = frozenset({"command", "asset_id", "variant_id", "frame_id", "collection_id",
+                         "preset_id", "item_id", "positions"})  # fmt: skip
+
+
+def _fields(payload: object) -> set[str]:
+    """The fields an update command set (non-null, not its target's id); empty for
+    commands that are not partial updates."""
+    try:
+        data = json.loads(str(payload))
+    except ValueError:
+        return set()
+    if not isinstance(data, dict):
+        return set()
+    if "positions" in data:
+        return {"position"}
+    return {k for k, v in data.items() if v is not None and k not in _NOT_FIELDS}

@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
 from studio.core import history, reads
-from studio.core.actor import Actor
+from studio.core.actor import SYSTEM_ID, Actor
 from studio.core.commands import Command, validate_command
 from studio.core.errors import (
     ConflictError,
@@ -507,6 +507,14 @@ class Space:
                     f"line); nothing was {word}ne"
                 )
             cmds = entry.undo if undo else entry.redo
+            with self._db.read() as conn:
+                other = history.changed_since_by_others(conn, entry.step_id, actor.id, SYSTEM_ID)
+            if other is not None:  # the undo would overwrite their later change unseen
+                who, _at = other
+                why = f"can no longer be {word}ne: {shown(who)} changed the same thing after it"
+                with self._db.write() as conn:
+                    history.mark_stuck(conn, entry.id, why, self._clock())
+                raise ConflictError(f"{entry.label or 'the last step'} {why}")
 
             def mark(tx: Tx, step: AppliedStep) -> None:
                 # the entry must still be the one we read (another process may have won)

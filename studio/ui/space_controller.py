@@ -56,8 +56,9 @@ class SpaceController(QObject):
         self.session = SpaceSession(w.studio, space, w)
         self._held = []  # events that arrive while the snapshot is read
         # the undo stack shows the core's history, also as it moves on elsewhere
-        self.history = HistoryFollower(w.undo_stack, space, w.actor, w.show_error, self)
-        self.session.follower.file_changed.connect(self.history.look)
+        if not space.is_replica:  # a joined space's undo list is its own steps on the host
+            self.history = HistoryFollower(w.undo_stack, space, w.actor, w.show_error, self)
+            self.session.follower.file_changed.connect(self.history.look)
         self.session.core_event.connect(self._on_event)
         self.session.problem_changed.connect(lambda _p: w.status_control.update_status())
         state = settings.get_or(w.studio.library, f"ui.view.{space.id}", None)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from studio.core import commands as c
 from studio.core.actor import Actor, Role
@@ -323,7 +324,7 @@ def test_thumbnails_fill_in_as_they_come_from_the_host(tmp_path: Path, qtbot) ->
             return all(v.status == "completed" for v in space.snapshot().variants)
 
     try:
-        qtbot.waitUntil(made, timeout=WAIT_MS)
+        qtbot.waitUntil(made, timeout=90_000)  # six media made by the local provider
         with Studio(home) as s:
             link = admin.make_invite(s, slug, "viewer", 3_600_000).link()
         w = _window(tmp_path / "pia", qtbot)
@@ -442,6 +443,54 @@ def test_leaving_a_joined_space_removes_the_copy_here_and_a_new_invite_joins_aga
                     store.close()
                 with Studio(home) as s:  # the host keeps its space
                     assert s.resolve("team-board").name == "Team Board"
+        finally:
+            _close(w)
+    finally:
+        host.stop()
+
+
+def test_undo_and_redo_of_ones_own_steps_on_a_joined_space_go_to_the_host(
+    tmp_path: Path, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    home = _host_home(tmp_path)
+    host = HostThread(home, ["team-board"])
+    try:
+        with Studio(home) as s:
+            link = admin.make_invite(s, "team-board", "editor", 3_600_000).link()
+        w = _window(tmp_path / "pia", qtbot)
+        try:
+            dialog = sharing_window.open_join(w)
+            dialog.link.setText(link)
+            qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+            qtbot.waitUntil(
+                lambda: "connected" in w.sharing.describe(w.space.slug), timeout=WAIT_MS
+            )
+            assert w.run([c.CreateFrame("Mine", 0, 0, 40, 40)], "New frame")
+            qtbot.waitUntil(lambda: w.undo_stack.count() == 1, timeout=WAIT_MS)
+            assert w.undo_stack.undoText() == "New frame"
+            w.undo_stack.undo()
+            qtbot.waitUntil(lambda: "Mine" not in _host_frames(home), timeout=WAIT_MS)
+            qtbot.waitUntil(
+                lambda: all(f.row.title != "Mine" for f in w.scene.frame_items()), timeout=WAIT_MS
+            )
+            w.undo_stack.redo()
+            qtbot.waitUntil(lambda: "Mine" in _host_frames(home), timeout=WAIT_MS)
+            # an undo that someone else's later change makes wrong is refused, in words
+            hero = next(card.asset.id for card in w.scene.cards())
+            assert w.run([c.UpdateAsset(hero, name="Pia's hero")], "Rename")
+            qtbot.waitUntil(lambda: w.undo_stack.count() == 2, timeout=WAIT_MS)
+            _host_apply(home, c.UpdateAsset(hero, name="Hana's hero"))
+            boxes_before = len(w.findChildren(QMessageBox, "errorMessage"))
+            w.undo_stack.undo()
+            qtbot.waitUntil(
+                lambda: len(w.findChildren(QMessageBox, "errorMessage")) > boxes_before,
+                timeout=WAIT_MS,
+            )
+            box = w.findChildren(QMessageBox, "errorMessage")[-1]
+            assert box.text().startswith("Could not undo “Rename”:")
+            with Studio(home) as s, s.open_space("team-board") as space:
+                assert space.asset(hero).name == "Hana's hero"
         finally:
             _close(w)
     finally:

@@ -30,6 +30,7 @@ from studio.sync.peer import Delivery
 from studio.ui.sharing import viewer_controls
 from studio.ui.sharing.banner import ConnectionBanner
 from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
+from studio.ui.sharing.remote_undo import RemoteStep
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -62,6 +63,35 @@ class _Relay(QObject):
     ready = Signal(object, object)
 
 
+class PresenceOut(QObject):
+    """What this peer has selected (and views: the one asset selected) in the open joined
+    space, told to the host for its People panel and the others' canvases; coalesced."""
+
+    def __init__(self, sharing: SharingController) -> None:
+        super().__init__(sharing)
+        self._sharing = sharing
+        self._selection: list[str] = []
+        self._timer = QTimer(self, singleShot=True, interval=PRESENCE_MS)
+        self._timer.timeout.connect(self._send)
+
+    def selection_changed(self, ids: list[str]) -> None:
+        if self._sharing.linked is None:
+            return
+        self._selection = list(ids)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _send(self) -> None:
+        sharing, ids = self._sharing, self._selection
+        if sharing.linked is None or sharing._engine is None:
+            return
+        viewing = ids[0] if len(ids) == 1 else None
+        engine = sharing.engine
+        sharing.run(
+            engine.set_presence(sharing.linked, viewing, ids), lambda _n: None, lambda _e: None
+        )
+
+
 class SharingController(QObject):
     changed = Signal()
     """Hosting started or stopped, or the people of a shared space changed."""
@@ -87,9 +117,7 @@ class SharingController(QObject):
         self.status_label.setObjectName("sharingStatus")
         window.statusBar().addPermanentWidget(self.status_label)
         self.status_label.hide()
-        self._selection: list[str] = []
-        self._presence_timer = QTimer(self, singleShot=True, interval=PRESENCE_MS)
-        self._presence_timer.timeout.connect(self._send_presence)
+        self.presence = PresenceOut(self)
         self._poll = QTimer(self, interval=PEOPLE_EVERY_MS)
         self._poll.timeout.connect(self.refresh_people)
         self.reload_remotes()
@@ -278,22 +306,6 @@ class SharingController(QObject):
             f"The host refused {len(lines)} change(s) made while offline:\n" + "\n".join(lines)
         )
 
-    def selection_changed(self, ids: list[str]) -> None:
-        """What this peer has selected (and views: the one asset selected), for the host's
-        People panel and the others' canvases; coalesced."""
-        if self.linked is None:
-            return
-        self._selection = list(ids)
-        if not self._presence_timer.isActive():
-            self._presence_timer.start()
-
-    def _send_presence(self) -> None:
-        slug, ids = self.linked, self._selection
-        if slug is None or self._engine is None:
-            return
-        viewing = ids[0] if len(ids) == 1 else None
-        self.run(self.engine.set_presence(slug, viewing, ids), lambda _n: None, lambda _e: None)
-
     def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
         """Fetch a joined space's original from its host (once, however often asked);
         ``ready`` runs when it is here. False when the open space is not joined."""
@@ -316,6 +328,18 @@ class SharingController(QObject):
         self.run(self.engine.fetch(slug, variant_id), here, failed)
         return True
 
+    def travel(self, action: str, text: str) -> None:
+        """Undo or redo this device's latest step on the host of the open joined space."""
+        slug = self.linked
+        if slug is None:
+            return
+
+        def failed(exc: Exception) -> None:
+            why = exc.message if isinstance(exc, StudioError) else str(exc)
+            self.win.show_error(f"Could not {action} “{text}”: {why}")
+
+        self.run(self.engine.travel(slug, action), lambda _r: None, failed)
+
     def send(self, cmds: Sequence[Command], text: str) -> bool:
         """The user's step on a joined space: to the host (or kept until it is back)."""
         slug = self.linked
@@ -327,6 +351,8 @@ class SharingController(QObject):
             return False
 
         def sent(result: Sent) -> None:
+            if result.error is None and not result.queued and self.linked == slug:
+                self.win.undo_stack.push(RemoteStep(text, self.travel))
             if result.error is not None:
                 self.win.show_error(f"{text}: {result.error}")
             elif result.queued:

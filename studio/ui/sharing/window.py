@@ -32,7 +32,7 @@ def install(
     people = PeoplePanel(sharing)
     people.share.clicked.connect(lambda: open_share(window))
     people.name_of = lambda asset_id: _asset_name(window, asset_id)
-    window.view.selection_changed.connect(sharing.selection_changed)
+    window.view.selection_changed.connect(sharing.presence.selection_changed)
     dock = QDockWidget("People", window)
     dock.setObjectName("peopleDock")
     dock.setWidget(people)
