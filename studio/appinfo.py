@@ -1,10 +1,14 @@
 """The app's version and the versions it runs on, for ``studio --version``, Help ▸ About
-and crash reports. Imports nothing heavy: Qt's versions are read only when asked for."""
+and crash reports. Imports no Qt (that is ``studio.ui``'s): Qt's own version is read from
+``PySide6.QtCore`` when something loaded it (the app, ``--version`` through
+:func:`studio.ui.qt_loaded.load_qt`), the PySide6 version from the installed package
+otherwise."""
 
 from __future__ import annotations
 
 import platform
 import sys
+from importlib import metadata
 
 import studio
 
@@ -16,13 +20,16 @@ def version() -> str:
 
 
 def qt_versions() -> tuple[str, str]:
-    """(PySide6, Qt) versions, or ("not installed", "not installed")."""
+    """(PySide6, Qt) versions; "not loaded" for Qt when nothing loaded it."""
+    core = sys.modules.get("PySide6.QtCore")
+    pyside = sys.modules.get("PySide6")
+    qt = str(core.qVersion()) if core is not None else "not loaded"
+    if pyside is not None:
+        return (str(getattr(pyside, "__version__", "unknown")), qt)
     try:
-        import PySide6
-        from PySide6 import QtCore
-    except ImportError:
-        return ("not installed", "not installed")
-    return (str(PySide6.__version__), str(QtCore.qVersion()))
+        return (metadata.version("PySide6-Essentials"), qt)
+    except metadata.PackageNotFoundError:
+        return ("not installed", qt)
 
 
 def versions() -> dict[str, str]:

@@ -126,7 +126,9 @@ class _Version(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
         from studio.appinfo import version_text
+        from studio.ui.qt_loaded import load_qt
 
+        load_qt()  # for Qt's own version
         print(version_text())
         parser.exit()
 

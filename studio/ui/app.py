@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # Qt is loaded only when the app starts, not when the CLI imp
     from studio.ui.main_window import MainWindow
 
 
+WINDOW_SHOWN = "main window shown"
+"""Logged (to ``logs/studio.log`` too) when the event loop first runs with the window up."""
+
+
 def build_window(home: Path | None = None) -> MainWindow:
     """Create the Studio and the main window (QApplication must exist)."""
     from studio.ui.main_window import LAST_SPACE_KEY, MainWindow
@@ -90,6 +94,10 @@ def run(home: Path | None = None, target: str | None = None) -> int:
         return 1
     window.show()
     wake = stop_on_signals(app, window)  # SIGTERM / SIGINT: close as the close button does
+    from PySide6.QtCore import QTimer
+
+    # once the loop runs (the window is mapped): the cold-start mark tests and README use
+    QTimer.singleShot(0, lambda: logging.getLogger("studio").info(WINDOW_SHOWN))
     if joined is not None:
         window.open_space(joined)
     elif target and not open_target.is_invite(target):
