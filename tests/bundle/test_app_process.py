@@ -7,7 +7,14 @@ from pathlib import Path
 
 from studio.core import settings
 from studio.core.studio import Studio
-from tests.bundle.helpers import WINDOW_SHOWN, python_studio, source_env, start_app, stop, wait_for_log
+from tests.bundle.helpers import (
+    WINDOW_SHOWN,
+    python_studio,
+    source_env,
+    start_app,
+    stop,
+    wait_for_log,
+)
 
 
 def test_the_app_starts_offscreen_and_ends_cleanly_on_sigterm(tmp_path: Path) -> None:
