@@ -47,12 +47,14 @@ class Started:
     shown_after: float | None = None
 
 
-def start_app(cmd: Sequence[str], home: Path, env: dict[str, str], cwd: Path) -> Started:
+def start_app(
+    cmd: Sequence[str], home: Path, env: dict[str, str], cwd: Path, args: Sequence[str] = ()
+) -> Started:
     log = home / "logs" / "studio.log"
     out = open(home.parent / f"{home.name}-app.out", "wb")  # noqa: SIM115 - closed with the process
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [*cmd, "--home", str(home)], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+        [*cmd, "--home", str(home), *args], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT
     )
     out.close()
     return Started(proc, log, t0)
