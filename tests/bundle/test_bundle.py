@@ -26,6 +26,9 @@ pytestmark = pytest.mark.bundle
 APP_ID = "io.forgestudio.ForgeStudio"
 TARBALL = ROOT / "dist" / f"forge-studio-{studio.__version__}-linux-x86_64.tar.gz"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+# what a Wayland session itself provides (the Wayland platform plugin links them; the
+# build machine had no Wayland, so PyInstaller could not and should not bundle them)
+DESKTOP_LIBS = re.compile(r"libwayland-(client|cursor|egl)\.so\.\d+$")
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,11 @@ def test_every_shared_library_in_the_bundle_resolves(installed: Installed) -> No
             text=True,
             timeout=60,
         )
-        lost = [line.split()[0] for line in done.stdout.splitlines() if "not found" in line]
+        lost = [
+            name
+            for line in done.stdout.splitlines()
+            if "not found" in line and not DESKTOP_LIBS.match(name := line.split()[0])
+        ]
         if lost:
             missing[str(so.relative_to(internal))] = lost
     assert missing == {}
