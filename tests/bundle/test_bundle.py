@@ -211,6 +211,10 @@ def test_every_shared_library_in_the_bundle_resolves(installed: Installed) -> No
             for line in done.stdout.splitlines()
             if "not found" in line and not DESKTOP_LIBS.match(name := line.split()[0])
         ]
+        if done.returncode != 0:  # the library itself does not load (a broken strip did that)
+            lost.append(
+                f"ldd: {done.returncode} {done.stdout.strip()[:80]} {done.stderr.strip()[:200]}"
+            )
         if lost:
             missing[str(so.relative_to(internal))] = lost
     assert missing == {}
