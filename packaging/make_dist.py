@@ -31,7 +31,7 @@ Run without installing:  ./app/studio
 
 The app goes to ~/.local/opt/forge-studio, the `studio` command to ~/.local/bin, the
 desktop entry, icons and file types under ~/.local/share. Needs glibc 2.36+ (Debian 12,
-Ubuntu 22.04 or newer) and an X11 or Wayland desktop.
+Ubuntu 24.04 or newer) and an X11 or Wayland desktop.
 """
 
 
