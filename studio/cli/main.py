@@ -197,7 +197,12 @@ def _launch_app(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"studio: the desktop app is not available here ({exc})", file=sys.stderr)
         return EXIT_ERROR
-    return run(home=args.home, target=getattr(args, "target", None))
+    try:
+        return run(home=args.home, target=getattr(args, "target", None))
+    except Exception as exc:  # a bug before the app's own crash reports were set up
+        from studio.crash import report_cli
+
+        return report_cli(args.home, exc, args.cmd or "(the app)")
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -197,3 +197,36 @@ def test_an_error_in_a_slot_writes_a_report_and_one_box_says_where(
     assert f"a crash report was written to {reports[0]}" in logged
     assert CANARY not in logged
     boxes[0].close()
+
+
+CRASHING_APP_START = r"""
+import sys
+import studio.ui.app as app
+from studio.cli import main as m
+
+def broken(home=None, target=None):
+    raise OSError("the display went away")
+
+app.run = broken
+sys.exit(m.main(sys.argv[1:]))
+"""
+
+
+def test_a_crash_while_the_app_starts_is_reported_too(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_APP_START, "--home", str(home)],
+        env=source_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    (report,) = (home / "logs").glob("crash-*.txt")
+    assert (
+        done.stderr
+        == f"studio: unexpected error (OSError); a crash report was written to {report}\n"
+    )
+    assert "Where: studio (the app)" in report.read_text()
+    assert "OSError: the display went away" in report.read_text()
