@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean bundle bundle-test bundle-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { command -v $(PY) >/dev/null 2>&1 && $(PY) -m venv $(VENV) || python3 -m venv $(VENV); }
@@ -27,8 +27,31 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
 
+# ---- the desktop bundle (packaging/): PyInstaller one-folder + the tarball
+BUNDLE_TOOLS := desktop-file-utils appstream
+
+# desktop-file-validate and appstreamcli, for the validation tests (as root on Debian/Ubuntu:
+#   apt-get install -y desktop-file-utils appstream)
+bundle-tools:
+	@command -v desktop-file-validate >/dev/null 2>&1 && command -v appstreamcli >/dev/null 2>&1 || \
+	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BUNDLE_TOOLS) >/dev/null; \
+	  else echo "bundle: please install $(BUNDLE_TOOLS) (sudo apt-get install -y $(BUNDLE_TOOLS))"; exit 1; fi; }
+
+# CPU-heavy: built with nice. Prints the bundle's size and the tarball's.
+bundle: $(STAMP) bundle-tools
+	@$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bundle]'
+	nice -n 10 $(BIN)/python -m PyInstaller --noconfirm --log-level WARN \
+	  --distpath dist/bundle --workpath build/pyinstaller packaging/forge-studio.spec
+	QT_QPA_PLATFORM=offscreen $(BIN)/python packaging/make_dist.py
+
+# the bundle's smoke tests (tests marked `bundle`; `make test` skips them)
+bundle-test: $(STAMP) bundle-tools
+	@test -x dist/bundle/forge-studio/studio || $(MAKE) bundle
+	QT_QPA_PLATFORM=offscreen STUDIO_BUNDLE=1 $(BIN)/pytest -m bundle $(PYTEST_ARGS) tests/bundle
+
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,4 @@
+"""Forge Studio: a desktop-first, local AI asset studio."""
+
+__version__ = "0.1.0"
+"""The one place the version is written (``pyproject.toml`` reads it from here)."""

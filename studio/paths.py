@@ -63,6 +63,11 @@ class StudioPaths:
         return self.home / "trash"
 
     @property
+    def logs_dir(self) -> Path:
+        """Crash reports and the app's rotated log (``studio.crash``)."""
+        return self.home / "logs"
+
+    @property
     def backups_dir(self) -> Path:
         return self.home / "backups"
 

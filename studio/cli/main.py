@@ -39,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--home", metavar="HOME", help="data folder (default: $STUDIO_HOME or the user data dir)"
     )
+    p.add_argument("--version", action=_Version, help="print the version and exit")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    x = sub.add_parser(
+        "open", help="open the app, importing a .forgespace file or joining an invite"
+    )
+    x.add_argument("target", nargs="?", help="a .forgespace file, or a forge+wss: invite link")
 
     space = sub.add_parser("space", help="create, list, rename and delete spaces")
     ss = space.add_subparsers(dest="space_cmd", metavar="ACTION", required=True)
@@ -113,6 +118,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Version(argparse.Action):
+    """``--version``: the versions are read only when asked for (Qt's is not cheap)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from studio.appinfo import version_text
+        from studio.ui.qt_loaded import load_qt
+
+        load_qt()  # for Qt's own version
+        print(version_text())
+        parser.exit()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     safe_streams()
     args = _parser().parse_args(argv)
@@ -124,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudioError as exc:
         print(f"studio: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    if args.cmd is None:
+    if args.cmd in (None, "open"):
         return _launch_app(args)
     _log_warnings()
     from studio.media import MediaError
@@ -152,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: a crash report in <data>/logs/, one line here
+        from studio.crash import report_cli
+
+        return report_cli(args.home, exc, args.cmd)
 
 
 def _log_warnings() -> None:
@@ -173,7 +197,12 @@ def _launch_app(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"studio: the desktop app is not available here ({exc})", file=sys.stderr)
         return EXIT_ERROR
-    return run(home=args.home)
+    try:
+        return run(home=args.home, target=getattr(args, "target", None))
+    except Exception as exc:  # a bug before the app's own crash reports were set up
+        from studio.crash import report_cli
+
+        return report_cli(args.home, exc, args.cmd or "(the app)")
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # Qt is loaded only when the app starts, not when the CLI imp
     from studio.ui.main_window import MainWindow
 
 
+WINDOW_SHOWN = "main window shown"
+"""Logged (to ``logs/studio.log`` too) when the event loop first runs with the window up."""
+
+
 def build_window(home: Path | None = None) -> MainWindow:
     """Create the Studio and the main window (QApplication must exist)."""
     from studio.ui.main_window import LAST_SPACE_KEY, MainWindow
@@ -48,7 +52,9 @@ def build_window(home: Path | None = None) -> MainWindow:
     return window
 
 
-def run(home: Path | None = None) -> int:
+def run(home: Path | None = None, target: str | None = None) -> int:
+    """Start the app; ``target`` (``studio open``): a ``.forgespace`` file to import or
+    a ``forge+wss:`` invite link to join."""
     from workers.redaction import install
 
     install(excepthook=True)  # no key in any log line, warning or traceback
@@ -64,18 +70,41 @@ def run(home: Path | None = None) -> int:
     quiet_media_logs()  # no FFmpeg "Input #0" dumps, no probing chatter on the console
     app.setApplicationName("Forge Studio")
     app.setOrganizationName("Forge Studio")
-    icon = Path(__file__).resolve().parents[2] / "resources" / "forge-studio.svg"
+    from studio.resources import app_icon_path
+
+    icon = app_icon_path()
     if icon.is_file():
         from PySide6.QtGui import QIcon
 
         QApplication.setWindowIcon(QIcon(str(icon)))  # static: instance() is typed as the core app
+    from studio.ui.app_guard import install_crash_reports, stop_on_signals
+
+    install_crash_reports(home)  # a report in <data>/logs/, a box saying where; logs rotate
+    from studio.ui import open_target
+
+    joined = None
+    if target and open_target.is_invite(target):
+        joined = open_target.join_invite(home, target)
     try:
         window = build_window(home)
     except StudioError as exc:
         QMessageBox.critical(None, "Forge Studio", exc.message)
         return 1
+    except Exception as exc:  # a bug: reported like any other, then the app ends
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        return 1
     window.show()
+    wake = stop_on_signals(app, window)  # SIGTERM / SIGINT: close as the close button does
+    from PySide6.QtCore import QTimer
+
+    # once the loop runs (the window is mapped): the cold-start mark tests and README use
+    QTimer.singleShot(0, lambda: logging.getLogger("studio").info(WINDOW_SHOWN))
+    if joined is not None:
+        window.open_space(joined)
+    elif target and not open_target.is_invite(target):
+        open_target.import_file(window, target)
     try:
         return int(app.exec())
     finally:
+        wake.stop()
         collector.stop()

@@ -8,7 +8,7 @@ The canvas's own keys (not menu actions) are listed from ``CANVAS_KEYS``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import metadata
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import studio
+from studio import appinfo
 
 CANVAS_KEYS: tuple[tuple[str, str], ...] = (
     ("Zoom around the pointer", "Wheel / Ctrl+Wheel"),
@@ -130,18 +130,19 @@ class ShortcutsDialog(QDialog):
 
 
 def version() -> str:
-    """The installed package's version, else the source tree's."""
-    try:
-        return metadata.version("forge-studio")
-    except metadata.PackageNotFoundError:
-        return str(getattr(studio, "__version__", "unknown"))
+    """The running code's version (``studio.__version__``)."""
+    return appinfo.version()
 
 
 def about_text(data_folder: str) -> str:
+    """The About box's text: the version, what it runs on, the data folder."""
+    v = appinfo.versions()
     return (
-        f"Forge Studio {version()}\n"
-        "A local AI asset studio: spaces of images, sound, music, voice and video.\n"
-        f"Data folder: {data_folder}"
+        f"Forge Studio {v['Forge Studio']}\n"
+        "A local AI asset studio: spaces of images, sound, music, voice and video.\n\n"
+        f"Qt {v['Qt']} · PySide6 {v['PySide6']} · Python {v['Python']}\n"
+        f"Data folder: {data_folder}\n"
+        f"Logs and crash reports: {Path(data_folder) / 'logs'}"
     )
 
 

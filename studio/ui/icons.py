@@ -1,4 +1,4 @@
-"""Icons shipped in ``resources/icons`` (SVG), never font glyphs: a glyph the user's font
+"""Icons shipped in ``studio/resources/icons`` (SVG), never font glyphs: a glyph the user's font
 lacks shows as an empty box (the pause button did)."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+from studio.resources import icons_dir
+
+ICONS_DIR = icons_dir()
 
 
 def icon_path(name: str) -> Path:

@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLoggingCategory
@@ -29,8 +30,15 @@ QT_RULES = (
 def qt_ffmpeg_avutil() -> Path | None:
     """The ``libavutil`` Qt Multimedia's FFmpeg backend uses, if Qt ships one."""
     lib = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.LibrariesPath))
-    found = sorted(lib.glob("libavutil.so.*")) or sorted(lib.glob("avutil-*.dll"))
-    return found[0] if found else None
+    folders = [lib]
+    bundle = getattr(sys, "_MEIPASS", None)  # the PyInstaller bundle keeps Qt's libraries there
+    if bundle is not None:
+        folders.append(Path(bundle))
+    for folder in folders:
+        found = sorted(folder.glob("libavutil.so.*")) or sorted(folder.glob("avutil-*.dll"))
+        if found:
+            return found[0]
+    return None
 
 
 def _open_avutil(path: Path) -> ctypes.CDLL:

@@ -1,0 +1,246 @@
+"""The tarball from ``make bundle``, unpacked and installed by its ``install.sh`` into a
+throwaway home, then used with a bare environment (no venv, no source tree, no Python on
+PATH): the command line, the app offscreen with a fresh data folder (the Welcome space
+and its media, a clean end on SIGTERM), the local provider's image, sound and MP4, every
+shared library resolving, and ``uninstall.sh``. Marked ``bundle``: ``make bundle-test``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import studio
+from tests.bundle.helpers import ROOT, WINDOW_SHOWN, clean_env, start_app, stop, wait_for_log
+
+pytestmark = pytest.mark.bundle
+
+APP_ID = "io.forgestudio.ForgeStudio"
+TARBALL = ROOT / "dist" / f"forge-studio-{studio.__version__}-linux-x86_64.tar.gz"
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+# what a Wayland session itself provides (the Wayland platform plugin links them; the
+# build machine had no Wayland, so PyInstaller could not and should not bundle them)
+DESKTOP_LIBS = re.compile(r"libwayland-(client|cursor|egl)\.so\.\d+$")
+
+
+@dataclass(frozen=True)
+class Installed:
+    home: Path  # the user's home (HOME)
+    opt: Path  # ~/.local/opt/forge-studio
+    bin: Path  # ~/.local/bin
+    data: Path  # ~/.local/share
+    unpacked: Path
+
+    @property
+    def studio(self) -> Path:
+        return self.bin / "studio"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = clean_env(self.home, **extra)
+        env["PATH"] = f"{self.bin}:{env['PATH']}"
+        return env
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["studio", *args],
+            env=self.env(),
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+    if not TARBALL.is_file():
+        pytest.fail(f"{TARBALL} is missing: run `make bundle` first")
+    base = tmp_path_factory.mktemp("bundle")
+    with tarfile.open(TARBALL) as tar:
+        tar.extractall(base, filter="tar")
+    (unpacked,) = base.iterdir()
+    home = base / "home"
+    home.mkdir()
+    done = subprocess.run(
+        ["sh", str(unpacked / "install.sh")],
+        env=clean_env(home),
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Forge Studio is installed in" in done.stdout
+    shutil.rmtree(unpacked / "app")  # the installed copy stands on its own
+    yield Installed(
+        home,
+        home / ".local" / "opt" / "forge-studio",
+        home / ".local" / "bin",
+        home / ".local" / "share",
+        unpacked,
+    )
+
+
+def test_the_installer_puts_the_app_entry_icons_and_types_in_place(installed: Installed) -> None:
+    opt, data = installed.opt, installed.data
+    assert installed.studio.resolve() == (opt / "studio").resolve()
+    desktop = data / "applications" / f"{APP_ID}.desktop"
+    text = desktop.read_text()
+    assert f'Exec="{opt}/studio" open %u' in text
+    assert f"TryExec={opt}/studio" in text
+    done = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "")
+    for n in ICON_SIZES:
+        png = data / "icons" / "hicolor" / f"{n}x{n}" / "apps" / "forge-studio.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.read_bytes()[16:24] == n.to_bytes(4, "big") * 2  # IHDR width, height
+    assert (data / "icons" / "hicolor" / "scalable" / "apps" / "forge-studio.svg").is_file()
+    assert (data / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    # the caches the desktop reads: the file type, and the app as handler of both
+    assert "application/x-forgespace:*.forgespace" in (data / "mime" / "globs2").read_text()
+    handlers = (data / "applications" / "mimeinfo.cache").read_text()
+    assert f"application/x-forgespace={APP_ID}.desktop;" in handlers
+    assert f"x-scheme-handler/forge+wss={APP_ID}.desktop;" in handlers
+
+
+def test_the_command_line_works_from_the_installed_bundle(installed: Installed) -> None:
+    version = installed.run("--version")
+    assert version.returncode == 0, version.stderr
+    assert re.fullmatch(
+        rf"Forge Studio {re.escape(studio.__version__)} \(bundle\) \(Python 3\.11\.\d+, "
+        r"PySide6 6\.\d+\.\d+, Qt 6\.\d+\.\d+\)\n",
+        version.stdout,
+    )
+    helped = installed.run("--help")
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: studio")
+    home = installed.home / "cli-data"
+    assert installed.run("--home", str(home), "space", "create", "Props").stdout == "props\n"
+    listed = installed.run("--home", str(home), "space", "list", "--json")
+    assert [s["slug"] for s in json.loads(listed.stdout)] == ["props"]
+
+
+def _variants(installed: Installed, home: Path, space: str) -> list[dict[str, object]]:
+    done = installed.run("--home", str(home), "assets", space, "--json")
+    assert done.returncode == 0, done.stderr
+    out = []
+    for asset in json.loads(done.stdout):
+        shown = installed.run(
+            "--home", str(home), "show", space, str(asset["active_variant_id"]), "--json"
+        )
+        out.append(json.loads(shown.stdout))
+    return out
+
+
+def test_the_app_makes_the_welcome_space_and_ends_on_sigterm(installed: Installed) -> None:
+    home = installed.home / "app-data"
+    app = start_app(["studio"], home, installed.env(), installed.home)
+    try:
+        wait_for_log(app, WINDOW_SHOWN, timeout=120)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            variants = _variants(installed, home, "welcome")
+            if len(variants) == 6 and all(v["status"] == "completed" for v in variants):
+                break
+            assert not any(v["status"] == "failed" for v in variants), variants
+            time.sleep(1)
+        else:
+            raise AssertionError(f"the Welcome space was not filled in time: {variants}")
+    finally:
+        code = stop(app)
+    assert code == 0, (installed.home / "app-data-app.out").read_text()
+    mimes = sorted(str(v["mime"]) for v in variants)
+    assert mimes.count("image/png") + mimes.count("image/webp") == 3, mimes
+    assert sum(m.startswith("audio/") for m in mimes) == 2 and "video/mp4" in mimes
+    for v in variants:
+        assert (home / "media" / "welcome" / str(v["media_path"])).stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "suffix"), [("image", ".png"), ("audio", ".wav"), ("video", ".mp4")]
+)
+def test_the_bundled_local_provider_generates(installed: Installed, kind: str, suffix: str) -> None:
+    import av
+
+    home = installed.home / f"gen-{kind}"
+    installed.run("--home", str(home), "space", "create", "Gen")
+    done = installed.run(
+        "--home", str(home), "generate", "gen", f"a little {kind}", "--kind", kind,
+        "--provider", "local", "--wait", "--json", timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (variant,) = json.loads(done.stdout)["variants"]
+    assert variant["status"] == "completed", variant
+    shown = json.loads(
+        installed.run("--home", str(home), "show", "gen", variant["id"], "--json").stdout
+    )
+    media = home / "media" / "gen" / shown["media_path"]
+    assert media.suffix == suffix
+    with av.open(str(media)) as container:  # a real file of its kind, read by PyAV here
+        if kind == "video":
+            assert container.streams.video and container.streams.video[0].codec_context.name
+            assert container.format.name.startswith("mov")
+        elif kind == "audio":
+            assert container.streams.audio
+        else:
+            assert container.streams.video  # an image is one video frame to FFmpeg
+
+
+def test_every_shared_library_in_the_bundle_resolves(installed: Installed) -> None:
+    internal = installed.opt / "_internal"
+    missing = {}
+    for so in sorted(internal.rglob("*.so*")):
+        if so.is_symlink() or not so.is_file():
+            continue
+        done = subprocess.run(
+            ["ldd", str(so)],
+            env={"LD_LIBRARY_PATH": str(internal), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        lost = [
+            name
+            for line in done.stdout.splitlines()
+            if "not found" in line and not DESKTOP_LIBS.match(name := line.split()[0])
+        ]
+        if done.returncode != 0:  # the library itself does not load (a broken strip did that)
+            lost.append(
+                f"ldd: {done.returncode} {done.stdout.strip()[:80]} {done.stderr.strip()[:200]}"
+            )
+        if lost:
+            missing[str(so.relative_to(internal))] = lost
+    assert missing == {}
+    plugins = internal / "PySide6" / "Qt" / "plugins"
+    assert (plugins / "multimedia" / "libffmpegmediaplugin.so").is_file()
+    for platform in ("libqxcb.so", "libqwayland.so", "libqoffscreen.so"):
+        assert (plugins / "platforms" / platform).is_file()
+    assert not (plugins / "platforms" / "libqeglfs.so").exists()
+    assert not list(internal.rglob("*.qm"))  # no translations
+    assert not list(internal.rglob("*.qml"))
+
+
+def test_uninstall_removes_everything_but_the_data(installed: Installed) -> None:
+    data_folder = installed.home / "cli-data"
+    listed = (installed.opt / ".installed-files").read_text().splitlines()
+    done = subprocess.run(
+        ["sh", str(installed.opt / "uninstall.sh")],
+        env=installed.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not installed.opt.exists()
+    assert [p for p in listed if Path(p).exists() or Path(p).is_symlink()] == []
+    assert not (installed.data / "applications" / f"{APP_ID}.desktop").exists()
+    assert "forgespace" not in (installed.data / "mime" / "globs2").read_text()
+    if data_folder.exists():  # made by the command-line test
+        assert (data_folder / "library.db").is_file()
