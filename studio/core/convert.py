@@ -17,7 +17,7 @@ from studio.core.errors import InvalidStateError, StorageError, ValidationError
 from studio.core.exports import made_by_a_model, provenance_doc
 from studio.core.space import Space
 from studio.media.provenance import ProvenanceError, write_with_provenance, xmp_packet
-from studio.media.structure import check_png, pillow_view
+from studio.media.structure import metadata_cuts, pillow_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +160,9 @@ def _convert_image(
 
 def _pillow_view(raw: BinaryIO, src: Path) -> BinaryIO:
     """The file without the metadata too large for Pillow to read (see
-    :func:`studio.media.structure.check_png`): a 50 MB text chunk, say."""
-    if src.suffix.lower() != ".png":
-        return raw
-    return pillow_view(raw, check_png(raw, verify=False).hidden)
+    :func:`studio.media.structure.check_image`): a 50 MB text chunk, say."""
+    hidden, patches = metadata_cuts(raw, src.suffix.lower().lstrip("."))
+    return pillow_view(raw, hidden, patches)
 
 
 def _bit_rate(quality: int | None, low: int, high: int) -> int:
