@@ -192,7 +192,9 @@ def _cuts(f: BinaryIO, mime: str, notes: Notes) -> tuple[Hidden, Patches]:
     hidden, patches = metadata_cuts(f, _EXTS[mime])
     dropped = sum(n for _at, n in hidden)
     if hidden or patches:
-        what = f"{dropped / 2**20:.1f} MiB" if dropped else "a value too large to read"
+        what = (
+            f"{dropped / 2**20:.1f} MiB" if dropped else "a value too large to read, or cut short"
+        )
         notes.add(
             f"the file's metadata is over the safety limit ({META_CHUNK_MAX // 2**20} MiB "
             f"a piece, {META_TOTAL_MAX // 2**20} MiB in all): {what} dropped; the file is "

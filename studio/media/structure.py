@@ -673,11 +673,11 @@ def check_tiff(f: BinaryIO, size: int) -> Patches:
             raise _corrupt()
         (offset,) = struct.unpack_from(order + "Q", head, 8)
         count_fmt, entry_size, inline = "Q", 20, 8
-        entry_fmt = order + "HHQ"
+        entry_fmt = order + "HHQQ"
     else:
         (offset,) = struct.unpack_from(order + "I", head, 4)
         count_fmt, entry_size, inline = "H", 12, 4
-        entry_fmt = order + "HHI"
+        entry_fmt = order + "HHII"
     if offset >= size:
         raise _corrupt()
     f.seek(offset)
@@ -692,13 +692,14 @@ def check_tiff(f: BinaryIO, size: int) -> Patches:
     meta = _Meta()
     patches: list[tuple[int, bytes]] = []
     for i in range(len(entries) // entry_size):
-        tag, typ, n = struct.unpack_from(entry_fmt, entries, i * entry_size)
+        tag, typ, n, at = struct.unpack_from(entry_fmt, entries, i * entry_size)
         nbytes = n * _TIFF_TYPE_SIZES.get(typ, 0)
         if nbytes <= inline:
             continue
         if tag in _TIFF_STRUCTURAL:
             meta.add(nbytes)
-        elif not meta.fits(nbytes):
+        elif at + nbytes > size or not meta.fits(nbytes):
+            # too large, or cut short (Pillow would stop reading the directory there)
             patches.append((first + i * entry_size + 4, bytes(inline)))  # count := 0
     return tuple(patches)
 
