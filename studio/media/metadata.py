@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from studio.media.metadata_c2pa import c2pa_summary
 from studio.media.metadata_tools import (
     parse_a1111,
     parse_comfy_prompt,
@@ -334,6 +335,7 @@ def read_generation_info(path: Path, mime: str) -> GenerationInfo | None:
         base.provenance,
         tuple(notes.items),
         c2pa,
+        c2pa_summary(path, mime) if c2pa else "",
     )
 
 
