@@ -80,11 +80,16 @@ def ask_convert(
         return None
     dest = _chosen(folders, chosen)
 
-    def work(_progress: object) -> Path:
+    def work(progress: Callable[[int, int], None]) -> Path:
         return replace_beside(
             dest,
             lambda tmp: convert_variant(
-                space, row.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
+                space,
+                row.id,
+                ConvertOptions(fmt),
+                out=tmp,
+                exports=tmp.parent,
+                progress=lambda done, total, _what: total and progress(done, total),
             ),
         )
 
