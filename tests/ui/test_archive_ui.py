@@ -270,3 +270,22 @@ def test_details_export_as_shows_the_conversion_progress(
     assert {t for _d, t in seen} == {1000} and len(seen) > 5
     assert [d for d, _t in seen] == sorted(d for d, _t in seen)
     assert dest.stat().st_size > 1000
+
+
+def test_details_show_the_c2pa_issuer(d: Details, tmp_path: Path) -> None:
+    """Before: "C2PA present" whoever signed; now the signer (read offline)."""
+    import io
+
+    from tests.media.test_c2pa import MANIFEST, VALID, _signer, c2pa
+
+    src = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 90, 160)).save(src, "PNG")
+    src.seek(0)
+    signed = io.BytesIO()
+    with c2pa.Builder(json.dumps(MANIFEST)) as builder:
+        builder.sign(_signer(), "image/png", src, signed)
+    path = tmp_path / "signed.png"
+    path.write_bytes(signed.getvalue())
+    aid, _ = import_one(d.space, path)
+    w = d.show(aid)
+    assert w.core.recipe.text_of("c2pa") == VALID
