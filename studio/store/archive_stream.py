@@ -35,13 +35,70 @@ class TooLong(Exception):
     """The source held more bytes than allowed."""
 
 
-def second_core_free() -> bool:
-    """Whether another core is idle enough for the hash to run beside the copy (the
-    1-minute load average, plus this copy, fits in the cores this process may use)."""
+def _cores() -> int:
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def _machine_ticks() -> tuple[int, int] | None:
+    """(all CPU time, idle + iowait time) of the machine since boot, in clock ticks,
+    from ``/proc/stat``; None where there is none."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields), fields[3] + fields[4]) if len(fields) >= 5 else None
+
+
+class _Cpu:
+    """How busy the machine was with other work since the last look: the ticks of
+    every CPU not idle, minus this process's own."""
+
+    MIN_TICKS = 10  # per core: a shorter span tells nothing (ticks are 10 ms)
+
+    def __init__(self) -> None:
+        self._hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._last = self._sample()
+        self._free: bool | None = None
+
+    def _sample(self) -> tuple[int, int, float] | None:
+        machine = _machine_ticks()
+        if machine is None:
+            return None
+        own = os.times()
+        return machine[0], machine[1], (own.user + own.system) * self._hz
+
+    def second_core_free(self) -> bool | None:
+        """Whether others left at least ~1.75 cores free (this copy's two threads fit);
+        None when it cannot be told (no ``/proc/stat``)."""
+        now = self._sample()
+        if now is None or self._last is None:
+            return None
+        cores = _cores()
+        total, idle, own = (a - b for a, b in zip(now, self._last, strict=True))
+        if total < self.MIN_TICKS * cores:
+            return self._free if self._free is not None else cores > 1
+        self._last = now
+        busy_others = max(0.0, (total - idle - own) / total * cores)
+        self._free = cores - busy_others >= 1.75
+        return self._free
+
+
+_CPU = _Cpu()
+
+
+def second_core_free() -> bool:
+    """Whether another core is free for the hash to run beside the copy: measured from
+    the machine's CPU time since the last look (this process's own use left out, so an
+    import never talks itself out of its second thread); the 1-minute load average
+    where that cannot be read."""
+    measured = _CPU.second_core_free()
+    if measured is not None:
+        return measured
+    cores = _cores()
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):

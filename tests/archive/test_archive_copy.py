@@ -142,3 +142,29 @@ def test_every_copy_mode_round_trips_and_refuses_a_flipped_byte(
         import_space(studio, bad)
     assert studio.spaces() == spaces
     assert not [p for p in studio.paths.spaces_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_a_second_core_counts_as_free_only_when_others_leave_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From the machine's CPU ticks, this process's own left out (so a long import does
+    not talk itself out of its hashing thread)."""
+    machine = [(0, 0)]
+    own = [0.0]
+    monkeypatch.setattr(archive_stream, "_machine_ticks", lambda: machine[0])
+    monkeypatch.setattr(archive_stream, "_cores", lambda: 2)
+    monkeypatch.setattr(os, "times", lambda: os.times_result((own[0], 0.0, 0.0, 0.0, 0.0)))
+    cpu = archive_stream._Cpu()
+    cpu._hz = 100
+
+    def after(total: int, idle: int, own_s: float) -> bool | None:
+        t, i = machine[0]
+        machine[0] = (t + total, i + idle)
+        own[0] += own_s
+        return cpu.second_core_free()
+
+    assert after(200, 190, 0.0) is True  # an idle machine
+    assert after(200, 10, 0.0) is False  # others keep both cores busy
+    assert after(200, 10, 1.8) is True  # busy, but with this very import: still free
+    assert after(200, 100, 0.0) is False  # others use one core: no room for two threads
+    assert after(5, 5, 0.0) is False  # too short a span: the last answer stands
