@@ -186,6 +186,8 @@ def main() -> None:
         f"ratio (ours / raw, median of {args.rounds} A-B pairs; target >= 0.8): "
         f"export {exp_ratio:.2f}x, import {imp_ratio:.2f}x"
     )
+    pairs = ", ".join(f"{b / a:.2f}" for a, b in zip(a_imp, b_imp, strict=True))
+    print(f"        import, each pair: {pairs}")
     cpu_ours, cpu_raw = statistics.median(CPU["ours"]), statistics.median(CPU["raw"])
     print(
         f"import CPU (all threads, median): ours {cpu_ours:.2f} s, raw extract {cpu_raw:.2f} s; "
