@@ -85,6 +85,37 @@ class ProgressBar:
             print(file=sys.stderr)
 
 
+class ConvertBar:
+    """``converting [#####     ]  42% frame 105 of 250`` on ``stream`` (stderr) when it is
+    a terminal, at most 10 lines a second; the text alone while the length is unknown."""
+
+    def __init__(self, stream: Any = None, live: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self._last = 0.0
+        self._width = 0
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if not self.live:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        if total:
+            frac = done / total
+            line = f"converting [{'#' * int(frac * 30):<30}] {frac:5.0%} {what}"
+        else:
+            line = f"converting… {what}"
+        pad = " " * max(0, self._width - len(line))  # clear what a longer line left
+        self._width = len(line)
+        print(f"\r{line}{pad}", end="", file=self.stream, flush=True)
+
+    def end(self) -> None:
+        if self.live and self._width:
+            print(file=self.stream)
+
+
 def space_export(studio: Any, args: argparse.Namespace) -> int:
     from studio.core.archive import export_space
 
@@ -136,10 +167,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from studio.core.convert import ConvertOptions, convert_variant
 
     options = ConvertOptions(to=args.to, quality=args.quality, max_size=args.max_size)
+    bar = ConvertBar()
     with studio_from(args) as studio, studio.open_space(args.space) as space:
-        out = convert_variant(
-            space, args.variant_id, options, out=args.out, exports=studio.paths.exports_dir
-        )
+        try:
+            out = convert_variant(
+                space,
+                args.variant_id,
+                options,
+                out=args.out,
+                exports=studio.paths.exports_dir,
+                progress=bar,
+            )
+        finally:
+            bar.end()
     if args.json:
         print_json({"file": str(out.path), "mime": out.mime, "size_bytes": out.size_bytes})
     else:

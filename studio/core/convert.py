@@ -8,6 +8,8 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +19,7 @@ from studio.core.errors import InvalidStateError, StorageError, ValidationError
 from studio.core.exports import made_by_a_model, provenance_doc
 from studio.core.space import Space
 from studio.media.provenance import ProvenanceError, write_with_provenance, xmp_packet
-from studio.media.structure import check_png, pillow_view
+from studio.media.structure import metadata_cuts, pillow_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,56 @@ TARGETS: dict[str, Target] = {
 }
 MAX_PIXELS = 200_000_000
 DEFAULT_QUALITY = 90
+
+PROGRESS_TOTAL = 1000
+ConvertProgress = Callable[[int, int, str], None]
+"""``(done, total, what)``: ``done`` of ``total`` (:data:`PROGRESS_TOTAL`, or 0 while
+the length is unknown) and what is being done, e.g. ``frame 120 of 250`` or
+``sound 4.2 of 10.0 s``. Called when either changes, from the converting thread."""
+
+
+def _no_progress(_done: int, _total: int, _what: str) -> None:
+    pass
+
+
+class _Meter:
+    """Turns positions in the media into :data:`ConvertProgress` calls: a video's frames
+    (the first pass, ``share`` of the whole) then its sound (the rest), or the sound of
+    an audio file (all of it)."""
+
+    EVERY = 0.1
+    """Seconds between two calls that change only the text."""
+
+    def __init__(self, progress: ConvertProgress) -> None:
+        self._progress = progress
+        self._last: tuple[int, str] | None = None
+        self._at = -1.0
+
+    def report(
+        self, base: float, share: float, fraction: float | None, what: str, *, last: bool = False
+    ) -> None:
+        if fraction is None:
+            done, total = 0, 0
+        else:
+            done = int(PROGRESS_TOTAL * (base + share * min(1.0, max(0.0, fraction))))
+            total = PROGRESS_TOTAL
+        now = time.monotonic()
+        if self._last is not None:
+            if (done, what) == self._last:
+                return
+            if done == self._last[0] and not last and now - self._at < self.EVERY:
+                return
+        self._last, self._at = (done, what), now
+        self._progress(done, total, what)
+
+
+def _seconds(container: Any, stream: Any) -> float | None:
+    """The length of ``stream`` (or of the whole ``container``) in seconds, if known."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000  # AV_TIME_BASE
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +131,13 @@ def _check(options: ConvertOptions, kind: str) -> Target:
 
 
 def convert_variant(
-    space: Space, variant_id: str, options: ConvertOptions, *, out: Path | None, exports: Path
+    space: Space,
+    variant_id: str,
+    options: ConvertOptions,
+    *,
+    out: Path | None,
+    exports: Path,
+    progress: ConvertProgress = _no_progress,
 ) -> Converted:
     detail = space.variant_detail(variant_id)
     row = detail.row
@@ -111,9 +169,9 @@ def convert_variant(
             size = _convert_image(src, tmp, target, options, xmp_packet(doc, generated=generated))
         elif target.kind == "audio":
             size = None
-            _convert_audio(src, tmp, target, options)
+            _convert_audio(src, tmp, target, options, _Meter(progress))
         else:
-            size = _convert_video(src, tmp, target, options)
+            size = _convert_video(src, tmp, target, options, _Meter(progress))
         write_with_provenance(tmp, dest, target.mime, doc, generated=generated, size=size)
     except ProvenanceError as exc:
         raise StorageError(f"could not write {dest.name}: {exc}") from exc
@@ -160,10 +218,9 @@ def _convert_image(
 
 def _pillow_view(raw: BinaryIO, src: Path) -> BinaryIO:
     """The file without the metadata too large for Pillow to read (see
-    :func:`studio.media.structure.check_png`): a 50 MB text chunk, say."""
-    if src.suffix.lower() != ".png":
-        return raw
-    return pillow_view(raw, check_png(raw, verify=False).hidden)
+    :func:`studio.media.structure.check_image`): a 50 MB text chunk, say."""
+    hidden, patches = metadata_cuts(raw, src.suffix.lower().lstrip("."))
+    return pillow_view(raw, hidden, patches)
 
 
 def _bit_rate(quality: int | None, low: int, high: int) -> int:
@@ -171,18 +228,17 @@ def _bit_rate(quality: int | None, low: int, high: int) -> int:
     return int(low + (high - low) * (q - 1) / 99)
 
 
-def _convert_audio(src: Path, dest: Path, target: Target, options: ConvertOptions) -> None:
+def _convert_audio(
+    src: Path, dest: Path, target: Target, options: ConvertOptions, meter: _Meter
+) -> None:
     import av
 
     with av.open(str(src)) as inp:
         if not inp.streams.audio:
             raise ValueError("the file has no audio stream")
         with av.open(str(dest), "w", format=target.container) as out:
-            _transcode_audio(inp, out, target.codec, options)
-
-
-def _transcode_audio(inp: Any, out: Any, codec: str, options: ConvertOptions) -> None:
-    _pump_audio(inp, out, *_audio_stream(inp, out, codec, options))
+            st, resampler = _audio_stream(inp, out, target.codec, options)
+            _pump_audio(inp, out, st, resampler, meter, 0.0, 1.0)
 
 
 def _audio_stream(inp: Any, out: Any, codec: str, options: ConvertOptions) -> tuple[Any, Any]:
@@ -203,22 +259,37 @@ def _audio_stream(inp: Any, out: Any, codec: str, options: ConvertOptions) -> tu
     return st, resampler
 
 
-def _pump_audio(inp: Any, out: Any, st: Any, resampler: Any) -> None:
-    for frame in inp.decode(inp.streams.audio[0]):
+def _pump_audio(
+    inp: Any, out: Any, st: Any, resampler: Any, meter: _Meter, base: float, share: float
+) -> None:
+    ins = inp.streams.audio[0]
+    length = _seconds(inp, ins)
+    total = f" of {length:.1f} s" if length else " s"
+    at = 0.0
+    for frame in inp.decode(ins):
+        if frame.time is not None:
+            at = frame.time
+            meter.report(base, share, at / length if length else None, f"sound {at:.1f}{total}")
         frame.pts = None
         for f in resampler.resample(frame):
             out.mux(st.encode(f))
     for f in resampler.resample(None):
         out.mux(st.encode(f))
     out.mux(st.encode(None))
+    end = length or at
+    meter.report(base, share, 1.0 if length else None, f"sound {end:.1f}{total}", last=True)
 
 
 def _even(n: float) -> int:
     return max(2, int(n) // 2 * 2)
 
 
+VIDEO_SHARE = 0.9
+"""Of a video's conversion, what its frames take (its sound, encoded after, the rest)."""
+
+
 def _convert_video(
-    src: Path, dest: Path, target: Target, options: ConvertOptions
+    src: Path, dest: Path, target: Target, options: ConvertOptions, meter: _Meter
 ) -> tuple[int, int]:
     import av
 
@@ -233,6 +304,10 @@ def _convert_video(
             w, h = w * scale, h * scale
         width, height = _even(w), _even(h)
         rate = vin.average_rate or Fraction(25)
+        length = _seconds(inp, vin)
+        frames = vin.frames or (round(length * rate) if length else 0)
+        share = VIDEO_SHARE if inp.streams.audio else 1.0
+        of = f" of {frames}" if frames else ""
         with av.open(str(dest), "w", format=target.container) as out:
             vs: Any = out.add_stream(target.codec, rate=rate)
             vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
@@ -242,18 +317,24 @@ def _convert_video(
                 if target.codec == "libvpx-vp9"
                 else {"crf": crf, "preset": "veryfast"}
             )
+            done = 0
             for n, frame in enumerate(inp.decode(vin)):
+                meter.report(0.0, share, n / frames if frames else None, f"frame {n + 1}{of}")
+                done = n + 1
                 f = frame.reformat(width=width, height=height, format="yuv420p")
                 f.pts = n
                 f.time_base = 1 / Fraction(rate)
                 out.mux(vs.encode(f))
             out.mux(vs.encode(None))
+        meter.report(0.0, share, 1.0 if frames else None, f"frame {done}{of}", last=True)
         if inp.streams.audio:  # a second pass for the sound: the streams stay independent
-            _add_audio(src, dest, target, options)
+            _add_audio(src, dest, target, options, meter)
         return (width, height)
 
 
-def _add_audio(src: Path, dest: Path, target: Target, options: ConvertOptions) -> None:
+def _add_audio(
+    src: Path, dest: Path, target: Target, options: ConvertOptions, meter: _Meter
+) -> None:
     """Mux ``dest``'s video with ``src``'s audio, re-encoded, into a new ``dest``."""
     import av
 
@@ -270,8 +351,15 @@ def _add_audio(src: Path, dest: Path, target: Target, options: ConvertOptions) -
                 continue
             packet.stream = vs
             out.mux(packet)
-        _pump_audio(inp, out, st, resampler)
+        _pump_audio(inp, out, st, resampler, meter, VIDEO_SHARE, 1.0 - VIDEO_SHARE)
     both.replace(dest)
 
 
-__all__ = ["TARGETS", "ConvertOptions", "Converted", "convert_variant"]
+__all__ = [
+    "PROGRESS_TOTAL",
+    "TARGETS",
+    "ConvertOptions",
+    "ConvertProgress",
+    "Converted",
+    "convert_variant",
+]

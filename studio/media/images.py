@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from studio.media.kinds import MediaError, human_bytes, human_count
-from studio.media.structure import Hidden, check_png, pillow_view
+from studio.media.structure import Hidden, Patches, metadata_cuts, pillow_view
 
 if TYPE_CHECKING:
     from PIL import Image, ImageFile
@@ -69,13 +69,15 @@ def open_image(
     max_pixels: int,
     max_decoded_bytes: int | None = None,
     hidden: Hidden | None = None,
+    patches: Patches = (),
 ) -> ImageFile.ImageFile:
     """Open (header only) with the one Pillow plugin ``ext`` names; enforce ``max_pixels``
     and, if given, the memory a full decode would take (``max_decoded_bytes``).
 
-    Metadata too large to read (a 50 MB PNG text chunk) is kept from Pillow: the
-    ranges ``hidden`` that :func:`~studio.media.structure.check_image` found, or for a
-    PNG a cheap walk of its chunks (no CRCs, pixel data skipped) finds them here.
+    Metadata too large to read (a 50 MB PNG text chunk, a 20 MB WebP EXIF chunk) is
+    kept from Pillow: the ``hidden`` ranges and ``patches`` that
+    :func:`~studio.media.structure.check_image` found, or (``hidden`` None) a cheap walk
+    of the file finds them here.
 
     Pillow's own guard reads the global ``Image.MAX_IMAGE_PIXELS``; we never change
     that global. Its warning is turned into an error for the duration of the open,
@@ -87,12 +89,12 @@ def open_image(
     from PIL import Image
 
     fmt = PIL_FORMATS[ext]
-    if hidden is None and ext == "png":
+    if hidden is None:
         try:
-            hidden = check_png(f, verify=False).hidden
-        except OSError as exc:
+            hidden, patches = metadata_cuts(f, ext)
+        except (OSError, struct.error) as exc:
             raise MediaError("corrupt", "the image is truncated or corrupt") from exc
-    f = pillow_view(f, hidden or ())
+    f = pillow_view(f, hidden, patches)
     bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning)
     try:
         with _OPEN_LOCK, warnings.catch_warnings():

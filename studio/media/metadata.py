@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from studio.media.metadata_c2pa import c2pa_summary
 from studio.media.metadata_tools import (
     parse_a1111,
     parse_comfy_prompt,
@@ -41,6 +42,14 @@ from studio.media.metadata_values import (
     Notes,
     kept_raw,
     read_json,
+)
+from studio.media.structure import (
+    META_CHUNK_MAX,
+    META_TOTAL_MAX,
+    Hidden,
+    Patches,
+    metadata_cuts,
+    pillow_view,
 )
 
 __all__ = [
@@ -175,32 +184,60 @@ def _c2pa_in_riff(f: BinaryIO) -> bool:
     return False
 
 
+_EXTS = {"image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif", "image/tiff": "tiff"}
+
+
+def _cuts(f: BinaryIO, mime: str, notes: Notes) -> tuple[Hidden, Patches]:
+    """The metadata too large to read (see :func:`studio.media.structure.check_image`),
+    with a note of what is dropped."""
+    hidden, patches = metadata_cuts(f, _EXTS[mime])
+    dropped = sum(n for _at, n in hidden)
+    if hidden or patches:
+        what = (
+            f"{dropped / 2**20:.1f} MiB" if dropped else "a value too large to read, or cut short"
+        )
+        notes.add(
+            f"the file's metadata is over the safety limit ({META_CHUNK_MAX // 2**20} MiB "
+            f"a piece, {META_TOTAL_MAX // 2**20} MiB in all): {what} dropped; the file is "
+            "kept as it came"
+        )
+    return hidden, patches
+
+
 def _image_texts(path: Path, mime: str, notes: Notes) -> tuple[dict[str, str], bool]:
     """Key → text of every place a tool may have written its metadata."""
     texts: dict[str, str] = {}
+    from PIL import Image
+
     with open(path, "rb") as f:
         if mime == "image/png":
             return png_text_chunks(f, notes)
         c2pa = (
             _c2pa_in_jpeg(f) if mime == "image/jpeg" else mime == "image/webp" and _c2pa_in_riff(f)
         )
-    from PIL import Image
-
-    with Image.open(path, formats=["JPEG", "WEBP"]) as im:
-        xmp = im.info.get("xmp")
-        if isinstance(xmp, bytes | str) and len(xmp) <= MAX_CHUNK:
-            texts[XMP_KEY] = xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else xmp
-        exif = im.getexif()
-        comment = exif.get_ifd(0x8769).get(0x9286)
-        if isinstance(comment, bytes | str) and comment:
-            texts["parameters"] = _user_comment(comment)
-        description = exif.get(0x010E)
-        if isinstance(description, str) and description and "parameters" not in texts:
-            texts["ImageDescription"] = description
-        comment_segment = im.info.get("comment")
-        if isinstance(comment_segment, bytes) and "parameters" not in texts:
-            texts["parameters"] = comment_segment.decode("utf-8", "replace")
+        hidden, patches = _cuts(f, mime, notes)
+        with Image.open(pillow_view(f, hidden, patches), formats=["JPEG", "WEBP"]) as im:
+            _pillow_texts(im, texts, notes)
     return texts, bool(c2pa)
+
+
+def _pillow_texts(im: Any, texts: dict[str, str], notes: Notes) -> None:
+    """The texts Pillow found in a JPEG or WebP (XMP, EXIF, COM segment)."""
+    xmp = im.info.get("xmp")
+    if isinstance(xmp, bytes | str) and len(xmp) > MAX_CHUNK:
+        notes.add(f"the XMP packet was {len(xmp) // 2**20} MiB; dropped")
+    elif isinstance(xmp, bytes | str):
+        texts[XMP_KEY] = xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else xmp
+    exif = im.getexif()
+    comment = exif.get_ifd(0x8769).get(0x9286)
+    if isinstance(comment, bytes | str) and comment:
+        texts["parameters"] = _user_comment(comment)
+    description = exif.get(0x010E)
+    if isinstance(description, str) and description and "parameters" not in texts:
+        texts["ImageDescription"] = description
+    comment_segment = im.info.get("comment")
+    if isinstance(comment_segment, bytes) and "parameters" not in texts:
+        texts["parameters"] = comment_segment.decode("utf-8", "replace")
 
 
 # --------------------------------------------------------------------------- entry
@@ -276,6 +313,9 @@ def read_generation_info(path: Path, mime: str) -> GenerationInfo | None:
         if mime in ("image/png", "image/jpeg", "image/webp"):
             texts, c2pa = _image_texts(path, mime, notes)
             found = _pick(texts, notes)
+        elif mime in _EXTS:  # GIF, TIFF: no tool metadata read, but what is dropped is said
+            with open(path, "rb") as f:
+                _cuts(f, mime, notes)
         elif mime.startswith(("audio/", "video/")):
             text = read_container_recipe(path, mime)
             found = parse_forge(text, notes) if text else None
@@ -295,6 +335,7 @@ def read_generation_info(path: Path, mime: str) -> GenerationInfo | None:
         base.provenance,
         tuple(notes.items),
         c2pa,
+        c2pa_summary(path, mime) if c2pa else "",
     )
 
 

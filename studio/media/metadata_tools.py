@@ -10,7 +10,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from studio.media.metadata_values import GenerationInfo, Notes, bounded, cut_text, read_json
+from studio.media.metadata_values import (
+    MAX_VALUE_CHARS,
+    GenerationInfo,
+    Notes,
+    bounded,
+    cut_text,
+    read_json,
+)
 
 # --------------------------------------------------------------------------- AUTOMATIC1111
 
@@ -55,10 +62,28 @@ def _number(text: str) -> Any:
     return text
 
 
+MAX_PARAMETERS_TEXT = 200_000
+
+
+def _cut_keeping_last_line(text: str, notes: Notes) -> str:
+    """The parameters text cut to :data:`MAX_PARAMETERS_TEXT` characters; its last line
+    (the ``Key: value`` pairs) is kept when it is short, however long the prompt."""
+    if len(text) <= MAX_PARAMETERS_TEXT:
+        return text
+    head, _, last = text.rpartition("\n")
+    if not head or len(last) > MAX_VALUE_CHARS:
+        return cut_text(text, "the parameters text", notes, MAX_PARAMETERS_TEXT)
+    notes.add(
+        f"the parameters text was {len(text)} characters long; kept the first "
+        f"{MAX_PARAMETERS_TEXT} and its last line"
+    )
+    return head[: MAX_PARAMETERS_TEXT - len(last) - 1] + "\n" + last
+
+
 def parse_a1111(text: str, notes: Notes) -> GenerationInfo | None:
     """The ``parameters`` text: prompt lines, ``Negative prompt:`` lines, then one line
     of ``Key: value`` pairs (``Steps``, ``Sampler``, ``Seed``, ``Size: WxH``…)."""
-    text = cut_text(text.replace("\r\n", "\n").strip(), "the parameters text", notes, 200_000)
+    text = _cut_keeping_last_line(text.replace("\r\n", "\n").strip(), notes)
     if not text:
         return None
     lines = text.split("\n")

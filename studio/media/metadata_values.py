@@ -39,6 +39,8 @@ class GenerationInfo:
     """Raw metadata worth keeping (a tool's graph, our exported recipe and lineage)."""
     notes: tuple[str, ...] = ()
     c2pa: bool = False
+    c2pa_detail: str = ""
+    """What the C2PA manifest says (``present, issuer …``; see ``metadata_c2pa``)."""
 
     def recipe_fields(self) -> dict[str, Any]:
         """The fields an import recipe takes from this (see ``ImportRecipe``)."""
@@ -58,7 +60,7 @@ class GenerationInfo:
     def provenance_json(self) -> dict[str, Any]:
         out = dict(self.provenance)
         if self.c2pa:
-            out["c2pa"] = "present"
+            out["c2pa"] = self.c2pa_detail or "present"
         return out
 
 

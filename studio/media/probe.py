@@ -109,7 +109,9 @@ def _probe_image(path: Path, ext: str, size: int, limits: MediaLimits) -> MediaI
             f.seek(0)
         except OSError as exc:
             raise unreadable(exc, path) from exc
-        im = open_image(f, ext, limits.max_pixels, limits.max_decoded_bytes, facts.hidden)
+        im = open_image(
+            f, ext, limits.max_pixels, limits.max_decoded_bytes, facts.hidden, facts.patches
+        )
         try:
             if ext not in ("png", "jpg"):  # their full decode is left to render_previews
                 try:

@@ -27,12 +27,14 @@ __all__ = [
     "META_TOTAL_MAX",
     "Hidden",
     "ImageFacts",
+    "Patches",
     "PngFacts",
     "check_image",
     "check_jpeg",
     "check_png",
     "gif_duration_ms",
     "mapped",
+    "metadata_cuts",
     "pillow_view",
     "webp_duration_ms",
     "webp_is_truncated",
@@ -122,18 +124,43 @@ class _Meta:
         if n > META_CHUNK_MAX or self.total > META_TOTAL_MAX:
             raise _too_much_metadata()
 
+    def fits(self, n: int) -> bool:
+        """Count a piece Pillow may read (True), or leave it out of the count (False)
+        when it is over the limits: the caller hides it instead of refusing the file."""
+        if n > META_CHUNK_MAX or self.total + n > META_TOTAL_MAX:
+            return False
+        self.total += n
+        return True
+
 
 Hidden: TypeAlias = tuple[tuple[int, int], ...]
+Patches: TypeAlias = tuple[tuple[int, bytes], ...]
+"""(offset in the file, bytes) that Pillow reads in place of the file's own: the RIFF
+size and VP8X flags of a WebP whose chunks were hidden, the count of a TIFF tag whose
+value is too large to read (made 0: Pillow skips the tag)."""
+
+
+def _merged(ranges: list[tuple[int, int]]) -> Hidden:
+    """Adjacent (offset, length) ranges joined: one range per run of hidden pieces."""
+    out: list[tuple[int, int]] = []
+    for start, length in sorted(ranges):
+        if out and out[-1][0] + out[-1][1] == start:
+            out[-1] = (out[-1][0], out[-1][1] + length)
+        else:
+            out.append((start, length))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
 class ImageFacts:
     """What the structure walk learnt: animation length, the PNG eXIf chunk, and the
-    byte ranges (offset, length) of metadata too large to hand to Pillow."""
+    metadata too large to hand to Pillow: byte ranges (offset, length) cut from what it
+    reads, and bytes it reads patched (see :data:`Patches`)."""
 
     duration_ms: int | None
     exif: bytes | None
     hidden: Hidden = ()
+    patches: Patches = ()
 
 
 def check_image(
@@ -141,16 +168,17 @@ def check_image(
 ) -> ImageFacts:
     """Walk the file's structure before Pillow parses it (no pixel decoding).
 
-    Refuses (MediaError) what is cut short, metadata past the limits, more frames
-    than ``max_frames``, and frames or canvases larger than ``max_pixels``: every
-    frame of an animation, not only the first that Pillow looks at.
+    Refuses (MediaError) what is cut short, more frames than ``max_frames``, and
+    frames or canvases larger than ``max_pixels``: every frame of an animation, not
+    only the first that Pillow looks at. Metadata past the limits (PNG chunks, JPEG
+    APPn/COM segments, GIF comment/application extensions, WebP EXIF/XMP/ICCP chunks,
+    TIFF tag values) is not refused but hidden from Pillow (``hidden``, ``patches``).
     """
     if ext == "png":
         png = check_png(f, max_pixels=max_pixels, max_frames=max_frames)
         return ImageFacts(png.duration_ms, png.exif, png.hidden)
     if ext == "jpg":
-        check_jpeg(f)
-        return ImageFacts(None, None)
+        return ImageFacts(None, None, check_jpeg(f))
     if ext == "webp":
         if size > WEBP_MAX_BYTES:
             raise MediaError(
@@ -160,13 +188,37 @@ def check_image(
         if webp_is_truncated(f, size):
             raise _corrupt()
         with mapped(f) as data:
-            return ImageFacts(_webp_walk(data, max_pixels, max_frames), None)
+            duration, hidden, patches = _webp_walk(data, max_pixels, max_frames)
+            return ImageFacts(duration, None, hidden, patches)
     if ext == "gif":
         with mapped(f) as data:
-            return ImageFacts(_gif_walk(data, max_pixels, max_frames), None)
+            duration, hidden = _gif_walk(data, max_pixels, max_frames)
+            return ImageFacts(duration, None, hidden)
     if ext == "tiff":
-        check_tiff(f, size)
+        return ImageFacts(None, None, (), check_tiff(f, size))
     return ImageFacts(None, None)
+
+
+def metadata_cuts(f: BinaryIO, ext: str) -> tuple[Hidden, Patches]:
+    """What of ``f`` (a file probed before) Pillow must not read: the metadata
+    :func:`check_image` hides, found again by a cheap walk (no CRCs, no pixel or
+    frame limits). Raises MediaError or OSError on a file the probe would refuse."""
+    if ext == "png":
+        return check_png(f, verify=False).hidden, ()
+    f.seek(0, io.SEEK_END)
+    size = f.tell()
+    f.seek(0)
+    if ext == "tiff":
+        return (), check_tiff(f, size)
+    if ext not in ("jpg", "webp", "gif"):
+        return (), ()
+    with mapped(f) as data:
+        if ext == "jpg":
+            return _walk_jpeg(data), ()
+        if ext == "gif":
+            return _gif_walk(data, None, None)[1], ()
+        _duration, hidden, patches = _webp_walk(data, None, None)
+        return hidden, patches
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,11 +370,13 @@ def _png_text_size(ctype: bytes, body: bytes) -> int | None:
 
 
 class _Without(io.RawIOBase):
-    """A read-only view of a file with some byte ranges cut out (never copied)."""
+    """A read-only view of a file with some byte ranges cut out and some bytes patched
+    (never copied)."""
 
-    def __init__(self, f: BinaryIO, hidden: Hidden) -> None:
+    def __init__(self, f: BinaryIO, hidden: Hidden, patches: Patches = ()) -> None:
         super().__init__()
         self._f = f
+        self._patches = patches
         f.seek(0, io.SEEK_END)
         size = f.tell()
         # (start in the view, start in the file, length) of every piece that is kept
@@ -366,17 +420,23 @@ class _Without(io.RawIOBase):
         self._f.seek(real + into)
         data = self._f.read(n)
         buffer[: len(data)] = data
+        start = real + into
+        for at, new in self._patches:  # a handful at most
+            lo, hi = max(at, start), min(at + len(new), start + len(data))
+            if lo < hi:
+                buffer[lo - start : hi - start] = new[lo - at : hi - at]
         self._pos += len(data)
         return len(data)
 
 
-def pillow_view(f: BinaryIO, hidden: Hidden) -> BinaryIO:
+def pillow_view(f: BinaryIO, hidden: Hidden, patches: Patches = ()) -> BinaryIO:
     """``f`` as Pillow may read it: without the ``hidden`` ranges (oversized metadata
-    the structure walk found), from the start. ``f`` itself when nothing is hidden."""
+    the structure walk found) and with the ``patches`` applied, from the start. ``f``
+    itself when there is nothing to hide."""
     f.seek(0)
-    if not hidden:
+    if not hidden and not patches:
         return f
-    return io.BufferedReader(_Without(f, hidden), _READ)
+    return io.BufferedReader(_Without(f, hidden, patches), _READ)
 
 
 # A marker that ends entropy-coded data: FF followed by anything but a stuffed
@@ -385,17 +445,19 @@ _JPEG_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
-def check_jpeg(f: BinaryIO) -> None:
-    """Walk segments and scans from SOI to EOI; raise 'corrupt' if the file is cut short."""
+def check_jpeg(f: BinaryIO) -> Hidden:
+    """Walk segments and scans from SOI to EOI; raise 'corrupt' if the file is cut short.
+    Returns the metadata segments past :data:`META_TOTAL_MAX` (to hide from Pillow)."""
     with mapped(f) as data:
-        _walk_jpeg(data)
+        return _walk_jpeg(data)
 
 
-def _walk_jpeg(data: Buffer) -> None:
+def _walk_jpeg(data: Buffer) -> Hidden:
     end = len(data)
     pos = 2
     seen_sof = seen_sos = False
     meta = _Meta()
+    hidden: list[tuple[int, int]] = []
     scans = 0
     steps = _Steps()
     while True:
@@ -413,7 +475,7 @@ def _walk_jpeg(data: Buffer) -> None:
         if marker == 0xD9:  # EOI
             if not (seen_sof and seen_sos):
                 raise _corrupt()
-            return
+            return _merged(hidden)
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # standalone markers
             pos += 2
             continue
@@ -424,8 +486,8 @@ def _walk_jpeg(data: Buffer) -> None:
             raise _corrupt()
         if marker in _SOF:
             seen_sof = True
-        elif 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn, COM: kept by Pillow
-            meta.add(length)
+        elif (0xE0 <= marker <= 0xEF or marker == 0xFE) and not meta.fits(length):
+            hidden.append((pos, 2 + length))  # APPn, COM: Pillow keeps every one
         pos += 2 + length
         if marker == 0xDA:  # SOS: entropy-coded data follows until the next marker
             seen_sos = True
@@ -446,17 +508,20 @@ def gif_duration_ms(data: Buffer) -> int | None:
 
     Delays of 0 or 1 centisecond play as 100 ms in browsers; we count them so.
     """
-    return _gif_walk(data, None, None)
+    return _gif_walk(data, None, None)[0]
 
 
 _GIF_META_LABELS = (0x01, 0xFE, 0xFF)  # plain text, comment, application
 
 
-def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> int | None:
-    """Walk every block: frame delays, and the canvas every frame needs (Pillow grows
-    the canvas to hold a frame that sticks out of the logical screen)."""
+def _gif_walk(
+    data: Buffer, max_pixels: int | None, max_frames: int | None
+) -> tuple[int | None, Hidden]:
+    """Walk every block: frame delays, the canvas every frame needs (Pillow grows the
+    canvas to hold a frame that sticks out of the logical screen), and the metadata
+    extensions past the limits (whole blocks, to hide from Pillow)."""
     if len(data) < 13:
-        return None
+        return None, ()
     width, height = struct.unpack_from("<HH", data, 6)
     pos = 13
     flags = data[10]
@@ -467,6 +532,7 @@ def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> i
     delay = 0
     end = len(data)
     meta = _Meta()
+    hidden: list[tuple[int, int]] = []
     steps = _Steps()
     while pos < end:
         steps.step()
@@ -477,9 +543,10 @@ def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> i
             label = data[pos + 1]
             if label == 0xF9 and pos + 8 <= end:
                 delay = struct.unpack_from("<H", data, pos + 4)[0]
+            start = pos
             pos, nbytes = _skip_sub_blocks(data, pos + 2, steps)
-            if label in _GIF_META_LABELS:
-                meta.add(nbytes)
+            if label in _GIF_META_LABELS and not meta.fits(nbytes):
+                hidden.append((start, min(pos, end) - start))
         elif block == 0x2C and pos + 10 <= end:  # image descriptor
             x, y, w, h = struct.unpack_from("<HHHH", data, pos + 1)
             width, height = max(width, x + w), max(height, y + h)
@@ -497,7 +564,7 @@ def _gif_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> i
             delay = 0
         else:
             break  # garbage or truncation: count what we saw
-    return total if frames > 1 else None
+    return (total if frames > 1 else None), _merged(hidden)
 
 
 def _skip_sub_blocks(data: Buffer, pos: int, steps: _Steps | None = None) -> tuple[int, int]:
@@ -521,27 +588,38 @@ def _skip_sub_blocks(data: Buffer, pos: int, steps: _Steps | None = None) -> tup
 
 def webp_duration_ms(data: Buffer) -> int | None:
     """Sum of ANMF frame durations of an animated WebP (None for a still one)."""
-    return _webp_walk(data, None, None)
+    return _webp_walk(data, None, None)[0]
 
 
-_WEBP_META = (b"EXIF", b"XMP ", b"ICCP")
+# Metadata chunks and the VP8X flag that announces each.
+_WEBP_META = {b"EXIF": 0x08, b"XMP ": 0x04, b"ICCP": 0x20}
 
 
-def _webp_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> int | None:
+def _webp_walk(
+    data: Buffer, max_pixels: int | None, max_frames: int | None
+) -> tuple[int | None, Hidden, Patches]:
+    """Frame durations, canvas and frame bounds, and the metadata chunks past the
+    limits: hidden from Pillow, with the RIFF size and VP8X flags patched to match."""
     if len(data) < 12:
-        return None
+        return None, (), ()
     pos = 12
     frames = 0
     total = 0
     end = len(data)
     meta = _Meta()
+    hidden: list[tuple[int, int]] = []
+    flags = kept = 0  # VP8X flags of the hidden chunks, of the kept ones
     steps = _Steps()
     while pos + 8 <= end:
         steps.step()
-        ctype = data[pos : pos + 4]
+        ctype = bytes(data[pos : pos + 4])
         (size,) = struct.unpack_from("<I", data, pos + 4)
         if ctype in _WEBP_META:
-            meta.add(size)
+            if meta.fits(size):
+                kept |= _WEBP_META[ctype]
+            else:
+                hidden.append((pos, min(8 + size + (size & 1), end - pos)))
+                flags |= _WEBP_META[ctype]
         elif ctype == b"VP8X" and pos + 8 + 10 <= end and max_pixels is not None:
             w = 1 + int.from_bytes(data[pos + 12 : pos + 15], "little")
             h = 1 + int.from_bytes(data[pos + 15 : pos + 18], "little")
@@ -553,7 +631,16 @@ def _webp_walk(data: Buffer, max_pixels: int | None, max_frames: int | None) -> 
             if max_frames is not None and frames > max_frames:
                 raise _too_many_frames(frames, max_frames)
         pos += 8 + size + (size & 1)
-    return total if frames > 1 else None
+    duration = total if frames > 1 else None
+    if not hidden:
+        return duration, (), ()
+    (riff,) = struct.unpack_from("<I", data, 4)
+    patches: list[tuple[int, bytes]] = [
+        (4, struct.pack("<I", max(4, riff - sum(n for _s, n in hidden))))
+    ]
+    if data[12:16] == b"VP8X" and end > 20:
+        patches.append((20, bytes([data[20] & ~(flags & ~kept) & 0xFF])))
+    return duration, _merged(hidden), tuple(patches)
 
 
 # --------------------------------------------------------------------------- TIFF
@@ -564,9 +651,16 @@ _TIFF_TYPE_SIZES = {
 }  # fmt: skip
 
 
-def check_tiff(f: BinaryIO, size: int) -> None:
+# Tags that describe the pixels: too large a value is refused, never hidden.
+_TIFF_STRUCTURAL = frozenset(
+    {256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 320, 322, 323, 324, 325, 330, 338, 339}
+)
+
+
+def check_tiff(f: BinaryIO, size: int) -> Patches:
     """Bound the first directory (the one Pillow reads whole): its tag count and the
-    bytes its tag values take."""
+    bytes its tag values take. A metadata tag whose value is past the limits is
+    hidden: its count patched to 0, so Pillow skips it (see :data:`Patches`)."""
     f.seek(0)
     head = f.read(16)
     if len(head) < 8:
@@ -579,11 +673,11 @@ def check_tiff(f: BinaryIO, size: int) -> None:
             raise _corrupt()
         (offset,) = struct.unpack_from(order + "Q", head, 8)
         count_fmt, entry_size, inline = "Q", 20, 8
-        entry_fmt = order + "HHQ"
+        entry_fmt = order + "HHQQ"
     else:
         (offset,) = struct.unpack_from(order + "I", head, 4)
         count_fmt, entry_size, inline = "H", 12, 4
-        entry_fmt = order + "HHI"
+        entry_fmt = order + "HHII"
     if offset >= size:
         raise _corrupt()
     f.seek(offset)
@@ -594,12 +688,20 @@ def check_tiff(f: BinaryIO, size: int) -> None:
     if count > TIFF_MAX_TAGS:
         raise MediaError("bomb", f"the TIFF has more than {TIFF_MAX_TAGS:,} tags in one directory")
     entries = f.read(count * entry_size)
+    first = offset + struct.calcsize(count_fmt)
     meta = _Meta()
+    patches: list[tuple[int, bytes]] = []
     for i in range(len(entries) // entry_size):
-        _tag, typ, n = struct.unpack_from(entry_fmt, entries, i * entry_size)
+        tag, typ, n, at = struct.unpack_from(entry_fmt, entries, i * entry_size)
         nbytes = n * _TIFF_TYPE_SIZES.get(typ, 0)
-        if nbytes > inline:
+        if nbytes <= inline:
+            continue
+        if tag in _TIFF_STRUCTURAL:
             meta.add(nbytes)
+        elif at + nbytes > size or not meta.fits(nbytes):
+            # too large, or cut short (Pillow would stop reading the directory there)
+            patches.append((first + i * entry_size + 4, bytes(inline)))  # count := 0
+    return tuple(patches)
 
 
 def webp_is_truncated(f: BinaryIO, file_size: int) -> bool:

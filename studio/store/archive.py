@@ -54,7 +54,13 @@ from studio.store.archive_manifest import (
     no_progress,
     parse_manifest,
 )
-from studio.store.archive_stream import HashingCopier, TooLong, bounded_reader, stored_span
+from studio.store.archive_stream import (
+    HashingCopier,
+    TooLong,
+    bounded_reader,
+    kernel_copy_hashed,
+    stored_span,
+)
 from studio.store.archive_stream import fsync_path as _fsync
 
 __all__ = [
@@ -360,18 +366,27 @@ class ArchiveReader:
     ) -> None:
         info = self._zf.getinfo(name)
         try:
-            with open(dest, "xb") as out:
+            with open(dest, "x+b") as out:  # read too: its bytes are hashed back
                 flusher = counter.on_step = _Flusher(syncer, out.fileno(), counter.done)
                 try:
                     if info.compress_type == zipfile.ZIP_STORED:
                         span = stored_span(raw, info, archive_size)
                         if span is None:
                             raise ArchiveError(f"{self.label} is damaged or truncated ({name})")
-                        raw.seek(span[0])
-                        read_into = bounded_reader(raw, span[1])
-                        got, digest = copier.copy(
-                            read_into, out.write, limit=size, progress=counter.add
+                        if span[1] > size:
+                            raise TooLong  # refused before a byte is written
+                        pool = copier.pool if copier.overlapping() else None
+                        kernel = kernel_copy_hashed(
+                            raw.fileno(), span[0], span[1], out.fileno(), pool, counter.add
                         )
+                        if kernel is not None:
+                            got, digest = span[1], kernel
+                        else:
+                            raw.seek(span[0])
+                            read_into = bounded_reader(raw, span[1])
+                            got, digest = copier.copy(
+                                read_into, out.write, limit=size, progress=counter.add
+                            )
                     else:
                         with self._zf.open(info) as src:
                             reader = cast(io.BufferedIOBase, src)  # a ZipExtFile

@@ -126,18 +126,36 @@ def test_frame_counts_are_bounded(tmp_path: Path, samples: dict[str, Sample]) ->
 # --------------------------------------------------------------------------- metadata
 
 
+def test_a_huge_critical_png_chunk_is_refused_before_pillow_reads_it(tmp_path: Path) -> None:
+    err = refused(write(tmp_path, "critical.png", png_with_chunks(8, 8, _critical_chunk(17 * MiB))))
+    assert err.code == "bomb" and "metadata" in err.message
+
+
 @pytest.mark.parametrize(
     "name, make",
     [
-        ("critical.png", lambda: png_with_chunks(8, 8, _critical_chunk(17 * MiB))),
         ("comment.gif", lambda: gif((8, 8), [(0, 0, 8, 8)], comment=17 * MiB)),
         ("exif.webp", lambda: webp_with_chunk(b"EXIF", 17 * MiB)),
+        ("xmp.webp", lambda: webp_with_chunk(b"XMP ", 17 * MiB)),
+        ("iccp.webp", lambda: webp_with_chunk(b"ICCP", 17 * MiB)),
         ("app1.jpg", lambda: jpeg_with_segments(0xE1, 1030)),  # 1030 x 64 KiB
+        ("com.jpg", lambda: jpeg_with_segments(0xFE, 1100)),
     ],
 )
-def test_huge_metadata_is_refused_before_pillow_reads_it(tmp_path: Path, name: str, make) -> None:  # type: ignore[no-untyped-def]
-    err = refused(write(tmp_path, name, make()))
-    assert err.code == "bomb" and "metadata" in err.message
+def test_huge_metadata_is_kept_from_pillow_and_the_image_imports(
+    tmp_path: Path, name: str, make
+) -> None:  # type: ignore[no-untyped-def]
+    """Before: refused ("more than 16 MiB of metadata"). The oversized pieces are cut
+    from what Pillow reads (a WebP's RIFF size and VP8X flags patched to match)."""
+    p = write(tmp_path, name, make())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = probe(p)
+        out = render_previews(p, info, tmp_path / "out")
+    assert (info.width, info.height) == (16, 16) if "gif" not in name else (8, 8)
+    assert out.thumb is not None
+    with Image.open(out.thumb) as thumb:
+        assert thumb.size == (info.width, info.height)
 
 
 def _critical_chunk(n: int) -> bytes:
@@ -188,10 +206,41 @@ def test_a_50_mib_png_text_chunk_is_never_read_into_memory(tmp_path: Path) -> No
     assert rss < 25, rss  # Pillow reading the chunk costs 50 MiB at the very least
 
 
-def test_huge_tiff_tags_are_refused(tmp_path: Path) -> None:
-    assert probe(tiff_with_tag(tmp_path / "ok.tiff", 270, 1000)).width == 16
-    err = refused(tiff_with_tag(tmp_path / "tag.tiff", 270, 17 * MiB))
-    assert err.code == "bomb" and "metadata" in err.message
+@pytest.mark.parametrize("tag", [270, 700, 33432])  # description, XMP, copyright
+def test_a_huge_tiff_tag_is_kept_from_pillow_and_the_image_imports(
+    tmp_path: Path, tag: int
+) -> None:
+    assert probe(tiff_with_tag(tmp_path / "ok.tiff", tag, 1000)).width == 16
+    p = tiff_with_tag(tmp_path / "tag.tiff", tag, 17 * MiB)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = probe(p)
+        out = render_previews(p, info, tmp_path / "out")
+    assert (info.width, info.height) == (16, 16) and out.thumb is not None
+    with Image.open(out.thumb) as thumb:
+        assert thumb.getpixel((8, 8)) in (7, (7, 7, 7), (7, 7, 7, 255))
+
+
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("exif.webp", lambda p: p.write_bytes(webp_with_chunk(b"EXIF", 50 * MiB))),
+        ("xmp.tiff", lambda p: tiff_with_tag(p, 700, 50 * MiB)),
+    ],
+)
+def test_a_50_mib_metadata_piece_is_never_read_into_memory(tmp_path: Path, name: str, make) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / name
+    make(p)
+    rss, out = peak_rss_mb(
+        f"""
+        from pathlib import Path
+        info = probe(Path({str(p)!r}))
+        render_previews(Path({str(p)!r}), info, Path({str(tmp_path / "out")!r}))
+        print("SIZE", info.width, info.height)
+        """
+    )
+    assert "SIZE 16 16" in out
+    assert rss < 25, rss  # Pillow reading the piece costs 50 MiB at the very least
 
 
 def test_normal_metadata_still_imports(tmp_path: Path) -> None:

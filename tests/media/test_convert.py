@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from studio.cli.main import main
-from studio.core.convert import ConvertOptions, convert_variant
+from studio.core.convert import PROGRESS_TOTAL, ConvertOptions, convert_variant
 from studio.core.errors import StorageError, ValidationError
 from studio.core.imports import import_files
 from studio.core.space import Space
@@ -170,3 +170,74 @@ def test_cli_convert(studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixtu
         capsys.readouterr().err.strip()
         == "studio: an image cannot be converted to flac (an audio format)"
     )
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _recorded(calls: list[tuple[int, int, str]]) -> None:
+    dones = [d for d, _t, _w in calls]
+    assert dones == sorted(dones)  # never backwards
+    assert {t for _d, t, _w in calls} == {PROGRESS_TOTAL}
+    assert calls[-1][0] == PROGRESS_TOTAL
+
+
+def test_video_conversion_reports_frames_then_sound(
+    space: Space, video: dict[str, Sample], tmp_path: Path
+) -> None:
+    """Before: no progress at all (the app showed a busy bar)."""
+    vid = _import(space, video["mp4"].path)  # 2 s at 25 fps, with sound
+    calls: list[tuple[int, int, str]] = []
+    convert_variant(
+        space,
+        vid,
+        ConvertOptions("webm", max_size=96),
+        out=tmp_path,
+        exports=tmp_path,
+        progress=lambda d, t, w: calls.append((d, t, w)),
+    )
+    _recorded(calls)
+    texts = [w for _d, _t, w in calls]
+    assert texts[0] == "frame 1 of 50" and calls[0][0] == 0
+    at_frames_end = max(d for d, _t, w in calls if w == "frame 50 of 50")
+    assert at_frames_end == 900  # the frames are 90 % of the work, the sound the rest
+    assert texts[-1] == "sound 2.0 of 2.0 s"
+    assert any(w.startswith("sound 1.") for w in texts)
+    assert texts.index("frame 50 of 50") < texts.index(texts[-1])
+
+
+def test_audio_conversion_reports_seconds(
+    space: Space, audio: dict[str, Sample], tmp_path: Path
+) -> None:
+    vid = _import(space, audio["wav"].path)
+    calls: list[tuple[int, int, str]] = []
+    convert_variant(
+        space,
+        vid,
+        ConvertOptions("mp3"),
+        out=tmp_path,
+        exports=tmp_path,
+        progress=lambda d, t, w: calls.append((d, t, w)),
+    )
+    _recorded(calls)
+    seconds = audio["wav"].duration_ms / 1000
+    assert calls[-1][2] == f"sound {seconds:.1f} of {seconds:.1f} s"
+    assert len({d for d, _t, _w in calls}) > 10  # a moving figure, not just start and end
+
+
+def test_cli_convert_bar() -> None:
+    import io
+
+    from studio.cli.archive import ConvertBar
+
+    out = io.StringIO()
+    bar = ConvertBar(out, live=True)
+    bar(0, PROGRESS_TOTAL, "frame 1 of 50")
+    bar(PROGRESS_TOTAL, PROGRESS_TOTAL, "sound 2.0 of 2.0 s")
+    bar.end()
+    lines = out.getvalue().split("\r")
+    assert lines[1].rstrip() == "converting [                              ]    0% frame 1 of 50"
+    assert lines[2].rstrip() == f"converting [{'#' * 30}]  100% sound 2.0 of 2.0 s"
+    quiet = io.StringIO()
+    ConvertBar(quiet, live=False)(5, 10, "frame 3")
+    assert quiet.getvalue() == ""

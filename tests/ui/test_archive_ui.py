@@ -232,3 +232,59 @@ def test_details_show_what_an_imported_file_says(d: Details, tmp_path: Path) -> 
     assert panel.text_of("source_tool") == "automatic1111"
     assert panel.text_of("param:Steps") == "9" and panel.text_of("param:Sampler") == "Euler"
     assert panel.text_of("c2pa") == "present"
+
+
+def test_details_export_as_shows_the_conversion_progress(
+    d: Details, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    """Before: the dialog was a busy bar; now it follows the seconds of sound converted."""
+    import math
+    import wave
+
+    src = tmp_path / "hum.wav"
+    with wave.open(str(src), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(
+            b"".join(struct.pack("<h", int(8000 * math.sin(i / 10))) for i in range(16000 * 3))
+        )
+    aid, _ = import_one(d.space, src)
+    win = d.show(aid)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("mp3", True))
+    dest = tmp_path / "hum.mp3"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(dest), ""))
+    seen: list[tuple[int, int]] = []
+    real = file_out.start_file_job
+
+    def start(*args, **kwargs):  # type: ignore[no-untyped-def]
+        job = real(*args, **kwargs)
+        job.progressed.connect(lambda done, total: seen.append((done, total)))
+        return job
+
+    monkeypatch.setattr(file_out, "start_file_job", start)
+    assert win.core.variant_actions.trigger("convert") == dest
+    _wait_for_file_jobs(qtbot)
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1] == (1000, 1000), timeout=5000)
+    assert {t for _d, t in seen} == {1000} and len(seen) > 5
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+    assert dest.stat().st_size > 1000
+
+
+def test_details_show_the_c2pa_issuer(d: Details, tmp_path: Path) -> None:
+    """Before: "C2PA present" whoever signed; now the signer (read offline)."""
+    import io
+
+    from tests.media.test_c2pa import MANIFEST, VALID, _signer, c2pa
+
+    src = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 90, 160)).save(src, "PNG")
+    src.seek(0)
+    signed = io.BytesIO()
+    with c2pa.Builder(json.dumps(MANIFEST)) as builder:
+        builder.sign(_signer(), "image/png", src, signed)
+    path = tmp_path / "signed.png"
+    path.write_bytes(signed.getvalue())
+    aid, _ = import_one(d.space, path)
+    w = d.show(aid)
+    assert w.core.recipe.text_of("c2pa") == VALID

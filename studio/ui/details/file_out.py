@@ -80,11 +80,15 @@ def ask_convert(
         return None
     dest = _chosen(folders, chosen)
 
-    def work(_progress: object) -> Path:
+    def work(progress: Callable[[int, int], None]) -> Path:
+        def step(done: int, total: int, _what: str) -> None:
+            if total:  # the length known: a figure (frames, then seconds of sound)
+                progress(done, total)
+
         return replace_beside(
             dest,
             lambda tmp: convert_variant(
-                space, row.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent
+                space, row.id, ConvertOptions(fmt), out=tmp, exports=tmp.parent, progress=step
             ),
         )
 
