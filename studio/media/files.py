@@ -44,7 +44,9 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _temp_path(dest: Path) -> Path:
+def temp_path(dest: Path) -> Path:
+    """A fresh hidden temporary name next to ``dest`` (``.name.<random>.tmp``: what
+    recovery and ``studio check`` know as an unfinished write)."""
     return dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
 
 
@@ -57,7 +59,7 @@ def atomic_writer(dest: Path, *, sync_dir: bool = True) -> Iterator[BinaryIO]:
     block the temporary file is removed and ``dest`` is untouched.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(dest)
+    tmp = temp_path(dest)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
