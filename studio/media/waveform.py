@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     from av.audio.frame import AudioFrame
-    from av.audio.stream import AudioStream
     from av.audio.resampler import AudioResampler
+    from av.audio.stream import AudioStream
     from PIL import Image
 
 __all__ = ["WAVE_SIZE", "Peaks", "render_waveform", "stream_peaks", "waveform_peaks"]
