@@ -164,3 +164,24 @@ def test_pool_size_follows_the_cores_and_the_file_count(monkeypatch: pytest.Monk
     assert pool_mod.workers_for(3, requested=8) == 3
     monkeypatch.setattr(pool_mod, "usable_cores", lambda: 1)
     assert pool_mod.workers_for(250) == 0
+
+
+def test_small_tiers_are_stored_after_a_generation(space: Space) -> None:
+    from studio.core import commands as c
+    from studio.jobs.executor import InlineExecutor
+    from studio.jobs.scheduler import Scheduler
+
+    applied = space.apply(
+        c.RequestGeneration(
+            "a kite", c.MediaKindName.IMAGE, options=c.GenerationOptions(no_style=True, seed=3)
+        ),
+        ME,
+    )
+    scheduler = Scheduler(space, InlineExecutor())
+    assert scheduler.run_until_idle(timeout_s=10)
+    scheduler.close()
+    row = space.variant_detail(applied.created["variant_id"]).row
+    assert row.status == "completed" and row.thumb_path is not None
+    for tier, rel in zip(TIERS, tier_paths(row.thumb_path), strict=True):
+        with Image.open(space.media_dir / rel) as im:  # the scripted provider's 8x8 image
+            assert im.format == "WEBP" and max(im.size) == min(tier, 8)
