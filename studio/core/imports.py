@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 STAGING = ".staging"
 INTERRUPTED_AFTER_MS = 15 * 60 * 1000
 CRASHED = f"{UNEXPECTED} (its decoder crashed)"
-_MAX_ATTEMPTS = 3  # a file in flight when a worker crashed is tried again, alone at last
+_MAX_ATTEMPTS = 2  # a file in flight when a worker crashed is tried once more, alone
 
 Progress = Callable[[int, int, Path], None]
 """``progress(done, total, path)``: called once per file, in order, when it is imported

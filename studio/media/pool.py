@@ -31,7 +31,10 @@ POOL_MIN_FILES = 4
 """Fewer files than this are prepared in the calling process: a pool's start costs
 about as much as preparing a few photos."""
 _WATCH_S = 0.5
-_PRELOAD = ["studio.media.prepare", "studio.media.previews", "PIL.Image", "numpy", "av"]
+# Third-party only: Python 3.11's fork server imports these before it applies the
+# parent's sys.path, so our own modules could come from another copy of the app (an
+# editable install); the workers import ours after sys.path is set.
+_PRELOAD = ["PIL.Image", "PIL.WebPImagePlugin", "PIL.JpegImagePlugin", "numpy", "av"]
 
 
 def usable_cores() -> int:
@@ -78,8 +81,19 @@ def _worker_init(parent: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Is ``pid`` running? A zombie (killed, not yet reaped by its parent) is not: the
+    fork server's workers hold its pipes, so waiting for the reaping could wait forever."""
     if sys.platform == "win32":  # pragma: no cover - spawn's parent is the app itself
         return True
+    if Path("/proc/self/stat").exists():  # Linux: see the zombie state
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            stat = ""
+        if stat:
+            return stat.rsplit(")", 1)[-1].split()[:1] not in (["Z"], ["X"])
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
