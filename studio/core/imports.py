@@ -165,13 +165,7 @@ def _prepared(
 ) -> Iterator[tuple[Path, Path | None, _Outcome]]:
     """Each file with its staging folder and what preparing it gave, in input order."""
     if workers <= 0:
-        for path in files:
-            try:
-                stage = _new_stage(space, staging_root)
-            except StudioError as exc:
-                yield path, None, exc
-                continue
-            yield path, stage, prepare_file(path, stage, limits)
+        yield from _serially(space, files, staging_root, limits)
         return
     window = 2 * workers  # staged copies waiting for this process stay few
     todo = deque(files)
@@ -202,12 +196,33 @@ def _prepared(
                 # A worker died (a decoder crashed it): every file in flight failed with
                 # it. Try this one again alone, then the others, in a new pool.
                 pool.restart()
+                if not pool.works():  # no worker can start here: do it all in-process
+                    log.warning("the import pool can't start; preparing files in-process")
+                    for p, s, j in [(head, where, job), *flight]:
+                        if isinstance(j, StudioError) or s is None:
+                            yield p, s, j if isinstance(j, StudioError) else Failed(UNEXPECTED)
+                        else:
+                            yield p, s, prepare_file(p, _fresh(s), limits)
+                    yield from _serially(space, list(todo), staging_root, limits)
+                    return
                 outcome = _alone(pool, head, where, limits, attempts, submit)
                 flight = deque(
                     (p, s, submit(p, _fresh(s)) if _lost(j) and s is not None else j)
                     for p, s, j in flight
                 )
             yield head, where, outcome
+
+
+def _serially(
+    space: Space, files: list[Path], staging_root: Path, limits: MediaLimits
+) -> Iterator[tuple[Path, Path | None, _Outcome]]:
+    for path in files:
+        try:
+            stage = _new_stage(space, staging_root)
+        except StudioError as exc:
+            yield path, None, exc
+            continue
+        yield path, stage, prepare_file(path, stage, limits)
 
 
 def _lost(job: Future[Prepared | Failed] | StudioError) -> bool:

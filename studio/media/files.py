@@ -101,17 +101,20 @@ class Readable(Protocol):
     def readinto(self, buf: bytearray, /) -> int | None: ...
 
 
-def atomic_copy_from(fin: Readable, dest: Path, *, max_bytes: int | None = None) -> tuple[int, str]:
+def atomic_copy_from(
+    fin: Readable, dest: Path, *, max_bytes: int | None = None, sync_dir: bool = True
+) -> tuple[int, str]:
     """Copy the rest of the open file ``fin`` to ``dest`` atomically; ``(size, sha256_hex)``.
 
     With ``max_bytes``, a source that turns out longer raises CopyLimitExceeded and
     leaves no ``dest`` (only that many bytes plus one chunk are ever read).
+    ``sync_dir=False``: the caller renames ``dest`` elsewhere and syncs that folder.
     """
     digest = hashlib.sha256()
     size = 0
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    with atomic_writer(dest) as fout:
+    with atomic_writer(dest, sync_dir=sync_dir) as fout:
         while n := fin.readinto(buf):
             size += n
             if max_bytes is not None and size > max_bytes:

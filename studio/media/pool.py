@@ -80,6 +80,10 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _ping() -> str:
+    return "pong"
+
+
 def _alive(pid: int) -> bool:
     """Is ``pid`` running? A zombie (killed, not yet reaped by its parent) is not: the
     fork server's workers hold its pipes, so waiting for the reaping could wait forever."""
@@ -130,6 +134,17 @@ class PreparePool:
     def submit(self, path: Path, stage: Path, limits: MediaLimits) -> Future[Prepared | Failed]:
         assert self._executor is not None
         return self._executor.submit(self._prepare, path, stage, limits)
+
+    def works(self, timeout_s: float = 60.0) -> bool:
+        """Can a worker start and answer at all? (Not in a script that starts the pool
+        at import time without an ``if __name__ == "__main__"`` guard: each spawned
+        worker re-runs that script.)"""
+        assert self._executor is not None
+        try:
+            return self._executor.submit(_ping).result(timeout=timeout_s) == "pong"
+        except Exception:  # BrokenProcessPool, a timeout, an import error in the worker
+            self.restart()
+            return False
 
     def restart(self) -> None:
         """A worker died (a decoder crashed the process): start over with new ones."""

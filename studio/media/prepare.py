@@ -68,7 +68,9 @@ def prepare_file(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Fai
             staged = stage_source(path, stage, limits)
         except OSError as exc:  # writing the staging copy failed (disk full…)
             return Failed(f"could not copy the file: {exc.strerror or exc}")
-        info, previews = probe_and_render(staged.path, stage, limits=limits)
+        # the staging folder is not synced: its files are renamed into the variant's
+        # folder, which the importer syncs before any row points at them
+        info, previews = probe_and_render(staged.path, stage, limits=limits, sync_dir=False)
         made = read_generation_info(staged.path, info.mime)  # never raises
     except MediaError as exc:
         return Failed(exc.message)

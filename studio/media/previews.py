@@ -79,7 +79,7 @@ def tier_paths(thumb: str) -> list[str]:
 
 
 def probe_and_render(
-    path: Path, out_dir: Path, *, limits: MediaLimits = DEFAULT_LIMITS
+    path: Path, out_dir: Path, *, limits: MediaLimits = DEFAULT_LIMITS, sync_dir: bool = True
 ) -> tuple[MediaInfo, Previews]:
     """:func:`~studio.media.probe` then :func:`render_previews`, with one FFmpeg open
     per audio file: the waveform is decoded inside the probe's open (which proves the
@@ -89,7 +89,7 @@ def probe_and_render(
         return stream_peaks(container, stream, ms, max_ms=limits.max_duration_ms)
 
     info, made = probe_with_audio(path, limits, peaks)
-    return info, render_previews(path, info, out_dir, limits=limits, peaks=made)
+    return info, render_previews(path, info, out_dir, limits=limits, peaks=made, sync_dir=sync_dir)
 
 
 def render_previews(
@@ -99,6 +99,7 @@ def render_previews(
     *,
     limits: MediaLimits = DEFAULT_LIMITS,
     peaks: Peaks | None = None,
+    sync_dir: bool = True,
 ) -> Previews:
     """Write ``thumb.webp`` (and ``poster.webp`` for video) into ``out_dir``, and the
     thumbnail's small tiers (``thumb.64.webp``, ``thumb.16.webp``).
@@ -108,9 +109,11 @@ def render_previews(
     at the smallest scale that still covers 512 px). Video: poster from ~10% in (or
     the first frame), at most 1920 on its longest side, and a thumbnail of it. Audio:
     a 512x256 waveform (of ``peaks`` when given, already decoded). Thumbnail and
-    poster are written temp -> fsync -> rename; the tiers, rebuilt from the
-    thumbnail whenever needed, are written temp -> rename (no fsync: a torn tier
-    after a power cut reads as missing and the canvas uses the thumbnail).
+    poster are written temp -> fsync -> rename, then ``out_dir`` is synced (unless
+    ``sync_dir`` is False: the caller moves the files out and syncs their folder); the
+    tiers, rebuilt from the thumbnail whenever needed, are written temp -> rename (no
+    fsync: a torn tier after a power cut reads as missing and the canvas uses the
+    thumbnail).
 
     This is the expensive call (it decodes the pixels or the whole audio
     stream); run it off the UI thread. Raises MediaError ``corrupt`` if the
@@ -135,7 +138,8 @@ def render_previews(
         out_dir.mkdir(parents=True, exist_ok=True)
     thumb_path = _save_webp(thumb, out_dir / THUMB_NAME, THUMB_QUALITY)
     tiers = _save_tiers(thumb, out_dir)
-    fsync_dir(out_dir)
+    if sync_dir:
+        fsync_dir(out_dir)
     return Previews(thumb=thumb_path, poster=poster_path, tiers=tiers)
 
 

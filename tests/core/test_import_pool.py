@@ -185,3 +185,45 @@ def test_small_tiers_are_stored_after_a_generation(space: Space) -> None:
     for tier, rel in zip(TIERS, tier_paths(row.thumb_path), strict=True):
         with Image.open(space.media_dir / rel) as im:  # the scripted provider's 8x8 image
             assert im.format == "WEBP" and max(im.size) == min(tier, 8)
+
+
+UNGUARDED = """
+import sys
+from pathlib import Path
+from studio.core.studio import Studio
+from studio.providers_setup import build_providers
+from studio.core.actor import Actor
+from studio.core.imports import import_files
+
+home, files = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+with Studio(home, providers=build_providers) as studio, studio.open_space("plain") as space:
+    report = import_files(space, files, Actor.local_owner(), workers=2)
+print("IMPORTED", len(report.imported), len(report.refused))
+"""
+
+
+def test_a_script_without_a_main_guard_still_imports_everything(
+    tmp_path: Path, samples: dict[str, Sample]
+) -> None:
+    """Spawned workers re-run such a script and die at once: the import then prepares
+    the files in its own process instead of refusing them all."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    with Studio(home) as s:
+        s.create_space("Plain")
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    paths = [str(samples[k].path) for k in ("jpeg", "png", "wav", "webp")]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, str(script), str(home), *paths],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "IMPORTED 4 0" in proc.stdout.splitlines()[-1], proc.stdout
