@@ -121,6 +121,15 @@ def _cores() -> int:
 # --------------------------------------------------------------------------- runs
 
 
+def _env(tree: Path) -> dict[str, str]:
+    """The environment of a run: ``tree`` on the path, and byte-code caching on as in
+    an installed app (a shell with PYTHONDONTWRITEBYTECODE would recompile every module
+    in every process, workers included)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def _timed(cmd: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
@@ -133,7 +142,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> float:
 
 
 def run_cli(tree: Path, home: Path, files: list[Path]) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env = _env(tree)
     shutil.rmtree(home, ignore_errors=True)
     py = sys.executable
     subprocess.run(
@@ -151,7 +160,7 @@ def run_raw(out: Path, files: list[Path]) -> float:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--raw-into", str(out), *map(str, files)]
-    return _timed(cmd, {**os.environ, "PYTHONPATH": str(ROOT)})
+    return _timed(cmd, _env(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,6 @@ from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from studio.media.previews import TIERS, tier_name
 from studio.ui.canvas.geometry import (
-    CARD_H,
     CARD_W,
     TIER_FULL,
     TIER_LOW,
@@ -381,31 +380,29 @@ class ThumbnailCache(QObject):
 
 def visible_keys(scene: Any) -> list[Key]:
     """The thumbnails the cards of ``scene`` (a ``CanvasScene``) show in its views now,
-    at the tier their level of detail paints (what their paint code asks for)."""
+    at the tier their level of detail paints (what their paint code asks for). Asks the
+    scene's index for the cards in view, so a 1:1 view of a 50,000-card space costs
+    what its few dozen cards cost."""
+    from PySide6.QtCore import Qt
+
+    from studio.ui.canvas.card import AssetCardItem
     from studio.ui.canvas.overview import NO_THUMBS_BELOW_PX
 
     ctx = scene.ctx
     px = ctx.scale * CARD_W
     if px < NO_THUMBS_BELOW_PX:
         return []
-    rects = []
-    for view in scene.views():
-        vp = view.viewport()
-        r = view.mapToScene(vp.rect()).boundingRect()
-        rects.append((r.left() - CARD_W, r.top() - CARD_H, r.right(), r.bottom()))
-    if not rects:
-        return []
     far = ctx.lod is Lod.FAR
     which = 1 if px < TINY_BELOW_PX else 0
     tier = TIER_FULL if ctx.lod is Lod.FULL else TIER_LOW
-    out: list[Key] = []
-    for c in scene.card_map().values():
-        thumb = c.thumb
-        if thumb is None or c.hidden:
-            continue
-        x, y = c.px, c.py
-        for left, top, right, bottom in rects:
-            if left <= x <= right and top <= y <= bottom:
-                out.append(c.far_keys[which] if far else (thumb, tier))
-                break
-    return out
+    mode = Qt.ItemSelectionMode.IntersectsItemBoundingRect
+    order = Qt.SortOrder.AscendingOrder
+    out: dict[Key, None] = {}
+    for view in scene.views():
+        rect = view.mapToScene(view.viewport().rect()).boundingRect()
+        for c in scene.items(rect, mode, order):
+            if not isinstance(c, AssetCardItem) or c.thumb is None or c.hidden:
+                continue
+            keys = c.far_keys
+            out[keys[which] if far and keys is not None else (c.thumb, tier)] = None
+    return list(out)
