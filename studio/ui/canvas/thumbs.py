@@ -24,30 +24,23 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QSize, QThread, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QImage, QPixmap
 
-from studio.media.previews import TIERS, tier_name
-from studio.ui.canvas.geometry import (
-    CARD_W,
-    TIER_FULL,
-    TIER_LOW,
-    TINY_BELOW_PX,
-    Lod,
-    scaled_size,
-)
+from studio.ui.canvas.geometry import TIER_FULL, TIER_LOW
+from studio.ui.canvas.thumb_sources import Key, decode, visible_keys
 
-Key = tuple[str, int]  # (absolute path, tier)
+__all__ = ["Key", "ThumbnailCache", "decode", "pixmap_bytes", "visible_keys"]
+
 Executor = Callable[[Callable[[], None]], None]
 
 DEFAULT_BUDGET = 512 * 1024 * 1024
 MAX_QUEUED = 65_536  # older requests beyond this are forgotten (asked again if still visible)
 IN_FLIGHT = 64
-JOB_KEYS = 8  # thumbnails one pool job decodes in a row
 """Decodes handed to the pool at once. The UI thread may be busy for a while (a far-zoom
 repaint of thousands of cards): with only a few in flight the decoders would idle."""
+JOB_KEYS = 8  # thumbnails one pool job decodes in a row
 FLUSH_BUDGET_S = 0.006  # UI-thread time per batch of QImage -> QPixmap conversions
 FLUSH_EVERY_S = 0.06
 """Arrivals are taken (and ``loaded`` emitted, so the canvas repaints) at most this
@@ -55,36 +48,6 @@ often: a far-zoom repaint of thousands of cards costs tens of ms of UI thread, a
 per decoded image would starve the decoders of the interpreter lock (measured: ~50
 thumbnails/s at 6,000 cards on screen; ~10x that with this pacing and more in flight)."""
 RECHECK_MS = 400  # how often what is wanted is re-read while loading (and after a drain)
-_THUMB_SUFFIX = "/thumb.webp"
-
-
-def decode(path: str, tier: int) -> QImage | None:
-    """Read ``path`` scaled so its longest side is at most ``tier`` (any thread); a
-    small tier from its stored file when there is one (else from ``path``)."""
-    if tier in TIERS and path.endswith(_THUMB_SUFFIX):
-        small = _read(path[: -len(_THUMB_SUFFIX)] + "/" + tier_name(tier), tier)
-        if small is not None:
-            return small
-    return _read(path, tier)
-
-
-def _read(path: str, tier: int) -> QImage | None:
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid():
-        w, h = scaled_size(size.width(), size.height(), tier)
-        if (w, h) != (size.width(), size.height()):
-            reader.setScaledSize(QSize(w, h))
-    image = reader.read()
-    if image.isNull():
-        return None
-    if max(image.width(), image.height()) > tier:  # formats that ignore setScaledSize
-        w, h = scaled_size(image.width(), image.height(), tier)
-        image = image.scaled(w, h)
-    if image.format() != QImage.Format.Format_ARGB32_Premultiplied:
-        image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    return image
 
 
 class _Relay(QObject):
@@ -376,33 +339,3 @@ class ThumbnailCache(QObject):
                 self.flush()
             time.sleep(0.001)
         return not self.pending()
-
-
-def visible_keys(scene: Any) -> list[Key]:
-    """The thumbnails the cards of ``scene`` (a ``CanvasScene``) show in its views now,
-    at the tier their level of detail paints (what their paint code asks for). Asks the
-    scene's index for the cards in view, so a 1:1 view of a 50,000-card space costs
-    what its few dozen cards cost."""
-    from PySide6.QtCore import Qt
-
-    from studio.ui.canvas.card import AssetCardItem
-    from studio.ui.canvas.overview import NO_THUMBS_BELOW_PX
-
-    ctx = scene.ctx
-    px = ctx.scale * CARD_W
-    if px < NO_THUMBS_BELOW_PX:
-        return []
-    far = ctx.lod is Lod.FAR
-    which = 1 if px < TINY_BELOW_PX else 0
-    tier = TIER_FULL if ctx.lod is Lod.FULL else TIER_LOW
-    mode = Qt.ItemSelectionMode.IntersectsItemBoundingRect
-    order = Qt.SortOrder.AscendingOrder
-    out: dict[Key, None] = {}
-    for view in scene.views():
-        rect = view.mapToScene(view.viewport().rect()).boundingRect()
-        for c in scene.items(rect, mode, order):
-            if not isinstance(c, AssetCardItem) or c.thumb is None or c.hidden:
-                continue
-            keys = c.far_keys
-            out[keys[which] if far and keys is not None else (c.thumb, tier)] = None
-    return list(out)
