@@ -167,7 +167,8 @@ def _prepared(
     if workers <= 0:
         yield from _serially(space, files, staging_root, limits)
         return
-    window = 2 * workers  # staged copies waiting for this process stay few
+    window = 4 * workers + 2  # a slow file at the head does not idle the others; staged
+    # copies waiting for this process stay few
     todo = deque(files)
     flight: deque[tuple[Path, Path | None, Future[Prepared | Failed] | StudioError]] = deque()
     attempts: dict[str, int] = {}
