@@ -70,14 +70,14 @@ def test_a_killed_parallel_import_leaves_only_whole_files_and_no_workers(
     tmp_path: Path,
 ) -> None:
     files = []
-    for i in range(30):
+    for i in range(18):
         p = tmp_path / f"photo{i}.jpg"
-        Image.effect_noise((1200, 900), 30 + i).convert("RGB").save(p, quality=90)
+        Image.effect_noise((1000, 750), 30 + i).convert("RGB").save(p, quality=90)
         files.append(p)
-    for i in range(4):
+    for i in range(3):
         w = tmp_path / f"clip{i}.wav"
         write_wav(w, 3.0)
-        files.insert(3 + 7 * i, w)
+        files.insert(3 + 6 * i, w)
     home = tmp_path / "home"
     with Studio(home, providers=build_providers) as s:
         s.create_space("Crash")
