@@ -49,6 +49,10 @@ def workers_for(n_files: int, requested: int | None = None) -> int:
     ``requested`` (``None``: automatic) is honoured, but never more than the files."""
     if requested is not None:
         return max(0, min(requested, n_files))
+    if getattr(sys, "frozen", False):
+        # A bundled app's workers re-run the app itself: only safe once its entry point
+        # calls multiprocessing.freeze_support() first (not done yet): in-process.
+        return 0
     cores = usable_cores()
     if cores < 2 or n_files < POOL_MIN_FILES:
         return 0

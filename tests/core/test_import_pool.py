@@ -227,3 +227,11 @@ def test_a_script_without_a_main_guard_still_imports_everything(
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "IMPORTED 4 0" in proc.stdout.splitlines()[-1], proc.stdout
+
+
+def test_a_bundled_app_prepares_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(pool_mod, "usable_cores", lambda: 8)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert pool_mod.workers_for(250) == 0  # its workers would start the app again
