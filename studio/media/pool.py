@@ -151,11 +151,12 @@ class PreparePool:
             return False
 
     def restart(self) -> None:
-        """A worker died (a decoder crashed the process): start over with new ones."""
-        self.close()
+        """A worker died (a decoder crashed the process): start over with new ones. The
+        broken pool's own thread ends its workers; nothing here waits for that."""
+        self.close(wait=False)
         self._start()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None

@@ -10,10 +10,12 @@ never an exception (a worker's exception types need not survive pickling).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.media.files import fsync_file
 from studio.media.kinds import MediaError, MediaInfo, MediaLimits, Previews
 from studio.media.names import printable_name
 from studio.media.source import Staged, stage_source
@@ -65,13 +67,21 @@ def prepare_file(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Fai
 
     try:
         try:
-            staged = stage_source(path, stage, limits)
+            staged = stage_source(path, stage, limits, sync=False)
         except OSError as exc:  # writing the staging copy failed (disk full…)
             return Failed(f"could not copy the file: {exc.strerror or exc}")
-        # the staging folder is not synced: its files are renamed into the variant's
-        # folder, which the importer syncs before any row points at them
-        info, previews = probe_and_render(staged.path, stage, limits=limits, sync_dir=False)
-        made = read_generation_info(staged.path, info.mime)  # never raises
+        # The copy's data reaches the disk while its pixels or samples decode (fsync
+        # waits for the disk, not the CPU); it has, before this returns.
+        syncing = _Fsync(staged.path)
+        try:
+            # the staging folder is not synced: its files are renamed into the
+            # variant's folder, which the importer syncs before any row points at them
+            info, previews = probe_and_render(staged.path, stage, limits=limits, sync_dir=False)
+            made = read_generation_info(staged.path, info.mime)  # never raises
+        finally:
+            failed = syncing.wait()
+        if failed is not None:
+            return Failed(f"could not copy the file: {failed.strerror or failed}")
     except MediaError as exc:
         return Failed(exc.message)
     except Exception as exc:  # a bug in a decoder must cost one file, not the batch
@@ -84,3 +94,22 @@ def prepare_file(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Fai
         made.recipe_fields() if made is not None else None,
         made.provenance_json() if made is not None else {},
     )
+
+
+class _Fsync:
+    """``fsync_file(path)`` on a thread of its own; ``wait()`` returns its OSError."""
+
+    def __init__(self, path: Path) -> None:
+        self.error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="fsync")
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            fsync_file(path)
+        except OSError as exc:
+            self.error = exc
+
+    def wait(self) -> OSError | None:
+        self._thread.join()
+        return self.error
