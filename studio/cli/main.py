@@ -314,7 +314,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         recover_interrupted(space)
         report = import_files(
-            space, args.paths, Actor.local_owner(), into=args.into, type_=args.type, limits=limits
+            space,
+            args.paths,
+            Actor.local_owner(),
+            into=args.into,
+            type_=args.type,
+            limits=limits,
+            progress=_import_bar() if sys.stderr.isatty() else None,
         )
     for refused in report.refused:
         print(f"studio: {refused.line()}", file=sys.stderr)
@@ -332,6 +338,19 @@ def _cmd_import(args: argparse.Namespace) -> int:
         for i in report.imported:
             print(f"{i.display_path}: asset {i.asset_id} variant {i.variant_id}")
     return EXIT_ERROR if report.refused else EXIT_OK
+
+
+def _import_bar() -> Callable[[int, int, Path], None]:
+    """A one-line progress bar on stderr (a terminal only), one step per file."""
+
+    def show(done: int, total: int, _path: Path) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        bar = "#" * filled + "-" * (width - filled)
+        print(f"\rimporting [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 # ---------------------------------------------------------------------------- reading

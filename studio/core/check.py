@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from studio.core.leftovers import find_leftovers
 from studio.core.space import Space
 from studio.media import sha256_file
+from studio.media.previews import tier_paths
 from studio.store.db import DB_FAULTS
 
 T = TypeVar("T")
@@ -200,6 +201,8 @@ def _check_variants(
                 failed_dirs.add(folder)
         if status == "completed" and not media:
             report.problems.append(f"variant {vid}: completed but has no media file")
+        if thumb is not None:  # its small tiers: optional caches beside it, never checked
+            referenced.update(str(PurePosixPath(t)) for t in tier_paths(thumb))
         for rel in (media, thumb, poster):
             if rel is None:
                 continue

@@ -6,6 +6,11 @@ the space yet, so a refused file leaves no row); then ``variant:upload`` creates
 ``uploading`` variant, the staged original and previews are renamed into place, and
 ``variant:complete`` points the row at the whole files. A failure after
 the row exists turns the variant ``failed`` with the reason.
+
+The first half (copy, hash, decode, encode: :func:`studio.media.prepare.prepare_file`)
+runs in a process pool sized to the cores when there are several files; this process
+takes the results in the order the files were given and does the second half (rows
+through the door, renames), so rows, positions and files are the same as one by one.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,15 +32,24 @@ from studio.core.holders import is_holder_id
 from studio.core.layout import GRID_STEP as GRID_STEP
 from studio.core.layout import grid_position as grid_position
 from studio.core.space import Space
-from studio.media import MediaError, MediaLimits, fsync_dir, probe, render_previews
-from studio.media.metadata import read_generation_info
+from studio.media import MediaError, MediaLimits, fsync_dir
 from studio.media.names import printable_name
-from studio.media.source import stage_source
+from studio.media.pool import PreparePool, workers_for
+from studio.media.prepare import NO_MEMORY as NO_MEMORY
+from studio.media.prepare import UNEXPECTED as UNEXPECTED
+from studio.media.prepare import Failed, Prepared, prepare_file
+from studio.media.prepare import unexpected_reason as unexpected_reason
 
 log = logging.getLogger(__name__)
 
 STAGING = ".staging"
 INTERRUPTED_AFTER_MS = 15 * 60 * 1000
+CRASHED = f"{UNEXPECTED} (its decoder crashed)"
+_MAX_ATTEMPTS = 2  # a file in flight when a worker crashed is tried once more, alone
+
+Progress = Callable[[int, int, Path], None]
+"""``progress(done, total, path)``: called once per file, in order, when it is imported
+or refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +88,14 @@ class ImportReport:
         return tuple(cmd for item in reversed(self.imported) for cmd in item.undo)
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    into: str | None
+    type_: str
+    origin: tuple[float, float]
+    count: int
+
+
 def import_files(
     space: Space,
     paths: Sequence[Path],
@@ -80,41 +105,41 @@ def import_files(
     type_: str = "",
     origin: tuple[float, float] = (0.0, 0.0),
     limits: MediaLimits | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import each file; one that can't be imported becomes a ``Refused`` line with one
-    clear sentence, and never stops the others."""
+    clear sentence, and never stops the others.
+
+    ``workers``: processes preparing files (``None``: one per core when there are a
+    few files or more; 0: all in this process)."""
     limits = limits or MediaLimits()
+    files = [Path(p) for p in paths]
+    where = _Where(into, type_, origin, len(files))
     imported: list[Imported] = []
     refused: list[Refused] = []
     staging_root = space.staging_dir()  # this holder's own: recovery leaves it alone
-    for path in paths:
-        stage = staging_root / space.new_id()
+    n_workers = workers_for(len(files), workers)
+    for path, stage, outcome in _prepared(space, files, staging_root, limits, n_workers):
         try:
-            try:  # never its parents: a space deleted meanwhile must stay deleted
-                stage.mkdir()
-            except FileNotFoundError:
-                raise space._gone_error() from None
-            result = _import_one(
-                space,
-                Path(path),
-                stage,
-                actor,
-                into,
-                type_,
-                origin,
-                limits,
-                len(imported),
-                len(paths),
-            )
+            if isinstance(outcome, StudioError):
+                raise outcome
+            if isinstance(outcome, Failed):
+                if outcome.unexpected:
+                    log.debug("importing %r failed unexpectedly: %s", path, outcome.detail)
+                refused.append(Refused(path, outcome.reason))
+            else:
+                imported.append(_commit_one(space, path, outcome, actor, where, len(imported)))
         except (MediaError, StudioError) as exc:
-            refused.append(Refused(Path(path), _reason(exc)))
-        except Exception as exc:  # a bug in a decoder must cost one file, not the batch
+            refused.append(Refused(path, _reason(exc)))
+        except Exception as exc:  # a bug must cost one file, not the batch
             log.debug("importing %r failed unexpectedly", path, exc_info=True)
-            refused.append(Refused(Path(path), unexpected_reason(exc)))
-        else:
-            imported.append(result)
+            refused.append(Refused(path, unexpected_reason(exc)))
         finally:
-            shutil.rmtree(stage, ignore_errors=True)
+            if stage is not None:
+                shutil.rmtree(stage, ignore_errors=True)
+        if progress is not None:
+            progress(len(imported) + len(refused), len(files), path)
     report = ImportReport(tuple(imported), tuple(refused))
     if imported:
         n = len(imported)
@@ -122,16 +147,116 @@ def import_files(
     return report
 
 
-UNEXPECTED = "the file could not be imported because of an unexpected error"
-NO_MEMORY = "the file needs more memory to decode than we have"
+_Outcome = Prepared | Failed | StudioError
+_PREPARE = prepare_file  # what the pool's workers run (tests swap in a crashing one)
 
 
-def unexpected_reason(exc: BaseException) -> str:
-    if isinstance(exc, MemoryError):
-        return NO_MEMORY
-    if isinstance(exc, OSError):
-        return f"{UNEXPECTED} ({printable_name(exc.strerror or type(exc).__name__)})"
-    return f"{UNEXPECTED} ({type(exc).__name__})"
+def _new_stage(space: Space, staging_root: Path) -> Path:
+    stage = staging_root / space.new_id()
+    try:  # never its parents: a space deleted meanwhile must stay deleted
+        stage.mkdir()
+    except FileNotFoundError:
+        raise space._gone_error() from None
+    return stage
+
+
+def _prepared(
+    space: Space, files: list[Path], staging_root: Path, limits: MediaLimits, workers: int
+) -> Iterator[tuple[Path, Path | None, _Outcome]]:
+    """Each file with its staging folder and what preparing it gave, in input order."""
+    if workers <= 0:
+        yield from _serially(space, files, staging_root, limits)
+        return
+    window = 4 * workers + 2  # a slow file at the head does not idle the others; staged
+    # copies waiting for this process stay few
+    todo = deque(files)
+    flight: deque[tuple[Path, Path | None, Future[Prepared | Failed] | StudioError]] = deque()
+    attempts: dict[str, int] = {}
+    with PreparePool(workers, _PREPARE) as pool:
+
+        def submit(path: Path, stage: Path) -> Future[Prepared | Failed]:
+            attempts[str(stage)] = attempts.get(str(stage), 0) + 1
+            return pool.submit(path, stage, limits)
+
+        while todo or flight:
+            while todo and len(flight) < window:
+                nxt = todo.popleft()
+                try:
+                    new = _new_stage(space, staging_root)
+                except StudioError as exc:
+                    flight.append((nxt, None, exc))
+                    continue
+                flight.append((nxt, new, submit(nxt, new)))
+            head, where, job = flight.popleft()
+            if isinstance(job, StudioError) or where is None:
+                yield head, where, job if isinstance(job, StudioError) else Failed(UNEXPECTED)
+                continue
+            try:
+                outcome: _Outcome = job.result()
+            except BrokenProcessPool:
+                # A worker died (a decoder crashed it): every file in flight failed with
+                # it. Try this one again alone, then the others, in a new pool.
+                pool.restart()
+                if not pool.works():  # no worker can start here: do it all in-process
+                    log.warning("the import pool can't start; preparing files in-process")
+                    for p, s, j in [(head, where, job), *flight]:
+                        if isinstance(j, StudioError) or s is None:
+                            yield p, s, j if isinstance(j, StudioError) else Failed(UNEXPECTED)
+                        else:
+                            yield p, s, prepare_file(p, _fresh(s), limits)
+                    yield from _serially(space, list(todo), staging_root, limits)
+                    return
+                outcome = _alone(pool, head, where, limits, attempts, submit)
+                flight = deque(
+                    (p, s, submit(p, _fresh(s)) if _lost(j) and s is not None else j)
+                    for p, s, j in flight
+                )
+            yield head, where, outcome
+
+
+def _serially(
+    space: Space, files: list[Path], staging_root: Path, limits: MediaLimits
+) -> Iterator[tuple[Path, Path | None, _Outcome]]:
+    for path in files:
+        try:
+            stage = _new_stage(space, staging_root)
+        except StudioError as exc:
+            yield path, None, exc
+            continue
+        yield path, stage, prepare_file(path, stage, limits)
+
+
+def _lost(job: Future[Prepared | Failed] | StudioError) -> bool:
+    """Did this job die with a crashed pool (rather than finish before it)?"""
+    if not isinstance(job, Future):
+        return False
+    return not job.done() or isinstance(job.exception(), BrokenProcessPool)
+
+
+def _fresh(stage: Path) -> Path:
+    """Empty a staging folder a dead worker may have half-filled."""
+    for child in stage.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+    return stage
+
+
+def _alone(
+    pool: PreparePool,
+    path: Path,
+    stage: Path,
+    limits: MediaLimits,
+    attempts: dict[str, int],
+    submit: Callable[[Path, Path], Future[Prepared | Failed]],
+) -> Prepared | Failed:
+    while attempts.get(str(stage), 0) < _MAX_ATTEMPTS:
+        try:
+            return submit(path, _fresh(stage)).result()
+        except BrokenProcessPool:
+            pool.restart()
+    return Failed(CRASHED, unexpected=True, detail="worker process died")
 
 
 def _reason(exc: Exception) -> str:
@@ -142,37 +267,21 @@ def _reason(exc: Exception) -> str:
     return str(exc)  # pragma: no cover
 
 
-def _import_one(
-    space: Space,
-    path: Path,
-    stage: Path,
-    actor: Actor,
-    into: str | None,
-    type_: str,
-    origin: tuple[float, float],
-    limits: MediaLimits,
-    index: int,
-    count: int,
+def _commit_one(
+    space: Space, path: Path, prepared: Prepared, actor: Actor, where: _Where, index: int
 ) -> Imported:
-    # Everything below reads our private copy, taken from one open descriptor: what
-    # is probed is exactly what is stored and hashed.
-    try:
-        staged = stage_source(path, stage, limits)
-    except OSError as exc:  # writing the staging copy failed (disk full…)
-        raise _ImportFailed(f"could not copy the file: {exc.strerror or exc}") from exc
-    info = probe(staged.path, limits)
-    previews = render_previews(staged.path, info, stage, limits=limits)
-    made = read_generation_info(staged.path, info.mime)  # never raises
-    x, y = grid_position(index, count, origin)
+    """Create the row, move the whole files into place, point the row at them."""
+    staged, info, previews = prepared.staged, prepared.info, prepared.previews
+    x, y = grid_position(index, where.count, where.origin)
     begun = space.apply(
         c.BeginUpload(
             media_kind=c.MediaKindName(info.kind.value),
             original_name=printable_name(path.name),
-            asset_id=into,
-            type=type_,
+            asset_id=where.into,
+            type=where.type_,
             x=x,
             y=y,
-            source=made.recipe_fields() if made is not None else {},
+            source=prepared.recipe_fields or {},
         ),
         actor,
         record=False,  # the whole import is one entry in the undo history
@@ -189,6 +298,8 @@ def _import_one(
             raise space._gone_error() from None
         place_file(staged.path, dest / f"original.{info.ext}")
         rel_thumb = rel_poster = None
+        for tier in previews.tiers:  # before the thumbnail: none is ever missing beside it
+            place_file(tier, dest / tier.name)
         if previews.thumb is not None:
             place_file(previews.thumb, dest / "thumb.webp")
             rel_thumb = str(rel_dir / "thumb.webp")
@@ -208,7 +319,7 @@ def _import_one(
                 duration_ms=info.duration_ms,
                 thumb_path=rel_thumb,
                 poster_path=rel_poster,
-                generation_provenance=made.provenance_json() if made is not None else {},
+                generation_provenance=prepared.provenance,
             ),
             Actor.system(),
         )

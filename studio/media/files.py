@@ -23,6 +23,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_writer",
     "fsync_dir",
+    "fsync_file",
     "sha256_file",
 ]
 
@@ -44,26 +45,31 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _temp_path(dest: Path) -> Path:
+def temp_path(dest: Path) -> Path:
+    """A fresh hidden temporary name next to ``dest`` (``.name.<random>.tmp``: what
+    recovery and ``studio check`` know as an unfinished write)."""
     return dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
 
 
 @contextlib.contextmanager
-def atomic_writer(dest: Path, *, sync_dir: bool = True) -> Iterator[BinaryIO]:
+def atomic_writer(dest: Path, *, sync_dir: bool = True, sync: bool = True) -> Iterator[BinaryIO]:
     """Yield a binary file whose content replaces ``dest`` atomically on success.
 
     Parent directories are created. The temporary file is created with the
     process umask (like a normal file), not 0600. On an exception inside the
-    block the temporary file is removed and ``dest`` is untouched.
+    block the temporary file is removed and ``dest`` is untouched. ``sync=False``
+    leaves the data's fsync to the caller (:func:`fsync_file`), which must do it
+    before anything durable points at ``dest``.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(dest)
+    tmp = temp_path(dest)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -99,17 +105,35 @@ class Readable(Protocol):
     def readinto(self, buf: bytearray, /) -> int | None: ...
 
 
-def atomic_copy_from(fin: Readable, dest: Path, *, max_bytes: int | None = None) -> tuple[int, str]:
+def fsync_file(path: Path) -> None:
+    """Flush a file's data to disk (its inode: any descriptor will do)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_copy_from(
+    fin: Readable,
+    dest: Path,
+    *,
+    max_bytes: int | None = None,
+    sync_dir: bool = True,
+    sync: bool = True,
+) -> tuple[int, str]:
     """Copy the rest of the open file ``fin`` to ``dest`` atomically; ``(size, sha256_hex)``.
 
     With ``max_bytes``, a source that turns out longer raises CopyLimitExceeded and
     leaves no ``dest`` (only that many bytes plus one chunk are ever read).
+    ``sync_dir=False``: the caller renames ``dest`` elsewhere and syncs that folder;
+    ``sync=False``: the caller fsyncs the data (see :func:`atomic_writer`).
     """
     digest = hashlib.sha256()
     size = 0
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    with atomic_writer(dest) as fout:
+    with atomic_writer(dest, sync_dir=sync_dir, sync=sync) as fout:
         while n := fin.readinto(buf):
             size += n
             if max_bytes is not None and size > max_bytes:

@@ -134,6 +134,7 @@ class MediaInfo:
 class Previews:
     thumb: Path | None
     poster: Path | None
+    tiers: tuple[Path, ...] = ()  # the thumbnail's small tiers, largest first
 
 
 # --------------------------------------------------------------------------- wording

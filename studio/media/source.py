@@ -46,8 +46,12 @@ class _SourceReader:
             raise unreadable(exc, self._src) from exc
 
 
-def stage_source(src: Path, stage_dir: Path, limits: MediaLimits = DEFAULT_LIMITS) -> Staged:
+def stage_source(
+    src: Path, stage_dir: Path, limits: MediaLimits = DEFAULT_LIMITS, *, sync: bool = True
+) -> Staged:
     """Copy ``src`` into ``stage_dir`` (as ``source.<ext>``) if it looks like media we take.
+    The copy's data is fsync'd (``sync=False``: by the caller, before it is placed); the
+    staging folder is not (the copy is renamed out of it and its final folder synced).
 
     Raises MediaError (unreadable, empty, too_large, unsupported) for the source;
     OSError for failures writing ``stage_dir`` (disk full…).
@@ -65,7 +69,13 @@ def stage_source(src: Path, stage_dir: Path, limits: MediaLimits = DEFAULT_LIMIT
             raise unreadable(exc, src) from exc
         dest = stage_dir / f"source.{ext}"
         try:
-            copied, sha = atomic_copy_from(_SourceReader(f, src), dest, max_bytes=limits.max_bytes)
+            copied, sha = atomic_copy_from(
+                _SourceReader(f, src),
+                dest,
+                max_bytes=limits.max_bytes,
+                sync_dir=False,
+                sync=sync,
+            )
         except CopyLimitExceeded as exc:
             raise MediaError(
                 "too_large",

@@ -11,13 +11,15 @@ from studio.media.kinds import DEFAULT_LIMITS, MediaError
 from studio.media.probe import open_container
 
 if TYPE_CHECKING:
+    import av.container
     import numpy as np
     import numpy.typing as npt
     from av.audio.frame import AudioFrame
     from av.audio.resampler import AudioResampler
+    from av.audio.stream import AudioStream
     from PIL import Image
 
-__all__ = ["WAVE_SIZE", "Peaks", "render_waveform", "waveform_peaks"]
+__all__ = ["WAVE_SIZE", "Peaks", "render_waveform", "stream_peaks", "waveform_peaks"]
 
 WAVE_SIZE = (512, 256)
 BACKGROUND = (22, 24, 29)
@@ -155,56 +157,68 @@ def waveform_peaks(
     *,
     max_ms: int = DEFAULT_LIMITS.max_duration_ms,
 ) -> Peaks:
-    """Decode the first audio stream of ``path`` into bucketed peaks.
-
-    Every frame is resampled to one fixed format (mono float at the stream's first
-    rate), also when the stream changes rate, layout or sample format midway (MP3s
-    glued together): the resampler is flushed and rebuilt for the new input. At
-    most ``max_ms`` of audio is decoded, whatever the headers claim.
-    """
-    import av  # lazy: PyAV is heavy, and the CLI starts without it
-
+    """Decode the first audio stream of ``path`` into bucketed peaks (see
+    :func:`stream_peaks`)."""
     container = open_container(path, "audio")
     with container:
         if not container.streams.audio:
             raise MediaError("corrupt", "the audio file has no audio stream we can find")
-        stream = container.streams.audio[0]
-        rate = stream.codec_context.sample_rate or 44100
-        if not 1 <= rate <= 768_000:
-            raise MediaError("corrupt", "the audio is truncated or corrupt")
-        expected = min(expected_ms or 0, max_ms) * rate // 1000
-        bucket = max(1, expected // (columns * _FINE_PER_COLUMN)) if expected else 1024
-        acc = _Accumulator(bucket, limit=columns * _FINE_PER_COLUMN * 2)
-        budget = max_ms * rate // 1000  # output samples, all at ``rate``
-        mono = _MonoStream(rate)
-        corrupt = MediaError("corrupt", "the audio is truncated or corrupt")
-        bad = good = 0
-        try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except av.InvalidDataError:
-                    # A damaged packet, or the seam where two files were glued: skip
-                    # it like players do, unless damage is all there is.
-                    bad += 1
-                    if bad > _MAX_BAD_PACKETS and bad > good:
-                        raise corrupt from None
-                    continue
-                good += 1
-                for frame in frames:
-                    for chunk in mono.feed(frame):
-                        budget -= len(chunk)
-                        acc.add(chunk if budget >= 0 else chunk[: len(chunk) + budget])
-                if budget <= 0:
-                    break
-            else:
-                for chunk in mono.feed(None):
+        return stream_peaks(container, container.streams.audio[0], expected_ms, columns, max_ms)
+
+
+def stream_peaks(
+    container: av.container.InputContainer,
+    stream: AudioStream,
+    expected_ms: int | None,
+    columns: int = WAVE_SIZE[0],
+    max_ms: int = DEFAULT_LIMITS.max_duration_ms,
+) -> Peaks:
+    """Decode ``stream`` of the open ``container`` into bucketed peaks.
+
+    Every frame is resampled to one fixed format (mono float at the stream's first
+    rate), also when the stream changes rate, layout or sample format midway (MP3s
+    glued together): the resampler is flushed and rebuilt for the new input. At
+    most ``max_ms`` of audio is decoded, whatever the headers claim. Raises
+    MediaError ``corrupt`` when nothing decodes.
+    """
+    import av  # lazy: PyAV is heavy, and the CLI starts without it
+
+    rate = stream.codec_context.sample_rate or 44100
+    if not 1 <= rate <= 768_000:
+        raise MediaError("corrupt", "the audio is truncated or corrupt")
+    expected = min(expected_ms or 0, max_ms) * rate // 1000
+    bucket = max(1, expected // (columns * _FINE_PER_COLUMN)) if expected else 1024
+    acc = _Accumulator(bucket, limit=columns * _FINE_PER_COLUMN * 2)
+    budget = max_ms * rate // 1000  # output samples, all at ``rate``
+    mono = _MonoStream(rate)
+    corrupt = MediaError("corrupt", "the audio is truncated or corrupt")
+    bad = good = 0
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                # A damaged packet, or the seam where two files were glued: skip
+                # it like players do, unless damage is all there is.
+                bad += 1
+                if bad > _MAX_BAD_PACKETS and bad > good:
+                    raise corrupt from None
+                continue
+            good += 1
+            for frame in frames:
+                for chunk in mono.feed(frame):
                     budget -= len(chunk)
                     acc.add(chunk if budget >= 0 else chunk[: len(chunk) + budget])
-        except (av.FFmpegError, ValueError) as exc:
-            raise corrupt from exc
-        if acc.empty():
-            raise corrupt
+            if budget <= 0:
+                break
+        else:
+            for chunk in mono.feed(None):
+                budget -= len(chunk)
+                acc.add(chunk if budget >= 0 else chunk[: len(chunk) + budget])
+    except (av.FFmpegError, ValueError) as exc:
+        raise corrupt from exc
+    if acc.empty():
+        raise corrupt
     return dataclasses.replace(acc.finish(), rate=rate)
 
 

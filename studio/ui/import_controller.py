@@ -55,9 +55,15 @@ class ImportController(QObject):
             return
         job = ImportJob(space, w.actor, [Path(p) for p in paths], at, into)
         job.done.connect(self._import_done)
+        job.progress.connect(self._import_progress)
         w.space_control.jobs.append(job)
         w.statusBar().showMessage(f"Importing {len(paths)} file(s)…")
         QThreadPool.globalInstance().start(job)
+
+    def _import_progress(self, done: int, total: int) -> None:
+        """One step per file (the files are prepared in parallel, reported in order)."""
+        if done < total:
+            self.win.statusBar().showMessage(f"Importing {done + 1} of {total} files…")
 
     def _import_done(self, report: ImportReport, _at: object) -> None:
         w = self.win

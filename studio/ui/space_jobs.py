@@ -37,7 +37,9 @@ class SpaceJob(QObject, QRunnable):
 
 
 class ImportJob(SpaceJob):
-    """Emits ``done(ImportReport, origin)``."""
+    """Emits ``progress(files done, files)`` per file, then ``done(ImportReport, origin)``."""
+
+    progress = Signal(int, int)
 
     def __init__(
         self,
@@ -52,7 +54,15 @@ class ImportJob(SpaceJob):
 
     def work(self) -> None:
         paths, actor, into, at = self.args
-        self.done.emit(import_files(self.space, paths, actor, into=into, origin=at), at)
+        report = import_files(
+            self.space,
+            paths,
+            actor,
+            into=into,
+            origin=at,
+            progress=lambda done, total, _path: self.progress.emit(done, total),
+        )
+        self.done.emit(report, at)
 
 
 class SnapshotJob(SpaceJob):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import studio.media.previews as previews_mod
 from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.events import Event
@@ -276,7 +277,7 @@ def test_a_fifo_swapped_in_after_probing_neither_blocks_nor_is_read(
     original = samples["png"].path.read_bytes()
     src.write_bytes(original)
     fifo = tmp_path / "pipe"
-    real_previews = imports.render_previews
+    real_previews = previews_mod.render_previews
 
     def previews_then_swap(*args, **kwargs):  # type: ignore[no-untyped-def]
         out = real_previews(*args, **kwargs)  # probed and previewed: only the copy is left
@@ -284,7 +285,7 @@ def test_a_fifo_swapped_in_after_probing_neither_blocks_nor_is_read(
         os.replace(fifo, src)  # the user's path is now a pipe nobody writes to
         return out
 
-    monkeypatch.setattr(imports, "render_previews", previews_then_swap)
+    monkeypatch.setattr(previews_mod, "render_previews", previews_then_swap)
     thread, box = _run_bounded(lambda: import_files(space, [src], ME))
     if thread.is_alive():  # unblock the reader stuck on the pipe, then fail
         fd = os.open(src, os.O_WRONLY | os.O_NONBLOCK)
@@ -304,13 +305,12 @@ def test_a_fifo_swapped_in_after_probing_neither_blocks_nor_is_read(
 def test_a_file_replaced_after_probing_stores_the_probed_bytes(
     space: Space, samples: dict[str, Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import studio.core.imports as imports
 
     src = tmp_path / "moving.png"
     probed = samples["png"].path.read_bytes()
     src.write_bytes(probed)
     other = samples["wav"].path.read_bytes()  # a different file, even of another kind
-    real_previews = imports.render_previews
+    real_previews = previews_mod.render_previews
 
     def previews_then_replace(*args, **kwargs):  # type: ignore[no-untyped-def]
         out = real_previews(*args, **kwargs)  # probed and previewed: only the copy is left
@@ -319,7 +319,7 @@ def test_a_file_replaced_after_probing_stores_the_probed_bytes(
         os.replace(swap, src)
         return out
 
-    monkeypatch.setattr(imports, "render_previews", previews_then_replace)
+    monkeypatch.setattr(previews_mod, "render_previews", previews_then_replace)
     (item,) = import_files(space, [src], ME).imported
     detail = space.variant_detail(item.variant_id)
     stored = (space.media_dir / (detail.row.media_path or "")).read_bytes()
@@ -405,11 +405,10 @@ def test_an_unexpected_error_in_one_file_costs_that_file_only(
     space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A decoder bug (any exception, not only the ones we expect) becomes one Refused line."""
-    import studio.core.imports as imports
 
     cursed = tmp_path / "cursed.png"
     cursed.write_bytes(samples["png"].path.read_bytes())
-    real_previews = imports.render_previews
+    real_previews = previews_mod.render_previews
 
     def flaky(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
         if hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(
@@ -419,7 +418,7 @@ def test_an_unexpected_error_in_one_file_costs_that_file_only(
             raise RuntimeError("a bug deep inside a decoder")
         return real_previews(path, *args, **kwargs)
 
-    monkeypatch.setattr(imports, "render_previews", flaky)
+    monkeypatch.setattr(previews_mod, "render_previews", flaky)
     report = import_files(space, [samples["jpeg"].path, cursed, samples["wav"].path], ME)
     assert [i.path for i in report.imported] == [samples["jpeg"].path, samples["wav"].path]
     (bad,) = report.refused

@@ -119,7 +119,7 @@ def test_outputs_are_replaced_atomically_without_leftovers(
     first = (out / "thumb.webp").read_bytes()
     render(samples["png"], out)  # a second render replaces the file
     assert (out / "thumb.webp").read_bytes() != first
-    assert sorted(p.name for p in out.iterdir()) == ["thumb.webp"]
+    assert sorted(p.name for p in out.iterdir()) == ["thumb.16.webp", "thumb.64.webp", "thumb.webp"]
 
 
 def test_render_previews_creates_nested_out_dir(samples: dict[str, Sample], tmp_path: Path) -> None:

@@ -123,3 +123,64 @@ def test_newest_requests_load_first_and_old_ones_are_dropped(qapp, tmp_path: Pat
     assert order == [paths[4], paths[3], paths[2], paths[1]]
     cache.cancel_pending()
     assert cache.pending() == 1  # the one already running
+
+
+def test_a_small_tier_is_read_from_its_stored_file(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from studio.media.previews import tier_name
+
+    folder = tmp_path / "v1"
+    folder.mkdir()
+    Image.new("RGB", (512, 256), (200, 10, 10)).save(folder / "thumb.webp")  # red
+    Image.new("RGB", (64, 32), (10, 10, 200)).save(folder / tier_name(64))  # blue
+    thumb = str(folder / "thumb.webp")
+    low = decode(thumb, TIER_LOW)
+    assert low is not None and (low.width(), low.height()) == (64, 32)
+    assert low.pixelColor(10, 10).blue() > 150  # the stored tier, not the thumbnail scaled
+    tiny = decode(thumb, 16)  # no stored 16 px file: made from the thumbnail
+    assert tiny is not None and (tiny.width(), tiny.height()) == (16, 8)
+    assert tiny.pixelColor(4, 4).red() > 150
+    (folder / tier_name(64)).write_bytes(b"torn by a power cut")
+    again = decode(thumb, TIER_LOW)
+    assert again is not None and again.pixelColor(10, 10).red() > 150  # falls back
+
+
+def test_what_is_on_screen_is_asked_again_and_what_left_it_is_dropped(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = make_images(tmp_path, 6, (32, 32))
+    keys = [(p, TIER_LOW) for p in paths]
+    held: list[object] = []
+    cache = ThumbnailCache(executor=held.append)  # nothing runs until we say so
+    on_screen = keys[:4]
+    cache.set_wanted(lambda: list(on_screen))
+    for k in keys[4:]:  # asked for while they were on screen; the view moved since
+        cache.request(k)
+    assert cache.recheck() == 4  # every on-screen key queued (keys[4] still runs)
+    assert set(cache._queued) == set(on_screen)  # the stale request keys[5] is gone
+    # a request dropped (say, by the queue's bound) is asked again once the queue drains
+    cache._queued.clear()
+    while held:
+        job = held.pop()
+        job()  # type: ignore[operator]
+        cache.flush()
+    missing = [k for k in on_screen if cache.peek(*k) is None]
+    assert missing  # some never loaded
+    for _ in range(10):  # a bounded number of drains
+        cache.recheck()
+        while held:
+            held.pop()()  # type: ignore[operator]
+            cache.flush()
+    assert all(cache.peek(*k) is not None for k in on_screen)
+    assert all(cache.peek(*k) is None for k in keys[5:])  # never wanted again, never loaded
+
+
+def test_rechecks_give_up_when_the_budget_cannot_hold_the_screen(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = make_images(tmp_path, 4, (64, 64))
+    keys = [(p, TIER_LOW) for p in paths]
+    cache = ThumbnailCache(2 * 64 * 64 * 4, executor=lambda job: job())  # room for two
+    cache.set_wanted(lambda: list(keys))
+    rounds = []
+    for _ in range(8):
+        rounds.append(cache.recheck())  # decoded at once here
+        cache.flush()
+    assert rounds[:3] == [4, 2, 2]  # asked again for what the budget evicted...
+    assert rounds[3:] == [0] * 5  # ...then it stopped churning
+    assert len(cache) == 2

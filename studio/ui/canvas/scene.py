@@ -37,7 +37,7 @@ from studio.ui.canvas.loading import SceneLoader
 from studio.ui.canvas.model import CanvasModel
 from studio.ui.canvas.overview import LodSwitcher, OverviewItem
 from studio.ui.canvas.scene_sync import SceneSync
-from studio.ui.canvas.thumbs import ThumbnailCache
+from studio.ui.canvas.thumbs import ThumbnailCache, visible_keys
 
 
 class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
@@ -85,6 +85,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._graveyard = Graveyard(self)
         self.selectionChanged.connect(self._on_selection)
         self.thumbs.loaded.connect(self._on_thumbs)
+        self.thumbs.set_wanted(lambda: visible_keys(self))  # what is on screen, asked again
         self.setSceneRect(QRectF(-2000, -2000, 4000, 4000))
         warm_up(self.ctx)
 

@@ -2,11 +2,17 @@
 
 ``get(path, tier)`` never touches the disk on the calling (UI) thread: it returns the
 cached pixmap, or None after queueing a load. Loads run on a ``QThreadPool`` (a
-``QImageReader`` decodes straight to the tier's size, e.g. 256 px or 64 px), the
-decoded ``QImage``\\s come back to the UI thread, are turned into ``QPixmap``\\s in
-small time-boxed batches, and ``loaded`` is emitted with the keys that arrived. The
-queue is last-in-first-out and bounded, so what the user looks at *now* loads first and
-scrolled-past requests are dropped.
+``QImageReader`` decodes straight to the tier's size, e.g. 256 px or 64 px; the 64 and
+16 px tiers are read from the small files stored beside each thumbnail at import or
+generation, ``thumb.64.webp`` / ``thumb.16.webp``, when they exist), the decoded
+``QImage``\\s come back to the UI thread, are turned into ``QPixmap``\\s in small
+time-boxed batches, and ``loaded`` is emitted with the keys that arrived. The queue is
+last-in-first-out and bounded, so what the user looks at *now* loads first.
+
+Requests follow visibility: given ``set_wanted`` (what the views show now, e.g.
+:func:`visible_keys`), the cache re-reads it every ``RECHECK_MS`` while loading — queued
+requests no longer on screen are dropped — and once more when the queue drains, asking
+again for whatever is on screen and still missing (dropped by the bound, or evicted).
 
 The cache never holds more than ``budget`` bytes of pixmaps (width x height x 4): the
 least recently used go first. Tests may pass ``executor=lambda job: job()`` to decode
@@ -19,57 +25,55 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QObject, QRunnable, QSize, QThread, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QImage, QPixmap
 
-from studio.ui.canvas.geometry import TIER_FULL, TIER_LOW, scaled_size
+from studio.ui.canvas.geometry import TIER_FULL, TIER_LOW
+from studio.ui.canvas.thumb_sources import Key, decode, visible_keys
 
-Key = tuple[str, int]  # (absolute path, tier)
+__all__ = ["Key", "ThumbnailCache", "decode", "pixmap_bytes", "visible_keys"]
+
 Executor = Callable[[Callable[[], None]], None]
 
 DEFAULT_BUDGET = 512 * 1024 * 1024
-MAX_QUEUED = 4096  # older requests beyond this are forgotten (they were scrolled past)
+MAX_QUEUED = 65_536  # older requests beyond this are forgotten (asked again if still visible)
+IN_FLIGHT = 64
+"""Decodes handed to the pool at once. The UI thread may be busy for a while (a far-zoom
+repaint of thousands of cards): with only a few in flight the decoders would idle."""
+JOB_KEYS = 8  # thumbnails one pool job decodes in a row
 FLUSH_BUDGET_S = 0.006  # UI-thread time per batch of QImage -> QPixmap conversions
-
-
-def decode(path: str, tier: int) -> QImage | None:
-    """Read ``path`` scaled so its longest side is at most ``tier`` (any thread)."""
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid():
-        w, h = scaled_size(size.width(), size.height(), tier)
-        if (w, h) != (size.width(), size.height()):
-            reader.setScaledSize(QSize(w, h))
-    image = reader.read()
-    if image.isNull():
-        return None
-    if max(image.width(), image.height()) > tier:  # formats that ignore setScaledSize
-        w, h = scaled_size(image.width(), image.height(), tier)
-        image = image.scaled(w, h)
-    if image.format() != QImage.Format.Format_ARGB32_Premultiplied:
-        image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    return image
+FLUSH_EVERY_S = 0.06
+"""Arrivals are taken (and ``loaded`` emitted, so the canvas repaints) at most this
+often: a far-zoom repaint of thousands of cards costs tens of ms of UI thread, and one
+per decoded image would starve the decoders of the interpreter lock (measured: ~50
+thumbnails/s at 6,000 cards on screen; ~10x that with this pacing and more in flight)."""
+RECHECK_MS = 400  # how often what is wanted is re-read while loading (and after a drain)
 
 
 class _Relay(QObject):
     """Lives on the UI thread; worker threads emit on it, Qt queues the call over."""
 
-    done = Signal(object, object)  # Key, QImage | None
+    done = Signal(object)  # [(Key, QImage | None)]
 
 
 class _Job(QRunnable):
-    def __init__(self, key: Key, relay: _Relay) -> None:
+    """Decodes a few keys in a row and sends them back together (fewer thread wake-ups
+    and cross-thread events than one job per thumbnail)."""
+
+    def __init__(self, keys: list[Key], relay: _Relay) -> None:
         super().__init__()
-        self._key = key
+        self._keys = keys
         self._relay = relay
 
     def run(self) -> None:
-        try:
-            image = decode(*self._key)
-        except Exception:  # a broken file must not kill the pool thread
-            image = None
-        self._relay.done.emit(self._key, image)
+        out: list[tuple[Key, QImage | None]] = []
+        for key in self._keys:
+            try:
+                image = decode(*key)
+            except Exception:  # a broken file must not kill the pool thread
+                image = None
+            out.append((key, image))
+        self._relay.done.emit(out)
 
 
 def pixmap_bytes(pm: QPixmap) -> int:
@@ -108,7 +112,16 @@ class ThumbnailCache(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self.flush)
-        self.max_running = pool.maxThreadCount() + 2 if pool is not None else 1
+        self._last_flush = 0.0
+        self.max_running = max(IN_FLIGHT, pool.maxThreadCount() + 2) if pool is not None else 1
+        self._wanted: Callable[[], list[Key]] | None = None
+        self._recheck_timer = QTimer(self)
+        self._recheck_timer.setSingleShot(True)
+        self._recheck_timer.setInterval(RECHECK_MS)
+        self._recheck_timer.timeout.connect(self.recheck)
+        self._stalled = 0  # rechecks in a row that found nothing new loaded
+        self._last_have = -1
+        self._last_sig: object = None
 
     # ------------------------------------------------------------------ queries
     @property
@@ -163,15 +176,59 @@ class ThumbnailCache(QObject):
 
     # ------------------------------------------------------------------ loading
     def request(self, key: Key) -> None:
+        queued = self._queued
+        if key in queued:  # the hot case (a repaint asks again): just newer now
+            queued.move_to_end(key)
+            return
         if key in self._lru or key in self._failed or key in self._running:
             return
-        if key in self._queued:
-            self._queued.move_to_end(key)
-        else:
-            self._queued[key] = None
-            if len(self._queued) > MAX_QUEUED:
-                self._queued.popitem(last=False)
+        queued[key] = None
+        if len(queued) > MAX_QUEUED:
+            queued.popitem(last=False)
+        if self._wanted is not None and not self._recheck_timer.isActive():
+            self._recheck_timer.start()
         self._dispatch()
+
+    def set_wanted(self, wanted: Callable[[], list[Key]] | None) -> None:
+        """What is on screen now (most wanted first); see the module's doc."""
+        self._wanted = wanted
+
+    def recheck(self) -> int:
+        """Drop queued requests no longer wanted; queue the wanted ones neither cached,
+        failed nor on their way (at most the queue's bound). Returns how many were
+        queued. Gives up (until what is wanted changes) after two rechecks in a row that
+        saw nothing new arrive: a budget too small for the screen would only churn."""
+        if self._wanted is None:
+            return 0
+        wanted = self._wanted()
+        want = set(wanted)
+        queued = self._queued
+        for key in [k for k in queued if k not in want]:
+            del queued[key]
+        lru, failed, running = self._lru, self._failed, self._running
+        missing = [k for k in wanted if k not in lru and k not in failed and k not in running]
+        have = len(wanted) - len(missing)
+        sig = (len(wanted), wanted[:1], wanted[-1:])
+        if sig != self._last_sig or have > self._last_have or queued or running:
+            self._stalled = 0
+        else:
+            self._stalled += 1
+        self._last_sig, self._last_have = sig, have
+        if self._stalled >= 2:
+            return 0
+        added = 0
+        room = MAX_QUEUED - len(queued)
+        for key in reversed(missing):  # last in, first out: the first wanted loads first
+            if key not in queued:
+                if added >= room:
+                    continue
+                added += 1
+            queued[key] = None
+            queued.move_to_end(key)
+        self._dispatch()
+        if self.pending():
+            self._recheck_timer.start()
+        return added
 
     def cancel_pending(self) -> None:
         """Forget queued requests (running decodes finish and are cached)."""
@@ -182,27 +239,36 @@ class ThumbnailCache(QObject):
             return
         self._dispatching = True
         try:
+            per_job = 1 if self._executor is not None else JOB_KEYS
             while self._queued and len(self._running) < self.max_running:
-                key, _ = self._queued.popitem(last=True)
-                self._running.add(key)
+                keys = [
+                    self._queued.popitem(last=True)[0]
+                    for _ in range(min(per_job, len(self._queued)))
+                ]
+                self._running.update(keys)
                 if self._executor is not None:
-                    self._executor(_Job(key, self._relay).run)
+                    self._executor(_Job(keys, self._relay).run)
                 elif self._pool is not None:
-                    self._pool.start(_Job(key, self._relay))
+                    self._pool.start(_Job(keys, self._relay))
         finally:
             self._dispatching = False
 
-    def _on_done(self, key: Key, image: QImage | None) -> None:
-        self._running.discard(key)
-        self._arrived.append((key, image))
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
+    def _on_done(self, batch: list[tuple[Key, QImage | None]]) -> None:
+        for key, _image in batch:
+            self._running.discard(key)
+        self._arrived.extend(batch)
+        self._schedule_flush()
         self._dispatch()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_timer.isActive():
+            wait = self._last_flush + FLUSH_EVERY_S - time.perf_counter()
+            self._flush_timer.start(max(0, round(wait * 1000)))
 
     def flush(self) -> list[Key]:
         """Turn decoded images into cached pixmaps for a few milliseconds; emit
         ``loaded`` with their keys and reschedule for the rest."""
-        t0 = time.perf_counter()
+        t0 = self._last_flush = time.perf_counter()
         done: list[Key] = []
         while self._arrived:
             key, image = self._arrived.popleft()
@@ -214,7 +280,9 @@ class ThumbnailCache(QObject):
             if time.perf_counter() - t0 > FLUSH_BUDGET_S:
                 break
         if self._arrived:
-            self._flush_timer.start()
+            self._schedule_flush()  # the rest, after a repaint and the events waiting
+        elif self._wanted is not None and not self.pending():
+            self._recheck_timer.start()  # drained: is anything on screen still missing?
         if done:
             self.loaded.emit(done)
         return done
@@ -248,6 +316,8 @@ class ThumbnailCache(QObject):
     def close(self, timeout_ms: int = 5000) -> None:
         """Stop loading: forget the queue and wait for running decodes (call before
         the application quits, so no worker emits into a deleted object)."""
+        self._wanted = None
+        self._recheck_timer.stop()
         self._queued.clear()
         if self._pool is not None:
             self._pool.waitForDone(timeout_ms)

@@ -1,0 +1,162 @@
+"""A process pool for the CPU-heavy part of imports (decode, encode, hash).
+
+Sized to the cores this process may use. On Linux the workers come from a fork
+server that has already imported Pillow, PyAV and numpy, so a pool after the first
+starts in milliseconds (a spawned worker takes ~0.3 s to import them; measured on the
+2-core build machine, 2026-12-01); elsewhere they are spawned. Nothing in a worker
+touches a space: it writes only into the staging folder it is given. A worker whose
+parent dies (the app was killed) exits within ``_WATCH_S`` instead of waiting on its
+queue forever.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from studio.media.kinds import MediaLimits
+from studio.media.prepare import Failed, Prepared, prepare_file
+
+__all__ = ["POOL_MIN_FILES", "PreparePool", "usable_cores", "workers_for"]
+
+Prepare = Callable[[Path, Path, MediaLimits], Prepared | Failed]
+
+POOL_MIN_FILES = 4
+"""Fewer files than this are prepared in the calling process: a pool's start costs
+about as much as preparing a few photos."""
+_WATCH_S = 0.5
+# Third-party only: Python 3.11's fork server imports these before it applies the
+# parent's sys.path, so our own modules could come from another copy of the app (an
+# editable install); the workers import ours after sys.path is set.
+_PRELOAD = ["PIL.Image", "PIL.WebPImagePlugin", "PIL.JpegImagePlugin", "numpy", "av"]
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def workers_for(n_files: int, requested: int | None = None) -> int:
+    """How many worker processes to prepare ``n_files`` with (0: none, in-process).
+    ``requested`` (``None``: automatic) is honoured, but never more than the files."""
+    if requested is not None:
+        return max(0, min(requested, n_files))
+    if getattr(sys, "frozen", False):
+        # A bundled app's workers re-run the app itself: only safe once its entry point
+        # calls multiprocessing.freeze_support() first (not done yet): in-process.
+        return 0
+    cores = usable_cores()
+    if cores < 2 or n_files < POOL_MIN_FILES:
+        return 0
+    return min(cores, n_files)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    frozen = getattr(sys, "frozen", False)  # a bundled app re-runs itself: spawn only
+    if sys.platform.startswith("linux") and not frozen:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)  # takes effect when the server starts
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_init(parent: int) -> None:
+    """Import the heavy modules now, and exit when the process that started the pool
+    is gone (its pid is no longer our parent, or no longer exists)."""
+    import studio.media.previews  # noqa: F401
+
+    start_ppid = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCH_S)
+            if os.getppid() != start_ppid or not _alive(parent):
+                os._exit(70)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _ping() -> str:
+    return "pong"
+
+
+def _alive(pid: int) -> bool:
+    """Is ``pid`` running? A zombie (killed, not yet reaped by its parent) is not: the
+    fork server's workers hold its pipes, so waiting for the reaping could wait forever."""
+    if sys.platform == "win32":  # pragma: no cover - spawn's parent is the app itself
+        return True
+    if Path("/proc/self/stat").exists():  # Linux: see the zombie state
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            stat = ""
+        if stat:
+            return stat.rsplit(")", 1)[-1].split()[:1] not in (["Z"], ["X"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class PreparePool:
+    """``with PreparePool(n) as pool: pool.submit(path, stage, limits)``; ``prepare``
+    (a module-level function: it is sent to the workers by name) is what they run."""
+
+    def __init__(self, workers: int, prepare: Prepare = prepare_file) -> None:
+        self.workers = workers
+        self._prepare = prepare
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> PreparePool:
+        self._start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        self._executor = ProcessPoolExecutor(
+            self.workers,
+            mp_context=_context(),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+
+    def submit(self, path: Path, stage: Path, limits: MediaLimits) -> Future[Prepared | Failed]:
+        assert self._executor is not None
+        return self._executor.submit(self._prepare, path, stage, limits)
+
+    def works(self, timeout_s: float = 60.0) -> bool:
+        """Can a worker start and answer at all? (Not in a script that starts the pool
+        at import time without an ``if __name__ == "__main__"`` guard: each spawned
+        worker re-runs that script.)"""
+        assert self._executor is not None
+        try:
+            return self._executor.submit(_ping).result(timeout=timeout_s) == "pong"
+        except Exception:  # BrokenProcessPool, a timeout, an import error in the worker
+            self.restart()
+            return False
+
+    def restart(self) -> None:
+        """A worker died (a decoder crashed the process): start over with new ones. The
+        broken pool's own thread ends its workers; nothing here waits for that."""
+        self.close(wait=False)
+        self._start()
+
+    def close(self, wait: bool = True) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait, cancel_futures=True)
+            self._executor = None
