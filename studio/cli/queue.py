@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,8 +18,6 @@ from studio.cli.common import (
     table,
     whole_number,
 )
-
-FINAL = ("succeeded", "failed", "cancelled", "parked")  # parked: its variant was deleted
 
 
 def add_parsers(sub: Any) -> None:
@@ -172,14 +169,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         failed = 0
         if args.wait:
-            failed = _run(studio, space, set(jobs))
+            from studio.cli.waiting import run_queue
+
+            failed = run_queue(studio, space, set(jobs))
+            rows = [space.variant_detail(v).row for v in variants]
             out["variants"] = [
-                {
-                    "id": v,
-                    "status": space.variant_detail(v).row.status,
-                    "error": space.variant_detail(v).row.error_message,
-                }
-                for v in variants
+                {"id": v.id, "status": v.status, "error": v.error_message} for v in rows
             ]
         if args.json:
             print_json(out)
@@ -188,83 +183,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 extra = f": {v['error']}" if v["error"] else ""
                 print(f"variant {v['id']} {v['status']}{extra}")
     return EXIT_ERROR if failed else EXIT_OK
-
-
-def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
-    """Run the queue until ``wanted`` jobs end (None: until idle). Returns how many failed.
-    Raises StorageError when job outcomes can't be recorded (a full disk, a space deleted
-    meanwhile) rather than wait forever for them."""
-    from studio.core.imports import recover_interrupted
-    from studio.jobs.config import scheduler_config
-    from studio.jobs.executor import ThreadExecutor
-    from studio.jobs.recovery import recover_jobs
-    from studio.jobs.scheduler import Scheduler
-
-    recover_jobs(space)
-    recover_interrupted(space)
-    config = scheduler_config(studio.library, space.providers.names())
-    executor = ThreadExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
-    sched = Scheduler(space, executor, config=config, usage=studio.library)
-    bar = _Progress(sys.stderr.isatty())
-    ended_before = {j.id for j in space.jobs(limit=100_000) if j.status in FINAL}
-    try:
-        while True:
-            wake = sched.pump()
-            sched.raise_problem()  # the queue's books can't be written: stop, say why
-            jobs = {j.id: j for j in space.jobs(limit=100_000)}
-            mine = [
-                j
-                for jid, j in jobs.items()
-                if (jid in wanted if wanted is not None else jid not in ended_before)
-            ]
-            bar.show(mine)
-            if wanted is not None and all(j.status in FINAL for j in mine):
-                break
-            if wanted is None and not sched.has_work():
-                break
-            time.sleep(0.1 if wake is None else min(0.1, wake / 1000))
-    finally:
-        executor.shutdown(wait=True)
-        sched.close()
-        bar.done()
-    # jobs still running elsewhere (another worker's) are not failures
-    return sum(1 for j in mine if j.status in ("failed", "cancelled"))
-
-
-class _Progress:
-    """A one-line bar on a terminal; plain lines per finished job otherwise."""
-
-    def __init__(self, tty: bool) -> None:
-        self.tty = tty
-        self.reported: set[str] = set()
-
-    def show(self, jobs: list[Any]) -> None:
-        if self.tty:
-            total = len(jobs) or 1
-            done = sum(1 for j in jobs if j.status in FINAL)
-            running = [j for j in jobs if j.status == "running"]
-            frac = (done + sum((j.progress or 0) for j in running)) / total
-            bar = "#" * int(frac * 30)
-            failed = sum(1 for j in jobs if j.status in ("failed", "cancelled"))
-            sys.stderr.write(
-                f"\r[{bar:<30}] {done}/{total} done, {len(running)} running"
-                + (f", {failed} failed" if failed else "")
-            )
-            sys.stderr.flush()
-            return
-        for j in jobs:
-            if j.status in FINAL and j.id not in self.reported:
-                self.reported.add(j.id)
-                extra = (
-                    f" ({j.error_code}: {j.error_message})"
-                    if j.error_code and j.status != "succeeded"
-                    else ""
-                )
-                print(f"job {j.id} {j.status}{extra}", file=sys.stderr)
-
-    def done(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -324,14 +242,15 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from studio.cli.waiting import run_queue
+
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         if args.until_idle:
-            failed = _run(studio, space, None)
+            failed = run_queue(studio, space, None)
             return EXIT_ERROR if failed else EXIT_OK
         print("running the queue; Ctrl-C stops", file=sys.stderr)
-        while True:
-            _run(studio, space, None)
-            time.sleep(1.0)
+        run_queue(studio, space, None, forever=True)
+        return EXIT_OK
 
 
 def cmd_usage(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 an executor, and commits every outcome through the space's door.
 
 One scheduler per open space. ``pump()`` is cheap and never blocks: the desktop app
-calls it from a timer and on events; headless code calls :meth:`run_until_idle`.
+calls it from a timer and on events; headless code calls :meth:`run_until_idle` or
+:meth:`run_until`, which sleep until a body ends rather than poll.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ SYSTEM = Actor.system()
 
 RECOVER_EVERY_MS = 5_000
 """How often a running scheduler re-queues the jobs of workers that died."""
+
+IDLE_WAIT_S = 0.25
+"""How long :meth:`Scheduler.run_until` sleeps when nothing here wakes it: a body
+ending here wakes it at once; this bounds how late it sees what another process
+committed (a cancel, a job queued there) and a queued job's time coming."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,13 @@ class Scheduler:
         # arrive through the change feed, looked at on every pump
         self._feed: ChangeFeed | None = _feed_of(space)
         self._feed_lock = threading.Lock()
+        self._watchers: list[Callable[[Event], None]] = []
+
+    def watch(self, fn: Callable[[Event], None]) -> None:
+        """Call ``fn`` with every event of every change committed from now on, by this
+        process or another, in seq order, as the scheduler's feed reads them (at the
+        start of every pump): how a waiter follows its jobs without reading them."""
+        self._watchers.append(fn)
 
     def close(self) -> None:
         self._unsubscribe()
@@ -173,6 +186,8 @@ class Scheduler:
             self._feed_lock.release()
         for event in events:
             self._on_event(event)
+            for fn in self._watchers:
+                fn(event)
 
     def stop(self, reason: str = "the app was closed") -> int:
         """Put every job running here back in the queue (the attempt does not count) and
@@ -587,19 +602,46 @@ class Scheduler:
         """Pump until no job is queued or running. Returns False on timeout or stop.
         Raises StorageError when the queue's bookkeeping can't be written (see
         :meth:`problem`) instead of waiting forever."""
+        return self.run_until(
+            lambda: not self.has_work() or (self.busy() == 0 and self.paused()),
+            timeout_s=timeout_s,
+            on_tick=on_tick,
+            stop=stop,
+        )
+
+    def run_until(
+        self,
+        done: Callable[[], bool],
+        *,
+        timeout_s: float | None = None,
+        on_tick: Callable[[], Any] | None = None,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Pump until ``done()`` (asked after each pump and, once the feed was read, before
+        the next, so nothing more is claimed for a waiter that is done). Between pumps it sleeps until a body ends here (woken at once: its slot
+        is refilled within a thread switch), a queued job's time comes, or
+        :data:`IDLE_WAIT_S` passes (what other processes commit is seen then). Returns
+        False on timeout or stop. Raises StorageError when the queue's bookkeeping
+        can't be written (see :meth:`problem`) instead of waiting forever."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        pumped = False
         while True:
             with self._lock:
                 seen = self._finished
+            if pumped:
+                self._follow()  # what ended meanwhile: maybe done, before claiming more
+                if self.problem() is None and done():
+                    return True
             wake = self.pump()
+            pumped = True
             if on_tick is not None:
                 on_tick()
             self.raise_problem()
-            if not self.has_work() or (self.busy() == 0 and self.paused()):
+            if done():
                 return True
             if stop is not None and stop.is_set():
                 return False
-            wait = 0.25 if wake is None else min(0.25, max(0.001, wake / 1000))
+            wait = IDLE_WAIT_S if wake is None else min(IDLE_WAIT_S, max(0.001, wake / 1000))
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
