@@ -83,7 +83,9 @@ class JobWatch:
         with self._lock:
             rows = list(self.jobs.values())
         return [
-            r._replace(progress=self._progress.get(r.id, r.progress)) if r.status == "running" else r
+            r._replace(progress=self._progress.get(r.id, r.progress))
+            if r.status == "running"
+            else r
             for r in rows
         ]
 
@@ -106,13 +108,12 @@ def run_queue(studio: Any, space: Any, wanted: set[str] | None, *, forever: bool
     recover_jobs(space)
     recover_interrupted(space)
     config = scheduler_config(studio.library, space.providers.names())
-    executor = ThreadExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
+    # twice the provider slots: a run storing its result has given its slot to the next
+    executor = ThreadExecutor(max(4, 2 * sum(lim.concurrency for lim in config.limits.values())))
     sched = Scheduler(space, executor, config=config, usage=studio.library)
     watch = JobWatch(wanted)
     sched.watch(watch.on_event)  # from here on, every change reaches the watch
-    unsubscribe = space.subscribe(
-        lambda e: watch.on_event(e) if e.type == "job:progress" else None
-    )
+    unsubscribe = space.subscribe(lambda e: watch.on_event(e) if e.type == "job:progress" else None)
     bar = _Progress(sys.stderr.isatty())
     try:
         # read once, after the feed's start: a change in between arrives as an event too

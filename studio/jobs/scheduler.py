@@ -92,6 +92,7 @@ class _JobContext(BasicContext):
         self.started = started
         self._scratch: Path | None = None
         self.extra_stages: list[Path] = []  # one more staged folder per extra result
+        self.called = False  # the provider call is over: its slot was given back
 
     @property
     def temp_dir(self) -> Path:
@@ -144,11 +145,12 @@ class Scheduler:
         self._idle = threading.Condition(self._lock)
         self._running: dict[str, _JobContext] = {}  # job id -> its context
         self._books = Books(space)  # claim/complete/fail writes that must not be lost
-        self._per_provider: dict[str, int] = {}
+        self._per_provider: dict[str, int] = {}  # provider calls running here
+        self._storing: dict[str, int] = {}  # runs here past their call, storing results
         self._windows: dict[str, RateWindow] = {}
         self._last_renew = 0
         self._last_recover = 0
-        self._finished = 0  # bodies ended; lets a waiter see endings it did not wait for
+        self._finished = 0  # slots freed; lets a waiter see endings it did not wait for
         self._unsubscribe = space.subscribe(self._on_event)
         # other processes' changes (a job cancelled by `studio cancel` or an undo there)
         # arrive through the change feed, looked at on every pump
@@ -305,6 +307,10 @@ class Scheduler:
         to run here (claimed, cancelled or ended meanwhile, or the claim could not be
         written); -1 when the provider is at its limit across processes."""
         limit = self.config.for_provider(ready.provider).concurrency
+        with self._lock:
+            # the runs here that are only storing their results hold no provider slot,
+            # but their jobs still count as running in the file until they complete
+            limit += self._storing.get(ready.provider, 0)
         cmd = c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms, limit=limit)
         try:
             applied = self._books.write(cmd, f"start job {ready.job_id}", CLAIM_RETRIES_S)
@@ -368,6 +374,7 @@ class Scheduler:
         try:
             ctx.check_cancelled()
             output = provider.run(request, ctx)
+            self._called(ctx)  # storing the result needs no provider slot
             ctx.check_cancelled()
             out = ctx.out_dir()
             result = store_output(
@@ -444,13 +451,27 @@ class Scheduler:
             staged.append(stage.relative_to(self.space.media_dir).as_posix())
         return tuple(extras), tuple(staged)
 
+    def _called(self, ctx: _JobContext) -> None:
+        """The run's provider call is over: its provider slot is free for the next job
+        (a waiter is woken to start it) while this run stores and commits the result."""
+        with self._lock:
+            if self._running.get(ctx.ready.job_id) is not ctx or ctx.called:
+                return  # abandoned earlier
+            ctx.called = True
+            provider = ctx.ready.provider
+            self._per_provider[provider] -= 1
+            self._storing[provider] = self._storing.get(provider, 0) + 1
+            self._finished += 1
+            self._idle.notify_all()
+
     def _forget(self, ctx: _JobContext) -> None:
         """This run no longer counts as running here (it ended, or was abandoned)."""
         with self._lock:
             if self._running.get(ctx.ready.job_id) is not ctx:
                 return  # abandoned earlier
             del self._running[ctx.ready.job_id]
-            self._per_provider[ctx.ready.provider] -= 1
+            counts = self._storing if ctx.called else self._per_provider
+            counts[ctx.ready.provider] -= 1
             self._finished += 1
             self._idle.notify_all()
 
