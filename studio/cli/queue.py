@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
-from typing import Any
 
 from studio.cli.common import (
     EXIT_ERROR,
@@ -18,6 +17,10 @@ from studio.cli.common import (
     table,
     whole_number,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time: `studio` starts faster
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_parsers(sub: Any) -> None:
