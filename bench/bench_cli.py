@@ -128,29 +128,33 @@ def fill(home: Path, n: int) -> Path:
 
 
 def raw_listing(db: Path) -> str:
+    """The baseline: one GROUP BY query on a plain connection, then the same padded
+    table ``studio assets`` prints (so both sides do the same work on the same rows)."""
+    import json
+
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = conn.execute(RAW).fetchall()
     finally:
         conn.close()
-    import json
-
-    lines = []
-    for aid, name, kind, type_, count, status, tags in rows:
-        lines.append(
-            "  ".join(
-                [
-                    aid,
-                    name,
-                    kind,
-                    type_ or "-",
-                    str(count),
-                    status or "-",
-                    ",".join(json.loads(tags)) or "-",
-                ]
-            )
-        )
-    return "\n".join(lines)
+    header = ["ID", "NAME", "KIND", "TYPE", "VARIANTS", "ACTIVE", "TAGS"]
+    cells = [header] + [
+        [
+            aid,
+            name,
+            kind,
+            type_ or "-",
+            str(count),
+            status or "-",
+            ",".join(json.loads(tags)) or "-",
+        ]
+        for aid, name, kind, type_, count, status, tags in rows
+    ]
+    widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
+    return "".join(
+        "  ".join([v.ljust(w) for v, w in zip(r, widths, strict=True)]).rstrip() + "\n"
+        for r in cells
+    )
 
 
 def ours_listing(home: Path) -> str:
@@ -166,7 +170,8 @@ def ours_listing(home: Path) -> str:
 def assets(home: Path, n: int, rounds: int) -> tuple[float, float, float, int]:
     db = fill(home, n)
     shown = ours_listing(home)  # warm: imports, page cache
-    raw_listing(db)
+    if shown != raw_listing(db):
+        raise SystemExit("the baseline does not print what `studio assets` prints")
     rows = len(shown.splitlines()) - 1
     ratios, ours, base = paired_ratios(
         lambda: _timed(lambda: ours_listing(home)), lambda: _timed(lambda: raw_listing(db)), rounds

@@ -370,24 +370,17 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_assets(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from studio.store.records import row_json
 
     with studio_from(args) as studio:
         share.refresh(studio, args.space)  # a joined space: catch up first
-    with studio_from(args) as studio, studio.open_space(args.space) as space:
-        snap = space.snapshot()
-        if args.find is not None:
-            found = {a.id for a in space.read.search(args.find, limit=len(snap.assets) + 1)}
-            snap = dataclasses.replace(snap, assets=[a for a in snap.assets if a.id in found])
-    counts: dict[str, int] = {}
-    status: dict[str, str] = {}
-    for v in snap.variants:
-        counts[v.asset_id] = counts.get(v.asset_id, 0) + 1
-        status[v.id] = v.status
+        with studio.open_space(args.space) as space:
+            listed = space.read.asset_summaries()  # one row per asset, no variant rows
+            if args.find is not None:
+                found = {a.id for a in space.read.search(args.find, limit=len(listed) + 1)}
+                listed = [s for s in listed if s.asset.id in found]
     if args.json:
-        print_json([dict(row_json(a), variant_count=counts.get(a.id, 0)) for a in snap.assets])
+        print_json([dict(row_json(s.asset), variant_count=s.variant_count) for s in listed])
         return EXIT_OK
     table(
         [
@@ -396,11 +389,11 @@ def _cmd_assets(args: argparse.Namespace) -> int:
                 a.name,
                 a.media_kind,
                 a.type or "-",
-                str(counts.get(a.id, 0)),
-                status.get(a.active_variant_id or "", "-"),
+                str(count),
+                status or "-",
                 ",".join(a.tags) or "-",
             ]
-            for a in snap.assets
+            for a, count, status in listed
         ],
         ["ID", "NAME", "KIND", "TYPE", "VARIANTS", "ACTIVE", "TAGS"],
     )
