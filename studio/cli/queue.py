@@ -151,21 +151,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
             return share.generate_remote(studio, remote, cmd, wait=args.wait, as_json=args.json)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         if args.estimate:
-            est = space.estimate(cmd)
+            est = _estimate(space, cmd)
             if args.json:
                 print_json({"usd": est.usd, "units": est.units, "unit": est.unit, "note": est.note})
             else:
                 print(f"estimated cost: ${est.usd:.4f} ({est.units:g} {est.unit}, {est.note})")
             return EXIT_OK
-        applied = space.apply(cmd, Actor.local_owner())
-        created = dict(applied.created)
-        jobs = (created.get("job_ids") or created.get("job_id") or "").split(",")
-        variants = (created.get("variant_ids") or created.get("variant_id") or "").split(",")
-        out: dict[str, Any] = {
-            "asset_ids": (created.get("asset_ids") or created.get("asset_id") or "").split(","),
-            "variant_ids": variants,
-            "job_ids": jobs,
-        }
+        step = space.apply_step(_parts(space, cmd), Actor.local_owner())
+        asset_ids, variants, jobs = _created(step.applied)
+        out: dict[str, Any] = {"asset_ids": asset_ids, "variant_ids": variants, "job_ids": jobs}
         if not args.json:
             for vid, jid in zip(variants, jobs, strict=True):
                 print(f"variant {vid} job {jid} queued")
@@ -186,6 +180,59 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 extra = f": {v['error']}" if v["error"] else ""
                 print(f"variant {v['id']} {v['status']}{extra}")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _estimate(space: Any, cmd: Any) -> Any:
+    """What ``cmd`` would cost; a batch sent in parts costs its parts' sum (the same per
+    result: one part's estimate, scaled)."""
+    import dataclasses
+
+    from studio.core import commands as c
+    from studio.core.handlers.generate import MAX_BATCH
+
+    if not isinstance(cmd, c.RequestBatch) or cmd.count <= MAX_BATCH:
+        return space.estimate(cmd)
+    est = space.estimate(dataclasses.replace(cmd, count=MAX_BATCH))
+    scale = cmd.count / MAX_BATCH
+    return dataclasses.replace(est, usd=est.usd * scale, units=est.units * scale)
+
+
+def _parts(space: Any, cmd: Any) -> list[Any]:
+    """``cmd`` as one step's commands: a batch over one request's limit becomes parts of
+    at most that many results (an explore batch's asset made first, its parts adding to
+    it), so ``--count 40`` is one batch, undone at once, in three requests."""
+    import dataclasses
+
+    from studio.core import commands as c
+    from studio.core.handlers.generate import MAX_BATCH, default_asset_name
+
+    if not isinstance(cmd, c.RequestBatch) or cmd.count <= MAX_BATCH:
+        return [cmd]
+    head: list[Any] = []
+    base = dataclasses.replace(cmd, total=cmd.count)
+    if cmd.mode is c.BatchMode.EXPLORE and cmd.asset_id is None:
+        aid = space.new_id()
+        name = cmd.name or default_asset_name(cmd.prompt)
+        head.append(c.CreateAsset(name[:200], cmd.media_kind, type=cmd.type, asset_id=aid))
+        base = dataclasses.replace(base, asset_id=aid, continues=True)
+    return head + [
+        dataclasses.replace(base, first=first, count=min(MAX_BATCH, cmd.count - first))
+        for first in range(0, cmd.count, MAX_BATCH)
+    ]
+
+
+def _created(applied: Any) -> tuple[list[str], list[str], list[str]]:
+    """The assets, variants and jobs a generation step made, in order."""
+    out: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for a in applied:
+        for keys, into in zip(
+            (("asset_ids", "asset_id"), ("variant_ids", "variant_id"), ("job_ids", "job_id")),
+            out,
+            strict=True,
+        ):
+            value = a.created.get(keys[0]) or a.created.get(keys[1]) or ""
+            into.extend(v for v in value.split(",") if v and v not in into)
+    return out
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
