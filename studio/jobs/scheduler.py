@@ -157,6 +157,13 @@ class Scheduler:
         self._feed: ChangeFeed | None = _feed_of(space)
         self._feed_lock = threading.Lock()
         self._watchers: list[Callable[[Event], None]] = []
+        self._wakers: list[Callable[[], None]] = []
+
+    def on_slot_free(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (on the job's thread; it must not block) whenever a provider slot
+        frees here: a pump then can start the next job at once (the app's pump thread
+        is poked this way)."""
+        self._wakers.append(fn)
 
     def watch(self, fn: Callable[[Event], None]) -> None:
         """Call ``fn`` with every event of every change committed from now on, by this
@@ -463,6 +470,7 @@ class Scheduler:
             self._storing[provider] = self._storing.get(provider, 0) + 1
             self._finished += 1
             self._idle.notify_all()
+        self._wake()
 
     def _forget(self, ctx: _JobContext) -> None:
         """This run no longer counts as running here (it ended, or was abandoned)."""
@@ -474,6 +482,14 @@ class Scheduler:
             counts[ctx.ready.provider] -= 1
             self._finished += 1
             self._idle.notify_all()
+        self._wake()
+
+    def _wake(self) -> None:
+        for fn in self._wakers:
+            try:
+                fn()
+            except Exception:  # a waker's fault must not fail the job
+                log.exception("slot-free hook failed")
 
     def _abandon_overdue(self, now: int) -> None:
         with self._lock:

@@ -54,3 +54,35 @@ def test_storing_a_result_frees_the_provider_slot(
     # holding the slot while storing: 3 x (0.1 + 0.3) = 1.2 s; freed at the call's end,
     # the calls run back to back and only the last store is waited for: about 0.6 s
     assert took < 3 * (LATENCY_S + STORE_S) - 0.25, took
+
+
+def test_the_pump_thread_refills_a_freed_slot_without_waiting_for_its_timer(
+    space: Space, provider: ScriptedProvider
+) -> None:
+    from studio.jobs.pump import PumpThread
+
+    provider.latency_s = LATENCY_S
+    space.apply(
+        c.RequestBatch("x", c.MediaKindName.IMAGE, 3, options=c.GenerationOptions(no_style=True)),
+        OWNER,
+    )
+    executor = ThreadExecutor(4)
+    sched = Scheduler(
+        space,
+        executor,
+        config=SchedulerConfig(limits={"scripted": ProviderLimits(concurrency=1)}),
+    )
+    pump = PumpThread(sched, interval_ms=60_000)  # its timer never fires in this test
+    t0 = time.monotonic()
+    pump.start()
+    try:
+        deadline = t0 + 10
+        while time.monotonic() < deadline and any(j.status != "succeeded" for j in space.jobs()):
+            time.sleep(0.02)
+        took = time.monotonic() - t0
+    finally:
+        pump.stop()
+        executor.shutdown(wait=True)
+        sched.close()
+    assert {j.status for j in space.jobs()} == {"succeeded"}
+    assert took < 3 * LATENCY_S + 0.5, took  # each freed slot poked the pump at once
