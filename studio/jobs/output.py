@@ -24,12 +24,13 @@ from workers.base import ErrorKind, GenerationOutput, ProviderError
 
 
 def _write_new(path: Path, data: bytes) -> str:
-    """Create ``path`` (its folder must exist) with ``data``, fsynced; its SHA-256."""
+    """Create ``path`` (its folder must exist) with ``data``, fsynced; its SHA-256. The
+    folder is fsynced once, after the previews are written beside it (every preview
+    path ends so), before anything points at these files."""
     with open(path, "xb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    fsync_dir(path.parent)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -52,7 +53,6 @@ def store_output(
             size, sha = original.stat().st_size, sha256_file(original)
         except OSError:
             size, sha = atomic_copy(output.path, original)
-        fsync_dir(dest_dir)
     else:
         raise ProviderError(ErrorKind.MALFORMED, "the provider returned no media")
     try:
