@@ -16,6 +16,7 @@ Per-job cost (item 6, the local provider): its run and the storing of its result
 
 Exits 1 when a target is missed.
 Run: .venv/bin/python bench/bench_scheduler.py [--jobs 200] [--rounds 3] [--concurrency 8]
+     [--size 512] [--only throughput|local]
 """
 
 from __future__ import annotations
@@ -213,14 +214,17 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--only", choices=("throughput", "local"), default=None)
+    ap.add_argument(
+        "--size", type=int, default=SIZE, help="the result pictures' side (the loop alone: 64)"
+    )
     args = ap.parse_args()
     missed: list[str] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        data = picture(SIZE)
+        data = picture(args.size)
         png = tmp / "picture.png"
         png.write_bytes(data)
-        print(f"result picture: {SIZE}x{SIZE} PNG, {len(data) // 1024} KiB")
+        print(f"result picture: {args.size}x{args.size} PNG, {len(data) // 1024} KiB")
         if args.only != "local":
             missed = throughput(args, tmp, png, data)
     if args.only != "throughput":
