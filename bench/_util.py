@@ -39,3 +39,19 @@ def insert_rows(
     conn.executemany(ASSET_INSERT, assets)
     conn.executemany(VARIANT_INSERT, variants)
     conn.execute("COMMIT")
+
+
+def paired_ratios(
+    ours: Callable[[], float], base: Callable[[], float], rounds: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Run ``base`` then ``ours`` (each returns the seconds it measured), ``rounds`` times
+    in turn (A B A B …): the machine's drift hits both alike. Returns the ratios ours /
+    base of each round, and both lists of times; report the median of the ratios."""
+    ratios, ours_s, base_s = [], [], []
+    for _ in range(rounds):
+        b = base()
+        o = ours()
+        base_s.append(b)
+        ours_s.append(o)
+        ratios.append(o / b if b > 0 else float("inf"))
+    return ratios, ours_s, base_s

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "forge-studio"
@@ -36,11 +35,28 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-@dataclass(frozen=True, slots=True)
 class StudioPaths:
-    """The data root and the fixed layout below it."""
+    """The data root and the fixed layout below it. Immutable; a plain class rather
+    than a dataclass because importing ``dataclasses`` (inspect, ast, dis…) would be a
+    third of ``studio space list``'s start-up, which needs only this."""
 
+    __slots__ = ("home",)
     home: Path
+
+    def __init__(self, home: Path) -> None:
+        object.__setattr__(self, "home", home)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"StudioPaths is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StudioPaths) and other.home == self.home
+
+    def __hash__(self) -> int:
+        return hash(self.home)
+
+    def __repr__(self) -> str:
+        return f"StudioPaths(home={self.home!r})"
 
     @property
     def library_db(self) -> Path:

@@ -262,6 +262,9 @@ class GenerationOutput:
     # Further results of the same call (a Gemini answer with several images): each one
     # is kept, with its own media, for the caller to store as one more variant.
     extras: tuple[GenerationOutput, ...] = ()
+    # The decoded picture (a PIL image) when the provider drew it itself: its previews
+    # are made from it instead of decoding the file again (the local provider).
+    picture: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,7 @@ def run_image(request: GenerationRequest, tick: Tick = no_tick) -> GenerationOut
         mime="image/png",
         ext="png",
         data=encode_png(img),
+        picture=img,  # previews from the picture in memory, not a second decode
         provider_metadata=meta,
         provenance=provenance(request.model),
         units=1.0,

@@ -7,8 +7,12 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+TYPE_CHECKING = False  # typing is not imported at run time: `studio` starts faster
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -18,12 +22,48 @@ class UserError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one line (exit 2) instead of a usage block."""
+    """argparse, with usage errors as one line (exit 2) instead of a usage block.
+
+    ``wanted``: the words on the command line. A sub-command none of them names is
+    only listed (its name and help, for ``--help`` and "invalid choice"): its parser,
+    the costly part of building the whole tree, is never made. None builds all."""
+
+    wanted: frozenset[str] | None = None
 
     def error(self, message: str) -> NoReturn:
         from studio.core.limits import shown
 
         self.exit(EXIT_USAGE, f"{self.prog}: error: {shown(message, 300)} (see --help)\n")
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        action = super().add_subparsers(**kwargs)
+        return action if self.wanted is None else _ListedSubparsers(action, self.wanted)
+
+
+class _ListedSubparsers:
+    """A sub-commands action that builds only the wanted sub-commands' parsers."""
+
+    def __init__(self, action: Any, wanted: frozenset[str]) -> None:
+        self._action = action
+        self._wanted = wanted
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if name in self._wanted:
+            parser = self._action.add_parser(name, **kwargs)
+            parser.wanted = self._wanted
+            return parser
+        if "help" in kwargs:  # listed as argparse lists it, without a parser
+            pseudo = self._action._ChoicesPseudoAction(name, (), kwargs["help"])
+            self._action._choices_actions.append(pseudo)
+        self._action._name_parser_map[name] = None  # a choice; never parsed (not wanted)
+        return _Unbuilt()
+
+
+class _Unbuilt:
+    """Stands for a parser that is not built: takes every call and does nothing."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: _Unbuilt()
 
 
 def safe_streams() -> None:
@@ -112,14 +152,42 @@ def studio_from(args: argparse.Namespace) -> Any:
     return Studio(args.home, providers=build_providers)
 
 
+@contextmanager
+def library_from(args: argparse.Namespace) -> Iterator[Any]:
+    """The library alone, opened as a :class:`Studio` opens it but without loading the
+    core: for commands that only read the index of spaces (``space list``)."""
+    from studio.clock import system_clock
+    from studio.core.errors import StorageError
+    from studio.paths import StudioPaths, default_home
+    from studio.store.library import Library
+
+    paths = StudioPaths(args.home if args.home is not None else default_home())
+    try:
+        paths.ensure()
+    except OSError as exc:
+        raise StorageError(f"could not open the studio folder {paths.home}: {exc}") from exc
+    library = Library(paths.library_db, now_ms=system_clock())
+    try:
+        yield library
+    finally:
+        library.close()
+
+
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    """Columns padded to their widest cell, written at once (a listing of 10,000 rows
+    costs a few ms here, not a print per row)."""
+    lines = [header, *rows]
+    widths = [max(map(len, map(str, column))) for column in zip(*lines, strict=True)]
+    sys.stdout.write(
+        "".join(
+            "  ".join([str(v).ljust(w) for v, w in zip(r, widths, strict=True)]).rstrip() + "\n"
+            for r in lines
+        )
+    )
 
 
 def when(ms: int | None) -> str:

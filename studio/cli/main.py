@@ -1,17 +1,20 @@
 """``studio``: the command line. No arguments opens the desktop app.
 
 Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error.
+
+Start-up stays close to a bare interpreter's: this module and the parsers import only
+the standard library's light parts; a command imports what it uses when it runs (the
+core, media, providers' SDKs, asyncio, the keyring…), and ``space list`` reads the
+library without loading the core at all (guarded by ``tests/cli/test_cli_startup.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
 
 from studio.cli import archive, providers, queue, share
 from studio.cli.common import (
@@ -20,6 +23,7 @@ from studio.cli.common import (
     Parser,
     UserError,
     check_text_args,
+    library_from,
     print_json,
     read_stdin,
     safe_streams,
@@ -28,14 +32,22 @@ from studio.cli.common import (
     when,
     whole_number,
 )
-from studio.core.limits import shown
+
+TYPE_CHECKING = False  # typing is not imported at run time: `studio` starts faster
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command tree; given ``argv``, only the parsers of the sub-commands it
+    names are built (the others are listed by name and help), which is most of the
+    cost of starting."""
     p = Parser(
         prog="studio",
         description="Forge Studio: a local AI asset studio. Run with no arguments to open the app.",
     )
+    if argv is not None:
+        p.wanted = frozenset(a for a in argv if not a.startswith("-"))
     p.add_argument(
         "--home", metavar="HOME", help="data folder (default: $STUDIO_HOME or the user data dir)"
     )
@@ -135,7 +147,9 @@ class _Version(argparse.Action):
 
 def main(argv: Sequence[str] | None = None) -> int:
     safe_streams()
-    args = _parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = _parser(argv).parse_args(argv)
     from studio.core.errors import StudioError
     from studio.paths import home_path
 
@@ -146,8 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     if args.cmd in (None, "open"):
         return _launch_app(args)
+    if args.cmd == "space" and args.space_cmd == "list":
+        listed = _quick_space_list(args)
+        if listed is not None:
+            return listed
     _log_warnings()
-    from studio.media import MediaError
+    from studio.core.limits import shown
     from studio.store.db import DAMAGE
     from workers.redaction import install, redact
 
@@ -156,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_text_args(args)
         return _COMMANDS[args.cmd](args)
-    except (StudioError, MediaError, UserError) as exc:
+    except (StudioError, UserError) as exc:
         print(f"studio: {shown(redact(str(exc)), 2000)}", file=sys.stderr)  # one line
         return EXIT_ERROR
     except DAMAGE as exc:
@@ -172,15 +190,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as exc:  # a bug: a crash report in <data>/logs/, one line here
-        from studio.crash import report_cli
+    except Exception as exc:
+        if not _is_media_error(exc):  # a bug: a crash report in <data>/logs/, one line here
+            from studio.crash import report_cli
 
-        return report_cli(args.home, exc, args.cmd)
+            return report_cli(args.home, exc, args.cmd)
+        print(f"studio: {shown(redact(str(exc)), 2000)}", file=sys.stderr)  # one line
+        return EXIT_ERROR
+
+
+def _quick_space_list(args: argparse.Namespace) -> int | None:
+    """``space list`` straight from the index, with none of the set-up other commands
+    need (no key, provider or space is touched); None when the index can't simply be
+    read (no library yet, another version…): the full path then opens it."""
+    from studio.core.errors import StudioError
+    from studio.paths import StudioPaths, default_home
+    from studio.store.index import SPACE_FIELDS, read_spaces
+
+    try:
+        home = args.home if args.home is not None else default_home()
+        rows = read_spaces(StudioPaths(home).library_db)
+    except StudioError:
+        return None
+    if rows is None:
+        return None
+    try:
+        _print_spaces([dict(zip(SPACE_FIELDS, row, strict=True)) for row in rows], args.json)
+    except BrokenPipeError:
+        pass
+    return EXIT_OK
+
+
+def _print_spaces(entries: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print_json(entries)
+    elif entries:
+        table(
+            [
+                [e["slug"], e["name"], e["id"], when(e["created_at"]), when(e["last_opened_at"])]
+                for e in entries
+            ],
+            ["SLUG", "NAME", "ID", "CREATED", "LAST OPENED"],
+        )
+
+
+def _is_media_error(exc: Exception) -> bool:
+    """A file refused by ``studio.media`` (only possible once that package is loaded:
+    commands that never touch media never import it)."""
+    kinds = sys.modules.get("studio.media.kinds")
+    return kinds is not None and isinstance(exc, kinds.MediaError)
 
 
 def _log_warnings() -> None:
     """Warnings (a bad stored setting…) as one ``studio: …`` line each on stderr."""
     import logging
+
+    from studio.core.limits import shown
 
     class StderrLines(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -211,6 +276,8 @@ def _launch_app(args: argparse.Namespace) -> int:
 def _parse_size(text: str) -> int:
     import math
 
+    from studio.core.limits import shown
+
     units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     unit = t[-1] if t and t[-1] in units else ""
@@ -233,6 +300,10 @@ def _parse_size(text: str) -> int:
 
 
 def _cmd_space(args: argparse.Namespace) -> int:
+    if args.space_cmd == "list":  # the index only: no core, no space opened
+        with library_from(args) as library:
+            _print_spaces([e._asdict() for e in library.spaces()], args.json)
+        return EXIT_OK
     with studio_from(args) as studio:
         if args.space_cmd == "create":
             entry = studio.create_space(args.name)
@@ -240,18 +311,6 @@ def _cmd_space(args: argparse.Namespace) -> int:
                 print_json(entry._asdict())
             else:
                 print(entry.slug)
-        elif args.space_cmd == "list":
-            entries = studio.spaces()
-            if args.json:
-                print_json([e._asdict() for e in entries])
-            elif entries:
-                table(
-                    [
-                        [e.slug, e.name, e.id, when(e.created_at), when(e.last_opened_at)]
-                        for e in entries
-                    ],
-                    ["SLUG", "NAME", "ID", "CREATED", "LAST OPENED"],
-                )
         elif args.space_cmd == "rename":
             entry = studio.rename_space(args.space, args.name)
             print(f"renamed {entry.slug} to {entry.name!r}")
@@ -361,18 +420,13 @@ def _cmd_assets(args: argparse.Namespace) -> int:
 
     with studio_from(args) as studio:
         share.refresh(studio, args.space)  # a joined space: catch up first
-    with studio_from(args) as studio, studio.open_space(args.space) as space:
-        snap = space.snapshot()
-        if args.find is not None:
-            found = {a.id for a in space.read.search(args.find, limit=len(snap.assets) + 1)}
-            snap = dataclasses.replace(snap, assets=[a for a in snap.assets if a.id in found])
-    counts: dict[str, int] = {}
-    status: dict[str, str] = {}
-    for v in snap.variants:
-        counts[v.asset_id] = counts.get(v.asset_id, 0) + 1
-        status[v.id] = v.status
+        with studio.open_space(args.space) as space:
+            listed = space.read.asset_summaries()  # one row per asset, no variant rows
+            if args.find is not None:
+                found = {a.id for a in space.read.search(args.find, limit=len(listed) + 1)}
+                listed = [s for s in listed if s.asset.id in found]
     if args.json:
-        print_json([dict(row_json(a), variant_count=counts.get(a.id, 0)) for a in snap.assets])
+        print_json([dict(row_json(s.asset), variant_count=s.variant_count) for s in listed])
         return EXIT_OK
     table(
         [
@@ -381,11 +435,11 @@ def _cmd_assets(args: argparse.Namespace) -> int:
                 a.name,
                 a.media_kind,
                 a.type or "-",
-                str(counts.get(a.id, 0)),
-                status.get(a.active_variant_id or "", "-"),
+                str(count),
+                status or "-",
                 ",".join(a.tags) or "-",
             ]
-            for a in snap.assets
+            for a, count, status in listed
         ],
         ["ID", "NAME", "KIND", "TYPE", "VARIANTS", "ACTIVE", "TAGS"],
     )

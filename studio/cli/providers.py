@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import getpass
 import sys
-from typing import Any
 
 from studio.cli.common import EXIT_OK, UserError, print_json, studio_from, table
+
+TYPE_CHECKING = False  # typing is not imported at run time: `studio` starts faster
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_parsers(sub: Any) -> None:
@@ -61,6 +62,8 @@ def _read_key(name: str) -> str:
     from studio.core.limits import check_text
 
     if sys.stdin.isatty():
+        import getpass
+
         key = getpass.getpass(f"{name} API key (input hidden): ")
     else:
         buffer = getattr(sys.stdin, "buffer", None)
@@ -227,6 +230,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
+        import dataclasses
+
         out = []
         for e in entries:
             caps = e.pop("caps")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Iterable
-from typing import Any
 
 from studio.cli.common import (
     EXIT_ERROR,
@@ -20,7 +18,9 @@ from studio.cli.common import (
     whole_number,
 )
 
-FINAL = ("succeeded", "failed", "cancelled", "parked")  # parked: its variant was deleted
+TYPE_CHECKING = False  # typing is not imported at run time: `studio` starts faster
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_parsers(sub: Any) -> None:
@@ -151,35 +151,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
             return share.generate_remote(studio, remote, cmd, wait=args.wait, as_json=args.json)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         if args.estimate:
-            est = space.estimate(cmd)
+            est = _estimate(space, cmd)
             if args.json:
                 print_json({"usd": est.usd, "units": est.units, "unit": est.unit, "note": est.note})
             else:
                 print(f"estimated cost: ${est.usd:.4f} ({est.units:g} {est.unit}, {est.note})")
             return EXIT_OK
-        applied = space.apply(cmd, Actor.local_owner())
-        created = dict(applied.created)
-        jobs = (created.get("job_ids") or created.get("job_id") or "").split(",")
-        variants = (created.get("variant_ids") or created.get("variant_id") or "").split(",")
-        out: dict[str, Any] = {
-            "asset_ids": (created.get("asset_ids") or created.get("asset_id") or "").split(","),
-            "variant_ids": variants,
-            "job_ids": jobs,
-        }
+        step = space.apply_step(_parts(space, cmd), Actor.local_owner())
+        asset_ids, variants, jobs = _created(step.applied)
+        out: dict[str, Any] = {"asset_ids": asset_ids, "variant_ids": variants, "job_ids": jobs}
         if not args.json:
             for vid, jid in zip(variants, jobs, strict=True):
                 print(f"variant {vid} job {jid} queued")
             sys.stdout.flush()
         failed = 0
         if args.wait:
-            failed = _run(studio, space, set(jobs))
+            from studio.cli.waiting import run_queue
+
+            failed = run_queue(studio, space, set(jobs))
+            rows = [space.variant_detail(v).row for v in variants]
             out["variants"] = [
-                {
-                    "id": v,
-                    "status": space.variant_detail(v).row.status,
-                    "error": space.variant_detail(v).row.error_message,
-                }
-                for v in variants
+                {"id": v.id, "status": v.status, "error": v.error_message} for v in rows
             ]
         if args.json:
             print_json(out)
@@ -190,81 +182,57 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def _run(studio: Any, space: Any, wanted: set[str] | None) -> int:
-    """Run the queue until ``wanted`` jobs end (None: until idle). Returns how many failed.
-    Raises StorageError when job outcomes can't be recorded (a full disk, a space deleted
-    meanwhile) rather than wait forever for them."""
-    from studio.core.imports import recover_interrupted
-    from studio.jobs.config import scheduler_config
-    from studio.jobs.executor import ThreadExecutor
-    from studio.jobs.recovery import recover_jobs
-    from studio.jobs.scheduler import Scheduler
+def _estimate(space: Any, cmd: Any) -> Any:
+    """What ``cmd`` would cost; a batch sent in parts costs its parts' sum (the same per
+    result: one part's estimate, scaled)."""
+    import dataclasses
 
-    recover_jobs(space)
-    recover_interrupted(space)
-    config = scheduler_config(studio.library, space.providers.names())
-    executor = ThreadExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
-    sched = Scheduler(space, executor, config=config, usage=studio.library)
-    bar = _Progress(sys.stderr.isatty())
-    ended_before = {j.id for j in space.jobs(limit=100_000) if j.status in FINAL}
-    try:
-        while True:
-            wake = sched.pump()
-            sched.raise_problem()  # the queue's books can't be written: stop, say why
-            jobs = {j.id: j for j in space.jobs(limit=100_000)}
-            mine = [
-                j
-                for jid, j in jobs.items()
-                if (jid in wanted if wanted is not None else jid not in ended_before)
-            ]
-            bar.show(mine)
-            if wanted is not None and all(j.status in FINAL for j in mine):
-                break
-            if wanted is None and not sched.has_work():
-                break
-            time.sleep(0.1 if wake is None else min(0.1, wake / 1000))
-    finally:
-        executor.shutdown(wait=True)
-        sched.close()
-        bar.done()
-    # jobs still running elsewhere (another worker's) are not failures
-    return sum(1 for j in mine if j.status in ("failed", "cancelled"))
+    from studio.core import commands as c
+    from studio.core.handlers.generate import MAX_BATCH
+
+    if not isinstance(cmd, c.RequestBatch) or cmd.count <= MAX_BATCH:
+        return space.estimate(cmd)
+    est = space.estimate(dataclasses.replace(cmd, count=MAX_BATCH))
+    scale = cmd.count / MAX_BATCH
+    return dataclasses.replace(est, usd=est.usd * scale, units=est.units * scale)
 
 
-class _Progress:
-    """A one-line bar on a terminal; plain lines per finished job otherwise."""
+def _parts(space: Any, cmd: Any) -> list[Any]:
+    """``cmd`` as one step's commands: a batch over one request's limit becomes parts of
+    at most that many results (an explore batch's asset made first, its parts adding to
+    it), so ``--count 40`` is one batch, undone at once, in three requests."""
+    import dataclasses
 
-    def __init__(self, tty: bool) -> None:
-        self.tty = tty
-        self.reported: set[str] = set()
+    from studio.core import commands as c
+    from studio.core.handlers.generate import MAX_BATCH, default_asset_name
 
-    def show(self, jobs: list[Any]) -> None:
-        if self.tty:
-            total = len(jobs) or 1
-            done = sum(1 for j in jobs if j.status in FINAL)
-            running = [j for j in jobs if j.status == "running"]
-            frac = (done + sum((j.progress or 0) for j in running)) / total
-            bar = "#" * int(frac * 30)
-            failed = sum(1 for j in jobs if j.status in ("failed", "cancelled"))
-            sys.stderr.write(
-                f"\r[{bar:<30}] {done}/{total} done, {len(running)} running"
-                + (f", {failed} failed" if failed else "")
-            )
-            sys.stderr.flush()
-            return
-        for j in jobs:
-            if j.status in FINAL and j.id not in self.reported:
-                self.reported.add(j.id)
-                extra = (
-                    f" ({j.error_code}: {j.error_message})"
-                    if j.error_code and j.status != "succeeded"
-                    else ""
-                )
-                print(f"job {j.id} {j.status}{extra}", file=sys.stderr)
+    if not isinstance(cmd, c.RequestBatch) or cmd.count <= MAX_BATCH:
+        return [cmd]
+    head: list[Any] = []
+    base = dataclasses.replace(cmd, total=cmd.count)
+    if cmd.mode is c.BatchMode.EXPLORE and cmd.asset_id is None:
+        aid = space.new_id()
+        name = cmd.name or default_asset_name(cmd.prompt)
+        head.append(c.CreateAsset(name[:200], cmd.media_kind, type=cmd.type, asset_id=aid))
+        base = dataclasses.replace(base, asset_id=aid, continues=True)
+    return head + [
+        dataclasses.replace(base, first=first, count=min(MAX_BATCH, cmd.count - first))
+        for first in range(0, cmd.count, MAX_BATCH)
+    ]
 
-    def done(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
+
+def _created(applied: Any) -> tuple[list[str], list[str], list[str]]:
+    """The assets, variants and jobs a generation step made, in order."""
+    out: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for a in applied:
+        for keys, into in zip(
+            (("asset_ids", "asset_id"), ("variant_ids", "variant_id"), ("job_ids", "job_id")),
+            out,
+            strict=True,
+        ):
+            value = a.created.get(keys[0]) or a.created.get(keys[1]) or ""
+            into.extend(v for v in value.split(",") if v and v not in into)
+    return out
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -324,14 +292,15 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from studio.cli.waiting import run_queue
+
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         if args.until_idle:
-            failed = _run(studio, space, None)
+            failed = run_queue(studio, space, None)
             return EXIT_ERROR if failed else EXIT_OK
         print("running the queue; Ctrl-C stops", file=sys.stderr)
-        while True:
-            _run(studio, space, None)
-            time.sleep(1.0)
+        run_queue(studio, space, None, forever=True)
+        return EXIT_OK
 
 
 def cmd_usage(args: argparse.Namespace) -> int:

@@ -4,14 +4,17 @@ line (see docs/sharing.md), and ``studio apply`` on a joined space (sent to its 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from studio.cli.common import EXIT_OK, number, print_json, studio_from, table, when
+
+TYPE_CHECKING = False  # typing is not imported at run time: `studio` starts faster
+if TYPE_CHECKING:  # asyncio is imported where used: most commands never need it
+    import asyncio
+    from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -104,6 +107,8 @@ def _ipv4(text: str) -> str:
 
 
 def _stop_event() -> asyncio.Event:
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -125,6 +130,8 @@ def _proxy_front(args: argparse.Namespace) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from studio.sync.host import Host
 
     proxy = _proxy_front(args)
@@ -214,6 +221,8 @@ async def _announce(announcer: Any) -> None:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
+    import asyncio
+
     from studio.sync.discovery import discover
 
     found = asyncio.run(discover(args.wait, args.interface or None))
@@ -269,6 +278,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_join(args: argparse.Namespace) -> int:
+    import asyncio
     import socket
 
     from studio.sync.peer import join
@@ -284,6 +294,8 @@ def cmd_join(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
     from studio.sync.peer import sync
 
     with studio_from(args) as studio:
@@ -312,6 +324,8 @@ async def _follow(studio: Any, slug: str) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    import asyncio
+
     from studio.core.errors import ValidationError
     from studio.sync.peer import fetch_media
 
@@ -394,6 +408,8 @@ REFRESH_TIMEOUT_S = 1.0
 def refresh(studio: Any, ref: str) -> None:
     """Before a read of a joined space: catch it up when its host answers within about
     a second; otherwise say, on stderr, that it shows the replica as of its last change."""
+    import asyncio
+
     slug = joined(studio, ref)
     if slug is None:
         return
@@ -410,6 +426,8 @@ def refresh(studio: Any, ref: str) -> None:
 
 def travel_remote(studio: Any, slug: str, *, undo: bool, as_json: bool) -> int:
     """``studio undo/redo`` on a joined space: the host undoes this device's last step."""
+    import asyncio
+
     from studio.sync.peer import travel
 
     result = asyncio.run(travel(studio, slug, undo=undo))
@@ -445,6 +463,8 @@ def _with_events(studio: Any, slug: str, result: dict[str, Any]) -> dict[str, An
 def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
     """Send commands to the host of a joined space as one step; return what the local
     ``apply`` prints (step, seqs, created, events), once the replica holds the step."""
+    import asyncio
+
     from studio.core.commands import command_to_json
     from studio.sync.peer import send
 
@@ -457,6 +477,8 @@ def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
 def generate_remote(studio: Any, slug: str, cmd: Any, *, wait: bool, as_json: bool) -> int:
     """``studio generate`` on a joined space: the host queues and runs the jobs (with its
     own provider keys); ``wait`` follows the replica until the placeholders fill in."""
+    import asyncio
+
     from studio.cli.common import EXIT_ERROR
     from studio.sync.placeholders import wait_variants
 
@@ -515,6 +537,8 @@ def _fetch_finished(studio: Any, slug: str, variant_ids: list[str]) -> dict[str,
     """Fetch the originals of finished variants (as a local ``generate --wait`` leaves
     them on disk); {variant id: local path}. A failed fetch is a warning, not a failure:
     the generation succeeded and ``studio fetch`` tries again."""
+    import asyncio
+
     from studio.core.errors import StudioError
     from studio.sync.peer import fetch_media
 

@@ -465,7 +465,13 @@ class RequestRefine(Command):
 @dataclass(frozen=True, slots=True)
 class RequestBatch(Command):
     """``explore``: one asset with ``count`` variants (a new asset, or refinements of
-    ``asset_id``); ``set``: ``count`` new assets with one variant each."""
+    ``asset_id``); ``set``: ``count`` new assets with one variant each.
+
+    A batch larger than one request's limit is sent as several parts in one step:
+    ``first`` is this part's first result within the whole batch of ``total`` (names,
+    seeds and each recipe's batch entry count on from it), and ``continues`` makes an
+    explore part's variants join ``asset_id`` as the batch's own generations (the asset
+    made just before in the step) rather than refinements of it."""
 
     prompt: str
     media_kind: MediaKindName
@@ -479,6 +485,9 @@ class RequestBatch(Command):
     x: float = 0.0
     y: float = 0.0
     request_id: str | None = None
+    first: int = 0
+    total: int | None = None
+    continues: bool = False
 
 
 @command("variant:retry")

@@ -267,6 +267,34 @@ def running_leases(conn: sqlite3.Connection) -> list[r.JobLease]:
     )
 
 
+class AssetSummary(NamedTuple):
+    """One asset as a listing shows it: its row, how many live variants it has, and
+    its active variant's status (None when it has none)."""
+
+    asset: r.AssetRow
+    variant_count: int
+    active_status: str | None
+
+
+ASSET_SUMMARIES_SQL = (
+    f"SELECT {r.ASSET_COLUMNS}, "
+    "(SELECT COUNT(*) FROM variants v WHERE v.asset_id = assets.id AND v.deleted_at IS NULL), "
+    "(SELECT s.status FROM variants s "
+    "WHERE s.id = assets.active_variant_id AND s.deleted_at IS NULL) "
+    "FROM assets WHERE deleted_at IS NULL"
+)
+
+
+def asset_summaries(conn: sqlite3.Connection) -> list[AssetSummary]:
+    """Every live asset, one row each, in the snapshot's order: a listing needs no
+    variant rows (a space has several per asset)."""
+    width = len(r.AssetRow._fields)
+    return [
+        AssetSummary(r.AssetRow._make(row[:width]), row[width], row[width + 1])
+        for row in conn.execute(ASSET_SUMMARIES_SQL)
+    ]
+
+
 # --------------------------------------------------------------------------- bound
 
 
@@ -339,6 +367,9 @@ class Reads:
 
     def collection_members(self) -> dict[str, list[CollectionMember]]:
         return self._run(collection_members)
+
+    def asset_summaries(self) -> list[AssetSummary]:
+        return self._run(asset_summaries)
 
 
 # --------------------------------------------------------------------------- collections

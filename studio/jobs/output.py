@@ -5,26 +5,32 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from studio.core.commands import CompleteVariant
 from studio.media import (
     MediaError,
+    MediaInfo,
+    Previews,
     atomic_copy,
+    atomic_writer,
     fsync_dir,
     probe,
     render_previews,
     sha256_file,
 )
+from studio.media.previews import THUMB_BOX, THUMB_NAME, THUMB_QUALITY
 from workers.base import ErrorKind, GenerationOutput, ProviderError
 
 
 def _write_new(path: Path, data: bytes) -> str:
-    """Create ``path`` (its folder must exist) with ``data``, fsynced; its SHA-256."""
+    """Create ``path`` (its folder must exist) with ``data``, fsynced; its SHA-256. The
+    folder is fsynced once, after the previews are written beside it (every preview
+    path ends so), before anything points at these files."""
     with open(path, "xb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    fsync_dir(path.parent)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -47,7 +53,6 @@ def store_output(
             size, sha = original.stat().st_size, sha256_file(original)
         except OSError:
             size, sha = atomic_copy(output.path, original)
-        fsync_dir(dest_dir)
     else:
         raise ProviderError(ErrorKind.MALFORMED, "the provider returned no media")
     try:
@@ -57,7 +62,9 @@ def store_output(
                 ErrorKind.MALFORMED,
                 f"the provider returned {info.kind.value}, but {expected_kind} was asked for",
             )
-        previews = render_previews(original, info, dest_dir)
+        previews = _picture_previews(output.picture, info, dest_dir)
+        if previews is None:
+            previews = render_previews(original, info, dest_dir)
     except MediaError as exc:  # the scheduler removes the staging folder
         raise ProviderError(
             ErrorKind.MALFORMED, f"the provider's media are unusable: {exc.message}"
@@ -81,3 +88,26 @@ def store_output(
         provider_metadata=dict(output.provider_metadata),
         generation_provenance=dict(output.provenance),
     )
+
+
+def _picture_previews(picture: Any, info: MediaInfo, dest_dir: Path) -> Previews | None:
+    """``thumb.webp`` from the picture the provider drew, still in memory: the thumbnail
+    :func:`render_previews` would make from the file (an 8-bit RGB/RGBA picture with no
+    profile or orientation is thumbnailed the same way), without decoding the file
+    again. None when there is no such picture, or it is not the file's (then the file
+    is decoded as for any provider)."""
+    if (
+        picture is None
+        or info.kind.value != "image"
+        or getattr(picture, "mode", None) not in ("RGB", "RGBA")
+        or getattr(picture, "size", None) != (info.width, info.height)
+        or picture.info.get("icc_profile")
+    ):
+        return None
+    thumb = picture.copy()
+    thumb.thumbnail((THUMB_BOX, THUMB_BOX))
+    dest = dest_dir / THUMB_NAME
+    with atomic_writer(dest, sync_dir=False) as f:
+        thumb.save(f, "WEBP", quality=THUMB_QUALITY)
+    fsync_dir(dest_dir)
+    return Previews(thumb=dest, poster=None)

@@ -60,6 +60,7 @@ class PumpThread:
         self._stopping = threading.Event()
         self._pumping = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        scheduler.on_slot_free(self.poke)  # refill a freed provider slot at once
         self.pumps = 0
         """Pumps done so far (by the thread and by :meth:`pump_now`)."""
 

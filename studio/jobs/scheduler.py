@@ -2,7 +2,8 @@
 an executor, and commits every outcome through the space's door.
 
 One scheduler per open space. ``pump()`` is cheap and never blocks: the desktop app
-calls it from a timer and on events; headless code calls :meth:`run_until_idle`.
+calls it from a timer and on events; headless code calls :meth:`run_until_idle` or
+:meth:`run_until`, which sleep until a body ends rather than poll.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ SYSTEM = Actor.system()
 RECOVER_EVERY_MS = 5_000
 """How often a running scheduler re-queues the jobs of workers that died."""
 
+IDLE_WAIT_S = 0.25
+"""How long :meth:`Scheduler.run_until` sleeps when nothing here wakes it: a body
+ending here wakes it at once; this bounds how late it sees what another process
+committed (a cancel, a job queued there) and a queued job's time coming."""
+
 
 @dataclass(frozen=True, slots=True)
 class SchedulerConfig:
@@ -86,6 +92,7 @@ class _JobContext(BasicContext):
         self.started = started
         self._scratch: Path | None = None
         self.extra_stages: list[Path] = []  # one more staged folder per extra result
+        self.called = False  # the provider call is over: its slot was given back
 
     @property
     def temp_dir(self) -> Path:
@@ -138,16 +145,31 @@ class Scheduler:
         self._idle = threading.Condition(self._lock)
         self._running: dict[str, _JobContext] = {}  # job id -> its context
         self._books = Books(space)  # claim/complete/fail writes that must not be lost
-        self._per_provider: dict[str, int] = {}
+        self._per_provider: dict[str, int] = {}  # provider calls running here
+        self._storing: dict[str, int] = {}  # runs here past their call, storing results
         self._windows: dict[str, RateWindow] = {}
         self._last_renew = 0
         self._last_recover = 0
-        self._finished = 0  # bodies ended; lets a waiter see endings it did not wait for
+        self._finished = 0  # slots freed; lets a waiter see endings it did not wait for
         self._unsubscribe = space.subscribe(self._on_event)
         # other processes' changes (a job cancelled by `studio cancel` or an undo there)
         # arrive through the change feed, looked at on every pump
         self._feed: ChangeFeed | None = _feed_of(space)
         self._feed_lock = threading.Lock()
+        self._watchers: list[Callable[[Event], None]] = []
+        self._wakers: list[Callable[[], None]] = []
+
+    def on_slot_free(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (on the job's thread; it must not block) whenever a provider slot
+        frees here: a pump then can start the next job at once (the app's pump thread
+        is poked this way)."""
+        self._wakers.append(fn)
+
+    def watch(self, fn: Callable[[Event], None]) -> None:
+        """Call ``fn`` with every event of every change committed from now on, by this
+        process or another, in seq order, as the scheduler's feed reads them (at the
+        start of every pump): how a waiter follows its jobs without reading them."""
+        self._watchers.append(fn)
 
     def close(self) -> None:
         self._unsubscribe()
@@ -173,6 +195,8 @@ class Scheduler:
             self._feed_lock.release()
         for event in events:
             self._on_event(event)
+            for fn in self._watchers:
+                fn(event)
 
     def stop(self, reason: str = "the app was closed") -> int:
         """Put every job running here back in the queue (the attempt does not count) and
@@ -290,6 +314,10 @@ class Scheduler:
         to run here (claimed, cancelled or ended meanwhile, or the claim could not be
         written); -1 when the provider is at its limit across processes."""
         limit = self.config.for_provider(ready.provider).concurrency
+        with self._lock:
+            # the runs here that are only storing their results hold no provider slot,
+            # but their jobs still count as running in the file until they complete
+            limit += self._storing.get(ready.provider, 0)
         cmd = c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms, limit=limit)
         try:
             applied = self._books.write(cmd, f"start job {ready.job_id}", CLAIM_RETRIES_S)
@@ -353,6 +381,7 @@ class Scheduler:
         try:
             ctx.check_cancelled()
             output = provider.run(request, ctx)
+            self._called(ctx)  # storing the result needs no provider slot
             ctx.check_cancelled()
             out = ctx.out_dir()
             result = store_output(
@@ -429,15 +458,38 @@ class Scheduler:
             staged.append(stage.relative_to(self.space.media_dir).as_posix())
         return tuple(extras), tuple(staged)
 
+    def _called(self, ctx: _JobContext) -> None:
+        """The run's provider call is over: its provider slot is free for the next job
+        (a waiter is woken to start it) while this run stores and commits the result."""
+        with self._lock:
+            if self._running.get(ctx.ready.job_id) is not ctx or ctx.called:
+                return  # abandoned earlier
+            ctx.called = True
+            provider = ctx.ready.provider
+            self._per_provider[provider] -= 1
+            self._storing[provider] = self._storing.get(provider, 0) + 1
+            self._finished += 1
+            self._idle.notify_all()
+        self._wake()
+
     def _forget(self, ctx: _JobContext) -> None:
         """This run no longer counts as running here (it ended, or was abandoned)."""
         with self._lock:
             if self._running.get(ctx.ready.job_id) is not ctx:
                 return  # abandoned earlier
             del self._running[ctx.ready.job_id]
-            self._per_provider[ctx.ready.provider] -= 1
+            counts = self._storing if ctx.called else self._per_provider
+            counts[ctx.ready.provider] -= 1
             self._finished += 1
             self._idle.notify_all()
+        self._wake()
+
+    def _wake(self) -> None:
+        for fn in self._wakers:
+            try:
+                fn()
+            except Exception:  # a waker's fault must not fail the job
+                log.exception("slot-free hook failed")
 
     def _abandon_overdue(self, now: int) -> None:
         with self._lock:
@@ -587,19 +639,46 @@ class Scheduler:
         """Pump until no job is queued or running. Returns False on timeout or stop.
         Raises StorageError when the queue's bookkeeping can't be written (see
         :meth:`problem`) instead of waiting forever."""
+        return self.run_until(
+            lambda: not self.has_work() or (self.busy() == 0 and self.paused()),
+            timeout_s=timeout_s,
+            on_tick=on_tick,
+            stop=stop,
+        )
+
+    def run_until(
+        self,
+        done: Callable[[], bool],
+        *,
+        timeout_s: float | None = None,
+        on_tick: Callable[[], Any] | None = None,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Pump until ``done()`` (asked after each pump and, once the feed was read, before
+        the next, so nothing more is claimed for a waiter that is done). Between pumps it sleeps until a body ends here (woken at once: its slot
+        is refilled within a thread switch), a queued job's time comes, or
+        :data:`IDLE_WAIT_S` passes (what other processes commit is seen then). Returns
+        False on timeout or stop. Raises StorageError when the queue's bookkeeping
+        can't be written (see :meth:`problem`) instead of waiting forever."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        pumped = False
         while True:
             with self._lock:
                 seen = self._finished
+            if pumped:
+                self._follow()  # what ended meanwhile: maybe done, before claiming more
+                if self.problem() is None and done():
+                    return True
             wake = self.pump()
+            pumped = True
             if on_tick is not None:
                 on_tick()
             self.raise_problem()
-            if not self.has_work() or (self.busy() == 0 and self.paused()):
+            if done():
                 return True
             if stop is not None and stop.is_set():
                 return False
-            wait = 0.25 if wake is None else min(0.25, max(0.001, wake / 1000))
+            wait = IDLE_WAIT_S if wake is None else min(IDLE_WAIT_S, max(0.001, wake / 1000))
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -53,9 +53,10 @@ def test_two_workers_keep_a_concurrency_limit_of_one(tmp_path: Path) -> None:
                 ),
                 OWNER,
             )
+    calls = tmp_path / "calls.txt"
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "studio", "--home", str(home), "worker", "two", "--until-idle"],
+            [sys.executable, "-c", RECORDING_WORKER, str(calls), "--home", str(home), *WORK],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -68,13 +69,38 @@ def test_two_workers_keep_a_concurrency_limit_of_one(tmp_path: Path) -> None:
     with Studio(home, providers=build_providers) as s, s.open_space("two") as space:
         rows = space.jobs(limit=100)
         assert [(j.status, j.attempts) for j in rows] == [("succeeded", 1)] * jobs
-        spans = [(j.started_at, j.finished_at) for j in rows]
-    assert all(a is not None and b is not None for a, b in spans)
-    # a claim's timestamp is taken just before it waits for the write lock, so it may
-    # precede the end of the job it waited for by a few ms: forgive 100 ms (a run
-    # takes over 250 ms, so a real overlap still shows)
-    assert _max_overlap([(a, b - 100) for a, b in spans]) == 1  # type: ignore[operator]
+    # the limit is on provider calls (storing a result holds no slot): never two at once
+    spans = [tuple(int(t) for t in line.split()) for line in calls.read_text().splitlines()]
+    assert len(spans) == jobs, spans
+    assert _max_overlap([(a, b) for _, a, b in spans]) == 1, spans
     assert [w.returncode for w in workers] == [0, 0], errors
+
+
+WORK = ("worker", "two", "--until-idle")
+RECORDING_WORKER = """
+import os, sys, time
+import studio.providers_setup as setup
+from workers.local import LocalProvider
+from workers.registry import ProviderRegistry
+
+out = sys.argv.pop(1)
+
+
+class Recording(LocalProvider):
+    def run(self, request, context):
+        start = time.monotonic_ns()
+        try:
+            return super().run(request, context)
+        finally:
+            with open(out, "a") as f:
+                f.write(f"{os.getpid()} {start} {time.monotonic_ns()}\\n")
+
+
+setup.build_providers = lambda library: ProviderRegistry([Recording(latency_s=0.25)])
+from studio.cli.main import main
+
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 class GatedProvider(ScriptedProvider):

@@ -17,6 +17,9 @@ class FakeScheduler:
         self._fail = fail_first
         self.wake = wake
 
+    def on_slot_free(self, fn: object) -> None:
+        self.waker = fn
+
     def pump(self) -> int | None:
         if not self._inside.acquire(blocking=False):
             self.overlap = True

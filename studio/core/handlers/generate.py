@@ -44,6 +44,8 @@ from workers.base import (
 Inverse = tuple[c.Command, ...]
 
 MAX_BATCH = 16
+MAX_SPLIT_BATCH = 1000
+"""The most results a batch sent as several parts (``first``/``total``) may have."""
 DEFAULT_MAX_ATTEMPTS = 3
 PAUSED_KEY = "queue_paused"
 STAGING = ".staging"
@@ -220,7 +222,18 @@ def plan_request(tx: Tx, cmd: c.Command) -> tuple[Plan, int]:
             raise ValidationError(f"a batch makes 1 to {MAX_BATCH} results")
         if cmd.asset_id is not None and cmd.mode is not c.BatchMode.EXPLORE:
             raise ValidationError("only an explore batch can add variants to an existing asset")
-    if isinstance(cmd, c.RequestRefine | c.RequestBatch) and cmd.asset_id is not None:
+        total = cmd.count if cmd.total is None else cmd.total
+        if cmd.first < 0 or not cmd.first + cmd.count <= total <= MAX_SPLIT_BATCH:
+            raise ValidationError(
+                f"a batch part must lie within its batch of at most {MAX_SPLIT_BATCH} results"
+            )
+        if cmd.continues and cmd.asset_id is None:
+            raise ValidationError("a continuing batch part names the asset it adds to")
+    if isinstance(cmd, c.RequestBatch) and cmd.continues:
+        asset = tx.asset(cmd.asset_id or "")  # the batch's own generations, not refinements
+        op = ForgeOp.DERIVE if cmd.references else ForgeOp.GENERATE
+        kind, type_, refs = asset["media_kind"], asset["type"], cmd.references
+    elif isinstance(cmd, c.RequestRefine | c.RequestBatch) and cmd.asset_id is not None:
         asset = tx.asset(cmd.asset_id)
         op, kind, type_ = ForgeOp.REFINE, asset["media_kind"], asset["type"]
         refs = _refine_refs(tx, asset, cmd.references)
@@ -300,6 +313,10 @@ def _default_name(prompt: str) -> str:
     return " ".join(prompt.split()[:6]) or "Untitled"
 
 
+default_asset_name = _default_name
+"""The name a generated asset gets when none is given (its prompt's first words)."""
+
+
 def _new_asset(
     tx: Tx, name: str | None, prompt: str, kind: str, type_: str, x: float, y: float
 ) -> str:
@@ -370,15 +387,17 @@ def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
     if shared_asset is None and cmd.mode is c.BatchMode.EXPLORE:
         shared_asset = _new_asset(tx, cmd.name, cmd.prompt, kind, type_, cmd.x, cmd.y)
         asset_ids.append(shared_asset)
+    total = cmd.count if cmd.total is None else cmd.total
     for i in range(cmd.count):
-        batch = {"mode": cmd.mode.value, "index": i, "count": cmd.count}
+        index = cmd.first + i  # within the whole batch (several parts: see RequestBatch)
+        batch = {"mode": cmd.mode.value, "index": index, "count": total}
         seeded = p
         if opts.seed is not None:
-            seeded = Plan(_with_seed(p.recipe, opts.seed + i), p.relation)
+            seeded = Plan(_with_seed(p.recipe, opts.seed + index), p.relation)
         if cmd.mode is c.BatchMode.SET:
             x, y = grid_position(i, cmd.count, origin)
             # each asset of a set is told apart by its number: "Hero 1", "Hero 2"…
-            name = f"{(cmd.name or _default_name(cmd.prompt))[:190]} {i + 1}"
+            name = f"{(cmd.name or _default_name(cmd.prompt))[:190]} {index + 1}"
             aid = _new_asset(tx, name, cmd.prompt, kind, type_, x, y)
             asset_ids.append(aid)
         else:
@@ -392,11 +411,14 @@ def request_batch(tx: Tx, cmd: c.RequestBatch) -> Inverse:
             idempotency_key=_key(cmd.request_id, i),
             batch=batch,
         )
-        if cmd.mode is c.BatchMode.SET or (cmd.asset_id is None and i == 0):
+        activate = cmd.mode is c.BatchMode.SET or (
+            (cmd.asset_id is None or cmd.continues) and index == 0
+        )
+        if activate:
             _activate(tx, aid, vid)
         variant_ids.append(vid)
         job_ids.append(jid)
-        if cmd.asset_id is not None:
+        if cmd.asset_id is not None and not activate:  # the active one goes with its asset
             inverse.append(c.DeleteVariant(vid))
     for n, aid in enumerate(asset_ids):  # assets are announced before their variants
         tx.emit_asset("asset:created", aid, at=first_event + n)

@@ -1,0 +1,93 @@
+"""The command line starts light: ``--help`` and ``space list`` import none of the heavy
+packages (Qt, provider SDKs, Pillow, PyAV, numpy, the keyring) and not the core; the
+quick index read agrees with the library's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.core.studio import Studio
+from studio.store.schema import LIBRARY_APPLICATION_ID as SCHEMA_APPLICATION_ID
+from studio.store.schema import LIBRARY_MIGRATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = (
+    "PySide6",
+    "google.genai",
+    "anthropic",
+    "elevenlabs",
+    "PIL",
+    "av",
+    "numpy",
+    "keyring",
+    "asyncio",
+    "studio.core.studio",
+    "studio.core.space",
+    "studio.media",
+)
+
+PROBE = """
+import json, runpy, sys
+sys.argv = ["studio", *sys.argv[1:]]
+try:
+    runpy.run_module("studio", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def _loaded(*args: str) -> tuple[int, set[str], str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    return report["code"], set(report["modules"]), proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "shows"),
+    [
+        (("--help",), "COMMAND"),
+        (("space", "list"), "Sketches"),
+        (("space", "list", "--json"), '"sketches"'),
+    ],
+    ids=str,
+)
+def test_start_up_imports_nothing_heavy(tmp_path: Path, args: tuple[str, ...], shows: str) -> None:
+    home = tmp_path / "home"
+    with Studio(home) as s:
+        s.create_space("Sketches")
+    code, modules, out = _loaded("--home", str(home), *args)
+    assert code in (0, None)  # --help exits 0, a command returns 0
+    assert shows in out
+    loaded = sorted(m for m in HEAVY if m in modules or any(k.startswith(m + ".") for k in modules))
+    assert loaded == []
+
+
+def test_the_quick_index_read_matches_the_library(tmp_path: Path) -> None:
+    from studio.store.index import LIBRARY_APPLICATION_ID, LIBRARY_VERSION, read_spaces
+
+    assert (
+        len(LIBRARY_MIGRATIONS),
+        SCHEMA_APPLICATION_ID,
+    ) == (LIBRARY_VERSION, LIBRARY_APPLICATION_ID)
+    home = tmp_path / "home"
+    assert read_spaces(home / "library.db") is None  # no library yet: the full path makes it
+    with Studio(home) as s:
+        for name in ("B", "A", "C"):
+            s.create_space(name)
+        s.open_space("a").close()  # opened last: listed first
+        expected = [tuple(e) for e in s.spaces()]
+    assert read_spaces(home / "library.db") == expected
