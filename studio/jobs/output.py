@@ -13,13 +13,12 @@ from studio.media import (
     MediaInfo,
     Previews,
     atomic_copy,
-    atomic_writer,
     fsync_dir,
     probe,
     render_previews,
     sha256_file,
 )
-from studio.media.previews import THUMB_BOX, THUMB_NAME, THUMB_QUALITY
+from studio.media.previews import THUMB_BOX, save_thumbnail
 from workers.base import ErrorKind, GenerationOutput, ProviderError
 
 
@@ -106,8 +105,4 @@ def _picture_previews(picture: Any, info: MediaInfo, dest_dir: Path) -> Previews
         return None
     thumb = picture.copy()
     thumb.thumbnail((THUMB_BOX, THUMB_BOX))
-    dest = dest_dir / THUMB_NAME
-    with atomic_writer(dest, sync_dir=False) as f:
-        thumb.save(f, "WEBP", quality=THUMB_QUALITY)
-    fsync_dir(dest_dir)
-    return Previews(thumb=dest, poster=None)
+    return save_thumbnail(thumb, dest_dir)  # and its 64/16 px tiers, as for any file

@@ -136,11 +136,19 @@ def render_previews(
             peaks = waveform_peaks(path, info.duration_ms, max_ms=limits.max_duration_ms)
         thumb = render_waveform(peaks)
         out_dir.mkdir(parents=True, exist_ok=True)
+    return save_thumbnail(thumb, out_dir, poster=poster_path, sync_dir=sync_dir)
+
+
+def save_thumbnail(
+    thumb: Image.Image, out_dir: Path, *, poster: Path | None = None, sync_dir: bool = True
+) -> Previews:
+    """Write ``thumb`` (already fitted in the 512 px box) as ``thumb.webp`` and its small
+    tiers, as :func:`render_previews` does (for a picture still in memory: no decode)."""
     thumb_path = _save_webp(thumb, out_dir / THUMB_NAME, THUMB_QUALITY)
     tiers = _save_tiers(thumb, out_dir)
     if sync_dir:
         fsync_dir(out_dir)
-    return Previews(thumb=thumb_path, poster=poster_path, tiers=tiers)
+    return Previews(thumb=thumb_path, poster=poster, tiers=tiers)
 
 
 def _save_webp(im: Image.Image, dest: Path, quality: int) -> Path:

@@ -52,6 +52,8 @@ def test_the_thumbnail_comes_from_the_picture_in_memory(
     done = store_output(stage, PurePosixPath("a") / "v1", "image", out)
     assert done.thumb_path == "a/v1/thumb.webp"
     assert (done.width, done.height) == out.picture.size
+    # the small tiers too, as render_previews makes them (far zoom never decodes thumbs)
+    assert (stage / "thumb.64.webp").is_file() and (stage / "thumb.16.webp").is_file()
     with Image.open(stage / "thumb.webp") as got, Image.open(expected) as want:
         assert got.size == want.size
         diff = ImageStat.Stat(ImageChops.difference(got.convert("RGB"), want.convert("RGB")))
