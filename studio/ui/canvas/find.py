@@ -1,7 +1,9 @@
 """CanvasFinder: the scene's find/filter state — which cards match, in what order.
 
 Matching cards are highlighted, the others dimmed (``card.match`` = 1 / -1; 0 when no
-filter is on). Prompt texts are not in the canvas rows: they are fetched once, on the
+filter is on). The window's find and filter panel compute their matches off the UI
+thread (``studio.core.facets``) and hand them over with :meth:`CanvasFinder.show_result`,
+which touches only the cards whose state changes. Prompt texts are not in the canvas rows: they are fetched once, on the
 first text search, from the host's prompt source or else one ``space.variant_detail``
 per variant, then cached (a variant's recipe never changes).
 """
@@ -23,6 +25,20 @@ if TYPE_CHECKING:
     from studio.ui.canvas.scene import CanvasScene
 
 Predicate = Callable[[AssetRow], bool]
+
+
+class MatchSet(frozenset[str]):
+    """A filter given as the ids that match, in reading order (``order``)."""
+
+    order: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, ordered: Sequence[str]) -> MatchSet:
+        out = cls(ordered)
+        out.order = tuple(ordered)
+        return out
+
+
 PromptSource = Callable[[Sequence[str]], Mapping[str, str]]  # variant ids -> prompt
 Criteria = CanvasFilter | Predicate | str | None
 
@@ -30,7 +46,7 @@ Criteria = CanvasFilter | Predicate | str | None
 class CanvasFinder:
     def __init__(self, scene: CanvasScene) -> None:
         self._scene = scene
-        self.filter: CanvasFilter | Predicate | None = None
+        self.filter: CanvasFilter | Predicate | MatchSet | None = None
         self._matches: list[str] = []
         self._dirty = False
         self.current: str | None = None
@@ -75,7 +91,9 @@ class CanvasFinder:
             new = 0
         else:
             a = card.asset
-            if isinstance(f, CanvasFilter):
+            if isinstance(f, MatchSet):
+                ok = a.id in f
+            elif isinstance(f, CanvasFilter):
                 starred = self._scene.model.starred(a.id)
                 ok = asset_matches(f, a, starred, lambda: self._prompts_of(a.id))
             else:
@@ -107,6 +125,34 @@ class CanvasFinder:
         self._set(criteria, scene.card_map().values())
         scene.update()
         n = len(self.matches())
+        scene.matches_changed.emit(n)
+        return n
+
+    def show_result(self, ordered_ids: Sequence[str] | None) -> int:
+        """Show a match set computed elsewhere: ``ordered_ids`` in reading order (None:
+        no filter). Only the cards whose state changes are touched; returns the count."""
+        scene = self._scene
+        cards = scene.card_map()
+        old = self.filter
+        if ordered_ids is None:
+            self._set(None, cards.values() if old is not None else ())
+        else:
+            new = MatchSet.of(ordered_ids)
+            self.filter, self.current = new, None
+            if isinstance(old, MatchSet):
+                for aid, state in ((a, -1) for a in old - new):
+                    if (card := cards.get(aid)) is not None:
+                        card.match = state
+                for aid in new - old:
+                    if (card := cards.get(aid)) is not None:
+                        card.match = 1
+            else:
+                for aid, card in cards.items():
+                    card.match = 1 if aid in new else -1
+            self._matches = [aid for aid in new.order if aid in cards]
+            self._dirty = False
+        scene.update()
+        n = len(self._matches)
         scene.matches_changed.emit(n)
         return n
 
