@@ -87,6 +87,25 @@ prompts in variant-id order, so a replica writes the very same text). JSON that 
 not parse counts as empty: a damaged row never blocks a write."""
 
 
+_SEARCH_TABLE_SQL = (
+    f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(name, type, tags, prompts, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')"
+)
+_SEARCH_FILL = (
+    "INSERT INTO asset_search_docs (asset_id) SELECT id FROM assets WHERE deleted_at IS NULL",
+    _SEARCH_DOCUMENT,
+)
+REBUILD_SEARCH: tuple[str, ...] = (
+    f"DROP TABLE {SEARCH_TABLE}",
+    "DELETE FROM asset_search_docs",
+    _SEARCH_TABLE_SQL,
+    *_SEARCH_FILL,
+)
+"""Statements that build the search index again from the rows alone (the same table
+the migration makes, byte for byte): for a space file from elsewhere (an archive),
+whose index must not be taken on trust. Run them inside one write transaction."""
+
+
 def _reindex(asset_id: str) -> str:
     """SQL that makes the search document of the asset ``asset_id`` (an SQL expression,
     e.g. ``NEW.id``) match its rows: dropped, then written again if the asset is live.
@@ -133,13 +152,9 @@ SEARCH_MIGRATION = Migration(
         doc INTEGER PRIMARY KEY,
         asset_id TEXT NOT NULL UNIQUE
     );
-    CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(
-        name, type, tags, prompts,
-        tokenize = 'unicode61 remove_diacritics 2',
-        prefix = '1 2 3'
-    );
-    INSERT INTO asset_search_docs (asset_id) SELECT id FROM assets WHERE deleted_at IS NULL;
-    {_SEARCH_DOCUMENT};
+    {_SEARCH_TABLE_SQL};
+    {_SEARCH_FILL[0]};
+    {_SEARCH_FILL[1]};
     """
     + _search_triggers(),
 )
