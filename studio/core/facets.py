@@ -76,6 +76,7 @@ class FilterResult:
     number, the live assets in all, and each facet value's count."""
 
     ids: tuple[str, ...]
+    id_set: frozenset[str]  # the same ids as a set (made on the querying thread)
     total: int
     live: int
     counts: Mapping[str, Mapping[str, int]]
@@ -109,21 +110,39 @@ def local_day(ms: int, offset_s: int) -> int:
     return (ms // 1000 + offset_s) // 86_400
 
 
-def variant_values(v: FacetVariant) -> Iterable[Pick]:
-    if v.starred:
-        yield ("starred", "yes")
-    if v.rating in ("approved", "rejected"):
-        yield ("rating", v.rating)
-    if v.provider:
-        yield ("provider", v.provider)
-    if v.model:
-        yield ("model", v.model)
-    if v.status == "pending":
-        yield ("status", "queued")
-    elif v.status in ("processing", "uploading"):
-        yield ("status", "running")
-    elif v.status == "failed" and v.error_code != "CANCELLED":
-        yield ("status", "failed")
+_STATUS = {"pending": "queued", "processing": "running", "uploading": "running"}
+
+
+def asset_picks(a: FacetAsset, variants: Iterable[FacetVariant], offset_s: int) -> frozenset[Pick]:
+    """Every facet value a live asset has (its date as ``("day", n)``)."""
+    picks: list[Pick] = [
+        ("kind", a.media_kind),
+        ("type", a.type.strip().lower()),
+        ("day", str(local_day(a.created_at, offset_s))),
+    ]
+    if a.tags_json != "[]":
+        try:
+            picks += [("tag", t.lower()) for t in parse_tags(a.tags_json)]
+        except ValueError:  # a damaged row: no tags rather than no index
+            pass
+    starred = rated = False
+    for v in variants:
+        starred = starred or bool(v.starred)
+        if v.rating == "approved" or v.rating == "rejected":
+            picks.append(("rating", v.rating))
+            rated = True
+        if v.provider:
+            picks.append(("provider", v.provider))
+        if v.model:
+            picks.append(("model", v.model))
+        if (status := _STATUS.get(v.status)) is not None:
+            picks.append(("status", status))
+        elif v.status == "failed" and v.error_code != "CANCELLED":
+            picks.append(("status", "failed"))
+    picks.append(("starred", "yes" if starred else "no"))
+    if not rated:
+        picks.append(("rating", "unrated"))
+    return frozenset(picks)
 
 
 class FacetIndex:
@@ -187,17 +206,19 @@ class FacetIndex:
         for v in got.variants:
             by_asset.setdefault(v.asset_id, []).append(v)
         offset = self._offset()
-        seen: set[str] = set()
         for aid in got.touched:  # every row read again: out of the sets first
             if (slot := self._slot.get(aid)) is not None:
                 self._unset(slot)
         added: dict[Pick, list[int]] = {}
+        no_variants: list[FacetVariant] = []
         for a in got.assets:
-            seen.add(a.id)
-            slot = self._put(a, by_asset.get(a.id, ()), offset)
+            slot = self._put(a, by_asset.get(a.id, no_variants), offset)
             if slot is not None:
                 for p in self._values[slot]:
-                    added.setdefault(p, []).append(slot)
+                    if (slots := added.get(p)) is None:
+                        added[p] = [slot]
+                    else:
+                        slots.append(slot)
         size = len(self._ids)
         masks = self._masks
         for p, slots in added.items():  # one big-int OR per value, not one per asset
@@ -232,19 +253,7 @@ class FacetIndex:
             self._order = None
         if a.deleted:
             return None
-        picks: set[Pick] = {
-            ("kind", a.media_kind),
-            ("type", a.type.strip().lower()),
-            ("day", str(local_day(a.created_at, offset))),
-        }
-        picks.update(("tag", t.lower()) for t in parse_tags(a.tags_json))
-        for v in variants:
-            picks.update(variant_values(v))
-        if ("starred", "yes") not in picks:
-            picks.add(("starred", "no"))
-        if not any(f == "rating" for f, _ in picks):
-            picks.add(("rating", "unrated"))
-        self._values[slot] = frozenset(picks)
+        self._values[slot] = asset_picks(a, variants, offset)
         return slot
 
     def _unset(self, slot: int) -> None:
@@ -316,8 +325,9 @@ class FacetIndex:
             for v in spec.picked(facet):
                 got.setdefault(v, 0)  # a picked value stays listed
             counts[facet] = got
+        ids = self._in_order(result)
         return FilterResult(
-            self._in_order(result), result.bit_count(), live.bit_count(), counts, self.seq or 0
+            ids, frozenset(ids), result.bit_count(), live.bit_count(), counts, self.seq or 0
         )
 
     def _text_mask(self, words: tuple[str, ...]) -> int:

@@ -10,6 +10,8 @@ window's find controller, which runs the query off the UI thread
 
 from __future__ import annotations
 
+import bisect
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (
@@ -94,8 +96,10 @@ class FilterPanel(QWidget):
         self._picks: set[Pick] = set()
         self._facet_items: dict[Pick, QTreeWidgetItem] = {}
         self._tag_items: dict[str, QListWidgetItem] = {}
+        self._tag_names: list[str] = []  # the list's rows, in order
         self._counts: dict[Pick, int] = {}
         self._filling = False
+        self._dim = QBrush()
 
         self.summary = QLabel("")
         self.summary.setObjectName("filterSummary")
@@ -135,7 +139,6 @@ class FilterPanel(QWidget):
         self.tag_search.textChanged.connect(self._filter_tags)
         self.tags = QListWidget()
         self.tags.setObjectName("tagList")
-        self.tags.setSortingEnabled(True)
         self.tags.itemChanged.connect(self._tag_toggled)
 
         top = QHBoxLayout()
@@ -233,6 +236,9 @@ class FilterPanel(QWidget):
         """Take a query's answer: the summary, every value with its count."""
         self.summary.setText(f"{result.total:,} of {result.live:,} assets")
         self._filling = True
+        self._dim = QBrush(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        self.tags.blockSignals(True)
+        self.facets.blockSignals(True)
         try:
             seen: set[Pick] = set()
             for facet in FACETS:
@@ -244,27 +250,33 @@ class FilterPanel(QWidget):
                 self._remove_value(pick)
         finally:
             self._filling = False
+            self.tags.blockSignals(False)
+            self.facets.blockSignals(False)
         self._filter_tags(self.tag_search.text())
 
     def count_of(self, pick: Pick) -> int | None:
         return self._counts.get(pick)
 
     def _set_count(self, pick: Pick, n: int) -> None:
-        if self._counts.get(pick) == n:
+        old = self._counts.get(pick)
+        if old == n:
             return
         self._counts[pick] = n
         text = f"{label(pick)}  ({n:,})"
-        dim = QBrush(self.palette().color(QPalette.ColorRole.PlaceholderText)) if not n else None
+        recolour = old is None or (old == 0) != (n == 0)
+        brush = self._dim if n == 0 else QBrush()
         if pick[0] == "tag":
             tag_item = self._tag_items.get(pick[1]) or self._add_value(pick)
             assert isinstance(tag_item, QListWidgetItem)
             tag_item.setText(text)
-            tag_item.setForeground(dim or QBrush())
+            if recolour:
+                tag_item.setForeground(brush)
         else:
             item = self._facet_items.get(pick) or self._add_value(pick)
             assert isinstance(item, QTreeWidgetItem)
             item.setText(0, text)
-            item.setForeground(0, dim or QBrush())
+            if recolour:
+                item.setForeground(0, brush)
 
     def _add_value(self, pick: Pick) -> QTreeWidgetItem | QListWidgetItem:
         was, self._filling = self._filling, True
@@ -275,7 +287,10 @@ class FilterPanel(QWidget):
                 tag_item.setData(PICK_ROLE, value)
                 tag_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
                 tag_item.setCheckState(Qt.CheckState.Unchecked)
-                self.tags.addItem(tag_item)
+                # in name order (a sorting list would sort again on every count)
+                at = bisect.bisect_left(self._tag_names, value)
+                self._tag_names.insert(at, value)
+                self.tags.insertItem(at, tag_item)
                 self._tag_items[value] = tag_item
                 return tag_item
             section = self._sections[facet]
@@ -307,6 +322,7 @@ class FilterPanel(QWidget):
         if pick[0] == "tag":
             tag_item = self._tag_items.pop(pick[1], None)
             if tag_item is not None:
+                self._tag_names.remove(pick[1])
                 self.tags.takeItem(self.tags.row(tag_item))
             return
         item = self._facet_items.pop(pick, None)

@@ -36,6 +36,7 @@ class FindBar(QWidget):
 
     changed = Signal(dict)
     step = Signal(int)  # +1 next, -1 previous
+    opened = Signal()
     closed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -84,6 +85,7 @@ class FindBar(QWidget):
         self.show()
         self.text.setFocus()
         self.text.selectAll()
+        self.opened.emit()
 
     def close_bar(self) -> None:
         self.hide()
@@ -142,6 +144,7 @@ class FindController(QObject):
         bar.changed.connect(self._find_changed)
         bar.step.connect(self._find_step)
         bar.closed.connect(self._find_closed)
+        bar.opened.connect(self._warm_up)
         scene.loaded.connect(self.refresh)
         scene.cleared.connect(self.worker.forget)
         if panel is not None:
@@ -156,6 +159,12 @@ class FindController(QObject):
             picks.add(("starred", "yes"))
         self._find = FilterSpec(query.words, frozenset(picks))
         self.refresh(focus=True)
+
+    def _warm_up(self) -> None:
+        """Find is open: have the worker read the space's facets now (a few seconds at
+        50,000 assets, once per open space), so the first keystroke's answer is quick."""
+        if self.scene.space is not None and self.spec.empty:
+            self.worker.submit(self.scene.space, self.spec)
 
     def _find_closed(self) -> None:
         self._find = FilterSpec()
@@ -184,11 +193,11 @@ class FindController(QObject):
     def _answered(self, serial: int, result: FilterResult) -> None:
         if serial != self.worker.serial:
             return  # a newer request is on its way
-        if self.panel is not None:
+        if self.panel is not None and self.panel.isVisible():
             self.panel.show_result(result)
         if self.spec.empty:
             return
-        total = self.scene.finder.show_result(result.ids)
+        total = self.scene.finder.show_result(result.ids, result.id_set)
         self._match = 0
         self.bar.set_count(1 if total else 0, total)
         if total and serial == self._focus:
