@@ -11,6 +11,7 @@ window's find controller, which runs the query off the UI thread
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
@@ -21,9 +22,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
-    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.facets import FACETS, FilterResult, Pick
+from studio.ui.filter_panel_chips import ChipRow
 
 TITLES = {
     "kind": "Kind",
@@ -106,17 +106,7 @@ class FilterPanel(QWidget):
         self.clear_button = QPushButton("Clear filters")
         self.clear_button.setObjectName("clearFilters")
         self.clear_button.clicked.connect(self.clear)
-        self.chips = QWidget()
-        self._chip_row = QHBoxLayout(self.chips)
-        self._chip_row.setContentsMargins(0, 0, 0, 0)
-        self._chip_row.setSpacing(4)
-        self._chip_row.addStretch(1)
-        chip_scroll = QScrollArea()
-        chip_scroll.setWidget(self.chips)
-        chip_scroll.setWidgetResizable(True)
-        chip_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        chip_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        chip_scroll.setFixedHeight(30)
+        self.chips = ChipRow()
 
         self.facets = QTreeWidget()
         self.facets.setObjectName("facetTree")
@@ -147,7 +137,7 @@ class FilterPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
-        layout.addWidget(chip_scroll)
+        layout.addWidget(self.chips)
         layout.addWidget(self.facets, 3)
         layout.addWidget(QLabel("Tags"))
         layout.addWidget(self.tag_search)
@@ -204,32 +194,17 @@ class FilterPanel(QWidget):
         self.picks_changed.emit(self.picks())
 
     def _update_chips(self) -> None:
-        row = self._chip_row
-        while row.count() > 1:
-            got = row.takeAt(0)
-            if got is not None and (w := got.widget()) is not None:
-                w.deleteLater()
-        if not self._picks:
-            row.insertWidget(0, QLabel("No filters"))
         order = {f: i for i, f in enumerate(FACETS)}
-        for i, pick in enumerate(sorted(self._picks, key=lambda p: (order.get(p[0], 99), p[1]))):
-            chip = QToolButton()
-            chip.setObjectName("filterChip")
-            chip.setText(f"{chip_text(pick)}  ✕")
-            chip.setToolTip("Remove this filter")
-            chip.clicked.connect(lambda _=False, p=pick: self.set_picked(p, False))
-            row.insertWidget(i, chip)
+        picks = sorted(self._picks, key=lambda p: (order.get(p[0], 99), p[1]))
+        self.chips.show_chips((chip_text(p), self._dropper(p)) for p in picks)
         self.clear_button.setEnabled(bool(self._picks))
+
+    def _dropper(self, pick: Pick) -> Callable[[], None]:
+        return lambda: self.set_picked(pick, False)
 
     def chip_texts(self) -> list[str]:
         """The chips shown, in order (tests, screenshots)."""
-        out = []
-        for i in range(self._chip_row.count()):
-            got = self._chip_row.itemAt(i)
-            w = got.widget() if got is not None else None
-            if isinstance(w, QToolButton):
-                out.append(w.text().removesuffix("  ✕"))
-        return out
+        return self.chips.texts()
 
     # ------------------------------------------------------------------ counts
     def show_result(self, result: FilterResult) -> None:
@@ -248,6 +223,8 @@ class FilterPanel(QWidget):
                     self._set_count(pick, n)
             for pick in [p for p in self._counts if p not in seen and p not in self._picks]:
                 self._remove_value(pick)
+            for section in self._sections.values():  # a facet nobody has: not listed
+                section.setHidden(section.childCount() == 0)
         finally:
             self._filling = False
             self.tags.blockSignals(False)
