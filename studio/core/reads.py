@@ -413,7 +413,7 @@ def search_docs(
     ``among`` when given."""
     sql = "SELECT rowid FROM asset_search WHERE asset_search MATCH ?"
     if among is None:
-        return [int(row[0]) for row in conn.execute(sql, (match,))]
+        return [doc for (doc,) in conn.execute(sql, (match,))]
     out: list[int] = []
     unique = list(dict.fromkeys(among))
     for i in range(0, len(unique), CHUNK):
