@@ -147,6 +147,8 @@ def test_find_is_debounced_one_query_per_burst(window: MainWindow, qtbot) -> Non
     window.find_bar.open_bar()
     qtbot.wait(DEBOUNCE_MS * 3)  # whatever the opening asked is answered
     before = worker.queries
+    emitted: list[dict[str, object]] = []
+    window.find_bar.changed.connect(emitted.append)
     started = time.monotonic()
     qtbot.keyClicks(window.find_bar.text, "dragon")  # six keystrokes at once
     assert time.monotonic() - started < DEBOUNCE_MS / 1000  # the burst fits the pause
@@ -155,4 +157,5 @@ def test_find_is_debounced_one_query_per_burst(window: MainWindow, qtbot) -> Non
     QApplication.processEvents()
     qtbot.wait(DEBOUNCE_MS * 3)
     assert worker.queries == before + 1
+    assert [e["text"] for e in emitted] == ["dragon"]  # one criteria change, not six
     assert _matching(window) == ["Dragon"]
