@@ -119,36 +119,48 @@ def local_day(ms: int, offset_s: int) -> int:
 _STATUS = {"pending": "queued", "processing": "running", "uploading": "running"}
 
 
-def asset_picks(a: FacetAsset, variants: Iterable[FacetVariant], offset_s: int) -> frozenset[Pick]:
-    """Every facet value a live asset has (its date as ``("day", n)``)."""
-    picks: list[Pick] = [
-        ("kind", a.media_kind),
-        ("type", a.type.strip().lower()),
-        ("day", str(local_day(a.created_at, offset_s))),
-    ]
-    if a.tags_json != "[]":
-        try:
-            picks += [("tag", t.lower()) for t in parse_tags(a.tags_json)]
-        except ValueError:  # a damaged row: no tags rather than no index
-            pass
-    starred = rated = False
-    for v in variants:
-        starred = starred or bool(v.starred)
+class _Collect:
+    """The slots of each facet value, gathered row by row (a slot may repeat)."""
+
+    __slots__ = ("by", "offset")
+
+    def __init__(self, offset_s: int) -> None:
+        self.by: dict[Pick, list[int]] = {}
+        self.offset = offset_s
+
+    def add(self, pick: Pick, slot: int) -> None:
+        if (got := self.by.get(pick)) is None:
+            self.by[pick] = [slot]
+        else:
+            got.append(slot)
+
+    def asset(self, a: FacetAsset, slot: int) -> None:
+        add = self.add
+        add(("kind", a.media_kind), slot)
+        add(("type", a.type.strip().lower()), slot)
+        add(("day", str(local_day(a.created_at, self.offset))), slot)
+        if a.tags_json != "[]":
+            try:
+                tags = parse_tags(a.tags_json)
+            except ValueError:  # a damaged row: no tags rather than no index
+                tags = ()
+            for t in tags:
+                add(("tag", t.lower()), slot)
+
+    def variant(self, v: FacetVariant, slot: int) -> None:
+        add = self.add
+        if v.starred:
+            add(("starred", "yes"), slot)
         if v.rating == "approved" or v.rating == "rejected":
-            picks.append(("rating", v.rating))
-            rated = True
+            add(("rating", v.rating), slot)
         if v.provider:
-            picks.append(("provider", v.provider))
+            add(("provider", v.provider), slot)
         if v.model:
-            picks.append(("model", v.model))
+            add(("model", v.model), slot)
         if (status := _STATUS.get(v.status)) is not None:
-            picks.append(("status", status))
+            add(("status", status), slot)
         elif v.status == "failed" and v.error_code != "CANCELLED":
-            picks.append(("status", "failed"))
-    picks.append(("starred", "yes" if starred else "no"))
-    if not rated:
-        picks.append(("rating", "unrated"))
-    return frozenset(picks)
+            add(("status", "failed"), slot)
 
 
 class FacetIndex:
@@ -170,7 +182,6 @@ class FacetIndex:
         self._doc: dict[int, int] = {}  # search document -> slot
         self._docs: list[int | None] = []  # slot -> search document
         self._pos: list[tuple[float, float]] = []  # (y, x)
-        self._values: list[frozenset[Pick]] = []  # slot -> its picks
         self._masks: dict[Pick, int] = {}  # ("day", n) too: the date windows' parts
         self._live = 0
         self._order: np.ndarray | None = None  # slots in reading order (cache)
@@ -201,7 +212,6 @@ class FacetIndex:
         self._doc.clear()
         self._docs.clear()
         self._pos.clear()
-        self._values.clear()
         self._masks.clear()
         self._live = 0
         self._order = None
@@ -210,28 +220,47 @@ class FacetIndex:
         self._stale_text.clear()
 
     def _take(self, got: FacetRefresh) -> None:
-        by_asset: dict[str, list[FacetVariant]] = {}
-        for v in got.variants:
-            by_asset.setdefault(v.asset_id, []).append(v)
-        offset = self._offset()
-        for aid in got.touched:  # every row read again: out of the sets first
-            if (slot := self._slot.get(aid)) is not None:
-                self._unset(slot)
-        added: dict[Pick, list[int]] = {}
-        no_variants: list[FacetVariant] = []
+        """Take in the rows read: the touched assets (all of them on a full read) leave
+        every set at once, then their rows go back in, one big-int OR per value."""
+        size_before = len(self._ids)
+        out = [s for aid in got.touched if (s := self._slot.get(aid)) is not None]
+        if out:
+            clear = ~_mask(out, size_before)
+            self._live &= clear
+            for p in list(self._masks):
+                left = self._masks[p] & clear
+                if left:
+                    self._masks[p] = left
+                else:
+                    del self._masks[p]
+            self._stale_text.update(out)
+        collect = _Collect(self._offset())
+        live: list[int] = []
         for a in got.assets:
-            slot = self._put(a, by_asset.get(a.id, no_variants), offset)
-            if slot is not None:
-                for p in self._values[slot]:
-                    if (slots := added.get(p)) is None:
-                        added[p] = [slot]
-                    else:
-                        slots.append(slot)
+            slot = self._put(a)
+            if not a.deleted:
+                live.append(slot)
+                collect.asset(a, slot)
+        alive = set(live) if len(live) < len(got.assets) else None
+        slot_of = self._slot
+        for v in got.variants:
+            owner = slot_of.get(v.asset_id)
+            if owner is not None and (alive is None or owner in alive):
+                collect.variant(v, owner)
         size = len(self._ids)
         masks = self._masks
-        for p, slots in added.items():  # one big-int OR per value, not one per asset
-            masks[p] = masks.get(p, 0) | _mask(slots, size)
-        self._live |= _mask((self._slot[a.id] for a in got.assets if not a.deleted), size)
+        for p, slots in collect.by.items():
+            got_mask = _mask(np.asarray(slots, dtype=np.int64), size)
+            masks[p] = masks.get(p, 0) | got_mask
+        self._live |= _mask(np.asarray(live, dtype=np.int64), size)
+        # the complements: live assets without a star, without a rating
+        live_mask = self._live
+        masks[("starred", "no")] = live_mask & ~masks.get(("starred", "yes"), 0)
+        rated = masks.get(("rating", "approved"), 0) | masks.get(("rating", "rejected"), 0)
+        masks[("rating", "unrated")] = live_mask & ~rated
+        for p in (("starred", "no"), ("rating", "unrated")):
+            if not masks[p]:
+                del masks[p]
 
     def _new_slot(self, aid: str) -> int:
         slot = len(self._ids)
@@ -239,13 +268,11 @@ class FacetIndex:
         self._ids.append(aid)
         self._docs.append(None)
         self._pos.append((0.0, 0.0))
-        self._values.append(frozenset())
         self._order = None
         return slot
 
-    def _put(self, a: FacetAsset, variants: Iterable[FacetVariant], offset: int) -> int | None:
-        """Record the asset's row; its slot when it is live (its picks then in
-        ``_values``, for the caller to add to the sets), else None."""
+    def _put(self, a: FacetAsset) -> int:
+        """Record the asset's row (document, position); its slot."""
         slot = self._slot.get(a.id)
         if slot is None:
             slot = self._new_slot(a.id)
@@ -261,23 +288,7 @@ class FacetIndex:
         if self._pos[slot] != (a.y, a.x):
             self._pos[slot] = (a.y, a.x)
             self._order = None
-        if a.deleted:
-            return None
-        self._values[slot] = asset_picks(a, variants, offset)
         return slot
-
-    def _unset(self, slot: int) -> None:
-        bit = 1 << slot
-        if self._live & bit:
-            self._live &= ~bit
-            for p in self._values[slot]:
-                left = self._masks.get(p, 0) & ~bit
-                if left:
-                    self._masks[p] = left
-                else:
-                    self._masks.pop(p, None)
-        self._values[slot] = frozenset()
-        self._stale_text.add(slot)
 
     # ------------------------------------------------------------------ queries
     def answer(self, spec: FilterSpec) -> FilterResult:

@@ -78,6 +78,7 @@ class ChipRow(QWidget):
     def show_chips(self, chips: Iterable[tuple[str, Callable[[], None]]]) -> None:
         while (item := self._flow.takeAt(0)) is not None:
             if (w := item.widget()) is not None:
+                w.hide()  # gone from sight now, not at the next turn of the loop
                 w.deleteLater()
         shown = 0
         for text, drop in chips:

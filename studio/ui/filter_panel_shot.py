@@ -59,7 +59,7 @@ def main(out_dir: str = "docs") -> int:
     small = c.GenerationOptions(size="512")
     with tempfile.TemporaryDirectory() as tmp:
         w: Any = build_window(Path(tmp))
-        w.resize(1560, 960)
+        w.setGeometry(0, 0, 1600, 1000)
         w.show()
         entry = w.studio.create_space("Quest assets")
         w.open_space(entry.id)
@@ -92,7 +92,7 @@ def main(out_dir: str = "docs") -> int:
         panel.set_picked(("tag", "forest"), True)
         _pump(app, 2.0)
         w.view.fit_all()
-        _pump(app, 1.0)
+        _pump(app, 4.0)  # every thumbnail in
         dest = out / "filters.png"
         if os.environ.get("DISPLAY") and shutil.which("import"):
             subprocess.run(["import", "-window", "root", str(dest)], check=True, timeout=60)
