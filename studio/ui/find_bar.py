@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.facets import FilterResult, FilterSpec, Pick
 from studio.ui.canvas.filtering import CanvasFilter, parse_query
+from studio.ui.canvas.find import MatchSet
 from studio.ui.canvas.scene import CanvasScene
 from studio.ui.filter_panel import FilterPanel
 from studio.ui.filter_panel_worker import FilterWorker
@@ -139,6 +140,7 @@ class FindController(QObject):
         self._match = 0
         self._find = FilterSpec()
         self._focus = 0  # the serial whose answer should bring the first match into view
+        self._shown = 0  # the serial of the answer on the canvas
         self.spec = FilterSpec()
         """The filter in force (Find's and the panel's together)."""
         bar.changed.connect(self._find_changed)
@@ -180,7 +182,8 @@ class FindController(QObject):
         self.spec = FilterSpec(self._find.words, self._find.picks | panel)
         space = self.scene.space
         if self.spec.empty:
-            self.scene.finder.show_result(None)
+            if isinstance(self.scene.finder.filter, MatchSet):  # ours (not a view's own)
+                self.scene.finder.show_result(None)
             self._match = 0
             self.bar.set_count(0, 0)
         if space is None or not self.following():
@@ -198,8 +201,10 @@ class FindController(QObject):
         if self.spec.empty:
             return
         total = self.scene.finder.show_result(result.ids, result.id_set)
-        self._match = 0
-        self.bar.set_count(1 if total else 0, total)
+        if serial != self._shown:  # a new answer; the same one again keeps the place
+            self._shown, self._match = serial, 0
+        self._match = min(self._match, max(total - 1, 0))
+        self.bar.set_count(self._match + 1 if total else 0, total)
         if total and serial == self._focus:
             self._focus = 0
             self.scene.finder.focus_match(0)
