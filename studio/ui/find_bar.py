@@ -150,7 +150,14 @@ class FindController(QObject):
         scene.loaded.connect(self.refresh)
         scene.cleared.connect(self.worker.forget)
         if panel is not None:
-            panel.picks_changed.connect(lambda _p: self.refresh())
+            panel.picks_changed.connect(self._picks_changed)
+
+    def _picks_changed(self, _picks: object) -> None:
+        self.refresh()
+
+    def visibility_changed(self, _visible: bool) -> None:
+        """The panel was shown or hidden: counts are wanted, or no longer."""
+        self.refresh()
 
     def _find_changed(self, criteria: dict[str, object]) -> None:
         query = parse_query(str(criteria.get("text") or ""))

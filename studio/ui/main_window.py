@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
 
         self.view.selection_changed.connect(self._selection_changed)
         self.find_control = FindController(self.find_bar, self.scene, self, self.filter_panel)
-        self.filter_dock.visibilityChanged.connect(lambda _v: self.find_control.refresh())
+        self.filter_dock.visibilityChanged.connect(self.find_control.visibility_changed)
         self.menus = WindowMenus(self)
         self.menus.build()
         self._restore_window()
