@@ -378,6 +378,10 @@ def main() -> int:
 
         control.worker.ready.disconnect(original)
         control.worker.ready.connect(timed_answer)
+        if not window.filter_panel.isVisible():
+            window.menus.toggle_filters()  # the panel open: its counts follow every answer
+        app.processEvents()
+        print(f"   (filter panel shown: {window.filter_panel.isVisible()})")
         bar = window.find_bar
         bar.open_bar()
         bare = QLineEdit()

@@ -97,6 +97,7 @@ class FilterPanel(QWidget):
         self._facet_items: dict[Pick, QTreeWidgetItem] = {}
         self._tag_items: dict[str, QListWidgetItem] = {}
         self._tag_names: list[str] = []  # the list's rows, in order
+        self._tags_hidden = False  # the tag search hides some rows
         self._counts: dict[Pick, int] = {}
         self._filling = False
         self._dim = QBrush()
@@ -308,5 +309,12 @@ class FilterPanel(QWidget):
 
     def _filter_tags(self, text: str) -> None:
         needle = text.strip().lower()
+        if not needle and not self._tags_hidden:
+            return  # nothing hidden, nothing to hide (the usual case: no search)
+        hidden = False
         for tag, item in self._tag_items.items():
-            item.setHidden(bool(needle) and needle not in tag)
+            hide = bool(needle) and needle not in tag
+            hidden = hidden or hide
+            if item.isHidden() != hide:
+                item.setHidden(hide)
+        self._tags_hidden = hidden
