@@ -295,6 +295,164 @@ def asset_summaries(conn: sqlite3.Connection) -> list[AssetSummary]:
     ]
 
 
+# --------------------------------------------------------------------------- find and filters
+
+
+class FacetAsset(NamedTuple):
+    """What the filter facets need of one asset (``deleted``: it is not live)."""
+
+    id: str
+    doc: int | None  # its document in the search index (None: not indexed)
+    media_kind: str
+    type: str
+    tags_json: str
+    created_at: int
+    x: float
+    y: float
+    deleted: bool
+
+
+class FacetVariant(NamedTuple):
+    """What the filter facets need of one live variant."""
+
+    asset_id: str
+    status: str
+    error_code: str | None
+    starred: bool
+    rating: str | None
+    provider: str
+    model: str
+
+
+class FacetChanges(NamedTuple):
+    """What changed since a seq: the seq now, the assets and variants touched (by key),
+    and whether the change log still covers the span (False: read everything again)."""
+
+    seq: int
+    assets: frozenset[str]
+    variants: frozenset[str]
+    covered: bool
+
+
+_FACET_ASSETS = (
+    "SELECT a.id, d.doc, a.media_kind, a.type, a.tags, a.created_at, a.x, a.y, "
+    "a.deleted_at IS NOT NULL FROM assets a LEFT JOIN asset_search_docs d ON d.asset_id = a.id"
+)
+_RECIPE_TEXT = "CASE WHEN json_valid(v.recipe) THEN json_extract(v.recipe, '$.{key}') END"
+_FACET_VARIANTS = (
+    "SELECT v.asset_id, v.status, v.error_code, v.starred, v.rating, "
+    f"COALESCE({_RECIPE_TEXT.format(key='provider')}, ''), "
+    f"COALESCE({_RECIPE_TEXT.format(key='model')}, '') FROM variants v "
+    "WHERE v.deleted_at IS NULL"
+)
+
+
+def facet_assets(
+    conn: sqlite3.Connection, asset_ids: Sequence[str] | None = None
+) -> list[FacetAsset]:
+    """Facet rows of every asset (deleted ones flagged), or of ``asset_ids`` only."""
+    if asset_ids is None:
+        return r.rows_of(FacetAsset, conn.execute(_FACET_ASSETS))
+    out: list[FacetAsset] = []
+    for marks, part in _chunks(asset_ids):
+        out += r.rows_of(FacetAsset, conn.execute(f"{_FACET_ASSETS} WHERE a.id IN ({marks})", part))
+    return out
+
+
+def facet_variants(
+    conn: sqlite3.Connection, asset_ids: Sequence[str] | None = None
+) -> list[FacetVariant]:
+    """Facet rows of every live variant, or of the live variants of ``asset_ids``."""
+    if asset_ids is None:
+        return r.rows_of(FacetVariant, conn.execute(_FACET_VARIANTS))
+    out: list[FacetVariant] = []
+    for marks, part in _chunks(asset_ids):
+        out += r.rows_of(
+            FacetVariant, conn.execute(f"{_FACET_VARIANTS} AND v.asset_id IN ({marks})", part)
+        )
+    return out
+
+
+def variant_assets(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> dict[str, str]:
+    """The asset of each variant (deleted ones too) that still has a row."""
+    out: dict[str, str] = {}
+    for marks, part in _chunks(variant_ids):
+        for vid, aid in conn.execute(
+            f"SELECT id, asset_id FROM variants WHERE id IN ({marks})", part
+        ):
+            out[str(vid)] = str(aid)
+    return out
+
+
+def facet_changes(conn: sqlite3.Connection, since: int) -> FacetChanges:
+    """The assets and variants written after seq ``since`` (``change_rows``, filed by
+    the triggers of migration 7, on a replica too)."""
+    seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
+    row = conn.execute("SELECT value FROM sync_state WHERE key = 'rows_logged_after'").fetchone()
+    covered = row is None or int(row[0]) <= since
+    assets: set[str] = set()
+    variants: set[str] = set()
+    if covered and seq > since:
+        for tbl, pk in conn.execute(
+            "SELECT tbl, pk FROM change_rows WHERE seq > ? AND tbl IN ('assets', 'variants')",
+            (since,),
+        ):
+            (assets if tbl == "assets" else variants).add(str(pk))
+    return FacetChanges(seq, frozenset(assets), frozenset(variants), covered)
+
+
+class FacetRefresh(NamedTuple):
+    """The facet rows to take in: everything (``full``) or the rows of ``touched``
+    assets (those of them without a row are gone); ``seq``: what they are current to."""
+
+    seq: int
+    full: bool
+    touched: frozenset[str]
+    assets: list[FacetAsset]
+    variants: list[FacetVariant]
+
+
+def facet_refresh(conn: sqlite3.Connection, since: int | None) -> FacetRefresh:
+    """What an index of facets current to seq ``since`` must take in (every row when
+    ``since`` is None, when the change log no longer covers the span, or when a touched
+    variant has no row any more); call it inside one read transaction."""
+    if since is not None:
+        changes = facet_changes(conn, since)
+        if changes.covered:
+            owners = variant_assets(conn, sorted(changes.variants))
+            if len(owners) == len(changes.variants):
+                touched = sorted(changes.assets | set(owners.values()))
+                return FacetRefresh(
+                    changes.seq,
+                    False,
+                    frozenset(touched),
+                    facet_assets(conn, touched) if touched else [],
+                    facet_variants(conn, touched) if touched else [],
+                )
+    seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
+    return FacetRefresh(seq, True, frozenset(), facet_assets(conn), facet_variants(conn))
+
+
+def search_docs(
+    conn: sqlite3.Connection, match: str, among: Sequence[int] | None = None
+) -> list[int]:
+    """Documents of the search index (``asset_search``, migration 8) that ``match`` (an
+    FTS5 query, see :func:`studio.core.facets.match_expression`) finds; only those of
+    ``among`` when given."""
+    sql = "SELECT rowid FROM asset_search WHERE asset_search MATCH ?"
+    if among is None:
+        return [doc for (doc,) in conn.execute(sql, (match,))]
+    out: list[int] = []
+    unique = list(dict.fromkeys(among))
+    for i in range(0, len(unique), CHUNK):
+        part = unique[i : i + CHUNK]
+        marks = ", ".join("?" * len(part))
+        out += [
+            int(row[0]) for row in conn.execute(f"{sql} AND rowid IN ({marks})", (match, *part))
+        ]
+    return out
+
+
 # --------------------------------------------------------------------------- bound
 
 
@@ -370,6 +528,23 @@ class Reads:
 
     def asset_summaries(self) -> list[AssetSummary]:
         return self._run(asset_summaries)
+
+    def facet_refresh(self, since: int | None) -> FacetRefresh:
+        """:func:`facet_refresh` in one read transaction."""
+        with self._db.snapshot() as conn:
+            return facet_refresh(conn, since)
+
+    def facet_rows(
+        self, asset_ids: Sequence[str] | None = None
+    ) -> tuple[list[FacetAsset], list[FacetVariant]]:
+        with self._db.snapshot() as conn:
+            return facet_assets(conn, asset_ids), facet_variants(conn, asset_ids)
+
+    def facet_changes(self, since: int) -> FacetChanges:
+        return self._run(lambda c: facet_changes(c, since))
+
+    def search_docs(self, match: str, among: Sequence[int] | None = None) -> list[int]:
+        return self._run(lambda c: search_docs(c, match, among))
 
 
 # --------------------------------------------------------------------------- collections

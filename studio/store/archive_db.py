@@ -17,7 +17,12 @@ from studio.store.db import (
     file_uri,
     verify_schema,
 )
-from studio.store.schema import SPACE_APPLICATION_ID, SPACE_MIGRATIONS
+from studio.store.schema import (
+    REBUILD_SEARCH,
+    SEARCH_TABLE,
+    SPACE_APPLICATION_ID,
+    SPACE_MIGRATIONS,
+)
 
 # --------------------------------------------------------------------------- snapshot
 
@@ -171,7 +176,11 @@ def stamp_identity(path: Path, *, space_id: str, slug: str) -> None:
                     "UPDATE meta SET value = ? WHERE key = ?", (value, key)
                 ).rowcount:
                     conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
-            if "sync_state" in _table_names(conn):
+            names = _table_names(conn)
+            if SEARCH_TABLE in names:  # derived: made again from the checked rows
+                for sql in REBUILD_SEARCH:
+                    conn.execute(sql)
+            if "sync_state" in names:
                 # a new space of its own: not a replica of a host any more, and no peer's
                 # mutation ids carry over to it
                 conn.execute("DELETE FROM sync_state WHERE key = 'replica_of'")

@@ -61,6 +61,105 @@ def _change_row_triggers(tables: tuple[tuple[str, str], ...]) -> str:
     return "".join(out)
 
 
+SEARCH_TABLE = "asset_search"
+"""The FTS5 index of live assets (space migration 8): one document per asset holding
+its name, type, tags and the prompts (or imported file names) of its live variants.
+Derived from ``assets`` and ``variants`` by triggers, so it is never replicated or
+written by hand; ``asset_search_docs`` gives each asset a stable document number
+(``assets`` has no INTEGER PRIMARY KEY, so its rowids may change on VACUUM)."""
+
+
+_SEARCH_DOCUMENT = f"""INSERT INTO {SEARCH_TABLE} (rowid, name, type, tags, prompts)
+        SELECT d.doc, a.name, a.type,
+            CASE WHEN json_valid(a.tags) THEN
+                (SELECT COALESCE(group_concat(t.value, ' '), '') FROM json_each(a.tags) t)
+                ELSE '' END,
+            (SELECT COALESCE(group_concat(p, ' '), '') FROM (
+                SELECT CASE WHEN json_valid(v.recipe) THEN
+                    COALESCE(json_extract(v.recipe, '$.prompt'),
+                    json_extract(v.recipe, '$.original_name')) END AS p
+                FROM variants v WHERE v.asset_id = a.id AND v.deleted_at IS NULL
+                ORDER BY v.id))
+        FROM assets a JOIN asset_search_docs d ON d.asset_id = a.id
+        WHERE a.deleted_at IS NULL"""
+"""Writes the search documents of the live assets the caller's ``AND …`` picks (the
+prompts in variant-id order, so a replica writes the very same text). JSON that does
+not parse counts as empty: a damaged row never blocks a write."""
+
+
+_SEARCH_TABLE_SQL = (
+    f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(name, type, tags, prompts, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')"
+)
+_SEARCH_FILL = (
+    "INSERT INTO asset_search_docs (asset_id) SELECT id FROM assets WHERE deleted_at IS NULL",
+    _SEARCH_DOCUMENT,
+)
+REBUILD_SEARCH: tuple[str, ...] = (
+    f"DROP TABLE {SEARCH_TABLE}",
+    "DELETE FROM asset_search_docs",
+    _SEARCH_TABLE_SQL,
+    *_SEARCH_FILL,
+)
+"""Statements that build the search index again from the rows alone (the same table
+the migration makes, byte for byte): for a space file from elsewhere (an archive),
+whose index must not be taken on trust. Run them inside one write transaction."""
+
+
+def _reindex(asset_id: str) -> str:
+    """SQL that makes the search document of the asset ``asset_id`` (an SQL expression,
+    e.g. ``NEW.id``) match its rows: dropped, then written again if the asset is live.
+    Every step reads the current rows, so the order a replica applies rows in does not
+    matter."""
+    return (
+        f"    DELETE FROM {SEARCH_TABLE} WHERE rowid = "
+        f"(SELECT doc FROM asset_search_docs WHERE asset_id = {asset_id});\n"
+        f"    INSERT OR IGNORE INTO asset_search_docs (asset_id) "
+        f"SELECT id FROM assets WHERE id = {asset_id};\n"
+        f"    {_SEARCH_DOCUMENT} AND a.id = {asset_id};\n"
+    )
+
+
+def _search_triggers() -> str:
+    """The triggers that keep :data:`SEARCH_TABLE` current. Updates that cannot change
+    the text (a move, a job's progress) do not touch it."""
+    return (
+        "CREATE TRIGGER asset_search_asset_insert AFTER INSERT ON assets BEGIN\n"
+        f"{_reindex('NEW.id')}END;\n"
+        "CREATE TRIGGER asset_search_asset_update "
+        "AFTER UPDATE OF name, type, tags, deleted_at ON assets BEGIN\n"
+        f"{_reindex('NEW.id')}END;\n"
+        "CREATE TRIGGER asset_search_asset_delete AFTER DELETE ON assets BEGIN\n"
+        f"    DELETE FROM {SEARCH_TABLE} WHERE rowid = "
+        "(SELECT doc FROM asset_search_docs WHERE asset_id = OLD.id);\n"
+        "    DELETE FROM asset_search_docs WHERE asset_id = OLD.id;\n"
+        "END;\n"
+        "CREATE TRIGGER asset_search_variant_insert AFTER INSERT ON variants BEGIN\n"
+        f"{_reindex('NEW.asset_id')}END;\n"
+        "CREATE TRIGGER asset_search_variant_update "
+        "AFTER UPDATE OF asset_id, recipe, deleted_at ON variants BEGIN\n"
+        f"{_reindex('OLD.asset_id')}{_reindex('NEW.asset_id')}END;\n"
+        "CREATE TRIGGER asset_search_variant_delete AFTER DELETE ON variants BEGIN\n"
+        f"{_reindex('OLD.asset_id')}END;\n"
+    )
+
+
+SEARCH_MIGRATION = Migration(
+    8,
+    "a full-text index of asset names, types, tags and prompts (find and filters)",
+    f"""
+    CREATE TABLE asset_search_docs (
+        doc INTEGER PRIMARY KEY,
+        asset_id TEXT NOT NULL UNIQUE
+    );
+    {_SEARCH_TABLE_SQL};
+    {_SEARCH_FILL[0]};
+    {_SEARCH_FILL[1]};
+    """
+    + _search_triggers(),
+)
+
+
 SPACE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -316,6 +415,7 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
         """
         + _change_row_triggers(REPLICATED_TABLES),
     ),
+    SEARCH_MIGRATION,
 )
 
 

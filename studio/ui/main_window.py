@@ -34,6 +34,7 @@ from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.collections.banner import CollectionBanner
 from studio.ui.collections.panel import CollectionsPanel
 from studio.ui.details import AssetDetailsWidget
+from studio.ui.filter_panel import FilterPanel
 from studio.ui.find_bar import FindBar, FindController
 from studio.ui.folders import FolderMemory
 from studio.ui.import_controller import ImportController
@@ -110,6 +111,12 @@ class MainWindow(QMainWindow):
         self.collections.opened.connect(self.collection_banner.show_collection)
         self.collection_banner.show_all.connect(self.collections.show_all)
         self.scene.loaded.connect(self.collections.refresh)  # names and thumbnails
+        self.filter_panel = FilterPanel()
+        self.filter_dock = self._dock(
+            "Filters", "filterDock", self.filter_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.tabifyDockWidget(self.spaces_dock, self.filter_dock)
+        self.spaces_dock.raise_()
         self.inspector = AssetDetailsWidget(self)
         self.inspector_dock = self._dock(
             "Details", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
@@ -132,7 +139,8 @@ class MainWindow(QMainWindow):
         self.jobs_panel.counts_changed.connect(self.status_control.counts_changed)
 
         self.view.selection_changed.connect(self._selection_changed)
-        self.find_control = FindController(self.find_bar, self.scene, self)
+        self.find_control = FindController(self.find_bar, self.scene, self, self.filter_panel)
+        self.filter_dock.visibilityChanged.connect(self.find_control.visibility_changed)
         self.menus = WindowMenus(self)
         self.menus.build()
         self._restore_window()
@@ -284,6 +292,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()
         self.close_space()
+        self.find_control.close()
         self.sharing.close()
         QThreadPool.globalInstance().waitForDone(5000)
         self.scene.thumbs.close()

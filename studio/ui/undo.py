@@ -12,6 +12,7 @@ from the core when a space is opened.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QTimer
@@ -56,8 +57,11 @@ class CoreCommand(QUndoCommand):
         self.applied: list[Applied] = []
         self.entry_id = entry_id
         """The core history entry this command shows."""
-        self._stack = stack
-        """Refilled from the core when the history moved on elsewhere."""
+        self._stack = weakref.ref(stack) if stack is not None else None
+        """Refilled from the core when the history moved on elsewhere. Weak: the stack
+        owns its commands, and a command holding its stack made a cycle that the
+        garbage collector could break stack-first (QUndoStack::clear then crashed on
+        commands already gone)."""
 
     def id(self) -> int:
         # every step may be merged into the one before: the core decides (mergeWith)
@@ -112,7 +116,8 @@ class CoreCommand(QUndoCommand):
     def _moved(self, exc: HistoryMovedError) -> None:
         """The same actor changed the history elsewhere (the CLI, another window): show
         the core's history again, once the stack has finished this undo/redo."""
-        stack, space, actor, on_error = self._stack, self._space, self._actor, self._on_error
+        stack = self._stack() if self._stack is not None else None
+        space, actor, on_error = self._space, self._actor, self._on_error
         if stack is None:
             on_error(exc.message)
             return

@@ -110,6 +110,7 @@ class WindowMenus(QObject):
                 "Ctrl+Shift+A" if by is ArrangeBy.KIND else None,
                 f"arrangeBy{by.value.title()}",
             )
+        act(view, "F&ilters", self.toggle_filters, "Ctrl+Alt+F", "showFilters")
         view.addSeparator()
         view.addAction(w.spaces_dock.toggleViewAction())
         collections = w.collections_dock.toggleViewAction()
@@ -150,6 +151,15 @@ class WindowMenus(QObject):
             w.show_error("Open a space first.")
             return
         w.tray.generate()
+
+    def toggle_filters(self) -> None:
+        """Show the filter panel in front (or close it when it is in front already)."""
+        dock = self.win.filter_dock
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():
+            dock.hide()
+        else:
+            dock.show()
+            dock.raise_()
 
     def delete_selection(self) -> None:
         self.win.view.delete_selection()

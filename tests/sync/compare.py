@@ -3,7 +3,9 @@
 A replica equals its host in every table, every column, the change log and its
 ``change_rows`` included, except the per-file tables documented in docs/sharing.md:
 ``history`` (undo lives on the host), ``peer_mutations`` (the host's de-duplication),
-``sync_state`` (each file's own replication state) and ``sqlite_sequence``.
+``sync_state`` (each file's own replication state) and ``sqlite_sequence``. The search
+index (migration 8) is compared by what it holds for each asset, not by its tables'
+bytes (document numbers and FTS5 segments depend on the order of writes).
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+SEARCH_DOCUMENTS = (
+    "SELECT d.asset_id, s.name, s.type, s.tags, s.prompts FROM asset_search s "
+    "JOIN asset_search_docs d ON d.doc = s.rowid"
+)
 PER_FILE = frozenset({"history", "peer_mutations", "sync_state", "sqlite_sequence"})
 
 
@@ -21,9 +27,11 @@ def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         names = [
             r[0]
             for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
-            if r[0] not in PER_FILE
+            if r[0] not in PER_FILE and not r[0].startswith("asset_search")
         ]
-        return {n: sorted(conn.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}
+        out = {n: sorted(conn.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}
+        out["search documents"] = sorted(conn.execute(SEARCH_DOCUMENTS).fetchall(), key=repr)
+        return out
     finally:
         conn.close()
 

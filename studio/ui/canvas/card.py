@@ -81,7 +81,6 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
         self.px = asset.x  # where the card is drawn (differs from the row while dragged)
         self.py = asset.y
         self.dragging = False
-        self.match = 0  # 0: no filter, 1: matches, -1: dimmed
         self.progress: tuple[float | None, str] | None = None  # of the shown busy variant
         self.thumb: str | None = None
         self.far_keys: tuple[Key, Key] | None = None  # (low, tiny) cache keys

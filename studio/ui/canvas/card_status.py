@@ -5,6 +5,7 @@ painting."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ class CanvasContext:
     phase: int = 0  # animation tick for spinners and indeterminate bars
     drop_target: str | None = None  # asset id highlighted as a drop target
     queue_paused: bool = False  # queued cards say "Paused" and their bars stand still
+    matching: AbstractSet[str] | None = None  # the filter's matches (None: no filter)
     theme: Theme = field(default_factory=theme)
     _insets: dict[float, QRectF] = field(default_factory=dict)
     _insets_scale: float = 0.0
@@ -61,6 +63,16 @@ class CardStatus:
         @property
         def status(self) -> str: ...
         def shown_busy(self) -> VariantRow | None: ...
+
+    @property
+    def match(self) -> int:
+        """1: matches the canvas's filter, -1: dimmed, 0: no filter. Read from the
+        scene's match set (``CanvasContext.matching``), so showing another filter's
+        answer touches no card (setting an attribute on 50,000 Qt items takes ~0.2 s)."""
+        m = self._ctx.matching
+        if m is None:
+            return 0
+        return 1 if self.asset.id in m else -1
 
     def _waits_paused(self, v: VariantRow) -> bool:
         return v.status == "pending" and self._ctx.queue_paused

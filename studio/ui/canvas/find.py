@@ -1,7 +1,10 @@
 """CanvasFinder: the scene's find/filter state — which cards match, in what order.
 
 Matching cards are highlighted, the others dimmed (``card.match`` = 1 / -1; 0 when no
-filter is on). Prompt texts are not in the canvas rows: they are fetched once, on the
+filter is on), read from one set of matching ids (``scene.ctx.matching``) as the cards
+paint. The window's find and filter panel compute their matches off the UI thread
+(``studio.core.facets``) and hand them over with :meth:`CanvasFinder.show_result`, which
+costs the UI thread no work per card. Prompt texts are not in the canvas rows: they are fetched once, on the
 first text search, from the host's prompt source or else one ``space.variant_detail``
 per variant, then cached (a variant's recipe never changes).
 """
@@ -9,6 +12,8 @@ per variant, then cached (a variant's recipe never changes).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF
@@ -23,6 +28,15 @@ if TYPE_CHECKING:
     from studio.ui.canvas.scene import CanvasScene
 
 Predicate = Callable[[AssetRow], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSet:
+    """A filter answered elsewhere (the window's find worker): the matching ids."""
+
+    ids: AbstractSet[str]
+
+
 PromptSource = Callable[[Sequence[str]], Mapping[str, str]]  # variant ids -> prompt
 Criteria = CanvasFilter | Predicate | str | None
 
@@ -30,7 +44,7 @@ Criteria = CanvasFilter | Predicate | str | None
 class CanvasFinder:
     def __init__(self, scene: CanvasScene) -> None:
         self._scene = scene
-        self.filter: CanvasFilter | Predicate | None = None
+        self.filter: CanvasFilter | Predicate | MatchSet | None = None
         self._matches: list[str] = []
         self._dirty = False
         self.current: str | None = None
@@ -42,6 +56,7 @@ class CanvasFinder:
 
     def reset(self) -> None:
         self.filter = None
+        self._scene.ctx.matching = None
         self._matches = []
         self._dirty = False
         self.current = None
@@ -54,36 +69,43 @@ class CanvasFinder:
     def _set(self, criteria: Criteria, cards: Iterable[AssetCardItem]) -> None:
         if isinstance(criteria, str):
             criteria = parse_query(criteria)
+        ctx = self._scene.ctx
         if criteria is None or (isinstance(criteria, CanvasFilter) and criteria.empty):
-            self.filter = None
+            self.filter = ctx.matching = None
             self._matches, self._dirty, self.current = [], False, None
-            for card in cards:
-                card.match = 0
             return
         self.filter = criteria
         self.current = None
         if isinstance(criteria, CanvasFilter) and criteria.needs_prompts:
             self._load_all_prompts()
-        for card in cards:
-            self.test(card)
+        ctx.matching = {card.asset.id for card in cards if self._ok(card)}
         self._dirty = True
+
+    def _ok(self, card: AssetCardItem) -> bool:
+        f = self.filter
+        a = card.asset
+        if isinstance(f, MatchSet):
+            return a.id in f.ids
+        if isinstance(f, CanvasFilter):
+            starred = self._scene.model.starred(a.id)
+            return asset_matches(f, a, starred, lambda: self._prompts_of(a.id))
+        return f is not None and bool(f(a))
 
     def test(self, card: AssetCardItem) -> bool:
         """Re-match one card; True if its state changed."""
-        f = self.filter
-        if f is None:
-            new = 0
-        else:
-            a = card.asset
-            if isinstance(f, CanvasFilter):
-                starred = self._scene.model.starred(a.id)
-                ok = asset_matches(f, a, starred, lambda: self._prompts_of(a.id))
-            else:
-                ok = bool(f(a))
-            new = 1 if ok else -1
-        if new == card.match:
+        m = self._scene.ctx.matching
+        if self.filter is None or m is None:
             return False
-        card.match = new
+        aid = card.asset.id
+        ok = self._ok(card)
+        if ok == (aid in m):
+            return False
+        grown = set(m)  # copied: an answer's set is shared with the worker's result
+        if ok:
+            grown.add(aid)
+        else:
+            grown.discard(aid)
+        self._scene.ctx.matching = grown
         self._dirty = True
         return True
 
@@ -93,8 +115,13 @@ class CanvasFinder:
             self._dirty = True
 
     def _ordered(self, cards: Iterable[AssetCardItem]) -> list[str]:
+        m = self._scene.ctx.matching
         if self._dirty:
-            self._matches = reading_order((c.asset.id, c.px, c.py) for c in cards if c.match > 0)
+            self._matches = (
+                []
+                if m is None
+                else reading_order((c.asset.id, c.px, c.py) for c in cards if c.asset.id in m)
+            )
             self._dirty = False
         return list(self._matches)
 
@@ -107,6 +134,26 @@ class CanvasFinder:
         self._set(criteria, scene.card_map().values())
         scene.update()
         n = len(self.matches())
+        scene.matches_changed.emit(n)
+        return n
+
+    def show_result(
+        self, ordered_ids: Sequence[str] | None, ids: AbstractSet[str] | None = None
+    ) -> int:
+        """Show a match set computed elsewhere: ``ordered_ids`` in reading order (None:
+        no filter), ``ids`` the same as a set (made by the caller's worker thread). No
+        card is touched: they read ``ctx.matching`` as they paint. Returns the count."""
+        scene = self._scene
+        if ordered_ids is None:
+            self._set(None, ())
+        else:
+            match = MatchSet(ids if ids is not None else frozenset(ordered_ids))
+            self.filter, self.current = match, None
+            scene.ctx.matching = match.ids
+            self._matches = list(ordered_ids)
+            self._dirty = False
+        scene.update()
+        n = len(self._matches)
         scene.matches_changed.emit(n)
         return n
 
@@ -126,7 +173,9 @@ class CanvasFinder:
         if not ids:
             return None
         aid = self.current = ids[index % len(ids)]
-        card = self._scene.card_map()[aid]
+        card = self._scene.card_map().get(aid)
+        if card is None:  # an answer about a card this scene has not built yet
+            return None
         rect = QRectF(card.px, card.py, CARD_W, CARD_H)
         for view in self._scene.views():
             focus = getattr(view, "focus_rect", None)

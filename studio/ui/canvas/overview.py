@@ -83,6 +83,7 @@ class OverviewItem(QGraphicsItem):
         bg = t.card
         kinds = t.kind
         marked: list[AssetCardItem] = []
+        matching = ctx.matching  # a filter is on: every card is dimmed or outlined
         for c in self._cards.values():
             if not c.nocontents or c.hidden:
                 continue
@@ -108,11 +109,12 @@ class OverviewItem(QGraphicsItem):
                 if fit[3] != _W or fit[4] != _H:
                     fill(ix, iy, _W, _H, bg)
                 draw(ix + fit[1], iy + fit[2], fit[3], fit[4], pm)
-            if c.match or c.far_mark or c.children:
+            if matching is not None or c.far_mark or c.children:
                 marked.append(c)
         for c in marked:
             ix, iy = int(c.px), int(c.py)
-            if c.match < 0:
+            match = 0 if matching is None else (1 if c.asset.id in matching else -1)
+            if match < 0:
                 fill(ix, iy, _W, _H, t.dim)
                 continue
             if c.status == "failed":
@@ -121,7 +123,7 @@ class OverviewItem(QGraphicsItem):
                 fill(ix, iy + _H - 64, _W, 64, t.cancelled)
             elif c.shown_busy() is not None:
                 fill(ix, iy + _H - 48, _W, 48, t.busy)
-            if c.match > 0:
+            if match > 0:
                 p.setPen(t.match_pen)
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(ix, iy, _W, _H)
