@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from studio.cli import archive, providers, queue, share
+from studio.cli import archive, chat, providers, queue, share
 from studio.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     providers.add_parsers(sub)
     archive.add_parsers(sub)
     share.add_parsers(sub)
+    chat.add_parsers(sub)
     return p
 
 
@@ -580,6 +581,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     **providers.COMMANDS,
     **archive.COMMANDS,
     **share.COMMANDS,
+    **chat.COMMANDS,
 }
 
 
