@@ -21,6 +21,7 @@ from studio.core.actor import Actor
 from studio.core.commands import command_to_json
 from studio.core.errors import StudioError
 from studio.core.space import AppliedStep, Space
+from workers.redaction import redact
 
 TITLE_WORDS = 8
 
@@ -110,7 +111,9 @@ class Chat:
     def _record(
         self, role: str, blocks: Sequence[Mapping[str, Any]], actor: Actor, **extra: Any
     ) -> None:
-        self.space.apply(cc.AddChatMessage(self._session, role, tuple(blocks), **extra), actor)
+        """Record a turn; any API key in it (a model echoing one) is redacted first."""
+        clean = tuple(_redacted(dict(b)) for b in blocks)
+        self.space.apply(cc.AddChatMessage(self._session, role, clean, **extra), actor)
 
     def _loop(
         self,
@@ -123,6 +126,9 @@ class Chat:
         rounds = 0
         stopped = False
         tool_defs = context.tool_list(self.actor_mode)
+        if on_text is not None:
+            shown = on_text
+            on_text = lambda text: shown(redact(text))  # noqa: E731 (no key on screen)
         while True:
             system = context.system_blocks(self.space, self.space_name, self.actor_mode)
             history = chat_reads.messages(self.space, session_id)
@@ -141,7 +147,7 @@ class Chat:
                     model=result.model[:128],
                     usage=dict(result.usage),
                 )
-            texts.append(result.text)
+            texts.append(redact(result.text))
             if result.stop_reason == "stopped":
                 stopped = True
                 break
@@ -198,6 +204,16 @@ class Chat:
         cost = chat_reads.proposal(self.space, pid).cost_usd
         priced = f", estimated cost ${cost:.2f}" if cost is not None else ""
         return f"proposal {pid} ({act.summary}{priced}) waits for the person's approval"
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- history
