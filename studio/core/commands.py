@@ -431,6 +431,8 @@ class GenerationOptions:
     style_id: str | None = None
     no_style: bool = False
     priority: int = 0
+    prompt_before: str | None = None
+    """The person's prompt before the assistant enhanced it (kept in the recipe)."""
 
 
 @command("generate:request")

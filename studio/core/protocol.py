@@ -202,14 +202,14 @@ class ChatMessageData:
 
 @dataclass(frozen=True, slots=True)
 class ProposalData:
-    """A proposal of the assistant: the exact commands, their estimated cost (None:
-    no generation), its state (pending, approved, rejected, applied) and who decided."""
+    """A proposal of the assistant: its estimated cost (None: no generation), its state
+    (pending, approved, rejected, applied) and who decided (its exact commands: read
+    the proposal)."""
 
     id: str
     session_id: str
     tool: str
     summary: str
-    commands: tuple[Mapping[str, Any], ...]
     cost_usd: float | None
     state: str
     proposed_for: str
@@ -371,6 +371,8 @@ def encode_recipe(recipe: AnyRecipe) -> dict[str, Any]:
     import's recipe leaves out the source fields its file did not fill, so a plain
     import's recipe stays ``{operation, original_name}`` as before."""
     out = dict(c._to_json(recipe))
+    if isinstance(recipe, Recipe) and recipe.prompt_before is None:
+        del out["prompt_before"]  # only an enhanced prompt's recipe has it
     if isinstance(recipe, ImportRecipe):
         for name in _defaulted(ImportRecipe):
             if out.get(name) in ("", {}, []):

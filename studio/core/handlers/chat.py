@@ -325,7 +325,6 @@ def run_proposal(tx: Tx, cmd: cc.RunProposal) -> Inverse:
 def _emit_proposal(tx: Tx, pid: str) -> None:
     row = _proposal(tx, pid)
     data = {k: row[k] for k in row.keys() if k != "commands"}  # noqa: SIM118 (a Row)
-    data["commands"] = json.loads(row["commands"])
     tx.emit("proposal:updated", data)
 
 
