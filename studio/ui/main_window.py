@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.assistant.setup import client_for
 from studio.core import settings
 from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.ui.archive_controller import ArchiveController
+from studio.ui.assistant import ChatDockWidget
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar, FindController
@@ -101,6 +103,11 @@ class MainWindow(QMainWindow):
             "Jobs", "jobsDock", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
+        self.assistant = ChatDockWidget(self, lambda: client_for(studio.library))
+        self.assistant_dock = self._dock(
+            "Assistant", "assistantDock", self.assistant, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.jobs_dock, self.assistant_dock)
         self.tray = self._make_tray()
         self.tray_dock = self._dock(
             "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -244,6 +251,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()
+        self.assistant.shutdown()
         self.close_space()
         QThreadPool.globalInstance().waitForDone(5000)
         self.scene.thumbs.close()

@@ -73,6 +73,7 @@ class SpaceController(QObject):
         QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
         w.jobs_panel.set_space(space)
         w.tray.set_space(space)
+        w.assistant.set_space(space)
         w.inspector.set_space(space)
         settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
         w.spaces.refresh(space.id)
@@ -118,6 +119,7 @@ class SpaceController(QObject):
         w.refines.clear()
         w.jobs_panel.set_space(None)
         w.tray.set_space(None)
+        w.assistant.set_space(None)
         w.inspector.set_space(None)
         self._held = None
         w.scene.clear_canvas()
