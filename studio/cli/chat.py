@@ -60,7 +60,7 @@ def _proposal_json(p: Any) -> dict[str, Any]:
 
 
 def _proposal_line(space: str, p: Any) -> str:
-    cost = f" (about ${p.cost_usd:.2f})" if p.cost_usd is not None else ""
+    cost = "" if p.cost_usd is None else f" (estimated ${p.cost_usd:.2f})"
     tail = f": `studio approve {space} {p.id}`" if p.state == "pending" else ""
     return f"proposal {p.id} [{p.state}] {p.tool}: {p.summary}{cost}{tail}"
 

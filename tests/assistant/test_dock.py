@@ -109,7 +109,9 @@ def test_approving_a_generation_proposal_makes_a_placeholder(
     _propose_generation(qtbot, dock, fake)
     (card,) = dock.cards_shown()
     assert card.proposal.state == "pending" and card.proposal.cost_usd is not None
-    assert "generate:request" in card.commands.toPlainText() and "$" in card.title.text()
+    assert (
+        "generate:request" in card.commands.toPlainText() and "estimated $0.01" in card.title.text()
+    )
     assert space.snapshot().variants == []
     card.approve_button.click()
     (placeholder,) = space.snapshot().variants

@@ -33,7 +33,7 @@ class ApprovalCardWidget(QFrame):
             "#approvalCard { border: 1px solid #4a5568; border-radius: 6px; background: #262b35; }"
         )
         layout = QVBoxLayout(self)
-        cost = "" if proposal.cost_usd is None else f" — about ${proposal.cost_usd:.2f}"
+        cost = cost_text(proposal.cost_usd)
         self.title = QLabel(f"<b>{_esc(proposal.tool)}</b>: {_esc(proposal.summary)}{cost}")
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
@@ -81,6 +81,12 @@ class ApprovalCardWidget(QFrame):
             self.state.setText(f"not valid: {exc}")
             return
         self.approved.emit(self.proposal.id, edited)
+
+
+def cost_text(usd: float | None) -> str:
+    if usd is None:
+        return ""
+    return " — free" if usd == 0 else f" — estimated ${usd:.2f}"
 
 
 def _pretty(commands: Any) -> str:

@@ -202,7 +202,9 @@ class ChatDockWidget(QWidget):
         self.transcript.insertPlainText(piece)
 
     def _on_done(self, reply: ChatReply) -> None:
-        self._finish("Stopped." if reply.stopped else "")
+        waiting = sum(p.state == "pending" for p in reply.proposals)
+        asks = f"{waiting} proposal(s) wait for your approval." if waiting else ""
+        self._finish("Stopped." if reply.stopped else asks)
         self.refresh_sessions(select=reply.session_id)
 
     def _on_failed(self, message: str) -> None:
