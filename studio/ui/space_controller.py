@@ -144,6 +144,7 @@ class SpaceController(QObject):
         w = self.win
         w.jobs_panel.apply_event(event)
         w.tray.apply_event(event)
+        w.assistant.apply_event(event)
         w.inspector.apply_event(event)
         w.refines.apply_event(event)
         if self._held is not None:

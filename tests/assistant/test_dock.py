@@ -160,3 +160,21 @@ def test_screenshot_of_the_dock_with_an_approval_card(
     dock.resize(460, 720)
     shot = tmp_path / "assistant.png"
     assert dock.grab().save(str(shot)) and shot.stat().st_size > 5_000
+
+
+def test_a_proposal_decided_elsewhere_redraws_the_card(
+    qtbot, dock: ChatDockWidget, fake: AnthropicFake, space: Space
+) -> None:  # type: ignore[no-untyped-def]
+    from studio.assistant.chat import reject
+    from studio.core.protocol import decode_event
+    from tests.conftest import OWNER
+
+    _propose_generation(qtbot, dock, fake)
+    (card,) = dock.cards_shown()
+    seen: list[object] = []
+    unsubscribe = space.subscribe(seen.append)
+    reject(space, OWNER, card.proposal.id)  # e.g. `studio reject` in a terminal
+    unsubscribe()
+    for event in seen:
+        dock.apply_event(decode_event(event))  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: [c.proposal.state for c in dock.cards_shown()] == ["rejected"])

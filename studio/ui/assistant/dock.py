@@ -7,7 +7,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,6 +29,7 @@ from studio.core import chat_reads
 from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.errors import StudioError
+from studio.core.protocol import TypedEvent
 from studio.core.space import Space
 from studio.ui.assistant.card import ApprovalCardWidget
 from studio.ui.assistant.worker import ChatRunner
@@ -103,6 +104,16 @@ class ChatDockWidget(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(50)
+        self._refresh.timeout.connect(lambda: self.refresh_sessions())
+
+    def apply_event(self, event: TypedEvent) -> None:
+        """A chat or a proposal changed (here, in another window or process, by a peer):
+        redraw once things settle — not while a reply streams in."""
+        if event.kind.split(":")[0] in ("chat", "proposal") and not self.runner.busy:
+            self._refresh.start()
 
     # ------------------------------------------------------------------ space
     def set_space(self, space: Space | None) -> None:
