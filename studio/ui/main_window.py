@@ -32,6 +32,7 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.ui.archive_controller import ArchiveController
 from studio.ui.assistant import ChatDockWidget
+from studio.ui.assistant.enhance import PromptEnhancer
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.details import AssetDetailsWidget
 from studio.ui.find_bar import FindBar, FindController
@@ -45,7 +46,7 @@ from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
 from studio.ui.tray import ForgeTray
-from studio.ui.tray.state import TrayDrafts
+from studio.ui.tray.state import TrayDrafts, mode_kind
 from studio.ui.undo import created_assets, push
 from studio.ui.window_menus import WindowMenus
 
@@ -137,6 +138,13 @@ class MainWindow(QMainWindow):
     def _make_tray(self, drafts: TrayDrafts | None = None) -> ForgeTray:
         tray = ForgeTray(self, self.studio, drafts=drafts)
         tray.placement = self.centre
+        self.enhancer = PromptEnhancer(
+            tray.prompt,
+            lambda: mode_kind(tray.current_mode()),
+            lambda: client_for(self.studio.library),
+            on_error=self.show_error,
+        )
+        self.enhancer.attach()  # "Enhance" beside the prompt: both prompts reach the recipe
         return tray
 
     def centre(self) -> tuple[float, float]:
@@ -164,6 +172,7 @@ class MainWindow(QMainWindow):
         if space is None:
             self.show_error("Open a space first.")
             return False
+        cmds = self.enhancer.annotate(cmds)
         step = push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error)
         if step is None:
             return False
@@ -230,6 +239,7 @@ class MainWindow(QMainWindow):
             self.close_space()
             self.open_space(sid)
         self.status_control.update_status()
+        self.assistant.check_key()
 
     def _selection_changed(self, ids: list[str]) -> None:
         self.inspector.show_asset(ids[0] if len(ids) == 1 else None, len(ids))
