@@ -60,6 +60,13 @@ class ClaudeClient:
     def close(self) -> None:
         self._sdk.close()
 
+    def model_ids(self) -> list[str]:
+        """The model ids the key may use (``GET /v1/models``), newest first."""
+        try:
+            return [m.id for m in self._sdk.models.list(limit=100)]
+        except anthropic.APIError as exc:
+            raise self._mapped(exc) from None
+
     def turn(
         self,
         *,

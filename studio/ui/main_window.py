@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.assistant.setup import client_for
+from studio.assistant.setup import client_for, has_key
 from studio.core import settings
 from studio.core.actor import Actor
 from studio.core.commands import Command
@@ -104,7 +104,9 @@ class MainWindow(QMainWindow):
             "Jobs", "jobsDock", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
-        self.assistant = ChatDockWidget(self, lambda: client_for(studio.library))
+        self.assistant = ChatDockWidget(
+            self, lambda: client_for(studio.library), lambda: has_key(studio.library)
+        )
         self.assistant_dock = self._dock(
             "Assistant", "assistantDock", self.assistant, Qt.DockWidgetArea.RightDockWidgetArea
         )

@@ -296,3 +296,19 @@ def test_images_are_sent_downscaled_within_the_limits(
     assert all(max(size) <= IMAGE_LONG_EDGE for size in fake.image_edges)
     content = fake.messages()[-1]["messages"][-1]["content"][0]["content"]
     assert [b["type"] for b in content] == ["text", "image"]
+
+
+def test_the_model_comes_from_the_live_list_cached_a_day(
+    cli: Cli, fake: AnthropicFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studio.assistant.setup import pick_model
+
+    assert pick_model([]) == "claude-sonnet-5-5"  # no list known: the dated default
+    assert pick_model(["claude-opus-9", "claude-sonnet-9"]) == "claude-sonnet-9"
+    assert pick_model(["claude-x"]) == "claude-x"
+    _keyed(cli, monkeypatch)
+    fake.script("messages", turn("One."), turn("Two."))
+    assert cli("chat", "kites", "hi")[0] == 0
+    assert cli("chat", "kites", "hi again")[0] == 0
+    assert len(fake.of("models")) == 1  # fetched once, then cached in library.db
+    assert {b["model"] for b in fake.messages()} == {"claude-sonnet-5-5"}

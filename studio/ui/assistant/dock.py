@@ -52,10 +52,18 @@ class ChatHost(Protocol):
 
 
 class ChatDockWidget(QWidget):
-    def __init__(self, host: ChatHost, client_factory: Callable[[], ClaudeClient]) -> None:
+    def __init__(
+        self,
+        host: ChatHost,
+        client_factory: Callable[[], ClaudeClient],
+        has_key: Callable[[], bool] | None = None,
+    ) -> None:
+        """``client_factory`` runs on the chat's thread (it may fetch the model list);
+        ``has_key`` (no network) tells the UI thread whether chatting can work."""
         super().__init__()
         self._host = host
         self._client_factory = client_factory
+        self._has_key = has_key or self._factory_works
         self._space: Space | None = None
         self._live = ""
         self.runner = ChatRunner(self)
@@ -122,13 +130,16 @@ class ChatDockWidget(QWidget):
         self.refresh_sessions()
         self.check_key()
 
-    def check_key(self) -> bool:
-        """Show what is missing when there is no key; True when chatting can work."""
+    def _factory_works(self) -> bool:
         try:
             self._client_factory().close()
-            ok = True
         except StudioError:
-            ok = False
+            return False
+        return True
+
+    def check_key(self) -> bool:
+        """Show what is missing when there is no key; True when chatting can work."""
+        ok = self._has_key()
         self.notice.setVisible(not ok)
         self.send_button.setEnabled(ok and self._space is not None and not self.runner.busy)
         return ok
