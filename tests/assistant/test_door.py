@@ -144,6 +144,9 @@ def test_viewers_cannot_approve_and_proposals_hold_only_user_commands(space: Spa
 def test_always_allow_and_the_spending_cap(space: Space) -> None:
     made = add_variant(space, name="Hero")
     sid = _session(space)
+    for rule in (cc.AllowAssistantTool("star_variant"), cc.SetAssistantCap(100.0)):
+        with pytest.raises(PermissionDeniedError, match="only the space's owner"):
+            space.apply(rule, EDITOR)
     space.apply(cc.AllowAssistantTool("star_variant"), OWNER)
     pid = _propose(space, sid, "star_variant", c.StarVariant(made.variant_id))
     space.apply_step([cc.ApproveProposal(pid, standing=True), cc.RunProposal(pid)], OWNER)

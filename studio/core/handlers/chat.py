@@ -16,6 +16,7 @@ from typing import Any
 
 from studio.core import chat_commands as cc
 from studio.core import commands as c
+from studio.core.actor import Role
 from studio.core.errors import (
     ConflictError,
     InvalidStateError,
@@ -331,7 +332,13 @@ def _emit_proposal(tx: Tx, pid: str) -> None:
 # --------------------------------------------------------------------------- rules
 
 
+def _owner_only(tx: Tx) -> None:
+    if tx.actor.role is not Role.OWNER:
+        raise PermissionDeniedError("only the space's owner sets the assistant's rules")
+
+
 def allow_tool(tx: Tx, cmd: cc.AllowAssistantTool) -> Inverse:
+    _owner_only(tx)
     if not _TOOL.fullmatch(cmd.tool):
         raise ValidationError("a tool is a short lower-case name, e.g. rename_asset")
     before = tx.scalar("SELECT value FROM assistant_rules WHERE key = ?", (allow_key(cmd.tool),))
@@ -341,6 +348,7 @@ def allow_tool(tx: Tx, cmd: cc.AllowAssistantTool) -> Inverse:
 
 
 def set_cap(tx: Tx, cmd: cc.SetAssistantCap) -> Inverse:
+    _owner_only(tx)
     if cmd.usd is not None and not 0 <= cmd.usd <= 1_000_000:
         raise ValidationError("the spending cap is from $0 to $1,000,000")
     before = _cap(tx)
