@@ -102,28 +102,30 @@ def test_a_rejected_proposal_leaves_the_space_unchanged(space: Space) -> None:
     assert space.asset(made.asset_id).name == "Hero"
 
 
-def test_the_cli_apply_path_is_refused_too(
+def test_the_cli_apply_path_is_refused_for_every_tool(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from studio.cli.main import main
     from studio.core.studio import Studio
+    from studio.providers_setup import build_providers
 
     home = tmp_path / "home"
     assert main(["--home", str(home), "space", "create", "Door"]) == 0
-    with Studio(home) as studio, studio.open_space("door") as space:
-        sid = space.apply(cc.CreateChatSession("t"), OWNER).created["session_id"]
-        frame = space.apply(c.CreateFrame("F", 0, 0, 10, 10), OWNER).created["frame_id"]
-        cmd = c.UpdateFrame(frame, title="Changed")
-        pid = space.apply(
-            cc.CreateProposal(sid, "rename_asset", (c.command_to_json(cmd),)), CLAUDE
-        ).created["proposal_id"]
+    with Studio(home, providers=build_providers) as studio, studio.open_space("door") as space:
+        made = space.apply(c.CreateAsset("Hero", c.MediaKindName.IMAGE), OWNER)
+        asset = made.created["asset_id"]
+        variant = add_variant(space, asset, name="Hero").variant_id
+        sid = _session(space)
+        pids = [_propose(space, sid, t, MUTATIONS[t](asset, variant)) for t in sorted(MUTATIONS)]
+        before = tables(space)
     capsys.readouterr()
-    run = json.dumps({"command": "proposal:run", "proposal_id": pid})
-    assert main(["--home", str(home), "apply", "door", run]) == 1
-    err = capsys.readouterr().err
-    assert "no recorded approval" in err and err.count("\n") == 1
-    with Studio(home) as studio, studio.open_space("door") as space:
-        assert space.snapshot().frames[0].title == "F"
+    for pid in pids:
+        run = json.dumps({"command": "proposal:run", "proposal_id": pid})
+        assert main(["--home", str(home), "apply", "door", run]) == 1
+        err = capsys.readouterr().err
+        assert "no recorded approval" in err and err.count("\n") == 1
+    with Studio(home, providers=build_providers) as studio, studio.open_space("door") as space:
+        assert differences(before, tables(space)) == []
 
 
 def test_viewers_cannot_approve_and_proposals_hold_only_user_commands(space: Space) -> None:
