@@ -84,3 +84,28 @@ def test_an_enhance_failure_is_one_message_and_the_prompt_stays(
     assert w.tray.prompt.toPlainText() == "a kite" and w.enhancer.button.isEnabled()
     boxes = [b.text() for b in w.findChildren(QMessageBox, "errorMessage") if b.isVisible()]
     assert boxes == ["Claude is busy (overloaded); try again in a minute"]
+
+
+def test_approving_in_the_dock_puts_a_placeholder_card_on_the_canvas(
+    qtbot, window: tuple[MainWindow, AnthropicFake]
+) -> None:  # type: ignore[no-untyped-def]
+    w, fake = window
+    dock = w.assistant
+    fake.script(
+        "messages",
+        turn("", ("generate", {"prompt": "a red kite", "media_kind": "image", "name": "Kite"})),
+        turn("Proposed."),
+    )
+    dock.actor_mode.setChecked(True)
+    dock.input.setPlainText("a kite please")
+    with qtbot.waitSignal(dock.runner.done, timeout=10_000):
+        dock.send_button.click()
+    (card,) = dock.cards_shown()
+    card.approve_button.click()
+    space = w.space
+    assert space is not None
+    (asset,) = space.snapshot().assets
+    qtbot.waitUntil(lambda: w.scene.card(asset.id) is not None, timeout=5_000)
+    assert w.undo_stack.undoText().startswith("via assistant")
+    w.undo_stack.undo()
+    qtbot.waitUntil(lambda: w.scene.card(asset.id) is None, timeout=5_000)
