@@ -178,3 +178,19 @@ def test_a_proposal_decided_elsewhere_redraws_the_card(
     for event in seen:
         dock.apply_event(decode_event(event))  # type: ignore[arg-type]
     qtbot.waitUntil(lambda: [c.proposal.state for c in dock.cards_shown()] == ["rejected"])
+
+
+def test_rename_and_delete_a_chat_undoably(
+    qtbot, dock: ChatDockWidget, fake: AnthropicFake, space: Space
+) -> None:  # type: ignore[no-untyped-def]
+    fake.script("messages", turn("Hi."))
+    _send(qtbot, dock, "hello there")
+    assert dock.sessions.currentText() == "hello there"
+    assert dock.rename_session("Greetings")
+    assert dock.sessions.currentText() == "Greetings"
+    assert dock.delete_session() and dock.sessions.count() == 0
+    host = dock._host
+    assert isinstance(host, FakeHost)
+    host.stack.undo()
+    dock.refresh_sessions()
+    assert [dock.sessions.itemText(i) for i in range(dock.sessions.count())] == ["Greetings"]

@@ -13,11 +13,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -77,8 +80,16 @@ class ChatDockWidget(QWidget):
         self.sessions.currentIndexChanged.connect(lambda _i: self.show_session())
         self.new_button = QPushButton("New chat")
         self.new_button.clicked.connect(self.new_chat)
+        self.more = QToolButton()
+        self.more.setText("⋯")
+        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.more)
+        menu.addAction("Rename chat…", self._ask_rename)
+        menu.addAction("Delete chat", self.delete_session)
+        self.more.setMenu(menu)
         top.addWidget(self.sessions, 1)
         top.addWidget(self.new_button)
+        top.addWidget(self.more)
         layout.addLayout(top)
         self.notice = QLabel(NO_KEY)
         self.notice.setWordWrap(True)
@@ -164,6 +175,31 @@ class ChatDockWidget(QWidget):
         self.sessions.setCurrentIndex(-1)
         self.show_session()
         self.input.setFocus()
+
+    def rename_session(self, title: str) -> bool:
+        """Rename the chosen chat (one undoable step)."""
+        sid = self.session_id()
+        if sid is None or not title.strip():
+            return False
+        ok = self._host.run([cc.RenameChatSession(sid, title.strip())], "Rename chat")
+        self.refresh_sessions(select=sid)
+        return ok
+
+    def delete_session(self) -> bool:
+        """Delete the chosen chat (one undoable step)."""
+        sid = self.session_id()
+        if sid is None:
+            return False
+        ok = self._host.run([cc.DeleteChatSession(sid)], "Delete chat")
+        self.refresh_sessions()
+        return ok
+
+    def _ask_rename(self) -> None:
+        title, ok = QInputDialog.getText(
+            self, "Rename chat", "Title:", text=self.sessions.currentText()
+        )
+        if ok:
+            self.rename_session(title)
 
     # ------------------------------------------------------------------ transcript
     def show_session(self) -> None:
