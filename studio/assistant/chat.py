@@ -171,7 +171,8 @@ class Chat:
         if not isinstance(args, Mapping):
             return {**result, "content": "the tool input must be an object", "is_error": True}
         if name == "look_at":
-            ids = [str(v) for v in (args.get("variant_ids") or [])][:4]
+            raw = args.get("variant_ids")
+            ids = [str(v) for v in raw][:4] if isinstance(raw, list) else []
             content: list[dict[str, Any]] = [
                 {"type": "variant_image", "variant_id": vid} for vid in ids
             ]

@@ -6,15 +6,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import anthropic
 
 from studio.assistant import errors as e
 from studio.assistant.models import DEFAULT_MODEL, MAX_TOKENS, TIMEOUT_S
 from studio.core.limits import shown
 from workers.redaction import redact, register
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: only once a chat starts
+    import anthropic
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
@@ -49,6 +50,8 @@ class ClaudeClient:
         model: str = DEFAULT_MODEL,
         timeout_s: float = TIMEOUT_S,
     ) -> None:
+        import anthropic
+
         register(api_key)  # never in a log line, error or file
         self.model = model
         self.base_url = base_url or DEFAULT_BASE_URL
@@ -62,6 +65,8 @@ class ClaudeClient:
 
     def model_ids(self) -> list[str]:
         """The model ids the key may use (``GET /v1/models``), newest first."""
+        import anthropic
+
         try:
             return [m.id for m in self._sdk.models.list(limit=100)]
         except anthropic.APIError as exc:
@@ -79,6 +84,8 @@ class ClaudeClient:
         max_tokens: int = MAX_TOKENS,
     ) -> TurnResult:
         """Stream one assistant turn, calling ``on_text`` with each piece of text."""
+        import anthropic
+
         kwargs: dict[str, Any] = {
             "model": model or self.model,
             "max_tokens": max_tokens,
@@ -134,6 +141,8 @@ def _body_error(exc: anthropic.APIError) -> tuple[str, str]:
 
 def map_error(exc: anthropic.APIError, base_url: str, timeout_s: float) -> Exception:
     """The one-sentence error a person sees for what the SDK raised."""
+    import anthropic
+
     kind, message = _body_error(exc)
     said = shown(redact(message), 300)
     if isinstance(exc, anthropic.APITimeoutError):
