@@ -12,6 +12,7 @@ from the core when a space is opened.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QTimer
@@ -56,8 +57,10 @@ class CoreCommand(QUndoCommand):
         self.applied: list[Applied] = []
         self.entry_id = entry_id
         """The core history entry this command shows."""
-        self._stack = stack
-        """Refilled from the core when the history moved on elsewhere."""
+        self._stack = None if stack is None else weakref.ref(stack)
+        """Refilled from the core when the history moved on elsewhere (weak: the stack
+        owns its commands, so a strong link back would make a cycle only the garbage
+        collector frees, in an order that can free a command twice)."""
 
     def id(self) -> int:
         # every step may be merged into the one before: the core decides (mergeWith)
@@ -112,7 +115,8 @@ class CoreCommand(QUndoCommand):
     def _moved(self, exc: HistoryMovedError) -> None:
         """The same actor changed the history elsewhere (the CLI, another window): show
         the core's history again, once the stack has finished this undo/redo."""
-        stack, space, actor, on_error = self._stack, self._space, self._actor, self._on_error
+        stack = None if self._stack is None else self._stack()
+        space, actor, on_error = self._space, self._actor, self._on_error
         if stack is None:
             on_error(exc.message)
             return
