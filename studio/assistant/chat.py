@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from studio.assistant import context, tools, vision
+from studio.assistant import actions, context, tools, vision
 from studio.assistant.client import ClaudeClient
 from studio.assistant.models import MAX_IMAGES_PER_REQUEST, MAX_TOOL_ROUNDS
 from studio.core import chat_commands as cc
@@ -187,7 +187,7 @@ class Chat:
             return {**result, "content": f"not proposed: {exc.message}", "is_error": True}
 
     def _propose(self, session_id: str, name: str, args: Mapping[str, Any]) -> str:
-        act = tools.action(self.space, name, args)
+        act = actions.action(self.space, name, args)
         made = self.space.apply(
             cc.CreateProposal(
                 session_id,

@@ -71,3 +71,5 @@ HANDLERS: dict[type[c.Command], Handler] = {
     cc.AllowAssistantTool: chat.allow_tool,
     cc.SetAssistantCap: chat.set_cap,
 }
+
+chat.use_handlers(HANDLERS)  # proposal:run applies a proposal's commands with it

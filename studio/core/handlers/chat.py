@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from studio.core import chat_commands as cc
@@ -25,10 +25,21 @@ from studio.core.errors import (
     ValidationError,
 )
 from studio.core.handlers.common import clean_text, fresh_id, update_row
+from studio.core.handlers.generate import estimate
 from studio.core.limits import shown
 from studio.core.tx import Tx
 
 Inverse = tuple[c.Command, ...]
+
+_DISPATCH: dict[type[c.Command], Callable[[Tx, Any], Inverse]] = {}
+"""The command → handler table ``proposal:run`` applies a proposal's commands with (the
+package's own table, given by :func:`use_handlers`: it lists this module's handlers)."""
+
+
+def use_handlers(table: Mapping[type[c.Command], Callable[[Tx, Any], Inverse]]) -> None:
+    _DISPATCH.clear()
+    _DISPATCH.update(table)
+
 
 PROPOSABLE: frozenset[str] = frozenset(
     {
@@ -186,8 +197,6 @@ def parse_commands(raw: Sequence[Mapping[str, Any]]) -> list[c.Command]:
 
 def _cost(tx: Tx, cmds: Sequence[c.Command]) -> float | None:
     """The estimated cost of a proposal's generation requests (None: it has none)."""
-    from studio.core.handlers.generate import estimate
-
     costly = [cmd for cmd in cmds if cmd.kind in GENERATION]
     if not costly:
         return None
@@ -303,8 +312,6 @@ def reject_proposal(tx: Tx, cmd: cc.RejectProposal) -> Inverse:
 def run_proposal(tx: Tx, cmd: cc.RunProposal) -> Inverse:
     """The only way a proposal's commands reach the space: refused without a recorded
     approval, after a rejection, a second time, or over the spending cap."""
-    from studio.core.handlers import HANDLERS
-
     row = _proposal(tx, cmd.proposal_id)
     if row["state"] == "applied":
         raise ConflictError(f"the proposal {cmd.proposal_id} was applied already")
@@ -317,7 +324,7 @@ def run_proposal(tx: Tx, cmd: cc.RunProposal) -> Inverse:
     _check_cap(tx, row["cost_usd"], exclude=cmd.proposal_id)
     inverses: list[Inverse] = []
     for inner in cmds:
-        inverses.append(HANDLERS[type(inner)](tx, inner))
+        inverses.append(_DISPATCH[type(inner)](tx, inner))
     update_row(tx, "proposals", cmd.proposal_id, {"state": "applied"})
     _emit_proposal(tx, cmd.proposal_id)
     return tuple(x for inv in reversed(inverses) for x in inv)
