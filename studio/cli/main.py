@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from studio.cli import archive, providers, queue, share
+from studio.cli import archive, chat, providers, queue, share
 from studio.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -127,6 +127,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     providers.add_parsers(sub)
     archive.add_parsers(sub)
     share.add_parsers(sub)
+    chat.add_parsers(sub)
     return p
 
 
@@ -682,6 +683,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     **providers.COMMANDS,
     **archive.COMMANDS,
     **share.COMMANDS,
+    **chat.COMMANDS,
 }
 
 

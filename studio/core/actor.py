@@ -24,6 +24,7 @@ class Role(StrEnum):
 
 
 SYSTEM_ID = "system"
+ASSISTANT_PREFIX = "assistant:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,17 @@ class Actor:
     def is_system(self) -> bool:
         """True only for the one studio actor (identity, not the id string)."""
         return self is _SYSTEM
+
+    @property
+    def is_assistant(self) -> bool:
+        """The assistant acting in a person's chat: it may record its messages and
+        proposals, nothing else (the door checks :func:`assistant_may_apply`)."""
+        return self.id.startswith(ASSISTANT_PREFIX)
+
+    @classmethod
+    def assistant(cls, person: Actor) -> Actor:
+        """The assistant in ``person``'s chat (never more than an editor)."""
+        return cls(f"{ASSISTANT_PREFIX}{person.id}", f"Claude (for {person.name})", Role.EDITOR)
 
     @classmethod
     def system(cls) -> Actor:

@@ -431,6 +431,8 @@ class GenerationOptions:
     style_id: str | None = None
     no_style: bool = False
     priority: int = 0
+    prompt_before: str | None = None
+    """The person's prompt before the assistant enhanced it (kept in the recipe)."""
 
 
 @command("generate:request")
@@ -740,3 +742,7 @@ def _convert(value: Any, hint: Any, where: str, fname: str) -> Any:
         most = limits.TEXT_LIMITS.get(fname, limits.MAX_TEXT)
         return limits.check_text(value, where, most, slack=limits.RAW_SLACK)
     raise ValidationError(f"{where}: unsupported field type")  # pragma: no cover
+
+
+# the assistant's commands register themselves (their own module, studio/core/chat_commands)
+from studio.core import chat_commands as _chat_commands  # noqa: E402, F401

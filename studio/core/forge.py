@@ -117,9 +117,11 @@ class Recipe:
     references_sent: tuple[str, ...]
     style: Mapping[str, Any] | None
     batch: Mapping[str, Any] | None = None
+    prompt_before: str | None = None
+    """The person's own prompt, when the assistant's prompt enhancement rewrote it."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "operation": self.operation,
             "prompt": self.prompt,
             "prompt_sent": self.prompt_sent,
@@ -137,6 +139,9 @@ class Recipe:
             "style": None if self.style is None else dict(self.style),
             "batch": None if self.batch is None else dict(self.batch),
         }
+        if self.prompt_before is not None:
+            out["prompt_before"] = self.prompt_before
+        return out
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Recipe:
@@ -157,4 +162,5 @@ class Recipe:
             references_sent=tuple(obj.get("references_sent") or ()),
             style=obj.get("style"),
             batch=obj.get("batch"),
+            prompt_before=obj.get("prompt_before"),
         )

@@ -26,7 +26,7 @@ from studio.core.errors import ValidationError
 from studio.core.events import Event
 from studio.core.forge import Recipe
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """Raised whenever a command or event kind, or a payload field, is added, removed or
 changes type: a peer speaking another version must not guess."""
 
@@ -183,6 +183,52 @@ class JobProgress:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChatSessionData:
+    id: str
+    title: str
+    created_by: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessageData:
+    id: str
+    session_id: str
+    position: int
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalData:
+    """A proposal of the assistant: its estimated cost (None: no generation), its state
+    (pending, approved, rejected, applied) and who decided (its exact commands: read
+    the proposal)."""
+
+    id: str
+    session_id: str
+    tool: str
+    summary: str
+    cost_usd: float | None
+    state: str
+    proposed_for: str
+    decided_by: str | None
+    decided_at: int | None
+    standing: int
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleData:
+    """One of the space's rules for the assistant (``allow:TOOL`` "1", ``cap_usd``);
+    value None: the rule was removed."""
+
+    key: str
+    value: str | None
+
+
 # --------------------------------------------------------------------------- catalogue
 
 
@@ -229,6 +275,11 @@ EVENTS: dict[str, EventKind] = {
         EventKind("queue:paused", Empty, "the job queue was paused"),
         EventKind("queue:resumed", Empty, "the job queue was resumed"),
         EventKind("job:progress", JobProgress, "a running job reported progress", transient=True),
+        EventKind("chat:session-updated", ChatSessionData, "a chat was made, renamed or restored"),
+        EventKind("chat:session-deleted", Deleted, "a chat was deleted"),
+        EventKind("chat:message-added", ChatMessageData, "a chat turn was recorded"),
+        EventKind("proposal:updated", ProposalData, "the assistant proposed, or one was decided"),
+        EventKind("assistant:rules", RuleData, "an always-allow rule or the spending cap changed"),
     )
 }
 
@@ -320,6 +371,8 @@ def encode_recipe(recipe: AnyRecipe) -> dict[str, Any]:
     import's recipe leaves out the source fields its file did not fill, so a plain
     import's recipe stays ``{operation, original_name}`` as before."""
     out = dict(c._to_json(recipe))
+    if isinstance(recipe, Recipe) and recipe.prompt_before is None:
+        del out["prompt_before"]  # only an enhanced prompt's recipe has it
     if isinstance(recipe, ImportRecipe):
         for name in _defaulted(ImportRecipe):
             if out.get(name) in ("", {}, []):

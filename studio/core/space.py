@@ -17,6 +17,7 @@ from typing import Any
 from studio.clock import Clock, IdGenerator, TimeSortedIds, system_clock
 from studio.core import history, reads
 from studio.core.actor import SYSTEM_ID, Actor
+from studio.core.chat_commands import assistant_may_apply
 from studio.core.commands import Command, validate_command
 from studio.core.errors import (
     ConflictError,
@@ -400,6 +401,10 @@ class Space:
                 raise NotFoundError(f"no handler for {type(cmd).__name__}")
             if cmd.internal and not actor.is_system:
                 raise PermissionDeniedError(f"{cmd.kind} is applied by Forge Studio itself")
+            if actor.is_assistant and not assistant_may_apply(cmd):
+                raise PermissionDeniedError(
+                    f"the assistant can only propose {cmd.kind}: a person approves it"
+                )
             # every field within limits before the write lock
             todo.append((cmd, handler, validate_command(cmd)))
         with self._db.lock:
@@ -492,7 +497,7 @@ class Space:
         self, actor: Actor, *, undo: bool, expect: int | None, then: StepHook | None
     ) -> AppliedStep:
         word = "undo" if undo else "redo"
-        if not actor.role.can_edit:
+        if not actor.role.can_edit or actor.is_assistant:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
         with self._db.lock:
             with self._db.read() as conn:

@@ -20,7 +20,7 @@ class Migration:
     sql: str
 
 
-REPLICATED_TABLES: tuple[tuple[str, str], ...] = (
+_REPLICATED_V7: tuple[tuple[str, str], ...] = (
     ("assets", "id"),
     ("variants", "id"),
     ("lineage", "id"),
@@ -32,10 +32,23 @@ REPLICATED_TABLES: tuple[tuple[str, str], ...] = (
     ("meta", "key"),
 )
 """The space tables a replica mirrors, with their primary key, as of migration 7 (a
-later table that replicas need gets its triggers in its own migration). Not replicated:
+later table that replicas need gets its triggers in its own migration: see
+:data:`REPLICATED_TABLES`). Not replicated:
 the change log (shipped as itself), ``history`` (each actor's undo history lives with
 the host, which applies undo), ``change_rows``, ``sync_state``, ``peer_mutations`` and
 the migration book."""
+
+ASSISTANT_TABLES: tuple[tuple[str, str], ...] = (
+    ("chat_sessions", "id"),
+    ("chat_messages", "id"),
+    ("proposals", "id"),
+    ("assistant_rules", "key"),
+)
+"""The assistant's tables (its own migration), replicated: a shared space's chat is
+everyone's."""
+
+REPLICATED_TABLES: tuple[tuple[str, str], ...] = _REPLICATED_V7 + ASSISTANT_TABLES
+"""Every space table a replica mirrors, with its primary key."""
 
 _NEXT_SEQ = "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) + 1"
 """The seq the next change-log row will get (``changes`` is AUTOINCREMENT): a command's
@@ -413,9 +426,58 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
         INSERT INTO sync_state (key, value)
             SELECT 'rows_logged_after', COALESCE(MAX(seq), 0) FROM changes;
         """
-        + _change_row_triggers(REPLICATED_TABLES),
+        + _change_row_triggers(_REPLICATED_V7),
     ),
     SEARCH_MIGRATION,
+    Migration(
+        9,
+        "the assistant: chat sessions and messages, proposals awaiting approval, rules",
+        """
+        CREATE TABLE chat_sessions (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            deleted_at INTEGER
+        );
+        CREATE TABLE chat_messages (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES chat_sessions(id),
+            position INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            blocks TEXT NOT NULL DEFAULT '[]',
+            author_id TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL DEFAULT '',
+            usage TEXT NOT NULL DEFAULT '{}',
+            created_at INTEGER NOT NULL,
+            UNIQUE (session_id, position)
+        );
+        CREATE TABLE proposals (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES chat_sessions(id),
+            tool TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            commands TEXT NOT NULL,
+            cost_usd REAL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'applied')),
+            proposed_for TEXT NOT NULL DEFAULT '',
+            decided_by TEXT,
+            decided_at INTEGER,
+            standing INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX proposals_by_session ON proposals(session_id, created_at);
+        CREATE TABLE assistant_rules (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            set_by TEXT NOT NULL DEFAULT '',
+            updated_at INTEGER NOT NULL
+        );
+        """
+        + _change_row_triggers(ASSISTANT_TABLES),
+    ),
 )
 
 

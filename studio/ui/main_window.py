@@ -24,12 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.assistant.setup import client_for, has_key
 from studio.core import settings
 from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.ui.archive_controller import ArchiveController
+from studio.ui.assistant import ChatDockWidget
+from studio.ui.assistant.enhance import PromptEnhancer
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.collections.banner import CollectionBanner
 from studio.ui.collections.panel import CollectionsPanel
@@ -48,7 +51,7 @@ from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
 from studio.ui.style_presets import StylePresetsDialog
 from studio.ui.tray import ForgeTray
-from studio.ui.tray.state import TrayDrafts
+from studio.ui.tray.state import TrayDrafts, mode_kind
 from studio.ui.undo import created_assets, push
 from studio.ui.window_menus import WindowMenus
 
@@ -128,6 +131,13 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
         # the People dock, the connection banner above the canvas
         self.sharing, self.people, self.people_dock = sharing_window.install(self, layout)
+        self.assistant = ChatDockWidget(
+            self, lambda: client_for(studio.library), lambda: has_key(studio.library)
+        )
+        self.assistant_dock = self._dock(
+            "Assistant", "assistantDock", self.assistant, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.jobs_dock, self.assistant_dock)
         self.tray = self._make_tray()
         self.tray_dock = self._dock(
             "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -159,6 +169,13 @@ class MainWindow(QMainWindow):
         tray = ForgeTray(self, self.studio, drafts=drafts)
         tray.placement = self.centre
         tray.edit_styles.connect(self.edit_style_presets)
+        self.enhancer = PromptEnhancer(
+            tray.prompt,
+            lambda: mode_kind(tray.current_mode()),
+            lambda: client_for(self.studio.library),
+            on_error=self.show_error,
+        )
+        self.enhancer.attach()  # "Enhance" beside the prompt: both prompts reach the recipe
         return tray
 
     def edit_style_presets(self) -> StylePresetsDialog:
@@ -196,6 +213,7 @@ class MainWindow(QMainWindow):
         if space is None:
             self.show_error("Open a space first.")
             return False
+        cmds = self.enhancer.annotate(cmds)
         if space.is_replica:  # a joined space: the host applies it (or it waits here)
             return self.sharing.send(cmds, text)
         step = push(self.undo_stack, space, self.actor, list(cmds), text, self.show_error)
@@ -270,6 +288,7 @@ class MainWindow(QMainWindow):
             self.close_space()
             self.open_space(sid)
         self.status_control.update_status()
+        self.assistant.check_key()
 
     def _selection_changed(self, ids: list[str]) -> None:
         self.inspector.show_asset(ids[0] if len(ids) == 1 else None, len(ids))
@@ -291,6 +310,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()
+        self.assistant.shutdown()
         self.close_space()
         self.find_control.close()
         self.sharing.close()

@@ -74,6 +74,7 @@ class SpaceController(QObject):
         QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
         w.jobs_panel.set_space(space)
         w.tray.set_space(space)
+        w.assistant.set_space(space)
         w.inspector.set_space(space)
         w.people.set_space(space.id)
         w.sharing.space_opened(space)
@@ -124,6 +125,7 @@ class SpaceController(QObject):
         w.refines.clear()
         w.jobs_panel.set_space(None)
         w.tray.set_space(None)
+        w.assistant.set_space(None)
         w.inspector.set_space(None)
         w.people.set_space(None)
         w.sharing.space_closed(space)
@@ -153,6 +155,7 @@ class SpaceController(QObject):
         w = self.win
         w.jobs_panel.apply_event(event)
         w.tray.apply_event(event)
+        w.assistant.apply_event(event)
         w.inspector.apply_event(event)
         w.collections.apply_event(event)
         if w.style_editor is not None:

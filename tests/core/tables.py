@@ -50,7 +50,7 @@ def tables(space: Space) -> Tables:
     out: Tables = {}
     for name in names:
         cols = [row[1] for row in query(space, f"PRAGMA table_info({name})")]
-        key = "key" if name == "meta" else "id"
+        key = "key" if name in ("meta", "assistant_rules") else "id"
         rows: dict[Any, Row] = {}
         for raw in query(space, f"SELECT * FROM {name}"):
             row = dict(zip(cols, raw, strict=True))

@@ -20,6 +20,7 @@ from studio.core.forge import Recipe
 from studio.core.space import Space
 from studio.jobs.executor import InlineExecutor
 from studio.jobs.scheduler import Scheduler
+from tests.assistant.scenario import exercise
 from tests.conftest import OWNER
 from tests.core.test_inverse import SCENARIOS, _apply_all, build
 
@@ -78,6 +79,7 @@ def test_every_event_of_a_run_of_every_command_decodes_against_the_catalogue(
         redo = _apply_all(space, applied.inverse)  # the restores and queue:resume too
         _apply_all(space, redo)
         _apply_all(space, applied.inverse)
+    exercise(space)  # the assistant's commands (not undone with a person's steps)
     scheduler = Scheduler(space, InlineExecutor())
     scheduler.pump()  # the internal job commands (start, complete) of the queued work
     scheduler.close()

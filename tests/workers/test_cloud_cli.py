@@ -16,6 +16,8 @@ import pytest
 
 import studio.keys as keys_module
 from studio.cli.main import main
+from tests.fakes.anthropic import AnthropicFake, turn
+from tests.fakes.anthropic import api_error as claude_error
 from tests.fakes.elevenlabs import ElevenLabsFake, el_error
 from tests.fakes.google import GoogleFake, google_error, quota_exhausted
 from tests.workers.cloud_helpers import GOOGLE_KEY, LockedKeyring, MemoryKeyring, using_keyring
@@ -148,15 +150,29 @@ def test_a_canary_key_reaches_no_file_and_no_log(
 ) -> None:
     google_key = f"AIzaCanary{uuid.uuid4().hex}"
     eleven_key = f"sk_canary{uuid.uuid4().hex}"
+    claude_key = f"sk-ant-canary{uuid.uuid4().hex}"
     caplog.set_level(logging.DEBUG)
-    with GoogleFake(google_key) as google, ElevenLabsFake(eleven_key) as eleven:
+    with (
+        GoogleFake(google_key) as google,
+        ElevenLabsFake(eleven_key) as eleven,
+        AnthropicFake(claude_key) as claude,
+    ):
         google.veo_polls = 0
         assert cli("keys", "set", "gemini", stdin=google_key + "\n")[0] == 0
         assert cli("keys", "set", "elevenlabs", stdin=eleven_key + "\n")[0] == 0
         for name in ("gemini", "veo", "lyria"):
             cli("settings", f"providers.{name}.base_url", google.url)
         cli("settings", "providers.elevenlabs.base_url", eleven.url)
+        assert cli("keys", "set", "anthropic", stdin=claude_key + "\n")[0] == 0
+        cli("settings", "providers.anthropic.base_url", claude.url)
         cli("space", "create", "Canary")
+        # the assistant: a chat, a tool round, and errors that echo the key back
+        claude.script("messages", turn("", ("space_summary", {})), turn(f"ok {claude_key}"))
+        assert cli("chat", "canary", "what is here?")[0] == 0
+        claude.script("messages", claude_error(400, "invalid_request_error", f"bad {claude_key}"))
+        assert cli("chat", "canary", "again", "--json")[0] == 1
+        claude.script("messages", turn(f"key={claude_key}", error_after=3))
+        assert cli("chat", "canary", "once more")[0] == 1
 
         def gen(*args: str) -> tuple[int, str]:
             code, out, err = cli("generate", "canary", *args, "--wait")
@@ -194,10 +210,11 @@ def test_a_canary_key_reaches_no_file_and_no_log(
         # the fakes did see the keys: the canary really was in use
         assert {r.headers.get("x-goog-api-key") for r in google.requests} == {google_key}
         assert {r.headers.get("xi-api-key") for r in eleven.requests} == {eleven_key}
+        assert {r.headers.get("authorization") for r in claude.requests} == {f"Bearer {claude_key}"}
     assert "HTTP Request: POST" in caplog.text  # httpx logged, at INFO, and was captured
     files = [p for p in (tmp_path / "home").rglob("*") if p.is_file()]
     assert any(p.name == "library.db" for p in files) and any(p.suffix == ".mp4" for p in files)
-    for canary in (google_key, eleven_key):
+    for canary in (google_key, eleven_key, claude_key):
         for path in files:
             assert canary.encode() not in path.read_bytes(), path
         assert canary not in caplog.text

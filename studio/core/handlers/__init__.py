@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from studio.core import chat_commands as cc
 from studio.core import commands as c
-from studio.core.handlers import assets, generate, organize, variants
+from studio.core.handlers import assets, chat, generate, organize, variants
 from studio.core.tx import Tx
 
 Handler = Callable[[Tx, Any], tuple[c.Command, ...]]
@@ -58,4 +59,17 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.CompleteJob: generate.complete_job,
     c.FailJob: generate.fail_job,
     c.RequeueJob: generate.requeue_job,
+    cc.CreateChatSession: chat.create_session,
+    cc.RenameChatSession: chat.rename_session,
+    cc.DeleteChatSession: chat.delete_session,
+    cc.RestoreChatSession: chat.restore_session,
+    cc.AddChatMessage: chat.add_message,
+    cc.CreateProposal: chat.create_proposal,
+    cc.ApproveProposal: chat.approve_proposal,
+    cc.RejectProposal: chat.reject_proposal,
+    cc.RunProposal: chat.run_proposal,
+    cc.AllowAssistantTool: chat.allow_tool,
+    cc.SetAssistantCap: chat.set_cap,
 }
+
+chat.use_handlers(HANDLERS)  # proposal:run applies a proposal's commands with it

@@ -192,6 +192,9 @@ def plan(
         operation=op.value,
         prompt=prompt,
         prompt_sent=injected.prompt_sent,
+        prompt_before=None
+        if options.prompt_before is None
+        else clean_text(options.prompt_before, "prompt before enhancement", max_len=MAX_PROMPT),
         provider=provider.name,
         model=model.id,
         media_kind=media_kind,
