@@ -17,6 +17,7 @@ from PIL import Image
 from studio.core.archive import export_space, import_space
 from studio.core.imports import import_files
 from studio.core.studio import Studio
+from studio.media.previews import TIERS, tier_name
 from studio.store import archive as archive_mod
 from studio.store import archive_stream
 from studio.store.archive import ArchiveError
@@ -87,10 +88,11 @@ def archive(studio: Studio, tmp_path: Path) -> tuple[Path, dict[str, str]]:
         paths.append(p)
     with studio.open_space(entry.slug) as sp:
         assert not import_files(sp, paths, OWNER).refused
-        media = {
+        media = {  # what an archive carries: every file a row names (not the small
+            # tiers beside a thumbnail, rebuilt from it whenever needed)
             str(f.relative_to(sp.media_dir)): hashlib.sha256(f.read_bytes()).hexdigest()
             for f in sp.media_dir.rglob("*")
-            if f.is_file()
+            if f.is_file() and f.name not in TIER_NAMES
         }
     return export_space(studio, entry.slug, tmp_path / "c.forgespace").path, media
 
@@ -104,6 +106,8 @@ def _flip_a_media_byte(src: Path, dest: Path) -> Path:
     dest.write_bytes(bytes(data))
     return dest
 
+
+TIER_NAMES = {tier_name(t) for t in TIERS}
 
 MODES = [(True, True), (True, False), (False, True), (False, False)]
 
