@@ -69,10 +69,8 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _worker_init(parent: int) -> None:
-    """Import the heavy modules now, and exit when the process that started the pool
-    is gone (its pid is no longer our parent, or no longer exists)."""
-    import studio.media.previews  # noqa: F401
-
+    """Exit when the process that started the pool is gone (its pid is no longer our
+    parent, or no longer exists). The heavy modules came with this module's imports."""
     start_ppid = os.getppid()
 
     def watch() -> None:

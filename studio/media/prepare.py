@@ -17,7 +17,9 @@ from typing import Any
 
 from studio.media.files import fsync_file
 from studio.media.kinds import MediaError, MediaInfo, MediaLimits, Previews
+from studio.media.metadata import read_generation_info
 from studio.media.names import printable_name
+from studio.media.previews import probe_and_render
 from studio.media.source import Staged, stage_source
 
 __all__ = ["Failed", "Prepared", "prepare_file", "unexpected_reason"]
@@ -62,9 +64,6 @@ def prepare_file(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Fai
     """Copy ``path`` into the existing folder ``stage`` and make everything an import
     stores from that copy (the source is opened once: what is probed is exactly what
     is stored and hashed). Never raises."""
-    from studio.media.metadata import read_generation_info
-    from studio.media.previews import probe_and_render
-
     try:
         try:
             staged = stage_source(path, stage, limits, sync=False)

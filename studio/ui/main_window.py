@@ -310,6 +310,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()
+        self.spaces.stop_clock()
         self.assistant.shutdown()
         self.close_space()
         self.find_control.close()

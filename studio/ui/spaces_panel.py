@@ -90,9 +90,17 @@ class SpacesPanel(QWidget):
         self._clock.timeout.connect(self.relabel)
         self._clock.start()
 
+    def stop_clock(self) -> None:
+        """No more relabelling (the window closes; its studio may close before it goes)."""
+        self._clock.stop()
+
     def relabel(self) -> None:
         """Every line again, with fresh "… ago" times (the list is small)."""
-        entries = {e.id: e for e in self.studio.spaces()}
+        try:
+            entries = {e.id: e for e in self.studio.spaces()}
+        except StudioError:  # the library is closed (the window is going) or unreadable
+            self._clock.stop()
+            return
         for i in range(self.list.count()):
             item = self.list.item(i)
             self._label(item, entries.get(str(item.data(ID_ROLE))))

@@ -132,7 +132,9 @@ def _garble_schema(src: bytes, rnd: random.Random) -> bytes:
     """Overwrite one byte inside the text of a CREATE statement in sqlite_master."""
     starts = [m.start() for m in re.finditer(rb"CREATE (TABLE|INDEX) ", src)]
     data = bytearray(src)
-    at = rnd.choice(starts) + rnd.randrange(7, 60)
+    start = rnd.choice(starts)
+    end = src.index(b")", start)  # inside the statement, never the page's free space after it
+    at = start + rnd.randrange(7, max(8, min(60, end - start)))
     data[at] = rnd.choice([0xFF, 0xC3, 0x80, 0x00, ord("#"), ord("x")])
     return bytes(data)
 
