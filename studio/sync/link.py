@@ -118,7 +118,7 @@ class LiveLink:
                     self._session = None
                     self._tell("ended", exc.message, None, store)
                     return
-                except (StorageError, HostError, TimeoutError) as exc:
+                except (StudioError, TimeoutError) as exc:  # a cut, a refusal, a bad frame
                     self._session = None
                     detail = str(exc) or "the host did not answer"
                 if self._stop.is_set():
