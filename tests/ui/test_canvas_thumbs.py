@@ -184,3 +184,25 @@ def test_rechecks_give_up_when_the_budget_cannot_hold_the_screen(qapp, tmp_path:
     assert rounds[:3] == [4, 2, 2]  # asked again for what the budget evicted...
     assert rounds[3:] == [0] * 5  # ...then it stopped churning
     assert len(cache) == 2
+
+
+def test_a_miss_decoded_while_its_file_is_replaced_is_not_kept_as_a_failure(
+    qapp, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A joined space's thumbnail arrives from the host while the canvas is decoding the
+    missing file: the miss must not stick (the canvas forgets the path, asks again)."""
+    path = tmp_path / "thumb.webp"
+    jobs: list[object] = []
+    cache = ThumbnailCache(executor=jobs.append)  # decodes run when the test says
+    cache.get(str(path), TIER_FULL)
+    assert len(jobs) == 1  # decoding: the file is not there yet
+    jobs.pop()()  # type: ignore[operator]
+    Image.new("RGB", (64, 64), "red").save(path, "WEBP")  # it arrives
+    cache.forget([str(path)])  # what the sharing link does when a thumbnail came
+    cache.flush()  # the old miss lands now
+    assert not cache.failed(str(path))
+    assert cache.get(str(path), TIER_FULL) is None and len(jobs) == 1  # asked again
+    jobs.pop()()  # type: ignore[operator]
+    cache.flush()
+    got = cache.get(str(path), TIER_FULL)
+    assert got is not None and got.width() == 64

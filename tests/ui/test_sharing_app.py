@@ -346,7 +346,7 @@ def test_thumbnails_fill_in_as_they_come_from_the_host(tmp_path: Path, qtbot) ->
                     for card in w.scene.cards()
                 )
 
-            qtbot.waitUntil(pictured, timeout=WAIT_MS)
+            qtbot.waitUntil(pictured, timeout=60_000)  # six thumbnails over TLS, then decoded
         finally:
             _close(w)
     finally:

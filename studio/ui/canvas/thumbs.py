@@ -98,6 +98,7 @@ class ThumbnailCache(QObject):
         self._queued: OrderedDict[Key, None] = OrderedDict()  # newest last
         self._running: set[Key] = set()
         self._failed: set[Key] = set()
+        self._retry: set[Key] = set()  # decoding when their file was replaced: a miss is no failure
         self._arrived: deque[tuple[Key, QImage | None]] = deque()
         self._dispatching = False
         if pool is None and executor is None:
@@ -273,7 +274,10 @@ class ThumbnailCache(QObject):
         while self._arrived:
             key, image = self._arrived.popleft()
             if image is None:
-                self._failed.add(key)
+                if key in self._retry:
+                    self._retry.discard(key)
+                else:
+                    self._failed.add(key)
             else:
                 self._insert(key, QPixmap.fromImage(image))
             done.append(key)
@@ -312,6 +316,9 @@ class ThumbnailCache(QObject):
         for key in [k for k in self._lru if k[0] in drop]:
             self._used -= pixmap_bytes(self._lru.pop(key))
         self._failed = {k for k in self._failed if k[0] not in drop}
+        # a decode of the old file still on its way must not mark the new one failed
+        self._retry |= {k for k in self._running if k[0] in drop}
+        self._retry |= {k for k, image in self._arrived if image is None and k[0] in drop}
 
     def close(self, timeout_ms: int = 5000) -> None:
         """Stop loading: forget the queue and wait for running decodes (call before
@@ -326,6 +333,7 @@ class ThumbnailCache(QObject):
         self._queued.clear()
         self._lru.clear()
         self._failed.clear()
+        self._retry.clear()
         self._used = 0
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
