@@ -51,6 +51,14 @@ def _window(home: Path, qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
     return w
 
 
+def _join_in(w: MainWindow, link: str, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Join through the window's Join dialog, as a user pastes a link; the joined space opens."""
+    dialog = sharing_window.open_join(w)
+    dialog.link.setText(link)
+    qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+
+
 def _close(w: MainWindow) -> None:
     studio = w.studio
     w.close()
@@ -329,10 +337,7 @@ def test_thumbnails_fill_in_as_they_come_from_the_host(tmp_path: Path, qtbot) ->
             link = admin.make_invite(s, slug, "viewer", 3_600_000).link()
         w = _window(tmp_path / "pia", qtbot)
         try:
-            dialog = sharing_window.open_join(w)
-            dialog.link.setText(link)
-            qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
-            qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+            _join_in(w, link, qtbot)
             qtbot.waitUntil(lambda: len(w.scene.cards()) == 6, timeout=WAIT_MS)
             w.view.fit_all()
 
@@ -365,10 +370,7 @@ def test_a_viewer_sees_everything_and_the_editing_controls_say_why_they_are_off(
             link = admin.make_invite(s, "team-board", "viewer", 3_600_000).link()
         w = _window(tmp_path / "vic", qtbot)
         try:
-            dialog = sharing_window.open_join(w)
-            dialog.link.setText(link)
-            qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
-            qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+            _join_in(w, link, qtbot)
             qtbot.waitUntil(lambda: len(w.scene.cards()) == 1, timeout=WAIT_MS)
             # disabled, not hidden, and saying why
             w.show_asset(w.scene.cards()[0].asset.id)
@@ -421,10 +423,7 @@ def test_leaving_a_joined_space_removes_the_copy_here_and_a_new_invite_joins_aga
             for attempt in range(2):
                 with Studio(home) as s:
                     link = admin.make_invite(s, "team-board", "editor", 3_600_000).link()
-                dialog = sharing_window.open_join(w)
-                dialog.link.setText(link)
-                qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
-                qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+                _join_in(w, link, qtbot)
                 slug = w.space.slug
                 replica = w.studio.paths.home / w.studio.resolve(slug).file
                 assert replica.exists()
@@ -459,10 +458,7 @@ def test_undo_and_redo_of_ones_own_steps_on_a_joined_space_go_to_the_host(
             link = admin.make_invite(s, "team-board", "editor", 3_600_000).link()
         w = _window(tmp_path / "pia", qtbot)
         try:
-            dialog = sharing_window.open_join(w)
-            dialog.link.setText(link)
-            qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
-            qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
+            _join_in(w, link, qtbot)
             qtbot.waitUntil(
                 lambda: "connected" in w.sharing.describe(w.space.slug), timeout=WAIT_MS
             )
