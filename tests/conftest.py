@@ -118,3 +118,15 @@ def add_variant(
         Actor.system(),
     )
     return Made(aid, vid)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run only when asked for (``-m slow``, or STUDIO_SLOW=1);
+    the default (CI) set keeps their short variants."""
+    expr = str(config.getoption("markexpr") or "")
+    if os.environ.get("STUDIO_SLOW") == "1" or ("slow" in expr and "not slow" not in expr):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow or STUDIO_SLOW=1")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -84,10 +85,15 @@ def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[P
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        # let it get going (the interpreter starts in ~0.3 s), then kill it mid-burst
-        time.sleep(0.5 + rnd.random() * 0.7)
+        # let it get going — its first committed line (the interpreter starts in ~0.3 s, in
+        # seconds on a loaded machine) — then kill it mid-burst
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        first = proc.stdout.readline() if ready else ""
+        time.sleep(0.2 + rnd.random() * 0.7)
         os.kill(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
+        rest, err = proc.communicate(timeout=30)
+        out = first + rest
         assert proc.returncode == -signal.SIGKILL, err
         for line in out.splitlines():
             parts = line.split()

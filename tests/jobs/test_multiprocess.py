@@ -106,13 +106,16 @@ class Follower:
 
     def _loop(self) -> None:
         rnd = random.Random(7)
+        # the CLI takes ~0.5 s to start, 4 s and more on a loaded machine: a round that
+        # printed nothing doubles the next one's window (up to 20 s)
+        window = 2.5
         for _ in range(1000):  # bounded; stop() ends it much sooner
             since = self.seqs[-1] if self.seqs else 0
             proc = _studio(self.home, "log", "multi", "--follow", "--json", "--since", str(since))
-            # the CLI takes ~0.5 s to start (2 s and more on a loaded machine)
-            self._stop.wait(2.5 + 1.5 * rnd.random())
+            self._stop.wait(window + 1.5 * rnd.random())
             proc.send_signal(signal.SIGKILL)
             out, err = proc.communicate(timeout=30)
+            window = 2.5 if out.strip() else min(window * 2, 20.0)
             for line in out.splitlines():
                 try:
                     self.seqs.append(int(json.loads(line)["seq"]))

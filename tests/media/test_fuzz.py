@@ -47,9 +47,9 @@ def check(result: dict[str, object], count: int, max_rss_mb: int) -> None:
     assert result["peak_rss_mb"] < max_rss_mb  # type: ignore[operator]
 
 
-def test_a_hundred_mutated_files_import_or_are_refused_cleanly() -> None:
-    result = fuzz(120)
-    check(result, 120, max_rss_mb=400)
+def test_sixty_mutated_files_import_or_are_refused_cleanly() -> None:
+    result = fuzz(60)
+    check(result, 60, max_rss_mb=400)
 
 
 def slow_selected(config: pytest.Config) -> bool:
