@@ -7,6 +7,7 @@ shared library resolving, and ``uninstall.sh``. Marked ``bundle``: ``make bundle
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -225,6 +226,80 @@ def test_every_shared_library_in_the_bundle_resolves(installed: Installed) -> No
     assert not (plugins / "platforms" / "libqeglfs.so").exists()
     assert not list(internal.rglob("*.qm"))  # no translations
     assert not list(internal.rglob("*.qml"))
+
+
+def _pids_below(root: int) -> dict[int, tuple[int, str]]:
+    """Every process under ``root``: pid -> (its depth below root, its program)."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    below: dict[int, tuple[int, str]] = {}
+    for pid in parent:
+        depth, up = 0, pid
+        while up in parent and up != root and depth < 8:
+            depth, up = depth + 1, parent[up]
+        if up == root and depth:
+            try:
+                below[pid] = (depth, os.readlink(f"/proc/{pid}/exe"))
+            except OSError:
+                continue
+    return below
+
+
+def test_the_bundled_import_prepares_files_in_a_pool_of_bundled_workers(
+    installed: Installed,
+) -> None:
+    """The bundle's import pool (a fork server of the bundled program, its workers forked
+    from it) really runs: more than one worker process prepares the files, each is the
+    installed program itself, and every file is imported."""
+    import numpy as np
+    from PIL import Image
+
+    from studio.media.pool import POOL_MIN_FILES, usable_cores
+
+    if usable_cores() < 2:
+        pytest.skip("one core: the importer prepares files in its own process")
+    home = installed.home / "pool-data"
+    pictures = installed.home / "pictures"
+    pictures.mkdir()
+    rng = np.random.default_rng(17)
+    n = max(8, POOL_MIN_FILES)
+    for i in range(n):  # noise: slow to hash, decode and thumbnail, so the pool is seen
+        pixels = rng.integers(0, 256, (1400, 1400, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(pictures / f"noise-{i}.png", compress_level=1)
+    assert installed.run("--home", str(home), "space", "create", "Pool").returncode == 0
+    proc = subprocess.Popen(
+        ["studio", "--home", str(home), "import", "pool", *map(str, sorted(pictures.iterdir()))],
+        env=installed.env(),
+        cwd=installed.home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: dict[int, tuple[int, str]] = {}
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen.update(_pids_below(proc.pid))
+        time.sleep(0.02)
+    if proc.poll() is None:
+        proc.kill()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert len(out.splitlines()) == n, out  # one line per imported file
+    assert err == ""
+    program = str((installed.opt / "studio").resolve())
+    # the fork server (and multiprocessing's resource tracker) one level down, the
+    # workers forked from the fork server one further
+    workers = {pid: exe for pid, (depth, exe) in seen.items() if depth == 2}
+    assert len(workers) >= 2, seen
+    assert set(workers.values()) == {program}
+    done = installed.run("--home", str(home), "assets", "pool", "--json")
+    assert len(json.loads(done.stdout)) == n
 
 
 def test_uninstall_removes_everything_but_the_data(installed: Installed) -> None:
