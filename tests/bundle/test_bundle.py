@@ -194,6 +194,46 @@ def test_the_bundled_local_provider_generates(installed: Installed, kind: str, s
             assert container.streams.video  # an image is one video frame to FFmpeg
 
 
+def _write_clip(path: Path, video: bool) -> None:
+    """One second of H.264 + AAC (an MP4) or of a tone (a WAV), written with PyAV."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        sound = out.add_stream("aac" if video else "pcm_s16le", rate=44100, layout="mono")
+        frames = out.add_stream("libx264", rate=24) if video else None
+        if frames is not None:
+            frames.width, frames.height, frames.pix_fmt = 160, 96, "yuv420p"
+            for i in range(24):
+                pixels = np.full((96, 160, 3), (i * 10) % 256, dtype=np.uint8)
+                out.mux(frames.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+            out.mux(frames.encode(None))
+        tone = (np.sin(np.arange(44100) * 2 * np.pi * 440 / 44100) * 8000).astype(np.int16)
+        chunk = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
+        chunk.sample_rate = 44100
+        out.mux(sound.encode(chunk))
+        out.mux(sound.encode(None))
+
+
+@pytest.mark.parametrize(("name", "video"), [("clip.mp4", True), ("tone.wav", False)])
+def test_the_bundled_qt_multimedia_plays_sound_and_video(
+    installed: Installed, name: str, video: bool
+) -> None:
+    """Qt Multimedia's FFmpeg plugin in the bundle decodes and plays, as the app's player
+    does (``studio --check-playback``: packaging/launch.py), offscreen and muted."""
+    clip = installed.home / name
+    _write_clip(clip, video)
+    done = installed.run("--check-playback", str(clip))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("playback: ")]
+    played = re.search(r"(\d+) video frames, (\d+) ms of (\d+) ms, status (\w+)", line)
+    assert played is not None, line
+    n_frames, reached, duration, status = played.groups()
+    assert status == "EndOfMedia" and int(reached) >= 0.9 * int(duration) > 0, line
+    assert (int(n_frames) >= 20) if video else (n_frames == "0"), line
+    assert "Using Qt multimedia with FFmpeg" in done.stderr  # Qt's own FFmpeg backend
+
+
 def test_every_shared_library_in_the_bundle_resolves(installed: Installed) -> None:
     internal = installed.opt / "_internal"
     missing = {}
