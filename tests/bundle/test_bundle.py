@@ -334,10 +334,11 @@ def test_the_bundled_import_prepares_files_in_a_pool_of_bundled_workers(
     assert err == ""
     program = str((installed.opt / "studio").resolve())
     # the fork server (and multiprocessing's resource tracker) one level down, the
-    # workers forked from the fork server one further
-    workers = {pid: exe for pid, (depth, exe) in seen.items() if depth == 2}
-    assert len(workers) >= 2, seen
-    assert set(workers.values()) == {program}
+    # workers forked from the fork server one further: the installed program itself
+    # (anything else seen is a helper some library ran, e.g. ctypes asking gcc for a path)
+    servers = [pid for pid, (depth, exe) in seen.items() if depth == 1 and exe == program]
+    workers = [pid for pid, (depth, exe) in seen.items() if depth == 2 and exe == program]
+    assert servers and len(workers) >= 2, seen
     done = installed.run("--home", str(home), "assets", "pool", "--json")
     assert len(json.loads(done.stdout)) == n
 
