@@ -28,12 +28,14 @@ pytest: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
 
 # ---- the desktop bundle (packaging/): PyInstaller one-folder + the tarball
-BUNDLE_TOOLS := desktop-file-utils appstream
+BUNDLE_TOOLS := desktop-file-utils appstream gcc
 
-# desktop-file-validate and appstreamcli, for the validation tests (as root on Debian/Ubuntu:
-#   apt-get install -y desktop-file-utils appstream)
+# desktop-file-validate and appstreamcli, for the validation tests, and a C compiler for the
+# bundle's encoder stand-ins (packaging/stub_encoders.py) (as root on Debian/Ubuntu:
+#   apt-get install -y desktop-file-utils appstream gcc)
 bundle-tools:
-	@command -v desktop-file-validate >/dev/null 2>&1 && command -v appstreamcli >/dev/null 2>&1 || \
+	@command -v desktop-file-validate >/dev/null 2>&1 && command -v appstreamcli >/dev/null 2>&1 && \
+	  command -v cc >/dev/null 2>&1 || \
 	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BUNDLE_TOOLS) >/dev/null; \
 	  else echo "bundle: please install $(BUNDLE_TOOLS) (sudo apt-get install -y $(BUNDLE_TOOLS))"; exit 1; fi; }

@@ -49,10 +49,6 @@ def workers_for(n_files: int, requested: int | None = None) -> int:
     ``requested`` (``None``: automatic) is honoured, but never more than the files."""
     if requested is not None:
         return max(0, min(requested, n_files))
-    if getattr(sys, "frozen", False):
-        # A bundled app's workers re-run the app itself: only safe once its entry point
-        # calls multiprocessing.freeze_support() first (not done yet): in-process.
-        return 0
     cores = usable_cores()
     if cores < 2 or n_files < POOL_MIN_FILES:
         return 0
@@ -60,8 +56,9 @@ def workers_for(n_files: int, requested: int | None = None) -> int:
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    frozen = getattr(sys, "frozen", False)  # a bundled app re-runs itself: spawn only
-    if sys.platform.startswith("linux") and not frozen:
+    # In the bundle the fork server is the bundled program re-run with multiprocessing's
+    # arguments: its entry point (packaging/launch.py) calls freeze_support() first.
+    if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(_PRELOAD)  # takes effect when the server starts
         return ctx

@@ -7,6 +7,7 @@ shared library resolving, and ``uninstall.sh``. Marked ``bundle``: ``make bundle
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -193,6 +194,46 @@ def test_the_bundled_local_provider_generates(installed: Installed, kind: str, s
             assert container.streams.video  # an image is one video frame to FFmpeg
 
 
+def _write_clip(path: Path, video: bool) -> None:
+    """One second of H.264 + AAC (an MP4) or of a tone (a WAV), written with PyAV."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        sound = out.add_stream("aac" if video else "pcm_s16le", rate=44100, layout="mono")
+        frames = out.add_stream("libx264", rate=24) if video else None
+        if frames is not None:
+            frames.width, frames.height, frames.pix_fmt = 160, 96, "yuv420p"
+            for i in range(24):
+                pixels = np.full((96, 160, 3), (i * 10) % 256, dtype=np.uint8)
+                out.mux(frames.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+            out.mux(frames.encode(None))
+        tone = (np.sin(np.arange(44100) * 2 * np.pi * 440 / 44100) * 8000).astype(np.int16)
+        chunk = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
+        chunk.sample_rate = 44100
+        out.mux(sound.encode(chunk))
+        out.mux(sound.encode(None))
+
+
+@pytest.mark.parametrize(("name", "video"), [("clip.mp4", True), ("tone.wav", False)])
+def test_the_bundled_qt_multimedia_plays_sound_and_video(
+    installed: Installed, name: str, video: bool
+) -> None:
+    """Qt Multimedia's FFmpeg plugin in the bundle decodes and plays, as the app's player
+    does (``studio --check-playback``: packaging/launch.py), offscreen and muted."""
+    clip = installed.home / name
+    _write_clip(clip, video)
+    done = installed.run("--check-playback", str(clip))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("playback: ")]
+    played = re.search(r"(\d+) video frames, (\d+) ms of (\d+) ms, status (\w+)", line)
+    assert played is not None, line
+    n_frames, reached, duration, status = played.groups()
+    assert status == "EndOfMedia" and int(reached) >= 0.9 * int(duration) > 0, line
+    assert (int(n_frames) >= 20) if video else (n_frames == "0"), line
+    assert "Using Qt multimedia with FFmpeg" in done.stderr  # Qt's own FFmpeg backend
+
+
 def test_every_shared_library_in_the_bundle_resolves(installed: Installed) -> None:
     internal = installed.opt / "_internal"
     missing = {}
@@ -225,6 +266,81 @@ def test_every_shared_library_in_the_bundle_resolves(installed: Installed) -> No
     assert not (plugins / "platforms" / "libqeglfs.so").exists()
     assert not list(internal.rglob("*.qm"))  # no translations
     assert not list(internal.rglob("*.qml"))
+
+
+def _pids_below(root: int) -> dict[int, tuple[int, str]]:
+    """Every process under ``root``: pid -> (its depth below root, its program)."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    below: dict[int, tuple[int, str]] = {}
+    for pid in parent:
+        depth, up = 0, pid
+        while up in parent and up != root and depth < 8:
+            depth, up = depth + 1, parent[up]
+        if up == root and depth:
+            try:
+                below[pid] = (depth, os.readlink(f"/proc/{pid}/exe"))
+            except OSError:
+                continue
+    return below
+
+
+def test_the_bundled_import_prepares_files_in_a_pool_of_bundled_workers(
+    installed: Installed,
+) -> None:
+    """The bundle's import pool (a fork server of the bundled program, its workers forked
+    from it) really runs: more than one worker process prepares the files, each is the
+    installed program itself, and every file is imported."""
+    import numpy as np
+    from PIL import Image
+
+    from studio.media.pool import POOL_MIN_FILES, usable_cores
+
+    if usable_cores() < 2:
+        pytest.skip("one core: the importer prepares files in its own process")
+    home = installed.home / "pool-data"
+    pictures = installed.home / "pictures"
+    pictures.mkdir()
+    rng = np.random.default_rng(17)
+    n = max(8, POOL_MIN_FILES)
+    for i in range(n):  # noise: slow to hash, decode and thumbnail, so the pool is seen
+        pixels = rng.integers(0, 256, (1400, 1400, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(pictures / f"noise-{i}.png", compress_level=1)
+    assert installed.run("--home", str(home), "space", "create", "Pool").returncode == 0
+    proc = subprocess.Popen(
+        ["studio", "--home", str(home), "import", "pool", *map(str, sorted(pictures.iterdir()))],
+        env=installed.env(),
+        cwd=installed.home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: dict[int, tuple[int, str]] = {}
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen.update(_pids_below(proc.pid))
+        time.sleep(0.02)
+    if proc.poll() is None:
+        proc.kill()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert len(out.splitlines()) == n, out  # one line per imported file
+    assert err == ""
+    program = str((installed.opt / "studio").resolve())
+    # the fork server (and multiprocessing's resource tracker) one level down, the
+    # workers forked from the fork server one further: the installed program itself
+    # (anything else seen is a helper some library ran, e.g. ctypes asking gcc for a path)
+    servers = [pid for pid, (depth, exe) in seen.items() if depth == 1 and exe == program]
+    workers = [pid for pid, (depth, exe) in seen.items() if depth == 2 and exe == program]
+    assert servers and len(workers) >= 2, seen
+    done = installed.run("--home", str(home), "assets", "pool", "--json")
+    assert len(json.loads(done.stdout)) == n
 
 
 def test_uninstall_removes_everything_but_the_data(installed: Installed) -> None:

@@ -229,9 +229,12 @@ def test_a_script_without_a_main_guard_still_imports_everything(
     assert "IMPORTED 4 0" in proc.stdout.splitlines()[-1], proc.stdout
 
 
-def test_a_bundled_app_prepares_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bundled_app_prepares_in_a_fork_server_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundle's entry point calls freeze_support() first (packaging/launch.py), so
+    its workers can re-run the bundled program: no more in-process only when frozen."""
     import sys
 
     monkeypatch.setattr(pool_mod, "usable_cores", lambda: 8)
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    assert pool_mod.workers_for(250) == 0  # its workers would start the app again
+    assert pool_mod.workers_for(250) == 8
+    assert pool_mod._context().get_start_method() == "forkserver"
