@@ -211,3 +211,105 @@ def fill_big_space(
 
     with ThreadPoolExecutor(max_workers=4) as ex:  # file-system calls wait, not compute
         list(ex.map(make, range(assets), chunksize=256))
+
+
+# --------------------------------------------------------------------------- UI stalls
+
+
+def _run_queue_s() -> float:
+    """Seconds the calling thread has spent runnable but waiting for a CPU (Linux
+    schedstat; 0 elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class StallProbe:
+    """How long the Qt UI thread stops answering: a ``period_s`` heartbeat timer on the
+    UI thread, and a watcher thread that notes the UI thread's Python stack whenever a
+    beat is more than ``sample_after_s`` late (the cause of a stall, seen from inside).
+    ``stalls_ms()`` are the gaps between beats minus the period (0 when on time)."""
+
+    def __init__(self, period_s: float = 0.005, sample_after_s: float = 0.04) -> None:
+        import threading
+
+        from PySide6.QtCore import Qt, QTimer
+
+        self.period_s = period_s
+        self.sample_after_s = sample_after_s
+        self.gaps: list[float] = []
+        self.queued: list[float] = []  # of each gap: time runnable but not run (other processes)
+        self.stacks: dict[str, float] = {}  # innermost frames -> stall time sampled in them
+        self._main = threading.get_ident()
+        self._last = time.perf_counter()
+        self._queued = _run_queue_s()
+        self._stop = threading.Event()
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(max(1, round(period_s * 1000)))
+        self._timer.timeout.connect(self._beat)
+        self._timer.start()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        queued = _run_queue_s()
+        self.gaps.append(now - self._last)
+        self.queued.append(queued - self._queued)
+        self._last, self._queued = now, queued
+
+    def _watch(self) -> None:
+        import sys
+        import traceback
+
+        tick = 0.005
+        while not self._stop.wait(tick):
+            late = time.perf_counter() - self._last
+            if late < self.sample_after_s:
+                continue
+            frame = sys._current_frames().get(self._main)
+            if frame is None:
+                continue
+            where = " < ".join(
+                f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                for f in reversed(traceback.extract_stack(frame)[-6:])
+            )
+            self.stacks[where] = self.stacks.get(where, 0.0) + tick
+
+    def reset(self) -> None:
+        self.gaps.clear()
+        self.queued.clear()
+        self.stacks.clear()
+        self._last, self._queued = time.perf_counter(), _run_queue_s()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._stop.set()
+        self._watcher.join(1)
+
+    def stalls_ms(self, *, own: bool = False) -> list[float]:
+        """Each gap past the period, in ms; ``own``: less the time the UI thread was
+        ready to run but the kernel ran other processes (from
+        ``/proc/thread-self/schedstat``; on a machine shared with other work that time
+        is the machine's, not the program's: what is left is computing, or waiting on
+        a lock, the GIL or a file)."""
+        if own:
+            return [
+                max(0.0, (g - q - self.period_s) * 1000)
+                for g, q in zip(self.gaps, self.queued, strict=True)
+            ]
+        return [max(0.0, (g - self.period_s) * 1000) for g in self.gaps]
+
+    def max_ms(self, *, own: bool = False) -> float:
+        """The longest stall so far (see ``stalls_ms``), the gap still open now included."""
+        open_gap = time.perf_counter() - self._last
+        if own:
+            open_gap -= _run_queue_s() - self._queued
+        return max([*self.stalls_ms(own=own), (open_gap - self.period_s) * 1000, 0.0])
+
+    def report(self, top: int = 5) -> str:
+        worst = sorted(self.stacks.items(), key=lambda kv: -kv[1])[:top]
+        return "\n".join(f"  {s * 1000:7.0f} ms stalled in {where}" for where, s in worst)

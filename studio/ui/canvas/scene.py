@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainterPath
+from PySide6.QtGui import QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
 from studio.core.protocol import TypedEvent
@@ -67,6 +67,8 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self.scope: frozenset[str] | None = None
         """The only cards shown (an opened collection: ``set_scope``); None: all."""
         self._bulk = False
+        self.lod_holding = False
+        """A switch to FAR is flagging the cards: views paint ``paint_far`` instead."""
         self._snap_seq = 0
         self._pending: list[TypedEvent] | None = None  # events held while indexing a snapshot
         self._total = 0
@@ -80,7 +82,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._overview = OverviewItem(self.ctx, self._cards, lambda: self._selected)
         self.addItem(self._overview)
         self._lod = LodSwitcher(
-            self.ctx, self._overview, lambda: self._cards.values(), self.BATCH_S, self
+            self.ctx, self._overview, lambda: self._cards.values(), self.BATCH_S, self, self._hold
         )
         self._graveyard = Graveyard(self)
         self.selectionChanged.connect(self._on_selection)
@@ -264,6 +266,17 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
             f.set_scale(scale)
         self._lod.budget_s = self.BATCH_S
         self._lod.set_scale(scale)
+
+    def _hold(self, on: bool) -> None:
+        """While on (a switch to FAR in progress) the views paint ``paint_far`` in place
+        of the items; off: everything again."""
+        self.lod_holding = on
+        if not on:
+            self.update()
+
+    def paint_far(self, p: QPainter, exposed: QRectF) -> None:
+        """Every card as the overview paints it (the views, while ``lod_holding``)."""
+        self._overview.paint_cards(p, exposed, every=True)
 
     def settle_lod(self) -> None:
         """Finish a level-of-detail switch now (tests, benchmarks)."""

@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QNativeGestureEvent,
     QPainter,
+    QPaintEvent,
     QTransform,
     QWheelEvent,
 )
@@ -368,6 +369,12 @@ class CanvasView(QGraphicsView):
         c = self.center()
         super().resizeEvent(e)
         self._update_scroll_rect(c)
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        if self.canvas_scene.lod_holding:  # cheap stand-in while cards switch to FAR
+            painting.paint_far_stand_in(self, e.rect())
+            return
+        super().paintEvent(e)
 
     def drawBackground(self, p: QPainter, rect: QRectF | QRect) -> None:
         painting.draw_background(self, p, rect)
