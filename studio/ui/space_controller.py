@@ -49,7 +49,7 @@ class SpaceController(QObject):
             return
         self.close_space()
         try:
-            space = w.studio.open_space(space_id)
+            space = w.studio.open_space(space_id, sweep=False)  # the snapshot job sweeps
         except StudioError as exc:
             w.show_error(exc.message)
             return

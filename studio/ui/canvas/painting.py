@@ -55,11 +55,11 @@ def hint_rect(text: str, at: QPointF) -> QRect:
 
 def paint_far_stand_in(view: CanvasView, rect: QRect) -> None:
     """Paint viewport ``rect`` as the far overview of every card (no items): what the
-    view shows while a level-of-detail switch flags the cards (``lod_holding``)."""
+    view shows while a level-of-detail switch flags the cards (``ViewPacer.hold``)."""
     p = QPainter(view.viewport())
     p.setClipRect(rect)
     p.setTransform(view.viewportTransform())
     exposed = view.mapToScene(rect).boundingRect()
     draw_background(view, p, exposed)
-    view.canvas_scene.paint_far(p, exposed)
+    view.canvas_scene.pacer.paint_far(p, exposed)
     p.end()

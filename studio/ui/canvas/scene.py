@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
 from studio.core.protocol import TypedEvent
@@ -36,6 +36,7 @@ from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, card_in_frame, 
 from studio.ui.canvas.loading import SceneLoader
 from studio.ui.canvas.model import CanvasModel
 from studio.ui.canvas.overview import LodSwitcher, OverviewItem
+from studio.ui.canvas.pacer import ViewPacer
 from studio.ui.canvas.scene_sync import SceneSync
 from studio.ui.canvas.thumbs import ThumbnailCache, visible_keys
 
@@ -48,6 +49,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     cleared = Signal()  # every item is gone (a new space is coming)
 
     BATCH_S = 0.008  # UI-thread time per loading / level-of-detail batch
+    LOADING_REPAINT_MS = 150  # how often the views repaint while cards are built
 
     def __init__(self, thumbs: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -67,8 +69,6 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self.scope: frozenset[str] | None = None
         """The only cards shown (an opened collection: ``set_scope``); None: all."""
         self._bulk = False
-        self.lod_holding = False
-        """A switch to FAR is flagging the cards: views paint ``paint_far`` instead."""
         self._snap_seq = 0
         self._pending: list[TypedEvent] | None = None  # events held while indexing a snapshot
         self._total = 0
@@ -81,8 +81,14 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._anim.timeout.connect(self._tick)
         self._overview = OverviewItem(self.ctx, self._cards, lambda: self._selected)
         self.addItem(self._overview)
+        self.pacer = ViewPacer(self, lambda: self._overview, self.LOADING_REPAINT_MS)
         self._lod = LodSwitcher(
-            self.ctx, self._overview, lambda: self._cards.values(), self.BATCH_S, self, self._hold
+            self.ctx,
+            self._overview,
+            lambda: self._cards.values(),
+            self.BATCH_S,
+            self,
+            self.pacer.hold,
         )
         self._graveyard = Graveyard(self)
         self.selectionChanged.connect(self._on_selection)
@@ -102,6 +108,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self.model.queue_paused = self.ctx.queue_paused = snapshot.queue_paused
         self._pending = []
         self._total = len(snapshot.assets)
+        self.pacer.throttle(True)
         self._loader.start(snapshot, focus, self._finish_load)
 
     def is_loading(self) -> bool:
@@ -112,6 +119,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         return self._loader.finish(timeout_s)
 
     def _finish_load(self) -> None:
+        self.pacer.throttle(False)
         self._content = None
         self.progress.emit(len(self._cards), self._total)
         self.loaded.emit()
@@ -128,6 +136,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     def clear_canvas(self) -> None:
         """Forget the space: remove every card and frame."""
         self._loader.stop()
+        self.pacer.throttle(False)
         self._lod.stop()
         self._anim.stop()
         self._pending = None
@@ -266,17 +275,6 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
             f.set_scale(scale)
         self._lod.budget_s = self.BATCH_S
         self._lod.set_scale(scale)
-
-    def _hold(self, on: bool) -> None:
-        """While on (a switch to FAR in progress) the views paint ``paint_far`` in place
-        of the items; off: everything again."""
-        self.lod_holding = on
-        if not on:
-            self.update()
-
-    def paint_far(self, p: QPainter, exposed: QRectF) -> None:
-        """Every card as the overview paints it (the views, while ``lod_holding``)."""
-        self._overview.paint_cards(p, exposed, every=True)
 
     def settle_lod(self) -> None:
         """Finish a level-of-detail switch now (tests, benchmarks)."""

@@ -371,7 +371,7 @@ class CanvasView(QGraphicsView):
         self._update_scroll_rect(c)
 
     def paintEvent(self, e: QPaintEvent) -> None:
-        if self.canvas_scene.lod_holding:  # cheap stand-in while cards switch to FAR
+        if self.canvas_scene.pacer.holding:  # cheap stand-in while cards switch to FAR
             painting.paint_far_stand_in(self, e.rect())
             return
         super().paintEvent(e)
