@@ -11,7 +11,7 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -102,6 +102,31 @@ def _link(src: Path, dest: Path) -> None:
         shutil.copyfile(src, dest)
 
 
+def _start_files(media_dir: Path, assets: int, pool: list[Path]) -> Future[None]:
+    """Make the active variants' files on threads (file-system calls wait, not compute);
+    the returned future is done when all are made."""
+    tier_files = [f for f in pool[0].iterdir() if f.name != "thumb.webp"] if pool else []
+
+    def make(i: int) -> None:
+        if i % 40 == 39:
+            return  # failed: no files
+        d = media_dir / f"asset-{i}" / f"v{i:07d}-0"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / ("original.wav" if i % 50 == 49 else "original.png")).write_bytes(b"")
+        if pool:
+            src = pool[i % len(pool)]
+            _link(src / "thumb.webp", d / "thumb.webp")
+            if i % 25 != 24:  # else an old thumbnail: no stored tiers
+                for f in tier_files:
+                    _link(src / f.name, d / f.name)
+
+    def make_all() -> None:
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            list(ex.map(make, range(assets), chunksize=256))
+
+    return ThreadPoolExecutor(max_workers=1).submit(make_all)
+
+
 def fill_big_space(
     db_path: Path,
     media_dir: Path,
@@ -109,7 +134,7 @@ def fill_big_space(
     *,
     per_asset: int = 3,
     pool: list[Path] | None = None,
-    files: bool = True,
+    make_files: bool = True,
 ) -> None:
     """Load ``assets`` assets with ``per_asset`` variants each into the (closed,
     migrated, empty) space file ``db_path``, the way a space grown over months looks:
@@ -173,6 +198,9 @@ def fill_big_space(
                 (f"f{i:07d}", f"Frame {i // 1000}", x - 20, y - 60, 280.0 * 4, 300.0 * 3,
                  "", 1, 1)
             )  # fmt: skip
+    files: Future[None] | None = None
+    if make_files:
+        files = _start_files(media_dir, assets, pool)
     conn = sqlite3.connect(db_path)
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: the indexes stay in memory
     conn.execute("BEGIN")
@@ -192,25 +220,8 @@ def fill_big_space(
     )
     conn.execute("COMMIT")
     conn.close()
-    if not files:
-        return
-    tier_files = [f for f in pool[0].iterdir() if f.name != "thumb.webp"] if pool else []
-
-    def make(i: int) -> None:
-        if i % 40 == 39:
-            return  # failed: no files
-        d = media_dir / f"asset-{i}" / f"v{i:07d}-0"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / ("original.wav" if i % 50 == 49 else "original.png")).write_bytes(b"")
-        if pool:
-            src = pool[i % len(pool)]
-            _link(src / "thumb.webp", d / "thumb.webp")
-            if i % 25 != 24:  # else an old thumbnail: no stored tiers
-                for f in tier_files:
-                    _link(src / f.name, d / f.name)
-
-    with ThreadPoolExecutor(max_workers=4) as ex:  # file-system calls wait, not compute
-        list(ex.map(make, range(assets), chunksize=256))
+    if files is not None:
+        files.result()  # the file-making threads ran while the rows went in
 
 
 # --------------------------------------------------------------------------- UI stalls

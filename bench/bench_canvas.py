@@ -28,11 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from bench._util import fill_big_space, paired_ratios, thumbnail_pool
+
+ROOT = Path(__file__).resolve().parents[1]
 
 VIEW_W, VIEW_H = 1400, 900
 FIRST_PAINT_TARGET_S = 1.0
