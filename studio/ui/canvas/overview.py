@@ -43,11 +43,6 @@ class OverviewItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
-        # what it painted is kept in a pixmap: a frame re-runs the loop below only for
-        # the parts that changed (a card's progress, a thumbnail that arrived), not for
-        # every card on every repaint (a 50-job batch at fit-all repainted 20,000 cards
-        # several times a second: stalls up to 0.6 s, measured)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_rect(self, rect: QRectF) -> None:
         if rect != self._rect:
@@ -56,7 +51,17 @@ class OverviewItem(QGraphicsItem):
 
     def set_active(self, on: bool) -> None:
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not on)
+        self.set_cached(on)
         self.update()
+
+    def set_cached(self, on: bool) -> None:
+        """Keep what it painted in a pixmap (at FAR zoom, once every card is flagged): a
+        frame re-runs the loop below only for the parts that changed (a card's progress,
+        a thumbnail that arrived), not for every card on every repaint (a 50-job batch
+        at fit-all repainted 20,000 cards several times a second: stalls up to 0.6 s,
+        measured). Off while zooming back in (the cache is rebuilt at each new scale)."""
+        mode = QGraphicsItem.CacheMode
+        self.setCacheMode(mode.DeviceCoordinateCache if on else mode.NoCache)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -228,6 +233,8 @@ class LodSwitcher:
         if (lod is Lod.FAR) != was_far:
             self._batches.budget_s = self.budget_s
             self._set_hold(lod is Lod.FAR)
+            if lod is not Lod.FAR:
+                self.overview.set_cached(False)
             self._batches.start(self._steps(lod is Lod.FAR))
             self._batches.run_batch()
 

@@ -81,7 +81,9 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._anim.timeout.connect(self._tick)
         self._overview = OverviewItem(self.ctx, self._cards, lambda: self._selected)
         self.addItem(self._overview)
-        self.pacer = ViewPacer(self, lambda: self._overview, self.LOADING_REPAINT_MS)
+        self.pacer = ViewPacer(
+            self, lambda: self._overview, lambda: self.ctx.lod is Lod.FAR, self.LOADING_REPAINT_MS
+        )
         self._lod = LodSwitcher(
             self.ctx,
             self._overview,

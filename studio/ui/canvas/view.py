@@ -372,7 +372,7 @@ class CanvasView(QGraphicsView):
         self._update_scroll_rect(c)
 
     def paintEvent(self, e: QPaintEvent) -> None:
-        if self.canvas_scene.pacer.holding:  # cheap stand-in while cards switch to FAR
+        if self.canvas_scene.pacer.stand_in():  # cheap stand-in while cards switch to FAR
             painting.paint_far_stand_in(self, e.rect())
         else:
             super().paintEvent(e)
