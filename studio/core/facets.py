@@ -27,11 +27,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from studio.core.reads import FacetAsset, FacetRefresh, FacetVariant, Reads
 from studio.store.records import parse_tags
+
+if TYPE_CHECKING:  # numpy is imported where it is used: ~0.3 s of the app's start
+    import numpy as np
 
 FACETS: tuple[str, ...] = (
     "kind",
@@ -103,6 +105,8 @@ def match_expression(words: Iterable[str]) -> str:
 
 def _mask(slots: Iterable[int] | np.ndarray, size: int) -> int:
     """The bit set of ``slots`` (built in a byte array: OR-ing into a big int is quadratic)."""
+    import numpy as np
+
     if isinstance(slots, np.ndarray):
         flags = np.zeros(((size >> 3) + 1) * 8, dtype=bool)
         flags[slots] = True
@@ -251,6 +255,8 @@ class FacetIndex:
                 collect.variant(v, owner)
         size = len(self._ids)
         masks = self._masks
+        import numpy as np
+
         for p, slots in collect.by.items():
             got_mask = _mask(np.asarray(slots, dtype=np.int64), size)
             masks[p] = masks.get(p, 0) | got_mask
@@ -375,6 +381,8 @@ class FacetIndex:
     def _slots_of(self, docs: list[int]) -> np.ndarray:
         """The slots of search documents ``docs`` (vectorised: tens of thousands of
         documents per keystroke)."""
+        import numpy as np
+
         if self._doc_slots is None:
             table = np.full(max(self._doc, default=-1) + 1, -1, dtype=np.int64)
             if self._doc:
@@ -389,6 +397,8 @@ class FacetIndex:
         return slots[slots >= 0]
 
     def _in_order(self, mask: int) -> tuple[str, ...]:
+        import numpy as np
+
         size = len(self._ids)
         if self._order is None:
             pos = self._pos

@@ -94,6 +94,9 @@ def run(home: Path | None = None, target: str | None = None) -> int:
         sys.excepthook(type(exc), exc, exc.__traceback__)
         return 1
     window.show()
+    from studio.ui import first_paint
+
+    first_paint.watch(window)  # benchmarks: the first frame with cards, then quit
     wake = stop_on_signals(app, window)  # SIGTERM / SIGINT: close as the close button does
     from PySide6.QtCore import QTimer
 

@@ -49,11 +49,13 @@ class SpaceController(QObject):
             return
         self.close_space()
         try:
-            space = w.studio.open_space(space_id)
+            space = w.studio.open_space(space_id, sweep=False)  # the snapshot job sweeps
         except StudioError as exc:
             w.show_error(exc.message)
             return
-        self.session = SpaceSession(w.studio, space, w)
+        # nothing on this thread reads a whole table: interrupted imports are found and
+        # failed by the snapshot job, the counts come from the snapshot
+        self.session = SpaceSession(w.studio, space, w, recover_uploads=False)
         self._held = []  # events that arrive while the snapshot is read
         # the undo stack shows the core's history, also as it moves on elsewhere
         if not space.is_replica:  # a joined space's undo list is its own steps on the host
@@ -68,10 +70,6 @@ class SpaceController(QObject):
             w.view.restore_view_state(view_state)
             # again once the layout has settled and the viewport has its real size
             QTimer.singleShot(0, lambda: w.view.restore_view_state(view_state))
-        job = SnapshotJob(space)
-        job.done.connect(self._snapshot_ready)
-        self.jobs.append(job)
-        QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
         w.jobs_panel.set_space(space)
         w.tray.set_space(space)
         w.assistant.set_space(space)
@@ -82,10 +80,15 @@ class SpaceController(QObject):
         if w.style_editor is not None:
             w.style_editor.set_space(space)
         settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
-        w.spaces.refresh(space.id)
+        w.spaces.show_opened(space.id)
         w.inspector.show_asset(None)
         self.update_title()
         w.status_control.update_status()
+        # last: from here on its thread competes for the GIL with this one
+        job = SnapshotJob(space, recover=True)
+        job.done.connect(self._snapshot_ready)
+        self.jobs.append(job)
+        QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
 
     def _snapshot_ready(self, space: Space, snapshot: Snapshot) -> None:
         w = self.win

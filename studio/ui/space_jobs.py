@@ -3,6 +3,7 @@ window waits for it before closing the space."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,8 +11,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from studio.core.actor import Actor
-from studio.core.imports import import_files
+from studio.core.imports import import_files, recover_interrupted
+from studio.core.leftovers import sweep_leftovers_at_open
 from studio.core.space import Space
+
+log = logging.getLogger(__name__)
 
 
 class SpaceJob(QObject, QRunnable):
@@ -66,9 +70,22 @@ class ImportJob(SpaceJob):
 
 
 class SnapshotJob(SpaceJob):
-    """Emits ``done(Space, Snapshot)``."""
+    """Emits ``done(Space, Snapshot)``; with ``recover``, first fails the imports an
+    earlier process left unfinished (``recover_interrupted``), so the snapshot shows
+    them failed, and sweeps the files killed work left (``sweep_leftovers_at_open``):
+    both read whole tables or folders, work for this thread, not the UI's."""
+
+    def __init__(self, space: Space, *, recover: bool = False) -> None:
+        super().__init__(space)
+        self.recover = recover
 
     def work(self) -> None:
+        if self.recover:
+            try:
+                recover_interrupted(self.space)
+                sweep_leftovers_at_open(self.space)
+            except Exception:  # the space still opens; the next open tries again
+                log.exception("could not tidy what interrupted work left in a space")
         self.done.emit(self.space, self.space.snapshot())
 
 

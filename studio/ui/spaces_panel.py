@@ -142,6 +142,19 @@ class SpacesPanel(QWidget):
                 self.list.setCurrentItem(item)
         self._apply_filter(self.search.text())
 
+    def show_opened(self, space_id: str) -> None:
+        """``space_id`` was just opened: select its line and relabel the list (its
+        "opened" time), without reading any space file (the window's status counts the
+        open space's assets from its snapshot: ``set_count``)."""
+        if not any(self.list.item(i).data(ID_ROLE) == space_id for i in range(self.list.count())):
+            self.refresh(space_id)  # a space the list does not show yet
+            return
+        self.relabel()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ID_ROLE) == space_id:
+                self.list.setCurrentItem(item)
+
     def _apply_filter(self, text: str) -> None:
         needle = text.strip().lower()
         for i in range(self.list.count()):

@@ -33,6 +33,7 @@ class StatusController(QObject):
         window.statusBar().addPermanentWidget(self.provider_label)
         self._status_timer = QTimer(self, singleShot=True, interval=150)
         self._status_timer.timeout.connect(self.update_status)
+        window.scene.loaded.connect(self.update_status)  # the open space's count is known
 
     @property
     def win(self) -> MainWindow:
@@ -58,10 +59,14 @@ class StatusController(QObject):
         self.update_status()
 
     def update_status(self) -> None:
+        """Counts from what the window holds (the canvas's rows, the jobs panel's
+        counts), never from SQL: this runs on the UI thread after every change."""
         w = self.win
         space = w.space
-        if space is not None:
-            w.spaces.set_count(space.id, space.read.asset_count())
+        model = w.scene.model
+        shown = space is not None and w.scene.space is space and not w.scene.is_loading()
+        if shown and space is not None:  # the canvas holds every live asset row
+            w.spaces.set_count(space.id, len(model.assets))
         counts = self._counts if w.session else {}
         parts = []
         if counts.get("running"):
@@ -70,7 +75,7 @@ class StatusController(QObject):
             parts.append(f"{counts['queued']} queued")
         if counts.get("failed"):
             parts.append(f"{counts['failed']} failed")
-        paused = space is not None and space.queue_paused()
+        paused = shown and model.queue_paused
         text = "Jobs: " + ", ".join(parts) if parts else "Queue idle"
         problem = w.session.problem() if w.session else ""
         if problem:  # jobs may stay unfinished until the space can be written again

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
 _NO_FIT: tuple[QPixmap | None, int, int, int, int] = (None, 0, 0, 0, 0)
 
+_NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents  # looked up once: ~1 µs
 _FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 STACK_OFFSET = 5.0  # how far each card edge of a stack shows behind a parent
 BADGE_W = 44.0
@@ -187,7 +188,7 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
     def set_nocontents(self, on: bool) -> None:
         if on != self.nocontents:
             self.nocontents = on
-            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, on)
+            self.setFlag(_NO_CONTENTS, on)
 
     def move_to(self, x: float, y: float) -> None:
         if (x, y) != (self.px, self.py):

@@ -51,3 +51,15 @@ def hint_rect(text: str, at: QPointF) -> QRect:
         return QRect()
     w = int(theme().name_metrics.horizontalAdvance(text)) + 20
     return QRect(int(at.x()) + 16, int(at.y()) + 18, w, 24)
+
+
+def paint_far_stand_in(view: CanvasView, rect: QRect) -> None:
+    """Paint viewport ``rect`` as the far overview of every card (no items): what the
+    view shows while a level-of-detail switch flags the cards (``ViewPacer.hold``)."""
+    p = QPainter(view.viewport())
+    p.setClipRect(rect)
+    p.setTransform(view.viewportTransform())
+    exposed = view.mapToScene(rect).boundingRect()
+    draw_background(view, p, exposed)
+    view.canvas_scene.pacer.paint_far(p, exposed)
+    p.end()

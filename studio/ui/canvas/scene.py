@@ -36,6 +36,7 @@ from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, card_in_frame, 
 from studio.ui.canvas.loading import SceneLoader
 from studio.ui.canvas.model import CanvasModel
 from studio.ui.canvas.overview import LodSwitcher, OverviewItem
+from studio.ui.canvas.pacer import ViewPacer
 from studio.ui.canvas.scene_sync import SceneSync
 from studio.ui.canvas.thumbs import ThumbnailCache, visible_keys
 
@@ -48,6 +49,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     cleared = Signal()  # every item is gone (a new space is coming)
 
     BATCH_S = 0.008  # UI-thread time per loading / level-of-detail batch
+    LOADING_REPAINT_MS = 150  # how often the views repaint while cards are built
 
     def __init__(self, thumbs: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -79,8 +81,16 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._anim.timeout.connect(self._tick)
         self._overview = OverviewItem(self.ctx, self._cards, lambda: self._selected)
         self.addItem(self._overview)
+        self.pacer = ViewPacer(
+            self, lambda: self._overview, lambda: self.ctx.lod is Lod.FAR, self.LOADING_REPAINT_MS
+        )
         self._lod = LodSwitcher(
-            self.ctx, self._overview, lambda: self._cards.values(), self.BATCH_S, self
+            self.ctx,
+            self._overview,
+            lambda: self._cards.values(),
+            self.BATCH_S,
+            self,
+            self.pacer.hold,
         )
         self._graveyard = Graveyard(self)
         self.selectionChanged.connect(self._on_selection)
@@ -100,6 +110,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self.model.queue_paused = self.ctx.queue_paused = snapshot.queue_paused
         self._pending = []
         self._total = len(snapshot.assets)
+        self.pacer.throttle(True)
         self._loader.start(snapshot, focus, self._finish_load)
 
     def is_loading(self) -> bool:
@@ -110,6 +121,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         return self._loader.finish(timeout_s)
 
     def _finish_load(self) -> None:
+        self.pacer.throttle(False)
         self._content = None
         self.progress.emit(len(self._cards), self._total)
         self.loaded.emit()
@@ -126,6 +138,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     def clear_canvas(self) -> None:
         """Forget the space: remove every card and frame."""
         self._loader.stop()
+        self.pacer.throttle(False)
         self._lod.stop()
         self._anim.stop()
         self._pending = None

@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QNativeGestureEvent,
     QPainter,
+    QPaintEvent,
     QTransform,
     QWheelEvent,
 )
@@ -69,6 +70,7 @@ REVEAL_TRIES = 60
 class CanvasView(QGraphicsView):
     selection_changed = Signal(list)  # [asset id] (the scene's signal, forwarded)
     zoom_changed = Signal(float)
+    painted = Signal()  # after each frame (benchmarks time the first one with cards)
 
     def __init__(
         self, scene: CanvasScene, host: CanvasHost | None = None, parent: QWidget | None = None
@@ -368,6 +370,13 @@ class CanvasView(QGraphicsView):
         c = self.center()
         super().resizeEvent(e)
         self._update_scroll_rect(c)
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        if self.canvas_scene.pacer.stand_in():  # cheap stand-in while cards switch to FAR
+            painting.paint_far_stand_in(self, e.rect())
+        else:
+            super().paintEvent(e)
+        self.painted.emit()
 
     def drawBackground(self, p: QPainter, rect: QRectF | QRect) -> None:
         painting.draw_background(self, p, rect)
