@@ -132,8 +132,8 @@ class Conversation:
             cursor = await self._send_snapshot() if start is None else start
             live = False
             while True:
-                tick = served.tick
-                read = await served.steps_after(cursor)
+                tick, version = served.tick, served.version
+                read = await served.steps_after(cursor, live=live)
                 if read is None:  # too far behind: a snapshot is cheaper
                     cursor = await self._send_snapshot()
                     continue
@@ -141,6 +141,10 @@ class Conversation:
                 if frame:
                     await self.send(frame)
                     cursor = newest
+                    if live and served.version == version:
+                        # that read saw every commit the watcher had seen when it took
+                        # this tick; a later one sets it: no need to ask the file again
+                        await tick.wait()
                     continue
                 if not live:
                     await self.send(wire.encode("live", seq=cursor))

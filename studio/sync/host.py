@@ -245,6 +245,8 @@ class Host:
             with contextlib.suppress(BaseException):
                 await task
         for served in self._served.values():
+            for read in list(served.reading.values()):
+                read.cancel()
             served.reader.submit(served.source.close).result()
             served.reader.shutdown()
             served.space.close()

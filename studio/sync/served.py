@@ -28,19 +28,47 @@ class Served:
     poke: asyncio.Event = field(default_factory=asyncio.Event)
     """Set (thread-safely) when this process commits to the space: no polling delay."""
     version: int = 0
+    """Bumped (with a new ``tick``) each time the watcher sees a commit."""
     memo: dict[int, tuple[int, str]] = field(default_factory=dict)
+    reading: dict[tuple[int, int], asyncio.Future[tuple[int, str] | None]] = field(
+        default_factory=dict
+    )
+    """Reads in flight by (seq, the version they started at): the live peers woken by
+    one tick join the one read (and its one encoded frame) instead of each making it."""
     peers: set[Peer] = field(default_factory=set)
 
     async def read(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.reader, fn, *args)
 
-    async def steps_after(self, seq: int) -> tuple[int, str] | None:
+    async def steps_after(self, seq: int, *, live: bool = False) -> tuple[int, str] | None:
         """(newest seq, the ``steps`` frame) of everything after ``seq``; (seq, "") when
-        nothing is new; None when a snapshot is cheaper. Memoised per file version."""
+        nothing is new; None when a snapshot is cheaper. Memoised per file version.
+
+        ``live``: the caller is a live peer that waits on the tick it took before this
+        call, so it may share a read that started earlier at the same version: any
+        commit that read misses is one the watcher has not seen yet, and seeing it sets
+        that tick. A peer catching up (``studio sync`` waits for ``live``) reads afresh."""
         version = self.version
         hit = self.memo.get(seq)
         if hit is not None:
             return hit
+        key = (seq, version)
+        task = self.reading.get(key) if live else None
+        if task is None:
+            # a task of its own: a waiter that goes (its peer left) never cancels the
+            # read the others wait for
+            task = asyncio.ensure_future(self._read_frame(seq, version))
+            self.reading.setdefault(key, task)
+            task.add_done_callback(lambda t, key=key: self._read_done(key, t))
+        return await asyncio.shield(task)
+
+    def _read_done(self, key: tuple[int, int], task: asyncio.Future[Any]) -> None:
+        if self.reading.get(key) is task:
+            del self.reading[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter that is left raises it
+
+    async def _read_frame(self, seq: int, version: int) -> tuple[int, str] | None:
         steps: list[StepImage] | None = await self.read(self.source.steps_after, seq)
         if steps is None:
             return None
