@@ -4,6 +4,7 @@ and the tick that wakes them (see :mod:`studio.sync.host`)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,7 @@ class Served:
             # read the others wait for
             task = asyncio.ensure_future(self._read_frame(seq, version))
             self.reading.setdefault(key, task)
-            task.add_done_callback(lambda t, key=key: self._read_done(key, t))
+            task.add_done_callback(functools.partial(self._read_done, key))
         return await asyncio.shield(task)
 
     def _read_done(self, key: tuple[int, int], task: asyncio.Future[Any]) -> None:
