@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StorageError, ValidationError
+from studio.core.replica_wal import BackgroundCheckpoints
 from studio.store.db import connect
 from studio.store.schema import REPLICATED_TABLES, SPACE_APPLICATION_ID, SPACE_MIGRATIONS
 
@@ -184,8 +185,13 @@ class ReplicaWriter:
         self._deletes = {t: f"DELETE FROM {t} WHERE {k} = ?" for t, k in PRIMARY_KEYS.items()}
         self._rank = _depths(self._conn)
         self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
+        # WAL with synchronous = NORMAL (store.db.connect): a commit writes the log and
+        # syncs nothing; checkpoints (the syncs) run on a thread of their own
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self.checkpoints = BackgroundCheckpoints(path)
 
     def close(self) -> None:
+        self.checkpoints.close()
         self._conn.close()
 
     def __enter__(self) -> ReplicaWriter:
@@ -222,12 +228,18 @@ class ReplicaWriter:
         costs more than it seems: ``PRAGMA defer_foreign_keys`` (needed again in every
         transaction) expires every prepared statement of the connection, so each
         statement, triggers and all, would be compiled afresh every time."""
-        if len(steps) <= SMALL_READ_STEPS and sum(len(s.rows) for s in steps) <= SMALL_READ_ROWS:
+        rows = sum(len(s.rows) for s in steps)
+        new = -1
+        if len(steps) <= SMALL_READ_STEPS and rows <= SMALL_READ_ROWS:
             try:
-                return self._apply(steps, defer=False)
+                new = self._apply(steps, defer=False)
             except _Deferral:
                 pass
-        return self._apply(steps, defer=True)
+        if new < 0:
+            new = self._apply(steps, defer=True)
+        if new:
+            self.checkpoints.wrote(4 * new + rows)
+        return new
 
     def _apply(self, steps: Sequence[StepImage], *, defer: bool) -> int:
         conn = self._conn
