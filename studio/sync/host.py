@@ -165,7 +165,8 @@ class Host:
                 source = StepSource(path)
                 source.changed()
                 reader = ThreadPoolExecutor(1, thread_name_prefix=f"share-{space.slug}")
-                self._served[space.id] = Served(space, source, reader)
+                self._served[space.id] = served = Served(space, source, reader)
+                served.inline = StepSource(path, busy_ms=0)
             self._server = await serve(
                 self._handle,
                 self._bind,
@@ -248,6 +249,8 @@ class Host:
             for read in list(served.reading.values()):
                 read.cancel()
             served.reader.submit(served.source.close).result()
+            if served.inline is not None:
+                served.inline.close()
             served.reader.shutdown()
             served.space.close()
         self._served.clear()

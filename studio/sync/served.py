@@ -18,12 +18,19 @@ from studio.store.sharing import Device
 from studio.sync import wire
 from studio.sync.presence import Member, Presence
 
+INLINE_CHANGES = 8
+INLINE_ROWS = 256
+"""A read at most this big (a live step or a few) is made on the event loop."""
+
 
 @dataclass(eq=False)
 class Served:
     space: Space
     source: StepSource
     reader: ThreadPoolExecutor
+    inline: StepSource | None = None
+    """A read connection of its own for small reads on the event loop (never waits for
+    a lock); ``source`` is the reader thread's."""
     tick: asyncio.Event = field(default_factory=asyncio.Event)
     roster_changed: asyncio.Event = field(default_factory=asyncio.Event)
     poke: asyncio.Event = field(default_factory=asyncio.Event)
@@ -70,7 +77,13 @@ class Served:
             task.exception()  # retrieved here: every waiter that is left raises it
 
     async def _read_frame(self, seq: int, version: int) -> tuple[int, str] | None:
-        steps: list[StepImage] | None = await self.read(self.source.steps_after, seq)
+        # a live step is small: read here, on the loop; a hop to the reader thread and
+        # back cost more (the thread waits for the GIL while the loop sends)
+        steps: list[StepImage] | None = None
+        if self.inline is not None:
+            steps = self.inline.small_steps_after(seq, INLINE_CHANGES, INLINE_ROWS)
+        if steps is None:
+            steps = await self.read(self.source.steps_after, seq)
         if steps is None:
             return None
         out = (seq, "")

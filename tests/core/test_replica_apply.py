@@ -230,3 +230,22 @@ def test_made_variants_replicate_exactly(space: Space, traced: Traced) -> None:
         add_variant(space, name=name)
         traced.writer.apply_batch(_next_read(space, traced.writer))
     assert differences(space.file_path, traced.writer.path) == []
+
+
+def test_a_small_read_is_read_only_when_it_is_small(space: Space) -> None:
+    """What the host reads on its event loop: the steps after a seq when at most so
+    many changes touched at most so many rows; otherwise None (the reader thread reads
+    it), never a part of it."""
+    assert space.file_path is not None
+    start = space.last_seq()
+    space.apply(c.RequestGeneration("a smoking ruin", c.MediaKindName.IMAGE, name="Ruin"), OWNER)
+    space.apply(c.CreateFrame("Act 1", 0, 0, 10, 10), OWNER)
+    with StepSource(space.file_path, busy_ms=0) as src:
+        full = src.steps_after(start)
+        assert full is not None and len(full) == 2
+        rows = sum(len(s.rows) for s in full)
+        assert rows >= 4  # an asset, its variant, its job; a frame
+        assert src.small_steps_after(start, 2, rows) == full
+        assert src.small_steps_after(start, 1, rows) is None  # two changes wait
+        assert src.small_steps_after(start, 2, rows - 1) is None  # too many rows
+        assert src.small_steps_after(start + 1, 1, 1) == full[1:]

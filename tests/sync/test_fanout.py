@@ -9,6 +9,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,10 +96,10 @@ def test_live_peers_share_one_read_of_each_new_step(
     lock = threading.Lock()
     real = StepSource.steps_after
 
-    def counted(self: StepSource, seq: int, cap: int = 50_000) -> object:
+    def counted(self: StepSource, seq: int, cap: int = 50_000, **kw: Any) -> object:
         with lock:
             reads.append(seq)
-        return real(self, seq, cap)
+        return real(self, seq, cap, **kw)
 
     monkeypatch.setattr(StepSource, "steps_after", counted)
     seqs = asyncio.run(_rounds(joined, start=reads.clear))
@@ -106,6 +107,36 @@ def test_live_peers_share_one_read_of_each_new_step(
     # per step: the shared read of it, and at most one more when the watcher's poll
     # sees the same commit again; never one (or two) per peer
     assert ROUNDS <= len(reads) <= 2 * ROUNDS + 1, reads
+    for home, slug in joined:
+        with Studio(home) as s:
+            path = s.paths.home / s.resolve(slug).file
+        assert differences(host.home / "spaces" / "fan-out.db", path) == []
+
+
+def test_live_steps_are_read_on_the_loop_and_big_ones_on_the_reader_thread(
+    host: HostThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live step is read on the host's event loop (a hop to the reader thread and
+    back waited for the GIL while the loop was sending); a read touching more rows than
+    the loop may spend time on goes to the reader thread, and both reach every peer."""
+    from studio.sync import served
+
+    joined = _join_all(host, tmp_path, 2)
+    threads: list[str] = []
+    real = StepSource.steps_after
+
+    def where(self: StepSource, seq: int, cap: int = 50_000, **kw: Any) -> object:
+        threads.append(threading.current_thread().name)
+        return real(self, seq, cap, **kw)
+
+    monkeypatch.setattr(StepSource, "steps_after", where)
+    asyncio.run(_rounds(joined, start=threads.clear))
+    loop_thread = host._thread.name
+    assert threads.count(loop_thread) >= ROUNDS
+    assert not [t for t in threads if t.startswith("share-")], threads
+    monkeypatch.setattr(served, "INLINE_ROWS", 0)  # every step is "big" now
+    asyncio.run(_rounds(joined, start=threads.clear))
+    assert len([t for t in threads if t.startswith("share-")]) >= ROUNDS
     for home, slug in joined:
         with Studio(home) as s:
             path = s.paths.home / s.resolve(slug).file
