@@ -116,6 +116,8 @@ class Conversation:
             await self.send(frame)
 
     async def _send_locked(self, frame: str | bytes) -> None:
+        if isinstance(frame, str) and wire.write_now(self.peer.ws, frame):
+            return
         try:
             async with asyncio.timeout(self.host.limits.send_timeout):  # no task per frame
                 await self.peer.ws.send(frame)
