@@ -247,7 +247,7 @@ class Host:
             with contextlib.suppress(BaseException):
                 await task
         for served in self._served.values():
-            for read in list(served.reading.values()):
+            for read in list(served.in_flight.values()):
                 read.cancel()
             served.reader.submit(served.source.close).result()
             if served.inline is not None:

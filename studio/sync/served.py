@@ -38,7 +38,7 @@ class Served:
     version: int = 0
     """Bumped (with a new ``tick``) each time the watcher sees a commit."""
     memo: dict[int, tuple[int, str]] = field(default_factory=dict)
-    reading: dict[tuple[int, int], asyncio.Future[tuple[int, str] | None]] = field(
+    in_flight: dict[tuple[int, int], asyncio.Future[tuple[int, str] | None]] = field(
         default_factory=dict
     )
     """Reads in flight by (seq, the version they started at): the live peers woken by
@@ -61,18 +61,18 @@ class Served:
         if hit is not None:
             return hit
         key = (seq, version)
-        task = self.reading.get(key) if live else None
+        task = self.in_flight.get(key) if live else None
         if task is None:
             # a task of its own: a waiter that goes (its peer left) never cancels the
             # read the others wait for
             task = asyncio.ensure_future(self._read_frame(seq, version))
-            self.reading.setdefault(key, task)
+            self.in_flight.setdefault(key, task)
             task.add_done_callback(functools.partial(self._read_done, key))
         return await asyncio.shield(task)
 
     def _read_done(self, key: tuple[int, int], task: asyncio.Future[Any]) -> None:
-        if self.reading.get(key) is task:
-            del self.reading[key]
+        if self.in_flight.get(key) is task:
+            del self.in_flight[key]
         if not task.cancelled():
             task.exception()  # retrieved here: every waiter that is left raises it
 
