@@ -9,6 +9,12 @@
 - host memory per connected peer (RSS of ``studio serve`` before/after).
 
 The host is ``studio serve`` in its own process; the peers are sessions in this one.
+Ours and the two raw baselines run block by block (ten rounds each, A B C A B C …); in
+each block the first round after connecting is a warm-up and not measured, for all
+three alike (a peer stays connected for hours; a round right after connecting pays for
+compiling its statements). Beside the wall times it prints the CPU time per round of
+the measured rounds, in this process and in the server process, which unlike wall time
+does not depend on what else the machine is running.
 Run: .venv/bin/python bench/bench_sharing.py [--peers 1,10,50] [--rounds 40]
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -112,8 +119,42 @@ def frame_json(i: int) -> dict[str, Any]:
     return {"command": "frame:create", "title": f"b{i}", "x": i, "y": 0, "width": 1, "height": 1}
 
 
-async def sharing_latency(homes: list[Path], slug: str, rounds: int) -> tuple[list[float], int]:
-    """One peer sends a command; the time until every peer's replica holds it."""
+def cpu_s(pid: int | None = None) -> float:
+    """CPU time of this process, or of process ``pid`` (the sum over its live threads of
+    the time the scheduler ran them, in nanoseconds: ``/proc/…/stat`` counts in 10 ms
+    ticks), in seconds."""
+    if pid is None:
+        return time.process_time()
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that just ended
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+class Cpu:
+    """CPU seconds spent during the measured rounds only: here (the peers or the raw
+    clients) and in the server process (our host or the relay)."""
+
+    def __init__(self) -> None:
+        self.here = self.server = 0.0
+        self.rounds = 0
+
+    def add(self, here: float, server: float, rounds: int) -> None:
+        self.here += here
+        self.server += server
+        self.rounds += rounds
+
+    def per_round_ms(self) -> tuple[float, float]:
+        n = max(1, self.rounds)
+        return self.here / n * 1000, self.server / n * 1000
+
+
+async def sharing_latency(
+    homes: list[Path], slug: str, rounds: int, host_pid: int, cpu: Cpu
+) -> tuple[list[float], int]:
+    """One peer sends a command; the time until every peer's replica holds it. The
+    first round after connecting is a warm-up, not measured (as for the raw ones)."""
     from studio.core.studio import Studio
     from studio.sync import peer
     from studio.sync.home import open_sharing
@@ -126,12 +167,16 @@ async def sharing_latency(homes: list[Path], slug: str, rounds: int) -> tuple[li
         for s in sessions:
             await s.wait_live(60)
         samples = []
-        for i in range(rounds):
+        for i in range(rounds + 1):
+            if i == 1:
+                here, there = cpu_s(), cpu_s(host_pid)
             t0 = time.perf_counter()
             result = await sessions[0].command([frame_json(i)], secrets.token_hex(8), 30)
             target = max(result["seqs"])
             await asyncio.gather(*(s.wait_seq(target, 30) for s in sessions))
-            samples.append(time.perf_counter() - t0)
+            if i:
+                samples.append(time.perf_counter() - t0)
+        cpu.add(cpu_s() - here, cpu_s(host_pid) - there, rounds)
         return samples, len(sessions)
     finally:
         for cm in cms:
@@ -142,7 +187,9 @@ async def sharing_latency(homes: list[Path], slug: str, rounds: int) -> tuple[li
             s.close()
 
 
-async def raw_latency(port: int, n: int, rounds: int, size: int) -> list[float]:
+async def raw_latency(
+    port: int, n: int, rounds: int, size: int, relay_pid: int, cpu: Cpu
+) -> list[float]:
     from websockets.asyncio.client import connect
 
     ctx = ssl.create_default_context()
@@ -155,18 +202,24 @@ async def raw_latency(port: int, n: int, rounds: int, size: int) -> list[float]:
     try:
         samples = []
         payload = "x" * size
-        for _ in range(rounds):
+        for i in range(rounds + 1):  # the first round: a warm-up
+            if i == 1:
+                here, there = cpu_s(), cpu_s(relay_pid)
             t0 = time.perf_counter()
             await clients[0].send(payload)
             await asyncio.gather(*(c.recv() for c in clients))
-            samples.append(time.perf_counter() - t0)
+            if i:
+                samples.append(time.perf_counter() - t0)
+        cpu.add(cpu_s() - here, cpu_s(relay_pid) - there, rounds)
         return samples
     finally:
         for c in clients:
             await c.close()
 
 
-async def raw_log_latency(port: int, dbs: list[Path], rounds: int, size: int) -> list[float]:
+async def raw_log_latency(
+    port: int, dbs: list[Path], rounds: int, size: int, relay_pid: int, cpu: Cpu
+) -> list[float]:
     """The tight baseline of what sharing does: the relay commits each message to its
     log and answers the sender with the seq (as the host's door does), and every client
     commits what it receives to a SQLite file of its own (as a replica does), WAL and
@@ -197,14 +250,18 @@ async def raw_log_latency(port: int, dbs: list[Path], rounds: int, size: int) ->
     try:
         samples = []
         payload = "x" * size
-        for _ in range(rounds):
+        for i in range(rounds + 1):  # the first round: a warm-up
+            if i == 1:
+                here, there = cpu_s(), cpu_s(relay_pid)
             t0 = time.perf_counter()
             await clients[0].send(payload)
             await clients[0].recv()  # the seq
             await asyncio.gather(
                 *(receive(c, conn) for c, conn in zip(clients, conns, strict=True))
             )
-            samples.append(time.perf_counter() - t0)
+            if i:
+                samples.append(time.perf_counter() - t0)
+        cpu.add(cpu_s() - here, cpu_s(relay_pid) - there, rounds)
         return samples
     finally:
         for c in clients:
@@ -292,13 +349,22 @@ def main() -> int:
                 ours: list[float] = []
                 theirs: list[float] = []
                 kept: list[float] = []
+                cpu_ours, cpu_raw, cpu_kept = Cpu(), Cpu(), Cpu()
                 blocks = max(2, args.rounds // 10)
                 for _ in range(blocks):  # A B C A B C ... in blocks of ten rounds
                     per = max(1, args.rounds // blocks)
-                    s, _count = asyncio.run(sharing_latency(homes[:n], "bench", per))
+                    s, _count = asyncio.run(
+                        sharing_latency(homes[:n], "bench", per, proc.pid, cpu_ours)
+                    )
                     ours += s
-                    theirs += asyncio.run(raw_latency(raw_port, n, per, step_bytes))
-                    kept += asyncio.run(raw_log_latency(logged_port, raw_dbs[:n], per, step_bytes))
+                    theirs += asyncio.run(
+                        raw_latency(raw_port, n, per, step_bytes, raw.pid, cpu_raw)
+                    )
+                    kept += asyncio.run(
+                        raw_log_latency(
+                            logged_port, raw_dbs[:n], per, step_bytes, logged.pid, cpu_kept
+                        )
+                    )
                 p99, r99, k99 = pct(ours, 0.99), pct(theirs, 0.99), pct(kept, 0.99)
                 print(
                     f"command -> applied on {n:>2} peer(s): p50 {pct(ours, 0.5):6.1f} ms, "
@@ -306,6 +372,16 @@ def main() -> int:
                     f" | raw relay + SQLite log on host and peers p50 {pct(kept, 0.5):5.1f} / "
                     f"p99 {k99:5.1f} ms | p99 ratio {p99 / r99:4.1f} (relay), "
                     f"{p99 / k99:4.1f} (relay + log)"
+                )
+                # CPU time does not depend on what else the machine runs (wall time does)
+                (op, oh), (rp, rh), (kp, kh) = (
+                    c.per_round_ms() for c in (cpu_ours, cpu_raw, cpu_kept)
+                )
+                print(
+                    f"    CPU per round: ours {op:5.2f} ms in the peers' process "
+                    f"({op / n * 1000:4.0f} us a peer) + {oh:5.2f} ms in the host | "
+                    f"raw relay {rp:5.2f} + {rh:5.2f} ms | relay + log {kp:5.2f} + {kh:5.2f} ms "
+                    f"({kp / n * 1000:4.0f} us a client)"
                 )
                 if n == 10 and (p99 > 150 or p99 > 2 * k99):
                     misses.append(f"10-peer p99 {p99:.0f} ms (raw relay + log {k99:.0f} ms)")

@@ -18,6 +18,7 @@ once per (client id, mutation id), recorded in the step's own transaction.
 
 from __future__ import annotations
 
+import operator
 import os
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StorageError, ValidationError
+from studio.core.replica_wal import BackgroundCheckpoints
 from studio.store.db import connect
 from studio.store.schema import REPLICATED_TABLES, SPACE_APPLICATION_ID, SPACE_MIGRATIONS
 
@@ -99,32 +101,37 @@ class StepImage:
         if len(raw_rows) > MAX_STEP_ROWS:
             raise ValidationError("a step carries too many rows")
         changes: list[dict[str, Scalar]] = []
+        width = len(CHANGE_COLUMNS)
+        previous = 0
         for item in raw_changes:
-            if not isinstance(item, list) or len(item) != len(CHANGE_COLUMNS):
+            if type(item) is not list or len(item) != width:
                 raise ValidationError("a change-log row has the wrong shape")
-            row = dict(zip(CHANGE_COLUMNS, item, strict=True))
-            for value in row.values():
-                _check_scalar(value)
-            if not isinstance(row["seq"], int) or row["seq"] < 1:
+            for value in item:
+                if type(value) not in _SCALAR_TYPES:
+                    raise ValidationError(_NOT_SCALAR)
+            seq = item[0]
+            if type(seq) is not int or seq < 1:
                 raise ValidationError("a change-log row needs a positive seq")
-            changes.append(row)
-        seqs = [int(c["seq"] or 0) for c in changes]
-        if seqs != sorted(set(seqs)):
-            raise ValidationError("a step's changes are not in seq order")
+            if seq <= previous:
+                raise ValidationError("a step's changes are not in seq order")
+            previous = seq
+            changes.append(dict(zip(CHANGE_COLUMNS, item, strict=True)))
         rows: list[RowImage] = []
         for item in raw_rows:
-            if not isinstance(item, list) or len(item) != 4:
+            if type(item) is not list or len(item) != 4:
                 raise ValidationError("a row image has the wrong shape")
             seq, table, pk, values = item
-            if not isinstance(seq, int) or not isinstance(pk, str) or table not in PRIMARY_KEYS:
+            key = PRIMARY_KEYS.get(table) if type(table) is str else None
+            if type(seq) is not int or type(pk) is not str or key is None:
                 raise ValidationError("a row image names an unknown table")
             if values is not None:
-                if not isinstance(values, dict) or values.get(PRIMARY_KEYS[table]) != pk:
+                if type(values) is not dict or values.get(key) != pk:
                     raise ValidationError("a row image does not match its key")
                 for col, value in values.items():
-                    if not isinstance(col, str):
+                    if type(col) is not str:
                         raise ValidationError("a row image has a bad column name")
-                    _check_scalar(value)
+                    if type(value) not in _SCALAR_TYPES:
+                        raise ValidationError(_NOT_SCALAR)
             rows.append(RowImage(seq, table, pk, values))
         raw_filed = data.get("filed", [])
         if not isinstance(raw_filed, list) or len(raw_filed) > MAX_STEP_ROWS:
@@ -132,20 +139,21 @@ class StepImage:
         filed: list[tuple[int, str, str]] = []
         for item in raw_filed:
             if (
-                not isinstance(item, list)
+                type(item) is not list
                 or len(item) != 3
-                or not isinstance(item[0], int)
+                or type(item[0]) is not int
+                or type(item[1]) is not str
                 or item[1] not in PRIMARY_KEYS
-                or not isinstance(item[2], str)
+                or type(item[2]) is not str
             ):
                 raise ValidationError("a step's filed row has the wrong shape")
             filed.append((item[0], item[1], item[2]))
         return cls(tuple(changes), tuple(rows), tuple(filed))
 
 
-def _check_scalar(value: Any) -> None:
-    if value is not None and type(value) not in (str, int, float):
-        raise ValidationError("a value in a step is not a number, a text or null")
+_SCALAR_TYPES = frozenset({str, int, float, type(None)})
+"""Exactly these (not bool, not a subclass): what a SQLite column gives back."""
+_NOT_SCALAR = "a value in a step is not a number, a text or null"
 
 
 def mark_of(conn: sqlite3.Connection, seq: int) -> str | None:
@@ -174,8 +182,16 @@ class ReplicaWriter:
             table: frozenset(r[1] for r in self._conn.execute(f"PRAGMA table_info({table})"))
             for table in PRIMARY_KEYS
         }
+        self._deletes = {t: f"DELETE FROM {t} WHERE {k} = ?" for t, k in PRIMARY_KEYS.items()}
+        self._rank = _depths(self._conn)
+        self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
+        # WAL with synchronous = NORMAL (store.db.connect): a commit writes the log and
+        # syncs nothing; checkpoints (the syncs) run on a thread of their own
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self.checkpoints = BackgroundCheckpoints(path)
 
     def close(self) -> None:
+        self.checkpoints.close()
         self._conn.close()
 
     def __enter__(self) -> ReplicaWriter:
@@ -203,63 +219,144 @@ class ReplicaWriter:
         transaction, so readers only ever see the host's state as of a read; returns how
         many were new (a step this replica already has changes nothing). Steps that do
         not fit (part of a step already here, rows that break the schema) raise
-        StorageError and leave the replica as it was: resync."""
+        StorageError and leave the replica as it was: resync.
+
+        Foreign keys are checked either way. A small read (a live step) is first
+        written parents first with the checks immediate; only when that trips one (a row
+        pointing at a row a later step of the read carries) is it written again with the
+        checks deferred to the commit, as a big read (a catch-up) is at once. Deferring
+        costs more than it seems: ``PRAGMA defer_foreign_keys`` (needed again in every
+        transaction) expires every prepared statement of the connection, so each
+        statement, triggers and all, would be compiled afresh every time."""
+        rows = sum(len(s.rows) for s in steps)
+        new = -1
+        if len(steps) <= SMALL_READ_STEPS and rows <= SMALL_READ_ROWS:
+            try:
+                new = self._apply(steps, defer=False)
+            except _Deferral:
+                pass
+        if new < 0:
+            new = self._apply(steps, defer=True)
+        if new:
+            self.checkpoints.wrote(4 * new + rows)
+        return new
+
+    def _apply(self, steps: Sequence[StepImage], *, defer: bool) -> int:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("PRAGMA defer_foreign_keys = ON")
+            if defer:
+                conn.execute("PRAGMA defer_foreign_keys = ON")
             start = last = self.last_seq()
-            new = 0
+            fresh: list[StepImage] = []
             for step in steps:
                 if step.last_seq <= last:
                     continue
                 if step.first_seq <= last:
                     raise StorageError("the host sent part of a step this replica already has")
-                for img in step.rows:
+                for img in step.rows if defer else self._parents_first(step.rows):
                     self._put(img)
-                cols = ", ".join(CHANGE_COLUMNS)
-                conn.executemany(
-                    f"INSERT INTO changes ({cols}) VALUES ({', '.join('?' * len(CHANGE_COLUMNS))})",
-                    [tuple(c[k] for k in CHANGE_COLUMNS) for c in step.changes],
-                )
+                for change in step.changes:
+                    conn.execute(_INSERT_CHANGE, _change_values(change))
                 last = step.last_seq
-                new += 1
-            # the replica's own triggers filed these writes under its next seqs: keep
-            # the host's filing instead, so change_rows matches the host's too
-            conn.execute("DELETE FROM change_rows WHERE seq > ?", (start,))
-            conn.executemany(
-                "INSERT OR IGNORE INTO change_rows (seq, tbl, pk) VALUES (?, ?, ?)",
-                [
-                    f
-                    for step in steps
-                    if step.last_seq > start
-                    for f in (*step.filed, *((r.seq, r.table, r.pk) for r in step.rows))
-                ],
-            )
+                fresh.append(step)
+            if fresh:
+                self._file(start, fresh)
             conn.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK")
+            if not defer:  # perhaps only an order the deferred checks allow: again
+                raise _Deferral from exc
+            raise StorageError(f"a step from the host does not fit this replica: {exc}") from exc
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             raise StorageError(f"a step from the host does not fit this replica: {exc}") from exc
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return new
+        return len(fresh)
+
+    def _parents_first(self, rows: Sequence[RowImage]) -> Sequence[RowImage]:
+        """``rows`` in an order immediate foreign-key checks accept when the rows agree:
+        written rows parents first, then deleted rows children first."""
+        if len(rows) < 2:
+            return rows
+        rank = self._rank
+        return sorted(
+            rows, key=lambda r: 1000 - rank[r.table] if r.values is None else rank[r.table]
+        )
+
+    def _file(self, start: int, steps: Sequence[StepImage]) -> None:
+        """Make ``change_rows`` after ``start`` hold exactly the host's filing of
+        ``steps``. The replica's own triggers filed each write under its next seq; for a
+        step of one change whose rows all came with it (a live step of one command)
+        that is already the host's filing, and nothing is rewritten."""
+        want = {f for step in steps for f in step.filed}
+        want.update((r.seq, r.table, r.pk) for step in steps for r in step.rows)
+        have = self._conn.execute(_FILED_AFTER, (start,)).fetchall()
+        if len(have) == len(want) and want.issuperset(have):
+            return
+        self._conn.execute("DELETE FROM change_rows WHERE seq > ?", (start,))
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO change_rows (seq, tbl, pk) VALUES (?, ?, ?)", sorted(want)
+        )
 
     def _put(self, img: RowImage) -> None:
-        key = PRIMARY_KEYS[img.table]
         if img.values is None:
-            self._conn.execute(f"DELETE FROM {img.table} WHERE {key} = ?", (img.pk,))
+            self._conn.execute(self._deletes[img.table], (img.pk,))
             return
-        known = self._columns[img.table]
-        unknown = [c for c in img.values if c not in known]
-        if unknown:
-            raise StorageError(f"the host sent a {img.table} column this version does not know")
-        cols = list(img.values)
-        self._conn.execute(
-            f"INSERT OR REPLACE INTO {img.table} ({', '.join(cols)}) "
-            f"VALUES ({', '.join('?' * len(cols))})",
-            [img.values[c] for c in cols],
-        )
+        shape = (img.table, tuple(img.values))
+        sql = self._inserts.get(shape)
+        if sql is None:
+            known = self._columns[img.table]
+            if not known.issuperset(img.values):
+                raise StorageError(f"the host sent a {img.table} column this version does not know")
+            cols = shape[1]
+            sql = (
+                f"INSERT OR REPLACE INTO {img.table} ({', '.join(cols)}) "
+                f"VALUES ({', '.join('?' * len(cols))})"
+            )
+            if len(self._inserts) < 512:  # names checked once per shape, text built once
+                self._inserts[shape] = sql
+        self._conn.execute(sql, tuple(img.values.values()))
+
+
+SMALL_READ_STEPS = 4
+SMALL_READ_ROWS = 64
+"""A read this small (a live step or two) is first applied with immediate foreign-key
+checks (see :meth:`ReplicaWriter.apply_batch`)."""
+
+
+class _Deferral(Exception):
+    """An immediate foreign-key check refused the order of a read's rows."""
+
+
+def _depths(conn: sqlite3.Connection) -> dict[str, int]:
+    """Each replicated table's depth in the foreign-key graph (0: it refers to no other
+    table; a table's own rows, as an asset's parent, do not count)."""
+    refers = {
+        t: {str(r[2]) for r in conn.execute(f"PRAGMA foreign_key_list({t})")} - {t}
+        for t in PRIMARY_KEYS
+    }
+    depth: dict[str, int] = {}
+
+    def of(table: str, seen: frozenset[str]) -> int:
+        if table not in depth:
+            parents = [p for p in refers.get(table, ()) if p in refers and p not in seen]
+            depth[table] = 1 + max((of(p, seen | {table}) for p in parents), default=-1)
+        return depth[table]
+
+    for table in refers:
+        of(table, frozenset())
+    return depth
+
+
+_INSERT_CHANGE = (
+    f"INSERT INTO changes ({', '.join(CHANGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(CHANGE_COLUMNS))})"
+)
+_change_values = operator.itemgetter(*CHANGE_COLUMNS)
+_FILED_AFTER = "SELECT seq, tbl, pk FROM change_rows WHERE seq > ?"
 
 
 def install_snapshot(snapshot: Path, dest: Path, *, space_id: str, host: str) -> int:

@@ -33,10 +33,11 @@ class StepSource:
     read-only connection of its own (never the space's write lock). One thread at a
     time; :meth:`close` when done."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_ms: int = 1000) -> None:
+        """``busy_ms``: how long a read may wait for a lock (0: fail at once)."""
         try:
             self._conn = connect(path, mode="ro", wal=False)
-            self._conn.execute("PRAGMA busy_timeout = 1000")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
         except sqlite3.Error as exc:
             raise StorageError(f"could not read the space to share it: {exc}") from exc
         self._version: int | None = None
@@ -78,13 +79,16 @@ class StepSource:
         same number (a host restored from a backup reuses seqs): its time and step."""
         return mark_of(self._conn, seq)
 
-    def steps_after(self, seq: int, cap: int = CATCHUP_CAP) -> list[StepImage] | None:
+    def steps_after(
+        self, seq: int, cap: int = CATCHUP_CAP, *, max_rows: int | None = None
+    ) -> list[StepImage] | None:
         """Every step committed after ``seq``, up to the newest, with the current images
         of the rows they touched, read in one transaction. Only the whole list is
         consistent — a row's current image may point at a row a later step made — so a
         replica applies it in one transaction (:meth:`ReplicaWriter.apply_batch`). A row
         touched by several of the steps is carried by the last of them. None when more
-        than ``cap`` changes wait: a snapshot is cheaper then."""
+        than ``cap`` changes wait: a snapshot is cheaper then. None too when the steps
+        touched more than ``max_rows`` rows (a caller that reads only small reads)."""
         cols = ", ".join(CHANGE_COLUMNS)
         with self._read():
             if self.last_seq() - seq > cap:
@@ -103,6 +107,8 @@ class StepSource:
             ):
                 touched[(table, pk)] = s  # the latest seq that touched it
                 filed.append((s, table, pk))
+                if max_rows is not None and len(filed) > max_rows:
+                    return None
             images = {key: self._image(*key) for key in touched}
         steps: list[list[tuple[Any, ...]]] = []
         for row in rows:
@@ -129,6 +135,16 @@ class StepSource:
             )
             for step in steps
         ]
+
+    def small_steps_after(self, seq: int, changes: int, rows: int) -> list[StepImage] | None:
+        """:meth:`steps_after` if what waits is small — at most ``changes`` changes that
+        touched at most ``rows`` rows — and the file answers at once; None otherwise
+        (then read it with :meth:`steps_after`). For a caller that must not wait: the
+        host reads a live peer's next step on its event loop."""
+        try:
+            return self.steps_after(seq, changes, max_rows=rows)
+        except sqlite3.Error:
+            return None
 
     def _image(self, table: str, pk: str) -> dict[str, Scalar] | None:
         key = PRIMARY_KEYS[table]

@@ -116,6 +116,8 @@ class Conversation:
             await self.send(frame)
 
     async def _send_locked(self, frame: str | bytes) -> None:
+        if isinstance(frame, str) and wire.write_now(self.peer.ws, frame):
+            return
         try:
             async with asyncio.timeout(self.host.limits.send_timeout):  # no task per frame
                 await self.peer.ws.send(frame)
@@ -132,8 +134,8 @@ class Conversation:
             cursor = await self._send_snapshot() if start is None else start
             live = False
             while True:
-                tick = served.tick
-                read = await served.steps_after(cursor)
+                tick, version = served.tick, served.version
+                read = await served.steps_after(cursor, live=live)
                 if read is None:  # too far behind: a snapshot is cheaper
                     cursor = await self._send_snapshot()
                     continue
@@ -141,6 +143,10 @@ class Conversation:
                 if frame:
                     await self.send(frame)
                     cursor = newest
+                    if live and served.version == version:
+                        # that read saw every commit the watcher had seen when it took
+                        # this tick; a later one sets it: no need to ask the file again
+                        await tick.wait()
                     continue
                 if not live:
                     await self.send(wire.encode("live", seq=cursor))

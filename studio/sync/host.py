@@ -165,7 +165,9 @@ class Host:
                 source = StepSource(path)
                 source.changed()
                 reader = ThreadPoolExecutor(1, thread_name_prefix=f"share-{space.slug}")
-                self._served[space.id] = Served(space, source, reader)
+                self._served[space.id] = served = Served(space, source, reader)
+                served.inline = StepSource(path, busy_ms=0)
+                served.inline.changed()
             self._server = await serve(
                 self._handle,
                 self._bind,
@@ -245,7 +247,11 @@ class Host:
             with contextlib.suppress(BaseException):
                 await task
         for served in self._served.values():
+            for read in list(served.in_flight.values()):
+                read.cancel()
             served.reader.submit(served.source.close).result()
+            if served.inline is not None:
+                served.inline.close()
             served.reader.shutdown()
             served.space.close()
         self._served.clear()
@@ -282,8 +288,12 @@ class Host:
             changed = served.poke.is_set()
             served.poke.clear()
             if not changed:
-                try:
-                    changed = await served.read(served.source.changed)
+                try:  # PRAGMA data_version: never waits, so asked here, on the loop
+                    changed = (
+                        served.inline.changed()
+                        if served.inline is not None
+                        else await served.read(served.source.changed)
+                    )
                 except Exception:  # a busy file: try again next tick
                     log.warning("could not poll %s", served.space.slug, exc_info=True)
             if changed:

@@ -4,6 +4,7 @@ and the tick that wakes them (see :mod:`studio.sync.host`)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,31 +18,72 @@ from studio.store.sharing import Device
 from studio.sync import wire
 from studio.sync.presence import Member, Presence
 
+INLINE_CHANGES = 8
+INLINE_ROWS = 256
+"""A read at most this big (a live step or a few) is made on the event loop."""
+
 
 @dataclass(eq=False)
 class Served:
     space: Space
     source: StepSource
     reader: ThreadPoolExecutor
+    inline: StepSource | None = None
+    """A read connection of its own for small reads on the event loop (never waits for
+    a lock); ``source`` is the reader thread's."""
     tick: asyncio.Event = field(default_factory=asyncio.Event)
     roster_changed: asyncio.Event = field(default_factory=asyncio.Event)
     poke: asyncio.Event = field(default_factory=asyncio.Event)
     """Set (thread-safely) when this process commits to the space: no polling delay."""
     version: int = 0
+    """Bumped (with a new ``tick``) each time the watcher sees a commit."""
     memo: dict[int, tuple[int, str]] = field(default_factory=dict)
+    in_flight: dict[tuple[int, int], asyncio.Future[tuple[int, str] | None]] = field(
+        default_factory=dict
+    )
+    """Reads in flight by (seq, the version they started at): the live peers woken by
+    one tick join the one read (and its one encoded frame) instead of each making it."""
     peers: set[Peer] = field(default_factory=set)
 
     async def read(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.reader, fn, *args)
 
-    async def steps_after(self, seq: int) -> tuple[int, str] | None:
+    async def steps_after(self, seq: int, *, live: bool = False) -> tuple[int, str] | None:
         """(newest seq, the ``steps`` frame) of everything after ``seq``; (seq, "") when
-        nothing is new; None when a snapshot is cheaper. Memoised per file version."""
+        nothing is new; None when a snapshot is cheaper. Memoised per file version.
+
+        ``live``: the caller is a live peer that waits on the tick it took before this
+        call, so it may share a read that started earlier at the same version: any
+        commit that read misses is one the watcher has not seen yet, and seeing it sets
+        that tick. A peer catching up (``studio sync`` waits for ``live``) reads afresh."""
         version = self.version
         hit = self.memo.get(seq)
         if hit is not None:
             return hit
-        steps: list[StepImage] | None = await self.read(self.source.steps_after, seq)
+        key = (seq, version)
+        task = self.in_flight.get(key) if live else None
+        if task is None:
+            # a task of its own: a waiter that goes (its peer left) never cancels the
+            # read the others wait for
+            task = asyncio.ensure_future(self._read_frame(seq, version))
+            self.in_flight.setdefault(key, task)
+            task.add_done_callback(functools.partial(self._read_done, key))
+        return await asyncio.shield(task)
+
+    def _read_done(self, key: tuple[int, int], task: asyncio.Future[Any]) -> None:
+        if self.in_flight.get(key) is task:
+            del self.in_flight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter that is left raises it
+
+    async def _read_frame(self, seq: int, version: int) -> tuple[int, str] | None:
+        # a live step is small: read here, on the loop; a hop to the reader thread and
+        # back cost more (the thread waits for the GIL while the loop sends)
+        steps: list[StepImage] | None = None
+        if self.inline is not None:
+            steps = self.inline.small_steps_after(seq, INLINE_CHANGES, INLINE_ROWS)
+        if steps is None:
+            steps = await self.read(self.source.steps_after, seq)
         if steps is None:
             return None
         out = (seq, "")

@@ -14,6 +14,10 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from websockets.asyncio.connection import Connection
+from websockets.asyncio.server import broadcast
+from websockets.protocol import State
+
 from studio.core.errors import ValidationError
 
 SYNC_PROTOCOL = 1
@@ -75,6 +79,25 @@ class Invite:
         if not _ID.match(space_id) or not token or len(token) > 200 or not _FP.match(fp):
             raise bad
         return cls(url.hostname, port, space_id, token, fp)
+
+
+WRITE_NOW_BYTES = 16 << 10
+"""A frame is written at once, without waiting, while the connection's write buffer
+holds at most this much with it (websockets waits above 32 KiB)."""
+
+
+def write_now(ws: Connection, frame: str) -> bool:
+    """Write the text ``frame`` now if the connection is open and its write buffer has
+    room for it: nothing can wait then, so no timer, no drain, no task switch (``await
+    ws.send`` costs several times more, and a host sends each step to every peer).
+    False: send it the waiting way (a peer that stopped reading fills the buffer, and
+    the waiting send drops it after its timeout)."""
+    if ws.protocol.state is not State.OPEN or ws.send_in_progress is not None:
+        return False
+    if ws.transport.get_write_buffer_size() + len(frame) > WRITE_NOW_BYTES:
+        return False
+    broadcast((ws,), frame)
+    return True
 
 
 def encode(kind: str, **fields: Any) -> str:
