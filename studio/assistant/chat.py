@@ -19,11 +19,15 @@ from studio.core import chat_commands as cc
 from studio.core import chat_reads
 from studio.core.actor import Actor
 from studio.core.commands import command_to_json
-from studio.core.errors import StudioError
+from studio.core.errors import InvalidStateError, StudioError
 from studio.core.space import AppliedStep, Space
 from workers.redaction import redact
 
 TITLE_WORDS = 8
+
+
+class NeedsTheAppError(InvalidStateError):
+    """A proposal only the app can carry out (it fills the app's forge tray)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +47,14 @@ def approve(
     commands: Sequence[Mapping[str, Any]] | None = None,
     standing: bool = False,
 ) -> AppliedStep:
-    """Approve a proposal and run it, as one undoable step of ``person``'s."""
+    """Approve a proposal and run it, as one undoable step of ``person``'s. A proposal
+    for the app's forge tray is refused here, unchanged: only the app has a tray."""
     p = chat_reads.proposal(space, proposal_id)
+    if p.tool in tools.APP_TOOLS:
+        raise NeedsTheAppError(
+            f"proposal {proposal_id} fills the forge tray, which only the app has: open "
+            "Forge Studio and approve it on its card in the Assistant dock"
+        )
     edited = None if commands is None else tuple(commands)
     return space.apply_step(
         [cc.ApproveProposal(proposal_id, edited, standing), cc.RunProposal(proposal_id)],
@@ -199,6 +209,8 @@ class Chat:
         )
         pid = made.created["proposal_id"]
         allowed = chat_reads.rules(self.space).get(f"allow:{name}") == "1"
+        if name in tools.APP_TOOLS:
+            return f"proposal {pid} ({act.summary}) waits for the person's approval in the app"
         if allowed or (self.approve_safe and name in tools.SAFE_TOOLS):
             approve(self.space, self.person, pid, standing=allowed)
             return f"proposal {pid} ({act.summary}) was approved and applied"

@@ -62,6 +62,8 @@ def _proposal_json(p: Any) -> dict[str, Any]:
 def _proposal_line(space: str, p: Any) -> str:
     cost = "" if p.cost_usd is None else f" (estimated ${p.cost_usd:.2f})"
     tail = f": `studio approve {space} {p.id}`" if p.state == "pending" else ""
+    if p.state == "pending" and p.tool == "add_to_tray":  # the tray is the app's window
+        tail = ": open Forge Studio to use it (approve it in the Assistant dock)"
     return f"proposal {p.id} [{p.state}] {p.tool}: {p.summary}{cost}{tail}"
 
 

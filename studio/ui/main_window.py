@@ -33,6 +33,7 @@ from studio.core.studio import Studio
 from studio.ui.archive_controller import ArchiveController
 from studio.ui.assistant import ChatDockWidget
 from studio.ui.assistant.enhance import PromptEnhancer
+from studio.ui.assistant.tray_fill import fill_window_tray
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.collections.banner import CollectionBanner
 from studio.ui.collections.panel import CollectionsPanel
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
         self.tray_dock = self._dock(
             "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.assistant.tray_fill.connect(lambda fill: fill_window_tray(self, fill))
         self.inspector_dock.raise_()
         self.status_control = StatusController(self)
         self.queue_label = self.status_control.queue_label

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from studio.core.chat_commands import TRAY_TOOL
 from studio.core.chat_reads import Proposal
 
 
@@ -52,6 +53,9 @@ class ApprovalCardWidget(QFrame):
         for b in (self.approve_button, self.edit_button, self.reject_button, self.always_button):
             row.addWidget(b)
             b.setVisible(proposal.state == "pending")
+        if proposal.tool == TRAY_TOOL:  # fills this window's tray: asked each time
+            self.approve_button.setText("Put in the tray")
+            self.always_button.setVisible(False)
         layout.addLayout(row)
         self.approve_button.clicked.connect(self._approve)
         self.edit_button.clicked.connect(self._edit)

@@ -7,7 +7,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,6 +35,7 @@ from studio.core.errors import StudioError
 from studio.core.protocol import TypedEvent
 from studio.core.space import Space
 from studio.ui.assistant.card import ApprovalCardWidget
+from studio.ui.assistant.tray_fill import tray_fills
 from studio.ui.assistant.worker import ChatRunner
 
 NO_KEY = (
@@ -55,6 +56,8 @@ class ChatHost(Protocol):
 
 
 class ChatDockWidget(QWidget):
+    tray_fill = Signal(object)  # cc.FillTray: an approved add_to_tray (the window fills it)
+
     def __init__(
         self,
         host: ChatHost,
@@ -286,6 +289,9 @@ class ChatDockWidget(QWidget):
             [cc.ApproveProposal(proposal_id, cmds, standing), cc.RunProposal(proposal_id)],
             f"via assistant: {p.summary or p.tool}"[:200],
         )
+        if ok and p.tool == cc.TRAY_TOOL:  # the window's, not the space's: filled here
+            for fill in tray_fills(p.commands if cmds is None else cmds):
+                self.tray_fill.emit(fill)
         self.show_session()
         return ok
 
