@@ -19,7 +19,7 @@ from studio.core import chat_commands as cc
 from studio.core import chat_reads
 from studio.core.actor import Actor
 from studio.core.commands import command_to_json
-from studio.core.errors import InvalidStateError, StudioError
+from studio.core.errors import InvalidStateError, PermissionDeniedError, StudioError
 from studio.core.space import AppliedStep, Space
 from workers.redaction import redact
 
@@ -28,6 +28,22 @@ TITLE_WORDS = 8
 
 class NeedsTheAppError(InvalidStateError):
     """A proposal only the app can carry out (it fills the app's forge tray)."""
+
+
+class ChatOnReplicaError(PermissionDeniedError):
+    """A joined space's chat runs on its host, with the host's key."""
+
+
+def refuse_on_replica(space: Space) -> None:
+    """Chatting on a copy of a shared space is refused in one sentence: the host runs
+    the assistant (its key, its jobs); its chats reach the copy read-only."""
+    host = chat_reads.replica_host(space)
+    if host is not None:
+        raise ChatOnReplicaError(
+            f"the assistant runs on the host that shares {space.slug} ({host}), with the "
+            f"host's key: chat there; its chats show here as they happen (`studio chats "
+            f"{space.slug}`)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +110,7 @@ class Chat:
         self._session = ""  # the chat the current send records into
 
     def new_session(self, title: str = "") -> str:
+        refuse_on_replica(self.space)
         applied = self.space.apply(cc.CreateChatSession(title), self.person)
         return applied.created["session_id"]
 
@@ -108,6 +125,7 @@ class Chat:
     ) -> ChatReply:
         """Send ``text`` (with variants to look at) and run the tool loop until Claude
         answers in words, is stopped, or :data:`MAX_TOOL_ROUNDS` tool rounds pass."""
+        refuse_on_replica(self.space)
         if session_id is None:
             session_id = self.new_session(" ".join(text.split()[:TITLE_WORDS]))
         else:

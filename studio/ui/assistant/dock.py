@@ -44,6 +44,13 @@ NO_KEY = (
 )
 
 
+ON_REPLICA = (
+    "The assistant runs on the host that shares this space (<b>{host}</b>), with its key: "
+    "ask there. Its chats show here as they happen; you can still approve or reject "
+    "proposals (the host applies them)."
+)
+
+
 class ChatHost(Protocol):
     @property
     def space(self) -> Space | None: ...
@@ -152,9 +159,17 @@ class ChatDockWidget(QWidget):
         return True
 
     def check_key(self) -> bool:
-        """Show what is missing when there is no key; True when chatting can work."""
-        ok = self._has_key()
+        """Show what is missing — a key, or (on a joined space) the host, which chats for
+        everyone sharing it; True when chatting can work here."""
+        host = None if self._space is None else chat_reads.replica_host(self._space)
+        ok = host is None and self._has_key()
+        if host is not None:
+            self.notice.setText(ON_REPLICA.format(host=html.escape(host)))
+        else:
+            self.notice.setText(NO_KEY)
         self.notice.setVisible(not ok)
+        for w in (self.input, self.actor_mode, self.new_button):
+            w.setEnabled(host is None)
         self.send_button.setEnabled(ok and self._space is not None and not self.runner.busy)
         return ok
 
@@ -296,12 +311,10 @@ class ChatDockWidget(QWidget):
         return ok
 
     def reject(self, proposal_id: str) -> None:
+        """Through the host like any step (a joined space's host applies it)."""
         if self._space is None:
             return
-        try:
-            self._space.apply(cc.RejectProposal(proposal_id), self._host.actor)
-        except StudioError as exc:
-            self._host.show_error(exc.message)
+        self._host.run([cc.RejectProposal(proposal_id)], "Reject proposal")
         self.show_session()
 
     def always_allow(self, proposal_id: str, tool: str) -> None:
