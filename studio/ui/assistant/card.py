@@ -1,23 +1,35 @@
-"""One proposal of the assistant as a card: the exact commands, the cost of a
-generation, and approve / edit / reject / always allow."""
+"""One proposal of the assistant as a card: what it does in words, the exact commands,
+the cost of a generation, and approve / edit / reject / always allow; and the list of a
+chat's cards."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
+    QWidget,
 )
 
 from studio.core.chat_commands import TRAY_TOOL
 from studio.core.chat_reads import Proposal
+
+SUMMARY_CHARS = 160  # the rest in the tooltip: a long prompt must not fill the dock
+STATES = {
+    "pending": ("Waits for your approval", "#e0b44c"),
+    "approved": ("Approved", "#7fb77e"),
+    "applied": ("Applied", "#7fb77e"),
+    "rejected": ("Rejected — nothing changed", "#8b93a1"),
+}
 
 
 class ApprovalCardWidget(QFrame):
@@ -35,14 +47,22 @@ class ApprovalCardWidget(QFrame):
         )
         layout = QVBoxLayout(self)
         cost = cost_text(proposal.cost_usd)
-        self.title = QLabel(f"<b>{_esc(proposal.tool)}</b>: {_esc(proposal.summary)}{cost}")
+        summary = proposal.summary
+        short = summary if len(summary) <= SUMMARY_CHARS else summary[:SUMMARY_CHARS] + "…"
+        self.title = QLabel(f"<b>{_esc(tool_label(proposal.tool))}</b>: {_esc(short)}{cost}")
         self.title.setWordWrap(True)
+        self.title.setToolTip(summary)
         layout.addWidget(self.title)
         self.commands = QPlainTextEdit(_pretty(proposal.commands))
         self.commands.setReadOnly(True)
-        self.commands.setMaximumHeight(90)
+        self.commands.setMaximumHeight(80)
+        self.commands.setToolTip("The exact commands this runs, as your own undoable step")
         layout.addWidget(self.commands)
-        self.state = QLabel(proposal.state)
+        words, colour = STATES.get(proposal.state, (proposal.state, "#8b93a1"))
+        if proposal.state == "applied" and proposal.tool == TRAY_TOOL:
+            words = "Put in the forge tray"
+        self.state = QLabel(words)
+        self.state.setStyleSheet(f"color: {colour};")
         layout.addWidget(self.state)
         row = QHBoxLayout()
         self.approve_button = QPushButton("Approve")
@@ -85,6 +105,62 @@ class ApprovalCardWidget(QFrame):
             self.state.setText(f"not valid: {exc}")
             return
         self.approved.emit(self.proposal.id, edited)
+
+
+class ProposalListWidget(QScrollArea):
+    """A chat's proposals, oldest first; hidden while there are none, and scrolled to
+    the newest one still waiting (else the newest) when redrawn."""
+
+    approved = Signal(str, object)
+    rejected = Signal(str)
+    always = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        holder = QWidget()
+        self._layout = QVBoxLayout(holder)
+        self._layout.setContentsMargins(0, 0, 4, 0)
+        self.setWidget(holder)
+        self.setVisible(False)
+
+    def show_proposals(self, proposals: Sequence[Proposal]) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item is not None and (w := item.widget()) is not None:
+                w.deleteLater()
+        for p in proposals:
+            card = ApprovalCardWidget(p)
+            card.approved.connect(self.approved)
+            card.rejected.connect(self.rejected)
+            card.always.connect(self.always)
+            self._layout.addWidget(card)
+        self._layout.addStretch(1)
+        self.setVisible(bool(proposals))
+        cards = self.cards()
+        waiting = [c for c in cards if c.proposal.state == "pending"]
+        if waiting or cards:  # once laid out
+            target = (waiting or cards)[-1]
+            QTimer.singleShot(0, lambda: self._reveal(target))
+
+    def _reveal(self, card: ApprovalCardWidget) -> None:
+        if card in self.cards():
+            self.ensureWidgetVisible(card, 0, 0)
+
+    def cards(self) -> list[ApprovalCardWidget]:
+        out = []
+        for i in range(self._layout.count()):
+            item = self._layout.itemAt(i)
+            w = None if item is None else item.widget()
+            if isinstance(w, ApprovalCardWidget):
+                out.append(w)
+        return out
+
+
+def tool_label(tool: str) -> str:
+    """``make_style_preset`` → "Make style preset"."""
+    return tool.replace("_", " ").capitalize()
 
 
 def cost_text(usd: float | None) -> str:
