@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
 from studio.assistant.client import ClaudeClient
 from studio.core import chat_commands as cc
@@ -129,3 +130,35 @@ def test_markdown_answers_and_room_for_cards_only_when_there_are_some(
 def test_no_chats_yet_says_so(qtbot, dock: ChatDockWidget) -> None:  # type: ignore[no-untyped-def]
     assert dock.sessions.count() == 0 and dock.sessions.placeholderText() == "No chats yet"
     assert "Enter sends" in dock.transcript.placeholderText()
+
+
+def test_deciding_a_card_keeps_the_lists_place_and_a_new_one_is_brought_into_sight(
+    qtbot, dock: ChatDockWidget, space: Space
+) -> None:  # type: ignore[no-untyped-def]
+    sid = space.apply(cc.CreateChatSession("Many"), OWNER).created["session_id"]
+    claude = Actor.assistant(OWNER)
+
+    def propose(title: str) -> None:
+        frame = {"command": "frame:create", "title": title, "x": 0, "y": 0, "width": 5, "height": 5}
+        space.apply(cc.CreateProposal(sid, "make_frame", (frame,), f"a frame {title}"), claude)
+
+    for i in range(6):
+        propose(f"F{i}")
+    dock.refresh_sessions(select=sid)
+    bar = dock.card_list.verticalScrollBar()
+    assert dock.card_list.height() >= 120  # room for a card, though hidden before
+    qtbot.waitUntil(lambda: _in_sight(dock.cards_shown()[-1]))  # the newest
+    bar.setValue(bar.maximum() // 2)
+    place = bar.value()
+    dock.cards_shown()[2].reject_button.click()
+    assert [c.proposal.state for c in dock.cards_shown()].count("rejected") == 1
+    qtbot.wait(50)
+    assert bar.value() == place  # the reader's place, not the top
+    assert not _in_sight(dock.cards_shown()[-1])
+    propose("F6")
+    dock.refresh_sessions(select=sid)
+    qtbot.waitUntil(lambda: _in_sight(dock.cards_shown()[-1]), timeout=2_000)
+
+
+def _in_sight(card: QWidget) -> bool:
+    return not card.visibleRegion().isEmpty()

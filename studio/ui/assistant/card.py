@@ -108,8 +108,7 @@ class ApprovalCardWidget(QFrame):
 
 
 class ProposalListWidget(QScrollArea):
-    """A chat's proposals, oldest first; hidden while there are none, and scrolled to
-    the newest one still waiting (else the newest) when redrawn."""
+    """A chat's proposals, oldest first; hidden while there are none."""
 
     approved = Signal(str, object)
     rejected = Signal(str)
@@ -124,8 +123,19 @@ class ProposalListWidget(QScrollArea):
         self._layout.setContentsMargins(0, 0, 4, 0)
         self.setWidget(holder)
         self.setVisible(False)
+        self._session: str | None = None
+        self._seen: set[str] = set()
 
-    def show_proposals(self, proposals: Sequence[Proposal]) -> None:
+    def show_proposals(self, session_id: str | None, proposals: Sequence[Proposal]) -> None:
+        """Redraw the cards. The same chat redrawn (a card decided here or elsewhere)
+        keeps the reader's place; new proposals, or another chat, bring the newest one
+        still waiting into sight."""
+        bar = self.verticalScrollBar()
+        place = bar.value()
+        ids = {p.id for p in proposals}
+        same = session_id == self._session
+        fresh = ids - self._seen if same else ids
+        self._session, self._seen = session_id, ids
         while self._layout.count():
             item = self._layout.takeAt(0)
             if item is not None and (w := item.widget()) is not None:
@@ -139,9 +149,13 @@ class ProposalListWidget(QScrollArea):
         self._layout.addStretch(1)
         self.setVisible(bool(proposals))
         cards = self.cards()
-        waiting = [c for c in cards if c.proposal.state == "pending"]
-        if waiting or cards:  # once laid out
-            target = (waiting or cards)[-1]
+        if same and not fresh:  # once laid out
+            QTimer.singleShot(0, lambda: bar.setValue(place))
+            return
+        news = [c for c in cards if c.proposal.id in fresh]
+        waiting = [c for c in news if c.proposal.state == "pending"]
+        if waiting or news:
+            target = (waiting or news)[-1]
             QTimer.singleShot(0, lambda: self._reveal(target))
 
     def _reveal(self, card: ApprovalCardWidget) -> None:

@@ -45,6 +45,8 @@ NO_KEY = (
 )
 
 
+CARDS_MIN = 120  # px: below this, cards shown again get two fifths of the room
+
 ON_REPLICA = (
     "The assistant runs on the host that shares this space (<b>{host}</b>), with its key: "
     "ask there. Its chats show here as they happen; you can still approve or reject "
@@ -248,10 +250,14 @@ class ChatDockWidget(QWidget):
         sid, space = self.session_id(), self._space
         if space is None or sid is None:
             self.transcript.show_messages(None, [])
-            self.card_list.show_proposals([])
+            self.card_list.show_proposals(None, [])
             return
         self.transcript.show_messages(sid, chat_reads.messages(space, sid))
-        self.card_list.show_proposals(chat_reads.proposals(space, session_id=sid))
+        self.card_list.show_proposals(sid, chat_reads.proposals(space, session_id=sid))
+        sizes = self.split.sizes()
+        if self.card_list.isVisibleTo(self) and sizes[1] < CARDS_MIN:  # just shown: room
+            total = sum(sizes)
+            self.split.setSizes([total - total * 2 // 5, total * 2 // 5])
 
     def cards_shown(self) -> list[ApprovalCardWidget]:
         return self.card_list.cards()
