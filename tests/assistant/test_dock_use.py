@@ -152,8 +152,9 @@ def test_deciding_a_card_keeps_the_lists_place_and_a_new_one_is_brought_into_sig
     place = bar.value()
     dock.cards_shown()[2].reject_button.click()
     assert [c.proposal.state for c in dock.cards_shown()].count("rejected") == 1
-    qtbot.wait(50)
-    assert bar.value() == place  # the reader's place, not the top
+    qtbot.waitUntil(lambda: bar.value() == place, timeout=900)  # the reader's place
+    qtbot.wait(100)
+    assert bar.value() == place  # and it stays there, not at the top
     assert not _in_sight(dock.cards_shown()[-1])
     propose("F6")
     dock.refresh_sessions(select=sid)

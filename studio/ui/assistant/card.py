@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from studio.core.chat_commands import TRAY_TOOL
 from studio.core.chat_reads import Proposal
 
+SETTLE_MS = 1000  # how long a redraw keeps steering the list while its cards lay out
 SUMMARY_CHARS = 160  # the rest in the tooltip: a long prompt must not fill the dock
 STATES = {
     "pending": ("Waits for your approval", "#e0b44c"),
@@ -125,6 +126,8 @@ class ProposalListWidget(QScrollArea):
         self.setVisible(False)
         self._session: str | None = None
         self._seen: set[str] = set()
+        self._want: int | ApprovalCardWidget | None = None
+        self.verticalScrollBar().rangeChanged.connect(self._settle)
 
     def show_proposals(self, session_id: str | None, proposals: Sequence[Proposal]) -> None:
         """Redraw the cards. The same chat redrawn (a card decided here or elsewhere)
@@ -149,18 +152,27 @@ class ProposalListWidget(QScrollArea):
         self._layout.addStretch(1)
         self.setVisible(bool(proposals))
         cards = self.cards()
-        if same and not fresh:  # once laid out
-            QTimer.singleShot(0, lambda: bar.setValue(place))
-            return
-        news = [c for c in cards if c.proposal.id in fresh]
-        waiting = [c for c in news if c.proposal.state == "pending"]
-        if waiting or news:
-            target = (waiting or news)[-1]
-            QTimer.singleShot(0, lambda: self._reveal(target))
+        if same and not fresh:
+            self._want = place
+        else:
+            news = [c for c in cards if c.proposal.id in fresh]
+            waiting = [c for c in news if c.proposal.state == "pending"]
+            self._want = (waiting or news)[-1] if news else None
+        self._settle()
+        QTimer.singleShot(0, self._settle)  # and once laid out, if the range is as before
+        QTimer.singleShot(SETTLE_MS, self._settled)
 
-    def _reveal(self, card: ApprovalCardWidget) -> None:
-        if card in self.cards():
-            self.ensureWidgetVisible(card, 0, 0)
+    def _settled(self) -> None:
+        self._want = None  # later changes of size (an Edit opening) move nothing
+
+    def _settle(self, *_range: int) -> None:
+        """Scroll where :meth:`show_proposals` wants, as the new cards' layout arrives."""
+        want = self._want
+        bar = self.verticalScrollBar()
+        if isinstance(want, int):
+            bar.setValue(min(want, bar.maximum()))
+        elif isinstance(want, ApprovalCardWidget) and want in self.cards():
+            self.ensureWidgetVisible(want, 0, 0)
 
     def cards(self) -> list[ApprovalCardWidget]:
         out = []
