@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
             "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.assistant.tray_fill.connect(lambda fill: fill_window_tray(self, fill))
+        self.assistant.add_key.connect(lambda: self.open_preferences("keys"))
         self.inspector_dock.raise_()
         self.status_control = StatusController(self)
         self.queue_label = self.status_control.queue_label
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
             lambda: mode_kind(tray.current_mode()),
             lambda: client_for(self.studio.library),
             on_error=self.show_error,
+            has_key=lambda: has_key(self.studio.library),
         )
         self.enhancer.attach()  # "Enhance" beside the prompt: both prompts reach the recipe
         return tray

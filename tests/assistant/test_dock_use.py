@@ -129,7 +129,7 @@ def test_markdown_answers_and_room_for_cards_only_when_there_are_some(
 
 def test_no_chats_yet_says_so(qtbot, dock: ChatDockWidget) -> None:  # type: ignore[no-untyped-def]
     assert dock.sessions.count() == 0 and dock.sessions.placeholderText() == "No chats yet"
-    assert "Enter sends" in dock.transcript.placeholderText()
+    assert "Enter sends" in dock.transcript.toPlainText()  # the empty chat's hint
 
 
 def test_deciding_a_card_keeps_the_lists_place_and_a_new_one_is_brought_into_sight(
@@ -163,3 +163,40 @@ def test_deciding_a_card_keeps_the_lists_place_and_a_new_one_is_brought_into_sig
 
 def _in_sight(card: QWidget) -> bool:
     return not card.visibleRegion().isEmpty()
+
+
+def test_without_a_key_the_notice_opens_the_keys_page_and_enhance_says_where(
+    qtbot, space: Space, fake: AnthropicFake
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from studio.ui.assistant.enhance import NO_KEY, PromptEnhancer
+
+    dock = ChatDockWidget(FakeHost(space), lambda: ClaudeClient(KEY), has_key=lambda: False)
+    qtbot.addWidget(dock)
+    dock.set_space(space)
+    assert "Preferences ▸ Keys</a>" in dock.notice.text() and not dock.send_button.isEnabled()
+    with qtbot.waitSignal(dock.add_key, timeout=1_000):
+        dock.notice.linkActivated.emit("keys")
+    prompt = QPlainTextEdit("a kite")
+    qtbot.addWidget(prompt)
+    errors: list[str] = []
+    enhancer = PromptEnhancer(
+        prompt,
+        lambda: "image",
+        lambda: ClaudeClient(KEY, base_url=fake.url),
+        on_error=errors.append,
+        has_key=lambda: False,
+    )
+    enhancer.enhance()
+    assert errors == [NO_KEY] and "Preferences ▸ Keys" in NO_KEY
+    assert fake.requests == [] and enhancer.button.isEnabled()
+
+
+def test_deleting_a_chat_says_how_to_bring_it_back(
+    qtbot, dock: ChatDockWidget, space: Space
+) -> None:  # type: ignore[no-untyped-def]
+    _chat(space, 1)
+    dock.refresh_sessions()
+    assert dock.delete_session() and dock.sessions.count() == 0
+    assert dock.status.text() == "Deleted “Long” — Edit ▸ Undo brings it back."

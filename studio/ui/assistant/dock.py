@@ -40,8 +40,9 @@ from studio.ui.assistant.tray_fill import tray_fills
 from studio.ui.assistant.worker import ChatRunner, warm_up_sdk
 
 NO_KEY = (
-    "The assistant needs an Anthropic API key. Add it in Preferences ▸ Keys, or run "
-    "<code>studio keys set anthropic</code>; the rest of Forge Studio works without it."
+    "The assistant needs an Anthropic API key. <a href='keys'>Add it in Preferences ▸ "
+    "Keys</a>, or run <code>studio keys set anthropic</code>; the rest of Forge Studio "
+    "works without it."
 )
 
 
@@ -67,6 +68,7 @@ class ChatHost(Protocol):
 
 class ChatDockWidget(QWidget):
     tray_fill = Signal(object)  # cc.FillTray: an approved add_to_tray (the window fills it)
+    add_key = Signal()  # "Add it in Preferences ▸ Keys" (the window opens that page)
 
     def __init__(
         self,
@@ -112,6 +114,7 @@ class ChatDockWidget(QWidget):
         self.notice.setObjectName("assistantNotice")
         self.notice.setWordWrap(True)
         self.notice.setTextFormat(Qt.TextFormat.RichText)
+        self.notice.linkActivated.connect(lambda _link: self.add_key.emit())
         self.notice.setStyleSheet(
             "#assistantNotice { background: #2d3340; border-left: 3px solid #e0b44c; "
             "padding: 6px; }"
@@ -233,7 +236,10 @@ class ChatDockWidget(QWidget):
         sid = self.session_id()
         if sid is None:
             return False
+        title = self.sessions.currentText()
         ok = self._host.run([cc.DeleteChatSession(sid)], "Delete chat")
+        if ok:
+            self.status.setText(f"Deleted “{title}” — Edit ▸ Undo brings it back.")
         self.refresh_sessions()
         return ok
 

@@ -50,8 +50,11 @@ class EnhanceDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def ask_with_dialog(original: str, better: str) -> str | None:
-    dialog = EnhanceDialog(original, better)
+NO_KEY = "Enhance needs an Anthropic API key: add it in Preferences ▸ Keys."
+
+
+def ask_with_dialog(original: str, better: str, parent: QWidget | None = None) -> str | None:
+    dialog = EnhanceDialog(original, better, parent)
     return dialog.text.toPlainText() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
@@ -65,14 +68,18 @@ class PromptEnhancer(QObject):
         media_kind: Callable[[], str],
         client_factory: Callable[[], ClaudeClient],
         *,
-        ask: Ask = ask_with_dialog,
+        ask: Ask | None = None,
         on_error: Callable[[str], None] | None = None,
+        has_key: Callable[[], bool] | None = None,
     ) -> None:
+        """``has_key`` (no network): without a key, a click says in the app's words
+        where to add one instead of trying."""
         super().__init__(prompt)
         self.prompt = prompt
         self._kind = media_kind
         self._factory = client_factory
-        self._ask = ask
+        self._has_key = has_key
+        self._ask = ask or (lambda mine, better: ask_with_dialog(mine, better, prompt.window()))
         self._before: dict[str, str] = {}
         self._thread: threading.Thread | None = None
         self.button = QToolButton()
@@ -93,6 +100,9 @@ class PromptEnhancer(QObject):
     def enhance(self) -> None:
         text = self.prompt.toPlainText().strip()
         if not text or (self._thread is not None and self._thread.is_alive()):
+            return
+        if self._has_key is not None and not self._has_key():
+            self.failed.emit(NO_KEY)
             return
         kind = self._kind()
         self.button.setEnabled(False)

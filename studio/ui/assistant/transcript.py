@@ -15,7 +15,7 @@ from studio.core.chat_reads import ChatMessage
 
 GAP = 8.0  # px above each turn
 MUTED = "#8b93a1"
-PLACEHOLDER = (
+HINT = (
     "Ask about this space: what is in it, what failed and why, which variant fits a "
     "style. Tick “Let it propose actions” to let Claude suggest changes; each waits "
     "for your approval. Enter sends, Shift+Enter starts a new line, Esc stops."
@@ -27,7 +27,6 @@ class TranscriptView(QTextBrowser):
         super().__init__(parent)
         self.setObjectName("chatTranscript")
         self.setOpenExternalLinks(False)
-        self.setPlaceholderText(PLACEHOLDER)
         self._turns = 0
         self._session: str | None = None
 
@@ -43,6 +42,8 @@ class TranscriptView(QTextBrowser):
         for m in messages:
             for block in m.blocks:
                 self._write(m.role, block)
+        if not messages:  # wrapped, unlike a placeholder
+            self.setHtml(f"<p style='color:{MUTED}'>{html.escape(HINT)}</p>")
         if keep is None:
             self.scroll_to_end()
         else:
