@@ -57,7 +57,9 @@ def test_enhance_in_the_tray_then_generate_keeps_both_prompts(
     w.tray.prompt.setPlainText("a red kite")
     with qtbot.waitSignal(w.enhancer.finished, timeout=10_000):
         w.enhancer.button.click()
+        assert w.enhancer.button.text() == "Enhancing…" and not w.enhancer.button.isEnabled()
     assert offered == [("a red kite", "A red kite over green hills at dusk")]
+    assert w.enhancer.button.text() == "Enhance" and w.enhancer.button.isEnabled()
     assert w.tray.prompt.toPlainText() == "A red kite over green hills at dusk, ribbon tail"
     assert w.tray.generate()
     space = w.space

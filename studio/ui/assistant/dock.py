@@ -40,7 +40,7 @@ from studio.ui.assistant.tray_fill import tray_fills
 from studio.ui.assistant.worker import ChatRunner, warm_up_sdk
 
 NO_KEY = (
-    "The assistant needs an Anthropic API key. <a href='keys'>Add it in Preferences ▸ "
+    "The assistant needs an Anthropic API key. <a href='keys' style='color:#8ab4f8'>Add it in Preferences ▸ "
     "Keys</a>, or run <code>studio keys set anthropic</code>; the rest of Forge Studio "
     "works without it."
 )

@@ -87,7 +87,7 @@ class PromptEnhancer(QObject):
         self.button.setToolTip("Rewrite the prompt with the assistant (you accept or edit it)")
         self.button.clicked.connect(self.enhance)
         self.finished.connect(self._offer)
-        self.failed.connect(lambda _m: self.button.setEnabled(True))
+        self.failed.connect(lambda _m: self._busy(False))
         self.failed.connect(on_error or (lambda _m: None))
 
     def attach(self) -> None:
@@ -105,7 +105,7 @@ class PromptEnhancer(QObject):
             self.failed.emit(NO_KEY)
             return
         kind = self._kind()
-        self.button.setEnabled(False)
+        self._busy(True)
 
         def work() -> None:
             try:
@@ -125,8 +125,12 @@ class PromptEnhancer(QObject):
         self._thread = threading.Thread(target=work, name="enhance-prompt", daemon=True)
         self._thread.start()
 
+    def _busy(self, on: bool) -> None:
+        self.button.setEnabled(not on)
+        self.button.setText("Enhancing…" if on else "Enhance")
+
     def _offer(self, original: str, better: str) -> None:
-        self.button.setEnabled(True)
+        self._busy(False)
         chosen = self._ask(original, better)
         if chosen is None or not chosen.strip():
             return
