@@ -350,6 +350,9 @@ class ChatDockWidget(QWidget):
         if ok and p.tool == cc.TRAY_TOOL:  # the window's, not the space's: filled here
             for fill in tray_fills(p.commands if cmds is None else cmds):
                 self.tray_fill.emit(fill)
+            self.status.setText("Put in the forge tray: adjust it there, then Generate.")
+        elif ok:
+            self.status.setText("Applied as your own step — Edit ▸ Undo takes it back.")
         self.show_session()
         return ok
 
@@ -357,7 +360,8 @@ class ChatDockWidget(QWidget):
         """Through the host like any step (a joined space's host applies it)."""
         if self._space is None:
             return
-        self._host.run([cc.RejectProposal(proposal_id)], "Reject proposal")
+        if self._host.run([cc.RejectProposal(proposal_id)], "Reject proposal"):
+            self.status.setText("Rejected; nothing changed.")
         self.show_session()
 
     def always_allow(self, proposal_id: str, tool: str) -> None:
