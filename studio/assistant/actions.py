@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.assistant.tools import Action, get_arg
+from studio.core import chat_commands as cc
 from studio.core import commands as c
 from studio.core.errors import ValidationError
 from studio.core.space import Space
@@ -128,4 +129,35 @@ def action(space: Space, name: str, args: Mapping[str, Any]) -> Action:
             (c.CreateStylePreset(title, prompt=prompt, collection_id=cid),),
             f"make a style preset {title!r}",
         )
+    if name == cc.TRAY_TOOL:
+        return _tray(space, args)
     raise ValidationError(f"there is no action {name!r}")
+
+
+def _tray(space: Space, args: Mapping[str, Any]) -> Action:
+    def opt(key: str) -> str | None:
+        value = args.get(key)
+        return value if isinstance(value, str) and value else None
+
+    prompt = args.get("prompt") if isinstance(args.get("prompt"), str) else ""
+    fill = cc.FillTray(
+        prompt=str(prompt),
+        mode=opt("mode"),
+        references=_refs(args),
+        recipe_variant_id=opt("recipe_variant_id"),
+        destination_asset_id=opt("destination_asset_id"),
+    )
+    parts = []
+    if fill.recipe_variant_id:
+        parts.append(f"the recipe of {fill.recipe_variant_id}")
+    if fill.mode:
+        parts.append(f"mode {fill.mode}")
+    if fill.prompt.strip():
+        parts.append(f"the prompt {' '.join(fill.prompt.split())[:120]!r}")
+    if fill.references:
+        parts.append(f"{len(fill.references)} reference(s)")
+    if fill.destination_asset_id:
+        parts.append(f"refining {space.asset(fill.destination_asset_id).name!r}")
+    return Action(
+        cc.TRAY_TOOL, (fill,), "put in the forge tray: " + ", ".join(parts or ["nothing"])
+    )

@@ -19,11 +19,31 @@ from studio.core import chat_commands as cc
 from studio.core import chat_reads
 from studio.core.actor import Actor
 from studio.core.commands import command_to_json
-from studio.core.errors import StudioError
+from studio.core.errors import InvalidStateError, PermissionDeniedError, StudioError
 from studio.core.space import AppliedStep, Space
 from workers.redaction import redact
 
 TITLE_WORDS = 8
+
+
+class NeedsTheAppError(InvalidStateError):
+    """A proposal only the app can carry out (it fills the app's forge tray)."""
+
+
+class ChatOnReplicaError(PermissionDeniedError):
+    """A joined space's chat runs on its host, with the host's key."""
+
+
+def refuse_on_replica(space: Space) -> None:
+    """Chatting on a copy of a shared space is refused in one sentence: the host runs
+    the assistant (its key, its jobs); its chats reach the copy read-only."""
+    host = chat_reads.replica_host(space)
+    if host is not None:
+        raise ChatOnReplicaError(
+            f"the assistant runs on the host that shares {space.slug} ({host}), with the "
+            f"host's key: chat there; its chats show here as they happen (`studio chats "
+            f"{space.slug}`)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +63,14 @@ def approve(
     commands: Sequence[Mapping[str, Any]] | None = None,
     standing: bool = False,
 ) -> AppliedStep:
-    """Approve a proposal and run it, as one undoable step of ``person``'s."""
+    """Approve a proposal and run it, as one undoable step of ``person``'s. A proposal
+    for the app's forge tray is refused here, unchanged: only the app has a tray."""
     p = chat_reads.proposal(space, proposal_id)
+    if p.tool in tools.APP_TOOLS:
+        raise NeedsTheAppError(
+            f"proposal {proposal_id} fills the forge tray, which only the app has: open "
+            "Forge Studio and approve it on its card in the Assistant dock"
+        )
     edited = None if commands is None else tuple(commands)
     return space.apply_step(
         [cc.ApproveProposal(proposal_id, edited, standing), cc.RunProposal(proposal_id)],
@@ -84,6 +110,7 @@ class Chat:
         self._session = ""  # the chat the current send records into
 
     def new_session(self, title: str = "") -> str:
+        refuse_on_replica(self.space)
         applied = self.space.apply(cc.CreateChatSession(title), self.person)
         return applied.created["session_id"]
 
@@ -98,6 +125,7 @@ class Chat:
     ) -> ChatReply:
         """Send ``text`` (with variants to look at) and run the tool loop until Claude
         answers in words, is stopped, or :data:`MAX_TOOL_ROUNDS` tool rounds pass."""
+        refuse_on_replica(self.space)
         if session_id is None:
             session_id = self.new_session(" ".join(text.split()[:TITLE_WORDS]))
         else:
@@ -199,6 +227,8 @@ class Chat:
         )
         pid = made.created["proposal_id"]
         allowed = chat_reads.rules(self.space).get(f"allow:{name}") == "1"
+        if name in tools.APP_TOOLS:
+            return f"proposal {pid} ({act.summary}) waits for the person's approval in the app"
         if allowed or (self.approve_safe and name in tools.SAFE_TOOLS):
             approve(self.space, self.person, pid, standing=allowed)
             return f"proposal {pid} ({act.summary}) was approved and applied"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from studio.core import chat_commands as cc
 from studio.core import chat_reads
 from studio.core import commands as c
 from studio.core.errors import StudioError, ValidationError
@@ -162,6 +163,22 @@ ACTION_TOOLS: tuple[dict[str, Any], ...] = (
         ),
     },
     {
+        "name": cc.TRAY_TOOL,
+        "description": "Put a generation into the person's forge tray for them to adjust "
+        "and run: a variant's recipe to start from (recipe_variant_id), then a mode, a "
+        "prompt, reference variants and a destination asset (a refine). Changes nothing in "
+        "the space and spends nothing; the person approves it in the app.",
+        "input_schema": _schema(
+            {
+                "prompt": _S,
+                "mode": {"type": "string", "enum": list(cc.TRAY_MODES)},
+                "references": _IDS,
+                "recipe_variant_id": _S,
+                "destination_asset_id": _S,
+            }
+        ),
+    },
+    {
         "name": "make_style_preset",
         "description": "A style preset: a style prompt, optionally with a collection of "
         "style-reference variants.",
@@ -173,7 +190,9 @@ ACTION_TOOLS: tuple[dict[str, Any], ...] = (
 
 ACTION_NAMES = frozenset(t["name"] for t in ACTION_TOOLS)
 GENERATION_TOOLS = frozenset({"generate", "derive", "refine"})
-SAFE_TOOLS = ACTION_NAMES - GENERATION_TOOLS
+APP_TOOLS = frozenset({cc.TRAY_TOOL})
+"""Actions on the app's window, not the space: approved only in the app, never at once."""
+SAFE_TOOLS = ACTION_NAMES - GENERATION_TOOLS - APP_TOOLS
 """Actions that spend nothing and are undone in one step (``--approve-all-safe``)."""
 
 

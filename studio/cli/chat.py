@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from studio.cli import share
 from studio.cli.common import EXIT_OK, print_json, studio_from
 
 
@@ -62,11 +63,13 @@ def _proposal_json(p: Any) -> dict[str, Any]:
 def _proposal_line(space: str, p: Any) -> str:
     cost = "" if p.cost_usd is None else f" (estimated ${p.cost_usd:.2f})"
     tail = f": `studio approve {space} {p.id}`" if p.state == "pending" else ""
+    if p.state == "pending" and p.tool == "add_to_tray":  # the tray is the app's window
+        tail = ": open Forge Studio to use it (approve it in the Assistant dock)"
     return f"proposal {p.id} [{p.state}] {p.tool}: {p.summary}{cost}{tail}"
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    from studio.assistant.chat import Chat
+    from studio.assistant.chat import Chat, refuse_on_replica
     from studio.assistant.setup import client_for
     from studio.core.actor import Actor
     from studio.core.errors import ValidationError
@@ -74,6 +77,8 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     if args.approve_all_safe and not args.actor:
         raise ValidationError("--approve-all-safe goes with --actor")
     with studio_from(args) as studio:
+        with studio.open_space(args.space) as space:
+            refuse_on_replica(space)  # a joined space: its host chats (said before any key)
         client = client_for(studio.library)
         try:
             with studio.open_space(args.space) as space:
@@ -166,6 +171,10 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     from studio.core.actor import Actor
 
     person = Actor.local_owner()
+    with studio_from(args) as studio:
+        remote = share.joined(studio, args.space)
+        if remote is not None:  # a joined space: the host applies the approval
+            return _decided_remotely(args, studio, remote, approving=True)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         step = approve(space, person, args.proposal_id)
         if args.always:
@@ -183,9 +192,47 @@ def _cmd_reject(args: argparse.Namespace) -> int:
     from studio.assistant.chat import reject
     from studio.core.actor import Actor
 
+    with studio_from(args) as studio:
+        remote = share.joined(studio, args.space)
+        if remote is not None:
+            return _decided_remotely(args, studio, remote, approving=False)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         reject(space, Actor.local_owner(), args.proposal_id, args.reason)
     print(f"rejected proposal {args.proposal_id}; nothing changed")
+    return EXIT_OK
+
+
+def _decided_remotely(args: argparse.Namespace, studio: Any, slug: str, *, approving: bool) -> int:
+    """``approve`` / ``reject`` on a joined space: sent to its host as one step (the
+    host's door checks it, as for any peer), or queued while the host is away."""
+    from studio.assistant.chat import NeedsTheAppError
+    from studio.assistant.tools import APP_TOOLS
+    from studio.core import chat_commands as cc
+    from studio.core import chat_reads
+    from studio.core.commands import Command
+
+    pid = args.proposal_id
+    with studio.open_space(slug) as space:
+        p = chat_reads.proposal(space, pid)  # NotFoundError: one line
+    cmds: list[Command]
+    if not approving:
+        cmds = [cc.RejectProposal(pid, args.reason)]
+    elif p.tool in APP_TOOLS:
+        raise NeedsTheAppError(
+            f"proposal {pid} fills the forge tray, which only the app has: open "
+            "Forge Studio and approve it on its card in the Assistant dock"
+        )
+    else:
+        always = [cc.AllowAssistantTool(p.tool)] if args.always else []
+        cmds = [*always, cc.ApproveProposal(pid, None, bool(always)), cc.RunProposal(pid)]
+    out = share.apply_remote(studio, slug, cmds)
+    if getattr(args, "json", False):
+        print_json(out)
+    elif out.get("queued"):
+        print(f"queued: {out['reason']}; `studio sync {args.space}` sends it")
+    else:
+        done = "applied" if approving else "rejected"
+        print(f"{done} proposal {pid} (by the host)")
     return EXIT_OK
 
 

@@ -105,6 +105,32 @@ class RunProposal(Command):
     proposal_id: str
 
 
+# --------------------------------------------------------------------------- the tray
+
+TRAY_MODES: tuple[str, ...] = ("image", "video", "speech", "dialogue", "music", "sfx")
+"""The forge tray's modes (the app's ``studio.ui.tray.state.MODES``)."""
+
+
+@command("assistant:fill-tray")
+@dataclass(frozen=True, slots=True)
+class FillTray(Command):
+    """What the assistant proposes to put in the app's forge tray: a variant's recipe to
+    start from, then a mode, a prompt, references (exact variants) and a destination
+    asset (a refine). The tray is the app's window, not the space: this command only
+    travels inside a proposal (``add_to_tray``) and changes nothing in the space when
+    that proposal runs; the app fills its tray once the person approved it there."""
+
+    prompt: str = ""
+    mode: str | None = None
+    references: tuple[str, ...] = ()
+    recipe_variant_id: str | None = None
+    destination_asset_id: str | None = None
+
+
+TRAY_TOOL = "add_to_tray"
+"""The proposal kind that holds one :class:`FillTray`."""
+
+
 # --------------------------------------------------------------------------- rules
 
 

@@ -157,6 +157,15 @@ def proposal(space: Space, proposal_id: str) -> Proposal:
     return _proposal(row)
 
 
+def replica_host(space: Space) -> str | None:
+    """Who shares the space this is a copy of (None: not a replica)."""
+    if not space.is_replica:
+        return None
+    with space.reading() as conn:
+        row = conn.execute("SELECT value FROM sync_state WHERE key = 'replica_of'").fetchone()
+    return str(row[0]) if row is not None else "its host"
+
+
 def rules(space: Space) -> dict[str, str]:
     """The space's rules for the assistant: ``allow:TOOL`` → "1", ``cap_usd`` → dollars."""
     with space.reading() as conn:

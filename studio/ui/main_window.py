@@ -33,6 +33,7 @@ from studio.core.studio import Studio
 from studio.ui.archive_controller import ArchiveController
 from studio.ui.assistant import ChatDockWidget
 from studio.ui.assistant.enhance import PromptEnhancer
+from studio.ui.assistant.tray_fill import fill_window_tray
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.collections.banner import CollectionBanner
 from studio.ui.collections.panel import CollectionsPanel
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
         self.tray_dock = self._dock(
             "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.assistant.tray_fill.connect(lambda fill: fill_window_tray(self, fill))
+        self.assistant.add_key.connect(lambda: self.open_preferences("keys"))
         self.inspector_dock.raise_()
         self.status_control = StatusController(self)
         self.queue_label = self.status_control.queue_label
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
             lambda: mode_kind(tray.current_mode()),
             lambda: client_for(self.studio.library),
             on_error=self.show_error,
+            has_key=lambda: has_key(self.studio.library),
         )
         self.enhancer.attach()  # "Enhance" beside the prompt: both prompts reach the recipe
         return tray

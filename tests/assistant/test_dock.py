@@ -118,6 +118,7 @@ def test_approving_a_generation_proposal_makes_a_placeholder(
     assert placeholder.status == "pending"
     (card,) = dock.cards_shown()
     assert card.proposal.state == "applied" and card.approve_button.isHidden()
+    assert dock.status.text() == "Applied as your own step — Edit ▸ Undo takes it back."
     host = dock._host
     assert isinstance(host, FakeHost) and host.stack.undoText().startswith("via assistant")
     host.stack.undo()
@@ -134,6 +135,7 @@ def test_rejecting_changes_nothing(
     assert {d.split(" ")[0] for d in differences(before, tables(space))} == {"proposals"}
     (card,) = dock.cards_shown()
     assert card.proposal.state == "rejected" and card.approve_button.isHidden()
+    assert dock.status.text() == "Rejected; nothing changed."
 
 
 def test_edit_then_approve_and_always_allow(

@@ -57,7 +57,9 @@ def test_enhance_in_the_tray_then_generate_keeps_both_prompts(
     w.tray.prompt.setPlainText("a red kite")
     with qtbot.waitSignal(w.enhancer.finished, timeout=10_000):
         w.enhancer.button.click()
+        assert w.enhancer.button.text() == "Enhancing…" and not w.enhancer.button.isEnabled()
     assert offered == [("a red kite", "A red kite over green hills at dusk")]
+    assert w.enhancer.button.text() == "Enhance" and w.enhancer.button.isEnabled()
     assert w.tray.prompt.toPlainText() == "A red kite over green hills at dusk, ribbon tail"
     assert w.tray.generate()
     space = w.space
@@ -109,3 +111,88 @@ def test_approving_in_the_dock_puts_a_placeholder_card_on_the_canvas(
     assert w.undo_stack.undoText().startswith("via assistant")
     w.undo_stack.undo()
     qtbot.waitUntil(lambda: w.scene.card(asset.id) is None, timeout=5_000)
+
+
+def test_an_approved_add_to_tray_fills_the_tray(
+    qtbot, window: tuple[MainWindow, AnthropicFake]
+) -> None:  # type: ignore[no-untyped-def]
+    from studio.core import chat_reads
+    from tests.conftest import add_variant
+    from tests.core.tables import differences, tables
+
+    w, fake = window
+    space = w.space
+    assert space is not None
+    hero = add_variant(space, name="Hero")
+    w.tray.prompt.setPlainText("what I was writing")
+    fake.script(
+        "messages",
+        turn(
+            "",
+            (
+                "add_to_tray",
+                {
+                    "prompt": "Hero as a kite pilot",
+                    "mode": "image",
+                    "references": [hero.variant_id],
+                },
+            ),
+        ),
+        turn("It waits on its card."),
+    )
+    dock = w.assistant
+    dock.actor_mode.setChecked(True)
+    dock.input.setPlainText("set Hero up as a kite pilot")
+    with qtbot.waitSignal(dock.runner.done, timeout=10_000):
+        dock.send_button.click()
+    (card,) = dock.cards_shown()
+    assert card.always_button.isHidden() and card.approve_button.text() == "Put in the tray"
+    assert w.tray.prompt.toPlainText() == "what I was writing"  # nothing before approval
+    before = tables(space)
+    card.approve_button.click()
+    assert w.tray.prompt.toPlainText() == "Hero as a kite pilot"
+    assert w.tray.references() == [hero.variant_id] and w.tray.current_mode() == "image"
+    assert w.tray.verdict().ok and not w.tray_dock.isHidden()
+    assert {d.split(" ")[0] for d in differences(before, tables(space))} == {"proposals"}
+    assert chat_reads.proposal(space, card.proposal.id).state == "applied"
+    (card,) = dock.cards_shown()
+    assert card.approve_button.isHidden()
+    # the user then forges it: the request is theirs, from the tray
+    assert w.tray.generate()
+    assert len(space.snapshot().variants) == 2
+
+
+def test_add_to_tray_from_a_recipe_with_a_destination(
+    qtbot, window: tuple[MainWindow, AnthropicFake]
+) -> None:  # type: ignore[no-untyped-def]
+    w, fake = window
+    space = w.space
+    assert space is not None
+    w.tray.prompt.setPlainText("a paper kite")
+    assert w.tray.generate()
+    (first,) = space.snapshot().variants
+    fake.script(
+        "messages",
+        turn(
+            "",
+            (
+                "add_to_tray",
+                {
+                    "recipe_variant_id": first.id,
+                    "prompt": "a paper kite, at night",
+                    "destination_asset_id": first.asset_id,
+                },
+            ),
+        ),
+        turn("Proposed."),
+    )
+    dock = w.assistant
+    dock.actor_mode.setChecked(True)
+    dock.input.setPlainText("make it night")
+    with qtbot.waitSignal(dock.runner.done, timeout=10_000):
+        dock.send_button.click()
+    w.tray.prompt.setPlainText("")
+    (card,) = dock.cards_shown()
+    card.approve_button.click()
+    assert w.tray.prompt.toPlainText() == "a paper kite, at night"
+    assert w.tray.destination_id() == first.asset_id

@@ -70,6 +70,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     cc.RunProposal: chat.run_proposal,
     cc.AllowAssistantTool: chat.allow_tool,
     cc.SetAssistantCap: chat.set_cap,
+    cc.FillTray: chat.fill_tray,
 }
 
 chat.use_handlers(HANDLERS)  # proposal:run applies a proposal's commands with it

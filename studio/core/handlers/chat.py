@@ -189,10 +189,37 @@ def parse_commands(raw: Sequence[Mapping[str, Any]]) -> list[c.Command]:
     out: list[c.Command] = []
     for obj in raw:
         cmd = c.command_from_json(obj)
-        if cmd.kind not in PROPOSABLE or cmd.internal:
+        if isinstance(cmd, cc.FillTray):
+            if len(raw) != 1:
+                raise ValidationError("a proposal to fill the forge tray holds nothing else")
+        elif cmd.kind not in PROPOSABLE or cmd.internal:
             raise PermissionDeniedError(f"the assistant can't propose {shown(cmd.kind)}")
         out.append(cmd)
     return out
+
+
+def fills_tray(cmds: Sequence[c.Command]) -> bool:
+    return any(isinstance(x, cc.FillTray) for x in cmds)
+
+
+def _check_tray(tx: Tx, fill: cc.FillTray) -> None:
+    """What a tray fill names exists now (it is checked again when the app fills it)."""
+    if fill.mode is not None and fill.mode not in cc.TRAY_MODES:
+        raise ValidationError(f"the tray's mode is one of: {', '.join(cc.TRAY_MODES)}")
+    if not (fill.prompt.strip() or fill.references or fill.recipe_variant_id or fill.mode):
+        raise ValidationError("a tray fill needs a prompt, references, a recipe or a mode")
+    for vid in (*fill.references, *filter(None, [fill.recipe_variant_id])):
+        tx.row("variants", vid, "variant")
+    if fill.destination_asset_id is not None:
+        tx.row("assets", fill.destination_asset_id, "asset")
+
+
+def fill_tray(tx: Tx, cmd: cc.FillTray) -> Inverse:
+    """Never a step of its own: the tray is the app's window, not the space."""
+    raise PermissionDeniedError(
+        "assistant:fill-tray fills the app's forge tray, not the space: it only comes "
+        "inside an assistant's proposal, approved in the app"
+    )
 
 
 def _cost(tx: Tx, cmds: Sequence[c.Command]) -> float | None:
@@ -231,6 +258,11 @@ def create_proposal(tx: Tx, cmd: cc.CreateProposal) -> Inverse:
     if not _TOOL.fullmatch(cmd.tool):
         raise ValidationError("a proposal's tool is a short lower-case name, e.g. rename_asset")
     cmds = parse_commands(cmd.commands)
+    if fills_tray(cmds) != (cmd.tool == cc.TRAY_TOOL):
+        raise ValidationError(f"a proposal fills the forge tray exactly when it is {cc.TRAY_TOOL}")
+    for fill in cmds:
+        if isinstance(fill, cc.FillTray):
+            _check_tray(tx, fill)
     cost = _cost(tx, cmds)
     _check_cap(tx, cost)
     pid = fresh_id(tx, "proposals", cmd.proposal_id)
@@ -284,8 +316,12 @@ def approve_proposal(tx: Tx, cmd: cc.ApproveProposal) -> Inverse:
     if cmd.commands is not None:  # the person's edited version
         cmds = parse_commands(cmd.commands)
         cost = _cost(tx, cmds)
-        if (cost is None) != (row["cost_usd"] is None):
+        kept = fills_tray(cmds) == (row["tool"] == cc.TRAY_TOOL)
+        if (cost is None) != (row["cost_usd"] is None) or not kept:
             raise ValidationError("an edit keeps the kind of the proposal's action")
+        for fill in cmds:
+            if isinstance(fill, cc.FillTray):
+                _check_tray(tx, fill)
         _check_cap(tx, cost)
         sets["commands"] = json.dumps([c.command_to_json(x) for x in cmds], ensure_ascii=False)
         sets["cost_usd"] = cost
@@ -324,6 +360,8 @@ def run_proposal(tx: Tx, cmd: cc.RunProposal) -> Inverse:
     _check_cap(tx, row["cost_usd"], exclude=cmd.proposal_id)
     inverses: list[Inverse] = []
     for inner in cmds:
+        if isinstance(inner, cc.FillTray):  # the app fills its tray once this is recorded
+            continue
         inverses.append(_DISPATCH[type(inner)](tx, inner))
     update_row(tx, "proposals", cmd.proposal_id, {"state": "applied"})
     _emit_proposal(tx, cmd.proposal_id)

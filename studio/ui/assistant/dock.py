@@ -1,5 +1,6 @@
-"""The chat dock: sessions, the transcript with the reply streaming in, a stop button,
-approval cards, and — without a key — what is missing and how to add it."""
+"""The chat dock: sessions, the transcript with the reply streaming in, a stop button
+(or Esc), approval cards, and — without a key, or on a joined space — what is missing
+and what to do."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QTextCursor
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,10 +17,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
-    QScrollArea,
-    QTextBrowser,
+    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,12 +33,25 @@ from studio.core.commands import Command
 from studio.core.errors import StudioError
 from studio.core.protocol import TypedEvent
 from studio.core.space import Space
-from studio.ui.assistant.card import ApprovalCardWidget
-from studio.ui.assistant.worker import ChatRunner
+from studio.ui.assistant.card import ApprovalCardWidget, ProposalListWidget
+from studio.ui.assistant.chat_input import ChatInputEdit
+from studio.ui.assistant.transcript import TranscriptView
+from studio.ui.assistant.tray_fill import tray_fills
+from studio.ui.assistant.worker import ChatRunner, warm_up_sdk
 
 NO_KEY = (
-    "The assistant needs an Anthropic API key. Add it in Preferences ▸ Keys, or run "
-    "<code>studio keys set anthropic</code>; the rest of Forge Studio works without it."
+    "The assistant needs an Anthropic API key. <a href='keys' style='color:#8ab4f8'>Add it in Preferences ▸ "
+    "Keys</a>, or run <code>studio keys set anthropic</code>; the rest of Forge Studio "
+    "works without it."
+)
+
+
+CARDS_MIN = 120  # px: below this, cards shown again get two fifths of the room
+
+ON_REPLICA = (
+    "The assistant runs on the host that shares this space (<b>{host}</b>), with its key: "
+    "ask there. Its chats show here as they happen; you can still approve or reject "
+    "proposals (the host applies them)."
 )
 
 
@@ -55,6 +67,9 @@ class ChatHost(Protocol):
 
 
 class ChatDockWidget(QWidget):
+    tray_fill = Signal(object)  # cc.FillTray: an approved add_to_tray (the window fills it)
+    add_key = Signal()  # "Add it in Preferences ▸ Keys" (the window opens that page)
+
     def __init__(
         self,
         host: ChatHost,
@@ -69,6 +84,7 @@ class ChatDockWidget(QWidget):
         self._has_key = has_key or self._factory_works
         self._space: Space | None = None
         self._live = ""
+        self._answering = False
         self.runner = ChatRunner(self)
         self.runner.text.connect(self._on_text)
         self.runner.done.connect(self._on_done)
@@ -77,11 +93,14 @@ class ChatDockWidget(QWidget):
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.sessions = QComboBox()
+        self.sessions.setPlaceholderText("No chats yet")
+        self.sessions.setToolTip("This space's chats, most recent first")
         self.sessions.currentIndexChanged.connect(lambda _i: self.show_session())
         self.new_button = QPushButton("New chat")
         self.new_button.clicked.connect(self.new_chat)
         self.more = QToolButton()
         self.more.setText("⋯")
+        self.more.setToolTip("Rename or delete this chat")
         self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.more)
         menu.addAction("Rename chat…", self._ask_rename)
@@ -92,30 +111,46 @@ class ChatDockWidget(QWidget):
         top.addWidget(self.more)
         layout.addLayout(top)
         self.notice = QLabel(NO_KEY)
+        self.notice.setObjectName("assistantNotice")
         self.notice.setWordWrap(True)
         self.notice.setTextFormat(Qt.TextFormat.RichText)
+        self.notice.linkActivated.connect(lambda _link: self.add_key.emit())
+        self.notice.setStyleSheet(
+            "#assistantNotice { background: #2d3340; border-left: 3px solid #e0b44c; "
+            "padding: 6px; }"
+        )
         self.notice.hide()
         layout.addWidget(self.notice)
-        self.transcript = QTextBrowser()
-        layout.addWidget(self.transcript, 3)
-        self.cards = QVBoxLayout()
-        holder = QWidget()
-        holder.setLayout(self.cards)
-        self.cards_area = QScrollArea()
-        self.cards_area.setWidgetResizable(True)
-        self.cards_area.setWidget(holder)
-        layout.addWidget(self.cards_area, 2)
-        self.input = QPlainTextEdit()
-        self.input.setPlaceholderText("Ask about this space…")
-        self.input.setMaximumHeight(70)
+        self.transcript = TranscriptView()
+        self.card_list = ProposalListWidget()
+        self.card_list.approved.connect(self.approve)
+        self.card_list.rejected.connect(self.reject)
+        self.card_list.always.connect(self.always_allow)
+        self.split = QSplitter(Qt.Orientation.Vertical)  # the reader sets the share
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.transcript)
+        self.split.addWidget(self.card_list)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        layout.addWidget(self.split, 1)
+        self.input = ChatInputEdit()
+        self.input.setMaximumHeight(80)
+        self.input.submitted.connect(self.send)
+        self.input.focused.connect(self._warm_up)
         layout.addWidget(self.input)
         row = QHBoxLayout()
         self.actor_mode = QCheckBox("Let it propose actions")
+        self.actor_mode.setToolTip(
+            "Claude may propose changes (rename, tag, generate…); each waits for your approval"
+        )
         self.send_button = QPushButton("Send")
+        self.send_button.setToolTip("Send (Enter)")
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.runner.stop)
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
+        self.stop_button.hide()  # in the Send button's place while Claude answers
         row.addWidget(self.actor_mode, 1)
         row.addWidget(self.stop_button)
         row.addWidget(self.send_button)
@@ -123,6 +158,9 @@ class ChatDockWidget(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        escape.activated.connect(self.stop)
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(50)
@@ -149,10 +187,18 @@ class ChatDockWidget(QWidget):
         return True
 
     def check_key(self) -> bool:
-        """Show what is missing when there is no key; True when chatting can work."""
-        ok = self._has_key()
+        """Show what is missing — a key, or (on a joined space) the host, which chats for
+        everyone sharing it; True when chatting can work here."""
+        host = None if self._space is None else chat_reads.replica_host(self._space)
+        ok = host is None and self._has_key()
+        if host is not None:
+            self.notice.setText(ON_REPLICA.format(host=html.escape(host)))
+        else:
+            self.notice.setText(NO_KEY)
         self.notice.setVisible(not ok)
-        self.send_button.setEnabled(ok and self._space is not None and not self.runner.busy)
+        for w in (self.input, self.actor_mode, self.new_button):
+            w.setEnabled(host is None)
+        self.send_button.setEnabled(ok and self._space is not None and not self._answering)
         return ok
 
     def refresh_sessions(self, select: str | None = None) -> None:
@@ -190,7 +236,10 @@ class ChatDockWidget(QWidget):
         sid = self.session_id()
         if sid is None:
             return False
+        title = self.sessions.currentText()
         ok = self._host.run([cc.DeleteChatSession(sid)], "Delete chat")
+        if ok:
+            self.status.setText(f"Deleted “{title}” — Edit ▸ Undo brings it back.")
         self.refresh_sessions()
         return ok
 
@@ -204,35 +253,20 @@ class ChatDockWidget(QWidget):
     # ------------------------------------------------------------------ transcript
     def show_session(self) -> None:
         """Draw the chosen chat's transcript and its proposals' cards."""
-        parts: list[str] = []
-        sid = self.session_id()
-        space = self._space
-        if space is not None and sid is not None:
-            for m in chat_reads.messages(space, sid):
-                parts += _render(m.role, m.blocks)
-        self.transcript.setHtml("".join(parts))
-        while self.cards.count():
-            item = self.cards.takeAt(0)
-            if item is not None and (w := item.widget()) is not None:
-                w.deleteLater()
+        sid, space = self.session_id(), self._space
         if space is None or sid is None:
+            self.transcript.show_messages(None, [])
+            self.card_list.show_proposals(None, [])
             return
-        for p in chat_reads.proposals(space, session_id=sid):
-            card = ApprovalCardWidget(p)
-            card.approved.connect(self.approve)
-            card.rejected.connect(self.reject)
-            card.always.connect(self.always_allow)
-            self.cards.addWidget(card)
-        self.cards.addStretch(1)
+        self.transcript.show_messages(sid, chat_reads.messages(space, sid))
+        self.card_list.show_proposals(sid, chat_reads.proposals(space, session_id=sid))
+        sizes = self.split.sizes()
+        if self.card_list.isVisibleTo(self) and sizes[1] < CARDS_MIN:  # just shown: room
+            total = sum(sizes)
+            self.split.setSizes([total - total * 2 // 5, total * 2 // 5])
 
     def cards_shown(self) -> list[ApprovalCardWidget]:
-        out = []
-        for i in range(self.cards.count()):
-            item = self.cards.itemAt(i)
-            w = None if item is None else item.widget()
-            if isinstance(w, ApprovalCardWidget):
-                out.append(w)
-        return out
+        return self.card_list.cards()
 
     # ------------------------------------------------------------------ sending
     def send(self) -> None:
@@ -241,11 +275,10 @@ class ChatDockWidget(QWidget):
         if not text or space is None or self.runner.busy or not self.check_key():
             return
         self.input.clear()
-        self.transcript.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Claude:</b> ")
+        self.transcript.begin_reply(text)
         self._live = ""
-        self.send_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.status.setText("Claude is answering…")
+        self._busy(True)
+        self.status.setText("Connecting to Claude…")
         person, actor_mode = self._host.actor, self.actor_mode.isChecked()
         factory = self._client_factory
 
@@ -254,14 +287,40 @@ class ChatDockWidget(QWidget):
 
         self.runner.start(make, text, self.session_id())
 
+    def _warm_up(self) -> None:
+        """The person is about to write: load the SDK now (seconds on a busy machine),
+        off the UI thread, so the first answer does not wait for it."""
+        if self.check_key():
+            warm_up_sdk()
+
+    def stop(self) -> None:
+        """Stop the answer streaming in (Stop, or Esc anywhere in the dock)."""
+        if self.runner.busy:
+            self.runner.stop()
+            self.status.setText("Stopping…")
+
+    def _busy(self, on: bool) -> None:
+        self._answering = on
+        self.send_button.setVisible(not on)
+        self.send_button.setEnabled(not on and self._space is not None)
+        self.stop_button.setVisible(on)
+        self.stop_button.setEnabled(on)
+
     def _on_text(self, piece: str) -> None:
+        if not self._live:
+            self.status.setText("Claude is answering…")
         self._live += piece
-        self.transcript.moveCursor(QTextCursor.MoveOperation.End)
-        self.transcript.insertPlainText(piece)
+        self.transcript.add_piece(piece)
 
     def _on_done(self, reply: ChatReply) -> None:
         waiting = sum(p.state == "pending" for p in reply.proposals)
-        asks = f"{waiting} proposal(s) wait for your approval." if waiting else ""
+        asks = (
+            ""
+            if not waiting
+            else "A new proposal waits for your approval."
+            if waiting == 1
+            else f"{waiting} new proposals wait for your approval."
+        )
         self._finish("Stopped." if reply.stopped else asks)
         self.refresh_sessions(select=reply.session_id)
 
@@ -271,8 +330,10 @@ class ChatDockWidget(QWidget):
 
     def _finish(self, status: str) -> None:
         self.status.setText(status)
-        self.stop_button.setEnabled(False)
-        self.send_button.setEnabled(self._space is not None)
+        self._busy(False)
+        self.check_key()
+        if self.isVisible():
+            self.input.setFocus()
 
     # ------------------------------------------------------------------ approvals
     def approve(self, proposal_id: str, edited: Any = None, *, standing: bool = False) -> bool:
@@ -286,16 +347,21 @@ class ChatDockWidget(QWidget):
             [cc.ApproveProposal(proposal_id, cmds, standing), cc.RunProposal(proposal_id)],
             f"via assistant: {p.summary or p.tool}"[:200],
         )
+        if ok and p.tool == cc.TRAY_TOOL:  # the window's, not the space's: filled here
+            for fill in tray_fills(p.commands if cmds is None else cmds):
+                self.tray_fill.emit(fill)
+            self.status.setText("Put in the forge tray: adjust it there, then Generate.")
+        elif ok:
+            self.status.setText("Applied as your own step — Edit ▸ Undo takes it back.")
         self.show_session()
         return ok
 
     def reject(self, proposal_id: str) -> None:
+        """Through the host like any step (a joined space's host applies it)."""
         if self._space is None:
             return
-        try:
-            self._space.apply(cc.RejectProposal(proposal_id), self._host.actor)
-        except StudioError as exc:
-            self._host.show_error(exc.message)
+        if self._host.run([cc.RejectProposal(proposal_id)], "Reject proposal"):
+            self.status.setText("Rejected; nothing changed.")
         self.show_session()
 
     def always_allow(self, proposal_id: str, tool: str) -> None:
@@ -306,20 +372,3 @@ class ChatDockWidget(QWidget):
         """Stop a running turn and wait for it (bounded), e.g. when the window closes."""
         self.runner.stop()
         self.runner.wait(5.0)
-
-
-def _render(role: str, blocks: Sequence[dict[str, Any]]) -> list[str]:
-    who = "You" if role == "user" else "Claude"
-    out: list[str] = []
-    for b in blocks:
-        kind = b.get("type")
-        if kind == "text" and b.get("text"):
-            text = html.escape(str(b["text"])).replace("\n", "<br>")
-            out.append(f"<p><b>{who}:</b> {text}</p>")
-        elif kind == "tool_use":
-            out.append(f"<p style='color:#8b93a1'>· {html.escape(str(b.get('name')))}</p>")
-        elif kind == "variant_image":
-            out.append(
-                f"<p style='color:#8b93a1'>· showed {html.escape(str(b.get('variant_id')))}</p>"
-            )
-    return out

@@ -50,8 +50,11 @@ class EnhanceDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def ask_with_dialog(original: str, better: str) -> str | None:
-    dialog = EnhanceDialog(original, better)
+NO_KEY = "Enhance needs an Anthropic API key: add it in Preferences ▸ Keys."
+
+
+def ask_with_dialog(original: str, better: str, parent: QWidget | None = None) -> str | None:
+    dialog = EnhanceDialog(original, better, parent)
     return dialog.text.toPlainText() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
@@ -65,14 +68,18 @@ class PromptEnhancer(QObject):
         media_kind: Callable[[], str],
         client_factory: Callable[[], ClaudeClient],
         *,
-        ask: Ask = ask_with_dialog,
+        ask: Ask | None = None,
         on_error: Callable[[str], None] | None = None,
+        has_key: Callable[[], bool] | None = None,
     ) -> None:
+        """``has_key`` (no network): without a key, a click says in the app's words
+        where to add one instead of trying."""
         super().__init__(prompt)
         self.prompt = prompt
         self._kind = media_kind
         self._factory = client_factory
-        self._ask = ask
+        self._has_key = has_key
+        self._ask = ask or (lambda mine, better: ask_with_dialog(mine, better, prompt.window()))
         self._before: dict[str, str] = {}
         self._thread: threading.Thread | None = None
         self.button = QToolButton()
@@ -80,7 +87,7 @@ class PromptEnhancer(QObject):
         self.button.setToolTip("Rewrite the prompt with the assistant (you accept or edit it)")
         self.button.clicked.connect(self.enhance)
         self.finished.connect(self._offer)
-        self.failed.connect(lambda _m: self.button.setEnabled(True))
+        self.failed.connect(lambda _m: self._busy(False))
         self.failed.connect(on_error or (lambda _m: None))
 
     def attach(self) -> None:
@@ -94,8 +101,11 @@ class PromptEnhancer(QObject):
         text = self.prompt.toPlainText().strip()
         if not text or (self._thread is not None and self._thread.is_alive()):
             return
+        if self._has_key is not None and not self._has_key():
+            self.failed.emit(NO_KEY)
+            return
         kind = self._kind()
-        self.button.setEnabled(False)
+        self._busy(True)
 
         def work() -> None:
             try:
@@ -115,8 +125,12 @@ class PromptEnhancer(QObject):
         self._thread = threading.Thread(target=work, name="enhance-prompt", daemon=True)
         self._thread.start()
 
+    def _busy(self, on: bool) -> None:
+        self.button.setEnabled(not on)
+        self.button.setText("Enhancing…" if on else "Enhance")
+
     def _offer(self, original: str, better: str) -> None:
-        self.button.setEnabled(True)
+        self._busy(False)
         chosen = self._ask(original, better)
         if chosen is None or not chosen.strip():
             return

@@ -11,6 +11,21 @@ from PySide6.QtCore import QObject, Signal
 from studio.assistant.chat import Chat, ChatReply
 from studio.core.errors import StudioError
 
+_warming: list[threading.Thread] = []
+
+
+def warm_up_sdk() -> None:
+    """Import the Anthropic SDK on a thread of its own, once per process."""
+    if _warming:
+        return
+
+    def load() -> None:
+        import anthropic  # noqa: F401 (loaded for the chat thread)
+
+    thread = threading.Thread(target=load, name="assistant-warm-up", daemon=True)
+    _warming.append(thread)
+    thread.start()
+
 
 class ChatRunner(QObject):
     text = Signal(str)
