@@ -158,11 +158,20 @@ def main() -> int:
 
         gaps: list[float] = []
         last = [time.perf_counter()]
+        from bench.bench_feed import sched_ms
+
+        last_sched = [sched_ms() or (0.0, 0.0)]
+        spent: list[tuple[float, float, float]] = []  # long gaps: (gap, on CPU, runnable)
 
         def tick() -> None:
             t = time.perf_counter()
-            gaps.append((t - last[0]) * 1000 - TICK_MS)
+            gap = (t - last[0]) * 1000 - TICK_MS
+            gaps.append(gap)
             last[0] = t
+            now = sched_ms() or (0.0, 0.0)
+            if gap > 30:
+                spent.append((gap, now[0] - last_sched[0][0], now[1] - last_sched[0][1]))
+            last_sched[0] = now
 
         timer = QTimer(interval=TICK_MS)
         timer.timeout.connect(tick)
@@ -209,6 +218,11 @@ def main() -> int:
         f"{statistics.median(busy):.2f} vs {statistics.median(idle):.2f} ms); target <= 50 ms"
     )
     print("where stalls over 30 ms were spent:", watch.top())
+    for gap, cpu, runq in sorted(spent, reverse=True)[:8]:
+        print(
+            f"  stall {gap:.1f} ms: UI thread on a CPU {cpu:.1f} ms, runnable waiting for a "
+            f"CPU {runq:.1f} ms, blocked (the GIL, a lock) {max(0.0, gap - cpu - runq):.1f} ms"
+        )
     if worst_busy > 50:
         print(f"missed: longest stall {worst_busy:.0f} ms")
         return 1
