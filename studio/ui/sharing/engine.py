@@ -23,6 +23,7 @@ from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
 from studio.store.sharing import Device
 from studio.sync import admin, peer
+from studio.sync.discovery import Announcement, Browse
 from studio.sync.home import open_sharing
 from studio.sync.link import LinkState, LiveLink, Sent
 from studio.sync.peer import Delivery
@@ -71,6 +72,7 @@ class SharingEngine:
         self.studio: Studio = self.call(self._make_studio(providers)).result(30)
         self.hosts: dict[str, HostChild] = {}
         self.links: dict[str, tuple[LiveLink, asyncio.Task[None]]] = {}
+        self._browses: set[Browse] = set()
 
     async def _make_studio(self, providers: Any) -> Studio:
         return Studio(self.home, providers=providers) if providers else Studio(self.home)
@@ -80,6 +82,8 @@ class SharingEngine:
 
     def close(self, timeout: float = 15.0) -> None:
         async def shut() -> None:
+            for browse in list(self._browses):
+                browse.stop()
             for link, task in list(self.links.values()):
                 link.stop()
                 await asyncio.wait({task}, timeout=5)
@@ -153,6 +157,22 @@ class SharingEngine:
 
     async def revoke(self, space_id: str, device_id: str) -> Device:
         return admin.revoke(self.studio, space_id, device_id)
+
+    # ------------------------------------------------------------------ the LAN
+    def browse(
+        self, on_change: Callable[[list[Announcement]], None], interfaces: list[str] | None
+    ) -> tuple[Browse, Future[None]]:
+        """Look for hosts on the LAN (mDNS) on this loop, bounded in time;
+        ``on_change`` is called from this loop's thread. Stop with :meth:`stop_browse`."""
+        browse = Browse(on_change, interfaces)
+        self._browses.add(browse)
+        fut = self.call(browse.run())
+        fut.add_done_callback(lambda _f: self._browses.discard(browse))
+        return browse, fut
+
+    def stop_browse(self, browse: Browse) -> None:
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(browse.stop)
 
     # ------------------------------------------------------------------ joining
     async def join(self, link: str, name: str) -> SpaceEntry:
