@@ -161,3 +161,80 @@ def _state(pid: int) -> str:
     except OSError:
         return "Z"
     return stat[stat.rindex(")") + 2]
+
+
+def test_a_burst_of_steps_reaches_the_views_a_frame_budget_at_a_time_never_half_a_step(
+    tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Ten busy peers' steps (or a catch-up) are handed to the views a few per turn of
+    the event loop — frames and input go between — not a hundred in one go; a step's
+    changes always arrive in one turn, and file_changed once they all did."""
+    from studio.core.protocol import TypedEvent
+    from studio.ui import feed_follower
+    from studio.ui.feed_follower import FeedFollower
+
+    monkeypatch.setattr(feed_follower, "FRAME_BUDGET_S", 0.0, raising=False)  # a step a turn
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Board")
+    with Studio(home) as mine, Studio(home) as theirs:
+        here = mine.open_space(entry.slug)
+        there = theirs.open_space(entry.slug)
+        try:
+            ids = [
+                str(
+                    there.apply(c.CreateAsset(f"a{i}", c.MediaKindName.IMAGE), ME).created[
+                        "asset_id"
+                    ]
+                )
+                for i in range(3)
+            ]
+            follower = FeedFollower(here)
+            seen: list[TypedEvent] = []
+            files: list[int] = []
+            follower.changed.connect(seen.append)
+            follower.file_changed.connect(lambda: files.append(len(seen)))
+            for k in range(40):  # 40 one-move steps, then one step of three moves
+                there.apply(c.MoveAssets((c.Position(ids[k % 3], float(k), 0.0),)), ME)
+            three = [c.MoveAssets((c.Position(a, 500.0, 500.0),)) for a in ids]
+            there.apply_step(three, ME)
+            start = len(seen)
+            follower.poll()  # one turn
+            assert len(seen) - start == 1  # not the whole burst at once
+            assert files == []  # not yet: more is waiting
+            qtbot.waitUntil(lambda: len(seen) - start == 43, timeout=WAIT_MS)
+            moved = [e for e in seen[start:] if e.kind == "asset:moved"]
+            assert len(moved) == 43
+            assert [e.seq for e in moved] == sorted(e.seq for e in moved)  # in order
+            qtbot.waitUntil(lambda: files == [len(seen)], timeout=WAIT_MS)  # once, at the end
+            assert follower.last_seq == there.last_seq()
+            follower.close()
+        finally:
+            here.close()
+            there.close()
+
+
+def test_a_steps_changes_arrive_in_one_turn(tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui import feed_follower
+    from studio.ui.feed_follower import FeedFollower
+
+    monkeypatch.setattr(feed_follower, "FRAME_BUDGET_S", 0.0, raising=False)
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Board")
+    with Studio(home) as mine, Studio(home) as theirs:
+        here, there = mine.open_space(entry.slug), theirs.open_space(entry.slug)
+        try:
+            follower = FeedFollower(here)
+            seen: list[str] = []
+            follower.changed.connect(lambda e: seen.append(e.kind))
+            made = there.apply_step(
+                [c.CreateAsset(f"s{i}", c.MediaKindName.IMAGE) for i in range(4)], ME
+            )
+            follower.poll()
+            assert seen.count("asset:created") == 4  # the whole step in this one turn
+            assert made is not None
+            follower.close()
+        finally:
+            here.close()
+            there.close()
