@@ -153,7 +153,7 @@ class JoinDialog(QDialog):
             self.hosts.addItem(item)
             if picked is not None and host.host_id == picked.host_id:
                 item.setSelected(True)
-        self._changed(self.link.text())
+        self._update_go()
 
     def _looking_ended(self, got: tuple[Browse, Future[None]]) -> None:
         browse, fut = got
@@ -190,13 +190,17 @@ class JoinDialog(QDialog):
 
     # ------------------------------------------------------------------ joining
     def _picked_changed(self) -> None:
-        self._changed(self.link.text())
+        self._update_go()
 
-    def _changed(self, text: str) -> None:
-        text = text.strip()
-        is_link = text.startswith(LINK_START)
-        self.go.setEnabled(bool(text) and (is_link or self.picked() is not None))
+    def _changed(self, _text: str) -> None:
         self.status.clear()
+        self._update_go()
+
+    def _update_go(self) -> None:
+        """Join needs a link, or a code and a picked host — and no join under way."""
+        text = self.link.text().strip()
+        ready = text.startswith(LINK_START) or (bool(text) and self.picked() is not None)
+        self.go.setEnabled(ready and self.link.isEnabled())
 
     def _join(self) -> None:
         text = self.link.text().strip()
@@ -226,8 +230,8 @@ class JoinDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         if self._closed:
             return
-        self.go.setEnabled(True)
         self.link.setEnabled(True)
+        self._update_go()
         message = exc.message if isinstance(exc, StudioError) else str(exc)
         self.status.setText(f"Could not join: {message}")
 
