@@ -153,6 +153,7 @@ def test_the_join_dialog_stops_looking_when_closed_and_can_look_again(
     studio = Studio(tmp_path / "pia", providers=build_providers)
     w = MainWindow(studio, OWNER)
     qtbot.addWidget(w)
+    w.show()
     try:
         dialog = sharing_window.open_join(w)
         browse = dialog._browse
@@ -170,3 +171,37 @@ def test_the_join_dialog_stops_looking_when_closed_and_can_look_again(
         w.sharing.close()
         w.close()
         studio.close()
+
+
+def test_a_space_shared_from_the_app_is_announced_on_the_lan_and_found_by_join(
+    tmp_path: Path, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Team Board")
+    host_studio = Studio(home, providers=build_providers)
+    host_w = MainWindow(host_studio, OWNER)
+    qtbot.addWidget(host_w)
+    host_w.show()
+    peer_studio = Studio(tmp_path / "pia", providers=build_providers)
+    peer_w = MainWindow(peer_studio, OWNER)
+    qtbot.addWidget(peer_w)
+    peer_w.show()
+    try:
+        host_w.sharing.share(entry.id)
+        qtbot.waitUntil(lambda: entry.id in host_w.sharing.shared, timeout=WAIT_MS)
+        port = host_w.sharing.engine.hosts[entry.id].port
+        dialog = sharing_window.open_join(peer_w)
+        qtbot.waitUntil(lambda: any(h.port == port for h in dialog.found), timeout=WAIT_MS)
+        found = next(h for h in dialog.found if h.port == port)
+        assert host_w.sharing.shared[entry.id].fingerprint.startswith(found.fingerprint)
+        # stopping sharing says goodbye: the host leaves the list
+        host_w.sharing.stop_sharing(entry.id)
+        qtbot.waitUntil(lambda: not any(h.port == port for h in dialog.found), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: entry.id not in host_w.sharing.shared, timeout=WAIT_MS)
+        dialog.close()
+    finally:
+        for w, st in ((peer_w, peer_studio), (host_w, host_studio)):
+            w.sharing.close()
+            w.close()
+            st.close()

@@ -88,8 +88,7 @@ class SharingEngine:
                 link.stop()
                 await asyncio.wait({task}, timeout=5)
             self.links.clear()
-            for host in list(self.hosts.values()):
-                await host.close()
+            await asyncio.gather(*(host.close() for host in list(self.hosts.values())))
             self.hosts.clear()
             self.studio.close()
 
@@ -104,7 +103,7 @@ class SharingEngine:
     # ------------------------------------------------------------------ hosting
     async def share(self, space_id: str, port: int = 0) -> ShareInfo:
         host = self.hosts.get(space_id)
-        if host is not None and not host.alive:  # it ended (killed?): start it again
+        if host is not None and (host.closing or not host.alive):  # ended (killed?): again
             await host.close()
             host = None
         if host is None:
@@ -126,9 +125,11 @@ class SharingEngine:
         return host
 
     async def stop_sharing(self, space_id: str) -> None:
-        host = self.hosts.pop(space_id, None)
+        host = self.hosts.get(space_id)
         if host is not None:
-            await host.close()
+            await host.close()  # kept listed meanwhile: closing the engine waits for it
+            if self.hosts.get(space_id) is host:
+                del self.hosts[space_id]
 
     async def invite(self, space_id: str, role: str, expires_ms: int) -> Invite:
         host = self.hosts.get(space_id)

@@ -83,6 +83,7 @@ class HostChild:
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._logger: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         env = dict(os.environ)
@@ -161,9 +162,18 @@ class HostChild:
         """Who is connected and caught up, as the child last told."""
         return list(self._members)
 
+    @property
+    def closing(self) -> bool:
+        return self._closing is not None
+
     async def close(self) -> None:
         """Close its stdin (it stops: goodbye to the LAN, peers closed), then wait;
-        terminate, then kill, if it does not."""
+        terminate, then kill, if it does not. Every caller waits for the same close."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -185,4 +195,7 @@ class HostChild:
                 with contextlib.suppress(BaseException):
                     async with asyncio.timeout(STOP_TIMEOUT_S):
                         await task
+        transport = getattr(proc, "_transport", None)  # closed here, on its own loop
+        if transport is not None:
+            transport.close()
         self._members = []
