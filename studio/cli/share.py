@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -50,6 +51,12 @@ def add_parsers(sub: Any) -> None:
         help="the certificate (PEM or DER) the proxy presents: invites pin it",
     )
     x.add_argument("--json", action="store_true", help="print the address as one JSON line")
+    x.add_argument(
+        "--app",
+        action="store_true",
+        help="serve for the desktop app: run at background priority, print who is connected "
+        "as JSON lines, stop when stdin closes",
+    )
 
     x = sub.add_parser("discover", help="list the hosts sharing spaces on the LAN (mDNS)")
     x.add_argument(
@@ -135,6 +142,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from studio.sync.host import Host
 
     proxy = _proxy_front(args)
+    if args.app:
+        from studio.jobs.pump import BACKGROUND_NICE
+
+        with contextlib.suppress(OSError, AttributeError):  # before any thread: all inherit
+            os.setpriority(os.PRIO_PROCESS, 0, BACKGROUND_NICE)
 
     async def main() -> None:
         with studio_from(args) as studio:
@@ -150,6 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             stop = _stop_event()
             await host.start()
             announcer = None
+            telling = None
             try:
                 slugs = [s.space.slug for s in host._served.values()]
                 address = host.invite_address
@@ -179,8 +192,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                         print("announcing on the LAN (studio discover); --no-announce: stay quiet")
                     print("invite with `studio invite SPACE --role editor`; stop with Ctrl-C")
                 sys.stdout.flush()
+                if args.app:
+                    _stop_on_stdin_eof(stop)
+                    telling = asyncio.get_running_loop().create_task(_tell_people(host))
                 await stop.wait()
             finally:
+                if telling is not None:
+                    telling.cancel()
                 if announcer is not None:
                     announcing.cancel()
                     with contextlib.suppress(BaseException):
@@ -190,6 +208,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return EXIT_OK
+
+
+APP_PEOPLE_EVERY_S = 0.2
+"""How often ``serve --app`` looks whether who is connected (or their presence) changed."""
+
+
+def _stop_on_stdin_eof(stop: asyncio.Event) -> None:
+    """``serve --app``: the app holds our stdin; when it closes (the app quit or died),
+    stop."""
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+
+    def wait() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait, name="stdin-watch", daemon=True).start()
+
+
+async def _tell_people(host: Any) -> None:
+    """``serve --app``: a JSON line ``{"people": {space id: roster}}`` each time who is
+    connected, or what they view or select, changed."""
+    import asyncio
+    import json
+
+    from studio.sync.presence import roster
+
+    told = None
+    while True:
+        now = {sid: roster(host.members(sid)) for sid in host._served}
+        if now != told:
+            told = now
+            print(json.dumps({"people": now}, ensure_ascii=False), flush=True)
+        await asyncio.sleep(APP_PEOPLE_EVERY_S)
 
 
 def _announcer(host: Any, bind: str, spaces: int) -> Any:

@@ -82,6 +82,24 @@ def variant_labels(
     return out
 
 
+def requesters(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> dict[str, r.Requester]:
+    """Who asked for each variant (its ``created_by``), named as that actor was in its
+    latest change: one read per distinct actor, from the newest change back (a job's
+    requester acted recently, so the walk is short)."""
+    created: dict[str, str] = {}
+    for marks, part in _chunks(variant_ids):
+        sql = f"SELECT id, created_by FROM variants WHERE id IN ({marks})"
+        created.update((vid, actor) for vid, actor in conn.execute(sql, part))
+    names: dict[str, str] = {}
+    for actor in set(created.values()):
+        row = conn.execute(
+            "SELECT actor_name FROM changes WHERE actor_id = ? ORDER BY seq DESC LIMIT 1",
+            (actor,),
+        ).fetchone()
+        names[actor] = str(row[0]) if row else ""
+    return {vid: r.Requester(vid, actor, names[actor]) for vid, actor in created.items()}
+
+
 def variant_files(conn: sqlite3.Connection, variant_id: str | None = None) -> list[r.VariantFiles]:
     """The files every variant row (deleted ones too) points at; one variant's only
     when ``variant_id`` is given."""
@@ -477,6 +495,9 @@ class Reads:
 
     def variant_labels(self, variant_ids: Sequence[str]) -> dict[str, r.VariantLabel]:
         return self._run(lambda c: variant_labels(c, variant_ids))
+
+    def requesters(self, variant_ids: Sequence[str]) -> dict[str, r.Requester]:
+        return self._run(lambda c: requesters(c, variant_ids))
 
     def variant_files(self, variant_id: str | None = None) -> list[r.VariantFiles]:
         return self._run(lambda c: variant_files(c, variant_id))

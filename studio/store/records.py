@@ -218,6 +218,15 @@ class ReadyJob(NamedTuple):
     media_kind: str
 
 
+class Requester(NamedTuple):
+    """Who asked for a variant: the actor it was created by, and the name that actor last
+    went by in the change log ("" once the log no longer says)."""
+
+    variant_id: str
+    actor_id: str
+    name: str
+
+
 class VariantLabel(NamedTuple):
     """How views name a variant: its asset, status and thumbnail, and whether it (or
     its asset) was deleted."""

@@ -8,6 +8,12 @@ sent to anyone who opens a TLS connection). Never a token, a credential or a spa
 Discovery only says where hosts are: joining still takes an invite, whose full
 fingerprint is pinned. Multicast does not cross VLANs; a manual ``host:port`` always
 works.
+
+An *invite code* is an invite link without its address (``SPACE.TOKEN.FINGERPRINT``):
+with a host picked from the LAN it joins like the link. It keeps the full fingerprint on
+purpose: a TXT record is spoofable by anyone on the network, so it only says where to
+connect; the certificate pinned is the one in the code, and a spoofed answer fails the
+TLS handshake before the token is sent.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from studio.core.errors import StorageError
+from studio.core.errors import StorageError, ValidationError
+from studio.sync.wire import Invite, check_id
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,10 @@ SHORT_FINGERPRINT = 16
 MAX_WAIT_S = 60.0
 RESOLVE_TIMEOUT_MS = 1500
 REGISTER_TIMEOUT_S = 10.0
+BROWSE_MAX_S = 300.0
+"""A live browse (the Join dialog's list) ends after this long; it can be started again."""
+MAX_HOSTS = 64
+"""Hosts a live browse keeps at most (a flood of answers is cut, not grown without end)."""
 TXT_KEYS = ("id", "name", "proto", "spaces", "fp")
 
 
@@ -235,3 +246,130 @@ async def discover(wait: float, interfaces: Sequence[str] | None = None) -> list
             await browser.async_cancel()
         with contextlib.suppress(Exception):
             await zc.async_close()
+
+
+def invite_code(invite: Invite) -> str:
+    """The invite without its address, for a host picked on the LAN."""
+    return f"{invite.space_id}.{invite.token}.{invite.fingerprint}"
+
+
+def invite_from_code(code: str, host: Announcement) -> Invite:
+    """The invite an invite code makes with ``host`` (picked on the LAN). Refused when
+    the code is not one, or ``host`` announces another certificate than the code's:
+    then it is not the host that made the invite (nothing is sent to it)."""
+    parts = code.strip().split(".")
+    bad = ValidationError("that is not an invite code (it looks like SPACE.TOKEN.FINGERPRINT)")
+    if len(parts) != 3:
+        raise bad
+    space_id, token, fp = parts[0], parts[1], parts[2].lower()
+    try:
+        check_id(space_id, "the space")
+        check_id(token, "the token")
+    except ValidationError:
+        raise bad from None
+    if len(fp) != 64 or any(ch not in "0123456789abcdef" for ch in fp):
+        raise bad
+    if not host.fingerprint or not fp.startswith(host.fingerprint):
+        raise ValidationError(
+            f"“{host.name}” announces another certificate than this invite's: it is not the "
+            "host that invited you — pick another, or paste the whole link"
+        )
+    address = host.addresses[0] if host.addresses else host.name
+    return Invite(address, host.port, space_id, token, fp)
+
+
+class Browse:
+    """A live, bounded browse: ``on_change`` gets the hosts found (sorted, one per host
+    id) each time one appears, changes or says goodbye, on the loop that runs
+    :meth:`run`, until :meth:`stop` or ``max_s`` seconds."""
+
+    def __init__(
+        self,
+        on_change: Callable[[list[Announcement]], None],
+        interfaces: Sequence[str] | None = None,
+        max_s: float = BROWSE_MAX_S,
+    ) -> None:
+        self._on_change = on_change
+        self._interfaces = list(interfaces) if interfaces else None
+        self._max_s = max(0.1, float(max_s))
+        self._stop: asyncio.Event | None = None
+        self._stopped = False
+
+    def stop(self) -> None:
+        """End the browse (call on its loop)."""
+        self._stopped = True
+        if self._stop is not None:
+            self._stop.set()
+
+    async def run(self) -> None:
+        """Browse until stopped or ``max_s`` passed; StorageError when the network
+        gives no multicast here."""
+        from zeroconf import ServiceStateChange
+        from zeroconf.asyncio import AsyncServiceBrowser
+
+        loop = asyncio.get_running_loop()
+        self._stop = stop = asyncio.Event()
+        if self._stopped:
+            return
+        try:
+            zc = _zeroconf(self._interfaces)
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"could not listen for hosts on the LAN: {exc}") from exc
+        seen: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+
+        def heard(zeroconf: Any, service_type: str, name: str, state_change: Any) -> None:
+            gone = state_change is ServiceStateChange.Removed
+            loop.call_soon_threadsafe(seen.put_nowait, (name, gone))
+
+        browser = AsyncServiceBrowser(zc.zeroconf, [SERVICE_TYPE], handlers=[heard])
+        found: dict[str, Announcement] = {}
+        told: list[Announcement] | None = None
+        deadline = loop.time() + self._max_s
+        try:
+            while not stop.is_set() and loop.time() < deadline:
+                waiter = loop.create_task(seen.get())
+                halt = loop.create_task(stop.wait())
+                done, _ = await asyncio.wait(
+                    {waiter, halt},
+                    timeout=deadline - loop.time(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for task in (waiter, halt):
+                    if task not in done:
+                        task.cancel()
+                if waiter not in done:
+                    continue
+                name, gone = waiter.result()
+                if gone:
+                    found.pop(name, None)
+                elif len(found) < MAX_HOSTS or name in found:
+                    host = await _resolve(zc, name)
+                    if host is not None:
+                        found[name] = host
+                    else:
+                        found.pop(name, None)
+                now = _one_per_host(found.values())
+                if now != told:
+                    told = now
+                    self._on_change(now)
+        finally:
+            with contextlib.suppress(Exception):
+                await browser.async_cancel()
+            with contextlib.suppress(Exception):
+                await zc.async_close()
+
+
+async def _resolve(zc: Any, name: str) -> Announcement | None:
+    from zeroconf.asyncio import AsyncServiceInfo
+
+    info = AsyncServiceInfo(SERVICE_TYPE, name)
+    if not await info.async_request(zc.zeroconf, RESOLVE_TIMEOUT_MS) or info.port is None:
+        return None
+    return Announcement.from_record(dict(info.properties), info.port, info.parsed_addresses())
+
+
+def _one_per_host(hosts: Any) -> list[Announcement]:
+    by_id: dict[str, Announcement] = {}
+    for h in hosts:
+        by_id.setdefault(h.host_id, h)
+    return sorted(by_id.values(), key=lambda h: (h.name.lower(), h.host_id))

@@ -13,19 +13,24 @@ commit here, and a timer looks every :data:`POLL_MS` for other processes' commit
 Looking costs one ``PRAGMA data_version`` on the feed's own read connection (a few
 microseconds; it never touches the write lock, and a WAL reader never waits for a
 writer), so polling on the UI thread is cheap. When something is new, at most
-:data:`UI_BATCH` changes are read per turn of the event loop, so a follower far behind
-catches up without freezing the window.
+:data:`UI_BATCH` changes are read at a time, and one turn of the event loop hands out
+changes for at most :data:`FRAME_BUDGET_S` (then at the end of a step; the rest go on
+the next turn, after the frames and input waiting meanwhile): ten busy peers' 200 steps
+a second, or a follower far behind, never freeze the window.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.errors import StorageError, ValidationError
 from studio.core.events import Event
+from studio.core.feed import Change
 from studio.core.protocol import TypedEvent, decode_event
 from studio.core.space import Space
 from studio.ui.bridge import EventBridge
@@ -36,7 +41,12 @@ POLL_MS = 200
 """How often other processes' commits are looked for (the app shows them within ~this)."""
 
 UI_BATCH = 100
-"""Changes handed to the views per turn of the event loop at most."""
+"""Changes read from the file at a time at most."""
+
+FRAME_BUDGET_S = 0.006
+"""UI-thread time one turn of the event loop spends handing changes to the views (a
+change's events decode and apply in ~0.1-0.3 ms here): past it, the rest waits for the
+next turn."""
 
 
 class EventDecoder:
@@ -82,6 +92,9 @@ class FeedFollower(QObject):
     def __init__(self, space: Space, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._feed = space.feed(batch=UI_BATCH)
+        self._pending: deque[Change] = deque()  # read, not yet handed out
+        self._handed = self._feed.last_seq
+        self._news = False  # something was committed since file_changed was last emitted
         self.decode = EventDecoder()
         self._failed = False
         self._closed = False
@@ -100,7 +113,7 @@ class FeedFollower(QObject):
     @property
     def last_seq(self) -> int:
         """The newest change handed to the views."""
-        return self._feed.last_seq
+        return self._handed if self._pending else self._feed.last_seq
 
     def _on_bus(self, event: Event) -> None:
         if not event.seq:  # transient (job progress): not in the log, pass it on
@@ -109,30 +122,46 @@ class FeedFollower(QObject):
             self.poll()
 
     def poll(self) -> None:
-        """Hand every change committed since the last poll to the views."""
+        """Hand the changes committed since the last poll to the views — as many as
+        :data:`FRAME_BUDGET_S` allows this turn; the next turn goes on."""
         if self._closed:  # a commit's hint queued before the space was closed
             return
-        version = self._feed.version
-        try:
-            changes = self._feed.poll()
-        except StorageError as exc:  # a damaged entry: skipped; the next tick goes on
-            if not self._failed:
-                log.warning("%s", exc)
-                self._failed = True
-            return
-        for change in changes:
+        if not self._pending:
+            version = self._feed.version
             try:
-                events = change.to_events()
-            except (TypeError, ValueError):  # an entry's data is not an object
-                self.decode.skipped += 1
-                log.warning("skipped change %s: its events cannot be read", change.seq)
-                continue
-            for event in events:
-                self._hand_out(event)
-        if changes or self._feed.version != version:
-            self.file_changed.emit()
-        if self._feed.behind:
+                changes = self._feed.poll()
+            except StorageError as exc:  # a damaged entry: skipped; the next tick goes on
+                if not self._failed:
+                    log.warning("%s", exc)
+                    self._failed = True
+                return
+            self._pending.extend(changes)
+            self._news = self._news or bool(changes) or self._feed.version != version
+        until = time.perf_counter() + FRAME_BUDGET_S
+        while self._pending:
+            change = self._pending.popleft()
+            self._hand_change(change)
+            self._handed = change.seq
+            step = change.step_id
+            if time.perf_counter() > until and (
+                step is None or not self._pending or self._pending[0].step_id != step
+            ):
+                break  # the rest next turn (never half a step)
+        if self._pending or self._feed.behind:
             self._again.start()
+        if not self._pending and self._news:
+            self._news = False
+            self.file_changed.emit()
+
+    def _hand_change(self, change: Change) -> None:
+        try:
+            events = change.to_events()
+        except (TypeError, ValueError):  # an entry's data is not an object
+            self.decode.skipped += 1
+            log.warning("skipped change %s: its events cannot be read", change.seq)
+            return
+        for event in events:
+            self._hand_out(event)
 
     def _hand_out(self, event: Event) -> None:
         got = self.decode(event)
@@ -143,5 +172,6 @@ class FeedFollower(QObject):
         self._closed = True
         self._timer.stop()
         self._again.stop()
+        self._pending.clear()
         self._bridge.detach()
         self._feed.close()

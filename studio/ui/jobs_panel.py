@@ -57,6 +57,9 @@ from studio.ui.widgets import tool_button
 
 log = logging.getLogger(__name__)
 
+PEER = "peer:"
+"""Actor ids of the devices a space is shared with (``studio.sync.conversation``)."""
+
 REFRESH_MS = 150
 TICK_MS = 1000
 
@@ -130,6 +133,7 @@ class JobsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for col, width in (
             (Column.POSITION, 34),
+            (Column.ASKED_BY, 90),
             (Column.PROVIDER, 76),
             (Column.STATUS, 76),
             (Column.PROGRESS, 100),
@@ -255,6 +259,8 @@ class JobsPanel(QWidget):
         active_ids = {j.id for j in active}
         self._live = {k: v for k, v in self._live.items() if k in active_ids}
         self.model.set_lines(lines, now, paused)
+        # "Asked by" only where someone the space is shared with asked for a job
+        self.view.setColumnHidden(Column.ASKED_BY, not any(ln.what.asked_by for ln in lines))
         self._add_action_buttons()
         self._restore_selection(selected)
         self.show_state(paused)
@@ -279,13 +285,16 @@ class JobsPanel(QWidget):
         try:
             labels = space.read.variant_labels(list(new.values()))
             prompts = space.read.prompts(list(new.values()))
+            asked = space.read.requesters(list(new.values()))
         except StudioError:
             return
         for job_id, vid in new.items():
             label = labels.get(vid)
             if label is not None:
                 name = "(deleted asset)" if label.asset_deleted else label.asset_name
-                self._what[job_id] = What(label.asset_id, name, prompts.get(vid, ""))
+                who = asked.get(vid)
+                by = (who.name or "a peer") if who and who.actor_id.startswith(PEER) else ""
+                self._what[job_id] = What(label.asset_id, name, prompts.get(vid, ""), by)
 
     def _emit_counts(self, counts: dict[str, int]) -> None:
         if counts != self._counts:

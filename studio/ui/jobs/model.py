@@ -40,18 +40,20 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2  # int percent, or None when not ru
 class Column(IntEnum):
     POSITION = 0
     WHAT = 1
-    PROVIDER = 2
-    STATUS = 3
-    PROGRESS = 4
-    ELAPSED = 5
-    TRIES = 6
-    PROBLEM = 7
-    ACTION = 8
+    ASKED_BY = 2
+    PROVIDER = 3
+    STATUS = 4
+    PROGRESS = 5
+    ELAPSED = 6
+    TRIES = 7
+    PROBLEM = 8
+    ACTION = 9
 
 
 HEADERS = {
     Column.POSITION: "#",
     Column.WHAT: "What",
+    Column.ASKED_BY: "Asked by",
     Column.PROVIDER: "Provider",
     Column.STATUS: "Status",
     Column.PROGRESS: "Progress",
@@ -77,11 +79,13 @@ STATUS_COLOURS = {
 
 @dataclass(frozen=True, slots=True)
 class What:
-    """The asset a job works for, and the start of its prompt."""
+    """The asset a job works for, the start of its prompt, and who asked for it when that
+    was someone the space is shared with (their device's name; "" otherwise)."""
 
     asset_id: str | None
     name: str
     prompt: str
+    asked_by: str = ""
 
     def text(self, limit: int = 60) -> str:
         prompt = " ".join(self.prompt.split())
@@ -242,6 +246,8 @@ class JobsModel(QAbstractTableModel):
             return "" if line.position is None else str(line.position)
         if col == Column.WHAT:
             return line.what.text()
+        if col == Column.ASKED_BY:
+            return line.what.asked_by
         if col == Column.PROVIDER:
             return job.provider
         if col == Column.STATUS:
@@ -269,6 +275,8 @@ class JobsModel(QAbstractTableModel):
     def _tooltip(self, line: JobLine, col: Column) -> str | None:
         if col == Column.WHAT:
             return f"{line.what.name}\n{line.what.prompt}".strip()
+        if col == Column.ASKED_BY and line.what.asked_by:
+            return f"Asked for by {line.what.asked_by}, who this space is shared with"
         if col in (Column.PROBLEM, Column.ACTION, Column.STATUS) and line.advice is not None:
             return line.advice.full
         if col == Column.POSITION and line.position is not None:

@@ -1,6 +1,8 @@
-"""The app's sharing engine: hosts and live links on one asyncio loop in a thread of
-its own (not qasync on the UI thread: TLS, JSON and replica commits then never take
-UI time; the UI gets results as queued Qt signals — see README "Sharing in the app").
+"""The app's sharing engine: live links on one asyncio loop in a thread of its own (not
+qasync on the UI thread: TLS, JSON and replica commits then never take UI time; the UI
+gets results as queued Qt signals — see README "Sharing in the app"). Hosting runs in a
+child process per shared space (:mod:`studio.ui.sharing.host_child`: ten busy peers'
+work would otherwise contend with the UI thread for the GIL), managed from this loop.
 
 Qt-free: everything here returns :class:`concurrent.futures.Future` objects that the
 controller turns into signals on the UI thread. The engine has a ``Studio`` of its own
@@ -21,12 +23,13 @@ from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
 from studio.store.sharing import Device
 from studio.sync import admin, peer
+from studio.sync.discovery import Announcement, Browse
 from studio.sync.home import open_sharing
-from studio.sync.host import Host
 from studio.sync.link import LinkState, LiveLink, Sent
 from studio.sync.peer import Delivery
 from studio.sync.presence import Member
 from studio.sync.wire import Invite
+from studio.ui.sharing.host_child import HostChild, HostStartError
 
 T = TypeVar("T")
 
@@ -49,17 +52,27 @@ class Person:
 
 
 class SharingEngine:
-    def __init__(self, home: Path, *, bind: str = "0.0.0.0", providers: Any = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        bind: str = "0.0.0.0",
+        providers: Any = None,
+        announce: bool = True,
+    ) -> None:
         """``bind``: where hosts listen (tests: 127.0.0.1). ``providers``: the registry
-        factory the engine's studio plans peers' generation requests with."""
+        factory the engine's studio works with. ``announce``: hosts say where they are
+        on the LAN (mDNS, on the interface they listen on)."""
         self.home = home
         self.bind = bind
+        self.announce = announce
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="sharing", daemon=True)
         self._thread.start()
         self.studio: Studio = self.call(self._make_studio(providers)).result(30)
-        self.hosts: dict[str, Host] = {}
+        self.hosts: dict[str, HostChild] = {}
         self.links: dict[str, tuple[LiveLink, asyncio.Task[None]]] = {}
+        self._browses: set[Browse] = set()
 
     async def _make_studio(self, providers: Any) -> Studio:
         return Studio(self.home, providers=providers) if providers else Studio(self.home)
@@ -69,12 +82,13 @@ class SharingEngine:
 
     def close(self, timeout: float = 15.0) -> None:
         async def shut() -> None:
+            for browse in list(self._browses):
+                browse.stop()
             for link, task in list(self.links.values()):
                 link.stop()
                 await asyncio.wait({task}, timeout=5)
             self.links.clear()
-            for host in list(self.hosts.values()):
-                await host.close()
+            await asyncio.gather(*(host.close() for host in list(self.hosts.values())))
             self.hosts.clear()
             self.studio.close()
 
@@ -89,34 +103,45 @@ class SharingEngine:
     # ------------------------------------------------------------------ hosting
     async def share(self, space_id: str, port: int = 0) -> ShareInfo:
         host = self.hosts.get(space_id)
+        if host is not None and (host.closing or not host.alive):  # ended (killed?): again
+            await host.close()
+            host = None
         if host is None:
-            host = Host(self.studio, [space_id], host=self.bind, port=port)
-            try:
-                await host.start()
-            except OSError:  # the remembered port is taken: any free one
-                if not port:
-                    raise
-                host = Host(self.studio, [space_id], host=self.bind, port=0)
-                await host.start()
+            space_id = self.studio.resolve(space_id).id  # a missing space: one clear line
+            host = await self._start_host(space_id, port)
             self.hosts[space_id] = host
-        return ShareInfo(space_id, host.invite_address, host.fingerprint)
+        return ShareInfo(space_id, host.address, host.fingerprint)
+
+    async def _start_host(self, space_id: str, port: int) -> HostChild:
+        host = HostChild(self.home, space_id, bind=self.bind, port=port, announce=self.announce)
+        try:
+            await host.start()
+        except HostStartError:
+            if not port:
+                raise
+            # the remembered port is taken (or refused): any free one
+            host = HostChild(self.home, space_id, bind=self.bind, port=0, announce=self.announce)
+            await host.start()
+        return host
 
     async def stop_sharing(self, space_id: str) -> None:
-        host = self.hosts.pop(space_id, None)
+        host = self.hosts.get(space_id)
         if host is not None:
-            await host.close()
+            await host.close()  # kept listed meanwhile: closing the engine waits for it
+            if self.hosts.get(space_id) is host:
+                del self.hosts[space_id]
 
     async def invite(self, space_id: str, role: str, expires_ms: int) -> Invite:
         host = self.hosts.get(space_id)
         if host is None:
             raise ValidationError("share the space first")
-        return admin.make_invite(self.studio, space_id, role, expires_ms, host.invite_address)
+        return admin.make_invite(self.studio, space_id, role, expires_ms, host.address)
 
     async def people(self, space_id: str) -> list[Person]:
         host = self.hosts.get(space_id)
         live: dict[str, Member] = {}
         if host is not None:
-            live = {m.device_id: m for m in host.members(space_id)}
+            live = {m.device_id: m for m in host.members()}
         devices = admin.devices(self.studio, space_id)  # small reads, on this loop's thread
         out = []
         for d in devices:
@@ -133,6 +158,22 @@ class SharingEngine:
 
     async def revoke(self, space_id: str, device_id: str) -> Device:
         return admin.revoke(self.studio, space_id, device_id)
+
+    # ------------------------------------------------------------------ the LAN
+    def browse(
+        self, on_change: Callable[[list[Announcement]], None], interfaces: list[str] | None
+    ) -> tuple[Browse, Future[None]]:
+        """Look for hosts on the LAN (mDNS) on this loop, bounded in time;
+        ``on_change`` is called from this loop's thread. Stop with :meth:`stop_browse`."""
+        browse = Browse(on_change, interfaces)
+        self._browses.add(browse)
+        fut = self.call(browse.run())
+        fut.add_done_callback(lambda _f: self._browses.discard(browse))
+        return browse, fut
+
+    def stop_browse(self, browse: Browse) -> None:
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(browse.stop)
 
     # ------------------------------------------------------------------ joining
     async def join(self, link: str, name: str) -> SpaceEntry:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.sync.discovery import invite_code
 from studio.sync.wire import Invite
 from studio.ui.sharing.engine import ShareInfo
 
@@ -104,6 +105,10 @@ class ShareDialog(QDialog):
         link_row = QHBoxLayout()
         link_row.addWidget(self.link, 1)
         link_row.addWidget(self.copy)
+        self.code = QLineEdit()  # the link without its address: Join ▸ a host on the LAN
+        self.code.setObjectName("inviteCode")
+        self.code.setReadOnly(True)
+        self.code.setPlaceholderText("…and its code, for a computer on this network")
         form = QFormLayout()
         form.addRow("Role:", self.role)
         form.addRow("Expires after:", self.expiry)
@@ -112,6 +117,7 @@ class ShareDialog(QDialog):
         box.addLayout(form)
         box.addWidget(self.make_invite, 0, Qt.AlignmentFlag.AlignLeft)
         box.addLayout(link_row)
+        box.addWidget(self.code)
         box.addWidget(self.qr)
         self.note = QLabel()
         self.note.setObjectName("shareNote")
@@ -156,6 +162,7 @@ class ShareDialog(QDialog):
     def _stop(self) -> None:
         self.sharing.stop_sharing(self.space_id)
         self.link.clear()
+        self.code.clear()
         self.qr.clear()
 
     def _invite(self) -> None:
@@ -167,6 +174,8 @@ class ShareDialog(QDialog):
             text = invite.link()
             self.link.setText(text)
             self.link.setCursorPosition(0)
+            self.code.setText(invite_code(invite))
+            self.code.setCursorPosition(0)
             self.qr.setPixmap(
                 qr_pixmap(text).scaled(
                     QR_SIZE,
@@ -178,7 +187,8 @@ class ShareDialog(QDialog):
             self.note.setText(
                 f"Send this link to one person ({self.role.currentText().split(' —')[0].lower()}"
                 f", works for {self.expiry.currentText()}). They choose File ▸ Join space… and "
-                "paste it; their app checks this computer's certificate before it sends anything."
+                "paste it (on this network they may pick this computer and paste the code); "
+                "their app checks this computer's certificate before it sends anything."
             )
 
         def failed(exc: Exception) -> None:

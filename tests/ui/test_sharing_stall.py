@@ -1,0 +1,240 @@
+"""The host window's UI thread and its peers' work: a shared space is served by a child
+process (``studio serve --app``) at background priority, so peers' commands — TLS,
+JSON, the door — never run in the app's process, where they held the GIL against the
+UI thread (the host window's long stalls with busy peers; bench/bench_share_ui.py).
+The child ends when the app's end closes its stdin, and is started again if it died."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studio.core import commands as c
+from studio.core import replica_host
+from studio.core.actor import Actor, Role
+from studio.core.studio import Studio
+from studio.jobs.pump import BACKGROUND_NICE
+from studio.providers_setup import build_providers
+from studio.sync import conversation, peer
+from studio.sync.home import open_sharing
+from studio.ui.main_window import MainWindow
+from studio.ui.sharing import window as sharing_window
+from tests.conftest import OWNER
+
+ME = Actor("local:hana", "Hana", Role.OWNER)
+WAIT_MS = 30_000
+MOVES = 30
+
+
+@pytest.fixture(autouse=True)
+def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
+
+
+@pytest.fixture
+def host_window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Team Board")
+        with s.open_space(entry.slug) as space:
+            for i in range(3):
+                space.apply(c.CreateAsset(f"a{i}", c.MediaKindName.IMAGE, x=i * 300.0), ME)
+    studio = Studio(home, providers=build_providers)
+    w = MainWindow(studio, OWNER)
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    w.open_space(entry.id)
+    qtbot.waitUntil(lambda: len(w.scene.cards()) == 3, timeout=WAIT_MS)
+    w.sharing.share(entry.id)
+    qtbot.waitUntil(lambda: entry.id in w.sharing.shared, timeout=WAIT_MS)
+    yield w
+    w.sharing.close()
+    w.close()
+    studio.close()
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_peers_commands_are_applied_by_a_child_process_not_in_the_app(
+    host_window: MainWindow, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    w = host_window
+    assert w.space is not None
+    space_id = w.space.id
+    applied_here: list[object] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        applied_here.append(args)
+        return real(*args, **kwargs)
+
+    real = replica_host.apply_once
+    monkeypatch.setattr(replica_host, "apply_once", counting)
+    monkeypatch.setattr(conversation, "apply_once", counting)
+    engine = w.sharing.engine
+    link = engine.call(engine.invite(space_id, "editor", 600_000)).result(30).link()
+    ids = sorted(card.asset.id for card in w.scene.cards())
+
+    async def moves() -> None:
+        with Studio(tmp_path / "pia") as s:
+            entry = await peer.join(s, link, "Pia", timeout=20)
+            store = open_sharing(s)
+            try:
+                async with peer.session_for(s, entry.slug, store) as session:
+                    await session.wait_live(20)
+                    for k in range(MOVES):
+                        pos = {"asset_id": ids[k % 3], "x": 1000.0 + k, "y": 40.0 * (k % 3)}
+                        cmd = {"command": "asset:move", "positions": [pos]}
+                        await session.command([cmd], secrets.token_hex(8), 20)
+            finally:
+                store.close()
+
+    asyncio.run(moves())
+    last = {ids[k % 3]: 1000.0 + k for k in range(MOVES)}
+
+    def arrived() -> bool:
+        return all(card.asset.x == last[card.asset.id] for card in w.scene.cards())
+
+    qtbot.waitUntil(arrived, timeout=WAIT_MS)  # the window follows the child's commits
+    assert applied_here == []  # none of the peer's 30 steps was applied in this process
+    host = engine.hosts[space_id]
+    assert host.pid and host.pid != os.getpid() and host.alive
+    # who is connected comes from the child too
+    qtbot.waitUntil(lambda: bool(w.sharing.people.get(space_id)), timeout=WAIT_MS)
+    assert [p.device.name for p in w.sharing.people[space_id]] == ["Pia"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-process nice, /proc")
+def test_the_host_process_runs_at_background_priority_and_ends_with_the_app(
+    host_window: MainWindow, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    w = host_window
+    assert w.space is not None
+    space_id = w.space.id
+    engine = w.sharing.engine
+    host = engine.hosts[space_id]
+    pid, port = host.pid, host.port
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    nice = int(stat[stat.rindex(")") + 2 :].split()[16])
+    assert nice >= BACKGROUND_NICE > os.nice(0)  # the window's threads run first
+    assert _port_open(port)
+
+    # the app ends without a word (killed): the kernel closes the child's stdin
+    async def app_gone() -> None:
+        assert host._proc is not None and host._proc.stdin is not None
+        host._proc.stdin.close()
+
+    engine.call(app_gone()).result(10)
+    qtbot.waitUntil(
+        lambda: not Path(f"/proc/{pid}").exists() or "Z" in _state(pid), timeout=WAIT_MS
+    )
+    qtbot.waitUntil(lambda: not _port_open(port), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not host.alive, timeout=WAIT_MS)
+
+    # sharing again notices and starts a new one, on the same port (invites still lead there)
+    w.sharing.share(space_id)
+    qtbot.waitUntil(
+        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
+        timeout=WAIT_MS,
+    )
+    assert engine.hosts[space_id].port == port
+    assert _port_open(port)
+
+
+def _state(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "Z"
+    return stat[stat.rindex(")") + 2]
+
+
+def test_a_burst_of_steps_reaches_the_views_a_frame_budget_at_a_time_never_half_a_step(
+    tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Ten busy peers' steps (or a catch-up) are handed to the views a few per turn of
+    the event loop — frames and input go between — not a hundred in one go; a step's
+    changes always arrive in one turn, and file_changed once they all did."""
+    from studio.core.protocol import TypedEvent
+    from studio.ui import feed_follower
+    from studio.ui.feed_follower import FeedFollower
+
+    monkeypatch.setattr(feed_follower, "FRAME_BUDGET_S", 0.0, raising=False)  # a step a turn
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Board")
+    with Studio(home) as mine, Studio(home) as theirs:
+        here = mine.open_space(entry.slug)
+        there = theirs.open_space(entry.slug)
+        try:
+            ids = [
+                str(
+                    there.apply(c.CreateAsset(f"a{i}", c.MediaKindName.IMAGE), ME).created[
+                        "asset_id"
+                    ]
+                )
+                for i in range(3)
+            ]
+            follower = FeedFollower(here)
+            seen: list[TypedEvent] = []
+            files: list[int] = []
+            follower.changed.connect(seen.append)
+            follower.file_changed.connect(lambda: files.append(len(seen)))
+            for k in range(40):  # 40 one-move steps, then one step of three moves
+                there.apply(c.MoveAssets((c.Position(ids[k % 3], float(k), 0.0),)), ME)
+            three = [c.MoveAssets((c.Position(a, 500.0, 500.0),)) for a in ids]
+            there.apply_step(three, ME)
+            start = len(seen)
+            follower.poll()  # one turn
+            assert len(seen) - start == 1  # not the whole burst at once
+            assert files == []  # not yet: more is waiting
+            qtbot.waitUntil(lambda: len(seen) - start == 43, timeout=WAIT_MS)
+            moved = [e for e in seen[start:] if e.kind == "asset:moved"]
+            assert len(moved) == 43
+            assert [e.seq for e in moved] == sorted(e.seq for e in moved)  # in order
+            qtbot.waitUntil(lambda: files == [len(seen)], timeout=WAIT_MS)  # once, at the end
+            assert follower.last_seq == there.last_seq()
+            follower.close()
+        finally:
+            here.close()
+            there.close()
+
+
+def test_a_steps_changes_arrive_in_one_turn(tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui import feed_follower
+    from studio.ui.feed_follower import FeedFollower
+
+    monkeypatch.setattr(feed_follower, "FRAME_BUDGET_S", 0.0, raising=False)
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Board")
+    with Studio(home) as mine, Studio(home) as theirs:
+        here, there = mine.open_space(entry.slug), theirs.open_space(entry.slug)
+        try:
+            follower = FeedFollower(here)
+            seen: list[str] = []
+            follower.changed.connect(lambda e: seen.append(e.kind))
+            made = there.apply_step(
+                [c.CreateAsset(f"s{i}", c.MediaKindName.IMAGE) for i in range(4)], ME
+            )
+            follower.poll()
+            assert seen.count("asset:created") == 4  # the whole step in this one turn
+            assert made is not None
+            follower.close()
+        finally:
+            here.close()
+            there.close()
