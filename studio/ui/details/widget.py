@@ -44,6 +44,7 @@ from studio.ui.details.actions import ActionBar, VariantActions
 from studio.ui.details.form import AssetForm, Section
 from studio.ui.details.lineage import LineageView
 from studio.ui.details.media import MediaPreview
+from studio.ui.details.presence_line import PresenceLine
 from studio.ui.details.recipe import RecipePanel
 from studio.ui.details.variants import VariantGrid
 from studio.ui.host import StudioHost
@@ -212,6 +213,7 @@ class AssetDetailsWidget(QWidget):
         self.title.setWordWrap(True)
         self.kind_label = QLabel("")
         self.kind_label.setStyleSheet("color: #9aa3b2;")
+        self.presence = PresenceLine()  # who else looks at it; "X renamed this"
         self.full_button = QPushButton("Open full view")
         self.full_button.setToolTip(
             "Large media and side-by-side compare (or double-click the media)"
@@ -240,6 +242,7 @@ class AssetDetailsWidget(QWidget):
         head.addWidget(self.full_button)
         col.addLayout(head)
         col.addWidget(self.kind_label)
+        col.addWidget(self.presence)
         col.addWidget(self.form)
         col.addWidget(self.core.preview)
         col.addWidget(self.variants_label)
@@ -283,6 +286,7 @@ class AssetDetailsWidget(QWidget):
             self.form.set_asset(None)
             self.lineage.clear_graph()
             self._lineage_for = None
+            self.presence.show_for(None)
             return
         self.pages.setCurrentWidget(self.scroll_area)
         self._show_asset_fields()
@@ -346,6 +350,7 @@ class AssetDetailsWidget(QWidget):
             return
         self.title.setText(a.name)
         self.form.set_asset(a)
+        self.presence.show_for(a.id)
         n = len(self.core.rows)
         self.kind_label.setText(f"{a.media_kind} · {n} variant{'s' if n != 1 else ''}")
         self.variants_label.setText(f"Variants ({n})")

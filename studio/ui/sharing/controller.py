@@ -26,10 +26,12 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.providers_setup import build_cached_providers
 from studio.sync.link import LinkState, Sent
-from studio.sync.peer import Delivery
 from studio.ui.sharing import viewer_controls
 from studio.ui.sharing.banner import ConnectionBanner
 from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
+from studio.ui.sharing.others import OthersWatch
+from studio.ui.sharing.pending import PendingView
+from studio.ui.sharing.presence_view import PresenceIn, PresenceOut
 from studio.ui.sharing.remote_undo import RemoteStep
 
 if TYPE_CHECKING:
@@ -39,8 +41,6 @@ log = logging.getLogger(__name__)
 
 PEOPLE_EVERY_MS = 1000
 VIEWER_REASON = "you are a viewer of this shared space: its host lets you look, not change"
-PRESENCE_MS = 150
-"""A joined space's selection is told to the host at most this often (the host coalesces too)."""
 
 
 def left_shared(studio: Studio) -> dict[str, Any]:
@@ -61,35 +61,6 @@ class _Relay(QObject):
     """Carries a result from the engine's thread to a callback on the UI thread."""
 
     ready = Signal(object, object)
-
-
-class PresenceOut(QObject):
-    """What this peer has selected (and views: the one asset selected) in the open joined
-    space, told to the host for its People panel and the others' canvases; coalesced."""
-
-    def __init__(self, sharing: SharingController) -> None:
-        super().__init__(sharing)
-        self._sharing = sharing
-        self._selection: list[str] = []
-        self._timer = QTimer(self, singleShot=True, interval=PRESENCE_MS)
-        self._timer.timeout.connect(self._send)
-
-    def selection_changed(self, ids: list[str]) -> None:
-        if self._sharing.linked is None:
-            return
-        self._selection = list(ids)
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def _send(self) -> None:
-        sharing, ids = self._sharing, self._selection
-        if sharing.linked is None or sharing._engine is None:
-            return
-        viewing = ids[0] if len(ids) == 1 else None
-        engine = sharing.engine
-        sharing.run(
-            engine.set_presence(sharing.linked, viewing, ids), lambda _n: None, lambda _e: None
-        )
 
 
 class SharingController(QObject):
@@ -118,6 +89,10 @@ class SharingController(QObject):
         window.statusBar().addPermanentWidget(self.status_label)
         self.status_label.hide()
         self.presence = PresenceOut(self)
+        self.presence_in = PresenceIn(self)  # the others' avatars on cards and in details
+        self.others = OthersWatch(self)  # "Mira renamed this"
+        self.pending = PendingView(self)  # clocks on waiting edits; refusals put back
+        self.changed.connect(self.presence_in.people_changed)
         self._poll = QTimer(self, interval=PEOPLE_EVERY_MS)
         self._poll.timeout.connect(self.refresh_people)
         self.reload_remotes()
@@ -183,6 +158,7 @@ class SharingController(QObject):
             self._update_status()
             self.refresh_people()
             self.changed.emit()
+            self.presence.resend()
             if done is not None:
                 done(info)
 
@@ -252,7 +228,13 @@ class SharingController(QObject):
         self.run(self.engine.join(link, name), done, failed)
 
     def space_opened(self, space: Space) -> None:
+        session = self.win.session
+        self.presence_in.joined(space.slug if space.is_replica else None)
+        if session is not None:
+            mine = f"peer:{self.presence_in.me}" if space.is_replica else self.win.actor.id
+            self.others.follow(session, mine)
         if not space.is_replica:
+            self.presence_in.people_changed()
             return
         self.linked = space.slug
         self.link_state = None
@@ -263,14 +245,18 @@ class SharingController(QObject):
             self.engine.open_link(
                 space.slug,
                 self.post(self._link_state),
-                self.post(self._refused),
-                lambda _roster: None,
+                self.post(self.pending.refused),
+                self.post(self.presence_in.roster),
                 self.post(self._media_arrived),
             ),
             lambda _none: None,
         )
 
     def space_closed(self, space: Space) -> None:
+        self.win.scene.ctx.presence = {}
+        self.presence_in.joined(None)
+        self.pending.show_state(None)
+        self.win.inspector.presence.set_people({})
         if self.linked != space.slug or self._engine is None:
             return
         self.linked = None
@@ -290,6 +276,7 @@ class SharingController(QObject):
         if state.role and (state.role == "viewer") != (self.read_only is not None):
             self._set_read_only(VIEWER_REASON if state.role == "viewer" else None)
         self.banner.show_state(state)
+        self.pending.show_state(state)
         self.link_changed.emit(state)
         self.win.spaces.relabel()
 
@@ -299,12 +286,6 @@ class SharingController(QObject):
             return
         self.win.scene.thumbs.forget(str(p) for p in paths)
         self.win.scene.update()
-
-    def _refused(self, deliveries: list[Delivery]) -> None:
-        lines = [f"• {d.error}" for d in deliveries if d.error is not None]
-        self.win.show_error(
-            f"The host refused {len(lines)} change(s) made while offline:\n" + "\n".join(lines)
-        )
 
     def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
         """Fetch a joined space's original from its host (once, however often asked);
@@ -354,6 +335,7 @@ class SharingController(QObject):
             if result.error is None and not result.queued and self.linked == slug:
                 self.win.undo_stack.push(RemoteStep(text, self.travel))
             if result.error is not None:
+                self.pending.send_failed(cmds)
                 self.win.show_error(f"{text}: {result.error}")
             elif result.queued:
                 self.win.statusBar().showMessage(

@@ -1,0 +1,143 @@
+"""What a card shows about other people and about the user's own waiting edits (a joined
+space): round avatars with initials of the people who have it selected, a thin border in
+the first one's colour, and a small clock when an edit of it waits to be sent.
+
+Painted by the card itself from :class:`~studio.ui.canvas.card_status.CanvasContext`
+(``presence``: asset id → avatars, ``pending``: asset ids): no widget per card, and a
+presence update repaints only the cards whose avatars changed. The sizes stay about the
+same on screen at every zoom the cards paint themselves (FULL and SIMPLE levels of
+detail); at FAR zoom the overview draws the cards and shows neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+
+from studio.ui.canvas.geometry import CARD_H, CARD_W, FOOTER_H
+
+SCREEN_D = 22.0
+"""An avatar's diameter on screen, in pixels (at most a fifth of the card's width)."""
+MAX_SHOWN = 3
+"""Avatars drawn on one card; more people are one "+N" circle."""
+TEXT_FROM_PX = 14.0
+"""Initials are written while an avatar is at least this big on screen."""
+PENDING_COLOUR = "#e8a33c"
+
+
+@dataclass(frozen=True, slots=True)
+class Avatar:
+    """One person as the canvas and the details show them: ``key`` is their device (or
+    the host's id), ``colour`` a ``#rrggbb`` string (see ``studio.ui.sharing.people``)."""
+
+    key: str
+    name: str
+    initials: str
+    colour: str
+
+
+_colours: dict[str, QColor] = {}
+_fonts: dict[int, QFont] = {}
+
+
+def qcolour(hex_: str) -> QColor:
+    """One QColor per colour string (painting allocates nothing per frame)."""
+    got = _colours.get(hex_)
+    if got is None:
+        got = _colours[hex_] = QColor(hex_)
+    return got
+
+
+def _font(px: int) -> QFont:
+    got = _fonts.get(px)
+    if got is None:
+        got = _fonts[px] = QFont()
+        got.setPixelSize(px)
+        got.setWeight(QFont.Weight.DemiBold)
+    return got
+
+
+def diameter(scale: float) -> float:
+    """An avatar's diameter in card coordinates at the view's ``scale``."""
+    return min(CARD_W * 0.2, SCREEN_D / max(scale, 1e-3))
+
+
+def avatar_rects(count: int, scale: float) -> list[QRectF]:
+    """Where the avatars of ``count`` people go (right to left above the footer); with
+    more than :data:`MAX_SHOWN`, the last rectangle is the "+N" circle."""
+    d = diameter(scale)
+    step = d * 0.8
+    y = CARD_H - FOOTER_H - d - d * 0.25
+    right = CARD_W - d * 0.25
+    shown = min(count, MAX_SHOWN + 1)
+    return [QRectF(right - d - i * step, y, d, d) for i in range(shown)]
+
+
+def clock_rect(scale: float) -> QRectF:
+    d = diameter(scale)
+    return QRectF(d * 0.25, CARD_H - FOOTER_H - d - d * 0.25, d, d)
+
+
+def paint_presence(p: QPainter, avatars: tuple[Avatar, ...], scale: float) -> None:
+    """The people who have this card selected: a border in the first one's colour and
+    up to :data:`MAX_SHOWN` avatars (then "+N")."""
+    first = qcolour(avatars[0].colour)
+    pen = QPen(first, 2.0)
+    pen.setCosmetic(True)
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(pen)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    inset = 2.5 / max(scale, 1e-3)
+    p.drawRect(QRectF(inset, inset, CARD_W - 2 * inset, CARD_H - 2 * inset))
+    rects = avatar_rects(len(avatars), scale)
+    extra = len(avatars) - MAX_SHOWN if len(avatars) > MAX_SHOWN + 1 else 0
+    ring = QPen(QColor("#1b1c1f"), 1.5)
+    ring.setCosmetic(True)
+    for i in reversed(range(len(rects))):  # the first person's avatar on top
+        r = rects[i]
+        if extra and i == len(rects) - 1:
+            fill, text = QColor("#4a4e57"), f"+{extra}"
+        else:
+            fill, text = qcolour(avatars[i].colour), avatars[i].initials
+        p.setPen(ring)
+        p.setBrush(fill)
+        p.drawEllipse(r)
+        _label(p, r, text, scale)
+    p.restore()
+
+
+def paint_pending(p: QPainter, scale: float) -> None:
+    """A small clock: an edit of this card waits to be sent to the host."""
+    r = clock_rect(scale)
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    ring = QPen(QColor("#1b1c1f"), 1.5)
+    ring.setCosmetic(True)
+    p.setPen(ring)
+    p.setBrush(qcolour(PENDING_COLOUR))
+    p.drawEllipse(r)
+    hands = QPen(QColor("#1b1c1f"), 2.0)
+    hands.setCosmetic(True)
+    hands.setCapStyle(Qt.PenCapStyle.RoundCap)
+    p.setPen(hands)
+    c = r.center()
+    h = r.height()
+    p.drawLine(c, QPointF(c.x(), c.y() - h * 0.3))
+    p.drawLine(c, QPointF(c.x() + h * 0.22, c.y() + h * 0.08))
+    p.restore()
+
+
+def _label(p: QPainter, r: QRectF, text: str, scale: float) -> None:
+    on_screen = r.height() * scale
+    if on_screen < TEXT_FROM_PX:
+        return
+    p.save()
+    p.translate(r.topLeft())
+    p.scale(1.0 / scale, 1.0 / scale)
+    p.setFont(_font(max(8, int(on_screen * 0.45))))
+    p.setPen(QColor("#ffffff"))
+    p.drawText(QRectF(0, 0, r.width() * scale, on_screen), Qt.AlignmentFlag.AlignCenter, text)
+    p.restore()
