@@ -24,7 +24,7 @@ MAX_LISTED = 12
 
 
 def _names(ids: Iterable[str], name_of: Callable[[str], str]) -> str:
-    got = [f"“{name_of(a)}”" for a in sorted(ids)]
+    got = sorted(f"“{name_of(a)}”" for a in ids)
     if len(got) > 3:
         got = [*got[:2], f"{len(got) - 2} more"]
     return got[0] if len(got) == 1 else f"{', '.join(got[:-1])} and {got[-1]}"
