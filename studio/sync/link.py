@@ -117,6 +117,7 @@ class LiveLink:
         self._stop = asyncio.Event()
         self._session: Session | None = None
         self._sending = asyncio.Lock()  # one flush at a time: each step is sent once, in order
+        self._presence: tuple[str | None, list[str]] | None = None  # told again on reconnect
         self.state = LinkState("connecting")
 
     # ------------------------------------------------------------------ the loop
@@ -134,6 +135,8 @@ class LiveLink:
                         delay = BACKOFF_FIRST_S
                         role = str(session.welcome.get("role") or "")
                         self._tell("live", "", None, store, role)
+                        if self._presence is not None:  # a new connection: the host forgot
+                            await self.set_presence(*self._presence)
                         await self._flush(session, store)
                         self._tell("live", "", None, store, role)
                         await self._stay(session)
@@ -279,6 +282,7 @@ class LiveLink:
         raise StorageError("that variant has no such file")
 
     async def set_presence(self, viewing: str | None, selection: list[str]) -> None:
+        self._presence = (viewing, list(selection))
         session = self._session
         if session is not None and session.failure is None:
             with contextlib.suppress(StorageError, OSError, ConnectionClosed):

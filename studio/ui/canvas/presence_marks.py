@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 from studio.ui.canvas.geometry import CARD_H, CARD_W, FOOTER_H
 
-SCREEN_D = 22.0
+SCREEN_D = 26.0
 """An avatar's diameter on screen, in pixels (at most a fifth of the card's width)."""
 MAX_SHOWN = 3
 """Avatars drawn on one card; more people are one "+N" circle."""
@@ -68,7 +68,7 @@ def avatar_rects(count: int, scale: float) -> list[QRectF]:
     """Where the avatars of ``count`` people go (right to left above the footer); with
     more than :data:`MAX_SHOWN`, the last rectangle is the "+N" circle."""
     d = diameter(scale)
-    step = d * 0.8
+    step = d * 0.9
     y = CARD_H - FOOTER_H - d - d * 0.25
     right = CARD_W - d * 0.25
     shown = min(count, MAX_SHOWN + 1)

@@ -18,13 +18,14 @@ PALETTE = (
     "#d6a100",
     "#46a758",
     "#12a594",
-    "#0090ff",
+    "#ab4aba",
     "#6e56cf",
     "#d6409f",
     "#8d6e4c",
-    "#3e63dd",
+    "#5c7c2f",
 )
-"""Colours that read on the dark canvas with white initials, and apart from each other."""
+"""Colours that read on the dark canvas with white initials, apart from each other and
+from the blue of the user's own selection (no blues)."""
 HOST_KEY = "host"
 """The device id the host's own person has in rosters."""
 
