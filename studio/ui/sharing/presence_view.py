@@ -165,6 +165,7 @@ class PresenceIn(QObject):
         self._set(people)
 
     def _set(self, people: list[Seen]) -> None:
+        people = sorted(people, key=lambda p: (p.name.lower(), p.key))  # same order everywhere
         if people != self._people:
             self._people = people
             if not self._timer.isActive():
