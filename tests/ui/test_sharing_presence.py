@@ -215,6 +215,21 @@ def test_someone_elses_change_to_what_is_being_edited_is_said_and_typed_text_kep
     qtbot.waitUntil(lambda: host.inspector.title.text() == "Pia's villain", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: host_notice.isVisibleTo(host.inspector), timeout=WAIT_MS)
     assert host_notice.text() == "Pia renamed this to “Pia's villain” — your view is updated."
+    # a card Pia is dragging that Olive moves: said; the card stays with the drag
+    card = peer.scene.card(pair.hero)
+    assert card is not None and (card.px, card.py) == (0.0, 0.0)
+    card.dragging = True  # as a drag in progress marks it
+    peer.view.drag.cards = [card]
+    try:
+        assert host.run([c.MoveAssets((c.Position(pair.hero, 500, 500),))], "Move")
+        qtbot.waitUntil(lambda: "dragging" in peer.sharing.others.last, timeout=WAIT_MS)
+        assert peer.sharing.others.last == (
+            "Olive moved “Olive's hero” while you were dragging it — where you drop it wins."
+        )
+        assert (card.px, card.py) == (0.0, 0.0)
+    finally:
+        peer.view.drag.cancel()
+    assert (card.px, card.py) == (500.0, 500.0)  # the drag given up: where the host has it
 
 
 def test_offline_edits_are_marked_and_refused_ones_listed_and_put_back(pair: Pair, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -40,6 +40,21 @@ class Avatar:
 
 _colours: dict[str, QColor] = {}
 _fonts: dict[int, QFont] = {}
+_borders: dict[str, QPen] = {}
+_DARK = QColor("#1b1c1f")
+_WHITE = QColor("#ffffff")
+_MORE = QColor("#4a4e57")
+
+
+def _cosmetic(colour: QColor, width: float) -> QPen:
+    pen = QPen(colour, width)
+    pen.setCosmetic(True)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    return pen
+
+
+_RING = _cosmetic(_DARK, 1.5)
+_HANDS = _cosmetic(_DARK, 2.0)
 
 
 def qcolour(hex_: str) -> QColor:
@@ -83,9 +98,9 @@ def clock_rect(scale: float) -> QRectF:
 def paint_presence(p: QPainter, avatars: tuple[Avatar, ...], scale: float) -> None:
     """The people who have this card selected: a border in the first one's colour and
     up to :data:`MAX_SHOWN` avatars (then "+N")."""
-    first = qcolour(avatars[0].colour)
-    pen = QPen(first, 2.0)
-    pen.setCosmetic(True)
+    pen = _borders.get(avatars[0].colour)
+    if pen is None:
+        pen = _borders[avatars[0].colour] = _cosmetic(qcolour(avatars[0].colour), 2.0)
     p.save()
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(pen)
@@ -94,15 +109,13 @@ def paint_presence(p: QPainter, avatars: tuple[Avatar, ...], scale: float) -> No
     p.drawRect(QRectF(inset, inset, CARD_W - 2 * inset, CARD_H - 2 * inset))
     rects = avatar_rects(len(avatars), scale)
     extra = len(avatars) - MAX_SHOWN if len(avatars) > MAX_SHOWN + 1 else 0
-    ring = QPen(QColor("#1b1c1f"), 1.5)
-    ring.setCosmetic(True)
     for i in reversed(range(len(rects))):  # the first person's avatar on top
         r = rects[i]
         if extra and i == len(rects) - 1:
-            fill, text = QColor("#4a4e57"), f"+{extra}"
+            fill, text = _MORE, f"+{extra}"
         else:
             fill, text = qcolour(avatars[i].colour), avatars[i].initials
-        p.setPen(ring)
+        p.setPen(_RING)
         p.setBrush(fill)
         p.drawEllipse(r)
         _label(p, r, text, scale)
@@ -114,15 +127,10 @@ def paint_pending(p: QPainter, scale: float) -> None:
     r = clock_rect(scale)
     p.save()
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    ring = QPen(QColor("#1b1c1f"), 1.5)
-    ring.setCosmetic(True)
-    p.setPen(ring)
+    p.setPen(_RING)
     p.setBrush(qcolour(PENDING_COLOUR))
     p.drawEllipse(r)
-    hands = QPen(QColor("#1b1c1f"), 2.0)
-    hands.setCosmetic(True)
-    hands.setCapStyle(Qt.PenCapStyle.RoundCap)
-    p.setPen(hands)
+    p.setPen(_HANDS)
     c = r.center()
     h = r.height()
     p.drawLine(c, QPointF(c.x(), c.y() - h * 0.3))
@@ -138,6 +146,6 @@ def _label(p: QPainter, r: QRectF, text: str, scale: float) -> None:
     p.translate(r.topLeft())
     p.scale(1.0 / scale, 1.0 / scale)
     p.setFont(_font(max(8, int(on_screen * 0.45))))
-    p.setPen(QColor("#ffffff"))
+    p.setPen(_WHITE)
     p.drawText(QRectF(0, 0, r.width() * scale, on_screen), Qt.AlignmentFlag.AlignCenter, text)
     p.restore()

@@ -57,14 +57,17 @@ class OthersWatch(QObject):
     def _step(self, change: Change) -> None:
         if change.actor_id == self.me:
             return
+        win = self._sharing.win
+        form = win.inspector.form
+        shown = form.asset
+        dragged = {c.asset.id: c for c in win.view.drag.cards if c.dragging}
+        if shown is None and not dragged:  # nothing being edited: nothing to say (cheap)
+            return
         try:
             updated, moved = touched(change)
         except Exception:  # a step the views cannot read is skipped by them too
             return
-        win = self._sharing.win
         who = change.actor_name or "Someone"
-        form = win.inspector.form
-        shown = form.asset
         if shown is not None and shown.id in updated and form.changed:
             what = [_VERBS[f] for f in form.changed if f in _VERBS]
             text = f"{who} {_and(what)}"
@@ -78,8 +81,6 @@ class OthersWatch(QObject):
             else:
                 text += " — your view is updated."
             self._say(text, details=True)
-        drag = win.view.drag
-        dragged = {c.asset.id: c for c in drag.cards if c.dragging}
         hit = [dragged[a] for a in (updated | moved) if a in dragged]
         if hit:
             names = _and([f"“{c.asset.name}”" for c in hit[:3]])
