@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
 
 from studio.ui.canvas.geometry import CARD_H, CARD_W, FOOTER_H
 
@@ -40,10 +40,8 @@ class Avatar:
 
 _colours: dict[str, QColor] = {}
 _fonts: dict[int, QFont] = {}
-_borders: dict[str, QPen] = {}
 _DARK = QColor("#1b1c1f")
 _WHITE = QColor("#ffffff")
-_MORE = QColor("#4a4e57")
 
 
 def _cosmetic(colour: QColor, width: float) -> QPen:
@@ -97,55 +95,68 @@ def clock_rect(scale: float) -> QRectF:
 
 def paint_presence(p: QPainter, avatars: tuple[Avatar, ...], scale: float) -> None:
     """The people who have this card selected: a border in the first one's colour and
-    up to :data:`MAX_SHOWN` avatars (then "+N")."""
-    pen = _borders.get(avatars[0].colour)
-    if pen is None:
-        pen = _borders[avatars[0].colour] = _cosmetic(qcolour(avatars[0].colour), 2.0)
-    p.save()
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(pen)
-    p.setBrush(Qt.BrushStyle.NoBrush)
-    inset = 2.5 / max(scale, 1e-3)
-    p.drawRect(QRectF(inset, inset, CARD_W - 2 * inset, CARD_H - 2 * inset))
+    up to :data:`MAX_SHOWN` avatars (then "+N"), each a pixmap made once per size."""
+    colour = qcolour(avatars[0].colour)
+    w = 2.0 / max(scale, 1e-3)  # 2 px on screen, inside the selection's outline
+    a = w * 1.25
+    p.fillRect(QRectF(a, a, CARD_W - 2 * a, w), colour)  # four fills: a stroked
+    p.fillRect(QRectF(a, CARD_H - a - w, CARD_W - 2 * a, w), colour)  # rectangle costs
+    p.fillRect(QRectF(a, a, w, CARD_H - 2 * a), colour)  # ~3x more per card
+    p.fillRect(QRectF(CARD_W - a - w, a, w, CARD_H - 2 * a), colour)
     rects = avatar_rects(len(avatars), scale)
     extra = len(avatars) - MAX_SHOWN if len(avatars) > MAX_SHOWN + 1 else 0
+    ratio = p.device().devicePixelRatioF() if p.device() is not None else 1.0
     for i in reversed(range(len(rects))):  # the first person's avatar on top
         r = rects[i]
         if extra and i == len(rects) - 1:
-            fill, text = _MORE, f"+{extra}"
+            fill, text = "#4a4e57", f"+{extra}"
         else:
-            fill, text = qcolour(avatars[i].colour), avatars[i].initials
-        p.setPen(_RING)
-        p.setBrush(fill)
-        p.drawEllipse(r)
-        _label(p, r, text, scale)
-    p.restore()
+            fill, text = avatars[i].colour, avatars[i].initials
+        pm = _disc(fill, text, r.width() * scale, ratio)
+        p.drawPixmap(r, pm, QRectF(pm.rect()))
 
 
 def paint_pending(p: QPainter, scale: float) -> None:
     """A small clock: an edit of this card waits to be sent to the host."""
     r = clock_rect(scale)
-    p.save()
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(_RING)
-    p.setBrush(qcolour(PENDING_COLOUR))
-    p.drawEllipse(r)
-    p.setPen(_HANDS)
-    c = r.center()
-    h = r.height()
-    p.drawLine(c, QPointF(c.x(), c.y() - h * 0.3))
-    p.drawLine(c, QPointF(c.x() + h * 0.22, c.y() + h * 0.08))
-    p.restore()
+    ratio = p.device().devicePixelRatioF() if p.device() is not None else 1.0
+    pm = _disc(PENDING_COLOUR, _CLOCK, r.width() * scale, ratio)
+    p.drawPixmap(r, pm, QRectF(pm.rect()))
 
 
-def _label(p: QPainter, r: QRectF, text: str, scale: float) -> None:
-    on_screen = r.height() * scale
-    if on_screen < TEXT_FROM_PX:
-        return
-    p.save()
-    p.translate(r.topLeft())
-    p.scale(1.0 / scale, 1.0 / scale)
-    p.setFont(_font(max(8, int(on_screen * 0.45))))
-    p.setPen(_WHITE)
-    p.drawText(QRectF(0, 0, r.width() * scale, on_screen), Qt.AlignmentFlag.AlignCenter, text)
-    p.restore()
+_CLOCK = "\0clock"  # not initials: the clock's hands
+_discs: dict[tuple[str, str, int, float], QPixmap] = {}
+MAX_DISCS = 512
+
+
+def _disc(fill: str, text: str, on_screen: float, ratio: float) -> QPixmap:
+    """A filled circle with a dark ring and white ``text`` (or a clock), ``on_screen``
+    pixels across: made once per colour, text and whole pixel size."""
+    px = max(4, round(on_screen))
+    key = (fill, text, px, ratio)
+    pm = _discs.get(key)
+    if pm is not None:
+        return pm
+    if len(_discs) >= MAX_DISCS:  # zooming through many sizes: start again
+        _discs.clear()
+    pm = QPixmap(round(px * ratio), round(px * ratio))
+    pm.setDevicePixelRatio(ratio)
+    pm.fill(Qt.GlobalColor.transparent)
+    q = QPainter(pm)
+    q.setRenderHint(QPainter.RenderHint.Antialiasing)
+    r = QRectF(0.75, 0.75, px - 1.5, px - 1.5)
+    q.setPen(_RING)
+    q.setBrush(qcolour(fill))
+    q.drawEllipse(r)
+    if text == _CLOCK:
+        q.setPen(_HANDS)
+        c, h = r.center(), r.height()
+        q.drawLine(c, QPointF(c.x(), c.y() - h * 0.3))
+        q.drawLine(c, QPointF(c.x() + h * 0.22, c.y() + h * 0.08))
+    elif px >= TEXT_FROM_PX:
+        q.setFont(_font(max(8, int(px * 0.42))))
+        q.setPen(_WHITE)
+        q.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+    q.end()
+    _discs[key] = pm
+    return pm
