@@ -235,9 +235,12 @@ def test_someone_elses_change_to_what_is_being_edited_is_said_and_typed_text_kep
 def test_offline_edits_are_marked_and_refused_ones_listed_and_put_back(pair: Pair, qtbot) -> None:  # type: ignore[no-untyped-def]
     host, peer = pair.host, pair.peer
     hero, villain = pair.hero, pair.villain
+    host.scene.select([villain])
+    qtbot.waitUntil(lambda: _names(peer, villain) == ["Olive"], timeout=WAIT_MS)
     # the host goes away (its engine stops serving the space)
     _wait(qtbot, host, host.sharing.engine.stop_sharing(pair.space_id))
     qtbot.waitUntil(lambda: peer.sharing.banner.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peer.scene.ctx.presence == {}, timeout=WAIT_MS)  # not known now
     # Pia drags both cards and renames Hero, offline: kept, marked, counted
     for aid, x in ((hero, 40.0), (villain, 600.0)):
         card = peer.scene.card(aid)

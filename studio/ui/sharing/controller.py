@@ -257,6 +257,8 @@ class SharingController(QObject):
         self.presence_in.joined(None)
         self.pending.show_state(None)
         self.win.inspector.presence.set_people({})
+        if space.id in self.shared:  # the host's person leaves its peers' canvases
+            self.run(self.engine.set_own_presence(space.id, None), lambda _n: None)
         if self.linked != space.slug or self._engine is None:
             return
         self.linked = None
@@ -277,6 +279,8 @@ class SharingController(QObject):
             self._set_read_only(VIEWER_REASON if state.role == "viewer" else None)
         self.banner.show_state(state)
         self.pending.show_state(state)
+        if state.state != "live":  # who is there is not known while cut off
+            self.presence_in.roster([])
         self.link_changed.emit(state)
         self.win.spaces.relabel()
 
