@@ -83,12 +83,13 @@ def pair(tmp_path: Path, qtbot) -> Iterator[Pair]:  # type: ignore[no-untyped-de
             image = c.MediaKindName.IMAGE
             space.apply(c.CreateAsset(name="Hero", media_kind=image, x=0, y=0), OWNER)
             space.apply(c.CreateAsset(name="Villain", media_kind=image, x=300, y=0), OWNER)
+            space.apply(c.CreateAsset(name="Map", media_kind=image, x=600, y=0), OWNER)
             ids = {a.name: a.id for a in space.snapshot().assets}
     host = _window(home, qtbot)
     peer: MainWindow | None = None
     try:
         host.open_space(entry.id)
-        qtbot.waitUntil(lambda: len(host.scene.cards()) == 2, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(host.scene.cards()) == 3, timeout=WAIT_MS)
         host.sharing.share(entry.id)
         qtbot.waitUntil(lambda: entry.id in host.sharing.shared, timeout=WAIT_MS)
         invite = _wait(qtbot, host, host.sharing.engine.invite(entry.id, "editor", 3_600_000))
@@ -98,7 +99,7 @@ def pair(tmp_path: Path, qtbot) -> Iterator[Pair]:  # type: ignore[no-untyped-de
         dialog.name.setText("Pia")
         qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: peer.space is not None and peer.space.is_replica, timeout=WAIT_MS)
-        qtbot.waitUntil(lambda: len(peer.scene.cards()) == 2, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(peer.scene.cards()) == 3, timeout=WAIT_MS)
         qtbot.waitUntil(
             lambda: "connected" in peer.sharing.describe(peer.space.slug), timeout=WAIT_MS
         )
@@ -159,11 +160,20 @@ def test_presence_shows_on_the_cards_and_in_the_details_on_both_sides(pair: Pair
     # the People panel shows her with the same face (one source of colours)
     host.people.refresh()
     row = host.people.list.topLevelItem(0)
-    assert row is not None and row.text(0) == "Pia" and not row.icon(0).isNull()
+    assert row is not None and row.text(0) == "Pia"
+    face = row.icon(0).pixmap(18, 18).toImage()
+    assert _near(face.pixelColor(3, 9), pia.colour)
+    # a presence update repaints the cards whose avatars change, and only those
+    repainted: list[str] = []
+    for card in peer.scene.cards():
+        card.update = lambda *_a, aid=card.asset.id: repainted.append(aid)  # type: ignore[method-assign]
     # the host's own selection reaches the peer (not Pia's own: she knows what she selected)
     host.scene.select([pair.hero, pair.villain])
     qtbot.waitUntil(lambda: _names(peer, pair.villain) == ["Olive"], timeout=WAIT_MS)
     assert _names(peer, pair.hero) == ["Olive"]
+    assert set(repainted) == {pair.hero, pair.villain}  # not Map
+    for card in peer.scene.cards():
+        del card.update  # type: ignore[method-assign]
     olive = peer.scene.ctx.presence[pair.villain][0]
     assert olive.colour == faces.colour_for(faces.HOST_KEY)
     peer.show_asset(pair.villain)
