@@ -109,12 +109,12 @@ class AssetForm(QWidget):
         if not (same and old is not None and self._keeps(self.name, old.name, asset.name)):
             self.name.setText(asset.name)
             self.name.setCursorPosition(0)
-        elif old is not None and old.name != asset.name:
+        elif old is not None and old.name != asset.name != self.name.text():
             kept.append("name")
         old_tags = ", ".join(old.tags) if old is not None else ""
         if not (same and self._keeps(self.tags, old_tags, ", ".join(asset.tags))):
             self.tags.setText(", ".join(asset.tags))
-        elif old is not None and old.tags != asset.tags:
+        elif old is not None and old.tags != asset.tags != parse_tags(self.tags.text()):
             kept.append("tags")
         self.kept = tuple(kept)
         blocker = self.type.blockSignals(True)
