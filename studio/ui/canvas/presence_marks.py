@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
 
 from studio.ui.canvas.geometry import CARD_H, CARD_W, FOOTER_H
 
@@ -95,25 +95,68 @@ def clock_rect(scale: float) -> QRectF:
 
 def paint_presence(p: QPainter, avatars: tuple[Avatar, ...], scale: float) -> None:
     """The people who have this card selected: a border in the first one's colour and
-    up to :data:`MAX_SHOWN` avatars (then "+N"), each a pixmap made once per size."""
-    colour = qcolour(avatars[0].colour)
-    w = 2.0 / max(scale, 1e-3)  # 2 px on screen, inside the selection's outline
-    a = w * 1.25
-    p.fillRect(QRectF(a, a, CARD_W - 2 * a, w), colour)  # four fills: a stroked
-    p.fillRect(QRectF(a, CARD_H - a - w, CARD_W - 2 * a, w), colour)  # rectangle costs
-    p.fillRect(QRectF(a, a, w, CARD_H - 2 * a), colour)  # ~3x more per card
-    p.fillRect(QRectF(CARD_W - a - w, a, w, CARD_H - 2 * a), colour)
+    up to :data:`MAX_SHOWN` avatars (then "+N") — one pixmap per row of faces and size,
+    made once (a card then costs a few fills and one drawPixmap)."""
+    brush = _brushes.get(avatars[0].colour)
+    if brush is None:
+        brush = _brushes[avatars[0].colour] = QBrush(qcolour(avatars[0].colour))
+    for edge in _edges(scale):
+        p.fillRect(edge, brush)
     rects = avatar_rects(len(avatars), scale)
     extra = len(avatars) - MAX_SHOWN if len(avatars) > MAX_SHOWN + 1 else 0
+    faces = tuple((a.colour, a.initials) for a in avatars[: len(rects)])
+    if extra:
+        faces = (*faces[:-1], ("#4a4e57", f"+{extra}"))
     ratio = p.device().devicePixelRatioF() if p.device() is not None else 1.0
-    for i in reversed(range(len(rects))):  # the first person's avatar on top
-        r = rects[i]
-        if extra and i == len(rects) - 1:
-            fill, text = "#4a4e57", f"+{extra}"
-        else:
-            fill, text = avatars[i].colour, avatars[i].initials
-        pm = _disc(fill, text, r.width() * scale, ratio)
-        p.drawPixmap(r, pm, QRectF(pm.rect()))
+    pm = _row(faces, rects[0].width() * scale, ratio)
+    left = rects[-1]
+    target = QRectF(left.x(), left.y(), rects[0].right() - left.x(), left.height())
+    p.drawPixmap(target, pm, QRectF(pm.rect()))
+
+
+_edge_cache: list[tuple[float, tuple[QRectF, ...]]] = [(0.0, ())]
+_brushes: dict[str, QBrush] = {}
+_rows: dict[tuple[tuple[tuple[str, str], ...], int, float], QPixmap] = {}
+
+
+def _edges(scale: float) -> tuple[QRectF, ...]:
+    """The border, 2 px on screen just inside the selection's outline, as four
+    rectangles (filling them costs a third of stroking a rectangle); made per zoom."""
+    at, edges = _edge_cache[0]
+    if at != scale:
+        w = 2.0 / max(scale, 1e-3)
+        a = w * 1.25
+        edges = (
+            QRectF(a, a, CARD_W - 2 * a, w),
+            QRectF(a, CARD_H - a - w, CARD_W - 2 * a, w),
+            QRectF(a, a, w, CARD_H - 2 * a),
+            QRectF(CARD_W - a - w, a, w, CARD_H - 2 * a),
+        )
+        _edge_cache[0] = (scale, edges)
+    return edges
+
+
+def _row(faces: tuple[tuple[str, str], ...], on_screen: float, ratio: float) -> QPixmap:
+    """Discs of ``faces`` (colour, text) right to left, the first on top, as one pixmap."""
+    px = max(4, round(on_screen))
+    key = (faces, px, ratio)
+    pm = _rows.get(key)
+    if pm is not None:
+        return pm
+    if len(_rows) >= MAX_DISCS:
+        _rows.clear()
+    step = px * 0.9
+    width = px + step * (len(faces) - 1)
+    pm = QPixmap(round(width * ratio), round(px * ratio))
+    pm.setDevicePixelRatio(ratio)
+    pm.fill(Qt.GlobalColor.transparent)
+    q = QPainter(pm)
+    for i in reversed(range(len(faces))):
+        colour, text = faces[i]
+        q.drawPixmap(QPointF(width - px - i * step, 0), _disc(colour, text, px, ratio))
+    q.end()
+    _rows[key] = pm
+    return pm
 
 
 def paint_pending(p: QPainter, scale: float) -> None:
