@@ -55,6 +55,9 @@ class LinkState:
     role: str = ""
     pending_assets: frozenset[str] = frozenset()
     """The assets the waiting steps change (the app marks their cards)."""
+    pending_steps: tuple[tuple[dict[str, Any], ...], ...] = ()
+    """The waiting steps' commands (JSON form), oldest first: the app shows their
+    effect until the host answers (an overlay; the replica changes only from the host)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +175,12 @@ class LiveLink:
         try:
             box = store.outbox(self.slug)
             pending, assets = len(box), assets_of(cmds for _m, cmds, _t in box)
+            steps = tuple(tuple(cmds) for _m, cmds, _t in box)
         except StudioError:
             pending, assets = self.state.pending, self.state.pending_assets
-        self.state = LinkState(state, detail, since, pending, role or self.state.role, assets)
+            steps = self.state.pending_steps
+        role = role or self.state.role
+        self.state = LinkState(state, detail, since, pending, role, assets, steps)
         self._on_state(self.state)
 
     async def _stay(self, session: Session) -> None:
@@ -251,6 +257,7 @@ class LiveLink:
                     queued = {m: cmds for m, cmds, _at in store.outbox(self.slug)}
                     deliveries = await flush(session, store, self.slug, SEND_TIMEOUT_S)
             except StorageError:  # cut meanwhile: it stays queued, sent on reconnect
+                self._tell(self.state.state, self.state.detail, self.state.offline_since, store)
                 return Sent(mid, queued=True)
             mine = next((d for d in deliveries if d.mutation_id == mid), None)
             self._report(deliveries, queued, mid)

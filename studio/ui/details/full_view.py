@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.protocol import AssetData, LineageData, TypedEvent
 from studio.store.records import VariantRow
+from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.details.compare import CompareWidget
 from studio.ui.details.lineage import LineageView
 from studio.ui.details.thumbs import load_thumb
@@ -43,6 +44,7 @@ class AssetDetailsDialog(QDialog):
         *,
         variant_id: str | None = None,
         compare: Sequence[str] = (),
+        overlay: PendingOverlay | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("assetDetailsDialog")
@@ -51,6 +53,8 @@ class AssetDetailsDialog(QDialog):
         self.host = host
         self.core = DetailsCore(host, self, compact=False)
         self.core.space = host.space
+        if overlay is not None:  # a joined space's unanswered steps show here too
+            self.core.overlay = overlay
         self.core.compare_requested.connect(self.show_compare)
 
         self.title = QLabel("")
@@ -133,6 +137,14 @@ class AssetDetailsDialog(QDialog):
                 aid in self._lineage_assets()
             ):
                 self._reload_lineage()
+
+    def apply_overlay(self) -> None:
+        """The user's waiting steps changed what this asset shows."""
+        if self.core._reload(None) == "gone":
+            self.close()
+            return
+        self._refresh_titles()
+        self._fill_picker(self.ticked())
 
     def _reload_lineage(self) -> None:
         self._lineage_for = None

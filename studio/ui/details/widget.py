@@ -40,6 +40,7 @@ from studio.core.protocol import (
 )
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
+from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.details.actions import ActionBar, VariantActions
 from studio.ui.details.form import AssetForm, Section
 from studio.ui.details.lineage import LineageView
@@ -71,6 +72,7 @@ class DetailsCore(QWidget):
         self.space: Space | None = None
         self.asset: AssetRow | None = None
         self.rows: list[VariantRow] = []
+        self.overlay = PendingOverlay()  # a joined space's unanswered steps (the scene's)
         self.preview = MediaPreview(compact=compact)
         self.preview.fetch_missing = host.fetch_original  # a joined space's originals
         self.grid = VariantGrid(max_rows=3 if compact else 0)
@@ -96,8 +98,8 @@ class DetailsCore(QWidget):
             self._clear()
             return False
         try:
-            asset = space.asset(asset_id)
-            rows = space.variants_of(asset_id)
+            asset = self.overlay.asset(space.asset(asset_id))
+            rows = self.overlay.variant_rows(space.variants_of(asset_id))
         except StudioError:
             self._clear()
             return False
@@ -313,6 +315,14 @@ class AssetDetailsWidget(QWidget):
     def current_asset(self) -> str | None:
         return self.core.current_asset()
 
+    def overlay_changed(self, asset_ids: set[str]) -> None:
+        """The user's waiting steps changed what these assets show."""
+        if self.current_asset() in asset_ids:
+            self.show_asset(self.current_asset())
+        for dialog in list(self.dialogs):
+            if dialog.asset_id() in asset_ids:
+                dialog.apply_overlay()
+
     def current_variant(self) -> str | None:
         return self.core.current_variant()
 
@@ -326,7 +336,12 @@ class AssetDetailsWidget(QWidget):
         if aid is None or self.core.space is None:
             return None
         dialog = AssetDetailsDialog(
-            self.host, aid, self.window(), variant_id=self.current_variant(), compare=compare
+            self.host,
+            aid,
+            self.window(),
+            variant_id=self.current_variant(),
+            compare=compare,
+            overlay=self.core.overlay,
         )
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
@@ -352,7 +367,9 @@ class AssetDetailsWidget(QWidget):
         self.form.set_asset(a)
         self.presence.show_for(a.id)
         n = len(self.core.rows)
-        self.kind_label.setText(f"{a.media_kind} · {n} variant{'s' if n != 1 else ''}")
+        ids = [r.id for r in self.core.rows]
+        waiting = " · ⏱ waiting to send" if self.core.overlay.changes(a.id, ids) else ""
+        self.kind_label.setText(f"{a.media_kind} · {n} variant{'s' if n != 1 else ''}{waiting}")
         self.variants_label.setText(f"Variants ({n})")
 
     def _node_clicked(self, asset_id: str, _variant_id: str) -> None:

@@ -29,6 +29,7 @@ from studio.sync.link import LinkState, Sent
 from studio.ui.sharing import viewer_controls
 from studio.ui.sharing.banner import ConnectionBanner
 from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
+from studio.ui.sharing.optimistic import Optimistic
 from studio.ui.sharing.others import OthersWatch
 from studio.ui.sharing.pending import PendingView
 from studio.ui.sharing.presence_view import PresenceIn, PresenceOut
@@ -92,6 +93,7 @@ class SharingController(QObject):
         self.presence_in = PresenceIn(self)  # the others' avatars on cards and in details
         self.others = OthersWatch(self)  # "Mira renamed this"
         self.pending = PendingView(self)  # clocks on waiting edits; refusals put back
+        self.optimistic = Optimistic(self)  # one's own unanswered edits shown at once
         self.changed.connect(self.presence_in.people_changed)
         self._poll = QTimer(self, interval=PEOPLE_EVERY_MS)
         self._poll.timeout.connect(self.refresh_people)
@@ -335,7 +337,11 @@ class SharingController(QObject):
             self.win.statusBar().showMessage(f"{text}: {self.read_only}", 8000)
             return False
 
+        payload = [command_to_json(c) for c in cmds]
+        token = self.optimistic.begin(payload)
+
         def sent(result: Sent) -> None:
+            self.optimistic.end(token)
             if result.error is None and not result.queued and self.linked == slug:
                 self.win.undo_stack.push(RemoteStep(text, self.travel))
             if result.error is not None:
@@ -347,5 +353,10 @@ class SharingController(QObject):
                     8000,
                 )
 
-        self.run(self.engine.send(slug, [command_to_json(c) for c in cmds]), sent)
+        def failed(exc: Exception) -> None:
+            self.optimistic.end(token)
+            self.pending.send_failed(cmds)
+            self._failed(exc)
+
+        self.run(self.engine.send(slug, payload), sent, failed)
         return True

@@ -64,13 +64,8 @@ class PendingView(QObject):
         return row.name if row is not None else "a deleted asset"
 
     def show_state(self, state: LinkState | None) -> None:
-        """Mark the cards with a step waiting in the outbox (none once all are sent)."""
-        pending = state.pending_assets if state is not None else frozenset()
-        scene = self._sharing.win.scene
-        old, scene.ctx.pending = scene.ctx.pending, pending
-        for aid in old ^ pending:
-            if (card := scene.card(aid)) is not None:
-                card.update()
+        """The outbox changed: its steps shown over the replica, their cards marked."""
+        self._sharing.optimistic.outbox(state)
 
     def refused(self, deliveries: list[Delivery]) -> None:
         """Steps sent from the outbox that the host refused: listed with its reasons;
