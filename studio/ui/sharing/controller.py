@@ -30,6 +30,7 @@ from studio.ui.sharing import viewer_controls
 from studio.ui.sharing.banner import ConnectionBanner
 from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
 from studio.ui.sharing.optimistic import Optimistic
+from studio.ui.sharing.originals import Originals
 from studio.ui.sharing.others import OthersWatch
 from studio.ui.sharing.pending import PendingView
 from studio.ui.sharing.presence_view import PresenceIn, PresenceOut
@@ -83,7 +84,6 @@ class SharingController(QObject):
         self.roles: dict[str, str] = {}  # joined space slug -> this device's role there
         self.read_only: str | None = None
         """Why the open joined space cannot be changed from here (a viewer), or None."""
-        self._fetches: dict[str, list[Callable[[], None]]] = {}  # variant id -> when here
         self.banner = ConnectionBanner()
         self.status_label = QLabel()
         self.status_label.setObjectName("sharingStatus")
@@ -94,6 +94,7 @@ class SharingController(QObject):
         self.others = OthersWatch(self)  # "Mira renamed this"
         self.pending = PendingView(self)  # clocks on waiting edits; refusals put back
         self.optimistic = Optimistic(self)  # one's own unanswered edits shown at once
+        self.originals = Originals(self)  # fetched when first shown (later if offline)
         self.changed.connect(self.presence_in.people_changed)
         self._poll = QTimer(self, interval=PEOPLE_EVERY_MS)
         self._poll.timeout.connect(self.refresh_people)
@@ -258,6 +259,7 @@ class SharingController(QObject):
         self.win.scene.ctx.presence = {}
         self.presence_in.joined(None)
         self.pending.show_state(None)
+        self.originals.link_state(None)
         self.win.inspector.presence.set_people({})
         if space.id in self.shared:  # the host's person leaves its peers' canvases
             self.run(self.engine.set_own_presence(space.id, None), lambda _n: None)
@@ -281,6 +283,7 @@ class SharingController(QObject):
             self._set_read_only(VIEWER_REASON if state.role == "viewer" else None)
         self.banner.show_state(state)
         self.pending.show_state(state)
+        self.originals.link_state(state)
         if state.state != "live":  # who is there is not known while cut off
             self.presence_in.roster([])
         self.link_changed.emit(state)
@@ -294,26 +297,9 @@ class SharingController(QObject):
         self.win.scene.update()
 
     def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
-        """Fetch a joined space's original from its host (once, however often asked);
-        ``ready`` runs when it is here. False when the open space is not joined."""
-        slug = self.linked
-        if slug is None:
-            return False
-        waiting = self._fetches.setdefault(variant_id, [])
-        waiting.append(ready)
-        if len(waiting) > 1:
-            return True
-
-        def here(_path: object) -> None:
-            for callback in self._fetches.pop(variant_id, []):
-                callback()
-
-        def failed(exc: Exception) -> None:
-            self._fetches.pop(variant_id, None)
-            self.win.statusBar().showMessage(f"Could not fetch the file from the host: {exc}", 8000)
-
-        self.run(self.engine.fetch(slug, variant_id), here, failed)
-        return True
+        """Fetch a joined space's original from its host; ``ready`` runs when it is
+        here. False when the open space is not joined."""
+        return self.originals.fetch(variant_id, ready)
 
     def travel(self, action: str, text: str) -> None:
         """Undo or redo this device's latest step on the host of the open joined space."""

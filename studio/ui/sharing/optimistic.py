@@ -61,9 +61,11 @@ class Optimistic(QObject):
     def outbox(self, state: LinkState | None) -> None:
         """The link told its outbox (None: the joined space closed)."""
         steps = state.pending_steps if state is not None else ()
-        if state is None:
+        if state is None and self._live:
             self._live.clear()
-        if steps != self._outbox:
+            self._outbox = steps
+            self._show(catch_up=False)
+        elif steps != self._outbox:
             fewer = len(steps) < len(self._outbox)
             self._outbox = steps
             self._show(catch_up=fewer)
@@ -84,7 +86,7 @@ class Optimistic(QObject):
         scene = self._sharing.win.scene
         old_enough = time.monotonic() - CLOCK_AFTER_MS / 1000
         steps = [*self._outbox, *(s for at, s in self._live.values() if at <= old_enough)]
-        marked = set(assets_of(steps))
+        marked = set(assets_of(cmd for step in steps for cmd in step))
         for step in steps:
             for cmd in step:
                 v = scene.model.variants.get(str(cmd.get("variant_id") or ""))
