@@ -242,6 +242,26 @@ def test_someone_elses_change_to_what_is_being_edited_is_said_and_typed_text_kep
     assert (card.px, card.py) == (500.0, 500.0)  # the drag given up: where the host has it
 
 
+def test_the_full_view_says_who_changed_its_asset(pair: Pair, qtbot) -> None:  # type: ignore[no-untyped-def]
+    host, peer = pair.host, pair.peer
+    peer.show_asset(pair.hero)
+    dialog = peer.inspector.open_full_view()
+    assert dialog is not None
+    notice = dialog.presence.notice
+    assert not notice.isVisibleTo(dialog)
+    assert host.run([c.UpdateAsset(pair.hero, name="Olive's hero")], "Rename")
+    qtbot.waitUntil(lambda: notice.isVisibleTo(dialog), timeout=WAIT_MS)
+    assert notice.text() == "Olive changed this — the view is updated."
+    assert dialog.windowTitle().startswith("Olive's hero")
+    # one's own change is not said
+    dialog.presence.notice.hide()
+    assert peer.run([c.UpdateAsset(pair.hero, name="Pia's hero")], "Rename")
+    qtbot.waitUntil(lambda: dialog.windowTitle().startswith("Pia's hero"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: host.scene.card(pair.hero).asset.name == "Pia's hero", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peer.scene.asset_row(pair.hero).name == "Pia's hero", timeout=WAIT_MS)
+    assert not notice.isVisibleTo(dialog)
+
+
 def test_offline_edits_are_marked_and_refused_ones_listed_and_put_back(pair: Pair, qtbot) -> None:  # type: ignore[no-untyped-def]
     host, peer = pair.host, pair.peer
     hero, villain = pair.hero, pair.villain

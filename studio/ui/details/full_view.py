@@ -27,6 +27,7 @@ from studio.store.records import VariantRow
 from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.details.compare import CompareWidget
 from studio.ui.details.lineage import LineageView
+from studio.ui.details.presence_line import PresenceLine
 from studio.ui.details.thumbs import load_thumb
 from studio.ui.details.widget import DetailsCore
 from studio.ui.host import StudioHost
@@ -107,6 +108,8 @@ class AssetDetailsDialog(QDialog):
         self.tabs.currentChanged.connect(lambda _i: self._load_lineage())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        self.presence = PresenceLine()  # "Mira renamed this" (a shared or joined space)
+        layout.addWidget(self.presence)
         layout.addWidget(self.tabs)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._space_key)
 

@@ -61,7 +61,8 @@ class OthersWatch(QObject):
         form = win.inspector.form
         shown = form.asset
         dragged = {c.asset.id: c for c in win.view.drag.cards if c.dragging}
-        if shown is None and not dragged:  # nothing being edited: nothing to say (cheap)
+        dialogs = win.inspector.dialogs  # full views
+        if shown is None and not dragged and not dialogs:  # nothing shown: nothing to say
             return
         try:
             updated, moved = touched(change)
@@ -81,6 +82,9 @@ class OthersWatch(QObject):
             else:
                 text += " — your view is updated."
             self._say(text, details=True)
+        for dialog in dialogs:
+            if dialog.asset_id() in updated:
+                dialog.presence.notify(f"{who} changed this — the view is updated.")
         hit = [dragged[a] for a in (updated | moved) if a in dragged]
         if hit:
             names = _and([f"“{c.asset.name}”" for c in hit[:3]])
