@@ -368,7 +368,7 @@ class AssetDetailsWidget(QWidget):
         self.presence.show_for(a.id)
         n = len(self.core.rows)
         ids = [r.id for r in self.core.rows]
-        waiting = " · ⏱ waiting to send" if self.core.overlay.changes(a.id, ids) else ""
+        waiting = " · waiting to send" if self.core.overlay.changes(a.id, ids) else ""
         self.kind_label.setText(f"{a.media_kind} · {n} variant{'s' if n != 1 else ''}{waiting}")
         self.variants_label.setText(f"Variants ({n})")
 
