@@ -144,6 +144,7 @@ class Host:
         self._allowed: set[str] = set()
         self._run_jobs = jobs
         self._runners: list[JobRunner] = []
+        self._own: dict[str, Member] = {}  # space id -> the host's own person, in rosters
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -273,6 +274,18 @@ class Host:
         served = self._served.get(space_id)
         return [] if served is None else [p.member() for p in served.peers if p.live]
 
+    def set_own_presence(self, space_id: str, member: Member | None) -> None:
+        """What the person at the host (the app) has selected in ``space_id``: part of
+        the roster its peers get (None: not there)."""
+        served = self._served.get(space_id)
+        if served is None or self._own.get(space_id) == member:
+            return
+        if member is None:
+            self._own.pop(space_id, None)
+        else:
+            self._own[space_id] = member
+        served.roster_changed.set()
+
     # ------------------------------------------------------------------ watching
     async def _watch(self, served: Served) -> None:
         """Wake the peers of ``served`` whenever anything commits to its file: at once
@@ -330,7 +343,8 @@ class Host:
             await asyncio.sleep(INTERVAL_S)
             served.roster_changed.clear()
             live = [p for p in served.peers if p.live]
-            frame = wire.encode("presence", peers=roster(p.member() for p in live))
+            own = [m for m in [self._own.get(served.space.id)] if m is not None]
+            frame = wire.encode("presence", peers=roster([*own, *(p.member() for p in live)]))
             context = self._context()
             for peer in live:
                 self._spawn(Conversation(context, peer, served).send_quietly(frame))

@@ -14,7 +14,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,36 @@ class LinkState:
     offline_since: float | None = None
     pending: int = 0
     role: str = ""
+    pending_assets: frozenset[str] = frozenset()
+    """The assets the waiting steps change (the app marks their cards)."""
+    pending_steps: tuple[tuple[dict[str, Any], ...], ...] = ()
+    """The waiting steps' commands (JSON form), oldest first: the app shows their
+    effect until the host answers (an overlay; the replica changes only from the host)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused(Delivery):
+    """A refused step with its commands (as queued), so the app can say what it was and
+    put the cards it moved back where the replica has them."""
+
+    commands: tuple[dict[str, Any], ...] = ()
+
+
+def assets_of(commands: Iterable[Any]) -> frozenset[str]:
+    """The asset ids a list of commands (their JSON form) names as ``asset_id``, at any
+    depth (a move's positions too); bounded by the commands' size."""
+    found: set[str] = set()
+    todo: list[Any] = list(commands)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            aid = item.get("asset_id")
+            if isinstance(aid, str):
+                found.add(aid)
+            todo += [v for v in item.values() if isinstance(v, dict | list)]
+        elif isinstance(item, list):
+            todo += item
+    return frozenset(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +120,7 @@ class LiveLink:
         self._stop = asyncio.Event()
         self._session: Session | None = None
         self._sending = asyncio.Lock()  # one flush at a time: each step is sent once, in order
+        self._presence: tuple[str | None, list[str]] | None = None  # told again on reconnect
         self.state = LinkState("connecting")
 
     # ------------------------------------------------------------------ the loop
@@ -107,6 +138,8 @@ class LiveLink:
                         delay = BACKOFF_FIRST_S
                         role = str(session.welcome.get("role") or "")
                         self._tell("live", "", None, store, role)
+                        if self._presence is not None:  # a new connection: the host forgot
+                            await self.set_presence(*self._presence)
                         await self._flush(session, store)
                         self._tell("live", "", None, store, role)
                         await self._stay(session)
@@ -140,10 +173,14 @@ class LiveLink:
         self, state: str, detail: str, since: float | None, store: Any, role: str = ""
     ) -> None:
         try:
-            pending = len(store.outbox(self.slug))
+            box = store.outbox(self.slug)
+            pending, assets = len(box), assets_of(cmds for _m, cmds, _t in box)
+            steps = tuple(tuple(cmds) for _m, cmds, _t in box)
         except StudioError:
-            pending = self.state.pending
-        self.state = LinkState(state, detail, since, pending, role or self.state.role)
+            pending, assets = self.state.pending, self.state.pending_assets
+            steps = self.state.pending_steps
+        role = role or self.state.role
+        self.state = LinkState(state, detail, since, pending, role, assets, steps)
         self._on_state(self.state)
 
     async def _stay(self, session: Session) -> None:
@@ -186,11 +223,22 @@ class LiveLink:
 
     async def _flush(self, session: Session, store: Any) -> list[Delivery]:
         async with self._sending:
+            queued = {mid: cmds for mid, cmds, _at in store.outbox(self.slug)}
             deliveries = await flush(session, store, self.slug, SEND_TIMEOUT_S)
-        refused = [d for d in deliveries if d.error is not None]
+        self._report(deliveries, queued)
+        return deliveries
+
+    def _report(
+        self, deliveries: list[Delivery], queued: dict[str, list[Any]], mine: str = ""
+    ) -> None:
+        """Tell the app of the refused steps (not ``mine``: its sender hears of it)."""
+        refused: list[Delivery] = [
+            Refused(d.mutation_id, d.result, d.error, tuple(queued.get(d.mutation_id, ())))
+            for d in deliveries
+            if d.error is not None and d.mutation_id != mine
+        ]
         if refused:
             self._on_refused(refused)
-        return deliveries
 
     # ------------------------------------------------------------------ the user's steps
     async def send(self, commands: list[dict[str, Any]]) -> Sent:
@@ -206,13 +254,13 @@ class LiveLink:
                 return Sent(mid, queued=True)
             try:
                 async with self._sending:
+                    queued = {m: cmds for m, cmds, _at in store.outbox(self.slug)}
                     deliveries = await flush(session, store, self.slug, SEND_TIMEOUT_S)
             except StorageError:  # cut meanwhile: it stays queued, sent on reconnect
+                self._tell(self.state.state, self.state.detail, self.state.offline_since, store)
                 return Sent(mid, queued=True)
             mine = next((d for d in deliveries if d.mutation_id == mid), None)
-            others = [d for d in deliveries if d.error is not None and d.mutation_id != mid]
-            if others:
-                self._on_refused(others)
+            self._report(deliveries, queued, mid)
             if mine is None:  # pragma: no cover - flush sends every queued step
                 return Sent(mid, queued=True)
             return Sent(mid, result=mine.result, error=mine.error)
@@ -241,6 +289,7 @@ class LiveLink:
         raise StorageError("that variant has no such file")
 
     async def set_presence(self, viewing: str | None, selection: list[str]) -> None:
+        self._presence = (viewing, list(selection))
         session = self._session
         if session is not None and session.failure is None:
             with contextlib.suppress(StorageError, OSError, ConnectionClosed):

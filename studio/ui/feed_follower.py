@@ -84,6 +84,7 @@ def typed(view: Callable[[TypedEvent], object]) -> Callable[[Event], None]:
 
 class FeedFollower(QObject):
     changed = Signal(object)  # studio.core.protocol.TypedEvent, on the main thread
+    step = Signal(object)  # studio.core.feed.Change, after its events were handed out
     file_changed = Signal()
     """Something was committed to the space file since the last look — by any
     connection, also a write that adds no change-log entry (an undo-history entry, a
@@ -162,6 +163,7 @@ class FeedFollower(QObject):
             return
         for event in events:
             self._hand_out(event)
+        self.step.emit(change)  # who made it (sharing tells "Mira renamed this")
 
     def _hand_out(self, event: Event) -> None:
         got = self.decode(event)

@@ -301,7 +301,7 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
         # an edit made offline is kept, shown as waiting, and sent when the host is back
         assert w.run([c.CreateFrame("Made offline", 200, 0, 40, 40)], "New frame")
         qtbot.waitUntil(
-            lambda: "1 change waiting" in w.sharing.banner.label.text(), timeout=WAIT_MS
+            lambda: "1 edit waiting to send" in w.sharing.banner.label.text(), timeout=WAIT_MS
         )
         host = HostThread(home, ["team-board"], port=port)
         qtbot.waitUntil(lambda: not w.sharing.banner.isVisible(), timeout=WAIT_MS)

@@ -55,6 +55,7 @@ from studio.ui.canvas.model import (
     shown_status,
     thumb_rel,
 )
+from studio.ui.canvas.presence_marks import paint_pending, paint_presence
 from studio.ui.canvas.stack_badge import paint_badge
 from studio.ui.canvas.theme import Theme
 
@@ -209,6 +210,11 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
             self._paint_full(p, ctx, t)
         else:
             self._paint_simple(p, ctx, t)
+        aid = self.asset.id
+        if ctx.presence and (people := ctx.presence.get(aid)):
+            paint_presence(p, people, ctx.scale)
+        if aid in ctx.pending:
+            paint_pending(p, ctx.scale)
 
     def _paint_stack(self, p: QPainter, t: Theme) -> None:
         """Two cards' edges behind this one: it holds others."""

@@ -5,6 +5,7 @@ painting."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from PySide6.QtGui import QPainter
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.canvas.geometry import CARD_H, CARD_W, FOOTER_H, Lod
 from studio.ui.canvas.model import CardFacts
+from studio.ui.canvas.presence_marks import Avatar
 from studio.ui.canvas.theme import Theme, theme
 
 if TYPE_CHECKING:
@@ -33,6 +35,10 @@ class CanvasContext:
     drop_target: str | None = None  # asset id highlighted as a drop target
     queue_paused: bool = False  # queued cards say "Paused" and their bars stand still
     matching: AbstractSet[str] | None = None  # the filter's matches (None: no filter)
+    presence: Mapping[str, tuple[Avatar, ...]] = field(default_factory=dict)
+    """Who else has each card selected (a shared or joined space; see presence_marks)."""
+    pending: AbstractSet[str] = frozenset()
+    """Cards with an edit waiting to be sent to the host (a joined space, offline)."""
     theme: Theme = field(default_factory=theme)
     _insets: dict[float, QRectF] = field(default_factory=dict)
     _insets_scale: float = 0.0

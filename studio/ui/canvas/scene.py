@@ -35,6 +35,7 @@ from studio.ui.canvas.frame_item import FrameItem
 from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, card_in_frame, union
 from studio.ui.canvas.loading import SceneLoader
 from studio.ui.canvas.model import CanvasModel
+from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.canvas.overview import LodSwitcher, OverviewItem
 from studio.ui.canvas.pacer import ViewPacer
 from studio.ui.canvas.scene_sync import SceneSync
@@ -56,6 +57,8 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self.thumbs = thumbs if thumbs is not None else ThumbnailCache(parent=self)
         self.ctx = CanvasContext(self.thumbs)
         self.model = CanvasModel()
+        self.overlay = PendingOverlay()
+        """A joined space's steps not answered by its host yet, shown over the rows."""
         self.space: Space | None = None
         self.finder = CanvasFinder(self)
         self._cards: dict[str, AssetCardItem] = {}
@@ -163,6 +166,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self.scope = None
         self._content = None
         self.ctx.queue_paused = False
+        self.overlay.rebuild(())
         self.space = None
 
     # ------------------------------------------------------------------ bounds

@@ -16,7 +16,8 @@ from studio.ui.canvas.card import AssetCardItem, CanvasContext
 from studio.ui.canvas.find import CanvasFinder
 from studio.ui.canvas.frame_item import FrameItem
 from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, union
-from studio.ui.canvas.model import HANDLED, CanvasModel, Changed
+from studio.ui.canvas.model import HANDLED, CanvasModel, CardFacts, Changed, card_facts
+from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.canvas.overview import OverviewItem
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class SceneSync:
     _content: QRectF | None
     _anim: QTimer
     _overview: OverviewItem
+    overlay: PendingOverlay
     collapsed: set[str]
     scope: frozenset[str] | None
     selection_changed: Signal
@@ -75,7 +77,7 @@ class SceneSync:
             self.sync_card(aid)
         for aid in ch.moved - ch.assets:
             if (card := self._cards.get(aid)) is not None:
-                self._place(card, self.model.assets[aid])
+                self._place(card, self.overlay.asset(self.model.assets[aid]))
         for aid in ch.progress:
             if (card := self._cards.get(aid)) is not None:
                 self._sync_progress(card)
@@ -108,7 +110,7 @@ class SceneSync:
         if asset is None:
             self._remove_card(aid)
             return
-        facts = self.model.facts(aid)
+        asset, facts = self.shown(asset)
         card = self._cards.get(aid)
         if card is None:
             card = AssetCardItem(self.ctx, asset, facts)
@@ -135,6 +137,27 @@ class SceneSync:
         if self.finder.active:
             self.finder.test(card)
         self._refresh(card)
+
+    def shown(self, asset: AssetRow) -> tuple[AssetRow, CardFacts]:
+        """The row and facts a card shows: the replica's, with the effect of the user's
+        steps the host has not answered yet laid over them (``overlay``)."""
+        if not self.overlay:
+            return asset, self.model.facts(asset.id)
+        asset = self.overlay.asset(asset)
+        return asset, card_facts(asset, self.overlay.variant_rows(self.model.variants_of(asset.id)))
+
+    def overlay_changed(self, steps: list[tuple[dict[str, Any], ...]]) -> set[str]:
+        """Lay these waiting steps over the rows (none: the replica is shown as it is);
+        the cards whose shown rows changed are redrawn (and moved). Their ids."""
+        assets, variants = self.overlay.rebuild(steps)
+        for vid in variants:
+            if (v := self.model.variants.get(vid)) is not None:
+                assets.add(v.asset_id)
+        for aid in assets:
+            if aid in self._cards:
+                self.sync_card(aid)
+        self._content = None
+        return assets
 
     # ------------------------------------------------------------------ stacks
     def _is_hidden(self, asset: AssetRow) -> bool:
@@ -268,11 +291,12 @@ class SceneSync:
 
     # ------------------------------------------------------------------ drag support
     def snap_back(self, ids: Sequence[str]) -> None:
-        """Put cards back where their rows say (after a refused or cancelled move)."""
+        """Put cards back where their rows say (after a refused or cancelled move); a
+        card with a move still waiting for the host stays where that move put it."""
         for aid in ids:
             card, row = self._cards.get(aid), self.model.assets.get(aid)
             if card is not None and row is not None:
-                self._place(card, row)
+                self._place(card, self.overlay.asset(row))
         self._content = None
 
     def snap_back_frame(self, fid: str) -> None:

@@ -65,6 +65,10 @@ class AssetForm(QWidget):
         self.tags.setToolTip("Comma-separated tags (Enter to apply)")
         self.read_only = ""
         """Why the fields cannot change anything (a viewer of a joined space), or ""."""
+        self.kept: tuple[str, ...] = ()
+        """The fields whose unsaved text the last :meth:`set_asset` kept over a new value."""
+        self.changed: tuple[str, ...] = ()
+        """The stored fields (name, tags, type) the last :meth:`set_asset` saw change."""
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(4)
@@ -80,27 +84,39 @@ class AssetForm(QWidget):
         line.editingFinished.connect(self.commit_type)
         self.type.activated.connect(lambda _i: self.commit_type())
 
-    def set_asset(self, asset: AssetRow | None) -> None:
-        """Show ``asset``'s values (the field being typed in keeps its text unless the
-        stored value changed under it)."""
+    def set_asset(self, asset: AssetRow | None, *, keep_typed: bool = True) -> None:
+        """Show ``asset``'s values. A field being typed in keeps its text: while the
+        stored value is the same (nothing to show), and also when someone else changed it
+        under unsaved text — the text is never lost silently: :attr:`kept` names those
+        fields (the window says so), Enter applies the text, Esc shows the stored value
+        (``keep_typed=False``)."""
         old = self.asset
         self.asset = asset
+        self.kept = ()
+        self.changed = ()
         self.setEnabled(asset is not None and not self.read_only)
         if asset is None:
             for w in (self.name, self.tags):
                 w.clear()
             self.type.setEditText("")
             return
-        same = old is not None and old.id == asset.id
-        typing_name = same and self.name.hasFocus() and old is not None and old.name == asset.name
-        if not typing_name:
+        if old is not None and old.id == asset.id:
+            self.changed = tuple(
+                f for f in ("name", "tags", "type") if getattr(old, f) != getattr(asset, f)
+            )
+        same = keep_typed and old is not None and old.id == asset.id
+        kept: list[str] = []
+        if not (same and old is not None and self._keeps(self.name, old.name, asset.name)):
             self.name.setText(asset.name)
             self.name.setCursorPosition(0)
-        typing_tags = (
-            same and self.tags.hasFocus() and old is not None and old.tags_json == asset.tags_json
-        )
-        if not typing_tags:
+        elif old is not None and old.name != asset.name != self.name.text():
+            kept.append("name")
+        old_tags = ", ".join(old.tags) if old is not None else ""
+        if not (same and self._keeps(self.tags, old_tags, ", ".join(asset.tags))):
             self.tags.setText(", ".join(asset.tags))
+        elif old is not None and old.tags != asset.tags != parse_tags(self.tags.text()):
+            kept.append("tags")
+        self.kept = tuple(kept)
         blocker = self.type.blockSignals(True)
         try:
             self.type.clear()
@@ -109,8 +125,14 @@ class AssetForm(QWidget):
         finally:
             self.type.blockSignals(blocker)
 
+    @staticmethod
+    def _keeps(field: QLineEdit, was: str, now: str) -> bool:
+        """Leave ``field`` as it is: it is being typed in, and either the stored value
+        did not change or the text differs from what was stored (unsaved)."""
+        return field.hasFocus() and (was == now or field.text() != was)
+
     def _revert(self) -> None:
-        self.set_asset(self.asset)
+        self.set_asset(self.asset, keep_typed=False)
 
     def commit_name(self) -> bool:
         a = self.asset

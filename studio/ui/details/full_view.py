@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 
 from studio.core.protocol import AssetData, LineageData, TypedEvent
 from studio.store.records import VariantRow
+from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.details.compare import CompareWidget
 from studio.ui.details.lineage import LineageView
+from studio.ui.details.presence_line import PresenceLine
 from studio.ui.details.thumbs import load_thumb
 from studio.ui.details.widget import DetailsCore
 from studio.ui.host import StudioHost
@@ -43,6 +45,7 @@ class AssetDetailsDialog(QDialog):
         *,
         variant_id: str | None = None,
         compare: Sequence[str] = (),
+        overlay: PendingOverlay | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("assetDetailsDialog")
@@ -51,6 +54,8 @@ class AssetDetailsDialog(QDialog):
         self.host = host
         self.core = DetailsCore(host, self, compact=False)
         self.core.space = host.space
+        if overlay is not None:  # a joined space's unanswered steps show here too
+            self.core.overlay = overlay
         self.core.compare_requested.connect(self.show_compare)
 
         self.title = QLabel("")
@@ -103,6 +108,8 @@ class AssetDetailsDialog(QDialog):
         self.tabs.currentChanged.connect(lambda _i: self._load_lineage())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        self.presence = PresenceLine()  # "Mira renamed this" (a shared or joined space)
+        layout.addWidget(self.presence)
         layout.addWidget(self.tabs)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._space_key)
 
@@ -133,6 +140,14 @@ class AssetDetailsDialog(QDialog):
                 aid in self._lineage_assets()
             ):
                 self._reload_lineage()
+
+    def apply_overlay(self) -> None:
+        """The user's waiting steps changed what this asset shows."""
+        if self.core._reload(None) == "gone":
+            self.close()
+            return
+        self._refresh_titles()
+        self._fill_picker(self.ticked())
 
     def _reload_lineage(self) -> None:
         self._lineage_for = None

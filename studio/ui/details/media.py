@@ -263,6 +263,7 @@ class MediaPreview(QWidget):
         self.fetch_missing: Callable[[str, Callable[[], None]], bool] | None = None
         """For a joined space: start fetching a variant's original from the host, call
         the function given when it is here; False when it cannot."""
+        self.host_offline = False  # that host is out of reach (see remote_media)
         self.clear("No media")
 
     # ------------------------------------------------------------------ public

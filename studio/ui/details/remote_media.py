@@ -1,5 +1,6 @@
 """A joined space's originals come from the host when first shown: the preview shows
-the thumbnail and "Fetching…" meanwhile, then the media (issue 13)."""
+the thumbnail and "Fetching…" meanwhile, then the media (issue 13). While the host is
+out of reach it says so instead; the fetch starts when the link is back."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from studio.ui.details.media import MediaPreview
 
 FETCHING = "Fetching the original from the host…"
+OFFLINE = "Offline — the original is on the host; it loads when the connection is back"
 
 
 def fetching(preview: MediaPreview, media_dir: Path, row: VariantRow, kind: str) -> bool:
@@ -29,6 +31,17 @@ def fetching(preview: MediaPreview, media_dir: Path, row: VariantRow, kind: str)
     if not preview.fetch_missing(row.id, ready):
         return False
     preview._placeholder(media_dir, row)
-    preview._status_label.setText(FETCHING)
+    preview._status_label.setText(OFFLINE if preview.host_offline else FETCHING)
     preview._key = None
     return True
+
+
+def set_host_offline(preview: MediaPreview, offline: bool) -> None:
+    """The joined space's host went out of reach (or came back): a preview waiting for
+    an original says which."""
+    if preview.host_offline == offline:
+        return
+    preview.host_offline = offline
+    label = getattr(preview, "_status_label", None)
+    if preview.kind == "placeholder" and label is not None and label.text() in (FETCHING, OFFLINE):
+        label.setText(OFFLINE if offline else FETCHING)

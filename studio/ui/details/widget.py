@@ -40,10 +40,12 @@ from studio.core.protocol import (
 )
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
+from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.details.actions import ActionBar, VariantActions
 from studio.ui.details.form import AssetForm, Section
 from studio.ui.details.lineage import LineageView
 from studio.ui.details.media import MediaPreview
+from studio.ui.details.presence_line import PresenceLine
 from studio.ui.details.recipe import RecipePanel
 from studio.ui.details.variants import VariantGrid
 from studio.ui.host import StudioHost
@@ -70,6 +72,7 @@ class DetailsCore(QWidget):
         self.space: Space | None = None
         self.asset: AssetRow | None = None
         self.rows: list[VariantRow] = []
+        self.overlay = PendingOverlay()  # a joined space's unanswered steps (the scene's)
         self.preview = MediaPreview(compact=compact)
         self.preview.fetch_missing = host.fetch_original  # a joined space's originals
         self.grid = VariantGrid(max_rows=3 if compact else 0)
@@ -95,8 +98,8 @@ class DetailsCore(QWidget):
             self._clear()
             return False
         try:
-            asset = space.asset(asset_id)
-            rows = space.variants_of(asset_id)
+            asset = self.overlay.asset(space.asset(asset_id))
+            rows = self.overlay.variant_rows(space.variants_of(asset_id))
         except StudioError:
             self._clear()
             return False
@@ -212,6 +215,7 @@ class AssetDetailsWidget(QWidget):
         self.title.setWordWrap(True)
         self.kind_label = QLabel("")
         self.kind_label.setStyleSheet("color: #9aa3b2;")
+        self.presence = PresenceLine()  # who else looks at it; "X renamed this"
         self.full_button = QPushButton("Open full view")
         self.full_button.setToolTip(
             "Large media and side-by-side compare (or double-click the media)"
@@ -240,6 +244,7 @@ class AssetDetailsWidget(QWidget):
         head.addWidget(self.full_button)
         col.addLayout(head)
         col.addWidget(self.kind_label)
+        col.addWidget(self.presence)
         col.addWidget(self.form)
         col.addWidget(self.core.preview)
         col.addWidget(self.variants_label)
@@ -283,6 +288,7 @@ class AssetDetailsWidget(QWidget):
             self.form.set_asset(None)
             self.lineage.clear_graph()
             self._lineage_for = None
+            self.presence.show_for(None)
             return
         self.pages.setCurrentWidget(self.scroll_area)
         self._show_asset_fields()
@@ -309,6 +315,14 @@ class AssetDetailsWidget(QWidget):
     def current_asset(self) -> str | None:
         return self.core.current_asset()
 
+    def overlay_changed(self, asset_ids: set[str]) -> None:
+        """The user's waiting steps changed what these assets show."""
+        if self.current_asset() in asset_ids:
+            self.show_asset(self.current_asset())
+        for dialog in list(self.dialogs):
+            if dialog.asset_id() in asset_ids:
+                dialog.apply_overlay()
+
     def current_variant(self) -> str | None:
         return self.core.current_variant()
 
@@ -322,7 +336,12 @@ class AssetDetailsWidget(QWidget):
         if aid is None or self.core.space is None:
             return None
         dialog = AssetDetailsDialog(
-            self.host, aid, self.window(), variant_id=self.current_variant(), compare=compare
+            self.host,
+            aid,
+            self.window(),
+            variant_id=self.current_variant(),
+            compare=compare,
+            overlay=self.core.overlay,
         )
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
@@ -346,8 +365,11 @@ class AssetDetailsWidget(QWidget):
             return
         self.title.setText(a.name)
         self.form.set_asset(a)
+        self.presence.show_for(a.id)
         n = len(self.core.rows)
-        self.kind_label.setText(f"{a.media_kind} · {n} variant{'s' if n != 1 else ''}")
+        ids = [r.id for r in self.core.rows]
+        waiting = " · waiting to send" if self.core.overlay.changes(a.id, ids) else ""
+        self.kind_label.setText(f"{a.media_kind} · {n} variant{'s' if n != 1 else ''}{waiting}")
         self.variants_label.setText(f"Variants ({n})")
 
     def _node_clicked(self, asset_id: str, _variant_id: str) -> None:

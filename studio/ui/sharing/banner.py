@@ -59,7 +59,7 @@ class ConnectionBanner(QFrame):
         waiting = ""
         if state.pending:
             n = state.pending
-            waiting = f" · {n} change{'s' if n != 1 else ''} waiting to be sent"
+            waiting = f" · {n} edit{'s' if n != 1 else ''} waiting to send"
         if state.state == "ended":
             self.label.setText(
                 f"Disconnected from the host: {state.detail}. The space stays browsable here; "

@@ -26,10 +26,14 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.providers_setup import build_cached_providers
 from studio.sync.link import LinkState, Sent
-from studio.sync.peer import Delivery
 from studio.ui.sharing import viewer_controls
 from studio.ui.sharing.banner import ConnectionBanner
 from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
+from studio.ui.sharing.optimistic import Optimistic
+from studio.ui.sharing.originals import Originals
+from studio.ui.sharing.others import OthersWatch
+from studio.ui.sharing.pending import PendingView
+from studio.ui.sharing.presence_view import PresenceIn, PresenceOut
 from studio.ui.sharing.remote_undo import RemoteStep
 
 if TYPE_CHECKING:
@@ -39,8 +43,6 @@ log = logging.getLogger(__name__)
 
 PEOPLE_EVERY_MS = 1000
 VIEWER_REASON = "you are a viewer of this shared space: its host lets you look, not change"
-PRESENCE_MS = 150
-"""A joined space's selection is told to the host at most this often (the host coalesces too)."""
 
 
 def left_shared(studio: Studio) -> dict[str, Any]:
@@ -63,35 +65,6 @@ class _Relay(QObject):
     ready = Signal(object, object)
 
 
-class PresenceOut(QObject):
-    """What this peer has selected (and views: the one asset selected) in the open joined
-    space, told to the host for its People panel and the others' canvases; coalesced."""
-
-    def __init__(self, sharing: SharingController) -> None:
-        super().__init__(sharing)
-        self._sharing = sharing
-        self._selection: list[str] = []
-        self._timer = QTimer(self, singleShot=True, interval=PRESENCE_MS)
-        self._timer.timeout.connect(self._send)
-
-    def selection_changed(self, ids: list[str]) -> None:
-        if self._sharing.linked is None:
-            return
-        self._selection = list(ids)
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def _send(self) -> None:
-        sharing, ids = self._sharing, self._selection
-        if sharing.linked is None or sharing._engine is None:
-            return
-        viewing = ids[0] if len(ids) == 1 else None
-        engine = sharing.engine
-        sharing.run(
-            engine.set_presence(sharing.linked, viewing, ids), lambda _n: None, lambda _e: None
-        )
-
-
 class SharingController(QObject):
     changed = Signal()
     """Hosting started or stopped, or the people of a shared space changed."""
@@ -111,13 +84,18 @@ class SharingController(QObject):
         self.roles: dict[str, str] = {}  # joined space slug -> this device's role there
         self.read_only: str | None = None
         """Why the open joined space cannot be changed from here (a viewer), or None."""
-        self._fetches: dict[str, list[Callable[[], None]]] = {}  # variant id -> when here
         self.banner = ConnectionBanner()
         self.status_label = QLabel()
         self.status_label.setObjectName("sharingStatus")
         window.statusBar().addPermanentWidget(self.status_label)
         self.status_label.hide()
         self.presence = PresenceOut(self)
+        self.presence_in = PresenceIn(self)  # the others' avatars on cards and in details
+        self.others = OthersWatch(self)  # "Mira renamed this"
+        self.pending = PendingView(self)  # clocks on waiting edits; refusals put back
+        self.optimistic = Optimistic(self)  # one's own unanswered edits shown at once
+        self.originals = Originals(self)  # fetched when first shown (later if offline)
+        self.changed.connect(self.presence_in.people_changed)
         self._poll = QTimer(self, interval=PEOPLE_EVERY_MS)
         self._poll.timeout.connect(self.refresh_people)
         self.reload_remotes()
@@ -183,6 +161,7 @@ class SharingController(QObject):
             self._update_status()
             self.refresh_people()
             self.changed.emit()
+            self.presence.resend()
             if done is not None:
                 done(info)
 
@@ -252,7 +231,13 @@ class SharingController(QObject):
         self.run(self.engine.join(link, name), done, failed)
 
     def space_opened(self, space: Space) -> None:
+        session = self.win.session
+        self.presence_in.joined(space.slug if space.is_replica else None)
+        if session is not None:
+            mine = f"peer:{self.presence_in.me}" if space.is_replica else self.win.actor.id
+            self.others.follow(session, mine)
         if not space.is_replica:
+            self.presence_in.people_changed()
             return
         self.linked = space.slug
         self.link_state = None
@@ -263,14 +248,21 @@ class SharingController(QObject):
             self.engine.open_link(
                 space.slug,
                 self.post(self._link_state),
-                self.post(self._refused),
-                lambda _roster: None,
+                self.post(self.pending.refused),
+                self.post(self.presence_in.roster),
                 self.post(self._media_arrived),
             ),
             lambda _none: None,
         )
 
     def space_closed(self, space: Space) -> None:
+        self.win.scene.ctx.presence = {}
+        self.presence_in.joined(None)
+        self.pending.show_state(None)
+        self.originals.link_state(None)
+        self.win.inspector.presence.set_people({})
+        if space.id in self.shared:  # the host's person leaves its peers' canvases
+            self.run(self.engine.set_own_presence(space.id, None), lambda _n: None)
         if self.linked != space.slug or self._engine is None:
             return
         self.linked = None
@@ -290,6 +282,10 @@ class SharingController(QObject):
         if state.role and (state.role == "viewer") != (self.read_only is not None):
             self._set_read_only(VIEWER_REASON if state.role == "viewer" else None)
         self.banner.show_state(state)
+        self.pending.show_state(state)
+        self.originals.link_state(state)
+        if state.state != "live":  # who is there is not known while cut off
+            self.presence_in.roster([])
         self.link_changed.emit(state)
         self.win.spaces.relabel()
 
@@ -300,33 +296,10 @@ class SharingController(QObject):
         self.win.scene.thumbs.forget(str(p) for p in paths)
         self.win.scene.update()
 
-    def _refused(self, deliveries: list[Delivery]) -> None:
-        lines = [f"• {d.error}" for d in deliveries if d.error is not None]
-        self.win.show_error(
-            f"The host refused {len(lines)} change(s) made while offline:\n" + "\n".join(lines)
-        )
-
     def fetch_original(self, variant_id: str, ready: Callable[[], None]) -> bool:
-        """Fetch a joined space's original from its host (once, however often asked);
-        ``ready`` runs when it is here. False when the open space is not joined."""
-        slug = self.linked
-        if slug is None:
-            return False
-        waiting = self._fetches.setdefault(variant_id, [])
-        waiting.append(ready)
-        if len(waiting) > 1:
-            return True
-
-        def here(_path: object) -> None:
-            for callback in self._fetches.pop(variant_id, []):
-                callback()
-
-        def failed(exc: Exception) -> None:
-            self._fetches.pop(variant_id, None)
-            self.win.statusBar().showMessage(f"Could not fetch the file from the host: {exc}", 8000)
-
-        self.run(self.engine.fetch(slug, variant_id), here, failed)
-        return True
+        """Fetch a joined space's original from its host; ``ready`` runs when it is
+        here. False when the open space is not joined."""
+        return self.originals.fetch(variant_id, ready)
 
     def travel(self, action: str, text: str) -> None:
         """Undo or redo this device's latest step on the host of the open joined space."""
@@ -350,10 +323,15 @@ class SharingController(QObject):
             self.win.statusBar().showMessage(f"{text}: {self.read_only}", 8000)
             return False
 
+        payload = [command_to_json(c) for c in cmds]
+        token = self.optimistic.begin(payload)
+
         def sent(result: Sent) -> None:
+            self.optimistic.end(token)
             if result.error is None and not result.queued and self.linked == slug:
                 self.win.undo_stack.push(RemoteStep(text, self.travel))
             if result.error is not None:
+                self.pending.send_failed(cmds)
                 self.win.show_error(f"{text}: {result.error}")
             elif result.queued:
                 self.win.statusBar().showMessage(
@@ -361,5 +339,10 @@ class SharingController(QObject):
                     8000,
                 )
 
-        self.run(self.engine.send(slug, [command_to_json(c) for c in cmds]), sent)
+        def failed(exc: Exception) -> None:
+            self.optimistic.end(token)
+            self.pending.send_failed(cmds)
+            self._failed(exc)
+
+        self.run(self.engine.send(slug, payload), sent, failed)
         return True

@@ -228,6 +228,12 @@ class SharingEngine:
         if got is not None:
             await got[0].set_presence(viewing, selection)
 
+    async def set_own_presence(self, space_id: str, member: Member | None) -> None:
+        """What the app's user selects in a space it hosts: in its peers' rosters."""
+        host = self.hosts.get(space_id)
+        if host is not None:
+            host.set_own_presence(space_id, member)
+
 
 def remotes(studio: Studio) -> dict[str, tuple[str, str]]:
     """{slug: ("host:port", role)} of the joined spaces (a small read of ``sharing.db``)."""

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.store.sharing import Device
+from studio.ui.sharing import faces
 from studio.ui.sharing.engine import Person
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ class PeoplePanel(QWidget):
         if p.online and p.selection:
             viewing = (viewing + " · " if viewing else "") + f"{len(p.selection)} selected"
         item = QTreeWidgetItem([d.name, d.role, status, viewing])
+        item.setIcon(0, faces.icon(faces.avatar(d.id, d.name)))  # as on the cards
         item.setData(0, ID_ROLE, d.id)
         item.setToolTip(0, f"device {d.id}")
         return item
