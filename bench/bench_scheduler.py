@@ -199,11 +199,12 @@ def throughput(args: argparse.Namespace, tmp: Path, png: Path, data: bytes) -> l
                 f"ours/raw paired {paired:.2f}",
                 flush=True,
             )
-            if said == "NOT SHOWN":
+            if base / ideal < target:  # the machine can't show the target: say so
+                fallback = "ok" if paired >= target else "MISSED"
                 print(
                     f"{'':<16} C/L NOT SHOWN on this machine: the raw baseline itself reaches "
                     f"only {base / ideal:.2f} x C/L here. Fallback (not the target): ours/raw "
-                    f"{paired:.2f} >= {target}: ok",
+                    f"{paired:.2f} >= {target}: {fallback}",
                     flush=True,
                 )
             if said == "MISSED" or (said == "NOT SHOWN" and args.strict):
