@@ -14,8 +14,11 @@ fresh process and a fresh space:
          per JPEG a file copy, ``draft()`` decode at the target scale, a 512 px
          thumbnail saved as WebP (method 1); per WAV a file copy, the samples read with
          ``wave`` + numpy min/max per column drawn into a 512x256 WebP
-  today: (with ``--today PATH``) the same CLI run from another checkout, e.g. the tree
-         before the parallel import: ``git worktree add /tmp/before <commit>``
+  today: (with ``--today PATH``) the same CLI run from another checkout (its own
+         folder as the working folder, so its code is what runs), e.g. the serial
+         import before the parallel one (315ead9, the integration branch before
+         w-importer was merged): ``mkdir /tmp/before && git archive 315ead9 | tar -x
+         -C /tmp/before``
 
 The ratios are taken run by run (ours/raw throughput, ours/today) and their medians
 reported. Targets: ours >= 0.8x raw; ours >= 2.5x today (when given). Exits 1 when a
