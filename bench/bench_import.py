@@ -1,7 +1,7 @@
 """Import throughput: the app's real import path against a raw parallel baseline.
 
     python bench/bench_import.py [--photos 200] [--size 2048] [--wavs 50] [--rounds 3]
-                                 [--today PATH]
+                                 [--today PATH|auto|none]
 
 Makes ``photos`` photo-like JPEGs (``size``², quality 90) and ``wavs`` 8 s stereo WAVs
 once (cached in the temp folder), then times, A B A B in the same run, each run in a
@@ -14,11 +14,12 @@ fresh process and a fresh space:
          per JPEG a file copy, ``draft()`` decode at the target scale, a 512 px
          thumbnail saved as WebP (method 1); per WAV a file copy, the samples read with
          ``wave`` + numpy min/max per column drawn into a 512x256 WebP
-  today: (with ``--today PATH``) the same CLI run from another checkout (its own
-         folder as the working folder, so its code is what runs), e.g. the serial
-         import before the parallel one (315ead9, the integration branch before
-         w-importer was merged): ``mkdir /tmp/before && git archive 315ead9 | tar -x
-         -C /tmp/before``
+  today: the same CLI run from another checkout (its own folder as the working
+         folder, so its code is what runs): ``--today PATH``; by default (``auto``)
+         the serial import before the parallel one, :data:`SERIAL_COMMIT` (the
+         integration branch before w-importer was merged), taken from this checkout's
+         git history with ``git archive`` into a temporary folder (skipped, and said
+         so, where there is no such history; ``--today none`` skips it)
 
 The ratios are taken run by run (ours/raw throughput, ours/today) and their medians
 reported. Targets: ours >= 0.8x raw; ours >= 2.5x today (when given). Exits 1 when a
@@ -58,6 +59,8 @@ if str(ROOT) not in sys.path:
 from bench.bench_thumbnails import make_photo  # noqa: E402
 
 WAV_SECONDS = 8
+SERIAL_COMMIT = "315ead9"
+"""The tree whose import is the issue's "today" (serial, one process)."""
 
 
 def _make_one(job: tuple[str, int, int]) -> None:
@@ -238,6 +241,28 @@ def run_raw(out: Path, files: list[Path]) -> float:
     return _timed(cmd, _env(ROOT), own, cwd=ROOT)
 
 
+def _today_tree(choice: str, into: Path) -> Path | None:
+    """The checkout ``--today`` names: a path, none, or (auto) :data:`SERIAL_COMMIT`
+    extracted from this checkout's git history."""
+    if choice == "none":
+        return None
+    if choice != "auto":
+        return Path(choice)
+    into.mkdir(parents=True)
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", SERIAL_COMMIT],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"no serial tree ({SERIAL_COMMIT} not in this checkout's history: {exc})")
+        return None
+    return into
+
+
 def cpu_report(cpu: dict[str, list[tuple[float, float]]], n: int, cores: int) -> None:
     """CPU per file of each side (median over the rounds), and the CPU-bound ratios."""
     med = {
@@ -274,7 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--wavs", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--today", type=Path, help="a checkout to compare against")
+    parser.add_argument(
+        "--today",
+        default="auto",
+        help=f"a checkout to compare against; auto: {SERIAL_COMMIT} from git; none: skip",
+    )
     parser.add_argument(
         "--cores", type=int, default=_cores(), help="free cores for the CPU-bound estimate"
     )
@@ -304,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.photos} JPEGs {args.size}² + {args.wavs} WAVs ({mib:.0f} MiB), {_cores()} cores, load {load:.1f}"
     )
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    today_tree = _today_tree(args.today, work / "serial-tree")
     vs_raw: list[float] = []
     vs_today: list[float] = []
     cpu: dict[str, list[tuple[float, float]]] = {"ours": [], "raw": [], "today": []}
@@ -315,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             cpu["raw"].append((Cpu.own, Cpu.total))
             line = f"  round {r + 1}: ours {n / ours:.1f} files/s ({ours:.1f} s)  raw {n / raw:.1f} files/s ({raw:.1f} s)"
             vs_raw.append(raw / ours)
-            if args.today is not None:
-                today = run_cli(args.today, work / "today", files)
+            if today_tree is not None:
+                today = run_cli(today_tree, work / "today", files)
                 cpu["today"].append((Cpu.own, Cpu.total))
                 vs_today.append(today / ours)
                 line += f"  today {n / today:.1f} files/s ({today:.1f} s)"
