@@ -199,11 +199,14 @@ def test_files_are_copied_and_hashed_on_several_cores_at_once(
     barrier = threading.Barrier(2, timeout=10)
     threads: set[str] = set()
     met = [0]
+    counting = threading.Lock()
 
     def kernel_copy(*args, **kwargs):  # type: ignore[no-untyped-def]
         threads.add(threading.current_thread().name)
-        if met[0] < 2:
+        with counting:
+            first_two = met[0] < 2
             met[0] += 1
+        if first_two:
             barrier.wait()  # raises BrokenBarrierError if no other copy comes
         return real(*args, **kwargs)
 
