@@ -144,7 +144,10 @@ def raw_verified_extract(files: list[Path], scratch: Path) -> float:
     return t1 - t0
 
 
-def main() -> None:
+TARGET = 0.8
+
+
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=int(os.environ.get("STUDIO_BENCH_ARCHIVE_MB", 256)))
     ap.add_argument("--file-mb", type=int, default=16)
@@ -204,7 +207,16 @@ def main() -> None:
         f"peak RSS {peak_kib / 1024:,.0f} MiB (after setup {base_kib / 1024:,.0f} MiB; "
         f"grew {(peak_kib - base_kib) / 1024:,.1f} MiB)"
     )
+    missed = [
+        f"{what} {ratio:.2f}x"
+        for what, ratio in (("export", exp_ratio), ("import", imp_ratio))
+        if ratio < TARGET
+    ]
+    if missed:
+        print(f"missed (target >= {TARGET}x raw): {', '.join(missed)}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

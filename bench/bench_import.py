@@ -1,7 +1,7 @@
 """Import throughput: the app's real import path against a raw parallel baseline.
 
     python bench/bench_import.py [--photos 200] [--size 2048] [--wavs 50] [--rounds 3]
-                                 [--today PATH]
+                                 [--today PATH|auto|none]
 
 Makes ``photos`` photo-like JPEGs (``size``², quality 90) and ``wavs`` 8 s stereo WAVs
 once (cached in the temp folder), then times, A B A B in the same run, each run in a
@@ -14,18 +14,31 @@ fresh process and a fresh space:
          per JPEG a file copy, ``draft()`` decode at the target scale, a 512 px
          thumbnail saved as WebP (method 1); per WAV a file copy, the samples read with
          ``wave`` + numpy min/max per column drawn into a 512x256 WebP
-  today: (with ``--today PATH``) the same CLI run from another checkout, e.g. the tree
-         before the parallel import: ``git worktree add /tmp/before <commit>``
+  today: the same CLI run from another checkout (its own folder as the working
+         folder, so its code is what runs): ``--today PATH``; by default (``auto``)
+         the serial import before the parallel one, :data:`SERIAL_COMMIT` (the
+         integration branch before w-importer was merged), taken from this checkout's
+         git history with ``git archive`` into a temporary folder (skipped, and said
+         so, where there is no such history; ``--today none`` skips it)
 
 The ratios are taken run by run (ours/raw throughput, ours/today) and their medians
 reported. Targets: ours >= 0.8x raw; ours >= 2.5x today (when given). Exits 1 when a
 target is missed.
+
+CPU time is counted too, robust to a shared machine's load: each CLI run's own process
+(the door, the rows, the moves) and all its children (the pool's workers), per file.
+From them, the CPU-bound ratio ours/today expected with ``--cores`` free cores (default:
+this machine's): today's CPU (one process, serial) over ours spread on the cores, but
+never less than our main process's own share (it runs beside the workers, not split).
+That is what the wall-clock ratio reaches on a quiet machine when the disk keeps up.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,6 +59,8 @@ if str(ROOT) not in sys.path:
 from bench.bench_thumbnails import make_photo  # noqa: E402
 
 WAV_SECONDS = 8
+SERIAL_COMMIT = "315ead9"
+"""The tree whose import is the issue's "today" (serial, one process)."""
 
 
 def _make_one(job: tuple[str, int, int]) -> None:
@@ -106,9 +121,12 @@ def _raw_one(job: tuple[str, str]) -> None:
     Image.fromarray(canvas, "RGB").save(dest / "thumb.webp", "WEBP", quality=80, method=1)
 
 
-def raw_main(out_dir: Path, files: list[str]) -> None:
+def raw_main(out_dir: Path, files: list[str], cpu_out: Path | None = None) -> None:
     with Pool(_cores()) as pool:
         pool.map(_raw_one, [(f, str(out_dir)) for f in files], chunksize=1)
+    if cpu_out is not None:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_out.write_text(json.dumps({"self": r.ru_utime + r.ru_stime}))
 
 
 def _cores() -> int:
@@ -130,10 +148,67 @@ def _env(tree: Path) -> dict[str, str]:
     return env
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
+# Runs the CLI as ``python -m studio`` does, then writes its own process's CPU seconds
+# (every thread; the pool's workers are children) to the file named first.
+CLI_CPU = """
+import atexit, json, resource, runpy, sys
+out = sys.argv.pop(1)
+def _report():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    with open(out, "w") as f:
+        json.dump({"self": r.ru_utime + r.ru_stime}, f)
+atexit.register(_report)
+sys.argv[0] = "studio"
+runpy.run_module("studio", run_name="__main__", alter_sys=True)
+"""
+
+
+class Cpu:
+    """CPU seconds of the last run: its own process and all its children."""
+
+    own = 0.0
+    total = 0.0
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _adopt_orphans() -> None:
+    """Become the subreaper of our descendants (Linux): a pool's workers and its fork
+    server outlive the CLI's own process, and their CPU time counts only once some
+    process reaps them (:func:`_reap_orphans`)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: children only
+        pass
+
+
+def _reap_orphans(limit_s: float = 30.0) -> None:
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.01)
+
+
+def _timed(cmd: list[str], env: dict[str, str], own: Path | None = None, *, cwd: Path) -> float:
+    """Seconds ``cmd`` took; its CPU (and its descendants') in :class:`Cpu`. ``cwd``:
+    ``python -c`` / ``-m`` put the working folder first on the path, so it must be the
+    tree under test (from this checkout's folder, ``--today`` would run this code)."""
+    c0 = _children_cpu()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     took = time.perf_counter() - t0
+    _reap_orphans()
+    Cpu.total = _children_cpu() - c0
+    Cpu.own = json.loads(own.read_text())["self"] if own is not None else Cpu.total
     if proc.returncode != 0:
         raise SystemExit(
             f"failed: {' '.join(cmd[:6])}…\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
@@ -152,15 +227,70 @@ def run_cli(tree: Path, home: Path, files: list[Path]) -> float:
         env=env,
         cwd=tree,
     )
-    cmd = [py, "-m", "studio", "--home", str(home), "import", "bench", *map(str, files)]
-    return _timed(cmd, env)
+    own = home / "cpu.json"
+    cmd = [py, "-c", CLI_CPU, str(own), "--home", str(home), "import", "bench", *map(str, files)]
+    return _timed(cmd, env, own, cwd=tree)
 
 
 def run_raw(out: Path, files: list[Path]) -> float:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--raw-into", str(out), *map(str, files)]
-    return _timed(cmd, _env(ROOT))
+    own = out.parent / "raw-cpu.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--raw-into", str(out)]
+    cmd += ["--cpu-out", str(own), *map(str, files)]
+    return _timed(cmd, _env(ROOT), own, cwd=ROOT)
+
+
+def _today_tree(choice: str, into: Path) -> Path | None:
+    """The checkout ``--today`` names: a path, none, or (auto) :data:`SERIAL_COMMIT`
+    extracted from this checkout's git history."""
+    if choice == "none":
+        return None
+    if choice != "auto":
+        return Path(choice)
+    into.mkdir(parents=True)
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", SERIAL_COMMIT],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"no serial tree ({SERIAL_COMMIT} not in this checkout's history: {exc})")
+        return None
+    return into
+
+
+def cpu_report(cpu: dict[str, list[tuple[float, float]]], n: int, cores: int) -> None:
+    """CPU per file of each side (median over the rounds), and the CPU-bound ratios."""
+    med = {
+        k: (statistics.median(o for o, _ in v), statistics.median(t for _, t in v))
+        for k, v in cpu.items()
+        if v
+    }
+    for k, (own, total) in med.items():
+        print(
+            f"CPU {k:<5}: {total:6.1f} s in all, {total / n * 1000:5.0f} ms per file "
+            f"(its main process {own:.1f} s)"
+        )
+
+    def bound(own: float, total: float) -> float:  # wall on ``cores`` free cores, CPU-bound
+        return max(own, total / cores)
+
+    ours = bound(*med["ours"])
+    print(
+        f"CPU-bound ours/raw on {cores} free cores: {bound(*med['raw']) / ours:.2f} "
+        "(raw: a pool of that many workers)"
+    )
+    if "today" in med:
+        today = bound(*med["today"])  # serial: its main process does it all
+        print(
+            f"CPU-bound ours/today on {cores} free cores: {today / ours:.2f}x "
+            f"(today {today:.1f} s; ours max(main {med['ours'][0]:.1f} s, "
+            f"all {med['ours'][1]:.1f} s / {cores}))"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,14 +299,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--wavs", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--today", type=Path, help="a checkout to compare against")
+    parser.add_argument(
+        "--today",
+        default="auto",
+        help=f"a checkout to compare against; auto: {SERIAL_COMMIT} from git; none: skip",
+    )
+    parser.add_argument(
+        "--cores", type=int, default=_cores(), help="free cores for the CPU-bound estimate"
+    )
     parser.add_argument("--raw-into", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.raw_into is not None:  # the baseline's own process
-        raw_main(args.raw_into, args.files)
+        raw_main(args.raw_into, args.files, args.cpu_out)
         return 0
 
+    _adopt_orphans()
     base = Path(tempfile.gettempdir())
     files = make_set(
         base / f"bench-import-{args.photos}x{args.size}-{args.wavs}",
@@ -194,21 +333,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.photos} JPEGs {args.size}² + {args.wavs} WAVs ({mib:.0f} MiB), {_cores()} cores, load {load:.1f}"
     )
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    today_tree = _today_tree(args.today, work / "serial-tree")
     vs_raw: list[float] = []
     vs_today: list[float] = []
+    cpu: dict[str, list[tuple[float, float]]] = {"ours": [], "raw": [], "today": []}
     try:
         for r in range(args.rounds):
             ours = run_cli(ROOT, work / "ours", files)
+            cpu["ours"].append((Cpu.own, Cpu.total))
             raw = run_raw(work / "raw", files)
+            cpu["raw"].append((Cpu.own, Cpu.total))
             line = f"  round {r + 1}: ours {n / ours:.1f} files/s ({ours:.1f} s)  raw {n / raw:.1f} files/s ({raw:.1f} s)"
             vs_raw.append(raw / ours)
-            if args.today is not None:
-                today = run_cli(args.today, work / "today", files)
+            if today_tree is not None:
+                today = run_cli(today_tree, work / "today", files)
+                cpu["today"].append((Cpu.own, Cpu.total))
                 vs_today.append(today / ours)
                 line += f"  today {n / today:.1f} files/s ({today:.1f} s)"
             print(line, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    cpu_report(cpu, n, args.cores)
     ok = True
     ratio = statistics.median(vs_raw)
     print(
@@ -221,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
             f"import ours/today: median {speedup:.2f}x (runs {', '.join(f'{x:.2f}' for x in vs_today)}); target >= 2.5"
         )
         ok &= speedup >= 2.5
+    else:
+        print("import ours/today: not measured (give --today TREE: the serial import's tree)")
     return 0 if ok else 1
 
 

@@ -7,9 +7,14 @@ picture, ~300 KB, stored, probed and thumbnailed like any result) at concurrency
 Rate = jobs / (first call start .. last job end), from the space file. Paired run by
 run (A B A B) with a raw baseline: C threads that sleep L, then write, fsync and
 thumbnail the same PNG (what any job system must do with a result), no database.
-Targets: rate >= 0.9 x C/L at L = 200 ms and >= 0.8 x C/L at L = 50 ms. Where the
-machine itself can't store pictures that fast (the raw baseline misses C/L too: CPU
-bound on 2 cores), the target is held against the baseline instead and the line says so.
+Targets: rate >= 0.9 x C/L at L = 200 ms and >= 0.8 x C/L at L = 50 ms. The verdict is
+always against C/L. Where it is missed and the machine itself can't store pictures that
+fast (the raw baseline misses the same share of C/L: CPU bound on a busy or small
+machine), the line says so plainly ("C/L NOT SHOWN on this machine") and a fallback
+check against the raw baseline (ours/raw paired >= the same share) is printed as such;
+only a missed fallback, or C/L missed while the baseline reached it, exits 1
+(``--strict``: a C/L target not shown exits 1 too). The CPU time of the CLI's process
+per job is printed beside (robust to the machine's load).
 
 Per-job cost (item 6, the local provider): its run and the storing of its result at
 512 and 1K, one job at a time, medians.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -77,11 +83,19 @@ def picture(size: int) -> bytes:
     return buf.getvalue()
 
 
-def cli(home: Path, latency: float, png: Path, *args: str) -> None:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cli(home: Path, latency: float, png: Path, *args: str) -> float:
+    """Run the CLI; returns its process's CPU seconds."""
     cmd = [sys.executable, "-c", LAUNCH, str(latency), str(png), "--home", str(home), *args]
+    c0 = _children_cpu()
     done = subprocess.run(cmd, env=ENV, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{args[0]} failed: {done.stderr.strip()[-500:]}")
+    return _children_cpu() - c0
 
 
 def span_rate(home: Path, jobs: int) -> float:
@@ -102,13 +116,14 @@ def span_rate(home: Path, jobs: int) -> float:
     return jobs / max(0.001, (end - start) / 1000)
 
 
-def ours(home: Path, how: str, latency: float, png: Path, jobs: int) -> float:
+def ours(home: Path, how: str, latency: float, png: Path, jobs: int) -> tuple[float, float]:
+    """(jobs per second, CPU seconds per job of the process that ran them)."""
     if how == "worker":
         cli(home, latency, png, "generate", "b", "a kite", "--count", str(jobs))
-        cli(home, latency, png, "worker", "b", "--until-idle")
+        cpu = cli(home, latency, png, "worker", "b", "--until-idle")
     else:
-        cli(home, latency, png, "generate", "b", "a kite", "--count", str(jobs), "--wait")
-    return span_rate(home, jobs)
+        cpu = cli(home, latency, png, "generate", "b", "a kite", "--count", str(jobs), "--wait")
+    return span_rate(home, jobs), cpu / jobs
 
 
 def raw(tmp: Path, latency: float, data: bytes, jobs: int, conc: int) -> float:
@@ -128,12 +143,25 @@ def raw(tmp: Path, latency: float, data: bytes, jobs: int, conc: int) -> float:
             os.fsync(f.fileno())
         with Image.open(d / "original.png") as im:
             im.thumbnail((512, 512))
-            im.save(d / "thumb.webp", "WEBP", quality=80)
+            # the app's thumbnail encode (quality 80, libwebp effort 1): a baseline
+            # at Pillow's default effort 4 (~3x the time) was an easier bar
+            im.save(d / "thumb.webp", "WEBP", quality=80, method=1)
 
     t0 = time.perf_counter()
+    c0 = _own_cpu()
     with ThreadPoolExecutor(conc) as pool:
         list(pool.map(job, range(jobs)))
+    RAW_CPU.append((_own_cpu() - c0) / jobs)
     return jobs / (time.perf_counter() - t0)
+
+
+RAW_CPU: list[float] = []
+"""The raw baseline's CPU seconds per job, each run."""
+
+
+def _own_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def setup_home(home: Path, conc: int) -> None:
@@ -144,6 +172,16 @@ def setup_home(home: Path, conc: int) -> None:
         s.library.set_setting("jobs.local.concurrency", str(conc))
 
 
+def verdict(rate: float, base: float, paired: float, ideal: float, target: float) -> str:
+    """ "ok", "MISSED" or "NOT SHOWN": against C/L first; the raw baseline only when the
+    machine itself can't reach the target share of C/L (then said so)."""
+    if rate / ideal >= target:
+        return "ok"
+    if base / ideal >= target:
+        return "MISSED"  # the machine can, ours doesn't
+    return "NOT SHOWN" if paired >= target else "MISSED"
+
+
 def throughput(args: argparse.Namespace, tmp: Path, png: Path, data: bytes) -> list[str]:
     missed = []
     for latency, target in TARGETS.items():
@@ -151,25 +189,46 @@ def throughput(args: argparse.Namespace, tmp: Path, png: Path, data: bytes) -> l
         for how in ("worker", "generate --wait"):
             home = tmp / f"h-{latency}-{how.split()[0]}"
             setup_home(home, args.concurrency)
-            rates, bases = [], []
+            rates, bases, cpus = [], [], []
+            RAW_CPU.clear()
             for _ in range(args.rounds):  # A B A B: the baseline right before each run
                 bases.append(raw(tmp, latency, data, args.jobs, args.concurrency))
-                rates.append(ours(home, how, latency, png, args.jobs))
+                rate, cpu = ours(home, how, latency, png, args.jobs)
+                rates.append(rate)
+                cpus.append(cpu)
             rate, base = statistics.median(rates), statistics.median(bases)
             paired = statistics.median(r / b for r, b in zip(rates, bases, strict=True))
-            if base / ideal >= target:
-                ok, held = rate / ideal >= target, "C/L"
-            else:  # the machine can't store that fast: hold the loop to the baseline
-                ok, held = paired >= target, "the raw baseline (it misses C/L here)"
+            said = verdict(rate, base, paired, ideal, target)
             print(
                 f"{how:<16} L={latency * 1000:.0f} ms C={args.concurrency} {args.jobs} jobs: "
-                f"{rate:.1f} jobs/s = {rate / ideal:.2f} x C/L ({ideal:.0f}/s); raw baseline "
-                f"{base:.1f}/s = {base / ideal:.2f} x C/L; ours/raw paired {paired:.2f}; "
-                f"target >= {target} x {held}: {'ok' if ok else 'MISSED'}",
+                f"{rate:.1f} jobs/s = {rate / ideal:.2f} x C/L ({ideal:.0f}/s), target >= "
+                f"{target} x C/L: {'ok' if said == 'ok' else 'MISSED'}; "
+                f"CLI process {statistics.median(cpus) * 1000:.1f} ms CPU per job",
                 flush=True,
             )
-            if not ok:
-                missed.append(f"{how} at L={latency * 1000:.0f} ms")
+            print(
+                f"{'':<16} raw baseline {base:.1f}/s = {base / ideal:.2f} x C/L; "
+                f"ours/raw paired {paired:.2f}",
+                flush=True,
+            )
+            cores = os.cpu_count() or 1
+            ours_cpu, raw_cpu = statistics.median(cpus), statistics.median(RAW_CPU)
+            print(
+                f"{'':<16} CPU-bound ceiling on {cores} free cores (CPU per job, robust to "
+                f"load): ours {cores / ours_cpu / ideal:.2f} x C/L ({ours_cpu * 1000:.1f} ms), "
+                f"raw {cores / raw_cpu / ideal:.2f} x C/L ({raw_cpu * 1000:.1f} ms)",
+                flush=True,
+            )
+            if base / ideal < target:  # the machine can't show the target: say so
+                fallback = "ok" if paired >= target else "MISSED"
+                print(
+                    f"{'':<16} C/L NOT SHOWN on this machine: the raw baseline itself reaches "
+                    f"only {base / ideal:.2f} x C/L here. Fallback (not the target): ours/raw "
+                    f"{paired:.2f} >= {target}: {fallback}",
+                    flush=True,
+                )
+            if said == "MISSED" or (said == "NOT SHOWN" and args.strict):
+                missed.append(f"{how} at L={latency * 1000:.0f} ms ({said})")
     return missed
 
 
@@ -216,6 +275,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--only", choices=("throughput", "local"), default=None)
+    ap.add_argument(
+        "--strict", action="store_true", help="a C/L target not shown on this machine fails too"
+    )
     ap.add_argument(
         "--size", type=int, default=SIZE, help="the result pictures' side (the loop alone: 64)"
     )

@@ -82,14 +82,34 @@ def probe_and_render(
     path: Path, out_dir: Path, *, limits: MediaLimits = DEFAULT_LIMITS, sync_dir: bool = True
 ) -> tuple[MediaInfo, Previews]:
     """:func:`~studio.media.probe` then :func:`render_previews`, with one FFmpeg open
-    per audio file: the waveform is decoded inside the probe's open (which proves the
-    stream decodes, as the probe's first-frame check does)."""
+    per audio or video file: the waveform is decoded inside the probe's open (which
+    proves the stream decodes, as the probe's first-frame check does), and a video's
+    poster frame is sought and decoded in it (the probe's first frame when the clip is
+    short or cannot seek)."""
 
-    def peaks(container: av.container.InputContainer, stream: AudioStream, ms: int | None) -> Peaks:
+    def peaks(
+        container: av.container.InputContainer, stream: AudioStream, ms: int | None
+    ) -> Peaks | Image.Image:
         return stream_peaks(container, stream, ms, max_ms=limits.max_duration_ms)
 
-    info, made = probe_with_audio(path, limits, peaks)
-    return info, render_previews(path, info, out_dir, limits=limits, peaks=made, sync_dir=sync_dir)
+    def poster(
+        container: av.container.InputContainer,
+        stream: VideoStream,
+        first: VideoFrame,
+        ms: int | None,
+    ) -> Peaks | Image.Image:
+        return _poster_in(container, stream, first, ms, limits.video_pixels)
+
+    info, made = probe_with_audio(path, limits, peaks, poster)
+    return info, render_previews(
+        path,
+        info,
+        out_dir,
+        limits=limits,
+        peaks=made if isinstance(made, Peaks) else None,
+        poster=None if made is None or isinstance(made, Peaks) else made,
+        sync_dir=sync_dir,
+    )
 
 
 def render_previews(
@@ -99,6 +119,7 @@ def render_previews(
     *,
     limits: MediaLimits = DEFAULT_LIMITS,
     peaks: Peaks | None = None,
+    poster: Image.Image | None = None,
     sync_dir: bool = True,
 ) -> Previews:
     """Write ``thumb.webp`` (and ``poster.webp`` for video) into ``out_dir``, and the
@@ -108,7 +129,8 @@ def render_previews(
     512x512, never upscaled, alpha kept, EXIF orientation applied (a JPEG is decoded
     at the smallest scale that still covers 512 px). Video: poster from ~10% in (or
     the first frame), at most 1920 on its longest side, and a thumbnail of it. Audio:
-    a 512x256 waveform (of ``peaks`` when given, already decoded). Thumbnail and
+    a 512x256 waveform (of ``peaks`` when given, already decoded). ``poster``: a video's
+    poster already decoded (by :func:`probe_and_render`). Thumbnail and
     poster are written temp -> fsync -> rename, then ``out_dir`` is synced (unless
     ``sync_dir`` is False: the caller moves the files out and syncs their folder); the
     tiers, rebuilt from the thumbnail whenever needed, are written temp -> rename (no
@@ -126,7 +148,8 @@ def render_previews(
         thumb = _image_thumbnail(path, info, limits)
         out_dir.mkdir(parents=True, exist_ok=True)
     elif info.kind is MediaKind.VIDEO:
-        poster = _video_poster(path, info, limits)
+        if poster is None:
+            poster = _video_poster(path, info, limits)
         thumb = poster.copy()
         thumb.thumbnail((THUMB_BOX, THUMB_BOX))
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,7 +224,6 @@ def _image_thumbnail(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.
 def _video_poster(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.Image:
     import av  # lazy: PyAV is heavy, and the CLI starts without it
 
-    corrupt = MediaError("corrupt", "the video is truncated or corrupt")
     max_pixels = limits.video_pixels
     frame: VideoFrame | None = None
     try:
@@ -212,31 +234,68 @@ def _video_poster(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.Ima
             with open_container(path, "video", max_pixels) as container:
                 frame = _frame_near(container, None, max_pixels)
         if frame is None:
-            raise corrupt
-        # Scale in FFmpeg, straight from the decoded picture to the poster size.
-        scale = min(1.0, POSTER_BOX / max(frame.width, frame.height, 1))
-        image = frame.to_image(
-            width=max(1, round(frame.width * scale)), height=max(1, round(frame.height * scale))
-        )
+            raise _corrupt_video()
+        return _poster_image(frame)
     except av.FFmpegError as exc:
-        raise corrupt from exc
+        raise _corrupt_video() from exc
+
+
+def _poster_in(
+    container: av.container.InputContainer,
+    stream: VideoStream,
+    first: VideoFrame,
+    duration_ms: int | None,
+    max_pixels: int,
+) -> Image.Image:
+    """The poster from the container the probe opened (and checked): the frame at
+    :data:`POSTER_AT` of ``duration_ms``, or ``first`` (the probe's first frame) for a
+    short clip or one that cannot seek."""
+    import av  # lazy: PyAV is heavy, and the CLI starts without it
+
+    frame: VideoFrame | None = None
+    try:
+        if duration_ms and duration_ms >= 500:
+            frame = _frame_near(container, POSTER_AT * duration_ms / 1000, max_pixels, stream)
+        return _poster_image(first if frame is None else frame)
+    except av.FFmpegError as exc:
+        raise _corrupt_video() from exc
+
+
+def _corrupt_video() -> MediaError:
+    return MediaError("corrupt", "the video is truncated or corrupt")
+
+
+def _poster_image(frame: VideoFrame) -> Image.Image:
+    """The frame at most :data:`POSTER_BOX` on its longest side, turned upright.
+    Scaled in FFmpeg, straight from the decoded picture to the poster size."""
+    scale = min(1.0, POSTER_BOX / max(frame.width, frame.height, 1))
+    image = frame.to_image(
+        width=max(1, round(frame.width * scale)), height=max(1, round(frame.height * scale))
+    )
     image = _rotate(image, frame)
     image.thumbnail((POSTER_BOX, POSTER_BOX))
     return image
 
 
 def _frame_near(
-    container: av.container.InputContainer, seconds: float | None, max_pixels: int
+    container: av.container.InputContainer,
+    seconds: float | None,
+    max_pixels: int,
+    probed: VideoStream | None = None,
 ) -> VideoFrame | None:
-    """The first frame at or after ``seconds`` (None: the very first frame)."""
+    """The first frame at or after ``seconds`` (None: the very first frame); of
+    ``probed`` when given (a stream the probe checked and began decoding)."""
     import av  # lazy: PyAV is heavy, and the CLI starts without it
 
-    streams = picture_streams(container)
-    if not streams:
-        return None
-    stream: VideoStream = streams[0]
-    guard_video_stream(stream, max_pixels)
-    stream.thread_type = "AUTO"
+    if probed is None:
+        streams = picture_streams(container)
+        if not streams:
+            return None
+        stream: VideoStream = streams[0]
+        guard_video_stream(stream, max_pixels)
+        stream.thread_type = "AUTO"
+    else:
+        stream = probed
     start = (
         float(stream.start_time * stream.time_base)
         if stream.start_time and stream.time_base

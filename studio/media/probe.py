@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
 
-__all__ = ["AudioSink", "probe", "probe_with_audio"]
+__all__ = ["AudioSink", "VideoSink", "probe", "probe_with_audio"]
 
 _ISO_FAMILY = ("mp4", "mov", "m4a")
 _MAX_PACKETS_FOR_FIRST_FRAME = 600
@@ -50,6 +50,13 @@ AudioSink = Callable[["av.container.InputContainer", "AudioStream", "int | None"
 """Called by :func:`probe_with_audio` with the open container, its first audio stream
 and the duration the headers claim (checked against the limits); it decodes the stream
 (the proof that it decodes) and returns what it made of it."""
+
+
+VideoSink = Callable[["av.container.InputContainer", "VideoStream", "VideoFrame", "int | None"], T]
+"""Called by :func:`probe_with_audio` for a video, inside the probe's own FFmpeg open,
+with the container, its video stream, the first frame the probe decoded (the proof
+that it decodes) and the duration; what it returns (a poster) comes back with the
+probe's answer: one open per video for probe, poster and thumbnail."""
 
 
 def probe(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
@@ -68,16 +75,20 @@ def probe(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
 
 
 def probe_with_audio(
-    path: Path, limits: MediaLimits = DEFAULT_LIMITS, audio_sink: AudioSink[T] | None = None
+    path: Path,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    audio_sink: AudioSink[T] | None = None,
+    video_sink: VideoSink[T] | None = None,
 ) -> tuple[MediaInfo, T | None]:
     """:func:`probe`, and for an audio file ``audio_sink``'s result: the stream is
     decoded by the sink inside the probe's own FFmpeg open (one open per file; the sink
-    replaces the first-frame check). ``None`` for images, video, or without a sink."""
+    replaces the first-frame check); for a video ``video_sink``'s, called once the
+    video passed every check. ``None`` for images, or without a sink."""
     size = _checked_size(path, limits)
     kind, _mime, ext = sniff(path)
     if kind is MediaKind.IMAGE:
         return _probe_image(path, ext, size, limits), None
-    return _probe_av(path, kind, ext, size, limits, audio_sink)
+    return _probe_av(path, kind, ext, size, limits, audio_sink, video_sink)
 
 
 def _checked_size(path: Path, limits: MediaLimits) -> int:
@@ -221,6 +232,7 @@ def _probe_av(
     size: int,
     limits: MediaLimits,
     audio_sink: AudioSink[T] | None = None,
+    video_sink: VideoSink[T] | None = None,
 ) -> tuple[MediaInfo, T | None]:
     what = "video" if kind is MediaKind.VIDEO else "audio"
     if ext in _ISO_FAMILY:
@@ -260,12 +272,17 @@ def _probe_av(
                     f"(we take {ACCEPTED_FORMATS_TEXT})",
                 )
             guard_video_stream(videos[0], limits.video_pixels)
+            if video_sink is not None:  # it decodes on: FFmpeg's threads, set before opening
+                videos[0].thread_type = "AUTO"
             frame = cast("VideoFrame", _first_frame(container, videos[0], "video"))
             check_video_frame(frame, limits.video_pixels)
             width, height = oriented_size((frame.width, frame.height), _rotation(frame))
             duration = _duration_ms(container, videos[0])
             _check_duration("video", duration, limits)
-            return MediaInfo(kind, MIME_BY_EXT[ext], ext, size, width, height, duration), None
+            info = MediaInfo(kind, MIME_BY_EXT[ext], ext, size, width, height, duration)
+            if video_sink is not None:
+                made = video_sink(container, videos[0], frame, duration)
+            return info, made
         if not audios:
             raise MediaError("corrupt", "the audio file has no audio stream we can find")
         duration = _duration_ms(container, audios[0])

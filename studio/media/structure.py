@@ -13,8 +13,10 @@ import bisect
 import contextlib
 import io
 import mmap
+import os
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -212,9 +214,16 @@ def metadata_cuts(f: BinaryIO, ext: str) -> tuple[Hidden, Patches]:
         return (), check_tiff(f, size)
     if ext not in ("jpg", "webp", "gif"):
         return (), ()
+    if ext == "jpg":
+        key = _file_key(f)
+        known = _JPEG_WALKS.get(key)
+        if known is not None:
+            return known, ()
+        with mapped(f) as data:
+            hidden = _walk_jpeg(data)
+        _JPEG_WALKS.put(key, hidden)
+        return hidden, ()
     with mapped(f) as data:
-        if ext == "jpg":
-            return _walk_jpeg(data), ()
         if ext == "gif":
             return _gif_walk(data, None, None)[1], ()
         _duration, hidden, patches = _webp_walk(data, None, None)
@@ -448,8 +457,50 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 def check_jpeg(f: BinaryIO) -> Hidden:
     """Walk segments and scans from SOI to EOI; raise 'corrupt' if the file is cut short.
     Returns the metadata segments past :data:`META_TOTAL_MAX` (to hide from Pillow)."""
+    key = _file_key(f)
     with mapped(f) as data:
-        return _walk_jpeg(data)
+        hidden = _walk_jpeg(data)
+    _JPEG_WALKS.put(key, hidden)
+    return hidden
+
+
+def _file_key(f: BinaryIO) -> tuple[int, ...] | None:
+    """Which file, at which version, ``f`` is (None: not a file on disk)."""
+    try:
+        st = os.fstat(f.fileno())
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class _Walks:
+    """The last few JPEG walks by file version: an import walks one file for its probe,
+    its thumbnail and its metadata (each walk scans the whole file for markers, ~1 ms
+    per MB); a file changed since (size, mtime or ctime) is walked again."""
+
+    SIZE = 16
+
+    def __init__(self) -> None:
+        self._walks: dict[tuple[int, ...], Hidden] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, ...] | None) -> Hidden | None:
+        if key is None:
+            return None
+        with self._lock:
+            return self._walks.get(key)
+
+    def put(self, key: tuple[int, ...] | None, hidden: Hidden) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._walks.pop(key, None)
+            self._walks[key] = hidden
+            while len(self._walks) > self.SIZE:
+                del self._walks[next(iter(self._walks))]
+
+
+_JPEG_WALKS = _Walks()
 
 
 def _walk_jpeg(data: Buffer) -> Hidden:

@@ -19,7 +19,6 @@ manifest's counts and files. Every refusal is one :class:`ArchiveError` sentence
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -28,12 +27,12 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import cast
 
 from studio.store.archive_db import check_snapshot, describe_snapshot, snapshot, stamp_identity
+from studio.store.archive_extract import Blob, extract_blobs
 from studio.store.archive_manifest import (
     CHUNK,
     DATABASE,
@@ -54,13 +53,7 @@ from studio.store.archive_manifest import (
     no_progress,
     parse_manifest,
 )
-from studio.store.archive_stream import (
-    HashingCopier,
-    TooLong,
-    bounded_reader,
-    kernel_copy_hashed,
-    stored_span,
-)
+from studio.store.archive_stream import Flusher, HashingCopier, TooLong
 from studio.store.archive_stream import fsync_path as _fsync
 
 __all__ = [
@@ -102,31 +95,6 @@ class _Counter:
         self._progress(self.done, self.total)
         if self.on_step is not None:
             self.on_step(self.done)
-
-
-FLUSH_EVERY = 64 * 1024 * 1024
-"""While an archive is written, what has been written is handed to the disk this often
-(on a helper thread), so the final fsync does not wait for gigabytes at once."""
-
-
-class _Flusher:
-    """``fdatasync`` of the archive every :data:`FLUSH_EVERY` bytes, one at a time, on a
-    helper thread: the disk writes overlap the copying."""
-
-    def __init__(self, pool: ThreadPoolExecutor, fd: int, start: int = 0) -> None:
-        self._pool = pool
-        self._fd = fd
-        self._next = start + FLUSH_EVERY
-        self._pending: Future[None] | None = None
-
-    def __call__(self, done: int) -> None:
-        if done >= self._next and (self._pending is None or self._pending.done()):
-            self._next = done + FLUSH_EVERY
-            self._pending = self._pool.submit(os.fdatasync, self._fd)
-
-    def wait(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
 
 
 def _copy_in(
@@ -207,7 +175,7 @@ def write_archive(
             zipfile.ZipFile(raw, "w", allowZip64=True) as zf,
         ):
             copier = HashingCopier(pool)
-            flusher = counter.on_step = _Flusher(syncer, raw.fileno())
+            flusher = counter.on_step = Flusher(syncer, raw.fileno())
             db_sha = _copy_in(zf, DATABASE, db, db_size, counter, copier)
             for sha, f in by_sha.items():
                 got = _copy_in(zf, MEDIA_PREFIX + sha, media_dir / f.path, f.size, counter, copier)
@@ -318,98 +286,33 @@ class ArchiveReader:
 
     def extract(self, db_dest: Path, media_dest: Path, progress: Progress = no_progress) -> None:
         """Extract the space file to ``db_dest`` and every media file under ``media_dest``
-        (created), each checked against its SHA-256 and size as it streams. The caller
-        removes what was written when this raises."""
-        counter = _Counter(self.total_bytes, progress)
+        (created), each checked against its SHA-256 and size as it streams, several
+        files at once (:mod:`studio.store.archive_extract`); a media file listed twice is
+        linked to its first copy. Returns once every file is on disk. The caller removes
+        what was written when this raises."""
         m = self.manifest
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="archive-hash") as pool,
-            ThreadPoolExecutor(1, thread_name_prefix="archive-sync") as syncer,
-            open(self.path, "rb") as raw,
-        ):
-            copier = HashingCopier(pool)
-            size = os.fstat(raw.fileno()).st_size
-            synced: list[Future[None]] = []  # each file's fsync overlaps the next file
-            one = (raw, size, copier, counter, syncer, synced)
-            self._extract_one(DATABASE, db_dest, m.database_sha256, m.database_size, *one)
-            firsts: dict[str, Path] = {}
-            for f in m.files:
-                target = media_dest.joinpath(*PurePosixPath(f.path).parts)
-                if not target.resolve().is_relative_to(media_dest.resolve()):
-                    raise ArchiveError(f"{self.label} is refused: {f.path} leads outside the space")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                first = firsts.get(f.sha256)
-                if first is None:
-                    self._extract_one(MEDIA_PREFIX + f.sha256, target, f.sha256, f.size, *one)
-                    firsts[f.sha256] = target
-                    continue
-                try:
-                    os.link(first, target)
-                except OSError:
-                    shutil.copyfile(first, target)
-                    synced.append(syncer.submit(_fsync, target))
-            for done in synced:
-                done.result()  # every file is on disk before the caller registers it
-
-    def _extract_one(
-        self,
-        name: str,
-        dest: Path,
-        sha: str,
-        size: int,
-        raw: io.BufferedReader,
-        archive_size: int,
-        copier: HashingCopier,
-        counter: _Counter,
-        syncer: ThreadPoolExecutor,
-        synced: list[Future[None]],
-    ) -> None:
-        info = self._zf.getinfo(name)
-        try:
-            with open(dest, "x+b") as out:  # read too: its bytes are hashed back
-                flusher = counter.on_step = _Flusher(syncer, out.fileno(), counter.done)
-                try:
-                    if info.compress_type == zipfile.ZIP_STORED:
-                        span = stored_span(raw, info, archive_size)
-                        if span is None:
-                            raise ArchiveError(f"{self.label} is damaged or truncated ({name})")
-                        if span[1] > size:
-                            raise TooLong  # refused before a byte is written
-                        pool = copier.pool if copier.overlapping() else None
-                        kernel = kernel_copy_hashed(
-                            raw.fileno(), span[0], span[1], out.fileno(), pool, counter.add
-                        )
-                        if kernel is not None:
-                            got, digest = span[1], kernel
-                        else:
-                            raw.seek(span[0])
-                            read_into = bounded_reader(raw, span[1])
-                            got, digest = copier.copy(
-                                read_into, out.write, limit=size, progress=counter.add
-                            )
-                    else:
-                        with self._zf.open(info) as src:
-                            reader = cast(io.BufferedIOBase, src)  # a ZipExtFile
-                            got, digest = copier.copy(
-                                reader.readinto, out.write, limit=size, progress=counter.add
-                            )
-                    out.flush()
-                finally:
-                    counter.on_step = None
-                    flusher.wait()  # before its file descriptor closes
-            synced.append(syncer.submit(_fsync, dest))
-        except TooLong:
-            raise ArchiveError(
-                f"{self.label} is refused: {name} holds more bytes than declared"
-            ) from None
-        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-            raise ArchiveError(
-                f"{self.label} is damaged or truncated ({name}: {str(exc)[:120]})"
-            ) from exc
-        if got != size or digest != sha:
-            raise ArchiveError(
-                f"{self.label} is refused: {name} does not match the checksum in its manifest"
-            )
+        blobs = [Blob(DATABASE, db_dest, m.database_sha256, m.database_size)]
+        firsts: dict[str, Path] = {}
+        again: list[tuple[Path, Path]] = []
+        root = media_dest.resolve()
+        for f in m.files:
+            target = media_dest.joinpath(*PurePosixPath(f.path).parts)
+            if not target.resolve().is_relative_to(root):
+                raise ArchiveError(f"{self.label} is refused: {f.path} leads outside the space")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            first = firsts.get(f.sha256)
+            if first is None:
+                blobs.append(Blob(MEDIA_PREFIX + f.sha256, target, f.sha256, f.size))
+                firsts[f.sha256] = target
+            else:
+                again.append((first, target))
+        extract_blobs(self._zf, self.path, self.label, blobs, progress, self.total_bytes)
+        for first, target in again:
+            try:
+                os.link(first, target)
+            except OSError:
+                shutil.copyfile(first, target)
+                _fsync(target)
 
 
 def open_archive(path: Path) -> ArchiveReader:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
 import mmap
 import os
 import struct
@@ -106,10 +105,18 @@ def second_core_free() -> bool:
     return load + 1 <= cores - 0.5
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    return _cores()
+
+
 class HashingCopier:
+    """Copies through two alternating buffers, hashing on ``pool`` beside the copy when a
+    second core is free, else (or without a pool) on the copying thread."""
+
     def __init__(
         self,
-        pool: ThreadPoolExecutor,
+        pool: ThreadPoolExecutor | None,
         chunk: int = CHUNK,
         overlap: Callable[[], bool] | None = None,
     ) -> None:
@@ -119,6 +126,8 @@ class HashingCopier:
 
     def overlapping(self) -> bool:
         """Whether a copy starting now hashes on the pool (a second core is free)."""
+        if self.pool is None:
+            return False
         return self._overlap() if self._overlap is not None else second_core_free()
 
     def copy(
@@ -131,8 +140,9 @@ class HashingCopier:
     ) -> tuple[int, str]:
         """Copy until ``read_into`` returns 0; returns (bytes, SHA-256 hex). Raises
         :class:`TooLong` past ``limit`` bytes."""
-        if not self.overlapping():
+        if self.pool is None or not self.overlapping():
             return self._copy_inline(read_into, write, limit=limit, progress=progress)
+        pool = self.pool
         digest = hashlib.sha256()
         pending: Future[None] | None = None
         total = 0
@@ -150,7 +160,7 @@ class HashingCopier:
                 view = buf[:n]
                 if pending is not None:
                     pending.result()  # the other buffer's hash: done before its reuse
-                pending = self.pool.submit(digest.update, view)
+                pending = pool.submit(digest.update, view)
                 write(view)
                 progress(n)
         finally:
@@ -242,20 +252,18 @@ def _hash_window(digest: Any, fd: int, offset: int, n: int) -> None:
         digest.update(view)
 
 
-def stored_span(
-    f: io.BufferedReader, info: zipfile.ZipInfo, archive_size: int
-) -> tuple[int, int] | None:
-    """(offset, size) of an uncompressed entry's bytes in the archive file ``f``, or None
-    when its local header does not agree with the directory (the caller refuses it)."""
-    f.seek(info.header_offset)
-    head = f.read(LOCAL_HEADER.size)
+def stored_span(fd: int, info: zipfile.ZipInfo, archive_size: int) -> tuple[int, int] | None:
+    """(offset, size) of an uncompressed entry's bytes in the archive file ``fd`` (read
+    with ``pread``: workers share it), or None when its local header does not agree with
+    the directory (the caller refuses it)."""
+    head = os.pread(fd, LOCAL_HEADER.size, info.header_offset)
     if len(head) < LOCAL_HEADER.size:
         return None
     fields = LOCAL_HEADER.unpack(head)
     if fields[0] != LOCAL_MAGIC or fields[4] != zipfile.ZIP_STORED:
         return None
     name_len, extra_len = fields[10], fields[11]
-    name = f.read(name_len)
+    name = os.pread(fd, name_len, info.header_offset + LOCAL_HEADER.size)
     expected = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
     if name != expected:  # two directory entries sharing one local entry: overlap
         return None
@@ -265,20 +273,47 @@ def stored_span(
     return start, info.compress_size
 
 
-def bounded_reader(f: io.BufferedReader, size: int) -> Callable[[memoryview], int]:
-    """``readinto`` over the next ``size`` bytes of ``f`` (then end of data)."""
-    left = [size]
+def pread_reader(fd: int, offset: int, size: int) -> Callable[[memoryview], int]:
+    """``readinto`` over the ``size`` bytes at ``offset`` of ``fd`` (then end of data),
+    with ``preadv``: no shared file position."""
+    at = [offset, size]
 
     def read_into(buf: memoryview) -> int:
-        if left[0] <= 0:
+        if at[1] <= 0:
             return 0
-        n = f.readinto(buf[: min(len(buf), left[0])])
-        left[0] -= n or 0
+        n = os.preadv(fd, [buf[: min(len(buf), at[1])]], at[0])
         if not n:
             raise EOFError("the archive ended inside an entry")
+        at[0] += n
+        at[1] -= n
         return n
 
     return read_into
+
+
+FLUSH_EVERY = 64 * 1024 * 1024
+"""While a big file is written, what has been written is handed to the disk this often
+(on a helper thread), so its final fsync does not wait for gigabytes at once."""
+
+
+class Flusher:
+    """``fdatasync`` of ``fd`` every :data:`FLUSH_EVERY` bytes, one at a time, on
+    ``pool``: the disk writes overlap the copying. Call it with the bytes written."""
+
+    def __init__(self, pool: ThreadPoolExecutor, fd: int, start: int = 0) -> None:
+        self._pool = pool
+        self._fd = fd
+        self._next = start + FLUSH_EVERY
+        self._pending: Future[None] | None = None
+
+    def __call__(self, done: int) -> None:
+        if done >= self._next and (self._pending is None or self._pending.done()):
+            self._next = done + FLUSH_EVERY
+            self._pending = self._pool.submit(os.fdatasync, self._fd)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
 
 
 def fsync_path(path: Path) -> None:

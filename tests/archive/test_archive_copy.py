@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,9 +20,8 @@ from studio.core.archive import export_space, import_space
 from studio.core.imports import import_files
 from studio.core.studio import Studio
 from studio.media.previews import TIERS, tier_name
-from studio.store import archive as archive_mod
-from studio.store import archive_stream
-from studio.store.archive import ArchiveError
+from studio.store import archive_extract, archive_stream
+from studio.store.archive import ArchiveError, open_archive
 from studio.store.archive_stream import WINDOW, kernel_copy_hashed
 from tests.conftest import OWNER
 
@@ -109,10 +110,18 @@ def _flip_a_media_byte(src: Path, dest: Path) -> Path:
 
 TIER_NAMES = {tier_name(t) for t in TIERS}
 
-MODES = [(True, True), (True, False), (False, True), (False, False)]
+# (kernel copy, hash beside the copy when one worker, workers)
+MODES = [
+    (True, True, 1),
+    (True, False, 1),
+    (False, True, 1),
+    (False, False, 1),
+    (True, False, 3),
+    (False, False, 3),
+]
 
 
-@pytest.mark.parametrize(("kernel", "beside"), MODES)
+@pytest.mark.parametrize(("kernel", "beside", "workers"), MODES)
 def test_every_copy_mode_round_trips_and_refuses_a_flipped_byte(
     studio: Studio,
     archive: tuple[Path, dict[str, str]],
@@ -120,17 +129,20 @@ def test_every_copy_mode_round_trips_and_refuses_a_flipped_byte(
     monkeypatch: pytest.MonkeyPatch,
     kernel: bool,
     beside: bool,
+    workers: int,
 ) -> None:
     path, media = archive
     used: list[bool] = []
-    real = archive_mod.kernel_copy_hashed
+    real = archive_extract.kernel_copy_hashed
 
     def kernel_copy(*args, **kwargs):  # type: ignore[no-untyped-def]
         used.append(kernel)
         return real(*args, **kwargs) if kernel else None
 
-    monkeypatch.setattr(archive_mod, "kernel_copy_hashed", kernel_copy)
+    monkeypatch.setattr(archive_extract, "kernel_copy_hashed", kernel_copy)
     monkeypatch.setattr(archive_stream, "second_core_free", lambda: beside)
+    monkeypatch.setattr(archive_extract, "cores", lambda: 8)
+    monkeypatch.setattr(archive_extract, "MAX_WORKERS", workers)
     entry = import_space(studio, path).entry
     assert used and set(used) == {kernel}
     with studio.open_space(entry.slug) as sp:
@@ -172,3 +184,83 @@ def test_a_second_core_counts_as_free_only_when_others_leave_one(
     assert after(200, 10, 1.8) is True  # busy, but with this very import: still free
     assert after(200, 100, 0.0) is False  # others use one core: no room for two threads
     assert after(5, 5, 0.0) is False  # too short a span: the last answer stands
+
+
+def test_files_are_copied_and_hashed_on_several_cores_at_once(
+    studio: Studio,
+    archive: tuple[Path, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two files copy at the same time (each hashed by its own worker): the hash, the
+    import's real cost, runs on every core instead of one. Each copy waits at a barrier
+    for a second one to be under way; copied one after the other, it would time out."""
+    path, media = archive
+    real = archive_extract.kernel_copy_hashed
+    barrier = threading.Barrier(2, timeout=10)
+    threads: set[str] = set()
+    met = [0]
+    counting = threading.Lock()
+
+    def kernel_copy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.add(threading.current_thread().name)
+        with counting:
+            first_two = met[0] < 2
+            met[0] += 1
+        if first_two:
+            barrier.wait()  # raises BrokenBarrierError if no other copy comes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(archive_extract, "kernel_copy_hashed", kernel_copy)
+    monkeypatch.setattr(archive_extract, "cores", lambda: 2)
+    entry = import_space(studio, path).entry
+    assert len(threads) == 2
+    with studio.open_space(entry.slug) as sp:
+        got = sorted(
+            hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sp.media_dir.rglob("*")
+            if f.is_file()
+        )
+    assert sorted(media.values()) == got
+
+
+def test_a_failing_file_stops_the_other_workers_before_the_import_cleans_up(
+    studio: Studio,
+    archive: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One worker's refusal is raised only once every other worker has stopped (none
+    writes into the staging folder after it is removed), and the others stop early."""
+    path, _media = archive
+    bad = _flip_a_media_byte(path, tmp_path / "bad.forgespace")
+    with open_archive(bad) as reader:
+        good = {f.sha256 for f in reader.manifest.files} | {reader.manifest.database_sha256}
+    real = archive_extract.kernel_copy_hashed
+    running: list[int] = [0]
+    late: list[str] = []
+    lock = threading.Lock()
+
+    def kernel_copy(src, offset, size, dst, pool, progress):  # type: ignore[no-untyped-def]
+        with lock:
+            running[0] += 1
+        try:
+            digest = real(src, offset, size, dst, pool, progress)
+            if digest in good:  # a sound file: it keeps going until told to stop
+                for _ in range(100):  # at most 5 s
+                    progress(0)  # raises once another worker has failed
+                    time.sleep(0.05)
+                late.append(threading.current_thread().name)
+            return digest
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(archive_extract, "kernel_copy_hashed", kernel_copy)
+    monkeypatch.setattr(archive_extract, "cores", lambda: 4)
+    spaces = studio.spaces()
+    with pytest.raises(ArchiveError, match="does not match the checksum"):
+        import_space(studio, bad)
+    assert running[0] == 0  # no copy still running once the refusal is raised
+    assert late == []  # every other worker stopped at its next step
+    assert studio.spaces() == spaces
+    assert not [p for p in studio.paths.spaces_dir.iterdir() if p.name.startswith(".")]

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from studio.media import MediaKind, Previews, probe, render_previews
-from studio.media.previews import POSTER_BOX, THUMB_BOX
+from studio.media.previews import POSTER_BOX, THUMB_BOX, probe_and_render
 from tests.media.conftest import VIDEO_FPS, VIDEO_SECONDS, Sample
 from tests.media.test_probe import AUDIO_SAMPLES, IMAGE_SAMPLES, VIDEO_SAMPLES, get
 
@@ -130,3 +130,33 @@ def test_render_previews_creates_nested_out_dir(samples: dict[str, Sample], tmp_
 
 def test_media_kind_is_a_str_enum() -> None:
     assert MediaKind.IMAGE == "image" and str(MediaKind.VIDEO) == "video"
+
+
+@pytest.mark.parametrize("name", VIDEO_SAMPLES)
+def test_a_video_is_opened_once_for_probe_poster_and_thumbnail(
+    samples: dict[str, Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The import's path (probe_and_render) opens each video with FFmpeg once: the
+    poster frame is sought in the probe's own open. The poster is the one the
+    stand-alone render_previews (its own open) makes, pixel for pixel: the same frame,
+    ~10 % in (the probe's first frame for a clip under 0.5 s), upright."""
+    import av
+
+    sample = get(samples, name)
+    reference = open_webp(render(sample, tmp_path / "ref").poster or Path())
+    real = av.open
+    opened: list[str] = []
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting)
+    info, previews = probe_and_render(sample.path, tmp_path / "out")
+    assert opened == [str(sample.path)]
+    assert (info.width, info.height) == (sample.width, sample.height)
+    poster = open_webp(previews.poster or Path())
+    assert poster.size == reference.size
+    diff = np.abs(np.asarray(poster, np.int16) - np.asarray(reference, np.int16))
+    assert diff.mean() < 1.0
+    assert previews.thumb is not None and previews.thumb.is_file()
