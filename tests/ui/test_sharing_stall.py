@@ -274,3 +274,24 @@ def test_the_host_process_lines_are_read_strictly(monkeypatch: pytest.MonkeyPatc
         sys.executable,
         "--home",
     ]
+
+
+def test_a_host_process_that_dies_is_started_again_on_its_port(
+    host_window: MainWindow, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    w = host_window
+    assert w.space is not None
+    space_id = w.space.id
+    engine = w.sharing.engine
+    host = engine.hosts[space_id]
+    port = host.port
+    os.kill(host.pid, signal.SIGKILL)  # the OOM killer, a crash
+    # the window's People poll notices and starts it again, on the same port
+    qtbot.waitUntil(
+        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
+        timeout=WAIT_MS,
+    )
+    assert engine.hosts[space_id].port == port
+    qtbot.waitUntil(lambda: _port_open(port), timeout=WAIT_MS)
