@@ -238,3 +238,60 @@ def test_a_steps_changes_arrive_in_one_turn(tmp_path: Path, qtbot, monkeypatch) 
         finally:
             here.close()
             there.close()
+
+
+def test_the_host_process_lines_are_read_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.ui.sharing.host_child import members_from, serve_command
+
+    people = {
+        "S1": [
+            {
+                "device_id": "d1",
+                "name": "Pia",
+                "role": "editor",
+                "viewing": "a1",
+                "selection": ["a1"],
+            },
+            {"device_id": "d2", "name": "Bo", "role": "viewer", "selection": "not a list"},
+            {"device_id": 3, "name": "bad", "role": "editor"},
+            "nonsense",
+        ],
+        "S2": [{"device_id": "d9", "name": "Other", "role": "editor"}],
+    }
+    got = members_from(people, "S1")
+    assert [(m.device_id, m.name, m.role) for m in got] == [
+        ("d1", "Pia", "editor"),
+        ("d2", "Bo", "viewer"),
+    ]
+    assert got[0].presence.viewing == "a1" and got[1].presence.selection == ()
+    assert members_from("nonsense", "S1") == [] and members_from({"S1": 5}, "S1") == []
+    cmd = serve_command(Path("/h"), "S1", "127.0.0.1", 0, announce=False)
+    assert cmd[:3] == [sys.executable, "-m", "studio"]
+    assert cmd[3:] == ["--home", "/h", "serve", "S1", "--host", "127.0.0.1", "--port", "0",
+                       "--no-jobs", "--json", "--app", "--no-announce"]  # fmt: skip
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # the bundle is the CLI itself
+    assert serve_command(Path("/h"), "S1", "0.0.0.0", 5, announce=True)[:2] == [
+        sys.executable,
+        "--home",
+    ]
+
+
+def test_a_host_process_that_dies_is_started_again_on_its_port(
+    host_window: MainWindow, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    w = host_window
+    assert w.space is not None
+    space_id = w.space.id
+    engine = w.sharing.engine
+    host = engine.hosts[space_id]
+    port = host.port
+    os.kill(host.pid, signal.SIGKILL)  # the OOM killer, a crash
+    # the window's People poll notices and starts it again, on the same port
+    qtbot.waitUntil(
+        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
+        timeout=WAIT_MS,
+    )
+    assert engine.hosts[space_id].port == port
+    qtbot.waitUntil(lambda: _port_open(port), timeout=WAIT_MS)

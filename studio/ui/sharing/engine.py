@@ -11,6 +11,7 @@ controller turns into signals on the UI thread. The engine has a ``Studio`` of i
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from studio.core.errors import ValidationError
+from studio.core.errors import StudioError, ValidationError
 from studio.core.studio import Studio
 from studio.store.library import SpaceEntry
 from studio.store.sharing import Device
@@ -32,6 +33,10 @@ from studio.sync.wire import Invite
 from studio.ui.sharing.host_child import HostChild, HostStartError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+RESTART_S = 30.0
+"""A shared space's host process that died is started again at most this often."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class SharingEngine:
         self.hosts: dict[str, HostChild] = {}
         self.links: dict[str, tuple[LiveLink, asyncio.Task[None]]] = {}
         self._browses: set[Browse] = set()
+        self._restarted: dict[str, float] = {}  # space id -> when its host was last restarted
 
     async def _make_studio(self, providers: Any) -> Studio:
         return Studio(self.home, providers=providers) if providers else Studio(self.home)
@@ -138,8 +144,13 @@ class SharingEngine:
         return admin.make_invite(self.studio, space_id, role, expires_ms, host.address)
 
     async def people(self, space_id: str) -> list[Person]:
+        """The devices, online or not (asked every second while sharing: a host process
+        that died is started again here, on its port, at most every RESTART_S)."""
         host = self.hosts.get(space_id)
         live: dict[str, Member] = {}
+        if host is not None and not host.alive and not host.closing:
+            await self._restart(space_id, host)
+            host = self.hosts.get(space_id)
         if host is not None:
             live = {m.device_id: m for m in host.members()}
         devices = admin.devices(self.studio, space_id)  # small reads, on this loop's thread
@@ -155,6 +166,23 @@ class SharingEngine:
                 )
             )
         return out
+
+    async def _restart(self, space_id: str, dead: HostChild) -> None:
+        now = self.loop.time()
+        if now - self._restarted.get(space_id, -RESTART_S) < RESTART_S:
+            return
+        self._restarted[space_id] = now
+        log.warning("the sharing process of %s ended; starting it again", space_id)
+        await dead.close()
+        try:
+            host = await self._start_host(space_id, dead.port)
+        except StudioError as exc:
+            log.warning("could not start sharing %s again: %s", space_id, exc)
+            return
+        if self.hosts.get(space_id) is dead:
+            self.hosts[space_id] = host
+        else:  # stopped (or started anew) meanwhile
+            await host.close()
 
     async def revoke(self, space_id: str, device_id: str) -> Device:
         return admin.revoke(self.studio, space_id, device_id)

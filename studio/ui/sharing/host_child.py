@@ -158,9 +158,17 @@ class HostChild:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
-    def members(self) -> list[Member]:
-        """Who is connected and caught up, as the child last told."""
+    def members(self, space_id: str | None = None) -> list[Member]:
+        """Who is connected and caught up, as the child last told (``space_id``: as
+        :meth:`studio.sync.host.Host.members` takes it; this host serves one space)."""
+        if space_id is not None and space_id != self.space_id:
+            return []
         return list(self._members)
+
+    @property
+    def invite_address(self) -> str:
+        """Where peers connect (as :attr:`studio.sync.host.Host.invite_address`)."""
+        return self.address
 
     @property
     def closing(self) -> bool:
