@@ -193,7 +193,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     print("invite with `studio invite SPACE --role editor`; stop with Ctrl-C")
                 sys.stdout.flush()
                 if args.app:
-                    _stop_on_stdin_eof(stop)
+                    _follow_stdin(stop, host)
                     telling = asyncio.get_running_loop().create_task(_tell_people(host))
                 await stop.wait()
             finally:
@@ -214,18 +214,40 @@ APP_PEOPLE_EVERY_S = 0.2
 """How often ``serve --app`` looks whether who is connected (or their presence) changed."""
 
 
-def _stop_on_stdin_eof(stop: asyncio.Event) -> None:
-    """``serve --app``: the app holds our stdin; when it closes (the app quit or died),
-    stop."""
+def _follow_stdin(stop: asyncio.Event, host: Any) -> None:
+    """``serve --app``: the app holds our stdin. Each line it writes is JSON
+    ``{"own": {"space": id, "member": roster entry or null}}`` — what the person at the
+    app has selected, for the peers' rosters; when stdin closes (the app quit or died),
+    stop. A line that is not such an object is ignored."""
     import asyncio
+    import json
     import threading
+
+    from studio.core.errors import ValidationError
+    from studio.sync.presence import Member, Presence
 
     loop = asyncio.get_running_loop()
 
+    def own(line: bytes) -> None:
+        try:
+            msg = json.loads(line)
+            got = msg["own"]
+            space_id, row = got["space"], got["member"]
+            member = None
+            if row is not None:
+                member = Member(
+                    str(row["device_id"]), str(row["name"]), str(row["role"]),
+                    Presence.from_message(row),
+                )  # fmt: skip
+        except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
+            return
+        if isinstance(space_id, str):
+            loop.call_soon_threadsafe(host.set_own_presence, space_id, member)
+
     def wait() -> None:
         with contextlib.suppress(OSError, ValueError):
-            while sys.stdin.buffer.read(4096):
-                pass
+            while line := sys.stdin.buffer.readline(1 << 20):
+                own(line)
         loop.call_soon_threadsafe(stop.set)
 
     threading.Thread(target=wait, name="stdin-watch", daemon=True).start()

@@ -154,6 +154,17 @@ class HostChild:
         while line := await stderr.readline():
             log.info("sharing %s: %s", self.space_id, line.decode("utf-8", "replace").rstrip())
 
+    def set_own_presence(self, space_id: str, member: Member | None) -> None:
+        """What the app's user has selected in the space (as
+        :meth:`studio.sync.host.Host.set_own_presence`): one line on the child's stdin."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or space_id != self.space_id:
+            return
+        row = None if member is None else member.to_json()
+        line = json.dumps({"own": {"space": space_id, "member": row}}, ensure_ascii=False)
+        with contextlib.suppress(OSError, RuntimeError):
+            proc.stdin.write(line.encode() + b"\n")
+
     @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
