@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFocusEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from studio.assistant.client import ClaudeClient
 from studio.core import chat_commands as cc
@@ -200,3 +201,19 @@ def test_deleting_a_chat_says_how_to_bring_it_back(
     dock.refresh_sessions()
     assert dock.delete_session() and dock.sessions.count() == 0
     assert dock.status.text() == "Deleted “Long” — Edit ▸ Undo brings it back."
+
+
+def test_the_sdk_starts_loading_when_the_person_starts_writing_with_a_key(
+    qtbot, space: Space, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui.assistant import worker
+
+    started: list[str] = []
+    monkeypatch.setattr(worker, "warm_up_sdk", lambda: started.append("sdk"))
+    monkeypatch.setattr("studio.ui.assistant.dock.warm_up_sdk", lambda: started.append("sdk"))
+    for key, expected in ((False, []), (True, ["sdk"])):
+        dock = ChatDockWidget(FakeHost(space), lambda: ClaudeClient(KEY), has_key=lambda k=key: k)
+        qtbot.addWidget(dock)
+        dock.set_space(space)
+        QApplication.sendEvent(dock.input, QFocusEvent(QEvent.Type.FocusIn))
+        assert started == expected
