@@ -117,6 +117,13 @@ def test_markdown_answers_and_room_for_cards_only_when_there_are_some(
     text = dock.transcript.toPlainText()
     assert "Claude: Two bold ideas:" in text and "**" not in text  # rendered
     assert "You: *hi*" in text  # the person's words as typed
+    uses = ({"type": "tool_use", "id": "t1", "name": "list_assets", "input": {}},)
+    space.apply(cc.AddChatMessage(sid, "assistant", uses), claude)
+    uses = ({"type": "tool_use", "id": "t2", "name": "rename_asset", "input": {}},)
+    space.apply(cc.AddChatMessage(sid, "assistant", uses), claude)
+    dock.refresh_sessions()
+    text = dock.transcript.toPlainText()
+    assert "· looked up: list assets" in text and "· proposed: rename asset" in text
     assert dock.card_list.isHidden()  # no proposals: all the room is the transcript's
     frame = {"command": "frame:create", "title": "F", "x": 0, "y": 0, "width": 5, "height": 5}
     long_summary = "make a frame " + "very " * 80 + "long"
