@@ -56,11 +56,24 @@ def test_enter_sends_shift_enter_is_a_new_line_and_esc_stops(
         qtbot.keyClick(dock.input, Qt.Key.Key_Return)
     assert dock.input.toPlainText() == "" and "two\nlines" in dock.transcript.toPlainText()
     assert dock.stop_button.isVisible() and dock.send_button.isHidden()  # one in its place
+    assert dock.focusWidget() is dock.input
     with qtbot.waitSignal(dock.runner.done, timeout=WAIT_MS) as done:
         qtbot.keyClick(dock.input, Qt.Key.Key_Escape)
     assert done.args[0].stopped and dock.status.text() == "Stopped."
     assert dock.send_button.isVisible() and dock.send_button.isEnabled()
     assert dock.stop_button.isHidden()
+
+
+def test_after_clicking_send_the_message_box_keeps_the_keyboard(
+    qtbot, dock: ChatDockWidget, fake: AnthropicFake
+) -> None:  # type: ignore[no-untyped-def]
+    fake.script("messages", turn("blah " * 200, delay_s=0.05))
+    dock.input.setPlainText("hello")
+    with qtbot.waitSignal(dock.runner.text, timeout=WAIT_MS):
+        qtbot.mouseClick(dock.send_button, Qt.MouseButton.LeftButton)
+    assert dock.focusWidget() is dock.input  # not the hidden Send button: Esc works
+    with qtbot.waitSignal(dock.runner.done, timeout=WAIT_MS):
+        qtbot.keyClick(dock.input, Qt.Key.Key_Escape)
 
 
 def _chat(space: Space, paragraphs: int) -> str:

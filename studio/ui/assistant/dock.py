@@ -277,6 +277,7 @@ class ChatDockWidget(QWidget):
         self.transcript.begin_reply(text)
         self._live = ""
         self._busy(True)
+        self.input.setFocus()  # Send is hidden now: Esc (stop) and the next message work here
         self.status.setText("Connecting to Claude…")
         person, actor_mode = self._host.actor, self.actor_mode.isChecked()
         factory = self._client_factory
