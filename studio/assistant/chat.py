@@ -37,11 +37,10 @@ class ChatOnReplicaError(PermissionDeniedError):
 def refuse_on_replica(space: Space) -> None:
     """Chatting on a copy of a shared space is refused in one sentence: the host runs
     the assistant (its key, its jobs); its chats reach the copy read-only."""
-    host = chat_reads.replica_host(space)
-    if host is not None:
+    if chat_reads.replica_host(space) is not None:
         raise ChatOnReplicaError(
-            f"the assistant runs on the host that shares {space.slug} ({host}), with the "
-            f"host's key: chat there; its chats show here as they happen (`studio chats "
+            f"the assistant runs on the host that shares {space.slug}, with the host's "
+            f"key: chat there; its chats show here as they happen (`studio chats "
             f"{space.slug}`)"
         )
 

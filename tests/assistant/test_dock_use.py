@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFocusEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from studio.assistant.client import ClaudeClient
 from studio.core import chat_commands as cc
@@ -55,11 +56,24 @@ def test_enter_sends_shift_enter_is_a_new_line_and_esc_stops(
         qtbot.keyClick(dock.input, Qt.Key.Key_Return)
     assert dock.input.toPlainText() == "" and "two\nlines" in dock.transcript.toPlainText()
     assert dock.stop_button.isVisible() and dock.send_button.isHidden()  # one in its place
+    assert dock.focusWidget() is dock.input
     with qtbot.waitSignal(dock.runner.done, timeout=WAIT_MS) as done:
         qtbot.keyClick(dock.input, Qt.Key.Key_Escape)
     assert done.args[0].stopped and dock.status.text() == "Stopped."
     assert dock.send_button.isVisible() and dock.send_button.isEnabled()
     assert dock.stop_button.isHidden()
+
+
+def test_after_clicking_send_the_message_box_keeps_the_keyboard(
+    qtbot, dock: ChatDockWidget, fake: AnthropicFake
+) -> None:  # type: ignore[no-untyped-def]
+    fake.script("messages", turn("blah " * 200, delay_s=0.05))
+    dock.input.setPlainText("hello")
+    with qtbot.waitSignal(dock.runner.text, timeout=WAIT_MS):
+        qtbot.mouseClick(dock.send_button, Qt.MouseButton.LeftButton)
+    assert dock.focusWidget() is dock.input  # not the hidden Send button: Esc works
+    with qtbot.waitSignal(dock.runner.done, timeout=WAIT_MS):
+        qtbot.keyClick(dock.input, Qt.Key.Key_Escape)
 
 
 def _chat(space: Space, paragraphs: int) -> str:
@@ -116,6 +130,13 @@ def test_markdown_answers_and_room_for_cards_only_when_there_are_some(
     text = dock.transcript.toPlainText()
     assert "Claude: Two bold ideas:" in text and "**" not in text  # rendered
     assert "You: *hi*" in text  # the person's words as typed
+    uses = ({"type": "tool_use", "id": "t1", "name": "list_assets", "input": {}},)
+    space.apply(cc.AddChatMessage(sid, "assistant", uses), claude)
+    uses = ({"type": "tool_use", "id": "t2", "name": "rename_asset", "input": {}},)
+    space.apply(cc.AddChatMessage(sid, "assistant", uses), claude)
+    dock.refresh_sessions()
+    text = dock.transcript.toPlainText()
+    assert "· looked up: list assets" in text and "· proposed: rename asset" in text
     assert dock.card_list.isHidden()  # no proposals: all the room is the transcript's
     frame = {"command": "frame:create", "title": "F", "x": 0, "y": 0, "width": 5, "height": 5}
     long_summary = "make a frame " + "very " * 80 + "long"
@@ -200,3 +221,19 @@ def test_deleting_a_chat_says_how_to_bring_it_back(
     dock.refresh_sessions()
     assert dock.delete_session() and dock.sessions.count() == 0
     assert dock.status.text() == "Deleted “Long” — Edit ▸ Undo brings it back."
+
+
+def test_the_sdk_starts_loading_when_the_person_starts_writing_with_a_key(
+    qtbot, space: Space, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui.assistant import worker
+
+    started: list[str] = []
+    monkeypatch.setattr(worker, "warm_up_sdk", lambda: started.append("sdk"))
+    monkeypatch.setattr("studio.ui.assistant.dock.warm_up_sdk", lambda: started.append("sdk"))
+    for key, expected in ((False, []), (True, ["sdk"])):
+        dock = ChatDockWidget(FakeHost(space), lambda: ClaudeClient(KEY), has_key=lambda k=key: k)
+        qtbot.addWidget(dock)
+        dock.set_space(space)
+        QApplication.sendEvent(dock.input, QFocusEvent(QEvent.Type.FocusIn))
+        assert started == expected

@@ -4,7 +4,6 @@ and what to do."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -49,8 +48,8 @@ NO_KEY = (
 CARDS_MIN = 120  # px: below this, cards shown again get two fifths of the room
 
 ON_REPLICA = (
-    "The assistant runs on the host that shares this space (<b>{host}</b>), with its key: "
-    "ask there. Its chats show here as they happen; you can still approve or reject "
+    "The assistant runs on the host that shares this space, with the host's key: ask "
+    "there. Its chats show here as they happen; you can still approve or reject "
     "proposals (the host applies them)."
 )
 
@@ -192,7 +191,7 @@ class ChatDockWidget(QWidget):
         host = None if self._space is None else chat_reads.replica_host(self._space)
         ok = host is None and self._has_key()
         if host is not None:
-            self.notice.setText(ON_REPLICA.format(host=html.escape(host)))
+            self.notice.setText(ON_REPLICA)
         else:
             self.notice.setText(NO_KEY)
         self.notice.setVisible(not ok)
@@ -278,6 +277,7 @@ class ChatDockWidget(QWidget):
         self.transcript.begin_reply(text)
         self._live = ""
         self._busy(True)
+        self.input.setFocus()  # Send is hidden now: Esc (stop) and the next message work here
         self.status.setText("Connecting to Claude…")
         person, actor_mode = self._host.actor, self.actor_mode.isChecked()
         factory = self._client_factory

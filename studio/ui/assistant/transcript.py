@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocumentFragment
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from studio.assistant.tools import ACTION_NAMES
 from studio.core.chat_reads import ChatMessage
 
 GAP = 8.0  # px above each turn
@@ -74,8 +75,10 @@ class TranscriptView(QTextBrowser):
                 cursor.insertHtml("<b>You:</b> " + _plain_html(text))
         elif kind == "tool_use":
             self._start_turn(cursor)
-            name = html.escape(str(block.get("name")))
-            cursor.insertHtml(f"<span style='color:{MUTED}'>· {name}</span>")
+            name = str(block.get("name"))
+            did = "proposed" if name in ACTION_NAMES else "looked up"
+            words = html.escape(f"{did}: {name.replace('_', ' ')}")
+            cursor.insertHtml(f"<span style='color:{MUTED}'>· {words}</span>")
         elif kind == "variant_image":
             self._start_turn(cursor)
             vid = html.escape(str(block.get("variant_id")))
