@@ -18,9 +18,11 @@ import json
 import logging
 import os
 import stat
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 from workers.redaction import MIN_SECRET, redact, register
@@ -52,6 +54,57 @@ KEY_FILE_RISK = (
 )
 
 _warned = threading.Event()  # the fallback warning is logged once per process
+_chosen = threading.Lock()
+_backend_set = False
+
+
+def _keyring() -> ModuleType:
+    """The ``keyring`` module, its backend chosen once per process.
+
+    keyring's own detection imports every backend it knows; its macOS one asks ctypes for
+    the Security framework at import, which on Linux runs ``ldconfig`` and then ``gcc``
+    (about half a second, in every process that touches a key). Off macOS this picks
+    the best viable backend the same way (highest priority) without importing that one
+    (nor the chainer, whose priority asks for every backend again). A backend named by
+    ``PYTHON_KEYRING_BACKEND`` or keyring's config file is left to keyring."""
+    global _backend_set
+    import keyring
+
+    with _chosen:
+        if _backend_set:
+            return keyring
+        _backend_set = True
+        if sys.platform == "darwin" or os.environ.get("PYTHON_KEYRING_BACKEND"):
+            return keyring
+        from importlib.metadata import entry_points
+
+        from keyring import backend, core
+        from keyring.backends import fail
+
+        try:
+            if core.load_config() is not None:
+                return keyring
+        except Exception:  # a broken config file: let keyring report it as it does
+            return keyring
+        for ep in entry_points(group="keyring.backends"):
+            if ep.name in ("macOS", "chainer"):
+                continue
+            try:
+                init = ep.load()
+                if callable(init):
+                    init()
+            except Exception as exc:  # a broken plugin is skipped, as keyring does
+                log.debug("keyring plugin %s: %s", ep.name, exc)
+        rings = []
+        for cls in backend.KeyringBackend.get_viable_backends():
+            if cls.__module__.startswith(("keyring.backends.macOS", "keyring.backends.chainer")):
+                continue
+            try:
+                rings.append(cls())
+            except TypeError:  # needs arguments: not one to pick
+                continue
+        core.set_keyring(max(rings, key=backend.by_priority, default=fail.Keyring()))
+        return keyring
 
 
 class KeyStoreError(Exception):
@@ -208,7 +261,7 @@ class KeyStore:
     def _keyring_get(self, name: str) -> str | None:
         if self._unusable is not None:
             return None
-        import keyring
+        keyring = _keyring()
 
         try:
             value = keyring.get_password(self.service, name)
@@ -233,7 +286,7 @@ class KeyStore:
         if len(key) < MIN_SECRET:  # a shorter one could not be told from ordinary words
             raise KeyStoreError(f"that is too short for an API key (under {MIN_SECRET} characters)")
         register(key)
-        import keyring
+        keyring = _keyring()
 
         if self._unusable is None:
             try:
@@ -256,7 +309,7 @@ class KeyStore:
     def delete(self, provider: str) -> bool:
         """Remove a key from the keyring (or the key file). False when it was not there."""
         name = key_name(provider)
-        import keyring
+        keyring = _keyring()
         from keyring.errors import PasswordDeleteError
 
         if self.keyring_usable is False and self.key_file_in_use:
