@@ -40,9 +40,14 @@ def test_waiting_steps_name_their_assets_refusals_carry_their_commands_presence_
         move = command_to_json(c.MoveAssets((c.Position(hero, 40, 50), c.Position("gone", 0, 0))))
         assert link.run(link.link.send([move])).queued
         assert link.link.state.pending_assets == {hero, "gone"}
+        rename = command_to_json(c.UpdateAsset(hero, name="Knight"))
+        assert link.run(link.link.send([rename])).queued
+        # the waiting steps themselves, oldest first (the app shows their effect)
+        assert link.link.state.pending_steps == ((move,), (rename,))
         host = HostThread(host_home, ["live-board"], port=port)
         link.wait_for(lambda: link.link.state.state == "live" and link.link.state.pending == 0)
         assert link.link.state.pending_assets == frozenset()
+        assert link.link.state.pending_steps == ()
         (refused,) = link.refused
         assert isinstance(refused, Refused) and refused.commands == (move,)
         assert refused.error is not None and "gone" in str(refused.error)
