@@ -140,6 +140,8 @@ def test_offline_edits_show_at_once_also_after_a_restart_and_give_way_to_the_hos
             replica = w.scene.asset_row(hero)
             assert replica is not None and (replica.name, replica.x) == ("Hero", 0.0)
             assert w.space is not None and w.space.asset(hero).name == "Hero"
+            # the canvas's own rename starts from the name shown (nothing new to send)
+            assert not w.view.canvas_actions.rename(hero, "Knight")
 
         shown_offline(w)
         # the app restarts while the host is still away: the same view
