@@ -40,6 +40,7 @@ class Optimistic(QObject):
         self._late = QTimer(self, singleShot=True, interval=CLOCK_AFTER_MS)
         self._late.timeout.connect(self._mark)
         sharing.win.inspector.core.overlay = sharing.win.scene.overlay  # one, kept current
+        sharing.win.scene.loaded.connect(self._mark)  # variants known now (a star's card)
 
     def steps(self) -> list[Step]:
         """The steps shown over the replica, oldest first."""
