@@ -58,3 +58,30 @@ def test_waiting_steps_name_their_assets_refusals_carry_their_commands_presence_
         link.stop()
         if host is not None:
             host.stop()
+
+
+def test_steps_left_waiting_are_told_before_the_first_connection_attempt_ends(
+    host_home: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """An app that restarts while its host is away shows its waiting steps at once."""
+    host = HostThread(host_home, ["live-board"])
+    slug = _joined(host, tmp_path / "pia")
+    _space_id, hero = _hero(host_home, "live-board")
+    host.stop()
+    first = LinkThread(tmp_path / "pia", slug)
+    rename = command_to_json(c.UpdateAsset(hero, name="Knight"))
+    try:
+        first.wait_for(lambda: first.link.state.state == "offline")
+        assert first.run(first.link.send([rename])).queued
+    finally:
+        first.stop()
+    again = LinkThread(tmp_path / "pia", slug)
+    try:
+        again.wait_for(lambda: bool(again.states))
+        told = again.states[0]
+        assert (told.state, told.pending, told.pending_steps) == ("connecting", 1, ((rename,),))
+        again.wait_for(lambda: again.link.state.state == "offline")
+        assert again.link.state.pending_steps == ((rename,),)
+    finally:
+        again.stop()
