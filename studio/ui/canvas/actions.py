@@ -37,6 +37,12 @@ def quote(name: str) -> str:
     return f"“{name if len(name) <= 40 else name[:39] + '…'}”"
 
 
+def shown_row(scene: CanvasScene, aid: str) -> AssetRow | None:
+    """The row as its card shows it (a joined space's unanswered steps over it)."""
+    row = scene.asset_row(aid)
+    return scene.overlay.asset(row) if row is not None else None
+
+
 class CanvasActions:
     def __init__(
         self,
@@ -60,13 +66,8 @@ class CanvasActions:
             return False
         return self.host.run(list(cmds), text)
 
-    def _shown(self, aid: str) -> AssetRow | None:
-        """The row as the card shows it (a joined space's unanswered steps over it)."""
-        row = self.scene.asset_row(aid)
-        return self.scene.overlay.asset(row) if row is not None else None
-
     def _name(self, aid: str) -> str:
-        row = self._shown(aid)
+        row = shown_row(self.scene, aid)
         return quote(row.name) if row is not None else "asset"
 
     def _many(self, ids: Sequence[str], verb: str) -> str:
@@ -122,7 +123,7 @@ class CanvasActions:
         return self.move({}, take_out=todo) if todo else False
 
     def rename(self, aid: str, name: str | None = None) -> bool:
-        row = self._shown(aid)
+        row = shown_row(self.scene, aid)
         if row is None:
             return False
         if name is None:
@@ -132,7 +133,7 @@ class CanvasActions:
         return self.run([c.UpdateAsset(aid, name=name.strip())], f"Rename {quote(row.name)}")
 
     def change_type(self, aid: str, type_: str | None = None) -> bool:
-        row = self._shown(aid)
+        row = shown_row(self.scene, aid)
         if row is None:
             return False
         if type_ is None:
