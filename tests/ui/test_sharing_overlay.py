@@ -136,6 +136,10 @@ def test_offline_edits_show_at_once_also_after_a_restart_and_give_way_to_the_hos
             assert "waiting to send" in w.inspector.kind_label.text()
             shown = w.inspector.core.rows
             assert [(r.starred, r.rating) for r in shown] == [(1, "approved")]
+            full = w.inspector.open_full_view()  # the full view too
+            assert full is not None and full.windowTitle().startswith("Knight")
+            assert full.title.text().endswith("waiting to send")
+            full.close()
             # never written: the replica is still the host's
             replica = w.scene.asset_row(hero)
             assert replica is not None and (replica.name, replica.x) == ("Hero", 0.0)
