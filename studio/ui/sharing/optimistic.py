@@ -59,6 +59,17 @@ class Optimistic(QObject):
         if self._live.pop(token, None) is not None:
             self._show(catch_up=True)
 
+    def refused(self, steps: Sequence[Step]) -> None:
+        """The host refused these steps of the outbox: they leave the overlay now (the
+        link tells the outbox without them a moment later)."""
+        left = list(self._outbox)
+        for step in steps:
+            if step in left:
+                left.remove(step)
+        if len(left) != len(self._outbox):
+            self._outbox = tuple(left)
+            self._show(catch_up=False)
+
     def outbox(self, state: LinkState | None) -> None:
         """The link told its outbox (None: the joined space closed)."""
         steps = state.pending_steps if state is not None else ()
