@@ -129,6 +129,7 @@ class LiveLink:
         store = open_sharing(self.studio)
         offline_since: float | None = None
         try:
+            self._tell("connecting", "", None, store)  # the steps left waiting (a restart)
             while not self._stop.is_set():
                 try:
                     async with session_for(self.studio, self.slug, store) as session:

@@ -40,9 +40,14 @@ def test_waiting_steps_name_their_assets_refusals_carry_their_commands_presence_
         move = command_to_json(c.MoveAssets((c.Position(hero, 40, 50), c.Position("gone", 0, 0))))
         assert link.run(link.link.send([move])).queued
         assert link.link.state.pending_assets == {hero, "gone"}
+        rename = command_to_json(c.UpdateAsset(hero, name="Knight"))
+        assert link.run(link.link.send([rename])).queued
+        # the waiting steps themselves, oldest first (the app shows their effect)
+        assert link.link.state.pending_steps == ((move,), (rename,))
         host = HostThread(host_home, ["live-board"], port=port)
         link.wait_for(lambda: link.link.state.state == "live" and link.link.state.pending == 0)
         assert link.link.state.pending_assets == frozenset()
+        assert link.link.state.pending_steps == ()
         (refused,) = link.refused
         assert isinstance(refused, Refused) and refused.commands == (move,)
         assert refused.error is not None and "gone" in str(refused.error)
@@ -53,3 +58,30 @@ def test_waiting_steps_name_their_assets_refusals_carry_their_commands_presence_
         link.stop()
         if host is not None:
             host.stop()
+
+
+def test_steps_left_waiting_are_told_before_the_first_connection_attempt_ends(
+    host_home: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """An app that restarts while its host is away shows its waiting steps at once."""
+    host = HostThread(host_home, ["live-board"])
+    slug = _joined(host, tmp_path / "pia")
+    _space_id, hero = _hero(host_home, "live-board")
+    host.stop()
+    first = LinkThread(tmp_path / "pia", slug)
+    rename = command_to_json(c.UpdateAsset(hero, name="Knight"))
+    try:
+        first.wait_for(lambda: first.link.state.state == "offline")
+        assert first.run(first.link.send([rename])).queued
+    finally:
+        first.stop()
+    again = LinkThread(tmp_path / "pia", slug)
+    try:
+        again.wait_for(lambda: bool(again.states))
+        told = again.states[0]
+        assert (told.state, told.pending, told.pending_steps) == ("connecting", 1, ((rename,),))
+        again.wait_for(lambda: again.link.state.state == "offline")
+        assert again.link.state.pending_steps == ((rename,),)
+    finally:
+        again.stop()

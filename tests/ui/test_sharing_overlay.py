@@ -11,8 +11,10 @@ window over TLS on 127.0.0.1 and a headless host (``studio serve``'s engine in a
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -134,10 +136,16 @@ def test_offline_edits_show_at_once_also_after_a_restart_and_give_way_to_the_hos
             assert "waiting to send" in w.inspector.kind_label.text()
             shown = w.inspector.core.rows
             assert [(r.starred, r.rating) for r in shown] == [(1, "approved")]
+            full = w.inspector.open_full_view()  # the full view too
+            assert full is not None and full.windowTitle().startswith("Knight")
+            assert full.title.text().endswith("waiting to send")
+            full.close()
             # never written: the replica is still the host's
             replica = w.scene.asset_row(hero)
             assert replica is not None and (replica.name, replica.x) == ("Hero", 0.0)
             assert w.space is not None and w.space.asset(hero).name == "Hero"
+            # the canvas's own rename starts from the name shown (nothing new to send)
+            assert not w.view.canvas_actions.rename(hero, "Knight")
 
         shown_offline(w)
         # the app restarts while the host is still away: the same view
@@ -184,6 +192,7 @@ def test_offline_edits_show_at_once_also_after_a_restart_and_give_way_to_the_hos
 def test_a_live_edit_shows_before_the_host_answers_and_a_refused_one_goes_back(
     tmp_path: Path,
     qtbot,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     home, ids = _host_home(tmp_path)
     hero, vid, villain = ids["hero"], ids["variant"], ids["villain"]
@@ -198,10 +207,19 @@ def test_a_live_edit_shows_before_the_host_answers_and_a_refused_one_goes_back(
         assert space is not None
         qtbot.waitUntil(lambda: len(w.scene.cards()) == 2, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: "connected" in w.sharing.describe(space.slug), timeout=WAIT_MS)
+        # each step waits a little before it is sent (a slow network): the host cannot
+        # answer before the assertions right after a step
+        engine = w.sharing.engine
+        send, delay = engine.send, [0.3]
+
+        async def slow_send(slug: str, commands: list[dict[str, Any]]) -> Any:
+            await asyncio.sleep(delay[0])
+            return await send(slug, commands)
+
+        monkeypatch.setattr(engine, "send", slow_send)
         w.show_asset(hero)
         card, boss = w.scene.card(hero), w.scene.card(villain)
         assert card is not None and boss is not None
-        # no turn of the event loop between: the host cannot have answered yet
         assert w.run([c.UpdateAsset(hero, name="Knight")], "Rename")
         assert card.asset.name == "Knight"
         assert w.inspector.form.name.text() == "Knight"
@@ -209,10 +227,14 @@ def test_a_live_edit_shows_before_the_host_answers_and_a_refused_one_goes_back(
         qtbot.waitUntil(lambda: not w.scene.overlay, timeout=WAIT_MS)
         row = w.scene.asset_row(hero)
         assert row is not None and row.name == "Knight" and card.asset.name == "Knight"
-        # a star shows at once too
+        # a star shows at once too; an answer that is slow to come brings the clock
+        delay[0] = 1.5
         assert w.run([c.StarVariant(vid)], "Star")
         assert card.facts.star == STAR_ACTIVE
+        qtbot.waitUntil(lambda: w.scene.ctx.pending == {hero}, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: not w.scene.overlay, timeout=WAIT_MS)
+        assert w.scene.ctx.pending == frozenset()
+        delay[0] = 0.3
         assert card.facts.star == STAR_ACTIVE
         # refused (the variant is starred already): shown, then put back
         boxes = len(w.findChildren(QMessageBox, "errorMessage"))

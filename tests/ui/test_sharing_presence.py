@@ -296,6 +296,7 @@ def test_offline_edits_are_marked_and_refused_ones_listed_and_put_back(pair: Pai
     )
     box = peer.findChildren(QMessageBox, "errorMessage")[-1]
     assert box.text().startswith("The host refused 1 edit made while offline")
+    assert (hero_card.px, hero_card.py) == (0.0, 0.0)  # put back as the refusal is said
     # what it was (Villain by name, or "a deleted asset" once the deletion is shown)
     # and the host's reason
     line = box.text().splitlines()[1]

@@ -19,6 +19,7 @@ from PySide6.QtCore import QMimeData, QRectF, QUrl
 from PySide6.QtGui import QGuiApplication
 
 from studio.core import commands as c
+from studio.store.records import AssetRow
 from studio.ui.canvas.geometry import CARD_H, CARD_W, STEP, Rect, frame_around, free_spot
 from studio.ui.host import CanvasHost
 from studio.ui.mime import put_assets, put_variants
@@ -34,6 +35,12 @@ AskFiles = Callable[[str], list[Path]]
 
 def quote(name: str) -> str:
     return f"“{name if len(name) <= 40 else name[:39] + '…'}”"
+
+
+def shown_row(scene: CanvasScene, aid: str) -> AssetRow | None:
+    """The row as its card shows it (a joined space's unanswered steps over it)."""
+    row = scene.asset_row(aid)
+    return scene.overlay.asset(row) if row is not None else None
 
 
 class CanvasActions:
@@ -60,7 +67,7 @@ class CanvasActions:
         return self.host.run(list(cmds), text)
 
     def _name(self, aid: str) -> str:
-        row = self.scene.asset_row(aid)
+        row = shown_row(self.scene, aid)
         return quote(row.name) if row is not None else "asset"
 
     def _many(self, ids: Sequence[str], verb: str) -> str:
@@ -116,7 +123,7 @@ class CanvasActions:
         return self.move({}, take_out=todo) if todo else False
 
     def rename(self, aid: str, name: str | None = None) -> bool:
-        row = self.scene.asset_row(aid)
+        row = shown_row(self.scene, aid)
         if row is None:
             return False
         if name is None:
@@ -126,7 +133,7 @@ class CanvasActions:
         return self.run([c.UpdateAsset(aid, name=name.strip())], f"Rename {quote(row.name)}")
 
     def change_type(self, aid: str, type_: str | None = None) -> bool:
-        row = self.scene.asset_row(aid)
+        row = shown_row(self.scene, aid)
         if row is None:
             return False
         if type_ is None:

@@ -110,7 +110,11 @@ class SceneSync:
         if asset is None:
             self._remove_card(aid)
             return
-        asset, facts = self.shown(asset)
+        ov = self.overlay
+        if ov.assets or ov.variants:  # (no call at all in the usual case: ~50k per load)
+            asset, facts = self.shown(asset)
+        else:
+            facts = self.model.facts(aid)
         card = self._cards.get(aid)
         if card is None:
             card = AssetCardItem(self.ctx, asset, facts)

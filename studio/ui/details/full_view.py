@@ -186,7 +186,11 @@ class AssetDetailsDialog(QDialog):
             return
         self.setWindowTitle(f"{a.name} — {a.media_kind} details")
         n = len(self.core.rows)
-        self.title.setText(f"{a.name}  ·  {a.type or a.media_kind}  ·  {n} variants")
+        waiting = self.core.overlay.changes(a.id, [r.id for r in self.core.rows])
+        self.title.setText(
+            f"{a.name}  ·  {a.type or a.media_kind}  ·  {n} variants"
+            + ("  ·  waiting to send" if waiting else "")
+        )
 
     def _fill_picker(self, ticked: Sequence[str]) -> None:
         space = self.core.space

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shiboken6 import isValid
+
 from studio.store.records import VariantRow
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ def fetching(preview: MediaPreview, media_dir: Path, row: VariantRow, kind: str)
         return False
 
     def ready(variant_id: str = row.id) -> None:
+        if not isValid(preview):  # its window closed while the file was on its way
+            return
         current = preview._row
         if current is not None and current.id == variant_id:
             preview._key = None

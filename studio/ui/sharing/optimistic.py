@@ -40,6 +40,7 @@ class Optimistic(QObject):
         self._late = QTimer(self, singleShot=True, interval=CLOCK_AFTER_MS)
         self._late.timeout.connect(self._mark)
         sharing.win.inspector.core.overlay = sharing.win.scene.overlay  # one, kept current
+        sharing.win.scene.loaded.connect(self._mark)  # variants known now (a star's card)
 
     def steps(self) -> list[Step]:
         """The steps shown over the replica, oldest first."""
@@ -57,6 +58,17 @@ class Optimistic(QObject):
         """The host answered the step (or it went into the outbox, which shows it)."""
         if self._live.pop(token, None) is not None:
             self._show(catch_up=True)
+
+    def refused(self, steps: Sequence[Step]) -> None:
+        """The host refused these steps of the outbox: they leave the overlay now (the
+        link tells the outbox without them a moment later)."""
+        left = list(self._outbox)
+        for step in steps:
+            if step in left:
+                left.remove(step)
+        if len(left) != len(self._outbox):
+            self._outbox = tuple(left)
+            self._show(catch_up=False)
 
     def outbox(self, state: LinkState | None) -> None:
         """The link told its outbox (None: the joined space closed)."""

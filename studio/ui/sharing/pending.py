@@ -82,6 +82,8 @@ class PendingView(QObject):
         if not lines:
             return
         self.refusals = lines
+        steps = [tuple(d.commands) for d in deliveries if isinstance(d, Refused) and d.error]
+        self._sharing.optimistic.refused(steps)  # gone from the overlay: the replica shows
         self.put_back(ids)
         shown = lines[:MAX_LISTED] + (
             [f"… and {len(lines) - MAX_LISTED} more"] if len(lines) > MAX_LISTED else []
