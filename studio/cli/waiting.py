@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import Any
 
 from studio.core.events import Event
@@ -18,6 +19,8 @@ from studio.store.records import JobRow
 
 FINAL = ("succeeded", "failed", "cancelled", "parked")  # parked: its variant was deleted
 FAILED = ("failed", "cancelled")
+BAR_EVERY_S = 0.1
+"""How often the terminal's bar is redrawn at most (each redraw walks every job)."""
 
 
 class JobWatch:
@@ -30,15 +33,31 @@ class JobWatch:
         self.jobs: dict[str, JobRow] = {}
         self._progress: dict[str, float] = {}
         self._seq: dict[str, int] = {}  # the change each job's row is from
+        # kept as rows change, so a turn of the loop costs the same with 10 or 100,000
+        # jobs followed (asking "done?" or printing the endings walked them all)
+        self._open: set[str] = set()  # followed jobs not ended
+        self._ended: list[str] = []  # jobs that ended since the last take_ended()
+        self._told: set[str] = set()  # every job ever in _ended (each is told once)
         self._lock = threading.Lock()
+
+    def _put(self, row: JobRow) -> None:
+        """Keep ``row`` as its job's latest (the lock held)."""
+        self.jobs[row.id] = row
+        if row.status in FINAL:
+            self._open.discard(row.id)
+            if row.id not in self._told:
+                self._told.add(row.id)
+                self._ended.append(row.id)
+        else:
+            self._open.add(row.id)
 
     def start(self, active: list[JobRow], ended: list[JobRow]) -> None:
         """The rows read once at the start: the active jobs, and (``wanted`` only) the
         wanted ones that had ended already."""
         with self._lock:
             for row in [*active, *ended]:
-                if self.wanted is None or row.id in self.wanted:
-                    self.jobs.setdefault(row.id, row)
+                if (self.wanted is None or row.id in self.wanted) and row.id not in self.jobs:
+                    self._put(row)
 
     def missing(self) -> set[str]:
         """Wanted jobs not yet seen (ended before the start, or another process's)."""
@@ -68,16 +87,20 @@ class JobWatch:
             if event.seq is not None and event.seq < self._seq.get(job_id, -1):
                 return  # an older change than the one already applied
             self._seq[job_id] = event.seq if event.seq is not None else -1
-            self.jobs[job_id] = row
+            self._put(row)
 
     def done(self) -> bool:
         """Has every wanted job ended? (Never, for a worker: the scheduler decides.)"""
         if self.wanted is None:
             return False
         with self._lock:
-            return len(self.jobs) >= len(self.wanted) and all(
-                j.status in FINAL for j in self.jobs.values()
-            )
+            return len(self.jobs) >= len(self.wanted) and not self._open
+
+    def take_ended(self) -> list[JobRow]:
+        """The latest rows of the jobs that ended since the last call, in that order."""
+        with self._lock:
+            ended, self._ended = self._ended, []
+            return [self.jobs[j] for j in ended]
 
     def rows(self) -> list[JobRow]:
         with self._lock:
@@ -122,12 +145,12 @@ def run_queue(studio: Any, space: Any, wanted: set[str] | None, *, forever: bool
             watch.start([], space.jobs(limit=1_000_000))
             watch.forget_missing()
         if forever:
-            sched.run_until(lambda: False, on_tick=lambda: bar.show(watch.rows()))
+            sched.run_until(lambda: False, on_tick=lambda: bar.show(watch))
         elif wanted is None:
-            sched.run_until_idle(on_tick=lambda: bar.show(watch.rows()))
+            sched.run_until_idle(on_tick=lambda: bar.show(watch))
         else:
-            sched.run_until(watch.done, on_tick=lambda: bar.show(watch.rows()))
-        bar.show(watch.rows())
+            sched.run_until(watch.done, on_tick=lambda: bar.show(watch))
+        bar.show(watch, final=True)
     finally:
         unsubscribe()
         executor.shutdown(wait=True)
@@ -138,14 +161,20 @@ def run_queue(studio: Any, space: Any, wanted: set[str] | None, *, forever: bool
 
 
 class _Progress:
-    """A one-line bar on a terminal; plain lines per finished job otherwise."""
+    """A one-line bar on a terminal, redrawn at most every :data:`BAR_EVERY_S`; plain
+    lines per finished job otherwise."""
 
     def __init__(self, tty: bool) -> None:
         self.tty = tty
-        self.reported: set[str] = set()
+        self._drawn = 0.0
 
-    def show(self, jobs: list[JobRow]) -> None:
+    def show(self, watch: JobWatch, *, final: bool = False) -> None:
         if self.tty:
+            now = time.monotonic()
+            if not final and now - self._drawn < BAR_EVERY_S:
+                return
+            self._drawn = now
+            jobs = watch.rows()
             total = len(jobs) or 1
             done = sum(1 for j in jobs if j.status in FINAL)
             running = [j for j in jobs if j.status == "running"]
@@ -158,15 +187,13 @@ class _Progress:
             )
             sys.stderr.flush()
             return
-        for j in jobs:
-            if j.status in FINAL and j.id not in self.reported:
-                self.reported.add(j.id)
-                extra = (
-                    f" ({j.error_code}: {j.error_message})"
-                    if j.error_code and j.status != "succeeded"
-                    else ""
-                )
-                print(f"job {j.id} {j.status}{extra}", file=sys.stderr)
+        for j in watch.take_ended():
+            extra = (
+                f" ({j.error_code}: {j.error_message})"
+                if j.error_code and j.status != "succeeded"
+                else ""
+            )
+            print(f"job {j.id} {j.status}{extra}", file=sys.stderr)
 
     def done(self) -> None:
         if self.tty:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 from studio.core import commands as c
 from studio.core.actor import Actor
@@ -48,10 +49,21 @@ class Books:
         """Apply ``cmd``, retrying storage errors after each of ``pauses``. Returns None
         when it could not be written (and reports the problem); raises the StudioError
         of a refusal (the job changed meanwhile) and anything unexpected."""
+        step = self.write_step([cmd], what, pauses)
+        return None if step is None else step[0]
+
+    def write_step(
+        self,
+        cmds: Sequence[c.Command],
+        what: str,
+        pauses: tuple[float, ...] = WRITE_RETRIES_S,
+    ) -> tuple[Applied, ...] | None:
+        """:meth:`write` for several commands applied as ONE door step (all or nothing:
+        a refusal of any of them raises and writes none)."""
         error: StorageError | None = None
         for pause in (*pauses, None):
             try:
-                applied = self.space.apply(cmd, SYSTEM)
+                applied = self.space.apply_step(cmds, SYSTEM, record=False).applied
             except StorageError as exc:
                 error = exc
             else:

@@ -54,6 +54,13 @@ class RateWindow:
             return now_ms
         return self._starts[0] + 60_000
 
+    def room(self, now_ms: int) -> int:
+        """How many more starts are allowed at ``now_ms``."""
+        if self.per_minute is None:
+            return 1 << 30
+        self.next_allowed(now_ms)  # drops the starts that left the window
+        return max(0, self.per_minute - len(self._starts))
+
     def record(self, now_ms: int) -> None:
         if self.per_minute is not None:
             self._starts.append(now_ms)

@@ -250,13 +250,16 @@ class Scheduler:
             if free <= 0:
                 continue
             window = self._window(provider)
-            for ready in self.space.read.startable(provider, now, free):
-                allowed = window.next_allowed(now)
-                if allowed > now:
-                    later(allowed)
-                    break
-                if not self._start(ready, now):
-                    break  # at the provider's limit (other processes' jobs count): not now
+            readies = self.space.read.startable(provider, now, free)
+            room = window.room(now)
+            if len(readies) > 1 and room > 1:
+                self._start_many(readies[:room], now)
+            else:
+                for ready in readies[:room]:
+                    if not self._start(ready, now):
+                        break  # at the provider's limit (other processes' jobs count)
+            if len(readies) > room:  # the rate window let only some start now
+                later(window.next_allowed(now))
         for at in self.space.read.next_due(now).values():
             later(at)
         return wake
@@ -286,6 +289,46 @@ class Scheduler:
             return True
         if attempt < 0:
             return False
+        self._launch(ready, attempt, provider, request, now)
+        return True
+
+    def _start_many(self, readies: list[ReadyJob], now: int) -> None:
+        """Claim and start several jobs of one provider in ONE door step (one
+        transaction, one commit: the fast path when several slots are free). When that
+        step is refused as a whole, with nothing written (a job claimed or cancelled
+        elsewhere meanwhile, the limit reached across processes), or a stored recipe
+        can't be sent, they are started one by one, as before."""
+        try:
+            planned = [
+                (ready, self.providers.get(ready.provider), self._request(ready))
+                for ready in readies
+            ]
+            cmds = [self._start_command(ready) for ready in readies]
+            step = self._books.write_step(cmds, f"start {len(cmds)} jobs", CLAIM_RETRIES_S)
+        except (ProviderError, StudioError, KeyError, ValueError):
+            for ready in readies:  # the one-by-one path fails an unusable job properly
+                if not self._start(ready, now):
+                    break  # at the provider's limit (other processes' jobs count)
+            return
+        except Exception as exc:  # a bug: the jobs stay queued; waiters must hear of it
+            log.exception("could not start %d jobs", len(readies))
+            self._books.report(f"could not start jobs: {exc}")
+            return
+        if step is None:
+            return  # could not be written: the jobs stay queued (problem reported)
+        for (ready, provider, request), applied in zip(planned, step, strict=True):
+            if applied.created.get("outcome") == "started":
+                self._launch(ready, int(applied.created["attempt"]), provider, request, now)
+
+    def _launch(
+        self,
+        ready: ReadyJob,
+        attempt: int,
+        provider: Provider,
+        request: GenerationRequest,
+        now: int,
+    ) -> None:
+        """Stage and submit a run of a job just claimed here."""
         self._window(ready.provider).record(now)
         try:
             stage = self.space.staging_dir() / f"job-{ready.job_id}-{attempt}"
@@ -295,7 +338,7 @@ class Scheduler:
             self._commit_failure(
                 ready.job_id, attempt, "STORAGE_ERROR", f"could not stage the job: {reason}", None
             )
-            return True
+            return
         ctx = _JobContext(
             stage,
             ready,
@@ -307,18 +350,12 @@ class Scheduler:
             self._running[ready.job_id] = ctx
             self._per_provider[ready.provider] = self._per_provider.get(ready.provider, 0) + 1
         self.executor.submit(lambda: self._run(ready, attempt, provider, request, ctx))
-        return True
 
     def _claim(self, ready: ReadyJob) -> int | None:
         """This run's attempt number once the job is claimed here; None when it is not
         to run here (claimed, cancelled or ended meanwhile, or the claim could not be
         written); -1 when the provider is at its limit across processes."""
-        limit = self.config.for_provider(ready.provider).concurrency
-        with self._lock:
-            # the runs here that are only storing their results hold no provider slot,
-            # but their jobs still count as running in the file until they complete
-            limit += self._storing.get(ready.provider, 0)
-        cmd = c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms, limit=limit)
+        cmd = self._start_command(ready)
         try:
             applied = self._books.write(cmd, f"start job {ready.job_id}", CLAIM_RETRIES_S)
         except LimitReachedError:
@@ -332,6 +369,14 @@ class Scheduler:
         if applied is None or applied.created.get("outcome") != "started":
             return None
         return int(applied.created["attempt"])
+
+    def _start_command(self, ready: ReadyJob) -> c.StartJob:
+        limit = self.config.for_provider(ready.provider).concurrency
+        with self._lock:
+            # the runs here that are only storing their results hold no provider slot,
+            # but their jobs still count as running in the file until they complete
+            limit += self._storing.get(ready.provider, 0)
+        return c.StartJob(ready.job_id, self.worker_id, self.config.lease_ms, limit=limit)
 
     def _request(self, ready: ReadyJob) -> GenerationRequest:
         recipe = Recipe.from_json(json.loads(ready.recipe))

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 import studio.providers_setup as providers_setup
+from studio.cli.waiting import JobWatch, _Progress
+from studio.core.events import Event
 from studio.core.space import Space
 from studio.store.library import Library
+from studio.store.records import JobRow
 from tests.cli.test_cli import Cli
 from workers.base import GenerationOutput, GenerationRequest, RunContext
 from workers.local import LocalProvider
@@ -110,3 +113,40 @@ def test_worker_until_idle_ends_promptly_after_the_last_job(
     # four calls of 0.2 s one after another, then storing the last: nothing more
     assert took < 4 * LATENCY_S + 0.5, took
     assert job_reads[0] <= 2, job_reads[0]
+
+
+def _row(job_id: str, status: str) -> JobRow:
+    fields = dict.fromkeys(JobRow._fields)
+    fields.update(id=job_id, status=status, progress=0.0)
+    return JobRow(**fields)  # type: ignore[arg-type]
+
+
+def _event(seq: int, job_id: str, status: str) -> Event:
+    return Event("job:updated", _row(job_id, status)._asdict(), seq)
+
+
+def test_a_turn_of_the_wait_loop_does_not_walk_every_job(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Asking "done?" and printing the endings cost the same with 20,000 jobs followed
+    as with 10: both walked every job on every turn (quadratic in the jobs)."""
+    n = 20_000
+    ids = [f"j{i}" for i in range(n)]
+    watch = JobWatch(set(ids))
+    watch.start([_row(j, "queued") for j in ids], [])
+    bar = _Progress(tty=False)
+    t0 = time.process_time()
+    for turn in range(2_000):  # a turn per job ended, as the loop does
+        watch.on_event(_event(turn + 1, ids[turn], "succeeded"))
+        bar.show(watch)
+        assert not watch.done()
+    took = time.process_time() - t0
+    assert took < 1.0, took  # walking 20,000 rows twice a turn: several seconds
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"job {j} succeeded" for j in ids[:2_000]]  # each ending told once
+    for seq, j in enumerate(ids[2_000:], start=10_000):
+        watch.on_event(_event(seq, j, "failed"))
+    watch.on_event(_event(50_000, ids[0], "parked"))  # ended again: not told twice
+    bar.show(watch)
+    assert watch.done() and watch.failed() == n - 2_000
+    assert len(capsys.readouterr().err.splitlines()) == n - 2_000
