@@ -141,3 +141,29 @@ def test_live_steps_are_read_on_the_loop_and_big_ones_on_the_reader_thread(
         with Studio(home) as s:
             path = s.paths.home / s.resolve(slug).file
         assert differences(host.home / "spaces" / "fan-out.db", path) == []
+
+
+def test_live_frames_are_written_without_waiting(
+    host: HostThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame that fits the peer's write buffer is written at once: no ``await
+    ws.send`` (its context manager, a timer and a drain, per frame and per peer). The
+    waiting send is left for what does not fit (a slow peer, a snapshot's chunks)."""
+    from websockets.asyncio.server import ServerConnection
+
+    joined = _join_all(host, tmp_path, PEERS)
+    waited: list[object] = []
+    real = ServerConnection.send
+
+    async def counted(self: ServerConnection, message: Any, **kw: Any) -> None:
+        waited.append(type(message))
+        await real(self, message, **kw)
+
+    monkeypatch.setattr(ServerConnection, "send", counted)
+    seqs = asyncio.run(_rounds(joined, start=waited.clear))
+    assert len(seqs) == ROUNDS
+    assert waited == []  # before: one per peer per step, and one per result
+    for home, slug in joined:
+        with Studio(home) as s:
+            path = s.paths.home / s.resolve(slug).file
+        assert differences(host.home / "spaces" / "fan-out.db", path) == []
