@@ -288,9 +288,10 @@ class ReplicaWriter:
 
     def _file(self, start: int, steps: Sequence[StepImage]) -> None:
         """Make ``change_rows`` after ``start`` hold exactly the host's filing of
-        ``steps``. The replica's own triggers filed each write under its next seq; for a
-        step of one change whose rows all came with it (a live step of one command)
-        that is already the host's filing, and nothing is rewritten."""
+        ``steps``. The replica's own triggers filed each write under its next seq: for
+        steps of one change each whose rows all came with them (a live step of one
+        command, most catch-ups) that is the host's filing already, and nothing is
+        rewritten. Compared with what the triggers really filed, never assumed."""
         want = {f for step in steps for f in step.filed}
         want.update((r.seq, r.table, r.pk) for step in steps for r in step.rows)
         have = self._conn.execute(_FILED_AFTER, (start,)).fetchall()

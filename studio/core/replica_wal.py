@@ -20,8 +20,12 @@ import logging
 import sqlite3
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.store.db import connect
+
+if TYPE_CHECKING:
+    from studio.core.space import Space
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +77,31 @@ class BackgroundCheckpoints:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+PAGES_PER_STEP = 12
+"""About how many pages one step writes on a host (its rows and their indexes, the
+change log, the filing, the undo history, the mutation id)."""
+
+
+def host_checkpoints(space: Space) -> BackgroundCheckpoints | None:
+    """Take the automatic checkpoint off the door's commits of the shared ``space``
+    (each peer's command waits for its commit) and return the checkpointer that does it
+    instead, on a thread of its own; the caller tells it of each commit it sees (about
+    :data:`PAGES_PER_STEP` pages each) and gives it to :func:`end_host_checkpoints` when
+    it stops sharing. None for a space without a file."""
+    path = space.file_path
+    if path is None:
+        return None
+    with space._db.lock:
+        space._db.conn.execute("PRAGMA wal_autocheckpoint = 0")
+    return BackgroundCheckpoints(path)
+
+
+def end_host_checkpoints(space: Space, checkpoints: BackgroundCheckpoints | None) -> None:
+    """Undo :func:`host_checkpoints`: SQLite checkpoints on the door's commits again."""
+    if checkpoints is None:
+        return
+    checkpoints.close()
+    with space._db.lock:
+        space._db.conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")

@@ -30,6 +30,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from studio.core import replica_wal
 from studio.core.errors import StudioError, ValidationError
 from studio.core.replica_host import StepSource, prune
 from studio.core.studio import Studio
@@ -169,6 +170,7 @@ class Host:
                 self._served[space.id] = served = Served(space, source, reader)
                 served.inline = StepSource(path, busy_ms=0)
                 served.inline.changed()
+                served.checkpoints = replica_wal.host_checkpoints(space)
             self._server = await serve(
                 self._handle,
                 self._bind,
@@ -253,6 +255,7 @@ class Host:
             served.reader.submit(served.source.close).result()
             if served.inline is not None:
                 served.inline.close()
+            replica_wal.end_host_checkpoints(served.space, served.checkpoints)
             served.reader.shutdown()
             served.space.close()
         self._served.clear()
@@ -310,6 +313,8 @@ class Host:
                 except Exception:  # a busy file: try again next tick
                     log.warning("could not poll %s", served.space.slug, exc_info=True)
             if changed:
+                if served.checkpoints is not None:  # off the door's commits
+                    served.checkpoints.wrote(replica_wal.PAGES_PER_STEP)
                 served.version += 1
                 served.memo.clear()
                 tick, served.tick = served.tick, asyncio.Event()

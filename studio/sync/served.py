@@ -13,6 +13,7 @@ from websockets.asyncio.server import ServerConnection
 
 from studio.core.replica import StepImage
 from studio.core.replica_host import StepSource
+from studio.core.replica_wal import BackgroundCheckpoints
 from studio.core.space import Space
 from studio.store.sharing import Device
 from studio.sync import wire
@@ -28,6 +29,8 @@ class Served:
     space: Space
     source: StepSource
     reader: ThreadPoolExecutor
+    checkpoints: BackgroundCheckpoints | None = None
+    """Checkpoints of the space's log, off the door's commits while it is shared."""
     inline: StepSource | None = None
     """A read connection of its own for small reads on the event loop (never waits for
     a lock); ``source`` is the reader thread's."""

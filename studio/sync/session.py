@@ -322,8 +322,11 @@ class Session:
             if left <= 0:
                 raise StorageError("the host applied the change but did not send it back in time")
             self.advanced.clear()
+            # asyncio.timeout, not wait_for: no task per wait (a host's step wakes
+            # every waiter of every session)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.advanced.wait(), left)
+                async with asyncio.timeout(left):
+                    await self.advanced.wait()
 
     async def _media(self, kind: str, msg: dict[str, Any]) -> None:
         got = self.downloads.get(str(msg.get("rid")))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,69 @@ def test_live_steps_are_read_on_the_loop_and_big_ones_on_the_reader_thread(
         with Studio(home) as s:
             path = s.paths.home / s.resolve(slug).file
         assert differences(host.home / "spaces" / "fan-out.db", path) == []
+
+
+def test_live_frames_are_written_without_waiting(
+    host: HostThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame that fits the peer's write buffer is written at once: no ``await
+    ws.send`` (its context manager, a timer and a drain, per frame and per peer). The
+    waiting send is left for what does not fit (a slow peer, a snapshot's chunks)."""
+    from websockets.asyncio.server import ServerConnection
+
+    joined = _join_all(host, tmp_path, PEERS)
+    waited: list[object] = []
+    real = ServerConnection.send
+
+    async def counted(self: ServerConnection, message: Any, **kw: Any) -> None:
+        waited.append(type(message))
+        await real(self, message, **kw)
+
+    monkeypatch.setattr(ServerConnection, "send", counted)
+    seqs = asyncio.run(_rounds(joined, start=waited.clear))
+    assert len(seqs) == ROUNDS
+    assert waited == []  # before: one per peer per step, and one per result
+    for home, slug in joined:
+        with Studio(home) as s:
+            path = s.paths.home / s.resolve(slug).file
+        assert differences(host.home / "spaces" / "fan-out.db", path) == []
+
+
+def test_a_shared_space_checkpoints_off_the_doors_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a space is shared, SQLite's automatic checkpoint (the log copied back and
+    fsynced twice, 5–25 ms, on the commit that passes 1000 pages) is off on the door's
+    connection — each peer's command waits for that commit — and a thread of the host's
+    makes it; when sharing ends, the door checkpoints as before."""
+    from studio.core import replica_wal
+
+    monkeypatch.setattr(replica_wal, "CHECKPOINT_PAGES", 24)
+    after: list[int] = []
+    real_end = replica_wal.end_host_checkpoints
+
+    def end(space: Any, checkpoints: Any) -> None:
+        real_end(space, checkpoints)
+        after.append(space._db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    monkeypatch.setattr(replica_wal, "end_host_checkpoints", end)
+    home = tmp_path / "host"
+    with Studio(home) as s:
+        s.create_space("Fan Out")
+    h = HostThread(home, ["fan-out"])
+    try:
+        (served,) = h.host._served.values()
+        door = served.space._db.conn
+        assert door.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        joined = _join_all(h, tmp_path, 2)
+        asyncio.run(_rounds(joined))
+        assert served.checkpoints is not None
+        deadline = time.monotonic() + 10
+        while served.checkpoints.done < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert served.checkpoints.done >= 1
+    finally:
+        h.stop()
+    assert after == [24]  # the door's own checkpoints again (SQLite's default: 1000)
+    with Studio(home) as s, s.open_space("fan-out") as space:
+        assert space.last_seq() >= ROUNDS
