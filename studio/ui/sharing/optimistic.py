@@ -40,7 +40,9 @@ class Optimistic(QObject):
         self._late = QTimer(self, singleShot=True, interval=CLOCK_AFTER_MS)
         self._late.timeout.connect(self._mark)
         sharing.win.inspector.core.overlay = sharing.win.scene.overlay  # one, kept current
-        sharing.win.scene.loaded.connect(self._mark)  # variants known now (a star's card)
+        # a load starts from a cleared canvas (its overlay too) and may end after the link
+        # told its outbox: lay the waiting steps again; the variants are known now too
+        sharing.win.scene.loaded.connect(self._reloaded)
 
     def steps(self) -> list[Step]:
         """The steps shown over the replica, oldest first."""
@@ -81,6 +83,12 @@ class Optimistic(QObject):
             fewer = len(steps) < len(self._outbox)
             self._outbox = steps
             self._show(catch_up=fewer)
+        else:
+            self._mark()
+
+    def _reloaded(self) -> None:
+        if self.steps():
+            self._show(catch_up=False)
         else:
             self._mark()
 
