@@ -67,3 +67,18 @@ def test_no_card_paints_itself_while_the_switch_to_far_runs(
     view.viewport().repaint()
     assert painted == []  # all far: the overview paints them, in one pass
     assert all(c.nocontents for c in scene.cards())
+
+
+def test_a_space_loaded_while_far_out_is_painted(canvas: tuple[CanvasScene, CanvasView]) -> None:
+    """Another space opened at the same far zoom: its cards are born flagged, and the
+    overview that paints them is active (it was left off: every card invisible)."""
+    scene, view = canvas
+    view.fit_all()
+    scene.settle_lod()
+    space = scene.space
+    assert space is not None and scene.lod is Lod.FAR
+    scene.load(space, space.snapshot())  # as a switch does: clear, then build again
+    assert scene.wait_loaded(60)
+    flags = scene._overview.flags()
+    assert all(c.nocontents for c in scene.cards())
+    assert not flags & scene._overview.GraphicsItemFlag.ItemHasNoContents
