@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 if TYPE_CHECKING:
     from studio.ui.canvas.overview import OverviewItem
 
+MAX_REPAINT_MS = 2000
 _SMART = QGraphicsView.ViewportUpdateMode.SmartViewportUpdate
 _NONE = QGraphicsView.ViewportUpdateMode.NoViewportUpdate
 
@@ -40,6 +42,7 @@ class ViewPacer(QObject):
         self._far = far
         self.holding = False
         """A switch to FAR is flagging the cards: views paint ``paint_far`` instead."""
+        self._repaint_ms = repaint_ms
         self._timer = QTimer(self)
         self._timer.setInterval(repaint_ms)
         self._timer.timeout.connect(self._repaint)
@@ -57,15 +60,21 @@ class ViewPacer(QObject):
             self._scene.update()
 
     def paint_far(self, p: QPainter, exposed: QRectF) -> None:
-        """Every card as the overview paints it (the views, while ``holding``)."""
+        """Every card as the overview paints it (the views, while ``stand_in()``).
+        While loading, the next repaint waits ten times as long as this one took (at
+        least ``repaint_ms``): repainting 50,000 cards far out must not take most of
+        the UI thread's time while they are being built."""
+        t0 = time.perf_counter()
         self._overview().paint_cards(p, exposed, every=True)
+        took_ms = (time.perf_counter() - t0) * 1000
+        self._timer.setInterval(int(min(MAX_REPAINT_MS, max(self._repaint_ms, 10 * took_ms))))
 
     def throttle(self, on: bool) -> None:
         for view in self._scene.views():
             view.setViewportUpdateMode(_NONE if on else _SMART)
             view.viewport().update()
         if on:
-            self._timer.start()
+            self._timer.start(self._repaint_ms)
         else:
             self._timer.stop()
 

@@ -157,6 +157,8 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._cards, self._by_thumb = {}, {}
         self._overview = OverviewItem(self.ctx, self._cards, lambda: self._selected)
         self.addItem(self._overview)
+        if self.ctx.lod is Lod.FAR:  # the next space's cards are born far: it paints them
+            self._overview.set_active(True)
         self._lod.overview = self._overview
         self.cleared.emit()
         self._frames.clear()
