@@ -66,45 +66,58 @@ def _keyring() -> ModuleType:
     (about half a second, in every process that touches a key). Off macOS this picks
     the best viable backend the same way (highest priority) without importing that one
     (nor the chainer, whose priority asks for every backend again). A backend named by
-    ``PYTHON_KEYRING_BACKEND`` or keyring's config file is left to keyring."""
+    ``PYTHON_KEYRING_BACKEND`` or keyring's config file, and the case of several usable
+    backends (keyring chains them), are left to keyring."""
     global _backend_set
     import keyring
 
     with _chosen:
         if _backend_set:
             return keyring
-        _backend_set = True
-        if sys.platform == "darwin" or os.environ.get("PYTHON_KEYRING_BACKEND"):
-            return keyring
-        from importlib.metadata import entry_points
-
-        from keyring import backend, core
-        from keyring.backends import fail
-
         try:
-            if core.load_config() is not None:
-                return keyring
-        except Exception:  # a broken config file: let keyring report it as it does
-            return keyring
-        for ep in entry_points(group="keyring.backends"):
-            if ep.name in ("macOS", "chainer"):
-                continue
-            try:
-                init = ep.load()
-                if callable(init):
-                    init()
-            except Exception as exc:  # a broken plugin is skipped, as keyring does
-                log.debug("keyring plugin %s: %s", ep.name, exc)
-        rings = []
-        for cls in backend.KeyringBackend.get_viable_backends():
-            if cls.__module__.startswith(("keyring.backends.macOS", "keyring.backends.chainer")):
-                continue
-            try:
-                rings.append(cls())
-            except TypeError:  # needs arguments: not one to pick
-                continue
-        core.set_keyring(max(rings, key=backend.by_priority, default=fail.Keyring()))
+            _choose(keyring)
+        except Exception as exc:  # whatever a backend raised: keyring's own choice stands
+            log.debug("choosing a keyring backend: %s", exc)
+        finally:
+            _backend_set = True  # chosen, or left to keyring (which reports its own errors)
         return keyring
+
+
+def _choose(keyring: ModuleType) -> None:
+    if sys.platform == "darwin" or os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return
+    from importlib.metadata import entry_points
+
+    from keyring import backend, core
+    from keyring.backends import fail
+
+    try:
+        if core.load_config() is not None:
+            return
+    except Exception:  # a broken config file: let keyring report it as it does
+        return
+    for ep in entry_points(group="keyring.backends"):
+        if ep.name in ("macOS", "chainer"):
+            continue
+        try:
+            init = ep.load()
+            if callable(init):
+                init()
+        except Exception as exc:  # a broken plugin is skipped, as keyring does
+            log.debug("keyring plugin %s: %s", ep.name, exc)
+    rings = []
+    for cls in backend.KeyringBackend.get_viable_backends():
+        if cls.__module__.startswith(("keyring.backends.macOS", "keyring.backends.chainer")):
+            continue
+        try:
+            rings.append(cls())
+        except Exception:  # needs arguments, or broken: not one to pick
+            continue
+    if sum(1 for r in rings if r.priority > 0) > 1:
+        # several usable backends: keyring chains them (a key may live in any); its own
+        # detection does that, at the price of the compiler run
+        return
+    core.set_keyring(max(rings, key=backend.by_priority, default=fail.Keyring()))
 
 
 class KeyStoreError(Exception):

@@ -69,6 +69,9 @@ class _Shared:
         self.syncer = syncer
         self.hash_pool = hash_pool
         self._lock = threading.Lock()
+        self.zip_lock = threading.Lock()
+        """Held while a member is opened or closed: ``ZipFile`` counts the users of its
+        shared file handle without a lock of its own (a lost count closes it early)."""
         self._local = threading.local()
 
     def add(self, n: int) -> None:
@@ -196,9 +199,14 @@ class _Worker:
     ) -> tuple[int, str]:
         copier = self._shared.copier()
         if info.compress_type != zipfile.ZIP_STORED:
-            with self._zf.open(info) as src:
+            with self._shared.zip_lock:
+                src = self._zf.open(info)
+            try:
                 reader = cast(io.BufferedIOBase, src)  # a ZipExtFile
                 return copier.copy(reader.readinto, out.write, limit=blob.size, progress=step)
+            finally:
+                with self._shared.zip_lock:
+                    src.close()
         span = stored_span(self._fd, info, self._archive_size)
         if span is None:
             raise ArchiveError(f"{self._label} is damaged or truncated ({blob.name})")

@@ -231,9 +231,19 @@ def test_the_sdk_starts_loading_when_the_person_starts_writing_with_a_key(
     started: list[str] = []
     monkeypatch.setattr(worker, "warm_up_sdk", lambda: started.append("sdk"))
     monkeypatch.setattr("studio.ui.assistant.dock.warm_up_sdk", lambda: started.append("sdk"))
+    asked: list[bool] = []
+
+    def has_key(k: bool) -> bool:
+        asked.append(k)
+        return k
+
     for key, expected in ((False, []), (True, ["sdk"])):
-        dock = ChatDockWidget(FakeHost(space), lambda: ClaudeClient(KEY), has_key=lambda k=key: k)
+        dock = ChatDockWidget(
+            FakeHost(space), lambda: ClaudeClient(KEY), has_key=lambda k=key: has_key(k)
+        )
         qtbot.addWidget(dock)
         dock.set_space(space)
+        before = len(asked)
         QApplication.sendEvent(dock.input, QFocusEvent(QEvent.Type.FocusIn))
         assert started == expected
+        assert len(asked) == before  # focus asks no keyring (it can block, or prompt)

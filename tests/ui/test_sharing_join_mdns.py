@@ -173,6 +173,29 @@ def test_the_join_dialog_stops_looking_when_closed_and_can_look_again(
         studio.close()
 
 
+def test_esc_ends_the_join_dialog_and_its_lan_browse(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Esc rejects the dialog without a close event (Qt 6): the browse must stop anyway,
+    and an answer arriving afterwards must not touch the deleted widgets."""
+    studio = Studio(tmp_path / "pia", providers=build_providers)
+    w = MainWindow(studio, OWNER)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        dialog = sharing_window.open_join(w)
+        engine = w.sharing.engine
+        browse = dialog._browse
+        qtbot.waitUntil(lambda: browse in engine._browses, timeout=WAIT_MS)
+        dialog.activateWindow()
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+        assert dialog._closed
+        qtbot.waitUntil(lambda: not engine._browses, timeout=WAIT_MS)
+    finally:
+        w.sharing.close()
+        w.close()
+        studio.close()
+
+
 def test_a_space_shared_from_the_app_is_announced_on_the_lan_and_found_by_join(
     tmp_path: Path, qtbot
 ) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ from studio.ui.canvas.model import STAR_ACTIVE, STAR_NONE
 from studio.ui.details import remote_media
 from studio.ui.main_window import MainWindow
 from studio.ui.sharing import window as sharing_window
+from studio.ui.sharing.optimistic import FOLLOW_MS
 from tests.conftest import OWNER, add_variant
 from tests.sync.harness import HostThread
 from tests.ui.test_sharing_app import _join_in
@@ -249,6 +250,27 @@ def test_a_live_edit_shows_before_the_host_answers_and_a_refused_one_goes_back(
         assert boss.asset.name == "Villain"
         assert _host_asset(home, villain)[0] == "Villain"
         qtbot.waitUntil(lambda: card.facts.star == STAR_NONE, timeout=WAIT_MS)
+        # the views lag behind the replica (a busy feed hands changes out over several
+        # turns): an answered step stays shown until they have its rows — never a moment
+        # of the old name in between
+        session = w.session
+        assert session is not None
+        follower = session.follower
+        poll = follower.poll
+        follower._timer.stop()
+        monkeypatch.setattr(follower, "poll", lambda: None)
+        assert w.run([c.UpdateAsset(hero, name="Paladin")], "Rename")
+        optimistic = w.sharing.optimistic
+        qtbot.waitUntil(lambda: not optimistic._live, timeout=WAIT_MS)  # answered
+        qtbot.wait(3 * FOLLOW_MS)
+        lagging = w.scene.asset_row(hero)
+        assert lagging is not None and lagging.name == "Knight"  # the views lag behind
+        assert card.asset.name == "Paladin" and bool(w.scene.overlay)
+        monkeypatch.setattr(follower, "poll", poll)
+        follower._timer.start()
+        qtbot.waitUntil(lambda: not w.scene.overlay, timeout=WAIT_MS)
+        row = w.scene.asset_row(hero)
+        assert row is not None and row.name == "Paladin" and card.asset.name == "Paladin"
     finally:
         if w is not None:
             _close(w)

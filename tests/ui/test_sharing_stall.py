@@ -295,3 +295,66 @@ def test_a_host_process_that_dies_is_started_again_on_its_port(
     )
     assert engine.hosts[space_id].port == port
     qtbot.waitUntil(lambda: _port_open(port), timeout=WAIT_MS)
+
+
+def test_two_shares_at_once_start_one_host_process(tmp_path: Path) -> None:
+    """Sharing resumed at start and a click on Share at the same moment: one child, both
+    told its address (a second one would serve on another port out of anyone's reach)."""
+    from studio.ui.sharing.engine import SharingEngine
+
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Team Board")
+    engine = SharingEngine(home, bind="127.0.0.1", announce=False)
+    try:
+
+        async def both() -> list[Any]:
+            return list(await asyncio.gather(engine.share(entry.id), engine.share(entry.id)))
+
+        first, second = engine.call(both()).result(120)
+        assert first.address == second.address and first.fingerprint == second.fingerprint
+        assert list(engine.hosts) == [entry.id]
+        children = [p for p in os.listdir("/proc") if p.isdigit() and _serves(int(p), str(home))]
+        assert len(children) == 1, children
+    finally:
+        engine.close(30)
+
+
+def _serves(pid: int, home: str) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"serve" in argv and b"--app" in argv and home.encode() in argv
+
+
+def test_a_host_that_could_not_start_again_is_tried_again_later(
+    host_window: MainWindow, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    from studio.ui.sharing import engine as engine_mod
+    from studio.ui.sharing.host_child import HostStartError
+
+    w = host_window
+    assert w.space is not None
+    space_id = w.space.id
+    engine = w.sharing.engine
+    host = engine.hosts[space_id]
+    monkeypatch.setattr(engine_mod, "RESTART_S", 0.5)
+    real = engine._start_host
+    tries: list[int] = []
+
+    async def flaky(sid: str, port: int) -> Any:
+        tries.append(port)
+        if len(tries) == 1:
+            raise HostStartError("the port is still taken")
+        return await real(sid, port)
+
+    monkeypatch.setattr(engine, "_start_host", flaky)
+    os.kill(host.pid, signal.SIGKILL)
+    qtbot.waitUntil(
+        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
+        timeout=WAIT_MS,
+    )
+    assert len(tries) >= 2 and space_id not in engine._down

@@ -289,8 +289,9 @@ class ChatDockWidget(QWidget):
 
     def _warm_up(self) -> None:
         """The person is about to write: load the SDK now (seconds on a busy machine),
-        off the UI thread, so the first answer does not wait for it."""
-        if self.check_key():
+        off the UI thread, so the first answer does not wait for it. (The key is not
+        looked up again here: a keyring can block or prompt, and this runs on every focus.)"""
+        if self.send_button.isEnabled() or self._answering:
             warm_up_sdk()
 
     def stop(self) -> None:

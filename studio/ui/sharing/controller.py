@@ -327,7 +327,9 @@ class SharingController(QObject):
         token = self.optimistic.begin(payload)
 
         def sent(result: Sent) -> None:
-            self.optimistic.end(token)
+            seqs = (result.result or {}).get("seqs")  # where the host applied it
+            ints = [n for n in seqs if isinstance(n, int)] if isinstance(seqs, list) else []
+            self.optimistic.end(token, max(ints) if ints else None)
             if result.error is None and not result.queued and self.linked == slug:
                 self.win.undo_stack.push(RemoteStep(text, self.travel))
             if result.error is not None:

@@ -79,6 +79,8 @@ class SharingEngine:
         self.links: dict[str, tuple[LiveLink, asyncio.Task[None]]] = {}
         self._browses: set[Browse] = set()
         self._restarted: dict[str, float] = {}  # space id -> when its host was last restarted
+        self._starting: dict[str, asyncio.Task[HostChild]] = {}  # one start per space at a time
+        self._down: set[str] = set()  # shared spaces whose host died and did not start again
 
     async def _make_studio(self, providers: Any) -> Studio:
         return Studio(self.home, providers=providers) if providers else Studio(self.home)
@@ -88,15 +90,20 @@ class SharingEngine:
 
     def close(self, timeout: float = 15.0) -> None:
         async def shut() -> None:
-            for browse in list(self._browses):
-                browse.stop()
-            for link, task in list(self.links.values()):
-                link.stop()
-                await asyncio.wait({task}, timeout=5)
-            self.links.clear()
-            await asyncio.gather(*(host.close() for host in list(self.hosts.values())))
-            self.hosts.clear()
-            self.studio.close()
+            try:
+                for browse in list(self._browses):
+                    browse.stop()
+                for link, task in list(self.links.values()):
+                    link.stop()
+                    await asyncio.wait({task}, timeout=5)
+                self.links.clear()
+                for starting in list(self._starting.values()):
+                    await asyncio.wait({starting}, timeout=5)
+                hosts = [host.close() for host in list(self.hosts.values())]
+                await asyncio.wait_for(asyncio.gather(*hosts), timeout=max(1.0, timeout - 8))
+                self.hosts.clear()
+            finally:
+                self.studio.close()
 
         try:
             self.call(shut()).result(timeout)
@@ -108,22 +115,37 @@ class SharingEngine:
 
     # ------------------------------------------------------------------ hosting
     async def share(self, space_id: str, port: int = 0) -> ShareInfo:
+        space_id = self.studio.resolve(space_id).id  # a missing space: one clear line
+        starting = self._starting.get(space_id)
+        if starting is not None:  # a start under way (resume, a click): the same host
+            started = await asyncio.shield(starting)
+            return ShareInfo(space_id, started.address, started.fingerprint)
         host = self.hosts.get(space_id)
         if host is not None and (host.closing or not host.alive):  # ended (killed?): again
             await host.close()
             host = None
         if host is None:
-            space_id = self.studio.resolve(space_id).id  # a missing space: one clear line
+            task = self.loop.create_task(self._start_listed(space_id, port))
+            self._starting[space_id] = task
+            host = await asyncio.shield(task)
+        return ShareInfo(space_id, host.address, host.fingerprint)
+
+    async def _start_listed(self, space_id: str, port: int) -> HostChild:
+        """Start the host of ``space_id`` and list it (one at a time per space)."""
+        try:
             host = await self._start_host(space_id, port)
             self.hosts[space_id] = host
-        return ShareInfo(space_id, host.address, host.fingerprint)
+            self._down.discard(space_id)
+            return host
+        finally:
+            self._starting.pop(space_id, None)
 
     async def _start_host(self, space_id: str, port: int) -> HostChild:
         host = HostChild(self.home, space_id, bind=self.bind, port=port, announce=self.announce)
         try:
             await host.start()
-        except HostStartError:
-            if not port:
+        except HostStartError as exc:
+            if not port or exc.timed_out:  # a slow machine: another port won't be faster
                 raise
             # the remembered port is taken (or refused): any free one
             host = HostChild(self.home, space_id, bind=self.bind, port=0, announce=self.announce)
@@ -131,6 +153,10 @@ class SharingEngine:
         return host
 
     async def stop_sharing(self, space_id: str) -> None:
+        self._down.discard(space_id)
+        starting = self._starting.get(space_id)
+        if starting is not None:  # stopped while starting: wait for it, then stop it
+            await asyncio.wait({starting})
         host = self.hosts.get(space_id)
         if host is not None:
             await host.close()  # kept listed meanwhile: closing the engine waits for it
@@ -148,7 +174,7 @@ class SharingEngine:
         that died is started again here, on its port, at most every RESTART_S)."""
         host = self.hosts.get(space_id)
         live: dict[str, Member] = {}
-        if host is not None and not host.alive and not host.closing:
+        if host is not None and not host.alive and (not host.closing or space_id in self._down):
             await self._restart(space_id, host)
             host = self.hosts.get(space_id)
         if host is not None:
@@ -176,11 +202,14 @@ class SharingEngine:
         await dead.close()
         try:
             host = await self._start_host(space_id, dead.port)
-        except StudioError as exc:
+        except (StudioError, OSError) as exc:  # tried again at the next poll, RESTART_S on
             log.warning("could not start sharing %s again: %s", space_id, exc)
+            if self.hosts.get(space_id) is dead:
+                self._down.add(space_id)
             return
         if self.hosts.get(space_id) is dead:
             self.hosts[space_id] = host
+            self._down.discard(space_id)
         else:  # stopped (or started anew) meanwhile
             await host.close()
 

@@ -38,6 +38,14 @@ MAX_LINE = 1 << 20
 class HostStartError(StorageError):
     """The host process could not start (its one-line reason)."""
 
+    timed_out = False
+
+
+class HostStartTimeout(HostStartError):
+    """The host process did not listen in time."""
+
+    timed_out = True
+
 
 def serve_command(home: Path, space_id: str, bind: str, port: int, announce: bool) -> list[str]:
     """The ``studio serve --app`` command line: this program itself (a bundle is the
@@ -100,27 +108,31 @@ class HostChild:
             limit=MAX_LINE,
         )
         self.pid = proc.pid
-        assert proc.stdout is not None
+        try:
+            await self._listening()
+        except BaseException:  # refused, timed out, cancelled (the app closing): no orphan
+            await asyncio.shield(self.close())
+            raise
+        loop = asyncio.get_running_loop()
+        self._reader = loop.create_task(self._read())
+        self._logger = loop.create_task(self._log_stderr())  # a full pipe would block it
+
+    async def _listening(self) -> None:
+        """Wait for the child's first line: where it listens."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
         try:
             async with asyncio.timeout(START_TIMEOUT_S):
                 line = await proc.stdout.readline()
         except TimeoutError:
-            await self.close()
-            raise HostStartError("the sharing process did not start in time") from None
+            raise HostStartTimeout("the sharing process did not start in time") from None
         try:
-            info = json.loads(line) if line else None
-        except ValueError:
-            info = None
-        if not isinstance(info, dict) or "address" not in info:
-            why = await self._why_not()
-            await self.close()
-            raise HostStartError(why)
-        self.address = str(info["address"])
-        self.fingerprint = str(info["fingerprint"])
-        self.port = int(info["port"])
-        loop = asyncio.get_running_loop()
-        self._reader = loop.create_task(self._read())
-        self._logger = loop.create_task(self._log_stderr())  # a full pipe would block it
+            info: Any = json.loads(line) if line else None
+            address, fingerprint = str(info["address"]), str(info["fingerprint"])
+            port = int(info["port"])
+        except (ValueError, TypeError, KeyError):
+            raise HostStartError(await self._why_not()) from None
+        self.address, self.fingerprint, self.port = address, fingerprint, port
 
     async def _why_not(self) -> str:
         """The child's one-line reason for ending (``studio: …`` on stderr)."""
@@ -136,7 +148,16 @@ class HostChild:
     async def _read(self) -> None:
         proc = self._proc
         assert proc is not None and proc.stdout is not None
-        while line := await proc.stdout.readline():
+        while True:
+            try:
+                line = await proc.stdout.readline()
+            except ValueError:  # a line over MAX_LINE: unread, the child would block on
+                log.warning("the sharing process of %s said too much; ending it", self.space_id)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()  # the People poll starts it again
+                break
+            if not line:
+                break
             try:
                 msg = json.loads(line)
             except ValueError:

@@ -235,7 +235,16 @@ class JoinDialog(QDialog):
         message = exc.message if isinstance(exc, StudioError) else str(exc)
         self.status.setText(f"Could not join: {message}")
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def _ending(self) -> None:
         self._closed = True
         self.stop_looking()
+
+    def done(self, result: int) -> None:
+        """Esc and the dialog buttons end here (Qt gives no close event then): the LAN
+        browse stops and late answers find the dialog closed."""
+        self._ending()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._ending()
         super().closeEvent(event)

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 CLOCK_AFTER_MS = 400
 """A live step not answered within this long gets its clock too."""
+FOLLOW_MS = 50
+"""How often an answered step looks whether the views have its rows yet."""
+FOLLOW_LIMIT_S = 10.0
+"""An answered step leaves the overlay after this long even if the views lag."""
 
 Step = tuple[dict[str, Any], ...]
 
@@ -37,6 +41,10 @@ class Optimistic(QObject):
         self._outbox: tuple[Step, ...] = ()
         self._live: dict[int, tuple[float, Step]] = {}  # sent, not answered: token -> (at, step)
         self._tokens = itertools.count(1)
+        # applied by the host, its rows not handed to the views yet: (seq, since, step)
+        self._answered: list[tuple[int, float, Step]] = []
+        self._follow = QTimer(self, interval=FOLLOW_MS)
+        self._follow.timeout.connect(self._followed)
         self._late = QTimer(self, singleShot=True, interval=CLOCK_AFTER_MS)
         self._late.timeout.connect(self._mark)
         sharing.win.inspector.core.overlay = sharing.win.scene.overlay  # one, kept current
@@ -46,7 +54,11 @@ class Optimistic(QObject):
 
     def steps(self) -> list[Step]:
         """The steps shown over the replica, oldest first."""
-        return [*self._outbox, *(step for _at, step in self._live.values())]
+        return [
+            *self._outbox,
+            *(step for _seq, _at, step in self._answered),
+            *(step for _at, step in self._live.values()),
+        ]
 
     def begin(self, commands: Sequence[dict[str, Any]]) -> int:
         """A step is being sent: shown at once. Its token for :meth:`end`."""
@@ -56,10 +68,35 @@ class Optimistic(QObject):
         self._late.start()
         return token
 
-    def end(self, token: int) -> None:
-        """The host answered the step (or it went into the outbox, which shows it)."""
-        if self._live.pop(token, None) is not None:
-            self._show(catch_up=True)
+    def end(self, token: int, seq: int | None = None) -> None:
+        """The host answered the step (or it went into the outbox, which shows it).
+        ``seq``: where the host applied it — the step stays shown until the views have
+        followed the replica that far (a busy feed hands changes out over several turns,
+        and dropping it sooner would show the old rows for a moment)."""
+        live = self._live.pop(token, None)
+        if live is None:
+            return
+        session = self._sharing.win.session
+        if seq is not None and session is not None:
+            session.follower.poll()
+            if session.follower.last_seq < seq:
+                self._answered.append((seq, time.monotonic(), live[1]))
+                self._follow.start()
+                return
+        self._show(catch_up=True)
+
+    def _followed(self) -> None:
+        session = self._sharing.win.session
+        reached = session.follower.last_seq if session is not None else None
+        limit = time.monotonic() - FOLLOW_LIMIT_S
+        left = [
+            a for a in self._answered if reached is not None and a[0] > reached and a[1] > limit
+        ]
+        if len(left) != len(self._answered):
+            self._answered = left
+            self._show(catch_up=False)
+        if not self._answered:
+            self._follow.stop()
 
     def refused(self, steps: Sequence[Step]) -> None:
         """The host refused these steps of the outbox: they leave the overlay now (the
@@ -75,8 +112,10 @@ class Optimistic(QObject):
     def outbox(self, state: LinkState | None) -> None:
         """The link told its outbox (None: the joined space closed)."""
         steps = state.pending_steps if state is not None else ()
-        if state is None and self._live:
+        if state is None and (self._live or self._answered):
             self._live.clear()
+            self._answered.clear()
+            self._follow.stop()
             self._outbox = steps
             self._show(catch_up=False)
         elif steps != self._outbox:
