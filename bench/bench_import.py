@@ -36,6 +36,7 @@ That is what the wall-clock ratio reaches on a quiet machine when the disk keeps
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -187,26 +188,47 @@ def _adopt_orphans() -> None:
         pass
 
 
-def _reap_orphans(limit_s: float = 30.0) -> None:
+def _own_children() -> set[int]:
+    """The pids whose parent is this process (adopted orphans included), from /proc."""
+    me, out = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == me:
+            out.add(int(entry))
+    return out
+
+
+def _reap_orphans(before: set[int], limit_s: float = 30.0) -> None:
+    """Wait for the children that came (or were adopted) since ``before`` — a pool's
+    workers outlive the CLI — and reap them; children we had already (a test run's
+    own) are left alone."""
     end = time.monotonic() + limit_s
     while time.monotonic() < end:
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
+        new = _own_children() - before
+        if not new:
             return
-        if pid == 0:
-            time.sleep(0.01)
+        for pid in new:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.01)
 
 
 def _timed(cmd: list[str], env: dict[str, str], own: Path | None = None, *, cwd: Path) -> float:
     """Seconds ``cmd`` took; its CPU (and its descendants') in :class:`Cpu`. ``cwd``:
     ``python -c`` / ``-m`` put the working folder first on the path, so it must be the
     tree under test (from this checkout's folder, ``--today`` would run this code)."""
+    before = _own_children()
     c0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     took = time.perf_counter() - t0
-    _reap_orphans()
+    _reap_orphans(before)
     Cpu.total = _children_cpu() - c0
     Cpu.own = json.loads(own.read_text())["self"] if own is not None else Cpu.total
     if proc.returncode != 0:

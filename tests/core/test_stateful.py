@@ -298,7 +298,7 @@ COMMON = {
 }
 
 
-@settings(max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "100")), **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "60")), **COMMON)  # type: ignore[arg-type]
 @given(st.data())
 def test_random_steps_undo_and_redo_restore_every_table(data: st.DataObject) -> None:
     run_sequence(data)
