@@ -75,7 +75,7 @@ def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[P
     committed_assets: dict[str, str] = {}
     committed_variants: set[str] = set()
     highest_seq = 0
-    runs = 12
+    runs = 8
     for run in range(runs):
         proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(home), str(run), *map(str, media_files)],
