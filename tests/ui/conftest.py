@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from studio.ui.sharing import window as sharing_window
+
 
 @pytest.fixture(autouse=True)
 def _collect_qt_garbage_on_the_main_thread() -> Iterator[None]:
@@ -19,3 +21,9 @@ def _collect_qt_garbage_on_the_main_thread() -> Iterator[None]:
     """
     yield
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _share_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window that shares a space listens on 127.0.0.1 only (never the LAN)."""
+    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from studio.core import commands as c
@@ -19,16 +18,10 @@ from studio.providers_setup import build_providers
 from studio.sync import peer
 from studio.ui.jobs.model import Column
 from studio.ui.main_window import MainWindow
-from studio.ui.sharing import window as sharing_window
 from tests.conftest import OWNER
 
 WAIT_MS = 30_000
 PLAIN = c.GenerationOptions(no_style=True)
-
-
-@pytest.fixture(autouse=True)
-def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
 
 
 def _ask(space: Space, actor: Actor, prompt: str) -> str:

@@ -30,39 +30,14 @@ from studio.ui.main_window import MainWindow
 from studio.ui.sharing import window as sharing_window
 from studio.ui.sharing.controller import left_shared
 from studio.ui.sharing.share_dialog import ShareDialog, short_fingerprint
-from tests.conftest import OWNER, add_variant
+from tests.conftest import add_variant
 from tests.sync.harness import HostThread
+from tests.ui.sharing_kit import close_window as _close
+from tests.ui.sharing_kit import join_in as _join_in
+from tests.ui.sharing_kit import open_window as _window
 
 ME = Actor("local:host", "Hana", Role.OWNER)
 WAIT_MS = 20_000
-
-
-@pytest.fixture(autouse=True)
-def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
-
-
-def _window(home: Path, qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
-    studio = Studio(home, providers=build_providers)
-    w = MainWindow(studio, OWNER)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    return w
-
-
-def _join_in(w: MainWindow, link: str, qtbot) -> None:  # type: ignore[no-untyped-def]
-    """Join through the window's Join dialog, as a user pastes a link; the joined space opens."""
-    dialog = sharing_window.open_join(w)
-    dialog.link.setText(link)
-    qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.space is not None and w.space.is_replica, timeout=WAIT_MS)
-
-
-def _close(w: MainWindow) -> None:
-    studio = w.studio
-    w.close()
-    studio.close()
 
 
 @pytest.fixture

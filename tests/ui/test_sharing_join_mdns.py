@@ -36,11 +36,6 @@ WAIT_MS = 30_000
 ME = Actor("local:hana", "Hana", Role.OWNER)
 
 
-@pytest.fixture(autouse=True)
-def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
-
-
 def test_an_invite_code_joins_only_the_host_whose_certificate_it_names() -> None:
     fp = "ab" * 32
     host = host_announcement("h0123abcd", "Hana's desk", 4567, 1, fp, LOOPBACK)

@@ -23,39 +23,19 @@ from PySide6.QtWidgets import QMessageBox
 from studio.core import commands as c
 from studio.core.actor import Actor, Role
 from studio.core.studio import Studio
-from studio.providers_setup import build_providers
 from studio.sync import admin
 from studio.ui.canvas.model import STAR_ACTIVE, STAR_NONE
 from studio.ui.details import remote_media
 from studio.ui.main_window import MainWindow
-from studio.ui.sharing import window as sharing_window
 from studio.ui.sharing.optimistic import FOLLOW_MS
-from tests.conftest import OWNER, add_variant
+from tests.conftest import add_variant
 from tests.sync.harness import HostThread
-from tests.ui.test_sharing_app import _join_in
+from tests.ui.sharing_kit import close_window as _close
+from tests.ui.sharing_kit import join_in as _join_in
+from tests.ui.sharing_kit import open_window as _window
 
 ME = Actor("local:host", "Hana", Role.OWNER)
 WAIT_MS = 20_000
-
-
-@pytest.fixture(autouse=True)
-def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
-
-
-def _window(home: Path, qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
-    studio = Studio(home, providers=build_providers)
-    w = MainWindow(studio, OWNER)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    return w
-
-
-def _close(w: MainWindow) -> None:
-    studio = w.studio
-    w.close()
-    studio.close()
 
 
 def _host_home(tmp_path: Path) -> tuple[Path, dict[str, str]]:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import QMessageBox, QStyleOptionGraphicsItem
 
 from studio.core import commands as c
 from studio.core.studio import Studio
-from studio.providers_setup import build_providers
 from studio.sync.link import Refused, assets_of
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.presence_marks import PENDING_COLOUR, avatar_rects, clock_rect
@@ -32,28 +31,10 @@ from studio.ui.sharing import faces
 from studio.ui.sharing import window as sharing_window
 from studio.ui.sharing.pending import describe
 from tests.conftest import OWNER
+from tests.ui.sharing_kit import close_window as _close
+from tests.ui.sharing_kit import open_window as _window
 
 WAIT_MS = 20_000
-
-
-@pytest.fixture(autouse=True)
-def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
-
-
-def _window(home: Path, qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
-    studio = Studio(home, providers=build_providers)
-    w = MainWindow(studio, OWNER)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    return w
-
-
-def _close(w: MainWindow) -> None:
-    studio = w.studio
-    w.close()
-    studio.close()
 
 
 def _wait(qtbot, w: MainWindow, coro: Any) -> Any:  # type: ignore[no-untyped-def]

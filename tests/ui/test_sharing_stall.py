@@ -26,17 +26,11 @@ from studio.providers_setup import build_providers
 from studio.sync import conversation, peer
 from studio.sync.home import open_sharing
 from studio.ui.main_window import MainWindow
-from studio.ui.sharing import window as sharing_window
 from tests.conftest import OWNER
 
 ME = Actor("local:hana", "Hana", Role.OWNER)
 WAIT_MS = 30_000
 MOVES = 30
-
-
-@pytest.fixture(autouse=True)
-def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
 
 
 @pytest.fixture
