@@ -352,3 +352,47 @@ def test_a_host_that_could_not_start_again_is_tried_again_later(
         timeout=WAIT_MS,
     )
     assert len(tries) >= 2 and space_id not in engine._down
+
+
+def test_a_slow_restart_is_not_started_twice_and_closing_twice_is_quiet(
+    host_window: MainWindow, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A start that outlasts RESTART_S (a loaded machine) is not joined by a second one at
+    the next People poll (under load, a dozen children were started for one space), and
+    closing the engine again after it closed is a no-op (it raised "Event loop is closed")."""
+    import signal
+
+    from studio.ui.sharing import engine as engine_mod
+
+    w = host_window
+    assert w.space is not None
+    space_id = w.space.id
+    engine = w.sharing.engine
+    host = engine.hosts[space_id]
+    monkeypatch.setattr(engine_mod, "RESTART_S", 0.05)
+    real = engine._start_host
+    running: list[int] = []
+    most: list[int] = [0]
+    tries: list[int] = []
+
+    async def slow(sid: str, port: int) -> Any:
+        tries.append(port)
+        running.append(1)
+        most[0] = max(most[0], len(running))
+        try:
+            await asyncio.sleep(2.5)  # two or three People polls come meanwhile
+            return await real(sid, port)
+        finally:
+            running.pop()
+
+    monkeypatch.setattr(engine, "_start_host", slow)
+    os.kill(host.pid, signal.SIGKILL)
+    qtbot.waitUntil(
+        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
+        timeout=WAIT_MS,
+    )
+    qtbot.wait(1500)  # more polls: the new host is alive, nothing more is started
+    assert most[0] == 1 and len(tries) == 1
+    w.sharing.close()
+    engine.close()  # a second close of a closed engine: nothing to do, nothing raised
+    w.sharing.close()  # the fixture's close comes after this: also quiet

@@ -114,9 +114,9 @@ class SharingController(QObject):
 
     def close(self) -> None:
         self._poll.stop()
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
 
     # ------------------------------------------------------------------ plumbing
     def run(

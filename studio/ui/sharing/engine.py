@@ -81,6 +81,7 @@ class SharingEngine:
         self._restarted: dict[str, float] = {}  # space id -> when its host was last restarted
         self._starting: dict[str, asyncio.Task[HostChild]] = {}  # one start per space at a time
         self._down: set[str] = set()  # shared spaces whose host died and did not start again
+        self._restarting: dict[str, asyncio.Task[Any]] = {}  # one restart per space at a time
 
     async def _make_studio(self, providers: Any) -> Studio:
         return Studio(self.home, providers=providers) if providers else Studio(self.home)
@@ -97,7 +98,7 @@ class SharingEngine:
                     link.stop()
                     await asyncio.wait({task}, timeout=5)
                 self.links.clear()
-                for starting in list(self._starting.values()):
+                for starting in [*self._starting.values(), *self._restarting.values()]:
                     await asyncio.wait({starting}, timeout=5)
                 hosts = [host.close() for host in list(self.hosts.values())]
                 await asyncio.wait_for(asyncio.gather(*hosts), timeout=max(1.0, timeout - 8))
@@ -105,13 +106,18 @@ class SharingEngine:
             finally:
                 self.studio.close()
 
+        if self.loop.is_closed():  # closed already: nothing left to stop
+            return
         try:
             self.call(shut()).result(timeout)
+        except TimeoutError:  # a slow machine: stop the loop anyway, the children end
+            log.warning("sharing took over %.0f s to stop; stopping it now", timeout)
         finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout)
-            if not self._thread.is_alive():
-                self.loop.close()
+            if not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(self.loop.stop)
+                self._thread.join(timeout)
+                if not self._thread.is_alive():
+                    self.loop.close()
 
     # ------------------------------------------------------------------ hosting
     async def share(self, space_id: str, port: int = 0) -> ShareInfo:
@@ -195,9 +201,20 @@ class SharingEngine:
 
     async def _restart(self, space_id: str, dead: HostChild) -> None:
         now = self.loop.time()
+        if space_id in self._restarting:  # a slow start outlasts RESTART_S: not a second one
+            return
         if now - self._restarted.get(space_id, -RESTART_S) < RESTART_S:
             return
         self._restarted[space_id] = now
+        task = asyncio.current_task()
+        assert task is not None
+        self._restarting[space_id] = task
+        try:
+            await self._restart_now(space_id, dead)
+        finally:
+            self._restarting.pop(space_id, None)
+
+    async def _restart_now(self, space_id: str, dead: HostChild) -> None:
         log.warning("the sharing process of %s ended; starting it again", space_id)
         await dead.close()
         try:
