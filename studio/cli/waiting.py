@@ -125,13 +125,11 @@ def run_queue(studio: Any, space: Any, wanted: set[str] | None, *, forever: bool
     from studio.core.imports import recover_interrupted
     from studio.jobs.config import scheduler_config
     from studio.jobs.executor import ThreadExecutor, body_threads
-    from studio.jobs.output import preload
     from studio.jobs.recovery import recover_jobs
     from studio.jobs.scheduler import Scheduler
 
     recover_jobs(space)
     recover_interrupted(space)
-    preload()  # before the first job, not on its thread while the loop claims the next
     config = scheduler_config(studio.library, space.providers.names())
     executor = ThreadExecutor(body_threads(sum(lim.concurrency for lim in config.limits.values())))
     sched = Scheduler(space, executor, config=config, usage=studio.library)

@@ -14,7 +14,6 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config
 from studio.jobs.executor import ThreadExecutor, body_threads
-from studio.jobs.output import preload
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import Scheduler
 from workers.registry import ProviderRegistry
@@ -51,7 +50,6 @@ class JobRunner(threading.Thread):
         try:
             recover_jobs(space)
             recover_interrupted(space)
-            preload()  # what storing results needs: not on the first job's thread
             names = space.providers.names() if space.providers is not None else []
             config = scheduler_config(self._studio.library, names)
             # as `studio worker` runs them, at background priority: serving peers first
