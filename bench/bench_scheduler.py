@@ -21,12 +21,15 @@ Per-job cost (item 6, the local provider): its run and the storing of its result
 
 Exits 1 when a target is missed.
 Run: .venv/bin/python bench/bench_scheduler.py [--jobs 200] [--rounds 3] [--concurrency 8]
-     [--size 512] [--only throughput|local]
+     [--size 512] [--only throughput|local] [--latency 0.05] [--before TREE]
+(``--before TREE``: an older checkout's CLI in the same rounds, A/B; the voluntary
+context switches of the CLI's process per job are printed beside its CPU.)
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import os
 import resource
@@ -88,13 +91,24 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def cli(home: Path, latency: float, png: Path, *args: str) -> float:
-    """Run the CLI; returns its process's CPU seconds."""
+def _children_switches() -> int:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_nvcsw
+
+
+SWITCHES: list[int] = []
+"""Voluntary context switches of each CLI process run (the last one's last)."""
+
+
+def cli(home: Path, latency: float, png: Path, *args: str, tree: Path = ROOT) -> float:
+    """Run the CLI (this checkout's, or ``tree``'s); returns its process's CPU seconds
+    (and appends its voluntary context switches to :data:`SWITCHES`)."""
     cmd = [sys.executable, "-c", LAUNCH, str(latency), str(png), "--home", str(home), *args]
-    c0 = _children_cpu()
-    done = subprocess.run(cmd, env=ENV, cwd=ROOT, capture_output=True, text=True)
+    env = dict(ENV, PYTHONPATH=str(tree))
+    c0, s0 = _children_cpu(), _children_switches()
+    done = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{args[0]} failed: {done.stderr.strip()[-500:]}")
+    SWITCHES.append(_children_switches() - s0)
     return _children_cpu() - c0
 
 
@@ -116,21 +130,29 @@ def span_rate(home: Path, jobs: int) -> float:
     return jobs / max(0.001, (end - start) / 1000)
 
 
-def ours(home: Path, how: str, latency: float, png: Path, jobs: int) -> tuple[float, float]:
-    """(jobs per second, CPU seconds per job of the process that ran them)."""
+def ours(
+    home: Path, how: str, latency: float, png: Path, jobs: int, tree: Path = ROOT
+) -> tuple[float, float, float]:
+    """(jobs per second, CPU seconds and voluntary context switches per job of the
+    process that ran them)."""
     if how == "worker":
-        cli(home, latency, png, "generate", "b", "a kite", "--count", str(jobs))
-        cpu = cli(home, latency, png, "worker", "b", "--until-idle")
+        cli(home, latency, png, "generate", "b", "a kite", "--count", str(jobs), tree=tree)
+        cpu = cli(home, latency, png, "worker", "b", "--until-idle", tree=tree)
     else:
-        cpu = cli(home, latency, png, "generate", "b", "a kite", "--count", str(jobs), "--wait")
-    return span_rate(home, jobs), cpu / jobs
+        args = ("generate", "b", "a kite", "--count", str(jobs), "--wait")
+        cpu = cli(home, latency, png, *args, tree=tree)
+    return span_rate(home, jobs), cpu / jobs, SWITCHES[-1] / jobs
 
 
-def raw(tmp: Path, latency: float, data: bytes, jobs: int, conc: int) -> float:
-    """The baseline: a thread pool doing the provider wait and the result's files."""
+def raw(
+    tmp: Path, latency: float, data: bytes, jobs: int, conc: int, *, same_files: bool = False
+) -> float:
+    """The baseline: a thread pool doing the provider wait and the result's files.
+    ``same_files``: also what every result of ours has beside its thumbnail (the 64 and
+    16 px tiers of #18 item 3, and the original's SHA-256), written the same way."""
     from PIL import Image
 
-    out = tmp / "raw"
+    out = tmp / ("raw-same" if same_files else "raw")
     out.mkdir(exist_ok=True)
 
     def job(i: int) -> None:
@@ -146,14 +168,24 @@ def raw(tmp: Path, latency: float, data: bytes, jobs: int, conc: int) -> float:
             # the app's thumbnail encode (quality 80, libwebp effort 1): a baseline
             # at Pillow's default effort 4 (~3x the time) was an easier bar
             im.save(d / "thumb.webp", "WEBP", quality=80, method=1)
+            if same_files:
+                hashlib.sha256(data).hexdigest()
+                small = im
+                for side in (64, 16):
+                    small = small.copy()
+                    small.thumbnail((side, side))
+                    small.save(d / f"thumb.{side}.webp", "WEBP", quality=80, method=1)
 
     t0 = time.perf_counter()
     c0 = _own_cpu()
     with ThreadPoolExecutor(conc) as pool:
         list(pool.map(job, range(jobs)))
-    RAW_CPU.append((_own_cpu() - c0) / jobs)
+    (RAW_SAME_CPU if same_files else RAW_CPU).append((_own_cpu() - c0) / jobs)
     return jobs / (time.perf_counter() - t0)
 
+
+RAW_SAME_CPU: list[float] = []
+"""The same-files baseline's CPU seconds per job, each run."""
 
 RAW_CPU: list[float] = []
 """The raw baseline's CPU seconds per job, each run."""
@@ -184,22 +216,29 @@ def verdict(rate: float, base: float, paired: float, ideal: float, target: float
 
 def throughput(args: argparse.Namespace, tmp: Path, png: Path, data: bytes) -> list[str]:
     missed = []
-    for latency, target in TARGETS.items():
+    latencies = {lat: TARGETS[lat] for lat in TARGETS if args.latency in (None, lat)}
+    for latency, target in latencies.items():
         ideal = args.concurrency / latency
         for how in ("worker", "generate --wait"):
             home = tmp / f"h-{latency}-{how.split()[0]}"
             setup_home(home, args.concurrency)
-            rates, bases, cpus = [], [], []
+            rates, bases, sames, cpus, switches = [], [], [], [], []
+            before: list[tuple[float, float, float]] = []
             # the CLI's start (imports, opening the space): an idle worker run, CPU
             start_cpu = statistics.median(
                 cli(home, latency, png, "worker", "b", "--until-idle") for _ in range(3)
             )
             RAW_CPU.clear()
-            for _ in range(args.rounds):  # A B A B: the baseline right before each run
+            RAW_SAME_CPU.clear()
+            for _ in range(args.rounds):  # A B A B: the baselines right before each run
                 bases.append(raw(tmp, latency, data, args.jobs, args.concurrency))
-                rate, cpu = ours(home, how, latency, png, args.jobs)
+                sames.append(raw(tmp, latency, data, args.jobs, args.concurrency, same_files=True))
+                if args.before is not None:  # the older checkout, in the same round
+                    before.append(ours(home, how, latency, png, args.jobs, args.before))
+                rate, cpu, switched = ours(home, how, latency, png, args.jobs)
                 rates.append(rate)
                 cpus.append(cpu)
+                switches.append(switched)
             rate, base = statistics.median(rates), statistics.median(bases)
             paired = statistics.median(r / b for r, b in zip(rates, bases, strict=True))
             said = verdict(rate, base, paired, ideal, target)
@@ -207,7 +246,8 @@ def throughput(args: argparse.Namespace, tmp: Path, png: Path, data: bytes) -> l
                 f"{how:<16} L={latency * 1000:.0f} ms C={args.concurrency} {args.jobs} jobs: "
                 f"{rate:.1f} jobs/s = {rate / ideal:.2f} x C/L ({ideal:.0f}/s), target >= "
                 f"{target} x C/L: {'ok' if said == 'ok' else 'MISSED'}; "
-                f"CLI process {statistics.median(cpus) * 1000:.1f} ms CPU per job",
+                f"CLI process {statistics.median(cpus) * 1000:.1f} ms CPU and "
+                f"{statistics.median(switches):.0f} voluntary context switches per job",
                 flush=True,
             )
             loop_cpu = statistics.median(cpus) - start_cpu / args.jobs
@@ -217,9 +257,23 @@ def throughput(args: argparse.Namespace, tmp: Path, png: Path, data: bytes) -> l
                 f"{loop_cpu * 1000:.1f} ms CPU per job",
                 flush=True,
             )
+            if before:
+                b_rate = statistics.median(b[0] for b in before)
+                b_paired = statistics.median(r / b[0] for r, b in zip(rates, before, strict=True))
+                print(
+                    f"{'':<16} before ({args.before}): {b_rate:.1f} jobs/s = "
+                    f"{b_rate / ideal:.2f} x C/L, CLI process "
+                    f"{statistics.median(b[1] for b in before) * 1000:.1f} ms CPU and "
+                    f"{statistics.median(b[2] for b in before):.0f} voluntary context switches "
+                    f"per job; now/before paired {b_paired:.2f}",
+                    flush=True,
+                )
+            same_paired = statistics.median(r / b for r, b in zip(rates, sames, strict=True))
             print(
                 f"{'':<16} raw baseline {base:.1f}/s = {base / ideal:.2f} x C/L; "
-                f"ours/raw paired {paired:.2f}",
+                f"ours/raw paired {paired:.2f}; the same files as ours (+ 64/16 px tiers, "
+                f"SHA-256) {statistics.median(sames):.1f}/s, ours/that {same_paired:.2f} "
+                "(reported, not the target)",
                 flush=True,
             )
             cores = os.cpu_count() or 1
@@ -228,7 +282,8 @@ def throughput(args: argparse.Namespace, tmp: Path, png: Path, data: bytes) -> l
                 f"{'':<16} CPU-bound ceiling on {cores} free cores (CPU per job, robust to "
                 f"load): ours {cores / loop_cpu / ideal:.2f} x C/L ({loop_cpu * 1000:.1f} ms, "
                 "the loop), "
-                f"raw {cores / raw_cpu / ideal:.2f} x C/L ({raw_cpu * 1000:.1f} ms)",
+                f"raw {cores / raw_cpu / ideal:.2f} x C/L ({raw_cpu * 1000:.1f} ms; same "
+                f"files {statistics.median(RAW_SAME_CPU) * 1000:.1f} ms)",
                 flush=True,
             )
             if base / ideal < target:  # the machine can't show the target: say so
@@ -292,6 +347,16 @@ def main() -> int:
     )
     ap.add_argument(
         "--size", type=int, default=SIZE, help="the result pictures' side (the loop alone: 64)"
+    )
+    ap.add_argument(
+        "--latency", type=float, choices=sorted(TARGETS), help="only this provider latency (s)"
+    )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        metavar="TREE",
+        help="also run an older checkout's CLI (e.g. `git worktree` or `git archive` of a "
+        "commit) in every round, paired with this one",
     )
     args = ap.parse_args()
     missed: list[str] = []

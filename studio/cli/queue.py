@@ -148,7 +148,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
         remote = None if args.estimate else share.joined(studio, args.space)
         if remote is not None:  # a joined space: its host queues and runs the jobs
-            return share.generate_remote(studio, remote, cmd, wait=args.wait, as_json=args.json)
+            from studio.clock import TimeSortedIds
+
+            parts = _parts(_NewIds(TimeSortedIds(studio.clock)), cmd)  # as on a local space
+            return share.generate_remote(studio, remote, parts, wait=args.wait, as_json=args.json)
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         if args.estimate:
             est = _estimate(space, cmd)
@@ -219,6 +222,13 @@ def _parts(space: Any, cmd: Any) -> list[Any]:
         dataclasses.replace(base, first=first, count=min(MAX_BATCH, cmd.count - first))
         for first in range(0, cmd.count, MAX_BATCH)
     ]
+
+
+class _NewIds:
+    """What :func:`_parts` needs of a space (new ids) where no space is open here."""
+
+    def __init__(self, ids: Any) -> None:
+        self.new_id = ids
 
 
 def _created(applied: Any) -> tuple[list[str], list[str], list[str]]:

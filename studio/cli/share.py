@@ -552,15 +552,16 @@ def apply_remote(studio: Any, slug: str, cmds: list[Any]) -> dict[str, Any]:
     return _with_events(studio, slug, result)
 
 
-def generate_remote(studio: Any, slug: str, cmd: Any, *, wait: bool, as_json: bool) -> int:
+def generate_remote(studio: Any, slug: str, cmds: list[Any], *, wait: bool, as_json: bool) -> int:
     """``studio generate`` on a joined space: the host queues and runs the jobs (with its
-    own provider keys); ``wait`` follows the replica until the placeholders fill in."""
+    own provider keys); ``wait`` follows the replica until the placeholders fill in.
+    ``cmds``: one request, or a batch over one request's limit in parts (one step)."""
     import asyncio
 
     from studio.cli.common import EXIT_ERROR
     from studio.sync.placeholders import wait_variants
 
-    out = apply_remote(studio, slug, [cmd])
+    out = apply_remote(studio, slug, cmds)
     if out.get("queued"):
         if as_json:
             print_json(out)
@@ -574,6 +575,9 @@ def generate_remote(studio: Any, slug: str, cmd: Any, *, wait: bool, as_json: bo
     created = out["created"]
 
     def ids(*keys: str) -> list[str]:
+        if len(cmds) > 1:  # a step's ``created`` keeps its last part's ids: its events
+            made = f"{keys[0].removesuffix('_ids')}:created"
+            return [str(e["data"]["id"]) for e in out["events"] if e.get("type") == made]
         value = next((created[k] for k in keys if created.get(k)), "")
         return [v for v in str(value).split(",") if v]
 

@@ -124,15 +124,14 @@ def run_queue(studio: Any, space: Any, wanted: set[str] | None, *, forever: bool
     than wait forever for them."""
     from studio.core.imports import recover_interrupted
     from studio.jobs.config import scheduler_config
-    from studio.jobs.executor import ThreadExecutor
+    from studio.jobs.executor import ThreadExecutor, body_threads
     from studio.jobs.recovery import recover_jobs
     from studio.jobs.scheduler import Scheduler
 
     recover_jobs(space)
     recover_interrupted(space)
     config = scheduler_config(studio.library, space.providers.names())
-    # twice the provider slots: a run storing its result has given its slot to the next
-    executor = ThreadExecutor(max(4, 2 * sum(lim.concurrency for lim in config.limits.values())))
+    executor = ThreadExecutor(body_threads(sum(lim.concurrency for lim in config.limits.values())))
     sched = Scheduler(space, executor, config=config, usage=studio.library)
     watch = JobWatch(wanted)
     sched.watch(watch.on_event)  # from here on, every change reaches the watch

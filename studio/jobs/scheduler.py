@@ -31,7 +31,7 @@ from studio.core.handlers.generate import normalize_error
 from studio.core.space import Space
 from studio.jobs.books import CLAIM_RETRIES_S, Books
 from studio.jobs.executor import Executor
-from studio.jobs.output import store_output
+from studio.jobs.output import preload, store_output
 from studio.jobs.policy import ProviderLimits, RateWindow, RetryPolicy, retry_delay_s
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.usage import UsageEvent, UsageSink
@@ -158,6 +158,7 @@ class Scheduler:
         self._feed_lock = threading.Lock()
         self._watchers: list[Callable[[Event], None]] = []
         self._wakers: list[Callable[[], None]] = []
+        self._preloaded = False  # what storing a result needs is imported (see _launch)
 
     def on_slot_free(self, fn: Callable[[], None]) -> None:
         """Call ``fn`` (on the job's thread; it must not block) whenever a provider slot
@@ -329,6 +330,11 @@ class Scheduler:
         now: int,
     ) -> None:
         """Stage and submit a run of a job just claimed here."""
+        if not self._preloaded:
+            # on the pumping thread, once, before the first body: on a body's thread the
+            # imports would hold the GIL while this thread claims the next job
+            preload()
+            self._preloaded = True
         self._window(ready.provider).record(now)
         try:
             stage = self.space.staging_dir() / f"job-{ready.job_id}-{attempt}"

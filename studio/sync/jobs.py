@@ -13,7 +13,7 @@ from studio.core.imports import recover_interrupted
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config
-from studio.jobs.executor import ThreadExecutor
+from studio.jobs.executor import ThreadExecutor, body_threads
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import Scheduler
 from workers.registry import ProviderRegistry
@@ -32,10 +32,12 @@ class JobRunner(threading.Thread):
         self._studio = studio
         self._space = space
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # a slot freed, or stop(): pump again at once
         self.problem: StudioError | None = None
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
+        self._wake.set()
         if self.is_alive():
             self.join(timeout)
 
@@ -50,18 +52,21 @@ class JobRunner(threading.Thread):
             recover_interrupted(space)
             names = space.providers.names() if space.providers is not None else []
             config = scheduler_config(self._studio.library, names)
-            workers = max(4, sum(lim.concurrency for lim in config.limits.values()))
-            executor = ThreadExecutor(workers)
+            # as `studio worker` runs them, at background priority: serving peers first
+            workers = body_threads(sum(lim.concurrency for lim in config.limits.values()))
+            executor = ThreadExecutor(workers, background=True)
             sched = Scheduler(space, executor, config=config, usage=self._studio.library)
+            sched.on_slot_free(self._wake.set)  # refill a freed slot without waiting
         except StudioError as exc:
             self.problem = exc
             log.warning("the jobs of %s will not run: %s", space.slug, exc)
             return
         try:
             while not self._stopping.is_set():
+                self._wake.clear()  # a slot freed from now on pumps again
                 wake = sched.pump()
                 sched.raise_problem()
-                self._stopping.wait(IDLE_S if wake is None else min(IDLE_S, wake / 1000))
+                self._wake.wait(IDLE_S if wake is None else min(IDLE_S, wake / 1000))
         except StudioError as exc:
             self.problem = exc
             log.warning("the jobs of %s stopped: %s", space.slug, exc)

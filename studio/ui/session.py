@@ -15,6 +15,7 @@ from studio.core.protocol import AssetRestoredData, Empty, JobData, TypedEvent
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config
+from studio.jobs.executor import body_threads
 from studio.jobs.pump import PumpThread
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.scheduler import Scheduler
@@ -53,7 +54,9 @@ class SpaceSession(QObject):
         config = scheduler_config(
             studio.library, space.providers.names() if space.providers else []
         )
-        self.executor = QtExecutor(max(4, sum(lim.concurrency for lim in config.limits.values())))
+        self.executor = QtExecutor(
+            body_threads(sum(lim.concurrency for lim in config.limits.values()))
+        )
         self.scheduler = Scheduler(space, self.executor, config=config, usage=studio.library)
         self._problem = ""
         self._problem_told = ""  # the last problem the pump thread passed on

@@ -165,3 +165,38 @@ def test_waiting_for_placeholders_survives_a_cut_and_sees_another_worker_fill_th
             asyncio.run(wait_variants(s, slug, [other], timeout=1))
     finally:
         host.stop()
+
+
+def test_count_above_one_requests_limit_on_a_joined_space_is_sent_in_parts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from studio.core.handlers.generate import MAX_BATCH
+
+    home = tmp_path / "host"
+    with Studio(home) as s:
+        s.create_space("Board")
+    host = HostThread(home, ["board"], jobs=False, providers=True)  # queued: the ids matter
+    try:
+        pia, slug = _joined(tmp_path, host, "editor", "Pia")
+        capsys.readouterr()
+        count = 2 * MAX_BATCH + 3
+        args = ["--home", str(pia), "generate", slug, "a red fox", "--provider", "local"]
+        assert main([*args, "--count", str(count), "--seed", "5", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert len(out["variant_ids"]) == len(set(out["variant_ids"])) == count
+        assert len(out["job_ids"]) == len(set(out["job_ids"])) == count
+        assert len(out["asset_ids"]) == 1
+        with Studio(home) as s, s.open_space("board") as space:  # the host queued them all
+            parts = query(
+                space,
+                "SELECT json_extract(payload, '$.count'), step_id FROM changes "
+                "WHERE command = 'batch:request' ORDER BY seq",
+            )
+            assert [n for n, _ in parts] == [MAX_BATCH, MAX_BATCH, 3]
+            assert len({step for _, step in parts}) == 1  # one step, undone at once
+            jobs = query(space, "SELECT id FROM jobs WHERE status = 'queued' ORDER BY id")
+            assert sorted(j for (j,) in jobs) == sorted(out["job_ids"])
+            seeds = [space.variant_detail(v).recipe["seed"] for v in out["variant_ids"]]
+            assert seeds == list(range(5, 5 + count))  # the parts count on, in order
+    finally:
+        host.stop()
