@@ -168,14 +168,14 @@ class Conversation:
         peer, served = self.peer, self.served
         if served.version != version:
             return cursor
-        peer.cursor = cursor
+        peer.sent_seq = cursor
         peer.wake.clear()
         served.parked.add(peer)
         try:
             await peer.wake.wait()
         finally:
             served.parked.discard(peer)
-        return peer.cursor
+        return peer.sent_seq
 
     async def _send_snapshot(self) -> int:
         path = self.served.space.file_path

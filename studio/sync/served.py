@@ -103,20 +103,20 @@ class Served:
         parked, self.parked = self.parked, set()
         if not parked:
             return
-        seqs = [p.cursor for p in parked]
+        seqs = [p.sent_seq for p in parked]
         seq = max(set(seqs), key=seqs.count)
         try:
             read = self.read_now(seq)
         except Exception:  # the peers' own reads report it
             read = None
         for peer in parked:
-            if read is not None and peer.cursor == seq and not peer.send_lock.locked():
+            if read is not None and peer.sent_seq == seq and not peer.send_lock.locked():
                 newest, frame = read
                 if not frame:  # nothing new after all: it keeps waiting
                     self.parked.add(peer)
                     continue
                 if wire.write_now(peer.ws, frame):
-                    peer.cursor = newest
+                    peer.sent_seq = newest
                     self.parked.add(peer)
                     continue
             peer.wake.set()
@@ -166,7 +166,7 @@ class Peer:
     """Caught up: from now on it gets steps as they commit, and the presence roster."""
     presence: Presence = field(default_factory=Presence)
     fetching: int = 0
-    cursor: int = 0
+    sent_seq: int = 0
     """The last seq sent, while the peer is parked (:attr:`Served.parked`)."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when a parked peer must read and send for itself."""
