@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,8 +104,7 @@ class Served:
         parked, self.parked = self.parked, set()
         if not parked:
             return
-        seqs = [p.sent_seq for p in parked]
-        seq = max(set(seqs), key=seqs.count)
+        seq = Counter(p.sent_seq for p in parked).most_common(1)[0][0]
         try:
             read = self.read_now(seq)
         except Exception:  # the peers' own reads report it
