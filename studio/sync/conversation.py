@@ -128,13 +128,14 @@ class Conversation:
 
     async def send_steps(self, start: int | None) -> None:
         """The pull sender: a snapshot when needed, then every step after the cursor,
-        then ``live`` and each new step as the watcher ticks."""
+        then ``live`` and each new step the watcher sees (written by the watcher
+        itself while this sender is parked, see :meth:`_park`)."""
         peer, served = self.peer, self.served
         try:
             cursor = await self._send_snapshot() if start is None else start
             live = False
             while True:
-                tick, version = served.tick, served.version
+                version = served.version
                 read = await served.steps_after(cursor, live=live)
                 if read is None:  # too far behind: a snapshot is cheaper
                     cursor = await self._send_snapshot()
@@ -143,21 +144,38 @@ class Conversation:
                 if frame:
                     await self.send(frame)
                     cursor = newest
-                    if live and served.version == version:
-                        # that read saw every commit the watcher had seen when it took
-                        # this tick; a later one sets it: no need to ask the file again
-                        await tick.wait()
+                    if live:
+                        # that read saw every commit the watcher had seen at ``version``:
+                        # no need to ask the file again before the next one
+                        cursor = await self._park(cursor, version)
                     continue
                 if not live:
                     await self.send(wire.encode("live", seq=cursor))
                     live = peer.live = True
                     served.roster_changed.set()
-                await tick.wait()
+                cursor = await self._park(cursor, version)
         except ConnectionClosed:
             pass
         except Exception:
             log.exception("sending to %s failed", peer.device.name)
             await peer.ws.close(wire.CLOSE_RESYNC, "the host could not send; resync")
+
+    async def _park(self, cursor: int, version: int) -> int:
+        """Wait for the next commit the watcher sees after ``version`` (at once if it
+        saw one already); return the cursor then. While parked, the watcher itself
+        writes each new step to this peer when it can (:meth:`Served.fan_out`) and
+        wakes it only when it cannot."""
+        peer, served = self.peer, self.served
+        if served.version != version:
+            return cursor
+        peer.sent_seq = cursor
+        peer.wake.clear()
+        served.parked.add(peer)
+        try:
+            await peer.wake.wait()
+        finally:
+            served.parked.discard(peer)
+        return peer.sent_seq
 
     async def _send_snapshot(self) -> int:
         path = self.served.space.file_path

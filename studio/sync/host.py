@@ -1,10 +1,12 @@
 """The host: serves open spaces to peers over pinned TLS websockets (see docs/sharing.md).
 
 Per shared space, one watcher notices commits from any process (``PRAGMA
-data_version`` on a read connection of its own) and wakes the peers. Each peer has a
-*pull* sender: it reads the steps after its own cursor (memoised per file version, so
-fifty peers at the same seq cost one read) and sends them, so catch-up and live updates
-are one code path, and a slow peer never holds up the others — it only falls behind,
+data_version`` on a read connection of its own), reads each new step once and writes
+it at once to every live peer waiting for it (:meth:`Served.fan_out`: no task woken
+per peer); it wakes the others. Each peer has a *pull* sender: it reads the steps after
+its own cursor (memoised per file version, so fifty peers at the same seq cost one
+read) and sends them, so catch-up and live updates are one code path; a slow peer
+never holds up the others — it only falls behind,
 and is dropped (it resyncs on reconnect) when a frame waits longer than
 ``send_timeout`` for it. Nothing is queued per peer beyond websockets' write buffer.
 
@@ -317,8 +319,7 @@ class Host:
                     served.checkpoints.wrote(replica_wal.PAGES_PER_STEP)
                 served.version += 1
                 served.memo.clear()
-                tick, served.tick = served.tick, asyncio.Event()
-                tick.set()
+                served.fan_out()
 
     async def _revocations(self) -> None:
         """Close, at once, the connections of devices revoked (by any process); say
@@ -422,6 +423,7 @@ class Host:
             pass
         finally:
             served.peers.discard(peer)
+            served.parked.discard(peer)
             served.roster_changed.set()
             if counted and self.store is not None:
                 with contextlib.suppress(StudioError):

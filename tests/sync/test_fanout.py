@@ -208,3 +208,32 @@ def test_a_shared_space_checkpoints_off_the_doors_commits(
     assert after == [24]  # the door's own checkpoints again (SQLite's default: 1000)
     with Studio(home) as s, s.open_space("fan-out") as space:
         assert space.last_seq() >= ROUNDS
+
+
+def test_the_watcher_writes_each_new_step_to_the_waiting_peers_itself(
+    host: HostThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit wakes no live peer's sender: the watcher reads the step once and writes
+    the one frame to every peer waiting for it. Before: every sender woke, joined the
+    shared read (a shielded future each) and sent for itself: a task switch or two per
+    peer per step."""
+    from studio.sync.served import Served
+
+    joined = _join_all(host, tmp_path, PEERS)
+    woken: list[int] = []
+    real = Served.steps_after
+
+    async def counted(self: Served, seq: int, *, live: bool = False) -> object:
+        woken.append(seq)
+        return await real(self, seq, live=live)
+
+    monkeypatch.setattr(Served, "steps_after", counted)
+    seqs = asyncio.run(_rounds(joined, start=woken.clear))
+    assert len(seqs) == ROUNDS
+    # before: at least one per peer per step (PEERS * ROUNDS); now only a sender woken
+    # because its peer was busy (a result being written) reads for itself
+    assert len(woken) < ROUNDS, woken
+    for home, slug in joined:
+        with Studio(home) as s:
+            path = s.paths.home / s.resolve(slug).file
+        assert differences(host.home / "spaces" / "fan-out.db", path) == []
