@@ -85,7 +85,17 @@ def probe_and_render(
     per audio or video file: the waveform is decoded inside the probe's open (which
     proves the stream decodes, as the probe's first-frame check does), and a video's
     poster frame is sought and decoded in it (the probe's first frame when the clip is
-    short or cannot seek)."""
+    short or cannot seek). A plain PCM WAV is read with numpy instead (no FFmpeg open:
+    :mod:`studio.media.wav`)."""
+    from studio.media.wav import probe_pcm_wav
+
+    wav = probe_pcm_wav(path, limits)
+    if wav is not None:
+        info, samples = wav
+        previews = render_previews(
+            path, info, out_dir, limits=limits, peaks=samples, sync_dir=sync_dir
+        )
+        return info, previews
 
     def peaks(
         container: av.container.InputContainer, stream: AudioStream, ms: int | None
