@@ -42,7 +42,7 @@ from studio.core.layout import grid_position as grid_position
 from studio.core.space import Space
 from studio.media import MediaError, MediaLimits, fsync_dir
 from studio.media.names import printable_name
-from studio.media.pool import PreparePool, workers_for
+from studio.media.pool import PreparePool, preload_for, workers_for
 from studio.media.prepare import NO_MEMORY as NO_MEMORY
 from studio.media.prepare import UNEXPECTED as UNEXPECTED
 from studio.media.prepare import Failed, Prepared, prepare_file
@@ -390,7 +390,7 @@ def _prepared(
     todo = deque(files)
     queue = flight.queue
     attempts: dict[str, int] = {}
-    with PreparePool(workers, _PREPARE) as pool:
+    with PreparePool(workers, _PREPARE, preload_for(files)) as pool:
 
         def submit(path: Path, stage: Path) -> Future[Prepared | Failed]:
             attempts[str(stage)] = attempts.get(str(stage), 0) + 1
