@@ -26,9 +26,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -56,6 +57,9 @@ CRASHED = f"{UNEXPECTED} (its decoder crashed)"
 _MAX_ATTEMPTS = 2  # a file in flight when a worker crashed is tried once more, alone
 BATCH_MAX = 16
 """The most finished files registered in one pair of door steps."""
+BATCH_WAIT_S = 0.1
+"""How long a batch waits for the next file once its first is there (progress still
+moves file by file, at most this late)."""
 
 Progress = Callable[[int, int, Path], None]
 """``progress(done, total, path)``: called once per file, in order, when it is imported
@@ -155,13 +159,17 @@ _Outcome = Prepared | Failed | StudioError
 _Item = tuple[Path, Path | None, _Outcome]
 
 
-def _batches(items: Iterator[_Item], ready: Callable[[], bool]) -> Iterator[list[_Item]]:
-    """Consecutive items: each batch ends when the next item is not finished yet (this
-    process never waits to fill one) or at :data:`BATCH_MAX`."""
+def _batches(items: Iterator[_Item], ready: Callable[[float], bool]) -> Iterator[list[_Item]]:
+    """Consecutive items: a batch ends at :data:`BATCH_MAX`, or when the next item is not
+    finished within :data:`BATCH_WAIT_S` of the batch's first (``ready(seconds)`` waits
+    at most that long; the workers go on meanwhile)."""
     batch: list[_Item] = []
+    since = 0.0
     for item in items:
+        if not batch:
+            since = time.monotonic()
         batch.append(item)
-        if len(batch) >= BATCH_MAX or not ready():
+        if len(batch) >= BATCH_MAX or not ready(max(0.0, since + BATCH_WAIT_S - time.monotonic())):
             yield batch
             batch = []
     if batch:
@@ -352,12 +360,17 @@ class _Flight:
         self.queue: deque[tuple[Path, Path | None, Future[Prepared | Failed] | StudioError]]
         self.queue = deque()
 
-    def head_ready(self) -> bool:
-        """Is the next file's outcome there without waiting?"""
+    def head_ready(self, wait_s: float = 0.0) -> bool:
+        """Is the next file's outcome there (waiting up to ``wait_s`` for it)? A file
+        whose worker died is not: it is tried again, alone."""
         if not self.queue:
             return False
         job = self.queue[0][2]
-        return not isinstance(job, Future) or (job.done() and job.exception() is None)
+        if not isinstance(job, Future):
+            return True
+        if wait_s > 0:
+            wait([job], timeout=wait_s)
+        return job.done() and job.exception() is None
 
 
 _PREPARE = prepare_file  # what the pool's workers run (tests swap in a crashing one)

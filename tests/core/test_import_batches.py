@@ -46,6 +46,12 @@ def first_waits_for_the_rest(path: Path, stage: Path, limits: MediaLimits) -> Pr
     return prepare_file(path, stage, limits)
 
 
+def each_takes_a_while(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Failed:
+    """A worker's prepare that takes 40 ms more a file (a bigger photo, say)."""
+    time.sleep(0.04)
+    return prepare_file(path, stage, limits)
+
+
 def _photos(folder: Path, n: int = N_FILES) -> list[Path]:
     out = []
     for i in range(n):
@@ -81,6 +87,27 @@ def test_files_finished_meanwhile_are_registered_in_two_door_steps(
     for _status, media, sha in rows:
         assert hashlib.sha256((space.media_dir / media).read_bytes()).hexdigest() == sha
     assert space.undo_history(OWNER)[0].label == f"Import {N_FILES} files"
+
+
+def test_files_finishing_one_after_another_still_share_door_steps(
+    space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _photos(tmp_path, 6)
+    monkeypatch.setattr(imports, "_PREPARE", each_takes_a_while)
+    steps: list[int] = []
+    real_step = space.apply_step
+
+    def counting_step(cmds, actor, **kw):  # type: ignore[no-untyped-def]
+        steps.append(len(cmds))
+        return real_step(cmds, actor, **kw)
+
+    monkeypatch.setattr(space, "apply_step", counting_step)
+    seen: list[int] = []
+    # one worker: the files arrive one at a time, ~40 ms apart
+    report = import_files(space, files, OWNER, workers=1, progress=lambda d, t, p: seen.append(d))
+    assert [i.path for i in report.imported] == files and report.refused == ()
+    assert seen == list(range(1, 7))
+    assert sum(steps) == 12 and len(steps) < 12, steps  # a batch waits up to 100 ms
 
 
 def test_a_batch_the_door_refuses_is_registered_file_by_file(
