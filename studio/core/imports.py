@@ -193,12 +193,8 @@ def _register(
                 log.debug("importing %r failed unexpectedly: %s", path, outcome.detail)
             out[i] = Refused(path, outcome.reason)
     if len(ready) > 1:
-        try:
-            placed = _commit_many(space, [(p, x) for _, p, x in ready], actor, where, index)
-        except Exception:  # the door refused the step: each file alone, its own reason
-            log.debug("registering %d files at once failed", len(ready), exc_info=True)
-            placed = None
-        if placed is not None:
+        placed = _commit_many(space, [(p, x) for _, p, x in ready], actor, where, index)
+        if placed is not None:  # else the door refused the rows: each file alone
             for (i, _p, _x), result in zip(ready, placed, strict=True):
                 out[i] = result
             ready = []
@@ -224,21 +220,28 @@ def _guarded(
 
 def _commit_many(
     space: Space, batch: list[tuple[Path, Prepared]], actor: Actor, where: _Where, index: int
-) -> list[Imported | Refused]:
+) -> list[Imported | Refused] | None:
     """:func:`_commit_one` for several files in two door steps: all their rows begun,
-    the files placed and their folders synced, then all completed."""
-    begun = space.apply_step(
-        [_begin(path, p, where, index + i) for i, (path, p) in enumerate(batch)],
-        actor,
-        record=False,  # the whole import is one entry in the undo history
-    ).applied
+    the files placed and their folders synced, then all completed. ``None`` when the
+    door refuses to begin the rows (nothing was written: the caller goes file by file,
+    so each file gets its own reason)."""
+    try:
+        begun = space.apply_step(
+            [_begin(path, p, where, index + i) for i, (path, p) in enumerate(batch)],
+            actor,
+            record=False,  # the whole import is one entry in the undo history
+        ).applied
+    except Exception:  # one step, all or nothing: no row exists
+        log.debug("beginning %d uploads at once failed", len(batch), exc_info=True)
+        return None
     out: list[Imported | Refused] = []
     complete: list[tuple[int, c.CompleteVariant, Path]] = []
     for (path, prepared), applied in zip(batch, begun, strict=True):
         aid, vid = applied.created["asset_id"], applied.created["variant_id"]
         dest: Path | None = None
         try:
-            dest, done = _place(space, prepared, aid, vid)
+            rel_dir, dest = _variant_dir(space, aid, vid)
+            done = _place(space, prepared, vid, rel_dir, dest)
         except Exception as exc:
             out.append(_refuse_placed(space, path, vid, dest, exc))
             continue
@@ -273,13 +276,18 @@ def _begin(path: Path, prepared: Prepared, where: _Where, index: int) -> c.Begin
     )
 
 
-def _place(space: Space, prepared: Prepared, aid: str, vid: str) -> tuple[Path, c.CompleteVariant]:
-    """Move a prepared file's whole, fsync'd files into its variant's folder (not synced
-    yet: the caller syncs it before the returned command is applied)."""
+def _variant_dir(space: Space, aid: str, vid: str) -> tuple[PurePosixPath, Path]:
+    """The variant's folder: relative to the media folder, and where it is."""
+    rel_dir = PurePosixPath(space.asset(aid).slug) / vid
+    return rel_dir, space.media_dir / rel_dir
+
+
+def _place(
+    space: Space, prepared: Prepared, vid: str, rel_dir: PurePosixPath, dest: Path
+) -> c.CompleteVariant:
+    """Move a prepared file's whole, fsync'd files into its variant's folder ``dest``
+    (not synced yet: the caller syncs it before the returned command is applied)."""
     staged, info, previews = prepared.staged, prepared.info, prepared.previews
-    slug = space.asset(aid).slug
-    rel_dir = PurePosixPath(slug) / vid
-    dest = space.media_dir / rel_dir
     try:  # the asset's folder, then the variant's: never the media folder itself
         dest.parent.mkdir(exist_ok=True)
         dest.mkdir(exist_ok=True)
@@ -295,7 +303,7 @@ def _place(space: Space, prepared: Prepared, aid: str, vid: str) -> tuple[Path, 
     if previews.poster is not None:
         place_file(previews.poster, dest / "poster.webp")
         rel_poster = str(rel_dir / "poster.webp")
-    return dest, c.CompleteVariant(
+    return c.CompleteVariant(
         variant_id=vid,
         media_path=str(rel_dir / f"original.{info.ext}"),
         mime=info.mime,
@@ -518,7 +526,8 @@ def _commit_one(
     aid, vid = begun.created["asset_id"], begun.created["variant_id"]
     dest: Path | None = None
     try:
-        dest, done = _place(space, prepared, aid, vid)
+        rel_dir, dest = _variant_dir(space, aid, vid)
+        done = _place(space, prepared, vid, rel_dir, dest)
         fsync_dir(dest)
         space.apply(done, Actor.system())
     except Exception as exc:  # the row exists: it must not stay 'uploading'
