@@ -369,7 +369,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from studio.core.actor import Actor
     from studio.core.imports import import_files, recover_interrupted
     from studio.media import MediaLimits
+    from studio.media.pool import start_early
 
+    start_early(args.paths)  # the workers' modules load while the space opens
     limits = MediaLimits(max_bytes=_parse_size(args.max_size)) if args.max_size else MediaLimits()
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         recover_interrupted(space)

@@ -11,6 +11,14 @@ The first half (copy, hash, decode, encode: :func:`studio.media.prepare.prepare_
 runs in a process pool sized to the cores when there are several files; this process
 takes the results in the order the files were given and does the second half (rows
 through the door, renames), so rows, positions and files are the same as one by one.
+
+Files the pool has finished while this process was busy are registered together: one
+door step creates their ``uploading`` rows, their files are moved into place and their
+folders synced (on ext4 the first sync commits the journal for all of them), and one
+more step completes them. A crash between the two steps leaves ``uploading`` rows that
+recovery fails and whose folders it removes; no row ever points at a file that is not
+whole. A file that can't be placed fails alone; a step the door refuses is retried file
+by file, so each file still gets its own clear reason.
 """
 
 from __future__ import annotations
@@ -18,9 +26,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -34,7 +43,7 @@ from studio.core.layout import grid_position as grid_position
 from studio.core.space import Space
 from studio.media import MediaError, MediaLimits, fsync_dir
 from studio.media.names import printable_name
-from studio.media.pool import PreparePool, workers_for
+from studio.media.pool import PreparePool, preload_for, workers_for
 from studio.media.prepare import NO_MEMORY as NO_MEMORY
 from studio.media.prepare import UNEXPECTED as UNEXPECTED
 from studio.media.prepare import Failed, Prepared, prepare_file
@@ -46,6 +55,11 @@ STAGING = ".staging"
 INTERRUPTED_AFTER_MS = 15 * 60 * 1000
 CRASHED = f"{UNEXPECTED} (its decoder crashed)"
 _MAX_ATTEMPTS = 2  # a file in flight when a worker crashed is tried once more, alone
+BATCH_MAX = 16
+"""The most finished files registered in one pair of door steps."""
+BATCH_WAIT_S = 0.1
+"""How long a batch waits for the next file once its first is there (progress still
+moves file by file, at most this late)."""
 
 Progress = Callable[[int, int, Path], None]
 """``progress(done, total, path)``: called once per file, in order, when it is imported
@@ -120,26 +134,20 @@ def import_files(
     refused: list[Refused] = []
     staging_root = space.staging_dir()  # this holder's own: recovery leaves it alone
     n_workers = workers_for(len(files), workers)
-    for path, stage, outcome in _prepared(space, files, staging_root, limits, n_workers):
-        try:
-            if isinstance(outcome, StudioError):
-                raise outcome
-            if isinstance(outcome, Failed):
-                if outcome.unexpected:
-                    log.debug("importing %r failed unexpectedly: %s", path, outcome.detail)
-                refused.append(Refused(path, outcome.reason))
-            else:
-                imported.append(_commit_one(space, path, outcome, actor, where, len(imported)))
-        except (MediaError, StudioError) as exc:
-            refused.append(Refused(path, _reason(exc)))
-        except Exception as exc:  # a bug must cost one file, not the batch
-            log.debug("importing %r failed unexpectedly", path, exc_info=True)
-            refused.append(Refused(path, unexpected_reason(exc)))
-        finally:
-            if stage is not None:
-                shutil.rmtree(stage, ignore_errors=True)
-        if progress is not None:
-            progress(len(imported) + len(refused), len(files), path)
+    flight = _Flight()
+    with _Cleaner() as cleaner:
+        outcomes = _prepared(space, files, staging_root, limits, n_workers, flight)
+        for batch in _batches(outcomes, flight.head_ready):
+            done = _register(space, batch, actor, where, len(imported))
+            for (path, stage, _outcome), result in zip(batch, done, strict=True):
+                if isinstance(result, Imported):
+                    imported.append(result)
+                else:
+                    refused.append(result)
+                if stage is not None:
+                    cleaner.remove(stage)
+                if progress is not None:
+                    progress(len(imported) + len(refused), len(files), path)
     report = ImportReport(tuple(imported), tuple(refused))
     if imported:
         n = len(imported)
@@ -148,6 +156,231 @@ def import_files(
 
 
 _Outcome = Prepared | Failed | StudioError
+_Item = tuple[Path, Path | None, _Outcome]
+
+
+def _batches(items: Iterator[_Item], ready: Callable[[float], bool]) -> Iterator[list[_Item]]:
+    """Consecutive items: a batch ends at :data:`BATCH_MAX`, or when the next item is not
+    finished within :data:`BATCH_WAIT_S` of the batch's first (``ready(seconds)`` waits
+    at most that long; the workers go on meanwhile)."""
+    batch: list[_Item] = []
+    since = 0.0
+    for item in items:
+        if not batch:
+            since = time.monotonic()
+        batch.append(item)
+        if len(batch) >= BATCH_MAX or not ready(max(0.0, since + BATCH_WAIT_S - time.monotonic())):
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _register(
+    space: Space, batch: list[_Item], actor: Actor, where: _Where, index: int
+) -> list[Imported | Refused]:
+    """Rows and files for a batch of prepared files, in order; ``index``: how many files
+    this import has placed before it (their grid positions)."""
+    out: list[Imported | Refused | None] = [None] * len(batch)
+    ready: list[tuple[int, Path, Prepared]] = []
+    for i, (path, _stage, outcome) in enumerate(batch):
+        if isinstance(outcome, Prepared):
+            ready.append((i, path, outcome))
+        elif isinstance(outcome, StudioError):
+            out[i] = Refused(path, _reason(outcome))
+        else:
+            if outcome.unexpected:
+                log.debug("importing %r failed unexpectedly: %s", path, outcome.detail)
+            out[i] = Refused(path, outcome.reason)
+    if len(ready) > 1:
+        placed = _commit_many(space, [(p, x) for _, p, x in ready], actor, where, index)
+        if placed is not None:  # else the door refused the rows: each file alone
+            for (i, _p, _x), result in zip(ready, placed, strict=True):
+                out[i] = result
+            ready = []
+    for i, path, prepared in ready:
+        out[i] = _guarded(space, path, prepared, actor, where, index)
+        if isinstance(out[i], Imported):
+            index += 1
+    return [r for r in out if r is not None]
+
+
+def _guarded(
+    space: Space, path: Path, prepared: Prepared, actor: Actor, where: _Where, index: int
+) -> Imported | Refused:
+    """:func:`_commit_one`, its failure a ``Refused`` line."""
+    try:
+        return _commit_one(space, path, prepared, actor, where, index)
+    except (MediaError, StudioError) as exc:
+        return Refused(path, _reason(exc))
+    except Exception as exc:  # a bug must cost one file, not the batch
+        log.debug("importing %r failed unexpectedly", path, exc_info=True)
+        return Refused(path, unexpected_reason(exc))
+
+
+def _commit_many(
+    space: Space, batch: list[tuple[Path, Prepared]], actor: Actor, where: _Where, index: int
+) -> list[Imported | Refused] | None:
+    """:func:`_commit_one` for several files in two door steps: all their rows begun,
+    the files placed and their folders synced, then all completed. ``None`` when the
+    door refuses to begin the rows (nothing was written: the caller goes file by file,
+    so each file gets its own reason)."""
+    try:
+        begun = space.apply_step(
+            [_begin(path, p, where, index + i) for i, (path, p) in enumerate(batch)],
+            actor,
+            record=False,  # the whole import is one entry in the undo history
+        ).applied
+    except Exception:  # one step, all or nothing: no row exists
+        log.debug("beginning %d uploads at once failed", len(batch), exc_info=True)
+        return None
+    out: list[Imported | Refused] = []
+    complete: list[tuple[int, c.CompleteVariant, Path]] = []
+    for (path, prepared), applied in zip(batch, begun, strict=True):
+        aid, vid = applied.created["asset_id"], applied.created["variant_id"]
+        dest: Path | None = None
+        try:
+            rel_dir, dest = _variant_dir(space, aid, vid)
+            done = _place(space, prepared, vid, rel_dir, dest)
+        except Exception as exc:
+            out.append(_refuse_placed(space, path, vid, dest, exc))
+            continue
+        complete.append((len(out), done, dest))
+        out.append(Imported(path, aid, vid, applied.inverse))
+    for _i, _cmd, dest in complete:  # the renames are durable before any row names them
+        fsync_dir(dest)
+    if not complete:
+        return out
+    try:
+        space.apply_step([cmd for _, cmd, _ in complete], Actor.system(), record=False)
+    except Exception:  # e.g. one was deleted meanwhile: complete them one by one
+        for i, cmd, dest in complete:
+            item = out[i]
+            try:
+                space.apply(cmd, Actor.system())
+            except Exception as exc:
+                out[i] = _refuse_placed(space, item.path, cmd.variant_id, dest, exc)
+    return out
+
+
+def _begin(path: Path, prepared: Prepared, where: _Where, index: int) -> c.BeginUpload:
+    x, y = grid_position(index, where.count, where.origin)
+    return c.BeginUpload(
+        media_kind=c.MediaKindName(prepared.info.kind.value),
+        original_name=printable_name(path.name),
+        asset_id=where.into,
+        type=where.type_,
+        x=x,
+        y=y,
+        source=prepared.recipe_fields or {},
+    )
+
+
+def _variant_dir(space: Space, aid: str, vid: str) -> tuple[PurePosixPath, Path]:
+    """The variant's folder: relative to the media folder, and where it is."""
+    rel_dir = PurePosixPath(space.asset(aid).slug) / vid
+    return rel_dir, space.media_dir / rel_dir
+
+
+def _place(
+    space: Space, prepared: Prepared, vid: str, rel_dir: PurePosixPath, dest: Path
+) -> c.CompleteVariant:
+    """Move a prepared file's whole, fsync'd files into its variant's folder ``dest``
+    (not synced yet: the caller syncs it before the returned command is applied)."""
+    staged, info, previews = prepared.staged, prepared.info, prepared.previews
+    try:  # the asset's folder, then the variant's: never the media folder itself
+        dest.parent.mkdir(exist_ok=True)
+        dest.mkdir(exist_ok=True)
+    except FileNotFoundError:  # the space was deleted or moved meanwhile
+        raise space._gone_error() from None
+    place_file(staged.path, dest / f"original.{info.ext}")
+    rel_thumb = rel_poster = None
+    for tier in previews.tiers:  # before the thumbnail: none is ever missing beside it
+        place_file(tier, dest / tier.name)
+    if previews.thumb is not None:
+        place_file(previews.thumb, dest / "thumb.webp")
+        rel_thumb = str(rel_dir / "thumb.webp")
+    if previews.poster is not None:
+        place_file(previews.poster, dest / "poster.webp")
+        rel_poster = str(rel_dir / "poster.webp")
+    return c.CompleteVariant(
+        variant_id=vid,
+        media_path=str(rel_dir / f"original.{info.ext}"),
+        mime=info.mime,
+        size_bytes=staged.size_bytes,
+        sha256=staged.sha256,
+        width=info.width,
+        height=info.height,
+        duration_ms=info.duration_ms,
+        thumb_path=rel_thumb,
+        poster_path=rel_poster,
+        generation_provenance=prepared.provenance,
+    )
+
+
+def _refuse_placed(
+    space: Space, path: Path, vid: str, dest: Path | None, exc: Exception
+) -> Refused:
+    """The row exists but its files could not be placed or completed: the variant turns
+    ``failed`` with the reason and its folder goes."""
+    reason = _fail_row(space, vid, dest, exc)
+    if not isinstance(exc, (OSError, StudioError)):
+        log.debug("importing %r failed unexpectedly", path, exc_info=exc)
+    return Refused(path, reason)
+
+
+def _fail_row(space: Space, vid: str, dest: Path | None, exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        code, reason = "STORAGE_ERROR", f"could not copy the file: {exc.strerror or exc}"
+    elif isinstance(exc, StudioError):
+        code, reason = "STORAGE_ERROR", exc.message
+    else:
+        code, reason = "IMPORT_FAILED", unexpected_reason(exc)
+    try:
+        space.apply(c.FailVariant(vid, code, reason), Actor.system())
+    except StudioError:
+        pass  # deleted meanwhile: nothing to mark
+    if dest is not None:
+        shutil.rmtree(dest, ignore_errors=True)  # the variant's own folder: no row uses it
+    return reason
+
+
+class _Cleaner:
+    """Removes staging folders on a thread of its own (an ``rmdir`` waits for the file
+    system's journal; the door's next step need not). Every removal is done on exit;
+    what a crash leaves, recovery sweeps with the dead holder's staging folder."""
+
+    def __enter__(self) -> _Cleaner:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="import-clean")
+        return self
+
+    def remove(self, stage: Path) -> None:
+        self._pool.submit(shutil.rmtree, stage, ignore_errors=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class _Flight:
+    """The files submitted to the pool and not yet handed on, in input order."""
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[Path, Path | None, Future[Prepared | Failed] | StudioError]]
+        self.queue = deque()
+
+    def head_ready(self, wait_s: float = 0.0) -> bool:
+        """Is the next file's outcome there (waiting up to ``wait_s`` for it)? A file
+        whose worker died is not: it is tried again, alone."""
+        if not self.queue:
+            return False
+        job = self.queue[0][2]
+        if not isinstance(job, Future):
+            return True
+        if wait_s > 0:
+            wait([job], timeout=wait_s)
+        return job.done() and job.exception() is None
+
+
 _PREPARE = prepare_file  # what the pool's workers run (tests swap in a crashing one)
 
 
@@ -161,33 +394,43 @@ def _new_stage(space: Space, staging_root: Path) -> Path:
 
 
 def _prepared(
-    space: Space, files: list[Path], staging_root: Path, limits: MediaLimits, workers: int
+    space: Space,
+    files: list[Path],
+    staging_root: Path,
+    limits: MediaLimits,
+    workers: int,
+    flight: _Flight,
 ) -> Iterator[tuple[Path, Path | None, _Outcome]]:
-    """Each file with its staging folder and what preparing it gave, in input order."""
+    """Each file with its staging folder and what preparing it gave, in input order.
+    ``flight`` holds the files submitted and not yet yielded (the caller peeks at it)."""
     if workers <= 0:
         yield from _serially(space, files, staging_root, limits)
         return
     window = 4 * workers + 2  # a slow file at the head does not idle the others; staged
     # copies waiting for this process stay few
     todo = deque(files)
-    flight: deque[tuple[Path, Path | None, Future[Prepared | Failed] | StudioError]] = deque()
+    queue = flight.queue
     attempts: dict[str, int] = {}
-    with PreparePool(workers, _PREPARE) as pool:
+    with PreparePool(workers, _PREPARE, preload_for(files)) as pool:
 
         def submit(path: Path, stage: Path) -> Future[Prepared | Failed]:
             attempts[str(stage)] = attempts.get(str(stage), 0) + 1
             return pool.submit(path, stage, limits)
 
-        while todo or flight:
-            while todo and len(flight) < window:
+        def fill() -> None:
+            while todo and len(queue) < window:
                 nxt = todo.popleft()
                 try:
                     new = _new_stage(space, staging_root)
                 except StudioError as exc:
-                    flight.append((nxt, None, exc))
+                    queue.append((nxt, None, exc))
                     continue
-                flight.append((nxt, new, submit(nxt, new)))
-            head, where, job = flight.popleft()
+                queue.append((nxt, new, submit(nxt, new)))
+
+        fill()
+        while queue:
+            head, where, job = queue.popleft()
+            fill()  # the workers stay busy while this process registers what they made
             if isinstance(job, StudioError) or where is None:
                 yield head, where, job if isinstance(job, StudioError) else Failed(UNEXPECTED)
                 continue
@@ -199,7 +442,9 @@ def _prepared(
                 pool.restart()
                 if not pool.works():  # no worker can start here: do it all in-process
                     log.warning("the import pool can't start; preparing files in-process")
-                    for p, s, j in [(head, where, job), *flight]:
+                    rest = [(head, where, job), *queue]
+                    queue.clear()
+                    for p, s, j in rest:
                         if isinstance(j, StudioError) or s is None:
                             yield p, s, j if isinstance(j, StudioError) else Failed(UNEXPECTED)
                         else:
@@ -207,10 +452,12 @@ def _prepared(
                     yield from _serially(space, list(todo), staging_root, limits)
                     return
                 outcome = _alone(pool, head, where, limits, attempts, submit)
-                flight = deque(
+                again = [
                     (p, s, submit(p, _fresh(s)) if _lost(j) and s is not None else j)
-                    for p, s, j in flight
-                )
+                    for p, s, j in queue
+                ]
+                queue.clear()
+                queue.extend(again)
             yield head, where, outcome
 
 
@@ -271,70 +518,20 @@ def _commit_one(
     space: Space, path: Path, prepared: Prepared, actor: Actor, where: _Where, index: int
 ) -> Imported:
     """Create the row, move the whole files into place, point the row at them."""
-    staged, info, previews = prepared.staged, prepared.info, prepared.previews
-    x, y = grid_position(index, where.count, where.origin)
     begun = space.apply(
-        c.BeginUpload(
-            media_kind=c.MediaKindName(info.kind.value),
-            original_name=printable_name(path.name),
-            asset_id=where.into,
-            type=where.type_,
-            x=x,
-            y=y,
-            source=prepared.recipe_fields or {},
-        ),
+        _begin(path, prepared, where, index),
         actor,
         record=False,  # the whole import is one entry in the undo history
     )
     aid, vid = begun.created["asset_id"], begun.created["variant_id"]
-    slug = space.asset(aid).slug
-    rel_dir = PurePosixPath(slug) / vid
-    dest = space.media_dir / rel_dir
+    dest: Path | None = None
     try:
-        try:  # the asset's folder, then the variant's: never the media folder itself
-            dest.parent.mkdir(exist_ok=True)
-            dest.mkdir(exist_ok=True)
-        except FileNotFoundError:  # the space was deleted or moved meanwhile
-            raise space._gone_error() from None
-        place_file(staged.path, dest / f"original.{info.ext}")
-        rel_thumb = rel_poster = None
-        for tier in previews.tiers:  # before the thumbnail: none is ever missing beside it
-            place_file(tier, dest / tier.name)
-        if previews.thumb is not None:
-            place_file(previews.thumb, dest / "thumb.webp")
-            rel_thumb = str(rel_dir / "thumb.webp")
-        if previews.poster is not None:
-            place_file(previews.poster, dest / "poster.webp")
-            rel_poster = str(rel_dir / "poster.webp")
+        rel_dir, dest = _variant_dir(space, aid, vid)
+        done = _place(space, prepared, vid, rel_dir, dest)
         fsync_dir(dest)
-        space.apply(
-            c.CompleteVariant(
-                variant_id=vid,
-                media_path=str(rel_dir / f"original.{info.ext}"),
-                mime=info.mime,
-                size_bytes=staged.size_bytes,
-                sha256=staged.sha256,
-                width=info.width,
-                height=info.height,
-                duration_ms=info.duration_ms,
-                thumb_path=rel_thumb,
-                poster_path=rel_poster,
-                generation_provenance=prepared.provenance,
-            ),
-            Actor.system(),
-        )
+        space.apply(done, Actor.system())
     except Exception as exc:  # the row exists: it must not stay 'uploading'
-        if isinstance(exc, OSError):
-            code, reason = "STORAGE_ERROR", f"could not copy the file: {exc.strerror or exc}"
-        elif isinstance(exc, StudioError):
-            code, reason = "STORAGE_ERROR", exc.message
-        else:
-            code, reason = "IMPORT_FAILED", unexpected_reason(exc)
-        try:
-            space.apply(c.FailVariant(vid, code, reason), Actor.system())
-        except StudioError:
-            pass  # deleted meanwhile: nothing to mark
-        shutil.rmtree(dest, ignore_errors=True)  # the variant's own folder: no row uses it
+        reason = _fail_row(space, vid, dest, exc)
         if isinstance(exc, (OSError, StudioError)):
             raise _ImportFailed(reason) from exc
         raise  # import_files reports it as unexpected, with its traceback in the log

@@ -52,17 +52,21 @@ def temp_path(dest: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_writer(dest: Path, *, sync_dir: bool = True, sync: bool = True) -> Iterator[BinaryIO]:
+def atomic_writer(
+    dest: Path, *, sync_dir: bool = True, sync: bool = True, in_place: bool = False
+) -> Iterator[BinaryIO]:
     """Yield a binary file whose content replaces ``dest`` atomically on success.
 
     Parent directories are created. The temporary file is created with the
     process umask (like a normal file), not 0600. On an exception inside the
     block the temporary file is removed and ``dest`` is untouched. ``sync=False``
     leaves the data's fsync to the caller (:func:`fsync_file`), which must do it
-    before anything durable points at ``dest``.
+    before anything durable points at ``dest``. ``in_place``: ``dest`` is new, in a
+    private folder whose files are renamed into place later (staging): it is written
+    under its own name, no temporary and rename (on failure it is removed all the same).
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(dest)
+    tmp = dest if in_place else temp_path(dest)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -70,7 +74,8 @@ def atomic_writer(dest: Path, *, sync_dir: bool = True, sync: bool = True) -> It
             f.flush()
             if sync:
                 os.fsync(f.fileno())
-        os.replace(tmp, dest)
+        if tmp != dest:
+            os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -121,19 +126,20 @@ def atomic_copy_from(
     max_bytes: int | None = None,
     sync_dir: bool = True,
     sync: bool = True,
+    in_place: bool = False,
 ) -> tuple[int, str]:
     """Copy the rest of the open file ``fin`` to ``dest`` atomically; ``(size, sha256_hex)``.
 
     With ``max_bytes``, a source that turns out longer raises CopyLimitExceeded and
     leaves no ``dest`` (only that many bytes plus one chunk are ever read).
     ``sync_dir=False``: the caller renames ``dest`` elsewhere and syncs that folder;
-    ``sync=False``: the caller fsyncs the data (see :func:`atomic_writer`).
+    ``sync=False``: the caller fsyncs the data; ``in_place``: see :func:`atomic_writer`.
     """
     digest = hashlib.sha256()
     size = 0
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    with atomic_writer(dest, sync_dir=sync_dir, sync=sync) as fout:
+    with atomic_writer(dest, sync_dir=sync_dir, sync=sync, in_place=in_place) as fout:
         while n := fin.readinto(buf):
             size += n
             if max_bytes is not None and size > max_bytes:

@@ -66,16 +66,19 @@ def prepare_file(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Fai
     is stored and hashed). Never raises."""
     try:
         try:
-            staged = stage_source(path, stage, limits, sync=False)
+            staged = stage_source(path, stage, limits, sync=False, in_place=True)
         except OSError as exc:  # writing the staging copy failed (disk full…)
             return Failed(f"could not copy the file: {exc.strerror or exc}")
         # The copy's data reaches the disk while its pixels or samples decode (fsync
         # waits for the disk, not the CPU); it has, before this returns.
         syncing = _Fsync(staged.path)
         try:
-            # the staging folder is not synced: its files are renamed into the
-            # variant's folder, which the importer syncs before any row points at them
-            info, previews = probe_and_render(staged.path, stage, limits=limits, sync_dir=False)
+            # the staging folder is ours alone and not synced: its files are written
+            # under their names at once and renamed into the variant's folder, which the
+            # importer syncs before any row points at them
+            info, previews = probe_and_render(
+                staged.path, stage, limits=limits, sync_dir=False, in_place=True
+            )
             made = read_generation_info(staged.path, info.mime)  # never raises
         finally:
             failed = syncing.wait()

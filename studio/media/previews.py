@@ -79,13 +79,28 @@ def tier_paths(thumb: str) -> list[str]:
 
 
 def probe_and_render(
-    path: Path, out_dir: Path, *, limits: MediaLimits = DEFAULT_LIMITS, sync_dir: bool = True
+    path: Path,
+    out_dir: Path,
+    *,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    sync_dir: bool = True,
+    in_place: bool = False,
 ) -> tuple[MediaInfo, Previews]:
     """:func:`~studio.media.probe` then :func:`render_previews`, with one FFmpeg open
     per audio or video file: the waveform is decoded inside the probe's open (which
     proves the stream decodes, as the probe's first-frame check does), and a video's
     poster frame is sought and decoded in it (the probe's first frame when the clip is
-    short or cannot seek)."""
+    short or cannot seek). A plain PCM WAV is read with numpy instead (no FFmpeg open:
+    :mod:`studio.media.wav`). ``in_place``: see :func:`render_previews`."""
+    from studio.media.wav import probe_pcm_wav
+
+    wav = probe_pcm_wav(path, limits)
+    if wav is not None:
+        info, samples = wav
+        previews = render_previews(
+            path, info, out_dir, limits=limits, peaks=samples, sync_dir=sync_dir, in_place=in_place
+        )
+        return info, previews
 
     def peaks(
         container: av.container.InputContainer, stream: AudioStream, ms: int | None
@@ -109,6 +124,7 @@ def probe_and_render(
         peaks=made if isinstance(made, Peaks) else None,
         poster=None if made is None or isinstance(made, Peaks) else made,
         sync_dir=sync_dir,
+        in_place=in_place,
     )
 
 
@@ -121,6 +137,7 @@ def render_previews(
     peaks: Peaks | None = None,
     poster: Image.Image | None = None,
     sync_dir: bool = True,
+    in_place: bool = False,
 ) -> Previews:
     """Write ``thumb.webp`` (and ``poster.webp`` for video) into ``out_dir``, and the
     thumbnail's small tiers (``thumb.64.webp``, ``thumb.16.webp``).
@@ -153,40 +170,55 @@ def render_previews(
         thumb = poster.copy()
         thumb.thumbnail((THUMB_BOX, THUMB_BOX))
         out_dir.mkdir(parents=True, exist_ok=True)
-        poster_path = _save_webp(poster, out_dir / POSTER_NAME, POSTER_QUALITY)
+        poster_path = _save_webp(poster, out_dir / POSTER_NAME, POSTER_QUALITY, in_place)
     else:
         if peaks is None:
             peaks = waveform_peaks(path, info.duration_ms, max_ms=limits.max_duration_ms)
         thumb = render_waveform(peaks)
         out_dir.mkdir(parents=True, exist_ok=True)
-    return save_thumbnail(thumb, out_dir, poster=poster_path, sync_dir=sync_dir)
+    return save_thumbnail(thumb, out_dir, poster=poster_path, sync_dir=sync_dir, in_place=in_place)
 
 
 def save_thumbnail(
-    thumb: Image.Image, out_dir: Path, *, poster: Path | None = None, sync_dir: bool = True
+    thumb: Image.Image,
+    out_dir: Path,
+    *,
+    poster: Path | None = None,
+    sync_dir: bool = True,
+    in_place: bool = False,
 ) -> Previews:
     """Write ``thumb`` (already fitted in the 512 px box) as ``thumb.webp`` and its small
     tiers, as :func:`render_previews` does (for a picture still in memory: no decode)."""
-    thumb_path = _save_webp(thumb, out_dir / THUMB_NAME, THUMB_QUALITY)
-    tiers = _save_tiers(thumb, out_dir)
+    thumb_path = _save_webp(thumb, out_dir / THUMB_NAME, THUMB_QUALITY, in_place)
+    tiers = _save_tiers(thumb, out_dir, in_place)
     if sync_dir:
         fsync_dir(out_dir)
     return Previews(thumb=thumb_path, poster=poster, tiers=tiers)
 
 
-def _save_webp(im: Image.Image, dest: Path, quality: int) -> Path:
+def _save_webp(im: Image.Image, dest: Path, quality: int, in_place: bool = False) -> Path:
+    if in_place:
+        with open(dest, "xb") as f:
+            im.save(f, "WEBP", quality=quality, method=WEBP_METHOD)
+            f.flush()
+            os.fsync(f.fileno())
+        return dest
     with atomic_writer(dest, sync_dir=False) as f:
         im.save(f, "WEBP", quality=quality, method=WEBP_METHOD)
     return dest
 
 
-def _save_tiers(thumb: Image.Image, out_dir: Path) -> tuple[Path, ...]:
+def _save_tiers(thumb: Image.Image, out_dir: Path, in_place: bool = False) -> tuple[Path, ...]:
     out: list[Path] = []
     im = thumb
     for tier in TIERS:
         im = im.copy()
         im.thumbnail((tier, tier))
         dest = out_dir / tier_name(tier)
+        if in_place:
+            im.save(dest, "WEBP", quality=THUMB_QUALITY, method=WEBP_METHOD)
+            out.append(dest)
+            continue
         tmp = temp_path(dest)
         try:
             im.save(tmp, "WEBP", quality=THUMB_QUALITY, method=WEBP_METHOD)

@@ -47,11 +47,18 @@ class _SourceReader:
 
 
 def stage_source(
-    src: Path, stage_dir: Path, limits: MediaLimits = DEFAULT_LIMITS, *, sync: bool = True
+    src: Path,
+    stage_dir: Path,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    *,
+    sync: bool = True,
+    in_place: bool = False,
 ) -> Staged:
     """Copy ``src`` into ``stage_dir`` (as ``source.<ext>``) if it looks like media we take.
     The copy's data is fsync'd (``sync=False``: by the caller, before it is placed); the
     staging folder is not (the copy is renamed out of it and its final folder synced).
+    ``in_place``: ``stage_dir`` is this import's alone; the copy is written under its
+    name at once (see :func:`~studio.media.files.atomic_writer`).
 
     Raises MediaError (unreadable, empty, too_large, unsupported) for the source;
     OSError for failures writing ``stage_dir`` (disk full…).
@@ -75,6 +82,7 @@ def stage_source(
                 max_bytes=limits.max_bytes,
                 sync_dir=False,
                 sync=sync,
+                in_place=in_place,
             )
         except CopyLimitExceeded as exc:
             raise MediaError(

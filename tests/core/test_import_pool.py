@@ -1,5 +1,5 @@
 """Parallel import: the pool prepares, this process commits; same rows and files as one
-by one; a crashed worker costs one file; a WAV is opened by FFmpeg once; small tiers."""
+by one; a crashed worker costs one file; a FLAC is opened by FFmpeg once; small tiers."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_a_worker_that_dies_costs_its_file_only(
     assert len(space.snapshot().assets) == 3
 
 
-def test_a_wav_is_opened_by_ffmpeg_once(
+def test_a_flac_is_opened_by_ffmpeg_once(
     space: Space, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import av
@@ -130,7 +130,8 @@ def test_a_wav_is_opened_by_ffmpeg_once(
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(av, "open", counting_open)
-    report = import_files(space, [samples["wav"].path], ME, workers=0)
+    # (a plain PCM WAV is not opened at all: tests/media/test_wav.py)
+    report = import_files(space, [samples["flac"].path], ME, workers=0)
     (item,) = report.imported
     assert len(opened) == 1, opened  # the probe's open also decodes the waveform
     thumb = space.variant_detail(item.variant_id).row.thumb_path
