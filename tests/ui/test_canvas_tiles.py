@@ -126,3 +126,30 @@ def test_rubber_band_far_out_selects_across_tiles(space: Space, qtbot) -> None: 
     # a move by someone else across a tile edge: the card follows into the tile there
     cv.space.apply(c.MoveAssets((c.Position(out, 3 * TILE + 10, 20),)), OWNER)
     assert _assert_in_its_tile(cv, out).key == (3, 0)
+
+
+def test_leaving_a_space_hides_its_cards_at_once_and_frees_them_over_turns(
+    space: Space, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    _grid(space, 60, 40)
+    cv = make_canvas(space, qtbot)
+    scene = cv.scene
+    tiles = scene.tiles.tiles()
+    old = scene.card("g10-10")
+    assert old is not None
+    at = QPointF(old.px + CARD_W / 2, old.py + CARD_H / 2)
+    scene.select(["g10-10", "g11-10"])
+    scene.clear_canvas()
+    # nothing of the old space is found, selected or drawn any more ...
+    assert scene.card_at(at) is None and scene.cards_in(QRectF(0, 0, 9000, 9000)) == []
+    assert scene.selectedItems() == [] and scene.cards() == []
+    cv.view.grab()
+    # ... though its tiles leave the scene a few per turn, not in one long one
+    still = [t for t in tiles if t.scene() is scene]
+    assert len(still) > 0 and scene._graveyard.pending_items() == len(still)
+    qtbot.waitUntil(lambda: scene._graveyard.pending_items() == 0, timeout=10_000)
+    assert [it for it in scene.items() if it.parentItem() is None] == [scene._overview]
+    # the next space's cards go into new tiles
+    scene.load(space, space.snapshot())
+    assert scene.wait_loaded()
+    assert len(scene.cards()) == 2400 and scene.card_at(at) is not None

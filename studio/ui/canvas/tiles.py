@@ -63,10 +63,16 @@ class Tiles:
     def __len__(self) -> int:
         return len(self._tiles)
 
-    def forget(self) -> None:
-        """The scene was cleared (its items, tiles included, are gone)."""
+    def detach(self) -> list[TileItem]:
+        """Let go of every tile (a new space is coming): each is made fully transparent
+        at once — Qt's frames and ``items()`` then skip it with all its cards — and
+        returned to be removed from the scene a few at a time (``Graveyard``)."""
+        old = list(self._tiles.values())
+        for tile in old:
+            tile.setOpacity(0.0)
         self._tiles = {}
         self._raised = set()
+        return old
 
     def tile_at(self, x: float, y: float) -> TileItem:
         key = tile_key(x, y)
