@@ -9,6 +9,7 @@ corner; every card is ``CARD`` x ``CARD`` canvas units.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -70,9 +71,12 @@ class Occupancy:
         return False
 
 
-def search_box(want: Spot, cols: int = 1, rows: int = 1) -> tuple[float, float, float, float]:
-    """(x0, y0, x1, y1): the corners :func:`free_block` may look at, for a query."""
-    reach = (SEARCH_RINGS + 1) * GRID_STEP
+def search_box(
+    want: Spot, cols: int = 1, rows: int = 1, rings: int = SEARCH_RINGS
+) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1): the corners :func:`free_block` may look at (within ``rings``
+    steps of ``want``), for a query."""
+    reach = (rings + 1) * GRID_STEP
     return (
         want[0] - reach,
         want[1] - reach,
@@ -81,20 +85,24 @@ def search_box(want: Spot, cols: int = 1, rows: int = 1) -> tuple[float, float, 
     )
 
 
-def _ring(r: int) -> list[tuple[int, int]]:
+@functools.cache
+def _ring(r: int) -> tuple[tuple[int, int], ...]:
     """The grid offsets at Chebyshev distance ``r``, nearest (Euclidean) first; ties:
-    right before left, below before above, so results are deterministic."""
+    right before left, below before above, so results are deterministic (made once per
+    ``r``: every placement walks the same rings)."""
     if r == 0:
-        return [(0, 0)]
+        return ((0, 0),)
     cells = [(i, j) for i in range(-r, r + 1) for j in range(-r, r + 1) if max(abs(i), abs(j)) == r]
-    return sorted(cells, key=lambda ij: (ij[0] ** 2 + ij[1] ** 2, -ij[0], -ij[1]))
+    return tuple(sorted(cells, key=lambda ij: (ij[0] ** 2 + ij[1] ** 2, -ij[0], -ij[1])))
 
 
-def free_block(want: Spot, cols: int, rows: int, occupied: Occupancy) -> Spot | None:
+def free_block(
+    want: Spot, cols: int, rows: int, occupied: Occupancy, rings: int = SEARCH_RINGS
+) -> Spot | None:
     """The top-left corner, nearest to ``want`` on a grid through ``want``, of a
     ``cols`` x ``rows`` block of cards (``GRID_STEP`` apart) that overlaps nothing in
-    ``occupied``; None when there is no such block within ``SEARCH_RINGS`` steps."""
-    for r in range(SEARCH_RINGS + 1):
+    ``occupied``; None when there is no such block within ``rings`` steps."""
+    for r in range(rings + 1):
         for i, j in _ring(r):
             x, y = want[0] + i * GRID_STEP, want[1] + j * GRID_STEP
             if not any(

@@ -478,6 +478,15 @@ SPACE_MIGRATIONS: tuple[Migration, ...] = (
         """
         + _change_row_triggers(ASSISTANT_TABLES),
     ),
+    Migration(
+        10,
+        "live cards by place, so a new card's free spot reads only the cards near it",
+        # studio/core/handlers/assets.py free_place: a band of rows (y, then x read from
+        # the index, never the table), and MAX(y) for "under the lowest card"
+        """
+        CREATE INDEX assets_live_at ON assets(y, x) WHERE deleted_at IS NULL;
+        """,
+    ),
 )
 
 

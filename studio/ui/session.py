@@ -100,10 +100,20 @@ class SpaceSession(QObject):
         self.core_event.emit(event)
 
     def close(self) -> None:
+        self.stop_following()
+        self.shut_down()
+
+    def stop_following(self) -> None:
+        """The UI thread's part of closing: no more events to the window."""
+        self.follower.close()
+
+    def shut_down(self) -> None:
+        """The rest of closing, on any thread: waits for the pump, for the jobs running
+        here (put back in the queue) and for the space's readers on other threads (a
+        filter thread indexing 50,000 assets holds its read connection for seconds)."""
         if not self._pump.stop():
             log.warning("the scheduler's pump did not stop in time")
         self.scheduler.stop()
         self.executor.shutdown(wait=True)
         self.scheduler.close()
-        self.follower.close()
         self.space.close()

@@ -4,6 +4,8 @@ thread, the saved view), following its events, and closing it again."""
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer
@@ -20,6 +22,20 @@ if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
 
 LAST_SPACE_KEY = settings.LAST_SPACE
+CLOSE_WAIT_S = 120.0
+"""How long closing waits for a space's closer thread (its jobs, pump and readers)."""
+
+log = logging.getLogger(__name__)
+
+
+def _shut_down(session: SpaceSession, jobs: list[SpaceJob]) -> None:
+    """(Closer thread) wait for the jobs still reading the space, then close it."""
+    try:
+        for job in jobs:  # imports and snapshots still reading this space
+            job.finished.wait(60)
+        session.shut_down()
+    except Exception:  # a thread of its own: say so, never take the window down
+        log.exception("closing the space %s failed", session.space.id)
 
 
 class SpaceController(QObject):
@@ -32,6 +48,8 @@ class SpaceController(QObject):
         self._held: list[TypedEvent] | None = None
         self.history: HistoryFollower | None = None
         self._fit_when_loaded = False
+        self._closing: dict[str, threading.Thread] = {}
+        """Spaces being closed on threads of their own (a switch does not wait)."""
 
     @property
     def win(self) -> MainWindow:
@@ -47,7 +65,8 @@ class SpaceController(QObject):
         w = self.win
         if self.session is not None and self.session.space.id == space_id:
             return
-        self.close_space()
+        self.close_space(wait=False)  # the next space opens while the last one closes
+        self.finish_closing(space_id)  # (unless it is this one: its close ends first)
         try:
             space = w.studio.open_space(space_id, sweep=False)  # the snapshot job sweeps
         except StudioError as exc:
@@ -110,14 +129,18 @@ class SpaceController(QObject):
             self._fit_when_loaded = False
             self.win.view.fit_all()
 
-    def close_space(self) -> None:
+    def close_space(self, *, wait: bool = True) -> None:
+        """Close the open space. The waiting part — its jobs and readers on other
+        threads, the scheduler's pump, the file — runs on a closer thread; ``wait``
+        False returns without waiting for it (a switch: the UI thread waited 60-100 ms
+        here, and seconds while a filter thread was reading)."""
         w = self.win
         if self.session is None:
+            if wait:
+                self.finish_closing()
             return
         space = self.session.space
-        for job in self.jobs:  # imports and snapshots still reading this space
-            job.finished.wait(60)
-        self.jobs.clear()
+        jobs, self.jobs = self.jobs, []
         settings.remember(w.studio.library, f"ui.view.{space.id}", json.dumps(w.view.view_state()))
         w.scene.collapsed = set()
         if self.history is not None:
@@ -138,9 +161,27 @@ class SpaceController(QObject):
         self._held = None
         w.scene.clear_canvas()
         w.inspector.show_asset(None)
-        self.session.close()
-        self.session = None
+        session, self.session = self.session, None
+        session.stop_following()
+        self.finish_closing(space.id)  # (a close of the same space still running)
+        closer = threading.Thread(
+            target=_shut_down, args=(session, jobs), name=f"close {space.slug}", daemon=True
+        )
+        self._closing[space.id] = closer
+        closer.start()
         self.update_title()
+        if wait:
+            self.finish_closing()
+
+    def finish_closing(self, space_id: str | None = None) -> None:
+        """Wait until the space ``space_id`` (None: every space) closing on its closer
+        thread is closed."""
+        for sid, closer in list(self._closing.items()):
+            if space_id is None or sid == space_id:
+                closer.join(CLOSE_WAIT_S)
+                if closer.is_alive():
+                    log.warning("closing the space %s takes longer than %.0f s", sid, CLOSE_WAIT_S)
+                del self._closing[sid]
 
     def space_deleted(self, space_id: str) -> None:
         if self.session is not None and self.session.space.id == space_id:

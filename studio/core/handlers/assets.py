@@ -18,7 +18,14 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
-from studio.core.layout import Occupancy, below_all, frame_title_spots, free_block, search_box
+from studio.core.layout import (
+    SEARCH_RINGS,
+    Occupancy,
+    below_all,
+    frame_title_spots,
+    free_block,
+    search_box,
+)
 from studio.core.tx import Tx
 from studio.media.names import printable_name
 from studio.store.records import dump_tags, parse_tags, row_json
@@ -36,29 +43,39 @@ def derived_asset_name(original_name: str, fallback: str = "Imported") -> str:
     return text
 
 
+PLACE_RINGS = (2, 8, SEARCH_RINGS)
+"""How far :func:`free_place` looks, widening: most new cards find room near the spot,
+and a narrow look reads a few dozen rows where the widest reads hundreds."""
+
+
 def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tuple[float, float]:
     """The top-left corner nearest to ``(x, y)`` of a ``cols`` x ``rows`` block of new
     cards that lands on no live card: every new asset goes to free space, whoever
-    creates it. Looks at the cards near the spot only (one indexed-free range scan);
-    when all is full there, the block goes under the lowest card."""
+    creates it. Reads only the cards near the spot, through the ``assets_live_at``
+    index (a band of rows, never the whole table), looking a little farther each time;
+    when all is full there, the block goes under the lowest card (the index's last
+    entry)."""
     x, y = coordinate(x, "x"), coordinate(y, "y")
-    x0, y0, x1, y1 = search_box((x, y), cols, rows)
-    near = tx.conn.execute(
-        "SELECT x, y FROM assets WHERE deleted_at IS NULL AND x > ? AND x < ? AND y > ? AND y < ?",
-        (x0, x1, y0, y1),
-    ).fetchall()
-    taken = Occupancy((r[0], r[1]) for r in near)
-    for fx, fy, fw in tx.conn.execute(  # a frame's title tab sits above it: keep it clear
-        "SELECT x, y, width FROM frames WHERE deleted_at IS NULL AND x < ? AND x + width > ? "
-        "AND y > ? AND y < ?",
-        (x1, x0, y0, y1),
-    ):
-        for px in frame_title_spots(fx, fy, fw):
-            taken.add(px)
-    spot = free_block((x, y), cols, rows, taken)
-    if spot is None:
-        every = tx.conn.execute("SELECT x, y FROM assets WHERE deleted_at IS NULL").fetchall()
-        spot = below_all((x, y), ((r[0], r[1]) for r in every))
+    for rings in PLACE_RINGS:  # a spot within fewer rings is the one the widest finds
+        x0, y0, x1, y1 = search_box((x, y), cols, rows, rings)
+        near = tx.conn.execute(
+            "SELECT x, y FROM assets "
+            "WHERE deleted_at IS NULL AND y > ? AND y < ? AND x > ? AND x < ?",
+            (y0, y1, x0, x1),
+        ).fetchall()
+        taken = Occupancy((r[0], r[1]) for r in near)
+        for fx, fy, fw in tx.conn.execute(  # a frame's title tab sits above it: keep it clear
+            "SELECT x, y, width FROM frames WHERE deleted_at IS NULL AND x < ? AND x + width > ? "
+            "AND y > ? AND y < ?",
+            (x1, x0, y0, y1),
+        ):
+            for px in frame_title_spots(fx, fy, fw):
+                taken.add(px)
+        spot = free_block((x, y), cols, rows, taken, rings)
+        if spot is not None:
+            return coordinate(spot[0], "x"), coordinate(spot[1], "y")
+    lowest = tx.scalar("SELECT MAX(y) FROM assets WHERE deleted_at IS NULL")
+    spot = below_all((x, y), [] if lowest is None else [(x, float(lowest))])
     return coordinate(spot[0], "x"), coordinate(spot[1], "y")
 
 

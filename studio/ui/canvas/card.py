@@ -194,7 +194,22 @@ class AssetCardItem(CardStatus, QGraphicsRectItem):
     def move_to(self, x: float, y: float) -> None:
         if (x, y) != (self.px, self.py):
             self.px, self.py = x, y
-            self.setPos(x, y)
+            self.setPos(x, y)  # its tile sits at the origin: the same place in the scene
+            tiles = self._ctx.tiles
+            if tiles is not None and self.parentItem() is not None:
+                tiles.place(self, x, y)  # out of its tile's square: into the next one
+
+    def lift(self, on: bool) -> None:
+        """Mark the card as dragged (events then leave its position alone) and raise it
+        above the other cards (its tile too: z-order holds between a tile's cards)."""
+        self.dragging = on
+        self.setZValue(5 if on else 0)
+        tiles = self._ctx.tiles
+        if tiles is not None:
+            if on:
+                tiles.raise_card(self)
+            else:
+                tiles.lower_all()
 
     # ------------------------------------------------------------------ painting
     def paint(

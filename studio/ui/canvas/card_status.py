@@ -21,6 +21,7 @@ from studio.ui.canvas.theme import Theme, theme
 
 if TYPE_CHECKING:
     from studio.ui.canvas.thumbs import ThumbnailCache
+    from studio.ui.canvas.tiles import Tiles
 
 
 @dataclass(slots=True)
@@ -40,6 +41,8 @@ class CanvasContext:
     pending: AbstractSet[str] = frozenset()
     """Cards with an edit waiting to be sent to the host (a joined space, offline)."""
     theme: Theme = field(default_factory=theme)
+    tiles: Tiles | None = None
+    """The scene's tiles (each card lies in one: see :mod:`studio.ui.canvas.tiles`)."""
     _insets: dict[float, QRectF] = field(default_factory=dict)
     _insets_scale: float = 0.0
 

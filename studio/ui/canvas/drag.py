@@ -368,5 +368,4 @@ class DragController:
 def _lift(cards: list[AssetCardItem], on: bool) -> None:
     """Mark cards as dragged (events then leave their position alone) and raise them."""
     for c in cards:
-        c.dragging = on
-        c.setZValue(5 if on else 0)
+        c.lift(on)

@@ -19,6 +19,7 @@ from studio.ui.canvas.geometry import CARD_H, CARD_W, Lod, Rect, union
 from studio.ui.canvas.model import HANDLED, CanvasModel, CardFacts, Changed, card_facts
 from studio.ui.canvas.overlay import PendingOverlay
 from studio.ui.canvas.overview import OverviewItem
+from studio.ui.canvas.tiles import Tiles
 
 if TYPE_CHECKING:
     from studio.core.space import Space
@@ -41,6 +42,7 @@ class SceneSync:
     _anim: QTimer
     _overview: OverviewItem
     overlay: PendingOverlay
+    tiles: Tiles
     collapsed: set[str]
     scope: frozenset[str] | None
     selection_changed: Signal
@@ -118,7 +120,7 @@ class SceneSync:
         card = self._cards.get(aid)
         if card is None:
             card = AssetCardItem(self.ctx, asset, facts)
-            self.addItem(card)
+            self.tiles.place(card, asset.x, asset.y)  # into the scene, in its tile
             self._cards[aid] = card
             old_thumb = None
             self._grow_bounds(asset.x, asset.y)
