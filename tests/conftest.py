@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +22,9 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from workers.registry import ProviderRegistry
 from workers.testing import ScriptedProvider
+
+if TYPE_CHECKING:
+    from tests.media.conftest import Sample
 
 
 class FakeClock:
@@ -40,6 +44,49 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+# ---- generated media samples (tests/media/conftest.py makes them), once per session:
+# the media, import and import-pool tests read them and never change them
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def images(media_dir: Path) -> dict[str, Sample]:
+    from tests.media.conftest import make_images
+
+    root = media_dir / "images"
+    root.mkdir()
+    return make_images(root)
+
+
+@pytest.fixture(scope="session")
+def audio(media_dir: Path) -> dict[str, Sample]:
+    from tests.media.conftest import make_audio
+
+    root = media_dir / "audio"
+    root.mkdir()
+    return make_audio(root)
+
+
+@pytest.fixture(scope="session")
+def video(media_dir: Path) -> dict[str, Sample]:
+    from tests.media.conftest import make_video
+
+    root = media_dir / "video"
+    root.mkdir()
+    return make_video(root)
+
+
+@pytest.fixture(scope="session")
+def samples(
+    images: dict[str, Sample], audio: dict[str, Sample], video: dict[str, Sample]
+) -> dict[str, Sample]:
+    return {**images, **audio, **video}
 
 
 @pytest.fixture

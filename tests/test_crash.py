@@ -62,7 +62,8 @@ def media_files(tmp_path: Path) -> list[Path]:
     files = []
     for n, size in enumerate([(64, 48), (900, 700), (2400, 1600)]):
         p = tmp_path / f"pic{n}.png"
-        Image.effect_noise(size, 40 + n * 20).convert("RGB").save(p)
+        # compress_level=1: noise barely compresses; level 6 spent seconds trying
+        Image.effect_noise(size, 40 + n * 20).convert("RGB").save(p, compress_level=1)
         files.append(p)
     return files
 

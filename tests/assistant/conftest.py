@@ -13,3 +13,4 @@ import pytest
 def _collect_qt_garbage_on_the_main_thread() -> Iterator[None]:
     yield
     gc.collect()
+    gc.freeze()  # what outlived the test is not walked again (tests/ui/conftest.py)

@@ -1,5 +1,7 @@
-"""`studio apply` with an array (one step), `studio undo` / `studio redo`, in real
-subprocesses."""
+"""`studio apply` with an array (one step), `studio undo` / `studio redo`. The array's
+apply and its refusal run in real subprocesses (argv, stdout, stderr and the exit code
+across the process boundary); the rest of the round trip runs `main` in this process,
+the same code without an interpreter start per command."""
 
 from __future__ import annotations
 
@@ -37,10 +39,24 @@ def _json(home: Path, *args: str) -> Any:
     return json.loads(proc.stdout)
 
 
-def _log(home: Path) -> list[dict[str, Any]]:
-    proc = _run(home, "log", "s", "--json")
-    assert proc.returncode == 0, proc.stderr
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+def _main(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, str, str]:
+    """The CLI in this process: exit code, stdout, stderr."""
+    capsys.readouterr()
+    code = main(["--home", str(home), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _main_json(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> Any:
+    code, out, err = _main(capsys, home, *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _log(capsys: pytest.CaptureFixture[str], home: Path) -> list[dict[str, Any]]:
+    code, out, err = _main(capsys, home, "log", "s", "--json")
+    assert code == 0, err
+    return [json.loads(line) for line in out.splitlines()]
 
 
 def _names(home: Path) -> list[str]:
@@ -54,7 +70,9 @@ def _steps(home: Path) -> list[str | None]:
         return [ch.step_id for ch in space.changes()]
 
 
-def test_apply_array_is_one_step_and_undo_redo_round_trip(tmp_path: Path) -> None:
+def test_apply_array_is_one_step_and_undo_redo_round_trip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = tmp_path / "home"
     assert main(["--home", str(home), "space", "create", "S"]) == 0  # in-process: quicker
     step = [
@@ -64,7 +82,7 @@ def test_apply_array_is_one_step_and_undo_redo_round_trip(tmp_path: Path) -> Non
     ]
     out = _json(home, "apply", "s", json.dumps(step))
     assert out["seqs"] == [1, 2, 3]
-    log = _log(home)
+    log = _log(capsys, home)
     assert [row["seq"] for row in log] == [1, 2, 3]
     assert {row["step"] for row in log} == {out["step"]}  # one unit in the log
 
@@ -79,23 +97,23 @@ def test_apply_array_is_one_step_and_undo_redo_round_trip(tmp_path: Path) -> Non
     assert proc.stderr == "studio: there is no asset missing\n"
     assert _names(home) == ["A", "B"] and len(_steps(home)) == 3
 
-    undone = _json(home, "undo", "s")
+    undone = _main_json(capsys, home, "undo", "s")
     assert undone["action"] == "undo" and len(undone["seqs"]) == 3
     assert _names(home) == []
     assert len(set(_steps(home))) == 2
-    redone = _json(home, "redo", "s")
+    redone = _main_json(capsys, home, "redo", "s")
     assert redone["action"] == "redo"
     assert _names(home) == ["A", "B"]
-    proc = _run(home, "undo", "s")
-    assert proc.returncode == 0 and proc.stdout.startswith("undid your last step")
+    code, out, _ = _main(capsys, home, "undo", "s")
+    assert code == 0 and out.startswith("undid your last step")
     assert _names(home) == []
 
     # nothing more to undo: one clear line, exit 1, nothing written
     before = len(_steps(home))
-    proc = _run(home, "undo", "s")
-    assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr.startswith("studio: there is nothing to undo for ")
-    assert proc.stderr.count("\n") == 1
+    code, out, err = _main(capsys, home, "undo", "s")
+    assert code == 1 and out == ""
+    assert err.startswith("studio: there is nothing to undo for ")
+    assert err.count("\n") == 1
     assert len(_steps(home)) == before
 
 

@@ -78,55 +78,78 @@ def test_a_file_where_the_media_folder_should_be(
 
 
 FULL_DISK = """
-import resource, signal, sys
+import contextlib, io, json, resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 from studio.cli.main import main
-sys.exit(main(sys.argv[2:]))
+done = []
+for argv in json.loads(sys.argv[2]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+    done.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(done))
 """
 
 
-def _full_disk(limit: int, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _full_disk(
+    limit: int, home: Path, *commands: list[str]
+) -> list[subprocess.CompletedProcess[str]]:
+    """Each command's ``main`` in turn, in one child process whose file size limit is
+    ``limit`` bytes (a full disk: writes past it fail with EFBIG)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-c", FULL_DISK, str(limit), "--home", str(home), *args],
+    argvs = [["--home", str(home), *cmd] for cmd in commands]
+    child = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(limit), json.dumps(argvs)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         env=env,
         cwd=ROOT,
     )
+    assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr
+    results = json.loads(child.stdout)
+    return [
+        subprocess.CompletedProcess(cmd, c, o, e)
+        for cmd, (c, o, e) in zip(commands, results, strict=True)
+    ]
 
 
 @pytest.mark.parametrize("limit", [0, 40_000])
 def test_a_full_disk(tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: int) -> None:
-    """0: nothing can be written at all; 40 kB: the library opens, its writes fail."""
+    """0: nothing can be written at all; 40 kB: the library opens, its writes fail.
+    The commands run one after another in a child process with the file size limit (two
+    children: the refused create is checked before reads make the space's lock files)."""
     home = tmp_path / "home"
     run(home, "space", "create", "Art", capsys=capsys)
     before = sorted(p.name for p in (home / "spaces").iterdir())
-    listed = _full_disk(limit, home, "space", "list", "--json")
+    db = home / "spaces" / "art.db"
+    db_before = db.read_bytes()
+    add = json.dumps({"command": "asset:create", "name": "X", "media_kind": "image"})
+    reading = [["assets", "art", "--json"], ["check", "art"], ["log", "art"]]
+    writing = [["apply", "art", add]] if limit == 0 else []
+    listed, made = _full_disk(limit, home, ["space", "list", "--json"], ["space", "create", "More"])
     assert listed.returncode == 0, listed.stderr
     assert [s["slug"] for s in json.loads(listed.stdout)] == ["art"]
-    made = _full_disk(limit, home, "space", "create", "More")
     assert made.returncode == 1
     assert made.stderr.startswith("studio: ") and made.stderr.count("\n") == 1
     assert "Traceback" not in made.stderr
     assert sorted(p.name for p in (home / "spaces").iterdir()) == before
     assert sorted(p.name for p in (home / "media").iterdir()) == ["art"]
-    for cmd in (["assets", "art", "--json"], ["check", "art"], ["log", "art"]):
-        read = _full_disk(limit, home, *cmd)
+    rest = _full_disk(limit, home, *reading, *writing)
+    for read in rest[: len(reading)]:
         assert read.returncode == 0, read.stderr  # reading works on a full disk
         assert "Traceback" not in read.stderr
     if limit == 0:
-        db = home / "spaces" / "art.db"
-        before = db.read_bytes()
-        cmd = json.dumps({"command": "asset:create", "name": "X", "media_kind": "image"})
-        wrote = _full_disk(limit, home, "apply", "art", cmd)
+        (wrote,) = rest[len(reading) :]
         assert wrote.returncode == 1
         last = wrote.stderr.strip().splitlines()[-1]
         assert last.startswith("studio: the space art can only be read for now")
-        assert db.read_bytes() == before
+        assert db.read_bytes() == db_before  # nothing at all was written to it
 
 
 def _garble_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str], rounds: int) -> set[str]:

@@ -228,10 +228,13 @@ def test_log_follow_prints_each_change_of_another_process(studio: Studio, space:
     )
     try:
         assert proc.stdout is not None
-        time.sleep(1.0)  # let it start following
-        for name in ("One", "Two", "Three"):
+        # the first change is printed once the follower is up (it starts at --since);
+        # the next two are committed only after that line came: they arrive live
+        space.apply(c.UpdateAsset(aid, name="One"), OWNER)
+        lines = [json.loads(proc.stdout.readline())]
+        for name in ("Two", "Three"):
             space.apply(c.UpdateAsset(aid, name=name), OWNER)
-        lines = [json.loads(proc.stdout.readline()) for _ in range(3)]
+        lines += [json.loads(proc.stdout.readline()) for _ in range(2)]
     finally:
         proc.kill()
         proc.wait(10)

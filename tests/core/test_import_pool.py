@@ -18,15 +18,12 @@ from studio.media import MediaLimits
 from studio.media.prepare import Failed, Prepared, prepare_file
 from studio.media.previews import TIERS, tier_paths
 from tests.conftest import OWNER
-from tests.media.conftest import Sample, make_audio, make_images
+from tests.media.conftest import Sample
 
 ME = OWNER
 
 
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sample]:
-    root = tmp_path_factory.mktemp("pool-media")
-    return {**make_images(root), **make_audio(root)}
+# `samples`: the session's generated media (tests/conftest.py), shared with tests/media
 
 
 MIX = ["jpeg", "png", "wav", "webp", "jpeg_exif_rotated", "flac", "gif", "mp3"]

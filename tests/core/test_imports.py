@@ -17,15 +17,12 @@ from studio.core.imports import ImportReport, import_files, recover_interrupted
 from studio.core.space import Space
 from studio.media import MediaLimits
 from tests.conftest import OWNER
-from tests.media.conftest import Sample, make_audio, make_images, make_video
+from tests.media.conftest import Sample
 
 ME = OWNER
 
 
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sample]:
-    root = tmp_path_factory.mktemp("import-media")
-    return {**make_images(root), **make_audio(root), **make_video(root)}
+# `samples`: the session's generated media (tests/conftest.py), shared with tests/media
 
 
 KINDS = [

@@ -94,7 +94,9 @@ def test_bad_limits_never_reach_the_scheduler(lib: Studio) -> None:
     assert "local" in lib.providers.names()
 
 
-def test_a_bad_stored_value_does_not_break_space_commands_or_the_worker(tmp_path: Path) -> None:
+def test_a_bad_stored_value_does_not_break_space_commands_or_the_worker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = tmp_path / "home"
     with Studio(home, providers=build_providers) as studio:
         studio.create_space("S")
@@ -120,21 +122,17 @@ def test_a_bad_stored_value_does_not_break_space_commands_or_the_worker(tmp_path
     warned = [line for line in proc.stderr.splitlines() if "is ignored" in line]
     assert len(warned) == 4  # each bad value once
     assert all(line.startswith("studio: the setting ") for line in warned)
-    listed = subprocess.run(
-        [*cli, "settings"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
-    )
-    assert listed.returncode == 0
-    assert "jobs.local.per_minute = 0  (ignored: it must be a whole number" in listed.stdout
-    refused = subprocess.run(
-        [*cli, "settings", "jobs.local.per_minute", "0"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
-    assert "from 1 to 10000" in refused.stderr
+    # listing and a refused set: the same CLI code in this process (no interpreter start)
+    from studio.cli.main import main
+
+    capsys.readouterr()
+    assert main(["--home", str(home), "settings"]) == 0
+    listed = capsys.readouterr().out
+    assert "jobs.local.per_minute = 0  (ignored: it must be a whole number" in listed
+    assert main(["--home", str(home), "settings", "jobs.local.per_minute", "0"]) == 1
+    refused = capsys.readouterr()
+    assert refused.err.count("\n") == 1
+    assert "from 1 to 10000" in refused.err
 
 
 def _write_raw(studio: Studio, key: str, value: str) -> None:

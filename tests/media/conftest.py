@@ -1,6 +1,8 @@
 """Fixtures that generate real media files (no binary fixtures in the repo).
 
-Everything is generated once per test session into a temporary directory:
+Everything is generated once per test session into a temporary directory (the
+session fixtures ``images``, ``audio``, ``video`` and ``samples`` live in the top
+``tests/conftest.py``, so the import tests under ``tests/core`` share the same files):
 images with Pillow, WAV with the stdlib ``wave`` module, compressed audio and
 video with PyAV (which bundles FFmpeg's encoders).
 """
@@ -330,39 +332,6 @@ def make_video(root: Path) -> dict[str, Sample]:
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("media")
-
-
-@pytest.fixture(scope="session")
-def images(media_dir: Path) -> dict[str, Sample]:
-    root = media_dir / "images"
-    root.mkdir()
-    return make_images(root)
-
-
-@pytest.fixture(scope="session")
-def audio(media_dir: Path) -> dict[str, Sample]:
-    root = media_dir / "audio"
-    root.mkdir()
-    return make_audio(root)
-
-
-@pytest.fixture(scope="session")
-def video(media_dir: Path) -> dict[str, Sample]:
-    root = media_dir / "video"
-    root.mkdir()
-    return make_video(root)
-
-
-@pytest.fixture(scope="session")
-def samples(
-    images: dict[str, Sample], audio: dict[str, Sample], video: dict[str, Sample]
-) -> dict[str, Sample]:
-    return {**images, **audio, **video}
 
 
 @pytest.fixture

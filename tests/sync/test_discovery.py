@@ -21,7 +21,7 @@ from studio.sync import admin, discovery
 from studio.sync.discovery import Announcement, Announcer, discover, host_announcement
 from studio.sync.wire import SYNC_PROTOCOL
 from tests.sync.harness import HostThread
-from tests.sync.test_processes import _spawn, _stop, studio
+from tests.sync.test_processes import _spawn, _stop, here
 
 LOOPBACK = ["127.0.0.1"]
 
@@ -95,9 +95,9 @@ def test_studio_serve_announces_and_discover_lists_it_unless_no_announce(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home = tmp_path / "host"
-    studio(home, "space", "create", "Team Board")
+    here(home, "space", "create", "Team Board")  # setup in this process
     quiet_home = tmp_path / "quiet"
-    studio(quiet_home, "space", "create", "Hidden")
+    here(quiet_home, "space", "create", "Hidden")
     loud = _spawn(home, "serve", "team-board", "--json")
     quiet = _spawn(quiet_home, "serve", "hidden", "--json", "--no-announce")
     try:

@@ -1,6 +1,11 @@
 """The main scenario with every party in its own process: `studio serve` on 127.0.0.1,
 two peers joining with `studio join`, writes from each side, a follower kept live by
-`studio sync --follow`, a viewer refused, SIGTERM ending the host cleanly."""
+`studio sync --follow`, a viewer refused, SIGTERM ending the host cleanly.
+
+The peers' joins, writes and syncs are real `studio` processes; the owner's bookkeeping
+(creating the space, invites, the peer list) and plain reads run the same CLI code in
+the test's own process (itself another process than the host's), which spares an
+interpreter start each."""
 
 from __future__ import annotations
 
@@ -41,6 +46,22 @@ def studio(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProce
     return done
 
 
+def here(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """The CLI's `main` in this process, its output captured like a subprocess's."""
+    import contextlib
+    import io
+
+    from studio.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["--home", str(home), *args])
+    done = subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
 def _spawn(home: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "studio", "--home", str(home), *args],
@@ -65,8 +86,8 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Path, dict[str, object], subprocess.Popen[str]]]:
     home = tmp_path / "host"
-    studio(home, "space", "create", "Team Board")
-    studio(
+    here(home, "space", "create", "Team Board")
+    here(
         home,
         "apply",
         "team-board",
@@ -89,7 +110,7 @@ def _frame(title: str) -> str:
 
 
 def _replica(home: Path, slug: str) -> Path:
-    rows = json.loads(studio(home, "space", "list", "--json").stdout)
+    rows = json.loads(here(home, "space", "list", "--json").stdout)
     return home / next(r["file"] for r in rows if r["slug"] == slug)
 
 
@@ -105,16 +126,16 @@ def test_peers_in_separate_processes_converge_with_the_host(
 ) -> None:
     home, info, proc = served
     assert info["spaces"] == ["team-board"] and len(str(info["fingerprint"])) == 64
-    link = json.loads(studio(home, "invite", "team-board", "--role", "editor", "--json").stdout)[
+    link = json.loads(here(home, "invite", "team-board", "--role", "editor", "--json").stdout)[
         "link"
     ]
-    link2 = studio(home, "invite", "team-board", "--role", "editor").stdout.strip()
+    link2 = here(home, "invite", "team-board", "--role", "editor").stdout.strip()
     p1, p2 = tmp_path / "p1", tmp_path / "p2"
     s1 = json.loads(studio(p1, "join", link, "--name", "Pia", "--json").stdout)["slug"]
     s2 = json.loads(studio(p2, "join", link2, "--name", "Quinn", "--json").stdout)["slug"]
     assert s1 == s2 == "team-board"
     # reads on a replica work like on any space
-    assert json.loads(studio(p1, "assets", s1, "--json").stdout) == []
+    assert json.loads(here(p1, "assets", s1, "--json").stdout) == []
     r1, r2 = _replica(p1, s1), _replica(p2, s2)
     follower = _spawn(p2, "sync", s2, "--follow")
     try:
@@ -142,7 +163,7 @@ def test_peers_in_separate_processes_converge_with_the_host(
     finally:
         _stop(follower)
     # `studio log` on the replica is the host's log: same seqs, same actors
-    log = [json.loads(x) for x in studio(p2, "log", s2, "--json").stdout.splitlines()]
+    log = [json.loads(x) for x in here(p2, "log", s2, "--json").stdout.splitlines()]
     host_file = home / "spaces" / "team-board.db"
     import sqlite3
 
@@ -153,9 +174,9 @@ def test_peers_in_separate_processes_converge_with_the_host(
     assert differences(host_file, r1) == []
     assert differences(host_file, r2) == []
     # the owner sees both devices; a viewer's write is refused in one line
-    peers = json.loads(studio(home, "peers", "team-board", "--json").stdout)
+    peers = json.loads(here(home, "peers", "team-board", "--json").stdout)
     assert sorted(p["name"] for p in peers) == ["Pia", "Quinn"]
-    view = studio(home, "invite", "team-board", "--role", "viewer").stdout.strip()
+    view = here(home, "invite", "team-board", "--role", "viewer").stdout.strip()
     v = tmp_path / "v"
     sv = studio(v, "join", view, "--name", "Vera").stdout.strip()
     refused = studio(v, "apply", sv, _frame("nope"), ok=False)
@@ -227,15 +248,14 @@ def test_sigkill_of_the_host_mid_stream_loses_nothing_acknowledged(tmp_path: Pat
     from studio.sync.home import open_sharing
 
     home = tmp_path / "host"
-    studio(home, "space", "create", "Team Board")
+    here(home, "space", "create", "Team Board")
     port = _free_port()
     proc = _serve(home, port)
     follower: subprocess.Popen[str] | None = None
     try:
         p1, p2 = tmp_path / "p1", tmp_path / "p2"
         links = [
-            studio(home, "invite", "team-board", "--role", "editor").stdout.strip()
-            for _ in range(2)
+            here(home, "invite", "team-board", "--role", "editor").stdout.strip() for _ in range(2)
         ]
         s1 = studio(p1, "join", links[0], "--name", "Pia").stdout.strip()
         s2 = studio(p2, "join", links[1], "--name", "Quinn").stdout.strip()
