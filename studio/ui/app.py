@@ -12,7 +12,6 @@ from studio.core.actor import Actor
 from studio.core.errors import StudioError
 from studio.core.studio import Studio
 from studio.core.welcome import create_welcome_space, needs_welcome
-from studio.providers_setup import build_cached_providers, refresh_stale_lists
 
 if TYPE_CHECKING:  # Qt is loaded only when the app starts, not when the CLI imports this
     from studio.ui.main_window import MainWindow
@@ -22,19 +21,21 @@ WINDOW_SHOWN = "main window shown"
 """Logged (to ``logs/studio.log`` too) when the event loop first runs with the window up."""
 
 
-def build_window(home: Path | None = None) -> MainWindow:
-    """Create the Studio and the main window (QApplication must exist)."""
+def build_window(home: Path | None = None, *, defer: bool = False) -> MainWindow:
+    """Create the Studio and the main window (QApplication must exist). ``defer``: the
+    parts the first frame does without are built after it (``studio.ui.window_later``)."""
     from studio.ui.main_window import LAST_SPACE_KEY, MainWindow
     from studio.ui.theme import apply_theme
 
     apply_theme()
+    from studio.providers_setup import build_cached_providers, refresh_stale_lists
     from studio.ui.list_refresh import ListRefresher
 
     # from the cached lists: the UI thread never waits on the network; stale lists are
     # fetched on a thread of their own and the window rebuilds what lists providers
     studio = Studio(home, providers=build_cached_providers)
     actor = Actor.local_owner()
-    window = MainWindow(studio, actor)
+    window = MainWindow(studio, actor, defer=defer)
     lists = ListRefresher(studio.library, refresh_stale_lists, window)
     lists.changed.connect(window._providers_changed)  # as a Preferences save
     first = None
@@ -47,7 +48,12 @@ def build_window(home: Path | None = None) -> MainWindow:
         last = spaces[0].id if spaces else None
     if last is not None:
         window.open_space(last)
-    window.sharing.resume()  # only what the owner left shared
+    if defer:  # only what the owner left shared
+        from studio.ui import window_later
+
+        window_later.after_first_frame(window, lambda: window.sharing.resume())
+    else:
+        window.sharing.resume()
     lists.start()
     return window
 
@@ -86,7 +92,7 @@ def run(home: Path | None = None, target: str | None = None) -> int:
     if target and open_target.is_invite(target):
         joined = open_target.join_invite(home, target)
     try:
-        window = build_window(home)
+        window = build_window(home, defer=True)
     except StudioError as exc:
         QMessageBox.critical(None, "Forge Studio", exc.message)
         return 1

@@ -11,7 +11,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from studio.core.actor import Actor
-from studio.core.imports import import_files, recover_interrupted
 from studio.core.leftovers import sweep_leftovers_at_open
 from studio.core.space import Space
 
@@ -58,6 +57,8 @@ class ImportJob(SpaceJob):
 
     def work(self) -> None:
         paths, actor, into, at = self.args
+        from studio.core.imports import import_files  # media libraries: not at start
+
         report = import_files(
             self.space,
             paths,
@@ -82,6 +83,8 @@ class SnapshotJob(SpaceJob):
     def work(self) -> None:
         if self.recover:
             try:
+                from studio.core.imports import recover_interrupted
+
                 recover_interrupted(self.space)
                 sweep_leftovers_at_open(self.space)
             except Exception:  # the space still opens; the next open tries again
