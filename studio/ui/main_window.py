@@ -30,6 +30,7 @@ from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.space import Space
 from studio.core.studio import Studio
+from studio.ui import window_later
 from studio.ui.archive_controller import ArchiveController
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.collections.banner import CollectionBanner
@@ -45,7 +46,6 @@ from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
 from studio.ui.undo import created_assets, push
-from studio.ui import window_later
 from studio.ui.window_menus import WindowMenus
 
 if TYPE_CHECKING:  # built after the first frame (studio.ui.window_later)

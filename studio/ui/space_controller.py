@@ -12,8 +12,8 @@ from studio.core import settings
 from studio.core.errors import StudioError
 from studio.core.protocol import TypedEvent
 from studio.core.space import Snapshot, Space
-from studio.ui.session import SpaceSession
 from studio.ui import window_later
+from studio.ui.session import SpaceSession
 from studio.ui.space_jobs import SnapshotJob, SpaceJob, prompts_of
 from studio.ui.undo import HistoryFollower
 
