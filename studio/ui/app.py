@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,10 @@ def build_window(home: Path | None = None, *, defer: bool = False) -> MainWindow
     # from the cached lists: the UI thread never waits on the network; stale lists are
     # fetched on a thread of their own and the window rebuilds what lists providers
     studio = Studio(home, providers=build_cached_providers)
+    # the registry asks the keyring for every provider's key (a D-Bus round trip, or a
+    # file read): on a thread of its own while the window is built, never on this one
+    catalog = threading.Thread(target=lambda: studio.providers, name="providers", daemon=True)
+    catalog.start()
     actor = Actor.local_owner()
     window = MainWindow(studio, actor, defer=defer)
     lists = ListRefresher(studio.library, refresh_stale_lists, window)
@@ -46,6 +51,7 @@ def build_window(home: Path | None = None, *, defer: bool = False) -> MainWindow
     spaces = studio.spaces()
     if last is None or not any(e.id == last for e in spaces):
         last = spaces[0].id if spaces else None
+    catalog.join(30)  # opening a space hands it the catalog
     if last is not None:
         window.open_space(last)
     if defer:  # only what the owner left shared

@@ -19,9 +19,9 @@ LATER = frozenset({"tray", "enhancer", "assistant", "jobs_panel", "sharing", "pe
 """The window's attributes :func:`build` makes."""
 
 _DONE = "_later_built"
-FALLBACK_MS = 1500
-"""The app builds them this long after the window shows at the latest (a space with no
-cards never paints a frame with cards)."""
+FALLBACK_MS = 10_000
+"""The app builds them this long after the window shows at the latest (should no frame
+ever be painted)."""
 
 
 def built(window: MainWindow) -> bool:
@@ -69,8 +69,9 @@ def build(window: MainWindow) -> None:
 
 def after_first_frame(window: MainWindow, then: Callable[[], None]) -> None:
     """Build the deferred parts, then call ``then``, in the event loop's first turn
-    after the canvas first paints cards (or :data:`FALLBACK_MS` after this call,
-    whichever is first; never once the window has closed)."""
+    after the canvas's first complete frame: with cards, or of a space with none (once
+    its snapshot is in), or with no space open (else :data:`FALLBACK_MS` after this
+    call; never once the window has closed)."""
     done: list[bool] = []
 
     def go() -> None:
@@ -81,7 +82,8 @@ def after_first_frame(window: MainWindow, then: Callable[[], None]) -> None:
         then()
 
     def painted() -> None:
-        if window.scene.cards():
+        scene, space = window.scene, window.space
+        if scene.cards() or space is None or (scene.space is space and not scene.is_loading()):
             window.view.painted.disconnect(painted)
             QTimer.singleShot(0, window, go)
 
