@@ -14,11 +14,13 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
-from studio.core.handlers.generate import PAUSED_KEY
 from studio.store import records as r
 from studio.store.db import Database
 
 T = TypeVar("T")
+
+PAUSED_KEY = "queue_paused"
+"""The ``meta`` key set while the space's queue is paused (``queue:pause``)."""
 
 CHUNK = 500
 """Ids per ``IN (…)`` list (SQLite's default limit on variables is 32,766)."""

@@ -34,8 +34,6 @@ from studio.core.events import Event, EventBus, Subscriber
 from studio.core.feed import BATCH as FEED_BATCH
 from studio.core.feed import Change, ChangeFeed, decode_change
 from studio.core.feed import json_column as _json_column
-from studio.core.handlers import HANDLERS
-from studio.core.handlers.generate import estimate as estimate_request
 from studio.core.holders import Holders, opening
 from studio.core.limits import shown
 from studio.core.providers import ProviderCatalog
@@ -121,6 +119,14 @@ class Snapshot:
     frames: list[r.FrameRow]
     styles: list[r.StylePresetRow]
     queue_paused: bool = False
+
+
+def _handlers() -> Mapping[type, Any]:
+    """The command handlers, imported at the first command (opening a space and reading
+    it need none: not on the app's start path)."""
+    from studio.core.handlers import HANDLERS
+
+    return HANDLERS
 
 
 def _prefixed(alias: str, columns: str) -> str:
@@ -396,7 +402,7 @@ class Space:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
         todo: list[tuple[Command, Any, dict[str, Any]]] = []
         for cmd in cmds:
-            handler = HANDLERS.get(type(cmd))
+            handler = _handlers().get(type(cmd))
             if handler is None:
                 raise NotFoundError(f"no handler for {type(cmd).__name__}")
             if cmd.internal and not actor.is_system:
@@ -592,7 +598,9 @@ class Space:
                 media_dir=self.media_dir,
                 providers=self.providers,
             )
-            return estimate_request(tx, cmd)
+            from studio.core.handlers.generate import estimate
+
+            return estimate(tx, cmd)
 
     def feed(self, since: int | None = None, *, batch: int = FEED_BATCH) -> ChangeFeed:
         """A follower of this space's change log on its own read connection: it sees
