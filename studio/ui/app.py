@@ -76,7 +76,8 @@ def run(home: Path | None = None, target: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from studio.ui.gc_timer import MainThreadCollector
 
-    collector = MainThreadCollector(app)  # never free a Qt object off its thread
+    # never free a Qt object off its thread; the first collection after the first frame
+    collector = MainThreadCollector(app, start=False)
     from studio.ui.quiet import quiet_media_logs
 
     quiet_media_logs()  # no FFmpeg "Input #0" dumps, no probing chatter on the console
@@ -106,8 +107,9 @@ def run(home: Path | None = None, target: str | None = None) -> int:
         sys.excepthook(type(exc), exc, exc.__traceback__)
         return 1
     window.show()
-    from studio.ui import first_paint
+    from studio.ui import first_paint, window_later
 
+    window_later.after_first_frame(window, collector.start)
     first_paint.watch(window)  # benchmarks: the first frame with cards, then quit
     wake = stop_on_signals(app, window)  # SIGTERM / SIGINT: close as the close button does
     from PySide6.QtCore import QTimer
