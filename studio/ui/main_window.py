@@ -141,14 +141,18 @@ class MainWindow(QMainWindow):
         right = Qt.DockWidgetArea.RightDockWidgetArea
         # filled by window_later.build: the jobs, the People panel (and the connection
         # banner above the canvas), the assistant, the Forge tray
-        self.jobs_dock = self._dock("Jobs", "jobsDock", QWidget(), right)
+        room = window_later.placeholder
+        self.jobs_dock = self._dock("Jobs", "jobsDock", room(), right)
         self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
-        self.people_dock = self._dock("People", "peopleDock", QWidget(), right)
+        self.people_dock = self._dock("People", "peopleDock", room(), right)
         self.tabifyDockWidget(self.jobs_dock, self.people_dock)
-        self.assistant_dock = self._dock("Assistant", "assistantDock", QWidget(), right)
+        self.assistant_dock = self._dock("Assistant", "assistantDock", room(), right)
         self.tabifyDockWidget(self.jobs_dock, self.assistant_dock)
         self.tray_dock = self._dock(
-            "Forge", "trayDock", QWidget(), Qt.DockWidgetArea.BottomDockWidgetArea
+            "Forge",
+            "trayDock",
+            room(window_later.TRAY_HEIGHT),
+            Qt.DockWidgetArea.BottomDockWidgetArea,
         )
         self.inspector_dock.raise_()
         self.status_control = StatusController(self)

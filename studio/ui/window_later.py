@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -22,6 +23,18 @@ _DONE = "_later_built"
 FALLBACK_MS = 10_000
 """The app builds them this long after the window shows at the latest (should no frame
 ever be painted)."""
+
+
+TRAY_HEIGHT = 89
+"""The Forge tray's minimum height (default style and font): its empty dock keeps this
+room, so the canvas does not resize (and a fit-all stays fitting) when it arrives."""
+
+
+def placeholder(min_height: int = 0) -> QWidget:
+    """What an empty dock holds until :func:`build` fills it."""
+    room = QWidget()
+    room.setMinimumHeight(min_height)
+    return room
 
 
 def built(window: MainWindow) -> bool:
