@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +104,14 @@ def _label(cmds: Sequence[Command]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The live (not deleted) state the canvas needs, as of change ``seq``.
+    """The live (not deleted) state the canvas needs, as of change ``seq``: one row per
+    asset and what its card shows, not every variant (a space holds several per asset;
+    the others are read on demand: :meth:`Space.variants_of`, :meth:`Space.all_variants`).
 
+    ``variants`` holds each asset's active variant and the variants still being made
+    (uploading, pending, processing: a card shows their progress); ``variant_counts``
+    every asset's number of live variants (the stack badge) and ``starred`` the ids of
+    each asset's starred variants (the card's star), for the assets that have any.
     ``lineage`` holds only links whose both ends are live; severed ones are included
     with ``severed_at`` set so views can choose to hide them.
     """
@@ -119,6 +125,8 @@ class Snapshot:
     frames: list[r.FrameRow]
     styles: list[r.StylePresetRow]
     queue_paused: bool = False
+    variant_counts: Mapping[str, int] = field(default_factory=dict)
+    starred: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _handlers() -> Mapping[type, Any]:
@@ -134,11 +142,32 @@ def _prefixed(alias: str, columns: str) -> str:
 
 
 SNAPSHOT_ASSETS_SQL = f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE deleted_at IS NULL"
-SNAPSHOT_VARIANTS_SQL = (
+LIVE_VARIANTS_SQL = (
     f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
     "FROM variants v JOIN assets a ON a.id = v.asset_id "
     "WHERE v.deleted_at IS NULL AND a.deleted_at IS NULL"
 )
+BUSY_STATUSES = ("uploading", "pending", "processing")
+"""A variant being made: its card shows it (progress) even when it is not the active one."""
+SNAPSHOT_VARIANTS_SQL = (
+    f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
+    "FROM assets a JOIN variants v ON v.id = a.active_variant_id "
+    "WHERE a.deleted_at IS NULL AND v.deleted_at IS NULL "
+    "UNION ALL "
+    f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
+    "FROM variants v JOIN assets a ON a.id = v.asset_id "
+    f"WHERE v.status IN ({', '.join(repr(s) for s in BUSY_STATUSES)}) "
+    "AND v.deleted_at IS NULL AND a.deleted_at IS NULL "
+    "AND v.id IS NOT a.active_variant_id"
+)
+"""What the cards show: each live asset's active variant, and the busy others."""
+SNAPSHOT_COUNTS_SQL = (
+    "SELECT v.asset_id, COUNT(*), "
+    "GROUP_CONCAT(CASE WHEN v.starred THEN v.id END, ' ') "
+    "FROM variants v JOIN assets a ON a.id = v.asset_id "
+    "WHERE v.deleted_at IS NULL AND a.deleted_at IS NULL GROUP BY v.asset_id"
+)
+"""Per asset: its live variants' count and its starred variants' ids (space-separated)."""
 
 
 class Space:
@@ -654,6 +683,12 @@ class Space:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
             assets = r.rows_of(r.AssetRow, conn.execute(SNAPSHOT_ASSETS_SQL))
             variants = r.rows_of(r.VariantRow, conn.execute(SNAPSHOT_VARIANTS_SQL))
+            counts: dict[str, int] = {}
+            starred: dict[str, frozenset[str]] = {}
+            for aid, n, stars in conn.execute(SNAPSHOT_COUNTS_SQL):
+                counts[aid] = n
+                if stars:
+                    starred[aid] = frozenset(stars.split())
             lineage = reads.live_links(conn)
             collections = r.rows_of(
                 r.CollectionRow,
@@ -675,7 +710,25 @@ class Space:
             )
             styles = reads.style_presets(conn)
             paused = reads.queue_paused(conn)
-        return Snapshot(seq, assets, variants, lineage, collections, items, frames, styles, paused)
+        return Snapshot(
+            seq,
+            assets,
+            variants,
+            lineage,
+            collections,
+            items,
+            frames,
+            styles,
+            paused,
+            counts,
+            starred,
+        )
+
+    def all_variants(self) -> list[r.VariantRow]:
+        """Every live variant of every live asset (exports, fetching media, tools: what
+        the canvas's snapshot leaves out)."""
+        with self._db.read() as conn:
+            return r.rows_of(r.VariantRow, conn.execute(LIVE_VARIANTS_SQL))
 
     def asset(self, asset_id: str) -> r.AssetRow:
         with self._db.read() as conn:
