@@ -102,6 +102,22 @@ def requesters(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> dict[str
     return {vid: r.Requester(vid, actor, names[actor]) for vid, actor in created.items()}
 
 
+def variant_rows(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> list[r.VariantRow]:
+    """The live variants among ``variant_ids``, in that order."""
+    found: dict[str, r.VariantRow] = {}
+    for marks, part in _chunks(variant_ids):
+        for row in r.rows_of(
+            r.VariantRow,
+            conn.execute(
+                f"SELECT {r.VARIANT_COLUMNS} FROM variants "
+                f"WHERE id IN ({marks}) AND deleted_at IS NULL",
+                part,
+            ),
+        ):
+            found[row.id] = row
+    return [found[v] for v in variant_ids if v in found]
+
+
 def variant_files(conn: sqlite3.Connection, variant_id: str | None = None) -> list[r.VariantFiles]:
     """The files every variant row (deleted ones too) points at; one variant's only
     when ``variant_id`` is given."""
@@ -500,6 +516,9 @@ class Reads:
 
     def requesters(self, variant_ids: Sequence[str]) -> dict[str, r.Requester]:
         return self._run(lambda c: requesters(c, variant_ids))
+
+    def variant_rows(self, variant_ids: Sequence[str]) -> list[r.VariantRow]:
+        return self._run(lambda c: variant_rows(c, variant_ids))
 
     def variant_files(self, variant_id: str | None = None) -> list[r.VariantFiles]:
         return self._run(lambda c: variant_files(c, variant_id))

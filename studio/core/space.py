@@ -129,6 +129,25 @@ class Snapshot:
     starred: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
+def _counts(
+    conn: sqlite3.Connection, live: Mapping[str, str | None]
+) -> tuple[dict[str, int], dict[str, frozenset[str]], list[str]]:
+    """Per live asset (``live``: id -> active variant id): its variants' count, its
+    starred variants' ids; and the ids of the busy variants that are not active."""
+    counts: dict[str, int] = {}
+    starred: dict[str, frozenset[str]] = {}
+    busy: list[str] = []
+    for aid, n, stars, making in conn.execute(SNAPSHOT_COUNTS_SQL):
+        if aid not in live:
+            continue
+        counts[aid] = n
+        if stars:
+            starred[aid] = frozenset(stars.split())
+        if making:
+            busy += [vid for vid in making.split() if vid != live[aid]]
+    return counts, starred, busy
+
+
 def _handlers() -> Mapping[type, Any]:
     """The command handlers, imported at the first command (opening a space and reading
     it need none: not on the app's start path)."""
@@ -152,22 +171,16 @@ BUSY_STATUSES = ("uploading", "pending", "processing")
 SNAPSHOT_VARIANTS_SQL = (
     f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
     "FROM assets a JOIN variants v ON v.id = a.active_variant_id "
-    "WHERE a.deleted_at IS NULL AND v.deleted_at IS NULL "
-    "UNION ALL "
-    f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
-    "FROM variants v JOIN assets a ON a.id = v.asset_id "
-    f"WHERE v.status IN ({', '.join(repr(s) for s in BUSY_STATUSES)}) "
-    "AND v.deleted_at IS NULL AND a.deleted_at IS NULL "
-    "AND v.id IS NOT a.active_variant_id"
+    "WHERE a.deleted_at IS NULL AND v.deleted_at IS NULL"
 )
-"""What the cards show: each live asset's active variant, and the busy others."""
+"""What the cards show: each live asset's active variant."""
 SNAPSHOT_COUNTS_SQL = (
-    "SELECT v.asset_id, COUNT(*), "
-    "GROUP_CONCAT(CASE WHEN v.starred THEN v.id END, ' ') "
-    "FROM variants v JOIN assets a ON a.id = v.asset_id "
-    "WHERE v.deleted_at IS NULL AND a.deleted_at IS NULL GROUP BY v.asset_id"
+    "SELECT asset_id, COUNT(*), GROUP_CONCAT(CASE WHEN starred THEN id END, ' '), "
+    f"GROUP_CONCAT(CASE WHEN status IN ({', '.join(repr(s) for s in BUSY_STATUSES)}) "
+    "THEN id END, ' ') FROM variants WHERE deleted_at IS NULL GROUP BY asset_id"
 )
-"""Per asset: its live variants' count and its starred variants' ids (space-separated)."""
+"""One pass over the live variants; per asset (deleted ones too: the reader drops them):
+the count, the starred variants' ids and the busy ones' (space-separated)."""
 
 
 class Space:
@@ -683,12 +696,8 @@ class Space:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
             assets = r.rows_of(r.AssetRow, conn.execute(SNAPSHOT_ASSETS_SQL))
             variants = r.rows_of(r.VariantRow, conn.execute(SNAPSHOT_VARIANTS_SQL))
-            counts: dict[str, int] = {}
-            starred: dict[str, frozenset[str]] = {}
-            for aid, n, stars in conn.execute(SNAPSHOT_COUNTS_SQL):
-                counts[aid] = n
-                if stars:
-                    starred[aid] = frozenset(stars.split())
+            counts, starred, busy = _counts(conn, {a.id: a.active_variant_id for a in assets})
+            variants += reads.variant_rows(conn, busy)
             lineage = reads.live_links(conn)
             collections = r.rows_of(
                 r.CollectionRow,

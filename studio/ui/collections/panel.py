@@ -340,10 +340,10 @@ class CollectionsPanel(QWidget):
         if self.space is None:
             return None
         try:
-            detail = self.space.variant_detail(variant_id)
+            rows = self.space.read.variant_rows([variant_id])
         except StudioError:
             return None
-        return detail.row if detail.deleted_at is None else None
+        return rows[0] if rows else None
 
 
 def _context_menu(panel: CollectionsPanel, pos: QPoint) -> None:
