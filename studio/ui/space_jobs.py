@@ -83,13 +83,19 @@ class SnapshotJob(SpaceJob):
     def work(self) -> None:
         if self.recover:
             try:
-                from studio.core.imports import recover_interrupted
-
                 recover_interrupted(self.space)
                 sweep_leftovers_at_open(self.space)
             except Exception:  # the space still opens; the next open tries again
                 log.exception("could not tidy what interrupted work left in a space")
         self.done.emit(self.space, self.space.snapshot())
+
+
+def recover_interrupted(space: Space) -> None:
+    """``studio.core.imports.recover_interrupted``, imported when first needed (it brings
+    the media libraries: not on the app's start path)."""
+    from studio.core.imports import recover_interrupted as recover
+
+    recover(space)
 
 
 def prompts_of(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:
