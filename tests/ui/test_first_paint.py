@@ -132,3 +132,24 @@ def test_a_deferred_part_asked_for_early_is_built_then(tmp_path: Path, qtbot) ->
     assert window_later.ready(window)
     assert window.tray.space is window.space
     window.close()
+
+
+@pytest.mark.usefixtures("qapp")
+def test_no_empty_space_message_while_the_snapshot_is_read(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui.app import build_window
+    from studio.ui.empty_state import EMPTY_SPACE
+
+    home = tmp_path / "home"
+    full = _home_with_cards(home, 2)
+    window = build_window(home, defer=True)  # opens the last space: `full`
+    qtbot.addWidget(window)
+    window.show()
+    assert window.space is not None and window.space.id == full
+    assert window.view.empty_state.message() is None  # was "This space is empty"
+    qtbot.waitUntil(lambda: len(window.scene.cards()) == 2, timeout=20_000)
+    assert window.view.empty_state.message() is None
+    empty = window.studio.create_space("Empty")
+    window.open_space(empty.id)
+    assert window.view.empty_state.message() is None  # not before its snapshot is in
+    qtbot.waitUntil(lambda: window.view.empty_state.message() == EMPTY_SPACE, timeout=20_000)
+    window.close()
