@@ -34,7 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from bench._util import StallProbe, fill_big_space, paired_ratios, thumbnail_pool
-from studio.core.space import SNAPSHOT_ASSETS_SQL, SNAPSHOT_VARIANTS_SQL, Space
+from studio.core.space import (
+    SNAPSHOT_ASSETS_SQL,
+    SNAPSHOT_COUNTS_SQL,
+    SNAPSHOT_VARIANTS_SQL,
+    Space,
+)
 from studio.core.studio import Studio
 
 SNAPSHOT_TARGET = 1.5
@@ -66,7 +71,8 @@ def snapshot_pairs(
         conn = sqlite3.connect(path)
         conn.execute("BEGIN")
         conn.execute(SNAPSHOT_ASSETS_SQL).fetchall()
-        conn.execute(SNAPSHOT_VARIANTS_SQL).fetchall()
+        conn.execute(SNAPSHOT_VARIANTS_SQL).fetchall()  # one a card (and busy ones)
+        conn.execute(SNAPSHOT_COUNTS_SQL).fetchall()  # variants and stars per asset
         conn.execute("COMMIT")
         conn.close()
         return time.perf_counter() - t0

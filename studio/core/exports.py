@@ -87,7 +87,7 @@ def resolve_ids(space: Space, refs: Sequence[str]) -> list[str]:
     """Variant ids for ``refs``: a variant, an asset (its active variant) or a
     collection (its items in order); each variant once."""
     snap = space.snapshot()
-    variants = {v.id: v for v in snap.variants}
+    variants = {v.id for v in space.all_variants()}  # the snapshot: the cards' only
     assets = {a.id: a for a in snap.assets}
     collections = {col.id for col in snap.collections}
     out: list[str] = []

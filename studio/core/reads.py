@@ -14,11 +14,13 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
-from studio.core.handlers.generate import PAUSED_KEY
 from studio.store import records as r
 from studio.store.db import Database
 
 T = TypeVar("T")
+
+PAUSED_KEY = "queue_paused"
+"""The ``meta`` key set while the space's queue is paused (``queue:pause``)."""
 
 CHUNK = 500
 """Ids per ``IN (…)`` list (SQLite's default limit on variables is 32,766)."""
@@ -98,6 +100,22 @@ def requesters(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> dict[str
         ).fetchone()
         names[actor] = str(row[0]) if row else ""
     return {vid: r.Requester(vid, actor, names[actor]) for vid, actor in created.items()}
+
+
+def variant_rows(conn: sqlite3.Connection, variant_ids: Sequence[str]) -> list[r.VariantRow]:
+    """The live variants among ``variant_ids``, in that order."""
+    found: dict[str, r.VariantRow] = {}
+    for marks, part in _chunks(variant_ids):
+        for row in r.rows_of(
+            r.VariantRow,
+            conn.execute(
+                f"SELECT {r.VARIANT_COLUMNS} FROM variants "
+                f"WHERE id IN ({marks}) AND deleted_at IS NULL",
+                part,
+            ),
+        ):
+            found[row.id] = row
+    return [found[v] for v in variant_ids if v in found]
 
 
 def variant_files(conn: sqlite3.Connection, variant_id: str | None = None) -> list[r.VariantFiles]:
@@ -498,6 +516,9 @@ class Reads:
 
     def requesters(self, variant_ids: Sequence[str]) -> dict[str, r.Requester]:
         return self._run(lambda c: requesters(c, variant_ids))
+
+    def variant_rows(self, variant_ids: Sequence[str]) -> list[r.VariantRow]:
+        return self._run(lambda c: variant_rows(c, variant_ids))
 
     def variant_files(self, variant_id: str | None = None) -> list[r.VariantFiles]:
         return self._run(lambda c: variant_files(c, variant_id))

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,6 @@ from studio.core.events import Event, EventBus, Subscriber
 from studio.core.feed import BATCH as FEED_BATCH
 from studio.core.feed import Change, ChangeFeed, decode_change
 from studio.core.feed import json_column as _json_column
-from studio.core.handlers import HANDLERS
-from studio.core.handlers.generate import estimate as estimate_request
 from studio.core.holders import Holders, opening
 from studio.core.limits import shown
 from studio.core.providers import ProviderCatalog
@@ -106,8 +104,14 @@ def _label(cmds: Sequence[Command]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The live (not deleted) state the canvas needs, as of change ``seq``.
+    """The live (not deleted) state the canvas needs, as of change ``seq``: one row per
+    asset and what its card shows, not every variant (a space holds several per asset;
+    the others are read on demand: :meth:`Space.variants_of`, :meth:`Space.all_variants`).
 
+    ``variants`` holds each asset's active variant and the variants still being made
+    (uploading, pending, processing: a card shows their progress); ``variant_counts``
+    every asset's number of live variants (the stack badge) and ``starred`` the ids of
+    each asset's starred variants (the card's star), for the assets that have any.
     ``lineage`` holds only links whose both ends are live; severed ones are included
     with ``severed_at`` set so views can choose to hide them.
     """
@@ -121,6 +125,35 @@ class Snapshot:
     frames: list[r.FrameRow]
     styles: list[r.StylePresetRow]
     queue_paused: bool = False
+    variant_counts: Mapping[str, int] = field(default_factory=dict)
+    starred: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _counts(
+    conn: sqlite3.Connection, live: Mapping[str, str | None]
+) -> tuple[dict[str, int], dict[str, frozenset[str]], list[str]]:
+    """Per live asset (``live``: id -> active variant id): its variants' count, its
+    starred variants' ids; and the ids of the busy variants that are not active."""
+    counts: dict[str, int] = {}
+    starred: dict[str, frozenset[str]] = {}
+    busy: list[str] = []
+    for aid, n, stars, making in conn.execute(SNAPSHOT_COUNTS_SQL):
+        if aid not in live:
+            continue
+        counts[aid] = n
+        if stars:
+            starred[aid] = frozenset(stars.split())
+        if making:
+            busy += [vid for vid in making.split() if vid != live[aid]]
+    return counts, starred, busy
+
+
+def _handlers() -> Mapping[type, Any]:
+    """The command handlers, imported at the first command (opening a space and reading
+    it need none: not on the app's start path)."""
+    from studio.core.handlers import HANDLERS
+
+    return HANDLERS
 
 
 def _prefixed(alias: str, columns: str) -> str:
@@ -128,11 +161,26 @@ def _prefixed(alias: str, columns: str) -> str:
 
 
 SNAPSHOT_ASSETS_SQL = f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE deleted_at IS NULL"
-SNAPSHOT_VARIANTS_SQL = (
+LIVE_VARIANTS_SQL = (
     f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
     "FROM variants v JOIN assets a ON a.id = v.asset_id "
     "WHERE v.deleted_at IS NULL AND a.deleted_at IS NULL"
 )
+BUSY_STATUSES = ("uploading", "pending", "processing")
+"""A variant being made: its card shows it (progress) even when it is not the active one."""
+SNAPSHOT_VARIANTS_SQL = (
+    f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
+    "FROM assets a JOIN variants v ON v.id = a.active_variant_id "
+    "WHERE a.deleted_at IS NULL AND v.deleted_at IS NULL"
+)
+"""What the cards show: each live asset's active variant."""
+SNAPSHOT_COUNTS_SQL = (
+    "SELECT asset_id, COUNT(*), GROUP_CONCAT(CASE WHEN starred THEN id END, ' '), "
+    f"GROUP_CONCAT(CASE WHEN status IN ({', '.join(repr(s) for s in BUSY_STATUSES)}) "
+    "THEN id END, ' ') FROM variants WHERE deleted_at IS NULL GROUP BY asset_id"
+)
+"""One pass over the live variants; per asset (deleted ones too: the reader drops them):
+the count, the starred variants' ids and the busy ones' (space-separated)."""
 
 
 class Space:
@@ -396,7 +444,7 @@ class Space:
             raise PermissionDeniedError(f"{shown(str(actor.name))} can only view this space")
         todo: list[tuple[Command, Any, dict[str, Any]]] = []
         for cmd in cmds:
-            handler = HANDLERS.get(type(cmd))
+            handler = _handlers().get(type(cmd))
             if handler is None:
                 raise NotFoundError(f"no handler for {type(cmd).__name__}")
             if cmd.internal and not actor.is_system:
@@ -592,7 +640,9 @@ class Space:
                 media_dir=self.media_dir,
                 providers=self.providers,
             )
-            return estimate_request(tx, cmd)
+            from studio.core.handlers.generate import estimate
+
+            return estimate(tx, cmd)
 
     def feed(self, since: int | None = None, *, batch: int = FEED_BATCH) -> ChangeFeed:
         """A follower of this space's change log on its own read connection: it sees
@@ -646,6 +696,8 @@ class Space:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
             assets = r.rows_of(r.AssetRow, conn.execute(SNAPSHOT_ASSETS_SQL))
             variants = r.rows_of(r.VariantRow, conn.execute(SNAPSHOT_VARIANTS_SQL))
+            counts, starred, busy = _counts(conn, {a.id: a.active_variant_id for a in assets})
+            variants += reads.variant_rows(conn, busy)
             lineage = reads.live_links(conn)
             collections = r.rows_of(
                 r.CollectionRow,
@@ -667,7 +719,25 @@ class Space:
             )
             styles = reads.style_presets(conn)
             paused = reads.queue_paused(conn)
-        return Snapshot(seq, assets, variants, lineage, collections, items, frames, styles, paused)
+        return Snapshot(
+            seq,
+            assets,
+            variants,
+            lineage,
+            collections,
+            items,
+            frames,
+            styles,
+            paused,
+            counts,
+            starred,
+        )
+
+    def all_variants(self) -> list[r.VariantRow]:
+        """Every live variant of every live asset (exports, fetching media, tools: what
+        the canvas's snapshot leaves out)."""
+        with self._db.read() as conn:
+            return r.rows_of(r.VariantRow, conn.execute(LIVE_VARIANTS_SQL))
 
     def asset(self, asset_id: str) -> r.AssetRow:
         with self._db.read() as conn:

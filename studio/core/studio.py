@@ -15,7 +15,6 @@ from studio.clock import Clock, IdGenerator, TimeSortedIds, slugify, system_cloc
 from studio.core import settings
 from studio.core.errors import ConflictError, NotFoundError, StorageError
 from studio.core.events import Event
-from studio.core.handlers.common import clean_text
 from studio.core.holders import live_holders
 from studio.core.leftovers import sweep_leftovers_at_open
 from studio.core.providers import NoProviders, ProviderCatalog, ProviderFactory
@@ -93,6 +92,8 @@ class Studio:
         """Create a space: its file is written whole under a temporary name, then linked
         to ``spaces/<slug>.db`` (which fails if the name is taken, so two processes never
         share a slug) and registered. On any failure nothing is left behind."""
+        from studio.core.handlers.common import clean_text  # the handlers: not at start
+
         name = clean_text(name, "space name")
         base = slugify(name, fallback="space")
         space_id = self.ids()
@@ -159,6 +160,8 @@ class Studio:
 
     def rename_space(self, ref: str, name: str) -> SpaceEntry:
         entry = self.resolve(ref)
+        from studio.core.handlers.common import clean_text  # the handlers: not at start
+
         name = clean_text(name, "space name")
         self.library.rename(entry.id, name)
         return entry._replace(name=name)

@@ -287,7 +287,7 @@ def missing_media(
     """(variant id, destination) of the files to fetch: ``what`` of each of
     ``variant_ids`` (refetched even when present), or of every live variant that names
     one and lacks it here (None), except ``skip``."""
-    ids = variant_ids if variant_ids is not None else [v.id for v in space.snapshot().variants]
+    ids = variant_ids if variant_ids is not None else [v.id for v in space.all_variants()]
     wanted: list[tuple[str, Path]] = []
     for vid in ids:
         if vid in skip:

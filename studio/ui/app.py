@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,6 @@ from studio.core.actor import Actor
 from studio.core.errors import StudioError
 from studio.core.studio import Studio
 from studio.core.welcome import create_welcome_space, needs_welcome
-from studio.providers_setup import build_cached_providers, refresh_stale_lists
 
 if TYPE_CHECKING:  # Qt is loaded only when the app starts, not when the CLI imports this
     from studio.ui.main_window import MainWindow
@@ -22,19 +22,25 @@ WINDOW_SHOWN = "main window shown"
 """Logged (to ``logs/studio.log`` too) when the event loop first runs with the window up."""
 
 
-def build_window(home: Path | None = None) -> MainWindow:
-    """Create the Studio and the main window (QApplication must exist)."""
+def build_window(home: Path | None = None, *, defer: bool = False) -> MainWindow:
+    """Create the Studio and the main window (QApplication must exist). ``defer``: the
+    parts the first frame does without are built after it (``studio.ui.window_later``)."""
     from studio.ui.main_window import LAST_SPACE_KEY, MainWindow
     from studio.ui.theme import apply_theme
 
     apply_theme()
+    from studio.providers_setup import build_cached_providers, refresh_stale_lists
     from studio.ui.list_refresh import ListRefresher
 
     # from the cached lists: the UI thread never waits on the network; stale lists are
     # fetched on a thread of their own and the window rebuilds what lists providers
     studio = Studio(home, providers=build_cached_providers)
+    # the registry asks the keyring for every provider's key (a D-Bus round trip, or a
+    # file read): on a thread of its own while the window is built, never on this one
+    catalog = threading.Thread(target=lambda: studio.providers, name="providers", daemon=True)
+    catalog.start()
     actor = Actor.local_owner()
-    window = MainWindow(studio, actor)
+    window = MainWindow(studio, actor, defer=defer)
     lists = ListRefresher(studio.library, refresh_stale_lists, window)
     lists.changed.connect(window._providers_changed)  # as a Preferences save
     first = None
@@ -45,9 +51,15 @@ def build_window(home: Path | None = None) -> MainWindow:
     spaces = studio.spaces()
     if last is None or not any(e.id == last for e in spaces):
         last = spaces[0].id if spaces else None
+    catalog.join(30)  # opening a space hands it the catalog
     if last is not None:
         window.open_space(last)
-    window.sharing.resume()  # only what the owner left shared
+    if defer:  # only what the owner left shared
+        from studio.ui import window_later
+
+        window_later.after_first_frame(window, lambda: window.sharing.resume())
+    else:
+        window.sharing.resume()
     lists.start()
     return window
 
@@ -64,7 +76,8 @@ def run(home: Path | None = None, target: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from studio.ui.gc_timer import MainThreadCollector
 
-    collector = MainThreadCollector(app)  # never free a Qt object off its thread
+    # never free a Qt object off its thread; the first collection after the first frame
+    collector = MainThreadCollector(app, start=False)
     from studio.ui.quiet import quiet_media_logs
 
     quiet_media_logs()  # no FFmpeg "Input #0" dumps, no probing chatter on the console
@@ -86,7 +99,7 @@ def run(home: Path | None = None, target: str | None = None) -> int:
     if target and open_target.is_invite(target):
         joined = open_target.join_invite(home, target)
     try:
-        window = build_window(home)
+        window = build_window(home, defer=True)
     except StudioError as exc:
         QMessageBox.critical(None, "Forge Studio", exc.message)
         return 1
@@ -94,8 +107,9 @@ def run(home: Path | None = None, target: str | None = None) -> int:
         sys.excepthook(type(exc), exc, exc.__traceback__)
         return 1
     window.show()
-    from studio.ui import first_paint
+    from studio.ui import first_paint, window_later
 
+    window_later.after_first_frame(window, collector.start)
     first_paint.watch(window)  # benchmarks: the first frame with cards, then quit
     wake = stop_on_signals(app, window)  # SIGTERM / SIGINT: close as the close button does
     from PySide6.QtCore import QTimer

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, cast
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
-from studio.core.archive import ExportResult, ImportResult, export_space, import_space
 from studio.core.errors import StudioError
 
 if TYPE_CHECKING:
+    from studio.core.archive import ExportResult, ImportResult
     from studio.ui.main_window import MainWindow
 
 FILTER = "Forge Studio space (*.forgespace);;All files (*)"
@@ -66,6 +66,8 @@ class ArchiveController(QObject):
             self.export_to(space.slug, Path(chosen))
 
     def export_to(self, slug: str, dest: Path) -> ArchiveJob:
+        from studio.core.archive import export_space  # not on the start path
+
         studio = self.win.studio
         return self._start(
             "Exporting space…",
@@ -80,6 +82,8 @@ class ArchiveController(QObject):
             self.import_from(Path(chosen))
 
     def import_from(self, file: Path) -> ArchiveJob:
+        from studio.core.archive import import_space
+
         studio = self.win.studio
         return self._start(
             "Importing space…",

@@ -64,6 +64,8 @@ class EmptyState(QObject):
         if host.space is None:
             return NO_SPACE
         scene = view.canvas_scene
+        if scene.space is not host.space:  # its snapshot is still being read
+            return None
         if scene.is_loading() or scene.model.assets or scene.model.frames:
             return None
         return EMPTY_SPACE

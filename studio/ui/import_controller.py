@@ -11,11 +11,11 @@ from PySide6.QtCore import QObject, QThreadPool
 from PySide6.QtWidgets import QFileDialog
 
 from studio.core import settings
-from studio.core.imports import ImportReport
 from studio.ui.space_jobs import ImportJob, SpaceJob
 from studio.ui.undo import AppliedStep
 
 if TYPE_CHECKING:
+    from studio.core.imports import ImportReport
     from studio.ui.main_window import MainWindow
 
 MEDIA_FILTER = (

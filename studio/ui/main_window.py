@@ -13,6 +13,7 @@ import base64
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QCloseEvent, QUndoStack
@@ -24,16 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.assistant.setup import client_for, has_key
 from studio.core import settings
 from studio.core.actor import Actor
 from studio.core.commands import Command
 from studio.core.space import Space
 from studio.core.studio import Studio
+from studio.ui import window_later
 from studio.ui.archive_controller import ArchiveController
-from studio.ui.assistant import ChatDockWidget
-from studio.ui.assistant.enhance import PromptEnhancer
-from studio.ui.assistant.tray_fill import fill_window_tray
 from studio.ui.canvas import CanvasScene, CanvasView
 from studio.ui.collections.banner import CollectionBanner
 from studio.ui.collections.panel import CollectionsPanel
@@ -42,19 +40,23 @@ from studio.ui.filter_panel import FilterPanel
 from studio.ui.find_bar import FindBar, FindController
 from studio.ui.folders import FolderMemory
 from studio.ui.import_controller import ImportController
-from studio.ui.jobs_panel import JobsPanel
-from studio.ui.preferences import PreferencesDialog
 from studio.ui.refine_follow import RefineFollower
 from studio.ui.session import SpaceSession
-from studio.ui.sharing import window as sharing_window
 from studio.ui.space_controller import LAST_SPACE_KEY, SpaceController
 from studio.ui.spaces_panel import SpacesPanel
 from studio.ui.status_controller import StatusController
-from studio.ui.style_presets import StylePresetsDialog
-from studio.ui.tray import ForgeTray
-from studio.ui.tray.state import TrayDrafts, mode_kind
 from studio.ui.undo import created_assets, push
 from studio.ui.window_menus import WindowMenus
+
+if TYPE_CHECKING:  # built after the first frame (studio.ui.window_later)
+    from studio.ui.assistant import ChatDockWidget
+    from studio.ui.assistant.enhance import PromptEnhancer
+    from studio.ui.jobs_panel import JobsPanel
+    from studio.ui.sharing.controller import SharingController
+    from studio.ui.sharing.people_panel import PeoplePanel
+    from studio.ui.style_presets import StylePresetsDialog
+    from studio.ui.tray import ForgeTray
+    from studio.ui.tray.state import TrayDrafts
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,17 @@ __all__ = ["LAST_SPACE_KEY", "MainWindow"]
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, studio: Studio, actor: Actor | None = None) -> None:
+    # made by studio.ui.window_later.build (at once unless ``defer``)
+    tray: ForgeTray
+    enhancer: PromptEnhancer
+    assistant: ChatDockWidget
+    jobs_panel: JobsPanel
+    sharing: SharingController
+    people: PeoplePanel
+
+    def __init__(self, studio: Studio, actor: Actor | None = None, *, defer: bool = False) -> None:
+        """``defer``: leave the parts in ``window_later.LATER`` to
+        ``window_later.after_first_frame`` (the app: the first frame sooner)."""
         super().__init__()
         self.studio = studio
         self.actor = actor or Actor.local_owner()
@@ -96,6 +108,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.collection_banner)
         layout.addWidget(self.view, 1)
         self.setCentralWidget(centre)
+        self.centre_layout = layout
 
         self.spaces = SpacesPanel(studio)
         self.spaces.open_requested.connect(self.open_space)
@@ -125,31 +138,26 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock(
             "Details", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self.jobs_panel = JobsPanel(self)
-        self.jobs_dock = self._dock(
-            "Jobs", "jobsDock", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea
-        )
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        # filled by window_later.build: the jobs, the People panel (and the connection
+        # banner above the canvas), the assistant, the Forge tray
+        room = window_later.placeholder
+        self.jobs_dock = self._dock("Jobs", "jobsDock", room(), right)
         self.tabifyDockWidget(self.inspector_dock, self.jobs_dock)
-        # the People dock, the connection banner above the canvas
-        self.sharing, self.people, self.people_dock = sharing_window.install(self, layout)
-        self.assistant = ChatDockWidget(
-            self, lambda: client_for(studio.library), lambda: has_key(studio.library)
-        )
-        self.assistant_dock = self._dock(
-            "Assistant", "assistantDock", self.assistant, Qt.DockWidgetArea.RightDockWidgetArea
-        )
+        self.people_dock = self._dock("People", "peopleDock", room(), right)
+        self.tabifyDockWidget(self.jobs_dock, self.people_dock)
+        self.assistant_dock = self._dock("Assistant", "assistantDock", room(), right)
         self.tabifyDockWidget(self.jobs_dock, self.assistant_dock)
-        self.tray = self._make_tray()
         self.tray_dock = self._dock(
-            "Forge", "trayDock", self.tray, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Forge",
+            "trayDock",
+            room(window_later.TRAY_HEIGHT),
+            Qt.DockWidgetArea.BottomDockWidgetArea,
         )
-        self.assistant.tray_fill.connect(lambda fill: fill_window_tray(self, fill))
-        self.assistant.add_key.connect(lambda: self.open_preferences("keys"))
         self.inspector_dock.raise_()
         self.status_control = StatusController(self)
         self.queue_label = self.status_control.queue_label
         self.provider_label = self.status_control.provider_label
-        self.jobs_panel.counts_changed.connect(self.status_control.counts_changed)
 
         self.view.selection_changed.connect(self._selection_changed)
         self.find_control = FindController(self.find_bar, self.scene, self, self.filter_panel)
@@ -158,7 +166,16 @@ class MainWindow(QMainWindow):
         self.menus.build()
         self._restore_window()
         self.spaces.refresh()
+        if not defer:
+            window_later.build(self)
         self.status_control.update_status()
+
+    def __getattr__(self, name: str) -> object:
+        """A deferred part asked for before it was built: built now."""
+        if name in window_later.LATER and not window_later.built(self):
+            window_later.build(self)
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ layout
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -168,7 +185,12 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _make_tray(self, drafts: TrayDrafts | None = None) -> ForgeTray:
+    def make_tray(self, drafts: TrayDrafts | None = None) -> ForgeTray:
+        from studio.assistant.setup import client_for, has_key
+        from studio.ui.assistant.enhance import PromptEnhancer
+        from studio.ui.tray import ForgeTray
+        from studio.ui.tray.state import mode_kind
+
         tray = ForgeTray(self, self.studio, drafts=drafts)
         tray.placement = self.centre
         tray.edit_styles.connect(self.edit_style_presets)
@@ -185,6 +207,8 @@ class MainWindow(QMainWindow):
     def edit_style_presets(self) -> StylePresetsDialog:
         """Show the style preset editor (non-modal; one per window)."""
         if self.style_editor is None:
+            from studio.ui.style_presets import StylePresetsDialog
+
             self.style_editor = StylePresetsDialog(self, self)
         self.style_editor.set_space(self.space)
         self.style_editor.show()
@@ -275,6 +299,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message.splitlines()[0], 8000)
 
     def open_preferences(self, page: str = "") -> None:
+        from studio.ui.preferences import PreferencesDialog
+
         dialog = PreferencesDialog(self.studio, self, page)
         dialog.providers_changed.connect(self._providers_changed)
         dialog.exec()
@@ -283,7 +309,7 @@ class MainWindow(QMainWindow):
         """Keys or provider settings changed: rebuild the registry and reopen the space."""
         self.studio.reload_providers()
         # its options list the providers; each space's draft carries over
-        old_tray, self.tray = self.tray, self._make_tray(self.tray.drafts)
+        old_tray, self.tray = self.tray, self.make_tray(self.tray.drafts)
         old_tray.set_space(None)
         self.tray_dock.setWidget(self.tray)
         old_tray.deleteLater()
@@ -315,10 +341,14 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window()
         self.spaces.stop_clock()
-        self.assistant.shutdown()
+        built = window_later.ready(self)
+        window_later.skip(self)  # not after this
+        if built:
+            self.assistant.shutdown()
         self.close_space()
         self.find_control.close()
-        self.sharing.close()
+        if built:
+            self.sharing.close()
         QThreadPool.globalInstance().waitForDone(5000)
         self.scene.thumbs.close()
         super().closeEvent(event)

@@ -12,13 +12,14 @@ from urllib.parse import unquote, urlsplit
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from studio.core.errors import StudioError
-from studio.sync.wire import SCHEME
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
 
 
 def is_invite(target: str) -> bool:
+    from studio.sync.wire import SCHEME  # websockets and asyncio: not on the start path
+
     return target.strip().lower().startswith(f"{SCHEME}:")
 
 

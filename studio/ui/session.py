@@ -10,7 +10,6 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.core.imports import recover_interrupted
 from studio.core.protocol import AssetRestoredData, Empty, JobData, TypedEvent
 from studio.core.space import Space
 from studio.core.studio import Studio
@@ -47,6 +46,8 @@ class SpaceSession(QObject):
         self.space = space
         recover_jobs(space)
         if recover_uploads:
+            from studio.core.imports import recover_interrupted  # media libs: off the start
+
             recover_interrupted(space)
         # every change, this process's or another's, once and in seq order
         self.follower = FeedFollower(space, self)

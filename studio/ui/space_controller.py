@@ -14,6 +14,7 @@ from studio.core import settings
 from studio.core.errors import StudioError
 from studio.core.protocol import TypedEvent
 from studio.core.space import Snapshot, Space
+from studio.ui import window_later
 from studio.ui.session import SpaceSession
 from studio.ui.space_jobs import SnapshotJob, SpaceJob, prompts_of
 from studio.ui.undo import HistoryFollower
@@ -89,12 +90,13 @@ class SpaceController(QObject):
             w.view.restore_view_state(view_state)
             # again once the layout has settled and the viewport has its real size
             QTimer.singleShot(0, lambda: w.view.restore_view_state(view_state))
-        w.jobs_panel.set_space(space)
-        w.tray.set_space(space)
-        w.assistant.set_space(space)
+        if window_later.ready(w):  # else they start from this space when built
+            w.jobs_panel.set_space(space)
+            w.tray.set_space(space)
+            w.assistant.set_space(space)
+            w.people.set_space(space.id)
+            w.sharing.space_opened(space)
         w.inspector.set_space(space)
-        w.people.set_space(space.id)
-        w.sharing.space_opened(space)
         w.collections.set_space(space)
         if w.style_editor is not None:
             w.style_editor.set_space(space)
@@ -149,12 +151,13 @@ class SpaceController(QObject):
             self.history = None
         w.undo_stack.clear()
         w.refines.clear()
-        w.jobs_panel.set_space(None)
-        w.tray.set_space(None)
-        w.assistant.set_space(None)
+        if window_later.ready(w):
+            w.jobs_panel.set_space(None)
+            w.tray.set_space(None)
+            w.assistant.set_space(None)
+            w.people.set_space(None)
+            w.sharing.space_closed(space)
         w.inspector.set_space(None)
-        w.people.set_space(None)
-        w.sharing.space_closed(space)
         w.collections.set_space(None)
         if w.style_editor is not None:
             w.style_editor.set_space(None)
@@ -197,9 +200,10 @@ class SpaceController(QObject):
 
     def _on_event(self, event: TypedEvent) -> None:
         w = self.win
-        w.jobs_panel.apply_event(event)
-        w.tray.apply_event(event)
-        w.assistant.apply_event(event)
+        if window_later.ready(w):
+            w.jobs_panel.apply_event(event)
+            w.tray.apply_event(event)
+            w.assistant.apply_event(event)
         w.inspector.apply_event(event)
         w.collections.apply_event(event)
         if w.style_editor is not None:

@@ -11,7 +11,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from studio.core.actor import Actor
-from studio.core.imports import import_files, recover_interrupted
 from studio.core.leftovers import sweep_leftovers_at_open
 from studio.core.space import Space
 
@@ -58,6 +57,8 @@ class ImportJob(SpaceJob):
 
     def work(self) -> None:
         paths, actor, into, at = self.args
+        from studio.core.imports import import_files  # media libraries: not at start
+
         report = import_files(
             self.space,
             paths,
@@ -87,6 +88,14 @@ class SnapshotJob(SpaceJob):
             except Exception:  # the space still opens; the next open tries again
                 log.exception("could not tidy what interrupted work left in a space")
         self.done.emit(self.space, self.space.snapshot())
+
+
+def recover_interrupted(space: Space) -> None:
+    """``studio.core.imports.recover_interrupted``, imported when first needed (it brings
+    the media libraries: not on the app's start path)."""
+    from studio.core.imports import recover_interrupted as recover
+
+    recover(space)
 
 
 def prompts_of(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from studio.core.protocol import (
     VariantData,
     VariantDeleted,
 )
+from studio.ui import window_later
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -81,6 +82,8 @@ class StatusController(QObject):
         if problem:  # jobs may stay unfinished until the space can be written again
             text = f"Jobs stopped: {problem}"
         self.queue_label.setText(("Queue paused · " if paused else "") + text)
+        if not window_later.ready(w):  # the registry asks the keyring: not before the
+            return  # first frame (window_later.build updates this once it is made)
         names = [n for n in w.studio.providers.names() if n != "local"]
         self.provider_label.setText(
             "Providers: local (offline)" + (f" · online: {', '.join(names)}" if names else "")

@@ -14,7 +14,6 @@ from studio.core.layout import ArrangeBy
 from studio.ui import bulk_actions, help_dialog
 from studio.ui.collections.panel import NEW_SHORTCUT as NEW_COLLECTION_SHORTCUT
 from studio.ui.folders import Opener, show_folder, system_open
-from studio.ui.sharing import window as sharing_window
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -59,8 +58,8 @@ class WindowMenus(QObject):
         act(file, "&Export space…", w.archive_control.export_dialog, None, "exportSpace")
         act(file, "Import s&pace…", w.archive_control.import_dialog, None, "importSpace")
         file.addSeparator()
-        act(file, "&Share space…", lambda: sharing_window.open_share(w), "Ctrl+Shift+S", "share")
-        act(file, "&Join space…", lambda: sharing_window.open_join(w), "Ctrl+Shift+J", "join")
+        act(file, "&Share space…", self.share, "Ctrl+Shift+S", "share")
+        act(file, "&Join space…", self.join, "Ctrl+Shift+J", "join")
         file.addSeparator()
         act(file, "&Preferences…", self.preferences, QKeySequence.StandardKey.Preferences)
         act(file, "Open data &folder", self.open_data_folder)
@@ -166,6 +165,16 @@ class WindowMenus(QObject):
 
     def frame_selection(self) -> None:
         self.win.view.create_frame_around_selection("Frame")
+
+    def share(self) -> None:
+        from studio.ui.sharing import window as sharing_window  # not on the start path
+
+        sharing_window.open_share(self.win)
+
+    def join(self) -> None:
+        from studio.ui.sharing import window as sharing_window
+
+        sharing_window.open_join(self.win)
 
     def preferences(self) -> None:
         self.win.open_preferences()

@@ -112,9 +112,9 @@ def test_approving_a_generation_proposal_makes_a_placeholder(
     assert (
         "generate:request" in card.commands.toPlainText() and "estimated $0.01" in card.title.text()
     )
-    assert space.snapshot().variants == []
+    assert space.all_variants() == []
     card.approve_button.click()
-    (placeholder,) = space.snapshot().variants
+    (placeholder,) = space.all_variants()
     assert placeholder.status == "pending"
     (card,) = dock.cards_shown()
     assert card.proposal.state == "applied" and card.approve_button.isHidden()
@@ -122,7 +122,7 @@ def test_approving_a_generation_proposal_makes_a_placeholder(
     host = dock._host
     assert isinstance(host, FakeHost) and host.stack.undoText().startswith("via assistant")
     host.stack.undo()
-    assert space.snapshot().variants == []
+    assert space.all_variants() == []
 
 
 def test_rejecting_changes_nothing(
@@ -146,7 +146,7 @@ def test_edit_then_approve_and_always_allow(
     card.edit_button.click()
     card.commands.setPlainText(card.commands.toPlainText().replace("a red kite", "a blue kite"))
     card.approve_button.click()
-    (v,) = space.snapshot().variants
+    (v,) = space.all_variants()
     assert space.variant_detail(v.id).recipe["prompt"] == "a blue kite"
     _propose_generation(qtbot, dock, fake)
     card = next(c for c in dock.cards_shown() if c.proposal.state == "pending")

@@ -64,7 +64,7 @@ def test_enhance_in_the_tray_then_generate_keeps_both_prompts(
     assert w.tray.generate()
     space = w.space
     assert space is not None
-    (variant,) = space.snapshot().variants
+    (variant,) = space.all_variants()
     recipe = space.variant_detail(variant.id).recipe
     assert recipe["prompt"] == "A red kite over green hills at dusk, ribbon tail"
     assert recipe["prompt_before"] == "a red kite"
@@ -159,7 +159,7 @@ def test_an_approved_add_to_tray_fills_the_tray(
     assert card.approve_button.isHidden()
     # the user then forges it: the request is theirs, from the tray
     assert w.tray.generate()
-    assert len(space.snapshot().variants) == 2
+    assert len(space.all_variants()) == 2
 
 
 def test_add_to_tray_from_a_recipe_with_a_destination(
@@ -170,7 +170,7 @@ def test_add_to_tray_from_a_recipe_with_a_destination(
     assert space is not None
     w.tray.prompt.setPlainText("a paper kite")
     assert w.tray.generate()
-    (first,) = space.snapshot().variants
+    (first,) = space.all_variants()
     fake.script(
         "messages",
         turn(

@@ -18,11 +18,11 @@ from tests.conftest import OWNER, add_asset, add_variant
 
 
 def _expected(space: Space) -> tuple[list[list[str]], list[dict[str, object]]]:
-    """The listing as computed from the whole snapshot (what `assets` printed before)."""
+    """The listing as computed from every row (what `assets` printed before)."""
     snap = space.snapshot()
     counts: dict[str, int] = {}
     status: dict[str, str] = {}
-    for v in snap.variants:
+    for v in space.all_variants():
         counts[v.asset_id] = counts.get(v.asset_id, 0) + 1
         status[v.id] = v.status
     rows = [

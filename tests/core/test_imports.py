@@ -188,7 +188,7 @@ def test_a_failure_placing_the_file_marks_the_variant_failed(
     report = import_files(space, [samples["png"].path], ME)
     assert report.imported == ()
     assert "No space left on device" in report.refused[0].reason
-    (variant,) = space.snapshot().variants
+    (variant,) = space.all_variants()
     assert (variant.status, variant.error_code) == ("failed", "STORAGE_ERROR")
 
 
@@ -207,7 +207,7 @@ def test_a_failure_staging_the_copy_refuses_without_a_row(
     monkeypatch.setattr(files.os, "fsync", real_fsync)
     assert report.imported == ()
     assert "No space left on device" in report.refused[0].reason
-    assert space.snapshot().variants == []
+    assert space.all_variants() == []
     assert not any(p.is_file() and p.name != ".swept" for p in space.media_dir.rglob("*"))
 
 
@@ -488,6 +488,6 @@ def test_an_unexpected_error_after_the_row_exists_fails_the_variant(
     report = import_files(space, [samples["png"].path, samples["wav"].path], ME)
     assert report.imported == () and len(report.refused) == 2
     assert all("unexpected error (RuntimeError)" in r.reason for r in report.refused)
-    variants = space.snapshot().variants
+    variants = space.all_variants()
     assert [(v.status, v.error_code) for v in variants] == [("failed", "IMPORT_FAILED")] * 2
     assert not [p for p in space.media_dir.rglob("original.*")]  # nothing left behind

@@ -132,7 +132,7 @@ def test_a_killed_import_leaves_nothing_after_recovery_and_a_sweep(
 
     clock.now = real_now_ms() + 2 * HOUR
     with studio.open_space(space.slug) as sp:
-        (variant,) = sp.snapshot().variants
+        (variant,) = sp.all_variants()
         assert variant.status == "uploading"
         originals = list(sp.media_dir.rglob("original.png"))
         assert len(originals) == 1  # placed, never completed

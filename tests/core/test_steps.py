@@ -28,7 +28,8 @@ def _media_files(space: Space) -> set[str]:
 
 def _state(space: Space) -> tuple[object, ...]:
     snap = space.snapshot()
-    return (snap.seq, snap.assets, snap.variants, snap.lineage, snap.frames, _media_files(space))
+    every = space.all_variants()
+    return (snap.seq, snap.assets, every, snap.lineage, snap.frames, _media_files(space))
 
 
 def test_a_failing_command_leaves_the_whole_step_undone(space: Space) -> None:

@@ -23,7 +23,7 @@ def test_welcome_space_is_created_once_and_fills_offline(tmp_path: Path) -> None
             snap = space.snapshot()
             assert {a.media_kind for a in snap.assets} == {"image", "audio", "video"}
             assert len(snap.frames) == 1
-            assert {v.status for v in snap.variants} == {"pending"}
+            assert {v.status for v in space.all_variants()} == {"pending"}
             sched = Scheduler(space, InlineExecutor())
             assert sched.run_until_idle(timeout_s=120)
-            assert {v.status for v in space.snapshot().variants} == {"completed"}
+            assert {v.status for v in space.all_variants()} == {"completed"}

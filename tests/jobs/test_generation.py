@@ -116,7 +116,7 @@ def test_batch_explore_and_set(space: Space, provider: ScriptedProvider) -> None
     batch = space.variant_detail(explore.created["variant_ids"].split(",")[2]).recipe["batch"]
     assert batch == {"mode": "explore", "index": 2, "count": 3}
     run_all(space)
-    assert all(v.status == "completed" for v in space.snapshot().variants)
+    assert all(v.status == "completed" for v in space.all_variants())
 
 
 def test_random_seeds_are_recorded(space: Space) -> None:

@@ -53,7 +53,7 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
                 ),
                 OWNER,
             )
-            expected = len(space.snapshot().variants)
+            expected = len(space.all_variants())
             assert expected == 11 and applied.created["job_ids"]
     rnd = random.Random(99)
     kills = 0
@@ -71,7 +71,7 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
         jobs = space.jobs(limit=10_000)
         assert {j.status for j in jobs} <= {"succeeded", "failed"}, err
         assert all(j.status == "succeeded" or j.error_code == "INTERRUPTED" for j in jobs)
-        variants = space.snapshot().variants
+        variants = space.all_variants()
         assert len(variants) == expected  # no duplicates
         assert {v.status for v in variants} <= {"completed", "failed"}
         assert sum(v.status == "completed" for v in variants) >= 1

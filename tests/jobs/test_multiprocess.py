@@ -200,7 +200,7 @@ def run_together(tmp_path: Path, *, jobs: int, imports: int, opens: int) -> None
         assert len(all_jobs) == jobs
         # each job ran exactly once: nobody re-queued work a live worker still ran
         assert [(j.status, j.attempts) for j in all_jobs] == [("succeeded", 1)] * jobs
-        variants = space.snapshot().variants
+        variants = space.all_variants()
         assert {v.status for v in variants} == {"completed"}
         for v in variants:
             assert v.media_path is not None

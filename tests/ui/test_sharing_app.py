@@ -304,7 +304,7 @@ def test_thumbnails_fill_in_as_they_come_from_the_host(tmp_path: Path, qtbot) ->
 
     def made() -> bool:
         with Studio(home) as s, s.open_space(slug) as space:
-            return all(v.status == "completed" for v in space.snapshot().variants)
+            return all(v.status == "completed" for v in space.all_variants())
 
     try:
         qtbot.waitUntil(made, timeout=90_000)  # six media made by the local provider

@@ -272,7 +272,7 @@ def test_generate_derive_refine_fork_and_batches(rig: Rig) -> None:
     assert isinstance(sent[-1], c.RequestBatch) and sent[-1].mode is c.BatchMode.SET
 
     rig.run_jobs()
-    assert {v.status for v in sp.snapshot().variants} == {"completed"}
+    assert {v.status for v in sp.all_variants()} == {"completed"}
     assert host.stack.count() == 7 and not host.errors
     host.stack.undo()  # one step per request
     assert len(sp.snapshot().assets) == before + 1

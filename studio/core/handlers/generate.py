@@ -31,6 +31,7 @@ from studio.core.handlers.variants import (
 )
 from studio.core.layout import grid_position, grid_shape
 from studio.core.limits import MAX_ERROR_CODE, MAX_ERROR_MESSAGE
+from studio.core.reads import PAUSED_KEY
 from studio.core.tx import Tx
 from studio.media.files import fsync_dir
 from workers.base import (
@@ -47,7 +48,6 @@ MAX_BATCH = 16
 MAX_SPLIT_BATCH = 1000
 """The most results a batch sent as several parts (``first``/``total``) may have."""
 DEFAULT_MAX_ATTEMPTS = 3
-PAUSED_KEY = "queue_paused"
 STAGING = ".staging"
 RELATION = {ForgeOp.DERIVE: "derived", ForgeOp.REFINE: "refined"}
 

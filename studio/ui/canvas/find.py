@@ -49,6 +49,9 @@ class CanvasFinder:
         self._dirty = False
         self.current: str | None = None
         self._prompts: dict[str, str] = {}
+        self._owned: dict[str, list[str]] | None = None
+        """Every variant's id per asset, read for a text search (the canvas's model holds
+        the cards' variants only); events' new variants are in the model besides."""
         # how to get variants' prompt texts for text search: ``source(variant_ids) ->
         # {variant_id: prompt}`` (default: ``space.variant_detail`` per variant, on the
         # first text search only)
@@ -61,6 +64,7 @@ class CanvasFinder:
         self._dirty = False
         self.current = None
         self._prompts.clear()
+        self._owned = None
 
     @property
     def active(self) -> bool:
@@ -183,15 +187,28 @@ class CanvasFinder:
         return aid
 
     # ------------------------------------------------------------------ prompts
+    def _variant_ids(self, aid: str) -> list[str]:
+        at_hand = self._scene.model.by_asset.get(aid, {})
+        if self._owned is None:
+            return list(at_hand)
+        return list(dict.fromkeys([*self._owned.get(aid, ()), *at_hand]))
+
     def _prompts_of(self, aid: str) -> list[str]:
-        vids = list(self._scene.model.by_asset.get(aid, ()))
+        vids = self._variant_ids(aid)
         missing = [v for v in vids if v not in self._prompts]
         if missing:
             self._prompts.update(self._fetch(missing))
         return [self._prompts.get(v, "") for v in vids]
 
     def _load_all_prompts(self) -> None:
-        missing = [v for v in self._scene.model.variants if v not in self._prompts]
+        if self._owned is None and (space := self._scene.space) is not None:
+            owned: dict[str, list[str]] = {}
+            for v in space.all_variants():
+                owned.setdefault(v.asset_id, []).append(v.id)
+            self._owned = owned
+        every = self._owned or {}
+        missing = [v for ids in every.values() for v in ids if v not in self._prompts]
+        missing += [v for v in self._scene.model.variants if v not in self._prompts]
         if missing:
             self._prompts.update(self._fetch(missing))
 

@@ -69,6 +69,7 @@ class SceneLoader:
     def _steps(self, snap: Snapshot, focus: QRectF | None) -> Iterator[None]:
         scene = self._scene
         m = scene.model
+        m.take_counts(snap.variant_counts, snap.starred)
         for i in range(0, len(snap.variants), 2048):
             for v in snap.variants[i : i + 2048]:
                 m.add_variant(v)

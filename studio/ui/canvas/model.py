@@ -8,7 +8,7 @@ matches their typed payloads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from studio.core.protocol import (
@@ -64,25 +64,36 @@ class CardFacts:
 NO_FACTS = CardFacts(None, 0, STAR_NONE, None)
 
 
-def card_facts(asset: AssetRow, variants: Iterable[VariantRow]) -> CardFacts:
+def card_facts(
+    asset: AssetRow,
+    variants: Iterable[VariantRow],
+    count: int | None = None,
+    starred: Collection[str] = (),
+) -> CardFacts:
+    """What a card shows, from the asset's variant rows at hand (the active one and the
+    busy ones at least). ``count`` and ``starred`` (ids of its starred variants) cover
+    the variants not at hand; the rows given win over ``starred`` for their own ids."""
     active: VariantRow | None = None
     busy: VariantRow | None = None
-    count = 0
-    starred_other = False
+    known = 0
+    stars = set(starred)
     for v in variants:
-        count += 1
+        known += 1
+        if v.starred:
+            stars.add(v.id)
+        else:
+            stars.discard(v.id)
         if v.id == asset.active_variant_id:
             active = v
             continue
-        if v.starred:
-            starred_other = True
         if v.status in BUSY and (busy is None or v.created_at >= busy.created_at):
             busy = v
     if active is not None and active.starred:
         star = STAR_ACTIVE
     else:
-        star = STAR_OTHER if starred_other else STAR_NONE
-    return CardFacts(active, count, star, busy)
+        stars.discard(asset.active_variant_id or "")
+        star = STAR_OTHER if stars else STAR_NONE
+    return CardFacts(active, known if count is None else max(count, known), star, busy)
 
 
 def thumb_rel(v: VariantRow | None, media_kind: str) -> str | None:
@@ -166,6 +177,10 @@ class CanvasModel:
         self.assets: dict[str, AssetRow] = {}
         self.variants: dict[str, VariantRow] = {}
         self.by_asset: dict[str, dict[str, None]] = {}
+        """The variants at hand per asset: its active one, the busy ones, those events
+        brought (the snapshot has one row per asset; the rest is read on demand)."""
+        self.counts: dict[str, int] = {}  # asset id -> its live variants (stack badge)
+        self.stars: dict[str, set[str]] = {}  # asset id -> its starred variants' ids
         self.kids: dict[str, set[str]] = {}  # parent asset id -> its children's ids
         self.frames: dict[str, FrameRow] = {}
         self.progress: dict[str, tuple[float | None, str]] = {}  # variant id -> (0..1, msg)
@@ -176,18 +191,47 @@ class CanvasModel:
         self.assets.clear()
         self.variants.clear()
         self.by_asset.clear()
+        self.counts.clear()
+        self.stars.clear()
         self.kids.clear()
         self.frames.clear()
         self.progress.clear()
 
     # ------------------------------------------------------------------ loading
-    def add_variant(self, v: VariantRow) -> None:
+    def take_counts(self, counts: Mapping[str, int], starred: Mapping[str, Iterable[str]]) -> None:
+        """The snapshot's variant counts and starred ids (its rows come through
+        :meth:`add_variant`)."""
+        self.counts.update(counts)
+        for aid, ids in starred.items():
+            self.stars[aid] = set(ids)
+
+    def add_variant(self, v: VariantRow, *, new: bool = False) -> None:
+        """Keep the row; ``new``: a variant the counts do not hold yet (an event's)."""
+        if new and v.id not in self.variants:
+            self.counts[v.asset_id] = self.counts.get(v.asset_id, 0) + 1
         self.variants[v.id] = v
         ids = self.by_asset.get(v.asset_id)
         if ids is None:
             self.by_asset[v.asset_id] = {v.id: None}
         else:
             ids[v.id] = None
+        stars = self.stars.get(v.asset_id)
+        if v.starred:
+            if stars is None:
+                self.stars[v.asset_id] = {v.id}
+            else:
+                stars.add(v.id)
+        elif stars is not None:
+            stars.discard(v.id)
+
+    def _drop_variant(self, vid: str, asset_id: str) -> None:
+        self.variants.pop(vid, None)
+        self.progress.pop(vid, None)
+        self.by_asset.get(asset_id, {}).pop(vid, None)
+        if (stars := self.stars.get(asset_id)) is not None:
+            stars.discard(vid)
+        if n := self.counts.get(asset_id):  # at hand or not, it was counted
+            self.counts[asset_id] = n - 1
 
     def add_asset(self, a: AssetRow) -> str | None:
         """Keep the row; returns its former parent's id when it changed parent."""
@@ -219,7 +263,12 @@ class CanvasModel:
         asset = self.assets.get(asset_id)
         if asset is None:
             return NO_FACTS
-        return card_facts(asset, self.variants_of(asset_id))
+        return card_facts(
+            asset,
+            self.variants_of(asset_id),
+            self.counts.get(asset_id),
+            self.stars.get(asset_id, ()),
+        )
 
     def children_of(self, asset_id: str) -> list[str]:
         return [k for k in self.kids.get(asset_id, ()) if k in self.assets]
@@ -228,7 +277,7 @@ class CanvasModel:
         return len(self.kids.get(asset_id, ()))
 
     def starred(self, asset_id: str) -> bool:
-        return any(v.starred for v in self.variants_of(asset_id))
+        return bool(self.stars.get(asset_id))
 
     # ------------------------------------------------------------------ events
     def apply(self, ev: TypedEvent) -> Changed:
@@ -241,9 +290,10 @@ class CanvasModel:
                 if old is None or before != made.parent_asset_id:  # counts on the parents
                     ch.assets.update(p for p in (before, made.parent_asset_id) if p in self.assets)
                     ch.tree = True
-                if isinstance(a, AssetRestoredData):
+                if isinstance(a, AssetRestoredData):  # with every live variant
+                    self.counts[made.id] = 0
                     for v in a.variants:
-                        self.add_variant(variant_row(v))
+                        self.add_variant(variant_row(v), new=True)
                 ch.assets.add(made.id)
                 if old is not None and old.name != made.name:
                     ch.renamed.add(made.id)
@@ -257,6 +307,8 @@ class CanvasModel:
                     for vid in self.by_asset.pop(aid, {}):
                         self.variants.pop(vid, None)
                         self.progress.pop(vid, None)
+                    self.counts.pop(aid, None)
+                    self.stars.pop(aid, None)
                     ch.removed.add(aid)
             case TypedEvent(data=Moved(positions=positions)):
                 for p in positions:
@@ -264,18 +316,17 @@ class CanvasModel:
                     if row is not None:
                         self.assets[p.asset_id] = row._replace(x=float(p.x), y=float(p.y))
                         ch.moved.add(p.asset_id)
-            case TypedEvent(data=VariantData() as v):  # created, updated, restored
+            case TypedEvent(data=VariantData() as v, kind=kind):  # created, updated, restored
                 got = variant_row(v)
-                self.add_variant(got)
+                self.add_variant(got, new=kind != "variant:updated")
                 if got.status not in BUSY:
                     self.progress.pop(got.id, None)
                 if got.asset_id in self.assets:
                     ch.assets.add(got.asset_id)
             case TypedEvent(data=VariantDeleted(id=vid, asset_id=owner)):
-                gone = self.variants.pop(vid, None)
-                self.progress.pop(vid, None)
+                gone = self.variants.get(vid)
                 aid = owner or (gone.asset_id if gone else "")
-                self.by_asset.get(aid, {}).pop(vid, None)
+                self._drop_variant(vid, aid)
                 if aid in self.assets:
                     ch.assets.add(aid)
             case TypedEvent(data=JobProgress(variant_id=vid, progress=frac, message=msg)):

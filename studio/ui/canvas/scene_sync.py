@@ -150,7 +150,9 @@ class SceneSync:
         if not self.overlay:
             return asset, self.model.facts(asset.id)
         asset = self.overlay.asset(asset)
-        return asset, card_facts(asset, self.overlay.variant_rows(self.model.variants_of(asset.id)))
+        m = self.model
+        rows = self.overlay.variant_rows(m.variants_of(asset.id))
+        return asset, card_facts(asset, rows, m.counts.get(asset.id), m.stars.get(asset.id, ()))
 
     def overlay_changed(self, steps: list[tuple[dict[str, Any], ...]]) -> set[str]:
         """Lay these waiting steps over the rows (none: the replica is shown as it is);

@@ -30,7 +30,7 @@ from studio.core.errors import StudioError
 from studio.core.protocol import TypedEvent
 from studio.core.reads import CollectionMember
 from studio.core.space import Space
-from studio.store.records import CollectionRow
+from studio.store.records import CollectionRow, VariantRow
 from studio.ui.bulk_actions import assets
 from studio.ui.canvas.geometry import TIER_LOW
 from studio.ui.collections.lists import ID_ROLE, CollectionList, ItemList
@@ -327,14 +327,23 @@ class CollectionsPanel(QWidget):
         vids: list[str] = []
         members = self.members.get(cid, [])
         for m in members:
-            if m.variant_id is not None:
-                v = variants.get(m.variant_id)
+            if m.variant_id is not None:  # the canvas holds the cards' variants only
+                v = variants.get(m.variant_id) or self._live_variant(m.variant_id)
             else:
                 card = self.scene.card(m.asset_id)
                 v = card.facts.active if card is not None else None
             if v is not None and v.status == "completed" and v.media_path:
                 vids.append(v.id)
         return self.bulk.export_variants(vids, len(members) - len(vids))
+
+    def _live_variant(self, variant_id: str) -> VariantRow | None:
+        if self.space is None:
+            return None
+        try:
+            rows = self.space.read.variant_rows([variant_id])
+        except StudioError:
+            return None
+        return rows[0] if rows else None
 
 
 def _context_menu(panel: CollectionsPanel, pos: QPoint) -> None:

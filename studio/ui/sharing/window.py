@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QVBoxLayout
 
 from studio.store.library import SpaceEntry
@@ -24,23 +23,20 @@ BIND_ENV = "STUDIO_SHARE_BIND"
 
 
 def install(
-    window: MainWindow, centre: QVBoxLayout
-) -> tuple[SharingController, PeoplePanel, QDockWidget]:
-    """The controller, the People panel and its dock (tabbed with the jobs)."""
+    window: MainWindow, centre: QVBoxLayout, dock: QDockWidget
+) -> tuple[SharingController, PeoplePanel]:
+    """The controller and the People panel, put in ``dock`` (the window's, made before
+    its layout was restored)."""
     sharing = SharingController(window, bind=os.environ.get(BIND_ENV, "0.0.0.0"))
     centre.insertWidget(0, sharing.banner)
     people = PeoplePanel(sharing)
     people.share.clicked.connect(lambda: open_share(window))
     people.name_of = lambda asset_id: _asset_name(window, asset_id)
     window.view.selection_changed.connect(sharing.presence.selection_changed)
-    dock = QDockWidget("People", window)
-    dock.setObjectName("peopleDock")
     dock.setWidget(people)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.tabifyDockWidget(window.jobs_dock, dock)
     window.spaces.describe = sharing.describe
     window.spaces.leave = lambda slug: _leave(window, slug)
-    return sharing, people, dock
+    return sharing, people
 
 
 def _asset_name(window: MainWindow, asset_id: str) -> str:
