@@ -93,17 +93,101 @@ def test_workers_import_nothing_from_studio() -> None:
     assert bad == []
 
 
-def test_no_function_level_studio_imports_in_core_store_media_jobs() -> None:
-    """Lazy imports stay only for heavy third-party modules (PIL, PyAV, numpy: start-up speed
-    of the CLI); one of ``studio`` or ``workers`` inside a function would be hiding a cycle."""
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolved(node: ast.Import | ast.ImportFrom, path: Path, known: set[str]) -> list[str]:
+    """The modules an import statement loads (``from pkg import mod`` loads ``pkg.mod``),
+    each with the packages above it (their ``__init__`` runs first)."""
+    out: list[str] = []
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    else:
+        package = _module_name(path)  # a package's __init__ resolves from the package
+        if path.name != "__init__.py":
+            package = package.rpartition(".")[0]
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".")
+            parts = parts[: len(parts) - node.level + 1]
+            base = ".".join([*parts, base]) if base else ".".join(parts)
+        names = [base] + [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
+    for name in names:
+        bits = name.split(".")
+        out += [".".join(bits[:i]) for i in range(1, len(bits) + 1)]
+    return [n for n in out if n in known]
+
+
+def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports run when the module loads: not in functions, not under TYPE_CHECKING."""
+
+    def walk(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+        for node in body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                yield node
+            elif isinstance(node, ast.If):
+                if "TYPE_CHECKING" not in ast.unparse(node.test):
+                    yield from walk(node.body)
+                yield from walk(node.orelse)
+            elif isinstance(node, ast.Try):
+                yield from walk(node.body)
+                for handler in node.handlers:
+                    yield from walk(handler.body)
+
+    yield from walk(tree.body)
+
+
+def test_function_level_studio_imports_in_core_store_media_jobs_hide_no_cycle() -> None:
+    """Heavy or rarely needed modules may be imported inside a function (start-up speed of
+    the CLI and of the app's first frame), but never to dodge a cycle: the module imported
+    there must not load, at its own load, the module that imports it."""
+    paths = [*_files("studio"), *_files("workers")]
+    known = {_module_name(p) for p in paths}
+    graph = {
+        _module_name(p): {m for n in _top_level_imports(_parse(p)) for m in _resolved(n, p, known)}
+        for p in paths
+    }
+
+    def loads(module: str, already: set[str]) -> set[str]:
+        """What loading ``module`` loads, beyond the modules ``already`` loaded."""
+        seen: set[str] = set()
+        todo = [module]
+        while todo:
+            m = todo.pop()
+            if m not in seen and m not in already:
+                seen.add(m)
+                todo += graph.get(m, ())
+        return seen
+
     bad = []
+    lazy = 0
     for folder in ("studio/core", "studio/store", "studio/media", "studio/jobs"):
         for path in _files(folder):
+            me = _module_name(path)
             for node in _function_imports(_parse(path)):
-                for name in _names(node):
-                    if name.startswith(".") or name.split(".")[0] in ("studio", "workers"):
-                        bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+                for target in _resolved(node, path, known):
+                    mine = me == target or me.startswith(target + ".")  # loaded before me
+                    if target.startswith(("studio.", "workers.")) and not mine:
+                        lazy += 1
+                        bits = me.split(".")  # my packages ran before me
+                        above = {".".join(bits[:i]) for i in range(1, len(bits))}
+                        if me in loads(target, above):
+                            bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {target}")
+    assert lazy > 0  # the check sees the lazy imports it is about
     assert bad == []
+
+
+def test_the_cycle_check_sees_a_cycle(tmp_path: Path) -> None:
+    """The check above is not blind: a module that lazily imports one importing it back."""
+    a = ast.parse("def f():\n    from studio.core import b\n")
+    b = ast.parse("from studio.core import a\n")
+    pa, pb = ROOT / "studio/core/a.py", ROOT / "studio/core/b.py"
+    known = {"studio", "studio.core", "studio.core.a", "studio.core.b"}
+    lazy = [t for n in _function_imports(a) for t in _resolved(n, pa, known)]
+    back = {t for n in _top_level_imports(b) for t in _resolved(n, pb, known)}
+    assert "studio.core.b" in lazy and "studio.core.a" in back
 
 
 def test_opening_a_space_loads_no_provider_module_or_keyring(tmp_path: Path) -> None:

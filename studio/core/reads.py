@@ -317,7 +317,7 @@ ASSET_SUMMARIES_SQL = (
     "(SELECT COUNT(*) FROM variants v WHERE v.asset_id = assets.id AND v.deleted_at IS NULL), "
     "(SELECT s.status FROM variants s "
     "WHERE s.id = assets.active_variant_id AND s.deleted_at IS NULL) "
-    "FROM assets WHERE deleted_at IS NULL"
+    "FROM assets WHERE deleted_at IS NULL ORDER BY rowid"
 )
 
 

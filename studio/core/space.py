@@ -160,11 +160,15 @@ def _prefixed(alias: str, columns: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
 
-SNAPSHOT_ASSETS_SQL = f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE deleted_at IS NULL"
+# In the order they were made (the canvas stacks cards so): said, never left to the plan —
+# the partial index on (y, x) of live assets would hand them over by place.
+SNAPSHOT_ASSETS_SQL = (
+    f"SELECT {r.ASSET_COLUMNS} FROM assets WHERE deleted_at IS NULL ORDER BY rowid"
+)
 LIVE_VARIANTS_SQL = (
     f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
     "FROM variants v JOIN assets a ON a.id = v.asset_id "
-    "WHERE v.deleted_at IS NULL AND a.deleted_at IS NULL"
+    "WHERE v.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY v.rowid"
 )
 BUSY_STATUSES = ("uploading", "pending", "processing")
 """A variant being made: its card shows it (progress) even when it is not the active one."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
+import sys
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -25,16 +28,32 @@ class Executor(Protocol):
     def shutdown(self, wait: bool = True) -> None: ...
 
 
+BACKGROUND_NICE = 5
+"""The nice value of the app's background threads (job bodies, the pump): when the
+CPUs are busy, the thread that draws the window runs first."""
+
+
+def run_in_background() -> None:
+    """Lower the calling thread's CPU priority to :data:`BACKGROUND_NICE` (Linux, where a
+    nice value is per thread; elsewhere it would be the whole process's: left alone)."""
+    if not sys.platform.startswith("linux") or BACKGROUND_NICE <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+    except OSError:  # not allowed here: run at the usual priority
+        pass
+
+
 class ThreadExecutor:
     """A ``concurrent.futures.ThreadPoolExecutor`` behind the interface; ``background``:
-    its threads run at :data:`studio.jobs.pump.BACKGROUND_NICE` (in a process that also
+    its threads run at :data:`BACKGROUND_NICE` (in a process that also
     serves peers or draws a window, that work runs first when the CPUs are busy)."""
 
     def __init__(self, max_workers: int = 8, *, background: bool = False) -> None:
         initializer = None
         if background:
-            from studio.jobs.pump import run_in_background  # pump imports this module
-
             initializer = run_in_background
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="studio-job", initializer=initializer

@@ -5,11 +5,10 @@ committing their results)."""
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 from collections.abc import Callable
 
+from studio.jobs.executor import BACKGROUND_NICE, run_in_background  # noqa: F401 (re-exported)
 from studio.jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -19,23 +18,6 @@ PUMP_MS = 250
 
 STOP_WAIT_S = 10.0
 """How long :meth:`PumpThread.stop` waits for a pump in progress."""
-
-BACKGROUND_NICE = 5
-"""The nice value of the app's background threads (job bodies, the pump): when the
-CPUs are busy, the thread that draws the window runs first."""
-
-
-def run_in_background() -> None:
-    """Lower the calling thread's CPU priority to :data:`BACKGROUND_NICE` (Linux, where a
-    nice value is per thread; elsewhere it would be the whole process's: left alone)."""
-    if not sys.platform.startswith("linux") or BACKGROUND_NICE <= 0:
-        return
-    try:
-        tid = threading.get_native_id()
-        if os.getpriority(os.PRIO_PROCESS, tid) < BACKGROUND_NICE:
-            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
-    except OSError:  # not allowed here: run at the usual priority
-        pass
 
 
 class PumpThread:

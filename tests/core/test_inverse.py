@@ -182,10 +182,11 @@ SCENARIOS: dict[str, Callable[[World], c.Command]] = {
 
 
 def _state(space: Space) -> Snapshot:
-    """The snapshot without the log position and with severing as a flag (its time moves)."""
+    """The snapshot without the log position and with severing as a flag (its time moves),
+    holding every live variant (the canvas's snapshot has one row per asset)."""
     snap = space.snapshot()
     lineage = [link._replace(severed_at=link.severed_at is not None) for link in snap.lineage]
-    return dataclasses.replace(snap, seq=0, lineage=lineage)
+    return dataclasses.replace(snap, seq=0, lineage=lineage, variants=space.all_variants())
 
 
 def _apply_all(space: Space, cmds: tuple[c.Command, ...]) -> tuple[c.Command, ...]:
