@@ -91,3 +91,28 @@ def test_the_quick_index_read_matches_the_library(tmp_path: Path) -> None:
         s.open_space("a").close()  # opened last: listed first
         expected = [tuple(e) for e in s.spaces()]
     assert read_spaces(home / "library.db") == expected
+
+
+PROVIDERS = ("keyring", "workers.registry", "studio.providers_setup", "google.genai", "anthropic")
+
+
+def test_import_builds_no_provider_catalog(tmp_path: Path) -> None:
+    """An import generates nothing: its process never loads the keyring or the provider
+    registry (building the catalog cost ~0.2 s of the importer's main process)."""
+    from PIL import Image
+
+    home = tmp_path / "home"
+    with Studio(home) as s:
+        s.create_space("Sketches")
+    pic = tmp_path / "red.png"
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(pic)
+    code, modules, out = _loaded("--home", str(home), "import", "sketches", str(pic))
+    assert code in (0, None)
+    assert "red.png: asset " in out
+    loaded = sorted(
+        m for m in PROVIDERS if m in modules or any(k.startswith(m + ".") for k in modules)
+    )
+    assert loaded == []
+    with Studio(home) as s, s.open_space("sketches") as space:
+        rows = space.read.asset_summaries()
+    assert [(a.asset.name, a.active_status) for a in rows] == [("red", "completed")]
