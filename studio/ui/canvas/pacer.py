@@ -86,8 +86,9 @@ class ViewPacer(QObject):
         if pic is None:
             pic = self._pictures[id(view)] = FarPicture()
         complete = pic.paint(view, self._overview(), p, background)
-        if not complete:
-            QTimer.singleShot(0, view.viewport().update)
+        if not complete:  # the rest next turn (the viewport guards the call)
+            vp = view.viewport()
+            QTimer.singleShot(0, vp, vp.update)
         took_ms = (time.perf_counter() - t0) * 1000
         self._timer.setInterval(int(min(MAX_REPAINT_MS, max(self._repaint_ms, 10 * took_ms))))
 
