@@ -74,11 +74,35 @@ class OverviewItem(QGraphicsItem):
     ) -> None:
         self.paint_cards(p, option.exposedRect)
 
+    def far_key(self) -> tuple[int, int, float]:
+        """What a picture of the cards depends on besides the view and the cards: this
+        overview, the filter and the zoom (a stand-in kept between frames is redrawn
+        when it changes)."""
+        return (id(self), id(self._ctx.matching), self._ctx.scale)
+
+    def card_map(self) -> Mapping[str, AssetCardItem]:
+        return self._cards
+
     def paint_cards(self, p: QPainter, ex: QRectF, *, every: bool = False) -> None:
         """One tight loop over the cards in ``ex`` (this is the hot path of a fit-all
         frame: no property access, no allocation per card beyond the draw calls): those
         flagged to draw nothing themselves, or ``every`` card (the views' stand-in for
         the scene while a switch to FAR is flagging them)."""
+        marked = self.paint_bases(p, ex, self._cards_near(ex, every), every)
+        self.paint_marks(p, marked)
+        self.paint_overlays(p, every)
+
+    def paint_bases(
+        self,
+        p: QPainter,
+        ex: QRectF,
+        cards: Iterable[AssetCardItem],
+        every: bool,
+        waiting: list[AssetCardItem] | None = None,
+    ) -> list[AssetCardItem]:
+        """Each of ``cards`` in ``ex``: its thumbnail, or its kind's colour while that
+        loads (those cards go to ``waiting`` when given). Returns the cards that need a
+        mark on top (``paint_marks``), drawn after every card's base."""
         ctx = self._ctx
         t = ctx.theme
         left, top = ex.left() - CARD_W, ex.top() - CARD_H
@@ -86,15 +110,17 @@ class OverviewItem(QGraphicsItem):
         px = ctx.scale * CARD_W  # a card's size on screen
         which = 1 if px < TINY_BELOW_PX else 0
         lookup, touch, request = ctx.thumbs.hot_access()
+        wait = None if waiting is None else waiting.append
         if px < NO_THUMBS_BELOW_PX:  # specks: show what is cached, load nothing new
             request = _ignore
+            wait = None
         fill = p.fillRect
         draw = p.drawPixmap
         bg = t.card
         kinds = t.kind
         marked: list[AssetCardItem] = []
         matching = ctx.matching  # a filter is on: every card is dimmed or outlined
-        for c in self._cards_near(ex, every):
+        for c in cards:
             if c.hidden or not (every or c.nocontents):
                 continue
             x, y = c.px, c.py
@@ -108,6 +134,8 @@ class OverviewItem(QGraphicsItem):
                 pm = lookup(key)
                 if pm is None:
                     request(key)
+                    if wait is not None:
+                        wait(c)
                 else:
                     touch(key)
             if pm is None:
@@ -121,6 +149,22 @@ class OverviewItem(QGraphicsItem):
                 draw(ix + fit[1], iy + fit[2], fit[3], fit[4], pm)
             if matching is not None or c.far_mark or c.children:
                 marked.append(c)
+        return marked
+
+    def has_thumb(self, c: AssetCardItem) -> bool:
+        """Is the thumbnail ``paint_bases`` would draw for ``c`` cached now?"""
+        keys = c.far_keys
+        if keys is None:
+            return False
+        which = 1 if self._ctx.scale * CARD_W < TINY_BELOW_PX else 0
+        return self._ctx.thumbs.hot_access()[0](keys[which]) is not None
+
+    def paint_marks(self, p: QPainter, marked: Iterable[AssetCardItem]) -> None:
+        """Filter dimming or outlines, status marks and stacks, over the cards' bases."""
+        ctx = self._ctx
+        t = ctx.theme
+        fill = p.fillRect
+        matching = ctx.matching
         for c in marked:
             ix, iy = int(c.px), int(c.py)
             match = 0 if matching is None else (1 if c.asset.id in matching else -1)
@@ -139,9 +183,14 @@ class OverviewItem(QGraphicsItem):
                 p.drawRect(ix, iy, _W, _H)
             if c.children:  # a stack: its edges and count badge, big enough to see
                 paint_far_stack(p, t, ix, iy, c.children, c.collapsed, ctx.scale)
+
+    def paint_overlays(self, p: QPainter, every: bool) -> None:
+        """The drop target and the selection outlines, over everything."""
+        ctx = self._ctx
+        t = ctx.theme
         target = self._cards.get(ctx.drop_target or "")
         if target is not None and (every or target.nocontents):
-            fill(int(target.px), int(target.py), _W, _H, t.accent)
+            p.fillRect(int(target.px), int(target.py), _W, _H, t.accent)
         sel = self._selected()
         if sel:
             p.setPen(t.accent_pen)

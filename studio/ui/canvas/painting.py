@@ -60,6 +60,5 @@ def paint_far_stand_in(view: CanvasView, rect: QRect) -> None:
     p.setClipRect(rect)
     p.setTransform(view.viewportTransform())
     exposed = view.mapToScene(rect).boundingRect()
-    draw_background(view, p, exposed)
-    view.canvas_scene.pacer.paint_far(p, exposed)
+    view.canvas_scene.pacer.paint_far(view, p, lambda: draw_background(view, p, exposed))
     p.end()
