@@ -247,8 +247,15 @@ def _commit_many(
             continue
         complete.append((len(out), done, dest))
         out.append(Imported(path, aid, vid, applied.inverse))
-    for _i, _cmd, dest in complete:  # the renames are durable before any row names them
-        fsync_dir(dest)
+    synced: list[tuple[int, c.CompleteVariant, Path]] = []
+    for i, cmd, dest in complete:  # the renames are durable before any row names them
+        try:
+            fsync_dir(dest)
+        except Exception as exc:  # this file fails alone, with its reason; the rest go on
+            out[i] = _refuse_placed(space, out[i].path, cmd.variant_id, dest, exc)
+            continue
+        synced.append((i, cmd, dest))
+    complete = synced
     if not complete:
         return out
     try:

@@ -90,6 +90,32 @@ def test_files_finished_meanwhile_are_registered_in_two_door_steps(
     assert space.undo_history(OWNER)[0].label == f"Import {N_FILES} files"
 
 
+def test_a_folder_that_cannot_be_synced_fails_its_file_alone(
+    space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variant folder whose sync fails (EIO) inside a batch refuses that file with a
+    reason; the batch's other files import, and no row stays 'uploading' (the error
+    escaped the import and left every row of the batch 'uploading')."""
+    files = _photos(tmp_path)
+    monkeypatch.setattr(imports, "_PREPARE", first_waits_for_the_rest)
+    real_sync = imports.fsync_dir
+    calls: list[Path] = []
+
+    def failing_second(path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real_sync(path)
+
+    monkeypatch.setattr(imports, "fsync_dir", failing_second)
+    report = import_files(space, files, OWNER, workers=2)
+    assert len(report.imported) == N_FILES - 1
+    assert len(report.refused) == 1 and "Input/output error" in report.refused[0].reason
+    statuses = sorted(r[0] for r in query(space, "SELECT status FROM variants"))
+    assert statuses == ["completed"] * (N_FILES - 1) + ["failed"]
+    assert not calls[1].exists()  # the failed file's folder is gone
+
+
 def test_files_finishing_one_after_another_still_share_door_steps(
     space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
