@@ -175,7 +175,7 @@ BUSY_STATUSES = ("uploading", "pending", "processing")
 SNAPSHOT_VARIANTS_SQL = (
     f"SELECT {_prefixed('v', r.VARIANT_COLUMNS)} "
     "FROM assets a JOIN variants v ON v.id = a.active_variant_id "
-    "WHERE a.deleted_at IS NULL AND v.deleted_at IS NULL"
+    "WHERE a.deleted_at IS NULL AND v.deleted_at IS NULL ORDER BY a.rowid"
 )
 """What the cards show: each live asset's active variant."""
 SNAPSHOT_COUNTS_SQL = (

@@ -98,7 +98,8 @@ def _format(f: BinaryIO, size: int) -> _Format | None:
     """The ``fmt `` and ``data`` chunks of a RIFF/WAVE file, if they describe samples
     read here; the data's length is what the file holds (a truncated file plays on)."""
     f.seek(0)
-    if f.read(12)[8:12] != b"WAVE":
+    head = f.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":  # RF64/BW64 (sizes in ds64): FFmpeg
         return None
     pos, fmt = 12, None
     for _ in range(_MAX_CHUNKS):
@@ -126,6 +127,8 @@ def _format(f: BinaryIO, size: int) -> _Format | None:
             if fmt is None:
                 return None
             tag, channels, rate, bits = fmt
+            if length == 0xFFFFFFFF:  # "see ds64" or a streamed file's unknown size: FFmpeg
+                return None
             held = min(length, size - pos - 8)
             return _Format(tag, channels, rate, bits, pos + 8, held // (channels * bits // 8))
         pos += 8 + length + (length & 1)

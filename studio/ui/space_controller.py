@@ -187,8 +187,11 @@ class SpaceController(QObject):
                 del self._closing[sid]
 
     def space_deleted(self, space_id: str) -> None:
+        """Before ``space_id``'s files go (delete, leave): closed here, and its close on a
+        closer thread (a switch away from it) finished — its jobs, readers and lock."""
         if self.session is not None and self.session.space.id == space_id:
             self.close_space()
+        self.finish_closing(space_id)
 
     def update_title(self) -> None:
         w = self.win

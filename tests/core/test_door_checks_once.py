@@ -64,3 +64,22 @@ def test_the_memo_of_parsed_commands_stays_bounded() -> None:
             {"command": "frame:create", "title": f"t{i}", "x": 0, "y": 0, "width": 1, "height": 1}
         )
     assert len(commands._PARSED) <= commands._PARSED_MAX
+
+
+def test_parsed_commands_are_let_through_once_and_not_held_on_to() -> None:
+    """A parsed command skips the second check once, then leaves the list (a big one —
+    a move of 10,000 cards — was held until 256 more had been parsed)."""
+    from studio.core import commands as cmds
+
+    big = cmds.command_from_json(
+        {
+            "command": "asset:move",
+            "positions": [{"asset_id": f"a{i}", "x": i, "y": 0} for i in range(100)],
+        }
+    )
+    assert cmds._PARSED.get(id(big)) is big
+    cmds.validate_command(big)
+    assert id(big) not in cmds._PARSED
+    for i in range(100):
+        cmds.command_from_json({"command": "asset:update", "asset_id": f"a{i}", "name": "n"})
+    assert len(cmds._PARSED) <= cmds._PARSED_MAX <= 32

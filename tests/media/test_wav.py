@@ -137,3 +137,20 @@ def test_a_truncated_pcm_wav_reads_what_it_holds(tmp_path: Path) -> None:
     held = (len(data) // 2 - 60) // 4  # 60: the headers before the samples; 4 bytes a frame
     assert int(peaks.counts.sum()) == held
     assert info.duration_ms == round(held * 1000 / RATE)
+
+
+def test_rf64_and_unknown_data_sizes_go_to_ffmpeg(tmp_path: Path) -> None:
+    """An RF64/BW64 file keeps its real sizes in a ``ds64`` chunk and marks the RIFF
+    ones 0xFFFFFFFF (so does a streamed WAV of unknown length): read here, whatever
+    follows the samples (metadata) would be taken for samples. FFmpeg reads those."""
+    path = _wav(tmp_path / "plain.wav", (_samples(1.0, 2) * 32767).astype("<i2"), 1, 16)
+    data = bytearray(path.read_bytes())
+    assert probe_pcm_wav(path) is not None
+    rf64 = tmp_path / "rf64.wav"
+    rf64.write_bytes(b"RF64" + bytes(data[4:]))
+    assert probe_pcm_wav(rf64) is None
+    at = data.index(b"data") + 4
+    data[at : at + 4] = struct.pack("<I", 0xFFFFFFFF)
+    unknown = tmp_path / "unknown.wav"
+    unknown.write_bytes(bytes(data))
+    assert probe_pcm_wav(unknown) is None

@@ -49,3 +49,15 @@ def test_find_searches_the_variants_the_canvas_never_read(space: Space, qtbot) -
     assert [v.id for v in cv.scene.model.variants_of(hero.asset_id)] == [hero.variant_id]
     assert cv.scene.finder.find("dragon") == 1
     assert cv.scene.finder.matches() == [hero.asset_id]
+
+
+def test_find_forgets_a_variant_deleted_after_its_list_was_read(space: Space, qtbot) -> None:  # type: ignore[no-untyped-def]
+    hero = add_variant(space, name="Hero")
+    dragon = add_variant(space, hero.asset_id, name="Dragon")
+    cv = make_canvas(space, qtbot)
+    cv.scene.finder.prompt_source = lambda ids: prompts_of(space, ids)
+    assert cv.scene.finder.find("dragon") == 1  # reads every variant's id once
+    space.apply(c.DeleteVariant(dragon.variant_id), OWNER)
+    assert cv.scene.finder.find("dragon") == 0  # the cached list still held it
+    space.apply(c.RestoreVariant(dragon.variant_id), OWNER)
+    assert cv.scene.finder.find("dragon") == 1

@@ -91,3 +91,32 @@ def test_closing_the_window_waits_for_every_closer(window: MainWindow, qtbot) ->
     window.close_space()  # waits: the window is going away
     assert all(_closed(sp) for sp in opened)
     assert window.space_control._closing == {}
+
+
+def test_deleting_a_space_still_closing_waits_for_its_close(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Switched away from (its close on a closer thread, held up by a reader), then
+    deleted: its files go only once it is closed (they were moved under its open
+    connections, its lock and its jobs)."""
+    first = window.studio.create_space("First")
+    second = window.studio.create_space("Second")
+    window.open_space(first.id)
+    old = window.space
+    assert old is not None
+    reading, release = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with old.reading():
+            reading.set()
+            release.wait(30)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    assert reading.wait(10)
+    window.open_space(second.id)
+    assert not _closed(old)
+    threading.Timer(0.5, release.set).start()
+    window.space_control.space_deleted(first.id)  # what the spaces panel does first
+    assert _closed(old)  # the delete that follows finds it closed
+    t.join(10)
+    window.studio.delete_space(first.id)
+    assert [e.id for e in window.studio.spaces()] == [second.id]

@@ -191,7 +191,9 @@ class CanvasFinder:
         at_hand = self._scene.model.by_asset.get(aid, {})
         if self._owned is None:
             return list(at_hand)
-        return list(dict.fromkeys([*self._owned.get(aid, ()), *at_hand]))
+        gone = self._scene.model.dropped  # deleted since the list was read
+        owned = [v for v in self._owned.get(aid, ()) if v not in gone]
+        return list(dict.fromkeys([*owned, *at_hand]))
 
     def _prompts_of(self, aid: str) -> list[str]:
         vids = self._variant_ids(aid)

@@ -184,6 +184,7 @@ class CanvasModel:
         self.kids: dict[str, set[str]] = {}  # parent asset id -> its children's ids
         self.frames: dict[str, FrameRow] = {}
         self.progress: dict[str, tuple[float | None, str]] = {}  # variant id -> (0..1, msg)
+        self.dropped: set[str] = set()  # variants deleted since the snapshot (Find's list)
         self.queue_paused = False
 
     def clear(self) -> None:
@@ -196,6 +197,7 @@ class CanvasModel:
         self.kids.clear()
         self.frames.clear()
         self.progress.clear()
+        self.dropped.clear()
 
     # ------------------------------------------------------------------ loading
     def take_counts(self, counts: Mapping[str, int], starred: Mapping[str, Iterable[str]]) -> None:
@@ -210,6 +212,7 @@ class CanvasModel:
         if new and v.id not in self.variants:
             self.counts[v.asset_id] = self.counts.get(v.asset_id, 0) + 1
         self.variants[v.id] = v
+        self.dropped.discard(v.id)
         ids = self.by_asset.get(v.asset_id)
         if ids is None:
             self.by_asset[v.asset_id] = {v.id: None}
@@ -225,6 +228,7 @@ class CanvasModel:
             stars.discard(v.id)
 
     def _drop_variant(self, vid: str, asset_id: str) -> None:
+        self.dropped.add(vid)
         self.variants.pop(vid, None)
         self.progress.pop(vid, None)
         self.by_asset.get(asset_id, {}).pop(vid, None)
