@@ -164,6 +164,10 @@ def mark_of(conn: sqlite3.Connection, seq: int) -> str | None:
 # ---------------------------------------------------------------------------- peer side
 
 
+class ReplicaOutdated(StorageError):
+    """A replica file of an older schema: caught up by a new snapshot, not step by step."""
+
+
 class ReplicaWriter:
     """The one writer of a replica file (see the module docstring)."""
 
@@ -175,6 +179,9 @@ class ReplicaWriter:
             app = int(self._conn.execute("PRAGMA application_id").fetchone()[0])
         except sqlite3.Error as exc:
             raise StorageError(f"could not open the replica {path.name}: {exc}") from exc
+        if app == SPACE_APPLICATION_ID and 0 < version < SPACE_MIGRATIONS[-1].version:
+            self._conn.close()  # made by an older version: a fresh snapshot replaces it
+            raise ReplicaOutdated(f"the replica {path.name} was made by an older version")
         if app != SPACE_APPLICATION_ID or version != SPACE_MIGRATIONS[-1].version:
             self._conn.close()
             raise StorageError(f"the replica {path.name} is not a space file of this version")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import secrets
 import tempfile
 import zlib
@@ -25,7 +26,7 @@ from studio.core.errors import (
     ValidationError,
 )
 from studio.core.protocol import PROTOCOL_VERSION
-from studio.core.replica import ReplicaWriter, StepImage, install_snapshot
+from studio.core.replica import ReplicaOutdated, ReplicaWriter, StepImage, install_snapshot
 from studio.store.schema import SPACE_MIGRATIONS
 from studio.sync import media, wire
 from studio.sync.media import Download
@@ -33,6 +34,8 @@ from studio.sync.tls import pinned_context
 
 CONNECT_TIMEOUT = 5.0
 MAX_SNAPSHOT_BYTES = 64 << 30
+
+log = logging.getLogger(__name__)
 
 
 INLINE_STEPS = 4
@@ -133,7 +136,14 @@ class Session:
         make_replica: Callable[[dict[str, Any]], Path],
         timeout: float = CONNECT_TIMEOUT,
     ) -> Session:
-        writer = ReplicaWriter(replica) if replica is not None and replica.exists() else None
+        writer = None
+        if replica is not None and replica.exists():
+            try:
+                writer = ReplicaWriter(replica)
+            except ReplicaOutdated:  # an older version's copy: joined again from a snapshot
+                log.info(
+                    "the copy %s is from an older version: a new snapshot replaces it", replica.name
+                )
         last, mark = (writer.last_seq(), writer.last_mark()) if writer else (-1, None)
         try:
             ws = await _open(host, port, space_id, cert_der, headers, timeout)

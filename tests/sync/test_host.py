@@ -524,3 +524,33 @@ def test_a_replica_keeps_no_rolling_backups(host: HostThread, tmp_path: Path) ->
         assert not s.paths.space_backups(slug).exists()
     with Studio(host.home) as s:  # the host's own space still has them
         assert s.backups("shared-board")
+
+
+def test_a_copy_made_by_an_older_version_is_replaced_by_a_snapshot(
+    host: HostThread, tmp_path: Path
+) -> None:
+    """A peer upgraded to a version with a new space migration still syncs its joined
+    space: the older copy is caught up by a fresh snapshot (it was refused as 'not a
+    space file of this version' and the space never synced again)."""
+    import sqlite3
+
+    from studio.store.schema import SPACE_MIGRATIONS
+
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+    replica = _replica(pia, slug)
+    older = SPACE_MIGRATIONS[-1].version - 1
+    conn = sqlite3.connect(replica)
+    conn.execute(f"PRAGMA user_version = {older}")
+    conn.commit()
+    conn.close()
+    _host_apply(host, c.CreateAsset(name="After the upgrade", media_kind=c.MediaKindName.IMAGE))
+    _sync(pia, slug)
+    assert differences(_host_path(host), replica) == []
+    conn = sqlite3.connect(replica)
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM assets")}
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+    assert "After the upgrade" in names and version == older + 1
