@@ -10,7 +10,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from studio.core import commands as c
+from studio.core.actor import Actor
 from studio.core.studio import Studio
+from studio.sync import admin, peer
 from studio.sync.host import Host, HostLimits, ProxyFront
 
 T = TypeVar("T")
@@ -59,3 +62,20 @@ class HostThread:
             self._thread.join(10)
             self.loop.close()
             self.studio.close()
+
+
+def space_with_a_frame(home: Path, name: str, actor: Actor) -> str:
+    """A new space ``name`` in ``home`` holding one frame (something to replicate); its slug."""
+    with Studio(home) as s:
+        entry = s.create_space(name)
+        with s.open_space(entry.slug) as space:
+            space.apply(c.CreateFrame("Act 1", 0, 0, 100, 100), actor)
+        return entry.slug
+
+
+def join_peer(host: HostThread, slug: str, home: Path, name: str, role: str = "editor") -> str:
+    """Invite a device to the host's space ``slug`` and join it from ``home``; the local slug."""
+    with Studio(host.home) as s:
+        link = admin.make_invite(s, slug, role, 3_600_000).link()
+    with Studio(home) as s:
+        return asyncio.run(peer.join(s, link, name, timeout=20)).slug

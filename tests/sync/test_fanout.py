@@ -19,10 +19,10 @@ from studio.core.actor import Actor, Role
 from studio.core.commands import command_to_json
 from studio.core.replica_host import StepSource
 from studio.core.studio import Studio
-from studio.sync import admin, peer
+from studio.sync import peer
 from studio.sync.home import open_sharing
 from tests.sync.compare import differences
-from tests.sync.harness import HostThread
+from tests.sync.harness import HostThread, join_peer, space_with_a_frame
 
 ME = Actor("local:host", "Hana", Role.OWNER)
 PEERS = 4
@@ -32,11 +32,7 @@ ROUNDS = 8
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[HostThread]:
     home = tmp_path / "host"
-    with Studio(home) as s:
-        entry = s.create_space("Fan Out")
-        with s.open_space(entry.slug) as space:
-            space.apply(c.CreateFrame("Act 1", 0, 0, 100, 100), ME)
-    h = HostThread(home, ["fan-out"])
+    h = HostThread(home, [space_with_a_frame(home, "Fan Out", ME)])
     try:
         yield h
     finally:
@@ -44,14 +40,10 @@ def host(tmp_path: Path) -> Iterator[HostThread]:
 
 
 def _join_all(host: HostThread, tmp_path: Path, n: int) -> list[tuple[Path, str]]:
-    out = []
-    for i in range(n):
-        with Studio(host.home) as s:
-            link = admin.make_invite(s, "fan-out", "editor", 3_600_000).link()
-        home = tmp_path / f"p{i}"
-        with Studio(home) as s:
-            out.append((home, asyncio.run(peer.join(s, link, f"P{i}", timeout=20)).slug))
-    return out
+    return [
+        (tmp_path / f"p{i}", join_peer(host, "fan-out", tmp_path / f"p{i}", f"P{i}"))
+        for i in range(n)
+    ]
 
 
 async def _rounds(joined: list[tuple[Path, str]], start: object = None) -> list[int]:

@@ -19,11 +19,11 @@ from studio.core.actor import Actor, Role
 from studio.core.commands import command_to_json
 from studio.core.errors import StudioError
 from studio.core.studio import Studio
-from studio.sync import admin, peer, wire
+from studio.sync import peer, wire
 from studio.sync.home import open_sharing
 from studio.sync.host import HostLimits
 from tests.sync.compare import differences
-from tests.sync.harness import HostThread
+from tests.sync.harness import HostThread, join_peer, space_with_a_frame
 
 ME = Actor("local:host", "Hana", Role.OWNER)
 SEND_TIMEOUT = 1.0
@@ -37,12 +37,9 @@ PACE = 0.02
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[HostThread]:
     home = tmp_path / "host"
-    with Studio(home) as s:
-        entry = s.create_space("Slow Peer")
-        with s.open_space(entry.slug) as space:
-            space.apply(c.CreateFrame("Act 1", 0, 0, 100, 100), ME)
+    slug = space_with_a_frame(home, "Slow Peer", ME)
     limits = HostLimits(send_timeout=SEND_TIMEOUT, commands_per_second=1000, command_burst=1000)
-    h = HostThread(home, ["slow-peer"], limits=limits)
+    h = HostThread(home, [slug], limits=limits)
     try:
         yield h
     finally:
@@ -50,10 +47,7 @@ def host(tmp_path: Path) -> Iterator[HostThread]:
 
 
 def _join(host: HostThread, home: Path, name: str) -> str:
-    with Studio(host.home) as s:
-        link = admin.make_invite(s, "slow-peer", "editor", 3_600_000).link()
-    with Studio(home) as s:
-        return asyncio.run(peer.join(s, link, name, timeout=20)).slug
+    return join_peer(host, "slow-peer", home, name)
 
 
 def _small_buffers(transport: Any, option: int) -> None:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from studio.core.studio import Studio
+from studio.providers_setup import build_providers
+from studio.ui.main_window import MainWindow
 from studio.ui.sharing import window as sharing_window
+from tests.conftest import OWNER
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +41,17 @@ def _collect_qt_garbage_on_the_main_thread() -> Iterator[None]:
 def _share_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """A window that shares a space listens on 127.0.0.1 only (never the LAN)."""
     monkeypatch.setenv(sharing_window.BIND_ENV, "127.0.0.1")
+
+
+@pytest.fixture
+def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    """A shown main window on a fresh home with the provider registry (a test module
+    may define its own ``window``: that one wins)."""
+    studio = Studio(tmp_path / "home", providers=build_providers)
+    w = MainWindow(studio, OWNER)
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    yield w
+    w.close()
+    studio.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -62,6 +63,17 @@ def _port_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _kill_and_wait_for_the_next(engine: Any, space_id: str, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL the space's host process (the OOM killer, a crash); the window's People
+    poll starts a new one: wait until it is alive."""
+    host = engine.hosts[space_id]
+    os.kill(host.pid, signal.SIGKILL)
+    qtbot.waitUntil(
+        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
+        timeout=WAIT_MS,
+    )
 
 
 def test_peers_commands_are_applied_by_a_child_process_not_in_the_app(
@@ -273,20 +285,13 @@ def test_the_host_process_lines_are_read_strictly(monkeypatch: pytest.MonkeyPatc
 def test_a_host_process_that_dies_is_started_again_on_its_port(
     host_window: MainWindow, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
-    import signal
-
     w = host_window
     assert w.space is not None
     space_id = w.space.id
     engine = w.sharing.engine
     host = engine.hosts[space_id]
     port = host.port
-    os.kill(host.pid, signal.SIGKILL)  # the OOM killer, a crash
-    # the window's People poll notices and starts it again, on the same port
-    qtbot.waitUntil(
-        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
-        timeout=WAIT_MS,
-    )
+    _kill_and_wait_for_the_next(engine, space_id, qtbot)  # again on the same port
     assert engine.hosts[space_id].port == port
     qtbot.waitUntil(lambda: _port_open(port), timeout=WAIT_MS)
 
@@ -325,8 +330,6 @@ def _serves(pid: int, home: str) -> bool:
 def test_a_host_that_could_not_start_again_is_tried_again_later(
     host_window: MainWindow, qtbot, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import signal
-
     from studio.ui.sharing import engine as engine_mod
     from studio.ui.sharing.host_child import HostStartError
 
@@ -334,7 +337,6 @@ def test_a_host_that_could_not_start_again_is_tried_again_later(
     assert w.space is not None
     space_id = w.space.id
     engine = w.sharing.engine
-    host = engine.hosts[space_id]
     monkeypatch.setattr(engine_mod, "RESTART_S", 0.5)
     real = engine._start_host
     tries: list[int] = []
@@ -346,11 +348,7 @@ def test_a_host_that_could_not_start_again_is_tried_again_later(
         return await real(sid, port)
 
     monkeypatch.setattr(engine, "_start_host", flaky)
-    os.kill(host.pid, signal.SIGKILL)
-    qtbot.waitUntil(
-        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
-        timeout=WAIT_MS,
-    )
+    _kill_and_wait_for_the_next(engine, space_id, qtbot)
     assert len(tries) >= 2 and space_id not in engine._down
 
 
@@ -358,17 +356,14 @@ def test_a_slow_restart_is_not_started_twice_and_closing_twice_is_quiet(
     host_window: MainWindow, qtbot, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     """A start that outlasts RESTART_S (a loaded machine) is not joined by a second one at
-    the next People poll (under load, a dozen children were started for one space), and
-    closing the engine again after it closed is a no-op (it raised "Event loop is closed")."""
-    import signal
-
+    a later People poll, and closing the engine again after it closed is a no-op (a loaded
+    full run failed a teardown with "Event loop is closed")."""
     from studio.ui.sharing import engine as engine_mod
 
     w = host_window
     assert w.space is not None
     space_id = w.space.id
     engine = w.sharing.engine
-    host = engine.hosts[space_id]
     monkeypatch.setattr(engine_mod, "RESTART_S", 0.05)
     real = engine._start_host
     running: list[int] = []
@@ -386,11 +381,7 @@ def test_a_slow_restart_is_not_started_twice_and_closing_twice_is_quiet(
             running.pop()
 
     monkeypatch.setattr(engine, "_start_host", slow)
-    os.kill(host.pid, signal.SIGKILL)
-    qtbot.waitUntil(
-        lambda: engine.hosts[space_id] is not host and engine.hosts[space_id].alive,
-        timeout=WAIT_MS,
-    )
+    _kill_and_wait_for_the_next(engine, space_id, qtbot)
     qtbot.wait(1500)  # more polls: the new host is alive, nothing more is started
     assert most[0] == 1 and len(tries) == 1
     w.sharing.close()

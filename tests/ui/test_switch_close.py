@@ -8,16 +8,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from studio.core.space import Space
-from studio.core.studio import Studio
-from studio.providers_setup import build_providers
 from studio.ui.main_window import MainWindow
-from tests.conftest import OWNER, add_asset
+from tests.conftest import add_asset
 
 
 def _closed(space: Space) -> bool:
@@ -27,18 +21,6 @@ def _closed(space: Space) -> bool:
     except sqlite3.ProgrammingError:
         return True
     return False
-
-
-@pytest.fixture
-def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    studio = Studio(tmp_path / "home", providers=build_providers)
-    w = MainWindow(studio, OWNER)
-    qtbot.addWidget(w)
-    w.resize(1000, 700)
-    w.show()
-    yield w
-    w.close()
-    studio.close()
 
 
 def test_a_switch_leaves_a_busy_reader_of_the_last_space_to_a_closer_thread(

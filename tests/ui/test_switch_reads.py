@@ -6,31 +6,14 @@ looked for by the snapshot job, off the UI thread."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from studio.core import imports, leftovers
 from studio.core.reads import Reads
-from studio.core.studio import Studio
-from studio.providers_setup import build_providers
 from studio.ui import space_jobs, spaces_panel
 from studio.ui.main_window import MainWindow
-from tests.conftest import OWNER, add_variant
-
-
-@pytest.fixture
-def window(tmp_path: Path, qtbot) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    studio = Studio(tmp_path / "home", providers=build_providers)
-    w = MainWindow(studio, OWNER)
-    qtbot.addWidget(w)
-    w.resize(1000, 700)
-    w.show()
-    yield w
-    w.close()
-    studio.close()
+from tests.conftest import add_variant
 
 
 def test_a_switch_leaves_whole_table_reads_to_other_threads(
