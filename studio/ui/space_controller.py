@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, SignalInstance
 
 from studio.core import settings
 from studio.core.errors import StudioError
@@ -25,22 +25,33 @@ if TYPE_CHECKING:
 LAST_SPACE_KEY = settings.LAST_SPACE
 CLOSE_WAIT_S = 120.0
 """How long closing waits for a space's closer thread (its jobs, pump and readers)."""
+SLOW_CLOSE_S = 2.0
+"""A space asked for again while it is still closing: after this long the status bar
+says why it has not opened yet."""
 
 log = logging.getLogger(__name__)
 
 
-def _shut_down(session: SpaceSession, jobs: list[SpaceJob]) -> None:
-    """(Closer thread) wait for the jobs still reading the space, then close it."""
+def _shut_down(session: SpaceSession, jobs: list[SpaceJob], ended: SignalInstance) -> None:
+    """(Closer thread) wait for the jobs still reading the space, then close it;
+    ``ended`` (queued to the UI thread) says so, whatever happened."""
     try:
         for job in jobs:  # imports and snapshots still reading this space
             job.finished.wait(60)
         session.shut_down()
     except Exception:  # a thread of its own: say so, never take the window down
         log.exception("closing the space %s failed", session.space.id)
+    finally:
+        try:
+            ended.emit(session.space.id)
+        except RuntimeError:  # the window is gone (the app is ending): no one to tell
+            pass
 
 
 class SpaceController(QObject):
     """Owns the open ``SpaceSession`` and the background jobs reading its space."""
+
+    _closer_ended = Signal(str)  # a space's closer thread is done (emitted on that thread)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -51,6 +62,13 @@ class SpaceController(QObject):
         self._fit_when_loaded = False
         self._closing: dict[str, threading.Thread] = {}
         """Spaces being closed on threads of their own (a switch does not wait)."""
+        self.waiting_for: str | None = None
+        """A space asked for while it was still closing: it opens when its close ends
+        (the latest such request; None when none is waiting)."""
+        self._closer_ended.connect(self._on_closer_ended)
+        self._slow = QTimer(self, singleShot=True, interval=round(SLOW_CLOSE_S * 1000))
+        self._slow.timeout.connect(self._close_is_slow)
+        self._waited_s = 0.0
 
     @property
     def win(self) -> MainWindow:
@@ -63,11 +81,22 @@ class SpaceController(QObject):
         return None if self.session is None else self.session.space
 
     def open_space(self, space_id: str) -> None:
+        """Show ``space_id``. A space still closing on its closer thread (switched away
+        from a moment ago) opens once that close has ended, on a later event-loop turn:
+        the UI thread never waits for it (it waited 120-450 ms at 50,000 assets). The
+        latest request wins."""
         w = self.win
+        self._forget_waiting()
         if self.session is not None and self.session.space.id == space_id:
             return
         self.close_space(wait=False)  # the next space opens while the last one closes
-        self.finish_closing(space_id)  # (unless it is this one: its close ends first)
+        self._reap()
+        if space_id in self._closing:
+            self.waiting_for = space_id
+            self._waited_s = 0.0
+            self._slow.start()
+            w.spaces.show_opened(space_id)
+            return
         try:
             space = w.studio.open_space(space_id, sweep=False)  # the snapshot job sweeps
         except StudioError as exc:
@@ -137,6 +166,8 @@ class SpaceController(QObject):
         False returns without waiting for it (a switch: the UI thread waited 60-100 ms
         here, and seconds while a filter thread was reading)."""
         w = self.win
+        if wait:  # closed for good (the window, a reload): nothing opens afterwards
+            self._forget_waiting()
         if self.session is None:
             if wait:
                 self.finish_closing()
@@ -168,7 +199,10 @@ class SpaceController(QObject):
         session.stop_following()
         self.finish_closing(space.id)  # (a close of the same space still running)
         closer = threading.Thread(
-            target=_shut_down, args=(session, jobs), name=f"close {space.slug}", daemon=True
+            target=_shut_down,
+            args=(session, jobs, self._closer_ended),
+            name=f"close {space.slug}",
+            daemon=True,
         )
         self._closing[space.id] = closer
         closer.start()
@@ -178,7 +212,7 @@ class SpaceController(QObject):
 
     def finish_closing(self, space_id: str | None = None) -> None:
         """Wait until the space ``space_id`` (None: every space) closing on its closer
-        thread is closed."""
+        thread is closed (a space waiting to open opens on a later turn)."""
         for sid, closer in list(self._closing.items()):
             if space_id is None or sid == space_id:
                 closer.join(CLOSE_WAIT_S)
@@ -186,9 +220,50 @@ class SpaceController(QObject):
                     log.warning("closing the space %s takes longer than %.0f s", sid, CLOSE_WAIT_S)
                 del self._closing[sid]
 
+    def _reap(self) -> None:
+        """Forget the closers that have ended (their ``_closer_ended`` may still be queued)."""
+        for sid, closer in list(self._closing.items()):
+            if not closer.is_alive():
+                del self._closing[sid]
+
+    def _on_closer_ended(self, space_id: str) -> None:
+        closer = self._closing.get(space_id)
+        if closer is not None:
+            closer.join(1.0)  # it has emitted its last word: ending now
+            if not closer.is_alive():
+                del self._closing[space_id]
+        if self.waiting_for == space_id and space_id not in self._closing:
+            self.open_space(space_id)
+
+    def _close_is_slow(self) -> None:
+        sid = self.waiting_for
+        if sid is None:
+            return
+        self._waited_s += SLOW_CLOSE_S
+        w = self.win
+        name = w.studio.resolve(sid).name
+        if self._waited_s >= CLOSE_WAIT_S:
+            self._forget_waiting()
+            w.show_error(
+                f"“{name}” is still closing after {CLOSE_WAIT_S:.0f} s (a job or a reader "
+                "of it has not stopped): open it again in a moment."
+            )
+            return
+        w.statusBar().showMessage(
+            f"Opening “{name}” once it has finished closing (its jobs and readers are stopping)…",
+            round(SLOW_CLOSE_S * 1000) + 500,
+        )
+        self._slow.start()
+
+    def _forget_waiting(self) -> None:
+        self.waiting_for = None
+        self._slow.stop()
+
     def space_deleted(self, space_id: str) -> None:
         """Before ``space_id``'s files go (delete, leave): closed here, and its close on a
         closer thread (a switch away from it) finished — its jobs, readers and lock."""
+        if self.waiting_for == space_id:
+            self._forget_waiting()
         if self.session is not None and self.session.space.id == space_id:
             self.close_space()
         self.finish_closing(space_id)
