@@ -166,9 +166,13 @@ def switch_pairs(home: Path, small: str, big: str, db_path: Path, assets: int, r
     from PySide6.QtWidgets import QApplication
 
     from studio.providers_setup import build_providers
+    from studio.ui.gc_timer import MainThreadCollector
     from studio.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
+    # as the app runs: cyclic garbage collected on a main-thread timer, which loading
+    # cards holds (left automatic, a full collection over 50,000 cards hits any turn)
+    collector = MainThreadCollector(app)
     studio = Studio(home, providers=build_providers)
     window = MainWindow(studio)
     window.resize(1400, 900)
@@ -205,6 +209,7 @@ def switch_pairs(home: Path, small: str, big: str, db_path: Path, assets: int, r
     raw.close()
     window.close()
     studio.close()
+    collector.stop()
     med = [statistics.median(r[i] for r in rows) for i in range(6)]
     stall_ratio = statistics.median(r[0] / max(r[1], 1.0) for r in rows)
     time_ratio = statistics.median(r[4] / r[5] for r in rows)

@@ -5,6 +5,12 @@ threshold is crossed — in the app, often a job body or a thumbnail loader on t
 thread pool. A Qt object caught in a reference cycle is then destroyed off its
 thread, which can crash the process. The app turns automatic collection off and
 collects from a timer on the main thread instead (Anki does the same).
+
+While work that makes tens of thousands of long-lived objects runs in slices (the
+canvas building a big space's cards), the timer's collections are held
+(:func:`hold` / :func:`release`): a full collection over 50,000 half-built cards
+took 240 ms of CPU, measured; the work freezes what it made (``gc.freeze()``) before
+it releases.
 """
 
 from __future__ import annotations
@@ -14,6 +20,23 @@ import gc
 from PySide6.QtCore import QObject, QTimer
 
 INTERVAL_MS = 1_000
+
+_holds = 0
+
+
+def hold() -> None:
+    """No timed collection until as many :func:`release` calls (main thread only)."""
+    global _holds
+    _holds += 1
+
+
+def release() -> None:
+    global _holds
+    _holds = max(0, _holds - 1)
+
+
+def held() -> bool:
+    return _holds > 0
 
 
 class MainThreadCollector(QObject):
@@ -39,7 +62,10 @@ class MainThreadCollector(QObject):
         self._timer.start()
 
     def collect(self) -> int:
-        """Collect what the thresholds say is due (cheap young generations mostly)."""
+        """Collect what the thresholds say is due (cheap young generations mostly);
+        nothing while held (it is collected once released)."""
+        if _holds:
+            return 0
         counts = gc.get_count()
         thresholds = gc.get_threshold()
         generation = 0

@@ -29,12 +29,20 @@ def _collect_qt_garbage_on_the_main_thread() -> Iterator[None]:
     what was made since — the same frees on the main thread, without re-walking the
     whole session's heap each time (~0.1-0.5 s per test with every module imported).
     Only session- and module-wide objects are frozen (each test's own fixtures are torn
-    down before this runs). The canvas unfreezes everything when it clears (its own
-    freeze), so after a canvas test the next collection walks the whole heap again.
+    down before this runs). A canvas that loaded cards froze the whole heap then, the
+    test's windows and fixtures with it (the app keeps its cards frozen): after such a
+    test everything is unfrozen first, and this collection walks the whole heap again.
     """
     yield
+    if gc.get_freeze_count() > _frozen_here[0]:
+        gc.unfreeze()
     gc.collect()
     gc.freeze()
+    _frozen_here[0] = gc.get_freeze_count()
+
+
+_frozen_here = [0]
+"""How many objects the fixture above froze (more now: someone else froze since)."""
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,10 @@ import gc
 import threading
 import weakref
 
+from studio.ui import gc_timer
 from studio.ui.gc_timer import MainThreadCollector
+from studio.ui.main_window import MainWindow
+from tests.conftest import add_asset
 
 
 class _Node:
@@ -40,3 +43,55 @@ def test_garbage_made_on_a_thread_is_freed_by_the_main_thread_timer(qtbot) -> No
         collector.stop()
         collector.deleteLater()
     assert gc.isenabled()
+
+
+def test_a_hold_stops_timed_collections_until_released(qtbot) -> None:  # type: ignore[no-untyped-def]
+    collector = MainThreadCollector(interval_ms=10_000)
+    try:
+        ref = _garbage_cycle()
+        gc_timer.hold()
+        try:
+            for _ in range(12):  # every generation due
+                collector.collect()
+            assert ref() is not None  # held: not collected
+        finally:
+            gc_timer.release()
+        for _ in range(12):
+            collector.collect()
+        assert ref() is None
+    finally:
+        collector.stop()
+        collector.deleteLater()
+
+
+def _garbage_cycle() -> weakref.ref[_Node]:
+    node = _Node()
+    ref = weakref.ref(node)
+    del node
+    return ref
+
+
+def test_cards_are_built_with_collections_held_and_stay_frozen_after_a_switch(
+    window: MainWindow,
+) -> None:
+    """A full collection over a big space's cards, half built or still waiting in the
+    graveyard after a switch, stalled the window 240 ms: held while they are built,
+    frozen after, and not unfrozen when the canvas clears."""
+    first = window.studio.create_space("First")
+    second = window.studio.create_space("Second")
+    window.open_space(first.id)
+    space = window.space
+    assert space is not None
+    for i in range(40):
+        add_asset(space, f"Card {i}")
+    window.scene.clear_canvas()
+    gc.unfreeze()
+    window.scene.load(space, space.snapshot())
+    assert gc_timer.held()  # building: no timed collection
+    assert window.scene.wait_loaded()
+    assert not gc_timer.held()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    window.open_space(second.id)  # the canvas clears
+    assert gc.get_freeze_count() > 0  # the old cards are not handed back to the collector
+    assert not gc_timer.held()

@@ -5,10 +5,15 @@ rows, index the asset rows (splitting those inside the focus rectangle from the 
 and size the scene, make the frames, apply the events that arrived meanwhile, then
 build the cards, focus first.
 
-Python's cyclic GC is paused while building — a gen-2 pass over tens of thousands of
-item wrappers takes ~40 ms, measured — and the built objects are then frozen
-(``gc.freeze()``) so later gen-2 passes skip them; ``stop()`` / the scene's
-``clear_canvas()`` unfreeze.
+Python's cyclic GC is paused while building — automatic collection off, and the app's
+timed collector held (``gc_timer.hold``): a full pass over 50,000 half-built cards took
+240 ms of CPU, measured — and the built objects are then frozen (``gc.freeze()``) so
+later full passes skip them. They stay frozen when the canvas clears: unfreezing gave
+the next full pass every old card still waiting in the graveyard (the same 240 ms, in
+the middle of the next switch); a frozen object freed by its last reference leaves the
+frozen set. What cannot be freed so is a reference cycle made before the freeze: after
+a switch away from 50,000 cards an unfreeze and a full collection found none of the old
+space's objects (0 unreachable), and 146 objects of the load itself.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRectF
 
 from studio.core.space import Snapshot
+from studio.ui import gc_timer
 from studio.ui.canvas.batches import Batches
 from studio.ui.canvas.geometry import CARD_H, CARD_W, Rect
 
@@ -34,7 +40,7 @@ class SceneLoader:
         self._batches = Batches(budget_s, scene)
         self._batches.sliced.connect(on_batch)
         self._gc_was_enabled = False
-        self._frozen = False
+        self._holding = False
 
     @property
     def running(self) -> bool:
@@ -45,12 +51,12 @@ class SceneLoader:
         self._batches.budget_s = self._scene.BATCH_S
         self._gc_was_enabled = gc.isenabled()
         gc.disable()
+        gc_timer.hold()
+        self._holding = True
 
         def finished() -> None:
             gc.freeze()  # the cards live as long as the space is open
-            self._frozen = True
-            if self._gc_was_enabled:
-                gc.enable()
+            self._resume_gc()
             done()
 
         self._batches.start(self._steps(snap, focus), finished)
@@ -59,12 +65,15 @@ class SceneLoader:
         return self._batches.finish(timeout_s)
 
     def stop(self) -> None:
-        if self._batches.running and self._gc_was_enabled:
-            gc.enable()
         self._batches.stop()
-        if self._frozen:
-            gc.unfreeze()
-            self._frozen = False
+        self._resume_gc()
+
+    def _resume_gc(self) -> None:
+        if self._holding:
+            self._holding = False
+            gc_timer.release()
+            if self._gc_was_enabled:
+                gc.enable()
 
     def _steps(self, snap: Snapshot, focus: QRectF | None) -> Iterator[None]:
         scene = self._scene

@@ -9,7 +9,7 @@ most ``BATCH_S`` seconds, those inside ``focus`` first, with ``progress(built, t
 and finally ``loaded``. Events arriving meanwhile are applied on top; events already in
 the snapshot (``seq <= snapshot.seq``) are skipped. While building, Python's cyclic GC
 is paused (a gen-2 pass over tens of thousands of wrappers costs ~40 ms, measured) and
-afterwards the long-lived items are ``gc.freeze()``-d; ``clear_canvas()`` unfreezes.
+afterwards the long-lived items are ``gc.freeze()``-d (and stay so: see ``loading``).
 
 Level of detail follows the view's zoom (``set_view_scale``): FULL and SIMPLE cards
 paint themselves; at FAR zoom they are flagged ``ItemHasNoContents`` (in batches) and
