@@ -12,6 +12,11 @@ runs in a process pool sized to the cores when there are several files; this pro
 takes the results in the order the files were given and does the second half (rows
 through the door, renames), so rows, positions and files are the same as one by one.
 
+The workers never wait for the disk: this process fsyncs each prepared file's data on
+a few threads of its own (:class:`_Syncs`) from the moment its worker is done with it,
+and a file is registered only once its sync has ended (a failed sync refuses the file
+before it has a row).
+
 Files the pool has finished while this process was busy are registered together: one
 door step creates their ``uploading`` rows, their files are moved into place and their
 folders synced (on ext4 the first sync commits the journal for all of them), and one
@@ -23,9 +28,11 @@ by file, so each file still gets its own clear reason.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -42,11 +49,12 @@ from studio.core.layout import GRID_STEP as GRID_STEP
 from studio.core.layout import grid_position as grid_position
 from studio.core.space import Space
 from studio.media import MediaError, MediaLimits, fsync_dir
+from studio.media.files import fsync_file
 from studio.media.names import printable_name
 from studio.media.pool import PreparePool, preload_for, workers_for
 from studio.media.prepare import NO_MEMORY as NO_MEMORY
 from studio.media.prepare import UNEXPECTED as UNEXPECTED
-from studio.media.prepare import Failed, Prepared, prepare_file
+from studio.media.prepare import Failed, Prepared, copy_failed, prepare_file
 from studio.media.prepare import unexpected_reason as unexpected_reason
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,9 @@ BATCH_MAX = 16
 BATCH_WAIT_S = 0.1
 """How long a batch waits for the next file once its first is there (progress still
 moves file by file, at most this late)."""
+SYNC_THREADS = 4
+"""Threads fsyncing prepared files (a sync waits for the disk, not for a core: several
+in flight let the disk take them together)."""
 
 Progress = Callable[[int, int, Path], None]
 """``progress(done, total, path)``: called once per file, in order, when it is imported
@@ -135,10 +146,10 @@ def import_files(
     staging_root = space.staging_dir()  # this holder's own: recovery leaves it alone
     n_workers = workers_for(len(files), workers)
     flight = _Flight()
-    with _Cleaner() as cleaner:
-        outcomes = _prepared(space, files, staging_root, limits, n_workers, flight)
+    with _Cleaner() as cleaner, _Syncs() as syncs:
+        outcomes = _prepared(space, files, staging_root, limits, n_workers, flight, syncs)
         for batch in _batches(outcomes, flight.head_ready):
-            done = _register(space, batch, actor, where, len(imported))
+            done = _register(space, batch, actor, where, len(imported), syncs)
             for (path, stage, _outcome), result in zip(batch, done, strict=True):
                 if isinstance(result, Imported):
                     imported.append(result)
@@ -177,14 +188,19 @@ def _batches(items: Iterator[_Item], ready: Callable[[float], bool]) -> Iterator
 
 
 def _register(
-    space: Space, batch: list[_Item], actor: Actor, where: _Where, index: int
+    space: Space, batch: list[_Item], actor: Actor, where: _Where, index: int, syncs: _Syncs
 ) -> list[Imported | Refused]:
     """Rows and files for a batch of prepared files, in order; ``index``: how many files
-    this import has placed before it (their grid positions)."""
+    this import has placed before it (their grid positions). A file gets its row once
+    its data is on the disk (``syncs``)."""
     out: list[Imported | Refused | None] = [None] * len(batch)
     ready: list[tuple[int, Path, Prepared]] = []
     for i, (path, _stage, outcome) in enumerate(batch):
         if isinstance(outcome, Prepared):
+            failed = syncs.wait(outcome)
+            if failed is not None:  # nothing points at it yet: refused without a row
+                out[i] = Refused(path, copy_failed(failed))
+                continue
             ready.append((i, path, outcome))
         elif isinstance(outcome, StudioError):
             out[i] = Refused(path, _reason(outcome))
@@ -193,7 +209,7 @@ def _register(
                 log.debug("importing %r failed unexpectedly: %s", path, outcome.detail)
             out[i] = Refused(path, outcome.reason)
     if len(ready) > 1:
-        placed = _commit_many(space, [(p, x) for _, p, x in ready], actor, where, index)
+        placed = _commit_many(space, [(p, x) for _, p, x in ready], actor, where, index, syncs)
         if placed is not None:  # else the door refused the rows: each file alone
             for (i, _p, _x), result in zip(ready, placed, strict=True):
                 out[i] = result
@@ -219,7 +235,12 @@ def _guarded(
 
 
 def _commit_many(
-    space: Space, batch: list[tuple[Path, Prepared]], actor: Actor, where: _Where, index: int
+    space: Space,
+    batch: list[tuple[Path, Prepared]],
+    actor: Actor,
+    where: _Where,
+    index: int,
+    syncs: _Syncs,
 ) -> list[Imported | Refused] | None:
     """:func:`_commit_one` for several files in two door steps: all their rows begun,
     the files placed and their folders synced, then all completed. ``None`` when the
@@ -248,11 +269,11 @@ def _commit_many(
         complete.append((len(out), done, dest))
         out.append(Imported(path, aid, vid, applied.inverse))
     synced: list[tuple[int, c.CompleteVariant, Path]] = []
-    for i, cmd, dest in complete:  # the renames are durable before any row names them
-        try:
-            fsync_dir(dest)
-        except Exception as exc:  # this file fails alone, with its reason; the rest go on
-            out[i] = _refuse_placed(space, out[i].path, cmd.variant_id, dest, exc)
+    # the renames are durable before any row names them
+    dests = [d for *_, d in complete]
+    for (i, cmd, dest), failed in zip(complete, syncs.folders(dests), strict=True):
+        if failed is not None:  # this file fails alone, with its reason; the rest go on
+            out[i] = _refuse_placed(space, out[i].path, cmd.variant_id, dest, failed)
             continue
         synced.append((i, cmd, dest))
     complete = synced
@@ -368,6 +389,71 @@ class _Cleaner:
         self._pool.shutdown(wait=True)
 
 
+class _Syncs:
+    """fsync on :data:`SYNC_THREADS` threads of this process: each prepared file's data
+    as soon as its worker is done with it (:meth:`on_done`, long before the file is
+    registered), and the variant folders of a batch together (:meth:`folders`)."""
+
+    def __enter__(self) -> _Syncs:
+        self._pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="import-sync")
+        self._lock = threading.Lock()
+        self._started: dict[Path, Future[None]] = {}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def start(self, prepared: Prepared) -> None:
+        with self._lock:
+            if prepared.staged.path not in self._started:
+                self._started[prepared.staged.path] = self._pool.submit(
+                    _sync_files, prepared.unsynced
+                )
+
+    def on_done(self, job: Future[Prepared | Failed]) -> None:
+        """A worker's job ended (called on the process pool's own thread)."""
+        if job.cancelled() or job.exception() is not None:
+            return
+        made = job.result()
+        if isinstance(made, Prepared):
+            with contextlib.suppress(RuntimeError):  # shut down: wait() syncs it inline
+                self.start(made)
+
+    def wait(self, prepared: Prepared) -> OSError | None:
+        """Sync ``prepared``'s files (if not begun already) and wait: the first error."""
+        try:
+            self.start(prepared)
+        except RuntimeError:  # pragma: no cover - only after __exit__
+            pass
+        with self._lock:
+            syncing = self._started.pop(prepared.staged.path, None)
+        try:
+            if syncing is None:  # pragma: no cover - see above
+                _sync_files(prepared.unsynced)
+            else:
+                syncing.result()
+        except OSError as exc:
+            return exc
+        return None
+
+    def folders(self, dests: list[Path]) -> list[Exception | None]:
+        """``fsync_dir`` each of ``dests`` at once; what each one raised."""
+
+        def one(dest: Path) -> Exception | None:
+            try:
+                fsync_dir(dest)
+            except Exception as exc:
+                return exc
+            return None
+
+        return list(self._pool.map(one, dests))
+
+
+def _sync_files(paths: tuple[Path, ...]) -> None:
+    for path in paths:
+        fsync_file(path)
+
+
 class _Flight:
     """The files submitted to the pool and not yet handed on, in input order."""
 
@@ -407,9 +493,11 @@ def _prepared(
     limits: MediaLimits,
     workers: int,
     flight: _Flight,
+    syncs: _Syncs,
 ) -> Iterator[tuple[Path, Path | None, _Outcome]]:
     """Each file with its staging folder and what preparing it gave, in input order.
-    ``flight`` holds the files submitted and not yet yielded (the caller peeks at it)."""
+    ``flight`` holds the files submitted and not yet yielded (the caller peeks at it);
+    a prepared file's sync begins in ``syncs`` as soon as its worker is done."""
     if workers <= 0:
         yield from _serially(space, files, staging_root, limits)
         return
@@ -422,7 +510,9 @@ def _prepared(
 
         def submit(path: Path, stage: Path) -> Future[Prepared | Failed]:
             attempts[str(stage)] = attempts.get(str(stage), 0) + 1
-            return pool.submit(path, stage, limits)
+            job = pool.submit(path, stage, limits)
+            job.add_done_callback(syncs.on_done)
+            return job
 
         def fill() -> None:
             while todo and len(queue) < window:

@@ -5,24 +5,27 @@ caller's own, for a few files) and writes only into its staging folder; the impo
 then creates the rows through the space's door and moves the whole files into place.
 What crosses the process border is plain, picklable data: ``Prepared`` or ``Failed``,
 never an exception (a worker's exception types need not survive pickling).
+
+Nothing here waits for the disk: the files are written but not fsync'd. A worker that
+waited in ``fsync`` would leave its core idle while it has pixels to decode; the
+importing process syncs :attr:`Prepared.unsynced` on a few threads of its own before
+any row points at them (:mod:`studio.core.imports`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.media.files import fsync_file
 from studio.media.kinds import MediaError, MediaInfo, MediaLimits, Previews
 from studio.media.metadata import read_generation_info
 from studio.media.names import printable_name
 from studio.media.previews import probe_and_render
 from studio.media.source import Staged, stage_source
 
-__all__ = ["Failed", "Prepared", "prepare_file", "unexpected_reason"]
+__all__ = ["Failed", "Prepared", "copy_failed", "prepare_file", "unexpected_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,13 @@ class Prepared:
     recipe_fields: dict[str, Any] | None
     provenance: dict[str, Any]
 
+    @property
+    def unsynced(self) -> tuple[Path, ...]:
+        """The files whose data must be fsync'd before a row points at them: the copy,
+        the thumbnail and the poster (the small tiers never are: a torn tier reads as
+        missing, and the canvas falls back to the thumbnail)."""
+        return tuple(p for p in (self.staged.path, self.previews.thumb, self.previews.poster) if p)
+
 
 @dataclass(frozen=True, slots=True)
 class Failed:
@@ -50,6 +60,11 @@ class Failed:
     reason: str
     unexpected: bool = False
     detail: str = ""
+
+
+def copy_failed(exc: OSError) -> str:
+    """The reason for a file whose copy could not be written or synced (disk full…)."""
+    return f"could not copy the file: {exc.strerror or exc}"
 
 
 def unexpected_reason(exc: BaseException) -> str:
@@ -63,27 +78,20 @@ def unexpected_reason(exc: BaseException) -> str:
 def prepare_file(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Failed:
     """Copy ``path`` into the existing folder ``stage`` and make everything an import
     stores from that copy (the source is opened once: what is probed is exactly what
-    is stored and hashed). Never raises."""
+    is stored and hashed). Nothing is fsync'd (:attr:`Prepared.unsynced`). Never
+    raises."""
     try:
         try:
             staged = stage_source(path, stage, limits, sync=False, in_place=True)
         except OSError as exc:  # writing the staging copy failed (disk full…)
-            return Failed(f"could not copy the file: {exc.strerror or exc}")
-        # The copy's data reaches the disk while its pixels or samples decode (fsync
-        # waits for the disk, not the CPU); it has, before this returns.
-        syncing = _Fsync(staged.path)
-        try:
-            # the staging folder is ours alone and not synced: its files are written
-            # under their names at once and renamed into the variant's folder, which the
-            # importer syncs before any row points at them
-            info, previews = probe_and_render(
-                staged.path, stage, limits=limits, sync_dir=False, in_place=True
-            )
-            made = read_generation_info(staged.path, info.mime)  # never raises
-        finally:
-            failed = syncing.wait()
-        if failed is not None:
-            return Failed(f"could not copy the file: {failed.strerror or failed}")
+            return Failed(copy_failed(exc))
+        # the staging folder is ours alone and never synced: its files are written
+        # under their names at once and renamed into the variant's folder, which the
+        # importer syncs before any row points at them
+        info, previews = probe_and_render(
+            staged.path, stage, limits=limits, sync_dir=False, in_place=True, sync=False
+        )
+        made = read_generation_info(staged.path, info.mime)  # never raises
     except MediaError as exc:
         return Failed(exc.message)
     except Exception as exc:  # a bug in a decoder must cost one file, not the batch
@@ -96,22 +104,3 @@ def prepare_file(path: Path, stage: Path, limits: MediaLimits) -> Prepared | Fai
         made.recipe_fields() if made is not None else None,
         made.provenance_json() if made is not None else {},
     )
-
-
-class _Fsync:
-    """``fsync_file(path)`` on a thread of its own; ``wait()`` returns its OSError."""
-
-    def __init__(self, path: Path) -> None:
-        self.error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), name="fsync")
-        self._thread.start()
-
-    def _run(self, path: Path) -> None:
-        try:
-            fsync_file(path)
-        except OSError as exc:
-            self.error = exc
-
-    def wait(self) -> OSError | None:
-        self._thread.join()
-        return self.error

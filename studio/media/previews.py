@@ -43,6 +43,7 @@ __all__ = [
     "TIERS",
     "probe_and_render",
     "render_previews",
+    "tier_image",
     "tier_name",
     "tier_paths",
 ]
@@ -85,20 +86,28 @@ def probe_and_render(
     limits: MediaLimits = DEFAULT_LIMITS,
     sync_dir: bool = True,
     in_place: bool = False,
+    sync: bool = True,
 ) -> tuple[MediaInfo, Previews]:
     """:func:`~studio.media.probe` then :func:`render_previews`, with one FFmpeg open
     per audio or video file: the waveform is decoded inside the probe's open (which
     proves the stream decodes, as the probe's first-frame check does), and a video's
     poster frame is sought and decoded in it (the probe's first frame when the clip is
     short or cannot seek). A plain PCM WAV is read with numpy instead (no FFmpeg open:
-    :mod:`studio.media.wav`). ``in_place``: see :func:`render_previews`."""
+    :mod:`studio.media.wav`). ``in_place``, ``sync``: see :func:`render_previews`."""
     from studio.media.wav import probe_pcm_wav
 
     wav = probe_pcm_wav(path, limits)
     if wav is not None:
         info, samples = wav
         previews = render_previews(
-            path, info, out_dir, limits=limits, peaks=samples, sync_dir=sync_dir, in_place=in_place
+            path,
+            info,
+            out_dir,
+            limits=limits,
+            peaks=samples,
+            sync_dir=sync_dir,
+            in_place=in_place,
+            sync=sync,
         )
         return info, previews
 
@@ -125,6 +134,7 @@ def probe_and_render(
         poster=None if made is None or isinstance(made, Peaks) else made,
         sync_dir=sync_dir,
         in_place=in_place,
+        sync=sync,
     )
 
 
@@ -138,6 +148,7 @@ def render_previews(
     poster: Image.Image | None = None,
     sync_dir: bool = True,
     in_place: bool = False,
+    sync: bool = True,
 ) -> Previews:
     """Write ``thumb.webp`` (and ``poster.webp`` for video) into ``out_dir``, and the
     thumbnail's small tiers (``thumb.64.webp``, ``thumb.16.webp``).
@@ -150,9 +161,12 @@ def render_previews(
     poster already decoded (by :func:`probe_and_render`). Thumbnail and
     poster are written temp -> fsync -> rename, then ``out_dir`` is synced (unless
     ``sync_dir`` is False: the caller moves the files out and syncs their folder); the
-    tiers, rebuilt from the thumbnail whenever needed, are written temp -> rename (no
-    fsync: a torn tier after a power cut reads as missing and the canvas uses the
-    thumbnail).
+    tiers, made from the thumbnail, are written temp -> rename (no fsync: a torn tier
+    after a power cut reads as missing and the canvas uses the thumbnail).
+    ``in_place``: ``out_dir`` is private staging (its files are moved into place
+    later): every file is written once under its name, no temporary and rename.
+    ``sync=False``: thumbnail and poster are not fsync'd either; the caller syncs
+    them before anything points at them.
 
     This is the expensive call (it decodes the pixels or the whole audio
     stream); run it off the UI thread. Raises MediaError ``corrupt`` if the
@@ -170,13 +184,15 @@ def render_previews(
         thumb = poster.copy()
         thumb.thumbnail((THUMB_BOX, THUMB_BOX))
         out_dir.mkdir(parents=True, exist_ok=True)
-        poster_path = _save_webp(poster, out_dir / POSTER_NAME, POSTER_QUALITY, in_place)
+        poster_path = _save_webp(poster, out_dir / POSTER_NAME, POSTER_QUALITY, in_place, sync)
     else:
         if peaks is None:
             peaks = waveform_peaks(path, info.duration_ms, max_ms=limits.max_duration_ms)
         thumb = render_waveform(peaks)
         out_dir.mkdir(parents=True, exist_ok=True)
-    return save_thumbnail(thumb, out_dir, poster=poster_path, sync_dir=sync_dir, in_place=in_place)
+    return save_thumbnail(
+        thumb, out_dir, poster=poster_path, sync_dir=sync_dir, in_place=in_place, sync=sync
+    )
 
 
 def save_thumbnail(
@@ -186,24 +202,28 @@ def save_thumbnail(
     poster: Path | None = None,
     sync_dir: bool = True,
     in_place: bool = False,
+    sync: bool = True,
 ) -> Previews:
     """Write ``thumb`` (already fitted in the 512 px box) as ``thumb.webp`` and its small
     tiers, as :func:`render_previews` does (for a picture still in memory: no decode)."""
-    thumb_path = _save_webp(thumb, out_dir / THUMB_NAME, THUMB_QUALITY, in_place)
+    thumb_path = _save_webp(thumb, out_dir / THUMB_NAME, THUMB_QUALITY, in_place, sync)
     tiers = _save_tiers(thumb, out_dir, in_place)
     if sync_dir:
         fsync_dir(out_dir)
     return Previews(thumb=thumb_path, poster=poster, tiers=tiers)
 
 
-def _save_webp(im: Image.Image, dest: Path, quality: int, in_place: bool = False) -> Path:
+def _save_webp(
+    im: Image.Image, dest: Path, quality: int, in_place: bool = False, sync: bool = True
+) -> Path:
     if in_place:
         with open(dest, "xb") as f:
             im.save(f, "WEBP", quality=quality, method=WEBP_METHOD)
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         return dest
-    with atomic_writer(dest, sync_dir=False) as f:
+    with atomic_writer(dest, sync_dir=False, sync=sync) as f:
         im.save(f, "WEBP", quality=quality, method=WEBP_METHOD)
     return dest
 
@@ -212,8 +232,7 @@ def _save_tiers(thumb: Image.Image, out_dir: Path, in_place: bool = False) -> tu
     out: list[Path] = []
     im = thumb
     for tier in TIERS:
-        im = im.copy()
-        im.thumbnail((tier, tier))
+        im = tier_image(im, tier)
         dest = out_dir / tier_name(tier)
         if in_place:
             im.save(dest, "WEBP", quality=THUMB_QUALITY, method=WEBP_METHOD)
@@ -229,6 +248,19 @@ def _save_tiers(thumb: Image.Image, out_dir: Path, in_place: bool = False) -> tu
             raise
         out.append(dest)
     return tuple(out)
+
+
+def tier_image(im: Image.Image, tier: int) -> Image.Image:
+    """``im`` fitted in ``tier`` x ``tier`` (never upscaled; a new image). Whole factors
+    are taken off by averaging blocks of pixels (``reduce``), which costs about half a
+    resize from the thumbnail's size; only what is left (a thumbnail that is no multiple
+    of the tier) is resampled, on the already small picture."""
+    factor = max(im.size) // tier
+    out = im.reduce(factor) if factor >= 2 and im.mode in ("RGB", "RGBA", "L", "LA") else im
+    if out is im:
+        out = im.copy()
+    out.thumbnail((tier, tier))
+    return out
 
 
 def _image_thumbnail(path: Path, info: MediaInfo, limits: MediaLimits) -> Image.Image:

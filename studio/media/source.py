@@ -1,8 +1,8 @@
 """Take a private copy of a user's file before anything else looks at it.
 
 The source is opened exactly once (without blocking, so a FIFO cannot hang us),
-checked to be a regular file *on the open descriptor*, sniffed, then copied and
-hashed from that same descriptor into a staging file. Probing, previews and the
+checked to be a regular file *on the open descriptor*, sniffed, then copied from
+that same descriptor into a staging file, and the copy hashed. Probing, previews and the
 stored original all use that copy: a file swapped, grown or rewritten by someone
 else after we opened it can't make us store bytes other than the ones we checked.
 """
@@ -44,6 +44,9 @@ class _SourceReader:
             return self._f.readinto(buf)
         except OSError as exc:
             raise unreadable(exc, self._src) from exc
+
+    def fileno(self) -> int:
+        return self._f.fileno()
 
 
 def stage_source(

@@ -124,3 +124,63 @@ def test_sha256_file(tmp_path: Path) -> None:
     p = tmp_path / "f"
     p.write_bytes(b"abc")
     assert sha256_file(p) == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_a_copy_made_in_the_kernel_is_whole_and_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not hasattr(os, "copy_file_range"):
+        pytest.skip("no copy_file_range here")
+    data = os.urandom(2 * files_mod.CHUNK + 77)
+    src = tmp_path / "src"
+    src.write_bytes(data)
+    calls: list[int] = []
+    real = os.copy_file_range
+
+    def counting(*args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(files_mod.os, "copy_file_range", counting)
+    size, digest = atomic_copy(src, tmp_path / "dest")
+    assert calls, "the kernel did not copy"
+    assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
+    assert (tmp_path / "dest").read_bytes() == data
+
+
+@pytest.mark.parametrize("fails_at", [0, 1])
+def test_a_kernel_copy_that_fails_starts_over_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails_at: int
+) -> None:
+    """Another file system (EXDEV) at once, or an error half-way: the read-and-write
+    loop copies all of it again, from the start."""
+    if not hasattr(os, "copy_file_range"):
+        pytest.skip("no copy_file_range here")
+    data = os.urandom(3 * files_mod.CHUNK)
+    src = tmp_path / "src"
+    src.write_bytes(data)
+    real = os.copy_file_range
+    calls = {"n": 0}
+
+    def flaky(src_fd: int, dst_fd: int, count: int, *a, **kw):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] > fails_at:
+            raise OSError(18, "Invalid cross-device link")
+        return real(src_fd, dst_fd, min(count, files_mod.CHUNK), *a, **kw)
+
+    monkeypatch.setattr(files_mod.os, "copy_file_range", flaky)
+    with open(src, "rb") as f:
+        f.read(100)  # copied from where the descriptor stands: the rest of the file
+        size, digest = files_mod.atomic_copy_from(f, tmp_path / "dest")
+    rest = data[100:]
+    assert (size, digest) == (len(rest), hashlib.sha256(rest).hexdigest())
+    assert (tmp_path / "dest").read_bytes() == rest
+    assert leftovers(tmp_path) == []
+
+
+def test_a_source_over_the_limit_stops_a_kernel_copy(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.write_bytes(b"z" * 5000)
+    with open(src, "rb") as f, pytest.raises(files_mod.CopyLimitExceeded):
+        files_mod.atomic_copy_from(f, tmp_path / "dest", max_bytes=4096)
+    assert not (tmp_path / "dest").exists() and leftovers(tmp_path) == []

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from studio.media import MediaKind, Previews, probe, render_previews
-from studio.media.previews import POSTER_BOX, THUMB_BOX, probe_and_render
+from studio.media.previews import POSTER_BOX, THUMB_BOX, probe_and_render, tier_image
 from tests.media.conftest import VIDEO_FPS, VIDEO_SECONDS, Sample
 from tests.media.test_probe import AUDIO_SAMPLES, IMAGE_SAMPLES, VIDEO_SAMPLES, get
 
@@ -160,3 +160,22 @@ def test_a_video_is_opened_once_for_probe_poster_and_thumbnail(
     diff = np.abs(np.asarray(poster, np.int16) - np.asarray(reference, np.int16))
     assert diff.mean() < 1.0
     assert previews.thumb is not None and previews.thumb.is_file()
+
+
+@pytest.mark.parametrize("size", [(512, 384), (300, 200), (512, 512), (40, 30), (8, 8)])
+def test_a_tier_fits_its_box_like_a_resize(size: tuple[int, int]) -> None:
+    """Tiers come from the thumbnail by averaging blocks (``reduce``) and resampling
+    only what is left: the same box and the same picture as a plain resize."""
+    w, h = size
+    # a smooth picture with an edge: what a block average and a resample agree on
+    thumb = Image.linear_gradient("L").resize(size).convert("RGB")
+    thumb.paste((200, 30, 30), (0, 0, w // 2, h // 2))
+    for tier in (64, 16):
+        made = tier_image(thumb, tier)
+        plain = thumb.copy()
+        plain.thumbnail((tier, tier))
+        assert made is not thumb and made.mode == thumb.mode
+        assert max(made.size) == min(tier, max(size))
+        assert abs(made.width - plain.width) <= 1 and abs(made.height - plain.height) <= 1
+        diff = ImageChops.difference(made.resize(plain.size), plain)
+        assert max(ImageStat.Stat(diff).mean) < 12, ImageStat.Stat(diff).mean
