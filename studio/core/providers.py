@@ -13,6 +13,8 @@ is the only ``workers`` module the core may import (checked by ``tests/test_laye
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -57,6 +59,8 @@ class ProviderCatalog(Protocol):
         ...
 
 
+log = logging.getLogger(__name__)
+
 ProviderFactory = Callable[[Library], ProviderCatalog]
 """Builds the catalog from the studio's settings (called on first use and after
 ``Studio.reload_providers``)."""
@@ -78,3 +82,84 @@ class NoProviders:
         self, media_kind: str, audio_type: AudioType | None = None, preferred: str | None = None
     ) -> tuple[ProviderView, str]:
         raise ProviderError(ErrorKind.INVALID_REQUEST, f"no provider can make {media_kind} here")
+
+
+class PendingCatalog:
+    """A catalog that is built later: the app builds its registry (which asks the keyring
+    for every key) on a thread after its first frame. Asking it anything waits until it
+    is built, or builds it on the asking thread if nobody has started; :meth:`when_ready`
+    callbacks run on the thread that built it (the session starts its job scheduler so)."""
+
+    def __init__(self, build: Callable[[], ProviderCatalog]) -> None:
+        self._build = build
+        self._building = threading.Lock()  # held while building: a second asker waits
+        self._lock = threading.Lock()  # the state below (never held while building)
+        self._catalog: ProviderCatalog | None = None
+        self._callbacks: list[Callable[[ProviderCatalog], None]] = []
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Build it on a thread of its own (once)."""
+        with self._lock:
+            if self._thread is not None or self._catalog is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._build_logged, name="providers", daemon=True
+            )
+        self._thread.start()
+
+    def started(self) -> bool:
+        """Built, or being built on its thread."""
+        return self._thread is not None or self._catalog is not None
+
+    def _build_logged(self) -> None:
+        try:
+            self.result()
+        except Exception:  # the next ask builds it again and gets the error itself
+            log.exception("could not build the provider catalog")
+
+    def ready(self) -> bool:
+        return self._catalog is not None
+
+    def result(self) -> ProviderCatalog:
+        """The catalog, built now on this thread or waited for."""
+        catalog = self._catalog
+        if catalog is not None:
+            return catalog
+        callbacks: list[Callable[[ProviderCatalog], None]] = []
+        with self._building:
+            catalog = self._catalog
+            if catalog is None:
+                catalog = self._build()
+                with self._lock:
+                    self._catalog = catalog
+                    callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            fn(catalog)
+        return catalog
+
+    def when_ready(self, fn: Callable[[ProviderCatalog], None]) -> None:
+        """Call ``fn(catalog)`` once it is built: now if it is."""
+        with self._lock:
+            catalog = self._catalog
+            if catalog is None:
+                self._callbacks.append(fn)
+                return
+        fn(catalog)
+
+    # the catalog's protocol, once it is there
+    def names(self) -> list[str]:
+        return self.result().names()
+
+    def get(self, name: str) -> ProviderView:
+        return self.result().get(name)
+
+    def default_for(
+        self, media_kind: str, audio_type: AudioType | None = None, preferred: str | None = None
+    ) -> tuple[ProviderView, str]:
+        return self.result().default_for(media_kind, audio_type, preferred)
+
+
+def runnable(catalog: ProviderCatalog | None) -> ProviderCatalog | None:
+    """The catalog itself behind a :class:`PendingCatalog` (waited for), else ``catalog``."""
+    return catalog.result() if isinstance(catalog, PendingCatalog) else catalog

@@ -17,7 +17,7 @@ from studio.core.errors import ConflictError, NotFoundError, StorageError
 from studio.core.events import Event
 from studio.core.holders import live_holders
 from studio.core.leftovers import sweep_leftovers_at_open
-from studio.core.providers import NoProviders, ProviderCatalog, ProviderFactory
+from studio.core.providers import NoProviders, PendingCatalog, ProviderCatalog, ProviderFactory
 from studio.core.space import Space
 from studio.core.space_file import init_space_file
 from studio.media.files import fsync_dir
@@ -45,10 +45,15 @@ class Studio:
         clock: Clock = system_clock,
         ids: IdGenerator | None = None,
         providers: ProviderCatalog | ProviderFactory | None = None,
+        catalog_later: bool = False,
     ) -> None:
         """``providers`` is injected by the composition root: a ready catalog (tests), a
         factory building one from the library's settings (the CLI and the app, see
-        ``studio.providers_setup``), or None for a studio that knows no provider."""
+        ``studio.providers_setup``), or None for a studio that knows no provider.
+        ``catalog_later`` (with a factory): :attr:`providers` is a
+        :class:`~studio.core.providers.PendingCatalog` until :meth:`start_catalog`'s
+        thread (or the first ask) has built it — the app's first frame does not wait for
+        the keyring."""
         self.paths = StudioPaths(home if home is not None else default_home())
         self._factory: ProviderFactory | None = None
         self._providers: ProviderCatalog | None = None
@@ -56,6 +61,7 @@ class Studio:
             self._factory = providers
         else:
             self._providers = providers
+        self._catalog_later = catalog_later
         self.clock = clock
         self.ids: IdGenerator = ids or TimeSortedIds(clock)
         try:
@@ -235,16 +241,30 @@ class Studio:
         """The generation providers: the injected catalog, or the one the injected factory
         builds on first use; an empty catalog when this studio was given neither."""
         if self._providers is None:
-            self._providers = (
-                NoProviders() if self._factory is None else self._factory(self.library)
-            )
+            factory = self._factory
+            if factory is None:
+                self._providers = NoProviders()
+            elif self._catalog_later:
+                self._providers = PendingCatalog(lambda: factory(self.library))
+            else:
+                self._providers = factory(self.library)
         return self._providers
+
+    def start_catalog(self) -> PendingCatalog | None:
+        """With ``catalog_later``: start building the catalog on a thread of its own, and
+        return it (pending until then). None when there is no catalog to wait for."""
+        catalog = self.providers
+        if isinstance(catalog, PendingCatalog):
+            catalog.start()
+            return catalog
+        return None
 
     def reload_providers(self) -> None:
         """Rebuild the catalog on next use (after keys or provider settings changed); spaces
         opened afterwards get the new one. A ready catalog given at construction stays."""
         if self._factory is not None:
             self._providers = None
+            self._catalog_later = False  # (only the first one waits for a first frame)
 
     def open_space(self, ref: str, *, sweep: bool = True) -> Space:
         """Open a space (and start its backup at open). ``sweep`` False: the caller runs

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,12 +32,11 @@ def build_window(home: Path | None = None, *, defer: bool = False) -> MainWindow
     from studio.ui.list_refresh import ListRefresher
 
     # from the cached lists: the UI thread never waits on the network; stale lists are
-    # fetched on a thread of their own and the window rebuilds what lists providers
-    studio = Studio(home, providers=build_cached_providers)
-    # the registry asks the keyring for every provider's key (a D-Bus round trip, or a
-    # file read): on a thread of its own while the window is built, never on this one
-    catalog = threading.Thread(target=lambda: studio.providers, name="providers", daemon=True)
-    catalog.start()
+    # fetched on a thread of their own and the window rebuilds what lists providers.
+    # ``defer``: the registry asks the keyring for every provider's key (a D-Bus round
+    # trip, or a file read, and ~0.1 s of imports competing for the GIL): it is built on
+    # a thread after the first frame, and the open space's jobs start when it is there
+    studio = Studio(home, providers=build_cached_providers, catalog_later=defer)
     actor = Actor.local_owner()
     window = MainWindow(studio, actor, defer=defer)
     lists = ListRefresher(studio.library, refresh_stale_lists, window)
@@ -51,16 +49,19 @@ def build_window(home: Path | None = None, *, defer: bool = False) -> MainWindow
     spaces = studio.spaces()
     if last is None or not any(e.id == last for e in spaces):
         last = spaces[0].id if spaces else None
-    catalog.join(30)  # opening a space hands it the catalog
     if last is not None:
         window.open_space(last)
-    if defer:  # only what the owner left shared
+    if defer:  # only what the owner left shared; the lists once the catalog is in
         from studio.ui import window_later
 
-        window_later.after_first_frame(window, lambda: window.sharing.resume())
+        def later() -> None:
+            window.sharing.resume()
+            lists.start()
+
+        window_later.after_first_frame(window, later)
     else:
         window.sharing.resume()
-    lists.start()
+        lists.start()
     return window
 
 
@@ -78,9 +79,9 @@ def run(home: Path | None = None, target: str | None = None) -> int:
 
     # never free a Qt object off its thread; the first collection after the first frame
     collector = MainThreadCollector(app, start=False)
-    from studio.ui.quiet import quiet_media_logs
+    from studio.ui.quiet import quiet_ffmpeg_log, quiet_qt_logs
 
-    quiet_media_logs()  # no FFmpeg "Input #0" dumps, no probing chatter on the console
+    quiet_qt_logs()  # no probing chatter on the console (FFmpeg's "Input #0" dumps: below)
     app.setApplicationName("Forge Studio")
     app.setOrganizationName("Forge Studio")
     from studio.resources import app_icon_path
@@ -109,7 +110,11 @@ def run(home: Path | None = None, target: str | None = None) -> int:
     window.show()
     from studio.ui import first_paint, window_later
 
-    window_later.after_first_frame(window, collector.start)
+    def after_first_frame() -> None:
+        collector.start()
+        quiet_ffmpeg_log()  # before a player opens a file
+
+    window_later.after_first_frame(window, after_first_frame)
     first_paint.watch(window)  # benchmarks: the first frame with cards, then quit
     wake = stop_on_signals(app, window)  # SIGTERM / SIGINT: close as the close button does
     from PySide6.QtCore import QTimer

@@ -53,9 +53,22 @@ def _open_avutil(path: Path) -> ctypes.CDLL:
 
 def quiet_media_logs() -> bool:
     """Apply the rules above; True when FFmpeg's level was lowered."""
+    quiet_qt_logs()
+    return quiet_ffmpeg_log()
+
+
+def quiet_qt_logs() -> None:
+    """Qt's part (its logging rules), before anything of Qt Multimedia loads."""
+    if os.environ.get("FORGE_STUDIO_VERBOSE_MEDIA") != "1":
+        QLoggingCategory.setFilterRules(QT_RULES)
+
+
+def quiet_ffmpeg_log() -> bool:
+    """FFmpeg's part: loading Qt's ``libavutil`` (and OpenSSL) takes a first frame's
+    while, so the app does it after its first frame, before a player opens a file.
+    True when the level was lowered."""
     if os.environ.get("FORGE_STUDIO_VERBOSE_MEDIA") == "1":
         return False
-    QLoggingCategory.setFilterRules(QT_RULES)
     path = qt_ffmpeg_avutil()
     if path is None:
         return False

@@ -133,7 +133,11 @@ def _settle(app: Any, window: Any, timeout: float = 120) -> None:
     while time.monotonic() < end:
         _pump(app, 0.1)
         session = window.session
-        if session is not None and not session.scheduler.has_work():
+        if (
+            session is not None
+            and session.scheduler is not None
+            and not session.scheduler.has_work()
+        ):
             break
     _pump(app, 0.8)
 

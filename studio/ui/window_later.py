@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
@@ -80,17 +80,41 @@ def build(window: MainWindow) -> None:
     w.status_control.update_status()
 
 
+class _Arrived(QObject):
+    """Brings the news that the provider catalog is built to the UI thread."""
+
+    arrived = Signal()
+
+    def tell(self, _catalog: object) -> None:
+        try:
+            self.arrived.emit()
+        except RuntimeError:  # the window (this object's parent) was deleted meanwhile
+            pass
+
+
 def after_first_frame(window: MainWindow, then: Callable[[], None]) -> None:
-    """Build the deferred parts, then call ``then``, in the event loop's first turn
-    after the canvas's first complete frame: with cards, or of a space with none (once
-    its snapshot is in), or with no space open (else :data:`FALLBACK_MS` after this
-    call; never once the window has closed)."""
+    """Build the deferred parts, then call ``then``, once the canvas's first complete
+    frame is on screen — with cards, or of a space with none (once its snapshot is in),
+    or with no space open (else :data:`FALLBACK_MS` after this call; never once the
+    window has closed) — and the studio's provider catalog, whose building on a thread
+    starts then, is there (the Forge tray lists its providers)."""
     done: list[bool] = []
 
     def go() -> None:
         if done or (built(window) and not ready(window)):
             return  # once; not after a close
         done.append(True)
+        catalog = window.studio.start_catalog()
+        if catalog is None or catalog.ready():
+            finish()
+            return
+        relay = _Arrived(window)
+        relay.arrived.connect(finish)
+        catalog.when_ready(relay.tell)
+
+    def finish() -> None:
+        if built(window) and not ready(window):
+            return  # closed meanwhile
         build(window)
         then()
 

@@ -38,4 +38,5 @@ def test_the_apps_job_pool_has_twice_the_provider_slots(window: MainWindow) -> N
         lim.concurrency for lim in scheduler_config(window.studio.library, names).limits.values()
     )
     assert slots >= 6
+    assert session.executor is not None
     assert session.executor.pool.maxThreadCount() == body_threads(slots) == 2 * slots

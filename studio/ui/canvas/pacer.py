@@ -103,6 +103,12 @@ class ViewPacer(QObject):
         else:
             self._timer.stop()
 
+    def repaint_now(self) -> None:
+        """While loading: a frame now, and the next one ``repaint_ms`` after it."""
+        if self._timer.isActive():
+            self._timer.start()
+            self._repaint()
+
     def _repaint(self) -> None:
         for view in self._scene.views():
             view.viewport().update()
