@@ -44,7 +44,9 @@ from pathlib import Path, PurePosixPath
 from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.errors import StudioError
-from studio.core.holders import is_holder_id
+from studio.core.import_recovery import INTERRUPTED_AFTER_MS as INTERRUPTED_AFTER_MS
+from studio.core.import_recovery import STAGING as STAGING
+from studio.core.import_recovery import recover_interrupted as recover_interrupted
 from studio.core.layout import GRID_STEP as GRID_STEP
 from studio.core.layout import grid_position as grid_position
 from studio.core.space import Space
@@ -59,8 +61,6 @@ from studio.media.prepare import unexpected_reason as unexpected_reason
 
 log = logging.getLogger(__name__)
 
-STAGING = ".staging"
-INTERRUPTED_AFTER_MS = 15 * 60 * 1000
 CRASHED = f"{UNEXPECTED} (its decoder crashed)"
 _MAX_ATTEMPTS = 2  # a file in flight when a worker crashed is tried once more, alone
 BATCH_MAX = 16
@@ -642,71 +642,3 @@ def place_file(src: Path, dest: Path) -> None:
 
 class _ImportFailed(StudioError):
     pass
-
-
-def recover_interrupted(space: Space, *, older_than_ms: int = INTERRUPTED_AFTER_MS) -> int:
-    """Fail uploads whose importing process died, and remove staging folders of dead
-    holders. Returns the number of variants marked failed.
-
-    Ownership decides, never a guess: an ``uploading`` variant records the holder that
-    began it (``upload_owner``) and is failed only once that holder is dead; each
-    holder stages under ``.staging/<holder-id>/``, removed only once it is dead. Rows
-    and folders from before owners were recorded are taken as orphaned when no other
-    holder is alive, or when untouched for ``older_than_ms``. Where liveness can't be
-    known (no ``flock``), age alone decides."""
-    alone = space.alone()
-    now = space.clock()
-    cutoff = now + 1 if alone else now - older_than_ms
-    n = 0
-    for vid, owner, updated_at in space.read.uploads():
-        alive = space.holder_alive(owner) if owner is not None else None
-        orphaned = (alive is False) or (alive is None and updated_at < cutoff)
-        if not orphaned:
-            continue
-        try:
-            space.apply(
-                c.FailVariant(
-                    vid, "IMPORT_INTERRUPTED", "the import was interrupted; import the file again"
-                ),
-                Actor.system(),
-            )
-            n += 1
-        except StudioError:
-            pass
-        _remove_temporaries(space, vid)
-    _sweep_staging(space, cutoff)
-    return n
-
-
-def _sweep_staging(space: Space, cutoff_ms: int) -> None:
-    staging = space.media_dir / STAGING
-    if not staging.is_dir():
-        return
-    for child in staging.iterdir():
-        try:
-            if is_holder_id(child.name):
-                if space.holder_alive(child.name) is False:
-                    shutil.rmtree(child, ignore_errors=True)
-            elif child.stat().st_mtime * 1000 < cutoff_ms:
-                shutil.rmtree(child, ignore_errors=True)  # from before holders
-        except OSError:
-            pass
-
-
-def _remove_temporaries(space: Space, variant_id: str) -> None:
-    """Delete what an interrupted import left in its variant's folder (a half-written
-    temporary, or a whole copy no row points at): ``studio check`` reports it otherwise."""
-    rows = space.read.variant_files(variant_id)
-    if not rows or rows[0].asset_slug is None:
-        return
-    slug = rows[0].asset_slug
-    paths = [rows[0].media_path, rows[0].thumb_path, rows[0].poster_path]
-    folder = space.media_dir / slug / variant_id
-    try:
-        if not any(paths):  # nothing points into the folder: all of it is debris
-            shutil.rmtree(folder, ignore_errors=True)
-        else:
-            for tmp in folder.glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
-    except OSError:
-        pass

@@ -22,9 +22,9 @@ import shutil
 import struct
 import zlib
 from collections.abc import Mapping
+from html import escape as _html_escape
 from pathlib import Path
 from typing import Any, BinaryIO
-from xml.sax.saxutils import escape
 
 from studio.media.metadata import (
     AV_KEY,
@@ -34,6 +34,13 @@ from studio.media.metadata import (
     XMP_KEY,
     read_container_recipe,
 )
+
+
+def escape(text: str) -> str:
+    """``&``, ``<`` and ``>`` as XML entities (``xml.sax.saxutils.escape`` does the same,
+    but importing it brings urllib.request and http.client: ~20 ms of the app's start)."""
+    return _html_escape(text, quote=False)
+
 
 __all__ = ["AV_KEY", "TRAINED_ALGORITHMIC", "read_container_recipe", "write_with_provenance"]
 

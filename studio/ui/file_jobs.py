@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from studio.core.errors import StorageError, StudioError
-from studio.core.exports import ExportedFile, export_name, export_variant
 from studio.core.space import Space
+
+if TYPE_CHECKING:
+    from studio.core.exports import ExportedFile
 
 Progress = Callable[[int, int], None]
 Work = Callable[[Progress], Any]
@@ -106,6 +108,8 @@ def export_to_folder(
     ``<asset>-<variant>.<ext>``, provenance embedded; a name already there gets ``-2``…
     (never overwritten). ``progress(done, total)`` after each file. Runs off the UI
     thread."""
+    from studio.core.exports import export_name, export_variant  # (provenance, XML, HTTP)
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from studio.core.errors import StudioError
 from studio.core.facets import FacetIndex, FilterResult, FilterSpec
 from studio.core.space import Space
-from studio.jobs.pump import run_in_background
+from studio.jobs.executor import run_in_background
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,16 @@ separate one and is left alone). Set ``FORGE_STUDIO_VERBOSE_MEDIA=1`` to keep it
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLibraryInfo, QLoggingCategory
+
+if TYPE_CHECKING:
+    import ctypes
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ def qt_ffmpeg_avutil() -> Path | None:
 def _open_avutil(path: Path) -> ctypes.CDLL:
     """Qt's ``libavutil`` (already loaded once a player exists; before that its
     OpenSSL symbols must be there first, as Qt's plugin loads them)."""
+    import ctypes
+    import ctypes.util
+
     try:
         return ctypes.CDLL(str(path))
     except OSError:
@@ -72,6 +77,8 @@ def quiet_ffmpeg_log() -> bool:
     path = qt_ffmpeg_avutil()
     if path is None:
         return False
+    import ctypes  # (with the library it loads: after the first frame)
+
     try:
         avutil = _open_avutil(path)
         avutil.av_log_set_level(ctypes.c_int(AV_LOG_WARNING))

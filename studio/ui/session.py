@@ -54,7 +54,7 @@ class SpaceSession(QObject):
         self.space = space
         recover_jobs(space)
         if recover_uploads:
-            from studio.core.imports import recover_interrupted  # media libs: off the start
+            from studio.core.import_recovery import recover_interrupted
 
             recover_interrupted(space)
         # every change, this process's or another's, once and in seq order

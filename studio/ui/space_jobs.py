@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from studio.core.actor import Actor
+from studio.core.import_recovery import recover_interrupted
 from studio.core.leftovers import sweep_leftovers_at_open
 from studio.core.space import Space
 
@@ -88,14 +89,6 @@ class SnapshotJob(SpaceJob):
             except Exception:  # the space still opens; the next open tries again
                 log.exception("could not tidy what interrupted work left in a space")
         self.done.emit(self.space, self.space.snapshot())
-
-
-def recover_interrupted(space: Space) -> None:
-    """``studio.core.imports.recover_interrupted``, imported when first needed (it brings
-    the media libraries: not on the app's start path)."""
-    from studio.core.imports import recover_interrupted as recover
-
-    recover(space)
 
 
 def prompts_of(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:

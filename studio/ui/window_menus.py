@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMenu
 
 from studio.core import commands as c
 from studio.core.layout import ArrangeBy
-from studio.ui import bulk_actions, help_dialog
+from studio.ui import bulk_actions
 from studio.ui.collections.panel import NEW_SHORTCUT as NEW_COLLECTION_SHORTCUT
 from studio.ui.folders import Opener, show_folder, system_open
 
@@ -183,7 +183,11 @@ class WindowMenus(QObject):
         show_folder(self.win, self.win.studio.paths.home, lambda p: self.opener(p))
 
     def shortcuts(self) -> None:
+        from studio.ui import help_dialog  # (the package versions): when asked for
+
         help_dialog.show_shortcuts(self.win)
 
     def about(self) -> None:
+        from studio.ui import help_dialog
+
         help_dialog.show_about(self.win, str(self.win.studio.paths.home))

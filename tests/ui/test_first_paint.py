@@ -40,6 +40,23 @@ OFF_THE_START_PATH = (
     "studio.ui.preferences",
     "studio.ui.style_presets",
     "studio.ui.details.full_view",
+    # the provider catalog (the keyring, the providers) is built after the first frame,
+    # and the session's job scheduler starts when it is there
+    "keyring",
+    "workers.local",
+    "studio.jobs.scheduler",
+    "studio.core.handlers",
+    # exports, conversions, imports and the help dialog when asked for
+    "studio.core.exports",
+    "studio.core.convert",
+    "studio.core.imports",
+    "studio.media.provenance",
+    "studio.ui.help_dialog",
+    "studio.appinfo",
+    "urllib.request",
+    "http.client",
+    "ctypes",  # FFmpeg's log level is lowered after the first frame
+    "multiprocessing",  # only a frozen bundle needs it at start
 )
 """Packages (and their submodules) the app must not have imported at its first frame.
 (numpy is not among them: the filter worker's thread builds its facet index when the

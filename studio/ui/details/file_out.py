@@ -12,9 +12,7 @@ from pathlib import Path, PurePosixPath
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from studio.core import settings
-from studio.core.convert import TARGETS, ConvertOptions, convert_variant
 from studio.core.errors import StudioError
-from studio.core.exports import export_variant
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.file_jobs import start_file_job
@@ -49,6 +47,8 @@ def ask_export(
     folders: FolderMemory | None = None,
 ) -> Path | None:
     """Ask where, then write the original there with its recipe and lineage embedded."""
+    from studio.core.exports import export_variant  # (provenance, XMP): when asked for
+
     default = str(_start(folders) / export_name(asset, row, index))
     ext = PurePosixPath(row.media_path or "").suffix
     filters = f"{(row.mime or 'File')} (*{ext});;All files (*)" if ext else "All files (*)"
@@ -70,6 +70,8 @@ def ask_convert(
 ) -> Path | None:
     """Ask for a format and a place, then write a converted copy (provenance kept) off
     the UI thread; returns where it is being written (``done(dest)`` once it is)."""
+    from studio.core.convert import TARGETS, ConvertOptions, convert_variant
+
     formats = [name for name, t in TARGETS.items() if t.kind == asset.media_kind]
     fmt, ok = QInputDialog.getItem(parent, "Export as", "Format:", formats, 0, False)
     if not ok or fmt not in TARGETS:
