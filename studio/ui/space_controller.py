@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, SignalInstance
@@ -69,6 +70,10 @@ class SpaceController(QObject):
         self._slow = QTimer(self, singleShot=True, interval=round(SLOW_CLOSE_S * 1000))
         self._slow.timeout.connect(self._close_is_slow)
         self._waited_s = 0.0
+        self._panel_steps: list[Callable[[], object]] = []
+        """The panels still to be given the space just opened (a step a turn)."""
+        self._panel_timer = QTimer(self, interval=0)
+        self._panel_timer.timeout.connect(self._panel_step)
 
     @property
     def win(self) -> MainWindow:
@@ -119,19 +124,28 @@ class SpaceController(QObject):
             w.view.restore_view_state(view_state)
             # again once the layout has settled and the viewport has its real size
             QTimer.singleShot(0, lambda: w.view.restore_view_state(view_state))
+        # the panels take the space on the next turns, one a turn (together with the
+        # close and the open above they made one 50-100 ms turn at 50,000 assets)
+        steps: list[Callable[[], object]] = []
         if window_later.ready(w):  # else they start from this space when built
-            w.jobs_panel.set_space(space)
-            w.tray.set_space(space)
-            w.assistant.set_space(space)
-            w.people.set_space(space.id)
-            w.sharing.space_opened(space)
-        w.inspector.set_space(space)
-        w.collections.set_space(space)
-        if w.style_editor is not None:
-            w.style_editor.set_space(space)
+            steps += [
+                lambda: w.jobs_panel.set_space(space),
+                lambda: w.tray.set_space(space),
+                lambda: w.assistant.set_space(space),
+                lambda: w.people.set_space(space.id),
+                lambda: w.sharing.space_opened(space),
+            ]
+        steps += [
+            lambda: w.inspector.set_space(space),
+            lambda: w.inspector.show_asset(None),
+            lambda: w.collections.set_space(space),
+        ]
+        if (editor := w.style_editor) is not None:
+            steps.append(lambda: editor.set_space(space))
+        self._panel_steps = steps
+        self._panel_timer.start()
         settings.remember(w.studio.library, LAST_SPACE_KEY, space.id)
         w.spaces.show_opened(space.id)
-        w.inspector.show_asset(None)
         self.update_title()
         w.status_control.update_status()
         # last: from here on its thread competes for the GIL with this one
@@ -139,6 +153,16 @@ class SpaceController(QObject):
         job.done.connect(self._snapshot_ready)
         self.jobs.append(job)
         QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
+
+    def _panel_step(self) -> None:
+        self.show_panels()
+
+    def show_panels(self) -> None:
+        """Give every panel the open space now (an event for them; tests)."""
+        steps, self._panel_steps = self._panel_steps, []
+        self._panel_timer.stop()
+        for step in steps:
+            step()
 
     def _snapshot_ready(self, space: Space, snapshot: Snapshot) -> None:
         w = self.win
@@ -173,6 +197,8 @@ class SpaceController(QObject):
                 self.finish_closing()
             return
         space = self.session.space
+        self._panel_steps = []  # (the panels below let go of the space, given it or not)
+        self._panel_timer.stop()
         jobs, self.jobs = self.jobs, []
         settings.remember(w.studio.library, f"ui.view.{space.id}", json.dumps(w.view.view_state()))
         w.scene.collapsed = set()
@@ -278,6 +304,7 @@ class SpaceController(QObject):
 
     def _on_event(self, event: TypedEvent) -> None:
         w = self.win
+        self.show_panels()  # they follow the space from where they were given it
         if window_later.ready(w):
             w.jobs_panel.apply_event(event)
             w.tray.apply_event(event)

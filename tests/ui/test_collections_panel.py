@@ -49,6 +49,7 @@ def window(
     w.show()
     monkeypatch.setattr(spaces_panel, "ask_text", lambda *a, **k: "Board")
     w.spaces.create_space()
+    w.space_control.show_panels()  # (the panels take a new space on the next turn)
     yield w
     w.close()
     studio.close()

@@ -246,7 +246,7 @@ def test_the_tray_keeps_its_draft_per_space(window: MainWindow, tmp_path: Path, 
 
     window._providers_changed()  # what saving Preferences does
     tray = window.tray
-    assert tray.prompt.toPlainText() == "a lantern in the fog"
+    qtbot.waitUntil(lambda: tray.prompt.toPlainText() == "a lantern in the fog")
     assert tray.references() == [vid] and tray.destination_id() == aid
 
     second = _open(window, qtbot, "Second")
@@ -256,8 +256,8 @@ def test_the_tray_keeps_its_draft_per_space(window: MainWindow, tmp_path: Path, 
     qtbot.waitUntil(lambda: window.space_control._held is None, timeout=10_000)
     assert window.tray.prompt.toPlainText() == "a lantern in the fog"
     assert window.tray.references() == [vid] and window.tray.destination_id() == aid
-    window.open_space(second)
-    assert window.tray.prompt.toPlainText() == "a desert at noon"
+    window.open_space(second)  # the panels take the space on the next turn
+    qtbot.waitUntil(lambda: window.tray.prompt.toPlainText() == "a desert at noon")
 
 
 def test_a_draft_whose_reference_went_away_comes_back_without_it(
@@ -275,7 +275,7 @@ def test_a_draft_whose_reference_went_away_comes_back_without_it(
     _open(window, qtbot, "Second")
     with window.studio.open_space(first) as other:  # deleted while another space shows
         other.apply(c.DeleteAsset(aid), OWNER)
-    window.open_space(first)
-    assert window.tray.prompt.toPlainText() == "a lantern"
+    window.open_space(first)  # the panels take the space on the next turn
+    qtbot.waitUntil(lambda: window.tray.prompt.toPlainText() == "a lantern")
     assert window.tray.references() == [] and window.tray.destination_id() is None
     assert [b for b in window.findChildren(QMessageBox, "errorMessage") if b.isVisible()] == []

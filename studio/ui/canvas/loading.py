@@ -82,7 +82,11 @@ class SceneLoader:
     def _steps(self, snap: Snapshot, focus: QRectF | None) -> Iterator[None]:
         scene = self._scene
         m = scene.model
-        m.take_counts(snap.variant_counts, snap.starred)
+        # in slices like the rows: 50,000 counts and star sets at once took 25-30 ms
+        counts, starred = list(snap.variant_counts.items()), list(snap.starred.items())
+        for i in range(0, max(len(counts), len(starred)), 4096):
+            m.take_counts(counts[i : i + 4096], starred[i : i + 4096])
+            yield
         for i in range(0, len(snap.variants), 2048):
             for v in snap.variants[i : i + 2048]:
                 m.add_variant(v)

@@ -8,7 +8,7 @@ matches their typed payloads.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from studio.core.protocol import (
@@ -200,11 +200,13 @@ class CanvasModel:
         self.dropped.clear()
 
     # ------------------------------------------------------------------ loading
-    def take_counts(self, counts: Mapping[str, int], starred: Mapping[str, Iterable[str]]) -> None:
-        """The snapshot's variant counts and starred ids (its rows come through
-        :meth:`add_variant`)."""
+    def take_counts(
+        self, counts: Iterable[tuple[str, int]], starred: Iterable[tuple[str, Iterable[str]]]
+    ) -> None:
+        """Some of the snapshot's variant counts and starred ids, ``(asset id, …)`` pairs
+        (its rows come through :meth:`add_variant`)."""
         self.counts.update(counts)
-        for aid, ids in starred.items():
+        for aid, ids in starred:
             self.stars[aid] = set(ids)
 
     def add_variant(self, v: VariantRow, *, new: bool = False) -> None:

@@ -187,7 +187,12 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     def content_rect(self) -> QRectF:
         """The bounding rectangle of every card shown and every frame (empty if none)."""
         if self._content is None:
-            rects = [c.scene_rect() for c in self._cards.values() if not c.hidden]
+            rects: list[Rect] = []
+            shown = [c for c in self._cards.values() if not c.hidden]
+            if shown:  # (a Rect a card, then their union: 35 ms of a fit-all at 50,000)
+                xs, ys = [c.px for c in shown], [c.py for c in shown]
+                x0, y0 = min(xs), min(ys)
+                rects.append(Rect(x0, y0, max(xs) - x0 + CARD_W, max(ys) - y0 + CARD_H))
             for f in self._frames.values() if self.scope is None else ():
                 top = f.title_rect().top()
                 rects.append(Rect(f.fx, f.fy + top, f.fw, f.fh - top))
