@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/studio $(ARGS)
 
-test: $(STAMP) lint typecheck pytest
+# lint and typecheck (one process each) run beside pytest; make fails if any of the three
+# fails. pytest runs on PYTEST_JOBS pytest-xdist workers (PYTEST_JOBS=0: in one process).
+PYTEST_JOBS ?= 2
+
+test: $(STAMP)
+	$(MAKE) -j3 --output-sync=target lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check studio workers tests bench
@@ -27,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n $(PYTEST_JOBS) $(PYTEST_ARGS)
 
 # ---- the desktop bundle (packaging/): PyInstaller one-folder + the tarball
 BUNDLE_TOOLS := desktop-file-utils appstream gcc

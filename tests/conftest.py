@@ -23,6 +23,9 @@ from studio.core.studio import Studio
 from workers.registry import ProviderRegistry
 from workers.testing import ScriptedProvider
 
+# under xdist, reports with hostile text must still reach the controller
+pytest_plugins = ("tests.report_text",)
+
 if TYPE_CHECKING:
     from tests.media.conftest import Sample
 

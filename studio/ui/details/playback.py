@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal, SignalInstance
+from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, QUrl, Signal, SignalInstance
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from studio.ui.icons import icon
@@ -124,11 +124,16 @@ class Player(QObject):
         return bool(self._player.playbackState() == self._states.PlayingState)
 
     def close(self) -> None:
-        # stop() only what plays: stopping a loaded, never-started player has hung
-        # Qt's FFmpeg backend (its audio renderer thread and the caller both waiting)
+        # Stopping tears down the FFmpeg backend's renderers on their own thread, and
+        # ~QObject there asks our Python-made QAudioOutput/QMediaPlayer wrappers about
+        # disconnectNotify: that needs the GIL while it holds a signal-slot lock. Called
+        # from Python, stop() holds the GIL and waits for that very lock: a deadlock
+        # (py-spy). Queued, both calls run from the event loop, which holds no GIL.
+        # Only what plays is stopped: stopping a loaded, never-started player hung too.
+        queued = Qt.ConnectionType.QueuedConnection
         if self._player.playbackState() != self._states.StoppedState:
-            self._player.stop()
-        self._player.setSource(QUrl())
+            QMetaObject.invokeMethod(self._player, "stop", queued)
+        QMetaObject.invokeMethod(self._player, "setSource", queued, Q_ARG(QUrl, QUrl()))
 
 
 def create_player(
