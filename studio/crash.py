@@ -99,7 +99,8 @@ def write_report(
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = folder / f"{REPORT_PREFIX}{stamp}-{os.getpid()}-{next(_serial)}.txt"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+        # a hostile file name (lone surrogates) stays readable as \udcff, not "?"
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
         _prune(folder)
         return path
@@ -169,8 +170,13 @@ def log_to_file(home: Path | None, level: int = logging.INFO) -> Path | None:
             return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # strict UTF-8 dropped a whole record that named a hostile file
         handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+            path,
+            maxBytes=LOG_BYTES,
+            backupCount=LOG_BACKUPS,
+            encoding="utf-8",
+            errors="backslashreplace",
         )
     except OSError:
         return None
