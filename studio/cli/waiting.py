@@ -122,7 +122,7 @@ def run_queue(studio: Any, space: Any, wanted: set[str] | None, *, forever: bool
     interrupted). Returns how many of the followed jobs failed. Raises StorageError
     when job outcomes can't be recorded (a full disk, a space deleted meanwhile) rather
     than wait forever for them."""
-    from studio.core.imports import recover_interrupted
+    from studio.core.import_recovery import recover_interrupted
     from studio.jobs.config import scheduler_config
     from studio.jobs.executor import ThreadExecutor, body_threads
     from studio.jobs.recovery import recover_jobs

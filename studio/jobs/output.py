@@ -74,7 +74,7 @@ def store_output(
             )
         previews = _picture_previews(output.picture, info, dest_dir)
         if previews is None:
-            previews = render_previews(original, info, dest_dir)
+            previews = render_previews(original, info, dest_dir, in_place=True)
     except MediaError as exc:  # the scheduler removes the staging folder
         raise ProviderError(
             ErrorKind.MALFORMED, f"the provider's media are unusable: {exc.message}"
@@ -116,4 +116,4 @@ def _picture_previews(picture: Any, info: MediaInfo, dest_dir: Path) -> Previews
         return None
     thumb = picture.copy()
     thumb.thumbnail((THUMB_BOX, THUMB_BOX))
-    return save_thumbnail(thumb, dest_dir)  # and its 64/16 px tiers, as for any file
+    return save_thumbnail(thumb, dest_dir, in_place=True)  # and its 64/16 px tiers

@@ -9,7 +9,7 @@ import logging
 import threading
 
 from studio.core.errors import StudioError, ValidationError
-from studio.core.imports import recover_interrupted
+from studio.core.import_recovery import recover_interrupted
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.jobs.config import scheduler_config

@@ -377,3 +377,21 @@ def test_a_tampered_stored_path_is_never_sent_to_a_provider(space: Space) -> Non
     cmd = c.RequestRefine(made.asset_id, "brighter", options=PLAIN)
     err = refused(space, cmd)
     assert isinstance(err, ValidationError) and "inside the space" in err.message
+
+
+def test_a_media_path_through_a_link_that_stays_inside_is_taken(space: Space) -> None:
+    """Only a link leading out is refused: paths without links are checked part by
+    part, one with a link is resolved whole."""
+    from studio.core.handlers.common import media_file
+
+    inside = space.media_dir / "real" / "a.png"
+    inside.parent.mkdir()
+    inside.write_bytes(b"good")
+    os.symlink(space.media_dir / "real", space.media_dir / "alias")
+    root = Path(os.path.realpath(space.media_dir))
+    assert media_file(space.media_dir, "real/a.png") == root / "real" / "a.png"
+    assert media_file(space.media_dir, "alias/a.png") == root / "real" / "a.png"
+    assert media_file(space.media_dir, "real/missing/b.png") == root / "real" / "missing" / "b.png"
+    os.symlink("/etc", space.media_dir / "out")
+    with pytest.raises(ValidationError):
+        media_file(space.media_dir, "out/passwd")

@@ -77,3 +77,31 @@ def test_a_picture_that_is_not_the_file_is_not_used(
     stage.mkdir()
     store_output(stage, PurePosixPath("a") / "v1", "image", dataclasses.replace(out, picture=wrong))
     assert len(calls) == 1  # the file decides: decoded as for any provider
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_result_is_written_once_into_its_staging_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool
+) -> None:
+    """The job's staging folder is its own (``job:complete`` moves it whole): its files
+    are written under their names, no temporary and rename each."""
+    import os
+
+    out = _generate(tmp_path, "1:1")
+    if not in_memory:
+        out = dataclasses.replace(out, picture=None)
+    renames: list[str] = []
+    real_replace = os.replace
+
+    def counting(a: Any, b: Any, *args: Any, **kw: Any) -> None:
+        renames.append(str(b))
+        real_replace(a, b, *args, **kw)
+
+    monkeypatch.setattr(os, "replace", counting)
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    done = store_output(stage, PurePosixPath("a") / "v1", "image", out)
+    assert renames == []
+    names = sorted(p.name for p in stage.iterdir())
+    assert names == ["original.png", "thumb.16.webp", "thumb.64.webp", "thumb.webp"]
+    assert done.thumb_path == "a/v1/thumb.webp"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -75,11 +76,32 @@ def media_file(media_dir: Path, rel: str) -> Path:
         or not parts
     ):
         raise ValidationError(f"the media path {shown(rel)!r} is not a path inside the space")
-    root = Path(os.path.realpath(media_dir))
-    target = Path(os.path.realpath(media_dir / rel))
-    if target == root or not target.is_relative_to(root):
+    root = os.path.realpath(media_dir)
+    plain = _no_links_below(root, rel) if os.name == "posix" else None
+    if plain is not None:
+        return Path(plain)
+    target = Path(os.path.realpath(os.path.join(root, rel)))
+    if target == Path(root) or not target.is_relative_to(root):
         raise ValidationError(f"the media path {shown(rel)!r} leads outside the space's media")
     return target
+
+
+def _no_links_below(root: str, rel: str) -> str | None:
+    """``root/rel`` when no part of ``rel`` is a symbolic link (``root`` is resolved,
+    ``rel`` checked to hold no ``..`` or ``.``): it can't lead out then. None when one
+    is (:func:`os.path.realpath` decides). An lstat per part of ``rel`` only, where a
+    realpath walks every part of the whole path again (a completion checks two or
+    three files: ~20 % of the step's CPU)."""
+    path = root
+    for part in rel.split("/"):
+        path = f"{path}/{part}"
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:  # missing: what follows can't be a link either
+            return f"{root}/{rel}"
+        if stat.S_ISLNK(mode):
+            return None
+    return path
 
 
 def fresh_id(tx: Tx, table: str, given: str | None) -> str:
