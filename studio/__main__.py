@@ -1,10 +1,8 @@
-import sys
+import multiprocessing
 
 if __name__ == "__main__":
-    if getattr(sys, "frozen", False):  # a bundle's worker processes start here too
-        import multiprocessing  # (not otherwise: off the app's start path)
-
-        multiprocessing.freeze_support()
+    # A no-op unless frozen; the bundle's entry point (packaging/launch.py) does the same.
+    multiprocessing.freeze_support()
 
     from studio.cli.main import run
 
