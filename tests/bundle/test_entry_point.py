@@ -23,6 +23,7 @@ def freeze_support():
     raise SystemExit(0)  # what a helper process does here: run its code, then exit
 
 multiprocessing.freeze_support = freeze_support
+sys.frozen = True  # as in the bundle (python -m studio skips it otherwise: off the start path)
 sys.argv = ["studio", "--version"]
 how, target = {argv!r}
 if how == "path":
