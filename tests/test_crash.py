@@ -68,7 +68,14 @@ def media_files(tmp_path: Path) -> list[Path]:
     return files
 
 
-def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[Path]) -> None:
+# each run is an interpreter start, a kill and a check of the whole space (~1.5 s): the
+# default run kills a few times, -m slow many more
+@pytest.mark.parametrize(
+    "runs", [pytest.param(4, id="4-kills"), pytest.param(24, id="24-kills", marks=pytest.mark.slow)]
+)
+def test_sigkill_during_imports_and_commands(
+    tmp_path: Path, media_files: list[Path], runs: int
+) -> None:
     home = tmp_path / "home"
     with Studio(home, providers=build_providers) as s:
         s.create_space("Crash")
@@ -76,7 +83,6 @@ def test_sigkill_during_imports_and_commands(tmp_path: Path, media_files: list[P
     committed_assets: dict[str, str] = {}
     committed_variants: set[str] = set()
     highest_seq = 0
-    runs = 8
     for run in range(runs):
         proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(home), str(run), *map(str, media_files)],

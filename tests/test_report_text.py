@@ -29,8 +29,9 @@ def test_a_failing_test_with_a_surrogate_in_its_output_reports_under_xdist(
         "    print(name)\n"
         "    assert name == 'photo.png'\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = ["-q", "-n", "2", "-p", "tests.report_text", "-p", "no:cacheprovider"]
+    # only the plugins this needs: the run's own (Qt, hypothesis) add seconds per worker
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    args = ["-q", "-p", "xdist", "-n", "1", "-p", "tests.report_text", "-p", "no:cacheprovider"]
     args += ["-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path / "test_hostile.py")]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", *args],

@@ -30,6 +30,16 @@ class TranscriptView(QTextBrowser):
         self.setOpenExternalLinks(False)
         self._turns = 0
         self._session: str | None = None
+        # The document is laid out in steps from the event loop (more so under load), so
+        # the bar's range keeps growing after a chat is drawn: where the view should stay
+        # is kept — the end, or the reader's place — and set again as the range arrives,
+        # until the reader moves the bar.
+        self._follow = True
+        self._hold: int | None = None
+        self._placing = False
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._range_changed)
+        bar.valueChanged.connect(self._moved)
 
     # ------------------------------------------------------------------ whole chats
     def show_messages(self, session_id: str | None, messages: Sequence[ChatMessage]) -> None:
@@ -38,17 +48,22 @@ class TranscriptView(QTextBrowser):
         bar = self.verticalScrollBar()
         keep = bar.value() if session_id == self._session and not self.at_end() else None
         self._session = session_id
-        self.clear()
-        self._turns = 0
-        for m in messages:
-            for block in m.blocks:
-                self._write(m.role, block)
-        if not messages:  # wrapped, unlike a placeholder
-            self.setHtml(f"<p style='color:{MUTED}'>{html.escape(HINT)}</p>")
+        self._placing = True  # the bar moves with the redraw, not the reader
+        try:
+            self.clear()
+            self._turns = 0
+            for m in messages:
+                for block in m.blocks:
+                    self._write(m.role, block)
+            if not messages:  # wrapped, unlike a placeholder
+                self.setHtml(f"<p style='color:{MUTED}'>{html.escape(HINT)}</p>")
+        finally:
+            self._placing = False
         if keep is None:
             self.scroll_to_end()
         else:
-            bar.setValue(keep)
+            self._follow, self._hold = False, keep
+            self._place(keep)
 
     def _cursor(self) -> QTextCursor:
         cursor = QTextCursor(self.document())
@@ -101,11 +116,28 @@ class TranscriptView(QTextBrowser):
         cursor = self._cursor()
         cursor.insertText(piece, QTextCharFormat())
         if following:
-            bar.setValue(bar.maximum())
+            self.scroll_to_end()
 
     def scroll_to_end(self) -> None:
-        bar = self.verticalScrollBar()
-        bar.setValue(bar.maximum())
+        self._follow, self._hold = True, None
+        self._place(self.verticalScrollBar().maximum())
+
+    def _place(self, value: int) -> None:
+        self._placing = True
+        try:
+            self.verticalScrollBar().setValue(value)
+        finally:
+            self._placing = False
+
+    def _range_changed(self, _low: int, high: int) -> None:
+        if self._follow:
+            self._place(high)
+        elif self._hold is not None:
+            self._place(min(self._hold, high))
+
+    def _moved(self, value: int) -> None:
+        if not self._placing:  # the reader scrolled: stay where they are
+            self._follow, self._hold = value >= self.verticalScrollBar().maximum() - 4, None
 
     def at_end(self) -> bool:
         bar = self.verticalScrollBar()
