@@ -80,7 +80,8 @@ def _switch(window: MainWindow, small: str, big: str, qtbot) -> tuple[float, str
         t0 = time.perf_counter()
         window.open_space(big)
         qtbot.waitUntil(
-            lambda: len(window.scene.cards()) == ASSETS and not window.scene.is_loading(),
+            # (``card_map``: a list of every card made here would be the test's own stall)
+            lambda: len(window.scene.card_map()) == ASSETS and not window.scene.is_loading(),
             timeout=120_000,
         )
         window.view.fit_all()  # the whole space in view: every card at far zoom
