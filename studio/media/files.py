@@ -181,7 +181,9 @@ def _kernel_copy(src: int, dst: int, max_bytes: int | None) -> int | None:
         os.lseek(dst, 0, os.SEEK_SET)
         os.lseek(src, start, os.SEEK_SET)
         return None
-    return size
+    # nothing at all: an empty file, or one the kernel can't copy from (some kernels
+    # give 0 for /proc and /sys files): the loop reads it (nothing was written)
+    return size or None
 
 
 def _digest_of(fd: int, size: int) -> str:

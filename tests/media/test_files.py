@@ -184,3 +184,20 @@ def test_a_source_over_the_limit_stops_a_kernel_copy(tmp_path: Path) -> None:
     with open(src, "rb") as f, pytest.raises(files_mod.CopyLimitExceeded):
         files_mod.atomic_copy_from(f, tmp_path / "dest", max_bytes=4096)
     assert not (tmp_path / "dest").exists() and leftovers(tmp_path) == []
+
+
+def test_a_kernel_copy_that_gives_nothing_is_read_by_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some kernels copy nothing from a /proc or /sys file and say so with 0 (as at the
+    end of a file): the loop reads what is there."""
+    if not hasattr(os, "copy_file_range"):
+        pytest.skip("no copy_file_range here")
+    src = tmp_path / "src"
+    src.write_bytes(b"dynamic text")
+    monkeypatch.setattr(files_mod.os, "copy_file_range", lambda *a, **kw: 0)
+    assert atomic_copy(src, tmp_path / "dest") == (
+        12,
+        hashlib.sha256(b"dynamic text").hexdigest(),
+    )
+    assert (tmp_path / "dest").read_bytes() == b"dynamic text"
