@@ -149,13 +149,15 @@ def test_details_export_as_converts_off_the_ui_thread(
     dest = tmp_path / "bell.webp"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(dest), ""))
     threads: list[threading.Thread] = []
-    real = file_out.convert_variant
+    from studio.core import convert as convert_module  # file_out imports it when asked
+
+    real = convert_module.convert_variant
 
     def convert(*args, **kwargs):  # type: ignore[no-untyped-def]
         threads.append(threading.current_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(file_out, "convert_variant", convert)
+    monkeypatch.setattr(convert_module, "convert_variant", convert)
     assert w.core.variant_actions.trigger("convert") == dest
     _wait_for_file_jobs(qtbot)
     assert threads and threads[0] is not threading.main_thread()  # the UI never waited
