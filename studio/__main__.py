@@ -1,8 +1,10 @@
-import multiprocessing
+import sys
 
 if __name__ == "__main__":
-    # A no-op unless frozen; the bundle's entry point (packaging/launch.py) does the same.
-    multiprocessing.freeze_support()
+    if getattr(sys, "frozen", False):  # a bundle's helper processes start here too
+        import multiprocessing  # (not otherwise: off the app's start path)
+
+        multiprocessing.freeze_support()
 
     from studio.cli.main import run
 

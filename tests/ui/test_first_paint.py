@@ -56,6 +56,7 @@ OFF_THE_START_PATH = (
     "urllib.request",
     "http.client",
     "ctypes",  # FFmpeg's log level is lowered after the first frame
+    "multiprocessing",  # only a frozen bundle needs it at start
 )
 """Packages (and their submodules) the app must not have imported at its first frame.
 (numpy is not among them: the filter worker's thread builds its facet index when the
