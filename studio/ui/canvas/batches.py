@@ -77,13 +77,14 @@ class Graveyard(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._dead: list[dict[Any, Any]] = []
+        self._dead: list[dict[Any, Any] | list[Any]] = []
         self._items: list[tuple[QGraphicsScene, QGraphicsItem]] = []
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._slice)
 
-    def bury(self, *containers: dict[Any, Any]) -> None:
+    def bury(self, *containers: dict[Any, Any] | list[Any]) -> None:
+        """Empty these (dicts or lists nothing else will read) a slice per turn."""
         self._dead += [c for c in containers if c]
         if self._dead:
             self._timer.start()
@@ -113,9 +114,13 @@ class Graveyard(QObject):
         budget = self.SLICE
         while self._dead and budget > 0:
             d = self._dead[-1]
-            for _ in range(min(budget, len(d))):
-                d.popitem()
-                budget -= 1
+            n = min(budget, len(d))
+            if isinstance(d, list):
+                del d[len(d) - n :]
+            else:
+                for _ in range(n):
+                    d.popitem()
+            budget -= n
             if not d:
                 self._dead.pop()
         if not self._dead and not self._items:
