@@ -1,11 +1,15 @@
 """Recovering what interrupted imports left: their ``uploading`` rows failed, their
-staging folders removed. Apart from :mod:`studio.core.imports` (which re-exports it),
+staging folders removed (after putting in place any job result whose committed move a
+power cut took back). Apart from :mod:`studio.core.imports` (which re-exports it),
 so that opening a space — the app's snapshot job does this on each open — does not
 import the media libraries and the process pool an import needs."""
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
+from pathlib import Path, PurePosixPath
 
 from studio.core import commands as c
 from studio.core.actor import Actor
@@ -13,6 +17,7 @@ from studio.core.errors import StudioError
 from studio.core.holders import is_holder_id
 from studio.core.space import Space
 
+log = logging.getLogger(__name__)
 STAGING = ".staging"
 INTERRUPTED_AFTER_MS = 15 * 60 * 1000
 
@@ -59,11 +64,52 @@ def _sweep_staging(space: Space, cutoff_ms: int) -> None:
         try:
             if is_holder_id(child.name):
                 if space.holder_alive(child.name) is False:
+                    finish_moves(space, child)
                     shutil.rmtree(child, ignore_errors=True)
             elif child.stat().st_mtime * 1000 < cutoff_ms:
                 shutil.rmtree(child, ignore_errors=True)  # from before holders
         except OSError:
             pass
+
+
+def finish_moves(space: Space, holder_dir: Path) -> int:
+    """Put in place the results a power cut took back: ``job:complete`` moves a job's
+    staged folder (``job-<id>-<attempt>``) to its variant's folder and syncs that move
+    only after its commit, so the commit can outlive the move. A staged folder of the
+    attempt that completed its job, whose variant points into a folder that is not
+    there, is that move undone: it is redone here, then synced. Its files were whole
+    and synced before the step. Returns how many were moved."""
+    from studio.media.files import fsync_dir  # after a crash only: not on the open path
+
+    n = 0
+    for stage in holder_dir.iterdir():
+        parts = stage.name.split("-")
+        if len(parts) != 3 or parts[0] != "job" or not parts[2].isdigit():
+            continue  # a scratch (.tmp) or extra (.xN) folder, or not a job's
+        job = space.read.job_attempt(parts[1])
+        if job is None or job.status != "succeeded" or job.attempts != int(parts[2]):
+            continue
+        rows = space.read.variant_files(job.variant_id)
+        slug, media = (rows[0].asset_slug, rows[0].media_path) if rows else (None, None)
+        if slug is None or media is None:
+            continue
+        rel = PurePosixPath(slug) / job.variant_id
+        if PurePosixPath(media).parent != rel:
+            continue
+        dest = space.media_dir / rel
+        if not (stage / PurePosixPath(media).name).is_file() or os.path.lexists(dest):
+            continue  # not this result's folder, or the move did survive
+        try:
+            made = not dest.parent.is_dir()
+            dest.parent.mkdir(exist_ok=True)
+            os.replace(stage, dest)
+            fsync_dir(dest.parent)
+            if made:
+                fsync_dir(space.media_dir)
+            n += 1
+        except OSError:
+            log.warning("could not put the result of job %s in place", parts[1], exc_info=True)
+    return n
 
 
 def _remove_temporaries(space: Space, variant_id: str) -> None:

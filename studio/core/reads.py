@@ -292,6 +292,15 @@ def any_ready(conn: sqlite3.Connection) -> bool:
     return bool(conn.execute(f"SELECT EXISTS (SELECT 1 {_READY_FROM})").fetchone()[0])
 
 
+def job_attempt(conn: sqlite3.Connection, job_id: str) -> r.JobAttempt | None:
+    """A job's status, attempts made and variant; None when there is no such job."""
+    rows = r.rows_of(
+        r.JobAttempt,
+        conn.execute("SELECT id, status, attempts, variant_id FROM jobs WHERE id = ?", (job_id,)),
+    )
+    return rows[0] if rows else None
+
+
 def running_leases(conn: sqlite3.Connection) -> list[r.JobLease]:
     """Every running job, who runs it and until when."""
     return r.rows_of(
@@ -561,6 +570,9 @@ class Reads:
 
     def any_ready(self) -> bool:
         return self._run(any_ready)
+
+    def job_attempt(self, job_id: str) -> r.JobAttempt | None:
+        return self._run(lambda c: job_attempt(c, job_id))
 
     def running_leases(self) -> list[r.JobLease]:
         return self._run(running_leases)

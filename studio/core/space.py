@@ -345,6 +345,11 @@ class Space:
         try:
             (self.media_dir / STAGING).mkdir(exist_ok=True)
             path.mkdir(exist_ok=True)
+            # once a process: what is staged here must not vanish with its folders
+            from studio.media.files import fsync_dir  # not on the open path
+
+            fsync_dir(self.media_dir / STAGING)
+            fsync_dir(self.media_dir)
             self._staging_made = True
         except FileNotFoundError:
             raise self._gone_error() from None
@@ -464,6 +469,7 @@ class Space:
             now = self._clock()
             step_id = self._ids()
             hooks: list[Callable[[], None]] = []
+            later: list[Callable[[], None]] = []
             done: list[Applied] = []
             current: Command = cmds[0]
             try:
@@ -479,6 +485,7 @@ class Space:
                             providers=self.providers,
                             holders=self._holders,
                             rollback_hooks=hooks,
+                            commit_hooks=later,
                         )
                         inverse = handler(tx, cmd)
                         seq = self._log(tx, cmd, payload, step_id)
@@ -511,6 +518,11 @@ class Space:
                     raise StorageError(f"could not write the space: {exc}") from exc
                 raise
             self._publish_later(list(step.events))
+        for hook in later:  # committed: past the lock, so other writers go on meanwhile
+            try:
+                hook()
+            except Exception:
+                log.exception("after-commit hook failed")
         return step
 
     # ------------------------------------------------------------------ undo / redo

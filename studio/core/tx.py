@@ -28,6 +28,7 @@ class Tx:
     events: list[Event] = field(default_factory=list)
     created: dict[str, str] = field(default_factory=dict)
     rollback_hooks: list[Callable[[], None]] = field(default_factory=list)
+    commit_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     # ----------------------------------------------------------------- ownership
     @property
@@ -145,3 +146,10 @@ class Tx:
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
         self.rollback_hooks.append(hook)
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once the step has committed and the write lock is released (on
+        this thread, before the step returns): work that must follow the commit but
+        need not hold up every other writer, such as a directory's fsync that recovery
+        can redo. Not run when the step does not commit; a failing hook is logged."""
+        self.commit_hooks.append(hook)

@@ -35,6 +35,7 @@ from studio.jobs.output import preload, store_output
 from studio.jobs.policy import ProviderLimits, RateWindow, RetryPolicy, retry_delay_s
 from studio.jobs.recovery import recover_jobs
 from studio.jobs.usage import UsageEvent, UsageSink
+from studio.media.files import fsync_dir
 from studio.store.records import ReadyJob
 from workers.base import (
     AudioType,
@@ -439,6 +440,10 @@ class Scheduler:
                 out, PurePosixPath(ready.asset_slug) / ready.variant_id, ready.media_kind, output
             )
             staged = out.relative_to(self.space.media_dir).as_posix()
+            # the staged folder's own entry is durable before the step: job:complete
+            # syncs its move after the commit, and recovery redoes a move a power
+            # cut took back only from a staged folder that is still there
+            fsync_dir(out.parent)
             extras, extras_staged = self._store_extras(ready, ctx, output)
             cmd = c.CompleteJob(
                 ready.job_id,

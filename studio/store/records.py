@@ -261,6 +261,15 @@ class UploadRow(NamedTuple):
     updated_at: int
 
 
+class JobAttempt(NamedTuple):
+    """How a job stands: its status, the attempts it made, its variant."""
+
+    job_id: str
+    status: str
+    attempts: int
+    variant_id: str
+
+
 class VariantFiles(NamedTuple):
     """The files a variant row points at (relative to the media folder)."""
 

@@ -3,6 +3,7 @@ transitions the scheduler applies (``job:*``, internal)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -11,7 +12,7 @@ import shutil
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from studio.core import commands as c
 from studio.core.errors import (
@@ -622,8 +623,8 @@ def complete_job(tx: Tx, cmd: c.CompleteJob) -> Inverse:
         return ()
     if len(cmd.extras) != len(cmd.extras_staged):
         raise ValidationError("each extra result needs its staged folder")
-    if cmd.staged is not None:
-        _move_staged(tx, cmd.staged, cmd.result, variant)
+    if cmd.staged is not None:  # extras' moves are not redone by recovery: synced now
+        _move_staged(tx, cmd.staged, cmd.result, variant, sync_later=not cmd.extras)
     _finish_job(tx, job, "succeeded", None, None)
     apply_completion(tx, cmd.result, variant)
     for extra, staged in zip(cmd.extras, cmd.extras_staged, strict=True):
@@ -658,14 +659,29 @@ def _add_extra(tx: Tx, main: sqlite3.Row, extra: c.CompleteVariant, staged: str)
     apply_completion(tx, extra, tx.variant(vid, live=False))
 
 
-def _move_staged(tx: Tx, staged_dir: str, result: c.CompleteVariant, variant: sqlite3.Row) -> None:
+def _move_staged(
+    tx: Tx,
+    staged_dir: str,
+    result: c.CompleteVariant,
+    variant: sqlite3.Row,
+    *,
+    sync_later: bool = False,
+) -> None:
     """Move the staged result folder to ``<asset-slug>/<variant-id>/`` as part of this
     transaction (moved back if it does not commit).
 
     A folder already there is debris of an attempt that crashed between this move and
     its commit (the variant is unfinished and the folder is its own), so it goes first
     once the store confirms that no row, live or deleted, points into it; otherwise the
-    completion is refused and nothing is deleted."""
+    completion is refused and nothing is deleted.
+
+    The move is made durable before the commit is, unless ``sync_later``: then the
+    folders are synced right after the commit, outside the write lock. That is safe
+    only because the files and the staged folder's own entry were synced before the
+    step, and because recovery (:func:`studio.core.import_recovery.finish_moves`)
+    redoes a move a power cut took back from a committed completion. It never applies
+    when debris was removed: lost, that removal could leave another attempt's files
+    under the names the row points at."""
     staged = PurePosixPath(staged_dir)
     if staged.is_absolute() or ".." in staged.parts or staged.parts[:1] != (STAGING,):
         raise ValidationError("the staged result must be in the staging folder")
@@ -676,7 +692,13 @@ def _move_staged(tx: Tx, staged_dir: str, result: c.CompleteVariant, variant: sq
     src = tx.media_dir / staged
     dest = tx.media_dir / rel
     asset_dir = dest.parent
-    asset_dir.mkdir(exist_ok=True)  # never the media folder itself (a deleted space)
+    try:
+        asset_dir.mkdir()  # never the media folder itself (a deleted space)
+        made = True
+    except FileExistsError:
+        made = False
+    if made:  # a refusal leaves no empty asset folder behind
+        tx.on_rollback(lambda: _remove_if_empty(asset_dir))
     if dest.exists():
         prefix = f"{rel.as_posix()}/"
         n = len(prefix)
@@ -689,13 +711,28 @@ def _move_staged(tx: Tx, staged_dir: str, result: c.CompleteVariant, variant: sq
         debris = src.with_name(f"{src.name}.debris")
         os.replace(dest, debris)
         shutil.rmtree(debris, ignore_errors=True)
+        sync_later = False
     os.replace(src, dest)
 
     def move_back() -> None:
         os.replace(dest, src)
 
     tx.on_rollback(move_back)
-    fsync_dir(asset_dir)
+
+    def sync() -> None:
+        fsync_dir(asset_dir)
+        if made:
+            fsync_dir(tx.media_dir)
+
+    if sync_later:
+        tx.after_commit(sync)
+    else:
+        sync()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def fail_job(tx: Tx, cmd: c.FailJob) -> Inverse:
