@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -49,6 +50,45 @@ def _shut_down(session: SpaceSession, jobs: list[SpaceJob], ended: SignalInstanc
             pass
 
 
+class _Close:
+    """One space's close, handed to a closer thread; ``done`` once it has ended."""
+
+    def __init__(self, session: SpaceSession, jobs: list[SpaceJob], ended: SignalInstance) -> None:
+        self.args = (session, jobs, ended)
+        self.done = threading.Event()
+
+
+class _Closers:
+    """Closer threads kept for the next close (daemons: a stuck close never holds the
+    process at exit): a thread started per close made the click's turn wait until the
+    new thread ran, a few ms and more on a busy machine. A new thread is started only
+    when every one is busy (a close waiting for a reader must not hold up the next)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Close] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+
+    def submit(self, close: _Close) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._queue.put(close)
+        if start:
+            threading.Thread(target=self._run, name="closer", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            close = self._queue.get()
+            try:
+                _shut_down(*close.args)
+            finally:
+                close.done.set()
+            with self._lock:
+                self._idle += 1
+
+
 class SpaceController(QObject):
     """Owns the open ``SpaceSession`` and the background jobs reading its space."""
 
@@ -61,8 +101,9 @@ class SpaceController(QObject):
         self._held: list[TypedEvent] | None = None
         self.history: HistoryFollower | None = None
         self._fit_when_loaded = False
-        self._closing: dict[str, threading.Thread] = {}
-        """Spaces being closed on threads of their own (a switch does not wait)."""
+        self._closing: dict[str, _Close] = {}
+        """Spaces being closed on closer threads (a switch does not wait)."""
+        self._closers = _Closers()
         self.waiting_for: str | None = None
         """A space asked for while it was still closing: it opens when its close ends
         (the latest such request; None when none is waiting)."""
@@ -224,14 +265,9 @@ class SpaceController(QObject):
         session, self.session = self.session, None
         session.stop_following()
         self.finish_closing(space.id)  # (a close of the same space still running)
-        closer = threading.Thread(
-            target=_shut_down,
-            args=(session, jobs, self._closer_ended),
-            name=f"close {space.slug}",
-            daemon=True,
-        )
+        closer = _Close(session, jobs, self._closer_ended)
         self._closing[space.id] = closer
-        closer.start()
+        self._closers.submit(closer)
         self.update_title()
         if wait:
             self.finish_closing()
@@ -241,23 +277,20 @@ class SpaceController(QObject):
         thread is closed (a space waiting to open opens on a later turn)."""
         for sid, closer in list(self._closing.items()):
             if space_id is None or sid == space_id:
-                closer.join(CLOSE_WAIT_S)
-                if closer.is_alive():
+                if not closer.done.wait(CLOSE_WAIT_S):
                     log.warning("closing the space %s takes longer than %.0f s", sid, CLOSE_WAIT_S)
                 del self._closing[sid]
 
     def _reap(self) -> None:
         """Forget the closers that have ended (their ``_closer_ended`` may still be queued)."""
         for sid, closer in list(self._closing.items()):
-            if not closer.is_alive():
+            if closer.done.is_set():
                 del self._closing[sid]
 
     def _on_closer_ended(self, space_id: str) -> None:
         closer = self._closing.get(space_id)
-        if closer is not None:
-            closer.join(1.0)  # it has emitted its last word: ending now
-            if not closer.is_alive():
-                del self._closing[space_id]
+        if closer is not None and closer.done.wait(1.0):  # said its last word: ending now
+            del self._closing[space_id]
         if self.waiting_for == space_id and space_id not in self._closing:
             self.open_space(space_id)
 
