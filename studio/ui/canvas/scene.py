@@ -19,7 +19,6 @@ the single ``OverviewItem`` paints them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainterPath
@@ -138,10 +137,6 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         pending, self._pending = self._pending or [], None
         for ev in pending:
             self._apply(ev)
-
-    def bury(self, *containers: dict[Any, Any] | list[Any]) -> None:
-        """Free these big containers (nothing else reads them) a slice per turn."""
-        self._graveyard.bury(*containers)
 
     def card_map(self) -> dict[str, AssetCardItem]:
         return self._cards
