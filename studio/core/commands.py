@@ -555,8 +555,10 @@ class StartJob(Command):
 class CompleteJob(Command):
     """``worker_id``/``attempt``: refused unless the job is still that run's (not
     re-queued or taken over meanwhile). ``staged``: the folder (relative to the media
-    folder, under ``.staging/``) holding the result's files, moved to the variant's
-    folder as part of this command."""
+    folder, under ``.staging/``) holding the result's files (whole and synced, as is
+    the folder's own entry), moved to the variant's folder as part of this command;
+    the move is synced after the commit, and the next open redoes a move a power cut
+    took back."""
 
     job_id: str
     result: CompleteVariant
