@@ -63,8 +63,10 @@ def _sweep_staging(space: Space, cutoff_ms: int) -> None:
     for child in staging.iterdir():
         try:
             if is_holder_id(child.name):
-                if space.holder_alive(child.name) is False:
+                alive = space.holder_alive(child.name)
+                if alive is not True:  # a live holder's committed moves are all made
                     finish_moves(space, child)
+                if alive is False:
                     shutil.rmtree(child, ignore_errors=True)
             elif child.stat().st_mtime * 1000 < cutoff_ms:
                 shutil.rmtree(child, ignore_errors=True)  # from before holders
