@@ -116,3 +116,48 @@ def test_import_builds_no_provider_catalog(tmp_path: Path) -> None:
     with Studio(home) as s, s.open_space("sketches") as space:
         rows = space.read.asset_summaries()
     assert [(a.asset.name, a.active_status) for a in rows] == [("red", "completed")]
+
+
+EARLY_PROBE = """
+import json, runpy, sys
+import studio.media.pool as pool
+seen = []
+real = pool.start_early
+def early(paths, requested=None):
+    seen.append(sorted(m for m in sys.modules if m.startswith("studio.core.")))
+    return real(paths, requested)
+pool.start_early = early
+sys.argv = ["studio", *sys.argv[1:]]
+try:
+    runpy.run_module("studio", run_name="__main__")
+except SystemExit:
+    pass
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+def test_import_starts_the_fork_server_before_the_door_loads(tmp_path: Path) -> None:
+    """The fork server's imports (~0.2 s) run beside this process's own (the door's
+    modules, ~0.15 s) and the space's opening, not after them."""
+    from PIL import Image
+
+    home = tmp_path / "home"
+    with Studio(home) as s:
+        s.create_space("Sketches")
+    pics = []
+    for i in range(4):  # enough for a pool
+        pics.append(tmp_path / f"p{i}.png")
+        Image.new("RGB", (40, 30), (200, 10, 10 * i)).save(pics[-1])
+    proc = subprocess.run(
+        [sys.executable, "-c", EARLY_PROBE, "--home", str(home), "import", "sketches"]
+        + [str(p) for p in pics],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert proc.stdout.count(": asset ") == 4, proc.stderr[-2000:]
+    (loaded,) = json.loads(proc.stderr.strip().splitlines()[-1])
+    door = {"studio.core.imports", "studio.core.space", "studio.core.studio"}
+    assert sorted(door & set(loaded)) == []
