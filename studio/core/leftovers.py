@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.core.holders import is_holder_id
+from studio.core.import_recovery import finish_moves
 from studio.core.space import Space
 
 __all__ = [
@@ -68,6 +69,10 @@ def sweep_leftovers(space: Space, *, older_than_ms: int = SAFE_AGE_MS) -> list[L
     """Remove what :func:`find_leftovers` finds; return what was removed."""
     removed: list[Leftover] = []
     for item in _leftovers(space, older_than_ms):
+        if item.path.parent.name == STAGING and is_holder_id(item.path.name):
+            # a dead worker's staging can hold the only copy of a result whose commit a
+            # power cut kept and whose move it took back: make that move first
+            finish_moves(space, item.path)
         try:
             if item.path.is_dir() and not item.path.is_symlink():
                 shutil.rmtree(item.path)

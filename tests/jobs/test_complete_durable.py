@@ -114,10 +114,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("liveness", ["known", "unknown"])
-def test_a_committed_result_whose_move_a_power_cut_took_back_is_put_in_place(
-    tmp_path: Path, liveness: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _power_cut_after_a_commit(tmp_path: Path) -> Path:
+    """A home whose one job's ``job:complete`` committed while the move of its result
+    was lost (a real worker process killed right after the commit)."""
     home = tmp_path / "home"
     with Studio(home, providers=build_providers) as s:
         s.create_space("Cut")
@@ -135,6 +134,14 @@ def test_a_committed_result_whose_move_a_power_cut_took_back_is_put_in_place(
         timeout=120,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return home
+
+
+@pytest.mark.parametrize("liveness", ["known", "unknown"])
+def test_a_committed_result_whose_move_a_power_cut_took_back_is_put_in_place(
+    tmp_path: Path, liveness: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _power_cut_after_a_commit(tmp_path)
     with Studio(home, providers=build_providers) as s, s.open_space("cut") as space:
         [variant] = space.all_variants()
         detail = space.variant_detail(variant.id)
@@ -153,5 +160,28 @@ def test_a_committed_result_whose_move_a_power_cut_took_back_is_put_in_place(
         assert not stage.exists()
         [job] = space.jobs()
         assert job.status == "succeeded"
+        report = check_space(space)
+        assert report.ok and not report.warnings, report.problems + report.warnings
+
+
+def test_the_sweep_at_open_puts_a_committed_result_in_place_before_removing_its_staging(
+    tmp_path: Path,
+) -> None:
+    """Any CLI command opens with the leftover sweep (when the last was over 6 h ago):
+    the dead worker's staging folder holds the only copy of a committed result, so the
+    sweep makes the lost move before it removes the folder (it deleted it before)."""
+    home = _power_cut_after_a_commit(tmp_path)
+    with Studio(home) as s:
+        media = s.paths.space_media("cut")
+    os.utime(media / ".swept", (0, 0))  # a day's work since the last sweep
+    with Studio(home, providers=build_providers) as s, s.open_space("cut") as space:
+        [variant] = space.all_variants()
+        detail = space.variant_detail(variant.id)
+        row = detail.row
+        assert row.status == "completed" and row.media_path and row.thumb_path
+        data = (space.media_dir / row.media_path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == detail.sha256
+        assert (space.media_dir / row.thumb_path).is_file()
+        assert not list((space.media_dir / ".staging").glob("*/job-*"))  # swept after
         report = check_space(space)
         assert report.ok and not report.warnings, report.problems + report.warnings
