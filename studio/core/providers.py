@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -84,6 +85,26 @@ class NoProviders:
         raise ProviderError(ErrorKind.INVALID_REQUEST, f"no provider can make {media_kind} here")
 
 
+class BrokenCatalog(NoProviders):
+    """What a :class:`PendingCatalog` settles on when building failed on its thread
+    every time: no providers, and each request refused with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def get(self, name: str) -> ProviderView:
+        raise ProviderError(ErrorKind.INVALID_REQUEST, self.reason)
+
+    def default_for(
+        self, media_kind: str, audio_type: AudioType | None = None, preferred: str | None = None
+    ) -> tuple[ProviderView, str]:
+        raise ProviderError(ErrorKind.INVALID_REQUEST, self.reason)
+
+
+BUILD_RETRIES_S = (1.0, 3.0)
+"""How long the catalog's thread waits before building again after a failure."""
+
+
 class PendingCatalog:
     """A catalog that is built later: the app builds its registry (which asks the keyring
     for every key) on a thread after its first frame. Asking it anything waits until it
@@ -113,10 +134,28 @@ class PendingCatalog:
         return self._thread is not None or self._catalog is not None
 
     def _build_logged(self) -> None:
-        try:
-            self.result()
-        except Exception:  # the next ask builds it again and gets the error itself
-            log.exception("could not build the provider catalog")
+        for wait in (*BUILD_RETRIES_S, None):
+            try:
+                self.result()
+                return
+            except Exception as exc:  # a locked keyring, say: try again a little later
+                log.exception("could not build the provider catalog")
+                if wait is None:
+                    # nobody may ever ask (the session's scheduler and the window's
+                    # deferred panels wait on the callbacks): settle on a catalog that
+                    # says why, so the app comes up and a request gets that sentence
+                    self._settle(BrokenCatalog(f"the providers could not be loaded: {exc}"))
+                    return
+                time.sleep(wait)
+
+    def _settle(self, catalog: ProviderCatalog) -> None:
+        with self._building, self._lock:
+            if self._catalog is not None:
+                return
+            self._catalog = catalog
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            fn(catalog)
 
     def ready(self) -> bool:
         return self._catalog is not None

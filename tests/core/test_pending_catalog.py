@@ -6,7 +6,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from studio.core.providers import NoProviders, PendingCatalog, ProviderCatalog
+import pytest
+
+from studio.core import providers
+from studio.core.providers import (
+    BrokenCatalog,
+    NoProviders,
+    PendingCatalog,
+    ProviderCatalog,
+    ProviderError,
+)
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
 from studio.store.library import Library
@@ -63,11 +72,59 @@ def test_a_failed_build_is_tried_again_by_the_next_ask() -> None:
         return NoProviders()
 
     pending = PendingCatalog(build)
+    with pytest.raises(OSError):
+        pending.names()
+    assert not pending.ready()
+    assert pending.names() == [] and len(attempts) == 2
+
+
+def test_its_thread_tries_again_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(providers, "BUILD_RETRIES_S", (0.01, 0.01))
+    attempts: list[int] = []
+    catalog = NoProviders()
+
+    def build() -> ProviderCatalog:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("keyring unreachable")
+        return catalog
+
+    pending = PendingCatalog(build)
+    told: list[ProviderCatalog] = []
+    pending.when_ready(told.append)
     pending.start()
     assert pending._thread is not None
     pending._thread.join(30)
-    assert not pending.ready()
-    assert pending.names() == [] and len(attempts) == 2
+    assert pending.ready() and told == [catalog] and len(attempts) == 2
+
+
+def test_a_build_that_keeps_failing_settles_on_a_catalog_that_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nobody may ever ask the catalog itself (the session's scheduler and the window's
+    deferred panels wait on its callbacks): they must still run, and a request must
+    say why nothing can be made. Before, they never ran and jobs waited for ever."""
+    monkeypatch.setattr(providers, "BUILD_RETRIES_S", (0.01, 0.01))
+    attempts: list[int] = []
+
+    def build() -> ProviderCatalog:
+        attempts.append(1)
+        raise OSError("keyring unreachable")
+
+    pending = PendingCatalog(build)
+    told: list[ProviderCatalog] = []
+    pending.when_ready(told.append)
+    pending.start()
+    assert pending._thread is not None
+    pending._thread.join(30)
+    assert len(attempts) == 3 and pending.ready()
+    [settled] = told
+    assert isinstance(settled, BrokenCatalog) and pending.names() == []
+    with pytest.raises(ProviderError, match="keyring unreachable"):
+        pending.default_for("image")
+    later: list[ProviderCatalog] = []
+    pending.when_ready(later.append)  # a session opened afterwards is told at once
+    assert later == [settled]
 
 
 def test_a_studio_with_its_catalog_later(tmp_path: Path) -> None:
