@@ -34,28 +34,34 @@ says why it has not opened yet."""
 log = logging.getLogger(__name__)
 
 
-def _shut_down(session: SpaceSession, jobs: list[SpaceJob], ended: SignalInstance) -> None:
-    """(Closer thread) wait for the jobs still reading the space, then close it;
-    ``ended`` (queued to the UI thread) says so, whatever happened."""
+def _shut_down(session: SpaceSession, jobs: list[SpaceJob]) -> None:
+    """(Closer thread) wait for the jobs still reading the space, then close it."""
     try:
         for job in jobs:  # imports and snapshots still reading this space
             job.finished.wait(60)
         session.shut_down()
     except Exception:  # a thread of its own: say so, never take the window down
         log.exception("closing the space %s failed", session.space.id)
-    finally:
-        try:
-            ended.emit(session.space.id)
-        except RuntimeError:  # the window is gone (the app is ending): no one to tell
-            pass
 
 
 class _Close:
-    """One space's close, handed to a closer thread; ``done`` once it has ended."""
+    """One space's close, handed to a closer thread; ``done`` once it has ended, and
+    then ``ended`` (queued to the UI thread) says so, whatever happened: in that order,
+    so the UI thread that hears it never waits for ``done``."""
 
     def __init__(self, session: SpaceSession, jobs: list[SpaceJob], ended: SignalInstance) -> None:
-        self.args = (session, jobs, ended)
+        self.session, self.jobs, self.ended = session, jobs, ended
         self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            _shut_down(self.session, self.jobs)
+        finally:
+            self.done.set()
+            try:
+                self.ended.emit(self.session.space.id)
+            except RuntimeError:  # the window is gone (the app is ending): no one to tell
+                pass
 
 
 class _Closers:
@@ -80,11 +86,7 @@ class _Closers:
 
     def _run(self) -> None:
         while True:
-            close = self._queue.get()
-            try:
-                _shut_down(*close.args)
-            finally:
-                close.done.set()
+            self._queue.get().run()
             with self._lock:
                 self._idle += 1
 
@@ -289,7 +291,7 @@ class SpaceController(QObject):
 
     def _on_closer_ended(self, space_id: str) -> None:
         closer = self._closing.get(space_id)
-        if closer is not None and closer.done.wait(1.0):  # said its last word: ending now
+        if closer is not None and closer.done.is_set():  # (a newer close may be running)
             del self._closing[space_id]
         if self.waiting_for == space_id and space_id not in self._closing:
             self.open_space(space_id)

@@ -148,3 +148,28 @@ def test_the_panels_take_the_space_on_the_next_turn_or_before_its_first_event(
     assert session is not None
     session.follower.poll()
     assert window.collections.space is space and window.jobs_panel.space is space
+
+
+def test_a_close_is_done_before_it_says_it_ended() -> None:
+    """The UI thread that hears ``ended`` finds the close done, and never waits for it:
+    said first, a closer thread starved before it set ``done`` left the reopen waiting
+    (the handler gave it 1 s on the UI thread, then gave up for good)."""
+    from types import SimpleNamespace
+
+    from studio.ui.space_controller import _Close
+
+    heard: list[tuple[str, bool]] = []
+
+    class Session:
+        space = SimpleNamespace(id="s1")
+
+        def shut_down(self) -> None:
+            pass
+
+    class Ended:
+        def emit(self, space_id: str) -> None:
+            heard.append((space_id, close.done.is_set()))
+
+    close = _Close(Session(), [], Ended())  # type: ignore[arg-type]
+    close.run()
+    assert heard == [("s1", True)]
