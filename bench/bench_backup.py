@@ -7,7 +7,6 @@ Run: .venv/bin/python bench/bench_backup.py [--assets N] [--variants-per-asset K
 from __future__ import annotations
 
 import argparse
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_open import populate
+from bench._util import fill_big_space
 from studio.core.studio import Studio
 from studio.store.backup import make_backup
 
@@ -32,15 +31,9 @@ def main() -> None:
         home = Path(tmp) / "home"
         with Studio(home) as studio:
             entry = studio.create_space("Big")
+            media = studio.paths.space_media(entry.slug)
         db = home / entry.file
-        scratch = Path(tmp) / "scratch"
-        scratch.mkdir()
-        populate(scratch / "s.db", scratch / "m", args.assets, args.variants_per_asset)
-        shutil.copy(scratch / "s.db", db)
-        conn = sqlite3.connect(db)
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'space_id'", (entry.id,))
-        conn.commit()
-        conn.close()
+        fill_big_space(db, media, args.assets, per_asset=args.variants_per_asset, make_files=False)
         print(f"space file: {db.stat().st_size / 1e6:.1f} MB")
 
         def change() -> None:

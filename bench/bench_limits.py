@@ -33,7 +33,7 @@ def refused(fn: object) -> None:
 def main() -> None:
     me = Actor.local_owner()
     with tempfile.TemporaryDirectory() as tmp:
-        space = Space.open(Path(tmp) / "b.db", Path(tmp) / "m", space_id="b", slug="b")
+        space = Space.create(Path(tmp) / "b.db", Path(tmp) / "m", space_id="b", slug="b")
         tags = tuple(f"t{i}" for i in range(100_000))
         deep = "[" * 100_000 + "]" * 100_000
         wide = "[" + "1," * 600_000 + "1]"
