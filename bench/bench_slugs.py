@@ -41,9 +41,9 @@ def main() -> int:
             for start in range(0, args.count, args.block):
                 t0 = time.perf_counter()
                 for i in range(start, start + min(args.block, args.count - start)):
-                    where = {"x": (i % 100) * 1000.0, "y": (i // 100) * 1000.0}
+                    x, y = (i % 100) * 1000.0, (i // 100) * 1000.0
                     space.apply(
-                        c.CreateAsset(name="Hero", media_kind=c.MediaKindName.IMAGE, **where),
+                        c.CreateAsset(name="Hero", media_kind=c.MediaKindName.IMAGE, x=x, y=y),
                         owner,
                     )
                 blocks.append((time.perf_counter() - t0) / args.block)
