@@ -129,3 +129,26 @@ def test_a_card_asked_for_inside_a_frame_stays_inside_it(space: Space) -> None:
     space.apply(c.CreateFrame("Cast", 0.0, 0.0, 900.0, 600.0), OWNER)
     aid = add_asset(space, "Inside", x=40.0, y=40.0)  # e.g. a file dropped into the frame
     assert (space.asset(aid).x, space.asset(aid).y) == (40.0, 40.0)
+
+
+def test_the_blocked_grid_agrees_with_taken_spot_by_spot() -> None:
+    """free_block asks a set of blocked grid offsets made in one pass over the cards;
+    it must say exactly what asking ``taken`` spot by spot says."""
+    import random
+
+    from studio.core.layout import GRID_STEP, Occupancy
+
+    rnd = random.Random(3)
+    for _ in range(40):
+        want = (rnd.uniform(-5000, 5000), rnd.uniform(-5000, 5000))
+        cards = [
+            (want[0] + rnd.uniform(-6, 6) * GRID_STEP, want[1] + rnd.uniform(-6, 6) * GRID_STEP)
+            for _ in range(rnd.randrange(0, 60))
+        ]
+        cards += [(want[0] + i * GRID_STEP, want[1]) for i in range(-2, 3)]  # on the grid
+        occupied = Occupancy(cards)
+        blocked = occupied.blocked(want)
+        for i in range(-8, 9):
+            for j in range(-8, 9):
+                spot = (want[0] + i * GRID_STEP, want[1] + j * GRID_STEP)
+                assert ((i, j) in blocked) == occupied.taken(spot), (want, i, j)
