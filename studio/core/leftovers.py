@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.errors import StudioError
 from studio.core.holders import is_holder_id
 from studio.core.import_recovery import finish_moves
 from studio.core.space import Space
@@ -72,7 +73,11 @@ def sweep_leftovers(space: Space, *, older_than_ms: int = SAFE_AGE_MS) -> list[L
         if item.path.parent.name == STAGING and is_holder_id(item.path.name):
             # a dead worker's staging can hold the only copy of a result whose commit a
             # power cut kept and whose move it took back: make that move first
-            finish_moves(space, item.path)
+            try:
+                finish_moves(space, item.path)
+            except (OSError, StudioError):  # not known to hold nothing: kept, not removed
+                log.warning("could not look into %s; kept", item.path, exc_info=True)
+                continue
         try:
             if item.path.is_dir() and not item.path.is_symlink():
                 shutil.rmtree(item.path)

@@ -185,3 +185,25 @@ def test_the_sweep_at_open_puts_a_committed_result_in_place_before_removing_its_
         assert not list((space.media_dir / ".staging").glob("*/job-*"))  # swept after
         report = check_space(space)
         assert report.ok and not report.warnings, report.problems + report.warnings
+
+
+def test_a_staging_the_sweep_cannot_look_into_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the sweep cannot tell whether a dead worker's staging holds a committed
+    result (the space's read fails), it keeps the folder rather than delete the only
+    copy, and the open goes on."""
+    from studio.core import leftovers
+    from studio.core.errors import StorageError
+
+    home = _power_cut_after_a_commit(tmp_path)
+    with Studio(home) as s:
+        media = s.paths.space_media("cut")
+    os.utime(media / ".swept", (0, 0))
+
+    def unreadable(space: object, holder_dir: Path) -> int:
+        raise StorageError("the space file is busy")
+
+    monkeypatch.setattr(leftovers, "finish_moves", unreadable)
+    with Studio(home, providers=build_providers) as s, s.open_space("cut") as space:
+        assert list((space.media_dir / ".staging").glob("*/job-*"))  # kept
