@@ -27,7 +27,7 @@ from pathlib import Path
 
 from studio.core.errors import StudioError
 from studio.core.holders import is_holder_id
-from studio.core.import_recovery import finish_moves
+from studio.core.import_recovery import STAGING, finish_moves
 from studio.core.space import Space
 
 __all__ = [
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 SAFE_AGE_MS = 60 * 60 * 1000  # an hour without a write: nobody is finishing this file
 SWEEP_EVERY_MS = 6 * 60 * 60 * 1000  # at open, walk the media folder at most this often
-STAGING = ".staging"
 _MARKER = ".swept"
 _FINAL = ("completed", "failed")
 

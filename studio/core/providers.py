@@ -149,13 +149,20 @@ class PendingCatalog:
                 time.sleep(wait)
 
     def _settle(self, catalog: ProviderCatalog) -> None:
-        with self._building, self._lock:
-            if self._catalog is not None:
-                return
-            self._catalog = catalog
-            callbacks, self._callbacks = self._callbacks, []
+        with self._building:
+            callbacks = self._publish(catalog)
         for fn in callbacks:
             fn(catalog)
+
+    def _publish(self, catalog: ProviderCatalog) -> list[Callable[[ProviderCatalog], None]]:
+        """(``_building`` held) ``catalog`` is the one, unless one already is; returns
+        the callbacks to run (outside the locks)."""
+        with self._lock:
+            if self._catalog is not None:
+                return []
+            self._catalog = catalog
+            callbacks, self._callbacks = self._callbacks, []
+        return callbacks
 
     def ready(self) -> bool:
         return self._catalog is not None
@@ -170,9 +177,7 @@ class PendingCatalog:
             catalog = self._catalog
             if catalog is None:
                 catalog = self._build()
-                with self._lock:
-                    self._catalog = catalog
-                    callbacks, self._callbacks = self._callbacks, []
+                callbacks = self._publish(catalog)
         for fn in callbacks:
             fn(catalog)
         return catalog

@@ -53,13 +53,18 @@ def each_takes_a_while(path: Path, stage: Path, limits: MediaLimits) -> Prepared
     return prepare_file(path, stage, limits)
 
 
-def _photos(folder: Path, n: int = N_FILES) -> list[Path]:
+def noise_photos(folder: Path, n: int, size: tuple[int, int] = (320, 240)) -> list[Path]:
+    """``n`` distinct noise JPEGs of ``size`` in ``folder``."""
     out = []
     for i in range(n):
         p = folder / f"p{i:02d}.jpg"
-        Image.effect_noise((320, 240), 20 + i).convert("RGB").save(p, quality=85)
+        Image.effect_noise(size, 20 + i).convert("RGB").save(p, quality=85)
         out.append(p)
     return out
+
+
+def _photos(folder: Path, n: int = N_FILES) -> list[Path]:
+    return noise_photos(folder, n)
 
 
 def test_files_finished_meanwhile_are_registered_in_two_door_steps(

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 import studio.core.imports as imports
 import studio.media.files as files_mod
@@ -17,18 +16,14 @@ from studio.core.space import Space
 from studio.media import MediaLimits
 from studio.media.prepare import Prepared, prepare_file
 from tests.conftest import OWNER
+from tests.core.test_import_batches import noise_photos
 from tests.sql import query
 
 N_FILES = 6
 
 
 def _photos(folder: Path, n: int = N_FILES) -> list[Path]:
-    out = []
-    for i in range(n):
-        p = folder / f"p{i:02d}.jpg"
-        Image.effect_noise((640, 480), 20 + i).convert("RGB").save(p, quality=85)
-        out.append(p)
-    return out
+    return noise_photos(folder, n, (640, 480))
 
 
 def test_preparing_a_file_never_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,6 +78,16 @@ def test_a_failed_build_is_tried_again_by_the_next_ask() -> None:
     assert pending.names() == [] and len(attempts) == 2
 
 
+def _built_on_its_thread(pending: PendingCatalog) -> list[ProviderCatalog]:
+    """Start ``pending``'s thread and wait for it to end; what its callback was told."""
+    told: list[ProviderCatalog] = []
+    pending.when_ready(told.append)
+    pending.start()
+    assert pending._thread is not None
+    pending._thread.join(30)
+    return told
+
+
 def test_its_thread_tries_again_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(providers, "BUILD_RETRIES_S", (0.01, 0.01))
     attempts: list[int] = []
@@ -90,11 +100,7 @@ def test_its_thread_tries_again_after_a_failure(monkeypatch: pytest.MonkeyPatch)
         return catalog
 
     pending = PendingCatalog(build)
-    told: list[ProviderCatalog] = []
-    pending.when_ready(told.append)
-    pending.start()
-    assert pending._thread is not None
-    pending._thread.join(30)
+    told = _built_on_its_thread(pending)
     assert pending.ready() and told == [catalog] and len(attempts) == 2
 
 
@@ -112,11 +118,7 @@ def test_a_build_that_keeps_failing_settles_on_a_catalog_that_says_why(
         raise OSError("keyring unreachable")
 
     pending = PendingCatalog(build)
-    told: list[ProviderCatalog] = []
-    pending.when_ready(told.append)
-    pending.start()
-    assert pending._thread is not None
-    pending._thread.join(30)
+    told = _built_on_its_thread(pending)
     assert len(attempts) == 3 and pending.ready()
     [settled] = told
     assert isinstance(settled, BrokenCatalog) and pending.names() == []
