@@ -23,6 +23,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,9 @@ RESOLVE_TIMEOUT_MS = 1500
 REGISTER_TIMEOUT_S = 10.0
 BROWSE_MAX_S = 300.0
 """A live browse (the Join dialog's list) ends after this long; it can be started again."""
+VERIFY_S = 4.0
+"""A live browse asks a listed host it has not heard from in this long whether it is
+still there; one silent for two such rounds (and a resolve's wait) leaves the list."""
 MAX_HOSTS = 64
 """Hosts a live browse keeps at most (a flood of answers is cut, not grown without end)."""
 TXT_KEYS = ("id", "name", "proto", "spaces", "fp")
@@ -280,20 +284,32 @@ def invite_from_code(code: str, host: Announcement) -> Invite:
 
 class Browse:
     """A live, bounded browse: ``on_change`` gets the hosts found (sorted, one per host
-    id) each time one appears, changes or says goodbye, on the loop that runs
-    :meth:`run`, until :meth:`stop` or ``max_s`` seconds."""
+    id) each time one appears, changes, says goodbye or falls silent, on the loop that
+    runs :meth:`run`, until :meth:`stop` or ``max_s`` seconds.
+
+    A goodbye is one UDP packet and can be lost; a host that crashes or loses its
+    network sends none, and its records would stay cached for over an hour. So the
+    browse asks each host it lists for its service record every ``VERIFY_S`` seconds
+    it has not heard from it, and drops a host silent for ``SILENT_S``; a dropped host
+    that answers again comes back."""
 
     def __init__(
         self,
         on_change: Callable[[list[Announcement]], None],
         interfaces: Sequence[str] | None = None,
         max_s: float = BROWSE_MAX_S,
+        verify_s: float = VERIFY_S,
     ) -> None:
         self._on_change = on_change
         self._interfaces = list(interfaces) if interfaces else None
         self._max_s = max(0.1, float(max_s))
+        self._verify_s = max(0.05, float(verify_s))
         self._stop: asyncio.Event | None = None
         self._stopped = False
+        self._found: dict[str, Announcement] = {}
+        self._silent: dict[str, Announcement] = {}
+        self._heard: dict[str, float] = {}
+        self._told: list[Announcement] | None = None
 
     def stop(self) -> None:
         """End the browse (call on its loop)."""
@@ -321,9 +337,10 @@ class Browse:
             gone = state_change is ServiceStateChange.Removed
             loop.call_soon_threadsafe(seen.put_nowait, (name, gone))
 
+        listener = _heard_listener(self._heard)
+        zc.zeroconf.async_add_listener(listener, None)
         browser = AsyncServiceBrowser(zc.zeroconf, [SERVICE_TYPE], handlers=[heard])
-        found: dict[str, Announcement] = {}
-        told: list[Announcement] | None = None
+        verifier = loop.create_task(self._verify(zc))
         deadline = loop.time() + self._max_s
         try:
             while not stop.is_set() and loop.time() < deadline:
@@ -341,22 +358,105 @@ class Browse:
                     continue
                 name, gone = waiter.result()
                 if gone:
-                    found.pop(name, None)
-                elif len(found) < MAX_HOSTS or name in found:
-                    host = await _resolve(zc, name)
+                    self._found.pop(name, None)
+                    self._silent.pop(name, None)
+                elif len(self._found) < MAX_HOSTS or name in self._found:
+                    host = await _resolve_quietly(zc, name)
+                    self._silent.pop(name, None)
                     if host is not None:
-                        found[name] = host
+                        self._found[name] = host
+                        self._heard[name] = time.monotonic()
                     else:
-                        found.pop(name, None)
-                now = _one_per_host(found.values())
-                if now != told:
-                    told = now
-                    self._on_change(now)
+                        self._found.pop(name, None)
+                self._tell()
         finally:
+            verifier.cancel()
+            with contextlib.suppress(BaseException):
+                await verifier
+            with contextlib.suppress(Exception):
+                zc.zeroconf.async_remove_listener(listener)
             with contextlib.suppress(Exception):
                 await browser.async_cancel()
             with contextlib.suppress(Exception):
                 await zc.async_close()
+
+    def _tell(self) -> None:
+        now = _one_per_host(self._found.values())
+        if now != self._told:
+            self._told = now
+            self._on_change(now)
+
+    async def _verify(self, zc: Any) -> None:
+        """Every ``verify_s``: ask the hosts not heard from lately for their service
+        record; drop the ones silent for two rounds and a wait, bring back the silent
+        ones that answered."""
+        silent_s = 2 * self._verify_s + RESOLVE_TIMEOUT_MS / 1000
+        while True:
+            await asyncio.sleep(self._verify_s)
+            now = time.monotonic()
+            quiet = [
+                name
+                for name in (*self._found, *self._silent)
+                if now - self._heard.get(name, 0.0) >= self._verify_s
+            ]
+            if quiet:
+                with contextlib.suppress(Exception):  # a closing zeroconf: the next round
+                    _ask(zc, quiet)
+            now = time.monotonic()
+            for name in list(self._found):
+                if now - self._heard.get(name, 0.0) >= silent_s:
+                    log.info("a host on the LAN fell silent: %s", name)
+                    self._silent[name] = self._found.pop(name)
+            for name in list(self._silent):
+                if now - self._heard.get(name, 0.0) < self._verify_s:
+                    self._found[name] = self._silent.pop(name)
+            self._tell()
+
+
+def _heard_listener(heard: dict[str, float]) -> Any:
+    """A zeroconf record listener that notes when each service instance last spoke
+    (any live record of it, whoever's query it answered)."""
+    from zeroconf import RecordUpdateListener
+    from zeroconf.const import _TYPE_PTR
+
+    class Heard(RecordUpdateListener):
+        def async_update_records(self, zc: Any, now: float, records: list[Any]) -> None:
+            at = time.monotonic()
+            for update in records:
+                record = update.new
+                if record.is_expired(now):
+                    continue
+                name = record.alias if record.type == _TYPE_PTR else record.name
+                ours = name.lower().endswith(SERVICE_TYPE.lower())
+                if name in heard or (ours and len(heard) < 4 * MAX_HOSTS):
+                    heard[name] = at
+
+        def async_update_records_complete(self) -> None:
+            pass
+
+    return Heard()
+
+
+def _ask(zc: Any, names: Sequence[str]) -> None:
+    """One query for the service records of ``names`` (multicast: every browser on the
+    network hears the answers too)."""
+    from zeroconf import DNSOutgoing, DNSQuestion
+    from zeroconf.const import _CLASS_IN, _FLAGS_QR_QUERY, _TYPE_SRV
+
+    out = DNSOutgoing(_FLAGS_QR_QUERY)
+    for name in names:
+        out.add_question(DNSQuestion(name, _TYPE_SRV, _CLASS_IN))
+    zc.zeroconf.async_send(out)
+
+
+async def _resolve_quietly(zc: Any, name: str) -> Announcement | None:
+    """:func:`_resolve`, with a failure (a malformed name, a closing zeroconf) read as
+    no answer: one host's odd record must not end the whole browse."""
+    try:
+        return await _resolve(zc, name)
+    except Exception as exc:  # any failure of one name is that name's alone
+        log.info("could not resolve %s on the LAN: %s", name, exc)
+        return None
 
 
 async def _resolve(zc: Any, name: str) -> Announcement | None:

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,13 @@ import pytest
 from studio.cli.main import main
 from studio.core.studio import Studio
 from studio.sync import admin, discovery
-from studio.sync.discovery import Announcement, Announcer, discover, host_announcement
+from studio.sync.discovery import (
+    Announcement,
+    Announcer,
+    Browse,
+    discover,
+    host_announcement,
+)
 from studio.sync.wire import SYNC_PROTOCOL
 from tests.sync.harness import HostThread
 from tests.sync.test_processes import _spawn, _stop, here
@@ -162,3 +172,55 @@ def test_an_announcement_the_network_refuses_is_a_warning_not_a_crash(
         assert asyncio.run(announcer.start()) is False
         assert announcer._zc is None
     assert sum("could not announce this host" in r.message for r in caplog.records) == 2
+
+
+def test_a_host_killed_without_a_goodbye_leaves_a_live_browse_and_comes_back_when_it_answers(
+    tmp_path: Path,
+) -> None:
+    """A host that dies (SIGKILL: no goodbye packet, as after a crash or a pulled cable)
+    must not stay listed for the hour its records live in the cache: the browse asks
+    the hosts it has not heard from and drops the silent ones. Served again on the same
+    port, the host answers and is listed again."""
+    home = tmp_path / "host"
+    here(home, "space", "create", "Team Board")
+    with socket.socket() as s:  # a free port, for the restart on the same one
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    shown: list[list[str]] = [[]]
+
+    def changed(hosts: list[Announcement]) -> None:
+        shown.append([h.host_id for h in hosts])
+
+    async def until(ok: Callable[[], bool], seconds: float) -> float:
+        start = time.monotonic()
+        while not ok():
+            assert time.monotonic() - start < seconds, shown[-1]
+            await asyncio.sleep(0.05)
+        return time.monotonic() - start
+
+    def serve() -> tuple[subprocess.Popen[str], str]:
+        proc = _spawn(home, "serve", "team-board", "--json", "--port", str(port))
+        assert proc.stdout is not None
+        return proc, json.loads(proc.stdout.readline())["host_id"]
+
+    async def scenario() -> float:
+        browse = Browse(changed, LOOPBACK, max_s=120, verify_s=0.5)
+        task = asyncio.get_running_loop().create_task(browse.run())
+        proc, host_id = serve()
+        try:
+            await until(lambda: host_id in shown[-1], 20)
+            proc.kill()  # no goodbye
+            proc.wait(10)
+            gone_after = await until(lambda: host_id not in shown[-1], 15)
+            proc, again = serve()
+            assert again == host_id
+            await until(lambda: host_id in shown[-1], 20)
+        finally:
+            _stop(proc)
+            browse.stop()
+            await asyncio.wait_for(task, 10)
+        return gone_after
+
+    gone_after = asyncio.run(scenario())
+    # two quiet rounds and a resolve's wait, plus the network's and this machine's slack
+    assert gone_after < 2 * 0.5 + discovery.RESOLVE_TIMEOUT_MS / 1000 + 5
