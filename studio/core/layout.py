@@ -115,22 +115,43 @@ def _ring(r: int) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(cells, key=lambda ij: (ij[0] ** 2 + ij[1] ** 2, -ij[0], -ij[1])))
 
 
+@functools.cache
+def ring_order(rings: int = SEARCH_RINGS) -> tuple[tuple[int, int], ...]:
+    """Every grid offset within ``rings`` steps, in the order :func:`free_block` tries
+    them (ring by ring, each ring as :func:`_ring` sorts it): the order of a smaller
+    ``rings`` is the start of a larger one's."""
+    return tuple(ij for r in range(rings + 1) for ij in _ring(r))
+
+
+def grid_spot(want: Spot, ij: tuple[int, int]) -> Spot:
+    """The spot at grid offset ``ij`` from ``want`` (the arithmetic every placement test
+    uses, so a spot is the same number however it was found)."""
+    return want[0] + ij[0] * GRID_STEP, want[1] + ij[1] * GRID_STEP
+
+
+def first_free(
+    want: Spot, cols: int, rows: int, occupied: Occupancy, rings: int = SEARCH_RINGS
+) -> tuple[int, Spot] | None:
+    """:func:`free_block`, with the found spot's index in :func:`ring_order`."""
+    blocked = occupied.blocked(want)
+    for index, (i, j) in enumerate(ring_order(rings)):
+        if (i, j) in blocked:
+            continue
+        if (cols == 1 and rows == 1) or not any(
+            (i + col, j + row) in blocked for row in range(rows) for col in range(cols)
+        ):
+            return index, grid_spot(want, (i, j))
+    return None
+
+
 def free_block(
     want: Spot, cols: int, rows: int, occupied: Occupancy, rings: int = SEARCH_RINGS
 ) -> Spot | None:
     """The top-left corner, nearest to ``want`` on a grid through ``want``, of a
     ``cols`` x ``rows`` block of cards (``GRID_STEP`` apart) that overlaps nothing in
     ``occupied``; None when there is no such block within ``rings`` steps."""
-    blocked = occupied.blocked(want)
-    for r in range(rings + 1):
-        for i, j in _ring(r):
-            if (i, j) in blocked:
-                continue
-            if (cols == 1 and rows == 1) or not any(
-                (i + col, j + row) in blocked for row in range(rows) for col in range(cols)
-            ):
-                return want[0] + i * GRID_STEP, want[1] + j * GRID_STEP
-    return None
+    found = first_free(want, cols, rows, occupied, rings)
+    return None if found is None else found[1]
 
 
 TITLE_BAND = 60.0

@@ -223,6 +223,7 @@ class Space:
         if holders is None:
             holders = Holders(Path(f"{db.path}.holders") if db.path else None)
         self._holders = holders
+        self._place_hints: dict[Any, Any] = {}  # see handlers.assets.free_place
         self._identity = _identity(db.path)
         self._staging_made = False
 
@@ -486,6 +487,7 @@ class Space:
                             holders=self._holders,
                             rollback_hooks=hooks,
                             commit_hooks=later,
+                            place_hints=self._place_hints,
                         )
                         inverse = handler(tx, cmd)
                         seq = self._log(tx, cmd, payload, step_id)

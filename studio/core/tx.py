@@ -29,6 +29,8 @@ class Tx:
     created: dict[str, str] = field(default_factory=dict)
     rollback_hooks: list[Callable[[], None]] = field(default_factory=list)
     commit_hooks: list[Callable[[], None]] = field(default_factory=list)
+    place_hints: dict[Any, Any] | None = None
+    """The open space's placement hints (``handlers.assets.PlaceHints``); None: none."""
 
     # ----------------------------------------------------------------- ownership
     @property

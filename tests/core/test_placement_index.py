@@ -6,9 +6,11 @@ row again to find the lowest card."""
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 
 from studio.core import commands as c
-from studio.core.layout import GRID_STEP, Occupancy, below_all, free_block
+from studio.core.layout import GRID_STEP, Occupancy, below_all, frame_title_spots, free_block
 from studio.core.space import Space
 from tests.conftest import OWNER
 from tests.sql import query, write_many
@@ -99,3 +101,92 @@ def test_the_widening_look_picks_the_spot_the_full_scan_picked(space: Space) -> 
         made = space.apply(c.CreateAsset(f"N{k}", IMAGE, x=want[0], y=want[1]), OWNER)
         a = space.asset(made.created["asset_id"])
         assert (a.x, a.y) == _expected(cards, want), f"card {k} asked for {want}"
+
+
+def _expected_now(space: Space, want: tuple[float, float]) -> tuple[float, float]:
+    """The placement rule read off every live card and frame title at once."""
+    cards = [(a.x, a.y) for a in space.snapshot().assets]
+    taken = Occupancy(cards)
+    for fx, fy, fw in query(space, "SELECT x, y, width FROM frames WHERE deleted_at IS NULL"):
+        for spot in frame_title_spots(fx, fy, fw):
+            taken.add(spot)
+    spot = free_block(want, 1, 1, taken)
+    return spot if spot is not None else below_all(want, cards)
+
+
+def _band_heights(statements: list[str]) -> list[float]:
+    """The height of each band of rows a placement read (``y > a AND y < b``)."""
+    out = []
+    for s in statements:
+        m = re.search(r"deleted_at IS NULL AND y > (\S+) AND y < (\S+) AND", s)
+        if m:
+            out.append(float(m.group(2)) - float(m.group(1)))
+    return out
+
+
+def test_cards_asked_for_at_one_spot_again_and_again_read_only_the_next_free_spots(
+    space: Space,
+) -> None:
+    """``studio generate`` without a place asks every card at the origin: the door
+    remembers how many spots around it it found taken, so the 300th card reads the few
+    cards around the next free spot, not the 299 before it (5.5 ms a command at 2,000)."""
+    for k in range(300):
+        space.apply(c.CreateAsset(f"N{k}", IMAGE), OWNER)
+    aid, statements = _traced(space, c.CreateAsset("Next", IMAGE))
+    a = space.asset(aid)
+    bands = _band_heights(statements)
+    assert bands and max(bands) < 2 * GRID_STEP, bands  # a whole ring's band is 7+ steps
+    assert (a.x, a.y) != (0.0, 0.0)
+    others = [(b.x, b.y) for b in space.snapshot().assets if b.id != aid]
+    assert (a.x, a.y) == _expected([p for p in others], (0.0, 0.0))
+    # a move frees a spot near the origin: the hint is dropped, the card takes that spot
+    first = min(space.snapshot().assets, key=lambda b: abs(b.x) + abs(b.y))
+    space.apply(c.MoveAssets((c.Position(first.id, -1e6, -1e6),)), OWNER)
+    aid, statements = _traced(space, c.CreateAsset("Back", IMAGE))
+    assert (space.asset(aid).x, space.asset(aid).y) == (first.x, first.y)
+
+
+def test_remembered_spots_give_the_full_search_answer_whoever_writes(
+    space: Space, tmp_path: Path
+) -> None:
+    """Random creates at a few spots mixed with moves, deletes, restores, undo and
+    frames, from this door and from a second door on the same file: every new card
+    lands where a search over every card would put it."""
+    rnd = random.Random(26)
+    assert space._db.path is not None
+    other = Space.open(space._db.path, space.media_dir, space_id=space.id, slug=space.slug)
+    try:
+        spots = [(0.0, 0.0), (3 * GRID_STEP, 2 * GRID_STEP), (-1000.0, 500.0)]
+        for k in range(160):
+            roll = rnd.random()
+            live = space.snapshot().assets
+            door = space if rnd.random() < 0.7 else other
+            if roll < 0.6 or not live:
+                want = rnd.choice(spots)
+                expected = _expected_now(space, want)
+                made = door.apply(c.CreateAsset(f"N{k}", IMAGE, x=want[0], y=want[1]), OWNER)
+                a = space.asset(made.created["asset_id"])
+                assert (a.x, a.y) == expected, f"step {k}: card asked for at {want}"
+            elif roll < 0.7:
+                victim = rnd.choice(live)
+                door.apply(c.MoveAssets((c.Position(victim.id, victim.x + 7e5, 0.0),)), OWNER)
+            elif roll < 0.8:
+                door.apply(c.DeleteAsset(rnd.choice(live).id), OWNER)
+            elif roll < 0.87:
+                door.undo(OWNER)
+            elif roll < 0.92:
+                fx, fy = rnd.choice(spots)
+                door.apply(
+                    c.CreateFrame(
+                        "F",
+                        fx + rnd.uniform(-3, 3) * GRID_STEP,
+                        fy + rnd.uniform(-3, 3) * GRID_STEP,
+                        900.0,
+                        600.0,
+                    ),
+                    OWNER,
+                )
+            else:
+                door.apply(c.UpdateAsset(rnd.choice(live).id, name=f"R{k}"), OWNER)
+    finally:
+        other.close()

@@ -19,11 +19,14 @@ from studio.core.handlers.common import (
     update_row,
 )
 from studio.core.layout import (
+    CLEARANCE,
     SEARCH_RINGS,
     Occupancy,
     below_all,
+    first_free,
     frame_title_spots,
-    free_block,
+    grid_spot,
+    ring_order,
     search_box,
 )
 from studio.core.tx import Tx
@@ -47,6 +50,51 @@ PLACE_RINGS = (2, 8, SEARCH_RINGS)
 """How far :func:`free_place` looks, widening: most new cards find room near the spot,
 and a narrow look reads a few dozen rows where the widest reads hundreds."""
 
+KEEPS_SPOTS_TAKEN = frozenset(
+    {
+        # add cards: a taken spot stays taken
+        "asset:create",
+        "variant:fork",
+        "variant:upload",
+        "generate:request",
+        "refine:request",
+        "batch:request",
+        "variant:retry",
+        "variant:regenerate",
+        # leave every live card and frame where it is
+        "asset:update",
+        "asset:set-active",
+        "variant:star",
+        "variant:rate",
+        "variant:delete",
+        "variant:restore",
+        "variant:complete",
+        "variant:fail",
+        "lineage:sever",
+        "lineage:restore",
+        "job:cancel",
+        "job:start",
+        "job:complete",
+        "job:fail",
+        "job:requeue",
+        "queue:pause",
+        "queue:resume",
+    }
+)
+"""Commands after which every spot that was taken is still taken (they add cards or move,
+delete and restore no card and no frame): a placement hint stays true across them. Any
+other command (a move, a delete, a restore, a frame, one added later) ends the hint."""
+
+PROBE_LIMIT = 48
+"""How many spots past a hint :func:`free_place` tests one by one before it reads the
+whole neighbourhood instead."""
+
+PlaceHints = dict[tuple[float, float, int, int], tuple[int, int]]
+"""Per open space (``Tx.place_hints``): for a wanted spot and block shape, ``(seq, n)``:
+as of change ``seq``, the first ``n`` spots of :func:`ring_order` were all taken."""
+
+_MAX_HINTS = 256
+
 
 def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tuple[float, float]:
     """The top-left corner nearest to ``(x, y)`` of a ``cols`` x ``rows`` block of new
@@ -54,29 +102,112 @@ def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tupl
     creates it. Reads only the cards near the spot, through the ``assets_live_at``
     index (a band of rows, never the whole table), looking a little farther each time;
     when all is full there, the block goes under the lowest card (the index's last
-    entry)."""
+    entry).
+
+    Cards asked for at one spot again and again (``studio generate`` without a place)
+    fill it ring by ring, and finding the next free spot would read every card there. So
+    the door remembers, per spot, how many of the nearest spots it found taken
+    (:data:`PlaceHints`, kept once the step commits); while only commands that keep
+    taken spots taken (:data:`KEEPS_SPOTS_TAKEN`) were applied since, by any writer, the
+    next search starts there and tests spots one by one. The answer is the same as the
+    full search's."""
     x, y = coordinate(x, "x"), coordinate(y, "y")
-    for rings in PLACE_RINGS:  # a spot within fewer rings is the one the widest finds
-        x0, y0, x1, y1 = search_box((x, y), cols, rows, rings)
-        near = tx.conn.execute(
-            "SELECT x, y FROM assets "
-            "WHERE deleted_at IS NULL AND y > ? AND y < ? AND x > ? AND x < ?",
-            (y0, y1, x0, x1),
-        ).fetchall()
-        taken = Occupancy((r[0], r[1]) for r in near)
-        for fx, fy, fw in tx.conn.execute(  # a frame's title tab sits above it: keep it clear
-            "SELECT x, y, width FROM frames WHERE deleted_at IS NULL AND x < ? AND x + width > ? "
-            "AND y > ? AND y < ?",
-            (x1, x0, y0, y1),
-        ):
-            for px in frame_title_spots(fx, fy, fw):
-                taken.add(px)
-        spot = free_block((x, y), cols, rows, taken, rings)
-        if spot is not None:
-            return coordinate(spot[0], "x"), coordinate(spot[1], "y")
-    lowest = tx.scalar("SELECT MAX(y) FROM assets WHERE deleted_at IS NULL")
-    spot = below_all((x, y), [] if lowest is None else [(x, float(lowest))])
+    want = (x, y)
+    key = (x, y, cols, rows)
+    hints = tx.place_hints
+    seq, start = 0, 0
+    if hints is not None:
+        seq, start = _hint_start(tx, hints.get(key))
+    found = _probe(tx, want, cols, rows, start) if start else None
+    if found is None:
+        found = _search(tx, want, cols, rows)
+    index, spot = found
+    if hints is not None:
+        tx.commit_hooks.append(lambda: _keep_hint(hints, key, seq, index))
+    if spot is None:
+        lowest = tx.scalar("SELECT MAX(y) FROM assets WHERE deleted_at IS NULL")
+        spot = below_all(want, [] if lowest is None else [(x, float(lowest))])
     return coordinate(spot[0], "x"), coordinate(spot[1], "y")
+
+
+def _hint_start(tx: Tx, hint: tuple[int, int] | None) -> tuple[int, int]:
+    """(the newest change's seq, where the search may start): the hint's count while
+    every change since it keeps taken spots taken, else 0."""
+    if hint is None:
+        return tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM changes"), 0
+    since, start = hint
+    seq = since
+    for row_seq, kind in tx.conn.execute(
+        "SELECT seq, command FROM changes WHERE seq > ? ORDER BY seq", (since,)
+    ):
+        seq = row_seq
+        if kind not in KEEPS_SPOTS_TAKEN:
+            start = 0
+    if seq == since and tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM changes") != since:
+        return tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM changes"), 0  # not this log
+    return seq, start
+
+
+def _keep_hint(hints: PlaceHints, key: tuple[float, float, int, int], seq: int, n: int) -> None:
+    old = hints.get(key)
+    if old is not None and old[0] > seq:
+        return  # a later step's hint (steps commit in seq order, hooks may not run so)
+    if old is None and len(hints) >= _MAX_HINTS:
+        hints.clear()
+    hints[key] = (seq, n)
+
+
+def _search(
+    tx: Tx, want: tuple[float, float], cols: int, rows: int
+) -> tuple[int, tuple[float, float] | None]:
+    """The full search: (the spot's index in :func:`ring_order`, the spot), or (every
+    spot's count, None) when all within ``SEARCH_RINGS`` are taken."""
+    for rings in PLACE_RINGS:  # a spot within fewer rings is the one the widest finds
+        taken = _taken_near(tx, search_box(want, cols, rows, rings))
+        found = first_free(want, cols, rows, taken, rings)
+        if found is not None:
+            return found
+    return len(ring_order(SEARCH_RINGS)), None
+
+
+def _probe(
+    tx: Tx, want: tuple[float, float], cols: int, rows: int, start: int
+) -> tuple[int, tuple[float, float] | None] | None:
+    """From the ``start``-th spot of :func:`ring_order` on, the first whose block is
+    free, reading only the cards around each block tested; None after
+    :data:`PROBE_LIMIT` taken ones (the full search is cheaper then)."""
+    order = ring_order(SEARCH_RINGS)
+    if start >= len(order):
+        return len(order), None
+    reach = CLEARANCE + 1.0  # a little wider than the test: the test itself is exact
+    for index in range(start, min(len(order), start + PROBE_LIMIT)):
+        i, j = order[index]
+        x0, y0 = grid_spot(want, (i, j))
+        x1, y1 = grid_spot(want, (i + cols - 1, j + rows - 1))
+        taken = _taken_near(tx, (x0 - reach, y0 - reach, x1 + reach, y1 + reach))
+        cells = ((i + col, j + row) for row in range(rows) for col in range(cols))
+        if not any(taken.taken(grid_spot(want, ij)) for ij in cells):
+            return index, (x0, y0)
+    return None
+
+
+def _taken_near(tx: Tx, box: tuple[float, float, float, float]) -> Occupancy:
+    """The live cards with a corner strictly inside ``box``, and the title tabs of the
+    frames that reach into it."""
+    x0, y0, x1, y1 = box
+    near = tx.conn.execute(
+        "SELECT x, y FROM assets WHERE deleted_at IS NULL AND y > ? AND y < ? AND x > ? AND x < ?",
+        (y0, y1, x0, x1),
+    ).fetchall()
+    taken = Occupancy((r[0], r[1]) for r in near)
+    for fx, fy, fw in tx.conn.execute(  # a frame's title tab sits above it: keep it clear
+        "SELECT x, y, width FROM frames WHERE deleted_at IS NULL AND x < ? AND x + width > ? "
+        "AND y > ? AND y < ?",
+        (x1, x0, y0, y1 + CLEARANCE),
+    ):
+        for px in frame_title_spots(fx, fy, fw):
+            taken.add(px)
+    return taken
 
 
 def insert_asset(
