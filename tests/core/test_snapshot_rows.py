@@ -5,7 +5,7 @@ is read on demand (``Space.variants_of``, ``Space.all_variants``)."""
 from __future__ import annotations
 
 from studio.core import commands as c
-from studio.core.space import Space
+from studio.core.space import Space, StarredIds
 from tests.conftest import OWNER, add_asset, add_variant
 
 
@@ -57,3 +57,5 @@ def test_counts_stars_and_busy_variants_are_the_cards(space: Space) -> None:
     counts = dict(snap.variant_counts)
     assert counts == {starred_aid: 2, busy_aid: len(busy_vids) + 1}  # none for `bare`
     assert dict(snap.starred) == {starred_aid: frozenset({other})}
+    assert isinstance(snap.starred, StarredIds)  # kept as text: the canvas makes its sets
+    assert list(snap.starred.id_lists()) == [(starred_aid, [other])]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF
 
-from studio.core.space import Snapshot
+from studio.core.space import Snapshot, StarredIds
 from studio.ui import gc_timer
 from studio.ui.canvas.batches import Batches, Graveyard
 from studio.ui.canvas.geometry import CARD_H, CARD_W, Rect
@@ -85,7 +85,9 @@ class SceneLoader:
         scene = self._scene
         m = scene.model
         # in slices like the rows: 50,000 counts and star sets at once took 25-30 ms
-        counts, starred = iter(snap.variant_counts.items()), iter(snap.starred.items())
+        counts = iter(snap.variant_counts.items())
+        stars = snap.starred
+        starred = stars.id_lists() if isinstance(stars, StarredIds) else iter(stars.items())
         for _ in range(0, max(len(snap.variant_counts), len(snap.starred)), 4096):
             m.take_counts(islice(counts, 4096), islice(starred, 4096))
             yield
@@ -115,11 +117,12 @@ class SceneLoader:
         for fid in list(m.frames):
             scene.sync_frame(fid)
         scene.release_pending_events()
-        # the snapshot is indexed: what only it holds (a frozenset of starred ids an
-        # asset) and its row lists are emptied a slice per turn; dropped with the
+        # the snapshot is indexed: what only it holds (the starred ids' text an asset)
+        # and its row lists are emptied a slice per turn; dropped with the
         # generator they cost one 6-17 ms step at the end of the load (CPU, 50,000)
         dead: list[Any] = [snap.assets, snap.variants]
-        dead += [c for c in (snap.variant_counts, snap.starred) if isinstance(c, dict)]
+        text = stars.text if isinstance(stars, StarredIds) else stars
+        dead += [c for c in (snap.variant_counts, text) if isinstance(c, dict)]
         self._yard.bury(*dead)
         yield
         cards = scene.card_map()
