@@ -190,3 +190,15 @@ def test_remembered_spots_give_the_full_search_answer_whoever_writes(
                 door.apply(c.UpdateAsset(rnd.choice(live).id, name=f"R{k}"), OWNER)
     finally:
         other.close()
+
+
+def test_a_free_spot_asked_for_is_tested_alone(space: Space) -> None:
+    """An import's grid and a drop on empty canvas ask for free spots: the door tests
+    that spot with the few cards around it before it reads a whole neighbourhood
+    (0.5 ms a file of an import's door step)."""
+    _seed_grid(space, 5, 5)
+    want = (5 * GRID_STEP, 2 * GRID_STEP)  # right beside the grid's edge
+    aid, statements = _traced(space, c.CreateAsset("Beside", IMAGE, x=want[0], y=want[1]))
+    assert (space.asset(aid).x, space.asset(aid).y) == want
+    bands = _band_heights(statements)
+    assert len(bands) == 1 and bands[0] < 2 * GRID_STEP, bands

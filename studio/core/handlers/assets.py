@@ -118,7 +118,9 @@ def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tupl
     seq, start = 0, 0
     if hints is not None:
         seq, start = _hint_start(tx, hints.get(key))
-    found = _probe(tx, want, cols, rows, start) if start else None
+    # the spot asked for is most often free (an import's grid, a drop on empty canvas):
+    # tested alone first, it reads the few cards around it, not a whole neighbourhood
+    found = _probe(tx, want, cols, rows, start, PROBE_LIMIT if start else 1)
     if found is None:
         found = _search(tx, want, cols, rows)
     index, spot = found
@@ -171,16 +173,16 @@ def _search(
 
 
 def _probe(
-    tx: Tx, want: tuple[float, float], cols: int, rows: int, start: int
+    tx: Tx, want: tuple[float, float], cols: int, rows: int, start: int, limit: int
 ) -> tuple[int, tuple[float, float] | None] | None:
     """From the ``start``-th spot of :func:`ring_order` on, the first whose block is
-    free, reading only the cards around each block tested; None after
-    :data:`PROBE_LIMIT` taken ones (the full search is cheaper then)."""
+    free, reading only the cards around each block tested; None after ``limit`` taken
+    ones (the full search is cheaper then)."""
     order = ring_order(SEARCH_RINGS)
     if start >= len(order):
         return len(order), None
     reach = CLEARANCE + 1.0  # a little wider than the test: the test itself is exact
-    for index in range(start, min(len(order), start + PROBE_LIMIT)):
+    for index in range(start, min(len(order), start + limit)):
         i, j = order[index]
         x0, y0 = grid_spot(want, (i, j))
         x1, y1 = grid_spot(want, (i + cols - 1, j + rows - 1))
