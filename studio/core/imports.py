@@ -58,6 +58,7 @@ from studio.media.prepare import NO_MEMORY as NO_MEMORY
 from studio.media.prepare import UNEXPECTED as UNEXPECTED
 from studio.media.prepare import Failed, Prepared, copy_failed, prepare_file
 from studio.media.prepare import unexpected_reason as unexpected_reason
+from studio.media.previews import POSTER_NAME, THUMB_NAME
 
 log = logging.getLogger(__name__)
 
@@ -318,19 +319,21 @@ def _place(
     staged, info, previews = prepared.staged, prepared.info, prepared.previews
     try:  # the asset's folder, then the variant's: never the media folder itself
         dest.parent.mkdir(exist_ok=True)
-        dest.mkdir(exist_ok=True)
+        moved = _move_stage(prepared, dest)
+        if not moved:
+            dest.mkdir(exist_ok=True)
     except FileNotFoundError:  # the space was deleted or moved meanwhile
         raise space._gone_error() from None
-    place_file(staged.path, dest / f"original.{info.ext}")
-    rel_thumb = rel_poster = None
-    for tier in previews.tiers:  # before the thumbnail: none is ever missing beside it
-        place_file(tier, dest / tier.name)
-    if previews.thumb is not None:
-        place_file(previews.thumb, dest / "thumb.webp")
-        rel_thumb = str(rel_dir / "thumb.webp")
-    if previews.poster is not None:
-        place_file(previews.poster, dest / "poster.webp")
-        rel_poster = str(rel_dir / "poster.webp")
+    if not moved:
+        place_file(staged.path, dest / f"original.{info.ext}")
+        for tier in previews.tiers:  # before the thumbnail: none is ever missing beside it
+            place_file(tier, dest / tier.name)
+        if previews.thumb is not None:
+            place_file(previews.thumb, dest / THUMB_NAME)
+        if previews.poster is not None:
+            place_file(previews.poster, dest / POSTER_NAME)
+    rel_thumb = None if previews.thumb is None else str(rel_dir / THUMB_NAME)
+    rel_poster = None if previews.poster is None else str(rel_dir / POSTER_NAME)
     return c.CompleteVariant(
         variant_id=vid,
         media_path=str(rel_dir / f"original.{info.ext}"),
@@ -344,6 +347,36 @@ def _place(
         poster_path=rel_poster,
         generation_provenance=prepared.provenance,
     )
+
+
+def _move_stage(prepared: Prepared, dest: Path) -> bool:
+    """Make a prepared file's staging folder its variant's folder ``dest`` with one
+    rename, when the folder holds just the files :func:`_place` would move out of it one
+    by one under these same names (the copy renamed ``original.<ext>`` first): a
+    folder made, four renames and the stage's removal fewer a file. False (nothing
+    moved) when it holds anything else or the rename fails; the caller then moves the
+    files."""
+    staged, previews = prepared.staged, prepared.previews
+    stage = staged.path.parent
+    extra = (previews.thumb, previews.poster)
+    files = [staged.path, *previews.tiers, *(p for p in extra if p is not None)]
+    names = {THUMB_NAME: previews.thumb, POSTER_NAME: previews.poster}
+    if any(p.parent != stage for p in files) or any(
+        p is not None and p.name != name for name, p in names.items()
+    ):
+        return False
+    original = f"original.{prepared.info.ext}"
+    if original in (p.name for p in files[1:]) or sorted(os.listdir(stage)) != sorted(
+        p.name for p in files
+    ):
+        return False
+    place_file(staged.path, stage / original)
+    try:
+        os.rename(stage, dest)
+    except OSError:  # (dest there already…) as it was: the files are moved one by one
+        place_file(stage / original, staged.path)
+        return False
+    return True
 
 
 def _refuse_placed(

@@ -115,3 +115,44 @@ def test_a_failed_sync_refuses_the_file_without_a_row(
     assert names == sorted(p.name for p in files if p.name != "p03.jpg")
     statuses = {r[0] for r in query(space, "SELECT status FROM variants")}
     assert statuses == {"completed"}
+
+
+def test_a_prepared_files_staging_folder_becomes_its_variant_folder(
+    space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rename puts a prepared file in place (its staging folder holds just its
+    files): no folder made and no file moved one by one. A staging folder holding
+    anything else is left behind and its files are moved as before."""
+    moved_into: set[Path] = set()  # folders a file was moved into one by one
+    real_place = imports.place_file
+
+    def recording_place(src: Path, dest: Path) -> None:
+        real_place(src, dest)
+        moved_into.add(dest.parent)
+
+    monkeypatch.setattr(imports, "place_file", recording_place)
+    real_prepare = imports.prepare_file
+
+    def prepare_with_debris(path: Path, stage: Path, limits: MediaLimits):  # type: ignore[no-untyped-def]
+        made = real_prepare(path, stage, limits)
+        if path.name == "p01.jpg":
+            (stage / "debris.tmp").write_bytes(b"left by something")
+        return made
+
+    monkeypatch.setattr(imports, "prepare_file", prepare_with_debris)  # workers=0: here
+    files = noise_photos(tmp_path, 3, (320, 240))
+    report = import_files(space, files, OWNER, workers=0)
+    assert len(report.imported) == 3, report.refused
+    one_by_one = set()
+    for item in report.imported:
+        v = space.read.variant_files(item.variant_id)[0]
+        assert v.media_path is not None
+        folder = space.media_dir / Path(v.media_path).parent
+        names = sorted(os.listdir(folder))
+        assert names == sorted(
+            [Path(v.media_path).name, "thumb.webp", "thumb.64.webp", "thumb.16.webp"]
+        )
+        if folder in moved_into:
+            one_by_one.add(item.path.name)
+    assert one_by_one == {"p01.jpg"}
+    assert not any(space.staging_dir().iterdir())  # the debris went with its stage
