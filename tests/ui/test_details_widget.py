@@ -344,3 +344,19 @@ def test_double_click_opens_full_view(d: Details, space: Space, media: dict[str,
     dialog.reject()  # type: ignore[attr-defined]
     QApplication.processEvents()
     assert not w.dialogs
+
+
+def test_clearing_an_empty_preview_again_keeps_its_widget(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A space switch clears the details panel, most often already empty: the same
+    message keeps the picture widget (no widget made, deleted and laid out again); a
+    different message replaces it."""
+    from studio.ui.details.media import MediaPreview
+
+    preview = MediaPreview()
+    qtbot.addWidget(preview)
+    preview.clear("Nothing selected")
+    first = preview.content
+    preview.clear("Nothing selected")
+    assert preview.content is first and preview.kind == "empty"
+    preview.clear("No variant")
+    assert preview.content is not first and preview.kind == "empty"

@@ -257,6 +257,7 @@ class MediaPreview(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.content: QWidget | None = None
         self.kind = "empty"
+        self._empty_text = ""
         self._key: tuple[object, ...] | None = None
         self._row: VariantRow | None = None
         self._progress: float | None = None
@@ -294,6 +295,9 @@ class MediaPreview(QWidget):
     def clear(self, message: str = "") -> None:
         self._key = None
         self._row = None
+        if self.kind == "empty" and self.content is not None and self._empty_text == message:
+            return  # already showing it (a space switch clears an empty panel again)
+        self._empty_text = message
         empty = ScaledPicture(None, message)
         if self.compact:
             empty.setFixedHeight(COMPACT_PICTURE_H)
