@@ -1,11 +1,12 @@
 """Import throughput: the app's real import path against a raw parallel baseline.
 
-    python bench/bench_import.py [--photos 200] [--size 2048] [--wavs 50] [--rounds 3]
+    python bench/bench_import.py [--photos 200] [--size 2048] [--wavs 50] [--rounds 4]
                                  [--today PATH|auto|none]
 
 Makes ``photos`` photo-like JPEGs (``size``², quality 90) and ``wavs`` 8 s stereo WAVs
-once (cached in the temp folder), then times, A B A B in the same run, each run in a
-fresh process and a fresh space:
+once (cached in the temp folder), then times, A B B A in the same run (every other round
+in the reverse order: a run may pay for what the one before it left the kernel to do),
+each run in a fresh process and a fresh space:
 
   ours:  ``python -m studio --home H import bench <files>`` (the CLI a user runs:
          staged copy + SHA-256, probe, previews with small tiers, metadata, rows through
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--wavs", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
         "--today",
         default="auto",
@@ -361,18 +362,27 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, list[tuple[float, float]]] = {"ours": [], "raw": [], "today": []}
     try:
         for r in range(args.rounds):
-            ours = run_cli(ROOT, work / "ours", files)
-            cpu["ours"].append((Cpu.own, Cpu.total))
-            raw = run_raw(work / "raw", files)
-            cpu["raw"].append((Cpu.own, Cpu.total))
+            # every other round in the reverse order: a run may pay for what the one
+            # before it left the kernel to do (writing back, freeing the last run's
+            # files); a fixed order would charge it to the same one every round
+            took: dict[str, float] = {}
+            order = ["ours", "raw", "today"] if today_tree is not None else ["ours", "raw"]
+            for name in order if r % 2 == 0 else order[::-1]:
+                if name == "raw":
+                    took[name] = run_raw(work / "raw", files)
+                else:
+                    tree = ROOT if name == "ours" else today_tree
+                    assert tree is not None
+                    took[name] = run_cli(tree, work / name, files)
+                cpu[name].append((Cpu.own, Cpu.total))
+            ours, raw = took["ours"], took["raw"]
             line = f"  round {r + 1}: ours {n / ours:.1f} files/s ({ours:.1f} s)  raw {n / raw:.1f} files/s ({raw:.1f} s)"
             vs_raw.append(raw / ours)
-            if today_tree is not None:
-                today = run_cli(today_tree, work / "today", files)
-                cpu["today"].append((Cpu.own, Cpu.total))
+            if "today" in took:
+                today = took["today"]
                 vs_today.append(today / ours)
                 line += f"  today {n / today:.1f} files/s ({today:.1f} s)"
-            print(line, flush=True)
+            print(line + ("" if r % 2 == 0 else "  (reversed order)"), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     cpu_report(cpu, n, args.cores)
