@@ -145,8 +145,10 @@ def _hint_start(tx: Tx, hint: tuple[int, int] | None) -> tuple[int, int]:
         seq = row_seq
         if kind not in KEEPS_SPOTS_TAKEN:
             start = 0
-    if seq == since and tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM changes") != since:
-        return tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM changes"), 0  # not this log
+    if seq == since:  # nothing since: unless the log is not the one the hint read
+        newest = tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+        if newest != since:
+            return newest, 0
     return seq, start
 
 
