@@ -29,7 +29,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from studio.core.reads import FacetAsset, FacetRefresh, FacetVariant, Reads
+from studio.core.reads import (
+    YIELD_EVERY,
+    FacetAsset,
+    FacetRefresh,
+    FacetVariant,
+    GilPause,
+    Reads,
+    Stopped,
+)
 from studio.store.records import parse_tags
 
 if TYPE_CHECKING:  # numpy is imported where it is used: ~0.3 s of the app's start
@@ -177,8 +185,13 @@ class FacetIndex:
         read: Reads,
         clock_ms: Callable[[], int] | None = None,
         utc_offset_s: Callable[[], int] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
+        """``stop``: asked every couple of milliseconds while rows are read and taken in;
+        True gives the work up (:class:`~studio.core.reads.Stopped`; the index then
+        starts over at its next refresh)."""
         self._read = read
+        self._stop = stop
         self._clock = clock_ms or (lambda: int(time.time() * 1000))
         self._offset = utc_offset_s or (lambda: int(time.localtime().tm_gmtoff))
         self._lock = threading.Lock()
@@ -202,13 +215,19 @@ class FacetIndex:
             return self._refresh()
 
     def _refresh(self) -> bool:
-        got = self._read.facet_refresh(self.seq)
+        pause = GilPause(stop=self._stop)
+        got = self._read.facet_refresh(self.seq, pause)
         if not got.full and not got.touched:
             self.seq = got.seq
             return False
         if got.full:
             self._reset()
-        self._take(got)
+        try:
+            self._take(got, pause)
+        except Stopped:
+            self._reset()  # half taken in: read every row again next time
+            self.seq = None
+            raise
         self.seq = got.seq
         return True
 
@@ -225,7 +244,7 @@ class FacetIndex:
         self._text = None
         self._stale_text.clear()
 
-    def _take(self, got: FacetRefresh) -> None:
+    def _take(self, got: FacetRefresh, pause: GilPause) -> None:
         """Take in the rows read: the touched assets (all of them on a full read) leave
         every set at once, then their rows go back in, one big-int OR per value."""
         size_before = len(self._ids)
@@ -242,14 +261,18 @@ class FacetIndex:
             self._stale_text.update(out)
         collect = _Collect(self._offset())
         live: list[int] = []
-        for a in got.assets:
+        for i, a in enumerate(got.assets):
+            if not i % YIELD_EVERY:
+                pause()
             slot = self._put(a)
             if not a.deleted:
                 live.append(slot)
                 collect.asset(a, slot)
         alive = set(live) if len(live) < len(got.assets) else None
         slot_of = self._slot
-        for v in got.variants:
+        for i, v in enumerate(got.variants):
+            if not i % YIELD_EVERY:
+                pause()
             owner = slot_of.get(v.asset_id)
             if owner is not None and (alive is None or owner in alive):
                 collect.variant(v, owner)

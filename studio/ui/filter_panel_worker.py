@@ -74,6 +74,11 @@ class FilterWorker(QObject):
         if thread is not None:
             thread.join(timeout_s)
 
+    def _wants(self, space: Space) -> bool:
+        """Is a request waiting or kept (to follow changes) for ``space``?"""
+        with self._cond:
+            return any(job is not None and job[1] is space for job in (self._job, self._last))
+
     # ------------------------------------------------------------------ the worker thread
     def _run(self) -> None:
         run_in_background()  # the window's thread first when the CPUs are busy
@@ -109,7 +114,10 @@ class FilterWorker(QObject):
         self, serial: int, space: Space, spec: FilterSpec, *, only_if_changed: bool
     ) -> None:
         if self._index_of is not space or self._index is None:
-            self._index, self._index_of = FacetIndex(space.read), space
+            # given up as soon as no request is for this space any more: a big space's
+            # build held the GIL from the window while the next space opened
+            stop = lambda: not self._wants(space)  # noqa: E731
+            self._index, self._index_of = FacetIndex(space.read, stop=stop), space
         index = self._index
         if only_if_changed and not index.refresh():
             return
