@@ -439,7 +439,7 @@ class Stopped(StudioError):
 
 def _rows_pausing(cls: type[_Row], cursor: sqlite3.Cursor, pause: GilPause) -> list[_Row]:
     """:func:`records.rows_of` for a long read off the window's thread, in slices of
-    :data:`YIELD_EVERY` with ``pause`` between them."""
+    8 x :data:`YIELD_EVERY` rows (fetched in C) with ``pause`` between them."""
     out: list[_Row] = []
     while rows := cursor.fetchmany(YIELD_EVERY * 8):
         out += r.rows_of(cls, rows)
