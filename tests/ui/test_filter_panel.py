@@ -159,3 +159,25 @@ def test_find_is_debounced_one_query_per_burst(window: MainWindow, qtbot) -> Non
     assert worker.queries == before + 1
     assert [e["text"] for e in emitted] == ["dragon"]  # one criteria change, not six
     assert _matching(window) == ["Dragon"]
+
+
+def test_the_filter_thread_wants_a_space_only_while_a_request_is_for_it(
+    qtbot,
+    space: Space,  # type: ignore[no-untyped-def]
+) -> None:
+    """What stops a facet index build once its space is left (``FacetIndex(stop=…)``):
+    the worker wants a space while a request for it waits or is kept, not after the
+    space is forgotten."""
+    from studio.core.facets import FilterSpec
+    from studio.ui.filter_panel_worker import FilterWorker
+
+    worker = FilterWorker()
+    try:
+        worker.submit(space, FilterSpec())
+        assert worker._wants(space)
+        qtbot.waitUntil(lambda: worker.queries >= 1, timeout=10_000)
+        assert worker._wants(space)  # kept: the answer follows changes
+        worker.forget()
+        assert not worker._wants(space)
+    finally:
+        worker.close()
