@@ -164,7 +164,10 @@ def _counts(
     counts: dict[str, int] = {}
     starred: dict[str, str] = {}
     busy: list[str] = []
-    for aid, n, stars, making in conn.execute(SNAPSHOT_COUNTS_SQL):
+    pause = reads.GilPause()  # (read beside the window opening the space)
+    for i, (aid, n, stars, making) in enumerate(conn.execute(SNAPSHOT_COUNTS_SQL)):
+        if not i % reads.YIELD_EVERY:
+            pause()
         if aid not in live:
             continue
         counts[aid] = n
