@@ -166,7 +166,7 @@ class SpaceController(QObject):
             view_state = json.loads(state)
             w.view.restore_view_state(view_state)
             # again once the layout has settled and the viewport has its real size
-            QTimer.singleShot(0, lambda: w.view.restore_view_state(view_state))
+            QTimer.singleShot(0, w.view, lambda: w.view.restore_view_state(view_state))
         # the panels take the space on the next turns, one a turn (together with the
         # close and the open above they made one 50-100 ms turn at 50,000 assets)
         steps: list[Callable[[], object]] = []
@@ -218,7 +218,7 @@ class SpaceController(QObject):
         for event in held or []:
             w.scene.apply_event(event)  # the scene skips what the snapshot has
         if self._fit_when_loaded:
-            QTimer.singleShot(0, w.view.fit_all)
+            QTimer.singleShot(0, w.view, w.view.fit_all)
             w.scene.loaded.connect(self._fit_once)
 
     def _fit_once(self) -> None:

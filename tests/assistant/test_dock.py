@@ -196,3 +196,21 @@ def test_rename_and_delete_a_chat_undoably(
     host.stack.undo()
     dock.refresh_sessions()
     assert [dock.sessions.itemText(i) for i in range(dock.sessions.count())] == ["Greetings"]
+
+
+def test_a_proposal_list_deleted_before_its_timers_fire_is_not_called(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Redrawing the cards asks to settle the scroll on the next turns; a list deleted
+    meanwhile (the chat replaced) raised "Internal C++ object already deleted" from
+    those timers (seen in CI). They run with the list as their context now."""
+    import shiboken6
+
+    from studio.ui.assistant.card import ProposalListWidget
+
+    doomed = ProposalListWidget()
+    doomed.show_proposals("chat-1", [])  # schedules the settling
+    shiboken6.delete(doomed)
+    kept = ProposalListWidget()
+    qtbot.addWidget(kept)
+    kept.show_proposals("chat-2", [])
+    qtbot.wait(50)  # both timers' turns pass; pytest-qt fails on an exception in them
+    assert shiboken6.isValid(kept) and not shiboken6.isValid(doomed)

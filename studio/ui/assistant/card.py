@@ -159,8 +159,10 @@ class ProposalListWidget(QScrollArea):
             waiting = [c for c in news if c.proposal.state == "pending"]
             self._want = (waiting or news)[-1] if news else None
         self._settle()
-        QTimer.singleShot(0, self._settle)  # and once laid out, if the range is as before
-        QTimer.singleShot(SETTLE_MS, self._settled)
+        # and once laid out, if the range is as before; ``self`` as the timers' context:
+        # a list replaced meanwhile (deleted) is not called (it was, and raised)
+        QTimer.singleShot(0, self, self._settle)
+        QTimer.singleShot(SETTLE_MS, self, self._settled)
 
     def _settled(self) -> None:
         self._want = None  # later changes of size (an Edit opening) move nothing
