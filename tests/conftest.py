@@ -111,6 +111,27 @@ def space(studio: Studio) -> Iterator[Space]:
         yield sp
 
 
+@pytest.fixture
+def gil_pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every :class:`~studio.core.reads.GilPause` lets the GIL go at each look at the
+    clock; the list records each time it did (a sleep of 0 s)."""
+    import time
+
+    from studio.core import reads
+
+    handed: list[float] = []
+    real_sleep = time.sleep
+
+    def counting_sleep(s: float) -> None:
+        if s == 0:
+            handed.append(s)
+        real_sleep(s)
+
+    monkeypatch.setattr(reads.time, "sleep", counting_sleep)
+    monkeypatch.setattr(reads, "PAUSE_EVERY_S", 0.0)
+    return handed
+
+
 OWNER = Actor("u-owner", "Olive", Role.OWNER)
 EDITOR = Actor("u-editor", "Eddie", Role.EDITOR)
 VIEWER = Actor("u-viewer", "Vera", Role.VIEWER)

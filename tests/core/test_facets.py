@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from studio.core import commands as c
@@ -151,8 +149,18 @@ def test_the_index_follows_every_change(space: Space) -> None:
     assert index.answer(spec(("type", "relic"))).ids == (created,)
 
 
+def _seed_images(space: Space, n: int) -> None:
+    """``n`` image assets in a row, written behind the door (fast)."""
+    write_many(
+        space,
+        "INSERT INTO assets (id, slug, name, media_kind, x, y, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'image', ?, 0, 1, 1)",
+        [(f"a{i}", f"a-{i}", f"A{i}", float(i) * 300) for i in range(n)],
+    )
+
+
 def test_building_the_index_hands_the_gil_over_as_it_goes(
-    space: Space, monkeypatch: pytest.MonkeyPatch
+    space: Space, gil_pauses: list[float]
 ) -> None:
     """A big space's index is seconds of Python on the filter thread: it lets go of the
     CPU every couple of milliseconds while it reads and takes in rows, so the window's
@@ -161,31 +169,16 @@ def test_building_the_index_hands_the_gil_over_as_it_goes(
     from studio.core import reads
 
     n = 1200
-    write_many(
-        space,
-        "INSERT INTO assets (id, slug, name, media_kind, x, y, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'image', ?, 0, 1, 1)",
-        [(f"a{i}", f"a-{i}", f"A{i}", float(i) * 300) for i in range(n)],
-    )
-    handed: list[float] = []
-    real_sleep = time.sleep
-
-    def counting_sleep(s: float) -> None:
-        if s == 0:
-            handed.append(s)
-        real_sleep(s)
-
-    monkeypatch.setattr(reads.time, "sleep", counting_sleep)
-    monkeypatch.setattr(reads, "PAUSE_EVERY_S", 0.0)  # each look at the clock lets go
+    _seed_images(space, n)
     index = FacetIndex(space.read)
     assert index.refresh()
     # the taking in looks every YIELD_EVERY rows, the read every slice it fetches
-    assert len(handed) >= n // reads.YIELD_EVERY + 2, len(handed)
+    assert len(gil_pauses) >= n // reads.YIELD_EVERY + 2, len(gil_pauses)
     assert index.answer(FilterSpec()).total == n
 
 
 def test_a_build_nobody_wants_any_more_stops_and_starts_over_next_time(
-    space: Space, monkeypatch: pytest.MonkeyPatch
+    space: Space, gil_pauses: list[float]
 ) -> None:
     """The filter thread builds a left space's index for seconds at 50,000 assets; its
     ``stop`` ends the build at the next pause, and the index reads every row again at
@@ -193,14 +186,8 @@ def test_a_build_nobody_wants_any_more_stops_and_starts_over_next_time(
     from studio.core import reads
 
     n = 600
-    write_many(
-        space,
-        "INSERT INTO assets (id, slug, name, media_kind, x, y, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'image', ?, 0, 1, 1)",
-        [(f"a{i}", f"a-{i}", f"A{i}", float(i) * 300) for i in range(n)],
-    )
-    monkeypatch.setattr(reads, "PAUSE_EVERY_S", 0.0)
-    asked: list[bool] = []
+    _seed_images(space, n)
+    asked: list[bool] = []  # the build looks at ``stop`` at each pause
     left_at = {"ask": 12}  # the space is left while rows are taken in
 
     def stop() -> bool:

@@ -9,8 +9,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 from studio.core import commands as c
 from studio.core.actor import Actor
 from studio.core.check import check_space
@@ -168,24 +166,13 @@ def test_a_live_process_staging_folder_is_never_swept_however_old(
 
 
 def test_the_sweep_lets_the_gil_go_as_it_walks(
-    space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    space: Space, tmp_path: Path, gil_pauses: list[float]
 ) -> None:
     """The sweep runs beside the window opening a big space (about a second of Python
     per 50,000 variants): it hands the GIL over every couple of milliseconds, once per
     variant folder at most."""
-    from studio.core import reads
-
     report = import_files(space, [png(tmp_path / f"p{i}.png") for i in range(6)], OWNER)
     assert len(report.imported) == 6
-    handed: list[float] = []
-    real_sleep = time.sleep
-
-    def counting_sleep(s: float) -> None:
-        if s == 0:
-            handed.append(s)
-        real_sleep(s)
-
-    monkeypatch.setattr(reads.time, "sleep", counting_sleep)
-    monkeypatch.setattr(reads, "PAUSE_EVERY_S", 0.0)
+    gil_pauses.clear()  # the sweep's own, not the import's
     assert sweep_leftovers(space) == []
-    assert len(handed) >= 6  # a variant folder each, and the rows read
+    assert len(gil_pauses) >= 6  # a variant folder each, and the rows read
