@@ -57,12 +57,20 @@ def install_crash_reports(home: Path | None) -> Path | None:
 def stop_on_signals(app: QCoreApplication, window: QWidget) -> QTimer:
     """SIGTERM and SIGINT close the window (which saves and closes the space, as a
     click on its close button does) and end the event loop. Python runs a signal
-    handler only between bytecodes, so a timer wakes it while Qt waits."""
+    handler only between bytecodes, so a timer wakes it while Qt waits.
+
+    The handler itself only posts the stop to the event loop: it runs at whatever
+    bytecode the main thread is on — inside an import (closing the space then waits
+    on a thread that waits for that import's lock: a hang) or inside a scene's event
+    dispatch (the cards it is sending to are removed under it: a crash)."""
+
+    def close() -> None:
+        window.close()
+        app.quit()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         logging.getLogger("studio").info("stopping on signal %d", signum)
-        window.close()
-        app.quit()
+        QTimer.singleShot(0, app, close)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
