@@ -33,7 +33,7 @@ class _Window(QWidget):
         super().__init__()
         self.seen = seen
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.seen.append("closed")
         super().closeEvent(event)
 
@@ -47,8 +47,8 @@ def handlers() -> Iterator[None]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_closes_the_window_from_the_event_loop_not_where_it_landed(
-    qtbot, handlers: None, signum: int  # type: ignore[no-untyped-def]
+def test_a_signal_closes_the_window_from_the_event_loop_not_where_it_landed(  # type: ignore[no-untyped-def]
+    qtbot, handlers: None, signum: int
 ) -> None:
     seen: list[str] = []
     app, window = _App(), _Window(seen)
