@@ -36,6 +36,36 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 RESTART_S = 30.0
+LINK_GRACE_S = 1.0
+"""How long a stopped link may take to end on its own (it notices the stop between
+connections) before it is cancelled: one caught connecting or closing a connection
+would otherwise keep the app waiting up to a connect or close timeout."""
+
+
+async def _end(task: asyncio.Task[Any], grace: float = LINK_GRACE_S) -> None:
+    """Let ``task`` end within ``grace`` seconds, else cancel it (twice at most: its
+    cleanup may wait on a connection too); never waits longer than three graces."""
+    for _ in range(3):
+        await asyncio.wait({task}, timeout=grace)
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # seen: an error it ended with is not "never retrieved"
+            return
+        task.cancel()
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel every task of this loop but the running one and wait (bounded) until they
+    end: a task left pending when the loop closes is destroyed later, its coroutine
+    closed on a closed loop (an error about a closed loop, a connection never closed)."""
+    me = asyncio.current_task()
+    rest = {t for t in asyncio.all_tasks() if t is not me and not t.done()}
+    for task in rest:
+        task.cancel()
+    if rest:
+        await asyncio.wait(rest, timeout=LINK_GRACE_S)
+
+
 """A shared space's host process that died is started again at most this often."""
 
 
@@ -94,9 +124,9 @@ class SharingEngine:
             try:
                 for browse in list(self._browses):
                     browse.stop()
-                for link, task in list(self.links.values()):
+                for link, _task in self.links.values():
                     link.stop()
-                    await asyncio.wait({task}, timeout=5)
+                await asyncio.gather(*(_end(task) for _link, task in self.links.values()))
                 self.links.clear()
                 for starting in [*self._starting.values(), *self._restarting.values()]:
                     await asyncio.wait({starting}, timeout=5)
@@ -104,7 +134,10 @@ class SharingEngine:
                 await asyncio.wait_for(asyncio.gather(*hosts), timeout=max(1.0, timeout - 8))
                 self.hosts.clear()
             finally:
-                self.studio.close()
+                try:
+                    await _cancel_the_rest()
+                finally:
+                    self.studio.close()
 
         if self.loop.is_closed():  # closed already: nothing left to stop
             return
@@ -277,7 +310,7 @@ class SharingEngine:
         got = self.links.pop(slug, None)
         if got is not None:
             got[0].stop()
-            await asyncio.wait({got[1]}, timeout=5)
+            await _end(got[1])
 
     async def send(self, slug: str, commands: list[dict[str, Any]]) -> Sent:
         got = self.links.get(slug)
