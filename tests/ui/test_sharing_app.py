@@ -377,6 +377,8 @@ def test_a_viewer_sees_everything_and_the_editing_controls_say_why_they_are_off(
         host.stop()
 
 
+# a link left pending when the window closed was destroyed on a closed loop (CI)
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 def test_leaving_a_joined_space_removes_the_copy_here_and_a_new_invite_joins_again(
     tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
