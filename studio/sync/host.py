@@ -55,6 +55,9 @@ from studio.sync.tls import HostCertificate, check_fingerprint_text, host_certif
 log = logging.getLogger(__name__)
 
 SEEN_EVERY_S = 10.0
+CLOSE_WAIT_S = 5.0
+"""How long closing waits for the peers to answer the close; the connections of those
+that do not (a frozen or unplugged machine) are then ended here."""
 """How often a host records that its connected devices are still there."""
 
 
@@ -240,8 +243,16 @@ class Host:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), CLOSE_WAIT_S)
+            except TimeoutError:  # a peer that does not answer: its connection ends here
+                # every connection, closing ones too (``connections`` leaves those out)
+                for conn in getattr(self._server, "all_connections", self._server.connections):
+                    conn.transport.abort()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._server.wait_closed(), CLOSE_WAIT_S)
+            except Exception:  # closing anyway: nothing more to do for the listener
+                log.debug("the server did not close cleanly", exc_info=True)
             self._server = None
         for runner in self._runners:  # jobs first: they commit through the spaces
             await asyncio.to_thread(runner.stop)
