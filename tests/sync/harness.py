@@ -4,6 +4,7 @@ drive peers from the test thread. Everything started here is stopped by ``stop``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
@@ -58,10 +59,21 @@ class HostThread:
         try:
             self.run(self.host.close())
         finally:
+            with contextlib.suppress(Exception):  # as asyncio.run ends: nothing left pending
+                self.run(_cancel_the_rest(), timeout=10)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
             self.loop.close()
             self.studio.close()
+
+
+async def _cancel_the_rest() -> None:
+    me = asyncio.current_task()
+    rest = {t for t in asyncio.all_tasks() if t is not me and not t.done()}
+    for task in rest:
+        task.cancel()
+    if rest:
+        await asyncio.wait(rest, timeout=5)
 
 
 def space_with_a_frame(home: Path, name: str, actor: Actor) -> str:
