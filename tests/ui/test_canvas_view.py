@@ -386,3 +386,24 @@ def test_deleting_a_parent_with_its_child_selected_is_one_step(space: Space, qtb
     assert {x.id for x in space.snapshot().assets} == set()
     cv.host.stack.undo()
     assert {x.id for x in space.snapshot().assets} == {a, b}
+
+
+def test_a_fitted_view_stays_fitted_as_the_viewport_resizes_until_the_user_moves_it(
+    space: Space, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    """The docks take their places after the first fit (the window's later panels): a
+    new user's Welcome frame was cut off at the right."""
+    add_asset(space, "A", x=0, y=0)
+    add_asset(space, "B", x=900, y=300)
+    cv = make_canvas(space, qtbot)
+    cv.view.resize(1400, 800)
+    qtbot.waitUntil(lambda: cv.view.viewport().width() > 1300)
+    cv.view.fit_all()
+    cv.view.resize(600, 800)  # a dock came in beside it
+    qtbot.waitUntil(lambda: cv.view.viewport().width() < 700)
+    assert cv.view.visible_scene_rect().contains(cv.scene.content_rect())
+    cv.view.zoom_in()  # the user takes over: a resize keeps their view
+    scale = cv.view.current_scale()
+    cv.view.resize(900, 800)
+    qtbot.waitUntil(lambda: cv.view.viewport().width() > 800)
+    assert cv.view.current_scale() == scale

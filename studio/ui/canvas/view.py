@@ -47,6 +47,7 @@ from studio.ui.canvas.actions import CanvasActions
 from studio.ui.canvas.arrange import arrange
 from studio.ui.canvas.card import AssetCardItem
 from studio.ui.canvas.drag import DragController
+from studio.ui.canvas.fitting import FitMemory, centre_before_resize
 from studio.ui.canvas.geometry import (
     BUTTON_STEP,
     LOD_SIMPLE_BELOW,
@@ -100,6 +101,7 @@ class CanvasView(QGraphicsView):
         self.viewport().grabGesture(Qt.GestureType.PinchGesture)
         self._reveal_ids: list[str] = []
         self._reveal_tries = 0
+        self._fit = FitMemory()  # a resize fits again while the user has not moved it
         self._reveal_timer = QTimer(self)
         self._reveal_timer.setSingleShot(True)
         self._reveal_timer.setInterval(50)
@@ -187,6 +189,7 @@ class CanvasView(QGraphicsView):
         s = fit_scale(Rect(r.x(), r.y(), r.width(), r.height()), vp.width(), vp.height())
         self.set_scale(s)
         self._update_scroll_rect(r.center())
+        self._fit.remember(self)
 
     def focus_rect(self, rect: QRectF) -> None:
         """Centre on ``rect``, zooming in to at least 1:2 if it is tiny on screen."""
@@ -367,9 +370,15 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ painting
     def resizeEvent(self, e: Any) -> None:
-        c = self.center()
+        """The centre stays where it is; a view as :meth:`fit_all` left it is fitted
+        again (:mod:`studio.ui.canvas.fitting`)."""
+        c = centre_before_resize(self, e.oldSize(), e.size())
+        fitted = self._fit.still(self, c)
         super().resizeEvent(e)
-        self._update_scroll_rect(c)
+        if fitted:
+            self.fit_all()
+        else:
+            self._update_scroll_rect(c)
 
     def paintEvent(self, e: QPaintEvent) -> None:
         if self.canvas_scene.pacer.stand_in():  # cheap stand-in while cards switch to FAR
