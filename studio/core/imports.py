@@ -49,6 +49,7 @@ from studio.core.import_recovery import STAGING as STAGING
 from studio.core.import_recovery import recover_interrupted as recover_interrupted
 from studio.core.layout import GRID_STEP as GRID_STEP
 from studio.core.layout import grid_position as grid_position
+from studio.core.layout import grid_shape
 from studio.core.space import Space
 from studio.media import MediaError, MediaLimits, fsync_dir
 from studio.media.files import fsync_file
@@ -141,6 +142,8 @@ def import_files(
     few files or more; 0: all in this process)."""
     limits = limits or MediaLimits()
     files = [Path(p) for p in paths]
+    if into is None and files:  # new cards: the whole grid where it fits, together
+        origin = space.read.free_block_near(*origin, *grid_shape(len(files)))
     where = _Where(into, type_, origin, len(files))
     imported: list[Imported] = []
     refused: list[Refused] = []

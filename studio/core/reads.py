@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 from studio.core.errors import StudioError
+from studio.core.placement import free_block_near
 from studio.store import records as r
 from studio.store.db import Database
 
@@ -598,6 +599,11 @@ class Reads:
 
     def uploads(self) -> list[r.UploadRow]:
         return self._run(uploads)
+
+    def free_block_near(self, x: float, y: float, cols: int, rows: int) -> tuple[float, float]:
+        """Where a ``cols`` x ``rows`` block of new cards near ``(x, y)`` would land on
+        no live card (:func:`studio.core.placement.free_block_near`)."""
+        return self._run(lambda c: free_block_near(c, x, y, cols, rows))
 
     def live_links(
         self, touching: Sequence[str] | None = None, *, severed: bool = True

@@ -108,6 +108,23 @@ def test_multi_file_import_lays_out_a_grid(space: Space, samples: dict[str, Samp
     assert spots == [(100, 50), (100, 330), (380, 50), (380, 330)]
 
 
+def test_a_multi_file_import_onto_taken_cards_lands_together_where_its_grid_fits(
+    space: Space, samples: dict[str, Sample]
+) -> None:
+    """Each card took the free spot nearest its own grid spot: four files imported
+    where cards already were came down scattered around them, one per side."""
+    taken = {(100.0, 50.0), (380.0, 50.0), (100.0, 330.0), (380.0, 330.0)}
+    for x, y in taken:
+        space.apply(c.CreateAsset("taken", c.MediaKindName.IMAGE, x=x, y=y), ME)
+    report = import_files(
+        space, [samples[k].path for k in ("png", "jpeg", "gif", "bmp")], ME, origin=(100, 50)
+    )
+    spots = sorted((space.asset(i.asset_id).x, space.asset(i.asset_id).y) for i in report.imported)
+    (x0, y0) = spots[0]
+    assert spots == [(x0, y0), (x0, y0 + 280), (x0 + 280, y0), (x0 + 280, y0 + 280)]
+    assert not set(spots) & taken  # beside them, on none
+
+
 def test_events_show_uploading_then_completed(space: Space, samples: dict[str, Sample]) -> None:
     seen: list[Event] = []
     space.subscribe(seen.append)

@@ -18,17 +18,8 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
-from studio.core.layout import (
-    CLEARANCE,
-    SEARCH_RINGS,
-    Occupancy,
-    below_all,
-    first_free,
-    frame_title_spots,
-    grid_spot,
-    ring_order,
-    search_box,
-)
+from studio.core.layout import below_all
+from studio.core.placement import probe, search
 from studio.core.tx import Tx
 from studio.media.names import printable_name
 from studio.store.records import dump_tags, parse_tags, row_json
@@ -45,10 +36,6 @@ def derived_asset_name(original_name: str, fallback: str = "Imported") -> str:
         text = text[: MAX_NAME - 1].rstrip() + "\u2026"
     return text
 
-
-PLACE_RINGS = (2, 8, SEARCH_RINGS)
-"""How far :func:`free_place` looks, widening: most new cards find room near the spot,
-and a narrow look reads a few dozen rows where the widest reads hundreds."""
 
 KEEPS_SPOTS_TAKEN = frozenset(
     {
@@ -120,9 +107,9 @@ def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tupl
         seq, start = _hint_start(tx, hints.get(key))
     # the spot asked for is most often free (an import's grid, a drop on empty canvas):
     # tested alone first, it reads the few cards around it, not a whole neighbourhood
-    found = _probe(tx, want, cols, rows, start, PROBE_LIMIT if start else 1)
+    found = probe(tx.conn, want, cols, rows, start, PROBE_LIMIT if start else 1)
     if found is None:
-        found = _search(tx, want, cols, rows)
+        found = search(tx.conn, want, cols, rows)
     index, spot = found
     if hints is not None:
         tx.commit_hooks.append(lambda: _keep_hint(hints, key, seq, index))
@@ -159,59 +146,6 @@ def _keep_hint(hints: PlaceHints, key: tuple[float, float, int, int], seq: int, 
     if old is None and len(hints) >= _MAX_HINTS:
         hints.clear()
     hints[key] = (seq, n)
-
-
-def _search(
-    tx: Tx, want: tuple[float, float], cols: int, rows: int
-) -> tuple[int, tuple[float, float] | None]:
-    """The full search: (the spot's index in :func:`ring_order`, the spot), or (every
-    spot's count, None) when all within ``SEARCH_RINGS`` are taken."""
-    for rings in PLACE_RINGS:  # a spot within fewer rings is the one the widest finds
-        taken = _taken_near(tx, search_box(want, cols, rows, rings))
-        found = first_free(want, cols, rows, taken, rings)
-        if found is not None:
-            return found
-    return len(ring_order(SEARCH_RINGS)), None
-
-
-def _probe(
-    tx: Tx, want: tuple[float, float], cols: int, rows: int, start: int, limit: int
-) -> tuple[int, tuple[float, float] | None] | None:
-    """From the ``start``-th spot of :func:`ring_order` on, the first whose block is
-    free, reading only the cards around each block tested; None after ``limit`` taken
-    ones (the full search is cheaper then)."""
-    order = ring_order(SEARCH_RINGS)
-    if start >= len(order):
-        return len(order), None
-    reach = CLEARANCE + 1.0  # a little wider than the test: the test itself is exact
-    for index in range(start, min(len(order), start + limit)):
-        i, j = order[index]
-        x0, y0 = grid_spot(want, (i, j))
-        x1, y1 = grid_spot(want, (i + cols - 1, j + rows - 1))
-        taken = _taken_near(tx, (x0 - reach, y0 - reach, x1 + reach, y1 + reach))
-        cells = ((i + col, j + row) for row in range(rows) for col in range(cols))
-        if not any(taken.taken(grid_spot(want, ij)) for ij in cells):
-            return index, (x0, y0)
-    return None
-
-
-def _taken_near(tx: Tx, box: tuple[float, float, float, float]) -> Occupancy:
-    """The live cards with a corner strictly inside ``box``, and the title tabs of the
-    frames that reach into it."""
-    x0, y0, x1, y1 = box
-    near = tx.conn.execute(
-        "SELECT x, y FROM assets WHERE deleted_at IS NULL AND y > ? AND y < ? AND x > ? AND x < ?",
-        (y0, y1, x0, x1),
-    ).fetchall()
-    taken = Occupancy((r[0], r[1]) for r in near)
-    for fx, fy, fw in tx.conn.execute(  # a frame's title tab sits above it: keep it clear
-        "SELECT x, y, width FROM frames WHERE deleted_at IS NULL AND x < ? AND x + width > ? "
-        "AND y > ? AND y < ?",
-        (x1, x0, y0, y1 + CLEARANCE),
-    ):
-        for px in frame_title_spots(fx, fy, fw):
-            taken.add(px)
-    return taken
 
 
 def insert_asset(
