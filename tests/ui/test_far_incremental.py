@@ -42,6 +42,9 @@ def far(tmp_path: Path, qtbot, monkeypatch) -> Iterator[tuple[CanvasScene, Canva
     monkeypatch.setattr(CanvasScene, "BATCH_S", 0.002)  # the load takes many turns
     monkeypatch.setattr(CanvasScene, "LOADING_REPAINT_MS", 5)  # a frame every few turns
     monkeypatch.setattr(pacer, "CARDS_PER_TURN", PER_TURN, raising=False)
+    # a frame every few turns however long the last took: on a busy machine the pacing
+    # (ten times the last frame's time) left too few loading frames to tell (CI)
+    monkeypatch.setattr(pacer, "MAX_REPAINT_MS", 5)
     scene = CanvasScene()
     view = CanvasView(scene)
     qtbot.addWidget(view)
