@@ -18,6 +18,18 @@ QStatusBar QLabel { padding: 0 8px; }
 """
 
 
+DISABLED = {
+    QPalette.ColorRole.WindowText: "#5d6470",
+    QPalette.ColorRole.Text: "#5d6470",
+    QPalette.ColorRole.ButtonText: "#5d6470",
+    QPalette.ColorRole.Button: "#23262d",
+    QPalette.ColorRole.Base: "#1e2127",
+    QPalette.ColorRole.HighlightedText: "#9aa3b2",
+    QPalette.ColorRole.Highlight: "#2f3a4a",
+}
+"""The colours of disabled widgets (the palette's disabled group)."""
+
+
 def apply_theme() -> None:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
@@ -39,6 +51,10 @@ def apply_theme() -> None:
         QPalette.ColorRole.PlaceholderText: "#7d8594",
     }
     for role, colour in colours.items():
-        pal.setColor(role, QColor(colour))
+        pal.setColor(role, QColor(colour))  # every colour group: active, inactive, disabled
+    # ... then the disabled group dimmed: a disabled button, field or list must look it
+    # (they looked like the enabled ones: the share dialog's invite box before sharing)
+    for role, colour in DISABLED.items():
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(colour))
     app.setPalette(pal)
     app.setStyleSheet(STYLE)

@@ -58,8 +58,10 @@ def _share(w: MainWindow, qtbot) -> ShareDialog:  # type: ignore[no-untyped-def]
     dialog = sharing_window.open_share(w)
     assert dialog is not None
     assert not dialog.invites.isEnabled()  # nothing to invite to before sharing starts
+    assert "start sharing first" in dialog.invites.title()  # and it says so
     qtbot.mouseClick(dialog.start, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.invites.isEnabled(), timeout=WAIT_MS)
+    assert dialog.invites.title() == "Invite someone"
     return dialog
 
 

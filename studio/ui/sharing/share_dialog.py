@@ -139,6 +139,7 @@ class ShareDialog(QDialog):
         self.start.setVisible(info is None)
         self.stop.setVisible(info is not None)
         self.invites.setEnabled(info is not None)
+        self.invites.setTitle("Invite someone" if info else "Invite someone — start sharing first")
         if info is None:
             self.where.setText("Not shared yet.")
             return
