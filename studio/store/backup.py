@@ -185,8 +185,11 @@ def make_backup(
     finally:
         if pinned is not None:
             pinned.close()
+    info = BackupInfo(final.name, final, now_ms, seq, final.stat().st_size)
+    # another process may have made ``keep`` newer ones meanwhile (this one was stamped
+    # when it was asked for, a few seconds ago): then this one goes at once, as it should
     prune(folder, keep)
-    return BackupInfo(final.name, final, now_ms, seq, final.stat().st_size)
+    return info
 
 
 def prune(folder: Path, keep: int = KEEP_GENERATIONS) -> None:

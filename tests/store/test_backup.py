@@ -99,6 +99,26 @@ def test_only_the_newest_generations_are_kept(tmp_path: Path) -> None:
         assert ".dead.tmp" not in _files(folder)
 
 
+def test_a_backup_stamped_before_newer_ones_made_meanwhile_does_not_fail(
+    tmp_path: Path,
+) -> None:
+    """A backup at open is stamped when asked for and made seconds later; other
+    processes opening the space meanwhile (the CLI, a host) may have made the ``keep``
+    newest generations by then. The late one is the oldest and goes at once: that is no
+    failure (it raised FileNotFoundError reading its own size, logged as an error)."""
+    with Studio(tmp_path / "home", providers=build_providers) as studio:
+        entry = studio.create_space("Art")
+        src = studio.paths.space_db("art")
+        folder = tmp_path / "bk"
+        newer = [
+            make_backup(src, folder, space_id=entry.id, now_ms=1_800_000_100_000 + i * 1000)
+            for i in range(bk.KEEP_GENERATIONS)
+        ]
+        late = make_backup(src, folder, space_id=entry.id, now_ms=1_800_000_000_000)
+        assert late.size_bytes > 0
+        assert [b.name for b in list_backups(folder)] == [m.name for m in reversed(newer)]
+
+
 def test_a_failed_backup_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Studio(tmp_path / "home", providers=build_providers) as studio:
         entry = studio.create_space("Art")
