@@ -248,13 +248,18 @@ class MainWindow(QMainWindow):
         if step is None:
             return False
         self.refines.watch(step.applied)
-        new = created_assets(step.applied)
-        if new:  # the user's own new cards: selected and brought into sight
-            scope = self.scene.scope
-            if scope is not None and not scope.issuperset(new):
-                self.collections.show_all()  # not in the open collection: show them
-            self.view.reveal(new)
+        self.reveal_new(created_assets(step.applied))
         return True
+
+    def reveal_new(self, new: Sequence[str]) -> None:
+        """The user's own new cards (here, or applied by the host of a joined space):
+        selected and brought into sight, out of a collection that does not hold them."""
+        if not new:
+            return
+        scope = self.scene.scope
+        if scope is not None and not scope.issuperset(new):
+            self.collections.show_all()  # not in the open collection: show them
+        self.view.reveal(new)
 
     def _run_later(self, cmds: Sequence[Command], text: str) -> bool:
         """:meth:`run` once the event loop is back (never inside another step's push)."""

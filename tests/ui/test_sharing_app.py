@@ -466,6 +466,20 @@ def test_undo_and_redo_of_ones_own_steps_on_a_joined_space_go_to_the_host(
             assert box.text().startswith("Could not undo “Rename”:")
             with Studio(home) as s, s.open_space("team-board") as space:
                 assert space.asset(hero).name == "Hana's hero"
+            # one's own new card, made by the host, is selected and brought into sight
+            # (as on a space of one's own; it stayed off-screen)
+            far = c.CreateAsset("Pia's card", c.MediaKindName.IMAGE, x=-9000, y=-7000)
+            assert w.run([far], "New card")
+
+            def in_sight() -> bool:
+                card = next((k for k in w.scene.cards() if k.asset.name == "Pia's card"), None)
+                return (
+                    card is not None
+                    and card.isSelected()
+                    and w.view.visible_scene_rect().intersects(card.sceneBoundingRect())
+                )
+
+            qtbot.waitUntil(in_sight, timeout=WAIT_MS)
         finally:
             _close(w)
     finally:

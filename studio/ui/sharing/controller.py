@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QLabel
 
 from studio.core import settings
 from studio.core.commands import Command, command_to_json
-from studio.core.errors import StudioError
+from studio.core.errors import StudioError, ValidationError
+from studio.core.limits import check_id
 from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.providers_setup import build_cached_providers
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PEOPLE_EVERY_MS = 1000
+MAX_REVEAL = 64
+"""At most this many of a step's new cards are brought into sight (a batch's are few)."""
 VIEWER_REASON = "you are a viewer of this shared space: its host lets you look, not change"
 
 
@@ -332,6 +335,7 @@ class SharingController(QObject):
             self.optimistic.end(token, max(ints) if ints else None)
             if result.error is None and not result.queued and self.linked == slug:
                 self.win.undo_stack.push(RemoteStep(text, self.travel))
+                self.win.reveal_new(new_assets(result.result))
             if result.error is not None:
                 self.pending.send_failed(cmds)
                 self.win.show_error(f"{text}: {result.error}")
@@ -348,3 +352,21 @@ class SharingController(QObject):
 
         self.run(self.engine.send(slug, payload), sent, failed)
         return True
+
+
+def new_assets(result: Mapping[str, Any] | None) -> list[str]:
+    """The assets a host's answer to a step says it made or added to (``created``:
+    ``asset_ids`` of a batch, or one ``asset_id``), to bring into sight; a host's answer
+    is checked like any message from it (ids only, bounded)."""
+    made = (result or {}).get("created")
+    if not isinstance(made, Mapping):
+        return []
+    raw = made.get("asset_ids") or made.get("asset_id") or ""
+    ids = raw.split(",") if isinstance(raw, str) else []
+    out: list[str] = []
+    for i in dict.fromkeys(ids):
+        try:
+            out.append(check_id(i, "an asset id"))
+        except ValidationError:
+            continue
+    return out[:MAX_REVEAL]
