@@ -55,10 +55,10 @@ from studio.sync.tls import HostCertificate, check_fingerprint_text, host_certif
 log = logging.getLogger(__name__)
 
 SEEN_EVERY_S = 10.0
+"""How often a host records that its connected devices are still there."""
 CLOSE_WAIT_S = 5.0
 """How long closing waits for the peers to answer the close; the connections of those
 that do not (a frozen or unplugged machine) are then ended here."""
-"""How often a host records that its connected devices are still there."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 RESTART_S = 30.0
+"""A shared space's host process that died is started again at most this often."""
 LINK_GRACE_S = 1.0
 """How long a stopped link may take to end on its own (it notices the stop between
 connections) before it is cancelled: one caught connecting or closing a connection
@@ -43,15 +44,16 @@ would otherwise keep the app waiting up to a connect or close timeout."""
 
 
 async def _end(task: asyncio.Task[Any], grace: float = LINK_GRACE_S) -> None:
-    """Let ``task`` end within ``grace`` seconds, else cancel it (twice at most: its
-    cleanup may wait on a connection too); never waits longer than three graces."""
-    for _ in range(3):
+    """Let ``task`` end within ``grace`` seconds, else cancel it, and once more if its
+    cleanup waits on a connection too; never waits longer than three graces."""
+    for attempt in range(3):
         await asyncio.wait({task}, timeout=grace)
         if task.done():
             if not task.cancelled():
                 task.exception()  # seen: an error it ended with is not "never retrieved"
             return
-        task.cancel()
+        if attempt < 2:
+            task.cancel()
 
 
 async def _cancel_the_rest() -> None:
@@ -64,9 +66,6 @@ async def _cancel_the_rest() -> None:
         task.cancel()
     if rest:
         await asyncio.wait(rest, timeout=LINK_GRACE_S)
-
-
-"""A shared space's host process that died is started again at most this often."""
 
 
 @dataclass(frozen=True, slots=True)
