@@ -233,6 +233,8 @@ def _print_spaces(entries: list[dict[str, Any]], as_json: bool) -> None:
             ],
             ["SLUG", "NAME", "ID", "CREATED", "LAST OPENED"],
         )
+    else:  # a new user's first command: say what to do, where scripts do not read
+        print('No spaces yet. Make one with: studio space create "My space"', file=sys.stderr)
 
 
 def _is_media_error(exc: Exception) -> bool:

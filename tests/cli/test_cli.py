@@ -36,6 +36,9 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 def test_space_lifecycle(cli: Cli) -> None:
+    code, out, err = cli("space", "list")  # a new user's first command says what to do
+    assert (code, out) == (0, "") and "studio space create" in err
+    assert cli.json("space", "list") == []  # scripts: the same empty list, no words
     assert cli("space", "create", "Art Book") == (0, "art-book\n", "")
     code, out, _ = cli("space", "create", "Art Book")
     assert out == "art-book-2\n"
