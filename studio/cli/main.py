@@ -122,6 +122,11 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     x = sub.add_parser("check", help="verify the database and every media file")
     x.add_argument("space")
+    x.add_argument(
+        "--repair",
+        action="store_true",
+        help="make missing or damaged thumbnails and posters again from whole originals",
+    )
     x.add_argument("--json", action="store_true")
     queue.add_parsers(sub)
     providers.add_parsers(sub)
@@ -654,8 +659,14 @@ def _cmd_log(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from studio.core.check import check_space
 
+    repaired: list[str] = []
     with studio_from(args) as studio, studio.open_space(args.space) as space:
         report = check_space(space)
+        if args.repair and report.broken_previews:
+            from studio.core.repair import repair_previews
+
+            repaired = [r.line() for r in repair_previews(space, report.broken_previews)]
+            report = check_space(space)  # the verdict is the space as it is now
         report.warnings += [f"{path} belongs to no listed space" for path in studio.unlisted()]
     if args.json:
         print_json(
@@ -665,9 +676,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 "warnings": report.warnings,
                 "files_checked": report.files_checked,
                 "variants_checked": report.variants_checked,
+                "repaired": repaired,
             }
         )
     else:
+        for line in repaired:
+            print(f"repaired: {line}")
         for line in report.problems:
             print(f"problem: {line}")
         for line in report.warnings:
@@ -676,6 +690,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(
             f"{verdict}: {report.variants_checked} variants, {report.files_checked} files checked"
         )
+        if report.broken_previews and not args.repair:
+            n = len(report.broken_previews)
+            print(
+                f"{n} variant(s) can have their previews made again from their originals: "
+                f"studio check {args.space} --repair"
+            )
     return EXIT_OK if report.ok else EXIT_ERROR
 
 

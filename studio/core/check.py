@@ -48,12 +48,25 @@ IGNORED_DIRS = frozenset({".staging"})
 BUSY_STATUSES = frozenset({"uploading", "pending", "processing"})
 
 
+@dataclass(frozen=True)
+class BrokenPreview:
+    """A variant whose thumbnail or poster is missing or does not decode while its
+    original is whole (size and sha256 checked): :mod:`studio.core.repair` can make
+    them again from it."""
+
+    variant_id: str
+    media: str
+    thumb: str | None
+    poster: str | None
+
+
 @dataclass
 class CheckReport:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files_checked: int = 0
     variants_checked: int = 0
+    broken_previews: list[BrokenPreview] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -203,6 +216,9 @@ def _check_variants(
             report.problems.append(f"variant {vid}: completed but has no media file")
         if thumb is not None:  # its small tiers: optional caches beside it, never checked
             referenced.update(str(PurePosixPath(t)) for t in tier_paths(thumb))
+        before = len(report.problems)
+        original_ok = media is not None and verify_hashes
+        broken_preview = False
         for rel in (media, thumb, poster):
             if rel is None:
                 continue
@@ -220,18 +236,34 @@ def _check_variants(
                     report.warnings.append(f"variant {vid}: {rel} not fetched yet (run {fetch})")
                 else:
                     report.problems.append(f"variant {vid}: missing file {rel}")
+                    original_ok = original_ok and rel != media
+                    broken_preview = broken_preview or rel != media
                 continue
             if rel == media and verify_hashes:
                 if size is not None and path.stat().st_size != size:
                     report.problems.append(
                         f"variant {vid}: {rel} is {path.stat().st_size} bytes, expected {size}"
                     )
+                    original_ok = False
                 elif sha and sha256_file(path) != sha:
                     report.problems.append(f"variant {vid}: {rel} does not match its sha256")
+                    original_ok = False
+                elif not sha:
+                    original_ok = False  # nothing says it is the file that was stored
             elif rel != media:
                 reason = preview_fault(path)
                 if reason is not None:
                     report.problems.append(f"variant {vid}: preview {rel} {reason}")
+                    broken_preview = True
+        if (
+            broken_preview
+            and original_ok
+            and status == "completed"
+            and media is not None
+            and not space.is_replica
+            and len(report.problems) > before
+        ):
+            report.broken_previews.append(BrokenPreview(vid, media, thumb, poster))
         if status in ("uploading", "processing"):
             report.warnings.append(f"variant {vid} is still {status}")
     return referenced, busy_dirs, failed_dirs, live_dirs

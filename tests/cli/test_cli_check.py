@@ -14,6 +14,7 @@ from PIL import Image
 from studio.cli.main import main
 from studio.core.check import check_space
 from studio.core.studio import Studio
+from studio.media.previews import tier_paths
 from studio.providers_setup import build_providers
 from tests.conftest import Made, add_variant
 from tests.sql import write
@@ -279,3 +280,60 @@ def test_debris_in_a_failed_variants_folder_is_a_warning(studio: Studio) -> None
     assert report.warnings == [
         f"media: {slug}/{vid}/original.png is left over from a failed variant"
     ]
+
+
+def _imported(home: Path, tmp_path: Path) -> tuple[Path, str, dict[str, str]]:
+    """A space with one imported picture: its media folder, variant id and file paths."""
+    with Studio(home, providers=build_providers) as studio:
+        studio.create_space("Art")
+    src = tmp_path / "castle.png"
+    img = Image.new("RGB", (900, 600), "navy")
+    img.paste(Image.new("RGB", (300, 200), "gold"), (100, 100))
+    img.save(src)
+    assert main(["--home", str(home), "import", "art", str(src)]) == 0
+    with _raw(home) as conn:
+        vid, media, thumb = conn.execute(
+            "SELECT id, media_path, thumb_path FROM variants"
+        ).fetchone()
+    return home / "media" / "art", vid, {"media": media, "thumb": thumb}
+
+
+def test_repair_makes_lost_and_damaged_previews_again_from_the_original(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    media, vid, files = _imported(home, tmp_path)
+    thumb = media / files["thumb"]
+    tiers = [media / t for t in tier_paths(files["thumb"])]
+    want = Image.open(thumb).size
+    capsys.readouterr()
+    thumb.write_bytes(b"\x00" * 100)  # a damaged thumbnail, a lost tier
+    tiers[0].unlink()
+    code = main(["--home", str(home), "check", "art"])
+    out = capsys.readouterr().out
+    assert code == 1 and "can have their previews made again" in out
+    assert "studio check art --repair" in out
+    code = main(["--home", str(home), "check", "art", "--repair", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["ok"], report["problems"]) == (0, True, [])
+    assert report["repaired"] == [
+        f"variant {vid}: thumb.webp, thumb.64.webp, thumb.16.webp made again from the original"
+    ]
+    with Image.open(thumb) as im:
+        assert im.size == want and im.getpixel((10, 10)) != (0, 0, 0)
+    assert all(t.is_file() for t in tiers)
+    assert not any((media / ".staging").rglob("repair-*"))  # nothing left behind
+
+
+def test_repair_leaves_a_variant_whose_original_is_damaged_too(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    media, vid, files = _imported(home, tmp_path)
+    (media / files["thumb"]).unlink()
+    original = media / files["media"]
+    original.write_bytes(original.read_bytes()[:-10] + b"0123456789")  # same size
+    capsys.readouterr()
+    code = main(["--home", str(home), "check", "art", "--repair", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["repaired"] == []
+    assert f"variant {vid}: {files['media']} does not match its sha256" in report["problems"]
+    assert f"variant {vid}: missing file {files['thumb']}" in report["problems"]
