@@ -77,6 +77,13 @@ def _open(engine: SharingEngine, slug: str, states: list[str]) -> None:
     ).result(10)
 
 
+def _connecting(states: list[str]) -> None:
+    end = time.monotonic() + 10
+    while not states and time.monotonic() < end:
+        time.sleep(0.02)
+    time.sleep(0.2)  # into its TLS handshake, which the host never answers
+
+
 def _pending(engine: SharingEngine) -> list[asyncio.Task[object]]:
     return [t for t in asyncio.all_tasks(engine.loop) if not t.done()]
 
@@ -89,7 +96,7 @@ def test_a_link_caught_connecting_ends_soon_after_it_is_closed(
     try:
         states: list[str] = []
         _open(engine, slug, states)
-        time.sleep(0.3)  # it is connecting now (the host accepted, says nothing)
+        _connecting(states)  # the host accepted and says nothing
         (_link, task) = engine.links[slug]
         assert states == ["connecting"] and not task.done()
         t0 = time.monotonic()
@@ -107,7 +114,7 @@ def test_closing_the_engine_leaves_no_task_pending(tmp_path: Path, silent_host: 
     engine = SharingEngine(tmp_path / "pia", bind="127.0.0.1", announce=False)
     states: list[str] = []
     _open(engine, slug, states)
-    time.sleep(0.3)
+    _connecting(states)
     engine.call(engine.close_link(slug))  # the app closes while the link still ends
     t0 = time.monotonic()
     engine.close()
