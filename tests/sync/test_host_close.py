@@ -5,6 +5,7 @@ a watcher looping on it never ended (``Host.close`` then waited forever)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -67,14 +68,14 @@ def test_close_ends_the_connection_of_a_peer_that_does_not_answer(
     slug = space_with_a_frame(home, "Board", OWNER)
     host = HostThread(home, [slug])
     frozen = threading.Event()
+    local = join_peer(host, slug, tmp_path / "pia", "Pia")
+    peer_loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=peer_loop.run_forever, daemon=True)
+    runner.start()
+    studio = Studio(tmp_path / "pia")
+    store = open_sharing(studio)
+    cm = peer.session_for(studio, local, store)
     try:
-        local = join_peer(host, slug, tmp_path / "pia", "Pia")
-        peer_loop = asyncio.new_event_loop()
-        runner = threading.Thread(target=peer_loop.run_forever, daemon=True)
-        runner.start()
-        studio = Studio(tmp_path / "pia")
-        store = open_sharing(studio)
-        cm = peer.session_for(studio, local, store)
 
         async def live() -> None:
             session = await cm.__aenter__()
@@ -93,6 +94,14 @@ def test_close_ends_the_connection_of_a_peer_that_does_not_answer(
     finally:
         frozen.set()
         host.stop()
+        # the peer's machine wakes up to a closed connection: its session ends
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(cm.__aexit__(None, None, None), peer_loop).result(20)
+        peer_loop.call_soon_threadsafe(peer_loop.stop)
+        runner.join(10)
+        peer_loop.close()
+        store.close()
+        studio.close()
 
 
 async def _pending() -> list[str]:
