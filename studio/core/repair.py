@@ -21,7 +21,14 @@ from studio.core.check import BrokenPreview
 from studio.core.errors import StudioError
 from studio.core.handlers.common import media_file
 from studio.core.space import Space
-from studio.media import MediaError, MediaLimits, fsync_dir, probe, render_previews
+from studio.media import (
+    MediaError,
+    MediaLimits,
+    fsync_dir,
+    probe,
+    render_previews,
+    sha256_file,
+)
 from studio.media.previews import tier_paths
 
 
@@ -48,6 +55,33 @@ def repair_previews(
         raise StudioError("a joined space's previews come from its host: run studio fetch")
     limits = limits or MediaLimits()
     return [_repair(space, b, limits) for b in broken]
+
+
+def remake_variant_previews(
+    space: Space, variant_id: str, limits: MediaLimits | None = None
+) -> Repaired:
+    """Make one variant's previews again from its original (the details panel's "Make
+    previews again"): only once the original's size and sha256 still match its row."""
+    if space.is_replica:
+        raise StudioError("a joined space's previews come from its host")
+    detail = space.variant_detail(variant_id)
+    row = detail.row
+    if row.status != "completed" or not row.media_path:
+        return Repaired(variant_id, error="it has no finished original to make them from")
+    if not row.thumb_path and not row.poster_path:
+        return Repaired(variant_id, error="it has no previews to make")
+    try:
+        original = media_file(space.media_dir, row.media_path)
+        size, sha = detail.size_bytes, detail.sha256
+        whole = (size is None or original.stat().st_size == size) and (
+            bool(sha) and sha256_file(original) == sha
+        )
+    except OSError as exc:
+        return Repaired(variant_id, error=f"its original cannot be read ({exc.strerror or exc})")
+    if not whole:
+        return Repaired(variant_id, error="its original no longer matches its checksum")
+    broken = BrokenPreview(variant_id, row.media_path, row.thumb_path, row.poster_path)
+    return _repair(space, broken, limits or MediaLimits())
 
 
 def _repair(space: Space, b: BrokenPreview, limits: MediaLimits) -> Repaired:

@@ -360,3 +360,36 @@ def test_clearing_an_empty_preview_again_keeps_its_widget(qtbot) -> None:  # typ
     assert preview.content is first and preview.kind == "empty"
     preview.clear("No variant")
     assert preview.content is not first and preview.kind == "empty"
+
+
+def test_make_previews_again_from_the_details_menu(qtbot, local_space: Space) -> None:  # type: ignore[no-untyped-def]
+    """A damaged thumbnail made again from the original, off the UI thread; an original
+    that no longer matches its checksum is refused in words and nothing is written."""
+    d = Details(qtbot, local_space)
+    try:
+        aid, vid = generate(local_space, "a lantern in the fog")
+        run_jobs(local_space)
+        w = d.show(aid)
+        w.core._sync_actions()
+        acts = w.core.variant_actions
+        assert acts.available()["previews"]
+        row = local_space.variant_detail(vid).row
+        thumb = local_space.media_dir / (row.thumb_path or "")
+        size = Image.open(thumb).size
+        thumb.write_bytes(b"\x00" * 64)  # damaged on disk
+        acts.trigger("previews")
+        qtbot.waitUntil(lambda: d.host.details == [aid], timeout=20_000)
+        with Image.open(thumb) as im:
+            assert im.size == size
+        assert d.host.errors == []
+        original = local_space.media_dir / (row.media_path or "")
+        original.write_bytes(original.read_bytes()[:-4] + b"oops")  # now the original too
+        thumb.write_bytes(b"\x00" * 64)
+        acts.trigger("previews")
+        qtbot.waitUntil(lambda: bool(d.host.errors), timeout=20_000)
+        assert d.host.errors == [
+            "Could not make the previews again: its original no longer matches its checksum."
+        ]
+        assert thumb.read_bytes() == b"\x00" * 64  # nothing written
+    finally:
+        d.close()

@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import commands as c
+from studio.core.repair import Repaired, remake_variant_previews
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.details.file_out import ask_convert, ask_export
+from studio.ui.file_jobs import start_file_job
 from studio.ui.folders import FolderMemory, show_folder, system_open
 from studio.ui.host import StudioHost
 
@@ -98,6 +100,10 @@ class VariantActions(QObject):
             "export": done and bool(cur and cur.media_path),
             "convert": done and bool(cur and cur.media_path),
             "reveal": cur is not None,
+            "previews": done
+            and bool(cur and cur.media_path and (cur.thumb_path or cur.poster_path))
+            and (space := self._space()) is not None
+            and not space.is_replica,
             "delete": bool(chosen) and len(chosen) < len(self.rows),
             "compare": len(chosen) >= 2,
         }
@@ -188,6 +194,33 @@ class VariantActions(QObject):
             return False
         return show_folder(self.parent_widget, folder, lambda p: open_folder(p))
 
+    def remake_previews(self) -> None:
+        """Make the current variant's thumbnail (with its tiers) and poster again from its
+        original, off the UI thread; the canvas and this panel show the new ones."""
+        cur, asset, space = self.current, self.asset, self._space()
+        if cur is None or asset is None or space is None:
+            return
+        vid, aid = cur.id, asset.id
+
+        def done(result: Repaired) -> None:
+            if result.error is not None:
+                self.host.show_error(f"Could not make the previews again: {result.error}.")
+                return
+            made = [str(space.media_dir / rel) for rel in result.files]
+            scene = getattr(self.host, "scene", None)
+            if scene is not None:  # the cards decode the new files
+                scene.thumbs.forget(made)
+                scene.update()
+            self.host.open_details(aid)  # this panel shows them (the view stays put)
+
+        start_file_job(
+            self.parent_widget,
+            "Making previews again…",
+            lambda _progress: remake_variant_previews(space, vid),
+            done,
+            lambda message: self.host.show_error(f"Could not make the previews again: {message}"),
+        )
+
     # ------------------------------------------------------------------ menus
     def entries(self) -> list[tuple[str, str, Callable[[], object]] | None]:
         """(key, label, slot) in menu order; None is a separator."""
@@ -214,6 +247,7 @@ class VariantActions(QObject):
                 ("export", "Export file…", self.export),
                 ("convert", "Export as…", self.convert),
                 ("reveal", "Reveal in file manager", self.reveal),
+                ("previews", "Make previews again", self.remake_previews),
                 None,
                 ("delete", f"Delete{n}" if many else "Delete variant", self.delete),
             ]
