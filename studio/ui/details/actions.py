@@ -203,6 +203,8 @@ class VariantActions(QObject):
         vid, aid = cur.id, asset.id
 
         def done(result: Repaired) -> None:
+            if self._space() is not space:
+                return  # another space is open now: nothing here shows those files
             if result.error is not None:
                 self.host.show_error(f"Could not make the previews again: {result.error}.")
                 return
