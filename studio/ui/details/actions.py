@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -21,13 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import commands as c
-from studio.core.repair import Repaired, remake_variant_previews
 from studio.core.space import Space
 from studio.store.records import AssetRow, VariantRow
 from studio.ui.details.file_out import ask_convert, ask_export
 from studio.ui.file_jobs import start_file_job
 from studio.ui.folders import FolderMemory, show_folder, system_open
 from studio.ui.host import StudioHost
+
+if TYPE_CHECKING:
+    from studio.core.repair import Repaired
 
 GENERATED = ("generate", "derive", "refine")
 
@@ -197,6 +200,9 @@ class VariantActions(QObject):
     def remake_previews(self) -> None:
         """Make the current variant's thumbnail (with its tiers) and poster again from its
         original, off the UI thread; the canvas and this panel show the new ones."""
+        # not at import: the door's handlers it uses stay out of the first frame's imports
+        from studio.core.repair import remake_variant_previews
+
         cur, asset, space = self.current, self.asset, self._space()
         if cur is None or asset is None or space is None:
             return
