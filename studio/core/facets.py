@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from studio.core.reads import (
-    YIELD_EVERY,
     FacetAsset,
     FacetRefresh,
     FacetVariant,
@@ -261,18 +260,14 @@ class FacetIndex:
             self._stale_text.update(out)
         collect = _Collect(self._offset())
         live: list[int] = []
-        for i, a in enumerate(got.assets):
-            if not i % YIELD_EVERY:
-                pause()
+        for a in pause.each(got.assets):
             slot = self._put(a)
             if not a.deleted:
                 live.append(slot)
                 collect.asset(a, slot)
         alive = set(live) if len(live) < len(got.assets) else None
         slot_of = self._slot
-        for i, v in enumerate(got.variants):
-            if not i % YIELD_EVERY:
-                pause()
+        for v in pause.each(got.variants):
             owner = slot_of.get(v.asset_id)
             if owner is not None and (alive is None or owner in alive):
                 collect.variant(v, owner)

@@ -28,7 +28,7 @@ from pathlib import Path
 from studio.core.errors import StudioError
 from studio.core.holders import is_holder_id
 from studio.core.import_recovery import STAGING, finish_moves
-from studio.core.reads import YIELD_EVERY, GilPause
+from studio.core.reads import GilPause
 from studio.core.space import Space
 
 __all__ = [
@@ -134,9 +134,7 @@ def _leftovers(space: Space, older_than_ms: int) -> Iterator[Leftover]:
     # a second of Python per 50,000 variants, beside the window opening the space: the
     # GIL goes to the window's thread every couple of milliseconds
     pause = GilPause()
-    for i, row in enumerate(space.read.variant_files()):
-        if not i % YIELD_EVERY:
-            pause()
+    for row in pause.each(space.read.variant_files()):
         status[row.variant_id] = row.status
         referenced.update(p for p in (row.media_path, row.thumb_path, row.poster_path) if p)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 from studio.core.errors import StudioError
@@ -432,6 +432,13 @@ class GilPause:
             if self.stop is not None and self.stop():
                 raise Stopped("no longer wanted")
             self._next = time.perf_counter() + self.every_s
+
+    def each(self, items: Iterable[T]) -> Iterator[T]:
+        """``items``, with a look at the clock before every :data:`YIELD_EVERY`-th."""
+        for i, item in enumerate(items):
+            if not i % YIELD_EVERY:
+                self()
+            yield item
 
 
 class Stopped(StudioError):

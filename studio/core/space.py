@@ -165,9 +165,7 @@ def _counts(
     starred: dict[str, str] = {}
     busy: list[str] = []
     pause = reads.GilPause()  # (read beside the window opening the space)
-    for i, (aid, n, stars, making) in enumerate(conn.execute(SNAPSHOT_COUNTS_SQL)):
-        if not i % reads.YIELD_EVERY:
-            pause()
+    for aid, n, stars, making in pause.each(conn.execute(SNAPSHOT_COUNTS_SQL)):
         if aid not in live:
             continue
         counts[aid] = n
