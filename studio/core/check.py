@@ -216,7 +216,6 @@ def _check_variants(
             report.problems.append(f"variant {vid}: completed but has no media file")
         if thumb is not None:  # its small tiers: optional caches beside it, never checked
             referenced.update(str(PurePosixPath(t)) for t in tier_paths(thumb))
-        before = len(report.problems)
         original_ok = media is not None and verify_hashes
         broken_preview = False
         for rel in (media, thumb, poster):
@@ -255,14 +254,8 @@ def _check_variants(
                 if reason is not None:
                     report.problems.append(f"variant {vid}: preview {rel} {reason}")
                     broken_preview = True
-        if (
-            broken_preview
-            and original_ok
-            and status == "completed"
-            and media is not None
-            and not space.is_replica
-            and len(report.problems) > before
-        ):
+        if broken_preview and original_ok and status == "completed" and not space.is_replica:
+            assert media is not None  # (original_ok says so)
             report.broken_previews.append(BrokenPreview(vid, media, thumb, poster))
         if status in ("uploading", "processing"):
             report.warnings.append(f"variant {vid} is still {status}")

@@ -96,8 +96,11 @@ def free_block_near(
         raise ValidationError("a place on the canvas must be finite numbers")
     want = (float(x), float(y))
     found = probe(conn, want, cols, rows, 0, 1) or search(conn, want, cols, rows)
-    spot = found[1]
-    if spot is None:  # every spot near is taken: under the lowest card, as free_place
-        lowest = conn.execute("SELECT MAX(y) FROM assets WHERE deleted_at IS NULL").fetchone()[0]
-        spot = below_all(want, [] if lowest is None else [(want[0], float(lowest))])
-    return spot
+    return found[1] or under_the_lowest(conn, want)
+
+
+def under_the_lowest(conn: sqlite3.Connection, want: tuple[float, float]) -> tuple[float, float]:
+    """Where new cards go when every spot near ``want`` is taken: under the lowest live
+    card (the ``assets_live_at`` index's last entry), in ``want``'s column."""
+    lowest = conn.execute("SELECT MAX(y) FROM assets WHERE deleted_at IS NULL").fetchone()[0]
+    return below_all(want, [] if lowest is None else [(want[0], float(lowest))])

@@ -18,8 +18,7 @@ from studio.core.handlers.common import (
     unpark_jobs,
     update_row,
 )
-from studio.core.layout import below_all
-from studio.core.placement import probe, search
+from studio.core.placement import probe, search, under_the_lowest
 from studio.core.tx import Tx
 from studio.media.names import printable_name
 from studio.store.records import dump_tags, parse_tags, row_json
@@ -114,8 +113,7 @@ def free_place(tx: Tx, x: float, y: float, cols: int = 1, rows: int = 1) -> tupl
     if hints is not None:
         tx.commit_hooks.append(lambda: _keep_hint(hints, key, seq, index))
     if spot is None:
-        lowest = tx.scalar("SELECT MAX(y) FROM assets WHERE deleted_at IS NULL")
-        spot = below_all(want, [] if lowest is None else [(x, float(lowest))])
+        spot = under_the_lowest(tx.conn, want)
     return coordinate(spot[0], "x"), coordinate(spot[1], "y")
 
 
