@@ -265,6 +265,14 @@ def _log_warnings() -> None:
 
 
 def _launch_app(args: argparse.Namespace) -> int:
+    from studio.ui.display_check import problem
+
+    # before Qt: without a display, or without a library its X11 plugin needs, Qt aborts
+    # with a message that names the wrong package
+    why = problem()
+    if why is not None:
+        print(f"studio: {why}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         from studio.ui.app import run
     except ImportError as exc:
