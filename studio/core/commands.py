@@ -139,6 +139,15 @@ class MoveAssets(Command):
     positions: tuple[Position, ...]
 
 
+def moves(positions: typing.Iterable[Position]) -> list[MoveAssets]:
+    """``positions`` as few ``asset:move`` commands as the per-command limit allows
+    (:data:`limits.MAX_POSITIONS` each), for one step: a drag of every card of a
+    50,000-card space is one step of five commands."""
+    every = tuple(positions)
+    most = limits.MAX_POSITIONS
+    return [MoveAssets(every[i : i + most]) for i in range(0, len(every), most)]
+
+
 # --------------------------------------------------------------------------- variants
 
 

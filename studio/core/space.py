@@ -64,8 +64,11 @@ class Applied:
 StepHook = Callable[[Tx, "AppliedStep"], None]
 """Work that commits or rolls back with a step (it runs inside its transaction)."""
 
-MAX_STEP_COMMANDS = 1_000
-"""The most commands one step may hold."""
+MAX_STEP_COMMANDS = 100_000
+"""The most commands one step may hold: twice the 50,000 cards a space is built for,
+so a select-all's delete, tag or rating is one undoable step, and the undo of an import
+of thousands of files (one inverse command a file) is one step too. A LAN peer's
+message holds fewer (:data:`studio.sync.wire.MAX_PEER_COMMANDS`)."""
 
 
 @dataclass(frozen=True, slots=True)

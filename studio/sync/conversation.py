@@ -20,10 +20,9 @@ from websockets.exceptions import ConnectionClosed
 
 from studio.core.actor import Actor, Role
 from studio.core.commands import command_from_json
-from studio.core.errors import StudioError, ValidationError
+from studio.core.errors import ErrorCode, StudioError, ValidationError
 from studio.core.protocol import PROTOCOL_VERSION
 from studio.core.replica_host import StepSource, apply_once, travel_once
-from studio.core.space import MAX_STEP_COMMANDS
 from studio.store.schema import SPACE_MIGRATIONS
 from studio.sync import media, wire
 from studio.sync.presence import Presence
@@ -214,8 +213,16 @@ class Conversation:
         if msg["type"] == "travel":
             if action not in ("undo", "redo"):
                 raise ValidationError("a travel message is an undo or a redo")
-        elif not isinstance(raw, list) or not raw or len(raw) > MAX_STEP_COMMANDS:
+        elif not isinstance(raw, list) or not raw:
             raise ValidationError("a command message needs a list of commands")
+        elif len(raw) > wire.MAX_PEER_COMMANDS:  # a valid message, refused: answered
+            too_many = {
+                "code": ErrorCode.VALIDATION_ERROR.value,
+                "message": f"one change may hold at most {wire.MAX_PEER_COMMANDS:,} commands "
+                f"on a shared space; this one holds {len(raw):,}",
+            }
+            await self.send(wire.encode("result", mid=mid, error=too_many))
+            return
         if not self._take_token():
             await self.send(
                 wire.encode(

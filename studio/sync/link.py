@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from studio.core.errors import PermissionDeniedError, StorageError, StudioError
 from studio.core.studio import Studio
+from studio.sync import wire
 from studio.sync.home import open_sharing
 from studio.sync.peer import (
     BACKOFF_FIRST_S,
@@ -245,6 +246,7 @@ class LiveLink:
     async def send(self, commands: list[dict[str, Any]]) -> Sent:
         """Send one step: kept in the outbox first, so a cut or an offline host loses
         nothing; applied once (the host de-duplicates by mutation id)."""
+        wire.check_step(commands)  # never queued: it would be refused on every reconnect
         mid = secrets.token_hex(12)
         store = open_sharing(self.studio)
         try:

@@ -232,6 +232,7 @@ async def send(
     has it. The step is kept in the outbox first, and steps queued earlier go before it;
     a cut connection is retried with the same mutation id, so it is applied once. When
     the host stays out of reach the step stays queued: ``{"queued": True, …}``."""
+    wire.check_step(commands)  # never queued: it would be refused on every reconnect
     mid = secrets.token_hex(12)
     store = open_sharing(studio)
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from studio.core.replica import StepImage
+from studio.core.replica import MAX_STEP_ROWS, StepImage
 from studio.core.replica_host import StepSource
 from studio.core.replica_wal import BackgroundCheckpoints
 from studio.core.space import Space
@@ -128,15 +128,22 @@ class Served:
         if self.inline is not None:
             steps = self.inline.small_steps_after(seq, INLINE_CHANGES, INLINE_ROWS)
         if steps is None:
-            steps = await self.read(self.source.steps_after, seq)
+            # more rows than a peer takes in one read: a snapshot (a step is never split)
+            read = functools.partial(self.source.steps_after, max_rows=MAX_STEP_ROWS)
+            steps = await self.read(read, seq)
         if steps is None:
             return None
         return self._frame_of(seq, steps, version)
 
-    def _frame_of(self, seq: int, steps: list[StepImage], version: int) -> tuple[int, str]:
+    def _frame_of(self, seq: int, steps: list[StepImage], version: int) -> tuple[int, str] | None:
+        """(newest seq, the ``steps`` frame); None when that frame is more than a peer
+        takes (:data:`wire.PEER_MAX_FRAME`, e.g. a delete of 40,000 cards): a snapshot."""
         out = (seq, "")
         if steps:
             frame = wire.encode("steps", steps=[s.to_json() for s in steps])
+            # (UTF-8: up to 4 bytes a character; encoded only when that could matter)
+            if len(frame) * 4 > wire.PEER_MAX_FRAME and len(frame.encode()) > wire.PEER_MAX_FRAME:
+                return None
             out = (steps[-1].last_seq, frame)
         # "nothing new" is never kept: the watcher may not have seen a commit yet, and a
         # peer told it is live at an old seq would stop short (``studio sync``)

@@ -33,7 +33,13 @@ HOST_MAX_FRAME = 1 << 20
 """The largest frame a host accepts from a peer (a command; websockets' max_size)."""
 
 PEER_MAX_FRAME = 64 << 20
-"""The largest frame a peer accepts from its host (a step with its row images)."""
+"""The largest frame a peer accepts from its host (a step with its row images); a read
+that encodes larger goes to the peer as a snapshot."""
+
+MAX_PEER_COMMANDS = 10_000
+"""The most commands one message from a peer may hold (a bulk action on that many
+cards: ~1.2 s of the host's write lock). More is refused with a typed answer, the
+connection kept; the peer's app says so before sending."""
 
 SNAPSHOT_CHUNK = 256 << 10
 """Bytes of the space file per snapshot chunk (before compression)."""
@@ -98,6 +104,27 @@ def write_now(ws: Connection, frame: str) -> bool:
         return False
     broadcast((ws,), frame)
     return True
+
+
+COMMAND_FRAME_SLACK = 256
+"""Room in :data:`HOST_MAX_FRAME` for a command message's own fields (type, mid)."""
+
+
+def check_step(commands: list[Any]) -> None:
+    """Refuse, before it is queued or sent, a step no host takes in one message: more
+    than :data:`MAX_PEER_COMMANDS` commands, or larger than :data:`HOST_MAX_FRAME` (a
+    host closes the connection of a peer that sends a bigger frame)."""
+    if len(commands) > MAX_PEER_COMMANDS:
+        raise ValidationError(
+            f"one change to a shared space may hold at most {MAX_PEER_COMMANDS:,} commands; "
+            f"this one holds {len(commands):,}: select fewer cards"
+        )
+    size = len(json.dumps(commands, ensure_ascii=False, separators=(",", ":")).encode())
+    if size + COMMAND_FRAME_SLACK > HOST_MAX_FRAME:
+        raise ValidationError(
+            f"this change is {size / 2**20:.1f} MiB, more than a shared space takes in one "
+            f"message ({HOST_MAX_FRAME / 2**20:.0f} MiB): select fewer cards"
+        )
 
 
 def encode(kind: str, **fields: Any) -> str:

@@ -395,3 +395,33 @@ def test_a_media_path_through_a_link_that_stays_inside_is_taken(space: Space) ->
     os.symlink("/etc", space.media_dir / "out")
     with pytest.raises(ValidationError):
         media_file(space.media_dir, "out/passwd")
+
+
+def test_work_of_more_than_a_thousand_commands_is_one_step_and_its_undo_too(
+    space: Space,
+) -> None:
+    """An import of 1,200 files is remembered as one history entry whose undo holds
+    one command a file. The door took at most 1,000 commands a step: that undo was
+    refused, and the entry marked as no longer undoable for good."""
+    made: list[str] = []
+    for start in range(0, 1_200, 400):  # as an import: several steps, not recorded
+        step = space.apply_step(
+            [
+                c.CreateAsset(f"A{i}", c.MediaKindName.IMAGE, x=i * 300.0)
+                for i in range(start, start + 400)
+            ],
+            OWNER,
+            record=False,
+        )
+        made += [e.data["id"] for e in step.events if e.type == "asset:created"]
+    assert len(made) == 1_200
+    space.remember(OWNER, [c.DeleteAsset(a) for a in made], "Import 1200 files")
+    space.undo(OWNER)
+    assert not space.snapshot().assets
+    space.redo(OWNER)
+    assert len(space.snapshot().assets) == 1_200
+    # and a step of that many commands made at once (a select-all's delete)
+    space.apply_step([c.DeleteAsset(a) for a in made], OWNER, label="Delete 1200 assets")
+    assert not space.snapshot().assets
+    space.undo(OWNER)
+    assert len(space.snapshot().assets) == 1_200

@@ -4,6 +4,7 @@ process; the peers' side runs here). Separate processes: test_processes.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import ssl
@@ -20,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from studio.core import commands as c
 from studio.core.actor import Actor, Role
 from studio.core.commands import command_to_json
-from studio.core.errors import ErrorCode, PermissionDeniedError, StorageError
+from studio.core.errors import ErrorCode, PermissionDeniedError, StorageError, ValidationError
 from studio.core.studio import Studio
 from studio.sync import admin, peer, wire
 from studio.sync.home import open_sharing
@@ -554,3 +555,92 @@ def test_a_copy_made_by_an_older_version_is_replaced_by_a_snapshot(
     finally:
         conn.close()
     assert "After the upgrade" in names and version == older + 1
+
+
+def test_a_step_of_more_commands_than_a_message_holds_is_answered_not_cut(
+    host: HostThread, tmp_path: Path
+) -> None:
+    """A well-formed command message that holds too many commands (a bulk action on
+    thousands of cards) gets a typed refusal and the connection stays: it used to be
+    treated as malformed and closed, and a peer that resent it reconnected forever."""
+    a_home, b_home = tmp_path / "a", tmp_path / "b"
+    a_slug = _join(a_home, _invite(host).link(), "A")
+    b_slug = _join(b_home, _invite(host).link(), "B")
+    many = [{"command": "asset:delete", "asset_id": "x"}] * (wire.MAX_PEER_COMMANDS + 1)
+
+    async def body(a: peer.Session, b: peer.Session) -> tuple[dict[str, Any], dict[str, Any]]:
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        a.results["big"] = fut
+        await a.ws.send(wire.encode("command", mid="big", commands=many))
+        answer = await asyncio.wait_for(fut, 20)
+        after = await a.command([command_to_json(c.CreateFrame("after", 0, 0, 1, 1))], "a1", 20)
+        return answer, after
+
+    with Studio(a_home) as s1, Studio(b_home) as s2:
+        answer, after = asyncio.run(_two_sessions(s1, a_slug, s2, b_slug, body))
+    assert answer["error"]["code"] == ErrorCode.VALIDATION_ERROR.value
+    assert f"{wire.MAX_PEER_COMMANDS:,}" in answer["error"]["message"]
+    assert after["seqs"]  # the same connection goes on
+
+
+def test_a_step_too_big_for_one_message_is_refused_before_it_is_queued(
+    host: HostThread, tmp_path: Path
+) -> None:
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+    many = [command_to_json(c.DeleteAsset("x"))] * (wire.MAX_PEER_COMMANDS + 1)
+    huge = [command_to_json(c.CreateFrame("t" * 60_000, 0, 0, 1, 1))] * 20  # ~1.2 MB
+    for commands, said in ((many, "at most 10,000 commands"), (huge, "MiB")):
+        with Studio(pia) as s, pytest.raises(ValidationError, match=said):
+            asyncio.run(peer.send(s, slug, commands, timeout=20))
+    with Studio(pia) as s:
+        store = open_sharing(s)
+        try:
+            assert store.outbox(slug) == []  # nothing kept to be refused again later
+        finally:
+            store.close()
+    wire.check_step([command_to_json(c.CreateFrame("fine", 0, 0, 1, 1))])
+
+
+def test_a_read_bigger_than_a_peer_takes_reaches_it_as_a_snapshot(
+    host: HostThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step whose frame would be over the peer's limit (a delete of 40,000 cards on a
+    real space; here the limit is lowered) goes as a snapshot: sent as steps, the
+    peer's websocket closed on it (1009) and it reconnected to the same frame forever."""
+    monkeypatch.setattr(wire, "PEER_MAX_FRAME", 64 << 10)  # host and peer: this process
+    pia = tmp_path / "pia"
+    slug = _join(pia, _invite(host).link())
+    path = _replica(pia, slug)
+
+    async def follow(s: Studio) -> tuple[int, str | None]:
+        store = open_sharing(s)
+        try:
+            async with peer.session_for(s, slug, store) as session:
+                await session.wait_live(20)
+                # one step of 300 frames: ~200 KB as steps
+                await asyncio.to_thread(
+                    _host_apply_step,
+                    host,
+                    [c.CreateFrame(f"F{i:03d}" + "-" * 150, i, 0, 10, 10) for i in range(300)],
+                )
+                with Studio(host.home) as h, h.open_space("shared-board") as space:
+                    target = space.last_seq()
+                with contextlib.suppress(StorageError):
+                    await session.wait_seq(target, 20)
+                failure = session.failure
+                return session.seq, None if failure is None else failure.message
+        finally:
+            store.close()
+
+    with Studio(pia) as s:
+        seq, failure = asyncio.run(follow(s))
+    assert failure is None
+    with Studio(host.home) as h, h.open_space("shared-board") as space:
+        assert seq == space.last_seq()
+    assert differences(_host_path(host), path) == []
+
+
+def _host_apply_step(host: HostThread, cmds: list[c.Command]) -> None:
+    with Studio(host.home) as s, s.open_space("shared-board") as space:
+        space.apply_step(cmds, ME)

@@ -84,7 +84,7 @@ class CanvasActions:
         ``take_out``: those ids also leave their parent, in the same step."""
         cmds: list[c.Command] = []
         if positions:
-            cmds.append(c.MoveAssets(tuple(c.Position(a, x, y) for a, (x, y) in positions.items())))
+            cmds += c.moves(c.Position(a, x, y) for a, (x, y) in positions.items())
         cmds += [c.UpdateFrame(f, x=x, y=y) for f, (x, y) in (frames or {}).items()]
         cmds += [c.ReparentAsset(a, None) for a in take_out]
         if not cmds:
@@ -170,7 +170,8 @@ class CanvasActions:
         if not ids and not frames:
             return False
         # deleting an asset takes its subtree: chosen descendants go with their ancestor
-        top = [a for a in ids if not self._inside(a, set(ids))]
+        chosen = set(ids)  # once: built per id, a select-all of 50,000 cards never ended
+        top = [a for a in ids if not self._inside(a, chosen)]
         cmds: list[c.Command] = [c.DeleteAsset(a) for a in top]
         cmds += [c.DeleteFrame(f) for f in frames]
         text = self._many(ids, "Delete") if ids else "Delete"
@@ -216,9 +217,7 @@ class CanvasActions:
             return False
         cmds: list[c.Command] = [c.UpdateFrame(fid, x=x, y=y)]
         if positions:
-            cmds.append(
-                c.MoveAssets(tuple(c.Position(a, px, py) for a, (px, py) in positions.items()))
-            )
+            cmds += c.moves(c.Position(a, px, py) for a, (px, py) in positions.items())
         return self.run(cmds, f"Move frame {quote(row.title or 'Frame')}")
 
     def resize_frame(self, fid: str, w: float, h: float) -> bool:

@@ -19,7 +19,6 @@ from studio.core.layout import (
     arrange_grid,
     free_block,
 )
-from studio.core.limits import MAX_POSITIONS
 from studio.store.records import AssetRow, FrameRow
 from studio.ui.canvas.actions import CanvasActions, quote
 from studio.ui.canvas.geometry import CARD_H, CARD_W, FRAME_PAD, GAP, Rect, card_in_frame
@@ -94,10 +93,7 @@ def arrange(actions: CanvasActions, ids: Sequence[str], by: ArrangeBy) -> bool:
     ]
     if not moves and not cmds:
         return False
-    cmds += [
-        c.MoveAssets(tuple(moves[i : i + MAX_POSITIONS]))
-        for i in range(0, len(moves), MAX_POSITIONS)
-    ]
+    cmds += c.moves(moves)
     n = len(chosen)
     what = quote(chosen[0].name) if n == 1 else f"{n} assets"
     return actions.run(cmds, f"Arrange {what} by {by.value}")

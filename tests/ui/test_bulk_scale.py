@@ -1,0 +1,101 @@
+"""Actions on every card of a big space: a select-all's delete or move is one step and
+one undo (the door took at most 1,000 commands a step, an ``asset:move`` at most 10,000
+positions: both were refused), and building the step is linear (the delete rebuilt the
+chosen set for every card: a select-all of 50,000 cards never finished)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bench._util import fill_big_space
+from studio.core import commands as c
+from studio.core.commands import validate_command
+from studio.core.limits import MAX_POSITIONS
+from studio.core.space import Space
+from studio.core.studio import Studio
+from studio.ui.canvas.actions import CanvasActions
+from tests.ui.test_canvas_kit import make_canvas
+
+ASSETS = 3_000
+
+
+class Recording:
+    """A host that keeps the step it is asked to run."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[list[c.Command], str]] = []
+
+    def run(self, cmds: Sequence[c.Command], text: str) -> bool:
+        self.steps.append((list(cmds), text))
+        return True
+
+
+def _stub_actions(n: int) -> tuple[CanvasActions, Recording, list[str]]:
+    """CanvasActions over a scene of ``n`` top-level cards (no Qt scene: just rows)."""
+    ids = [f"a{i:06d}" for i in range(n)]
+    rows = {a: SimpleNamespace(id=a, name=a, parent_asset_id=None) for a in ids}
+    scene: Any = SimpleNamespace(asset_row=rows.get, model=SimpleNamespace(frames={}, assets=rows))
+    host = Recording()
+    no_text = lambda *_a: None  # noqa: E731
+    return CanvasActions(scene, host, no_text, lambda *_a: []), host, ids  # type: ignore[arg-type]
+
+
+def test_deleting_fifty_thousand_chosen_cards_builds_its_step_at_once() -> None:
+    actions, host, ids = _stub_actions(50_000)
+    t0 = time.perf_counter()
+    assert actions.delete(ids)
+    took = time.perf_counter() - t0
+    ((cmds, text),) = host.steps
+    assert len(cmds) == 50_000 and text == "Delete 50000 assets"
+    assert took < 5, f"{took:.1f} s to build the step"  # before: minutes (a set per card)
+
+
+def test_moving_more_cards_than_one_command_holds_is_one_step_of_valid_commands() -> None:
+    actions, host, ids = _stub_actions(25_000)
+    assert actions.move({a: (float(i), 0.0) for i, a in enumerate(ids)})
+    ((cmds, _text),) = host.steps
+    assert [len(m.positions) for m in cmds if isinstance(m, c.MoveAssets)] == [
+        MAX_POSITIONS,
+        MAX_POSITIONS,
+        25_000 - 2 * MAX_POSITIONS,
+    ]
+    for cmd in cmds:
+        validate_command(cmd)  # before: one command of 25,000 positions, refused
+
+
+@pytest.fixture
+def big_space(tmp_path: Path) -> Iterator[Space]:
+    studio = Studio(tmp_path / "home")
+    entry = studio.create_space("Big")
+    path, media = studio.paths.home / entry.file, studio.paths.space_media(entry.slug)
+    studio.close()
+    fill_big_space(path, media, ASSETS, per_asset=1, make_files=False)
+    with Studio(tmp_path / "home") as s, s.open_space(entry.slug) as space:
+        yield space
+
+
+def _live(space: Space) -> int:
+    return len(space.snapshot().assets)
+
+
+def test_a_select_all_delete_of_thousands_of_cards_is_one_step_and_one_undo(
+    big_space: Space, qtbot: Any
+) -> None:
+    cv = make_canvas(big_space, qtbot)
+    ids = [a.id for a in big_space.snapshot().assets]
+    assert len(ids) == ASSETS
+    assert cv.view.canvas_actions.delete(ids), cv.host.errors
+    assert cv.host.errors == []
+    assert cv.host.stack.count() == 1
+    assert _live(big_space) == 0
+    cv.host.stack.undo()
+    assert cv.host.errors == []
+    assert _live(big_space) == ASSETS
+    cv.host.stack.redo()
+    assert _live(big_space) == 0
