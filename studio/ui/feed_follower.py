@@ -48,6 +48,11 @@ FRAME_BUDGET_S = 0.006
 change's events decode and apply in ~0.1-0.3 ms here): past it, the rest waits for the
 next turn."""
 
+HUGE_STEP = 2_000
+"""A step of more changes than this (a select-all's delete of 50,000 cards: 50,000
+changes, ~10 s of views' work) is handed out over several turns like any backlog, the
+views seeing it part by part; a smaller one is never split."""
+
 
 class EventDecoder:
     """Decodes events for the views; one that does not decode is logged once per kind
@@ -99,6 +104,7 @@ class FeedFollower(QObject):
         self.decode = EventDecoder()
         self._failed = False
         self._closed = False
+        self._huge_step: str | None = None
         self._bridge = EventBridge(self)
         self._bridge.core_event.connect(self._on_bus)
         self._bridge.attach(space)
@@ -145,14 +151,33 @@ class FeedFollower(QObject):
             self._handed = change.seq
             step = change.step_id
             if time.perf_counter() > until and (
-                step is None or not self._pending or self._pending[0].step_id != step
+                step is None
+                or not self._pending
+                or self._pending[0].step_id != step
+                or self._huge(step)
             ):
-                break  # the rest next turn (never half a step)
+                break  # the rest next turn (never half a step, unless a huge one)
         if self._pending or self._feed.behind:
             self._again.start()
         if not self._pending and self._news:
             self._news = False
             self.file_changed.emit()
+
+    def _huge(self, step: str) -> bool:
+        """Is ``step`` (whose changes lead the queue) one of more than :data:`HUGE_STEP`
+        changes? (The feed reads a step whole: its rest is all queued.)"""
+        if self._huge_step == step:
+            return True
+        if len(self._pending) <= HUGE_STEP:
+            return False
+        # the queue's first HUGE_STEP + 1 changes all of this step: counted once a step
+        for i, change in enumerate(self._pending):
+            if change.step_id != step:
+                return False
+            if i >= HUGE_STEP:
+                self._huge_step = step
+                return True
+        return False
 
     def _hand_change(self, change: Change) -> None:
         try:

@@ -90,10 +90,17 @@ def test_a_select_all_delete_of_thousands_of_cards_is_one_step_and_one_undo(
     cv = make_canvas(big_space, qtbot)
     ids = [a.id for a in big_space.snapshot().assets]
     assert len(ids) == ASSETS
+    cv.scene.select(ids)
+    told: list[list[str]] = []
+    cv.scene.selection_changed.connect(told.append)
     assert cv.view.canvas_actions.delete(ids), cv.host.errors
     assert cv.host.errors == []
     assert cv.host.stack.count() == 1
     assert _live(big_space) == 0
+    assert cv.scene.selected_ids() == []  # at once, though the news comes later
+    qtbot.waitUntil(lambda: told != [], timeout=5000)
+    # once, not per card (each told the whole choice: quadratic, minutes at 50,000)
+    assert told == [[]]
     cv.host.stack.undo()
     assert cv.host.errors == []
     assert _live(big_space) == ASSETS

@@ -249,6 +249,36 @@ def test_a_steps_changes_arrive_in_one_turn(tmp_path: Path, qtbot, monkeypatch) 
             there.close()
 
 
+def test_a_huge_steps_changes_arrive_over_several_turns(tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A step of more than HUGE_STEP changes (a select-all's delete: 50,000) is handed
+    out a frame budget at a time like a backlog: in one turn it froze the window ~10 s."""
+    from studio.ui import feed_follower
+    from studio.ui.feed_follower import FeedFollower
+
+    monkeypatch.setattr(feed_follower, "HUGE_STEP", 50)
+    monkeypatch.setattr(feed_follower, "FRAME_BUDGET_S", 0.0, raising=False)
+    home = tmp_path / "hana"
+    with Studio(home) as s:
+        entry = s.create_space("Board")
+    with Studio(home) as mine, Studio(home) as theirs:
+        here, there = mine.open_space(entry.slug), theirs.open_space(entry.slug)
+        try:
+            follower = FeedFollower(here)
+            seen: list[str] = []
+            follower.changed.connect(lambda e: seen.append(e.kind))
+            there.apply_step(
+                [c.CreateAsset(f"s{i}", c.MediaKindName.IMAGE) for i in range(120)], ME
+            )
+            follower.poll()
+            assert 0 < seen.count("asset:created") < 120  # part of it this turn
+            qtbot.waitUntil(lambda: seen.count("asset:created") == 120, timeout=WAIT_MS)
+            assert follower.last_seq == there.last_seq()
+            follower.close()
+        finally:
+            here.close()
+            there.close()
+
+
 def test_the_host_process_lines_are_read_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
     from studio.ui.sharing.host_child import members_from, serve_command
 

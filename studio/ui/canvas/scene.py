@@ -69,6 +69,9 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
         self._by_thumb: dict[str, set[str]] = {}
         self._animated: set[str] = set()
         self._selected: list[AssetCardItem] = []
+        self._selection_owed = False
+        """Chosen cards left the scene and the choice is not refreshed yet (once, after
+        the events at hand: :meth:`_selection_lost`)."""
         self._selected_frames: set[str] = set()
         self.collapsed: set[str] = set()
         """Parents whose stack is closed: their children's cards are hidden."""
@@ -247,10 +250,24 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
 
     # ------------------------------------------------------------------ selection
     def selected_cards(self) -> list[AssetCardItem]:
+        if self._selection_owed:  # some were removed a moment ago
+            return [c for c in self._selected if c.scene() is self]
         return list(self._selected)
 
     def selected_ids(self) -> list[str]:
-        return [c.asset.id for c in self._selected]
+        return [c.asset.id for c in self.selected_cards()]
+
+    def _selection_lost(self) -> None:
+        """A chosen card left the scene: the choice is refreshed (and announced) once the
+        events at hand are through. A delete of 50,000 chosen cards removes them one
+        event at a time; refreshed and announced per card, that took minutes."""
+        if not self._selection_owed:
+            self._selection_owed = True
+            QTimer.singleShot(0, self._settle_selection)
+
+    def _settle_selection(self) -> None:
+        if self._selection_owed:
+            self._on_selection()
 
     def select(self, ids: Sequence[str], *, add: bool = False) -> None:
         self._bulk = True
@@ -279,6 +296,7 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     def _on_selection(self) -> None:
         if self._bulk:
             return
+        self._selection_owed = False
         self.select_frames(())  # a new choice of cards: the frames are let go
         now = [it for it in self.selectedItems() if isinstance(it, AssetCardItem)]
         keep = set(map(id, now))

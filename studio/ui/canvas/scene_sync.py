@@ -54,6 +54,7 @@ class SceneSync:
         def sceneRect(self) -> QRectF: ...
         def setSceneRect(self, *rect: Any) -> None: ...  # QRectF | QRect, or x, y, w, h
         def _on_selection(self) -> None: ...
+        def _selection_lost(self) -> None: ...
 
     # ------------------------------------------------------------------ events
     def apply_event(self, event: TypedEvent) -> None:
@@ -266,7 +267,7 @@ class SceneSync:
         self.removeItem(card)
         self._bulk = False
         if was_selected:
-            self._on_selection()
+            self._selection_lost()
         self.finder.moved()
 
     def sync_frame(self, fid: str) -> None:
