@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -23,6 +24,9 @@ from studio.core.commands import Command
 from studio.core.errors import HistoryMovedError, StudioError
 from studio.core.history import DONE, STUCK, UNDONE
 from studio.core.space import Applied, Space
+from studio.ui import long_work
+
+T = TypeVar("T")
 
 ErrorSink = Callable[[str], None]
 
@@ -57,6 +61,10 @@ class CoreCommand(QUndoCommand):
         self.applied: list[Applied] = []
         self.entry_id = entry_id
         """The core history entry this command shows."""
+        self.size = len(self._cmds)
+        """How many commands the step holds (as known: its inverse for an entry from
+        the history); from :data:`long_work.BIG_STEP` on, the door runs off the UI
+        thread while the window waits visibly."""
         self._stack = weakref.ref(stack) if stack is not None else None
         """Refilled from the core when the history moved on elsewhere. Weak: the stack
         owns its commands, and a command holding its stack made a cycle that the
@@ -84,7 +92,8 @@ class CoreCommand(QUndoCommand):
         try:
             if self._first:
                 self._first = False
-                step = self._space.apply_step(self._cmds, self._actor, label=self.text())
+                cmds, actor, label = self._cmds, self._actor, self.text()
+                step = self._big(lambda: self._space.apply_step(cmds, actor, label=label))
                 self.applied = list(step.applied)
                 if not step.inverse:  # nothing to undo (e.g. internal): keep it off the stack
                     self.setObsolete(True)
@@ -92,7 +101,8 @@ class CoreCommand(QUndoCommand):
                 latest = self._space.undo_history(self._actor, 1)
                 self.entry_id = latest[-1].id if latest else None
             else:
-                self._space.redo(self._actor, expect=self.entry_id)
+                entry, actor = self.entry_id, self._actor
+                self._big(lambda: self._space.redo(actor, expect=entry))
         except HistoryMovedError as exc:
             self._moved(exc)
         except StudioError as exc:
@@ -104,7 +114,8 @@ class CoreCommand(QUndoCommand):
         if self.quiet:
             return
         try:
-            self._space.undo(self._actor, expect=self.entry_id)
+            entry, actor = self.entry_id, self._actor
+            self._big(lambda: self._space.undo(actor, expect=entry))
         except HistoryMovedError as exc:
             self._moved(exc)
         except StudioError as exc:
@@ -112,6 +123,13 @@ class CoreCommand(QUndoCommand):
             # says why; the stack drops it
             self._on_error(exc.message)
             self.setObsolete(True)
+
+    def _big(self, fn: Callable[[], T]) -> T:
+        """``fn()``, a call of the door: here, or for a big step on a thread of its own
+        while the window waits visibly (:func:`long_work.wait_for`)."""
+        if self.size < long_work.BIG_STEP:
+            return fn()
+        return long_work.wait_for(fn, f"{self.text()}…")
 
     def _moved(self, exc: HistoryMovedError) -> None:
         """The same actor changed the history elsewhere (the CLI, another window): show
@@ -171,7 +189,7 @@ class AppliedStep(CoreCommand):
             already_applied=True,
             entry_id=latest[-1].id if latest else None,
         )
-        del inverse  # the core recorded it (Space.remember); undo asks the core
+        self.size = len(inverse)  # the core recorded it (Space.remember); undo asks it
 
 
 def load_history(stack: QUndoStack, space: Space, actor: Actor, on_error: ErrorSink) -> None:
@@ -191,6 +209,7 @@ def load_history(stack: QUndoStack, space: Space, actor: Actor, on_error: ErrorS
             entry_id=entry.id,
             stack=stack,
         )
+        cmd.size = max(len(entry.undo), len(entry.redo))
         commands.append(cmd)
         stack.push(cmd)
     undone = sum(1 for e in entries if e.state != DONE)

@@ -257,18 +257,6 @@ class CanvasScene(SceneSync, FrameChoice, QGraphicsScene):
     def selected_ids(self) -> list[str]:
         return [c.asset.id for c in self.selected_cards()]
 
-    def _selection_lost(self) -> None:
-        """A chosen card left the scene: the choice is refreshed (and announced) once the
-        events at hand are through. A delete of 50,000 chosen cards removes them one
-        event at a time; refreshed and announced per card, that took minutes."""
-        if not self._selection_owed:
-            self._selection_owed = True
-            QTimer.singleShot(0, self._settle_selection)
-
-    def _settle_selection(self) -> None:
-        if self._selection_owed:
-            self._on_selection()
-
     def select(self, ids: Sequence[str], *, add: bool = False) -> None:
         self._bulk = True
         try:

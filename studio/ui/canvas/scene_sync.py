@@ -6,9 +6,9 @@ it uses the scene's state, declared below."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QRectF, QTimer, Signal
+from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 
 from studio.core.protocol import TypedEvent
 from studio.store.records import AssetRow
@@ -36,6 +36,7 @@ class SceneSync:
     _by_thumb: dict[str, set[str]]
     _animated: set[str]
     _bulk: bool
+    _selection_owed: bool
     _snap_seq: int
     _pending: list[TypedEvent] | None
     _content: QRectF | None
@@ -54,7 +55,6 @@ class SceneSync:
         def sceneRect(self) -> QRectF: ...
         def setSceneRect(self, *rect: Any) -> None: ...  # QRectF | QRect, or x, y, w, h
         def _on_selection(self) -> None: ...
-        def _selection_lost(self) -> None: ...
 
     # ------------------------------------------------------------------ events
     def apply_event(self, event: TypedEvent) -> None:
@@ -253,6 +253,14 @@ class SceneSync:
             self._overview.update(QRectF(card.px, card.py, CARD_W, CARD_H))
         else:
             card.update()
+
+    def _selection_lost(self) -> None:
+        """A chosen card left the scene: the choice is refreshed (and announced) once the
+        events at hand are through. A delete of 50,000 chosen cards removes them one
+        event at a time; refreshed and announced per card, that took minutes."""
+        if not self._selection_owed:
+            self._selection_owed = True
+            QTimer.singleShot(0, cast(QObject, self), self._on_selection)
 
     def _remove_card(self, aid: str) -> None:
         card = self._cards.pop(aid, None)
