@@ -50,8 +50,10 @@ next turn."""
 
 HUGE_STEP = 2_000
 """A step of more changes than this (a select-all's delete of 50,000 cards: 50,000
-changes, ~10 s of views' work) is handed out over several turns like any backlog, the
-views seeing it part by part; a smaller one is never split."""
+changes, ~10 s of views' work) is announced first (:attr:`FeedFollower.huge_step`: the
+canvas reads a snapshot instead of following it card by card) and handed out over
+several turns like any backlog, the views seeing it part by part; a smaller one is
+never split."""
 
 
 class EventDecoder:
@@ -91,6 +93,7 @@ class FeedFollower(QObject):
     changed = Signal(object)  # studio.core.protocol.TypedEvent, on the main thread
     step = Signal(object)  # studio.core.feed.Change, after its events were handed out
     file_changed = Signal()
+    huge_step = Signal()  # a step of more than HUGE_STEP changes is about to be handed out
     """Something was committed to the space file since the last look — by any
     connection, also a write that adds no change-log entry (an undo-history entry, a
     job lease). Emitted after the poll's events."""
@@ -144,6 +147,9 @@ class FeedFollower(QObject):
                 return
             self._pending.extend(changes)
             self._news = self._news or bool(changes) or self._feed.version != version
+        head = self._pending[0].step_id if self._pending else None
+        if head is not None and head != self._huge_step and self._huge(head):
+            self.huge_step.emit()  # before any of its changes
         until = time.perf_counter() + FRAME_BUDGET_S
         while self._pending:
             change = self._pending.popleft()

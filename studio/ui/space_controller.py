@@ -159,6 +159,7 @@ class SpaceController(QObject):
             self.history = HistoryFollower(w.undo_stack, space, w.actor, w.show_error, self)
             self.session.follower.file_changed.connect(self.history.look)
         self.session.core_event.connect(self._on_event)
+        self.session.follower.huge_step.connect(self._reload_scene)
         self.session.problem_changed.connect(lambda _p: w.status_control.update_status())
         state = settings.get_or(w.studio.library, f"ui.view.{space.id}", None)
         self._fit_when_loaded = not state
@@ -196,6 +197,23 @@ class SpaceController(QObject):
         job.done.connect(self._snapshot_ready)
         self.jobs.append(job)
         QThreadPool.globalInstance().start(job)  # a big space's snapshot takes ~0.5 s
+
+    def _reload_scene(self) -> None:
+        """A huge step (a select-all's delete or its undo: 50,000 changes) is coming:
+        the canvas reads a fresh snapshot on a thread and builds its cards the way an
+        opening does, a few at a time, instead of following the step card by card (a
+        card's event a turn, with the overview repainted between: over a minute). Its
+        events meanwhile are held, and those the snapshot has are skipped; the other
+        panels follow the step as usual."""
+        space = self.space
+        if space is None or self._held is not None:  # (an opening's load is under way)
+            return
+        self._held = []
+        self._fit_when_loaded = False  # the view stays where the user has it
+        job = SnapshotJob(space)
+        job.done.connect(self._snapshot_ready)
+        self.jobs.append(job)
+        QThreadPool.globalInstance().start(job)
 
     def _panel_step(self) -> None:
         self.show_panels()

@@ -102,7 +102,7 @@ class CoreCommand(QUndoCommand):
                 self.entry_id = latest[-1].id if latest else None
             else:
                 entry, actor = self.entry_id, self._actor
-                self._big(lambda: self._space.redo(actor, expect=entry))
+                self._big(lambda: self._space.redo(actor, expect=entry), "Redoing")
         except HistoryMovedError as exc:
             self._moved(exc)
         except StudioError as exc:
@@ -115,7 +115,7 @@ class CoreCommand(QUndoCommand):
             return
         try:
             entry, actor = self.entry_id, self._actor
-            self._big(lambda: self._space.undo(actor, expect=entry))
+            self._big(lambda: self._space.undo(actor, expect=entry), "Undoing")
         except HistoryMovedError as exc:
             self._moved(exc)
         except StudioError as exc:
@@ -124,12 +124,13 @@ class CoreCommand(QUndoCommand):
             self._on_error(exc.message)
             self.setObsolete(True)
 
-    def _big(self, fn: Callable[[], T]) -> T:
+    def _big(self, fn: Callable[[], T], verb: str = "") -> T:
         """``fn()``, a call of the door: here, or for a big step on a thread of its own
-        while the window waits visibly (:func:`long_work.wait_for`)."""
+        while the window waits visibly (:func:`long_work.wait_for`), saying what it
+        does: the step's name, after ``verb`` ("Undoing") if any."""
         if self.size < long_work.BIG_STEP:
             return fn()
-        return long_work.wait_for(fn, f"{self.text()}…")
+        return long_work.wait_for(fn, f"{verb} “{self.text()}”…" if verb else f"{self.text()}…")
 
     def _moved(self, exc: HistoryMovedError) -> None:
         """The same actor changed the history elsewhere (the CLI, another window): show
