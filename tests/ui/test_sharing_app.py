@@ -25,7 +25,7 @@ from studio.core.actor import Actor, Role
 from studio.core.commands import command_to_json
 from studio.core.studio import Studio
 from studio.providers_setup import build_providers
-from studio.sync import admin, peer
+from studio.sync import admin, peer, wire
 from studio.ui.main_window import MainWindow
 from studio.ui.sharing import window as sharing_window
 from studio.ui.sharing.controller import left_shared
@@ -269,6 +269,16 @@ def test_join_see_live_send_go_offline_keep_and_reconnect(tmp_path: Path, qtbot)
         qtbot.waitUntil(
             lambda: any(f.row.title == "From Pia" for f in w.scene.frame_items()), timeout=WAIT_MS
         )
+        # a step bigger than a host takes in one message is refused here, at once, and
+        # never kept to be sent again (the host used to close the connection on it)
+        errors: list[str] = []
+        w.show_error = errors.append  # type: ignore[method-assign]
+        too_many = [c.DeleteAsset(hero)] * (wire.MAX_PEER_COMMANDS + 1)
+        assert not w.run(too_many, "Delete 10001 assets")
+        assert len(errors) == 1 and "at most 10,000 commands" in errors[0]
+        del w.show_error
+        assert "waiting to send" not in w.sharing.banner.label.text()
+        assert w.scene.card(hero) is not None  # nothing shown as done meanwhile
         # the host goes away: the banner says so; the space stays browsable
         host.stop()
         host = None

@@ -27,6 +27,7 @@ from studio.core.space import Space
 from studio.core.studio import Studio
 from studio.providers_setup import build_cached_providers
 from studio.sync.link import LinkState, Sent
+from studio.sync.wire import check_step
 from studio.ui.sharing import viewer_controls
 from studio.ui.sharing.banner import ConnectionBanner
 from studio.ui.sharing.engine import Person, ShareInfo, SharingEngine, remotes
@@ -327,6 +328,11 @@ class SharingController(QObject):
             return False
 
         payload = [command_to_json(c) for c in cmds]
+        try:  # more than the host takes in one message: said at once, nothing shown meanwhile
+            check_step(payload)
+        except ValidationError as exc:
+            self.win.show_error(f"{text}: {exc.message}")
+            return False
         token = self.optimistic.begin(payload)
 
         def sent(result: Sent) -> None:
