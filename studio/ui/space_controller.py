@@ -227,7 +227,9 @@ class SpaceController(QObject):
 
     def _snapshot_ready(self, space: Space, snapshot: Snapshot) -> None:
         w = self.win
-        self.jobs = [j for j in self.jobs if j is not self.sender()]
+        # the job may still be at work (the sweep after an opening's snapshot): kept for
+        # the close to wait for
+        self.jobs = [j for j in self.jobs if not j.finished.is_set()]
         if self.space is not space:
             return  # another space was opened meanwhile
         w.scene.finder.prompt_source = lambda ids: prompts_of(space, ids)

@@ -74,8 +74,12 @@ class ImportJob(SpaceJob):
 class SnapshotJob(SpaceJob):
     """Emits ``done(Space, Snapshot)``; with ``recover``, first fails the imports an
     earlier process left unfinished (``recover_interrupted``), so the snapshot shows
-    them failed, and sweeps the files killed work left (``sweep_leftovers_at_open``):
-    both read whole tables or folders, work for this thread, not the UI's."""
+    them failed, and once the snapshot is out sweeps the files killed work left
+    (``sweep_leftovers_at_open``, which changes no row): both read whole tables or
+    folders, work for this thread, not the UI's. The sweep used to come first: on the
+    day's first open of a 50,000-card space the canvas stayed empty 7-18 s while it
+    walked the media folder. The window waits for the whole job (``finished``) before
+    it closes the space."""
 
     def __init__(self, space: Space, *, recover: bool = False) -> None:
         super().__init__(space)
@@ -85,10 +89,14 @@ class SnapshotJob(SpaceJob):
         if self.recover:
             try:
                 recover_interrupted(self.space)
-                sweep_leftovers_at_open(self.space)
             except Exception:  # the space still opens; the next open tries again
-                log.exception("could not tidy what interrupted work left in a space")
+                log.exception("could not fail the imports interrupted work left in a space")
         self.done.emit(self.space, self.space.snapshot())
+        if self.recover:
+            try:
+                sweep_leftovers_at_open(self.space)
+            except Exception:  # the next open tries again
+                log.exception("could not tidy what interrupted work left in a space")
 
 
 def prompts_of(space: Space, variant_ids: Sequence[str]) -> dict[str, str]:

@@ -102,3 +102,40 @@ def test_deleting_a_space_still_closing_waits_for_its_close(window: MainWindow, 
     t.join(10)
     window.studio.delete_space(first.id)
     assert [e.id for e in window.studio.spaces()] == [second.id]
+
+
+def test_an_opening_shows_its_cards_before_the_media_folder_is_swept(
+    window: MainWindow, qtbot, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The sweep of what killed work left walks the whole media folder (7-18 s on the
+    day's first open of a 50,000-card space): it now runs after the snapshot is out,
+    and a close of the space still waits for it."""
+    from studio.ui import space_jobs
+
+    sweeping, release = threading.Event(), threading.Event()
+    swept: list[str] = []
+
+    def slow_sweep(space: Space) -> list[object]:
+        sweeping.set()
+        release.wait(30)
+        swept.append(space.id)
+        return []
+
+    monkeypatch.setattr(space_jobs, "sweep_leftovers_at_open", slow_sweep)
+    entry = window.studio.create_space("Swept")
+    window.open_space(entry.id)
+    space = window.space
+    assert space is not None
+    add_asset(space, "Card")
+    try:
+        qtbot.waitUntil(lambda: len(window.scene.cards()) == 1, timeout=10_000)
+        assert sweeping.wait(10) and swept == []  # the cards came first
+        jobs = list(window.space_control.jobs)
+        assert jobs and not jobs[0].finished.is_set()  # still held: a close waits for it
+        window.space_control.close_space(wait=False)
+        time.sleep(0.2)
+        assert not _closed(space)  # not under the sweep's feet
+    finally:
+        release.set()
+    window.space_control.finish_closing()
+    assert swept == [entry.id] and _closed(space)
