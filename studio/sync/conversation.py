@@ -215,14 +215,6 @@ class Conversation:
                 raise ValidationError("a travel message is an undo or a redo")
         elif not isinstance(raw, list) or not raw:
             raise ValidationError("a command message needs a list of commands")
-        elif len(raw) > wire.MAX_PEER_COMMANDS:  # a valid message, refused: answered
-            too_many = {
-                "code": ErrorCode.VALIDATION_ERROR.value,
-                "message": f"one change may hold at most {wire.MAX_PEER_COMMANDS:,} commands "
-                f"on a shared space; this one holds {len(raw):,}",
-            }
-            await self.send(wire.encode("result", mid=mid, error=too_many))
-            return
         if not self._take_token():
             await self.send(
                 wire.encode(
@@ -231,6 +223,15 @@ class Conversation:
                     error={"code": "RATE_LIMITED", "message": "too many commands; slow down"},
                 ),
             )
+            return
+        if isinstance(raw, list) and msg["type"] == "command" and len(raw) > wire.MAX_PEER_COMMANDS:
+            # a valid message, refused: answered (rate-limited like any), not cut
+            too_many = {
+                "code": ErrorCode.VALIDATION_ERROR.value,
+                "message": f"one change may hold at most {wire.MAX_PEER_COMMANDS:,} commands "
+                f"on a shared space; this one holds {len(raw):,}",
+            }
+            await self.send(wire.encode("result", mid=mid, error=too_many))
             return
         device = peer.device
         actor = Actor(f"peer:{device.id}", device.name, Role(device.role))
