@@ -45,12 +45,11 @@ def test_a_file_that_is_not_an_elf_library_names_nothing(tmp_path: Path) -> None
 def test_truncated_copies_of_the_plugin_name_nothing_or_what_they_hold(tmp_path: Path) -> None:
     assert PLUGIN is not None
     whole = PLUGIN.read_bytes()
-    full = dc.needed(PLUGIN)
     for cut in (64, 1000, len(whole) // 2, len(whole) - 100):
         part = tmp_path / f"cut{cut}.so"
         part.write_bytes(whole[:cut])
         got = dc.needed(part)
-        assert got == [] or got == full  # never garbage, never an exception
+        assert got == [], cut  # the section headers sit at the end: a cut copy names nothing
 
 
 @linux_qt
